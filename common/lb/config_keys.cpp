@@ -1,0 +1,107 @@
+#include "common/lb/config_keys.hpp"
+
+#include "common/lb/algorithm.hpp"
+#include "common/lb/host_list.hpp"
+#include "common/lb/text.hpp"
+
+#include <string>
+
+namespace agentlb::lb {
+namespace {
+
+using detail::quoted;
+
+constexpr std::string_view kDefaultAlgorithm = "static";
+constexpr std::string_view kDefaultCheckInterval = "0";
+
+Status with_key(std::string_view key, const std::string& reason) {
+    return fail(std::string(key) + ": " + reason);
+}
+
+}  // namespace
+
+const std::vector<ConfigKeyInfo>& config_keys() {
+    static const std::vector<ConfigKeyInfo> keys = {
+        {kHostKey,
+         "",
+         "comma-separated management server addresses name-or-ip[:port] (port 8250 when omitted); order "
+         "matters; spaces around entries are trimmed"},
+        {kAlgorithmKey,
+         kDefaultAlgorithm,
+         "how each agent's server list is ordered: static, roundrobin, shuffle"},
+        {kCheckIntervalKey,
+         kDefaultCheckInterval,
+         "seconds between an agent's checks for its preferred server; 0 = off"},
+    };
+    return keys;
+}
+
+Result<std::int64_t> parse_check_interval(std::string_view value) {
+    const std::string expected = "; expected whole seconds, 0 or more";
+    if (value.empty()) {
+        return fail("the value is empty" + expected);
+    }
+    if (value.front() == '-' && detail::all_digits(value.substr(1))) {
+        return fail(quoted(value) + " is negative" + expected);
+    }
+    if (!detail::all_digits(value)) {
+        return fail(quoted(value) + " is not a whole number" + expected);
+    }
+    std::int64_t seconds = 0;
+    for (char c : value) {
+        seconds = seconds * 10 + (c - '0');
+        if (seconds > kMaxCheckInterval) {
+            return fail(quoted(value) + " is too large; at most " + std::to_string(kMaxCheckInterval) +
+                        " (one year)");
+        }
+    }
+    return seconds;
+}
+
+Status validate_config(std::string_view key, std::string_view value) {
+    if (key == kHostKey) {
+        auto hosts = parse_host_list(value);
+        return hosts ? success() : with_key(key, hosts.error());
+    }
+    if (key == kAlgorithmKey) {
+        auto algorithm = find_algorithm(value);
+        return algorithm ? success() : with_key(key, algorithm.error());
+    }
+    if (key == kCheckIntervalKey) {
+        auto seconds = parse_check_interval(value);
+        return seconds ? success() : with_key(key, seconds.error());
+    }
+    std::string known;
+    for (const ConfigKeyInfo& info : config_keys()) {
+        known += known.empty() ? "" : ", ";
+        known += info.name;
+    }
+    return fail("unknown configuration key " + quoted(key) + "; known keys: " + known);
+}
+
+Result<LbSettings> settings_from_config(const std::map<std::string, std::string>& stored) {
+    auto lookup = [&stored](std::string_view key, std::string_view fallback) {
+        auto it = stored.find(std::string(key));
+        return it == stored.end() ? std::string(fallback) : it->second;
+    };
+    LbSettings settings{{}, lookup(kAlgorithmKey, kDefaultAlgorithm), 0};
+    std::string host = lookup(kHostKey, "");
+    if (!host.empty()) {
+        auto hosts = parse_host_list(host);
+        if (!hosts) {
+            return fail(std::string(kHostKey) + " (stored value): " + hosts.error());
+        }
+        settings.hosts = std::move(*hosts);
+    }
+    if (auto algorithm = find_algorithm(settings.algorithm); !algorithm) {
+        return fail(std::string(kAlgorithmKey) + " (stored value): " + algorithm.error());
+    }
+    auto interval = parse_check_interval(lookup(kCheckIntervalKey, kDefaultCheckInterval));
+    if (!interval) {
+        return fail(std::string(kCheckIntervalKey) + " (stored value): " + interval.error());
+    }
+    settings.check_interval = *interval;
+    return settings;
+}
+
+}  // namespace agentlb::lb

@@ -1,0 +1,50 @@
+#pragma once
+
+// The global configuration keys (CloudStack names) and their validation.
+
+#include "common/util/result.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentlb::lb {
+
+inline constexpr std::string_view kHostKey = "host";
+inline constexpr std::string_view kAlgorithmKey = "indirect.agent.lb.algorithm";
+inline constexpr std::string_view kCheckIntervalKey = "indirect.agent.lb.check.interval";
+
+// Longest accepted check interval: one year, in seconds.
+inline constexpr std::int64_t kMaxCheckInterval = 31536000;
+
+struct ConfigKeyInfo {
+    std::string_view name;
+    std::string_view default_value;
+    std::string_view meaning;
+};
+
+// In the order of the documentation: host, algorithm, check interval.
+const std::vector<ConfigKeyInfo>& config_keys();
+
+// Validates a value before it is stored. Every message starts with the key
+// ("host: entry 2 is empty"); an unknown key lists the known ones.
+Status validate_config(std::string_view key, std::string_view value);
+
+// Whole seconds, decimal digits only, 0..kMaxCheckInterval. The message does
+// not name the key: callers add it.
+Result<std::int64_t> parse_check_interval(std::string_view value);
+
+struct LbSettings {
+    std::vector<std::string> hosts;  // empty when `host` is unset
+    std::string algorithm;
+    std::int64_t check_interval;
+};
+
+// Applies defaults to missing keys and validates the stored ones; a corrupt
+// stored value is an error naming the key. Keys it does not know are ignored
+// (they belong to other components). An empty `host` means unset.
+Result<LbSettings> settings_from_config(const std::map<std::string, std::string>& stored);
+
+}  // namespace agentlb::lb

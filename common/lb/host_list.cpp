@@ -1,0 +1,113 @@
+#include "common/lb/host_list.hpp"
+
+#include "common/lb/algorithm.hpp"
+#include "common/lb/endpoint.hpp"
+#include "common/lb/text.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cctype>
+#include <cstddef>
+#include <map>
+
+namespace agentlb::lb {
+namespace {
+
+using detail::quoted;
+using detail::trim;
+
+// The same server written differently ("A" and "a:8250", "[::1]" and
+// "[0::1]:8250") gives the same key.
+std::string identity_key(const Endpoint& endpoint) {
+    std::string host = endpoint.host;
+    if (host.find(':') != std::string::npos) {
+        unsigned char bytes[16];
+        char text[INET6_ADDRSTRLEN];
+        if (::inet_pton(AF_INET6, host.c_str(), bytes) == 1 &&
+            ::inet_ntop(AF_INET6, bytes, text, sizeof text) != nullptr) {
+            host = text;
+        }
+    }
+    // Host names are case-insensitive (RFC 4343); canonical IPv6 is lower case.
+    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+    return to_string(Endpoint{host, endpoint.port});
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> parse_host_list(std::string_view value) {
+    if (trim(value).empty()) {
+        return fail("the host list is empty; expected comma-separated name-or-ip[:port] entries");
+    }
+    std::vector<std::string> entries;
+    std::map<std::string, std::size_t> seen;  // identity -> index in entries
+    std::size_t start = 0;
+    while (true) {
+        std::size_t comma = value.find(',', start);
+        std::string_view entry =
+            trim(value.substr(start, comma == std::string_view::npos ? comma : comma - start));
+        std::string position = std::to_string(entries.size() + 1);
+        if (entry.empty()) {
+            return fail("entry " + position +
+                        " is empty (two commas in a row, or a comma at the start or end)");
+        }
+        auto endpoint = parse_endpoint(entry);
+        if (!endpoint) {
+            return fail("entry " + position + " " + endpoint.error());
+        }
+        auto [it, inserted] = seen.emplace(identity_key(*endpoint), entries.size());
+        if (!inserted) {
+            return fail("entries " + std::to_string(it->second + 1) + " " + quoted(entries[it->second]) +
+                        " and " + position + " " + quoted(entry) + " are the same server (" + it->first +
+                        ")");
+        }
+        entries.emplace_back(entry);
+        if (comma == std::string_view::npos) {
+            return entries;
+        }
+        start = comma + 1;
+    }
+}
+
+std::string join_host_list(const std::vector<std::string>& entries) {
+    std::string out;
+    for (const auto& entry : entries) {
+        if (!out.empty()) {
+            out += ',';
+        }
+        out += entry;
+    }
+    return out;
+}
+
+Result<AgentHostValue> parse_agent_host_value(std::string_view value) {
+    std::size_t at = value.rfind('@');
+    std::string_view hosts = value.substr(0, at);
+    std::string_view algorithm =
+        at == std::string_view::npos ? std::string_view("static") : value.substr(at + 1);
+    algorithm = trim(algorithm);
+    if (at != std::string_view::npos && trim(hosts).empty() && algorithm.empty()) {
+        return fail(quoted(value) + " has no hosts and no algorithm; expected \"host1,host2@algorithm\"");
+    }
+    if (algorithm.empty()) {
+        return fail(quoted(value) + " has no algorithm after '@'; expected \"host1,host2@algorithm\"");
+    }
+    if (trim(hosts).empty()) {
+        return fail(quoted(value) + " has no hosts; expected \"host1,host2@algorithm\"");
+    }
+    auto found = find_algorithm(algorithm);
+    if (!found) {
+        return fail(found.error());
+    }
+    auto list = parse_host_list(hosts);
+    if (!list) {
+        return fail(list.error());
+    }
+    return AgentHostValue{std::move(*list), std::string(algorithm)};
+}
+
+std::string format_agent_host_value(const AgentHostValue& value) {
+    return join_host_list(value.hosts) + "@" + value.algorithm;
+}
+
+}  // namespace agentlb::lb

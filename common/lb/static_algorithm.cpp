@@ -1,0 +1,31 @@
+// CloudStack's IndirectAgentLBStaticAlgorithm: every agent gets the list as
+// configured.
+
+#include "common/lb/algorithm.hpp"
+
+namespace agentlb::lb {
+namespace {
+
+class StaticAlgorithm final : public Algorithm {
+public:
+    std::string_view name() const override { return "static"; }
+
+    std::vector<std::string> compute(const std::vector<std::string>& ms_list,
+                                     const std::vector<std::int64_t>& /*registered_host_ids*/,
+                                     std::int64_t /*host_id*/) const override {
+        return ms_list;
+    }
+
+    bool agree(const std::vector<std::string>& a, const std::vector<std::string>& b) const override {
+        return !a.empty() && !b.empty() && a == b;
+    }
+};
+
+}  // namespace
+
+const Algorithm& static_algorithm() {
+    static const StaticAlgorithm instance;
+    return instance;
+}
+
+}  // namespace agentlb::lb

@@ -1,0 +1,192 @@
+#include "common/props/atomic_file.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+#include <vector>
+
+namespace agentlb::props {
+
+namespace {
+
+std::string errno_text(int err) {
+    return std::error_code(err, std::generic_category()).message();
+}
+
+// Runs the test hook for `step`; false means "fail this step" with EIO.
+bool allowed(const AtomicWriteHooks& hooks, AtomicWriteStep step) {
+    if (hooks.before_step && !hooks.before_step(step)) {
+        errno = EIO;
+        return false;
+    }
+    return true;
+}
+
+bool write_all(int fd, std::string_view content) {
+    const char* p = content.data();
+    std::size_t left = content.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string_view to_string(AtomicWriteStep step) {
+    switch (step) {
+        case AtomicWriteStep::create:
+            return "create";
+        case AtomicWriteStep::set_mode:
+            return "set_mode";
+        case AtomicWriteStep::write:
+            return "write";
+        case AtomicWriteStep::fsync:
+            return "fsync";
+        case AtomicWriteStep::close:
+            return "close";
+        case AtomicWriteStep::rename:
+            return "rename";
+        case AtomicWriteStep::fsync_dir:
+            return "fsync_dir";
+    }
+    return "unknown";
+}
+
+Status write_file_atomically(const std::filesystem::path& path,
+                             std::string_view content,
+                             ::mode_t mode,
+                             const AtomicWriteHooks& hooks) {
+    const std::string target = path.string();
+    if (!path.has_filename()) {
+        return fail("cannot write " + target + ": the path names no file");
+    }
+    const std::filesystem::path dir =
+        path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+
+    // Hidden and beside the target: same file system for rename(), and a
+    // leftover after a crash is recognisable by name.
+    std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+    std::vector<char> name(tmpl.begin(), tmpl.end());
+    name.push_back('\0');
+
+    // mkostemp creates the file with mode 0600, so it is private from the start.
+    int fd = -1;
+    if (!allowed(hooks, AtomicWriteStep::create) || (fd = ::mkostemp(name.data(), O_CLOEXEC)) < 0) {
+        return fail("cannot create a temporary file in " + dir.string() + " (writing " + target +
+                    "): " + errno_text(errno));
+    }
+    const std::string tmp(name.data());
+    const std::string context = " (writing " + target + "): ";
+
+    // Closes (if still open) and removes the temporary file, keeping the
+    // errno of the step that failed for the message.
+    auto abandon = [&](std::string what) -> Status {
+        int err = errno;
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        ::unlink(tmp.c_str());
+        return fail(std::move(what) + context + errno_text(err));
+    };
+
+    if (!allowed(hooks, AtomicWriteStep::set_mode) || ::fchmod(fd, mode) != 0) {
+        return abandon("cannot set the mode of " + tmp);
+    }
+    if (!allowed(hooks, AtomicWriteStep::write) || !write_all(fd, content)) {
+        return abandon("cannot write " + tmp);
+    }
+    if (!allowed(hooks, AtomicWriteStep::fsync) || ::fsync(fd) != 0) {
+        return abandon("cannot fsync " + tmp);
+    }
+    if (!allowed(hooks, AtomicWriteStep::close)) {
+        return abandon("cannot close " + tmp);
+    }
+    int rc = ::close(fd);
+    fd = -1;  // closed even when close() reports an error
+    if (rc != 0) {
+        return abandon("cannot close " + tmp);
+    }
+    if (!allowed(hooks, AtomicWriteStep::rename) || ::rename(tmp.c_str(), target.c_str()) != 0) {
+        return abandon("cannot rename " + tmp + " to " + target);
+    }
+
+    // From here the new content is in place; only its durability is at stake.
+    auto not_durable = [&](int err) {
+        return fail("cannot fsync folder " + dir.string() + " after replacing " + target +
+                    " (the new content is in place but may not survive a crash): " + errno_text(err));
+    };
+    if (!allowed(hooks, AtomicWriteStep::fsync_dir)) {
+        return not_durable(errno);
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        return not_durable(errno);
+    }
+    if (::fsync(dfd) != 0) {
+        int err = errno;
+        ::close(dfd);
+        return not_durable(err);
+    }
+    ::close(dfd);
+    return success();
+}
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+    const std::string name = path.string();
+    auto failed = [&](int err) { return fail("cannot read " + name + ": " + errno_text(err)); };
+
+    // O_NONBLOCK so a FIFO at this path cannot block open(); it is refused below.
+    int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        return failed(errno);
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        int err = errno;
+        ::close(fd);
+        return failed(err);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        return failed(EISDIR);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return fail("cannot read " + name + ": not a regular file");
+    }
+
+    std::string content;
+    content.reserve(static_cast<std::size_t>(st.st_size));
+    char buf[16384];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            int err = errno;
+            ::close(fd);
+            return failed(err);
+        }
+        if (n == 0) {
+            break;
+        }
+        content.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return content;
+}
+
+}  // namespace agentlb::props

@@ -1,0 +1,125 @@
+#include "common/lb/config_keys.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using namespace agentlb::lb;
+
+namespace {
+
+std::string refusal(std::string_view key, std::string_view value) {
+    auto status = validate_config(key, value);
+    INFO(key << " = " << value);
+    REQUIRE_FALSE(status.ok());
+    return status.error();
+}
+
+std::string settings_refusal(const std::map<std::string, std::string>& stored) {
+    auto settings = settings_from_config(stored);
+    REQUIRE_FALSE(settings.ok());
+    return settings.error();
+}
+
+}  // namespace
+
+TEST_CASE("config keys: names, order and defaults") {
+    const auto& keys = config_keys();
+    REQUIRE(keys.size() == 3);
+    CHECK(keys[0].name == "host");
+    CHECK(keys[0].default_value == "");
+    CHECK(keys[1].name == "indirect.agent.lb.algorithm");
+    CHECK(keys[1].default_value == "static");
+    CHECK(keys[2].name == "indirect.agent.lb.check.interval");
+    CHECK(keys[2].default_value == "0");
+    for (const auto& key : keys) {
+        CHECK_FALSE(key.meaning.empty());
+    }
+}
+
+TEST_CASE("validate_config: accepted values") {
+    CHECK(validate_config(kHostKey, "ms1, ms2:9000").ok());
+    CHECK(validate_config(kAlgorithmKey, "roundrobin").ok());
+    CHECK(validate_config(kCheckIntervalKey, "0").ok());
+    CHECK(validate_config(kCheckIntervalKey, "31536000").ok());
+}
+
+TEST_CASE("validate_config: unknown key lists the known ones") {
+    CHECK(refusal("x", "1") ==
+          "unknown configuration key \"x\"; known keys: host, indirect.agent.lb.algorithm, "
+          "indirect.agent.lb.check.interval");
+}
+
+TEST_CASE("validate_config: host refusals start with the key") {
+    CHECK(refusal("host", "a,,b") ==
+          "host: entry 2 is empty (two commas in a row, or a comma at the start or end)");
+    CHECK_THAT(refusal("host", ""), StartsWith("host: ") && Contains("empty"));
+    CHECK_THAT(refusal("host", "a,b_"), StartsWith("host: entry 2 \"b_\""));
+    CHECK_THAT(refusal("host", "a:0"), StartsWith("host: ") && Contains("out of range"));
+    CHECK_THAT(refusal("host", "a,a:8250"),
+               StartsWith("host: ") && Contains("\"a\"") && Contains("\"a:8250\""));
+}
+
+TEST_CASE("validate_config: algorithm refusals start with the key") {
+    CHECK(refusal(kAlgorithmKey, "foo") ==
+          "indirect.agent.lb.algorithm: unknown algorithm \"foo\"; expected one of: static, roundrobin, "
+          "shuffle");
+    CHECK_THAT(refusal(kAlgorithmKey, ""), StartsWith("indirect.agent.lb.algorithm: "));
+}
+
+TEST_CASE("validate_config: check interval refusals start with the key") {
+    CHECK(refusal(kCheckIntervalKey, "-5") ==
+          "indirect.agent.lb.check.interval: \"-5\" is negative; expected whole seconds, 0 or more");
+    CHECK(
+        refusal(kCheckIntervalKey, "abc") ==
+        "indirect.agent.lb.check.interval: \"abc\" is not a whole number; expected whole seconds, 0 or more");
+    CHECK_THAT(refusal(kCheckIntervalKey, ""),
+               StartsWith("indirect.agent.lb.check.interval: ") && Contains("empty"));
+    for (std::string_view bad : {"1e3", "+5", " 5", "5 ", "1.5", "0x10", "-", "--5"}) {
+        CHECK_THAT(refusal(kCheckIntervalKey, bad), Contains("is not a whole number"));
+    }
+    CHECK_THAT(refusal(kCheckIntervalKey, "31536001"), Contains("too large") && Contains("31536000"));
+    CHECK_THAT(refusal(kCheckIntervalKey, "99999999999999999999999"), Contains("too large"));
+}
+
+TEST_CASE("parse_check_interval: values") {
+    auto zero = parse_check_interval("0");
+    REQUIRE(zero.ok());
+    CHECK(*zero == 0);
+    auto minute = parse_check_interval("060");
+    REQUIRE(minute.ok());
+    CHECK(*minute == 60);
+    auto year = parse_check_interval("31536000");
+    REQUIRE(year.ok());
+    CHECK(*year == kMaxCheckInterval);
+}
+
+TEST_CASE("settings_from_config: defaults for an empty store") {
+    auto settings = settings_from_config({});
+    REQUIRE(settings.ok());
+    CHECK(settings->hosts.empty());
+    CHECK(settings->algorithm == "static");
+    CHECK(settings->check_interval == 0);
+}
+
+TEST_CASE("settings_from_config: stored values, unrelated keys ignored") {
+    auto settings = settings_from_config({{"host", "ms1 , ms2:9000"},
+                                          {"indirect.agent.lb.algorithm", "shuffle"},
+                                          {"indirect.agent.lb.check.interval", "30"},
+                                          {"some.other.key", "x"}});
+    REQUIRE(settings.ok());
+    CHECK(settings->hosts == std::vector<std::string>{"ms1", "ms2:9000"});
+    CHECK(settings->algorithm == "shuffle");
+    CHECK(settings->check_interval == 30);
+}
+
+TEST_CASE("settings_from_config: a corrupt stored value names the key") {
+    CHECK_THAT(settings_refusal({{"host", "a,,b"}}), StartsWith("host") && Contains("entry 2 is empty"));
+    CHECK_THAT(settings_refusal({{"indirect.agent.lb.algorithm", "nope"}}),
+               StartsWith("indirect.agent.lb.algorithm") && Contains("unknown algorithm"));
+    CHECK_THAT(settings_refusal({{"indirect.agent.lb.check.interval", "-1"}}),
+               StartsWith("indirect.agent.lb.check.interval") && Contains("negative"));
+}

@@ -1,0 +1,30 @@
+# Debian packages agentlb needs to build and test; sourced by test.sh and
+# quickstart.sh. Installs only what is missing, with sudo when not root.
+
+AGENTLB_BUILD_DEPS=(
+    cmake ninja-build g++ pkg-config
+    libboost1.74-dev libboost-program-options1.74-dev
+    libssl-dev openssl libsqlite3-dev sqlite3
+    nlohmann-json3-dev libspdlog-dev catch2
+    procps iproute2 curl
+)
+
+agentlb_install_deps() {
+    local missing=()
+    local pkg
+    for pkg in "${AGENTLB_BUILD_DEPS[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    if ((${#missing[@]} == 0)); then
+        return 0
+    fi
+    echo "installing Debian packages: ${missing[*]}"
+    local sudo=()
+    if [[ "$(id -u)" != 0 ]]; then
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
