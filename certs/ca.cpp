@@ -1,0 +1,149 @@
+#include "certs/ca.hpp"
+
+#include "certs/fingerprint.hpp"
+#include "certs/keys.hpp"
+#include "certs/name.hpp"
+#include "certs/pem.hpp"
+#include "certs/x509_builder.hpp"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sys/stat.h>
+#include <system_error>
+
+namespace agentlb::certs {
+namespace {
+
+// The CA's folder holds its private key: only the owner may list it.
+Status ensure_private_folder(const std::filesystem::path& dir) {
+    std::error_code error;
+    auto status = std::filesystem::status(dir, error);
+    if (std::filesystem::exists(status)) {
+        if (!std::filesystem::is_directory(status)) {
+            return fail(dir.string() + " exists and is not a folder");
+        }
+        return success();
+    }
+    if (dir.has_parent_path()) {
+        std::filesystem::create_directories(dir.parent_path(), error);
+        if (error) {
+            return fail("cannot create " + dir.parent_path().string() + ": " + error.message());
+        }
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        return fail("cannot create " + dir.string() + ": " + std::strerror(errno));
+    }
+    if (::chmod(dir.c_str(), 0700) != 0) {
+        return fail("cannot set the mode of " + dir.string() + ": " + std::strerror(errno));
+    }
+    return success();
+}
+
+Result<X509Ptr> make_self_signed(EVP_PKEY* key, std::string_view common_name) {
+    auto name = make_subject_name(common_name);
+    if (!name) {
+        return fail("CA " + name.error());
+    }
+    ERR_clear_error();
+    X509Ptr certificate(X509_new());
+    if (!certificate || X509_set_version(certificate.get(), X509_VERSION_3) != 1 ||
+        X509_set_subject_name(certificate.get(), name->get()) != 1 ||
+        X509_set_issuer_name(certificate.get(), name->get()) != 1 ||
+        X509_set_pubkey(certificate.get(), key) != 1) {
+        return fail(openssl_failure("cannot build the CA certificate"));
+    }
+    const std::int64_t now = unix_now();
+    if (auto serial = set_random_serial(certificate.get()); !serial) {
+        return fail(serial.error());
+    }
+    if (auto validity =
+            set_validity(certificate.get(), now - kNotBeforeBackdateSeconds, now + kCaValidity.count());
+        !validity) {
+        return fail(validity.error());
+    }
+    auto extensions = add_extensions(certificate.get(),
+                                     certificate.get(),
+                                     {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+                                      {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                                      {NID_subject_key_identifier, "hash"}});
+    if (!extensions) {
+        return fail(extensions.error());
+    }
+    ERR_clear_error();
+    if (X509_sign(certificate.get(), key, EVP_sha256()) <= 0) {
+        return fail(openssl_failure("cannot sign the CA certificate"));
+    }
+    return certificate;
+}
+
+}  // namespace
+
+Status create_ca(const std::filesystem::path& dir, std::string_view common_name) {
+    if (auto valid = validate_common_name(common_name); !valid) {
+        return fail("CA " + valid.error());
+    }
+    const auto key_path = dir / kCaKeyFileName;
+    const auto certificate_path = dir / kCaCertificateFileName;
+    for (const auto& path : {key_path, certificate_path}) {
+        std::error_code error;
+        if (std::filesystem::exists(std::filesystem::symlink_status(path, error))) {
+            return fail(path.string() + " already exists; refusing to overwrite an existing CA");
+        }
+    }
+    if (auto folder = ensure_private_folder(dir); !folder) {
+        return folder;
+    }
+    auto key = generate_p256_key();
+    if (!key) {
+        return fail(key.error());
+    }
+    auto certificate = make_self_signed(key->get(), common_name);
+    if (!certificate) {
+        return fail(certificate.error());
+    }
+    // Overwrite::refuse again: another `ca init` may have raced us since the check.
+    if (auto saved = save_private_key_file(key_path, key->get(), Overwrite::refuse); !saved) {
+        return saved;
+    }
+    if (auto saved = save_certificate_file(certificate_path, certificate->get(), Overwrite::refuse); !saved) {
+        // A key without its certificate would block the next attempt.
+        std::error_code ignored;
+        std::filesystem::remove(key_path, ignored);
+        return saved;
+    }
+    return success();
+}
+
+CertificateAuthority::CertificateAuthority(X509Ptr certificate, EvpPkeyPtr key)
+    : certificate_(std::move(certificate)),
+      key_(std::move(key)),
+      certificate_pem_(to_pem(certificate_.get())),
+      fingerprint_(fingerprint_of(certificate_.get())) {}
+
+Result<CertificateAuthority> CertificateAuthority::load(const std::filesystem::path& dir) {
+    const auto key_path = dir / kCaKeyFileName;
+    const auto certificate_path = dir / kCaCertificateFileName;
+    auto certificate = load_certificate_file(certificate_path);
+    if (!certificate) {
+        return fail(certificate.error());
+    }
+    auto key = load_private_key_file(key_path);
+    if (!key) {
+        return fail(key.error());
+    }
+    ERR_clear_error();
+    if (X509_check_ca(certificate->get()) == 0) {
+        return fail(certificate_path.string() + " is not a CA certificate");
+    }
+    if (!key_matches_certificate(key->get(), certificate->get())) {
+        return fail(key_path.string() + " is not the private key of " + certificate_path.string());
+    }
+    return CertificateAuthority(std::move(certificate).value(), std::move(key).value());
+}
+
+}  // namespace agentlb::certs

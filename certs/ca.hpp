@@ -1,0 +1,74 @@
+#pragma once
+
+// The certificate authority: one ECDSA P-256 root whose key lives in
+// DIR/ca.key (0600) beside DIR/ca.crt, and the issuing of agent and server
+// certificates from CSRs.
+
+#include "certs/certificate_kind.hpp"
+#include "certs/handles.hpp"
+#include "certs/issued_certificate.hpp"
+#include "common/util/result.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentlb::certs {
+
+inline constexpr std::string_view kCaKeyFileName = "ca.key";
+inline constexpr std::string_view kCaCertificateFileName = "ca.crt";
+inline constexpr std::chrono::seconds kCaValidity = std::chrono::hours(24 * 3650);
+inline constexpr std::chrono::seconds kDefaultCertificateValidity = std::chrono::hours(24 * 365);
+
+// Makes DIR (mode 0700) when missing, then DIR/ca.key (0600) and DIR/ca.crt:
+// self-signed for 10 years, basicConstraints critical CA:TRUE pathlen:0,
+// keyUsage critical keyCertSign+cRLSign, subjectKeyIdentifier. Refuses, naming
+// the file, when either file already exists; never overwrites.
+Status create_ca(const std::filesystem::path& dir, std::string_view common_name = "agentlb CA");
+
+struct IssueOptions {
+    CertificateKind kind = CertificateKind::agent;
+    std::string common_name;                // the subject CN; the CSR's subject is ignored
+    std::vector<std::string> dns_names;     // subjectAltName; a server needs at least one name or address
+    std::vector<std::string> ip_addresses;  // IPv4 or IPv6 ("[::1]" is accepted too)
+    std::chrono::seconds validity = kDefaultCertificateValidity;
+    // For tests (e.g. certificates that have already expired).
+    std::optional<std::chrono::system_clock::time_point> not_before_override;
+    std::optional<std::chrono::system_clock::time_point> not_after_override;
+};
+
+class CertificateAuthority {
+public:
+    // Reads DIR/ca.crt and DIR/ca.key and checks that they belong together
+    // and that the certificate is a CA.
+    static Result<CertificateAuthority> load(const std::filesystem::path& dir);
+
+    CertificateAuthority(CertificateAuthority&&) noexcept = default;
+    CertificateAuthority& operator=(CertificateAuthority&&) noexcept = default;
+
+    const std::string& certificate_pem() const { return certificate_pem_; }
+    X509* certificate() const { return certificate_.get(); }
+    // "sha256:" + 64 lowercase hex digits over the DER certificate.
+    std::string fingerprint() const { return fingerprint_; }
+
+    // Checks the CSR (PEM, self-signature valid, key EC P-256 or RSA 2048..8192)
+    // and issues a certificate: random 128-bit serial, notBefore 5 minutes in
+    // the past, notAfter now + validity, SHA-256 signature.
+    // agent: keyUsage digitalSignature, extendedKeyUsage clientAuth.
+    // server: keyUsage digitalSignature, extendedKeyUsage serverAuth+clientAuth.
+    // Safe to call from several threads at once.
+    Result<IssuedCertificate> issue(std::string_view csr_pem, const IssueOptions& options) const;
+
+private:
+    CertificateAuthority(X509Ptr certificate, EvpPkeyPtr key);
+
+    X509Ptr certificate_;
+    EvpPkeyPtr key_;
+    std::string certificate_pem_;
+    std::string fingerprint_;
+};
+
+}  // namespace agentlb::certs

@@ -1,0 +1,136 @@
+#include "certs/verify.hpp"
+
+#include "certs/inspect.hpp"
+#include "certs/pem.hpp"
+#include "certs/rfc3339.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <cstdint>
+
+namespace agentlb::certs {
+namespace {
+
+std::string purpose_text(CertificateKind kind) {
+    return kind == CertificateKind::agent ? "client authentication (agent)" : "server authentication";
+}
+
+std::string chain_failure(X509_STORE_CTX* context, X509* leaf, CertificateKind expected) {
+    const int error = X509_STORE_CTX_get_error(context);
+    const bool at_leaf = X509_STORE_CTX_get_error_depth(context) == 0;
+    X509* current = X509_STORE_CTX_get_current_cert(context);
+    X509* dated = current != nullptr ? current : leaf;
+    const std::string which = at_leaf ? "certificate" : "CA certificate";
+    switch (error) {
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            return which + " expired on " + format_rfc3339(not_after_of(dated));
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            return which + " is not valid before " + format_rfc3339(not_before_of(dated));
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+        case X509_V_ERR_AKID_SKID_MISMATCH:
+        case X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH:
+            return "certificate not issued by this CA (" + std::string(X509_verify_cert_error_string(error)) +
+                   ")";
+        case X509_V_ERR_INVALID_PURPOSE:
+            return which + " is not valid for " + purpose_text(expected);
+        default:
+            return which + " refused: " + X509_verify_cert_error_string(error);
+    }
+}
+
+}  // namespace
+
+Result<X509StorePtr> make_ca_store(const std::string& ca_pem) {
+    auto ca = parse_certificate_pem(ca_pem);
+    if (!ca) {
+        return fail("CA certificate: " + ca.error());
+    }
+    if (X509_check_ca(ca->get()) == 0) {
+        return fail("the CA certificate (" + common_name_of(ca->get()) + ") is not a CA certificate");
+    }
+    ERR_clear_error();
+    X509StorePtr store(X509_STORE_new());
+    if (!store || X509_STORE_add_cert(store.get(), ca->get()) != 1 ||
+        X509_STORE_set_flags(store.get(), X509_V_FLAG_X509_STRICT) != 1) {
+        return fail(openssl_failure("cannot build a certificate store for the CA"));
+    }
+    return store;
+}
+
+Status check_leaf(X509* leaf, const RevocationList* revoked, CertificateKind expected) {
+    if (X509_check_ca(leaf) != 0) {
+        return fail("certificate is a CA certificate, not an " + std::string(to_string(expected)) +
+                    " certificate");
+    }
+    // UINT32_MAX means "no extendedKeyUsage extension": ours always have one.
+    const std::uint32_t usage = X509_get_extended_key_usage(leaf);
+    if (usage == UINT32_MAX) {
+        return fail("certificate has no extendedKeyUsage, so it was not issued by agentlb");
+    }
+    if (expected == CertificateKind::agent) {
+        if ((usage & XKU_SSL_CLIENT) == 0) {
+            return fail("certificate is not valid for " + purpose_text(expected));
+        }
+        if ((usage & XKU_SSL_SERVER) != 0) {
+            return fail("certificate is a server certificate, not an agent certificate");
+        }
+    } else if ((usage & XKU_SSL_SERVER) == 0) {
+        return fail("certificate is not valid for " + purpose_text(expected));
+    }
+    if (revoked != nullptr) {
+        std::string serial = serial_of(leaf);
+        if (revoked->is_revoked(serial)) {
+            return fail("certificate revoked (serial " + serial + ")");
+        }
+    }
+    return success();
+}
+
+Status verify_certificate(X509* leaf,
+                          X509_STORE* ca_store,
+                          std::int64_t now,
+                          const RevocationList* revoked,
+                          CertificateKind expected) {
+    if (leaf == nullptr) {
+        return fail("no certificate");
+    }
+    ERR_clear_error();
+    X509StoreCtxPtr context(X509_STORE_CTX_new());
+    if (!context || X509_STORE_CTX_init(context.get(), ca_store, leaf, nullptr) != 1) {
+        return fail(openssl_failure("cannot prepare certificate verification"));
+    }
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()), static_cast<time_t>(now));
+    if (X509_STORE_CTX_set_purpose(
+            context.get(),
+            expected == CertificateKind::agent ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER) != 1) {
+        return fail(openssl_failure("cannot set the verification purpose"));
+    }
+    if (X509_verify_cert(context.get()) != 1) {
+        std::string reason = chain_failure(context.get(), leaf, expected);
+        ERR_clear_error();
+        return fail(reason);
+    }
+    return check_leaf(leaf, revoked, expected);
+}
+
+Status verify_certificate(X509* leaf,
+                          const std::string& ca_pem,
+                          std::int64_t now,
+                          const RevocationList* revoked,
+                          CertificateKind expected) {
+    auto store = make_ca_store(ca_pem);
+    if (!store) {
+        return fail(store.error());
+    }
+    return verify_certificate(leaf, store->get(), now, revoked, expected);
+}
+
+}  // namespace agentlb::certs

@@ -1,0 +1,42 @@
+#pragma once
+
+// Deciding whether a peer's certificate is one of ours and still good.
+
+#include "certs/certificate_kind.hpp"
+#include "certs/handles.hpp"
+#include "certs/revocation.hpp"
+#include "common/util/result.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace agentlb::certs {
+
+// A store that trusts exactly the CA certificate in `ca_pem`, with strict
+// X.509 checks on. For TLS: SSL_CTX_set1_cert_store(ctx, store.get())
+// (or SSL_CTX_set_cert_store(ctx, store.release()), which takes ownership).
+Result<X509StorePtr> make_ca_store(const std::string& ca_pem);
+
+// The checks a TLS handshake does not make, for use once the chain is known
+// to be good (a verify callback at depth 0, or `hello` after a resumed
+// session): not a CA; extendedKeyUsage fits `expected` (an agent certificate
+// has clientAuth and not serverAuth, so a server's certificate cannot pose as
+// a host; a server certificate has serverAuth); serial not revoked. No I/O.
+Status check_leaf(X509* leaf, const RevocationList* revoked, CertificateKind expected);
+
+// The full check: chain to the CA, validity at `now` (Unix seconds, not the
+// clock), purpose, then check_leaf. Reasons read like
+// "certificate expired on 2025-03-01T12:00:00Z", "certificate not issued by
+// this CA", "certificate revoked (serial 1f...)".
+Status verify_certificate(X509* leaf,
+                          X509_STORE* ca_store,
+                          std::int64_t now,
+                          const RevocationList* revoked = nullptr,
+                          CertificateKind expected = CertificateKind::agent);
+Status verify_certificate(X509* leaf,
+                          const std::string& ca_pem,
+                          std::int64_t now,
+                          const RevocationList* revoked = nullptr,
+                          CertificateKind expected = CertificateKind::agent);
+
+}  // namespace agentlb::certs

@@ -1,0 +1,39 @@
+#pragma once
+
+// The steps shared by the CA's self-signed certificate and issued ones.
+// Internal to certs/.
+
+#include "certs/handles.hpp"
+#include "common/util/result.hpp"
+
+#include <cstdint>
+#include <initializer_list>
+
+namespace agentlb::certs {
+
+// Client clocks run a little behind: certificates start this long before
+// the moment they are made.
+inline constexpr std::int64_t kNotBeforeBackdateSeconds = 5 * 60;
+
+// 128 random bits, top bit cleared (a positive DER INTEGER of at most 16
+// bytes), never zero.
+Status set_random_serial(X509* certificate);
+
+Status set_validity(X509* certificate, std::int64_t not_before, std::int64_t not_after);
+
+// Adds one extension from OpenSSL's config syntax ("critical,CA:TRUE").
+// `value` is always a constant of ours, never text from a request.
+// `issuer` is needed for authorityKeyIdentifier.
+Status add_extension(X509* certificate, X509* issuer, int nid, const char* value);
+
+struct ExtensionSpec {
+    int nid;
+    const char* value;
+};
+// add_extension for each, in order, stopping at the first failure.
+Status add_extensions(X509* certificate, X509* issuer, std::initializer_list<ExtensionSpec> extensions);
+
+// Seconds since the epoch, from the system clock.
+std::int64_t unix_now();
+
+}  // namespace agentlb::certs

@@ -1,0 +1,170 @@
+#include "common/store/schema.hpp"
+
+#include "common/store/sqlite_handle.hpp"
+#include "common/store/store.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <chrono>
+#include <string>
+#include <thread>
+
+namespace agentlb::store {
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+// migrations[i] takes the schema from version i to i + 1. Append only: a
+// released entry never changes.
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {
+    // v1
+    R"sql(
+    CREATE TABLE configuration (
+        scope TEXT NOT NULL,
+        name  TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (scope, name)
+    );
+    CREATE TABLE hosts (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        name         TEXT NOT NULL UNIQUE,
+        zone         TEXT NOT NULL,
+        connected_to TEXT,
+        last_seen    INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL
+    );
+    CREATE INDEX hosts_by_zone ON hosts (zone, id);
+    CREATE INDEX hosts_by_server ON hosts (connected_to) WHERE connected_to IS NOT NULL;
+    CREATE TABLE certificates (
+        serial     TEXT PRIMARY KEY,
+        host_id    INTEGER NOT NULL,
+        host_name  TEXT NOT NULL,
+        not_after  INTEGER NOT NULL,
+        revoked    INTEGER NOT NULL DEFAULT 0,
+        revoked_at INTEGER
+    );
+    CREATE INDEX certificates_by_host ON certificates (host_id);
+    CREATE INDEX certificates_by_host_name ON certificates (host_name);
+    CREATE INDEX certificates_revoked ON certificates (serial) WHERE revoked <> 0;
+    CREATE TABLE servers (
+        name           TEXT PRIMARY KEY,
+        address        TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        last_heartbeat INTEGER NOT NULL,
+        agents         INTEGER NOT NULL DEFAULT 0,
+        started_at     INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        hash       TEXT PRIMARY KEY,
+        zone       TEXT,
+        name       TEXT,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        used_at    INTEGER
+    );
+    CREATE TABLE generation (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        value INTEGER NOT NULL
+    );
+    INSERT INTO generation (id, value) VALUES (1, 0);
+    CREATE TABLE ca (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        pem         TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
+    )sql",
+};
+
+struct FileState {
+    int version = 0;
+    std::int64_t tables = 0;
+};
+
+// One statement, so both values come from the same snapshot: another
+// process may commit the schema between two separate reads.
+FileState read_state(Connection& connection) {
+    auto query = connection.query(
+        "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_schema)",
+        "reading the schema version");
+    query.step();
+    return FileState{static_cast<int>(query.int64(0)), query.int64(1)};
+}
+
+// Refuses a file newer than this build, and another program's database
+// (version 0 but tables): writing our schema into it would mix two
+// applications' data.
+void check_compatible(const Connection& connection, const FileState& state) {
+    if (state.version > kSchemaVersion) {
+        throw StoreError("store \"" + connection.path() + "\" has schema version " +
+                         std::to_string(state.version) + ", but this build of agentlb knows versions up to " +
+                         std::to_string(kSchemaVersion) + "; upgrade agentlb");
+    }
+    if (state.version == 0 && state.tables != 0) {
+        throw StoreError("store \"" + connection.path() +
+                         "\" is an SQLite database of another program (it has tables but no agentlb schema "
+                         "version); check the --db path");
+    }
+}
+
+// Switching to WAL needs an exclusive lock, and SQLite does not apply the
+// busy timeout to it (the statement already holds a read lock; waiting could
+// deadlock), so two processes opening a new file at once would see
+// SQLITE_BUSY at once. Retry until the busy timeout's deadline instead.
+std::string switch_to_wal(Connection& connection) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    auto read_mode = [](void* out, int, char** values, char**) -> int {
+        if (values[0] != nullptr) {
+            *static_cast<std::string*>(out) = values[0];
+        }
+        return 0;
+    };
+    for (;;) {
+        std::string mode;
+        int rc = sqlite3_exec(connection.handle(), "PRAGMA journal_mode=WAL", read_mode, &mode, nullptr);
+        if (rc == SQLITE_OK) {
+            return mode;
+        }
+        if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) {
+            connection.throw_error(rc, "switching to WAL journal mode");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+}  // namespace
+
+void configure_connection(Connection& connection) {
+    int rc = sqlite3_busy_timeout(connection.handle(), kBusyTimeoutMs);
+    if (rc != SQLITE_OK) {
+        connection.throw_error(rc, "setting the busy timeout");
+    }
+    // Before WAL: switching the journal mode would already change a foreign or newer file.
+    check_compatible(connection, read_state(connection));
+    const std::string mode = switch_to_wal(connection);
+    if (mode != "wal" && connection.path() != ":memory:") {
+        throw StoreError("store \"" + connection.path() + "\": cannot switch to WAL journal mode (still \"" +
+                         mode + "\")");
+    }
+    connection.exec("PRAGMA synchronous=FULL", "setting synchronous=FULL");
+}
+
+void migrate(Connection& connection) {
+    if (read_state(connection).version == kSchemaVersion) {
+        return;
+    }
+    WriteTransaction transaction(connection, "creating the schema");
+    // Another process may have migrated while we waited for the lock.
+    const FileState state = read_state(connection);
+    check_compatible(connection, state);
+    for (int next = state.version; next < kSchemaVersion; ++next) {
+        connection.exec(kMigrations[static_cast<std::size_t>(next)],
+                        "migrating the schema to version " + std::to_string(next + 1));
+    }
+    connection.exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(),
+                    "setting the schema version");
+    transaction.commit();
+}
+
+}  // namespace agentlb::store

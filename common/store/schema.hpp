@@ -1,0 +1,22 @@
+#pragma once
+
+// Connection settings and schema migrations of the SQLite store.
+
+namespace agentlb::store {
+
+class Connection;
+
+// The schema version this build writes (PRAGMA user_version).
+inline constexpr int kSchemaVersion = 1;
+
+// busy_timeout first (so the pragmas below wait for other processes instead
+// of failing), then refuses a file that is not ours or is newer, then WAL and
+// synchronous=FULL (durable commits in WAL). Throws StoreError.
+void configure_connection(Connection& connection);
+
+// Brings the file up to kSchemaVersion in one BEGIN IMMEDIATE transaction, so
+// processes opening a new file at the same time create the schema once.
+// Throws StoreError if the file is newer than this build.
+void migrate(Connection& connection);
+
+}  // namespace agentlb::store

@@ -1,0 +1,170 @@
+// Opening, configuration, generation, CA and management servers.
+
+#include "common/store/sqlite_store.hpp"
+
+#include "common/lb/config_keys.hpp"
+#include "common/store/schema.hpp"
+
+#include <stdexcept>
+
+namespace agentlb::store {
+
+namespace {
+
+// Only one scope exists today; the column leaves room for per-zone settings.
+constexpr std::string_view kGlobalScope = "global";
+
+}  // namespace
+
+Store::~Store() = default;
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
+    return std::make_unique<SqliteStore>(path);
+}
+
+SqliteStore::SqliteStore(const std::string& path) : connection_(path) {
+    configure_connection(connection_);
+    migrate(connection_);
+}
+
+// ---- configuration ----
+
+std::optional<std::string> SqliteStore::get_config(std::string_view key) {
+    auto query = connection_.query("SELECT value FROM configuration WHERE scope = ?1 AND name = ?2",
+                                   "reading a configuration value");
+    query.bind(1, kGlobalScope).bind(2, key);
+    if (!query.step()) {
+        return std::nullopt;
+    }
+    return query.text(0);
+}
+
+std::map<std::string, std::string> SqliteStore::list_config() {
+    auto query = connection_.query("SELECT name, value FROM configuration WHERE scope = ?1 ORDER BY name",
+                                   "listing the configuration");
+    query.bind(1, kGlobalScope);
+    std::map<std::string, std::string> values;
+    while (query.step()) {
+        values.emplace(query.text(0), query.text(1));
+    }
+    return values;
+}
+
+Result<std::optional<std::string>> SqliteStore::set_config(std::string_view key, std::string_view value) {
+    if (auto valid = lb::validate_config(key, value); !valid) {
+        return fail(valid.error());
+    }
+    WriteTransaction transaction(connection_, "writing a configuration value");
+    std::optional<std::string> old = get_config(key);
+    connection_
+        .query(
+            "INSERT INTO configuration (scope, name, value) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT (scope, name) DO UPDATE SET value = excluded.value",
+            "writing a configuration value")
+        .bind(1, kGlobalScope)
+        .bind(2, key)
+        .bind(3, value)
+        .run();
+    bump_generation();
+    transaction.commit();
+    return old;
+}
+
+std::int64_t SqliteStore::generation() {
+    auto query = connection_.query("SELECT value FROM generation WHERE id = 1", "reading the generation");
+    if (!query.step()) {
+        throw StoreError("store \"" + connection_.path() + "\": the generation row is missing");
+    }
+    return query.int64(0);
+}
+
+void SqliteStore::bump_generation() {
+    connection_.query("UPDATE generation SET value = value + 1 WHERE id = 1", "bumping the generation").run();
+}
+
+// ---- CA ----
+
+void SqliteStore::put_ca_certificate(std::string_view pem, std::string_view fingerprint) {
+    connection_
+        .query(
+            "INSERT INTO ca (id, pem, fingerprint) VALUES (1, ?1, ?2) "
+            "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint",
+            "storing the CA certificate")
+        .bind(1, pem)
+        .bind(2, fingerprint)
+        .run();
+}
+
+std::optional<std::pair<std::string, std::string>> SqliteStore::ca_certificate() {
+    auto query =
+        connection_.query("SELECT pem, fingerprint FROM ca WHERE id = 1", "reading the CA certificate");
+    if (!query.step()) {
+        return std::nullopt;
+    }
+    return std::make_pair(query.text(0), query.text(1));
+}
+
+// ---- management servers ----
+
+void SqliteStore::register_server(std::string_view name, std::string_view address, std::int64_t now) {
+    WriteTransaction transaction(connection_, "registering a management server");
+    connection_
+        .query(
+            "INSERT INTO servers (name, address, state, last_heartbeat, agents, started_at) "
+            "VALUES (?1, ?2, 'up', ?3, 0, ?3) "
+            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, state = 'up', "
+            "last_heartbeat = excluded.last_heartbeat, agents = 0, started_at = excluded.started_at",
+            "registering a management server")
+        .bind(1, name)
+        .bind(2, address)
+        .bind(3, now)
+        .run();
+    // A freshly started process holds no sessions yet.
+    connection_
+        .query("UPDATE hosts SET connected_to = NULL WHERE connected_to = ?1",
+               "registering a management server")
+        .bind(1, name)
+        .run();
+    bump_generation();
+    transaction.commit();
+}
+
+void SqliteStore::heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) {
+    connection_
+        .query("UPDATE servers SET last_heartbeat = ?2, agents = ?3 WHERE name = ?1",
+               "recording a server heartbeat")
+        .bind(1, name)
+        .bind(2, now)
+        .bind(3, agents)
+        .run();
+}
+
+void SqliteStore::set_server_state(std::string_view name, std::string_view state) {
+    if (state != kServerUp && state != kServerDown) {
+        throw std::invalid_argument("set_server_state: unknown state \"" + std::string(state) + "\"");
+    }
+    WriteTransaction transaction(connection_, "changing a server's state");
+    connection_
+        .query("UPDATE servers SET state = ?2 WHERE name = ?1 AND state <> ?2", "changing a server's state")
+        .bind(1, name)
+        .bind(2, state)
+        .run();
+    if (connection_.changes() > 0) {
+        bump_generation();
+    }
+    transaction.commit();
+}
+
+std::vector<ServerRecord> SqliteStore::list_servers() {
+    auto query = connection_.query(
+        "SELECT name, address, state, last_heartbeat, agents, started_at FROM servers ORDER BY name",
+        "listing management servers");
+    std::vector<ServerRecord> servers;
+    while (query.step()) {
+        servers.push_back(ServerRecord{
+            query.text(0), query.text(1), query.text(2), query.int64(3), query.int64(4), query.int64(5)});
+    }
+    return servers;
+}
+
+}  // namespace agentlb::store

@@ -1,0 +1,62 @@
+#pragma once
+
+// The SQLite implementation of Store, internal to the store library. The
+// methods are split by topic over sqlite_store*.cpp.
+
+#include "common/store/sqlite_handle.hpp"
+#include "common/store/store.hpp"
+
+namespace agentlb::store {
+
+// Reads a row selected as "id, name, zone, connected_to, last_seen, created_at".
+HostRecord read_host(const Query& row);
+
+class SqliteStore final : public Store {
+public:
+    explicit SqliteStore(const std::string& path);
+
+    std::optional<std::string> get_config(std::string_view key) override;
+    std::map<std::string, std::string> list_config() override;
+    Result<std::optional<std::string>> set_config(std::string_view key, std::string_view value) override;
+    std::int64_t generation() override;
+
+    std::vector<HostRecord> list_hosts() override;
+    std::optional<HostRecord> find_host(std::string_view name) override;
+    std::optional<HostRecord> find_host_by_id(std::int64_t id) override;
+    std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) override;
+    std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone() override;
+    Result<std::vector<std::string>> remove_host(std::string_view name) override;
+    void set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) override;
+    bool clear_connected_if(std::int64_t host_id, std::string_view server) override;
+    void clear_connected_for_server(std::string_view server) override;
+    void touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) override;
+
+    void create_token(const TokenSpec& token) override;
+    Result<Enrollment> redeem_token(const RedeemRequest& request, const IssueFn& issue) override;
+
+    void record_certificate(std::int64_t host_id, const IssuedCertificate& certificate) override;
+    std::vector<std::string> revoked_serials() override;
+    std::vector<CertificateRecord> certificates_of(std::string_view host_name) override;
+    bool is_revoked(std::string_view serial) override;
+
+    void put_ca_certificate(std::string_view pem, std::string_view fingerprint) override;
+    std::optional<std::pair<std::string, std::string>> ca_certificate() override;
+
+    void register_server(std::string_view name, std::string_view address, std::int64_t now) override;
+    void heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) override;
+    void set_server_state(std::string_view name, std::string_view state) override;
+    std::vector<ServerRecord> list_servers() override;
+
+private:
+    // Inside an open write transaction.
+    void bump_generation();
+    void insert_certificate(std::int64_t host_id,
+                            std::string_view host_name,
+                            const IssuedCertificate& certificate,
+                            bool revoked);
+    void revoke_certificates_of(std::int64_t host_id, std::int64_t now);
+
+    Connection connection_;
+};
+
+}  // namespace agentlb::store

@@ -1,0 +1,201 @@
+// Hosts and certificates.
+
+#include "common/store/sqlite_store.hpp"
+
+#include <ctime>
+
+namespace agentlb::store {
+
+HostRecord read_host(const Query& row) {
+    return HostRecord{
+        row.int64(0), row.text(1), row.text(2), row.optional_text(3), row.int64(4), row.int64(5)};
+}
+
+// ---- hosts ----
+
+std::vector<HostRecord> SqliteStore::list_hosts() {
+    auto query = connection_.query(
+        "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts ORDER BY id", "listing hosts");
+    std::vector<HostRecord> hosts;
+    while (query.step()) {
+        hosts.push_back(read_host(query));
+    }
+    return hosts;
+}
+
+std::optional<HostRecord> SqliteStore::find_host(std::string_view name) {
+    auto query = connection_.query(
+        "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts WHERE name = ?1",
+        "looking up a host by name");
+    query.bind(1, name);
+    if (!query.step()) {
+        return std::nullopt;
+    }
+    return read_host(query);
+}
+
+std::optional<HostRecord> SqliteStore::find_host_by_id(std::int64_t id) {
+    auto query = connection_.query(
+        "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts WHERE id = ?1",
+        "looking up a host by id");
+    query.bind(1, id);
+    if (!query.step()) {
+        return std::nullopt;
+    }
+    return read_host(query);
+}
+
+std::vector<std::int64_t> SqliteStore::host_ids_in_zone(std::string_view zone) {
+    auto query =
+        connection_.query("SELECT id FROM hosts WHERE zone = ?1 ORDER BY id", "listing a zone's hosts");
+    query.bind(1, zone);
+    std::vector<std::int64_t> ids;
+    while (query.step()) {
+        ids.push_back(query.int64(0));
+    }
+    return ids;
+}
+
+std::map<std::string, std::vector<std::int64_t>> SqliteStore::host_ids_by_zone() {
+    auto query = connection_.query("SELECT zone, id FROM hosts ORDER BY zone, id", "listing hosts by zone");
+    std::map<std::string, std::vector<std::int64_t>> zones;
+    while (query.step()) {
+        zones[query.text(0)].push_back(query.int64(1));
+    }
+    return zones;
+}
+
+Result<std::vector<std::string>> SqliteStore::remove_host(std::string_view name) {
+    WriteTransaction transaction(connection_, "removing a host");
+    std::optional<HostRecord> host = find_host(name);
+    if (!host) {
+        return fail("no host named \"" + std::string(name) + "\" is registered");
+    }
+    std::vector<std::string> serials;
+    {
+        auto query = connection_.query("SELECT serial FROM certificates WHERE host_id = ?1 ORDER BY rowid",
+                                       "removing a host");
+        query.bind(1, host->id);
+        while (query.step()) {
+            serials.push_back(query.text(0));
+        }
+    }
+    // remove_host takes no clock; revoked_at is informational only.
+    revoke_certificates_of(host->id, static_cast<std::int64_t>(std::time(nullptr)));
+    connection_.query("DELETE FROM hosts WHERE id = ?1", "removing a host").bind(1, host->id).run();
+    bump_generation();
+    transaction.commit();
+    return serials;
+}
+
+void SqliteStore::set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) {
+    connection_
+        .query("UPDATE hosts SET connected_to = ?2, last_seen = max(last_seen, ?3) WHERE id = ?1",
+               "recording a host's session")
+        .bind(1, host_id)
+        .bind(2, server)
+        .bind(3, now)
+        .run();
+}
+
+bool SqliteStore::clear_connected_if(std::int64_t host_id, std::string_view server) {
+    connection_
+        .query("UPDATE hosts SET connected_to = NULL WHERE id = ?1 AND connected_to = ?2",
+               "clearing a host's session")
+        .bind(1, host_id)
+        .bind(2, server)
+        .run();
+    return connection_.changes() > 0;
+}
+
+void SqliteStore::clear_connected_for_server(std::string_view server) {
+    connection_
+        .query("UPDATE hosts SET connected_to = NULL WHERE connected_to = ?1", "clearing a server's sessions")
+        .bind(1, server)
+        .run();
+}
+
+void SqliteStore::touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) {
+    if (host_ids.empty()) {
+        return;
+    }
+    WriteTransaction transaction(connection_, "updating hosts' last_seen");
+    for (std::int64_t id : host_ids) {
+        connection_
+            .query("UPDATE hosts SET last_seen = max(last_seen, ?2) WHERE id = ?1",
+                   "updating hosts' last_seen")
+            .bind(1, id)
+            .bind(2, now)
+            .run();
+    }
+    transaction.commit();
+}
+
+// ---- certificates ----
+
+void SqliteStore::insert_certificate(std::int64_t host_id,
+                                     std::string_view host_name,
+                                     const IssuedCertificate& certificate,
+                                     bool revoked) {
+    connection_
+        .query(
+            "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked) "
+            "VALUES (?1, ?2, ?3, ?4, ?5)",
+            "recording a certificate")
+        .bind(1, certificate.serial)
+        .bind(2, host_id)
+        .bind(3, host_name)
+        .bind(4, certificate.not_after)
+        .bind(5, std::int64_t{revoked ? 1 : 0})
+        .run();
+}
+
+void SqliteStore::revoke_certificates_of(std::int64_t host_id, std::int64_t now) {
+    connection_
+        .query("UPDATE certificates SET revoked = 1, revoked_at = ?2 WHERE host_id = ?1 AND revoked = 0",
+               "revoking certificates")
+        .bind(1, host_id)
+        .bind(2, now)
+        .run();
+}
+
+void SqliteStore::record_certificate(std::int64_t host_id, const IssuedCertificate& certificate) {
+    WriteTransaction transaction(connection_, "recording a certificate");
+    std::optional<HostRecord> host = find_host_by_id(host_id);
+    // A host removed while its renewal was in flight must not get a usable certificate.
+    insert_certificate(host_id, host ? std::string_view(host->name) : std::string_view(), certificate, !host);
+    transaction.commit();
+}
+
+std::vector<std::string> SqliteStore::revoked_serials() {
+    auto query = connection_.query("SELECT serial FROM certificates WHERE revoked <> 0 ORDER BY serial",
+                                   "listing revoked certificates");
+    std::vector<std::string> serials;
+    while (query.step()) {
+        serials.push_back(query.text(0));
+    }
+    return serials;
+}
+
+std::vector<CertificateRecord> SqliteStore::certificates_of(std::string_view host_name) {
+    auto query = connection_.query(
+        "SELECT serial, host_id, host_name, not_after, revoked FROM certificates WHERE host_name = ?1 "
+        "ORDER BY rowid",
+        "listing a host's certificates");
+    query.bind(1, host_name);
+    std::vector<CertificateRecord> certificates;
+    while (query.step()) {
+        certificates.push_back(CertificateRecord{
+            query.text(0), query.int64(1), query.text(2), query.int64(3), query.int64(4) != 0});
+    }
+    return certificates;
+}
+
+bool SqliteStore::is_revoked(std::string_view serial) {
+    auto query = connection_.query("SELECT revoked FROM certificates WHERE serial = ?1",
+                                   "checking a certificate's revocation");
+    query.bind(1, serial);
+    return query.step() && query.int64(0) != 0;
+}
+
+}  // namespace agentlb::store

@@ -1,0 +1,179 @@
+#pragma once
+
+// The shared config store: global configuration, hosts, certificates, join
+// tokens, management servers and the generation counter that tells servers
+// something they push to agents may have changed.
+//
+// Threading: a Store object (one SQLite connection) is used by one thread at
+// a time; give each thread or worker its own object. Several Store objects,
+// in one process or in several, may open the same file at once.
+//
+// Every call blocks on disk I/O and may wait up to the busy timeout for
+// another writer: never call it on an I/O thread.
+//
+// Errors: failures of the database itself throw StoreError; input an
+// operator or a peer can get wrong is refused through Result/Status with a
+// reason written for a person, and then nothing has changed.
+//
+// Times are unix seconds passed in by the caller, so tests control them.
+
+#include "common/util/result.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace agentlb::store {
+
+// The database failed (I/O error, corrupt or foreign file, lock held longer
+// than the busy timeout, newer schema). The message names the file, what was
+// being done and SQLite's own text.
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct HostRecord {
+    std::int64_t id = 0;
+    std::string name;
+    std::string zone;
+    std::optional<std::string> connected_to;  // server holding its newest session
+    std::int64_t last_seen = 0;               // 0 = never
+    std::int64_t created_at = 0;
+};
+
+struct ServerRecord {
+    std::string name;
+    std::string address;
+    std::string state;  // "up" or "down"
+    std::int64_t last_heartbeat = 0;
+    std::int64_t agents = 0;
+    std::int64_t started_at = 0;
+};
+
+struct CertificateRecord {
+    std::string serial;
+    std::int64_t host_id = 0;
+    std::string host_name;
+    std::int64_t not_after = 0;
+    bool revoked = false;
+};
+
+struct TokenSpec {
+    std::string hash;  // the token itself is never stored
+    std::optional<std::string> zone;
+    std::optional<std::string> name;  // set: the token may (re-)enrol only this host name
+    std::int64_t expires_at = 0;
+    std::int64_t created_at = 0;
+};
+
+struct RedeemRequest {
+    std::string token_hash;
+    std::string name;
+    std::optional<std::string> zone;  // the agent's --zone; empty counts as not given
+    std::int64_t now = 0;
+};
+
+struct IssuedCertificate {
+    std::string pem;
+    std::string serial;
+    std::int64_t not_after = 0;
+};
+
+struct Enrollment {
+    HostRecord host;
+    IssuedCertificate certificate;
+    bool re_enrolled = false;
+};
+
+// Issues the certificate for a host while its enrollment transaction is open.
+// A failure rolls the enrollment back (token unused, no host row).
+using IssueFn = std::function<Result<IssuedCertificate>(const HostRecord&)>;
+
+inline constexpr std::string_view kServerUp = "up";
+inline constexpr std::string_view kServerDown = "down";
+
+class Store {
+public:
+    virtual ~Store();
+
+    // --- configuration (scope "global") ---
+    virtual std::optional<std::string> get_config(std::string_view key) = 0;
+    virtual std::map<std::string, std::string> list_config() = 0;
+    // Validates with lb::validate_config, stores, bumps the generation and
+    // returns the previous value. A refused value changes nothing.
+    virtual Result<std::optional<std::string>> set_config(std::string_view key, std::string_view value) = 0;
+
+    // Bumped by config writes, host enrolment/removal, server registration and
+    // server state changes; never by heartbeats, touch_hosts or set_connected.
+    // One indexed read: cheap enough to poll every second.
+    virtual std::int64_t generation() = 0;
+
+    // --- hosts ---
+    virtual std::vector<HostRecord> list_hosts() = 0;  // by id
+    virtual std::optional<HostRecord> find_host(std::string_view name) = 0;
+    virtual std::optional<HostRecord> find_host_by_id(std::int64_t id) = 0;
+    virtual std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) = 0;    // ascending
+    virtual std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone() = 0;  // ids ascending
+    // Revokes every certificate of the host, deletes it and bumps the
+    // generation. Returns all its serials (now all revoked). Unknown name: refused.
+    virtual Result<std::vector<std::string>> remove_host(std::string_view name) = 0;
+    // The newest session wins: the last call names the server; also sets last_seen.
+    virtual void set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) = 0;
+    // Clears connected_to only if it still names this server (an old session
+    // closing after make-before-break must not erase the new one). True if cleared.
+    virtual bool clear_connected_if(std::int64_t host_id, std::string_view server) = 0;
+    // A server going down or stopping: none of its hosts are connected to it.
+    virtual void clear_connected_for_server(std::string_view server) = 0;
+    // Sets last_seen for many hosts in one transaction; unknown ids are skipped.
+    virtual void touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) = 0;
+
+    // --- join tokens and enrollment ---
+    // A duplicate hash throws StoreError (hashes of random tokens never collide).
+    virtual void create_token(const TokenSpec& token) = 0;
+    // One BEGIN IMMEDIATE transaction: checks the token, creates the host (or
+    // keeps the id of a host re-enrolled with a token created for its name,
+    // revoking its previous certificates), calls issue, records the serial,
+    // marks the token used and bumps the generation. Any refusal or a failed
+    // issue leaves everything as it was.
+    virtual Result<Enrollment> redeem_token(const RedeemRequest& request, const IssueFn& issue) = 0;
+
+    // --- certificates ---
+    // Records a renewal. If the host no longer exists the certificate is
+    // recorded as revoked, so it can never be used.
+    virtual void record_certificate(std::int64_t host_id, const IssuedCertificate& certificate) = 0;
+    virtual std::vector<std::string> revoked_serials() = 0;                                  // sorted
+    virtual std::vector<CertificateRecord> certificates_of(std::string_view host_name) = 0;  // in issue order
+    // False for serials the store never recorded.
+    virtual bool is_revoked(std::string_view serial) = 0;
+
+    // --- CA ---
+    virtual void put_ca_certificate(std::string_view pem, std::string_view fingerprint) = 0;
+    virtual std::optional<std::pair<std::string, std::string>> ca_certificate() = 0;  // pem, fingerprint
+
+    // --- management servers ---
+    // Upsert: a restart under the same name takes over the row (new address,
+    // state up, agents 0, started_at now) and clears connected_to of hosts
+    // that named it (a fresh process holds no sessions). Bumps the generation.
+    virtual void register_server(std::string_view name, std::string_view address, std::int64_t now) = 0;
+    // Liveness only: never bumps the generation. Unknown name: nothing happens.
+    virtual void heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) = 0;
+    // state must be kServerUp or kServerDown (anything else is a bug:
+    // std::invalid_argument). Bumps the generation only if the state changed.
+    virtual void set_server_state(std::string_view name, std::string_view state) = 0;
+    virtual std::vector<ServerRecord> list_servers() = 0;  // by name
+};
+
+// Opens (creating the file and schema if missing) the SQLite store at path.
+// Throws StoreError with a clear message if the file is not a database, is
+// not writable, or has a newer schema than this build knows.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+
+}  // namespace agentlb::store

@@ -1,0 +1,265 @@
+#include "common/wire/messages.hpp"
+
+#include "common/wire/error.hpp"
+#include "common/wire/field_reader.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+namespace agentlb::wire {
+namespace {
+
+using detail::describe_json_type;
+using detail::FieldReader;
+using detail::Problem;
+using detail::quote_peer_text;
+using nlohmann::json;
+
+// --- encoding: one write() per message, fields only ("type"/"v" added once) ---
+
+void write(json& j, const Hello& m) {
+    j["name"] = m.name;
+    j["zone"] = m.zone;
+    j["list"] = m.list;
+    j["interval"] = m.interval;
+    j["version"] = m.version;
+}
+void write(json& j, const Ping& m) {
+    j["seq"] = m.seq;
+}
+void write(json& j, const Pong& m) {
+    j["seq"] = m.seq;
+}
+void write(json& j, const Ack& m) {
+    j["seq"] = m.seq;
+}
+void write(json& j, const Renew& m) {
+    j["csr"] = m.csr;
+}
+void write(json& j, const MsList& m) {
+    j["seq"] = m.seq;
+    j["list"] = m.list;
+    j["algorithm"] = m.algorithm;
+    j["interval"] = m.interval;
+    j["avoid"] = m.avoid;
+}
+void write(json& j, const Welcome& m) {
+    j["host_id"] = m.host_id;
+    j["server"] = m.server;
+    j["heartbeat_interval"] = m.heartbeat_interval;
+    if (m.correction) {
+        json correction = json::object();
+        write(correction, *m.correction);
+        j["correction"] = std::move(correction);
+    }
+}
+void write(json& j, const Migrate& m) {
+    j["reason"] = m.reason;
+    j["avoid"] = m.avoid;
+}
+void write(json& j, const Certificate& m) {
+    j["certificate"] = m.certificate;
+    j["ca"] = m.ca;
+}
+void write(json& j, const Error& m) {
+    j["code"] = m.code;
+    j["message"] = m.message;
+}
+void write(json& j, const EnrollRequest& m) {
+    j["token"] = m.token;
+    j["csr"] = m.csr;
+    j["name"] = m.name;
+    j["zone"] = m.zone;
+}
+void write(json& j, const EnrollResponse& m) {
+    j["host_id"] = m.host_id;
+    j["name"] = m.name;
+    j["zone"] = m.zone;
+    j["certificate"] = m.certificate;
+    j["ca"] = m.ca;
+    j["list"] = m.list;
+    j["algorithm"] = m.algorithm;
+    j["interval"] = m.interval;
+}
+
+// --- decoding: one read() per message; FieldReader records the first problem ---
+
+void read(FieldReader& f, Hello& m) {
+    m.name = f.string("name");
+    m.zone = f.string("zone");
+    m.list = f.string("list");
+    m.interval = f.non_negative("interval");
+    m.version = f.optional_string("version");
+}
+void read(FieldReader& f, Ping& m) {
+    m.seq = f.non_negative("seq");
+}
+void read(FieldReader& f, Pong& m) {
+    m.seq = f.non_negative("seq");
+}
+void read(FieldReader& f, Ack& m) {
+    m.seq = f.non_negative("seq");
+}
+void read(FieldReader& f, Renew& m) {
+    m.csr = f.string("csr");
+}
+void read(FieldReader& f, MsList& m) {
+    m.seq = f.non_negative("seq");
+    m.list = f.strings("list");
+    m.algorithm = f.string("algorithm");
+    m.interval = f.non_negative("interval");
+    m.avoid = f.strings("avoid");
+}
+void read(FieldReader& f, Welcome& m) {
+    m.host_id = f.non_negative("host_id");
+    m.server = f.string("server");
+    m.heartbeat_interval = f.non_negative("heartbeat_interval");
+    if (const auto* object = f.optional_object("correction")) {
+        auto nested = f.nested(*object, "correction");
+        MsList correction;
+        read(nested, correction);
+        m.correction = std::move(correction);
+    }
+}
+void read(FieldReader& f, Migrate& m) {
+    m.reason = f.string("reason");
+    m.avoid = f.optional_strings("avoid");
+}
+void read(FieldReader& f, Certificate& m) {
+    m.certificate = f.string("certificate");
+    m.ca = f.string("ca");
+}
+void read(FieldReader& f, Error& m) {
+    m.code = f.string("code");
+    m.message = f.string("message");
+}
+void read(FieldReader& f, EnrollRequest& m) {
+    m.token = f.string("token");
+    m.csr = f.string("csr");
+    m.name = f.string("name");
+    m.zone = f.string("zone");
+}
+void read(FieldReader& f, EnrollResponse& m) {
+    m.host_id = f.non_negative("host_id");
+    m.name = f.string("name");
+    m.zone = f.string("zone");
+    m.certificate = f.string("certificate");
+    m.ca = f.string("ca");
+    m.list = f.strings("list");
+    m.algorithm = f.string("algorithm");
+    m.interval = f.non_negative("interval");
+}
+
+// Tries each alternative of Message whose kType equals `type`; false when none does.
+template <class T>
+bool decode_if(std::string_view type, FieldReader& f, Message& out) {
+    if (T::kType != type) {
+        return false;
+    }
+    T message;
+    read(f, message);
+    if (f.ok()) {
+        out = std::move(message);
+    }
+    return true;
+}
+
+template <std::size_t... I>
+bool decode_known(std::string_view type, FieldReader& f, Message& out, std::index_sequence<I...>) {
+    return (decode_if<std::variant_alternative_t<I, Message>>(type, f, out) || ...);
+}
+
+boost::system::error_code refuse(errc code, std::string text, std::string& detail) {
+    detail = std::move(text);
+    return code;
+}
+
+boost::system::error_code decode_object(const json& j, Message& out, std::string& detail) {
+    const auto type_it = j.find("type");
+    if (type_it == j.end()) {
+        return refuse(errc::missing_field, "field \"type\": missing", detail);
+    }
+    if (!type_it->is_string()) {
+        return refuse(errc::wrong_type,
+                      "field \"type\": expected a string, got " + describe_json_type(*type_it),
+                      detail);
+    }
+    const auto& type = type_it->get_ref<const std::string&>();
+
+    const auto v_it = j.find("v");
+    if (v_it == j.end()) {
+        return refuse(errc::missing_field, "field \"v\": missing", detail);
+    }
+    if (v_it->is_number_unsigned()) {
+        const auto v = v_it->get<std::uint64_t>();
+        if (v != static_cast<std::uint64_t>(kProtocolVersion)) {
+            return refuse(errc::unsupported_version,
+                          "protocol version " + std::to_string(v) + " is not supported (this build speaks " +
+                              std::to_string(kProtocolVersion) + ")",
+                          detail);
+        }
+    } else if (v_it->is_number_integer()) {
+        // Only negative values land here.
+        return refuse(errc::unsupported_version,
+                      "protocol version " + std::to_string(v_it->get<std::int64_t>()) + " is not supported",
+                      detail);
+    } else {
+        return refuse(
+            errc::wrong_type, "field \"v\": expected an integer, got " + describe_json_type(*v_it), detail);
+    }
+
+    Problem problem;
+    FieldReader reader(j, type, problem);
+    if (!decode_known(type, reader, out, std::make_index_sequence<std::variant_size_v<Message>>{})) {
+        return refuse(errc::unknown_type, "unknown message type " + quote_peer_text(type), detail);
+    }
+    if (problem.ec) {
+        detail = std::move(problem.detail);
+        return problem.ec;
+    }
+    detail.clear();
+    return {};
+}
+
+}  // namespace
+
+std::string_view message_type(const Message& message) noexcept {
+    return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kType; }, message);
+}
+
+std::string encode_message(const Message& message) {
+    json j = json::object();
+    std::visit([&j](const auto& m) { write(j, m); }, message);
+    j["type"] = message_type(message);
+    j["v"] = kProtocolVersion;
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+boost::system::error_code decode_message(std::string_view payload, Message& out, std::string& detail) {
+    try {
+        json j;
+        try {
+            j = json::parse(payload);
+        } catch (const json::parse_error& e) {
+            // e.what() quotes the offending bytes: report only the position.
+            return refuse(errc::malformed_json,
+                          "payload is not valid JSON (error at byte " + std::to_string(e.byte) + ")",
+                          detail);
+        }
+        if (!j.is_object()) {
+            return refuse(errc::not_an_object,
+                          "payload is " + describe_json_type(j) + ", expected a JSON object",
+                          detail);
+        }
+        return decode_object(j, out, detail);
+    } catch (const std::exception&) {
+        // Not reachable by design (every access is type-checked first); a
+        // peer must still never be able to throw through the session.
+        return refuse(errc::malformed_json, "payload could not be decoded", detail);
+    }
+}
+
+}  // namespace agentlb::wire

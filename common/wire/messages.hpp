@@ -1,0 +1,160 @@
+#pragma once
+
+// The messages of the agent protocol (port 8250) and of enrollment (port
+// 8251). Each payload is a JSON object with "type" (each struct's kType)
+// and "v": 1. Integers are JSON integers within int64; counts,
+// ids, intervals and sequence numbers must not be negative.
+//
+// Forward compatibility: fields a message does not know are ignored on
+// decode, so a newer peer may add fields without bumping "v". Removing or
+// retyping a field needs "v": 2, which this build refuses.
+
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace agentlb::wire {
+
+inline constexpr std::int64_t kProtocolVersion = 1;
+
+// agent -> server, first frame of a session.
+struct Hello {
+    static constexpr std::string_view kType = "hello";
+    std::string name;
+    std::string zone;
+    std::string list;  // what the agent holds, "a,b,c@algorithm"; "" when it holds nothing
+    std::int64_t interval = 0;
+    std::string version;  // agent software version; optional on decode ("" when absent)
+    bool operator==(const Hello&) const = default;
+};
+
+// either direction; answered by "pong" with the same seq.
+struct Ping {
+    static constexpr std::string_view kType = "ping";
+    std::int64_t seq = 0;
+    bool operator==(const Ping&) const = default;
+};
+
+// Answer to ping.
+struct Pong {
+    static constexpr std::string_view kType = "pong";
+    std::int64_t seq = 0;
+    bool operator==(const Pong&) const = default;
+};
+
+// agent -> server: the ms_list with this seq is persisted.
+struct Ack {
+    static constexpr std::string_view kType = "ack";
+    std::int64_t seq = 0;
+    bool operator==(const Ack&) const = default;
+};
+
+// agent -> server: a CSR (PEM) for a fresh certificate.
+struct Renew {
+    static constexpr std::string_view kType = "renew";
+    std::string csr;
+    bool operator==(const Renew&) const = default;
+};
+
+// server -> agent: the ordered list to use. Also the shape of welcome's "correction".
+struct MsList {
+    static constexpr std::string_view kType = "ms_list";
+    std::int64_t seq = 0;
+    std::vector<std::string> list;
+    std::string algorithm;
+    std::int64_t interval = 0;
+    std::vector<std::string> avoid;
+    bool operator==(const MsList&) const = default;
+};
+
+// server -> agent: the session is accepted.
+struct Welcome {
+    static constexpr std::string_view kType = "welcome";
+    std::int64_t host_id = 0;
+    std::string server;
+    std::int64_t heartbeat_interval = 0;  // seconds
+    std::optional<MsList> correction;     // absent (or null) when the agent's list is right
+    bool operator==(const Welcome&) const = default;
+};
+
+// server -> agent: reconnect elsewhere.
+struct Migrate {
+    static constexpr std::string_view kType = "migrate";
+    std::string reason;
+    std::vector<std::string> avoid;  // optional on decode, empty when absent
+    bool operator==(const Migrate&) const = default;
+};
+
+// server -> agent: answer to renew (PEM).
+struct Certificate {
+    static constexpr std::string_view kType = "certificate";
+    std::string certificate;
+    std::string ca;
+    bool operator==(const Certificate&) const = default;
+};
+
+// either direction, usually followed by a close.
+struct Error {
+    static constexpr std::string_view kType = "error";
+    std::string code;  // machine-readable, e.g. "identity_mismatch"
+    std::string message;
+    bool operator==(const Error&) const = default;
+};
+
+// agent -> enrollment port.
+struct EnrollRequest {
+    static constexpr std::string_view kType = "enroll";
+    std::string token;
+    std::string csr;  // PEM
+    std::string name;
+    std::string zone;  // "" = let the token or the server decide
+    bool operator==(const EnrollRequest&) const = default;
+};
+
+// enrollment port -> agent.
+struct EnrollResponse {
+    static constexpr std::string_view kType = "enrolled";
+    std::int64_t host_id = 0;
+    std::string name;
+    std::string zone;
+    std::string certificate;  // PEM
+    std::string ca;           // PEM
+    std::vector<std::string> list;
+    std::string algorithm;
+    std::int64_t interval = 0;
+    bool operator==(const EnrollResponse&) const = default;
+};
+
+using Message = std::variant<Hello,
+                             Ping,
+                             Pong,
+                             Ack,
+                             Renew,
+                             Welcome,
+                             MsList,
+                             Migrate,
+                             Certificate,
+                             Error,
+                             EnrollRequest,
+                             EnrollResponse>;
+
+// The "type" value of a message: "hello", "ms_list", "enroll", "enrolled", ...
+std::string_view message_type(const Message& message) noexcept;
+
+// JSON payload (not framed). Strings that are not valid UTF-8 have the bad
+// bytes replaced by U+FFFD rather than failing.
+std::string encode_message(const Message& message);
+
+// Parses one payload. On success `out` holds the message and `detail` is
+// cleared; on failure `out` is untouched and `detail` says, for a person,
+// which field and what was wrong, e.g. `field "seq" of "ack": expected an
+// integer`. Text from the peer appears in `detail` only escaped and
+// truncated, so it is safe to log. Never throws.
+boost::system::error_code decode_message(std::string_view payload, Message& out, std::string& detail);
+
+}  // namespace agentlb::wire

@@ -1,0 +1,101 @@
+#pragma once
+
+// Shared helpers for the certs/ tests: a fresh temporary folder, a CA in it,
+// and certificates issued from freshly generated keys.
+
+#include "certs/ca.hpp"
+#include "certs/keys.hpp"
+#include "certs/pem.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <sys/stat.h>
+
+namespace agentlb::certs::test {
+
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "agentlb-certs-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            throw std::runtime_error("mkdtemp failed");
+        }
+        path_ = pattern;
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline ::mode_t mode_of(const std::filesystem::path& path) {
+    struct stat info {};
+    REQUIRE(::stat(path.c_str(), &info) == 0);
+    return info.st_mode & 07777;
+}
+
+// A CA in its own temporary folder.
+struct TestCa {
+    TempDir dir;
+    CertificateAuthority ca;
+
+    explicit TestCa(std::string_view common_name = "agentlb CA") : ca(make(dir, common_name)) {}
+
+private:
+    static CertificateAuthority make(const TempDir& dir, std::string_view common_name) {
+        auto created = create_ca(dir.path() / "ca", common_name);
+        if (!created) {
+            throw std::runtime_error(created.error());
+        }
+        auto loaded = CertificateAuthority::load(dir.path() / "ca");
+        if (!loaded) {
+            throw std::runtime_error(loaded.error());
+        }
+        return std::move(loaded).value();
+    }
+};
+
+inline std::string fresh_csr(std::string_view common_name = "kvm1") {
+    auto key = generate_p256_key();
+    REQUIRE(key.ok());
+    auto csr = make_csr_pem(key->get(), common_name);
+    REQUIRE(csr.ok());
+    return *csr;
+}
+
+inline IssueOptions agent_options(std::string common_name = "kvm1") {
+    IssueOptions options;
+    options.kind = CertificateKind::agent;
+    options.common_name = std::move(common_name);
+    return options;
+}
+
+inline IssueOptions server_options(std::string common_name = "ms1") {
+    IssueOptions options;
+    options.kind = CertificateKind::server;
+    options.common_name = std::move(common_name);
+    options.dns_names = {"ms1.example"};
+    options.ip_addresses = {"10.0.0.1", "::1"};
+    return options;
+}
+
+// Issues and parses back; fails the test on any refusal.
+inline X509Ptr issue_parsed(const CertificateAuthority& ca, const IssueOptions& options) {
+    auto issued = ca.issue(fresh_csr(options.common_name), options);
+    INFO((issued ? std::string() : issued.error()));
+    REQUIRE(issued.ok());
+    auto certificate = parse_certificate_pem(issued->pem);
+    REQUIRE(certificate.ok());
+    return std::move(certificate).value();
+}
+
+}  // namespace agentlb::certs::test

@@ -1,0 +1,129 @@
+#include "common/store/store.hpp"
+#include "tests/common/store/store_test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+using namespace agentlb::store;
+using namespace agentlb::store::test;
+
+TEST_CASE_METHOD(StoreFixture, "host ids ascend in redemption order and are never reused after a removal") {
+    CHECK(enroll("h1").id == 1);
+    CHECK(enroll("h2").id == 2);
+    CHECK(enroll("h3").id == 3);
+    REQUIRE(store->remove_host("h3"));
+    REQUIRE(store->remove_host("h1"));
+    CHECK(enroll("h4").id == 4);
+    CHECK(enroll("h1").id == 5);
+
+    auto hosts = store->list_hosts();
+    std::vector<std::int64_t> ids;
+    for (const auto& host : hosts) {
+        ids.push_back(host.id);
+    }
+    CHECK(ids == std::vector<std::int64_t>{2, 4, 5});
+    CHECK(store->find_host_by_id(5)->name == "h1");
+    CHECK_FALSE(store->find_host_by_id(3).has_value());
+    CHECK_FALSE(store->find_host("h3").has_value());
+}
+
+TEST_CASE_METHOD(StoreFixture, "hosts are grouped by zone with ascending ids") {
+    enroll("a1", std::string("z1"));
+    enroll("b1", std::string("z2"));
+    enroll("a2", std::string("z1"));
+    enroll("d1");
+    enroll("d2", std::string(""));  // an empty --zone counts as not given
+
+    CHECK(store->host_ids_in_zone("z1") == std::vector<std::int64_t>{1, 3});
+    CHECK(store->host_ids_in_zone("default") == std::vector<std::int64_t>{4, 5});
+    CHECK(store->host_ids_in_zone("nowhere").empty());
+    CHECK(store->host_ids_by_zone() ==
+          std::map<std::string, std::vector<std::int64_t>>{{"default", {4, 5}}, {"z1", {1, 3}}, {"z2", {2}}});
+}
+
+TEST_CASE_METHOD(StoreFixture, "remove_host revokes every serial of the host and bumps the generation") {
+    HostRecord h1 = enroll("h1");
+    enroll("h2");
+    store->record_certificate(h1.id, IssuedCertificate{"pem", "renewed-1", 2000});
+    store->record_certificate(h1.id, IssuedCertificate{"pem", "renewed-2", 3000});
+    CHECK(store->revoked_serials().empty());
+    const std::int64_t g0 = store->generation();
+
+    auto removed = store->remove_host("h1");
+    REQUIRE(removed);
+    CHECK(*removed == std::vector<std::string>{"h1-1", "renewed-1", "renewed-2"});
+    CHECK(store->generation() == g0 + 1);
+    CHECK(store->revoked_serials() == std::vector<std::string>{"h1-1", "renewed-1", "renewed-2"});
+    for (const auto& serial : *removed) {
+        CHECK(store->is_revoked(serial));
+    }
+    CHECK_FALSE(store->is_revoked("h2-2"));
+    auto certificates = store->certificates_of("h1");
+    REQUIRE(certificates.size() == 3);
+    CHECK(std::all_of(certificates.begin(), certificates.end(), [](const auto& c) { return c.revoked; }));
+    CHECK(certificates[1].not_after == 2000);
+    CHECK_FALSE(store->find_host("h1").has_value());
+    CHECK(store->list_hosts().size() == 1);
+}
+
+TEST_CASE_METHOD(StoreFixture, "removing an unknown host is refused and changes nothing") {
+    enroll("h1");
+    const std::int64_t g0 = store->generation();
+    auto removed = store->remove_host("ghost");
+    REQUIRE_FALSE(removed);
+    CHECK_THAT(removed.error(), Catch::Matchers::Contains("\"ghost\""));
+    CHECK(store->generation() == g0);
+    CHECK(store->list_hosts().size() == 1);
+}
+
+TEST_CASE_METHOD(StoreFixture, "a renewal for a removed host is recorded as revoked") {
+    HostRecord h1 = enroll("h1");
+    REQUIRE(store->remove_host("h1"));
+    store->record_certificate(h1.id, IssuedCertificate{"pem", "late", 5000});
+    CHECK(store->is_revoked("late"));
+    CHECK_FALSE(store->is_revoked("never-issued"));
+}
+
+TEST_CASE_METHOD(StoreFixture, "set_connected: the newest session wins, an old session clears only its own") {
+    HostRecord h1 = enroll("h1");
+    HostRecord h2 = enroll("h2");
+    const std::int64_t g0 = store->generation();
+
+    store->set_connected(h1.id, "ms1", 20);
+    store->set_connected(h1.id, "ms2", 21);  // make-before-break: the new session
+    CHECK(store->find_host("h1")->connected_to == std::optional<std::string>("ms2"));
+    CHECK(store->find_host("h1")->last_seen == 21);
+
+    CHECK_FALSE(store->clear_connected_if(h1.id, "ms1"));  // the old session closes
+    CHECK(store->find_host("h1")->connected_to == std::optional<std::string>("ms2"));
+    CHECK(store->clear_connected_if(h1.id, "ms2"));
+    CHECK_FALSE(store->find_host("h1")->connected_to.has_value());
+
+    store->set_connected(h1.id, "ms1", 30);
+    store->set_connected(h2.id, "ms1", 30);
+    store->clear_connected_for_server("ms1");
+    CHECK_FALSE(store->find_host("h1")->connected_to.has_value());
+    CHECK_FALSE(store->find_host("h2")->connected_to.has_value());
+
+    CHECK(store->generation() == g0);
+}
+
+TEST_CASE_METHOD(StoreFixture,
+                 "touch_hosts updates last_seen of the listed hosts without a generation bump") {
+    HostRecord h1 = enroll("h1");
+    HostRecord h2 = enroll("h2");
+    HostRecord h3 = enroll("h3");
+    CHECK(h1.last_seen == 0);
+    const std::int64_t g0 = store->generation();
+
+    store->touch_hosts({h1.id, h3.id, 999}, 50);
+    store->touch_hosts({}, 60);
+    CHECK(store->find_host("h1")->last_seen == 50);
+    CHECK(store->find_host("h2")->last_seen == 0);
+    CHECK(store->find_host("h3")->last_seen == 50);
+    store->touch_hosts({h1.id}, 40);  // a late batch never moves last_seen back
+    CHECK(store->find_host("h1")->last_seen == 50);
+    CHECK(store->generation() == g0);
+    (void)h2;
+}
