@@ -57,6 +57,11 @@ TEST_CASE("RevocationList readers and writers can run at the same time") {
             lookups.fetch_add(1);
         }
     });
+    // On a loaded machine the reader may not run before the writer is done:
+    // wait for its first lookup so the two really overlap.
+    while (lookups.load() == 0) {
+        std::this_thread::yield();
+    }
     for (int i = 0; i < 2000; ++i) {
         list.replace({"ff", std::to_string(i)});
         list.add("ab" + std::to_string(i));
