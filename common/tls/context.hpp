@@ -1,0 +1,91 @@
+#pragma once
+
+// The one factory of TLS contexts for agentlb's two ports:
+// - the agent port (8250): TLS 1.3 only, mutual authentication against our CA,
+//   revoked serials refused during the handshake;
+// - the enrollment port (8251): server authentication only; a new agent has no
+//   CA yet and accepts the server when the CA in the server's chain matches
+//   the fingerprint the operator gave it.
+//
+// All contexts set SSL_MODE_RELEASE_BUFFERS so that idle sessions release
+// their record buffers (see stream.hpp). A context is shared by all sessions
+// of a listener and may be used from several threads.
+
+#include "certs/handles.hpp"
+#include "common/util/result.hpp"
+
+#include <openssl/types.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace agentlb::certs {
+class RevocationList;
+}
+
+namespace agentlb::tls {
+
+struct SslCtxDeleter {
+    void operator()(SSL_CTX* ctx) const noexcept;
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
+
+struct AgentPortServerConfig {
+    std::string ca_pem;    // the only trust anchor(s) for client certificates
+    std::string cert_pem;  // this server's certificate (serverAuth)
+    std::string key_pem;
+    // Serials refused at the handshake; may be null. Consulted in memory only,
+    // so its owner refreshes it from the store. Kept alive by the context.
+    std::shared_ptr<const certs::RevocationList> revoked;
+};
+
+// TLS 1.3 only; client certificate required, chained to ca_pem, and
+// an agent certificate (extendedKeyUsage clientAuth, not serverAuth: see
+// certs::check_leaf), and not revoked. Session tickets stay on (one per
+// handshake) for cheap reconnects: a resumed session skips the certificate
+// checks, so callers check peer_certificate() again after the handshake (a
+// ticket whose certificate is revoked or expired is not accepted, which forces
+// a full handshake, but revocations after the handshake are the caller's).
+Result<SslCtxPtr> make_agent_port_server_context(const AgentPortServerConfig& config);
+
+struct AgentClientConfig {
+    std::string ca_pem;    // trust anchor(s) for server certificates
+    std::string cert_pem;  // this agent's certificate (clientAuth)
+    std::string key_pem;
+};
+
+// TLS 1.3 only; the server's chain must verify against ca_pem and carry the
+// dialled name or address (set per connection: set_expected_server()).
+Result<SslCtxPtr> make_agent_client_context(const AgentClientConfig& config);
+
+// TLS 1.3 only, no client certificate requested; sends the leaf and the CA
+// certificate so that a new agent can compare the CA with its pin.
+Result<SslCtxPtr> make_enroll_server_context(const std::string& cert_pem,
+                                             const std::string& key_pem,
+                                             const std::string& ca_pem);
+
+// Accepts the server only when its chain holds a self-signed CA whose
+// fingerprint is `pinned_ca_fingerprint` (any form certs::normalize_fingerprint
+// accepts) and its leaf verifies against that CA for serverAuth. The dialled
+// name is not checked: the pin is the trust anchor. On refusal the handshake
+// fails with "certificate verify failed" and describe_verify_failure() says why.
+Result<SslCtxPtr> make_enroll_client_context(std::string pinned_ca_fingerprint);
+
+// Which name or address the server's certificate must carry: "host",
+// "host:port", "10.0.0.1", "10.0.0.1:8250", "[::1]:8250" or "::1" (the port is
+// ignored). Addresses are matched against IP subjectAltNames, names against DNS
+// ones (also sent as SNI). Call before the handshake.
+Status set_expected_server(SSL* ssl, std::string_view server);
+
+// Why certificate verification failed on this session, for a log line:
+// our own reason when one of our checks refused ("client certificate
+// revoked (serial ab12)", "server CA fingerprint sha256:.. does not match pinned
+// sha256:.."), otherwise OpenSSL's verify result ("certificate has expired",
+// "IP address mismatch (expected 10.0.0.1)"); "" when nothing failed.
+std::string describe_verify_failure(SSL* ssl);
+
+// The peer's certificate (also after resumption); null when it sent none.
+certs::X509Ptr peer_certificate(const SSL* ssl);
+
+}  // namespace agentlb::tls

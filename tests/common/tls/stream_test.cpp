@@ -1,0 +1,741 @@
+// Integration tests of TlsStream with the agent-port and enrollment contexts:
+// real sockets on 127.0.0.1, certificates made at test time with certs/.
+
+#include "common/tls/stream.hpp"
+
+#include "certs/pem.hpp"
+#include "certs/revocation.hpp"
+#include "certs/verify.hpp"
+#include "common/tls/context.hpp"
+#include "common/tls/deadline.hpp"
+#include "tls_test_support.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <catch2/catch.hpp>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using namespace agentlb;
+using namespace agentlb::tls;
+using namespace agentlb::tls::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+awaitable<tcp::socket> connect_to(std::uint16_t port) {
+    tcp::socket socket(co_await asio::this_coro::executor);
+    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
+    co_await socket.async_connect(endpoint, use_awaitable);
+    co_return socket;
+}
+
+std::string dialled(std::uint16_t port) {
+    return "127.0.0.1:" + std::to_string(port);
+}
+
+std::string pattern(std::size_t size, unsigned seed) {
+    std::mt19937 random(seed);
+    std::string data(size, '\0');
+    for (auto& c : data) {
+        c = static_cast<char>(random() & 0xff);
+    }
+    return data;
+}
+
+awaitable<error_code> write_in_chunks(std::shared_ptr<TlsStream> stream,
+                                      const std::string& data,
+                                      std::size_t chunk) {
+    for (std::size_t offset = 0; offset < data.size(); offset += chunk) {
+        const std::size_t n = std::min(chunk, data.size() - offset);
+        const error_code ec = co_await stream->write_all(data.data() + offset, n);
+        if (ec) {
+            co_return ec;
+        }
+    }
+    co_return error_code{};
+}
+
+// Reads until `size` bytes arrived, through a buffer smaller than a TLS record
+// so that OpenSSL keeps the rest of a record between calls.
+awaitable<std::string> read_bytes(std::shared_ptr<TlsStream> stream, std::size_t size, error_code& ec) {
+    std::string out;
+    char buffer[3000];
+    while (out.size() < size) {
+        const std::size_t n = co_await stream->read_some(buffer, sizeof buffer, ec);
+        if (ec) {
+            break;
+        }
+        out.append(buffer, n);
+    }
+    co_return out;
+}
+
+// A client context made by hand: trusts our CA, optionally presents a
+// certificate, optionally capped at a TLS version.
+SslCtxPtr manual_client_context(const TestPki& pki, const KeyPair* identity, int max_version) {
+    SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+    REQUIRE(ctx);
+    auto store = certs::make_ca_store(pki.ca_pem());
+    REQUIRE(store.ok());
+    SSL_CTX_set_cert_store(ctx.get(), store->release());
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    if (max_version != 0) {
+        REQUIRE(SSL_CTX_set_max_proto_version(ctx.get(), max_version) == 1);
+    }
+    if (identity != nullptr) {
+        auto cert = certs::parse_certificate_pem(identity->cert_pem);
+        auto key = certs::parse_private_key_pem(identity->key_pem);
+        REQUIRE(cert.ok());
+        REQUIRE(key.ok());
+        REQUIRE(SSL_CTX_use_certificate(ctx.get(), cert->get()) == 1);
+        REQUIRE(SSL_CTX_use_PrivateKey(ctx.get(), key->get()) == 1);
+    }
+    return ctx;
+}
+
+struct HandshakeOutcome {
+    error_code server_ec;
+    std::string server_detail;
+    error_code client_ec;
+    std::string client_detail;
+    // The client's first read after its handshake (TLS 1.3: a refused client
+    // certificate only shows up here).
+    error_code client_read_ec;
+    std::string server_peer_cn;
+};
+
+// One connection: server handshake (then one byte "!" on success), client
+// handshake then one read.
+HandshakeOutcome connect_once(SSL_CTX* server_ctx,
+                              SSL_CTX* client_ctx,
+                              const std::string& expected_server = {}) {
+    asio::io_context ioc;
+    auto acceptor = make_loopback_acceptor(ioc);
+    const std::uint16_t port = acceptor.local_endpoint().port();
+    HandshakeOutcome outcome;
+    Task server(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await acceptor.async_accept(use_awaitable);
+        TlsStream stream(std::move(socket), server_ctx, Role::server);
+        outcome.server_ec = co_await stream.handshake();
+        outcome.server_detail = stream.last_error_detail();
+        if (!outcome.server_ec) {
+            if (auto peer = peer_certificate(stream.native_handle())) {
+                char cn[256] = {};
+                X509_NAME_get_text_by_NID(X509_get_subject_name(peer.get()), NID_commonName, cn, sizeof cn);
+                outcome.server_peer_cn = cn;
+            }
+            const error_code ec = co_await stream.write_all("!", 1);
+            REQUIRE_FALSE(ec);
+            co_await stream.shutdown();
+        }
+        stream.close();
+    });
+    Task client(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await connect_to(port);
+        TlsStream stream(std::move(socket),
+                         client_ctx,
+                         Role::client,
+                         expected_server.empty() ? dialled(port) : expected_server);
+        outcome.client_ec = co_await stream.handshake();
+        outcome.client_detail = stream.last_error_detail();
+        if (!outcome.client_ec) {
+            char byte = 0;
+            co_await stream.read_some(&byte, 1, outcome.client_read_ec);
+            if (outcome.client_read_ec) {
+                outcome.client_detail = stream.last_error_detail();
+            }
+        }
+        stream.close();
+    });
+    run_capped(ioc);
+    REQUIRE(server.done());
+    REQUIRE(client.done());
+    server.check();
+    client.check();
+    return outcome;
+}
+
+}  // namespace
+
+TEST_CASE("mTLS handshake, then reader and writer coroutines run concurrently on both sides") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    auto client_ctx = client_context(pki, pki.agent("agent1"));
+
+    // Large enough to fill the socket buffers, so that writers wait for
+    // writability while readers wait for readability on the same stream.
+    const std::string to_client = pattern(1 << 20, 1);
+    const std::string to_server = pattern(1 << 20, 2);
+    std::string server_got;
+    std::string client_got;
+    error_code server_write_ec, client_write_ec, server_read_ec, client_read_ec;
+    bool server_resumed = true;
+    std::string server_peer_cn;
+
+    asio::io_context ioc;
+    auto acceptor = make_loopback_acceptor(ioc);
+    const std::uint16_t port = acceptor.local_endpoint().port();
+    std::vector<std::unique_ptr<Task>> tasks;
+
+    auto server = std::make_unique<Task>(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await acceptor.async_accept(use_awaitable);
+        auto stream = std::make_shared<TlsStream>(std::move(socket), server_ctx.get(), Role::server);
+        const error_code ec = co_await stream->handshake();
+        REQUIRE_FALSE(ec);
+        server_resumed = stream->resumed();
+        auto peer = peer_certificate(stream->native_handle());
+        REQUIRE(peer);
+        char cn[64] = {};
+        X509_NAME_get_text_by_NID(X509_get_subject_name(peer.get()), NID_commonName, cn, sizeof cn);
+        server_peer_cn = cn;
+        tasks.push_back(std::make_unique<Task>(ioc, [&, stream]() -> awaitable<void> {
+            server_write_ec = co_await write_in_chunks(stream, to_client, 8192);
+        }));
+        server_got = co_await read_bytes(stream, to_server.size(), server_read_ec);
+    });
+    auto client = std::make_unique<Task>(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await connect_to(port);
+        auto stream =
+            std::make_shared<TlsStream>(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+        const error_code ec = co_await stream->handshake();
+        REQUIRE_FALSE(ec);
+        tasks.push_back(std::make_unique<Task>(ioc, [&, stream]() -> awaitable<void> {
+            client_write_ec = co_await write_in_chunks(stream, to_server, 5000);
+        }));
+        client_got = co_await read_bytes(stream, to_client.size(), client_read_ec);
+    });
+
+    run_capped(ioc);
+    REQUIRE(server->done());
+    REQUIRE(client->done());
+    server->check();
+    client->check();
+    REQUIRE(tasks.size() == 2);
+    for (auto& task : tasks) {
+        REQUIRE(task->done());
+        task->check();
+    }
+    CHECK_FALSE(server_write_ec);
+    CHECK_FALSE(client_write_ec);
+    CHECK_FALSE(server_read_ec);
+    CHECK_FALSE(client_read_ec);
+    CHECK(server_got == to_server);
+    CHECK(client_got == to_client);
+    CHECK_FALSE(server_resumed);
+    CHECK(server_peer_cn == "agent1");
+}
+
+TEST_CASE("a 60 KiB message makes the round trip intact") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    auto client_ctx = client_context(pki, pki.agent());
+    const std::string message = pattern(60 * 1024, 3);
+    std::string echoed;
+
+    asio::io_context ioc;
+    auto acceptor = make_loopback_acceptor(ioc);
+    const std::uint16_t port = acceptor.local_endpoint().port();
+    Task server(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await acceptor.async_accept(use_awaitable);
+        auto stream = std::make_shared<TlsStream>(std::move(socket), server_ctx.get(), Role::server);
+        REQUIRE_FALSE(co_await stream->handshake());
+        error_code ec;
+        const std::string got = co_await read_bytes(stream, message.size(), ec);
+        REQUIRE_FALSE(ec);
+        REQUIRE_FALSE(co_await stream->write_all(got.data(), got.size()));
+    });
+    Task client(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await connect_to(port);
+        auto stream =
+            std::make_shared<TlsStream>(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+        REQUIRE_FALSE(co_await stream->handshake());
+        REQUIRE_FALSE(co_await stream->write_all(message.data(), message.size()));
+        // One big buffer this time: read_some returns at most a record at a time.
+        std::vector<char> buffer(message.size());
+        while (echoed.size() < message.size()) {
+            error_code ec;
+            const std::size_t n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
+            REQUIRE_FALSE(ec);
+            REQUIRE(n > 0);
+            echoed.append(buffer.data(), n);
+        }
+    });
+    run_capped(ioc);
+    REQUIRE(server.done());
+    REQUIRE(client.done());
+    server.check();
+    client.check();
+    CHECK(echoed == message);
+}
+
+TEST_CASE("a name in the server's certificate can be expected instead of the dialled IP") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    auto client_ctx = client_context(pki, pki.agent());
+    const auto outcome = connect_once(server_ctx.get(), client_ctx.get(), "ms1.test:8250");
+    CHECK_FALSE(outcome.server_ec);
+    CHECK_FALSE(outcome.client_ec);
+    CHECK_FALSE(outcome.client_read_ec);
+}
+
+TEST_CASE("the server refuses a client without a certificate") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    auto client_ctx = manual_client_context(pki, nullptr, 0);
+    const auto outcome = connect_once(server_ctx.get(), client_ctx.get());
+    CHECK(ssl_reason(outcome.server_ec) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE);
+    CHECK(outcome.server_detail == "peer did not return a certificate");
+    // TLS 1.3: the client's handshake completes before the server has looked
+    // at its (missing) certificate; the refusal arrives at its first read.
+    CHECK_FALSE(outcome.client_ec);
+    CHECK(outcome.client_read_ec);
+    CHECK(outcome.client_read_ec != asio::error::eof);
+    CHECK(ssl_reason(outcome.client_read_ec) == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED);
+}
+
+TEST_CASE("the server refuses a client certificate from another CA") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    TestPki other(dir.path(), "other");
+    auto server_ctx = server_context(pki, pki.server());
+    const KeyPair stranger = other.agent("stranger");
+    auto client_ctx = make_agent_client_context({pki.ca_pem(), stranger.cert_pem, stranger.key_pem});
+    REQUIRE(client_ctx.ok());
+    const auto outcome = connect_once(server_ctx.get(), client_ctx->get());
+    CHECK(ssl_reason(outcome.server_ec) == SSL_R_CERTIFICATE_VERIFY_FAILED);
+    CHECK_THAT(outcome.server_detail,
+               Catch::Contains("certificate verify failed: unable to get local issuer"));
+    CHECK_FALSE(outcome.client_ec);
+    CHECK(outcome.client_read_ec);
+    CHECK(outcome.client_read_ec != asio::error::eof);
+}
+
+TEST_CASE("the server refuses a revoked client certificate") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto revoked = std::make_shared<certs::RevocationList>();
+    auto server_ctx = server_context(pki, pki.server(), revoked);
+    const KeyPair agent = pki.agent("gone");
+    auto client_ctx = client_context(pki, agent);
+
+    const auto before = connect_once(server_ctx.get(), client_ctx.get());
+    REQUIRE_FALSE(before.server_ec);
+    REQUIRE_FALSE(before.client_read_ec);
+
+    // The context keeps consulting the same list: no rebuild needed.
+    revoked->add(agent.serial);
+    const auto after = connect_once(server_ctx.get(), client_ctx.get());
+    CHECK(ssl_reason(after.server_ec) == SSL_R_CERTIFICATE_VERIFY_FAILED);
+    CHECK(after.server_detail ==
+          "certificate verify failed: client certificate revoked (serial " + agent.serial + ")");
+    CHECK(after.client_read_ec);
+    CHECK(after.client_read_ec != asio::error::eof);
+}
+
+TEST_CASE("the server refuses a server certificate posing as an agent") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    const KeyPair other_server = pki.issue(certs::CertificateKind::server, "ms2", {"ms2.test"});
+    auto client_ctx = make_agent_client_context({pki.ca_pem(), other_server.cert_pem, other_server.key_pem});
+    REQUIRE(client_ctx.ok());
+    const auto outcome = connect_once(server_ctx.get(), client_ctx->get());
+    CHECK(ssl_reason(outcome.server_ec) == SSL_R_CERTIFICATE_VERIFY_FAILED);
+    CHECK_THAT(outcome.server_detail, Catch::Contains("not an agent certificate"));
+    CHECK(outcome.client_read_ec);
+}
+
+TEST_CASE("the server refuses a client limited to TLS 1.2 with a protocol version failure") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    const KeyPair agent = pki.agent();
+    // Debian's openssl.cnf puts a TLS 1.2 floor on clients too, so a TLS 1.2
+    // client is the oldest one can make: the refusal must come from the server.
+    auto client_ctx = manual_client_context(pki, &agent, TLS1_2_VERSION);
+    const auto outcome = connect_once(server_ctx.get(), client_ctx.get());
+    CHECK(ssl_reason(outcome.server_ec) == SSL_R_UNSUPPORTED_PROTOCOL);
+    CHECK(outcome.server_detail == "unsupported protocol");
+    CHECK(ssl_reason(outcome.client_ec) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION);
+}
+
+TEST_CASE("the server's handshake fails on plaintext bytes") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    error_code server_ec;
+    bool client_saw_end = false;
+
+    asio::io_context ioc;
+    auto acceptor = make_loopback_acceptor(ioc);
+    const std::uint16_t port = acceptor.local_endpoint().port();
+    Task server(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await acceptor.async_accept(use_awaitable);
+        TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+        server_ec = co_await stream.handshake();
+        stream.close();
+    });
+    Task client(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await connect_to(port);
+        const std::string text = "{\"type\":\"hello\",\"v\":1}\r\n\r\n";
+        co_await asio::async_write(socket, asio::buffer(text), use_awaitable);
+        char buffer[512];
+        error_code ec;
+        auto token = asio::redirect_error(use_awaitable, ec);
+        while (!ec) {
+            co_await socket.async_read_some(asio::buffer(buffer), token);
+        }
+        client_saw_end = true;
+    });
+    run_capped(ioc);
+    REQUIRE(server.done());
+    REQUIRE(client.done());
+    server.check();
+    client.check();
+    CHECK(server_ec.category() == asio::error::get_ssl_category());
+    CHECK(ssl_reason(server_ec) != 0);
+    CHECK(client_saw_end);
+}
+
+TEST_CASE("the client refuses a server whose certificate does not name the dialled address") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx =
+        server_context(pki, pki.issue(certs::CertificateKind::server, "ms2", {"ms2.test"}, {"10.9.8.7"}));
+    auto client_ctx = client_context(pki, pki.agent());
+
+    SECTION("by IP address") {
+        const auto outcome = connect_once(server_ctx.get(), client_ctx.get());
+        CHECK(ssl_reason(outcome.client_ec) == SSL_R_CERTIFICATE_VERIFY_FAILED);
+        CHECK(outcome.client_detail == "certificate verify failed: IP address mismatch (expected 127.0.0.1)");
+        CHECK(outcome.server_ec);
+    }
+    SECTION("by name") {
+        const auto outcome = connect_once(server_ctx.get(), client_ctx.get(), "ms3.test:8250");
+        CHECK(ssl_reason(outcome.client_ec) == SSL_R_CERTIFICATE_VERIFY_FAILED);
+        CHECK(outcome.client_detail == "certificate verify failed: hostname mismatch (expected ms3.test)");
+        CHECK(outcome.server_ec);
+    }
+}
+
+TEST_CASE("enrollment: the client accepts the server when the CA matches its pin") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    const KeyPair server = pki.server();
+    auto server_ctx = make_enroll_server_context(server.cert_pem, server.key_pem, pki.ca_pem());
+    REQUIRE(server_ctx.ok());
+    // The pin as `openssl x509 -fingerprint -sha256` would show it.
+    std::string hex = pki.fingerprint().substr(std::string("sha256:").size());
+    std::string shouted;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        shouted += (i == 0 ? "" : ":") + hex.substr(i, 2);
+    }
+    std::transform(
+        shouted.begin(), shouted.end(), shouted.begin(), [](unsigned char c) { return std::toupper(c); });
+    auto client_ctx = make_enroll_client_context(shouted);
+    REQUIRE(client_ctx.ok());
+    // Dialled by an address the certificate does not carry: the pin decides.
+    const auto outcome = connect_once(server_ctx->get(), client_ctx->get(), "192.0.2.1:8251");
+    CHECK_FALSE(outcome.server_ec);
+    CHECK_FALSE(outcome.client_ec);
+    CHECK_FALSE(outcome.client_read_ec);
+}
+
+TEST_CASE("enrollment: the client refuses the server when the CA does not match its pin") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    TestPki other(dir.path(), "other");
+    const KeyPair server = pki.server();
+    auto server_ctx = make_enroll_server_context(server.cert_pem, server.key_pem, pki.ca_pem());
+    REQUIRE(server_ctx.ok());
+    auto client_ctx = make_enroll_client_context(other.fingerprint());
+    REQUIRE(client_ctx.ok());
+    const auto outcome = connect_once(server_ctx->get(), client_ctx->get());
+    CHECK(ssl_reason(outcome.client_ec) == SSL_R_CERTIFICATE_VERIFY_FAILED);
+    CHECK(outcome.client_detail == "certificate verify failed: server CA fingerprint " + pki.fingerprint() +
+                                       " does not match pinned " + other.fingerprint());
+    CHECK(outcome.server_ec);
+}
+
+TEST_CASE("a deadline closes a peer that sends nothing") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    error_code server_ec;
+    bool expired = false;
+    std::chrono::milliseconds waited{};
+    error_code client_ec;
+
+    asio::io_context ioc;
+    auto acceptor = make_loopback_acceptor(ioc);
+    const std::uint16_t port = acceptor.local_endpoint().port();
+    Task server(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await acceptor.async_accept(use_awaitable);
+        TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+        Deadline deadline(stream);
+        const auto start = std::chrono::steady_clock::now();
+        deadline.expires_after(150ms);
+        server_ec = co_await stream.handshake();
+        waited =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+        expired = deadline.expired();
+    });
+    Task client(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await connect_to(port);
+        char byte = 0;
+        auto token = asio::redirect_error(use_awaitable, client_ec);
+        co_await socket.async_read_some(asio::buffer(&byte, 1), token);
+    });
+    const auto took = run_capped(ioc);
+    REQUIRE(server.done());
+    REQUIRE(client.done());
+    server.check();
+    client.check();
+    CHECK(server_ec == asio::error::operation_aborted);
+    CHECK(expired);
+    CHECK(waited >= 150ms);
+    CHECK(took < 1000ms);
+    CHECK(client_ec == asio::error::eof);
+}
+
+TEST_CASE("a deadline cancelled after success does not close the stream") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    auto client_ctx = client_context(pki, pki.agent());
+    bool still_open = false;
+    bool expired = true;
+    std::string got;
+
+    asio::io_context ioc;
+    auto acceptor = make_loopback_acceptor(ioc);
+    const std::uint16_t port = acceptor.local_endpoint().port();
+    Task server(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await acceptor.async_accept(use_awaitable);
+        TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+        Deadline deadline(stream);
+        deadline.expires_after(100ms);
+        REQUIRE_FALSE(co_await stream.handshake());
+        deadline.cancel();
+        // Longer than the first expiry: a cancelled deadline stays quiet.
+        asio::steady_timer pause(co_await asio::this_coro::executor, 250ms);
+        co_await pause.async_wait(use_awaitable);
+        still_open = stream.is_open();
+        expired = deadline.expired();
+        REQUIRE_FALSE(co_await stream.write_all("late", 4));
+        co_await stream.shutdown();
+    });
+    Task client(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await connect_to(port);
+        auto stream =
+            std::make_shared<TlsStream>(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+        REQUIRE_FALSE(co_await stream->handshake());
+        error_code ec;
+        got = co_await read_bytes(stream, 4, ec);
+        REQUIRE_FALSE(ec);
+    });
+    run_capped(ioc);
+    REQUIRE(server.done());
+    REQUIRE(client.done());
+    server.check();
+    client.check();
+    CHECK(still_open);
+    CHECK_FALSE(expired);
+    CHECK(got == "late");
+}
+
+TEST_CASE("a close by the peer reads as eof, with or without close_notify") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    auto client_ctx = client_context(pki, pki.agent());
+    const bool polite = GENERATE(true, false);
+    error_code server_ec;
+    std::string server_detail;
+
+    asio::io_context ioc;
+    auto acceptor = make_loopback_acceptor(ioc);
+    const std::uint16_t port = acceptor.local_endpoint().port();
+    Task server(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await acceptor.async_accept(use_awaitable);
+        TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+        REQUIRE_FALSE(co_await stream.handshake());
+        char buffer[100];
+        co_await stream.read_some(buffer, sizeof buffer, server_ec);
+        server_detail = stream.last_error_detail();
+    });
+    Task client(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await connect_to(port);
+        TlsStream stream(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+        REQUIRE_FALSE(co_await stream.handshake());
+        if (polite) {
+            co_await stream.shutdown();
+        }
+        stream.close();
+        stream.close();  // idempotent
+    });
+    run_capped(ioc);
+    REQUIRE(server.done());
+    REQUIRE(client.done());
+    server.check();
+    client.check();
+    CHECK(server_ec == asio::error::eof);
+    CHECK(server_detail == (polite ? "peer closed the TLS session (close_notify)"
+                                   : "peer closed the connection without close_notify"));
+}
+
+TEST_CASE("close() ends a pending read with operation_aborted") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto server_ctx = server_context(pki, pki.server());
+    auto client_ctx = client_context(pki, pki.agent());
+    error_code read_ec;
+    error_code write_after_close;
+
+    asio::io_context ioc;
+    auto acceptor = make_loopback_acceptor(ioc);
+    const std::uint16_t port = acceptor.local_endpoint().port();
+    std::unique_ptr<Task> closer;
+    Task server(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await acceptor.async_accept(use_awaitable);
+        auto stream = std::make_shared<TlsStream>(std::move(socket), server_ctx.get(), Role::server);
+        REQUIRE_FALSE(co_await stream->handshake());
+        closer = std::make_unique<Task>(ioc, [&, stream]() -> awaitable<void> {
+            asio::steady_timer pause(co_await asio::this_coro::executor, 50ms);
+            co_await pause.async_wait(use_awaitable);
+            stream->close();
+        });
+        char buffer[100];
+        co_await stream->read_some(buffer, sizeof buffer, read_ec);
+        write_after_close = co_await stream->write_all("x", 1);
+    });
+    Task client(ioc, [&]() -> awaitable<void> {
+        auto socket = co_await connect_to(port);
+        TlsStream stream(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+        REQUIRE_FALSE(co_await stream.handshake());
+        char buffer[100];
+        error_code ec;
+        co_await stream.read_some(buffer, sizeof buffer, ec);  // ends when the server closes
+    });
+    run_capped(ioc);
+    REQUIRE(server.done());
+    REQUIRE(client.done());
+    REQUIRE(closer);
+    REQUIRE(closer->done());
+    server.check();
+    client.check();
+    CHECK(read_ec == asio::error::operation_aborted);
+    CHECK(write_after_close == asio::error::operation_aborted);
+}
+
+TEST_CASE("a session resumes from its ticket, but not once the client certificate is revoked") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    auto revoked = std::make_shared<certs::RevocationList>();
+    auto server_ctx = server_context(pki, pki.server(), revoked);
+    const KeyPair agent = pki.agent("agent7");
+    auto client_ctx = client_context(pki, agent);
+    using SessionPtr = std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>;
+    SessionPtr session(nullptr, SSL_SESSION_free);
+
+    struct Round {
+        error_code server_ec;
+        std::string server_detail;
+        bool server_resumed = false;
+        bool client_resumed = false;
+        std::string server_peer_cn;
+        error_code client_read_ec;
+    };
+    auto run_round = [&]() {
+        Round round;
+        asio::io_context ioc;
+        auto acceptor = make_loopback_acceptor(ioc);
+        const std::uint16_t port = acceptor.local_endpoint().port();
+        Task server(ioc, [&]() -> awaitable<void> {
+            auto socket = co_await acceptor.async_accept(use_awaitable);
+            TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+            round.server_ec = co_await stream.handshake();
+            round.server_detail = stream.last_error_detail();
+            if (round.server_ec) {
+                co_return;
+            }
+            round.server_resumed = stream.resumed();
+            // Resumed sessions skip the verify callback; the certificate is still there.
+            auto peer = peer_certificate(stream.native_handle());
+            REQUIRE(peer);
+            char cn[64] = {};
+            X509_NAME_get_text_by_NID(X509_get_subject_name(peer.get()), NID_commonName, cn, sizeof cn);
+            round.server_peer_cn = cn;
+            REQUIRE_FALSE(co_await stream.write_all("!", 1));
+            co_await stream.shutdown();
+        });
+        Task client(ioc, [&]() -> awaitable<void> {
+            auto socket = co_await connect_to(port);
+            TlsStream stream(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+            if (session) {
+                REQUIRE(SSL_set_session(stream.native_handle(), session.get()) == 1);
+            }
+            REQUIRE_FALSE(co_await stream.handshake());
+            round.client_resumed = stream.resumed();
+            char byte = 0;
+            // The ticket arrives after the handshake: reading processes it.
+            co_await stream.read_some(&byte, 1, round.client_read_ec);
+            if (!round.client_read_ec) {
+                session.reset(SSL_get1_session(stream.native_handle()));
+                // OpenSSL marks the session of an SSL freed without
+                // close_notify as not resumable.
+                co_await stream.shutdown();
+            }
+        });
+        run_capped(ioc);
+        REQUIRE(server.done());
+        REQUIRE(client.done());
+        server.check();
+        client.check();
+        return round;
+    };
+
+    const Round first = run_round();
+    REQUIRE_FALSE(first.server_ec);
+    CHECK_FALSE(first.server_resumed);
+    REQUIRE(session);
+    REQUIRE(SSL_SESSION_is_resumable(session.get()) == 1);
+
+    const Round second = run_round();
+    REQUIRE_FALSE(second.server_ec);
+    CHECK(second.server_resumed);
+    CHECK(second.client_resumed);
+    CHECK(second.server_peer_cn == "agent7");
+
+    revoked->add(agent.serial);
+    const Round third = run_round();
+    CHECK_FALSE(third.server_resumed);
+    CHECK(ssl_reason(third.server_ec) == SSL_R_CERTIFICATE_VERIFY_FAILED);
+    CHECK_THAT(third.server_detail, Catch::Contains("revoked"));
+    CHECK(third.client_read_ec);
+}
