@@ -1,0 +1,42 @@
+#pragma once
+
+// Runs the real agentlbctl against a store in a fresh temp folder, and seeds
+// or inspects that store through its own API.
+
+#include "common/store/store.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace agentlb::test {
+
+struct CtlFixture {
+    TempDir dir;
+    std::string db = (dir / "agentlb.db").string();
+
+    // agentlbctl --db DB ARGS...
+    CommandResult ctl(const std::vector<std::string>& args) const;
+    // agentlbctl ARGS... (no --db), with extra environment.
+    CommandResult ctl_raw(const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env = {}) const;
+    // agentlbctl --db DB --json ARGS..., checked to exit 0 and parsed.
+    nlohmann::json ctl_json(const std::vector<std::string>& args) const;
+
+    // A store object of the test's own; close it (let it go) before the CLI writes.
+    std::unique_ptr<store::Store> open() const;
+
+    // Enrols a host the way a server does: a token in the store, redeemed with
+    // a stand-in certificate whose serial is "serial-NAME". Returns its id.
+    std::int64_t enrol(const std::string& name, const std::string& zone = "") const;
+};
+
+std::int64_t unix_time_now();
+
+}  // namespace agentlb::test

@@ -1,0 +1,163 @@
+// agentlbctl config list / get / set, run as a process.
+
+#include "tests/tools/ctl_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using namespace agentlb;
+using namespace agentlb::test;
+
+namespace {
+
+const std::string kHost = "host";
+const std::string kAlgorithm = "indirect.agent.lb.algorithm";
+const std::string kInterval = "indirect.agent.lb.check.interval";
+
+}  // namespace
+
+TEST_CASE("config set prints KEY: OLD -> NEW for every key and the store holds the value") {
+    CtlFixture f;
+    const CommandResult host = f.ctl({"config", "set", kHost, "ms1, ms2:8250,10.0.0.3:9000"});
+    INFO(host.err);
+    REQUIRE(host.exit_code == 0);
+    CHECK(host.out == "host: (not set) -> ms1, ms2:8250,10.0.0.3:9000\n");
+    CHECK(f.ctl({"config", "set", kHost, "ms1,ms2"}).out == "host: ms1, ms2:8250,10.0.0.3:9000 -> ms1,ms2\n");
+
+    const CommandResult algorithm = f.ctl({"config", "set", kAlgorithm, "roundrobin"});
+    REQUIRE(algorithm.exit_code == 0);
+    CHECK(algorithm.out == kAlgorithm + ": static (default) -> roundrobin\n");
+
+    const CommandResult interval = f.ctl({"config", "set", kInterval, "30"});
+    REQUIRE(interval.exit_code == 0);
+    CHECK(interval.out == kInterval + ": 0 (default) -> 30\n");
+
+    auto store = f.open();
+    CHECK(store->get_config(kHost) == std::optional<std::string>("ms1,ms2"));
+    CHECK(store->get_config(kAlgorithm) == std::optional<std::string>("roundrobin"));
+    CHECK(store->get_config(kInterval) == std::optional<std::string>("30"));
+}
+
+TEST_CASE("config get prints the value or its default - --json is {name, value}") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", kAlgorithm, "shuffle"}).exit_code == 0);
+
+    CHECK(f.ctl({"config", "get", kAlgorithm}).out == "shuffle\n");
+    CHECK(f.ctl({"config", "get", kInterval}).out == "0\n");
+    CHECK(f.ctl({"config", "get", kHost}).out == "\n");
+
+    CHECK(f.ctl_json({"config", "get", kAlgorithm}) ==
+          nlohmann::json{{"name", kAlgorithm}, {"value", "shuffle"}});
+    CHECK(f.ctl_json({"config", "get", kInterval}) == nlohmann::json{{"name", kInterval}, {"value", "0"}});
+    CHECK(f.ctl_json({"config", "get", kHost}) == nlohmann::json{{"name", kHost}, {"value", ""}});
+
+    const CommandResult unknown = f.ctl({"config", "get", "indirect.agent.lb.nope"});
+    CHECK(unknown.exit_code == 2);
+    CHECK_THAT(unknown.err, Catch::Contains("\"indirect.agent.lb.nope\""));
+}
+
+TEST_CASE("config list shows every key, marking defaults") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", kInterval, "15"}).exit_code == 0);
+    const CommandResult list = f.ctl({"config", "list"});
+    REQUIRE(list.exit_code == 0);
+    CHECK(list.out ==
+          "KEY                               VALUE      SOURCE\n"
+          "host                              (not set)  default\n"
+          "indirect.agent.lb.algorithm       static     default\n"
+          "indirect.agent.lb.check.interval  15         set\n");
+
+    const nlohmann::json json = f.ctl_json({"config", "list"});
+    REQUIRE(json.is_array());
+    REQUIRE(json.size() == 3);
+    CHECK(json[0] == nlohmann::json{{"name", kHost}, {"value", ""}, {"default", true}});
+    CHECK(json[1] == nlohmann::json{{"name", kAlgorithm}, {"value", "static"}, {"default", true}});
+    CHECK(json[2] == nlohmann::json{{"name", kInterval}, {"value", "15"}, {"default", false}});
+}
+
+TEST_CASE("every refused value exits 2, names the key, and changes nothing") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", kHost, "ms1,ms2"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", kAlgorithm, "roundrobin"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", kInterval, "10"}).exit_code == 0);
+    const auto before = f.open()->list_config();
+    const auto generation = f.open()->generation();
+
+    struct Refusal {
+        std::string key;
+        std::string value;
+        std::string reason;  // part of the message
+    };
+    const std::vector<Refusal> refusals = {
+        {"no.such.key", "1", "unknown configuration key \"no.such.key\""},
+        {kAlgorithm, "bogus", "unknown algorithm \"bogus\""},
+        {kAlgorithm, "", ""},
+        {kHost, "", "empty"},
+        {kHost, "a,,b", "empty"},
+        {kHost, "a, ", "empty"},
+        {kHost, "a,b,a:8250", "a:8250"},
+        {kHost, "a:0", "out of range"},
+        {kHost, "a:70000", "out of range"},
+        {kHost, "a,b_", "entry 2 \"b_\""},
+        {kInterval, "-5", "\"-5\" is negative"},
+        {kInterval, "abc", "\"abc\" is not a whole number"},
+        {kInterval, "1.5", "not a whole number"},
+        {kInterval, "", "empty"},
+    };
+    for (const auto& refusal : refusals) {
+        INFO(refusal.key << " = \"" << refusal.value << "\"");
+        const CommandResult result = f.ctl({"config", "set", refusal.key, refusal.value});
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::StartsWith("agentlbctl: config set: "));
+        CHECK_THAT(result.err, Catch::Contains(refusal.key));
+        CHECK_THAT(result.err, Catch::Contains(refusal.reason));
+        CHECK(result.out.empty());
+    }
+    // After "--", options end: the same validation happens.
+    const CommandResult dashes = f.ctl({"config", "set", kInterval, "--", "-5"});
+    CHECK(dashes.exit_code == 2);
+    CHECK_THAT(dashes.err, Catch::Contains(kInterval + ": \"-5\" is negative"));
+
+    CHECK(f.open()->list_config() == before);
+    CHECK(f.open()->generation() == generation);
+}
+
+TEST_CASE("a refused value never creates a store - a good one may") {
+    CtlFixture f;
+    CHECK(f.ctl({"config", "set", kInterval, "-5"}).exit_code == 2);
+    CHECK_FALSE(std::filesystem::exists(f.db));
+    CHECK(f.ctl({"config", "set", kInterval, "5"}).exit_code == 0);
+    CHECK(std::filesystem::exists(f.db));
+}
+
+TEST_CASE("reads on a missing store fail with exit 1 and create nothing - $AGENTLB_DB is used") {
+    CtlFixture f;
+    for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
+             {"config", "list"}, {"config", "get", kHost}, {"host", "list"}, {"mgmt", "list"}, {"status"}}) {
+        INFO(command.front());
+        const CommandResult result = f.ctl(command);
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.err, Catch::Contains("no store at"));
+    }
+    CHECK_FALSE(std::filesystem::exists(f.db));
+
+    const CommandResult set = f.ctl_raw({"config", "set", kInterval, "7"}, {{"AGENTLB_DB", f.db}});
+    REQUIRE(set.exit_code == 0);
+    CHECK(f.ctl({"config", "get", kInterval}).out == "7\n");
+    CHECK(f.ctl_raw({"config", "get", kInterval}, {{"AGENTLB_DB", f.db}}).out == "7\n");
+}
+
+TEST_CASE("a file that is not a store is a failure (exit 1) naming it") {
+    CtlFixture f;
+    {
+        std::FILE* file = std::fopen(f.db.c_str(), "w");
+        REQUIRE(file != nullptr);
+        std::fputs("this is not an SQLite database, just some text that is long enough to be a header\n",
+                   file);
+        std::fclose(file);
+    }
+    const CommandResult result = f.ctl({"config", "list"});
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Catch::StartsWith("agentlbctl: config list: ") && Catch::Contains(f.db));
+}

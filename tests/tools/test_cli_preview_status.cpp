@@ -1,0 +1,137 @@
+// agentlbctl preview (with and without a store) and status, run as a process.
+
+#include "tests/tools/ctl_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using namespace agentlb;
+using namespace agentlb::test;
+
+TEST_CASE("preview without a store prints DESIGN.md's example and never creates a store") {
+    CtlFixture f;
+    const std::vector<std::string> proposal = {
+        "preview", "--host", "M1,M2,M3", "--algorithm", "roundrobin", "--host-ids", "1,2,3,4"};
+    const CommandResult plain = f.ctl(proposal);
+    INFO(plain.err);
+    REQUIRE(plain.exit_code == 0);
+    CHECK(plain.out ==
+          "1: M1,M2,M3\n"
+          "2: M2,M3,M1\n"
+          "3: M3,M1,M2\n"
+          "4: M1,M2,M3\n"
+          "preferred: M1=2 M2=1 M3=1\n");
+
+    std::vector<std::string> with_new = proposal;
+    with_new.push_back("--new-host");
+    const CommandResult next = f.ctl(with_new);
+    REQUIRE(next.exit_code == 0);
+    CHECK_THAT(next.out, Catch::Contains("4: M1,M2,M3\nnew: M2,M3,M1\n"));
+    CHECK_FALSE(std::filesystem::exists(f.db));
+}
+
+TEST_CASE("preview --json: hosts with id, name, zone and list - preferred counts") {
+    CtlFixture f;
+    const nlohmann::json out = f.ctl_json(
+        {"preview", "--host", "M1,M2", "--algorithm", "roundrobin", "--host-ids", "3,7", "--new-host"});
+    CHECK(out["algorithm"] == "roundrobin");
+    CHECK(out["host"] == nlohmann::json{"M1", "M2"});
+    REQUIRE(out["hosts"].size() == 2);
+    CHECK(out["hosts"][0] ==
+          nlohmann::json{{"id", 3}, {"name", nullptr}, {"zone", nullptr}, {"list", {"M1", "M2"}}});
+    CHECK(out["hosts"][1]["list"] == nlohmann::json{"M2", "M1"});
+    CHECK(out["new_host"][0]["list"] == nlohmann::json{"M1", "M2"});
+    CHECK(out["preferred"] == nlohmann::json{{"M1", 1}, {"M2", 1}});
+}
+
+TEST_CASE("preview with the store: registered hosts per zone, stored or proposed values, nothing changed") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", "host", "M1,M2,M3"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", "indirect.agent.lb.algorithm", "roundrobin"}).exit_code == 0);
+    f.enrol("h1");
+    f.enrol("h2");
+    f.enrol("e1", "east");
+    f.enrol("h4");
+    const auto generation = f.open()->generation();
+    const auto config = f.open()->list_config();
+
+    const CommandResult stored = f.ctl({"preview", "--new-host"});
+    INFO(stored.err);
+    REQUIRE(stored.exit_code == 0);
+    CHECK(stored.out ==
+          "zone default:\n"
+          "  1 h1: M1,M2,M3\n"
+          "  2 h2: M2,M3,M1\n"
+          "  4 h4: M3,M1,M2\n"
+          "  new: M1,M2,M3\n"
+          "zone east:\n"
+          "  3 e1: M1,M2,M3\n"
+          "  new: M2,M3,M1\n"
+          "preferred: M1=2 M2=1 M3=1\n");
+
+    const CommandResult proposed = f.ctl({"preview", "--algorithm", "static", "--host", "M9,M1"});
+    REQUIRE(proposed.exit_code == 0);
+    CHECK_THAT(proposed.out, Catch::Contains("  2 h2: M9,M1\n") && Catch::EndsWith("preferred: M9=4 M1=0\n"));
+
+    const nlohmann::json json = f.ctl_json({"preview"});
+    REQUIRE(json["hosts"].size() == 4);
+    CHECK(json["hosts"][0] ==
+          nlohmann::json{{"id", 1}, {"name", "h1"}, {"zone", "default"}, {"list", {"M1", "M2", "M3"}}});
+    CHECK(json["hosts"][3]["zone"] == "east");
+    CHECK(json["preferred"] == nlohmann::json{{"M1", 2}, {"M2", 1}, {"M3", 1}});
+
+    CHECK(f.open()->generation() == generation);
+    CHECK(f.open()->list_config() == config);
+}
+
+TEST_CASE("preview with no host list anywhere is a failure that says what to do") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", "indirect.agent.lb.algorithm", "roundrobin"}).exit_code == 0);
+    const CommandResult result = f.ctl({"preview"});
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Catch::Contains("`host` is not set"));
+}
+
+TEST_CASE("status shows servers, agents, configuration, hosts not connected and servers down") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", "host", "ms1,ms2"}).exit_code == 0);
+    const std::int64_t now = unix_time_now();
+    const std::int64_t h1 = f.enrol("h1");
+    const std::int64_t h2 = f.enrol("h2");
+    f.enrol("h3");
+    {
+        auto store = f.open();
+        store->register_server("ms1", "10.0.0.1:8250", now);
+        store->heartbeat_server("ms1", now, 1);
+        store->register_server("ms2", "10.0.0.2:8250", now - 60);
+        store->set_connected(h1, "ms1", now);
+        store->set_connected(h2, "ms2", now - 60);
+    }
+    const CommandResult text = f.ctl({"status"});
+    INFO(text.err);
+    REQUIRE(text.exit_code == 0);
+    CHECK_THAT(text.out, Catch::Contains("ca_fingerprint (none"));
+    CHECK_THAT(text.out, Catch::Contains("host                              ms1,ms2"));
+    CHECK_THAT(text.out, Catch::Contains("indirect.agent.lb.algorithm       static (default)"));
+    CHECK_THAT(text.out, Catch::Contains("hosts: 3 registered, 1 connected"));
+    CHECK_THAT(text.out, Catch::Contains("its server ms2 is down"));
+    CHECK_THAT(text.out, Catch::Contains("\nservers down or stale\nms2: no heartbeat for"));
+
+    const nlohmann::json json = f.ctl_json({"status"});
+    REQUIRE(json["servers"].size() == 2);
+    CHECK(json["servers"][0]["name"] == "ms1");
+    CHECK(json["servers"][0]["state"] == "up");
+    CHECK(json["servers"][0]["agents"] == 1);
+    CHECK(json["servers"][0]["connected_hosts"] == 1);
+    CHECK(json["servers"][1]["state"] == "down");
+    CHECK(json["hosts"] == nlohmann::json{{"registered", 3}, {"connected", 1}});
+    REQUIRE(json["not_connected"].size() == 2);
+    CHECK(json["not_connected"][0]["name"] == "h2");
+    CHECK(json["not_connected"][1]["name"] == "h3");
+    REQUIRE(json["servers_down"].size() == 1);
+    CHECK(json["servers_down"][0]["name"] == "ms2");
+    CHECK_THAT(json["servers_down"][0]["reason"].get<std::string>(), Catch::Contains("no heartbeat"));
+    CHECK(json["config"].size() == 3);
+    CHECK(json["ca_fingerprint"].is_null());
+}

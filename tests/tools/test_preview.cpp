@@ -1,0 +1,150 @@
+// preview's computation and rendering, without a store.
+
+#include "common/lb/algorithm.hpp"
+#include "tools/agentlbctl/preview.hpp"
+#include "tools/agentlbctl/preview_command.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace agentlb::ctl;
+using List = std::vector<std::string>;
+
+namespace {
+
+const agentlb::lb::Algorithm* algorithm(std::string_view name) {
+    auto found = agentlb::lb::find_algorithm(name);
+    REQUIRE(found.ok());
+    return *found;
+}
+
+PreviewInput ids_input(std::string_view algorithm_name, std::vector<std::int64_t> ids, bool new_host) {
+    PreviewInput input;
+    input.ms_list = {"M1", "M2", "M3"};
+    input.algorithm = algorithm(algorithm_name);
+    for (std::int64_t id : ids) {
+        input.hosts.push_back({id, "", ""});
+    }
+    input.new_host = new_host;
+    return input;
+}
+
+}  // namespace
+
+TEST_CASE("roundrobin preview matches DESIGN.md's example (M1..M3, hosts 1..4)") {
+    const Preview preview = compute_preview(ids_input("roundrobin", {1, 2, 3, 4}, true));
+    REQUIRE(preview.zones.size() == 1);
+    const auto& hosts = preview.zones[0].hosts;
+    REQUIRE(hosts.size() == 4);
+    CHECK(hosts[0].list == List{"M1", "M2", "M3"});
+    CHECK(hosts[1].list == List{"M2", "M3", "M1"});
+    CHECK(hosts[2].list == List{"M3", "M1", "M2"});
+    CHECK(hosts[3].list == List{"M1", "M2", "M3"});
+    // A fifth host takes position 4: rotated by 4 mod 3 = 1.
+    REQUIRE(preview.zones[0].new_host_list);
+    CHECK(*preview.zones[0].new_host_list == List{"M2", "M3", "M1"});
+    CHECK(preview.preferred ==
+          std::vector<std::pair<std::string, std::int64_t>>{{"M1", 2}, {"M2", 1}, {"M3", 1}});
+
+    CHECK(render_preview(preview, false, "roundrobin") ==
+          "1: M1,M2,M3\n"
+          "2: M2,M3,M1\n"
+          "3: M3,M1,M2\n"
+          "4: M1,M2,M3\n"
+          "new: M2,M3,M1\n"
+          "preferred: M1=2 M2=1 M3=1\n");
+}
+
+TEST_CASE("positions, not id values, decide: gaps after removals do not matter") {
+    const Preview preview = compute_preview(ids_input("roundrobin", {10, 5, 1}, false));
+    const auto& hosts = preview.zones.at(0).hosts;
+    REQUIRE(hosts.size() == 3);
+    CHECK(hosts[0].host.id == 1);
+    CHECK(hosts[1].host.id == 5);
+    CHECK(hosts[2].host.id == 10);
+    CHECK(hosts[2].list == List{"M3", "M1", "M2"});
+    CHECK_FALSE(preview.zones[0].new_host_list.has_value());
+}
+
+TEST_CASE("static gives every host the list unchanged and all prefer the first server") {
+    const Preview preview = compute_preview(ids_input("static", {1, 2, 3}, false));
+    for (const auto& entry : preview.zones.at(0).hosts) {
+        CHECK(entry.list == List{"M1", "M2", "M3"});
+    }
+    CHECK(preview.preferred ==
+          std::vector<std::pair<std::string, std::int64_t>>{{"M1", 3}, {"M2", 0}, {"M3", 0}});
+}
+
+TEST_CASE("shuffle lists hold every server once - the counts add up to the hosts") {
+    const Preview preview = compute_preview(ids_input("shuffle", {1, 2, 3, 4, 5}, false));
+    std::int64_t total = 0;
+    for (const auto& [server, count] : preview.preferred) {
+        total += count;
+    }
+    CHECK(total == 5);
+    for (const auto& entry : preview.zones.at(0).hosts) {
+        List sorted = entry.list;
+        std::sort(sorted.begin(), sorted.end());
+        CHECK(sorted == List{"M1", "M2", "M3"});
+    }
+    CHECK_THAT(render_preview(preview, false, "shuffle"), Catch::Contains("note: shuffle"));
+}
+
+TEST_CASE("registered hosts are grouped per zone - positions count within the zone") {
+    PreviewInput input;
+    input.ms_list = {"M1", "M2"};
+    input.algorithm = algorithm("roundrobin");
+    input.hosts = {{1, "h1", "east"}, {2, "h2", "west"}, {3, "h3", "east"}, {4, "h4", "west"}};
+    input.new_host = true;
+    const Preview preview = compute_preview(input);
+    REQUIRE(preview.zones.size() == 2);
+    CHECK(preview.zones[0].zone == "east");
+    CHECK(preview.zones[1].zone == "west");
+    CHECK(preview.zones[0].hosts[1].host.name == "h3");
+    CHECK(preview.zones[0].hosts[1].list == List{"M2", "M1"});
+    CHECK(preview.zones[1].hosts[0].list == List{"M1", "M2"});
+    CHECK(*preview.zones[1].new_host_list == List{"M1", "M2"});
+    CHECK(render_preview(preview, true, "roundrobin") ==
+          "zone east:\n"
+          "  1 h1: M1,M2\n"
+          "  3 h3: M2,M1\n"
+          "  new: M1,M2\n"
+          "zone west:\n"
+          "  2 h2: M1,M2\n"
+          "  4 h4: M2,M1\n"
+          "  new: M1,M2\n"
+          "preferred: M1=2 M2=2\n");
+}
+
+TEST_CASE("with no hosts at all, --new-host still shows the first host's list") {
+    PreviewInput input;
+    input.ms_list = {"M1", "M2", "M3"};
+    input.algorithm = algorithm("roundrobin");
+    input.new_host = true;
+    input.zone_when_empty = "default";
+    const Preview preview = compute_preview(input);
+    REQUIRE(preview.zones.size() == 1);
+    CHECK(preview.zones[0].zone == "default");
+    CHECK(*preview.zones[0].new_host_list == List{"M1", "M2", "M3"});
+}
+
+TEST_CASE("host ids: ascending result - bad entries refused and named") {
+    auto ids = parse_host_ids("10, 1,5");
+    REQUIRE(ids.ok());
+    CHECK(*ids == std::vector<std::int64_t>{1, 5, 10});
+
+    const std::vector<std::pair<std::string, std::string>> refused = {
+        {"", "entry 1 is empty"},
+        {"1,,2", "entry 2 is empty"},
+        {"1,2,", "entry 3 is empty"},
+        {"1,0", "entry 2: \"0\" is not positive"},
+        {"-1", "negative"},
+        {"1,abc", "not a whole number"},
+        {"3,3", "id 3 is given twice"},
+    };
+    for (const auto& [text, reason] : refused) {
+        INFO(text);
+        auto parsed = parse_host_ids(text);
+        REQUIRE_FALSE(parsed.ok());
+        CHECK_THAT(parsed.error(), Catch::StartsWith("--host-ids") && Catch::Contains(reason));
+    }
+}

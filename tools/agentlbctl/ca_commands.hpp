@@ -1,0 +1,13 @@
+#pragma once
+
+// `ca init` and `ca show`.
+
+#include "tools/agentlbctl/command.hpp"
+
+#include <vector>
+
+namespace agentlb::ctl {
+
+std::vector<Command> ca_commands();
+
+}  // namespace agentlb::ctl

@@ -1,0 +1,76 @@
+#pragma once
+
+// What every command gets (Context) and how each is described (Command), so
+// main.cpp can dispatch and print usage from one table.
+//
+// Exit codes: kExitOk; kExitUsage when something on the command line is
+// wrong or refused (bad usage, unknown key, refused value, unknown host
+// name); kExitFailure when the command line is fine but the surroundings are
+// not (store missing or unreadable, no CA in the store, CA files already
+// present).
+
+#include "common/store/store.hpp"
+#include "common/util/result.hpp"
+#include "tools/agentlbctl/cli_args.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentlb::ctl {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Commands that write may create a missing store file; commands that only
+// read refuse, so a mistyped --db never shows an empty store as if it were real.
+enum class StoreAccess { existing_only, create_if_missing };
+
+class Context {
+public:
+    Context(DbLocation db, bool json, std::ostream& out, std::ostream& err);
+
+    bool json() const { return json_; }
+    const DbLocation& db() const { return db_; }
+    std::ostream& out() const { return out_; }
+    std::ostream& err() const { return err_; }
+
+    // "config set": prefixes every error message.
+    void set_command_name(std::string name) { command_name_ = std::move(name); }
+    const std::string& command_name() const { return command_name_; }
+
+    // Prints "agentlbctl: COMMAND: MESSAGE" on stderr and returns `code`.
+    int fail(int code, std::string_view message) const;
+
+    // Store failures (StoreError) are thrown and reported by main with exit 1.
+    Result<std::unique_ptr<store::Store>> open_store(StoreAccess access) const;
+
+private:
+    DbLocation db_;
+    bool json_;
+    std::ostream& out_;
+    std::ostream& err_;
+    std::string command_name_;
+};
+
+using CommandFn = int (*)(Context& context, const CommandArgs& args);
+
+struct Command {
+    std::vector<std::string_view> words;  // {"config", "set"}, {"status"}
+    std::string_view arguments;           // "KEY VALUE", shown in usage
+    std::string_view summary;             // one line
+    std::string details;                  // options and notes, one per line; may be empty
+    std::vector<OptionSpec> options;
+    std::size_t min_positionals = 0;
+    std::size_t max_positionals = 0;
+    CommandFn run = nullptr;
+};
+
+// "config set"
+std::string command_name(const Command& command);
+
+}  // namespace agentlb::ctl

@@ -1,0 +1,167 @@
+#include "tools/agentlbctl/dispatch.hpp"
+
+#include "tools/agentlbctl/ca_commands.hpp"
+#include "tools/agentlbctl/config_commands.hpp"
+#include "tools/agentlbctl/host_commands.hpp"
+#include "tools/agentlbctl/mgmt_commands.hpp"
+#include "tools/agentlbctl/output.hpp"
+#include "tools/agentlbctl/preview_command.hpp"
+#include "tools/agentlbctl/status_command.hpp"
+#include "tools/agentlbctl/token_commands.hpp"
+#include "tools/agentlbctl/usage.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <span>
+
+#ifndef AGENTLB_VERSION
+#define AGENTLB_VERSION "unknown"
+#endif
+
+namespace agentlb::ctl {
+namespace {
+
+bool is_help_word(std::string_view word) {
+    return word == "--help" || word == "-h";
+}
+
+int usage_error(std::ostream& err, const std::string& message, const std::string& hint) {
+    err << "agentlbctl: " << message << "\n" << hint << "\n";
+    return kExitUsage;
+}
+
+const Command* find_command(const std::vector<Command>& commands, std::span<const std::string> words) {
+    for (const auto& command : commands) {
+        if (command.words.size() <= words.size() &&
+            std::equal(command.words.begin(), command.words.end(), words.begin())) {
+            return &command;
+        }
+    }
+    return nullptr;
+}
+
+std::string group_members(const std::vector<Command>& commands, std::string_view group) {
+    std::string names;
+    for (const auto& command : commands) {
+        if (command.words.front() == group && command.words.size() > 1) {
+            names += names.empty() ? "" : ", ";
+            names += command.words[1];
+        }
+    }
+    return names;
+}
+
+int run_command(const Command& command,
+                std::span<const std::string> rest,
+                const GlobalOptions& global,
+                std::ostream& out,
+                std::ostream& err,
+                const char* db_environment) {
+    const std::string name = command_name(command);
+    auto args = parse_command_args(rest, command.options);
+    if (!args) {
+        return usage_error(err, name + ": " + args.error(), usage_line(command));
+    }
+    if (args->help) {
+        out << command_usage(command);
+        return kExitOk;
+    }
+    const std::size_t count = args->positionals.size();
+    if (count < command.min_positionals || count > command.max_positionals) {
+        std::string problem;
+        if (count < command.min_positionals) {
+            problem = "missing " + std::string(command.arguments);
+        } else {
+            problem = "unexpected argument " + quote(args->positionals[command.max_positionals]);
+        }
+        return usage_error(err, name + ": " + problem, usage_line(command));
+    }
+    Context context(resolve_db(global.db, db_environment), global.json, out, err);
+    context.set_command_name(name);
+    // A failing store (StoreError names the file and what was being done) or
+    // a system without randomness: the command line was fine, so exit 1.
+    try {
+        return command.run(context, *args);
+    } catch (const std::exception& e) {
+        return context.fail(kExitFailure, e.what());
+    }
+}
+
+}  // namespace
+
+std::vector<Command> all_commands() {
+    std::vector<Command> commands;
+    for (auto group : {status_commands,
+                       config_commands,
+                       preview_commands,
+                       host_commands,
+                       mgmt_commands,
+                       token_commands,
+                       ca_commands}) {
+        for (auto& command : group()) {
+            commands.push_back(std::move(command));
+        }
+    }
+    return commands;
+}
+
+int run_cli(
+    int argc, const char* const* argv, std::ostream& out, std::ostream& err, const char* db_environment) {
+    const std::vector<Command> commands = all_commands();
+    const std::string hint = "run `agentlbctl --help` for the commands";
+    auto split = split_command_line(argc, argv);
+    if (!split) {
+        return usage_error(err, split.error(), hint);
+    }
+    const GlobalOptions& global = split->global;
+    std::vector<std::string> rest = split->rest;
+    if (global.help) {
+        out << global_usage(commands);
+        return kExitOk;
+    }
+    if (global.version) {
+        out << "agentlbctl " << AGENTLB_VERSION << "\n";
+        return kExitOk;
+    }
+    if (rest.empty()) {
+        err << global_usage(commands);
+        return kExitUsage;
+    }
+    // `agentlbctl help config set` reads as `agentlbctl config set --help`.
+    if (rest.front() == "help") {
+        rest.erase(rest.begin());
+        if (rest.empty()) {
+            out << global_usage(commands);
+            return kExitOk;
+        }
+        rest.push_back("--help");
+    }
+    const std::string& group = rest.front();
+    const bool known_group = std::any_of(
+        commands.begin(), commands.end(), [&group](const Command& c) { return c.words.front() == group; });
+    if (!known_group) {
+        return usage_error(err, "unknown command " + quote(group), hint);
+    }
+    if (const Command* command = find_command(commands, rest)) {
+        return run_command(*command,
+                           std::span<const std::string>(rest).subspan(command->words.size()),
+                           global,
+                           out,
+                           err,
+                           db_environment);
+    }
+    if (rest.size() >= 2 && is_help_word(rest[1])) {
+        out << group_usage(group, commands);
+        return kExitOk;
+    }
+    if (rest.size() < 2) {
+        err << group_usage(group, commands);
+        return kExitUsage;
+    }
+    return usage_error(err,
+                       "unknown command " + quote(group + " " + rest[1]) + "; " + group +
+                           " commands: " + group_members(commands, group),
+                       "run `agentlbctl " + group + " --help` for details");
+}
+
+}  // namespace agentlb::ctl

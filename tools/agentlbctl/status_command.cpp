@@ -1,0 +1,177 @@
+#include "tools/agentlbctl/status_command.hpp"
+
+#include "tools/agentlbctl/config_commands.hpp"
+#include "tools/agentlbctl/host_commands.hpp"
+#include "tools/agentlbctl/mgmt_commands.hpp"
+#include "tools/agentlbctl/output.hpp"
+#include "tools/agentlbctl/server_liveness.hpp"
+#include "tools/agentlbctl/time_format.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace agentlb::ctl {
+namespace {
+
+struct Snapshot {
+    std::optional<std::pair<std::string, std::string>> ca;
+    std::vector<store::ServerRecord> servers;
+    std::vector<store::HostRecord> hosts;
+    std::vector<ConfigValue> config;
+    std::map<std::string, ServerLiveness> liveness;        // by server name
+    std::map<std::string, std::int64_t> hosts_per_server;  // from the hosts' connected_to
+};
+
+// Why a host counts as not connected anywhere; nothing when it is connected
+// to a server that is up.
+std::optional<std::string> disconnection(const Snapshot& snapshot, const store::HostRecord& host) {
+    if (!host.connected_to) {
+        return "not connected";
+    }
+    auto it = snapshot.liveness.find(*host.connected_to);
+    if (it == snapshot.liveness.end()) {
+        return "names unknown server " + *host.connected_to;
+    }
+    if (!it->second.up) {
+        return "its server " + *host.connected_to + " is down";
+    }
+    return std::nullopt;
+}
+
+Json status_json(const Context& context, const Snapshot& snapshot, std::int64_t now) {
+    Json servers = Json::array();
+    Json down = Json::array();
+    for (const auto& server : snapshot.servers) {
+        Json entry = server_json(server, now);
+        auto count = snapshot.hosts_per_server.find(server.name);
+        entry["connected_hosts"] = count == snapshot.hosts_per_server.end() ? 0 : count->second;
+        servers.push_back(entry);
+        const ServerLiveness& liveness = snapshot.liveness.at(server.name);
+        if (!liveness.up) {
+            down.push_back(Json{{"name", server.name}, {"reason", liveness.reason}});
+        }
+    }
+    Json config = Json::array();
+    for (const auto& value : snapshot.config) {
+        config.push_back(Json{{"name", value.name}, {"value", value.value}, {"default", value.is_default}});
+    }
+    Json not_connected = Json::array();
+    std::int64_t connected = 0;
+    for (const auto& host : snapshot.hosts) {
+        if (auto reason = disconnection(snapshot, host)) {
+            Json entry = host_json(host);
+            entry["reason"] = *reason;
+            not_connected.push_back(entry);
+        } else {
+            ++connected;
+        }
+    }
+    return Json{{"store", context.db().path},
+                {"ca_fingerprint", snapshot.ca ? Json(snapshot.ca->second) : Json(nullptr)},
+                {"servers", servers},
+                {"config", config},
+                {"hosts", Json{{"registered", snapshot.hosts.size()}, {"connected", connected}}},
+                {"not_connected", not_connected},
+                {"servers_down", down}};
+}
+
+std::string status_text(const Context& context, const Snapshot& snapshot) {
+    std::string out = "store " + display_text(context.db().path) + "\n";
+    out +=
+        "ca_fingerprint " + (snapshot.ca ? snapshot.ca->second : "(none: run `agentlbctl ca init`)") + "\n";
+
+    out += "\nservers\n";
+    Table servers({"NAME", "ADDRESS", "STATE", "LAST HEARTBEAT", "AGENTS", "HOSTS CONNECTED"});
+    std::vector<std::string> down;
+    for (const auto& server : snapshot.servers) {
+        auto count = snapshot.hosts_per_server.find(server.name);
+        const ServerLiveness& liveness = snapshot.liveness.at(server.name);
+        servers.add_row({server.name,
+                         server.address,
+                         liveness.up ? "up" : "down",
+                         format_time_or_never(server.last_heartbeat),
+                         std::to_string(server.agents),
+                         std::to_string(count == snapshot.hosts_per_server.end() ? 0 : count->second)});
+        if (!liveness.up) {
+            down.push_back(display_text(server.name) + ": " + liveness.reason);
+        }
+    }
+    out += servers.rows() == 0 ? "(none registered)\n" : servers.render();
+
+    out += "\nconfiguration\n";
+    Table config({"KEY", "VALUE"});
+    for (const auto& value : snapshot.config) {
+        config.add_row({value.name, describe_value(value)});
+    }
+    out += config.render();
+
+    Table missing({"ID", "NAME", "ZONE", "LAST SEEN", "WHY"});
+    for (const auto& host : snapshot.hosts) {
+        if (auto reason = disconnection(snapshot, host)) {
+            missing.add_row({std::to_string(host.id),
+                             host.name,
+                             host.zone,
+                             format_time_or_never(host.last_seen),
+                             *reason});
+        }
+    }
+    out += "\nhosts: " + std::to_string(snapshot.hosts.size()) + " registered, " +
+           std::to_string(snapshot.hosts.size() - missing.rows()) + " connected\n";
+    if (missing.rows() > 0) {
+        out += "\nhosts not connected anywhere\n" + missing.render();
+    }
+
+    out += "\nservers down or stale\n";
+    if (down.empty()) {
+        out += "(none)\n";
+    }
+    for (const auto& line : down) {
+        out += line + "\n";
+    }
+    return out;
+}
+
+int run_status(Context& context, const CommandArgs&) {
+    auto store = context.open_store(StoreAccess::existing_only);
+    if (!store) {
+        return context.fail(kExitFailure, store.error());
+    }
+    const std::int64_t now = unix_now();
+    Snapshot snapshot;
+    snapshot.ca = (*store)->ca_certificate();
+    snapshot.servers = (*store)->list_servers();
+    snapshot.hosts = (*store)->list_hosts();
+    snapshot.config = effective_config((*store)->list_config());
+    for (const auto& server : snapshot.servers) {
+        snapshot.liveness.emplace(server.name, judge_server(server, now));
+    }
+    for (const auto& host : snapshot.hosts) {
+        if (host.connected_to) {
+            ++snapshot.hosts_per_server[*host.connected_to];
+        }
+    }
+    if (context.json()) {
+        print_json(context.out(), status_json(context, snapshot, now));
+    } else {
+        context.out() << status_text(context, snapshot);
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> status_commands() {
+    return {
+        {{"status"},
+         "",
+         "one screen: servers and their agents, the configuration, hosts not connected, servers down",
+         "",
+         {},
+         0,
+         0,
+         run_status},
+    };
+}
+
+}  // namespace agentlb::ctl

@@ -1,0 +1,101 @@
+#include "tools/agentlbctl/token_commands.hpp"
+
+#include "certs/token.hpp"
+#include "tools/agentlbctl/output.hpp"
+#include "tools/agentlbctl/time_format.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+namespace agentlb::ctl {
+namespace {
+
+// Zone and host names end up in certificates, tables and logs.
+Result<std::optional<std::string>> read_label(const CommandArgs& args, std::string_view option) {
+    auto value = args.value(option);
+    if (!value) {
+        return std::optional<std::string>{};
+    }
+    const std::string shown = "--" + std::string(option);
+    if (value->empty()) {
+        return fail(shown + ": the value is empty");
+    }
+    const bool has_control_or_space = std::any_of(value->begin(), value->end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte <= 0x20 || byte == 0x7f;
+    });
+    if (has_control_or_space) {
+        return fail(shown + ": " + quote(*value) + " contains a space or a control character");
+    }
+    return value;
+}
+
+int run_token_create(Context& context, const CommandArgs& args) {
+    auto zone = read_label(args, "zone");
+    if (!zone) {
+        return context.fail(kExitUsage, zone.error());
+    }
+    auto name = read_label(args, "name");
+    if (!name) {
+        return context.fail(kExitUsage, name.error());
+    }
+    std::int64_t ttl = kDefaultTokenTtlSeconds;
+    if (auto text = args.value("ttl")) {
+        auto parsed = parse_positive_integer("--ttl", *text, kMaxTokenTtlSeconds);
+        if (!parsed) {
+            return context.fail(kExitUsage, parsed.error());
+        }
+        ttl = *parsed;
+    }
+    auto store = context.open_store(StoreAccess::existing_only);
+    if (!store) {
+        return context.fail(kExitFailure, store.error());
+    }
+    auto ca = (*store)->ca_certificate();
+    if (!ca) {
+        return context.fail(kExitFailure,
+                            "the store " + quote(context.db().path) +
+                                " holds no CA; run `agentlbctl ca init --ca-dir DIR` first");
+    }
+    const std::string token = certs::generate_join_token();
+    const std::int64_t now = unix_now();
+    (*store)->create_token(store::TokenSpec{certs::hash_token(token), *zone, *name, now + ttl, now});
+
+    const std::string& fingerprint = ca->second;
+    if (context.json()) {
+        print_json(context.out(), Json{{"token", token}, {"ca_fingerprint", fingerprint}});
+        return kExitOk;
+    }
+    context.out() << "token " << token << "\n"
+                  << "ca_fingerprint " << fingerprint << "\n"
+                  << "expires_at " << format_rfc3339(now + ttl) << "\n";
+    if (*zone) {
+        context.out() << "zone " << **zone << "\n";
+    }
+    if (*name) {
+        context.out() << "name " << **name << "\n";
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> token_commands() {
+    return {
+        {{"token", "create"},
+         "[--zone ZONE] [--name NAME] [--ttl SECONDS]",
+         "create a one-time join token for enrolling an agent",
+         "  --zone ZONE      the host joins this zone (the agent may not ask for another)\n"
+         "  --name NAME      only a host of this name may use it; needed to enrol a registered name again\n"
+         "  --ttl SECONDS    lifetime, 1..31536000 (default 3600)\n"
+         "Prints the token (shown only now: the store keeps its hash) and the CA fingerprint.\n"
+         "Needs the CA in the store (`agentlbctl ca init`).",
+         {{"zone", true}, {"name", true}, {"ttl", true}},
+         0,
+         0,
+         run_token_create},
+    };
+}
+
+}  // namespace agentlb::ctl
