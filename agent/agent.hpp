@@ -1,0 +1,125 @@
+#pragma once
+
+// The agent daemon: enrolment when needed, then keeping one session to the
+// best reachable management server.
+//
+// Threads: everything below runs on one I/O thread, except file work
+// (properties file, keys, certificates), which goes to the FileWorker and
+// comes back by post(). The AgentStateFile belongs to the worker; the I/O
+// thread keeps its own copy of the settings.
+//
+// Rules (DESIGN.md "Agent"):
+// - connect: candidates in order (avoid list last), backoff between passes;
+// - a session counts once `welcome` arrived;
+// - preferred check every host.lb.check.interval s: make-before-break;
+// - pushes: persist, then adopt and ack;
+// - migrate, or a list without the current server: move to another server
+//   make-before-break, staying put while nothing else answers;
+// - renewal at two thirds of the certificate's life, checked hourly and at
+//   connect;
+// - SIGTERM/SIGINT: close and exit 0; SIGHUP: reload the properties file.
+
+#include "agent/agent_state.hpp"
+#include "agent/connection_policy.hpp"
+#include "agent/credentials.hpp"
+#include "agent/file_worker.hpp"
+#include "agent/list_push.hpp"
+#include "agent/options.hpp"
+#include "agent/server_session.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <openssl/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace agentlb::agent {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // enrolment refused or failed for good
+inline constexpr int kExitUsage = 2;    // bad options or files: fix and restart
+
+class Agent : public SessionEvents {
+public:
+    Agent(boost::asio::io_context& io, FileWorker& worker, AgentOptions options, AgentStateFile state);
+    ~Agent() override;
+
+    // Spawns the daemon on the io_context; run it afterwards.
+    void start();
+    int exit_code() const { return exit_code_; }
+
+    // SessionEvents
+    void on_list(const std::shared_ptr<ServerSession>& session, const wire::MsList& list) override;
+    void on_migrate(const std::shared_ptr<ServerSession>& session, const wire::Migrate& migrate) override;
+    void on_certificate(const std::shared_ptr<ServerSession>& session,
+                        const wire::Certificate& cert) override;
+    void on_closed(const std::shared_ptr<ServerSession>& session, const std::string& reason) override;
+
+private:
+    boost::asio::awaitable<void> run();
+    boost::asio::awaitable<bool> enroll();
+    boost::asio::awaitable<bool> load_credentials_and_context();
+    boost::asio::awaitable<void> connection_loop();
+    boost::asio::awaitable<void> preferred_loop();
+    boost::asio::awaitable<void> renewal_loop();
+    boost::asio::awaitable<void> signal_loop();
+    boost::asio::awaitable<void> shutdown();
+
+    // One pass over `candidates`; true once a session is adopted.
+    boost::asio::awaitable<bool> connect_pass(std::vector<std::string> candidates, bool relocating);
+    boost::asio::awaitable<DialOutcome> dial(const std::string& entry);
+    // Sleeps; false when woken early (timer cancelled).
+    boost::asio::awaitable<bool> sleep(boost::asio::steady_timer& timer,
+                                       std::optional<std::chrono::milliseconds> duration);
+
+    void adopt(const std::shared_ptr<ServerSession>& session, const std::string& why);
+    void adopt_list(const ListPush& push);
+    void apply_settings(AgentSettings settings, const std::string& why);
+    void after_list_change();
+    void reload();
+    void stop(int exit_code, const std::string& why);
+    void wake_connection_loop();
+    void check_renewal();
+    std::string identity_name() const;
+    Status rebuild_client_context();
+
+    boost::asio::io_context& io_;
+    FileWorker& worker_;
+    AgentOptions options_;
+    std::unique_ptr<AgentStateFile> state_;  // touched only by worker jobs
+    AgentSettings settings_;                 // the I/O thread's copy
+    ConnectionPolicy policy_;
+    SessionTimeouts timeouts_;
+
+    Credentials credentials_;
+    std::shared_ptr<SSL_CTX> client_context_;
+    std::string pending_key_pem_;  // renewal in flight
+    std::chrono::steady_clock::time_point pending_since_{};
+
+    std::shared_ptr<ServerSession> current_;
+    std::vector<std::weak_ptr<ServerSession>> retiring_;  // old sessions of a switch, closing soon
+    int open_sessions_ = 0;
+    bool switching_ = false;  // a make-before-break dial is in flight
+    bool relocate_ = false;   // leave the current server (migrate, or no longer listed)
+    bool running_ = false;    // past enrolment and credential loading
+    bool stopping_ = false;
+    int exit_code_ = kExitOk;
+
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer wake_;
+    boost::asio::steady_timer retry_timer_;
+    boost::asio::steady_timer preferred_timer_;
+    boost::asio::steady_timer renewal_timer_;
+};
+
+// Loads the properties file, runs the agent until a signal or a final
+// failure, and returns the process exit code.
+int run_agent(const AgentOptions& options);
+
+}  // namespace agentlb::agent

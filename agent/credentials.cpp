@@ -1,0 +1,165 @@
+#include "agent/credentials.hpp"
+
+#include "certs/file_io.hpp"
+#include "certs/keys.hpp"
+#include "certs/pem.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace agentlb::agent {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr ::mode_t kKeyMode = 0600;
+constexpr ::mode_t kCertMode = 0644;
+
+Status fsync_folder(const fs::path& file) {
+    const fs::path folder = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+    const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return fail("cannot open " + folder.string() + ": " + std::strerror(errno));
+    }
+    const int rc = ::fsync(fd);
+    const int saved = errno;
+    ::close(fd);
+    if (rc != 0) {
+        return fail("cannot fsync " + folder.string() + ": " + std::strerror(saved));
+    }
+    return success();
+}
+
+Status rename_durably(const fs::path& from, const fs::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+        return fail("cannot rename " + from.string() + " to " + to.string() + ": " + std::strerror(errno));
+    }
+    return fsync_folder(to);
+}
+
+Result<std::string> read_pem(const fs::path& path) {
+    return certs::read_small_file(path);
+}
+
+// Completes or undoes a renewal that stopped between its steps.
+Status recover_pending_key(const AgentSettings& settings) {
+    const fs::path pending = pending_key_path(settings.key_file);
+    std::error_code ec;
+    if (!fs::exists(pending, ec)) {
+        return success();
+    }
+    auto key = certs::load_private_key_file(pending);
+    auto cert = certs::load_certificate_file(settings.cert_file);
+    if (key && cert && certs::key_matches_certificate(key->get(), cert->get())) {
+        // The certificate was written: the new key belongs to it.
+        return rename_durably(pending, settings.key_file);
+    }
+    // The certificate was not written yet: the old pair is still whole.
+    if (!fs::remove(pending, ec) && ec) {
+        return fail("cannot remove " + pending.string() + ": " + ec.message());
+    }
+    return success();
+}
+
+}  // namespace
+
+fs::path pending_key_path(const fs::path& key_file) {
+    fs::path pending = key_file;
+    pending += ".new";
+    return pending;
+}
+
+bool certificate_exists(const AgentSettings& settings) {
+    std::error_code ec;
+    return fs::exists(settings.cert_file, ec);
+}
+
+Result<Credentials> load_credentials(const AgentSettings& settings) {
+    if (auto recovered = recover_pending_key(settings); !recovered) {
+        return fail(recovered.error());
+    }
+    Credentials creds;
+    auto key_pem = read_pem(settings.key_file);
+    if (!key_pem) {
+        return fail(key_pem.error());
+    }
+    auto cert_pem = read_pem(settings.cert_file);
+    if (!cert_pem) {
+        return fail(cert_pem.error());
+    }
+    auto ca_pem = read_pem(settings.ca_file);
+    if (!ca_pem) {
+        return fail(ca_pem.error());
+    }
+    auto key = certs::parse_private_key_pem(*key_pem);
+    if (!key) {
+        return fail(settings.key_file.string() + ": " + key.error());
+    }
+    auto cert = certs::parse_certificate_pem(*cert_pem);
+    if (!cert) {
+        return fail(settings.cert_file.string() + ": " + cert.error());
+    }
+    if (auto ca = certs::parse_certificate_pem(*ca_pem); !ca) {
+        return fail(settings.ca_file.string() + ": " + ca.error());
+    }
+    if (!certs::key_matches_certificate(key->get(), cert->get())) {
+        return fail(
+            "the key " + settings.key_file.string() + " does not belong to the certificate " +
+            settings.cert_file.string() +
+            ": restore the matching pair, or remove the certificate and enrol again with a new token");
+    }
+    creds.key_pem = std::move(*key_pem);
+    creds.cert_pem = std::move(*cert_pem);
+    creds.ca_pem = std::move(*ca_pem);
+    creds.certificate = std::move(*cert);
+    return creds;
+}
+
+Status store_enrolled_key_and_ca(const AgentSettings& settings,
+                                 const std::string& key_pem,
+                                 const std::string& ca_pem) {
+    if (auto saved =
+            certs::write_file_securely(settings.key_file, key_pem, kKeyMode, certs::Overwrite::replace);
+        !saved) {
+        return saved;
+    }
+    return certs::write_file_securely(settings.ca_file, ca_pem, kCertMode, certs::Overwrite::replace);
+}
+
+Status store_enrolled_certificate(const AgentSettings& settings, const std::string& cert_pem) {
+    return certs::write_file_securely(settings.cert_file, cert_pem, kCertMode, certs::Overwrite::replace);
+}
+
+Status store_renewed(const AgentSettings& settings,
+                     const std::string& key_pem,
+                     const std::string& cert_pem,
+                     const std::string& ca_pem) {
+    const fs::path pending = pending_key_path(settings.key_file);
+    if (auto saved = certs::write_file_securely(pending, key_pem, kKeyMode, certs::Overwrite::replace);
+        !saved) {
+        return saved;
+    }
+    if (!ca_pem.empty()) {
+        auto current = certs::read_small_file(settings.ca_file);
+        if (!current || *current != ca_pem) {
+            if (auto saved = certs::write_file_securely(
+                    settings.ca_file, ca_pem, kCertMode, certs::Overwrite::replace);
+                !saved) {
+                return saved;
+            }
+        }
+    }
+    if (auto saved =
+            certs::write_file_securely(settings.cert_file, cert_pem, kCertMode, certs::Overwrite::replace);
+        !saved) {
+        std::error_code ec;
+        fs::remove(pending, ec);
+        return saved;
+    }
+    return rename_durably(pending, settings.key_file);
+}
+
+}  // namespace agentlb::agent

@@ -1,0 +1,205 @@
+#include "agent/enrollment.hpp"
+
+#include "agent/credentials.hpp"
+#include "agent/printable.hpp"
+#include "certs/fingerprint.hpp"
+#include "certs/inspect.hpp"
+#include "certs/keys.hpp"
+#include "certs/pem.hpp"
+#include "certs/verify.hpp"
+#include "common/tls/context.hpp"
+#include "common/tls/deadline.hpp"
+#include "common/tls/stream.hpp"
+#include "common/wire/error.hpp"
+#include "common/wire/frame.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <array>
+#include <ctime>
+#include <system_error>
+
+namespace agentlb::agent {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string ms(std::chrono::milliseconds d) {
+    return std::to_string(d.count()) + " ms";
+}
+
+}  // namespace
+
+asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor executor,
+                                                      SSL_CTX* context,
+                                                      const EnrollOptions& server,
+                                                      wire::EnrollRequest request,
+                                                      std::chrono::milliseconds connect_timeout,
+                                                      std::chrono::milliseconds exchange_timeout) {
+    EnrollmentAttempt out;
+    error_code ec;
+    tcp::resolver resolver(executor);
+    tcp::resolver::results_type addresses;
+    {
+        tls::Deadline deadline(executor, [&resolver] { resolver.cancel(); });
+        deadline.expires_after(connect_timeout);
+        auto token = asio::redirect_error(asio::use_awaitable, ec);
+        addresses = co_await resolver.async_resolve(
+            server.endpoint.host, std::to_string(server.endpoint.port), token);
+        if (ec) {
+            out.reason = "cannot resolve " + server.endpoint.host + ": " + ec.message();
+            co_return out;
+        }
+    }
+    tcp::socket socket(executor);
+    {
+        tls::Deadline deadline(socket);
+        deadline.expires_after(connect_timeout);
+        auto token = asio::redirect_error(asio::use_awaitable, ec);
+        co_await asio::async_connect(socket, addresses, token);
+        if (ec) {
+            out.reason = deadline.expired() ? "TCP connect timed out after " + ms(connect_timeout)
+                                            : "TCP connect: " + ec.message();
+            co_return out;
+        }
+    }
+
+    tls::TlsStream stream(std::move(socket), context, tls::Role::client, server.endpoint.host);
+    tls::Deadline deadline(stream);
+    deadline.expires_after(exchange_timeout);
+    const auto late = [&] { return "no answer within " + ms(exchange_timeout); };
+
+    ec = co_await stream.handshake();
+    if (ec) {
+        const std::string verify = tls::describe_verify_failure(stream.native_handle());
+        if (!verify.empty()) {
+            // A server whose CA is not the pinned one stays refused however often we ask.
+            out.final = true;
+            out.reason = "the enrollment server is not trusted: " + verify;
+        } else {
+            out.reason = deadline.expired() ? late()
+                                            : "TLS handshake: " + (stream.last_error_detail().empty()
+                                                                       ? ec.message()
+                                                                       : stream.last_error_detail());
+        }
+        co_return out;
+    }
+
+    auto frame = wire::encode_frame(wire::encode_message(request));
+    if (!frame) {
+        out.final = true;
+        out.reason = "cannot encode the request: " + frame.error();
+        co_return out;
+    }
+    ec = co_await stream.write_all(frame->data(), frame->size());
+    if (ec) {
+        out.reason = deadline.expired() ? late() : "sending the request: " + ec.message();
+        co_return out;
+    }
+
+    wire::FrameDecoder decoder;
+    std::array<char, 4096> buffer;
+    for (;;) {
+        if (auto payload = decoder.next(ec)) {
+            wire::Message message;
+            std::string detail;
+            ec = wire::decode_message(*payload, message, detail);
+            if (ec) {
+                out.reason = "unreadable answer: " + detail;
+            } else if (auto* enrolled = std::get_if<wire::EnrollResponse>(&message)) {
+                out.response = std::move(*enrolled);
+            } else if (auto* error = std::get_if<wire::Error>(&message)) {
+                out.final = true;
+                out.reason =
+                    "refused by the server: " + printable(error->code) + ": " + printable(error->message);
+            } else {
+                out.reason = "unexpected answer " + std::string(wire::message_type(message));
+            }
+            break;
+        }
+        if (ec) {
+            out.reason = "unreadable answer: " + ec.message();
+            break;
+        }
+        const std::size_t n = co_await stream.read_some(buffer.data(), buffer.size(), ec);
+        if (ec) {
+            out.reason = deadline.expired() ? late()
+                                            : "reading the answer: " + (stream.last_error_detail().empty()
+                                                                            ? ec.message()
+                                                                            : stream.last_error_detail());
+            break;
+        }
+        decoder.feed(buffer.data(), n);
+    }
+    deadline.cancel();
+    co_await stream.shutdown();
+    stream.close();
+    co_return out;
+}
+
+Status check_enrollment_response(const wire::EnrollResponse& response,
+                                 const std::string& key_pem,
+                                 const std::string& pinned_ca_fingerprint) {
+    auto cert = certs::parse_certificate_pem(response.certificate);
+    if (!cert) {
+        return fail("the server sent an unusable certificate: " + cert.error());
+    }
+    auto ca_fingerprint = certs::fingerprint_of_pem(response.ca);
+    if (!ca_fingerprint) {
+        return fail("the server sent an unusable CA certificate: " + ca_fingerprint.error());
+    }
+    if (!certs::fingerprint_equal(*ca_fingerprint, pinned_ca_fingerprint)) {
+        return fail("the CA the server sent (" + *ca_fingerprint + ") is not the pinned one (" +
+                    pinned_ca_fingerprint + ")");
+    }
+    auto key = certs::parse_private_key_pem(key_pem);
+    if (!key || !certs::key_matches_certificate(key->get(), cert->get())) {
+        return fail("the certificate the server sent is not for our key");
+    }
+    if (auto verified = certs::verify_certificate(cert->get(), response.ca, std::time(nullptr)); !verified) {
+        return fail("the certificate the server sent does not verify: " + verified.error());
+    }
+    if (certs::common_name_of(cert->get()) != response.name) {
+        return fail("the certificate names \"" + printable(certs::common_name_of(cert->get())) +
+                    "\", not the enrolled name \"" + printable(response.name) + "\"");
+    }
+    if (response.host_id <= 0) {
+        return fail("the server sent no host id");
+    }
+    return success();
+}
+
+Status store_enrollment(AgentStateFile& state,
+                        const wire::EnrollResponse& response,
+                        const std::string& key_pem) {
+    const fs::path folder = state.path().parent_path();
+    std::error_code ec;
+    if (!folder.empty() && !fs::exists(folder, ec)) {
+        fs::create_directories(folder, ec);
+        if (ec) {
+            return fail("cannot create " + folder.string() + ": " + ec.message());
+        }
+    }
+    const AgentSettings& paths = state.settings();
+    if (auto saved = store_enrolled_key_and_ca(paths, key_pem, response.ca); !saved) {
+        return saved;
+    }
+    EnrollmentRecord record{response.host_id,
+                            response.name,
+                            response.zone,
+                            ListUpdate{{response.list, response.algorithm}, response.interval}};
+    if (auto saved = state.save_enrollment(record); !saved) {
+        return saved;
+    }
+    return store_enrolled_certificate(paths, response.certificate);
+}
+
+}  // namespace agentlb::agent

@@ -1,0 +1,57 @@
+#pragma once
+
+// First start: trade a join token and a CSR for a certificate, the CA and
+// the list, over a server-authenticated TLS connection to the enrollment
+// port whose CA must match the fingerprint the operator gave.
+//
+// The key is generated here and never leaves the host. Unreachable or
+// refusing ports are retried with backoff (1 s, x2, cap 60 s, +/-20 %); an
+// `error` answer (bad or used token, name taken) or a CA that does not match
+// the pin is final.
+
+#include "agent/agent_state.hpp"
+#include "agent/connection_policy.hpp"
+#include "agent/options.hpp"
+#include "common/util/result.hpp"
+#include "common/wire/messages.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <openssl/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace agentlb::agent {
+
+struct EnrollmentAttempt {
+    std::optional<wire::EnrollResponse> response;
+    bool final = false;  // retrying cannot help
+    std::string reason;
+};
+
+// One connection: TCP, TLS with the pin, enroll, one answer.
+boost::asio::awaitable<EnrollmentAttempt> attempt_enrollment(boost::asio::any_io_executor executor,
+                                                             SSL_CTX* context,
+                                                             const EnrollOptions& server,
+                                                             wire::EnrollRequest request,
+                                                             std::chrono::milliseconds connect_timeout,
+                                                             std::chrono::milliseconds exchange_timeout);
+
+// Checks what the server sent before anything is written: the certificate
+// parses, names `response.name`, holds our key, and chains to a CA whose
+// fingerprint is the pinned one.
+Status check_enrollment_response(const wire::EnrollResponse& response,
+                                 const std::string& key_pem,
+                                 const std::string& pinned_ca_fingerprint);
+
+// Writes key, CA, properties (id, name, zone, host, interval), then the
+// certificate. Blocks: run on the file worker.
+Status store_enrollment(AgentStateFile& state,
+                        const wire::EnrollResponse& response,
+                        const std::string& key_pem);
+
+}  // namespace agentlb::agent

@@ -1,0 +1,368 @@
+#include "agent/server_session.hpp"
+
+#include "agent/printable.hpp"
+#include "common/lb/endpoint.hpp"
+#include "common/tls/context.hpp"
+#include "common/tls/deadline.hpp"
+#include "common/tls/timeouts.hpp"
+#include "common/wire/error.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+
+namespace agentlb::agent {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// One TLS record at most; the frame decoder joins the pieces.
+constexpr std::size_t kReadChunk = 4096;
+// A server that does not read while we keep queueing is not a live server.
+constexpr std::size_t kMaxOutbox = 256;
+
+std::string ms(std::chrono::milliseconds d) {
+    return std::to_string(d.count()) + " ms";
+}
+
+// Logs the exception of a session coroutine (a bug) instead of losing it.
+void log_exception(std::exception_ptr ep, const char* what) {
+    if (!ep) {
+        return;
+    }
+    try {
+        std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+        spdlog::error("session {} ended by an exception: {}", what, e.what());
+    }
+}
+
+std::string tls_reason(tls::TlsStream& stream, const error_code& ec) {
+    std::string verify = tls::describe_verify_failure(stream.native_handle());
+    if (!verify.empty()) {
+        return verify;
+    }
+    if (!stream.last_error_detail().empty()) {
+        return stream.last_error_detail();
+    }
+    return ec.message();
+}
+
+}  // namespace
+
+ServerSession::ServerSession(tcp::socket socket, SSL_CTX* context, std::string entry)
+    : entry_(std::move(entry)),
+      stream_(std::move(socket), context, tls::Role::client, entry_),
+      close_deadline_(stream_),
+      write_signal_(stream_.get_executor()),
+      heartbeat_timer_(stream_.get_executor()),
+      retire_timer_(stream_.get_executor()) {}
+
+ServerSession::~ServerSession() = default;
+
+asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
+                                                 std::string entry,
+                                                 SSL_CTX* context,
+                                                 wire::Hello hello,
+                                                 SessionTimeouts timeouts) {
+    DialOutcome out;
+    auto endpoint = lb::parse_endpoint(entry);
+    if (!endpoint) {
+        out.reason = endpoint.error();
+        co_return out;
+    }
+
+    error_code ec;
+    tcp::resolver resolver(executor);
+    tcp::resolver::results_type addresses;
+    {
+        tls::Deadline deadline(executor, [&resolver] { resolver.cancel(); });
+        deadline.expires_after(timeouts.connect);
+        auto token = asio::redirect_error(asio::use_awaitable, ec);
+        addresses = co_await resolver.async_resolve(endpoint->host, std::to_string(endpoint->port), token);
+        if (ec) {
+            out.reason = "cannot resolve " + endpoint->host + ": " +
+                         (deadline.expired() ? "timed out after " + ms(timeouts.connect) : ec.message());
+            co_return out;
+        }
+    }
+
+    tcp::socket socket(executor);
+    {
+        tls::Deadline deadline(socket);
+        deadline.expires_after(timeouts.connect);
+        auto token = asio::redirect_error(asio::use_awaitable, ec);
+        co_await asio::async_connect(socket, addresses, token);
+        if (ec) {
+            out.refused = ec == asio::error::connection_refused;
+            out.reason = deadline.expired() ? "TCP connect timed out after " + ms(timeouts.connect)
+                                            : "TCP connect: " + ec.message();
+            co_return out;
+        }
+    }
+
+    std::shared_ptr<ServerSession> session;
+    try {
+        session.reset(new ServerSession(std::move(socket), context, entry));
+    } catch (const std::invalid_argument& e) {
+        out.reason = e.what();
+        co_return out;
+    }
+
+    // One deadline for the whole exchange: handshake, hello, welcome.
+    tls::Deadline deadline(session->stream_);
+    deadline.expires_after(timeouts.welcome);
+    const auto late = [&] { return "no welcome within " + ms(timeouts.welcome); };
+
+    ec = co_await session->stream_.handshake();
+    if (ec) {
+        out.reason = deadline.expired() ? late() : "TLS handshake: " + tls_reason(session->stream_, ec);
+        co_return out;
+    }
+
+    auto frame = wire::encode_frame(wire::encode_message(hello));
+    if (!frame) {
+        out.reason = "cannot encode hello: " + frame.error();
+        co_return out;
+    }
+    ec = co_await session->stream_.write_all(frame->data(), frame->size());
+    if (ec) {
+        out.reason = deadline.expired() ? late() : "sending hello: " + tls_reason(session->stream_, ec);
+        co_return out;
+    }
+
+    wire::Message message;
+    std::string detail;
+    ec = co_await session->read_message(message, detail);
+    if (ec) {
+        if (deadline.expired()) {
+            out.reason = late();
+        } else if (ec.category() == wire::wire_category()) {
+            out.reason = "protocol error before welcome: " + detail;
+        } else {
+            // A server that refuses our certificate says so with an alert here.
+            out.reason = "waiting for welcome: " + tls_reason(session->stream_, ec);
+        }
+        co_return out;
+    }
+    if (auto* welcome = std::get_if<wire::Welcome>(&message)) {
+        deadline.cancel();
+        session->welcome_ = *welcome;
+        session->heartbeat_interval_ = welcome->heartbeat_interval > 0
+                                           ? std::chrono::seconds(welcome->heartbeat_interval)
+                                           : timeouts.heartbeat;
+        out.session = std::move(session);
+        co_return out;
+    }
+    if (auto* error = std::get_if<wire::Error>(&message)) {
+        out.rejected = true;
+        out.reason = "refused by the server: " + printable(error->code) + ": " + printable(error->message);
+        co_return out;
+    }
+    out.reason = "expected welcome, got " + std::string(wire::message_type(message));
+    co_return out;
+}
+
+asio::awaitable<error_code> ServerSession::read_message(wire::Message& out, std::string& detail) {
+    std::array<char, kReadChunk> buffer;
+    for (;;) {
+        error_code ec;
+        if (auto payload = decoder_.next(ec)) {
+            co_return wire::decode_message(*payload, out, detail);
+        }
+        if (ec) {
+            detail = ec.message();
+            co_return ec;
+        }
+        const std::size_t n = co_await stream_.read_some(buffer.data(), buffer.size(), ec);
+        if (ec) {
+            co_return ec;
+        }
+        decoder_.feed(buffer.data(), n);
+    }
+}
+
+void ServerSession::start(SessionEvents& events) {
+    events_ = &events;
+    started_ = true;
+    auto executor = stream_.get_executor();
+    auto self = shared_from_this();
+    asio::co_spawn(
+        executor,
+        [self] { return self->read_loop(); },
+        [](std::exception_ptr ep) { log_exception(ep, "reader"); });
+    asio::co_spawn(
+        executor,
+        [self] { return self->write_loop(); },
+        [](std::exception_ptr ep) { log_exception(ep, "writer"); });
+    asio::co_spawn(
+        executor,
+        [self] { return self->heartbeat_loop(); },
+        [](std::exception_ptr ep) { log_exception(ep, "heartbeat"); });
+}
+
+void ServerSession::send(const wire::Message& message) {
+    if (closing_) {
+        return;
+    }
+    auto frame = wire::encode_frame(wire::encode_message(message));
+    if (!frame) {
+        spdlog::error("[{}] cannot send {}: {}", entry_, wire::message_type(message), frame.error());
+        return;
+    }
+    if (outbox_.size() >= kMaxOutbox) {
+        abort("the server does not read (send queue full)");
+        return;
+    }
+    outbox_.push_back(std::move(*frame));
+    write_signal_.cancel_one();
+}
+
+void ServerSession::retire(std::chrono::milliseconds grace, const std::string& reason) {
+    if (closing_) {
+        return;
+    }
+    retire_timer_.expires_after(grace);
+    retire_timer_.async_wait([self = shared_from_this(), reason](const error_code& ec) {
+        if (!ec) {
+            self->close(reason);
+        }
+    });
+}
+
+void ServerSession::close(const std::string& reason) {
+    if (closing_) {
+        return;
+    }
+    closing_ = true;
+    close_reason_ = reason;
+    heartbeat_timer_.cancel();
+    retire_timer_.cancel();
+    if (!started_) {
+        stream_.close();
+        return;
+    }
+    // The writer sends close_notify; this bounds it if the server stopped reading.
+    close_deadline_.expires_after(tls::kShutdownTimeout + std::chrono::seconds(1));
+    write_signal_.cancel();
+}
+
+void ServerSession::abort(const std::string& reason) {
+    if (close_reason_.empty()) {
+        close_reason_ = reason;
+    }
+    closing_ = true;
+    stream_.close();
+    heartbeat_timer_.cancel();
+    retire_timer_.cancel();
+    write_signal_.cancel();
+}
+
+asio::awaitable<void> ServerSession::read_loop() {
+    auto self = shared_from_this();
+    if (welcome_.correction) {
+        events_->on_list(self, *welcome_.correction);
+    }
+    while (!closing_) {
+        wire::Message message;
+        std::string detail;
+        const error_code ec = co_await read_message(message, detail);
+        if (ec) {
+            if (closing_) {
+                break;
+            }
+            if (ec == asio::error::eof) {
+                abort("the server closed the connection");
+            } else if (ec.category() == wire::wire_category()) {
+                abort("protocol error: " + detail);
+            } else {
+                abort("read failed: " + tls_reason(stream_, ec));
+            }
+            break;
+        }
+        dispatch(message);
+    }
+    // Wait for nothing else: the writer finishes the close on its own.
+    events_->on_closed(self, close_reason_);
+}
+
+void ServerSession::dispatch(const wire::Message& message) {
+    auto self = shared_from_this();
+    if (auto* pong = std::get_if<wire::Pong>(&message)) {
+        last_pong_ = std::max(last_pong_, std::min(pong->seq, pings_sent_));
+    } else if (auto* ping = std::get_if<wire::Ping>(&message)) {
+        send(wire::Pong{ping->seq});
+    } else if (auto* list = std::get_if<wire::MsList>(&message)) {
+        events_->on_list(self, *list);
+    } else if (auto* migrate = std::get_if<wire::Migrate>(&message)) {
+        events_->on_migrate(self, *migrate);
+    } else if (auto* cert = std::get_if<wire::Certificate>(&message)) {
+        events_->on_certificate(self, *cert);
+    } else if (auto* error = std::get_if<wire::Error>(&message)) {
+        spdlog::warn("[{}] server error {}: {}", entry_, printable(error->code), printable(error->message));
+    } else if (std::holds_alternative<wire::Welcome>(message)) {
+        spdlog::debug("[{}] ignoring a second welcome", entry_);
+    } else {
+        abort("unexpected " + std::string(wire::message_type(message)) + " from the server");
+    }
+}
+
+asio::awaitable<void> ServerSession::write_loop() {
+    auto self = shared_from_this();
+    while (!closing_) {
+        if (outbox_.empty()) {
+            error_code ignored;
+            write_signal_.expires_at(std::chrono::steady_clock::time_point::max());
+            auto token = asio::redirect_error(asio::use_awaitable, ignored);
+            co_await write_signal_.async_wait(token);
+            continue;
+        }
+        const std::string frame = std::move(outbox_.front());
+        outbox_.pop_front();
+        const error_code ec = co_await stream_.write_all(frame.data(), frame.size());
+        if (ec) {
+            if (!closing_) {
+                abort("write failed: " + tls_reason(stream_, ec));
+            }
+            break;
+        }
+    }
+    // Only the writer touches the outgoing side, so close_notify goes from here.
+    if (stream_.is_open()) {
+        co_await stream_.shutdown();
+    }
+    close_deadline_.cancel();
+    stream_.close();
+}
+
+asio::awaitable<void> ServerSession::heartbeat_loop() {
+    auto self = shared_from_this();
+    while (!closing_) {
+        error_code ec;
+        heartbeat_timer_.expires_after(heartbeat_interval_);
+        auto token = asio::redirect_error(asio::use_awaitable, ec);
+        co_await heartbeat_timer_.async_wait(token);
+        if (closing_) {
+            break;
+        }
+        if (pings_sent_ - last_pong_ >= tls::kMissedHeartbeatsBeforeDead) {
+            abort("no pong for " + std::to_string(tls::kMissedHeartbeatsBeforeDead) + " heartbeats");
+            break;
+        }
+        send(wire::Ping{++pings_sent_});
+    }
+}
+
+}  // namespace agentlb::agent

@@ -1,0 +1,108 @@
+#include "mgmt/admin_routes.hpp"
+
+#include "certs/rfc3339.hpp"
+#include "mgmt/agent_session.hpp"
+#include "mgmt/shared_state.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <unistd.h>
+
+namespace agentlb::mgmt {
+
+namespace {
+
+std::string time_text(std::int64_t unix_seconds) {
+    return unix_seconds > 0 ? certs::format_rfc3339(unix_seconds) : std::string();
+}
+
+nlohmann::json server_json(const store::ServerRecord& server) {
+    return {
+        {"name", server.name},
+        {"address", server.address},
+        {"state", server.state},
+        {"last_heartbeat", time_text(server.last_heartbeat)},
+        {"agents", server.agents},
+        {"started_at", time_text(server.started_at)},
+    };
+}
+
+}  // namespace
+
+std::int64_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::int64_t size = 0;
+    std::int64_t resident = 0;
+    if (!(statm >> size >> resident)) {
+        return 0;
+    }
+    return resident * static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::string status_json(SharedState& state) {
+    nlohmann::json status;
+    status["server"] = {
+        {"name", state.options.name},
+        {"address", state.advertise},
+        {"state", state.stopping.load() ? "stopping" : "up"},
+        {"started_at", time_text(state.started_at)},
+        // The store generation this server's lists are computed from.
+        {"generation", state.snapshot()->generation},
+    };
+
+    std::vector<AgentStatus> agents;
+    for (const auto& session : state.registry.sessions()) {
+        auto s = session->status();
+        if (s.welcomed) {
+            agents.push_back(std::move(s));
+        }
+    }
+    std::sort(agents.begin(), agents.end(), [](const AgentStatus& a, const AgentStatus& b) {
+        return a.host_id != b.host_id ? a.host_id < b.host_id : a.connected_since < b.connected_since;
+    });
+    auto agent_list = nlohmann::json::array();
+    for (const auto& a : agents) {
+        agent_list.push_back({
+            {"id", a.host_id},
+            {"name", a.name},
+            {"zone", a.zone},
+            {"address", a.address},
+            {"list", a.held.list},
+            {"algorithm", a.held.algorithm},
+            {"interval", a.held.interval},
+            {"avoid", a.held.avoid},
+            {"connected_since", time_text(a.connected_since)},
+        });
+    }
+    status["agents"] = std::move(agent_list);
+
+    auto servers = state.servers();
+    if (servers.empty()) {
+        servers = state.snapshot()->servers;
+    }
+    auto server_list = nlohmann::json::array();
+    for (const auto& server : servers) {
+        server_list.push_back(server_json(server));
+    }
+    status["servers"] = std::move(server_list);
+    status["rss_bytes"] = resident_bytes();
+    // Peer text (host names) may hold invalid UTF-8: replace, never throw.
+    return status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+HttpReply admin_route(SharedState& state, std::string_view target) {
+    if (target == "/healthz") {
+        return {200, "text/plain; charset=utf-8", "ok\n"};
+    }
+    if (target == "/metrics") {
+        return {200, "text/plain; version=0.0.4; charset=utf-8", state.metrics.render()};
+    }
+    if (target == "/v1/status") {
+        return {200, "application/json", status_json(state)};
+    }
+    return {404, "text/plain; charset=utf-8", "not found; try /healthz, /metrics or /v1/status\n"};
+}
+
+}  // namespace agentlb::mgmt

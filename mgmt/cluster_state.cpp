@@ -1,0 +1,137 @@
+#include "mgmt/cluster_state.hpp"
+
+#include "common/lb/endpoint.hpp"
+#include "common/lb/host_list.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace agentlb::mgmt {
+
+namespace {
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+}  // namespace
+
+Result<ClusterSnapshot> make_snapshot(std::int64_t generation,
+                                      lb::LbSettings settings,
+                                      std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone,
+                                      std::vector<store::ServerRecord> servers) {
+    auto algorithm = lb::find_algorithm(settings.algorithm);
+    if (!algorithm) {
+        return fail(std::string(lb::kAlgorithmKey) + ": " + algorithm.error());
+    }
+    ClusterSnapshot snapshot;
+    snapshot.generation = generation;
+    snapshot.settings = std::move(settings);
+    snapshot.algorithm = *algorithm;
+    snapshot.host_ids_by_zone = std::move(host_ids_by_zone);
+    for (auto& [zone, ids] : snapshot.host_ids_by_zone) {
+        std::sort(ids.begin(), ids.end());
+    }
+    snapshot.servers = std::move(servers);
+    snapshot.avoid = avoid_entries(snapshot.settings.hosts, snapshot.servers);
+    return snapshot;
+}
+
+ClusterSnapshot empty_snapshot() {
+    auto settings = lb::settings_from_config({});
+    auto snapshot =
+        make_snapshot(-1, settings ? std::move(settings).value() : lb::LbSettings{{}, "static", 0}, {}, {});
+    // The defaults always name a known algorithm.
+    return std::move(snapshot).value();
+}
+
+bool same_endpoint(std::string_view a, std::string_view b) {
+    auto ea = lb::parse_endpoint(a);
+    auto eb = lb::parse_endpoint(b);
+    return ea && eb && ea->port == eb->port && equal_ignoring_case(ea->host, eb->host);
+}
+
+std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
+                                       const std::vector<store::ServerRecord>& servers) {
+    std::vector<std::string> avoid;
+    for (const auto& entry : hosts) {
+        const bool down = std::any_of(servers.begin(), servers.end(), [&](const store::ServerRecord& server) {
+            return server.state != store::kServerUp && same_endpoint(entry, server.address);
+        });
+        if (down) {
+            avoid.push_back(entry);
+        }
+    }
+    return avoid;
+}
+
+Assignment compute_assignment(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id) {
+    static const std::vector<std::int64_t> kNoHosts;
+    const auto it = snapshot.host_ids_by_zone.find(std::string(zone));
+    return compute_assignment(
+        snapshot, it == snapshot.host_ids_by_zone.end() ? kNoHosts : it->second, host_id);
+}
+
+Assignment compute_assignment(const ClusterSnapshot& snapshot,
+                              const std::vector<std::int64_t>& zone_host_ids,
+                              std::int64_t host_id) {
+    Assignment assignment;
+    assignment.list = snapshot.algorithm->compute(snapshot.settings.hosts, zone_host_ids, host_id);
+    assignment.algorithm = std::string(snapshot.algorithm->name());
+    assignment.interval = snapshot.settings.check_interval;
+    assignment.avoid = snapshot.avoid;
+    return assignment;
+}
+
+bool needs_update(const Assignment& held, const Assignment& next, const lb::Algorithm& algorithm) {
+    if (next.list.empty()) {
+        return false;
+    }
+    return held.algorithm != next.algorithm || held.interval != next.interval || held.avoid != next.avoid ||
+           !algorithm.agree(held.list, next.list);
+}
+
+Assignment assignment_to_send(const Assignment& held,
+                              const Assignment& next,
+                              const lb::Algorithm& algorithm) {
+    Assignment out = next;
+    if (held.algorithm == next.algorithm && algorithm.agree(held.list, next.list)) {
+        out.list = held.list;
+    }
+    return out;
+}
+
+Assignment held_from_hello(std::string_view list_value, std::int64_t interval) {
+    Assignment held;
+    held.interval = interval;
+    if (list_value.empty()) {
+        return held;
+    }
+    auto parsed = lb::parse_agent_host_value(list_value);
+    if (parsed) {
+        held.list = std::move(parsed->hosts);
+        held.algorithm = std::move(parsed->algorithm);
+    }
+    return held;
+}
+
+const store::ServerRecord* find_server(const ClusterSnapshot& snapshot, std::string_view name) {
+    for (const auto& server : snapshot.servers) {
+        if (server.name == name) {
+            return &server;
+        }
+    }
+    return nullptr;
+}
+
+bool heartbeat_expired(std::int64_t last_heartbeat,
+                       std::int64_t now,
+                       std::int64_t interval_seconds,
+                       int missed) {
+    return now - last_heartbeat > interval_seconds * missed;
+}
+
+}  // namespace agentlb::mgmt

@@ -1,0 +1,92 @@
+#pragma once
+
+// What this server knows about the cluster, and the pure decisions made from
+// it: each agent's list, the avoid list, whether an agent must be told.
+//
+// Nothing here does I/O, so every rule is unit-tested without sockets.
+
+#include "common/lb/algorithm.hpp"
+#include "common/lb/config_keys.hpp"
+#include "common/store/store.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentlb::mgmt {
+
+// Loaded from the store on every generation change.
+struct ClusterSnapshot {
+    std::int64_t generation = -1;
+    lb::LbSettings settings{{}, "static", 0};
+    const lb::Algorithm* algorithm = nullptr;  // never null once built by make_snapshot
+    std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone;
+    std::vector<store::ServerRecord> servers;
+    // Entries of settings.hosts (as written there) that name a server whose
+    // state is "down": agents skip them while anything else answers.
+    std::vector<std::string> avoid;
+};
+
+// What an agent holds, or should hold.
+struct Assignment {
+    std::vector<std::string> list;
+    std::string algorithm;
+    std::int64_t interval = 0;
+    std::vector<std::string> avoid;
+    bool operator==(const Assignment&) const = default;
+};
+
+// Builds a snapshot from what the store returned (settings from
+// lb::settings_from_config). Refused only for an unknown algorithm.
+Result<ClusterSnapshot> make_snapshot(std::int64_t generation,
+                                      lb::LbSettings settings,
+                                      std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone,
+                                      std::vector<store::ServerRecord> servers);
+
+// The defaults (no `host`, static, interval 0) with no hosts or servers:
+// what a server uses before its first load.
+ClusterSnapshot empty_snapshot();
+
+// Same server: equal host (names compared without case) and port, after
+// parsing both as `host` entries. False if either does not parse.
+bool same_endpoint(std::string_view a, std::string_view b);
+
+// The entries of `hosts` that name a server in state "down".
+std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
+                                       const std::vector<store::ServerRecord>& servers);
+
+// The list, algorithm, interval and avoid list for one agent.
+Assignment compute_assignment(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id);
+// Same, with the zone's ascending host ids given (fresher than the snapshot's).
+Assignment compute_assignment(const ClusterSnapshot& snapshot,
+                              const std::vector<std::int64_t>& zone_host_ids,
+                              std::int64_t host_id);
+
+// Whether an agent holding `held` must be sent `next` (as welcome's
+// correction or as ms_list): algorithm name, interval or avoid list differ,
+// or the algorithm says the lists disagree. Nothing is sent while `host` is
+// unset (an empty list helps no agent).
+bool needs_update(const Assignment& held, const Assignment& next, const lb::Algorithm& algorithm);
+
+// What is actually sent: `next`, except that a held list the algorithm
+// agrees with is kept as it is (shuffle: a reconnecting agent is not
+// reshuffled because only its avoid list changed).
+Assignment assignment_to_send(const Assignment& held, const Assignment& next, const lb::Algorithm& algorithm);
+
+// What the agent reported in hello: "a,b,c@algo" plus its interval. A value
+// that does not parse counts as holding nothing (the correction fixes it).
+Assignment held_from_hello(std::string_view list_value, std::int64_t interval);
+
+// The snapshot's server record for `name`, if any.
+const store::ServerRecord* find_server(const ClusterSnapshot& snapshot, std::string_view name);
+
+// Whether a peer's heartbeat is too old: more than `missed` intervals.
+bool heartbeat_expired(std::int64_t last_heartbeat,
+                       std::int64_t now,
+                       std::int64_t interval_seconds,
+                       int missed);
+
+}  // namespace agentlb::mgmt

@@ -1,0 +1,161 @@
+#include "mgmt/cluster_watcher.hpp"
+
+#include "common/lb/config_keys.hpp"
+#include "mgmt/agent_session.hpp"
+#include "mgmt/shared_state.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace agentlb::mgmt {
+
+namespace asio = boost::asio;
+
+struct ClusterWatcher::Loaded {
+    std::int64_t generation = 0;
+    std::map<std::string, std::string> config;
+    std::map<std::string, std::vector<std::int64_t>> ids;
+    std::vector<store::ServerRecord> servers;
+    std::vector<std::string> revoked;
+    std::chrono::steady_clock::time_point seen_at;
+};
+
+namespace {
+
+// Reads the generation first: anything written after it is read too, or
+// triggers another reload at the next poll.
+auto load_job(std::int64_t known_generation) {
+    return [known_generation](store::Store& store) -> std::optional<ClusterWatcher::Loaded> {
+        const auto generation = store.generation();
+        if (generation == known_generation) {
+            return std::nullopt;
+        }
+        ClusterWatcher::Loaded loaded;
+        loaded.seen_at = std::chrono::steady_clock::now();
+        loaded.generation = generation;
+        loaded.config = store.list_config();
+        loaded.ids = store.host_ids_by_zone();
+        loaded.servers = store.list_servers();
+        loaded.revoked = store.revoked_serials();
+        return loaded;
+    };
+}
+
+}  // namespace
+
+ClusterWatcher::ClusterWatcher(asio::io_context& context, std::shared_ptr<SharedState> state)
+    : context_(context), state_(std::move(state)), timer_(context) {}
+
+void ClusterWatcher::load_initial() {
+    auto loaded = state_->store.call_sync(load_job(generation_));
+    if (loaded) {
+        install(std::move(*loaded));
+    }
+}
+
+void ClusterWatcher::start() {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        context_,
+        [self] { return self->poll_loop(); },
+        [](std::exception_ptr e) {
+            if (!e) {
+                return;
+            }
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                spdlog::critical("store watcher ended: {}", ex.what());
+            }
+        });
+}
+
+void ClusterWatcher::stop() {
+    asio::post(context_, [self = shared_from_this()] {
+        self->stopped_ = true;
+        self->timer_.cancel();
+    });
+}
+
+asio::awaitable<void> ClusterWatcher::poll_loop() {
+    while (!stopped_) {
+        timer_.expires_after(kGenerationPoll);
+        boost::system::error_code ec;
+        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (stopped_) {
+            break;
+        }
+        try {
+            auto loaded = co_await state_->store.call(load_job(generation_));
+            if (loaded && !stopped_) {
+                install(std::move(*loaded));
+            }
+        } catch (const std::exception& e) {
+            // A locked or failing store: keep serving with what we have.
+            spdlog::error("cannot reload from the store: {}", e.what());
+        }
+    }
+}
+
+// Runs on the main context (or the start-up thread before it runs).
+void ClusterWatcher::install(Loaded loaded) {
+    const auto previous = state_->snapshot();
+    auto settings = lb::settings_from_config(loaded.config);
+    if (!settings) {
+        if (refused_generation_ != loaded.generation) {
+            spdlog::error("stored configuration refused, keeping the previous one: {}", settings.error());
+            refused_generation_ = loaded.generation;
+        }
+        settings = previous->settings;
+    }
+    auto built = make_snapshot(
+        loaded.generation, std::move(settings).value(), std::move(loaded.ids), std::move(loaded.servers));
+    if (!built) {
+        spdlog::error("stored configuration refused, keeping the previous one: {}", built.error());
+        built = make_snapshot(loaded.generation, previous->settings, {}, {});
+        if (!built) {
+            return;
+        }
+    }
+    auto snapshot = std::make_shared<const ClusterSnapshot>(std::move(built).value());
+    state_->revoked->replace(std::move(loaded.revoked));
+
+    if (snapshot->settings.hosts != previous->settings.hosts || previous->generation < 0) {
+        if (snapshot->settings.hosts.empty()) {
+            spdlog::warn("the `host` key is not set: agents get no list until it is");
+        } else {
+            const bool listed = std::any_of(
+                snapshot->settings.hosts.begin(),
+                snapshot->settings.hosts.end(),
+                [this](const std::string& entry) { return same_endpoint(entry, state_->advertise); });
+            if (!listed) {
+                spdlog::warn("this server ({}) is not in `host` ({}): agents will not be sent here",
+                             state_->advertise,
+                             fmt::join(snapshot->settings.hosts, ","));
+            }
+        }
+    }
+    spdlog::debug("store generation {}: {} {}@{} interval {}, avoid [{}]",
+                  snapshot->generation,
+                  snapshot->settings.hosts.size(),
+                  fmt::join(snapshot->settings.hosts, ","),
+                  snapshot->settings.algorithm,
+                  snapshot->settings.check_interval,
+                  fmt::join(snapshot->avoid, ","));
+    generation_ = snapshot->generation;
+    state_->set_snapshot(snapshot);
+    for (const auto& session : state_->registry.sessions()) {
+        session->apply(snapshot);
+    }
+    const std::chrono::duration<double> lag = std::chrono::steady_clock::now() - loaded.seen_at;
+    state_->metrics.store_change_lag_seconds.store(lag.count());
+}
+
+}  // namespace agentlb::mgmt

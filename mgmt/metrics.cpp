@@ -1,0 +1,140 @@
+#include "mgmt/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace agentlb::mgmt {
+
+void Histogram::observe(double seconds) {
+    if (seconds < 0) {
+        seconds = 0;
+    }
+    for (std::size_t i = 0; i < kBounds.size(); ++i) {
+        if (seconds <= kBounds[i]) {
+            buckets_[i].fetch_add(1);
+            break;
+        }
+    }
+    count_.fetch_add(1);
+    sum_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6));
+}
+
+void Histogram::render(std::string& out, std::string_view name) const {
+    // Buckets are stored individually and summed here, so the rendered
+    // counts are cumulative as Prometheus requires.
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < kBounds.size(); ++i) {
+        cumulative += buckets_[i].load();
+        out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[i], cumulative);
+    }
+    const auto total = count_.load();
+    out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, total);
+    out += fmt::format("{}_sum {}\n", name, static_cast<double>(sum_micros_.load()) / 1e6);
+    out += fmt::format("{}_count {}\n", name, total);
+}
+
+void Metrics::count_handshake(std::string_view result) {
+    std::lock_guard lock(mutex_);
+    auto it = handshakes_.find(result);
+    if (it == handshakes_.end()) {
+        it = handshakes_.emplace(std::string(result), 0).first;
+    }
+    ++it->second;
+}
+
+void Metrics::count_enrollment(std::string_view result) {
+    std::lock_guard lock(mutex_);
+    auto it = enrollments_.find(result);
+    if (it == enrollments_.end()) {
+        it = enrollments_.emplace(std::string(result), 0).first;
+    }
+    ++it->second;
+}
+
+std::uint64_t Metrics::handshakes(std::string_view result) const {
+    std::lock_guard lock(mutex_);
+    auto it = handshakes_.find(result);
+    return it == handshakes_.end() ? 0 : it->second;
+}
+
+std::uint64_t Metrics::enrollments(std::string_view result) const {
+    std::lock_guard lock(mutex_);
+    auto it = enrollments_.find(result);
+    return it == enrollments_.end() ? 0 : it->second;
+}
+
+std::string escape_label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        switch (c) {
+            case '\\':
+                out += "\\\\";
+                break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+std::string Metrics::render() const {
+    std::string out;
+    out += "# HELP agentlb_agents_connected Agent sessions that completed hello on this server.\n";
+    out += "# TYPE agentlb_agents_connected gauge\n";
+    out += fmt::format("agentlb_agents_connected {}\n", agents_connected.load());
+
+    out += "# HELP agentlb_handshakes_total Agent connections by outcome (ok or the refusal reason).\n";
+    out += "# TYPE agentlb_handshakes_total counter\n";
+    {
+        std::lock_guard lock(mutex_);
+        if (handshakes_.find("ok") == handshakes_.end()) {
+            out += "agentlb_handshakes_total{result=\"ok\"} 0\n";
+        }
+        for (const auto& [result, count] : handshakes_) {
+            out += fmt::format(
+                "agentlb_handshakes_total{{result=\"{}\"}} {}\n", escape_label_value(result), count);
+        }
+    }
+
+    out += "# HELP agentlb_pushes_sent_total ms_list messages sent to agents.\n";
+    out += "# TYPE agentlb_pushes_sent_total counter\n";
+    out += fmt::format("agentlb_pushes_sent_total {}\n", pushes_sent.load());
+    out += "# HELP agentlb_pushes_acked_total ms_list messages acknowledged by agents.\n";
+    out += "# TYPE agentlb_pushes_acked_total counter\n";
+    out += fmt::format("agentlb_pushes_acked_total {}\n", pushes_acked.load());
+    out += "# HELP agentlb_pushes_unacked ms_list messages awaiting an ack on open sessions.\n";
+    out += "# TYPE agentlb_pushes_unacked gauge\n";
+    out += fmt::format("agentlb_pushes_unacked {}\n", pushes_unacked.load());
+
+    out += "# HELP agentlb_push_latency_seconds Time from sending ms_list to receiving its ack.\n";
+    out += "# TYPE agentlb_push_latency_seconds histogram\n";
+    push_latency.render(out, "agentlb_push_latency_seconds");
+
+    out +=
+        "# HELP agentlb_store_change_lag_seconds Time from seeing the last store change to handing it to "
+        "every session.\n";
+    out += "# TYPE agentlb_store_change_lag_seconds gauge\n";
+    out += fmt::format("agentlb_store_change_lag_seconds {}\n", store_change_lag_seconds.load());
+
+    out += "# HELP agentlb_enrollments_total Enrollment requests by outcome.\n";
+    out += "# TYPE agentlb_enrollments_total counter\n";
+    {
+        std::lock_guard lock(mutex_);
+        if (enrollments_.find("ok") == enrollments_.end()) {
+            out += "agentlb_enrollments_total{result=\"ok\"} 0\n";
+        }
+        for (const auto& [result, count] : enrollments_) {
+            out += fmt::format(
+                "agentlb_enrollments_total{{result=\"{}\"}} {}\n", escape_label_value(result), count);
+        }
+    }
+    return out;
+}
+
+}  // namespace agentlb::mgmt

@@ -1,0 +1,67 @@
+#pragma once
+
+// Counters and gauges the admin endpoint exposes in Prometheus text format.
+//
+// Every member is safe to update from any thread: plain atomics for the hot
+// counters, a mutex only for the labelled ones (handshake and enrollment
+// results), which change once per connection.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace agentlb::mgmt {
+
+// A fixed-bucket histogram of seconds (Prometheus "le" buckets).
+class Histogram {
+public:
+    static constexpr std::array<double, 12> kBounds{
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0};
+
+    void observe(double seconds);
+    // Appends the _bucket, _sum and _count lines for `name`.
+    void render(std::string& out, std::string_view name) const;
+    std::uint64_t count() const { return count_.load(); }
+
+private:
+    std::array<std::atomic<std::uint64_t>, kBounds.size()> buckets_{};
+    std::atomic<std::uint64_t> count_{0};
+    std::atomic<std::uint64_t> sum_micros_{0};
+};
+
+class Metrics {
+public:
+    std::atomic<std::int64_t> agents_connected{0};
+    std::atomic<std::uint64_t> pushes_sent{0};
+    std::atomic<std::uint64_t> pushes_acked{0};
+    // Pushes sent to sessions that are still open and not yet acknowledged.
+    std::atomic<std::int64_t> pushes_unacked{0};
+    // For the last generation change: seconds from reading the new generation
+    // to handing the new snapshot to every session (the poll period, up to
+    // kGenerationPoll, comes on top).
+    std::atomic<double> store_change_lag_seconds{0.0};
+    Histogram push_latency;
+
+    // `result` is "ok" or a short refusal reason ("no_certificate", "timeout", ...).
+    void count_handshake(std::string_view result);
+    void count_enrollment(std::string_view result);
+
+    std::uint64_t handshakes(std::string_view result) const;
+    std::uint64_t enrollments(std::string_view result) const;
+
+    std::string render() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::uint64_t, std::less<>> handshakes_;
+    std::map<std::string, std::uint64_t, std::less<>> enrollments_;
+};
+
+// Escapes a Prometheus label value (backslash, double quote, newline).
+std::string escape_label_value(std::string_view value);
+
+}  // namespace agentlb::mgmt

@@ -1,0 +1,263 @@
+#include "mgmt/server.hpp"
+
+#include "certs/ca.hpp"
+#include "common/lb/endpoint.hpp"
+#include "mgmt/admin_http.hpp"
+#include "mgmt/admin_routes.hpp"
+#include "mgmt/agent_session.hpp"
+#include "mgmt/cluster_watcher.hpp"
+#include "mgmt/enroll_session.hpp"
+#include "mgmt/io_pool.hpp"
+#include "mgmt/listener.hpp"
+#include "mgmt/liveness.hpp"
+#include "mgmt/server_certificate.hpp"
+#include "mgmt/shared_state.hpp"
+#include "mgmt/store_worker.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <sys/resource.h>
+
+namespace agentlb::mgmt {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Start-up failure: message for the operator, exit code 2.
+struct StartError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+void setup_logging(spdlog::level::level_enum level) {
+    auto logger = spdlog::stderr_logger_mt("agentlb-mgmt");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    logger->set_level(level);
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+}
+
+// Each agent holds a descriptor: allow as many as the hard limit permits.
+void raise_file_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return;
+    }
+    if (limit.rlim_cur < limit.rlim_max) {
+        const auto soft = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+            spdlog::warn("cannot raise the open-file limit from {} to {}", soft, limit.rlim_max);
+            return;
+        }
+    }
+    spdlog::debug("open-file limit: {}", limit.rlim_cur);
+}
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
+    if (endpoint.address().is_v6()) {
+        return "[" + endpoint.address().to_string() + "]:" + std::to_string(endpoint.port());
+    }
+    return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+template <class T>
+T start_value(Result<T> result, const std::string& what) {
+    if (!result) {
+        throw StartError(what + ": " + result.error());
+    }
+    return std::move(result).value();
+}
+
+class Server {
+public:
+    explicit Server(const Options& options) : options_(options), pool_(options.threads) {}
+
+    ~Server() {
+        // Sessions and timers hold the state; drop the loops first, then the
+        // store thread (it may still hold completion handlers of the pool).
+        pool_.stop();
+        store_.stop();
+    }
+
+    void start() {
+        auto advertise =
+            start_value(lb::parse_endpoint(options_.advertise), "--advertise '" + options_.advertise + "'");
+        auto ca =
+            start_value(certs::CertificateAuthority::load(options_.ca_dir), "--ca-dir " + options_.ca_dir);
+
+        try {
+            store_.open([path = options_.db] { return store::open_sqlite_store(path); });
+        } catch (const std::exception& e) {
+            throw StartError(std::string("--db ") + options_.db + ": " + e.what());
+        }
+        const auto ca_pem = ca.certificate_pem();
+        const auto ca_fingerprint = ca.fingerprint();
+        store_.call_sync([&](store::Store& store) {
+            const auto stored = store.ca_certificate();
+            if (stored && stored->second != ca_fingerprint) {
+                throw StartError("the store holds CA " + stored->second + " but --ca-dir " + options_.ca_dir +
+                                 " holds CA " + ca_fingerprint + ": every server must use the store's CA");
+            }
+            if (!stored) {
+                store.put_ca_certificate(ca_pem, ca_fingerprint);
+            }
+        });
+
+        auto credentials = start_value(
+            ensure_server_certificate(ca, options_.state_dir, options_.name, advertise.host, unix_now()),
+            "server certificate");
+        spdlog::info("{} this server's certificate {}",
+                     credentials.reused ? "using" : "issued",
+                     credentials.certificate_path.string());
+
+        state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, std::move(ca));
+        state_->agent_context =
+            start_value(tls::make_agent_port_server_context(tls::AgentPortServerConfig{
+                            ca_pem, credentials.certificate_pem, credentials.key_pem, state_->revoked}),
+                        "agent port TLS");
+        state_->enroll_context = start_value(
+            tls::make_enroll_server_context(credentials.certificate_pem, credentials.key_pem, ca_pem),
+            "enrollment port TLS");
+
+        // Bind everything before registering: a busy port must not leave a
+        // row that says "up".
+        auto state = state_;
+        try {
+            agent_listener_ = std::make_shared<Listener>(
+                pool_, options_.listen, "agent port", [state](asio::ip::tcp::socket socket) {
+                    std::make_shared<AgentSession>(std::move(socket), state)->start();
+                });
+        } catch (const boost::system::system_error& e) {
+            throw StartError("--listen " + endpoint_text(options_.listen) + ": " + e.code().message());
+        }
+        try {
+            enroll_listener_ = std::make_shared<Listener>(
+                pool_, options_.enroll_listen, "enrollment port", [state](asio::ip::tcp::socket socket) {
+                    std::make_shared<EnrollSession>(std::move(socket), state)->start();
+                });
+        } catch (const boost::system::system_error& e) {
+            throw StartError("--enroll-listen " + endpoint_text(options_.enroll_listen) + ": " +
+                             e.code().message());
+        }
+        try {
+            admin_ = std::make_shared<AdminHttpServer>(
+                pool_.main().get_executor(), options_.admin_listen, [state](std::string_view target) {
+                    return admin_route(*state, target);
+                });
+        } catch (const boost::system::system_error& e) {
+            throw StartError("--admin-listen " + endpoint_text(options_.admin_listen) + ": " +
+                             e.code().message());
+        }
+
+        store_.call_sync([&](store::Store& store) {
+            store.register_server(options_.name, state_->advertise, unix_now());
+            state_->set_servers(store.list_servers());
+        });
+        watcher_ = std::make_shared<ClusterWatcher>(pool_.main(), state_);
+        watcher_->load_initial();
+        liveness_ = std::make_shared<Liveness>(pool_.main(), state_);
+
+        watcher_->start();
+        liveness_->start();
+        agent_listener_->start();
+        enroll_listener_->start();
+        admin_->start();
+
+        signals_.emplace(pool_.main(), SIGTERM, SIGINT);
+        signals_->async_wait([this](const boost::system::error_code& ec, int signal) {
+            if (!ec) {
+                spdlog::info("signal {}: shutting down", signal);
+                begin_shutdown();
+            }
+        });
+
+        spdlog::info("management server {} up: agents on {}, enrollment on {}, admin on {}, advertised as {}",
+                     options_.name,
+                     endpoint_text(agent_listener_->local_endpoint()),
+                     endpoint_text(enroll_listener_->local_endpoint()),
+                     endpoint_text(admin_->local_endpoint()),
+                     state_->advertise);
+    }
+
+    int run() {
+        pool_.run();
+        return exit_code_;
+    }
+
+private:
+    void begin_shutdown() {
+        state_->stopping.store(true);
+        agent_listener_->stop();
+        enroll_listener_->stop();
+        admin_->stop();
+        watcher_->stop();
+        liveness_->stop();
+        const auto sessions = state_->registry.sessions();
+        for (const auto& session : sessions) {
+            session->stop();
+        }
+        auto finish = [this, count = sessions.size()]() -> asio::awaitable<void> {
+            auto job = [name = options_.name](store::Store& store) {
+                store.clear_connected_for_server(name);
+                store.set_server_state(name, store::kServerDown);
+            };
+            try {
+                co_await store_.call(std::move(job));
+                spdlog::info(
+                    "management server {} marked down; {} agent sessions closed", options_.name, count);
+            } catch (const std::exception& e) {
+                spdlog::error("cannot mark this server down in the store: {}", e.what());
+                exit_code_ = kExitFailure;
+            }
+            pool_.stop();
+        };
+        asio::co_spawn(pool_.main(), std::move(finish), [this](std::exception_ptr e) {
+            if (e) {
+                exit_code_ = kExitFailure;
+                pool_.stop();
+            }
+        });
+    }
+
+    Options options_;
+    IoPool pool_;
+    StoreWorker store_;
+    std::shared_ptr<SharedState> state_;
+    std::shared_ptr<Listener> agent_listener_;
+    std::shared_ptr<Listener> enroll_listener_;
+    std::shared_ptr<AdminHttpServer> admin_;
+    std::shared_ptr<ClusterWatcher> watcher_;
+    std::shared_ptr<Liveness> liveness_;
+    std::optional<asio::signal_set> signals_;
+    int exit_code_ = kExitOk;
+};
+
+}  // namespace
+
+int run_server(const Options& options) {
+    setup_logging(options.log_level);
+    std::signal(SIGPIPE, SIG_IGN);
+    raise_file_limit();
+    try {
+        Server server(options);
+        server.start();
+        return server.run();
+    } catch (const StartError& e) {
+        spdlog::critical("cannot start: {}", e.what());
+        return kExitConfig;
+    } catch (const store::StoreError& e) {
+        spdlog::critical("cannot start: store: {}", e.what());
+        return kExitConfig;
+    } catch (const std::exception& e) {
+        spdlog::critical("stopped: {}", e.what());
+        return kExitFailure;
+    }
+}
+
+}  // namespace agentlb::mgmt

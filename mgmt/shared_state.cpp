@@ -1,0 +1,45 @@
+#include "mgmt/shared_state.hpp"
+
+#include <chrono>
+
+namespace agentlb::mgmt {
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+SharedState::SharedState(Options options_in,
+                         std::string advertise_in,
+                         StoreWorker& store_in,
+                         certs::CertificateAuthority ca_in)
+    : options(std::move(options_in)),
+      advertise(std::move(advertise_in)),
+      started_at(unix_now()),
+      store(store_in),
+      ca(std::move(ca_in)),
+      revoked(std::make_shared<certs::RevocationList>()),
+      snapshot_(std::make_shared<const ClusterSnapshot>(empty_snapshot())) {}
+
+std::shared_ptr<const ClusterSnapshot> SharedState::snapshot() const {
+    std::lock_guard lock(snapshot_mutex_);
+    return snapshot_;
+}
+
+void SharedState::set_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot) {
+    std::lock_guard lock(snapshot_mutex_);
+    snapshot_ = std::move(snapshot);
+}
+
+std::vector<store::ServerRecord> SharedState::servers() const {
+    std::lock_guard lock(servers_mutex_);
+    return servers_;
+}
+
+void SharedState::set_servers(std::vector<store::ServerRecord> servers) {
+    std::lock_guard lock(servers_mutex_);
+    servers_ = std::move(servers);
+}
+
+}  // namespace agentlb::mgmt

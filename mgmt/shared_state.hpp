@@ -1,0 +1,67 @@
+#pragma once
+
+// What every session and timer of one server shares: its identity, the
+// current cluster snapshot, the open agent sessions, the store worker, the
+// CA and the TLS contexts. Created once by Server and kept by shared_ptr.
+
+#include "certs/ca.hpp"
+#include "certs/revocation.hpp"
+#include "common/tls/context.hpp"
+#include "mgmt/agent_registry.hpp"
+#include "mgmt/cluster_state.hpp"
+#include "mgmt/metrics.hpp"
+#include "mgmt/options.hpp"
+#include "mgmt/store_worker.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace agentlb::mgmt {
+
+class SharedState {
+public:
+    SharedState(Options options, std::string advertise, StoreWorker& store, certs::CertificateAuthority ca);
+
+    const Options options;
+    // --advertise as "host:port", the form registered in the store.
+    const std::string advertise;
+    const std::int64_t started_at;
+    StoreWorker& store;
+    const certs::CertificateAuthority ca;
+    // Shared with the agent port's TLS context (checked at the handshake);
+    // refreshed from the store with each snapshot.
+    const std::shared_ptr<certs::RevocationList> revoked;
+    Metrics metrics;
+    AgentRegistry registry;
+    tls::SslCtxPtr agent_context;
+    tls::SslCtxPtr enroll_context;
+    // Set at shutdown: sessions no longer record themselves as connected.
+    std::atomic<bool> stopping{false};
+
+    std::shared_ptr<const ClusterSnapshot> snapshot() const;
+    void set_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot);
+
+    // The server rows as last read by the liveness check (fresh heartbeats,
+    // unlike the snapshot's copy), for /v1/status.
+    std::vector<store::ServerRecord> servers() const;
+    void set_servers(std::vector<store::ServerRecord> servers);
+
+    // ms_list sequence numbers: increasing over this server's lifetime.
+    std::int64_t next_seq() { return seq_.fetch_add(1) + 1; }
+
+private:
+    mutable std::mutex snapshot_mutex_;
+    std::shared_ptr<const ClusterSnapshot> snapshot_;
+    mutable std::mutex servers_mutex_;
+    std::vector<store::ServerRecord> servers_;
+    std::atomic<std::int64_t> seq_{0};
+};
+
+// Unix seconds from the system clock.
+std::int64_t unix_now();
+
+}  // namespace agentlb::mgmt

@@ -1,0 +1,166 @@
+#include "tests/agent/agent_cluster.hpp"
+
+#include "common/props/properties_file.hpp"
+#include "tests/support/mgmt_server.hpp"
+#include "tests/support/net_probe.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/support/wait.hpp"
+
+#include <fstream>
+#include <signal.h>
+#include <sstream>
+#include <stdexcept>
+
+#ifndef AGENTLB_AGENT_BIN
+#error "AGENTLB_AGENT_BIN must be set by CMake ($<TARGET_FILE:agentlb-agent>)"
+#endif
+
+namespace agentlb::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string agent_binary() {
+    return AGENTLB_AGENT_BIN;
+}
+
+ManagedServer::ManagedServer(const CaFixture& fixture, std::string name, std::string ip)
+    : fixture_(fixture), name_(std::move(name)), ip_(std::move(ip)) {
+    port_ = free_port();
+    do {
+        enroll_port_ = free_port();
+    } while (enroll_port_ == port_);
+    do {
+        admin_port_ = free_port();
+    } while (admin_port_ == port_ || admin_port_ == enroll_port_);
+}
+
+void ManagedServer::start() {
+    ++starts_;
+    std::vector<std::string> argv{mgmt_binary(),
+                                  "--name",
+                                  name_,
+                                  "--db",
+                                  fixture_.db_path(),
+                                  "--ca-dir",
+                                  fixture_.ca_dir().string(),
+                                  "--state-dir",
+                                  (fixture_.dir() / ("state-" + name_)).string(),
+                                  "--listen",
+                                  address(),
+                                  "--enroll-listen",
+                                  enroll_address(),
+                                  "--admin-listen",
+                                  loopback(admin_port_),
+                                  "--log-level",
+                                  "debug",
+                                  "--heartbeat-interval",
+                                  "1",
+                                  "--server-heartbeat-interval",
+                                  "1"};
+    process_ =
+        std::make_unique<Process>(argv, fixture_.dir() / (name_ + "-" + std::to_string(starts_) + ".log"));
+    const bool up = wait_until(
+        [this] { return !process_->is_running() || http_get(admin_port_, "/healthz", 500ms).status == 200; },
+        10s);
+    if (!up || !process_->is_running()) {
+        throw std::runtime_error("agentlb-mgmt " + name_ + " did not start; its log:\n" + process_->log());
+    }
+}
+
+void ManagedServer::kill() {
+    if (process_) {
+        process_->kill(SIGKILL);
+        process_->wait(5s);
+    }
+}
+
+bool ManagedServer::running() {
+    return process_ && process_->is_running();
+}
+
+std::string ManagedServer::log() const {
+    return process_ ? process_->log() : std::string();
+}
+
+AgentProcess::AgentProcess(const TempDir& root, std::string name)
+    : name_(std::move(name)), dir_(root / name_) {
+    fs::create_directories(dir_);
+}
+
+void AgentProcess::start(const std::vector<std::string>& extra) {
+    ++starts_;
+    std::vector<std::string> argv{agent_binary(),
+                                  "--config",
+                                  properties_path().string(),
+                                  "--log-level",
+                                  "debug",
+                                  "--backoff-initial-ms",
+                                  "200",
+                                  "--backoff-cap-ms",
+                                  "2000",
+                                  "--connect-timeout-ms",
+                                  "2000",
+                                  "--welcome-timeout-ms",
+                                  "3000"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<Process>(argv, dir_ / ("agent-" + std::to_string(starts_) + ".log"));
+}
+
+void AgentProcess::start_enrolling(CaFixture& fixture,
+                                   const ManagedServer& server,
+                                   const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"--enroll-server",
+                                  server.enroll_address(),
+                                  "--enroll-token",
+                                  fixture.create_token(),
+                                  "--ca-fingerprint",
+                                  fixture.ca_fingerprint(),
+                                  "--name",
+                                  name_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    start(args);
+}
+
+void AgentProcess::kill(int signal) {
+    if (process_) {
+        process_->kill(signal);
+    }
+}
+
+std::optional<int> AgentProcess::wait(std::chrono::milliseconds timeout) {
+    return process_ ? process_->wait(timeout) : std::optional<int>(0);
+}
+
+bool AgentProcess::running() {
+    return process_ && process_->is_running();
+}
+
+std::optional<std::string> AgentProcess::host_value() const {
+    auto file = props::PropertiesFile::load(properties_path());
+    if (!file) {
+        return std::nullopt;
+    }
+    return file->get("host");
+}
+
+std::string AgentProcess::log() const {
+    std::string all;
+    for (int i = 1; i <= starts_; ++i) {
+        std::ifstream in(dir_ / ("agent-" + std::to_string(i) + ".log"));
+        std::stringstream text;
+        text << in.rdbuf();
+        all += text.str();
+    }
+    return all;
+}
+
+std::optional<std::string> connected_to(CaFixture& fixture, const std::string& host) {
+    auto record = fixture.store().find_host(host);
+    if (!record) {
+        return std::nullopt;
+    }
+    return record->connected_to;
+}
+
+}  // namespace agentlb::test

@@ -1,0 +1,469 @@
+// The agent daemon against real management servers on 127.0.0.1/.2/.3.
+
+#include "certs/inspect.hpp"
+#include "certs/keys.hpp"
+#include "certs/pem.hpp"
+#include "common/props/atomic_file.hpp"
+#include "common/props/properties_file.hpp"
+#include "tests/agent/agent_cluster.hpp"
+#include "tests/support/wait.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <regex>
+#include <signal.h>
+#include <sys/stat.h>
+#include <thread>
+
+using namespace agentlb;
+using namespace agentlb::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string tail(const std::string& text, std::size_t n = 4000) {
+    return text.size() <= n ? text : "..." + text.substr(text.size() - n);
+}
+
+// Three servers (ms1 on 127.0.0.1, ms2 on .2, ms3 on .3) and agents h1..hN
+// enrolled one after another, so their ids ascend as DESIGN.md's example.
+class Seed {
+public:
+    explicit Seed(int agents, int check_interval = 0, const std::string& algorithm = "roundrobin") {
+        const char* ips[] = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
+        for (int i = 0; i < 3; ++i) {
+            servers_.push_back(
+                std::make_unique<ManagedServer>(fixture_, "ms" + std::to_string(i + 1), ips[i]));
+        }
+        fixture_.set_config("host", m(0) + "," + m(1) + "," + m(2));
+        fixture_.set_config("indirect.agent.lb.algorithm", algorithm);
+        fixture_.set_config("indirect.agent.lb.check.interval", std::to_string(check_interval));
+        for (auto& server : servers_) {
+            server->start();
+        }
+        for (int i = 1; i <= agents; ++i) {
+            agents_.push_back(std::make_unique<AgentProcess>(root_, "h" + std::to_string(i)));
+            auto& agent = *agents_.back();
+            agent.start_enrolling(fixture_, *servers_[0]);
+            if (!wait_until([&] { return connected_to(fixture_, agent.name()).has_value(); }, 10s)) {
+                FAIL("agent " << agent.name() << " did not enrol and connect; its log:\n"
+                              << tail(agent.log()));
+            }
+        }
+    }
+
+    CaFixture& fixture() { return fixture_; }
+    ManagedServer& server(int i) { return *servers_[i]; }
+    AgentProcess& agent(int i) { return *agents_[i]; }
+    std::string m(int i) const { return servers_[i]->address(); }
+    std::string list(std::initializer_list<int> order, const std::string& algorithm) const {
+        std::string out;
+        for (int i : order) {
+            out += (out.empty() ? "" : ",") + m(i);
+        }
+        return out + "@" + algorithm;
+    }
+    std::optional<std::string> where(int agent) { return connected_to(fixture_, agents_[agent]->name()); }
+    std::string logs() {
+        std::string all;
+        for (auto& a : agents_) {
+            all += "--- " + a->name() + "\n" + tail(a->log(), 3000);
+        }
+        for (auto& s : servers_) {
+            all += "--- " + s->name() + "\n" + tail(s->log(), 2000);
+        }
+        return all;
+    }
+
+private:
+    CaFixture fixture_;
+    TempDir root_;
+    std::vector<std::unique_ptr<ManagedServer>> servers_;
+    std::vector<std::unique_ptr<AgentProcess>> agents_;
+};
+
+// "retrying in N ms" values from an agent log, in order.
+std::vector<long> retry_waits(const std::string& log) {
+    std::vector<long> waits;
+    const std::regex pattern("retrying in ([0-9]+) ms");
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), pattern); it != std::sregex_iterator();
+         ++it) {
+        waits.push_back(std::stol((*it)[1].str()));
+    }
+    return waits;
+}
+
+}  // namespace
+
+TEST_CASE("seed: each agent holds the design's roundrobin list and is connected to its first entry") {
+    Seed seed(4);
+    const std::vector<std::string> expected{seed.list({0, 1, 2}, "roundrobin"),
+                                            seed.list({1, 2, 0}, "roundrobin"),
+                                            seed.list({2, 0, 1}, "roundrobin"),
+                                            seed.list({0, 1, 2}, "roundrobin")};
+    const std::vector<std::string> first{"ms1", "ms2", "ms3", "ms1"};
+    for (int i = 0; i < 4; ++i) {
+        INFO("agent h" << i + 1 << "\n" << seed.logs());
+        CHECK(seed.agent(i).host_value() == std::optional<std::string>(expected[i]));
+        CHECK(wait_until([&] { return seed.where(i) == std::optional<std::string>(first[i]); }, 5s));
+    }
+}
+
+TEST_CASE("failover to the next entry, then back to the preferred server without a gap") {
+    Seed seed(4, 2);
+    REQUIRE(wait_until([&] { return seed.where(0) == std::optional<std::string>("ms1"); }, 5s));
+
+    seed.server(0).kill();
+    const auto killed = Clock::now();
+    const bool moved = wait_until(
+        [&] {
+            return seed.where(0) == std::optional<std::string>("ms2") &&
+                   seed.where(3) == std::optional<std::string>("ms2");
+        },
+        5s);
+    INFO(seed.logs());
+    REQUIRE(moved);
+    CHECK(Clock::now() - killed < 5s);
+    // h2 and h3 were never on ms1 and stay where they are.
+    CHECK(seed.where(1) == std::optional<std::string>("ms2"));
+    CHECK(seed.where(2) == std::optional<std::string>("ms3"));
+
+    seed.server(0).start();
+    const auto restarted = Clock::now();
+    int samples = 0;
+    int gaps = 0;
+    bool back = false;
+    while (Clock::now() - restarted < 8s) {
+        const auto where = seed.where(0);
+        ++samples;
+        if (!where) {
+            ++gaps;
+        }
+        if (where == std::optional<std::string>("ms1")) {
+            back = true;
+            break;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    const auto took = Clock::now() - restarted;
+    INFO(seed.logs());
+    REQUIRE(back);
+    CHECK(gaps == 0);
+    CHECK(samples > 10);
+    // Check interval 2 s (+10 % jitter), plus the dial.
+    CHECK(took < 3500ms);
+    CHECK(wait_until([&] { return seed.where(3) == std::optional<std::string>("ms1"); }, 4s));
+    CHECK_THAT(seed.agent(0).log(), Catch::Contains("switched from " + seed.m(1) + " to " + seed.m(0)));
+}
+
+TEST_CASE("a changed algorithm reaches every agent's properties file within 2 s") {
+    Seed seed(4);
+    const auto changed = Clock::now();
+    seed.fixture().set_config("indirect.agent.lb.algorithm", "static");
+    const std::string expected = seed.list({0, 1, 2}, "static");
+    const bool all = wait_until(
+        [&] {
+            for (int i = 0; i < 4; ++i) {
+                if (seed.agent(i).host_value() != std::optional<std::string>(expected)) {
+                    return false;
+                }
+            }
+            return true;
+        },
+        5s);
+    const auto took = Clock::now() - changed;
+    INFO(seed.logs());
+    REQUIRE(all);
+    CHECK(took < 2s);
+    // Every agent moves to the new first entry once its check runs; with the
+    // interval at 0 they stay, still connected.
+    for (int i = 0; i < 4; ++i) {
+        CHECK(seed.where(i).has_value());
+    }
+}
+
+TEST_CASE("an agent restarted while only its last entry is up connects there") {
+    Seed seed(1);
+    seed.agent(0).kill(SIGTERM);
+    REQUIRE(seed.agent(0).wait(5s) == std::optional<int>(0));
+    seed.server(0).kill();
+    seed.server(1).kill();
+    seed.agent(0).start();
+    const bool there = wait_until([&] { return seed.where(0) == std::optional<std::string>("ms3"); }, 8s);
+    INFO(seed.logs());
+    REQUIRE(there);
+    CHECK(seed.agent(0).host_value() == std::optional<std::string>(seed.list({0, 1, 2}, "roundrobin")));
+}
+
+TEST_CASE("with every server down the agent retries with growing waits and connects when one returns") {
+    Seed seed(1);
+    for (int i = 0; i < 3; ++i) {
+        seed.server(i).kill();
+    }
+    // Backoff 200 ms, x2, cap 2 s (test flags): four passes fit in ~4 s.
+    REQUIRE(wait_until([&] { return retry_waits(seed.agent(0).log()).size() >= 4; }, 8s));
+    const auto waits = retry_waits(seed.agent(0).log());
+    INFO(seed.logs());
+    CHECK(waits[0] >= 160);
+    CHECK(waits[0] <= 240);
+    for (std::size_t i = 1; i < 4; ++i) {
+        CHECK(waits[i] > waits[i - 1]);
+    }
+    CHECK(seed.agent(0).running());
+
+    seed.server(1).start();
+    const bool connected = wait_until([&] { return seed.where(0) == std::optional<std::string>("ms2"); }, 6s);
+    INFO(seed.logs());
+    CHECK(connected);
+}
+
+TEST_CASE("an agent killed repeatedly while lists are pushed always leaves the old or the new list") {
+    Seed seed(2);
+    AgentProcess& h2 = seed.agent(1);
+    const std::string roundrobin = seed.list({1, 2, 0}, "roundrobin");
+    const std::string stat = seed.list({0, 1, 2}, "static");
+    std::mt19937 rng(12345);
+    std::uniform_int_distribution<int> delay_ms(0, 400);
+    bool use_static = true;
+    for (int round = 0; round < 12; ++round) {
+        seed.fixture().set_config("indirect.agent.lb.algorithm", use_static ? "static" : "roundrobin");
+        use_static = !use_static;
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+        h2.kill(SIGKILL);
+        h2.wait(5s);
+        const auto value = h2.host_value();
+        INFO("round " << round << ": host=" << value.value_or("(unreadable)") << "\n" << seed.logs());
+        REQUIRE(value.has_value());
+        CHECK((*value == roundrobin || *value == stat));
+        h2.start();
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    }
+    // Left running, it ends up with what the store says.
+    const std::string last = use_static ? roundrobin : stat;
+    INFO(seed.logs());
+    CHECK(wait_until([&] { return h2.host_value() == std::optional<std::string>(last); }, 5s));
+}
+
+TEST_CASE("SIGHUP with a corrupt properties file keeps the previous settings and the session") {
+    Seed seed(1);
+    AgentProcess& h1 = seed.agent(0);
+    const auto before = props::read_file(h1.properties_path());
+    REQUIRE(before.ok());
+    REQUIRE(
+        props::write_file_atomically(h1.properties_path(), *before + "a line without an equals sign\n").ok());
+    h1.kill(SIGHUP);
+    const bool refused =
+        wait_until([&] { return h1.log().find("SIGHUP: cannot reload") != std::string::npos; }, 5s);
+    INFO(h1.log());
+    REQUIRE(refused);
+    CHECK_THAT(h1.log(), Catch::Contains("line "));
+    std::this_thread::sleep_for(300ms);
+    CHECK(h1.running());
+    CHECK(seed.where(0) == std::optional<std::string>("ms1"));
+
+    // A good file again: the agent reloads it and keeps its session (ms1 is still listed).
+    REQUIRE(props::write_file_atomically(h1.properties_path(), *before).ok());
+    h1.kill(SIGHUP);
+    REQUIRE(wait_until([&] { return h1.log().find("reloaded after SIGHUP") != std::string::npos; }, 5s));
+    CHECK(h1.log().find("switched from") == std::string::npos);
+    CHECK(seed.where(0) == std::optional<std::string>("ms1"));
+
+    h1.kill(SIGTERM);
+    CHECK(h1.wait(5s) == std::optional<int>(0));
+}
+
+TEST_CASE("enrolment end to end through the agent binary") {
+    CaFixture fixture;
+    TempDir root;
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    ms1.start();
+    AgentProcess agent(root, "kvm-1");
+    const std::string token = fixture.create_token("zone-a");
+    const std::vector<std::string> enrol{"--enroll-server",
+                                         ms1.enroll_address(),
+                                         "--enroll-token",
+                                         token,
+                                         "--ca-fingerprint",
+                                         fixture.ca_fingerprint(),
+                                         "--name",
+                                         "kvm-1"};
+    agent.start(enrol);
+    const bool connected =
+        wait_until([&] { return connected_to(fixture, "kvm-1") == std::optional<std::string>("ms1"); }, 10s);
+    INFO(agent.log() << "\n--- ms1\n" << tail(ms1.log()));
+    REQUIRE(connected);
+
+    auto file = props::PropertiesFile::load(agent.properties_path());
+    REQUIRE(file.ok());
+    auto host = fixture.store().find_host("kvm-1");
+    REQUIRE(host.has_value());
+    CHECK(file->get("id") == std::optional<std::string>(std::to_string(host->id)));
+    CHECK(file->get("name") == std::optional<std::string>("kvm-1"));
+    CHECK(file->get("zone") == std::optional<std::string>("zone-a"));
+    CHECK(file->get("host") == std::optional<std::string>(ms1.address() + "@static"));
+    CHECK(file->get("host.lb.check.interval") == std::optional<std::string>("0"));
+
+    struct ::stat st {};
+    REQUIRE(::stat((agent.dir() / "agent.key").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto key = certs::load_private_key_file(agent.dir() / "agent.key");
+    auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
+    REQUIRE(key.ok());
+    REQUIRE(cert.ok());
+    CHECK(certs::key_matches_certificate(key->get(), cert->get()));
+    CHECK(certs::common_name_of(cert->get()) == "kvm-1");
+    auto ca = props::read_file(agent.dir() / "ca.crt");
+    REQUIRE(ca.ok());
+    CHECK(*ca == fixture.ca_pem());
+
+    // A service manager restarts it with the same command line: the used
+    // token is not presented again, the certificate is used.
+    agent.kill(SIGTERM);
+    REQUIRE(agent.wait(5s) == std::optional<int>(0));
+    REQUIRE(wait_until([&] { return !connected_to(fixture, "kvm-1").has_value(); }, 5s));
+    agent.start(enrol);
+    CHECK(
+        wait_until([&] { return connected_to(fixture, "kvm-1") == std::optional<std::string>("ms1"); }, 10s));
+    CHECK_THAT(agent.log(), Catch::Contains("ignoring the enrolment options"));
+    CHECK(fixture.store().list_hosts().size() == 1);
+}
+
+TEST_CASE("enrolment keeps retrying while the enrollment port refuses") {
+    CaFixture fixture;
+    TempDir root;
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    AgentProcess agent(root, "late");
+    agent.start_enrolling(fixture, ms1);
+    REQUIRE(wait_until([&] { return agent.log().find("retrying in") != std::string::npos; }, 5s));
+    CHECK(agent.running());
+    CHECK_FALSE(fs::exists(agent.dir() / "agent.crt"));
+    ms1.start();
+    const bool connected =
+        wait_until([&] { return connected_to(fixture, "late") == std::optional<std::string>("ms1"); }, 8s);
+    INFO(agent.log());
+    CHECK(connected);
+}
+
+TEST_CASE("a refused token or a wrong CA fingerprint ends enrolment with exit code 1") {
+    CaFixture fixture;
+    TempDir root;
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    ms1.start();
+
+    AgentProcess bad_token(root, "bad-token");
+    bad_token.start({"--enroll-server",
+                     ms1.enroll_address(),
+                     "--enroll-token",
+                     "not-a-token",
+                     "--ca-fingerprint",
+                     fixture.ca_fingerprint()});
+    const auto token_code = bad_token.wait(10s);
+    INFO(bad_token.log());
+    CHECK(token_code == std::optional<int>(1));
+    CHECK_THAT(bad_token.log(), Catch::Contains("refused by the server"));
+    CHECK_FALSE(fs::exists(bad_token.dir() / "agent.crt"));
+    CHECK_FALSE(fs::exists(bad_token.dir() / "agent.key"));
+
+    AgentProcess bad_pin(root, "bad-pin");
+    bad_pin.start({"--enroll-server",
+                   ms1.enroll_address(),
+                   "--enroll-token",
+                   fixture.create_token(),
+                   "--ca-fingerprint",
+                   "sha256:" + std::string(64, '0')});
+    const auto pin_code = bad_pin.wait(10s);
+    INFO(bad_pin.log());
+    CHECK(pin_code == std::optional<int>(1));
+    CHECK_THAT(bad_pin.log(), Catch::Contains("not trusted"));
+    CHECK_FALSE(fs::exists(bad_pin.dir() / "agent.crt"));
+}
+
+TEST_CASE("start-up refusals exit with code 2 and say why") {
+    TempDir root;
+    SECTION("no certificate and no enrolment options") {
+        AgentProcess agent(root, "fresh");
+        agent.start();
+        CHECK(agent.wait(5s) == std::optional<int>(2));
+        CHECK_THAT(agent.log(), Catch::Contains("not enrolled") && Catch::Contains("--enroll-token"));
+    }
+    SECTION("a corrupt properties file") {
+        AgentProcess agent(root, "corrupt");
+        REQUIRE(
+            props::write_file_atomically(agent.properties_path(), "host=a@static\nno equals sign\n").ok());
+        agent.start();
+        CHECK(agent.wait(5s) == std::optional<int>(2));
+        CHECK_THAT(agent.log(), Catch::Contains("line 2"));
+    }
+    SECTION("a key that does not belong to the certificate") {
+        CaFixture fixture;
+        AgentProcess agent(root, "mismatch");
+        const auto one = fixture.mint("mismatch");
+        const auto other = fixture.mint("mismatch");
+        REQUIRE(props::write_file_atomically(agent.dir() / "agent.key", other.key_pem, 0600).ok());
+        REQUIRE(props::write_file_atomically(agent.dir() / "agent.crt", one.cert_pem).ok());
+        REQUIRE(props::write_file_atomically(agent.dir() / "ca.crt", fixture.ca_pem()).ok());
+        agent.start();
+        CHECK(agent.wait(5s) == std::optional<int>(2));
+        CHECK_THAT(agent.log(), Catch::Contains("does not belong to the certificate"));
+    }
+    SECTION("bad options") {
+        auto result = run_command({agent_binary(), "--no-such-flag"});
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::Contains("no-such-flag"));
+    }
+}
+
+TEST_CASE("a certificate two thirds through its life is renewed over the session") {
+    CaFixture fixture;
+    TempDir root;
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    ms1.start();
+    fixture.enroll("old-cert");
+    const auto now = std::chrono::system_clock::now();
+    MintOptions aged;
+    aged.not_before = now - std::chrono::hours(24 * 300);
+    aged.not_after = now + std::chrono::hours(24 * 65);
+    const auto identity = fixture.mint("old-cert", aged);
+
+    AgentProcess agent(root, "old-cert");
+    REQUIRE(props::write_file_atomically(agent.dir() / "agent.key", identity.key_pem, 0600).ok());
+    REQUIRE(props::write_file_atomically(agent.dir() / "agent.crt", identity.cert_pem).ok());
+    REQUIRE(props::write_file_atomically(agent.dir() / "ca.crt", fixture.ca_pem()).ok());
+    REQUIRE(props::write_file_atomically(agent.properties_path(),
+                                         "name=old-cert\nzone=default\nhost=" + ms1.address() + "@static\n")
+                .ok());
+    agent.start();
+    const bool renewed = wait_until(
+        [&] {
+            auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
+            return cert.ok() && certs::serial_of(cert->get()) != identity.serial;
+        },
+        10s);
+    INFO(agent.log() << "\n--- ms1\n" << tail(ms1.log()));
+    REQUIRE(renewed);
+    REQUIRE(wait_until(
+        [&] { return agent.log().find("stored the renewed certificate") != std::string::npos; }, 5s));
+    auto key = certs::load_private_key_file(agent.dir() / "agent.key");
+    auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
+    REQUIRE(key.ok());
+    REQUIRE(cert.ok());
+    CHECK(certs::key_matches_certificate(key->get(), cert->get()));
+    CHECK_FALSE(certs::needs_renewal(cert->get(), std::time(nullptr)));
+    CHECK_FALSE(fs::exists(agent.dir() / "agent.key.new"));
+
+    // The next connection uses the new pair.
+    agent.kill(SIGTERM);
+    REQUIRE(agent.wait(5s) == std::optional<int>(0));
+    agent.start();
+    CHECK(wait_until([&] { return connected_to(fixture, "old-cert") == std::optional<std::string>("ms1"); },
+                     10s));
+    CHECK(agent.log().find("asking") == agent.log().rfind("asking"));  // one renewal only
+}

@@ -1,0 +1,150 @@
+#include "agent/connection_policy.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <vector>
+
+using namespace agentlb::agent;
+using std::chrono::milliseconds;
+
+namespace {
+
+UnitRandom fixed(double r) {
+    return [r] { return r; };
+}
+
+// Cycles through the given values; copies share the position.
+UnitRandom sequence(std::vector<double> values) {
+    auto state = std::make_shared<std::pair<std::vector<double>, std::size_t>>(std::move(values), 0);
+    return [state] {
+        auto& [v, i] = *state;
+        return v[i++ % v.size()];
+    };
+}
+
+ConnectionPolicy policy_with(std::vector<std::string> hosts,
+                             std::vector<std::string> avoid = {},
+                             double r = 0.5) {
+    ConnectionPolicy policy(BackoffSettings{}, fixed(r));
+    policy.set_hosts(std::move(hosts));
+    policy.set_avoid(std::move(avoid));
+    return policy;
+}
+
+}  // namespace
+
+TEST_CASE("candidates follow the list order") {
+    auto policy = policy_with({"m1", "m2", "m3"});
+    CHECK(policy.candidates() == std::vector<std::string>{"m1", "m2", "m3"});
+    CHECK(policy.preferred() == std::optional<std::string>("m1"));
+}
+
+TEST_CASE("avoided entries move to the end in list order") {
+    auto policy = policy_with({"m1", "m2", "m3", "m4"}, {"m3", "m1"});
+    CHECK(policy.candidates() == std::vector<std::string>{"m2", "m4", "m1", "m3"});
+    CHECK(policy.preferred() == std::optional<std::string>("m2"));
+}
+
+TEST_CASE("avoid entries match the same server written differently") {
+    auto policy = policy_with({"10.0.0.1", "10.0.0.2:9000", "10.0.0.3"}, {"10.0.0.1:8250", "unknown"});
+    CHECK(policy.candidates() == std::vector<std::string>{"10.0.0.2:9000", "10.0.0.3", "10.0.0.1"});
+    // A different port is a different server.
+    policy.set_avoid({"10.0.0.2"});
+    CHECK(policy.candidates() == std::vector<std::string>{"10.0.0.1", "10.0.0.2:9000", "10.0.0.3"});
+}
+
+TEST_CASE("when every entry is avoided all are still candidates") {
+    auto policy = policy_with({"m1", "m2"}, {"m2", "m1"});
+    CHECK(policy.candidates() == std::vector<std::string>{"m1", "m2"});
+}
+
+TEST_CASE("candidates_excluding drops the current server only") {
+    auto policy = policy_with({"m1", "m2", "m3"}, {"m2"});
+    CHECK(policy.candidates_excluding("m1:8250") == std::vector<std::string>{"m3", "m2"});
+    CHECK(policy.candidates_excluding("other") == std::vector<std::string>{"m1", "m3", "m2"});
+    CHECK(policy.contains("m3:8250"));
+    CHECK_FALSE(policy.contains("m4"));
+}
+
+TEST_CASE("backoff doubles from 1 s and stops at 60 s without jitter at r = 0.5") {
+    ConnectionPolicy policy(BackoffSettings{}, fixed(0.5));
+    std::vector<long> waits;
+    for (int i = 0; i < 9; ++i) {
+        waits.push_back(static_cast<long>(policy.pass_failed().count()));
+    }
+    CHECK(waits == std::vector<long>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000});
+    policy.connected();
+    CHECK(policy.pass_failed() == milliseconds(1000));
+    CHECK(policy.pass_failed() == milliseconds(2000));
+}
+
+TEST_CASE("backoff jitter stays within plus or minus 20 percent") {
+    ConnectionPolicy low(BackoffSettings{}, fixed(0.0));
+    CHECK(low.pass_failed() == milliseconds(800));
+    CHECK(low.pass_failed() == milliseconds(1600));
+    ConnectionPolicy high(BackoffSettings{}, fixed(0.999999));
+    CHECK(high.pass_failed() == milliseconds(1200));
+    for (int i = 0; i < 10; ++i) {
+        (void)high.pass_failed();
+    }
+    CHECK(high.pass_failed() == milliseconds(72000));
+
+    ConnectionPolicy real(BackoffSettings{}, make_default_random());
+    for (int i = 0; i < 200; ++i) {
+        const auto base = real.backoff().base();
+        const auto wait = real.pass_failed();
+        CHECK(wait >= base * 8 / 10);
+        CHECK(wait <= base * 12 / 10);
+        if (i % 10 == 9) {
+            real.connected();
+        }
+    }
+}
+
+TEST_CASE("backoff uses its own settings") {
+    BackoffSettings settings;
+    settings.initial = milliseconds(100);
+    settings.cap = milliseconds(350);
+    ConnectionPolicy policy(settings, sequence({0.5, 0.0, 0.5, 0.5}));
+    CHECK(policy.pass_failed() == milliseconds(100));
+    CHECK(policy.pass_failed() == milliseconds(160));  // 200 - 20 %
+    CHECK(policy.pass_failed() == milliseconds(350));
+    CHECK(policy.pass_failed() == milliseconds(350));
+}
+
+TEST_CASE("preferred check runs only when connected elsewhere") {
+    auto policy = policy_with({"m1", "m2", "m3"});
+    CHECK_FALSE(policy.should_try_preferred("m1"));
+    CHECK_FALSE(policy.should_try_preferred("m1:8250"));
+    CHECK(policy.should_try_preferred("m2"));
+    CHECK(policy.should_try_preferred("gone"));
+
+    policy.set_avoid({"m1"});
+    CHECK(policy.should_try_preferred("m1"));  // the preferred one is now m2
+    CHECK_FALSE(policy.should_try_preferred("m2"));
+
+    auto empty = policy_with({});
+    CHECK_FALSE(empty.preferred().has_value());
+    CHECK_FALSE(empty.should_try_preferred("m1"));
+    CHECK(empty.candidates().empty());
+}
+
+TEST_CASE("preferred check interval: 0 is off, otherwise plus or minus 10 percent") {
+    auto policy = policy_with({"m1"});
+    CHECK_FALSE(policy.preferred_check_delay(0).has_value());
+    CHECK_FALSE(policy.preferred_check_delay(-3).has_value());
+
+    ConnectionPolicy low(BackoffSettings{}, fixed(0.0));
+    CHECK(low.preferred_check_delay(30) == milliseconds(27000));
+    ConnectionPolicy mid(BackoffSettings{}, fixed(0.5));
+    CHECK(mid.preferred_check_delay(30) == milliseconds(30000));
+    ConnectionPolicy high(BackoffSettings{}, fixed(0.999999));
+    CHECK(high.preferred_check_delay(30) == milliseconds(33000));
+}
+
+TEST_CASE("apply_jitter clamps the random number") {
+    CHECK(apply_jitter(milliseconds(1000), 0.2, -1.0) == milliseconds(800));
+    CHECK(apply_jitter(milliseconds(1000), 0.2, 2.0) == milliseconds(1200));
+    CHECK(apply_jitter(milliseconds(0), 0.2, 0.7) == milliseconds(0));
+}

@@ -1,0 +1,114 @@
+// The admin endpoint: /healthz, /metrics, /v1/status.
+
+#include "tests/mgmt/integration_helpers.hpp"
+
+using namespace agentlb;
+using namespace agentlb::test;
+using namespace std::chrono_literals;
+
+TEST_CASE("/metrics and /v1/status report the connected agents") {
+    CaFixture fixture;
+    MgmtServer m1(fixture, "M1");
+    MgmtServer m2(fixture, "M2");
+    fixture.set_config("host", lb::join_host_list({m1.address(), m2.address()}));
+    fixture.set_config("indirect.agent.lb.algorithm", "roundrobin");
+    auto h1 = fixture.enroll("h1");
+    auto h2 = fixture.enroll("h2");
+    REQUIRE(wait_synced(fixture, m1));
+    auto a1 = connect_agent(fixture, h1, m1);
+    auto a2 = connect_agent(fixture, h2, m1);
+
+    const auto health = http_get(m1.admin_port(), "/healthz");
+    CHECK(health.status == 200);
+    CHECK(health.body == "ok\n");
+    CHECK(http_get(m1.admin_port(), "/nothing-here").status == 404);
+
+    CHECK(m1.metric("agentlb_agents_connected") == 2);
+    CHECK(m1.metric("agentlb_handshakes_total{result=\"ok\"}") == 2);
+    CHECK(m2.metric("agentlb_agents_connected") == 0);
+
+    const auto status = m1.status();
+    REQUIRE(status.is_object());
+    CHECK(status["server"]["name"] == "M1");
+    CHECK(status["server"]["address"] == m1.address());
+    CHECK(status["server"]["state"] == "up");
+    CHECK(status["rss_bytes"].get<std::int64_t>() > 0);
+    REQUIRE(status["agents"].size() == 2);
+    const auto& first = status["agents"][0];
+    CHECK(first["id"] == h1.host_id);
+    CHECK(first["name"] == "h1");
+    CHECK(first["zone"] == "default");
+    CHECK(first["algorithm"] == "roundrobin");
+    CHECK(first["list"] == nlohmann::json::array({m1.address(), m2.address()}));
+    CHECK(status["agents"][1]["list"] == nlohmann::json::array({m2.address(), m1.address()}));
+    CHECK_FALSE(first["connected_since"].get<std::string>().empty());
+    CHECK_THAT(first["address"].get<std::string>(), Catch::StartsWith("127.0.0.1:"));
+    // Both servers are listed, with heartbeats, after the first liveness check.
+    CHECK(wait_until([&] { return m1.status()["servers"].size() == 2; }, 3s));
+
+    a2->close();
+    CHECK(wait_until([&] { return m1.metric("agentlb_agents_connected") == 1; }, 2s));
+    CHECK(m1.status()["agents"].size() == 1);
+    // The heartbeat carries the agent count into the store.
+    CHECK(wait_until(
+        [&] {
+            for (const auto& server : fixture.store().list_servers()) {
+                if (server.name == "M1") {
+                    return server.agents == 1;
+                }
+            }
+            return false;
+        },
+        5s));
+}
+
+TEST_CASE("start-up refuses a busy port and a foreign CA with exit code 2") {
+    CaFixture fixture;
+    MgmtServer m1(fixture, "M1");
+    const auto busy = run_command({mgmt_binary(),
+                                   "--name",
+                                   "M2",
+                                   "--db",
+                                   fixture.db_path(),
+                                   "--ca-dir",
+                                   fixture.ca_dir().string(),
+                                   "--listen",
+                                   m1.address(),
+                                   "--enroll-listen",
+                                   "127.0.0.1:1",
+                                   "--admin-listen",
+                                   "127.0.0.1:2"},
+                                  10s);
+    CHECK(busy.exit_code == 2);
+    CHECK_THAT(busy.err, Catch::Contains("--listen"));
+    // The failed start left no server row behind.
+    for (const auto& server : fixture.store().list_servers()) {
+        CHECK(server.name != "M2");
+    }
+
+    CaFixture other;
+    const auto foreign = run_command({mgmt_binary(),
+                                      "--name",
+                                      "M3",
+                                      "--db",
+                                      fixture.db_path(),
+                                      "--ca-dir",
+                                      other.ca_dir().string(),
+                                      "--state-dir",
+                                      (fixture.dir() / "m3").string(),
+                                      "--listen",
+                                      "127.0.0.1:0",
+                                      "--advertise",
+                                      "127.0.0.1:18250",
+                                      "--enroll-listen",
+                                      "127.0.0.1:0",
+                                      "--admin-listen",
+                                      "127.0.0.1:0"},
+                                     10s);
+    CHECK(foreign.exit_code == 2);
+    CHECK_THAT(foreign.err, Catch::Contains("CA"));
+
+    const auto usage = run_command({mgmt_binary(), "--ca-dir", "/x"}, 10s);
+    CHECK(usage.exit_code == 2);
+    CHECK_THAT(usage.err, Catch::Contains("--name"));
+}

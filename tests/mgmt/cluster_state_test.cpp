@@ -1,0 +1,162 @@
+#include "mgmt/cluster_state.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+using namespace agentlb;
+using namespace agentlb::mgmt;
+
+namespace {
+
+store::ServerRecord server(std::string name, std::string address, std::string state) {
+    store::ServerRecord record;
+    record.name = std::move(name);
+    record.address = std::move(address);
+    record.state = std::move(state);
+    return record;
+}
+
+ClusterSnapshot snapshot_of(std::vector<std::string> hosts,
+                            std::string algorithm,
+                            std::int64_t interval,
+                            std::map<std::string, std::vector<std::int64_t>> ids = {},
+                            std::vector<store::ServerRecord> servers = {}) {
+    auto snapshot =
+        make_snapshot(7, lb::LbSettings{std::move(hosts), std::move(algorithm), interval}, ids, servers);
+    REQUIRE(snapshot.ok());
+    return std::move(snapshot).value();
+}
+
+const lb::Algorithm& algorithm(std::string_view name) {
+    return **lb::find_algorithm(name);
+}
+
+}  // namespace
+
+TEST_CASE("roundrobin lists follow the design example for hosts 1..4 over M1..M3") {
+    const auto snapshot = snapshot_of({"M1", "M2", "M3"}, "roundrobin", 0, {{"default", {1, 2, 3, 4}}});
+    using L = std::vector<std::string>;
+    CHECK(compute_assignment(snapshot, "default", 1).list == L{"M1", "M2", "M3"});
+    CHECK(compute_assignment(snapshot, "default", 2).list == L{"M2", "M3", "M1"});
+    CHECK(compute_assignment(snapshot, "default", 3).list == L{"M3", "M1", "M2"});
+    CHECK(compute_assignment(snapshot, "default", 4).list == L{"M1", "M2", "M3"});
+    // Not yet registered: takes p = number of registered hosts (4 -> rotate by 1).
+    CHECK(compute_assignment(snapshot, "default", 9).list == L{"M2", "M3", "M1"});
+}
+
+TEST_CASE("an assignment carries the algorithm and the interval and the avoid list") {
+    const auto snapshot =
+        snapshot_of({"10.0.0.1", "10.0.0.2:9000"},
+                    "static",
+                    60,
+                    {{"z", {5}}},
+                    {server("a", "10.0.0.1:8250", "up"), server("b", "10.0.0.2:9000", "down")});
+    const auto assignment = compute_assignment(snapshot, "z", 5);
+    CHECK(assignment.list == std::vector<std::string>{"10.0.0.1", "10.0.0.2:9000"});
+    CHECK(assignment.algorithm == "static");
+    CHECK(assignment.interval == 60);
+    CHECK(assignment.avoid == std::vector<std::string>{"10.0.0.2:9000"});
+}
+
+TEST_CASE("the avoid list names down servers as their `host` entries are written") {
+    const std::vector<std::string> hosts{"ms1.example", "10.0.0.2", "[::1]:8300"};
+    const auto avoid = avoid_entries(hosts,
+                                     {server("ms1", "MS1.example:8250", "down"),
+                                      server("ms2", "10.0.0.2:8250", "up"),
+                                      server("ms3", "[::1]:8300", "down"),
+                                      server("ms4", "10.9.9.9:8250", "down")});
+    CHECK(avoid == std::vector<std::string>{"ms1.example", "[::1]:8300"});
+    CHECK(avoid_entries(hosts, {}).empty());
+}
+
+TEST_CASE("same_endpoint applies the default port and ignores the case of names") {
+    CHECK(same_endpoint("a.example", "A.EXAMPLE:8250"));
+    CHECK(same_endpoint("10.0.0.1:8250", "10.0.0.1"));
+    CHECK_FALSE(same_endpoint("10.0.0.1:8251", "10.0.0.1"));
+    CHECK_FALSE(same_endpoint("a", "b"));
+    CHECK_FALSE(same_endpoint("bad:port:x", "bad"));
+}
+
+TEST_CASE("needs_update: an agent is told only when something it holds is wrong") {
+    const auto& rr = algorithm("roundrobin");
+    const Assignment next{{"a", "b", "c"}, "roundrobin", 30, {}};
+
+    CHECK_FALSE(needs_update(next, next, rr));
+
+    auto held = next;
+    held.algorithm = "static";
+    CHECK(needs_update(held, next, rr));
+
+    held = next;
+    held.interval = 0;
+    CHECK(needs_update(held, next, rr));
+
+    held = next;
+    held.list = {"b", "c", "a"};
+    CHECK(needs_update(held, next, rr));
+
+    held = next;
+    held.list = {};
+    CHECK(needs_update(held, next, rr));
+
+    auto with_avoid = next;
+    with_avoid.avoid = {"b"};
+    CHECK(needs_update(next, with_avoid, rr));
+    CHECK_FALSE(needs_update(with_avoid, with_avoid, rr));
+
+    // Nothing to say while `host` is unset.
+    CHECK_FALSE(needs_update(Assignment{}, Assignment{{}, "static", 0, {}}, algorithm("static")));
+}
+
+TEST_CASE("shuffle: a same-set list is kept even when the avoid list changes") {
+    const auto& shuffle = algorithm("shuffle");
+    const Assignment held{{"c", "a", "b"}, "shuffle", 0, {}};
+    Assignment next{{"a", "b", "c"}, "shuffle", 0, {}};
+    CHECK_FALSE(needs_update(held, next, shuffle));
+
+    next.avoid = {"b"};
+    REQUIRE(needs_update(held, next, shuffle));
+    const auto sent = assignment_to_send(held, next, shuffle);
+    CHECK(sent.list == held.list);
+    CHECK(sent.avoid == next.avoid);
+
+    // A different set is replaced by the new order.
+    const Assignment other{{"a", "b"}, "shuffle", 0, {}};
+    CHECK(assignment_to_send(other, next, shuffle).list == next.list);
+}
+
+TEST_CASE("held_from_hello parses the agent's list and tolerates garbage") {
+    const auto held = held_from_hello("a,b:9000,c@roundrobin", 45);
+    CHECK(held.list == std::vector<std::string>{"a", "b:9000", "c"});
+    CHECK(held.algorithm == "roundrobin");
+    CHECK(held.interval == 45);
+
+    const auto legacy = held_from_hello("a,b", 0);
+    CHECK(legacy.algorithm == "static");
+
+    const auto empty = held_from_hello("", 0);
+    CHECK(empty.list.empty());
+    CHECK(empty.algorithm.empty());
+
+    const auto garbage = held_from_hello(",,,@@", 5);
+    CHECK(garbage.list.empty());
+    CHECK(garbage.interval == 5);
+}
+
+TEST_CASE("make_snapshot refuses an unknown algorithm and sorts host ids") {
+    CHECK_FALSE(make_snapshot(1, lb::LbSettings{{"a"}, "fastest", 0}, {}, {}).ok());
+    auto snapshot = make_snapshot(1, lb::LbSettings{{"a"}, "static", 0}, {{"z", {3, 1, 2}}}, {});
+    REQUIRE(snapshot.ok());
+    CHECK(snapshot->host_ids_by_zone.at("z") == std::vector<std::int64_t>{1, 2, 3});
+    const auto empty = empty_snapshot();
+    REQUIRE(empty.algorithm != nullptr);
+    CHECK(empty.algorithm->name() == "static");
+    CHECK(empty.settings.hosts.empty());
+}
+
+TEST_CASE("heartbeat_expired counts whole missed intervals") {
+    CHECK_FALSE(heartbeat_expired(100, 106, 2, 3));
+    CHECK(heartbeat_expired(100, 107, 2, 3));
+    CHECK_FALSE(heartbeat_expired(100, 100, 2, 3));
+}

@@ -1,0 +1,149 @@
+// The enrollment port: one-time tokens traded for a certificate and a list.
+
+#include "certs/fingerprint.hpp"
+#include "certs/inspect.hpp"
+#include "certs/pem.hpp"
+#include "certs/token.hpp"
+#include "tests/mgmt/integration_helpers.hpp"
+
+using namespace agentlb;
+using namespace agentlb::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct EnrollBench {
+    CaFixture fixture;
+    MgmtServer server{fixture, "M1"};
+    EnrollBench() {
+        fixture.set_config("host", server.address() + ",127.0.0.1:1");
+        fixture.set_config("indirect.agent.lb.algorithm", "roundrobin");
+        fixture.set_config("indirect.agent.lb.check.interval", "60");
+        REQUIRE(wait_synced(fixture, server));
+    }
+
+    EnrollOutcome enroll(const std::string& token, const std::string& name, const std::string& csr) {
+        wire::EnrollRequest request;
+        request.token = token;
+        request.name = name;
+        request.csr = csr;
+        return enroll_over_network(server.enroll_address(), fixture.ca_fingerprint(), request);
+    }
+};
+
+const wire::Error* error_of(const EnrollOutcome& outcome) {
+    return outcome.answer ? std::get_if<wire::Error>(&*outcome.answer) : nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a good token enrolls once and gives a working certificate and the list") {
+    EnrollBench bench;
+    const auto token = bench.fixture.create_token();
+    const auto keys = make_key_and_csr("h1");
+    const auto outcome = bench.enroll(token, "h1", keys.csr_pem);
+    INFO(outcome.transport_error);
+    REQUIRE(outcome.answer.has_value());
+    const auto* enrolled = std::get_if<wire::EnrollResponse>(&*outcome.answer);
+    INFO(wire::encode_message(*outcome.answer));
+    REQUIRE(enrolled != nullptr);
+    CHECK(enrolled->host_id == 1);
+    CHECK(enrolled->name == "h1");
+    CHECK(enrolled->zone == "default");
+    CHECK(enrolled->ca == bench.fixture.ca_pem());
+    CHECK(enrolled->algorithm == "roundrobin");
+    CHECK(enrolled->interval == 60);
+    CHECK(enrolled->list == std::vector<std::string>{bench.server.address(), "127.0.0.1:1"});
+    auto certificate = certs::parse_certificate_pem(enrolled->certificate);
+    REQUIRE(certificate.ok());
+    CHECK(certs::common_name_of(certificate->get()) == "h1");
+
+    // The list from enrollment is final: no correction at the first hello.
+    AgentIdentity identity{
+        "h1", "default", enrolled->host_id, keys.key_pem, enrolled->certificate, "", keys.csr_pem};
+    std::optional<wire::MsList> correction;
+    auto agent = connect_agent(bench.fixture,
+                               identity,
+                               bench.server,
+                               lb::format_agent_host_value({enrolled->list, enrolled->algorithm}),
+                               enrolled->interval,
+                               &correction);
+    CHECK_FALSE(correction.has_value());
+
+    // The same token again is refused and changes nothing.
+    const auto again = bench.enroll(token, "h9", make_key_and_csr("h9").csr_pem);
+    const auto* error = error_of(again);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "enrollment_refused");
+    CHECK_FALSE(error->message.empty());
+    CHECK_FALSE(bench.fixture.store().find_host("h9").has_value());
+    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"ok\"}") == 1);
+    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"refused\"}") == 1);
+}
+
+TEST_CASE("an expired token is refused") {
+    EnrollBench bench;
+    const auto token = certs::generate_join_token();
+    store::TokenSpec spec;
+    spec.hash = certs::hash_token(token);
+    spec.created_at = 1000;
+    spec.expires_at = 2000;
+    bench.fixture.store().create_token(spec);
+    const auto outcome = bench.enroll(token, "h1", make_key_and_csr("h1").csr_pem);
+    const auto* error = error_of(outcome);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "enrollment_refused");
+    CHECK_THAT(error->message, Catch::Contains("expire"));
+    CHECK_FALSE(bench.fixture.store().find_host("h1").has_value());
+}
+
+TEST_CASE("a garbage CSR is refused and the token stays usable") {
+    EnrollBench bench;
+    const auto token = bench.fixture.create_token();
+    const auto outcome = bench.enroll(token, "h1", "-----BEGIN CERTIFICATE REQUEST-----\ngarbage\n");
+    const auto* error = error_of(outcome);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "bad_csr");
+    CHECK_FALSE(bench.fixture.store().find_host("h1").has_value());
+    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"bad_csr\"}") == 1);
+
+    const auto retry = bench.enroll(token, "h1", make_key_and_csr("h1").csr_pem);
+    REQUIRE(retry.answer.has_value());
+    CHECK(std::holds_alternative<wire::EnrollResponse>(*retry.answer));
+}
+
+TEST_CASE("a client pinning another CA fingerprint refuses the server") {
+    EnrollBench bench;
+    const auto token = bench.fixture.create_token();
+    ForeignCa other;
+    wire::EnrollRequest request;
+    request.token = token;
+    request.name = "h1";
+    request.csr = make_key_and_csr("h1").csr_pem;
+    // The fingerprint of a different CA.
+    auto other_ca = certs::parse_certificate_pem(other.ca_pem());
+    REQUIRE(other_ca.ok());
+    const auto outcome =
+        enroll_over_network(bench.server.enroll_address(), certs::fingerprint_of(other_ca->get()), request);
+    CHECK_FALSE(outcome.transport_error.empty());
+    CHECK_FALSE(outcome.answer.has_value());
+    CHECK_FALSE(bench.fixture.store().find_host("h1").has_value());
+    // The token was never sent: it still works with the right pin.
+    const auto good = bench.enroll(token, "h1", make_key_and_csr("h1").csr_pem);
+    REQUIRE(good.answer.has_value());
+    CHECK(std::holds_alternative<wire::EnrollResponse>(*good.answer));
+}
+
+TEST_CASE("a malformed token or name is refused before the store is touched") {
+    EnrollBench bench;
+    const auto bad_token = bench.enroll("short", "h1", make_key_and_csr("h1").csr_pem);
+    const auto* error = error_of(bad_token);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "invalid_token");
+
+    const auto bad_name =
+        bench.enroll(bench.fixture.create_token(), std::string("h\n1"), make_key_and_csr("h1").csr_pem);
+    error = error_of(bad_name);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "bad_request");
+}

@@ -1,0 +1,96 @@
+#include "mgmt/metrics.hpp"
+
+#include "mgmt/handshake_refusal.hpp"
+#include "mgmt/log_text.hpp"
+#include "tests/support/net_probe.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+
+#include <catch2/catch.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+using namespace agentlb::mgmt;
+using agentlb::test::metric_value;
+
+TEST_CASE("metrics render in Prometheus text format with every documented family") {
+    Metrics metrics;
+    metrics.agents_connected = 3;
+    metrics.pushes_sent = 10;
+    metrics.pushes_acked = 7;
+    metrics.pushes_unacked = 2;
+    metrics.count_handshake("ok");
+    metrics.count_handshake("ok");
+    metrics.count_handshake("no_certificate");
+    metrics.count_enrollment("refused");
+    const auto text = metrics.render();
+
+    CHECK(metric_value(text, "agentlb_agents_connected") == 3.0);
+    CHECK(metric_value(text, "agentlb_handshakes_total{result=\"ok\"}") == 2.0);
+    CHECK(metric_value(text, "agentlb_handshakes_total{result=\"no_certificate\"}") == 1.0);
+    CHECK(metric_value(text, "agentlb_pushes_sent_total") == 10.0);
+    CHECK(metric_value(text, "agentlb_pushes_acked_total") == 7.0);
+    CHECK(metric_value(text, "agentlb_pushes_unacked") == 2.0);
+    CHECK(metric_value(text, "agentlb_store_change_lag_seconds") == 0.0);
+    CHECK(metric_value(text, "agentlb_enrollments_total{result=\"refused\"}") == 1.0);
+    // "ok" is always present so dashboards see the series from the start.
+    CHECK(metric_value(text, "agentlb_enrollments_total{result=\"ok\"}") == 0.0);
+    CHECK_THAT(text, Catch::Contains("# TYPE agentlb_push_latency_seconds histogram"));
+    CHECK(metrics.handshakes("ok") == 2);
+    CHECK(metrics.enrollments("missing") == 0);
+}
+
+TEST_CASE("the push latency histogram is cumulative") {
+    Metrics metrics;
+    metrics.push_latency.observe(0.0005);
+    metrics.push_latency.observe(0.02);
+    metrics.push_latency.observe(0.02);
+    metrics.push_latency.observe(60);
+    const auto text = metrics.render();
+    CHECK(metric_value(text, "agentlb_push_latency_seconds_bucket{le=\"0.001\"}") == 1.0);
+    CHECK(metric_value(text, "agentlb_push_latency_seconds_bucket{le=\"0.025\"}") == 3.0);
+    CHECK(metric_value(text, "agentlb_push_latency_seconds_bucket{le=\"10\"}") == 3.0);
+    CHECK(metric_value(text, "agentlb_push_latency_seconds_bucket{le=\"+Inf\"}") == 4.0);
+    CHECK(metric_value(text, "agentlb_push_latency_seconds_count") == 4.0);
+    CHECK(metric_value(text, "agentlb_push_latency_seconds_sum").value_or(0) == Approx(60.0405).margin(1e-4));
+}
+
+TEST_CASE("label values and peer text are escaped") {
+    CHECK(escape_label_value("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
+    CHECK(escape_for_log("host\n2025 error forged") == "host\\x0a2025 error forged");
+    CHECK(escape_for_log("a\\b") == "a\\\\b");
+    CHECK(escape_for_log(std::string(200, 'x'), 10) == std::string(10, 'x') + "...");
+    CHECK(escape_for_log("\xff") == "\\xff");
+}
+
+TEST_CASE("handshake failures map to short stable reasons") {
+    using boost::system::error_code;
+    const auto ssl_error = [](int reason) {
+        return error_code(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, reason)),
+                          boost::asio::error::get_ssl_category());
+    };
+    CHECK(classify_handshake_failure(
+              error_code(boost::asio::error::operation_aborted), X509_V_OK, "", true) == "timeout");
+    CHECK(classify_handshake_failure(
+              ssl_error(SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE), X509_V_OK, "", false) == "no_certificate");
+    CHECK(classify_handshake_failure(
+              ssl_error(SSL_R_CERTIFICATE_VERIFY_FAILED), X509_V_ERR_CERT_HAS_EXPIRED, "", false) ==
+          "expired");
+    CHECK(classify_handshake_failure(ssl_error(SSL_R_CERTIFICATE_VERIFY_FAILED),
+                                     X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+                                     "",
+                                     false) == "unknown_ca");
+    CHECK(classify_handshake_failure(ssl_error(SSL_R_CERTIFICATE_VERIFY_FAILED),
+                                     X509_V_ERR_APPLICATION_VERIFICATION,
+                                     "client certificate revoked (serial 1f)",
+                                     false) == "revoked");
+    CHECK(classify_handshake_failure(ssl_error(SSL_R_UNSUPPORTED_PROTOCOL), X509_V_OK, "", false) ==
+          "tls_version");
+    CHECK(classify_handshake_failure(ssl_error(SSL_R_WRONG_VERSION_NUMBER), X509_V_OK, "", false) ==
+          "not_tls");
+    CHECK(classify_handshake_failure(ssl_error(SSL_R_HTTP_REQUEST), X509_V_OK, "", false) == "not_tls");
+    CHECK(classify_handshake_failure(error_code(boost::asio::error::eof), X509_V_OK, "", false) == "closed");
+    CHECK(classify_handshake_failure(ssl_error(SSL_R_BAD_SIGNATURE), X509_V_OK, "", false) == "tls_error");
+}

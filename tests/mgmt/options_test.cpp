@@ -1,0 +1,170 @@
+#include "mgmt/options.hpp"
+
+#include "tests/support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using namespace agentlb;
+using namespace agentlb::mgmt;
+
+namespace {
+
+Result<ParsedOptions> parse(std::vector<std::string> args,
+                            OptionDefaults defaults = {std::nullopt, "node7"}) {
+    args.insert(args.begin(), "agentlb-mgmt");
+    std::vector<const char*> argv;
+    for (const auto& a : args) {
+        argv.push_back(a.c_str());
+    }
+    return parse_options(static_cast<int>(argv.size()), argv.data(), defaults);
+}
+
+}  // namespace
+
+TEST_CASE("defaults follow the design") {
+    auto parsed = parse({"--name", "ms1", "--ca-dir", "/ca"});
+    REQUIRE(parsed.ok());
+    const auto& o = parsed->options;
+    CHECK(parsed->action == ParsedOptions::Action::run);
+    CHECK(o.name == "ms1");
+    CHECK(o.db == "/var/lib/agentlb/agentlb.db");
+    CHECK(o.state_dir == "/var/lib/agentlb");
+    CHECK(o.listen.port() == 8250);
+    CHECK(o.listen.address().to_string() == "0.0.0.0");
+    CHECK(o.enroll_listen.port() == 8251);
+    CHECK(o.enroll_listen.address().to_string() == "0.0.0.0");
+    CHECK(o.admin_listen.address().to_string() == "127.0.0.1");
+    CHECK(o.admin_listen.port() == 8252);
+    // Wildcard listen: the hostname is advertised.
+    CHECK(o.advertise == "node7:8250");
+    CHECK(o.log_level == spdlog::level::info);
+    CHECK(o.threads == 1);
+    CHECK(o.heartbeat_interval == std::chrono::seconds(10));
+    CHECK(o.handshake_timeout == std::chrono::seconds(10));
+}
+
+TEST_CASE("the db path falls back to AGENTLB_DB and the state dir to its folder") {
+    auto parsed = parse({"--name", "ms1", "--ca-dir", "/ca"}, {std::string("/srv/x/lb.db"), "h"});
+    REQUIRE(parsed.ok());
+    CHECK(parsed->options.db == "/srv/x/lb.db");
+    CHECK(parsed->options.state_dir == "/srv/x");
+
+    auto explicit_db =
+        parse({"--name", "ms1", "--ca-dir", "/ca", "--db", "/a/b.db"}, {std::string("/srv/x/lb.db"), "h"});
+    REQUIRE(explicit_db.ok());
+    CHECK(explicit_db->options.db == "/a/b.db");
+}
+
+TEST_CASE("a specific --listen address is advertised and used for enrollment") {
+    auto parsed = parse({"--name", "ms1", "--ca-dir", "/ca", "--listen", "127.0.0.2:9250"});
+    REQUIRE(parsed.ok());
+    CHECK(parsed->options.advertise == "127.0.0.2:9250");
+    CHECK(parsed->options.enroll_listen.address().to_string() == "127.0.0.2");
+    CHECK(parsed->options.enroll_listen.port() == 8251);
+
+    auto v6 = parse({"--name", "ms1", "--ca-dir", "/ca", "--listen", "[::1]:9250"});
+    REQUIRE(v6.ok());
+    CHECK(v6->options.advertise == "[::1]:9250");
+}
+
+TEST_CASE("mistakes are refused with a message naming the option") {
+    auto no_name = parse({"--ca-dir", "/ca"});
+    REQUIRE_FALSE(no_name.ok());
+    CHECK_THAT(no_name.error(), Catch::Contains("--name"));
+
+    auto no_ca = parse({"--name", "ms1"});
+    REQUIRE_FALSE(no_ca.ok());
+    CHECK_THAT(no_ca.error(), Catch::Contains("--ca-dir"));
+
+    auto bad_name = parse({"--name", "ms/1", "--ca-dir", "/ca"});
+    REQUIRE_FALSE(bad_name.ok());
+    CHECK_THAT(bad_name.error(), Catch::Contains("--name"));
+
+    auto bad_listen = parse({"--name", "ms1", "--ca-dir", "/ca", "--listen", "localhost:80"});
+    REQUIRE_FALSE(bad_listen.ok());
+    CHECK_THAT(bad_listen.error(), Catch::Contains("--listen"));
+
+    auto no_port = parse({"--name", "ms1", "--ca-dir", "/ca", "--admin-listen", "127.0.0.1"});
+    REQUIRE_FALSE(no_port.ok());
+    CHECK_THAT(no_port.error(), Catch::Contains("--admin-listen"));
+
+    auto bad_port = parse({"--name", "ms1", "--ca-dir", "/ca", "--listen", "0.0.0.0:70000"});
+    REQUIRE_FALSE(bad_port.ok());
+    CHECK_THAT(bad_port.error(), Catch::Contains("65535"));
+
+    auto bad_level = parse({"--name", "ms1", "--ca-dir", "/ca", "--log-level", "chatty"});
+    REQUIRE_FALSE(bad_level.ok());
+    CHECK_THAT(bad_level.error(), Catch::Contains("--log-level"));
+
+    auto bad_threads = parse({"--name", "ms1", "--ca-dir", "/ca", "--threads", "0"});
+    REQUIRE_FALSE(bad_threads.ok());
+    CHECK_THAT(bad_threads.error(), Catch::Contains("--threads"));
+
+    auto negative = parse({"--name", "ms1", "--ca-dir", "/ca", "--threads", "-5"});
+    REQUIRE_FALSE(negative.ok());
+
+    auto same_port = parse({"--name",
+                            "ms1",
+                            "--ca-dir",
+                            "/ca",
+                            "--listen",
+                            "127.0.0.1:9000",
+                            "--admin-listen",
+                            "127.0.0.1:9000"});
+    REQUIRE_FALSE(same_port.ok());
+
+    auto bad_advertise = parse({"--name", "ms1", "--ca-dir", "/ca", "--advertise", "host:99999"});
+    REQUIRE_FALSE(bad_advertise.ok());
+    CHECK_THAT(bad_advertise.error(), Catch::Contains("--advertise"));
+
+    auto unknown = parse({"--name", "ms1", "--ca-dir", "/ca", "--frobnicate"});
+    REQUIRE_FALSE(unknown.ok());
+}
+
+TEST_CASE("help and version need no other option") {
+    auto help = parse({"--help"});
+    REQUIRE(help.ok());
+    CHECK(help->action == ParsedOptions::Action::help);
+    CHECK_THAT(help->text, Catch::Contains("--advertise"));
+    // Hidden test flags stay out of the help.
+    CHECK_THAT(help->text, !Catch::Contains("--handshake-timeout"));
+
+    auto version = parse({"--version"});
+    REQUIRE(version.ok());
+    CHECK(version->action == ParsedOptions::Action::version);
+    CHECK_THAT(version->text, Catch::Contains("agentlb-mgmt"));
+}
+
+TEST_CASE("a config file uses the option names without dashes and the command line wins") {
+    agentlb::test::TempDir dir;
+    const auto path = dir / "mgmt.conf";
+    std::ofstream(path) << "name = from-file\nca-dir = /ca\nlisten = 127.0.0.1:7000\nthreads = 3\n";
+    auto parsed = parse({"--config", path.string(), "--threads", "2"});
+    REQUIRE(parsed.ok());
+    CHECK(parsed->options.name == "from-file");
+    CHECK(parsed->options.listen.port() == 7000);
+    CHECK(parsed->options.threads == 2);
+
+    std::ofstream(dir / "bad.conf") << "name = x\nca-dir = /ca\nnot-an-option = 1\n";
+    CHECK_FALSE(parse({"--config", (dir / "bad.conf").string()}).ok());
+    CHECK_FALSE(parse({"--config", (dir / "missing.conf").string()}).ok());
+}
+
+TEST_CASE("hidden test flags shorten the timers") {
+    auto parsed = parse({"--name",
+                         "ms1",
+                         "--ca-dir",
+                         "/ca",
+                         "--heartbeat-interval",
+                         "1",
+                         "--server-heartbeat-interval",
+                         "1",
+                         "--handshake-timeout",
+                         "2"});
+    REQUIRE(parsed.ok());
+    CHECK(parsed->options.heartbeat_interval == std::chrono::seconds(1));
+    CHECK(parsed->options.server_heartbeat_interval == std::chrono::seconds(1));
+    CHECK(parsed->options.handshake_timeout == std::chrono::seconds(2));
+}

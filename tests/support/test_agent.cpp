@@ -1,0 +1,350 @@
+#include "tests/support/test_agent.hpp"
+
+#include "common/tls/stream.hpp"
+#include "common/wire/frame.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <array>
+#include <future>
+#include <stdexcept>
+
+namespace agentlb::test {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+tcp::endpoint parse_loopback(const std::string& address) {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) {
+        throw std::invalid_argument("address without port: " + address);
+    }
+    return {asio::ip::make_address(address.substr(0, colon)),
+            static_cast<unsigned short>(std::stoi(address.substr(colon + 1)))};
+}
+
+template <class T>
+std::optional<T> wait_future(std::future<T>& future, std::chrono::milliseconds timeout) {
+    if (future.wait_for(timeout) != std::future_status::ready) {
+        return std::nullopt;
+    }
+    return future.get();
+}
+
+}  // namespace
+
+struct TestAgent::Impl {
+    asio::io_context context;
+    asio::executor_work_guard<asio::io_context::executor_type> guard{context.get_executor()};
+    tls::SslCtxPtr ssl_context;
+    std::unique_ptr<tls::TlsStream> stream;
+    std::thread thread;
+
+    mutable std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<wire::Message> inbox;
+    bool closed = false;
+    std::string close_reason;
+
+    Impl() : thread([this] { context.run(); }) {}
+
+    ~Impl() {
+        std::promise<void> done;
+        auto finished = done.get_future();
+        asio::post(context, [this, &done] {
+            if (stream) {
+                stream->close();
+            }
+            done.set_value();
+        });
+        finished.wait_for(std::chrono::seconds(5));
+        guard.reset();
+        context.stop();
+        thread.join();
+        // Coroutine frames still queued die with the context, before the stream.
+    }
+
+    void mark_closed(std::string reason) {
+        std::lock_guard lock(mutex);
+        if (!closed) {
+            closed = true;
+            close_reason = std::move(reason);
+        }
+        changed.notify_all();
+    }
+
+    asio::awaitable<void> reader() {
+        wire::FrameDecoder decoder;
+        std::array<char, 16 * 1024> buffer;
+        for (;;) {
+            error_code ec;
+            auto payload = decoder.next(ec);
+            if (ec) {
+                mark_closed("bad frame from server: " + ec.message());
+                co_return;
+            }
+            if (payload) {
+                wire::Message message;
+                std::string detail;
+                ec = wire::decode_message(*payload, message, detail);
+                if (ec) {
+                    mark_closed("bad message from server: " + detail);
+                    co_return;
+                }
+                std::lock_guard lock(mutex);
+                inbox.push_back(std::move(message));
+                changed.notify_all();
+                continue;
+            }
+            const auto n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
+            if (ec) {
+                mark_closed(stream->last_error_detail().empty() ? ec.message() : stream->last_error_detail());
+                co_return;
+            }
+            decoder.feed(buffer.data(), n);
+        }
+    }
+};
+
+TestAgent::TestAgent(AgentIdentity identity, std::string ca_pem)
+    : identity_(std::move(identity)), impl_(std::make_unique<Impl>()) {
+    auto context =
+        tls::make_agent_client_context(tls::AgentClientConfig{ca_pem, identity_.cert_pem, identity_.key_pem});
+    if (!context) {
+        throw std::runtime_error("agent client context: " + context.error());
+    }
+    impl_->ssl_context = std::move(context).value();
+}
+
+TestAgent::~TestAgent() = default;
+
+std::string TestAgent::connect(const std::string& address, std::chrono::milliseconds timeout) {
+    // Shared: on a timeout the coroutine may still finish after we return.
+    auto promise = std::make_shared<std::promise<std::string>>();
+    auto future = promise->get_future();
+    auto* impl = impl_.get();
+    auto run = [impl, address, promise]() -> asio::awaitable<void> {
+        tcp::socket socket(impl->context);
+        error_code ec;
+        co_await socket.async_connect(parse_loopback(address), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            promise->set_value("connect: " + ec.message());
+            co_return;
+        }
+        impl->stream = std::make_unique<tls::TlsStream>(
+            std::move(socket), impl->ssl_context.get(), tls::Role::client, address);
+        ec = co_await impl->stream->handshake();
+        if (ec) {
+            const auto detail = impl->stream->last_error_detail();
+            promise->set_value("handshake: " + (detail.empty() ? ec.message() : detail));
+            impl->mark_closed("handshake failed");
+            co_return;
+        }
+        asio::co_spawn(impl->context, impl->reader(), asio::detached);
+        promise->set_value("");
+    };
+    asio::co_spawn(impl->context, std::move(run), asio::detached);
+    auto result = wait_future(future, timeout);
+    if (!result) {
+        close();
+        return "connect: timed out";
+    }
+    return *result;
+}
+
+std::optional<wire::Message> TestAgent::hello(const std::string& held_list,
+                                              std::int64_t interval,
+                                              std::optional<std::string> name,
+                                              std::chrono::milliseconds timeout) {
+    wire::Hello hello;
+    hello.name = name.value_or(identity_.name);
+    hello.zone = identity_.zone;
+    hello.list = held_list;
+    hello.interval = interval;
+    hello.version = "test-agent";
+    if (!send(hello, timeout)) {
+        return std::nullopt;
+    }
+    return receive(timeout);
+}
+
+bool TestAgent::send(const wire::Message& message, std::chrono::milliseconds timeout) {
+    auto frame = wire::encode_frame(wire::encode_message(message));
+    if (!frame) {
+        return false;
+    }
+    return send_raw(*frame, timeout);
+}
+
+bool TestAgent::send_raw(const std::string& bytes, std::chrono::milliseconds timeout) {
+    auto promise = std::make_shared<std::promise<bool>>();
+    auto future = promise->get_future();
+    auto* impl = impl_.get();
+    auto run = [impl, bytes, promise]() -> asio::awaitable<void> {
+        if (!impl->stream || !impl->stream->is_open()) {
+            promise->set_value(false);
+            co_return;
+        }
+        const auto ec = co_await impl->stream->write_all(bytes.data(), bytes.size());
+        promise->set_value(!ec);
+    };
+    asio::co_spawn(impl->context, std::move(run), asio::detached);
+    auto result = wait_future(future, timeout);
+    return result.value_or(false);
+}
+
+std::optional<wire::Message> TestAgent::receive(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(impl_->mutex);
+    impl_->changed.wait_for(lock, timeout, [this] { return !impl_->inbox.empty() || impl_->closed; });
+    if (impl_->inbox.empty()) {
+        return std::nullopt;
+    }
+    auto message = std::move(impl_->inbox.front());
+    impl_->inbox.pop_front();
+    return message;
+}
+
+bool TestAgent::ping(std::chrono::milliseconds timeout) {
+    const auto seq = ++next_ping_;
+    if (!send(wire::Ping{seq}, timeout)) {
+        return false;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return false;
+        }
+        auto pong = receive_as<wire::Pong>(left);
+        if (!pong) {
+            return false;
+        }
+        if (pong->seq == seq) {
+            return true;
+        }
+    }
+}
+
+bool TestAgent::wait_closed(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(impl_->mutex);
+    return impl_->changed.wait_for(lock, timeout, [this] { return impl_->closed; });
+}
+
+bool TestAgent::is_closed() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->closed;
+}
+
+std::string TestAgent::close_reason() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->close_reason;
+}
+
+void TestAgent::close() {
+    std::promise<void> done;
+    auto finished = done.get_future();
+    auto* impl = impl_.get();
+    asio::post(impl->context, [impl, &done] {
+        if (impl->stream) {
+            impl->stream->close();
+        }
+        done.set_value();
+    });
+    finished.wait_for(std::chrono::seconds(5));
+}
+
+EnrollOutcome enroll_over_network(const std::string& address,
+                                  const std::string& ca_fingerprint,
+                                  const wire::EnrollRequest& request,
+                                  std::chrono::milliseconds timeout) {
+    EnrollOutcome outcome;
+    auto context = tls::make_enroll_client_context(ca_fingerprint);
+    if (!context) {
+        outcome.transport_error = "enroll client context: " + context.error();
+        return outcome;
+    }
+    asio::io_context io;
+    std::unique_ptr<tls::TlsStream> stream;
+    auto run = [&]() -> asio::awaitable<void> {
+        tcp::socket socket(io);
+        error_code ec;
+        co_await socket.async_connect(parse_loopback(address), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            outcome.transport_error = "connect: " + ec.message();
+            co_return;
+        }
+        stream =
+            std::make_unique<tls::TlsStream>(std::move(socket), context->get(), tls::Role::client, address);
+        ec = co_await stream->handshake();
+        if (ec) {
+            outcome.transport_error =
+                "handshake: " +
+                (stream->last_error_detail().empty() ? ec.message() : stream->last_error_detail());
+            co_return;
+        }
+        auto frame = wire::encode_frame(wire::encode_message(request));
+        if (!frame) {
+            outcome.transport_error = "frame: " + frame.error();
+            co_return;
+        }
+        ec = co_await stream->write_all(frame->data(), frame->size());
+        if (ec) {
+            outcome.transport_error = "write: " + ec.message();
+            co_return;
+        }
+        wire::FrameDecoder decoder;
+        std::array<char, 16 * 1024> buffer;
+        for (;;) {
+            auto payload = decoder.next(ec);
+            if (ec) {
+                outcome.transport_error = "frame: " + ec.message();
+                co_return;
+            }
+            if (payload) {
+                wire::Message message;
+                std::string detail;
+                ec = wire::decode_message(*payload, message, detail);
+                if (ec) {
+                    outcome.transport_error = "decode: " + detail;
+                } else {
+                    outcome.answer = std::move(message);
+                }
+                co_return;
+            }
+            const auto n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
+            if (ec) {
+                outcome.transport_error =
+                    "read: " +
+                    (stream->last_error_detail().empty() ? ec.message() : stream->last_error_detail());
+                co_return;
+            }
+            decoder.feed(buffer.data(), n);
+        }
+    };
+    asio::co_spawn(io, run(), asio::detached);
+    io.run_for(timeout);
+    if (!io.stopped()) {
+        if (stream) {
+            stream->close();
+        }
+        io.run_for(std::chrono::seconds(2));
+        if (outcome.transport_error.empty() && !outcome.answer) {
+            outcome.transport_error = "timed out";
+        }
+    }
+    return outcome;
+}
+
+}  // namespace agentlb::test
