@@ -119,6 +119,16 @@ TEST_CASE("a config change reaches connected agents on every server in under a s
         CHECK(push->interval == 30);
     }
 #endif
+    // A new `host` value: every agent gets its rotation of the new order.
+    const std::vector<std::string> reversed(cluster.addresses.rbegin(), cluster.addresses.rend());
+    cluster.fixture.set_config("host", lb::join_host_list(reversed));
+    for (std::size_t i = 0; i < agents.size(); ++i) {
+        auto push = agents[i]->receive_as<wire::MsList>(1s);
+        INFO("agent h" << i + 1);
+        REQUIRE(push.has_value());
+        CHECK(push->list == rotate(reversed, i));
+        CHECK(agents[i]->send(wire::Ack{push->seq}));
+    }
     // Acks are counted by the server that pushed.
     CHECK(wait_until([&] { return cluster[0].metric("agentlb_pushes_acked_total") >= 2; }, 2s));
     CHECK(cluster[0].metric("agentlb_pushes_sent_total") >= 2);

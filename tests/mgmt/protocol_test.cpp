@@ -121,6 +121,11 @@ TEST_CASE("renew issues a new certificate for the same host") {
     renewed.cert_pem = answer->certificate;
     auto second = connect_agent(setup.fixture, renewed, setup.server);
     CHECK(second->ping());
+
+    // Renewal revokes nothing: the old certificate keeps working until it expires.
+    CHECK_FALSE(setup.fixture.store().is_revoked(identity.serial));
+    auto old_again = connect_agent(setup.fixture, identity, setup.server);
+    CHECK(old_again->ping());
 }
 
 TEST_CASE("an agent that stops heartbeating is dropped after three intervals") {
