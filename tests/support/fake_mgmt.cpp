@@ -1,0 +1,367 @@
+#include "tests/support/fake_mgmt.hpp"
+
+#include "certs/ca.hpp"
+#include "common/tls/context.hpp"
+#include "common/tls/deadline.hpp"
+#include "common/tls/stream.hpp"
+#include "common/tls/timeouts.hpp"
+#include "common/wire/error.hpp"
+#include "common/wire/frame.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace agentlb::test {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+// A bug in a coroutine of the fake must show in the test's output.
+void report_exception(std::exception_ptr ep) {
+    if (!ep) {
+        return;
+    }
+    try {
+        std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "FakeMgmt: coroutine ended by an exception: %s\n", e.what());
+    }
+}
+
+}  // namespace
+
+struct FakeMgmt::Impl {
+    class Connection;
+
+    asio::io_context context;
+    asio::executor_work_guard<asio::io_context::executor_type> guard{context.get_executor()};
+    tls::SslCtxPtr ssl_context;
+    tcp::acceptor acceptor{context};
+    FakeMgmtOptions options;
+    std::string address;  // set before the thread starts; the acceptor is the I/O thread's
+    std::vector<std::shared_ptr<Connection>> connections;  // I/O thread only; index = accept order
+
+    mutable std::mutex mutex;
+    std::vector<FakeSession> sessions;  // under mutex
+
+    std::thread thread;
+
+    template <class F>
+    void record(std::size_t index, F&& update) {
+        std::lock_guard lock(mutex);
+        update(sessions.at(index));
+    }
+
+    asio::awaitable<void> accept_loop();
+};
+
+// One accepted connection: handshake, hello -> welcome, then a reader that
+// answers pings and a writer that drains the queue (TlsStream allows one of each).
+class FakeMgmt::Impl::Connection : public std::enable_shared_from_this<Connection> {
+public:
+    Connection(tcp::socket socket, SSL_CTX* context, std::size_t index, Impl& owner)
+        : stream_(std::move(socket), context, tls::Role::server),
+          deadline_(stream_),
+          write_signal_(stream_.get_executor()),
+          index_(index),
+          owner_(owner) {}
+
+    bool welcomed() const { return welcomed_; }
+    bool is_closed() const { return closed_; }
+
+    void queue(std::string frame) {
+        outbox_.push_back(std::move(frame));
+        write_signal_.cancel_one();
+    }
+
+    // Idempotent; the first reason is kept.
+    void close(const std::string& reason, bool peer_close_notify = false) {
+        if (closed_) {
+            return;
+        }
+        closed_ = true;
+        deadline_.cancel();
+        write_signal_.cancel();
+        stream_.close();
+        const auto now = FakeSession::Clock::now();
+        owner_.record(index_, [&](FakeSession& s) {
+            s.closed = true;
+            s.closed_at = now;
+            s.close_reason = reason;
+            s.peer_close_notify = peer_close_notify;
+        });
+    }
+
+    asio::awaitable<void> run() {
+        auto self = shared_from_this();
+        deadline_.expires_after(tls::kHandshakeTimeout);
+        error_code ec = co_await stream_.handshake();
+        if (ec) {
+            close("handshake: " + describe(ec));
+            co_return;
+        }
+        wire::Message message;
+        std::string detail;
+        ec = co_await read_message(message, detail);
+        if (ec) {
+            close("before hello: " + (detail.empty() ? describe(ec) : detail));
+            co_return;
+        }
+        const auto* hello = std::get_if<wire::Hello>(&message);
+        if (!hello) {
+            close("expected hello, got " + std::string(wire::message_type(message)));
+            co_return;
+        }
+        owner_.record(index_, [&](FakeSession& s) { s.hello_name = hello->name; });
+
+        wire::Welcome welcome;
+        welcome.host_id = owner_.options.host_id;
+        welcome.server = owner_.options.name;
+        welcome.heartbeat_interval = owner_.options.heartbeat_interval;
+        const auto frame = wire::encode_frame(wire::encode_message(welcome));
+        if (!frame) {
+            close("cannot encode welcome: " + frame.error());
+            co_return;
+        }
+        ec = co_await stream_.write_all(frame->data(), frame->size());
+        if (ec) {
+            close("sending welcome: " + describe(ec));
+            co_return;
+        }
+        deadline_.cancel();
+        welcomed_ = true;
+        const auto now = FakeSession::Clock::now();
+        owner_.record(index_, [&](FakeSession& s) {
+            s.welcomed = true;
+            s.welcomed_at = now;
+        });
+        asio::co_spawn(
+            stream_.get_executor(), [self] { return self->write_loop(); }, report_exception);
+
+        while (!closed_) {
+            ec = co_await read_message(message, detail);
+            if (ec) {
+                if (ec == asio::error::eof) {
+                    const bool notified =
+                        (SSL_get_shutdown(stream_.native_handle()) & SSL_RECEIVED_SHUTDOWN) != 0;
+                    close("closed by the agent", notified);
+                } else if (ec.category() == wire::wire_category()) {
+                    close("protocol error: " + detail);
+                } else {
+                    close("read failed: " + describe(ec));
+                }
+                break;
+            }
+            if (const auto* ping = std::get_if<wire::Ping>(&message)) {
+                if (auto pong = wire::encode_frame(wire::encode_message(wire::Pong{ping->seq}))) {
+                    queue(std::move(*pong));
+                }
+                owner_.record(index_, [](FakeSession& s) { ++s.pings; });
+            } else {
+                const std::string type(wire::message_type(message));
+                owner_.record(index_, [&](FakeSession& s) { s.received.push_back(type); });
+            }
+        }
+    }
+
+private:
+    std::string describe(const error_code& ec) const {
+        return stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail();
+    }
+
+    asio::awaitable<error_code> read_message(wire::Message& out, std::string& detail) {
+        std::array<char, 4096> buffer;
+        for (;;) {
+            error_code ec;
+            if (auto payload = decoder_.next(ec)) {
+                co_return wire::decode_message(*payload, out, detail);
+            }
+            if (ec) {
+                detail = ec.message();
+                co_return ec;
+            }
+            const std::size_t n = co_await stream_.read_some(buffer.data(), buffer.size(), ec);
+            if (ec) {
+                co_return ec;
+            }
+            decoder_.feed(buffer.data(), n);
+        }
+    }
+
+    asio::awaitable<void> write_loop() {
+        auto self = shared_from_this();
+        while (!closed_) {
+            if (outbox_.empty()) {
+                error_code ignored;
+                write_signal_.expires_at(std::chrono::steady_clock::time_point::max());
+                auto token = asio::redirect_error(asio::use_awaitable, ignored);
+                co_await write_signal_.async_wait(token);
+                continue;
+            }
+            const std::string frame = std::move(outbox_.front());
+            outbox_.pop_front();
+            const error_code ec = co_await stream_.write_all(frame.data(), frame.size());
+            if (ec) {
+                close("write failed: " + describe(ec));
+                break;
+            }
+        }
+    }
+
+    tls::TlsStream stream_;
+    tls::Deadline deadline_;  // after stream_: destroyed first
+    asio::steady_timer write_signal_;
+    wire::FrameDecoder decoder_;
+    std::deque<std::string> outbox_;
+    std::size_t index_;
+    Impl& owner_;
+    bool welcomed_ = false;
+    bool closed_ = false;
+};
+
+asio::awaitable<void> FakeMgmt::Impl::accept_loop() {
+    for (;;) {
+        tcp::socket socket(context);
+        error_code ec;
+        auto token = asio::redirect_error(asio::use_awaitable, ec);
+        co_await acceptor.async_accept(socket, token);
+        if (ec) {
+            co_return;  // closed by the destructor (or a failure a test cannot use anyway)
+        }
+        std::size_t index = 0;
+        {
+            std::lock_guard lock(mutex);
+            index = sessions.size();
+            sessions.emplace_back();
+        }
+        auto connection = std::make_shared<Connection>(std::move(socket), ssl_context.get(), index, *this);
+        connections.push_back(connection);
+        asio::co_spawn(
+            context, [connection] { return connection->run(); }, report_exception);
+    }
+}
+
+FakeMgmt::FakeMgmt(const CaFixture& fixture, const std::string& ip, FakeMgmtOptions options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
+    impl_->options = options_;
+
+    auto [key_pem, csr_pem] = make_key_and_csr(options_.name);
+    certs::IssueOptions issue;
+    issue.kind = certs::CertificateKind::server;
+    issue.common_name = options_.name;
+    issue.ip_addresses.push_back(ip);
+    auto issued = fixture.ca().issue(csr_pem, issue);
+    if (!issued) {
+        throw std::runtime_error("FakeMgmt: cannot issue a server certificate for " + ip + ": " +
+                                 issued.error());
+    }
+    auto context = tls::make_agent_port_server_context(
+        tls::AgentPortServerConfig{fixture.ca_pem(), issued->pem, key_pem, {}});
+    if (!context) {
+        throw std::runtime_error("FakeMgmt: agent port context: " + context.error());
+    }
+    impl_->ssl_context = std::move(context).value();
+
+    // The acceptor constructor sets SO_REUSEADDR and throws when it cannot bind.
+    impl_->acceptor = tcp::acceptor(impl_->context, tcp::endpoint(asio::ip::make_address(ip), 0));
+    const auto bound = impl_->acceptor.local_endpoint();
+    impl_->address = bound.address().to_string() + ":" + std::to_string(bound.port());
+    asio::co_spawn(impl_->context, impl_->accept_loop(), report_exception);
+    impl_->thread = std::thread([impl = impl_.get()] { impl->context.run(); });
+}
+
+FakeMgmt::~FakeMgmt() {
+    // Shared: after a timeout the job may still run.
+    auto closed = std::make_shared<std::promise<void>>();
+    auto done = closed->get_future();
+    auto* impl = impl_.get();
+    asio::post(impl->context, [impl, closed] {
+        error_code ignored;
+        impl->acceptor.close(ignored);
+        for (const auto& connection : impl->connections) {
+            connection->close("fake server stopping");
+        }
+        // The coroutines hold their connections until they see the close.
+        impl->connections.clear();
+        closed->set_value();
+    });
+    done.wait_for(std::chrono::seconds(5));
+    impl->guard.reset();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!impl->context.stopped() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    impl->context.stop();
+    impl->thread.join();
+}
+
+std::string FakeMgmt::address() const {
+    return impl_->address;
+}
+
+std::vector<FakeSession> FakeMgmt::sessions() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->sessions;
+}
+
+std::size_t FakeMgmt::welcomed_sessions() const {
+    std::lock_guard lock(impl_->mutex);
+    return static_cast<std::size_t>(std::count_if(
+        impl_->sessions.begin(), impl_->sessions.end(), [](const FakeSession& s) { return s.welcomed; }));
+}
+
+std::size_t FakeMgmt::open_sessions() const {
+    std::lock_guard lock(impl_->mutex);
+    return static_cast<std::size_t>(
+        std::count_if(impl_->sessions.begin(), impl_->sessions.end(), [](const FakeSession& s) {
+            return s.welcomed && !s.closed;
+        }));
+}
+
+bool FakeMgmt::send(std::size_t index, const wire::Message& message, std::chrono::milliseconds timeout) {
+    auto frame = wire::encode_frame(wire::encode_message(message));
+    if (!frame) {
+        return false;
+    }
+    // Shared: after a timeout the job may still run.
+    auto queued = std::make_shared<std::promise<bool>>();
+    auto result = queued->get_future();
+    auto* impl = impl_.get();
+    asio::post(impl->context, [impl, index, frame = std::move(*frame), queued]() mutable {
+        if (index >= impl->connections.size()) {
+            queued->set_value(false);
+            return;
+        }
+        auto& connection = impl->connections[index];
+        if (!connection->welcomed() || connection->is_closed()) {
+            queued->set_value(false);
+            return;
+        }
+        connection->queue(std::move(frame));
+        queued->set_value(true);
+    });
+    return result.wait_for(timeout) == std::future_status::ready && result.get();
+}
+
+}  // namespace agentlb::test
