@@ -6,7 +6,7 @@ AGENTLB_BUILD_DEPS=(
     libboost1.74-dev libboost-program-options1.74-dev
     libssl-dev openssl libsqlite3-dev sqlite3
     nlohmann-json3-dev libspdlog-dev catch2
-    procps iproute2 curl
+    procps iproute2 curl dpkg-dev
 )
 
 agentlb_install_deps() {
