@@ -177,12 +177,27 @@ public:
             }
         });
 
+        hangup_.emplace(pool_.main(), SIGHUP);
+        wait_for_hangup();
+
         spdlog::info("management server {} up: agents on {}, enrollment on {}, admin on {}, advertised as {}",
                      options_.name,
                      endpoint_text(agent_listener_->local_endpoint()),
                      endpoint_text(enroll_listener_->local_endpoint()),
                      endpoint_text(admin_->local_endpoint()),
                      state_->advertise);
+    }
+
+    // SIGHUP must not end a daemon that operators are used to "reloading":
+    // everything that can change live is read from the store already.
+    void wait_for_hangup() {
+        hangup_->async_wait([this](const boost::system::error_code& ec, int) {
+            if (ec) {
+                return;
+            }
+            spdlog::info("SIGHUP ignored: configuration is read live from the store; flags need a restart");
+            wait_for_hangup();
+        });
     }
 
     int run() {
@@ -193,6 +208,9 @@ public:
 private:
     void begin_shutdown() {
         state_->stopping.store(true);
+        if (hangup_) {
+            hangup_->cancel();
+        }
         agent_listener_->stop();
         enroll_listener_->stop();
         admin_->stop();
@@ -235,6 +253,7 @@ private:
     std::shared_ptr<ClusterWatcher> watcher_;
     std::shared_ptr<Liveness> liveness_;
     std::optional<asio::signal_set> signals_;
+    std::optional<asio::signal_set> hangup_;
     int exit_code_ = kExitOk;
 };
 

@@ -232,6 +232,11 @@ TEST_CASE("SIGTERM exits 0 and marks the server down and clears its agents") {
         [&] { return fixture.store().find_host("h2")->connected_to == std::optional<std::string>("M2"); },
         2s));
 
+    // SIGHUP is logged and ignored: the server and its agents stay.
+    m2.process().kill(SIGHUP);
+    CHECK_FALSE(m2.process().wait(500ms).has_value());
+    CHECK(a2->ping());
+
     m2.process().kill(SIGTERM);
     const auto code = m2.process().wait(5s);
     REQUIRE(code.has_value());
