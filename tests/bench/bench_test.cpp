@@ -1,0 +1,156 @@
+// Each scenario of agentlb-bench at 200 agents: the run ends by itself, exits
+// 0, and what it reports adds up (every session established, every push
+// acked, memory figures present). No figure is compared with a target here.
+
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using agentlb::test::CommandResult;
+using agentlb::test::run_command;
+using agentlb::test::TempDir;
+using nlohmann::json;
+
+constexpr int kAgents = 200;
+
+struct BenchRun {
+    CommandResult result;
+    std::map<std::string, json> summaries;  // by "scenario"
+};
+
+// Runs agentlb-bench with a fresh work folder; every JSON line of stdout is a summary.
+BenchRun run_bench(const TempDir& dir, std::vector<std::string> args) {
+    std::vector<std::string> argv{AGENTLB_BENCH_BIN,
+                                  "--work-dir",
+                                  (dir / "work").string(),
+                                  "--mgmt-bin",
+                                  AGENTLB_BENCH_MGMT_BIN,
+                                  "--agents",
+                                  std::to_string(kAgents),
+                                  "--floor-sessions",
+                                  "50",
+                                  "--ceiling-ms",
+                                  "50",
+                                  "--steady-seconds",
+                                  "3",
+                                  "--timeout",
+                                  "100"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    BenchRun run;
+    // The bench stops itself at --timeout (plus its grace); this cap is beyond it.
+    run.result = run_command(argv, std::chrono::seconds(150));
+    std::istringstream lines(run.result.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (!line.empty() && line.front() == '{') {
+            auto summary = json::parse(line);
+            run.summaries[summary.at("scenario").get<std::string>()] = summary;
+        }
+    }
+    INFO("stderr: " << run.result.err);
+    REQUIRE(run.result.exit_code == 0);
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("bench ceiling and floor report OpenSSL's figures") {
+    TempDir dir;
+    auto run = run_bench(dir, {"ceiling", "floor"});
+    REQUIRE(run.summaries.count("ceiling") == 1);
+    REQUIRE(run.summaries.count("floor") == 1);
+    const auto& ceiling = run.summaries["ceiling"];
+    CHECK(ceiling.at("ecdsa_p256_sign_per_s").get<double>() > 0);
+    CHECK(ceiling.at("ecdsa_p256_verify_per_s").get<double>() > 0);
+    CHECK(ceiling.at("x25519_keygen_per_s").get<double>() > 0);
+    CHECK(ceiling.at("x25519_derive_per_s").get<double>() > 0);
+    CHECK(ceiling.at("ceiling").get<double>() ==
+          Approx(ceiling.at("per_core").get<double>() * ceiling.at("cores").get<double>()));
+    const auto& floor = run.summaries["floor"];
+    CHECK(floor.at("sessions") == 50);
+    // Each session holds at least its SSL object and the peer's certificate.
+    CHECK(floor.at("heap_per_session").get<double>() > 4096);
+    // Keeping the record buffers costs more than releasing them.
+    CHECK(floor.at("heap_per_session_without_release_buffers").get<double>() >
+          floor.at("heap_per_session").get<double>());
+}
+
+TEST_CASE("bench connect establishes every session and reports memory per session") {
+    TempDir dir;
+    auto run = run_bench(dir, {"connect"});
+    REQUIRE(run.summaries.count("connect") == 1);
+    const auto& connect = run.summaries["connect"];
+    CHECK(connect.at("sessions_established") == kAgents);
+    CHECK(connect.at("sessions_connected") == kAgents);
+    CHECK(connect.at("failures").empty());
+    CHECK(connect.at("full_handshakes") == kAgents);
+    CHECK(connect.at("full_handshakes_per_s").get<double>() > 0);
+    const auto& resumption = connect.at("resumption");
+    CHECK(resumption.at("established") == resumption.at("sample"));
+    CHECK(resumption.at("resumed") == resumption.at("sample"));
+    REQUIRE(connect.at("rss").size() == 1);
+    const auto& rss = connect.at("rss")[0];
+    CHECK(rss.at("rss_before").get<double>() > 0);
+    CHECK(rss.at("rss_after").get<double>() > 0);
+    CHECK(rss.at("sessions") == kAgents);
+    CHECK(connect.at("floor").at("heap_per_session").get<double>() > 0);
+    CHECK(connect.at("ceiling").at("per_core").get<double>() > 0);
+    CHECK(connect.contains("rss_ratio"));
+    CHECK(connect.contains("handshake_efficiency"));
+}
+
+TEST_CASE("bench propagate sees every connected agent ack the change") {
+    TempDir dir;
+    auto run = run_bench(dir, {"propagate"});
+    REQUIRE(run.summaries.count("propagate") == 1);
+    REQUIRE(run.summaries.count("connect") == 0);  // connected, but not reported
+    const auto& propagate = run.summaries["propagate"];
+    CHECK(propagate.at("connected") == kAgents);
+    CHECK(propagate.at("acks") == kAgents);
+    CHECK(propagate.at("all_acked") == true);
+    CHECK(propagate.at("first_ack_ms").get<double>() <= propagate.at("last_ack_ms").get<double>());
+    CHECK(propagate.at("first_ack_ms").get<double>() >= 0);
+}
+
+TEST_CASE("bench steady keeps every agent connected and answered") {
+    TempDir dir;
+    auto run = run_bench(dir, {"steady"});
+    REQUIRE(run.summaries.count("steady") == 1);
+    const auto& steady = run.summaries["steady"];
+    CHECK(steady.at("connected") == kAgents);
+    CHECK(steady.at("losses") == 0);
+    CHECK(steady.at("pings").get<int>() > 0);
+    // A pong can still be on its way at the end; nothing more is missing.
+    CHECK(steady.at("pongs").get<int>() >= steady.at("pings").get<int>() - kAgents / 10);
+    CHECK(steady.at("rtt_ms").at("count") == steady.at("pongs"));
+    CHECK(steady.at("server_cpu_percent").contains("bench-ms1"));
+}
+
+TEST_CASE("bench failover moves the killed server's agents elsewhere and loses none") {
+    TempDir dir;
+    auto run = run_bench(dir, {"failover"});
+    REQUIRE(run.summaries.count("failover") == 1);
+    const auto& failover = run.summaries["failover"];
+    const std::string killed = failover.at("killed");
+    const int held = failover.at("agents_on_killed");
+    CHECK(held > 0);
+    CHECK(failover.at("lost") == held);
+    CHECK(failover.at("reconnected") == held);
+    CHECK(failover.at("connected_after") == kAgents);
+    CHECK(failover.at("no_agent_lost") == true);
+    CHECK(failover.at("per_server_after").at(killed) == 0);
+    int after = 0;
+    for (const auto& [name, count] : failover.at("per_server_after").items()) {
+        after += count.get<int>();
+    }
+    CHECK(after == kAgents);
+}

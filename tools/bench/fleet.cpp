@@ -1,0 +1,195 @@
+#include "tools/bench/fleet.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cmath>
+
+namespace agentlb::bench {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+// Agents per source address: well under the ~28,000 ephemeral ports of one
+// (source, destination) pair, with room for reconnections in TIME_WAIT.
+constexpr std::size_t kAgentsPerSourceAddress = 8000;
+constexpr auto kTick = std::chrono::milliseconds(100);
+
+asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::steady_clock::duration d) {
+    asio::steady_timer timer(io, d);
+    error_code ignored;
+    auto token = asio::redirect_error(asio::use_awaitable, ignored);
+    co_await timer.async_wait(token);
+}
+
+}  // namespace
+
+std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+Fleet::Fleet(asio::io_context& io, SSL_CTX* ctx, std::vector<ServerTarget> servers)
+    : io_(io), ctx_(ctx), servers_(std::move(servers)) {}
+
+void Fleet::add(std::unique_ptr<SimAgent> agent) {
+    agents_.push_back(std::move(agent));
+}
+
+int Fleet::server_index(const std::string& address) const {
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+        if (servers_[i].address == address) {
+            return static_cast<int>(i);
+        }
+    }
+    return -1;
+}
+
+asio::ip::address_v4 Fleet::source_address(std::size_t global_index) const {
+    // 127.1.x.y: anything in 127.0.0.0/8 is local, and 127.0.0.1 stays free.
+    const auto k = static_cast<std::uint32_t>(1 + global_index / kAgentsPerSourceAddress);
+    return asio::ip::address_v4((127U << 24) | (1U << 16) | (k & 0xffffU));
+}
+
+void Fleet::on_attempt(const Attempt& attempt) {
+    ConnectStats* stats = attempt.initial && phase_ != nullptr ? phase_ : &background_;
+    ++stats->attempts;
+    if (attempt.established) {
+        ++stats->established;
+        ++(attempt.resumed ? stats->resumed : stats->full);
+        stats->last_ns = std::max(stats->last_ns, attempt.welcomed_ns);
+        stats->setup_us.push_back((attempt.welcomed_ns - attempt.started_ns) / 1000);
+    } else {
+        ++stats->failures[attempt.failure];
+    }
+    if (stats == phase_ && phase_inflight_ > 0) {
+        --phase_inflight_;
+    }
+}
+
+void Fleet::on_lost(SimAgent& /*agent*/) {
+    ++steady_.losses;
+    ++losses_total_;
+}
+
+void Fleet::on_welcome(std::int64_t heartbeat_interval_s) {
+    if (heartbeat_interval_s > 0) {
+        heartbeat_s_ = heartbeat_interval_s;
+    }
+}
+
+void Fleet::on_pong(std::int64_t rtt_us) {
+    ++steady_.pongs;
+    steady_.rtt_us.push_back(rtt_us);
+}
+
+asio::awaitable<ConnectStats> Fleet::connect(std::vector<SimAgent*> which,
+                                             std::vector<int> targets,
+                                             double rate,
+                                             int inflight,
+                                             std::chrono::steady_clock::time_point deadline) {
+    ConnectStats stats;
+    stats.started_ns = steady_ns();
+    phase_ = &stats;
+    phase_inflight_ = 0;
+    const auto start = std::chrono::steady_clock::now();
+    const std::size_t max_inflight = inflight < 1 ? 1 : static_cast<std::size_t>(inflight);
+    std::size_t launched = 0;
+    while (stats.attempts < which.size() && std::chrono::steady_clock::now() < deadline) {
+        // Launch whatever the rate and the in-flight bound allow now.
+        std::size_t allowed = which.size();
+        if (rate > 0) {
+            const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+            allowed = std::min(which.size(), static_cast<std::size_t>(elapsed.count() * rate) + 1);
+        }
+        while (launched < allowed && phase_inflight_ < max_inflight) {
+            SimAgent* agent = which[launched];
+            const int target = targets[launched];
+            ++launched;
+            if (agent->running()) {
+                // Still connected from an earlier phase: not a new session.
+                ++stats.attempts;
+                ++stats.failures["already connected"];
+                continue;
+            }
+            ++phase_inflight_;
+            asio::co_spawn(io_, agent->live(target), asio::detached);
+        }
+        co_await sleep_for(io_, std::chrono::milliseconds(1));
+    }
+    phase_ = nullptr;
+    if (stats.attempts < which.size()) {
+        stats.failures["timeout"] += which.size() - stats.attempts;
+    }
+    co_return stats;
+}
+
+void Fleet::start_heartbeats() {
+    if (heartbeats_started_) {
+        return;
+    }
+    heartbeats_started_ = true;
+    asio::co_spawn(io_, heartbeat_loop(), asio::detached);
+}
+
+asio::awaitable<void> Fleet::heartbeat_loop() {
+    std::size_t cursor = 0;
+    double carry = 0;
+    auto last = std::chrono::steady_clock::now();
+    while (!stopping_) {
+        co_await sleep_for(io_, kTick);
+        const auto now_tp = std::chrono::steady_clock::now();
+        const double elapsed = std::chrono::duration<double>(now_tp - last).count();
+        last = now_tp;
+        if (agents_.empty()) {
+            continue;
+        }
+        // Each agent once per interval: the share of the ring due since the
+        // last tick (a late tick, on a busy machine, sends more, not fewer).
+        carry += static_cast<double>(agents_.size()) * elapsed / static_cast<double>(heartbeat_s_);
+        auto count = static_cast<std::size_t>(carry);
+        carry -= static_cast<double>(count);
+        count = std::min(count, agents_.size());
+        const std::int64_t now = steady_ns();
+        for (std::size_t i = 0; i < count; ++i) {
+            SimAgent& agent = *agents_[cursor];
+            cursor = (cursor + 1) % agents_.size();
+            if (agent.established()) {
+                agent.send_ping(now);
+                ++steady_.pings;
+            }
+        }
+    }
+}
+
+void Fleet::stop() {
+    stopping_ = true;
+    for (auto& agent : agents_) {
+        agent->park();
+    }
+}
+
+void Fleet::reset_push_tracking() {
+    for (auto& agent : agents_) {
+        agent->push_ns = 0;
+    }
+}
+
+void Fleet::reset_loss_tracking() {
+    for (auto& agent : agents_) {
+        agent->lost_ns = 0;
+        agent->back_ns = 0;
+    }
+}
+
+void Fleet::reset_steady() {
+    steady_ = SteadyStats{};
+}
+
+}  // namespace agentlb::bench

@@ -1,0 +1,196 @@
+#include "tools/bench/options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace agentlb::bench {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage =
+    "agentlb-bench: load generator and benchmark for agentlb-mgmt (loopback only)\n"
+    "\n"
+    "usage: agentlb-bench [options] SCENARIO...\n"
+    "\n"
+    "Scenarios (they run in this order, whatever order they are named in):\n"
+    "  ceiling    OpenSSL primitive speeds -> full handshakes/s the crypto alone allows\n"
+    "  floor      OpenSSL's own memory per idle server-side mTLS session (in-process)\n"
+    "  connect    open N sessions at a bounded rate; handshakes/s, failures, server RSS per session\n"
+    "             (also measures ceiling and floor in the same run)\n"
+    "  propagate  change a config key through the store; time until agents acked (first/p50/p99/max)\n"
+    "  steady     N idle agents heartbeating; server CPU % and ping round trip\n"
+    "  failover   SIGKILL one of the servers; time until its agents are connected elsewhere\n"
+    "propagate, steady and failover connect the agents first.\n"
+    "\n"
+    "Each scenario prints one JSON line on stdout and a table on stderr. The run\n"
+    "starts its own agentlb-mgmt processes on 127.0.0.1 and stops them at the end;\n"
+    "it stops by itself at --timeout.\n";
+
+template <class T>
+Result<T> positive(const po::variables_map& vm, const char* name, T min, T max) {
+    const auto value = vm[name].as<T>();
+    if (value < min || value > max) {
+        return fail(fmt::format("--{} {} is outside {}..{}", name, value, min, max));
+    }
+    return value;
+}
+
+}  // namespace
+
+Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
+    po::options_description visible("Options");
+    // clang-format off
+    visible.add_options()
+        ("help", "show this help and exit")
+        ("agents", po::value<std::size_t>()->default_value(1000), "simulated agents (N)")
+        ("servers", po::value<int>(), "management servers to start (default 1; 3 with failover)")
+        ("work-dir", po::value<std::string>()->default_value("/dev/shm/agentlb-bench"),
+            "folder for the CA, the store, the identity cache, server state and logs; reused across runs")
+        ("ca-dir", po::value<std::string>(), "CA folder (ca.key, ca.crt) to mint agents from "
+                                             "(default WORK/ca, created when missing)")
+        ("mgmt-bin", po::value<std::string>(), "agentlb-mgmt binary (default: the one beside agentlb-bench)")
+        ("mgmt-threads", po::value<int>()->default_value(2), "--threads of each agentlb-mgmt")
+        ("mgmt-arg", po::value<std::vector<std::string>>(), "extra argument for agentlb-mgmt (repeatable), "
+                                                            "e.g. --mgmt-arg=--heartbeat-interval=5")
+        ("rate", po::value<double>()->default_value(2000), "new sessions per second, 0 = no limit")
+        ("inflight", po::value<int>()->default_value(200), "sessions setting up at once")
+        ("resume-sample", po::value<std::size_t>()->default_value(2000),
+            "sessions closed and resumed to measure resumed handshakes/s (at most N; 0 = skip)")
+        ("agents-per-worker", po::value<std::size_t>()->default_value(15000),
+            "agents per worker process (each is bound by the descriptor limit)")
+        ("steady-seconds", po::value<int>()->default_value(30), "length of the steady scenario")
+        ("floor-sessions", po::value<int>()->default_value(0), "sessions of the floor measure (default min(N, 2000))")
+        ("ceiling-ms", po::value<int>()->default_value(500), "time spent measuring each primitive")
+        ("connect-timeout", po::value<int>()->default_value(0),
+            "seconds for connecting every agent (default 60 + N/100, at least twice what --rate needs)")
+        ("propagate-timeout", po::value<int>()->default_value(30), "seconds to wait for every ack")
+        ("failover-timeout", po::value<int>()->default_value(60), "seconds to wait for every reconnection")
+        ("timeout", po::value<int>()->default_value(900), "hard limit for the whole run, seconds");
+    po::options_description hidden("Hidden");
+    hidden.add_options()
+        ("worker", "run as a worker process (control channel on descriptor 3)")
+        ("scenario", po::value<std::vector<std::string>>(), "scenario");
+    // clang-format on
+    po::options_description all;
+    all.add(visible).add(hidden);
+    po::positional_options_description positional;
+    positional.add("scenario", -1);
+
+    po::variables_map vm;
+    try {
+        const auto style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing &
+                           ~po::command_line_style::allow_short;
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).style(style).run(),
+                  vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return fail(e.what());
+    }
+    ParsedBench parsed;
+    if (vm.count("help") != 0U) {
+        std::ostringstream text;
+        text << kUsage << '\n' << visible;
+        parsed.action = ParsedBench::Action::help;
+        parsed.text = text.str();
+        return parsed;
+    }
+    if (vm.count("worker") != 0U) {
+        parsed.action = ParsedBench::Action::worker;
+        return parsed;
+    }
+    BenchOptions& o = parsed.options;
+    if (vm.count("scenario") == 0U) {
+        return fail("name at least one scenario: " + fmt::format("{}", fmt::join(scenario_names(), ", ")));
+    }
+    const auto named = vm["scenario"].as<std::vector<std::string>>();
+    for (const auto& name : named) {
+        if (std::find(scenario_names().begin(), scenario_names().end(), name) == scenario_names().end()) {
+            return fail(
+                fmt::format("unknown scenario '{}' (one of: {})", name, fmt::join(scenario_names(), ", ")));
+        }
+    }
+    for (const auto& name : scenario_names()) {
+        if (std::find(named.begin(), named.end(), name) != named.end()) {
+            o.scenarios.push_back(name);
+        }
+    }
+    const bool failover = std::find(named.begin(), named.end(), "failover") != named.end();
+
+    auto agents = positive<std::size_t>(vm, "agents", 1, 1000000);
+    if (!agents) {
+        return fail(agents.error());
+    }
+    o.agents = *agents;
+    o.servers = vm.count("servers") != 0U ? vm["servers"].as<int>() : (failover ? 3 : 1);
+    if (o.servers < 1 || o.servers > 32) {
+        return fail(fmt::format("--servers {} is outside 1..32", o.servers));
+    }
+    if (failover && o.servers < 2) {
+        return fail("failover needs --servers 2 or more (3 by default)");
+    }
+    o.work_dir = vm["work-dir"].as<std::string>();
+    if (o.work_dir.empty()) {
+        return fail("--work-dir must not be empty");
+    }
+    if (vm.count("ca-dir") != 0U) {
+        o.ca_dir = vm["ca-dir"].as<std::string>();
+    }
+    if (vm.count("mgmt-bin") != 0U) {
+        o.mgmt_bin = vm["mgmt-bin"].as<std::string>();
+    }
+    if (vm.count("mgmt-arg") != 0U) {
+        o.mgmt_args = vm["mgmt-arg"].as<std::vector<std::string>>();
+    }
+    auto threads = positive<int>(vm, "mgmt-threads", 1, 64);
+    auto inflight = positive<int>(vm, "inflight", 1, 100000);
+    auto per_worker = positive<std::size_t>(vm, "agents-per-worker", 1, 1000000);
+    auto steady = positive<int>(vm, "steady-seconds", 1, 3600);
+    auto floor = positive<int>(vm, "floor-sessions", 0, 100000);
+    auto ceiling = positive<int>(vm, "ceiling-ms", 10, 60000);
+    auto timeout = positive<int>(vm, "timeout", 10, 86400);
+    auto propagate = positive<int>(vm, "propagate-timeout", 1, 3600);
+    auto connect_timeout = positive<int>(vm, "connect-timeout", 0, 86400);
+    auto failover_timeout = positive<int>(vm, "failover-timeout", 1, 3600);
+    for (const Status& s : {Status(threads ? success() : fail(threads.error())),
+                            Status(inflight ? success() : fail(inflight.error())),
+                            Status(per_worker ? success() : fail(per_worker.error())),
+                            Status(steady ? success() : fail(steady.error())),
+                            Status(floor ? success() : fail(floor.error())),
+                            Status(ceiling ? success() : fail(ceiling.error())),
+                            Status(timeout ? success() : fail(timeout.error())),
+                            Status(propagate ? success() : fail(propagate.error())),
+                            Status(connect_timeout ? success() : fail(connect_timeout.error())),
+                            Status(failover_timeout ? success() : fail(failover_timeout.error()))}) {
+        if (!s) {
+            return fail(s.error());
+        }
+    }
+    o.mgmt_threads = *threads;
+    o.inflight = *inflight;
+    o.agents_per_worker = *per_worker;
+    o.steady_seconds = *steady;
+    o.floor_sessions = *floor;
+    o.ceiling_ms = *ceiling;
+    o.timeout_seconds = *timeout;
+    o.propagate_timeout_seconds = *propagate;
+    o.connect_timeout_seconds = *connect_timeout;
+    o.failover_timeout_seconds = *failover_timeout;
+    o.rate = vm["rate"].as<double>();
+    if (o.rate < 0) {
+        return fail("--rate must not be negative (0 = no limit)");
+    }
+    o.resume_sample = std::min(vm["resume-sample"].as<std::size_t>(), o.agents);
+    if (o.floor_sessions == 0) {
+        o.floor_sessions = static_cast<int>(std::min<std::size_t>(o.agents, 2000));
+    }
+    return parsed;
+}
+
+}  // namespace agentlb::bench

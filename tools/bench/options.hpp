@@ -1,0 +1,51 @@
+#pragma once
+
+// agentlb-bench's command line, parsed into a typed struct.
+
+#include "common/util/result.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace agentlb::bench {
+
+// In the order they run, whatever order the command line names them.
+inline const std::vector<std::string>& scenario_names() {
+    static const std::vector<std::string> names{
+        "ceiling", "floor", "connect", "propagate", "steady", "failover"};
+    return names;
+}
+
+struct BenchOptions {
+    std::vector<std::string> scenarios;  // canonical order
+    std::size_t agents = 1000;
+    int servers = 1;
+    std::string work_dir = "/dev/shm/agentlb-bench";
+    std::string ca_dir;    // default WORK/ca, created when missing
+    std::string mgmt_bin;  // default: agentlb-mgmt beside this binary
+    int mgmt_threads = 2;
+    std::vector<std::string> mgmt_args;
+    double rate = 2000;                // new sessions per second, all workers together; 0 = no limit
+    int inflight = 200;                // sessions setting up at once, all workers together
+    std::size_t resume_sample = 2000;  // at most agents; 0 = skip
+    std::size_t agents_per_worker = 15000;
+    int steady_seconds = 30;
+    int floor_sessions = 0;  // 0 = min(agents, 2000)
+    int ceiling_ms = 500;    // per primitive
+    int timeout_seconds = 900;
+    int connect_timeout_seconds = 0;  // 0 = 60 + N/100
+    int propagate_timeout_seconds = 30;
+    int failover_timeout_seconds = 60;
+};
+
+struct ParsedBench {
+    enum class Action { run, help, worker };
+    Action action = Action::run;
+    std::string text;
+    BenchOptions options;
+};
+
+Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]);
+
+}  // namespace agentlb::bench

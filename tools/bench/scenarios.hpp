@@ -1,0 +1,22 @@
+#pragma once
+
+// The scenarios: each measures, then prints its JSON line and table
+// (report.hpp). Those that need servers expect start_servers() and
+// start_workers() to have run; connect_agents() must precede propagate,
+// steady and failover.
+
+#include "common/util/result.hpp"
+#include "tools/bench/run_context.hpp"
+
+namespace agentlb::bench {
+
+Status run_ceiling(RunContext& run);
+Status run_floor(RunContext& run);
+// Connects every agent; reports only when `report` (the connect scenario),
+// which also measures resumed handshakes on a sample.
+Status connect_agents(RunContext& run, bool report);
+Status run_propagate(RunContext& run);
+Status run_steady(RunContext& run);
+Status run_failover(RunContext& run);
+
+}  // namespace agentlb::bench
