@@ -2,7 +2,7 @@
 
 // PEM text <-> OpenSSL objects, in memory and in files.
 //
-// Private keys are PKCS#8 ("BEGIN PRIVATE KEY"), unencrypted, and written
+// Private keys are unencrypted PKCS#8 PEM, and written
 // with mode 0600; certificates are written with mode 0644.
 
 #include "certs/file_io.hpp"
