@@ -9,6 +9,7 @@
 #include "certs/verify.hpp"
 #include "common/lb/host_list.hpp"
 #include "common/tls/context.hpp"
+#include "common/util/exception_text.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -39,13 +40,8 @@ constexpr milliseconds kHandoverGrace{500};
 constexpr std::chrono::seconds kRenewalRetry{60};
 
 void log_exception(std::exception_ptr ep, const char* what) {
-    if (!ep) {
-        return;
-    }
-    try {
-        std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-        spdlog::critical("agent {} ended by an exception: {}", what, e.what());
+    if (auto text = util::exception_text(ep)) {
+        spdlog::critical("agent {} ended by an exception: {}", what, *text);
     }
 }
 

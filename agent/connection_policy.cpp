@@ -1,7 +1,6 @@
 #include "agent/connection_policy.hpp"
 
 #include "common/lb/endpoint.hpp"
-#include "common/lb/host_list.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -36,15 +35,7 @@ void Backoff::reset() {
 }
 
 bool same_server(std::string_view a, std::string_view b) {
-    if (a == b) {
-        return true;
-    }
-    if (!lb::parse_endpoint(a) || !lb::parse_endpoint(b)) {
-        return false;
-    }
-    // Two valid entries make an invalid list only by naming the same server:
-    // this reuses the list parser's notion of "same" (case, default port, IPv6 forms).
-    return !lb::parse_host_list(std::string(a) + "," + std::string(b));
+    return a == b || lb::same_endpoint(a, b);
 }
 
 ConnectionPolicy::ConnectionPolicy(BackoffSettings backoff, UnitRandom random)

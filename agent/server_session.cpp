@@ -5,6 +5,7 @@
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/timeouts.hpp"
+#include "common/util/exception_text.hpp"
 #include "common/wire/error.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -39,13 +40,8 @@ std::string ms(std::chrono::milliseconds d) {
 
 // Logs the exception of a session coroutine (a bug) instead of losing it.
 void log_exception(std::exception_ptr ep, const char* what) {
-    if (!ep) {
-        return;
-    }
-    try {
-        std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-        spdlog::error("session {} ended by an exception: {}", what, e.what());
+    if (auto text = util::exception_text(ep)) {
+        spdlog::error("session {} ended by an exception: {}", what, *text);
     }
 }
 

@@ -12,6 +12,21 @@
 #include <cstdint>
 
 namespace agentlb::certs {
+
+bool is_foreign_issuer_error(long verify_result) {
+    switch (verify_result) {
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+            return true;
+        default:
+            return false;
+    }
+}
+
 namespace {
 
 std::string purpose_text(CertificateKind kind) {
@@ -24,21 +39,16 @@ std::string chain_failure(X509_STORE_CTX* context, X509* leaf, CertificateKind e
     X509* current = X509_STORE_CTX_get_current_cert(context);
     X509* dated = current != nullptr ? current : leaf;
     const std::string which = at_leaf ? "certificate" : "CA certificate";
+    if (is_foreign_issuer_error(error) || error == X509_V_ERR_AKID_SKID_MISMATCH ||
+        error == X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH) {
+        return "certificate not issued by this CA (" + std::string(X509_verify_cert_error_string(error)) +
+               ")";
+    }
     switch (error) {
         case X509_V_ERR_CERT_HAS_EXPIRED:
             return which + " expired on " + format_rfc3339(not_after_of(dated));
         case X509_V_ERR_CERT_NOT_YET_VALID:
             return which + " is not valid before " + format_rfc3339(not_before_of(dated));
-        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-        case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-        case X509_V_ERR_AKID_SKID_MISMATCH:
-        case X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH:
-            return "certificate not issued by this CA (" + std::string(X509_verify_cert_error_string(error)) +
-                   ")";
         case X509_V_ERR_INVALID_PURPOSE:
             return which + " is not valid for " + purpose_text(expected);
         default:

@@ -12,6 +12,10 @@
 
 namespace agentlb::certs {
 
+// An X509_V_ERR_* result meaning the chain does not lead to the trusted CA:
+// issuer unknown, self-signed, or a signature that does not verify.
+bool is_foreign_issuer_error(long verify_result);
+
 // A store that trusts exactly the CA certificate in `ca_pem`, with strict
 // X.509 checks on. For TLS: SSL_CTX_set1_cert_store(ctx, store.get())
 // (or SSL_CTX_set_cert_store(ctx, store.release()), which takes ownership).

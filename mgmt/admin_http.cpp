@@ -1,5 +1,7 @@
 #include "mgmt/admin_http.hpp"
 
+#include "common/util/exception_text.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -46,12 +48,8 @@ void AdminHttpServer::start() {
         acceptor_.get_executor(),
         [self] { return self->accept_loop(); },
         [](std::exception_ptr e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    spdlog::error("admin http: accept loop ended: {}", ex.what());
-                }
+            if (auto text = util::exception_text(e)) {
+                spdlog::error("admin http: accept loop ended: {}", *text);
             }
         });
 }
@@ -89,12 +87,8 @@ asio::awaitable<void> AdminHttpServer::accept_loop() {
             executor,
             [self, s = std::move(socket)]() mutable { return self->serve(std::move(s)); },
             [](std::exception_ptr e) {
-                if (e) {
-                    try {
-                        std::rethrow_exception(e);
-                    } catch (const std::exception& ex) {
-                        spdlog::error("admin http: session ended: {}", ex.what());
-                    }
+                if (auto text = util::exception_text(e)) {
+                    spdlog::error("admin http: session ended: {}", *text);
                 }
             });
     }

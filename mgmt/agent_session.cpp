@@ -2,6 +2,7 @@
 
 #include "certs/inspect.hpp"
 #include "certs/verify.hpp"
+#include "common/util/exception_text.hpp"
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/log_text.hpp"
 #include "mgmt/shared_state.hpp"
@@ -46,13 +47,8 @@ std::string peer_address(const asio::ip::tcp::socket& socket) {
 }
 
 void log_exception(std::exception_ptr e, const char* what) {
-    if (!e) {
-        return;
-    }
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::error("{}: {}", what, ex.what());
+    if (auto text = util::exception_text(e)) {
+        spdlog::error("{}: {}", what, *text);
     }
 }
 

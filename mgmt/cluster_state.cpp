@@ -4,20 +4,8 @@
 #include "common/lb/host_list.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace agentlb::mgmt {
-
-namespace {
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-}  // namespace
 
 Result<ClusterSnapshot> make_snapshot(std::int64_t generation,
                                       lb::LbSettings settings,
@@ -48,18 +36,12 @@ ClusterSnapshot empty_snapshot() {
     return std::move(snapshot).value();
 }
 
-bool same_endpoint(std::string_view a, std::string_view b) {
-    auto ea = lb::parse_endpoint(a);
-    auto eb = lb::parse_endpoint(b);
-    return ea && eb && ea->port == eb->port && equal_ignoring_case(ea->host, eb->host);
-}
-
 std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
                                        const std::vector<store::ServerRecord>& servers) {
     std::vector<std::string> avoid;
     for (const auto& entry : hosts) {
         const bool down = std::any_of(servers.begin(), servers.end(), [&](const store::ServerRecord& server) {
-            return server.state != store::kServerUp && same_endpoint(entry, server.address);
+            return server.state != store::kServerUp && lb::same_endpoint(entry, server.address);
         });
         if (down) {
             avoid.push_back(entry);

@@ -50,10 +50,6 @@ Result<ClusterSnapshot> make_snapshot(std::int64_t generation,
 // what a server uses before its first load.
 ClusterSnapshot empty_snapshot();
 
-// Same server: equal host (names compared without case) and port, after
-// parsing both as `host` entries. False if either does not parse.
-bool same_endpoint(std::string_view a, std::string_view b);
-
 // The entries of `hosts` that name a server in state "down".
 std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
                                        const std::vector<store::ServerRecord>& servers);

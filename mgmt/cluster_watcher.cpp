@@ -1,6 +1,8 @@
 #include "mgmt/cluster_watcher.hpp"
 
 #include "common/lb/config_keys.hpp"
+#include "common/lb/endpoint.hpp"
+#include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
 
@@ -66,13 +68,8 @@ void ClusterWatcher::start() {
         context_,
         [self] { return self->poll_loop(); },
         [](std::exception_ptr e) {
-            if (!e) {
-                return;
-            }
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::critical("store watcher ended: {}", ex.what());
+            if (auto text = util::exception_text(e)) {
+                spdlog::critical("store watcher ended: {}", *text);
             }
         });
 }
@@ -134,7 +131,7 @@ void ClusterWatcher::install(Loaded loaded) {
             const bool listed = std::any_of(
                 snapshot->settings.hosts.begin(),
                 snapshot->settings.hosts.end(),
-                [this](const std::string& entry) { return same_endpoint(entry, state_->advertise); });
+                [this](const std::string& entry) { return lb::same_endpoint(entry, state_->advertise); });
             if (!listed) {
                 spdlog::warn("this server ({}) is not in `host` ({}): agents will not be sent here",
                              state_->advertise,

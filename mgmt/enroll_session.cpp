@@ -3,6 +3,7 @@
 #include "certs/name.hpp"
 #include "certs/pem.hpp"
 #include "certs/token.hpp"
+#include "common/util/exception_text.hpp"
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/log_text.hpp"
 #include "mgmt/shared_state.hpp"
@@ -44,13 +45,8 @@ void EnrollSession::start() {
         stream_.get_executor(),
         [self] { return self->run(); },
         [](std::exception_ptr e) {
-            if (!e) {
-                return;
-            }
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::error("enrollment session: {}", ex.what());
+            if (auto text = util::exception_text(e)) {
+                spdlog::error("enrollment session: {}", *text);
             }
         });
 }

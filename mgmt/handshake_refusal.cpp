@@ -1,5 +1,7 @@
 #include "mgmt/handshake_refusal.hpp"
 
+#include "certs/verify.hpp"
+
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 
@@ -27,15 +29,8 @@ std::string classify_handshake_failure(const boost::system::error_code& ec,
             return "expired";
         case X509_V_ERR_CERT_REVOKED:
             return "revoked";
-        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-        case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-            return "unknown_ca";
         default:
-            return "bad_certificate";
+            return certs::is_foreign_issuer_error(verify_result) ? "unknown_ca" : "bad_certificate";
     }
     if (ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset) {
         return "closed";

@@ -1,5 +1,7 @@
 #include "mgmt/listener.hpp"
 
+#include "common/util/exception_text.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -22,13 +24,8 @@ void Listener::start() {
         acceptor_.get_executor(),
         [self] { return self->accept_loop(); },
         [what = what_](std::exception_ptr e) {
-            if (!e) {
-                return;
-            }
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::error("{}: accept loop ended: {}", what, ex.what());
+            if (auto text = util::exception_text(e)) {
+                spdlog::error("{}: accept loop ended: {}", what, *text);
             }
         });
 }

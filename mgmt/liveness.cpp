@@ -1,5 +1,6 @@
 #include "mgmt/liveness.hpp"
 
+#include "common/util/exception_text.hpp"
 #include "mgmt/shared_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -18,13 +19,8 @@ namespace {
 constexpr std::chrono::seconds kCheckPeriod{1};
 
 void log_end(std::exception_ptr e) {
-    if (!e) {
-        return;
-    }
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::critical("liveness loop ended: {}", ex.what());
+    if (auto text = util::exception_text(e)) {
+        spdlog::critical("liveness loop ended: {}", *text);
     }
 }
 

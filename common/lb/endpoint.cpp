@@ -2,7 +2,9 @@
 
 #include "common/lb/text.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
+#include <cctype>
 #include <cstddef>
 #include <string>
 
@@ -174,6 +176,27 @@ Result<Endpoint> parse_endpoint(std::string_view entry) {
         port = *parsed;
     }
     return Endpoint{std::string(host), port};
+}
+
+std::string identity_key(const Endpoint& endpoint) {
+    std::string host = endpoint.host;
+    if (host.find(':') != std::string::npos) {
+        unsigned char bytes[16];
+        char text[INET6_ADDRSTRLEN];
+        if (::inet_pton(AF_INET6, host.c_str(), bytes) == 1 &&
+            ::inet_ntop(AF_INET6, bytes, text, sizeof text) != nullptr) {
+            host = text;
+        }
+    }
+    // Host names are case-insensitive (RFC 4343); canonical IPv6 is lower case.
+    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+    return to_string(Endpoint{host, endpoint.port});
+}
+
+bool same_endpoint(std::string_view a, std::string_view b) {
+    auto first = parse_endpoint(a);
+    auto second = parse_endpoint(b);
+    return first && second && identity_key(*first) == identity_key(*second);
 }
 
 std::string to_string(const Endpoint& endpoint) {

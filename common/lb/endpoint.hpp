@@ -26,4 +26,13 @@ Result<Endpoint> parse_endpoint(std::string_view entry);
 // "host:port", "[v6]:port": always with the port.
 std::string to_string(const Endpoint& endpoint);
 
+// The same server written differently ("A" and "a:8250", "[::1]" and
+// "[0::1]:8250") gives the same key: the host in lower case, IPv6 in its
+// canonical form, always with the port.
+std::string identity_key(const Endpoint& endpoint);
+
+// Two `host` entries name the same server: equal identity keys. False when
+// either does not parse.
+bool same_endpoint(std::string_view a, std::string_view b);
+
 }  // namespace agentlb::lb

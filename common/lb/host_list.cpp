@@ -4,9 +4,6 @@
 #include "common/lb/endpoint.hpp"
 #include "common/lb/text.hpp"
 
-#include <algorithm>
-#include <arpa/inet.h>
-#include <cctype>
 #include <cstddef>
 #include <map>
 
@@ -15,23 +12,6 @@ namespace {
 
 using detail::quoted;
 using detail::trim;
-
-// The same server written differently ("A" and "a:8250", "[::1]" and
-// "[0::1]:8250") gives the same key.
-std::string identity_key(const Endpoint& endpoint) {
-    std::string host = endpoint.host;
-    if (host.find(':') != std::string::npos) {
-        unsigned char bytes[16];
-        char text[INET6_ADDRSTRLEN];
-        if (::inet_pton(AF_INET6, host.c_str(), bytes) == 1 &&
-            ::inet_ntop(AF_INET6, bytes, text, sizeof text) != nullptr) {
-            host = text;
-        }
-    }
-    // Host names are case-insensitive (RFC 4343); canonical IPv6 is lower case.
-    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
-    return to_string(Endpoint{host, endpoint.port});
-}
 
 }  // namespace
 

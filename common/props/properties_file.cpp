@@ -1,8 +1,8 @@
 #include "common/props/properties_file.hpp"
 
 #include "common/props/atomic_file.hpp"
+#include "common/util/text.hpp"
 
-#include <cstdio>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -14,33 +14,14 @@ namespace {
 constexpr std::string_view kBlank = " \t\f";
 
 std::string_view trim(std::string_view s) {
-    std::size_t first = s.find_first_not_of(kBlank);
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    std::size_t last = s.find_last_not_of(kBlank);
-    return s.substr(first, last - first + 1);
+    return util::trim(s, kBlank);
 }
 
 // The offending line for an error message: control characters escaped (the
 // message goes to a terminal or a log), long lines cut.
 std::string quote(std::string_view line) {
     constexpr std::size_t kMaxShown = 80;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < line.size() && i < kMaxShown; ++i) {
-        auto c = static_cast<unsigned char>(line[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    out += '"';
+    std::string out = "\"" + util::escape_text(line.substr(0, kMaxShown)) + "\"";
     if (line.size() > kMaxShown) {
         out += "...";
     }

@@ -18,7 +18,9 @@ struct Failure {
     std::string reason;
 };
 
-inline Failure fail(std::string reason) { return Failure{std::move(reason)}; }
+inline Failure fail(std::string reason) {
+    return Failure{std::move(reason)};
+}
 
 template <class T>
 class [[nodiscard]] Result {
@@ -58,6 +60,8 @@ private:
 // For operations that produce nothing but can be refused.
 struct Done {};
 using Status = Result<Done>;
-inline Status success() { return Done{}; }
+inline Status success() {
+    return Done{};
+}
 
 }  // namespace agentlb

@@ -6,36 +6,27 @@
 #include "certs/ca.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <sys/stat.h>
 
 namespace agentlb::certs::test {
 
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "agentlb-certs-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    const std::filesystem::path& path() const { return path_; }
+// The current time in Unix seconds.
+inline std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
-private:
-    std::filesystem::path path_;
-};
+using ::agentlb::test::TempDir;
 
 inline ::mode_t mode_of(const std::filesystem::path& path) {
     struct stat info {};

@@ -21,14 +21,9 @@ using agentlb::certs::test::fresh_csr;
 using agentlb::certs::test::issue_parsed;
 using agentlb::certs::test::server_options;
 using agentlb::certs::test::TestCa;
+using agentlb::certs::test::unix_now;
 
 namespace {
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 EvpPkeyPtr generate(const char* type, const char* parameter_name, const char* value) {
     EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));

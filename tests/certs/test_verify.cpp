@@ -3,6 +3,7 @@
 #include "tests/certs/certs_fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/x509_vfy.h>
 
 #include <chrono>
 
@@ -11,16 +12,7 @@ using agentlb::certs::test::agent_options;
 using agentlb::certs::test::issue_parsed;
 using agentlb::certs::test::server_options;
 using agentlb::certs::test::TestCa;
-
-namespace {
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
+using agentlb::certs::test::unix_now;
 
 TEST_CASE("verify accepts an agent certificate from our CA") {
     TestCa test_ca;
@@ -152,4 +144,12 @@ TEST_CASE("check_leaf applies kind and revocation without the chain") {
     auto refused = check_leaf(agent.get(), &revoked, CertificateKind::agent);
     REQUIRE_FALSE(refused.ok());
     CHECK_THAT(refused.error(), Catch::StartsWith("certificate revoked"));
+}
+
+TEST_CASE("is_foreign_issuer_error: an unknown or self-signed issuer, not an expiry") {
+    CHECK(is_foreign_issuer_error(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
+    CHECK(is_foreign_issuer_error(X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT));
+    CHECK(is_foreign_issuer_error(X509_V_ERR_CERT_SIGNATURE_FAILURE));
+    CHECK_FALSE(is_foreign_issuer_error(X509_V_OK));
+    CHECK_FALSE(is_foreign_issuer_error(X509_V_ERR_CERT_HAS_EXPIRED));
 }

@@ -70,14 +70,6 @@ TEST_CASE("the avoid list names down servers as their `host` entries are written
     CHECK(avoid_entries(hosts, {}).empty());
 }
 
-TEST_CASE("same_endpoint applies the default port and ignores the case of names") {
-    CHECK(same_endpoint("a.example", "A.EXAMPLE:8250"));
-    CHECK(same_endpoint("10.0.0.1:8250", "10.0.0.1"));
-    CHECK_FALSE(same_endpoint("10.0.0.1:8251", "10.0.0.1"));
-    CHECK_FALSE(same_endpoint("a", "b"));
-    CHECK_FALSE(same_endpoint("bad:port:x", "bad"));
-}
-
 TEST_CASE("needs_update: an agent is told only when something it holds is wrong") {
     const auto& rr = algorithm("roundrobin");
     const Assignment next{{"a", "b", "c"}, "roundrobin", 30, {}};

@@ -59,18 +59,7 @@ template <class Predicate>
 std::optional<wire::MsList> receive_list_until(TestAgent& agent,
                                                Predicate accept,
                                                std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            return std::nullopt;
-        }
-        auto push = agent.receive_as<wire::MsList>(left);
-        if (!push || accept(*push)) {
-            return push;
-        }
-    }
+    return agent.receive_until<wire::MsList>(accept, timeout);
 }
 
 inline std::string held_value(const wire::MsList& list) {

@@ -5,6 +5,7 @@
 #include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
 #include "common/tls/timeouts.hpp"
+#include "common/util/exception_text.hpp"
 #include "common/wire/error.hpp"
 #include "common/wire/frame.hpp"
 
@@ -39,13 +40,8 @@ namespace {
 
 // A bug in a coroutine of the fake must show in the test's output.
 void report_exception(std::exception_ptr ep) {
-    if (!ep) {
-        return;
-    }
-    try {
-        std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "FakeMgmt: coroutine ended by an exception: %s\n", e.what());
+    if (auto text = util::exception_text(ep)) {
+        std::fprintf(stderr, "FakeMgmt: coroutine ended by an exception: %s\n", text->c_str());
     }
 }
 

@@ -1,5 +1,7 @@
 #include "tests/support/net_probe.hpp"
 
+#include "tests/support/wait.hpp"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -89,8 +91,7 @@ bool server_closes(std::uint16_t port, const std::string& bytes, std::chrono::mi
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     char buffer[4096];
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
+        const auto left = time_left(deadline);
         if (left.count() <= 0) {
             return false;
         }

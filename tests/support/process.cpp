@@ -1,5 +1,7 @@
 #include "tests/support/process.hpp"
 
+#include "tests/support/wait.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -195,8 +197,7 @@ CommandResult run_command(const std::vector<std::string>& argv,
     pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
     int open_fds = 2;
     while (open_fds > 0) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
+        const auto left = time_left(deadline);
         if (left.count() <= 0) {
             ::kill(pid, SIGKILL);
             killed = true;

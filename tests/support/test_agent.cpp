@@ -34,6 +34,11 @@ tcp::endpoint parse_loopback(const std::string& address) {
             static_cast<unsigned short>(std::stoi(address.substr(colon + 1)))};
 }
 
+// The TLS layer's own reason when it has one, else the error's message.
+std::string failure_text(const tls::TlsStream& stream, const error_code& ec) {
+    return stream.last_error_detail().empty() ? ec.message() : stream.last_error_detail();
+}
+
 template <class T>
 std::optional<T> wait_future(std::future<T>& future, std::chrono::milliseconds timeout) {
     if (future.wait_for(timeout) != std::future_status::ready) {
@@ -60,6 +65,15 @@ struct TestAgent::Impl {
     Impl() : thread([this] { context.run(); }) {}
 
     ~Impl() {
+        close_stream();
+        guard.reset();
+        context.stop();
+        thread.join();
+        // Coroutine frames still queued die with the context, before the stream.
+    }
+
+    // Closes the stream on the I/O thread, which alone touches it.
+    void close_stream() {
         std::promise<void> done;
         auto finished = done.get_future();
         asio::post(context, [this, &done] {
@@ -69,10 +83,6 @@ struct TestAgent::Impl {
             done.set_value();
         });
         finished.wait_for(std::chrono::seconds(5));
-        guard.reset();
-        context.stop();
-        thread.join();
-        // Coroutine frames still queued die with the context, before the stream.
     }
 
     void mark_closed(std::string reason) {
@@ -109,7 +119,7 @@ struct TestAgent::Impl {
             }
             const auto n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
             if (ec) {
-                mark_closed(stream->last_error_detail().empty() ? ec.message() : stream->last_error_detail());
+                mark_closed(failure_text(*stream, ec));
                 co_return;
             }
             decoder.feed(buffer.data(), n);
@@ -146,8 +156,7 @@ std::string TestAgent::connect(const std::string& address, std::chrono::millisec
             std::move(socket), impl->ssl_context.get(), tls::Role::client, address);
         ec = co_await impl->stream->handshake();
         if (ec) {
-            const auto detail = impl->stream->last_error_detail();
-            promise->set_value("handshake: " + (detail.empty() ? ec.message() : detail));
+            promise->set_value("handshake: " + failure_text(*impl->stream, ec));
             impl->mark_closed("handshake failed");
             co_return;
         }
@@ -220,21 +229,8 @@ bool TestAgent::ping(std::chrono::milliseconds timeout) {
     if (!send(wire::Ping{seq}, timeout)) {
         return false;
     }
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            return false;
-        }
-        auto pong = receive_as<wire::Pong>(left);
-        if (!pong) {
-            return false;
-        }
-        if (pong->seq == seq) {
-            return true;
-        }
-    }
+    const auto pong = receive_until<wire::Pong>([seq](const wire::Pong& p) { return p.seq == seq; }, timeout);
+    return pong.has_value();
 }
 
 bool TestAgent::wait_closed(std::chrono::milliseconds timeout) {
@@ -253,16 +249,7 @@ std::string TestAgent::close_reason() const {
 }
 
 void TestAgent::close() {
-    std::promise<void> done;
-    auto finished = done.get_future();
-    auto* impl = impl_.get();
-    asio::post(impl->context, [impl, &done] {
-        if (impl->stream) {
-            impl->stream->close();
-        }
-        done.set_value();
-    });
-    finished.wait_for(std::chrono::seconds(5));
+    impl_->close_stream();
 }
 
 EnrollOutcome enroll_over_network(const std::string& address,
@@ -289,9 +276,7 @@ EnrollOutcome enroll_over_network(const std::string& address,
             std::make_unique<tls::TlsStream>(std::move(socket), context->get(), tls::Role::client, address);
         ec = co_await stream->handshake();
         if (ec) {
-            outcome.transport_error =
-                "handshake: " +
-                (stream->last_error_detail().empty() ? ec.message() : stream->last_error_detail());
+            outcome.transport_error = "handshake: " + failure_text(*stream, ec);
             co_return;
         }
         auto frame = wire::encode_frame(wire::encode_message(request));
@@ -325,9 +310,7 @@ EnrollOutcome enroll_over_network(const std::string& address,
             }
             const auto n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
             if (ec) {
-                outcome.transport_error =
-                    "read: " +
-                    (stream->last_error_detail().empty() ? ec.message() : stream->last_error_detail());
+                outcome.transport_error = "read: " + failure_text(*stream, ec);
                 co_return;
             }
             decoder.feed(buffer.data(), n);

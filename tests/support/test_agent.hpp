@@ -13,6 +13,7 @@
 #include "common/tls/context.hpp"
 #include "common/wire/messages.hpp"
 #include "tests/support/ca_fixture.hpp"
+#include "tests/support/wait.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -58,8 +59,7 @@ public:
     std::optional<T> receive_as(std::chrono::milliseconds timeout) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
+            const auto left = time_left(deadline);
             if (left.count() <= 0) {
                 return std::nullopt;
             }
@@ -69,6 +69,22 @@ public:
             }
             if (auto* typed = std::get_if<T>(&*message)) {
                 return std::move(*typed);
+            }
+        }
+    }
+
+    // The first message of type T that satisfies `accept`; earlier ones are dropped.
+    template <class T, class Predicate>
+    std::optional<T> receive_until(Predicate accept, std::chrono::milliseconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            const auto left = time_left(deadline);
+            if (left.count() <= 0) {
+                return std::nullopt;
+            }
+            auto message = receive_as<T>(left);
+            if (!message || accept(*message)) {
+                return message;
             }
         }
     }

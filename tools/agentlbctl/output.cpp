@@ -1,38 +1,18 @@
 #include "tools/agentlbctl/output.hpp"
 
+#include "common/util/text.hpp"
+
 #include <algorithm>
-#include <cstdio>
 #include <stdexcept>
 
 namespace agentlb::ctl {
-namespace {
-
-std::string escape(std::string_view text, bool escape_quotes) {
-    std::string out;
-    out.reserve(text.size());
-    for (unsigned char c : text) {
-        if (c == '\\' || (escape_quotes && c == '"')) {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f) {
-            char buffer[8];
-            std::snprintf(buffer, sizeof buffer, "\\x%02x", c);
-            out += buffer;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
-}  // namespace
 
 std::string display_text(std::string_view text) {
-    return escape(text, false);
+    return util::escape_text(text, false);
 }
 
 std::string quote(std::string_view text) {
-    return "\"" + escape(text, true) + "\"";
+    return "\"" + util::escape_text(text) + "\"";
 }
 
 Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}

@@ -6,7 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <cmath>
+#include <algorithm>
 
 namespace agentlb::bench {
 

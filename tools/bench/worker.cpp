@@ -17,11 +17,9 @@
 #include <boost/asio/write.hpp>
 
 #include <nlohmann/json.hpp>
-#include <openssl/pem.h>
 
 #include <csignal>
 #include <istream>
-#include <optional>
 #include <sys/resource.h>
 
 namespace agentlb::bench {

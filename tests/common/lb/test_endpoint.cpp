@@ -111,3 +111,28 @@ TEST_CASE("endpoint: IPv6 refusals") {
     CHECK_THAT(refusal("::g"), Contains("not a valid IPv6 address") && Contains("[address]:port"));
     CHECK_THAT(refusal("fe80::1%eth0"), Contains("not a valid IPv6 address"));
 }
+
+TEST_CASE("same_endpoint applies the default port and ignores the case of names") {
+    CHECK(same_endpoint("a.example", "A.EXAMPLE:8250"));
+    CHECK(same_endpoint("10.0.0.1:8250", "10.0.0.1"));
+    CHECK_FALSE(same_endpoint("10.0.0.1:8251", "10.0.0.1"));
+    CHECK_FALSE(same_endpoint("a", "b"));
+}
+
+TEST_CASE("same_endpoint compares IPv6 addresses in their canonical form") {
+    CHECK(same_endpoint("[::1]", "[0:0::1]:8250"));
+    CHECK(same_endpoint("FE80::1", "[fe80::1]"));
+    CHECK_FALSE(same_endpoint("[::1]:8300", "[::1]"));
+    CHECK_FALSE(same_endpoint("[::1]", "[::2]"));
+}
+
+TEST_CASE("same_endpoint is false when either entry does not parse") {
+    CHECK_FALSE(same_endpoint("bad:port:x", "bad"));
+    CHECK_FALSE(same_endpoint("10.0.0.256", "10.0.0.256"));
+    CHECK_FALSE(same_endpoint("", ""));
+}
+
+TEST_CASE("identity_key: one key for the forms of one server") {
+    CHECK(identity_key(parsed("MS1.Example")) == "ms1.example:8250");
+    CHECK(identity_key(parsed("[0::1]:8300")) == "[::1]:8300");
+}

@@ -19,19 +19,6 @@ namespace agentlb::tls::test {
 
 namespace asio = boost::asio;
 
-TempDir::TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "agentlb-tls-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        throw std::runtime_error("mkdtemp failed");
-    }
-    path_ = pattern;
-}
-
-TempDir::~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-}
-
 struct TestPki::Impl {
     explicit Impl(certs::CertificateAuthority authority) : ca(std::move(authority)) {}
     certs::CertificateAuthority ca;

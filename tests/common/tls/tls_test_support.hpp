@@ -6,6 +6,7 @@
 #include "certs/certificate_kind.hpp"
 #include "certs/revocation.hpp"
 #include "common/tls/context.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,17 +22,7 @@
 
 namespace agentlb::tls::test {
 
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using ::agentlb::test::TempDir;
 
 struct KeyPair {
     std::string cert_pem;

@@ -1,0 +1,41 @@
+#pragma once
+
+// Text helpers for parsers and for echoing operator input back in messages.
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace agentlb::util {
+
+// `text` without leading and trailing characters from `blanks`.
+inline std::string_view trim(std::string_view text, std::string_view blanks = " \t") {
+    const std::size_t first = text.find_first_not_of(blanks);
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    const std::size_t last = text.find_last_not_of(blanks);
+    return text.substr(first, last - first + 1);
+}
+
+// Control bytes as \xNN and a backslash doubled (and '"' escaped when
+// `escape_quotes`), so a stray tab or newline in echoed input can be seen.
+inline std::string escape_text(std::string_view text, bool escape_quotes = true) {
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text) {
+        if (c == '\\' || (escape_quotes && c == '"')) {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace agentlb::util
