@@ -9,15 +9,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
-#include <fmt/ranges.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <array>
 
 namespace agentlb::mgmt {
 
@@ -25,14 +19,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
-
-// One read buffer per I/O thread: an idle session holds none (a session
-// never leaves its thread, see io_pool.hpp).
-char* thread_read_buffer(std::size_t& size) {
-    thread_local std::array<char, 16 * 1024> buffer;
-    size = buffer.size();
-    return buffer.data();
-}
 
 std::string peer_address(const asio::ip::tcp::socket& socket) {
     error_code ec;
@@ -62,37 +48,42 @@ bool is_routine_close(const error_code& ec) {
 
 AgentSession::AgentSession(asio::ip::tcp::socket socket, std::shared_ptr<SharedState> state)
     : state_(std::move(state)),
-      executor_(socket.get_executor()),
       peer_(peer_address(socket)),
       stream_(std::move(socket), state_->agent_context.get(), tls::Role::server),
-      read_deadline_(stream_),
-      write_deadline_(stream_),
-      writer_wake_(executor_, std::chrono::steady_clock::time_point::max()) {
-    status_.address = peer_;
-}
+      watchdog_(stream_.get_executor()) {}
 
 AgentSession::~AgentSession() = default;
 
 void AgentSession::start() {
     auto self = shared_from_this();
     asio::co_spawn(
-        executor_,
+        stream_.get_executor(),
         [self] { return self->run(); },
         [](std::exception_ptr e) { log_exception(e, "agent session"); });
 }
 
 void AgentSession::stop() {
-    asio::post(executor_, [self = shared_from_this()] { self->close_now(); });
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
 }
 
 void AgentSession::apply(std::shared_ptr<const ClusterSnapshot> snapshot) {
-    asio::post(executor_,
+    asio::post(stream_.get_executor(),
                [self = shared_from_this(), snapshot = std::move(snapshot)] { self->apply_now(snapshot); });
 }
 
 AgentStatus AgentSession::status() const {
     std::lock_guard lock(status_mutex_);
-    return status_;
+    AgentStatus status;
+    status.address = peer_;
+    if (welcome_sent_) {
+        status.host_id = host_id_;
+        status.name = name_;
+        status.zone = zone_;
+        status.held = held_;
+        status.connected_since = connected_since_;
+        status.welcomed = true;
+    }
+    return status;
 }
 
 std::string AgentSession::who() const {
@@ -102,18 +93,13 @@ std::string AgentSession::who() const {
     return "agent " + name_ + " (" + peer_ + ")";
 }
 
-void AgentSession::close_now() {
-    if (stopped_) {
-        return;
-    }
-    stopped_ = true;
-    read_deadline_.cancel();
-    write_deadline_.cancel();
-    stream_.close();
-    writer_wake_.cancel();
+AgentSession::Clock::duration AgentSession::idle_limit() const {
+    return state_->options.heartbeat_interval * kMissedHeartbeatsBeforeDead;
 }
 
 asio::awaitable<void> AgentSession::run() {
+    phase_deadline_ = Clock::now() + state_->options.handshake_timeout;
+    arm_watchdog();
     if (co_await handshake()) {
         auto first = co_await read_message();
         if (!first.message) {
@@ -122,22 +108,13 @@ asio::awaitable<void> AgentSession::run() {
             state_->metrics.count_handshake(reason);
         } else if (const auto* hello = std::get_if<wire::Hello>(&*first.message)) {
             if (co_await accept_hello(*hello)) {
-                for (;;) {
-                    read_deadline_.expires_after(state_->options.heartbeat_interval *
-                                                 kMissedHeartbeatsBeforeDead);
-                    auto next = co_await read_message();
-                    if (!next.message) {
-                        if (next.routine) {
-                            spdlog::debug("{}: {}", who(), next.reason);
-                        } else {
-                            spdlog::warn("{}: closing the session: {}", who(), next.reason);
-                        }
-                        break;
-                    }
-                    if (!co_await handle(*next.message)) {
-                        break;
-                    }
-                }
+                // From here on no coroutine waits for this agent.
+                phase_deadline_ = Clock::time_point::max();
+                last_frame_ = Clock::now();
+                idle_reading_ = true;
+                tighten_watchdog();
+                read_available();
+                co_return;
             }
         } else {
             spdlog::warn(
@@ -146,14 +123,12 @@ asio::awaitable<void> AgentSession::run() {
             refuse("protocol", "the first message must be hello");
         }
     }
-    co_await finish();
+    end_session();
 }
 
 asio::awaitable<bool> AgentSession::handshake() {
-    read_deadline_.expires_after(state_->options.handshake_timeout);
     const error_code ec = co_await stream_.handshake();
     if (ec) {
-        const bool timed_out = read_deadline_.expired();
         const long verify_result = SSL_get_verify_result(stream_.native_handle());
         std::string detail = tls::describe_verify_failure(stream_.native_handle());
         if (detail.empty()) {
@@ -162,8 +137,8 @@ asio::awaitable<bool> AgentSession::handshake() {
         if (detail.empty()) {
             detail = ec.message();
         }
-        const auto reason = classify_handshake_failure(ec, verify_result, detail, timed_out);
-        if (timed_out) {
+        const auto reason = classify_handshake_failure(ec, verify_result, detail, timed_out_);
+        if (timed_out_) {
             detail =
                 "no TLS handshake within " + std::to_string(state_->options.handshake_timeout.count()) + " s";
         }
@@ -172,13 +147,7 @@ asio::awaitable<bool> AgentSession::handshake() {
         co_return false;
     }
     // The handshake deadline now guards the wait for hello.
-    read_deadline_.expires_after(state_->options.handshake_timeout);
-    writer_running_ = true;  // before it first runs: refuse() relies on it
-    auto self = shared_from_this();
-    asio::co_spawn(
-        executor_,
-        [self] { return self->writer(); },
-        [](std::exception_ptr e) { log_exception(e, "agent writer"); });
+    phase_deadline_ = Clock::now() + state_->options.handshake_timeout;
     co_return true;
 }
 
@@ -201,7 +170,10 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
         refuse("identity_mismatch", "hello names a host other than the certificate's");
         co_return false;
     }
-    name_ = common_name;
+    {
+        std::lock_guard lock(status_mutex_);
+        name_ = common_name;
+    }
     // Resumed sessions skipped the handshake's certificate checks.
     if (auto ok = certs::check_leaf(certificate.get(), state_->revoked.get(), certs::CertificateKind::agent);
         !ok) {
@@ -217,14 +189,20 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     struct Lookup {
         std::optional<store::HostRecord> host;
         bool revoked = false;
-        std::vector<std::int64_t> ids;
+        std::shared_ptr<const ClusterSnapshot> snapshot;
+        // The zone's ids, read only for a host newer than `snapshot`.
+        std::optional<std::vector<std::int64_t>> ids;
         std::int64_t generation = 0;
     };
-    auto lookup_job = [name = name_, serial = serial_](store::Store& store) {
+    // Point reads only: the zone's host ids come from the snapshot, since
+    // reading them costs O(hosts in the zone) on the one store thread, which
+    // every hello of a reconnection storm queues behind.
+    auto lookup_job = [name = name_, serial = serial_, state = state_](store::Store& store) {
         Lookup lookup;
         lookup.host = store.find_host(name);
         lookup.revoked = store.is_revoked(serial);
-        if (lookup.host) {
+        lookup.snapshot = state->snapshot();
+        if (lookup.host && !contains_host(*lookup.snapshot, lookup.host->zone, lookup.host->id)) {
             lookup.ids = store.host_ids_in_zone(lookup.host->zone);
         }
         // Read last: every snapshot at least this new has the host in it.
@@ -261,12 +239,16 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
                       escape_for_log(hello.zone),
                       lookup.host->zone);
     }
-    host_id_ = lookup.host->id;
-    zone_ = lookup.host->zone;
+    {
+        std::lock_guard lock(status_mutex_);
+        host_id_ = lookup.host->id;
+        zone_ = lookup.host->zone;
+    }
     hello_generation_ = lookup.generation;
 
-    const auto snapshot = state_->snapshot();
-    const auto computed = compute_assignment(*snapshot, lookup.ids, host_id_);
+    const auto& snapshot = lookup.snapshot;
+    const auto computed = lookup.ids ? compute_assignment(*snapshot, *lookup.ids, host_id_)
+                                     : compute_assignment(*snapshot, zone_, host_id_);
     const auto reported = held_from_hello(hello.list, hello.interval);
 
     wire::Welcome welcome;
@@ -277,25 +259,15 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
         const auto correction = assignment_to_send(reported, computed, *snapshot->algorithm);
         welcome.correction = wire::MsList{
             state_->next_seq(), correction.list, correction.algorithm, correction.interval, correction.avoid};
-        held_ = correction;
+        set_held(correction);
     } else {
-        held_ = reported;
+        set_held(reported);
     }
 
-    read_deadline_.cancel();
     state_->registry.add(host_id_, shared_from_this());
     registered_ = true;
     state_->metrics.agents_connected.fetch_add(1);
     state_->metrics.count_handshake("ok");
-    {
-        std::lock_guard lock(status_mutex_);
-        status_.host_id = host_id_;
-        status_.name = name_;
-        status_.zone = zone_;
-        status_.held = held_;
-        status_.connected_since = unix_now();
-        status_.welcomed = true;
-    }
     // Record the connection before the agent hears `welcome`: during a
     // make-before-break switch the agent closes its old session as soon as
     // it is welcomed here, and the old server's clear_connected_if must find
@@ -310,8 +282,12 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     } catch (const std::exception& e) {
         spdlog::error("{}: cannot record the connection in the store: {}", who(), e.what());
     }
+    {
+        std::lock_guard lock(status_mutex_);
+        connected_since_ = unix_now();
+        welcome_sent_ = true;
+    }
     send(welcome);
-    welcome_sent_ = true;
     spdlog::debug("{}: welcome (host id {}, zone {}{})",
                   who(),
                   host_id_,
@@ -324,220 +300,62 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
 }
 
 asio::awaitable<AgentSession::ReadResult> AgentSession::read_message() {
-    ReadResult result;
     for (;;) {
         error_code ec;
         auto payload = decoder_.next(ec);
         if (ec) {
-            result.reason = "bad frame: " + ec.message();
-            co_return result;
+            co_return ReadResult{std::nullopt, "bad frame: " + ec.message(), false};
         }
         if (payload) {
             wire::Message message;
             std::string detail;
             ec = wire::decode_message(*payload, message, detail);
             if (ec) {
-                result.reason = "bad message: " + (detail.empty() ? ec.message() : detail);
-                co_return result;
+                co_return ReadResult{
+                    std::nullopt, "bad message: " + (detail.empty() ? ec.message() : detail), false};
             }
-            result.message = std::move(message);
-            co_return result;
+            co_return ReadResult{std::move(message), {}, false};
         }
         std::size_t size = 0;
         char* buffer = thread_read_buffer(size);
         const std::size_t n = co_await stream_.read_some(buffer, size, ec);
         if (ec) {
-            if (read_deadline_.expired()) {
-                result.reason = name_.empty() ? "no hello in time" : "missed heartbeats, no frame in time";
-            } else if (is_routine_close(ec)) {
-                result.reason = stopped_ ? "closed by this server" : "closed by the agent";
-                result.routine = true;
-                if (!decoder_.idle()) {
-                    result.reason += " in the middle of a frame";
-                    result.routine = false;
-                }
-            } else {
-                result.reason = "read failed: " + escape_for_log(stream_.last_error_detail().empty()
-                                                                     ? ec.message()
-                                                                     : stream_.last_error_detail());
-            }
-            co_return result;
+            co_return read_failure(ec);
         }
         decoder_.feed(buffer, n);
     }
 }
 
-asio::awaitable<bool> AgentSession::handle(const wire::Message& message) {
-    if (const auto* ping = std::get_if<wire::Ping>(&message)) {
-        send(wire::Pong{ping->seq});
-        co_return true;
-    }
-    if (const auto* ack = std::get_if<wire::Ack>(&message)) {
-        auto it = pending_acks_.find(ack->seq);
-        if (it != pending_acks_.end()) {
-            const std::chrono::duration<double> latency = std::chrono::steady_clock::now() - it->second;
-            state_->metrics.push_latency.observe(latency.count());
-            state_->metrics.pushes_acked.fetch_add(1);
-            state_->metrics.pushes_unacked.fetch_sub(1);
-            pending_acks_.erase(it);
+AgentSession::ReadResult AgentSession::read_failure(const error_code& ec) const {
+    ReadResult result;
+    if (timed_out_) {
+        result.reason = name_.empty() ? "no hello in time" : "missed heartbeats, no frame in time";
+    } else if (is_routine_close(ec)) {
+        result.reason = stopped_ ? "closed by this server" : "closed by the agent";
+        result.routine = true;
+        if (!decoder_.idle()) {
+            result.reason += " in the middle of a frame";
+            result.routine = false;
         }
-        co_return true;
+    } else {
+        result.reason =
+            "read failed: " +
+            escape_for_log(stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail());
     }
-    if (const auto* renew_request = std::get_if<wire::Renew>(&message)) {
-        co_await renew(renew_request->csr);
-        co_return !stopped_;
-    }
-    spdlog::warn("{}: closing the session: unexpected message '{}'", who(), wire::message_type(message));
-    co_return false;
+    return result;
 }
 
-asio::awaitable<void> AgentSession::renew(std::string csr) {
-    auto job = [state = state_, csr = std::move(csr), name = name_, host_id = host_id_](
-                   store::Store& store) -> Result<std::string> {
-        certs::IssueOptions options;
-        options.kind = certs::CertificateKind::agent;
-        options.common_name = name;
-        auto issued = state->ca.issue(csr, options);
-        if (!issued) {
-            return fail(issued.error());
-        }
-        store.record_certificate(host_id,
-                                 store::IssuedCertificate{issued->pem, issued->serial, issued->not_after});
-        return issued->pem;
-    };
-    try {
-        auto issued = co_await state_->store.call(std::move(job));
-        if (!issued) {
-            spdlog::warn("{}: renewal refused: {}", who(), issued.error());
-            send(wire::Error{"renew_refused", issued.error()});
-            co_return;
-        }
-        spdlog::info("{}: issued a renewed certificate", who());
-        send(wire::Certificate{std::move(issued).value(), state_->ca.certificate_pem()});
-    } catch (const std::exception& e) {
-        spdlog::error("{}: renewal failed: {}", who(), e.what());
-        send(wire::Error{"unavailable", "the certificate could not be renewed; try again later"});
-    }
-}
-
-void AgentSession::apply_now(const std::shared_ptr<const ClusterSnapshot>& snapshot) {
-    if (stopped_ || close_after_flush_ || !registered_ || !welcome_sent_ ||
-        snapshot->generation < hello_generation_) {
+void AgentSession::end_session() {
+    if (ended_) {
         return;
     }
-    const auto zone = snapshot->host_ids_by_zone.find(zone_);
-    const bool present = zone != snapshot->host_ids_by_zone.end() &&
-                         std::binary_search(zone->second.begin(), zone->second.end(), host_id_);
-    if (!present) {
-        spdlog::info("{}: host removed, closing its session", who());
-        refuse("revoked", "host " + name_ + " was removed");
-        return;
-    }
-    if (state_->revoked->is_revoked(serial_)) {
-        spdlog::info("{}: certificate serial {} revoked, closing its session", who(), serial_);
-        refuse("revoked", "certificate serial " + serial_ + " is revoked");
-        return;
-    }
-    const auto next = compute_assignment(*snapshot, zone_, host_id_);
-    if (!needs_update(held_, next, *snapshot->algorithm)) {
-        return;
-    }
-    const auto update = assignment_to_send(held_, next, *snapshot->algorithm);
-    const auto seq = state_->next_seq();
-    if (pending_acks_.size() >= kMaxPendingAcks) {
-        pending_acks_.erase(pending_acks_.begin());
-        state_->metrics.pushes_unacked.fetch_sub(1);
-    }
-    pending_acks_.emplace(seq, std::chrono::steady_clock::now());
-    state_->metrics.pushes_sent.fetch_add(1);
-    state_->metrics.pushes_unacked.fetch_add(1);
-    set_held(update);
-    spdlog::debug("{}: push seq {}: {}@{} interval {} avoid [{}]",
-                  who(),
-                  seq,
-                  fmt::join(update.list, ","),
-                  update.algorithm,
-                  update.interval,
-                  fmt::join(update.avoid, ","));
-    send(wire::MsList{seq, update.list, update.algorithm, update.interval, update.avoid});
-}
-
-void AgentSession::set_held(const Assignment& held) {
-    held_ = held;
-    std::lock_guard lock(status_mutex_);
-    status_.held = held;
-}
-
-void AgentSession::send(const wire::Message& message) {
-    if (stopped_ || close_after_flush_) {
-        return;
-    }
-    if (queue_.size() >= kMaxQueuedFrames) {
-        spdlog::warn(
-            "{}: closing the session: {} frames waiting, the agent does not read", who(), queue_.size());
-        close_now();
-        return;
-    }
-    auto frame = wire::encode_frame(wire::encode_message(message));
-    if (!frame) {
-        // Our own message too large: a bug, but it must not take the server down.
-        spdlog::error(
-            "{}: cannot frame a '{}' message: {}", who(), wire::message_type(message), frame.error());
-        close_now();
-        return;
-    }
-    queue_.push_back(std::move(frame).value());
-    writer_wake_.cancel();
-}
-
-void AgentSession::refuse(std::string_view code, const std::string& message) {
-    send(wire::Error{std::string(code), message});
-    close_after_flush_ = true;
-    writer_wake_.cancel();
-    if (!writer_running_) {
-        close_now();
-    }
-}
-
-asio::awaitable<void> AgentSession::writer() {
-    const auto write_timeout = state_->options.heartbeat_interval * kMissedHeartbeatsBeforeDead;
-    while (!stopped_) {
-        if (queue_.empty()) {
-            if (close_after_flush_) {
-                break;
-            }
-            writer_wake_.expires_at(std::chrono::steady_clock::time_point::max());
-            error_code ignored;
-            co_await writer_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-            continue;
-        }
-        std::string frame = std::move(queue_.front());
-        queue_.pop_front();
-        write_deadline_.expires_after(write_timeout);
-        const error_code ec = co_await stream_.write_all(frame.data(), frame.size());
-        write_deadline_.cancel();
-        if (ec) {
-            if (!stopped_ && !is_routine_close(ec)) {
-                spdlog::debug("{}: write failed: {}", who(), ec.message());
-            }
-            close_now();
-            break;
-        }
-    }
-    if (close_after_flush_ && !stopped_) {
-        co_await stream_.shutdown();
-        close_now();
-    }
-    writer_running_ = false;
-}
-
-asio::awaitable<void> AgentSession::finish() {
-    read_deadline_.cancel();
-    if (!close_after_flush_ || !writer_running_) {
+    ended_ = true;
+    // A refusal still being written closes the stream itself once it is out.
+    if (!(close_after_flush_ && write_blocked_)) {
         close_now();
     }
     if (!registered_) {
-        co_return;
+        return;
     }
     registered_ = false;
     state_->registry.remove(host_id_, this);
@@ -545,6 +363,14 @@ asio::awaitable<void> AgentSession::finish() {
     state_->metrics.pushes_unacked.fetch_sub(static_cast<std::int64_t>(pending_acks_.size()));
     pending_acks_.clear();
     spdlog::debug("{}: disconnected", who());
+    auto self = shared_from_this();
+    asio::co_spawn(
+        stream_.get_executor(),
+        [self] { return self->forget_connection(); },
+        [](std::exception_ptr e) { log_exception(e, "agent session end"); });
+}
+
+asio::awaitable<void> AgentSession::forget_connection() {
     // Decided on the store thread: a newer session of this host that
     // registered meanwhile keeps "connected to".
     auto job = [state = state_, host_id = host_id_](store::Store& store) {

@@ -2,28 +2,30 @@
 
 // One agent connection on the agent port (8250).
 //
-// Lifetime (Asio-example style): owned by shared_ptr, kept alive by its two
-// coroutines. run() does the TLS handshake, waits for `hello`, checks the
-// agent's identity, answers `welcome`, then reads frames until the agent
-// goes away, sends something wrong, or misses kMissedHeartbeatsBeforeDead
-// heartbeats. writer() drains a bounded queue, woken by a timer. stop() may
-// be called from any thread, any number of times.
+// Until `welcome`, run() (a coroutine) does the TLS handshake, waits for
+// `hello`, checks the agent's identity and answers. From then on the session
+// holds no coroutine while it waits, because what an idle session costs is
+// multiplied by 100,000: it waits for readability with a plain
+// socket.async_wait (whose handler keeps it alive), then reads, decodes and
+// answers every frame synchronously. Frames are written at once; only a full
+// socket arms a write wait. A store call (renewal, disconnect) runs as a
+// short-lived coroutine.
 //
-// Each session is bound to one io_context (one thread, see io_pool.hpp): all
-// members are touched only there, except status_ (own mutex).
+// One watchdog timer per session, re-armed only when it fires, enforces every
+// timeout: handshake and hello each --handshake-timeout (10 s); then a frame
+// at least every heartbeat_interval * kMissedHeartbeatsBeforeDead (30 s); a
+// blocked write completes within the same span.
 //
-// Timeouts: handshake and hello each --handshake-timeout (10 s); a frame at
-// least every heartbeat_interval * kMissedHeartbeatsBeforeDead (30 s); a
-// write completes within the same span.
+// Each session is bound to one io_context (one thread, see io_pool.hpp) and
+// its members are touched only there. The members /v1/status shows are
+// written under status_mutex_ so that status() may run on any thread.
 
-#include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
 #include "common/wire/frame.hpp"
 #include "common/wire/messages.hpp"
 #include "mgmt/awaitable.hpp"
 #include "mgmt/cluster_state.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -70,56 +72,85 @@ public:
     AgentStatus status() const;
 
 private:
+    using Clock = std::chrono::steady_clock;
+
     struct ReadResult {
         std::optional<wire::Message> message;
         std::string reason;    // why nothing was read (for the log)
         bool routine = false;  // a normal close, logged at debug
     };
 
+    // Before welcome (agent_session.cpp).
     boost::asio::awaitable<void> run();
     boost::asio::awaitable<bool> handshake();
     boost::asio::awaitable<bool> accept_hello(const wire::Hello& hello);
     boost::asio::awaitable<ReadResult> read_message();
-    boost::asio::awaitable<bool> handle(const wire::Message& message);
-    boost::asio::awaitable<void> renew(std::string csr);
-    boost::asio::awaitable<void> writer();
-    boost::asio::awaitable<void> finish();
+    ReadResult read_failure(const boost::system::error_code& ec) const;
+    // Unregisters and clears "connected to" in the store; runs once.
+    void end_session();
+    boost::asio::awaitable<void> forget_connection();
 
+    // After welcome (agent_session_io.cpp).
+    void read_available();
+    void wait_readable(boost::asio::ip::tcp::socket::wait_type want);
+    void stop_reading(const ReadResult& why);
+    bool handle(const wire::Message& message);
+    boost::asio::awaitable<void> renew(std::string csr);
     void send(const wire::Message& message);
+    void flush();
     // Sends an error frame, then closes once it is written.
     void refuse(std::string_view code, const std::string& message);
     void close_now();
+    Clock::time_point deadline() const;
+    void arm_watchdog();
+    void tighten_watchdog();
+    void on_watchdog();
+
+    // Pushes (agent_session_push.cpp).
     void apply_now(const std::shared_ptr<const ClusterSnapshot>& snapshot);
+    void on_ack(std::int64_t seq);
     void set_held(const Assignment& held);
+
+    // One read buffer per I/O thread, so that an idle session holds none:
+    // reads fill it without suspending (a session never leaves its thread).
+    static char* thread_read_buffer(std::size_t& size);
     std::string who() const;  // log prefix
+    Clock::duration idle_limit() const;
 
     std::shared_ptr<SharedState> state_;
-    boost::asio::any_io_executor executor_;
     std::string peer_;
     tls::TlsStream stream_;
-    // Declared after the stream they close (destroyed first).
-    tls::Deadline read_deadline_;
-    tls::Deadline write_deadline_;
-    boost::asio::steady_timer writer_wake_;
+    boost::asio::steady_timer watchdog_;
     wire::FrameDecoder decoder_;
     std::list<std::string> queue_;  // a list: an empty std::deque still allocates
+
+    // Deadlines the watchdog enforces (see deadline()).
+    Clock::time_point phase_deadline_ = Clock::time_point::max();
+    Clock::time_point last_frame_{};
+    Clock::time_point write_blocked_since_{};
+
+    bool idle_reading_ = false;  // past welcome: reading through wait_readable()
+    bool renewing_ = false;      // reading pauses while a renewal is in the store
+    bool write_blocked_ = false;
     bool close_after_flush_ = false;
-    bool writer_running_ = false;
     bool stopped_ = false;
+    bool timed_out_ = false;
+    bool ended_ = false;
     bool registered_ = false;
     // Pushes wait until `welcome` is queued: the agent must hear it first.
     bool welcome_sent_ = false;
 
+    std::string serial_;
+    std::int64_t hello_generation_ = 0;
+    std::map<std::int64_t, Clock::time_point> pending_acks_;
+
+    // Shown by status(); written under the mutex, read freely on this thread.
+    mutable std::mutex status_mutex_;
     std::string name_;  // from the certificate, once hello matched it
     std::string zone_;
-    std::string serial_;
     std::int64_t host_id_ = 0;
-    std::int64_t hello_generation_ = 0;
     Assignment held_;
-    std::map<std::int64_t, std::chrono::steady_clock::time_point> pending_acks_;
-
-    mutable std::mutex status_mutex_;
-    AgentStatus status_;
+    std::int64_t connected_since_ = 0;
 };
 
 }  // namespace agentlb::mgmt

@@ -50,6 +50,12 @@ std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
     return avoid;
 }
 
+bool contains_host(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id) {
+    const auto it = snapshot.host_ids_by_zone.find(std::string(zone));
+    return it != snapshot.host_ids_by_zone.end() &&
+           std::binary_search(it->second.begin(), it->second.end(), host_id);
+}
+
 Assignment compute_assignment(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id) {
     static const std::vector<std::int64_t> kNoHosts;
     const auto it = snapshot.host_ids_by_zone.find(std::string(zone));

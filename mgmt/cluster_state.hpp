@@ -54,6 +54,9 @@ ClusterSnapshot empty_snapshot();
 std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
                                        const std::vector<store::ServerRecord>& servers);
 
+// Whether the snapshot lists host `host_id` in `zone`.
+bool contains_host(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id);
+
 // The list, algorithm, interval and avoid list for one agent.
 Assignment compute_assignment(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id);
 // Same, with the zone's ascending host ids given (fresher than the snapshot's).

@@ -19,7 +19,9 @@ namespace agentlb::mgmt {
 class SharedState;
 struct ClusterSnapshot;
 
-inline constexpr std::chrono::milliseconds kGenerationPoll{200};
+// One indexed read of one row per poll: cheap enough to keep the change
+// detection a small part of the 1 s propagation budget.
+inline constexpr std::chrono::milliseconds kGenerationPoll{50};
 
 class ClusterWatcher : public std::enable_shared_from_this<ClusterWatcher> {
 public:

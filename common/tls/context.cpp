@@ -399,7 +399,7 @@ Result<SslCtxPtr> make_agent_port_server_context(const AgentPortServerConfig& co
     // keep none (it would hold a peer certificate per session).
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_cache_size(c, 1);
-    SSL_CTX_set_num_tickets(c, 1);
+    SSL_CTX_set_num_tickets(c, config.session_tickets);
     if (SSL_CTX_set_session_ticket_cb(c, nullptr, decrypt_agent_ticket, nullptr) != 1) {
         return fail(certs::openssl_failure("agent port: cannot install the session ticket check"));
     }

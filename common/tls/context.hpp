@@ -16,6 +16,7 @@
 
 #include <openssl/types.h>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,15 +39,20 @@ struct AgentPortServerConfig {
     // Serials refused at the handshake; may be null. Consulted in memory only,
     // so its owner refreshes it from the store. Kept alive by the context.
     std::shared_ptr<const certs::RevocationList> revoked;
+    // TLS 1.3 tickets sent after each full handshake. agentlb-agent never
+    // resumes, and with OpenSSL 3.0 building a ticket costs about a fifth of
+    // the server's CPU per handshake (docs/BENCHMARKS.md), so the daemon
+    // sends none. Tests of resumption set 1.
+    std::size_t session_tickets = 0;
 };
 
 // TLS 1.3 only; client certificate required, chained to ca_pem, and
 // an agent certificate (extendedKeyUsage clientAuth, not serverAuth: see
-// certs::check_leaf), and not revoked. Session tickets stay on (one per
-// handshake) for cheap reconnects: a resumed session skips the certificate
-// checks, so callers check peer_certificate() again after the handshake (a
-// ticket whose certificate is revoked or expired is not accepted, which forces
-// a full handshake, but revocations after the handshake are the caller's).
+// certs::check_leaf), and not revoked. With session_tickets > 0 a client may
+// resume: a resumed session skips the certificate checks, so callers check
+// peer_certificate() again after the handshake (a ticket whose certificate is
+// revoked or expired is not accepted, which forces a full handshake, but
+// revocations after the handshake are the caller's).
 Result<SslCtxPtr> make_agent_port_server_context(const AgentPortServerConfig& config);
 
 struct AgentClientConfig {

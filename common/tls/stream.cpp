@@ -204,6 +204,65 @@ asio::awaitable<void> TlsStream::shutdown() {
     ERR_clear_error();
 }
 
+std::size_t TlsStream::read_now(void* buf, std::size_t n, error_code& ec, tcp::socket::wait_type& want) {
+    ec = {};
+    if (closed_) {
+        ec = asio::error::operation_aborted;
+        return 0;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    ERR_clear_error();
+    errno = 0;
+    std::size_t got = 0;
+    const int ret = SSL_read_ex(ssl_.get(), buf, n, &got);
+    if (ret == 1) {
+        return got;
+    }
+    const int saved_errno = errno;
+    const int ssl_error = SSL_get_error(ssl_.get(), ret);
+    if (ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE) {
+        want = ssl_error == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
+        ec = asio::error::would_block;
+        return 0;
+    }
+    ec = on_failure(ssl_error, saved_errno);
+    return 0;
+}
+
+error_code TlsStream::write_now(const void* data, std::size_t n, tcp::socket::wait_type& want) {
+    if (closed_) {
+        return asio::error::operation_aborted;
+    }
+    if (n == 0) {
+        return {};
+    }
+    ERR_clear_error();
+    errno = 0;
+    std::size_t written = 0;
+    const int ret = SSL_write_ex(ssl_.get(), data, n, &written);
+    if (ret == 1) {
+        return {};
+    }
+    const int saved_errno = errno;
+    const int ssl_error = SSL_get_error(ssl_.get(), ret);
+    if (ssl_error == SSL_ERROR_WANT_WRITE || ssl_error == SSL_ERROR_WANT_READ) {
+        want = ssl_error == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
+        return asio::error::would_block;
+    }
+    return on_failure(ssl_error, saved_errno);
+}
+
+void TlsStream::shutdown_now() noexcept {
+    if (closed_ || fatal_ || SSL_is_init_finished(ssl_.get()) == 0) {
+        return;
+    }
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+}
+
 void TlsStream::close() noexcept {
     if (closed_) {
         return;

@@ -74,6 +74,23 @@ public:
     // OpenSSL marks the session of an unclean close as not resumable.
     boost::asio::awaitable<void> shutdown();
 
+    // Non-suspending variants for a session that keeps no coroutine while it
+    // waits (see mgmt/agent_session.hpp): each makes one attempt and, when
+    // OpenSSL first needs the socket to be ready, returns
+    // boost::asio::error::would_block and sets `want` to what to wait for
+    // (socket().async_wait(want, ...)) before trying again. A write retried
+    // after would_block must pass the same data and size. Errors are those of
+    // read_some() and write_all(); operation_aborted once closed.
+    std::size_t read_now(void* buf,
+                         std::size_t n,
+                         boost::system::error_code& ec,
+                         boost::asio::ip::tcp::socket::wait_type& want);
+    boost::system::error_code write_now(const void* data,
+                                        std::size_t n,
+                                        boost::asio::ip::tcp::socket::wait_type& want);
+    // Sends close_notify if the socket takes it at once; never waits.
+    void shutdown_now() noexcept;
+
     // Closes the socket, which ends pending operations with operation_aborted.
     // Idempotent; no SSL call touches the descriptor afterwards.
     void close() noexcept;

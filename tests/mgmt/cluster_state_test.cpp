@@ -147,6 +147,16 @@ TEST_CASE("make_snapshot refuses an unknown algorithm and sorts host ids") {
     CHECK(empty.settings.hosts.empty());
 }
 
+TEST_CASE("contains_host finds a host only in its own zone") {
+    auto snapshot = make_snapshot(1, lb::LbSettings{{"a"}, "static", 0}, {{"z", {3, 1, 2}}, {"y", {7}}}, {});
+    REQUIRE(snapshot.ok());
+    CHECK(contains_host(*snapshot, "z", 2));
+    CHECK(contains_host(*snapshot, "y", 7));
+    CHECK_FALSE(contains_host(*snapshot, "z", 7));
+    CHECK_FALSE(contains_host(*snapshot, "y", 2));
+    CHECK_FALSE(contains_host(*snapshot, "x", 1));
+}
+
 TEST_CASE("heartbeat_expired counts whole missed intervals") {
     CHECK_FALSE(heartbeat_expired(100, 106, 2, 3));
     CHECK(heartbeat_expired(100, 107, 2, 3));

@@ -37,9 +37,10 @@ struct FloorResult {
     // record each way), in microseconds: what OpenSSL's TLS stack, not only
     // its primitives, costs a server per handshake on this machine.
     double server_handshake_us = 0;
-    // The same with SSL_CTX_set_num_tickets(0): OpenSSL 3.0 decodes the
-    // session (the client certificate again) to build each ticket.
-    double server_handshake_us_without_tickets = 0;
+    // The same with SSL_CTX_set_num_tickets(1) (the daemon sends none):
+    // OpenSSL 3.0 decodes the session (the client certificate again) to
+    // build each ticket.
+    double server_handshake_us_with_ticket = 0;
     FloorFigures release_buffers;  // SSL_MODE_RELEASE_BUFFERS on (the daemon's setting)
     FloorFigures kept_buffers;     // the same with the mode cleared
 };

@@ -87,8 +87,13 @@ TEST_CASE("contexts are TLS 1.3 only and release idle buffers") {
     }
     CHECK(SSL_CTX_get_verify_mode(agent_server->get()) ==
           (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT));
-    CHECK(SSL_CTX_get_num_tickets(agent_server->get()) == 1);
-    CHECK((SSL_CTX_get_options(agent_server->get()) & SSL_OP_NO_TICKET) == 0);
+    // The agent never resumes: no ticket is worth its CPU by default.
+    CHECK(SSL_CTX_get_num_tickets(agent_server->get()) == 0);
+    auto resuming_server =
+        make_agent_port_server_context({pki.ca_pem(), server.cert_pem, server.key_pem, nullptr, 1});
+    REQUIRE(resuming_server.ok());
+    CHECK(SSL_CTX_get_num_tickets(resuming_server->get()) == 1);
+    CHECK((SSL_CTX_get_options(resuming_server->get()) & SSL_OP_NO_TICKET) == 0);
     CHECK(SSL_CTX_get_verify_mode(enroll_server->get()) == SSL_VERIFY_NONE);
     // The enrollment server sends the CA after the leaf.
     STACK_OF(X509)* chain = nullptr;

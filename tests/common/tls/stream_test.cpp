@@ -657,7 +657,7 @@ TEST_CASE("a session resumes from its ticket, but not once the client certificat
     TempDir dir;
     TestPki pki(dir.path(), "main");
     auto revoked = std::make_shared<certs::RevocationList>();
-    auto server_ctx = server_context(pki, pki.server(), revoked);
+    auto server_ctx = server_context(pki, pki.server(), revoked, 1);
     const KeyPair agent = pki.agent("agent7");
     auto client_ctx = client_context(pki, agent);
     using SessionPtr = std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>;

@@ -79,9 +79,10 @@ KeyPair TestPki::issue(certs::CertificateKind kind,
 
 SslCtxPtr server_context(const TestPki& pki,
                          const KeyPair& server,
-                         std::shared_ptr<const certs::RevocationList> revoked) {
-    auto ctx =
-        make_agent_port_server_context({pki.ca_pem(), server.cert_pem, server.key_pem, std::move(revoked)});
+                         std::shared_ptr<const certs::RevocationList> revoked,
+                         std::size_t session_tickets) {
+    auto ctx = make_agent_port_server_context(
+        {pki.ca_pem(), server.cert_pem, server.key_pem, std::move(revoked), session_tickets});
     if (!ctx) {
         throw std::runtime_error(ctx.error());
     }

@@ -57,7 +57,8 @@ private:
 
 SslCtxPtr server_context(const TestPki& pki,
                          const KeyPair& server,
-                         std::shared_ptr<const certs::RevocationList> revoked = nullptr);
+                         std::shared_ptr<const certs::RevocationList> revoked = nullptr,
+                         std::size_t session_tickets = 0);
 SslCtxPtr client_context(const TestPki& pki, const KeyPair& agent);
 
 // A listener on 127.0.0.1, port chosen by the kernel.

@@ -1,0 +1,67 @@
+// Pushing a changed list to an agent, and the acks that answer it.
+
+#include "mgmt/agent_session.hpp"
+#include "mgmt/shared_state.hpp"
+
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+namespace agentlb::mgmt {
+
+void AgentSession::apply_now(const std::shared_ptr<const ClusterSnapshot>& snapshot) {
+    if (stopped_ || close_after_flush_ || !registered_ || !welcome_sent_ ||
+        snapshot->generation < hello_generation_) {
+        return;
+    }
+    if (!contains_host(*snapshot, zone_, host_id_)) {
+        spdlog::info("{}: host removed, closing its session", who());
+        refuse("revoked", "host " + name_ + " was removed");
+        return;
+    }
+    if (state_->revoked->is_revoked(serial_)) {
+        spdlog::info("{}: certificate serial {} revoked, closing its session", who(), serial_);
+        refuse("revoked", "certificate serial " + serial_ + " is revoked");
+        return;
+    }
+    const auto next = compute_assignment(*snapshot, zone_, host_id_);
+    if (!needs_update(held_, next, *snapshot->algorithm)) {
+        return;
+    }
+    const auto update = assignment_to_send(held_, next, *snapshot->algorithm);
+    const auto seq = state_->next_seq();
+    if (pending_acks_.size() >= kMaxPendingAcks) {
+        pending_acks_.erase(pending_acks_.begin());
+        state_->metrics.pushes_unacked.fetch_sub(1);
+    }
+    pending_acks_.emplace(seq, Clock::now());
+    state_->metrics.pushes_sent.fetch_add(1);
+    state_->metrics.pushes_unacked.fetch_add(1);
+    set_held(update);
+    spdlog::debug("{}: push seq {}: {}@{} interval {} avoid [{}]",
+                  who(),
+                  seq,
+                  fmt::join(update.list, ","),
+                  update.algorithm,
+                  update.interval,
+                  fmt::join(update.avoid, ","));
+    send(wire::MsList{seq, update.list, update.algorithm, update.interval, update.avoid});
+}
+
+void AgentSession::on_ack(std::int64_t seq) {
+    auto it = pending_acks_.find(seq);
+    if (it == pending_acks_.end()) {
+        return;
+    }
+    const std::chrono::duration<double> latency = Clock::now() - it->second;
+    state_->metrics.push_latency.observe(latency.count());
+    state_->metrics.pushes_acked.fetch_add(1);
+    state_->metrics.pushes_unacked.fetch_sub(1);
+    pending_acks_.erase(it);
+}
+
+void AgentSession::set_held(const Assignment& held) {
+    std::lock_guard lock(status_mutex_);
+    held_ = held;
+}
+
+}  // namespace agentlb::mgmt
