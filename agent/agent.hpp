@@ -18,6 +18,9 @@
 // - renewal at two thirds of the certificate's life, checked hourly and at
 //   connect;
 // - SIGTERM/SIGINT: close and exit 0; SIGHUP: reload the properties file.
+//
+// Implemented in agent.cpp (construction, start, stop) and agent_*.cpp, one
+// concern each; run_agent() in run_agent.cpp.
 
 #include "agent/agent_state.hpp"
 #include "agent/connection_policy.hpp"

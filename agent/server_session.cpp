@@ -4,6 +4,7 @@
 #include "common/lb/endpoint.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
+#include "common/tls/message_reader.hpp"
 #include "common/tls/timeouts.hpp"
 #include "common/util/exception_text.hpp"
 #include "common/wire/error.hpp"
@@ -19,7 +20,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 
 namespace agentlb::agent {
 
@@ -29,8 +29,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// One TLS record at most; the frame decoder joins the pieces.
-constexpr std::size_t kReadChunk = 4096;
 // A server that does not read while we keep queueing is not a live server.
 constexpr std::size_t kMaxOutbox = 256;
 
@@ -141,7 +139,7 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
 
     wire::Message message;
     std::string detail;
-    ec = co_await session->read_message(message, detail);
+    ec = co_await tls::read_message(session->stream_, session->decoder_, message, detail);
     if (ec) {
         if (deadline.expired()) {
             out.reason = late();
@@ -169,25 +167,6 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
     }
     out.reason = "expected welcome, got " + std::string(wire::message_type(message));
     co_return out;
-}
-
-asio::awaitable<error_code> ServerSession::read_message(wire::Message& out, std::string& detail) {
-    std::array<char, kReadChunk> buffer;
-    for (;;) {
-        error_code ec;
-        if (auto payload = decoder_.next(ec)) {
-            co_return wire::decode_message(*payload, out, detail);
-        }
-        if (ec) {
-            detail = ec.message();
-            co_return ec;
-        }
-        const std::size_t n = co_await stream_.read_some(buffer.data(), buffer.size(), ec);
-        if (ec) {
-            co_return ec;
-        }
-        decoder_.feed(buffer.data(), n);
-    }
 }
 
 void ServerSession::start(SessionEvents& events) {
@@ -274,7 +253,7 @@ asio::awaitable<void> ServerSession::read_loop() {
     while (!closing_) {
         wire::Message message;
         std::string detail;
-        const error_code ec = co_await read_message(message, detail);
+        const error_code ec = co_await tls::read_message(stream_, decoder_, message, detail);
         if (ec) {
             if (closing_) {
                 break;

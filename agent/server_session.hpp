@@ -96,8 +96,6 @@ private:
     boost::asio::awaitable<void> read_loop();
     boost::asio::awaitable<void> write_loop();
     boost::asio::awaitable<void> heartbeat_loop();
-    // Reads until one complete message is decoded (handshake phase).
-    boost::asio::awaitable<boost::system::error_code> read_message(wire::Message& out, std::string& detail);
     // Failure: close at once, keep the first reason.
     void abort(const std::string& reason);
     void dispatch(const wire::Message& message);

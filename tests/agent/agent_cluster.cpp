@@ -24,6 +24,10 @@ std::string agent_binary() {
     return AGENTLB_AGENT_BIN;
 }
 
+std::string tail(const std::string& text, std::size_t n) {
+    return text.size() <= n ? text : "..." + text.substr(text.size() - n);
+}
+
 ManagedServer::ManagedServer(const CaFixture& fixture, std::string name, std::string ip)
     : fixture_(fixture), name_(std::move(name)), ip_(std::move(ip)) {
     port_ = free_port();

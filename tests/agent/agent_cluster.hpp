@@ -23,6 +23,9 @@ namespace agentlb::test {
 
 std::string agent_binary();
 
+// The end of a log for a failure message: its last `n` characters.
+std::string tail(const std::string& text, std::size_t n = 4000);
+
 class ManagedServer {
 public:
     // Picks free ports; does not start the process.

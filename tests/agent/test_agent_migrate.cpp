@@ -2,15 +2,16 @@
 // first in the agent's list asks it to move; a real agentlb-mgmt, or
 // nothing, is next.
 //
-// What the agent does (agent/agent.cpp on_migrate, connection_loop;
-// agent/connection_policy.cpp): it adds the asking server to its in-memory
-// avoid list and dials the other entries; the first that answers `welcome`
-// is adopted and only then is the old session retired (make-before-break).
-// Avoided entries go last among the candidates, so the preferred server
-// (the first candidate) is the next entry while the avoid list holds: the
-// periodic preferred check does not dial the avoided server. The avoid list
-// is replaced by the next list a server pushes. If nothing else answers, the
-// agent keeps the session it has and tries again after a backoff wait.
+// What the agent does (agent/agent_list_updates.cpp on_migrate,
+// agent/agent_connection.cpp connection_loop, agent/connection_policy.cpp):
+// it adds the asking server to its in-memory avoid list and dials the other
+// entries; the first that answers `welcome` is adopted and only then is the
+// old session retired (make-before-break). Avoided entries go last among the
+// candidates, so the preferred server (the first candidate) is the next entry
+// while the avoid list holds: the periodic preferred check does not dial the
+// avoided server. The avoid list is replaced by the next list a server
+// pushes. If nothing else answers, the agent keeps the session it has and
+// tries again after a backoff wait.
 
 #include "common/props/atomic_file.hpp"
 #include "tests/agent/agent_cluster.hpp"
@@ -29,10 +30,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string tail(const std::string& text, std::size_t n = 4000) {
-    return text.size() <= n ? text : "..." + text.substr(text.size() - n);
-}
 
 std::size_t count(const std::string& text, const std::string& what) {
     std::size_t n = 0;

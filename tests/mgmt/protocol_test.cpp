@@ -92,6 +92,30 @@ TEST_CASE("ping is answered with the same seq and acks are counted") {
     CHECK(setup.server.metric("agentlb_push_latency_seconds_count") == 1);
 }
 
+TEST_CASE("frames sent back to back in one write are each answered, in order") {
+    OneServer setup;
+    auto identity = setup.fixture.enroll("h1");
+    REQUIRE(wait_synced(setup.fixture, setup.server));
+    auto agent = connect_agent(setup.fixture, identity, setup.server);
+    // More frames than one read of the server takes in, so that answering
+    // spans several reads and turns of its loop.
+    constexpr std::int64_t kPings = 3000;
+    std::string burst;
+    for (std::int64_t seq = 1; seq <= kPings; ++seq) {
+        auto frame = wire::encode_frame(wire::encode_message(wire::Ping{seq}));
+        REQUIRE(frame.ok());
+        burst += *frame;
+    }
+    REQUIRE(agent->send_raw(burst));
+    for (std::int64_t seq = 1; seq <= kPings; ++seq) {
+        auto pong = agent->receive_as<wire::Pong>(2s);
+        REQUIRE(pong.has_value());
+        REQUIRE(pong->seq == seq);
+    }
+    CHECK(agent->ping());
+    CHECK(setup.server.metric("agentlb_agents_connected") == 1);
+}
+
 TEST_CASE("renew issues a new certificate for the same host") {
     OneServer setup;
     auto identity = setup.fixture.enroll("h1");

@@ -3,6 +3,7 @@
 #include "certs/ca.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
+#include "common/tls/message_reader.hpp"
 #include "common/tls/stream.hpp"
 #include "common/tls/timeouts.hpp"
 #include "common/util/exception_text.hpp"
@@ -22,7 +23,6 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <deque>
 #include <future>
@@ -119,7 +119,7 @@ public:
         }
         wire::Message message;
         std::string detail;
-        ec = co_await read_message(message, detail);
+        ec = co_await tls::read_message(stream_, decoder_, message, detail);
         if (ec) {
             close("before hello: " + (detail.empty() ? describe(ec) : detail));
             co_return;
@@ -156,7 +156,7 @@ public:
             stream_.get_executor(), [self] { return self->write_loop(); }, report_exception);
 
         while (!closed_) {
-            ec = co_await read_message(message, detail);
+            ec = co_await tls::read_message(stream_, decoder_, message, detail);
             if (ec) {
                 if (ec == asio::error::eof) {
                     const bool notified =
@@ -184,25 +184,6 @@ public:
 private:
     std::string describe(const error_code& ec) const {
         return stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail();
-    }
-
-    asio::awaitable<error_code> read_message(wire::Message& out, std::string& detail) {
-        std::array<char, 4096> buffer;
-        for (;;) {
-            error_code ec;
-            if (auto payload = decoder_.next(ec)) {
-                co_return wire::decode_message(*payload, out, detail);
-            }
-            if (ec) {
-                detail = ec.message();
-                co_return ec;
-            }
-            const std::size_t n = co_await stream_.read_some(buffer.data(), buffer.size(), ec);
-            if (ec) {
-                co_return ec;
-            }
-            decoder_.feed(buffer.data(), n);
-        }
     }
 
     asio::awaitable<void> write_loop() {

@@ -1,0 +1,163 @@
+// Agent: dialling the candidates, adopting a session (make-before-break), and
+// the loop that reconnects after a loss or relocates after a migrate.
+
+#include "agent/agent.hpp"
+#include "agent/printable.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace agentlb::agent {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+// After a switch the old session stays this long (see ServerSession::retire).
+constexpr milliseconds kHandoverGrace{500};
+
+}  // namespace
+
+asio::awaitable<DialOutcome> Agent::dial(const std::string& entry) {
+    // Held for the whole dial: a renewal may replace the context meanwhile.
+    const std::shared_ptr<SSL_CTX> context = client_context_;
+    wire::Hello hello;
+    hello.name = identity_name();
+    hello.zone = settings_.zone.empty() ? options_.zone : settings_.zone;
+    hello.list = settings_.held_list();
+    hello.interval = settings_.check_interval;
+    hello.version = AGENTLB_VERSION;
+    auto executor = co_await asio::this_coro::executor;
+    spdlog::debug("dialling {}", entry);
+    co_return co_await ServerSession::dial(executor, entry, context.get(), std::move(hello), timeouts_);
+}
+
+asio::awaitable<bool> Agent::connect_pass(std::vector<std::string> candidates, bool relocating) {
+    std::string failures;
+    for (const auto& entry : candidates) {
+        if (stopping_ || (!relocating && current_)) {
+            co_return static_cast<bool>(current_);
+        }
+        DialOutcome outcome = co_await dial(entry);
+        if (outcome.session) {
+            if (stopping_) {
+                outcome.session->close("stopping");
+                co_return false;
+            }
+            if (!relocating && current_) {
+                // The preferred check connected us meanwhile.
+                outcome.session->close("already connected");
+                co_return true;
+            }
+            adopt(outcome.session,
+                  relocating ? "moving away from " + (current_ ? current_->entry() : "(none)") : "");
+            co_return true;
+        }
+        if (outcome.refused) {
+            spdlog::debug("{}: {}", entry, outcome.reason);
+        } else {
+            spdlog::warn("cannot use {}: {}", entry, outcome.reason);
+        }
+        failures += (failures.empty() ? "" : "; ") + entry + ": " + outcome.reason;
+    }
+    if (!candidates.empty()) {
+        spdlog::warn("no management server answered ({})", failures);
+    }
+    co_return false;
+}
+
+void Agent::adopt(const std::shared_ptr<ServerSession>& session, const std::string& why) {
+    auto old = current_;
+    current_ = session;
+    ++open_sessions_;
+    policy_.connected();
+    const auto& welcome = session->welcome();
+    if (old) {
+        spdlog::info("switched from {} to {} (server {}){}",
+                     old->entry(),
+                     session->entry(),
+                     printable(welcome.server),
+                     why.empty() ? "" : ": " + why);
+        // Make-before-break: the new session is up before the old one goes.
+        old->retire(kHandoverGrace, "switched to " + session->entry());
+        std::erase_if(retiring_, [](const std::weak_ptr<ServerSession>& s) { return s.expired(); });
+        retiring_.push_back(old);
+    } else {
+        spdlog::info("connected to {} (server {}, host id {})",
+                     session->entry(),
+                     printable(welcome.server),
+                     welcome.host_id);
+    }
+    session->start(*this);
+    // The check interval counts from the connect.
+    preferred_timer_.cancel();
+    check_renewal();
+}
+
+asio::awaitable<void> Agent::connection_loop() {
+    while (!stopping_) {
+        if (!current_) {
+            auto candidates = policy_.candidates();
+            if (co_await connect_pass(candidates, false) || stopping_) {
+                continue;
+            }
+            const auto wait = policy_.pass_failed();
+            if (candidates.empty()) {
+                spdlog::warn(
+                    "no management server list in {} (host=); waiting {} ms (send SIGHUP after editing)",
+                    options_.config_path.string(),
+                    wait.count());
+            } else {
+                spdlog::warn("retrying in {} ms", wait.count());
+            }
+            co_await sleep(retry_timer_, wait);
+            continue;
+        }
+        if (relocate_) {
+            const auto from = current_;
+            auto candidates = policy_.candidates_excluding(from->entry());
+            switching_ = true;
+            const bool moved = co_await connect_pass(candidates, true);
+            switching_ = false;
+            if (moved || current_ != from) {
+                relocate_ = false;
+                continue;
+            }
+            if (stopping_) {
+                break;
+            }
+            const auto wait = policy_.pass_failed();
+            spdlog::warn(
+                "nothing else answers: staying on {}; trying again in {} ms", from->entry(), wait.count());
+            co_await sleep(retry_timer_, wait);
+            continue;
+        }
+        co_await sleep(wake_, std::nullopt);
+    }
+}
+
+void Agent::on_closed(const std::shared_ptr<ServerSession>& session, const std::string& reason) {
+    --open_sessions_;
+    if (session != current_) {
+        spdlog::debug("closed session to {}: {}", session->entry(), reason);
+        return;
+    }
+    current_.reset();
+    relocate_ = false;
+    if (stopping_) {
+        return;
+    }
+    spdlog::warn("lost the connection to {}: {}", session->entry(), reason);
+    wake_connection_loop();
+}
+
+void Agent::wake_connection_loop() {
+    wake_.cancel();
+    retry_timer_.cancel();
+}
+
+}  // namespace agentlb::agent

@@ -1,0 +1,113 @@
+// Agent: certificate renewal over the session (new key, CSR, and storing the
+// certificate the server sends back).
+
+#include "agent/agent.hpp"
+#include "certs/inspect.hpp"
+#include "certs/keys.hpp"
+#include "certs/pem.hpp"
+#include "certs/rfc3339.hpp"
+#include "certs/verify.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+namespace agentlb::agent {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// A renewal request without an answer is sent again after this long.
+constexpr std::chrono::seconds kRenewalRetry{60};
+
+}  // namespace
+
+asio::awaitable<void> Agent::renewal_loop() {
+    while (!stopping_) {
+        co_await sleep(renewal_timer_, options_.tuning.renewal_check_interval);
+        if (!stopping_) {
+            check_renewal();
+        }
+    }
+}
+
+void Agent::check_renewal() {
+    if (!current_ || !credentials_.certificate) {
+        return;
+    }
+    if (!certs::needs_renewal(credentials_.certificate.get(), std::time(nullptr))) {
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!pending_key_pem_.empty() && now - pending_since_ < kRenewalRetry) {
+        return;
+    }
+    auto key = certs::generate_p256_key();
+    if (!key) {
+        spdlog::error("cannot make a key for renewal: {}", key.error());
+        return;
+    }
+    auto csr = certs::make_csr_pem(key->get(), identity_name());
+    if (!csr) {
+        spdlog::error("cannot make a certificate request for renewal: {}", csr.error());
+        return;
+    }
+    pending_key_pem_ = certs::private_key_to_pem(key->get());
+    pending_since_ = now;
+    spdlog::info("certificate valid until {}: asking {} for a new one",
+                 certs::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
+                 current_->entry());
+    current_->send(wire::Renew{*csr});
+}
+
+void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const wire::Certificate& message) {
+    if (pending_key_pem_.empty()) {
+        spdlog::warn("{} sent a certificate we did not ask for: ignored", session->entry());
+        return;
+    }
+    const std::string ca_pem = message.ca.empty() ? credentials_.ca_pem : message.ca;
+    auto cert = certs::parse_certificate_pem(message.certificate);
+    auto key = certs::parse_private_key_pem(pending_key_pem_);
+    if (!cert || !key || !certs::key_matches_certificate(key->get(), cert->get())) {
+        spdlog::error("{} sent a certificate that is not for our new key: ignored", session->entry());
+        return;
+    }
+    if (auto verified = certs::verify_certificate(cert->get(), ca_pem, std::time(nullptr)); !verified) {
+        spdlog::error("{} sent a certificate that does not verify: {}", session->entry(), verified.error());
+        return;
+    }
+    if (certs::common_name_of(cert->get()) != identity_name()) {
+        spdlog::error("{} sent a certificate for another name: ignored", session->entry());
+        return;
+    }
+    Credentials renewed{pending_key_pem_, message.certificate, ca_pem, std::move(*cert)};
+    pending_key_pem_.clear();
+    auto io = io_.get_executor();
+    const AgentSettings paths = settings_;
+    worker_.post(io,
+                 [this, io, paths, renewed = std::make_shared<Credentials>(std::move(renewed))]() mutable {
+                     auto stored = store_renewed(paths, renewed->key_pem, renewed->cert_pem, renewed->ca_pem);
+                     asio::post(io, [this, renewed, stored = std::move(stored)]() mutable {
+                         if (!stored) {
+                             spdlog::error("cannot store the renewed certificate, keeping the old one: {}",
+                                           stored.error());
+                             return;
+                         }
+                         credentials_ = std::move(*renewed);
+                         if (auto built = rebuild_client_context(); !built) {
+                             spdlog::error("renewed certificate stored, but unusable: {}", built.error());
+                             return;
+                         }
+                         spdlog::info(
+                             "stored the renewed certificate (serial {}, valid until {}); used from the next "
+                             "connection",
+                             certs::serial_of(credentials_.certificate.get()),
+                             certs::format_rfc3339(certs::not_after_of(credentials_.certificate.get())));
+                     });
+                 });
+}
+
+}  // namespace agentlb::agent

@@ -1,0 +1,23 @@
+#pragma once
+
+// Private to agentlb_tls: the agent port's check of TLS 1.3 session tickets
+// (SSL_CTX_set_session_ticket_cb). Runs inside OpenSSL's C frames, so it
+// never throws.
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+
+namespace agentlb::tls::detail {
+
+// Resumption skips the verify callback: a ticket whose client certificate has
+// been revoked or has expired since is refused, which forces a full handshake
+// (and with it the full checks).
+SSL_TICKET_RETURN decrypt_agent_ticket(SSL* ssl,
+                                       SSL_SESSION* session,
+                                       const unsigned char* keyname,
+                                       std::size_t keyname_length,
+                                       SSL_TICKET_STATUS status,
+                                       void* arg) noexcept;
+
+}  // namespace agentlb::tls::detail

@@ -1,0 +1,213 @@
+// The agent daemon's certificate against a real management server on
+// 127.0.0.1: enrolment through the agent binary, start-up refusals, and
+// renewal over the session.
+
+#include "certs/inspect.hpp"
+#include "certs/keys.hpp"
+#include "certs/pem.hpp"
+#include "common/props/atomic_file.hpp"
+#include "common/props/properties_file.hpp"
+#include "tests/agent/agent_cluster.hpp"
+#include "tests/support/wait.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+
+using namespace agentlb;
+using namespace agentlb::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+TEST_CASE("enrolment end to end through the agent binary") {
+    CaFixture fixture;
+    TempDir root;
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    ms1.start();
+    AgentProcess agent(root, "kvm-1");
+    const std::string token = fixture.create_token("zone-a");
+    const std::vector<std::string> enrol{"--enroll-server",
+                                         ms1.enroll_address(),
+                                         "--enroll-token",
+                                         token,
+                                         "--ca-fingerprint",
+                                         fixture.ca_fingerprint(),
+                                         "--name",
+                                         "kvm-1"};
+    agent.start(enrol);
+    const bool connected =
+        wait_until([&] { return connected_to(fixture, "kvm-1") == std::optional<std::string>("ms1"); }, 10s);
+    INFO(agent.log() << "\n--- ms1\n" << tail(ms1.log()));
+    REQUIRE(connected);
+
+    auto file = props::PropertiesFile::load(agent.properties_path());
+    REQUIRE(file.ok());
+    auto host = fixture.store().find_host("kvm-1");
+    REQUIRE(host.has_value());
+    CHECK(file->get("id") == std::optional<std::string>(std::to_string(host->id)));
+    CHECK(file->get("name") == std::optional<std::string>("kvm-1"));
+    CHECK(file->get("zone") == std::optional<std::string>("zone-a"));
+    CHECK(file->get("host") == std::optional<std::string>(ms1.address() + "@static"));
+    CHECK(file->get("host.lb.check.interval") == std::optional<std::string>("0"));
+
+    struct ::stat st {};
+    REQUIRE(::stat((agent.dir() / "agent.key").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto key = certs::load_private_key_file(agent.dir() / "agent.key");
+    auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
+    REQUIRE(key.ok());
+    REQUIRE(cert.ok());
+    CHECK(certs::key_matches_certificate(key->get(), cert->get()));
+    CHECK(certs::common_name_of(cert->get()) == "kvm-1");
+    auto ca = props::read_file(agent.dir() / "ca.crt");
+    REQUIRE(ca.ok());
+    CHECK(*ca == fixture.ca_pem());
+
+    // A service manager restarts it with the same command line: the used
+    // token is not presented again, the certificate is used.
+    agent.kill(SIGTERM);
+    REQUIRE(agent.wait(5s) == std::optional<int>(0));
+    REQUIRE(wait_until([&] { return !connected_to(fixture, "kvm-1").has_value(); }, 5s));
+    agent.start(enrol);
+    CHECK(
+        wait_until([&] { return connected_to(fixture, "kvm-1") == std::optional<std::string>("ms1"); }, 10s));
+    CHECK_THAT(agent.log(), Catch::Contains("ignoring the enrolment options"));
+    CHECK(fixture.store().list_hosts().size() == 1);
+}
+
+TEST_CASE("enrolment keeps retrying while the enrollment port refuses") {
+    CaFixture fixture;
+    TempDir root;
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    AgentProcess agent(root, "late");
+    agent.start_enrolling(fixture, ms1);
+    REQUIRE(wait_until([&] { return agent.log().find("retrying in") != std::string::npos; }, 5s));
+    CHECK(agent.running());
+    CHECK_FALSE(fs::exists(agent.dir() / "agent.crt"));
+    ms1.start();
+    const bool connected =
+        wait_until([&] { return connected_to(fixture, "late") == std::optional<std::string>("ms1"); }, 8s);
+    INFO(agent.log());
+    CHECK(connected);
+}
+
+TEST_CASE("a refused token or a wrong CA fingerprint ends enrolment with exit code 1") {
+    CaFixture fixture;
+    TempDir root;
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    ms1.start();
+
+    AgentProcess bad_token(root, "bad-token");
+    bad_token.start({"--enroll-server",
+                     ms1.enroll_address(),
+                     "--enroll-token",
+                     "not-a-token",
+                     "--ca-fingerprint",
+                     fixture.ca_fingerprint()});
+    const auto token_code = bad_token.wait(10s);
+    INFO(bad_token.log());
+    CHECK(token_code == std::optional<int>(1));
+    CHECK_THAT(bad_token.log(), Catch::Contains("refused by the server"));
+    CHECK_FALSE(fs::exists(bad_token.dir() / "agent.crt"));
+    CHECK_FALSE(fs::exists(bad_token.dir() / "agent.key"));
+
+    AgentProcess bad_pin(root, "bad-pin");
+    bad_pin.start({"--enroll-server",
+                   ms1.enroll_address(),
+                   "--enroll-token",
+                   fixture.create_token(),
+                   "--ca-fingerprint",
+                   "sha256:" + std::string(64, '0')});
+    const auto pin_code = bad_pin.wait(10s);
+    INFO(bad_pin.log());
+    CHECK(pin_code == std::optional<int>(1));
+    CHECK_THAT(bad_pin.log(), Catch::Contains("not trusted"));
+    CHECK_FALSE(fs::exists(bad_pin.dir() / "agent.crt"));
+}
+
+TEST_CASE("start-up refusals exit with code 2 and say why") {
+    TempDir root;
+    SECTION("no certificate and no enrolment options") {
+        AgentProcess agent(root, "fresh");
+        agent.start();
+        CHECK(agent.wait(5s) == std::optional<int>(2));
+        CHECK_THAT(agent.log(), Catch::Contains("not enrolled") && Catch::Contains("--enroll-token"));
+    }
+    SECTION("a corrupt properties file") {
+        AgentProcess agent(root, "corrupt");
+        REQUIRE(
+            props::write_file_atomically(agent.properties_path(), "host=a@static\nno equals sign\n").ok());
+        agent.start();
+        CHECK(agent.wait(5s) == std::optional<int>(2));
+        CHECK_THAT(agent.log(), Catch::Contains("line 2"));
+    }
+    SECTION("a key that does not belong to the certificate") {
+        CaFixture fixture;
+        AgentProcess agent(root, "mismatch");
+        const auto one = fixture.mint("mismatch");
+        const auto other = fixture.mint("mismatch");
+        REQUIRE(props::write_file_atomically(agent.dir() / "agent.key", other.key_pem, 0600).ok());
+        REQUIRE(props::write_file_atomically(agent.dir() / "agent.crt", one.cert_pem).ok());
+        REQUIRE(props::write_file_atomically(agent.dir() / "ca.crt", fixture.ca_pem()).ok());
+        agent.start();
+        CHECK(agent.wait(5s) == std::optional<int>(2));
+        CHECK_THAT(agent.log(), Catch::Contains("does not belong to the certificate"));
+    }
+    SECTION("bad options") {
+        auto result = run_command({agent_binary(), "--no-such-flag"});
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::Contains("no-such-flag"));
+    }
+}
+
+TEST_CASE("a certificate two thirds through its life is renewed over the session") {
+    CaFixture fixture;
+    TempDir root;
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    ms1.start();
+    fixture.enroll("old-cert");
+    const auto now = std::chrono::system_clock::now();
+    MintOptions aged;
+    aged.not_before = now - std::chrono::hours(24 * 300);
+    aged.not_after = now + std::chrono::hours(24 * 65);
+    const auto identity = fixture.mint("old-cert", aged);
+
+    AgentProcess agent(root, "old-cert");
+    REQUIRE(props::write_file_atomically(agent.dir() / "agent.key", identity.key_pem, 0600).ok());
+    REQUIRE(props::write_file_atomically(agent.dir() / "agent.crt", identity.cert_pem).ok());
+    REQUIRE(props::write_file_atomically(agent.dir() / "ca.crt", fixture.ca_pem()).ok());
+    REQUIRE(props::write_file_atomically(agent.properties_path(),
+                                         "name=old-cert\nzone=default\nhost=" + ms1.address() + "@static\n")
+                .ok());
+    agent.start();
+    const bool renewed = wait_until(
+        [&] {
+            auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
+            return cert.ok() && certs::serial_of(cert->get()) != identity.serial;
+        },
+        10s);
+    INFO(agent.log() << "\n--- ms1\n" << tail(ms1.log()));
+    REQUIRE(renewed);
+    REQUIRE(wait_until(
+        [&] { return agent.log().find("stored the renewed certificate") != std::string::npos; }, 5s));
+    auto key = certs::load_private_key_file(agent.dir() / "agent.key");
+    auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
+    REQUIRE(key.ok());
+    REQUIRE(cert.ok());
+    CHECK(certs::key_matches_certificate(key->get(), cert->get()));
+    CHECK_FALSE(certs::needs_renewal(cert->get(), std::time(nullptr)));
+    CHECK_FALSE(fs::exists(agent.dir() / "agent.key.new"));
+
+    // The next connection uses the new pair.
+    agent.kill(SIGTERM);
+    REQUIRE(agent.wait(5s) == std::optional<int>(0));
+    agent.start();
+    CHECK(wait_until([&] { return connected_to(fixture, "old-cert") == std::optional<std::string>("ms1"); },
+                     10s));
+    CHECK(agent.log().find("asking") == agent.log().rfind("asking"));  // one renewal only
+}

@@ -1,0 +1,272 @@
+// The connect scenario: every agent connects; server memory and CPU per session,
+// handshake rates against the crypto ceiling and the OpenSSL floor, and a
+// resumed-handshake sample.
+
+#include "tools/bench/proc_stats.hpp"
+#include "tools/bench/report.hpp"
+#include "tools/bench/scenario_support.hpp"
+#include "tools/bench/scenarios.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <thread>
+
+namespace agentlb::bench {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr double kRssTarget = 1.15;
+constexpr double kHandshakeTarget = 0.60;
+
+struct Merged {
+    std::int64_t started_ns = 0;
+    std::int64_t last_ns = 0;
+    std::size_t attempts = 0;
+    std::size_t established = 0;
+    std::size_t full = 0;
+    std::size_t resumed = 0;
+    std::map<std::string, std::size_t> failures;
+    std::vector<double> setup_ms;
+    std::size_t connected = 0;
+    std::vector<std::size_t> per_server;
+
+    double seconds() const {
+        return last_ns > started_ns ? static_cast<double>(last_ns - started_ns) / 1e9 : 0;
+    }
+};
+
+Merged merge(const std::vector<json>& replies, std::size_t servers) {
+    Merged m;
+    for (const auto& r : replies) {
+        const std::int64_t started = r.at("started_ns");
+        m.started_ns = m.started_ns == 0 ? started : std::min(m.started_ns, started);
+        m.last_ns = std::max<std::int64_t>(m.last_ns, r.at("last_ns"));
+        m.attempts += r.at("attempts").get<std::size_t>();
+        m.established += r.at("established").get<std::size_t>();
+        m.full += r.at("full").get<std::size_t>();
+        m.resumed += r.at("resumed").get<std::size_t>();
+        for (const auto& [reason, count] : r.at("failures").items()) {
+            m.failures[reason] += count.get<std::size_t>();
+        }
+        for (const auto& us : r.at("setup_us")) {
+            m.setup_ms.push_back(us.get<double>() / 1000.0);
+        }
+    }
+    m.connected = sum_of(replies, "connected");
+    m.per_server = per_server(replies, servers);
+    return m;
+}
+
+}  // namespace
+
+Status connect_agents(RunContext& run, bool report) {
+    const auto& o = run.options();
+    const std::size_t servers = run.servers().size();
+    const auto workers = run.workers().size();
+    const std::string load_before = load_average();
+    // Let start-up settle (the first store reload, heartbeats) before the baseline.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const auto rss_before = server_rss(run);
+    const auto cpu_before = server_cpu(run);
+    const auto threads_before = server_threads(run);
+    const double client_cpu_before = worker_cpu(run);
+
+    double seconds = 60 + static_cast<double>(o.agents) / 100;
+    if (o.rate > 0) {
+        seconds = std::max(seconds, static_cast<double>(o.agents) / o.rate * 2 + 60);
+    }
+    if (o.connect_timeout_seconds > 0) {
+        seconds = o.connect_timeout_seconds;
+    }
+    const auto phase = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+    const json command{{"cmd", "connect"},
+                       {"rate", o.rate / static_cast<double>(workers)},
+                       {"inflight", std::max<int>(1, o.inflight / static_cast<int>(workers))},
+                       {"timeout_ms", phase.count()}};
+    auto replies = run.broadcast([&](std::size_t) { return command; },
+                                 run.deadline_in(phase + std::chrono::seconds(30)));
+    if (!replies) {
+        return fail("connect: " + replies.error());
+    }
+    const auto cpu_after = server_cpu(run);
+    const json threads = thread_delta_json(run, threads_before, server_threads(run));
+    const double client_cpu = worker_cpu(run) - client_cpu_before;
+    // Queued store writes (one per session) finish before the memory is read.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const auto rss_after = server_rss(run);
+    Merged m = merge(*replies, servers);
+    if (!report) {
+        if (m.connected < o.agents) {
+            std::fprintf(stderr,
+                         "agentlb-bench: only %zu of %zu agents connected (%s)\n",
+                         m.connected,
+                         o.agents,
+                         failures_text(m.failures).c_str());
+        }
+        return success();
+    }
+
+    double cpu_used = 0;
+    json rss = json::array();
+    std::int64_t rss_growth = 0;
+    for (std::size_t i = 0; i < servers; ++i) {
+        cpu_used += cpu_after[i] - cpu_before[i];
+        const auto growth = rss_after[i] - rss_before[i];
+        rss_growth += growth;
+        const std::size_t sessions = m.per_server[i];
+        rss.push_back({{"server", run.servers()[i]->spec().name},
+                       {"pid", run.servers()[i]->pid()},
+                       {"rss_before", rss_before[i]},
+                       {"rss_after", rss_after[i]},
+                       {"sessions", sessions},
+                       {"bytes_per_session", sessions > 0 ? static_cast<double>(growth) / sessions : 0.0}});
+    }
+    const double bytes_per_session = m.connected > 0 ? static_cast<double>(rss_growth) / m.connected : 0;
+    const double full_rate = m.seconds() > 0 ? static_cast<double>(m.full) / m.seconds() : 0;
+    const double per_cpu = cpu_used > 0 ? static_cast<double>(m.full) / cpu_used : 0;
+    auto setup = distribution(m.setup_ms);
+
+    // Resumed handshakes: close a sample and reopen it with the tickets.
+    Merged r;
+    double resume_cpu = 0;
+    if (o.resume_sample > 0) {
+        const std::size_t sample_per_worker = (o.resume_sample + workers - 1) / workers;
+        const auto resume_cpu_before = server_cpu(run);
+        json resume_command = command;
+        resume_command["cmd"] = "reconnect";
+        resume_command["count"] = sample_per_worker;
+        auto resumed_replies = run.broadcast([&](std::size_t) { return resume_command; },
+                                             run.deadline_in(phase + std::chrono::seconds(30)));
+        if (!resumed_replies) {
+            return fail("connect (resumption): " + resumed_replies.error());
+        }
+        const auto resume_cpu_after = server_cpu(run);
+        r = merge(*resumed_replies, servers);
+        for (std::size_t i = 0; i < servers; ++i) {
+            resume_cpu += resume_cpu_after[i] - resume_cpu_before[i];
+        }
+    }
+    const double resumed_rate = r.seconds() > 0 ? static_cast<double>(r.resumed) / r.seconds() : 0;
+
+    // What every hello costs the server's store thread today: the zone's ids.
+    double zone_read_ms = 0;
+    try {
+        const auto start = Clock::now();
+        const auto ids = run.store().host_ids_in_zone("default");
+        zone_read_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        (void)ids;
+    } catch (const store::StoreError&) {
+    }
+    std::int64_t client_rss = 0;
+    for (const auto& worker : run.workers()) {
+        client_rss += resident_bytes(worker.pid).value_or(0);
+    }
+    auto ceiling = run.ceiling();
+    auto floor = run.floor();
+    if (!ceiling) {
+        return fail(ceiling.error());
+    }
+    if (!floor) {
+        return fail(floor.error());
+    }
+    const double floor_bytes = floor->release_buffers.heap_per_session;
+    const double rss_ratio = floor_bytes > 0 ? bytes_per_session / floor_bytes : 0;
+    const double efficiency = ceiling->per_core > 0 ? per_cpu / ceiling->per_core : 0;
+
+    json summary = common_summary(run, "connect");
+    summary["load_before"] = load_before;
+    summary["rate_limit"] = o.rate;
+    summary["inflight_limit"] = o.inflight;
+    summary["sessions_established"] = m.established;
+    summary["sessions_connected"] = m.connected;
+    summary["sessions_lost_during_run"] = sum_of(*replies, "losses_total");
+    summary["attempts"] = m.attempts;
+    summary["failures"] = failures_json(m.failures);
+    summary["full_handshakes"] = m.full;
+    summary["resumed_in_connect"] = m.resumed;
+    summary["connect_seconds"] = m.seconds();
+    summary["full_handshakes_per_s"] = full_rate;
+    summary["setup_ms"] = to_json(setup);
+    summary["server_cpu_s"] = cpu_used;
+    summary["bench_client_cpu_s"] = client_cpu;
+    summary["server_thread_cpu_s"] = threads;
+    summary["full_handshakes_per_server_cpu_s"] = per_cpu;
+    summary["resumption"] = {{"sample", r.attempts},
+                             {"established", r.established},
+                             {"resumed", r.resumed},
+                             {"full", r.full},
+                             {"failures", failures_json(r.failures)},
+                             {"seconds", r.seconds()},
+                             {"resumed_per_s", resumed_rate},
+                             {"server_cpu_s", resume_cpu},
+                             {"resumed_per_server_cpu_s", resume_cpu > 0 ? r.resumed / resume_cpu : 0.0}};
+    summary["per_server"] = per_server_json(run, m.per_server);
+    summary["server_descriptor_limit"] = descriptor_limit();
+    summary["store_zone_read_ms"] = zone_read_ms;
+    summary["bench_client_rss"] = client_rss;
+    summary["bench_client_rss_per_agent"] =
+        m.connected > 0 ? static_cast<double>(client_rss) / m.connected : 0.0;
+    summary["rss"] = rss;
+    summary["bytes_per_session"] = bytes_per_session;
+    summary["ceiling"] = ceiling_json(*ceiling);
+    summary["floor"] = floor_json(*floor);
+    summary["rss_ratio"] = rss_ratio;
+    summary["rss_target"] = kRssTarget;
+    summary["rss_target_met"] = rss_ratio > 0 && rss_ratio <= kRssTarget;
+    summary["handshake_efficiency"] = efficiency;
+    const double tls_per_core = floor->server_handshake_us > 0 ? 1e6 / floor->server_handshake_us : 0;
+    summary["openssl_tls_per_core"] = tls_per_core;
+    summary["efficiency_vs_openssl_tls"] = tls_per_core > 0 ? per_cpu / tls_per_core : 0;
+    summary["handshake_target"] = kHandshakeTarget;
+    summary["handshake_target_met"] = efficiency >= kHandshakeTarget;
+
+    Rows rows{
+        {"agents / sessions established", fmt::format("{} / {}", o.agents, m.established)},
+        {"failures", failures_text(m.failures)},
+        {"sessions lost meanwhile", std::to_string(sum_of(*replies, "losses_total"))},
+        {"connect time",
+         fixed(m.seconds(), 2) + " s (rate limit " +
+             (o.rate > 0 ? fixed(o.rate, 0) + "/s" : std::string("none")) + ", in flight " +
+             std::to_string(o.inflight) + ")"},
+        {"full handshakes/s (wall)", fixed(full_rate, 0)},
+        {"setup time p50 / p99 / max",
+         fmt::format("{:.1f} / {:.1f} / {:.1f} ms", setup.p50, setup.p99, setup.max)},
+        {"server CPU during connect",
+         fixed(cpu_used, 2) + " s (bench client: " + fixed(client_cpu, 2) + " s)"},
+        {"server CPU per thread (main, store, I/O...)", thread_delta_text(threads)},
+        {"full handshakes per server CPU-s", fixed(per_cpu, 0)},
+        {"crypto ceiling per core",
+         fixed(ceiling->per_core, 0) + "/s (" + fixed(ceiling->ceiling, 0) + "/s on " +
+             std::to_string(ceiling->cores) + " cores)"},
+        {"handshake efficiency (target >= 0.60)", fixed(efficiency, 2)},
+        {"OpenSSL TLS alone per core (floor run)",
+         fixed(tls_per_core, 0) + "/s, ours at " + fixed(tls_per_core > 0 ? per_cpu / tls_per_core : 0, 2) +
+             " of it"},
+        {"resumed sample", fmt::format("{} reopened, {} resumed, {} full", r.established, r.resumed, r.full)},
+        {"resumed handshakes/s (wall)", fixed(resumed_rate, 0)},
+        {"per server", per_server_text(run, m.per_server)}};
+    for (const auto& entry : rss) {
+        rows.emplace_back("RSS " + entry.at("server").get<std::string>(),
+                          bytes_text(entry.at("rss_before").get<double>()) + " -> " +
+                              bytes_text(entry.at("rss_after").get<double>()));
+    }
+    rows.emplace_back("server RSS per session", bytes_text(bytes_per_session));
+    rows.emplace_back("OpenSSL floor per session",
+                      bytes_text(floor_bytes) + " (heap; " +
+                          bytes_text(floor->kept_buffers.heap_per_session) + " without RELEASE_BUFFERS)");
+    rows.emplace_back("ratio (target <= 1.15)", fixed(rss_ratio, 2));
+    rows.emplace_back("store read of the zone's ids (per hello)", fixed(zone_read_ms, 2) + " ms");
+    rows.emplace_back("bench client RSS per agent",
+                      bytes_text(m.connected > 0 ? static_cast<double>(client_rss) / m.connected : 0));
+    rows.emplace_back("load average", load_before + " -> " + load_average());
+    emit(summary, "connect", rows);
+    return success();
+}
+
+}  // namespace agentlb::bench
