@@ -5,6 +5,7 @@
 #include "common/util/exception_text.hpp"
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/log_text.hpp"
+#include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -19,18 +20,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
-
-std::string peer_address(const asio::ip::tcp::socket& socket) {
-    error_code ec;
-    const auto endpoint = socket.remote_endpoint(ec);
-    if (ec) {
-        return "unknown peer";
-    }
-    if (endpoint.address().is_v6()) {
-        return "[" + endpoint.address().to_string() + "]:" + std::to_string(endpoint.port());
-    }
-    return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-}
 
 void log_exception(std::exception_ptr e, const char* what) {
     if (auto text = util::exception_text(e)) {
@@ -64,11 +53,6 @@ void AgentSession::start() {
 
 void AgentSession::stop() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
-}
-
-void AgentSession::apply(std::shared_ptr<const ClusterSnapshot> snapshot) {
-    asio::post(stream_.get_executor(),
-               [self = shared_from_this(), snapshot = std::move(snapshot)] { self->apply_now(snapshot); });
 }
 
 AgentStatus AgentSession::status() const {
@@ -113,7 +97,7 @@ asio::awaitable<void> AgentSession::run() {
                 last_frame_ = Clock::now();
                 idle_reading_ = true;
                 tighten_watchdog();
-                read_available();
+                read_available(false);
                 co_return;
             }
         } else {

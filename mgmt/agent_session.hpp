@@ -37,6 +37,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace agentlb::mgmt {
 
@@ -66,8 +67,11 @@ public:
 
     void start();
     void stop();
-    // Recomputes this agent's list and pushes it when it changed. Any thread.
-    void apply(std::shared_ptr<const ClusterSnapshot> snapshot);
+    // Has each session recompute its agent's list and push it when it
+    // changed: one handler per I/O thread rather than one per session, since
+    // a change reaches every agent at once. Any thread.
+    static void apply_to_all(std::vector<std::shared_ptr<AgentSession>> sessions,
+                             const std::shared_ptr<const ClusterSnapshot>& snapshot);
 
     AgentStatus status() const;
 
@@ -91,7 +95,9 @@ private:
     boost::asio::awaitable<void> forget_connection();
 
     // After welcome (agent_session_io.cpp).
-    void read_available();
+    // Handles the frames already decoded, then reads; `readable`: the socket
+    // was just reported readable (else it is waited for first).
+    void read_available(bool readable);
     void wait_readable(boost::asio::ip::tcp::socket::wait_type want);
     void stop_reading(const ReadResult& why);
     bool handle(const wire::Message& message);

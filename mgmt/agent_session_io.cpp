@@ -34,7 +34,7 @@ char* AgentSession::thread_read_buffer(std::size_t& size) {
     return buffer.data();
 }
 
-void AgentSession::read_available() {
+void AgentSession::read_available(bool readable) {
     for (int turn = 0; turn < kReadsPerTurn; ++turn) {
         for (;;) {
             if (renewing_) {
@@ -63,6 +63,14 @@ void AgentSession::read_available() {
                 return;
             }
         }
+        // Asio's wait re-arms the descriptor (EPOLL_CTL_MOD), which reports
+        // data already waiting: a read that would only find the socket empty
+        // (one more system call per frame) is skipped.
+        if (!readable && !stream_.has_pending()) {
+            wait_readable(wait_type::wait_read);
+            return;
+        }
+        readable = false;
         std::size_t size = 0;
         char* buffer = thread_read_buffer(size);
         error_code ec;
@@ -78,10 +86,14 @@ void AgentSession::read_available() {
         }
         decoder_.feed(buffer, n);
     }
-    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->read_available(); });
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->read_available(false); });
 }
 
 void AgentSession::wait_readable(wait_type want) {
+    if (!stream_.is_open()) {
+        stop_reading(read_failure(asio::error::operation_aborted));
+        return;
+    }
     stream_.socket().async_wait(want, [self = shared_from_this()](const error_code& ec) {
         // After close() the descriptor number may belong to another
         // connection already: never hand it to OpenSSL again.
@@ -89,7 +101,7 @@ void AgentSession::wait_readable(wait_type want) {
             self->stop_reading(self->read_failure(ec ? ec : asio::error::operation_aborted));
             return;
         }
-        self->read_available();
+        self->read_available(true);
     });
 }
 
@@ -125,7 +137,7 @@ bool AgentSession::handle(const wire::Message& message) {
                 }
                 self->renewing_ = false;
                 // Also after a close: the read then fails and ends the session.
-                self->read_available();
+                self->read_available(true);
             });
         return true;
     }

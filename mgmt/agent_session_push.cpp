@@ -3,10 +3,16 @@
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
 
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
+
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 namespace agentlb::mgmt {
+
+namespace asio = boost::asio;
 
 void AgentSession::apply_now(const std::shared_ptr<const ClusterSnapshot>& snapshot) {
     if (stopped_ || close_after_flush_ || !registered_ || !welcome_sent_ ||
@@ -45,6 +51,24 @@ void AgentSession::apply_now(const std::shared_ptr<const ClusterSnapshot>& snaps
                   update.interval,
                   fmt::join(update.avoid, ","));
     send(wire::MsList{seq, update.list, update.algorithm, update.interval, update.avoid});
+}
+
+void AgentSession::apply_to_all(std::vector<std::shared_ptr<AgentSession>> sessions,
+                                const std::shared_ptr<const ClusterSnapshot>& snapshot) {
+    // Sessions never change thread: one batch per io_context.
+    std::map<asio::execution_context*, std::vector<std::shared_ptr<AgentSession>>> batches;
+    for (auto& session : sessions) {
+        auto* context = &asio::query(session->stream_.get_executor(), asio::execution::context);
+        batches[context].push_back(std::move(session));
+    }
+    for (auto& [context, batch] : batches) {
+        auto executor = batch.front()->stream_.get_executor();
+        asio::post(executor, [batch = std::move(batch), snapshot] {
+            for (const auto& session : batch) {
+                session->apply_now(snapshot);
+            }
+        });
+    }
 }
 
 void AgentSession::on_ack(std::int64_t seq) {

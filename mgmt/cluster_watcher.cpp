@@ -148,9 +148,7 @@ void ClusterWatcher::install(Loaded loaded) {
                   fmt::join(snapshot->avoid, ","));
     generation_ = snapshot->generation;
     state_->set_snapshot(snapshot);
-    for (const auto& session : state_->registry.sessions()) {
-        session->apply(snapshot);
-    }
+    AgentSession::apply_to_all(state_->registry.sessions(), snapshot);
     const std::chrono::duration<double> lag = std::chrono::steady_clock::now() - loaded.seen_at;
     state_->metrics.store_change_lag_seconds.store(lag.count());
 }

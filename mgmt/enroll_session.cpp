@@ -6,6 +6,7 @@
 #include "common/util/exception_text.hpp"
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/log_text.hpp"
+#include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -19,19 +20,6 @@ namespace agentlb::mgmt {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
-
-namespace {
-
-std::string peer_address(const asio::ip::tcp::socket& socket) {
-    error_code ec;
-    const auto endpoint = socket.remote_endpoint(ec);
-    if (ec) {
-        return "unknown peer";
-    }
-    return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-}
-
-}  // namespace
 
 EnrollSession::EnrollSession(asio::ip::tcp::socket socket, std::shared_ptr<SharedState> state)
     : state_(std::move(state)),

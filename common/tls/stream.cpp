@@ -254,6 +254,10 @@ error_code TlsStream::write_now(const void* data, std::size_t n, tcp::socket::wa
     return on_failure(ssl_error, saved_errno);
 }
 
+bool TlsStream::has_pending() const noexcept {
+    return !closed_ && SSL_has_pending(ssl_.get()) == 1;
+}
+
 void TlsStream::shutdown_now() noexcept {
     if (closed_ || fatal_ || SSL_is_init_finished(ssl_.get()) == 0) {
         return;

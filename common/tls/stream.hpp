@@ -88,6 +88,9 @@ public:
     boost::system::error_code write_now(const void* data,
                                         std::size_t n,
                                         boost::asio::ip::tcp::socket::wait_type& want);
+    // Whether OpenSSL holds received bytes not yet returned by a read: they
+    // do not make the socket readable again.
+    bool has_pending() const noexcept;
     // Sends close_notify if the socket takes it at once; never waits.
     void shutdown_now() noexcept;
 

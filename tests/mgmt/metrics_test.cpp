@@ -2,9 +2,11 @@
 
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/log_text.hpp"
+#include "mgmt/peer_address.hpp"
 #include "tests/support/net_probe.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/error.hpp>
 
 #include <catch2/catch.hpp>
@@ -63,6 +65,12 @@ TEST_CASE("label values and peer text are escaped") {
     CHECK(escape_for_log("a\\b") == "a\\\\b");
     CHECK(escape_for_log(std::string(200, 'x'), 10) == std::string(10, 'x') + "...");
     CHECK(escape_for_log("\xff") == "\\xff");
+}
+
+TEST_CASE("a socket without a remote end is logged as an unknown peer") {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket unopened(io);
+    CHECK(peer_address(unopened) == "unknown peer");
 }
 
 TEST_CASE("handshake failures map to short stable reasons") {

@@ -82,6 +82,7 @@ TEST_CASE("contexts are TLS 1.3 only and release idle buffers") {
         CHECK(SSL_CTX_get_min_proto_version(ctx) == TLS1_3_VERSION);
         CHECK(SSL_CTX_get_max_proto_version(ctx) == TLS1_3_VERSION);
         CHECK((SSL_CTX_get_mode(ctx) & SSL_MODE_RELEASE_BUFFERS) != 0);
+        CHECK(SSL_CTX_get_read_ahead(ctx) == 1);
         CHECK((SSL_CTX_get_options(ctx) & SSL_OP_NO_COMPRESSION) != 0);
         CHECK((SSL_CTX_get_options(ctx) & SSL_OP_NO_RENEGOTIATION) != 0);
     }
