@@ -4,6 +4,7 @@
 #include "common/lb/endpoint.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
+#include "common/tls/frame_writer.hpp"
 #include "common/tls/message_reader.hpp"
 #include "common/tls/timeouts.hpp"
 #include "common/util/exception_text.hpp"
@@ -296,23 +297,9 @@ void ServerSession::dispatch(const wire::Message& message) {
 
 asio::awaitable<void> ServerSession::write_loop() {
     auto self = shared_from_this();
-    while (!closing_) {
-        if (outbox_.empty()) {
-            error_code ignored;
-            write_signal_.expires_at(std::chrono::steady_clock::time_point::max());
-            auto token = asio::redirect_error(asio::use_awaitable, ignored);
-            co_await write_signal_.async_wait(token);
-            continue;
-        }
-        const std::string frame = std::move(outbox_.front());
-        outbox_.pop_front();
-        const error_code ec = co_await stream_.write_all(frame.data(), frame.size());
-        if (ec) {
-            if (!closing_) {
-                abort("write failed: " + tls_reason(stream_, ec));
-            }
-            break;
-        }
+    const error_code ec = co_await tls::write_queued_frames(stream_, outbox_, write_signal_, closing_);
+    if (ec && !closing_) {
+        abort("write failed: " + tls_reason(stream_, ec));
     }
     // Only the writer touches the outgoing side, so close_notify goes from here.
     if (stream_.is_open()) {

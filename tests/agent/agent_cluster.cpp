@@ -1,10 +1,13 @@
 #include "tests/agent/agent_cluster.hpp"
 
+#include "common/props/atomic_file.hpp"
 #include "common/props/properties_file.hpp"
 #include "tests/support/mgmt_server.hpp"
 #include "tests/support/net_probe.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/wait.hpp"
+
+#include <catch2/catch.hpp>
 
 #include <fstream>
 #include <signal.h>
@@ -41,27 +44,8 @@ ManagedServer::ManagedServer(const CaFixture& fixture, std::string name, std::st
 
 void ManagedServer::start() {
     ++starts_;
-    std::vector<std::string> argv{mgmt_binary(),
-                                  "--name",
-                                  name_,
-                                  "--db",
-                                  fixture_.db_path(),
-                                  "--ca-dir",
-                                  fixture_.ca_dir().string(),
-                                  "--state-dir",
-                                  (fixture_.dir() / ("state-" + name_)).string(),
-                                  "--listen",
-                                  address(),
-                                  "--enroll-listen",
-                                  enroll_address(),
-                                  "--admin-listen",
-                                  loopback(admin_port_),
-                                  "--log-level",
-                                  "debug",
-                                  "--heartbeat-interval",
-                                  "1",
-                                  "--server-heartbeat-interval",
-                                  "1"};
+    auto argv = mgmt_command_line(fixture_, name_, address(), enroll_address(), loopback(admin_port_));
+    argv.insert(argv.end(), {"--heartbeat-interval", "1", "--server-heartbeat-interval", "1"});
     process_ =
         std::make_unique<Process>(argv, fixture_.dir() / (name_ + "-" + std::to_string(starts_) + ".log"));
     const bool up = wait_until(
@@ -114,14 +98,8 @@ void AgentProcess::start(const std::vector<std::string>& extra) {
 void AgentProcess::start_enrolling(CaFixture& fixture,
                                    const ManagedServer& server,
                                    const std::vector<std::string>& extra) {
-    std::vector<std::string> args{"--enroll-server",
-                                  server.enroll_address(),
-                                  "--enroll-token",
-                                  fixture.create_token(),
-                                  "--ca-fingerprint",
-                                  fixture.ca_fingerprint(),
-                                  "--name",
-                                  name_};
+    auto args = enrolment_options(server, fixture.create_token(), fixture.ca_fingerprint());
+    args.insert(args.end(), {"--name", name_});
     args.insert(args.end(), extra.begin(), extra.end());
     start(args);
 }
@@ -157,6 +135,26 @@ std::string AgentProcess::log() const {
         all += text.str();
     }
     return all;
+}
+
+std::vector<std::string> enrolment_options(const ManagedServer& server,
+                                           const std::string& token,
+                                           const std::string& ca_fingerprint) {
+    return {"--enroll-server",
+            server.enroll_address(),
+            "--enroll-token",
+            token,
+            "--ca-fingerprint",
+            ca_fingerprint};
+}
+
+void install_credentials(const AgentProcess& agent,
+                         const std::string& key_pem,
+                         const std::string& cert_pem,
+                         const std::string& ca_pem) {
+    REQUIRE(props::write_file_atomically(agent.dir() / "agent.key", key_pem, 0600).ok());
+    REQUIRE(props::write_file_atomically(agent.dir() / "agent.crt", cert_pem).ok());
+    REQUIRE(props::write_file_atomically(agent.dir() / "ca.crt", ca_pem).ok());
 }
 
 std::optional<std::string> connected_to(CaFixture& fixture, const std::string& host) {

@@ -81,6 +81,19 @@ private:
     std::unique_ptr<Process> process_;
 };
 
+// The options that enrol an agent at `server` with `token`, pinning the CA
+// fingerprint `ca_fingerprint`.
+std::vector<std::string> enrolment_options(const ManagedServer& server,
+                                           const std::string& token,
+                                           const std::string& ca_fingerprint);
+
+// Writes the agent's key (mode 0600), certificate and CA beside its
+// properties file, as enrolment leaves them.
+void install_credentials(const AgentProcess& agent,
+                         const std::string& key_pem,
+                         const std::string& cert_pem,
+                         const std::string& ca_pem);
+
 // The store's idea of where a host is connected (server name).
 std::optional<std::string> connected_to(CaFixture& fixture, const std::string& host);
 

@@ -20,22 +20,35 @@ using namespace agentlb::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-TEST_CASE("enrolment end to end through the agent binary") {
+namespace {
+
+// A real server "ms1" on 127.0.0.1, named in the store's host setting; not
+// started.
+struct OneServer {
     CaFixture fixture;
     TempDir root;
-    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
-    fixture.set_config("host", ms1.address());
+    ManagedServer ms1{fixture, "ms1", "127.0.0.1"};
+    OneServer() { fixture.set_config("host", ms1.address()); }
+};
+
+// The agent's certificate, once its key is checked to belong to it.
+certs::X509Ptr certificate_matching_key(const AgentProcess& agent) {
+    auto key = certs::load_private_key_file(agent.dir() / "agent.key");
+    auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
+    REQUIRE(key.ok());
+    REQUIRE(cert.ok());
+    CHECK(certs::key_matches_certificate(key->get(), cert->get()));
+    return std::move(cert).value();
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(OneServer, "enrolment end to end through the agent binary") {
     ms1.start();
     AgentProcess agent(root, "kvm-1");
     const std::string token = fixture.create_token("zone-a");
-    const std::vector<std::string> enrol{"--enroll-server",
-                                         ms1.enroll_address(),
-                                         "--enroll-token",
-                                         token,
-                                         "--ca-fingerprint",
-                                         fixture.ca_fingerprint(),
-                                         "--name",
-                                         "kvm-1"};
+    auto enrol = enrolment_options(ms1, token, fixture.ca_fingerprint());
+    enrol.insert(enrol.end(), {"--name", "kvm-1"});
     agent.start(enrol);
     const bool connected =
         wait_until([&] { return connected_to(fixture, "kvm-1") == std::optional<std::string>("ms1"); }, 10s);
@@ -55,12 +68,8 @@ TEST_CASE("enrolment end to end through the agent binary") {
     struct ::stat st {};
     REQUIRE(::stat((agent.dir() / "agent.key").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
-    auto key = certs::load_private_key_file(agent.dir() / "agent.key");
-    auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
-    REQUIRE(key.ok());
-    REQUIRE(cert.ok());
-    CHECK(certs::key_matches_certificate(key->get(), cert->get()));
-    CHECK(certs::common_name_of(cert->get()) == "kvm-1");
+    const auto cert = certificate_matching_key(agent);
+    CHECK(certs::common_name_of(cert.get()) == "kvm-1");
     auto ca = props::read_file(agent.dir() / "ca.crt");
     REQUIRE(ca.ok());
     CHECK(*ca == fixture.ca_pem());
@@ -77,11 +86,7 @@ TEST_CASE("enrolment end to end through the agent binary") {
     CHECK(fixture.store().list_hosts().size() == 1);
 }
 
-TEST_CASE("enrolment keeps retrying while the enrollment port refuses") {
-    CaFixture fixture;
-    TempDir root;
-    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
-    fixture.set_config("host", ms1.address());
+TEST_CASE_METHOD(OneServer, "enrolment keeps retrying while the enrollment port refuses") {
     AgentProcess agent(root, "late");
     agent.start_enrolling(fixture, ms1);
     REQUIRE(wait_until([&] { return agent.log().find("retrying in") != std::string::npos; }, 5s));
@@ -94,20 +99,11 @@ TEST_CASE("enrolment keeps retrying while the enrollment port refuses") {
     CHECK(connected);
 }
 
-TEST_CASE("a refused token or a wrong CA fingerprint ends enrolment with exit code 1") {
-    CaFixture fixture;
-    TempDir root;
-    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
-    fixture.set_config("host", ms1.address());
+TEST_CASE_METHOD(OneServer, "a refused token or a wrong CA fingerprint ends enrolment with exit code 1") {
     ms1.start();
 
     AgentProcess bad_token(root, "bad-token");
-    bad_token.start({"--enroll-server",
-                     ms1.enroll_address(),
-                     "--enroll-token",
-                     "not-a-token",
-                     "--ca-fingerprint",
-                     fixture.ca_fingerprint()});
+    bad_token.start(enrolment_options(ms1, "not-a-token", fixture.ca_fingerprint()));
     const auto token_code = bad_token.wait(10s);
     INFO(bad_token.log());
     CHECK(token_code == std::optional<int>(1));
@@ -116,12 +112,7 @@ TEST_CASE("a refused token or a wrong CA fingerprint ends enrolment with exit co
     CHECK_FALSE(fs::exists(bad_token.dir() / "agent.key"));
 
     AgentProcess bad_pin(root, "bad-pin");
-    bad_pin.start({"--enroll-server",
-                   ms1.enroll_address(),
-                   "--enroll-token",
-                   fixture.create_token(),
-                   "--ca-fingerprint",
-                   "sha256:" + std::string(64, '0')});
+    bad_pin.start(enrolment_options(ms1, fixture.create_token(), "sha256:" + std::string(64, '0')));
     const auto pin_code = bad_pin.wait(10s);
     INFO(bad_pin.log());
     CHECK(pin_code == std::optional<int>(1));
@@ -150,9 +141,7 @@ TEST_CASE("start-up refusals exit with code 2 and say why") {
         AgentProcess agent(root, "mismatch");
         const auto one = fixture.mint("mismatch");
         const auto other = fixture.mint("mismatch");
-        REQUIRE(props::write_file_atomically(agent.dir() / "agent.key", other.key_pem, 0600).ok());
-        REQUIRE(props::write_file_atomically(agent.dir() / "agent.crt", one.cert_pem).ok());
-        REQUIRE(props::write_file_atomically(agent.dir() / "ca.crt", fixture.ca_pem()).ok());
+        install_credentials(agent, other.key_pem, one.cert_pem, fixture.ca_pem());
         agent.start();
         CHECK(agent.wait(5s) == std::optional<int>(2));
         CHECK_THAT(agent.log(), Catch::Contains("does not belong to the certificate"));
@@ -164,11 +153,7 @@ TEST_CASE("start-up refusals exit with code 2 and say why") {
     }
 }
 
-TEST_CASE("a certificate two thirds through its life is renewed over the session") {
-    CaFixture fixture;
-    TempDir root;
-    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
-    fixture.set_config("host", ms1.address());
+TEST_CASE_METHOD(OneServer, "a certificate two thirds through its life is renewed over the session") {
     ms1.start();
     fixture.enroll("old-cert");
     const auto now = std::chrono::system_clock::now();
@@ -178,9 +163,7 @@ TEST_CASE("a certificate two thirds through its life is renewed over the session
     const auto identity = fixture.mint("old-cert", aged);
 
     AgentProcess agent(root, "old-cert");
-    REQUIRE(props::write_file_atomically(agent.dir() / "agent.key", identity.key_pem, 0600).ok());
-    REQUIRE(props::write_file_atomically(agent.dir() / "agent.crt", identity.cert_pem).ok());
-    REQUIRE(props::write_file_atomically(agent.dir() / "ca.crt", fixture.ca_pem()).ok());
+    install_credentials(agent, identity.key_pem, identity.cert_pem, fixture.ca_pem());
     REQUIRE(props::write_file_atomically(agent.properties_path(),
                                          "name=old-cert\nzone=default\nhost=" + ms1.address() + "@static\n")
                 .ok());
@@ -195,12 +178,8 @@ TEST_CASE("a certificate two thirds through its life is renewed over the session
     REQUIRE(renewed);
     REQUIRE(wait_until(
         [&] { return agent.log().find("stored the renewed certificate") != std::string::npos; }, 5s));
-    auto key = certs::load_private_key_file(agent.dir() / "agent.key");
-    auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
-    REQUIRE(key.ok());
-    REQUIRE(cert.ok());
-    CHECK(certs::key_matches_certificate(key->get(), cert->get()));
-    CHECK_FALSE(certs::needs_renewal(cert->get(), std::time(nullptr)));
+    const auto cert = certificate_matching_key(agent);
+    CHECK_FALSE(certs::needs_renewal(cert.get(), std::time(nullptr)));
     CHECK_FALSE(fs::exists(agent.dir() / "agent.key.new"));
 
     // The next connection uses the new pair.

@@ -44,14 +44,24 @@ std::size_t count(const std::string& text, const std::string& what) {
 // on its list without an enrollment port.
 void provision(CaFixture& fixture, const AgentProcess& agent, const std::string& host_value, int interval) {
     const auto identity = fixture.enroll(agent.name());
-    REQUIRE(props::write_file_atomically(agent.dir() / "agent.key", identity.key_pem, 0600).ok());
-    REQUIRE(props::write_file_atomically(agent.dir() / "agent.crt", identity.cert_pem).ok());
-    REQUIRE(props::write_file_atomically(agent.dir() / "ca.crt", fixture.ca_pem()).ok());
+    install_credentials(agent, identity.key_pem, identity.cert_pem, fixture.ca_pem());
     REQUIRE(props::write_file_atomically(agent.properties_path(),
                                          "name=" + agent.name() + "\nzone=" + identity.zone + "\nid=" +
                                              std::to_string(identity.host_id) + "\nhost=" + host_value +
                                              "\nhost.lb.check.interval=" + std::to_string(interval) + "\n")
                 .ok());
+}
+
+// The store's list is `hosts`, static, checked every second.
+void set_static_list(CaFixture& fixture, const std::string& hosts) {
+    fixture.set_config("host", hosts);
+    fixture.set_config("indirect.agent.lb.algorithm", "static");
+    fixture.set_config("indirect.agent.lb.check.interval", "1");
+}
+
+// The ends of the agent's and the server's logs, for a failure message.
+std::string logs_of(const AgentProcess& agent, const ManagedServer& server) {
+    return "--- agent\n" + tail(agent.log()) + "\n--- " + server.name() + "\n" + tail(server.log(), 2000);
 }
 
 // The agent is on the fake server's first session and its heartbeat runs.
@@ -74,18 +84,14 @@ TEST_CASE(
     FakeMgmt fake(fixture, "127.0.0.2", {"fake-ms", 1, 1});
     ManagedServer real(fixture, "ms-real", "127.0.0.1");
     const std::string hosts = fake.address() + "," + real.address();
-    fixture.set_config("host", hosts);
-    fixture.set_config("indirect.agent.lb.algorithm", "static");
-    fixture.set_config("indirect.agent.lb.check.interval", "1");
+    set_static_list(fixture, hosts);
     real.start();
 
     AgentProcess agent(root, "h-migrate");
     provision(fixture, agent, hosts + "@static", 1);
     agent.start();
     const auto where = [&] { return connected_to(fixture, agent.name()); };
-    const auto logs = [&] {
-        return "--- agent\n" + tail(agent.log()) + "\n--- ms-real\n" + tail(real.log(), 2000);
-    };
+    const auto logs = [&] { return logs_of(agent, real); };
 
     // The fake is the first entry: the agent settles there and pings it.
     {
@@ -177,17 +183,13 @@ TEST_CASE("migrate with no other server answering: the agent keeps its session a
     // Listed but not started yet: its port refuses.
     ManagedServer late(fixture, "ms-late", "127.0.0.3");
     const std::string hosts = fake.address() + "," + late.address();
-    fixture.set_config("host", hosts);
-    fixture.set_config("indirect.agent.lb.algorithm", "static");
-    fixture.set_config("indirect.agent.lb.check.interval", "1");
+    set_static_list(fixture, hosts);
 
     AgentProcess agent(root, "h-stay");
     provision(fixture, agent, hosts + "@static", 1);
     agent.start();
     const auto where = [&] { return connected_to(fixture, agent.name()); };
-    const auto logs = [&] {
-        return "--- agent\n" + tail(agent.log()) + "\n--- ms-late\n" + tail(late.log(), 2000);
-    };
+    const auto logs = [&] { return logs_of(agent, late); };
 
     {
         const bool on_fake = wait_until([&] { return on_fake_with_heartbeat(fake); }, 8s);

@@ -1,5 +1,6 @@
 #include "agent/agent_state.hpp"
 #include "common/props/atomic_file.hpp"
+#include "tests/agent/agent_state_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -10,13 +11,10 @@
 using namespace agentlb;
 using namespace agentlb::agent;
 namespace fs = std::filesystem;
+using namespace agentlb::agent::test;
 using agentlb::test::TempDir;
 
 namespace {
-
-void write_text(const fs::path& path, std::string_view text) {
-    REQUIRE(props::write_file_atomically(path, text).ok());
-}
 
 std::string read_text(const fs::path& path) {
     auto text = props::read_file(path);
@@ -29,9 +27,8 @@ std::string read_text(const fs::path& path) {
 TEST_CASE("a missing properties file is valid and defaults sit beside it") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    const auto& s = state->settings();
+    auto state = load_ok(path);
+    const auto& s = state.settings();
     CHECK(s.hosts.empty());
     CHECK_FALSE(s.has_list());
     CHECK(s.held_list().empty());
@@ -46,28 +43,24 @@ TEST_CASE("a missing properties file is valid and defaults sit beside it") {
 TEST_CASE("an empty properties file is valid") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    write_text(path, "");
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    CHECK(state->settings().hosts.empty());
+    auto state = write_and_load(path, "");
+    CHECK(state.settings().hosts.empty());
 }
 
 TEST_CASE("every agent key is read into the settings") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    write_text(path,
-               "# managed by agentlb\n"
-               "host=m1,m2:9000,m3@roundrobin\n"
-               "host.lb.check.interval=30\n"
-               "zone=z1\n"
-               "name=kvm-7\n"
-               "id=7\n"
-               "tls.key.file=keys/my.key\n"
-               "tls.cert.file=/opt/certs/my.crt\n"
-               "guid=unrelated\n");
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    const auto& s = state->settings();
+    auto state = write_and_load(path,
+                                "# managed by agentlb\n"
+                                "host=m1,m2:9000,m3@roundrobin\n"
+                                "host.lb.check.interval=30\n"
+                                "zone=z1\n"
+                                "name=kvm-7\n"
+                                "id=7\n"
+                                "tls.key.file=keys/my.key\n"
+                                "tls.cert.file=/opt/certs/my.crt\n"
+                                "guid=unrelated\n");
+    const auto& s = state.settings();
     CHECK(s.hosts == std::vector<std::string>{"m1", "m2:9000", "m3"});
     CHECK(s.algorithm == "roundrobin");
     CHECK(s.held_list() == "m1,m2:9000,m3@roundrobin");
@@ -125,15 +118,14 @@ TEST_CASE("a corrupt properties file is refused with the key or line named") {
 TEST_CASE("saving a list keeps comments and unknown keys") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    write_text(path, "# operator notes\nguid=abc\nhost=m1@static\nresource=LibvirtComputingResource\n");
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    REQUIRE(state->save_list(ListUpdate{{{"m2", "m3", "m1"}, "roundrobin"}, 5}).ok());
+    auto state = write_and_load(
+        path, "# operator notes\nguid=abc\nhost=m1@static\nresource=LibvirtComputingResource\n");
+    REQUIRE(state.save_list(ListUpdate{{{"m2", "m3", "m1"}, "roundrobin"}, 5}).ok());
     CHECK(read_text(path) ==
           "# operator notes\nguid=abc\nhost=m2,m3,m1@roundrobin\nresource=LibvirtComputingResource\n"
           "host.lb.check.interval=5\n");
-    CHECK(state->settings().hosts == std::vector<std::string>{"m2", "m3", "m1"});
-    CHECK(state->settings().check_interval == 5);
+    CHECK(state.settings().hosts == std::vector<std::string>{"m2", "m3", "m1"});
+    CHECK(state.settings().check_interval == 5);
 
     auto again = AgentStateFile::load(path);
     REQUIRE(again.ok());
@@ -144,9 +136,8 @@ TEST_CASE("saving keeps the file's mode") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
     REQUIRE(props::write_file_atomically(path, "host=a@static\n", 0640).ok());
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    REQUIRE(state->save_list(ListUpdate{{{"b"}, "static"}, 0}).ok());
+    auto state = load_ok(path);
+    REQUIRE(state.save_list(ListUpdate{{{"b"}, "static"}, 0}).ok());
     struct ::stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0640);
@@ -155,9 +146,8 @@ TEST_CASE("saving keeps the file's mode") {
 TEST_CASE("enrolment creates the properties file with every key") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    REQUIRE(state->save_enrollment(EnrollmentRecord{4, "h4", "z1", ListUpdate{{{"m1", "m2"}, "static"}, 10}})
+    auto state = load_ok(path);
+    REQUIRE(state.save_enrollment(EnrollmentRecord{4, "h4", "z1", ListUpdate{{{"m1", "m2"}, "static"}, 10}})
                 .ok());
     auto again = AgentStateFile::load(path);
     REQUIRE(again.ok());
@@ -172,26 +162,23 @@ TEST_CASE("enrolment creates the properties file with every key") {
 TEST_CASE("enrolment without a host list stores no host key") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    REQUIRE(state->save_enrollment(EnrollmentRecord{1, "h1", "default", ListUpdate{{{}, "static"}, 0}}).ok());
-    CHECK_FALSE(state->properties().get("host").has_value());
-    CHECK(state->settings().hosts.empty());
+    auto state = load_ok(path);
+    REQUIRE(state.save_enrollment(EnrollmentRecord{1, "h1", "default", ListUpdate{{{}, "static"}, 0}}).ok());
+    CHECK_FALSE(state.properties().get("host").has_value());
+    CHECK(state.settings().hosts.empty());
 }
 
 TEST_CASE("a failed save leaves the file and the settings unchanged") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    write_text(path, "host=m1,m2@static\n");
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
+    auto state = write_and_load(path, "host=m1,m2@static\n");
     auto step = GENERATE(
         props::AtomicWriteStep::write, props::AtomicWriteStep::fsync, props::AtomicWriteStep::rename);
-    state->set_write_hooks({[step](props::AtomicWriteStep s) { return s != step; }});
-    auto saved = state->save_list(ListUpdate{{{"m2", "m1"}, "roundrobin"}, 3});
+    state.set_write_hooks({[step](props::AtomicWriteStep s) { return s != step; }});
+    auto saved = state.save_list(ListUpdate{{{"m2", "m1"}, "roundrobin"}, 3});
     REQUIRE_FALSE(saved.ok());
-    CHECK(state->settings().held_list() == "m1,m2@static");
-    CHECK(state->properties().get("host") == std::optional<std::string>("m1,m2@static"));
+    CHECK(state.settings().held_list() == "m1,m2@static");
+    CHECK(state.properties().get("host") == std::optional<std::string>("m1,m2@static"));
     CHECK(read_text(path) == "host=m1,m2@static\n");
     std::vector<std::string> names;  // no temp file left behind
     for (const auto& entry : fs::directory_iterator(dir.path())) {
@@ -203,10 +190,9 @@ TEST_CASE("a failed save leaves the file and the settings unchanged") {
 TEST_CASE("a save into a missing folder fails without changing the settings") {
     TempDir dir;
     const auto path = dir.path() / "missing-folder" / "agent.properties";
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    REQUIRE_FALSE(state->save_list(ListUpdate{{{"m1"}, "static"}, 0}).ok());
-    CHECK(state->settings().hosts.empty());
+    auto state = load_ok(path);
+    REQUIRE_FALSE(state.save_list(ListUpdate{{{"m1"}, "static"}, 0}).ok());
+    CHECK(state.settings().hosts.empty());
 }
 
 TEST_CASE("lists the agent could not read back are refused") {

@@ -1,11 +1,13 @@
 #include "agent/list_push.hpp"
 #include "common/props/atomic_file.hpp"
+#include "tests/agent/agent_state_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace agentlb;
 using namespace agentlb::agent;
+using namespace agentlb::agent::test;
 using agentlb::test::TempDir;
 
 namespace {
@@ -109,12 +111,10 @@ private:
 TEST_CASE("when the ack is sent the properties file already holds the new list") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    REQUIRE(props::write_file_atomically(path, "# keep me\nhost=m1,m2,m3@static\n").ok());
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    FileTarget target(*state);
+    auto state = write_and_load(path, "# keep me\nhost=m1,m2,m3@static\n");
+    FileTarget target(state);
     auto push = to_list_push(wire::MsList{11, {"m3", "m1", "m2"}, "roundrobin", 2, {}});
-    REQUIRE(apply_push(push, state->settings(), target).ok());
+    REQUIRE(apply_push(push, state.settings(), target).ok());
     CHECK(target.acked == 11);
     CHECK(target.file_at_ack == "# keep me\nhost=m3,m1,m2@roundrobin\nhost.lb.check.interval=2\n");
 }
@@ -122,16 +122,14 @@ TEST_CASE("when the ack is sent the properties file already holds the new list")
 TEST_CASE("a failed write keeps the previous file and sends no ack") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    REQUIRE(props::write_file_atomically(path, "host=m1,m2,m3@static\n").ok());
-    auto state = AgentStateFile::load(path);
-    REQUIRE(state.ok());
-    state->set_write_hooks({[](props::AtomicWriteStep s) { return s != props::AtomicWriteStep::fsync; }});
-    FileTarget target(*state);
+    auto state = write_and_load(path, "host=m1,m2,m3@static\n");
+    state.set_write_hooks({[](props::AtomicWriteStep s) { return s != props::AtomicWriteStep::fsync; }});
+    FileTarget target(state);
     auto push = to_list_push(wire::MsList{12, {"m3", "m1", "m2"}, "roundrobin", 2, {}});
-    REQUIRE_FALSE(apply_push(push, state->settings(), target).ok());
+    REQUIRE_FALSE(apply_push(push, state.settings(), target).ok());
     CHECK(target.acked == -1);
     auto text = props::read_file(path);
     REQUIRE(text.ok());
     CHECK(*text == "host=m1,m2,m3@static\n");
-    CHECK(state->settings().held_list() == "m1,m2,m3@static");
+    CHECK(state.settings().held_list() == "m1,m2,m3@static");
 }

@@ -3,6 +3,7 @@
 #include "certs/ca.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
+#include "common/tls/frame_writer.hpp"
 #include "common/tls/message_reader.hpp"
 #include "common/tls/stream.hpp"
 #include "common/tls/timeouts.hpp"
@@ -188,21 +189,9 @@ private:
 
     asio::awaitable<void> write_loop() {
         auto self = shared_from_this();
-        while (!closed_) {
-            if (outbox_.empty()) {
-                error_code ignored;
-                write_signal_.expires_at(std::chrono::steady_clock::time_point::max());
-                auto token = asio::redirect_error(asio::use_awaitable, ignored);
-                co_await write_signal_.async_wait(token);
-                continue;
-            }
-            const std::string frame = std::move(outbox_.front());
-            outbox_.pop_front();
-            const error_code ec = co_await stream_.write_all(frame.data(), frame.size());
-            if (ec) {
-                close("write failed: " + describe(ec));
-                break;
-            }
+        const error_code ec = co_await tls::write_queued_frames(stream_, outbox_, write_signal_, closed_);
+        if (ec) {
+            close("write failed: " + describe(ec));
         }
     }
 

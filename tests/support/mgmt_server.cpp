@@ -17,6 +17,30 @@ std::string mgmt_binary() {
     return AGENTLB_MGMT_BIN;
 }
 
+std::vector<std::string> mgmt_command_line(const CaFixture& fixture,
+                                           const std::string& name,
+                                           const std::string& listen,
+                                           const std::string& enroll_listen,
+                                           const std::string& admin_listen) {
+    return {mgmt_binary(),
+            "--name",
+            name,
+            "--db",
+            fixture.db_path(),
+            "--ca-dir",
+            fixture.ca_dir().string(),
+            "--state-dir",
+            (fixture.dir() / ("state-" + name)).string(),
+            "--listen",
+            listen,
+            "--enroll-listen",
+            enroll_listen,
+            "--admin-listen",
+            admin_listen,
+            "--log-level",
+            "debug"};
+}
+
 MgmtServer::MgmtServer(const CaFixture& fixture, std::string name, std::vector<std::string> extra_args)
     : name_(std::move(name)) {
     // A port picked free may be taken before the server binds it: the
@@ -28,23 +52,8 @@ MgmtServer::MgmtServer(const CaFixture& fixture, std::string name, std::vector<s
         if (port_ == enroll_port_ || port_ == admin_port_ || enroll_port_ == admin_port_) {
             continue;
         }
-        std::vector<std::string> argv{mgmt_binary(),
-                                      "--name",
-                                      name_,
-                                      "--db",
-                                      fixture.db_path(),
-                                      "--ca-dir",
-                                      fixture.ca_dir().string(),
-                                      "--state-dir",
-                                      (fixture.dir() / ("state-" + name_)).string(),
-                                      "--listen",
-                                      loopback(port_),
-                                      "--enroll-listen",
-                                      loopback(enroll_port_),
-                                      "--admin-listen",
-                                      loopback(admin_port_),
-                                      "--log-level",
-                                      "debug"};
+        auto argv =
+            mgmt_command_line(fixture, name_, loopback(port_), loopback(enroll_port_), loopback(admin_port_));
         argv.insert(argv.end(), extra_args.begin(), extra_args.end());
         process_ = std::make_unique<Process>(argv, fixture.dir() / (name_ + ".log"));
         const bool up = wait_until(

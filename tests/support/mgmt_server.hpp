@@ -22,6 +22,15 @@ namespace agentlb::test {
 
 std::string mgmt_binary();
 
+// The command line of an agentlb-mgmt called `name` on the fixture's store
+// and CA (state in the fixture's folder), listening on the three addresses,
+// with debug logs.
+std::vector<std::string> mgmt_command_line(const CaFixture& fixture,
+                                           const std::string& name,
+                                           const std::string& listen,
+                                           const std::string& enroll_listen,
+                                           const std::string& admin_listen);
+
 class MgmtServer {
 public:
     // Starts the server and waits until /healthz answers (throws with the

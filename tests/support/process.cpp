@@ -1,5 +1,6 @@
 #include "tests/support/process.hpp"
 
+#include "common/util/forked_child.hpp"
 #include "tests/support/wait.hpp"
 
 #include <cerrno>
@@ -10,7 +11,6 @@
 #include <signal.h>
 #include <sstream>
 #include <stdexcept>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <system_error>
 #include <thread>
@@ -67,21 +67,7 @@ int decode_status(int status) {
 }
 
 [[noreturn]] void child_exec(const ExecImage& image, int out_fd, int err_fd, pid_t parent) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) {
-        ::_exit(127);
-    }
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) {
-        ::dup2(null_fd, 0);
-    }
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    // Start with default signal handling and an empty mask, whatever the
-    // test runner set.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    prepare_forked_child(parent, out_fd, err_fd);
     ::execve(image.argv[0], image.argv.data(), image.envp.data());
     const char message[] = "exec failed\n";
     [[maybe_unused]] auto n = ::write(2, message, sizeof(message) - 1);

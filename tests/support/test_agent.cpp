@@ -1,6 +1,8 @@
 #include "tests/support/test_agent.hpp"
 
+#include "common/tls/message_reader.hpp"
 #include "common/tls/stream.hpp"
+#include "common/wire/error.hpp"
 #include "common/wire/frame.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,7 +15,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <array>
 #include <future>
 #include <stdexcept>
 
@@ -37,6 +38,12 @@ tcp::endpoint parse_loopback(const std::string& address) {
 // The TLS layer's own reason when it has one, else the error's message.
 std::string failure_text(const tls::TlsStream& stream, const error_code& ec) {
     return stream.last_error_detail().empty() ? ec.message() : stream.last_error_detail();
+}
+
+// read_message() reports bad frames and bad messages alike in the wire
+// category; these two come from the frame decoder.
+bool is_frame_error(const error_code& ec) {
+    return ec == wire::errc::empty_frame || ec == wire::errc::frame_too_large;
 }
 
 template <class T>
@@ -96,33 +103,23 @@ struct TestAgent::Impl {
 
     asio::awaitable<void> reader() {
         wire::FrameDecoder decoder;
-        std::array<char, 16 * 1024> buffer;
         for (;;) {
-            error_code ec;
-            auto payload = decoder.next(ec);
+            wire::Message message;
+            std::string detail;
+            const error_code ec = co_await tls::read_message(*stream, decoder, message, detail);
             if (ec) {
-                mark_closed("bad frame from server: " + ec.message());
-                co_return;
-            }
-            if (payload) {
-                wire::Message message;
-                std::string detail;
-                ec = wire::decode_message(*payload, message, detail);
-                if (ec) {
+                if (ec.category() != wire::wire_category()) {
+                    mark_closed(failure_text(*stream, ec));
+                } else if (is_frame_error(ec)) {
+                    mark_closed("bad frame from server: " + detail);
+                } else {
                     mark_closed("bad message from server: " + detail);
-                    co_return;
                 }
-                std::lock_guard lock(mutex);
-                inbox.push_back(std::move(message));
-                changed.notify_all();
-                continue;
-            }
-            const auto n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
-            if (ec) {
-                mark_closed(failure_text(*stream, ec));
                 co_return;
             }
-            decoder.feed(buffer.data(), n);
+            std::lock_guard lock(mutex);
+            inbox.push_back(std::move(message));
+            changed.notify_all();
         }
     }
 };
@@ -290,30 +287,17 @@ EnrollOutcome enroll_over_network(const std::string& address,
             co_return;
         }
         wire::FrameDecoder decoder;
-        std::array<char, 16 * 1024> buffer;
-        for (;;) {
-            auto payload = decoder.next(ec);
-            if (ec) {
-                outcome.transport_error = "frame: " + ec.message();
-                co_return;
-            }
-            if (payload) {
-                wire::Message message;
-                std::string detail;
-                ec = wire::decode_message(*payload, message, detail);
-                if (ec) {
-                    outcome.transport_error = "decode: " + detail;
-                } else {
-                    outcome.answer = std::move(message);
-                }
-                co_return;
-            }
-            const auto n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
-            if (ec) {
-                outcome.transport_error = "read: " + failure_text(*stream, ec);
-                co_return;
-            }
-            decoder.feed(buffer.data(), n);
+        wire::Message message;
+        std::string detail;
+        ec = co_await tls::read_message(*stream, decoder, message, detail);
+        if (!ec) {
+            outcome.answer = std::move(message);
+        } else if (ec.category() != wire::wire_category()) {
+            outcome.transport_error = "read: " + failure_text(*stream, ec);
+        } else if (is_frame_error(ec)) {
+            outcome.transport_error = "frame: " + detail;
+        } else {
+            outcome.transport_error = "decode: " + detail;
         }
     };
     asio::co_spawn(io, run(), asio::detached);

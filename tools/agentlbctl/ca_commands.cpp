@@ -56,20 +56,14 @@ int run_ca_init(Context& context, const CommandArgs& args) {
 }
 
 int run_ca_show(Context& context, const CommandArgs&) {
-    auto store = context.open_store(StoreAccess::existing_only);
-    if (!store) {
-        return context.fail(kExitFailure, store.error());
-    }
-    auto ca = (*store)->ca_certificate();
-    if (!ca) {
-        return context.fail(kExitFailure,
-                            "the store " + quote(context.db().path) +
-                                " holds no CA; create one with `agentlbctl ca init --ca-dir DIR`");
+    auto opened = open_store_with_ca(context, "create one with `agentlbctl ca init --ca-dir DIR`");
+    if (!opened) {
+        return context.fail(kExitFailure, opened.error());
     }
     if (context.json()) {
-        print_json(context.out(), Json{{"ca_fingerprint", ca->second}});
+        print_json(context.out(), Json{{"ca_fingerprint", opened->ca_fingerprint}});
     } else {
-        context.out() << "ca_fingerprint " << ca->second << "\n";
+        context.out() << "ca_fingerprint " << opened->ca_fingerprint << "\n";
     }
     return kExitOk;
 }

@@ -36,6 +36,19 @@ Result<std::unique_ptr<store::Store>> Context::open_store(StoreAccess access) co
     return store::open_sqlite_store(db_.path);
 }
 
+Result<StoreWithCa> open_store_with_ca(const Context& context, std::string_view missing_ca_hint) {
+    auto store = context.open_store(StoreAccess::existing_only);
+    if (!store) {
+        return agentlb::fail(store.error());
+    }
+    auto ca = (*store)->ca_certificate();
+    if (!ca) {
+        return agentlb::fail("the store " + quote(context.db().path) + " holds no CA; " +
+                             std::string(missing_ca_hint));
+    }
+    return StoreWithCa{std::move(*store), std::move(ca->second)};
+}
+
 std::string command_name(const Command& command) {
     std::string name;
     for (std::string_view word : command.words) {

@@ -57,6 +57,17 @@ private:
     std::string command_name_;
 };
 
+// An existing store and the CA recorded in it.
+struct StoreWithCa {
+    std::unique_ptr<store::Store> store;
+    std::string ca_fingerprint;
+};
+
+// Opens the existing store and reads its CA. Both failures are exit 1; when
+// the store holds no CA, the reason names the store and ends with
+// `missing_ca_hint` (how to create one).
+Result<StoreWithCa> open_store_with_ca(const Context& context, std::string_view missing_ca_hint);
+
 using CommandFn = int (*)(Context& context, const CommandArgs& args);
 
 struct Command {

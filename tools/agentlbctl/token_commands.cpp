@@ -48,21 +48,15 @@ int run_token_create(Context& context, const CommandArgs& args) {
         }
         ttl = *parsed;
     }
-    auto store = context.open_store(StoreAccess::existing_only);
-    if (!store) {
-        return context.fail(kExitFailure, store.error());
-    }
-    auto ca = (*store)->ca_certificate();
-    if (!ca) {
-        return context.fail(kExitFailure,
-                            "the store " + quote(context.db().path) +
-                                " holds no CA; run `agentlbctl ca init --ca-dir DIR` first");
+    auto opened = open_store_with_ca(context, "run `agentlbctl ca init --ca-dir DIR` first");
+    if (!opened) {
+        return context.fail(kExitFailure, opened.error());
     }
     const std::string token = certs::generate_join_token();
     const std::int64_t now = unix_now();
-    (*store)->create_token(store::TokenSpec{certs::hash_token(token), *zone, *name, now + ttl, now});
+    opened->store->create_token(store::TokenSpec{certs::hash_token(token), *zone, *name, now + ttl, now});
 
-    const std::string& fingerprint = ca->second;
+    const std::string& fingerprint = opened->ca_fingerprint;
     if (context.json()) {
         print_json(context.out(), Json{{"token", token}, {"ca_fingerprint", fingerprint}});
         return kExitOk;

@@ -118,18 +118,32 @@ bool cache_matches_store(store::Store& store, const IdentitySet& set) {
     return true;
 }
 
-Result<IdentitySet> load_cache(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    if (!in) {
+// A cache file read up to its first agent, and a set holding its header.
+struct OpenedCache {
+    std::ifstream in;
+    IdentitySet set;
+};
+
+Result<OpenedCache> open_cache(const std::filesystem::path& path) {
+    OpenedCache cache{std::ifstream(path), {}};
+    if (!cache.in) {
         return fail("cannot read " + path.string());
     }
-    auto header = read_header(in, path.string());
+    auto header = read_header(cache.in, path.string());
     if (!header) {
         return fail(header.error());
     }
-    IdentitySet set;
-    set.ca_fingerprint = header->fingerprint;
-    set.key_pem = header->key_pem;
+    cache.set.ca_fingerprint = header->fingerprint;
+    cache.set.key_pem = header->key_pem;
+    return cache;
+}
+
+Result<IdentitySet> load_cache(const std::filesystem::path& path) {
+    auto cache = open_cache(path);
+    if (!cache) {
+        return fail(cache.error());
+    }
+    auto& [in, set] = *cache;
     for (;;) {
         AgentEntry entry;
         auto more = read_agent(in, path.string(), entry, true);
@@ -141,7 +155,7 @@ Result<IdentitySet> load_cache(const std::filesystem::path& path) {
         }
         set.agents.push_back(std::move(entry));
     }
-    return set;
+    return std::move(set);
 }
 
 }  // namespace
@@ -243,17 +257,11 @@ Result<IdentitySet> ensure_identities(store::Store& store,
 Result<IdentitySet> load_identity_range(const std::filesystem::path& cache_file,
                                         std::size_t begin,
                                         std::size_t end) {
-    std::ifstream in(cache_file);
-    if (!in) {
-        return fail("cannot read " + cache_file.string());
+    auto cache = open_cache(cache_file);
+    if (!cache) {
+        return fail(cache.error());
     }
-    auto header = read_header(in, cache_file.string());
-    if (!header) {
-        return fail(header.error());
-    }
-    IdentitySet set;
-    set.ca_fingerprint = header->fingerprint;
-    set.key_pem = header->key_pem;
+    auto& [in, set] = *cache;
     for (std::size_t i = 0; i < end; ++i) {
         AgentEntry entry;
         auto more = read_agent(in, cache_file.string(), entry, i >= begin);
@@ -267,7 +275,7 @@ Result<IdentitySet> load_identity_range(const std::filesystem::path& cache_file,
             set.agents.push_back(std::move(entry));
         }
     }
-    return set;
+    return std::move(set);
 }
 
 Result<ServerCredentials> issue_loopback_server(const certs::CertificateAuthority& ca) {

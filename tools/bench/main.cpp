@@ -3,23 +3,11 @@
 
 #include "tools/bench/coordinator.hpp"
 #include "tools/bench/options.hpp"
+#include "tools/bench/proc_stats.hpp"
 #include "tools/bench/worker.hpp"
 
 #include <cstdio>
 #include <filesystem>
-#include <sys/resource.h>
-
-namespace {
-
-void raise_descriptor_limit() {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &limit);
-    }
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     using namespace agentlb::bench;

@@ -1,5 +1,7 @@
 #include "tools/bench/mgmt_process.hpp"
 
+#include "common/util/forked_child.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
@@ -9,7 +11,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sstream>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -59,22 +60,10 @@ Result<pid_t> spawn_child(const std::vector<std::string>& argv,
     }
     if (pid == 0) {
         // Only async-signal-safe calls from here on.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) {
-            ::_exit(127);
-        }
-        const int null_fd = ::open("/dev/null", O_RDONLY);
-        if (null_fd >= 0) {
-            ::dup2(null_fd, 0);
-        }
-        ::dup2(out, 1);
-        ::dup2(out, 2);
+        prepare_forked_child(parent, out, out);
         if (keep_fd >= 0) {
             ::dup2(keep_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
         }
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::signal(SIGPIPE, SIG_DFL);
         ::execv(args[0], args.data());
         ::_exit(127);

@@ -28,6 +28,10 @@ std::string load_average();
 // that many sessions per agentlb-mgmt, and per worker.
 std::uint64_t descriptor_limit();
 
+// Lifts this process's soft RLIMIT_NOFILE to the hard one, so that a
+// process holds as many sessions as it may.
+void raise_descriptor_limit();
+
 // Online processors.
 int cpu_count();
 

@@ -24,13 +24,9 @@ constexpr double kFailoverTargetS = 5;
 Status run_failover(RunContext& run) {
     const auto& o = run.options();
     const std::string load_before = load_average();
-    auto armed = run.broadcast(
-        [](std::size_t) {
-            return json{{"cmd", "arm_failover"}};
-        },
-        run.deadline_in(std::chrono::seconds(30)));
+    auto armed = broadcast_all(run, "failover", json{{"cmd", "arm_failover"}}, std::chrono::seconds(30));
     if (!armed) {
-        return fail("failover: " + armed.error());
+        return fail(armed.error());
     }
     const auto before = per_server(*armed, run.servers().size());
     // The victim: the server holding the most agents.
@@ -47,15 +43,15 @@ Status run_failover(RunContext& run) {
     const std::int64_t t0 = steady_ns();
     process.kill(SIGKILL);
     const auto wait = std::chrono::seconds(o.failover_timeout_seconds);
-    auto replies = run.broadcast(
-        [&](std::size_t) {
-            return json{{"cmd", "collect_failover"},
-                        {"timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()},
-                        {"settle_ms", 500}};
-        },
-        run.deadline_in(wait + std::chrono::seconds(30)));
+    auto replies = broadcast_all(
+        run,
+        "failover",
+        json{{"cmd", "collect_failover"},
+             {"timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()},
+             {"settle_ms", 500}},
+        wait + std::chrono::seconds(30));
     if (!replies) {
-        return fail("failover: " + replies.error());
+        return fail(replies.error());
     }
     (void)process.wait(std::chrono::seconds(5));
     auto cpu_after = server_cpu(run);

@@ -23,13 +23,9 @@ constexpr double kPropagateTargetMs = 1000;
 Status run_propagate(RunContext& run) {
     const auto& o = run.options();
     const std::string load_before = load_average();
-    auto armed = run.broadcast(
-        [](std::size_t) {
-            return json{{"cmd", "arm_push"}};
-        },
-        run.deadline_in(std::chrono::seconds(30)));
+    auto armed = broadcast_all(run, "propagate", json{{"cmd", "arm_push"}}, std::chrono::seconds(30));
     if (!armed) {
-        return fail("propagate: " + armed.error());
+        return fail(armed.error());
     }
     const std::size_t connected = sum_of(*armed, "connected");
     const auto cpu_before = server_cpu(run);
@@ -53,14 +49,14 @@ Status run_propagate(RunContext& run) {
         return fail(std::string("propagate: ") + e.what());
     }
     const auto wait = std::chrono::seconds(o.propagate_timeout_seconds);
-    auto replies = run.broadcast(
-        [&](std::size_t) {
-            return json{{"cmd", "collect_push"},
-                        {"timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()}};
-        },
-        run.deadline_in(wait + std::chrono::seconds(30)));
+    auto replies = broadcast_all(
+        run,
+        "propagate",
+        json{{"cmd", "collect_push"},
+             {"timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()}},
+        wait + std::chrono::seconds(30));
     if (!replies) {
-        return fail("propagate: " + replies.error());
+        return fail(replies.error());
     }
     const double server_cpu_s = total_delta(cpu_before, server_cpu(run));
     const double client_cpu_s = worker_cpu(run) - client_cpu_before;

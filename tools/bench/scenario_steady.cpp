@@ -19,13 +19,9 @@ using Clock = std::chrono::steady_clock;
 Status run_steady(RunContext& run) {
     const auto& o = run.options();
     const std::string load_before = load_average();
-    auto armed = run.broadcast(
-        [](std::size_t) {
-            return json{{"cmd", "arm_steady"}};
-        },
-        run.deadline_in(std::chrono::seconds(30)));
+    auto armed = broadcast_all(run, "steady", json{{"cmd", "arm_steady"}}, std::chrono::seconds(30));
     if (!armed) {
-        return fail("steady: " + armed.error());
+        return fail(armed.error());
     }
     const auto cpu_before = server_cpu(run);
     const auto start = Clock::now();
@@ -33,13 +29,9 @@ Status run_steady(RunContext& run) {
         std::min(start + std::chrono::seconds(o.steady_seconds), run.run_deadline()));
     const auto cpu_after = server_cpu(run);
     const std::chrono::duration<double> wall = Clock::now() - start;
-    auto replies = run.broadcast(
-        [](std::size_t) {
-            return json{{"cmd", "collect_steady"}};
-        },
-        run.deadline_in(std::chrono::seconds(60)));
+    auto replies = broadcast_all(run, "steady", json{{"cmd", "collect_steady"}}, std::chrono::seconds(60));
     if (!replies) {
-        return fail("steady: " + replies.error());
+        return fail(replies.error());
     }
     std::vector<double> rtt_ms;
     for (const auto& reply : *replies) {

@@ -8,6 +8,17 @@ namespace agentlb::bench {
 
 using nlohmann::json;
 
+Result<std::vector<json>> broadcast_all(RunContext& run,
+                                        const std::string& scenario,
+                                        const json& command,
+                                        std::chrono::steady_clock::duration timeout) {
+    auto replies = run.broadcast([&](std::size_t) { return command; }, run.deadline_in(timeout));
+    if (!replies) {
+        return fail(scenario + ": " + replies.error());
+    }
+    return replies;
+}
+
 json common_summary(RunContext& run, const std::string& scenario) {
     const auto& o = run.options();
     return {{"scenario", scenario},

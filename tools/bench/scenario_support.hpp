@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -22,6 +23,13 @@ namespace agentlb::bench {
 
 // Table rows for emit(): label, value.
 using Rows = std::vector<std::pair<std::string, std::string>>;
+
+// Sends the same `command` to every worker and waits for all their replies,
+// for at most `timeout`. The failure reads "SCENARIO: why".
+Result<std::vector<nlohmann::json>> broadcast_all(RunContext& run,
+                                                  const std::string& scenario,
+                                                  const nlohmann::json& command,
+                                                  std::chrono::steady_clock::duration timeout);
 
 // The fields every scenario's JSON line starts with.
 nlohmann::json common_summary(RunContext& run, const std::string& scenario);

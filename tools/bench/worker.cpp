@@ -5,6 +5,7 @@
 #include "common/tls/context.hpp"
 #include "tools/bench/fleet.hpp"
 #include "tools/bench/identities.hpp"
+#include "tools/bench/proc_stats.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,9 +19,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <csignal>
+#include <functional>
 #include <istream>
-#include <sys/resource.h>
 
 namespace agentlb::bench {
 
@@ -30,14 +32,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-void raise_descriptor_limit() {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &limit);
-    }
-}
 
 X509Handle parse_cert(const std::string& pem) {
     auto parsed = certs::parse_certificate_pem(pem);
@@ -256,16 +250,11 @@ private:
             }
         }
         const auto deadline = Clock::now() + std::chrono::seconds(10);
-        for (;;) {
-            bool all_stopped = true;
-            for (auto* agent : which) {
-                all_stopped = all_stopped && !agent->running();
-            }
-            if (all_stopped || Clock::now() > deadline) {
-                break;
-            }
-            co_await sleep_ms(5);
-        }
+        co_await poll_until(
+            [&] {
+                return std::none_of(which.begin(), which.end(), [](auto* agent) { return agent->running(); });
+            },
+            deadline);
         co_return co_await run_phase(command, std::move(which), std::move(targets));
     }
 
@@ -283,19 +272,13 @@ private:
 
     asio::awaitable<json> collect_push(const json& command) {
         const auto deadline = Clock::now() + std::chrono::milliseconds(command.at("timeout_ms").get<long>());
-        for (;;) {
-            bool all = true;
-            for (const auto& agent : fleet_->agents()) {
-                if (agent->established() && agent->push_ns == 0) {
-                    all = false;
-                    break;
-                }
-            }
-            if (all || Clock::now() > deadline) {
-                break;
-            }
-            co_await sleep_ms(5);
-        }
+        co_await poll_until(
+            [&] {
+                return std::none_of(fleet_->agents().begin(), fleet_->agents().end(), [](const auto& agent) {
+                    return agent->established() && agent->push_ns == 0;
+                });
+            },
+            deadline);
         json reply = status();
         std::vector<std::int64_t> pushes;
         std::size_t expected = 0;
@@ -315,19 +298,14 @@ private:
     asio::awaitable<json> collect_failover(const json& command) {
         const auto deadline = Clock::now() + std::chrono::milliseconds(command.at("timeout_ms").get<long>());
         const auto settle = Clock::now() + std::chrono::milliseconds(command.value("settle_ms", 500));
-        for (;;) {
-            bool done = Clock::now() > settle;
-            for (const auto& agent : fleet_->agents()) {
-                if (!agent->established() || (agent->lost_ns != 0 && agent->back_ns == 0)) {
-                    done = false;
-                    break;
-                }
-            }
-            if (done || Clock::now() > deadline) {
-                break;
-            }
-            co_await sleep_ms(5);
-        }
+        co_await poll_until(
+            [&] {
+                return Clock::now() > settle &&
+                       std::none_of(fleet_->agents().begin(), fleet_->agents().end(), [](const auto& agent) {
+                           return !agent->established() || (agent->lost_ns != 0 && agent->back_ns == 0);
+                       });
+            },
+            deadline);
         json reply = status();
         std::vector<std::int64_t> lost;
         std::vector<std::int64_t> back;
@@ -355,6 +333,13 @@ private:
                 {"connected", established},
                 {"per_server", per_server},
                 {"losses_total", fleet_->losses_total()}};
+    }
+
+    // Polls `done` every 5 ms until it holds or `deadline` has passed.
+    asio::awaitable<void> poll_until(std::function<bool()> done, Clock::time_point deadline) {
+        while (!done() && Clock::now() <= deadline) {
+            co_await sleep_ms(5);
+        }
     }
 
     asio::awaitable<void> sleep_ms(int ms) {

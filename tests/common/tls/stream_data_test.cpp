@@ -12,7 +12,6 @@
 
 #include <catch2/catch.hpp>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -21,15 +20,9 @@
 #include <string>
 #include <vector>
 
-namespace asio = boost::asio;
-using boost::system::error_code;
-using tcp = asio::ip::tcp;
-using asio::awaitable;
-using asio::use_awaitable;
-using namespace agentlb;
 using namespace agentlb::tls;
 using namespace agentlb::tls::test;
-using namespace std::chrono_literals;
+using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -57,12 +50,8 @@ awaitable<error_code> write_in_chunks(std::shared_ptr<TlsStream> stream,
 
 }  // namespace
 
-TEST_CASE("mTLS handshake, then reader and writer coroutines run concurrently on both sides") {
-    TempDir dir;
-    TestPki pki(dir.path(), "main");
-    auto server_ctx = server_context(pki, pki.server());
-    auto client_ctx = client_context(pki, pki.agent("agent1"));
-
+TEST_CASE_METHOD(PkiFixture,
+                 "mTLS handshake, then reader and writer coroutines run concurrently on both sides") {
     // Large enough to fill the socket buffers, so that writers wait for
     // writability while readers wait for readability on the same stream.
     const std::string to_client = pattern(1 << 20, 1);
@@ -74,43 +63,30 @@ TEST_CASE("mTLS handshake, then reader and writer coroutines run concurrently on
     std::string server_peer_cn;
 
     asio::io_context ioc;
-    auto acceptor = make_loopback_acceptor(ioc);
-    const std::uint16_t port = acceptor.local_endpoint().port();
     std::vector<std::unique_ptr<Task>> tasks;
-
-    auto server = std::make_unique<Task>(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await acceptor.async_accept(use_awaitable);
-        auto stream = std::make_shared<TlsStream>(std::move(socket), server_ctx.get(), Role::server);
-        const error_code ec = co_await stream->handshake();
-        REQUIRE_FALSE(ec);
-        server_resumed = stream->resumed();
-        auto peer = peer_certificate(stream->native_handle());
-        REQUIRE(peer);
-        char cn[64] = {};
-        X509_NAME_get_text_by_NID(X509_get_subject_name(peer.get()), NID_commonName, cn, sizeof cn);
-        server_peer_cn = cn;
-        tasks.push_back(std::make_unique<Task>(ioc, [&, stream]() -> awaitable<void> {
-            server_write_ec = co_await write_in_chunks(stream, to_client, 8192);
-        }));
-        server_got = co_await read_bytes(stream, to_server.size(), server_read_ec);
-    });
-    auto client = std::make_unique<Task>(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await connect_to(port);
-        auto stream =
-            std::make_shared<TlsStream>(std::move(socket), client_ctx.get(), Role::client, dialled(port));
-        const error_code ec = co_await stream->handshake();
-        REQUIRE_FALSE(ec);
-        tasks.push_back(std::make_unique<Task>(ioc, [&, stream]() -> awaitable<void> {
-            client_write_ec = co_await write_in_chunks(stream, to_server, 5000);
-        }));
-        client_got = co_await read_bytes(stream, to_client.size(), client_read_ec);
-    });
-
-    run_capped(ioc);
-    REQUIRE(server->done());
-    REQUIRE(client->done());
-    server->check();
-    client->check();
+    run_connection(
+        ioc,
+        [&](tcp::socket socket) -> awaitable<void> {
+            auto stream = std::make_shared<TlsStream>(std::move(socket), server_ctx.get(), Role::server);
+            const error_code ec = co_await stream->handshake();
+            REQUIRE_FALSE(ec);
+            server_resumed = stream->resumed();
+            server_peer_cn = peer_common_name(stream->native_handle());
+            tasks.push_back(std::make_unique<Task>(ioc, [&, stream]() -> awaitable<void> {
+                server_write_ec = co_await write_in_chunks(stream, to_client, 8192);
+            }));
+            server_got = co_await read_bytes(stream, to_server.size(), server_read_ec);
+        },
+        [&](tcp::socket socket, std::uint16_t port) -> awaitable<void> {
+            auto stream =
+                std::make_shared<TlsStream>(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+            const error_code ec = co_await stream->handshake();
+            REQUIRE_FALSE(ec);
+            tasks.push_back(std::make_unique<Task>(ioc, [&, stream]() -> awaitable<void> {
+                client_write_ec = co_await write_in_chunks(stream, to_server, 5000);
+            }));
+            client_got = co_await read_bytes(stream, to_client.size(), client_read_ec);
+        });
     REQUIRE(tasks.size() == 2);
     for (auto& task : tasks) {
         REQUIRE(task->done());
@@ -126,46 +102,33 @@ TEST_CASE("mTLS handshake, then reader and writer coroutines run concurrently on
     CHECK(server_peer_cn == "agent1");
 }
 
-TEST_CASE("a 60 KiB message makes the round trip intact") {
-    TempDir dir;
-    TestPki pki(dir.path(), "main");
-    auto server_ctx = server_context(pki, pki.server());
-    auto client_ctx = client_context(pki, pki.agent());
+TEST_CASE_METHOD(PkiFixture, "a 60 KiB message makes the round trip intact") {
     const std::string message = pattern(60 * 1024, 3);
     std::string echoed;
 
-    asio::io_context ioc;
-    auto acceptor = make_loopback_acceptor(ioc);
-    const std::uint16_t port = acceptor.local_endpoint().port();
-    Task server(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await acceptor.async_accept(use_awaitable);
-        auto stream = std::make_shared<TlsStream>(std::move(socket), server_ctx.get(), Role::server);
-        REQUIRE_FALSE(co_await stream->handshake());
-        error_code ec;
-        const std::string got = co_await read_bytes(stream, message.size(), ec);
-        REQUIRE_FALSE(ec);
-        REQUIRE_FALSE(co_await stream->write_all(got.data(), got.size()));
-    });
-    Task client(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await connect_to(port);
-        auto stream =
-            std::make_shared<TlsStream>(std::move(socket), client_ctx.get(), Role::client, dialled(port));
-        REQUIRE_FALSE(co_await stream->handshake());
-        REQUIRE_FALSE(co_await stream->write_all(message.data(), message.size()));
-        // One big buffer this time: read_some returns at most a record at a time.
-        std::vector<char> buffer(message.size());
-        while (echoed.size() < message.size()) {
+    run_connection(
+        [&](tcp::socket socket) -> awaitable<void> {
+            auto stream = std::make_shared<TlsStream>(std::move(socket), server_ctx.get(), Role::server);
+            REQUIRE_FALSE(co_await stream->handshake());
             error_code ec;
-            const std::size_t n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
+            const std::string got = co_await read_bytes(stream, message.size(), ec);
             REQUIRE_FALSE(ec);
-            REQUIRE(n > 0);
-            echoed.append(buffer.data(), n);
-        }
-    });
-    run_capped(ioc);
-    REQUIRE(server.done());
-    REQUIRE(client.done());
-    server.check();
-    client.check();
+            REQUIRE_FALSE(co_await stream->write_all(got.data(), got.size()));
+        },
+        [&](tcp::socket socket, std::uint16_t port) -> awaitable<void> {
+            auto stream =
+                std::make_shared<TlsStream>(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+            REQUIRE_FALSE(co_await stream->handshake());
+            REQUIRE_FALSE(co_await stream->write_all(message.data(), message.size()));
+            // One big buffer this time: read_some returns at most a record at a time.
+            std::vector<char> buffer(message.size());
+            while (echoed.size() < message.size()) {
+                error_code ec;
+                const std::size_t n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
+                REQUIRE_FALSE(ec);
+                REQUIRE(n > 0);
+                echoed.append(buffer.data(), n);
+            }
+        });
     CHECK(echoed == message);
 }

@@ -19,7 +19,6 @@
 
 #include <catch2/catch.hpp>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cctype>
@@ -27,15 +26,11 @@
 #include <memory>
 #include <string>
 
-namespace asio = boost::asio;
-using boost::system::error_code;
-using tcp = asio::ip::tcp;
-using asio::awaitable;
-using asio::use_awaitable;
 using namespace agentlb;
 using namespace agentlb::tls;
 using namespace agentlb::tls::test;
-using namespace std::chrono_literals;
+
+using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -78,59 +73,42 @@ struct HandshakeOutcome {
 HandshakeOutcome connect_once(SSL_CTX* server_ctx,
                               SSL_CTX* client_ctx,
                               const std::string& expected_server = {}) {
-    asio::io_context ioc;
-    auto acceptor = make_loopback_acceptor(ioc);
-    const std::uint16_t port = acceptor.local_endpoint().port();
     HandshakeOutcome outcome;
-    Task server(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await acceptor.async_accept(use_awaitable);
-        TlsStream stream(std::move(socket), server_ctx, Role::server);
-        outcome.server_ec = co_await stream.handshake();
-        outcome.server_detail = stream.last_error_detail();
-        if (!outcome.server_ec) {
-            if (auto peer = peer_certificate(stream.native_handle())) {
-                char cn[256] = {};
-                X509_NAME_get_text_by_NID(X509_get_subject_name(peer.get()), NID_commonName, cn, sizeof cn);
-                outcome.server_peer_cn = cn;
+    run_connection(
+        [&](tcp::socket socket) -> awaitable<void> {
+            TlsStream stream(std::move(socket), server_ctx, Role::server);
+            outcome.server_ec = co_await stream.handshake();
+            outcome.server_detail = stream.last_error_detail();
+            if (!outcome.server_ec) {
+                outcome.server_peer_cn = peer_common_name(stream.native_handle());
+                const error_code ec = co_await stream.write_all("!", 1);
+                REQUIRE_FALSE(ec);
+                co_await stream.shutdown();
             }
-            const error_code ec = co_await stream.write_all("!", 1);
-            REQUIRE_FALSE(ec);
-            co_await stream.shutdown();
-        }
-        stream.close();
-    });
-    Task client(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await connect_to(port);
-        TlsStream stream(std::move(socket),
-                         client_ctx,
-                         Role::client,
-                         expected_server.empty() ? dialled(port) : expected_server);
-        outcome.client_ec = co_await stream.handshake();
-        outcome.client_detail = stream.last_error_detail();
-        if (!outcome.client_ec) {
-            char byte = 0;
-            co_await stream.read_some(&byte, 1, outcome.client_read_ec);
-            if (outcome.client_read_ec) {
-                outcome.client_detail = stream.last_error_detail();
+            stream.close();
+        },
+        [&](tcp::socket socket, std::uint16_t port) -> awaitable<void> {
+            TlsStream stream(std::move(socket),
+                             client_ctx,
+                             Role::client,
+                             expected_server.empty() ? dialled(port) : expected_server);
+            outcome.client_ec = co_await stream.handshake();
+            outcome.client_detail = stream.last_error_detail();
+            if (!outcome.client_ec) {
+                char byte = 0;
+                co_await stream.read_some(&byte, 1, outcome.client_read_ec);
+                if (outcome.client_read_ec) {
+                    outcome.client_detail = stream.last_error_detail();
+                }
             }
-        }
-        stream.close();
-    });
-    run_capped(ioc);
-    REQUIRE(server.done());
-    REQUIRE(client.done());
-    server.check();
-    client.check();
+            stream.close();
+        });
     return outcome;
 }
 
 }  // namespace
 
-TEST_CASE("a name in the server's certificate can be expected instead of the dialled IP") {
-    TempDir dir;
-    TestPki pki(dir.path(), "main");
-    auto server_ctx = server_context(pki, pki.server());
-    auto client_ctx = client_context(pki, pki.agent());
+TEST_CASE_METHOD(PkiFixture, "a name in the server's certificate can be expected instead of the dialled IP") {
     const auto outcome = connect_once(server_ctx.get(), client_ctx.get(), "ms1.test:8250");
     CHECK_FALSE(outcome.server_ec);
     CHECK_FALSE(outcome.client_ec);
@@ -219,39 +197,27 @@ TEST_CASE("the server refuses a client limited to TLS 1.2 with a protocol versio
     CHECK(ssl_reason(outcome.client_ec) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION);
 }
 
-TEST_CASE("the server's handshake fails on plaintext bytes") {
-    TempDir dir;
-    TestPki pki(dir.path(), "main");
-    auto server_ctx = server_context(pki, pki.server());
+TEST_CASE_METHOD(PkiFixture, "the server's handshake fails on plaintext bytes") {
     error_code server_ec;
     bool client_saw_end = false;
 
-    asio::io_context ioc;
-    auto acceptor = make_loopback_acceptor(ioc);
-    const std::uint16_t port = acceptor.local_endpoint().port();
-    Task server(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await acceptor.async_accept(use_awaitable);
-        TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
-        server_ec = co_await stream.handshake();
-        stream.close();
-    });
-    Task client(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await connect_to(port);
-        const std::string text = "{\"type\":\"hello\",\"v\":1}\r\n\r\n";
-        co_await asio::async_write(socket, asio::buffer(text), use_awaitable);
-        char buffer[512];
-        error_code ec;
-        auto token = asio::redirect_error(use_awaitable, ec);
-        while (!ec) {
-            co_await socket.async_read_some(asio::buffer(buffer), token);
-        }
-        client_saw_end = true;
-    });
-    run_capped(ioc);
-    REQUIRE(server.done());
-    REQUIRE(client.done());
-    server.check();
-    client.check();
+    run_connection(
+        [&](tcp::socket socket) -> awaitable<void> {
+            TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+            server_ec = co_await stream.handshake();
+            stream.close();
+        },
+        [&](tcp::socket socket, std::uint16_t) -> awaitable<void> {
+            const std::string text = "{\"type\":\"hello\",\"v\":1}\r\n\r\n";
+            co_await asio::async_write(socket, asio::buffer(text), use_awaitable);
+            char buffer[512];
+            error_code ec;
+            auto token = asio::redirect_error(use_awaitable, ec);
+            while (!ec) {
+                co_await socket.async_read_some(asio::buffer(buffer), token);
+            }
+            client_saw_end = true;
+        });
     CHECK(server_ec.category() == asio::error::get_ssl_category());
     CHECK(ssl_reason(server_ec) != 0);
     CHECK(client_saw_end);

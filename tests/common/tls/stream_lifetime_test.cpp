@@ -18,57 +18,40 @@
 
 #include <catch2/catch.hpp>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-namespace asio = boost::asio;
-using boost::system::error_code;
-using tcp = asio::ip::tcp;
-using asio::awaitable;
-using asio::use_awaitable;
 using namespace agentlb;
 using namespace agentlb::tls;
 using namespace agentlb::tls::test;
 using namespace std::chrono_literals;
+using tcp = asio::ip::tcp;
 
-TEST_CASE("a deadline closes a peer that sends nothing") {
-    TempDir dir;
-    TestPki pki(dir.path(), "main");
-    auto server_ctx = server_context(pki, pki.server());
+TEST_CASE_METHOD(PkiFixture, "a deadline closes a peer that sends nothing") {
     error_code server_ec;
     bool expired = false;
     std::chrono::milliseconds waited{};
     error_code client_ec;
 
-    asio::io_context ioc;
-    auto acceptor = make_loopback_acceptor(ioc);
-    const std::uint16_t port = acceptor.local_endpoint().port();
-    Task server(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await acceptor.async_accept(use_awaitable);
-        TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
-        Deadline deadline(stream);
-        const auto start = std::chrono::steady_clock::now();
-        deadline.expires_after(150ms);
-        server_ec = co_await stream.handshake();
-        waited =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-        expired = deadline.expired();
-    });
-    Task client(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await connect_to(port);
-        char byte = 0;
-        auto token = asio::redirect_error(use_awaitable, client_ec);
-        co_await socket.async_read_some(asio::buffer(&byte, 1), token);
-    });
-    const auto took = run_capped(ioc);
-    REQUIRE(server.done());
-    REQUIRE(client.done());
-    server.check();
-    client.check();
+    const auto took = run_connection(
+        [&](tcp::socket socket) -> awaitable<void> {
+            TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+            Deadline deadline(stream);
+            const auto start = std::chrono::steady_clock::now();
+            deadline.expires_after(150ms);
+            server_ec = co_await stream.handshake();
+            waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                           start);
+            expired = deadline.expired();
+        },
+        [&](tcp::socket socket, std::uint16_t) -> awaitable<void> {
+            char byte = 0;
+            auto token = asio::redirect_error(use_awaitable, client_ec);
+            co_await socket.async_read_some(asio::buffer(&byte, 1), token);
+        });
     CHECK(server_ec == asio::error::operation_aborted);
     CHECK(expired);
     CHECK(waited >= 150ms);
@@ -76,132 +59,95 @@ TEST_CASE("a deadline closes a peer that sends nothing") {
     CHECK(client_ec == asio::error::eof);
 }
 
-TEST_CASE("a deadline cancelled after success does not close the stream") {
-    TempDir dir;
-    TestPki pki(dir.path(), "main");
-    auto server_ctx = server_context(pki, pki.server());
-    auto client_ctx = client_context(pki, pki.agent());
+TEST_CASE_METHOD(PkiFixture, "a deadline cancelled after success does not close the stream") {
     bool still_open = false;
     bool expired = true;
     std::string got;
 
-    asio::io_context ioc;
-    auto acceptor = make_loopback_acceptor(ioc);
-    const std::uint16_t port = acceptor.local_endpoint().port();
-    Task server(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await acceptor.async_accept(use_awaitable);
-        TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
-        Deadline deadline(stream);
-        deadline.expires_after(100ms);
-        REQUIRE_FALSE(co_await stream.handshake());
-        deadline.cancel();
-        // Longer than the first expiry: a cancelled deadline stays quiet.
-        asio::steady_timer pause(co_await asio::this_coro::executor, 250ms);
-        co_await pause.async_wait(use_awaitable);
-        still_open = stream.is_open();
-        expired = deadline.expired();
-        REQUIRE_FALSE(co_await stream.write_all("late", 4));
-        co_await stream.shutdown();
-    });
-    Task client(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await connect_to(port);
-        auto stream =
-            std::make_shared<TlsStream>(std::move(socket), client_ctx.get(), Role::client, dialled(port));
-        REQUIRE_FALSE(co_await stream->handshake());
-        error_code ec;
-        got = co_await read_bytes(stream, 4, ec);
-        REQUIRE_FALSE(ec);
-    });
-    run_capped(ioc);
-    REQUIRE(server.done());
-    REQUIRE(client.done());
-    server.check();
-    client.check();
+    run_connection(
+        [&](tcp::socket socket) -> awaitable<void> {
+            TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+            Deadline deadline(stream);
+            deadline.expires_after(100ms);
+            REQUIRE_FALSE(co_await stream.handshake());
+            deadline.cancel();
+            // Longer than the first expiry: a cancelled deadline stays quiet.
+            asio::steady_timer pause(co_await asio::this_coro::executor, 250ms);
+            co_await pause.async_wait(use_awaitable);
+            still_open = stream.is_open();
+            expired = deadline.expired();
+            REQUIRE_FALSE(co_await stream.write_all("late", 4));
+            co_await stream.shutdown();
+        },
+        [&](tcp::socket socket, std::uint16_t port) -> awaitable<void> {
+            auto stream =
+                std::make_shared<TlsStream>(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+            REQUIRE_FALSE(co_await stream->handshake());
+            error_code ec;
+            got = co_await read_bytes(stream, 4, ec);
+            REQUIRE_FALSE(ec);
+        });
     CHECK(still_open);
     CHECK_FALSE(expired);
     CHECK(got == "late");
 }
 
-TEST_CASE("a close by the peer reads as eof, with or without close_notify") {
-    TempDir dir;
-    TestPki pki(dir.path(), "main");
-    auto server_ctx = server_context(pki, pki.server());
-    auto client_ctx = client_context(pki, pki.agent());
+TEST_CASE_METHOD(PkiFixture, "a close by the peer reads as eof, with or without close_notify") {
     const bool polite = GENERATE(true, false);
     error_code server_ec;
     std::string server_detail;
 
-    asio::io_context ioc;
-    auto acceptor = make_loopback_acceptor(ioc);
-    const std::uint16_t port = acceptor.local_endpoint().port();
-    Task server(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await acceptor.async_accept(use_awaitable);
-        TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
-        REQUIRE_FALSE(co_await stream.handshake());
-        char buffer[100];
-        co_await stream.read_some(buffer, sizeof buffer, server_ec);
-        server_detail = stream.last_error_detail();
-    });
-    Task client(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await connect_to(port);
-        TlsStream stream(std::move(socket), client_ctx.get(), Role::client, dialled(port));
-        REQUIRE_FALSE(co_await stream.handshake());
-        if (polite) {
-            co_await stream.shutdown();
-        }
-        stream.close();
-        stream.close();  // idempotent
-    });
-    run_capped(ioc);
-    REQUIRE(server.done());
-    REQUIRE(client.done());
-    server.check();
-    client.check();
+    run_connection(
+        [&](tcp::socket socket) -> awaitable<void> {
+            TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+            REQUIRE_FALSE(co_await stream.handshake());
+            char buffer[100];
+            co_await stream.read_some(buffer, sizeof buffer, server_ec);
+            server_detail = stream.last_error_detail();
+        },
+        [&](tcp::socket socket, std::uint16_t port) -> awaitable<void> {
+            TlsStream stream(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+            REQUIRE_FALSE(co_await stream.handshake());
+            if (polite) {
+                co_await stream.shutdown();
+            }
+            stream.close();
+            stream.close();  // idempotent
+        });
     CHECK(server_ec == asio::error::eof);
     CHECK(server_detail == (polite ? "peer closed the TLS session (close_notify)"
                                    : "peer closed the connection without close_notify"));
 }
 
-TEST_CASE("close() ends a pending read with operation_aborted") {
-    TempDir dir;
-    TestPki pki(dir.path(), "main");
-    auto server_ctx = server_context(pki, pki.server());
-    auto client_ctx = client_context(pki, pki.agent());
+TEST_CASE_METHOD(PkiFixture, "close() ends a pending read with operation_aborted") {
     error_code read_ec;
     error_code write_after_close;
 
     asio::io_context ioc;
-    auto acceptor = make_loopback_acceptor(ioc);
-    const std::uint16_t port = acceptor.local_endpoint().port();
     std::unique_ptr<Task> closer;
-    Task server(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await acceptor.async_accept(use_awaitable);
-        auto stream = std::make_shared<TlsStream>(std::move(socket), server_ctx.get(), Role::server);
-        REQUIRE_FALSE(co_await stream->handshake());
-        closer = std::make_unique<Task>(ioc, [&, stream]() -> awaitable<void> {
-            asio::steady_timer pause(co_await asio::this_coro::executor, 50ms);
-            co_await pause.async_wait(use_awaitable);
-            stream->close();
+    run_connection(
+        ioc,
+        [&](tcp::socket socket) -> awaitable<void> {
+            auto stream = std::make_shared<TlsStream>(std::move(socket), server_ctx.get(), Role::server);
+            REQUIRE_FALSE(co_await stream->handshake());
+            closer = std::make_unique<Task>(ioc, [&, stream]() -> awaitable<void> {
+                asio::steady_timer pause(co_await asio::this_coro::executor, 50ms);
+                co_await pause.async_wait(use_awaitable);
+                stream->close();
+            });
+            char buffer[100];
+            co_await stream->read_some(buffer, sizeof buffer, read_ec);
+            write_after_close = co_await stream->write_all("x", 1);
+        },
+        [&](tcp::socket socket, std::uint16_t port) -> awaitable<void> {
+            TlsStream stream(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+            REQUIRE_FALSE(co_await stream.handshake());
+            char buffer[100];
+            error_code ec;
+            co_await stream.read_some(buffer, sizeof buffer, ec);  // ends when the server closes
         });
-        char buffer[100];
-        co_await stream->read_some(buffer, sizeof buffer, read_ec);
-        write_after_close = co_await stream->write_all("x", 1);
-    });
-    Task client(ioc, [&]() -> awaitable<void> {
-        auto socket = co_await connect_to(port);
-        TlsStream stream(std::move(socket), client_ctx.get(), Role::client, dialled(port));
-        REQUIRE_FALSE(co_await stream.handshake());
-        char buffer[100];
-        error_code ec;
-        co_await stream.read_some(buffer, sizeof buffer, ec);  // ends when the server closes
-    });
-    run_capped(ioc);
-    REQUIRE(server.done());
-    REQUIRE(client.done());
     REQUIRE(closer);
     REQUIRE(closer->done());
-    server.check();
-    client.check();
     CHECK(read_ec == asio::error::operation_aborted);
     CHECK(write_after_close == asio::error::operation_aborted);
 }
@@ -226,50 +172,38 @@ TEST_CASE("a session resumes from its ticket, but not once the client certificat
     };
     auto run_round = [&]() {
         Round round;
-        asio::io_context ioc;
-        auto acceptor = make_loopback_acceptor(ioc);
-        const std::uint16_t port = acceptor.local_endpoint().port();
-        Task server(ioc, [&]() -> awaitable<void> {
-            auto socket = co_await acceptor.async_accept(use_awaitable);
-            TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
-            round.server_ec = co_await stream.handshake();
-            round.server_detail = stream.last_error_detail();
-            if (round.server_ec) {
-                co_return;
-            }
-            round.server_resumed = stream.resumed();
-            // Resumed sessions skip the verify callback; the certificate is still there.
-            auto peer = peer_certificate(stream.native_handle());
-            REQUIRE(peer);
-            char cn[64] = {};
-            X509_NAME_get_text_by_NID(X509_get_subject_name(peer.get()), NID_commonName, cn, sizeof cn);
-            round.server_peer_cn = cn;
-            REQUIRE_FALSE(co_await stream.write_all("!", 1));
-            co_await stream.shutdown();
-        });
-        Task client(ioc, [&]() -> awaitable<void> {
-            auto socket = co_await connect_to(port);
-            TlsStream stream(std::move(socket), client_ctx.get(), Role::client, dialled(port));
-            if (session) {
-                REQUIRE(SSL_set_session(stream.native_handle(), session.get()) == 1);
-            }
-            REQUIRE_FALSE(co_await stream.handshake());
-            round.client_resumed = stream.resumed();
-            char byte = 0;
-            // The ticket arrives after the handshake: reading processes it.
-            co_await stream.read_some(&byte, 1, round.client_read_ec);
-            if (!round.client_read_ec) {
-                session.reset(SSL_get1_session(stream.native_handle()));
-                // OpenSSL marks the session of an SSL freed without
-                // close_notify as not resumable.
+        run_connection(
+            [&](tcp::socket socket) -> awaitable<void> {
+                TlsStream stream(std::move(socket), server_ctx.get(), Role::server);
+                round.server_ec = co_await stream.handshake();
+                round.server_detail = stream.last_error_detail();
+                if (round.server_ec) {
+                    co_return;
+                }
+                round.server_resumed = stream.resumed();
+                // Resumed sessions skip the verify callback; the certificate is still there.
+                round.server_peer_cn = peer_common_name(stream.native_handle());
+                REQUIRE_FALSE(round.server_peer_cn.empty());
+                REQUIRE_FALSE(co_await stream.write_all("!", 1));
                 co_await stream.shutdown();
-            }
-        });
-        run_capped(ioc);
-        REQUIRE(server.done());
-        REQUIRE(client.done());
-        server.check();
-        client.check();
+            },
+            [&](tcp::socket socket, std::uint16_t port) -> awaitable<void> {
+                TlsStream stream(std::move(socket), client_ctx.get(), Role::client, dialled(port));
+                if (session) {
+                    REQUIRE(SSL_set_session(stream.native_handle(), session.get()) == 1);
+                }
+                REQUIRE_FALSE(co_await stream.handshake());
+                round.client_resumed = stream.resumed();
+                char byte = 0;
+                // The ticket arrives after the handshake: reading processes it.
+                co_await stream.read_some(&byte, 1, round.client_read_ec);
+                if (!round.client_read_ec) {
+                    session.reset(SSL_get1_session(stream.native_handle()));
+                    // OpenSSL marks the session of an SSL freed without
+                    // close_notify as not resumable.
+                    co_await stream.shutdown();
+                }
+            });
         return round;
     };
 

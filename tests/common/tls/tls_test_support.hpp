@@ -61,6 +61,15 @@ SslCtxPtr server_context(const TestPki& pki,
                          std::size_t session_tickets = 0);
 SslCtxPtr client_context(const TestPki& pki, const KeyPair& agent);
 
+// The start of most tls tests, for TEST_CASE_METHOD: a PKI "main" in a fresh
+// folder, a server context for 127.0.0.1 and a client context for "agent1".
+struct PkiFixture {
+    TempDir dir;
+    TestPki pki{dir.path(), "main"};
+    SslCtxPtr server_ctx = server_context(pki, pki.server());
+    SslCtxPtr client_ctx = client_context(pki, pki.agent());
+};
+
 // A listener on 127.0.0.1, port chosen by the kernel.
 boost::asio::ip::tcp::acceptor make_loopback_acceptor(boost::asio::io_context& ioc);
 
