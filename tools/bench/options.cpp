@@ -62,7 +62,8 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("rate", po::value<double>()->default_value(2000), "new sessions per second, 0 = no limit")
         ("inflight", po::value<int>()->default_value(200), "sessions setting up at once")
         ("resume-sample", po::value<std::size_t>()->default_value(2000),
-            "sessions closed and resumed to measure resumed handshakes/s (at most N; 0 = skip)")
+            "sessions closed and reopened with their TLS session to measure resumption (at most N; "
+            "0 = skip; agentlb-mgmt sends no tickets, so they reconnect with full handshakes)")
         ("agents-per-worker", po::value<std::size_t>()->default_value(15000),
             "agents per worker process (each is bound by the descriptor limit)")
         ("steady-seconds", po::value<int>()->default_value(30), "length of the steady scenario")
