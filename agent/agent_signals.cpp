@@ -1,7 +1,12 @@
-// Agent: signals (SIGTERM/SIGINT stop, SIGHUP reloads the properties file).
+// Agent: signals (SIGTERM/SIGINT stop, SIGHUP reloads the properties file
+// and the TLS files it names).
 
 #include "agent/agent.hpp"
 #include "agent/agent_internal.hpp"
+#include "agent/credentials.hpp"
+#include "certs/inspect.hpp"
+#include "certs/rfc3339.hpp"
+#include "common/tls/context.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -39,17 +44,45 @@ void Agent::reload() {
     }
     auto io = io_.get_executor();
     worker_.post(io, [this, io] {
-        auto loaded = AgentStateFile::load(state_->path());
-        if (!loaded) {
-            asio::post(io, [reason = loaded.error()] {
+        auto refuse = [io](std::string reason) {
+            asio::post(io, [reason = std::move(reason)] {
                 spdlog::error("SIGHUP: cannot reload, keeping the previous settings: {}", reason);
             });
+        };
+        auto loaded = AgentStateFile::load(state_->path());
+        if (!loaded) {
+            refuse(loaded.error());
+            return;
+        }
+        // The tls.* keys may name other files: all or nothing, so that a
+        // typo never leaves the agent without a usable key and certificate.
+        auto settings = loaded->settings();
+        auto credentials = load_credentials(settings);
+        if (!credentials) {
+            refuse(credentials.error());
+            return;
+        }
+        auto context = tls::make_agent_client_context(
+            {credentials->ca_pem, credentials->cert_pem, credentials->key_pem});
+        if (!context) {
+            refuse(context.error());
             return;
         }
         *state_ = std::move(*loaded);
-        asio::post(io, [this, settings = state_->settings()]() mutable {
-            apply_settings(std::move(settings), "reloaded after SIGHUP");
-        });
+        asio::post(io,
+                   [this,
+                    settings = std::move(settings),
+                    credentials = std::make_shared<Credentials>(std::move(*credentials)),
+                    context = std::shared_ptr<SSL_CTX>(context->release(), tls::SslCtxDeleter{})]() mutable {
+                       // Sessions already open keep theirs; the next connection uses these.
+                       credentials_ = std::move(*credentials);
+                       client_context_ = std::move(context);
+                       spdlog::info(
+                           "SIGHUP: TLS files reloaded: certificate serial {} valid until {}",
+                           certs::serial_of(credentials_.certificate.get()),
+                           certs::format_rfc3339(certs::not_after_of(credentials_.certificate.get())));
+                       apply_settings(std::move(settings), "reloaded after SIGHUP");
+                   });
     });
 }
 

@@ -270,3 +270,37 @@ TEST_CASE("SIGHUP with a corrupt properties file keeps the previous settings and
     h1.kill(SIGTERM);
     CHECK(h1.wait(5s) == std::optional<int>(0));
 }
+
+TEST_CASE("SIGHUP reloads the TLS files the properties name, or keeps the previous ones") {
+    Seed seed(1);
+    AgentProcess& h1 = seed.agent(0);
+    const auto before = props::read_file(h1.properties_path());
+    REQUIRE(before.ok());
+    const auto folder = h1.properties_path().parent_path();
+
+    // A certificate path that does not exist: nothing of the file is taken.
+    REQUIRE(props::write_file_atomically(
+                h1.properties_path(), *before + "tls.cert.file=" + (folder / "missing.crt").string() + "\n")
+                .ok());
+    h1.kill(SIGHUP);
+    const bool refused =
+        wait_until([&] { return h1.log().find("SIGHUP: cannot reload") != std::string::npos; }, 5s);
+    INFO(h1.log());
+    REQUIRE(refused);
+    CHECK_THAT(h1.log(), Catch::Contains("missing.crt"));
+    CHECK(h1.log().find("TLS files reloaded") == std::string::npos);
+    std::this_thread::sleep_for(300ms);
+    CHECK(h1.running());
+    CHECK(seed.where(0) == std::optional<std::string>("ms1"));
+
+    // The certificate moved, and the properties say where: it is loaded.
+    std::filesystem::copy_file(folder / "agent.crt", folder / "moved.crt");
+    REQUIRE(props::write_file_atomically(h1.properties_path(), *before + "tls.cert.file=moved.crt\n").ok());
+    h1.kill(SIGHUP);
+    REQUIRE(wait_until([&] { return h1.log().find("TLS files reloaded") != std::string::npos; }, 5s));
+    CHECK_THAT(h1.log(), Catch::Contains("reloaded after SIGHUP"));
+    CHECK(seed.where(0) == std::optional<std::string>("ms1"));
+
+    h1.kill(SIGTERM);
+    CHECK(h1.wait(5s) == std::optional<int>(0));
+}
