@@ -4,13 +4,16 @@
 // components.
 
 #include "agent/connection_policy.hpp"
+#include "agent/credentials.hpp"
 #include "agent/options.hpp"
 #include "common/lb/host_list.hpp"
 #include "common/util/exception_text.hpp"
 
+#include <openssl/types.h>
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,5 +39,9 @@ inline std::string describe_list(const std::vector<std::string>& hosts, const st
     }
     return lb::format_agent_host_value({hosts, algorithm});
 }
+
+// The agent-port client context presenting these credentials (CPU only: may
+// run on the file worker). Defined in agent_startup.cpp.
+Result<std::shared_ptr<SSL_CTX>> client_context_for(const Credentials& credentials);
 
 }  // namespace agentlb::agent::detail

@@ -3,10 +3,8 @@
 
 #include "agent/agent.hpp"
 #include "agent/agent_internal.hpp"
-#include "agent/credentials.hpp"
 #include "certs/inspect.hpp"
 #include "certs/rfc3339.hpp"
-#include "common/tls/context.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -62,8 +60,7 @@ void Agent::reload() {
             refuse(credentials.error());
             return;
         }
-        auto context = tls::make_agent_client_context(
-            {credentials->ca_pem, credentials->cert_pem, credentials->key_pem});
+        auto context = detail::client_context_for(*credentials);
         if (!context) {
             refuse(context.error());
             return;
@@ -73,7 +70,7 @@ void Agent::reload() {
                    [this,
                     settings = std::move(settings),
                     credentials = std::make_shared<Credentials>(std::move(*credentials)),
-                    context = std::shared_ptr<SSL_CTX>(context->release(), tls::SslCtxDeleter{})]() mutable {
+                    context = std::move(context).value()]() mutable {
                        // Sessions already open keep theirs; the next connection uses these.
                        credentials_ = std::move(*credentials);
                        client_context_ = std::move(context);

@@ -141,13 +141,21 @@ asio::awaitable<bool> Agent::load_credentials_and_context() {
     co_return true;
 }
 
-Status Agent::rebuild_client_context() {
+Result<std::shared_ptr<SSL_CTX>> detail::client_context_for(const Credentials& credentials) {
     auto context =
-        tls::make_agent_client_context({credentials_.ca_pem, credentials_.cert_pem, credentials_.key_pem});
+        tls::make_agent_client_context({credentials.ca_pem, credentials.cert_pem, credentials.key_pem});
     if (!context) {
         return fail(context.error());
     }
-    client_context_ = std::shared_ptr<SSL_CTX>(context->release(), tls::SslCtxDeleter{});
+    return std::shared_ptr<SSL_CTX>(context->release(), tls::SslCtxDeleter{});
+}
+
+Status Agent::rebuild_client_context() {
+    auto context = detail::client_context_for(credentials_);
+    if (!context) {
+        return fail(context.error());
+    }
+    client_context_ = std::move(context).value();
     return success();
 }
 

@@ -126,56 +126,25 @@ asio::awaitable<std::size_t> TlsStream::read_some(void* buf, std::size_t n, erro
                 co_return 0;
             }
         }
-        ERR_clear_error();
-        errno = 0;
-        std::size_t got = 0;
-        const int ret = SSL_read_ex(ssl_.get(), buf, n, &got);
-        if (ret == 1) {
+        const std::size_t got = read_now(buf, n, ec, want);
+        if (ec != asio::error::would_block) {
             co_return got;
-        }
-        const int saved_errno = errno;
-        const int ssl_error = SSL_get_error(ssl_.get(), ret);
-        if (ssl_error == SSL_ERROR_WANT_READ) {
-            want = tcp::socket::wait_read;
-        } else if (ssl_error == SSL_ERROR_WANT_WRITE) {
-            want = tcp::socket::wait_write;
-        } else {
-            ec = on_failure(ssl_error, saved_errno);
-            co_return 0;
         }
         must_wait = true;
     }
 }
 
 asio::awaitable<error_code> TlsStream::write_all(const void* data, std::size_t n) {
-    if (n == 0) {
-        co_return error_code{};
-    }
     for (;;) {
-        if (closed_) {
-            co_return asio::error::operation_aborted;
-        }
-        ERR_clear_error();
-        errno = 0;
-        std::size_t written = 0;
         // Without SSL_MODE_ENABLE_PARTIAL_WRITE this succeeds only once all n
-        // bytes are out; a retry after WANT_* passes the same arguments.
-        const int ret = SSL_write_ex(ssl_.get(), data, n, &written);
-        if (ret == 1) {
-            co_return error_code{};
-        }
-        const int saved_errno = errno;
-        const int ssl_error = SSL_get_error(ssl_.get(), ret);
-        error_code ec;
-        if (ssl_error == SSL_ERROR_WANT_WRITE) {
-            ec = co_await wait(tcp::socket::wait_write);
-        } else if (ssl_error == SSL_ERROR_WANT_READ) {
-            ec = co_await wait(tcp::socket::wait_read);
-        } else {
-            co_return on_failure(ssl_error, saved_errno);
-        }
-        if (ec) {
+        // bytes are out; a retry after would_block passes the same arguments.
+        auto want = tcp::socket::wait_write;
+        const error_code ec = write_now(data, n, want);
+        if (ec != asio::error::would_block) {
             co_return ec;
+        }
+        if (const error_code waited = co_await wait(want)) {
+            co_return waited;
         }
     }
 }
@@ -232,11 +201,11 @@ std::size_t TlsStream::read_now(void* buf, std::size_t n, error_code& ec, tcp::s
 }
 
 error_code TlsStream::write_now(const void* data, std::size_t n, tcp::socket::wait_type& want) {
-    if (closed_) {
-        return asio::error::operation_aborted;
-    }
     if (n == 0) {
         return {};
+    }
+    if (closed_) {
+        return asio::error::operation_aborted;
     }
     ERR_clear_error();
     errno = 0;
