@@ -74,8 +74,11 @@ asio::awaitable<std::optional<wire::EnrollRequest>> EnrollSession::read_request(
     for (;;) {
         error_code ec;
         auto payload = decoder_.next(ec);
+        // Every awaited argument is a named local: GCC 12 destroys temporaries
+        // inside a co_await expression twice (STYLE.md, "Known traps").
         if (ec) {
-            co_await reply(refuse("bad_request", "bad_request", "bad frame: " + ec.message()));
+            const auto refusal = refuse("bad_request", "bad_request", "bad frame: " + ec.message());
+            co_await reply(refusal);
             co_return std::nullopt;
         }
         if (payload) {
@@ -83,16 +86,19 @@ asio::awaitable<std::optional<wire::EnrollRequest>> EnrollSession::read_request(
             std::string detail;
             ec = wire::decode_message(*payload, message, detail);
             if (ec) {
-                co_await reply(refuse("bad_request", "bad_request", detail.empty() ? ec.message() : detail));
+                auto why = detail.empty() ? ec.message() : std::move(detail);
+                const auto refusal = refuse("bad_request", "bad_request", std::move(why));
+                co_await reply(refusal);
                 co_return std::nullopt;
             }
             if (auto* request = std::get_if<wire::EnrollRequest>(&message)) {
                 co_return std::move(*request);
             }
-            co_await reply(
+            const auto refusal =
                 refuse("bad_request",
                        "bad_request",
-                       "expected an enroll message, got '" + std::string(wire::message_type(message)) + "'"));
+                       "expected an enroll message, got '" + std::string(wire::message_type(message)) + "'");
+            co_await reply(refusal);
             co_return std::nullopt;
         }
         // One short exchange per connection: a session-owned buffer is fine here.

@@ -147,3 +147,43 @@ TEST_CASE("a malformed token or name is refused before the store is touched") {
     REQUIRE(error != nullptr);
     CHECK(error->code == "bad_request");
 }
+
+TEST_CASE("undecodable enrollment frames are refused and the server keeps serving") {
+    EnrollBench bench;
+    auto frame = [](const std::string& payload) {
+        const auto size = static_cast<std::uint32_t>(payload.size());
+        std::string bytes{static_cast<char>(size >> 24),
+                          static_cast<char>(size >> 16),
+                          static_cast<char>(size >> 8),
+                          static_cast<char>(size)};
+        return bytes + payload;
+    };
+    // Each was once enough to abort agentlb-mgmt (a double free in the
+    // coroutine that answers), with no token or certificate needed.
+    const std::vector<std::pair<std::string, std::string>> hostile{
+        {"not JSON", frame("nope")},
+        {"not an object", frame("[1,2,3]")},
+        {"a missing field", frame(R"({"type":"enroll","v":1,"token":"x"})")},
+        {"another message type", frame(R"({"type":"ping","v":1,"seq":1})")},
+        {"an empty frame", std::string(4, '\0')},
+        {"an oversized length", std::string("\x7f\xff\xff\xff", 4)},
+    };
+    for (const auto& [what, bytes] : hostile) {
+        INFO(what);
+        const auto outcome = send_to_enrollment_port(bench.server.enroll_address(), bench.fixture.ca_fingerprint(), bytes);
+        INFO(outcome.transport_error);
+        REQUIRE(outcome.answer.has_value());
+        const auto* error = error_of(outcome);
+        REQUIRE(error != nullptr);
+        CHECK(error->code == "bad_request");
+        CHECK_FALSE(error->message.empty());
+        REQUIRE(bench.server.process().is_running());
+    }
+    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"bad_request\"}") ==
+          static_cast<double>(hostile.size()));
+    // Still serving: a good request enrolls.
+    const auto good = bench.enroll(bench.fixture.create_token(), "h1", make_key_and_csr("h1").csr_pem);
+    REQUIRE(good.answer.has_value());
+    CHECK(std::holds_alternative<wire::EnrollResponse>(*good.answer));
+    CHECK(bench.server.sanitizer_clean());
+}

@@ -253,6 +253,19 @@ EnrollOutcome enroll_over_network(const std::string& address,
                                   const std::string& ca_fingerprint,
                                   const wire::EnrollRequest& request,
                                   std::chrono::milliseconds timeout) {
+    auto frame = wire::encode_frame(wire::encode_message(request));
+    if (!frame) {
+        EnrollOutcome outcome;
+        outcome.transport_error = "frame: " + frame.error();
+        return outcome;
+    }
+    return send_to_enrollment_port(address, ca_fingerprint, *frame, timeout);
+}
+
+EnrollOutcome send_to_enrollment_port(const std::string& address,
+                                      const std::string& ca_fingerprint,
+                                      const std::string& bytes,
+                                      std::chrono::milliseconds timeout) {
     EnrollOutcome outcome;
     auto context = tls::make_enroll_client_context(ca_fingerprint);
     if (!context) {
@@ -276,12 +289,7 @@ EnrollOutcome enroll_over_network(const std::string& address,
             outcome.transport_error = "handshake: " + failure_text(*stream, ec);
             co_return;
         }
-        auto frame = wire::encode_frame(wire::encode_message(request));
-        if (!frame) {
-            outcome.transport_error = "frame: " + frame.error();
-            co_return;
-        }
-        ec = co_await stream->write_all(frame->data(), frame->size());
+        ec = co_await stream->write_all(bytes.data(), bytes.size());
         if (ec) {
             outcome.transport_error = "write: " + ec.message();
             co_return;

@@ -1,0 +1,66 @@
+// Keeps the GCC 12 coroutine trap out of the tree: no statement may hold both
+// `co_await` and a conditional operator (see coroutine_rules.hpp).
+
+#include "tests/lint/coroutine_rules.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using agentlb::lint::blank_comments_and_literals;
+using agentlb::lint::conditional_in_co_await;
+
+TEST_CASE("the scanner finds a conditional operator in an awaited statement") {
+    CHECK(conditional_in_co_await("co_await reply(refuse(a.empty() ? b() : a));").size() == 1);
+    const auto multi_line = conditional_in_co_await(
+        "void f() {\n"
+        "    x = 1;\n"
+        "    co_await reply(\n"
+        "        refuse(code,\n"
+        "               detail.empty() ? ec.message() : detail));\n"
+        "}\n");
+    REQUIRE(multi_line.size() == 1);
+    CHECK(multi_line[0].line == 3);
+    CHECK(conditional_in_co_await("auto x = flag ? co_await a() : co_await b();").size() == 1);
+    CHECK(conditional_in_co_await("co_yield t ? 1 : 2;").size() == 1);
+}
+
+TEST_CASE("the scanner ignores literals, comments and other statements") {
+    CHECK(conditional_in_co_await("co_await say(\"why? because: yes\");").empty());
+    CHECK(conditional_in_co_await("co_await say('?');").empty());
+    CHECK(conditional_in_co_await("co_await f(); // really? yes: really").empty());
+    CHECK(conditional_in_co_await("co_await f(); /* a ? b : c */").empty());
+    CHECK(conditional_in_co_await("co_await f(R\"x(a ? b : c)x\");").empty());
+    CHECK(conditional_in_co_await("auto w = a ? b : c;\nco_await f(w);").empty());
+    CHECK(conditional_in_co_await("co_await_not(a ? b : c);").empty());
+    CHECK(conditional_in_co_await("int n = 1'000; co_await f(n);").empty());
+    CHECK(blank_comments_and_literals("a // b\nc").find('\n') == 6);
+}
+
+TEST_CASE("no source file awaits inside a conditional expression") {
+    const std::filesystem::path root = AGENTLB_SOURCE_DIR;
+    std::size_t scanned = 0;
+    std::ostringstream report;
+    for (const char* folder : {"agent", "certs", "common", "mgmt", "tools", "tests"}) {
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(root / folder)) {
+            const auto extension = entry.path().extension();
+            if (!entry.is_regular_file() || (extension != ".cpp" && extension != ".hpp")) {
+                continue;
+            }
+            std::ifstream in(entry.path(), std::ios::binary);
+            const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+            ++scanned;
+            for (const auto& finding : conditional_in_co_await(text)) {
+                report << entry.path().lexically_relative(root).string() << ":" << finding.line << ": "
+                       << finding.statement << "\n";
+            }
+        }
+    }
+    INFO("bind each operand of the awaited call to a named local first (GCC 12 destroys a "
+         "temporary chosen by ?: twice):\n"
+         << report.str());
+    CHECK(report.str().empty());
+    CHECK(scanned > 100);
+}
