@@ -3,7 +3,9 @@
 #include "tests/certs/certs_fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <chrono>
 
@@ -152,4 +154,99 @@ TEST_CASE("is_foreign_issuer_error: an unknown or self-signed issuer, not an exp
     CHECK(is_foreign_issuer_error(X509_V_ERR_CERT_SIGNATURE_FAILURE));
     CHECK_FALSE(is_foreign_issuer_error(X509_V_OK));
     CHECK_FALSE(is_foreign_issuer_error(X509_V_ERR_CERT_HAS_EXPIRED));
+}
+
+namespace {
+
+// `ca`'s own key, from its folder.
+EvpPkeyPtr ca_key(const TestCa& test_ca) {
+    auto key = load_private_key_file(test_ca.dir.path() / "ca" / "ca.key");
+    REQUIRE(key.ok());
+    return std::move(key).value();
+}
+
+// `subject` re-signed by `issuer` (name and key): issuer name set, no
+// authorityKeyIdentifier, validity from `not_before` to `not_after`.
+X509Ptr resigned(X509* subject,
+                 X509* issuer,
+                 EVP_PKEY* issuer_key,
+                 std::int64_t not_before,
+                 std::int64_t not_after) {
+    X509Ptr copy(X509_dup(subject));
+    REQUIRE(copy);
+    REQUIRE(X509_set_issuer_name(copy.get(), X509_get_subject_name(issuer)) == 1);
+    const int akid = X509_get_ext_by_NID(copy.get(), NID_authority_key_identifier, -1);
+    if (akid >= 0) {
+        X509_EXTENSION_free(X509_delete_ext(copy.get(), akid));
+    }
+    REQUIRE(ASN1_TIME_set(X509_getm_notBefore(copy.get()), static_cast<time_t>(not_before)) != nullptr);
+    REQUIRE(ASN1_TIME_set(X509_getm_notAfter(copy.get()), static_cast<time_t>(not_after)) != nullptr);
+    REQUIRE(X509_sign(copy.get(), issuer_key, EVP_sha256()) > 0);
+    return copy;
+}
+
+}  // namespace
+
+TEST_CASE("the pinned CA vouches for its own re-issue and for a successor it signed") {
+    TestCa pinned;
+    const auto key = ca_key(pinned);
+    const std::int64_t now = unix_now();
+
+    SECTION("the same CA with a later expiry") {
+        auto renewed = resigned(
+            pinned.ca.certificate(), pinned.ca.certificate(), key.get(), now - 60, now + 86400 * 7300);
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), renewed.get(), now);
+        INFO((vouched ? "" : vouched.error()));
+        CHECK(vouched.ok());
+    }
+    SECTION("a new CA key cross-signed by the pinned one, usable as the only trust anchor") {
+        TestCa next("agentlb CA 2");
+        auto successor =
+            resigned(next.ca.certificate(), pinned.ca.certificate(), key.get(), now - 60, now + 86400);
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), successor.get(), now);
+        INFO((vouched ? "" : vouched.error()));
+        CHECK(vouched.ok());
+        X509Ptr leaf = issue_parsed(next.ca, agent_options());
+        auto verified = verify_certificate(leaf.get(), to_pem(successor.get()), now);
+        INFO((verified ? "" : verified.error()));
+        CHECK(verified.ok());
+        // The old CA's certificates are not covered by the successor.
+        X509Ptr old_leaf = issue_parsed(pinned.ca, agent_options());
+        CHECK_FALSE(verify_certificate(old_leaf.get(), to_pem(successor.get()), now).ok());
+    }
+}
+
+TEST_CASE("the pinned CA does not vouch for another CA, a leaf, or an expired successor") {
+    TestCa pinned;
+    const std::int64_t now = unix_now();
+    SECTION("another CA with the same name") {
+        TestCa other;
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), other.ca.certificate(), now);
+        REQUIRE_FALSE(vouched.ok());
+        CHECK_THAT(vouched.error(), Catch::Contains("signature does not verify"));
+    }
+    SECTION("another CA naming the pinned one as issuer, signed by its own key") {
+        TestCa other;
+        const auto other_key = ca_key(other);
+        auto forged =
+            resigned(other.ca.certificate(), pinned.ca.certificate(), other_key.get(), now - 60, now + 86400);
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), forged.get(), now);
+        REQUIRE_FALSE(vouched.ok());
+        CHECK_THAT(vouched.error(), Catch::Contains("signature does not verify"));
+    }
+    SECTION("a certificate the pinned CA issued that is not a CA") {
+        X509Ptr leaf = issue_parsed(pinned.ca, agent_options());
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), leaf.get(), now);
+        REQUIRE_FALSE(vouched.ok());
+        CHECK_THAT(vouched.error(), Catch::Contains("not a CA certificate"));
+    }
+    SECTION("an expired successor") {
+        TestCa next("agentlb CA 2");
+        const auto key = ca_key(pinned);
+        auto successor =
+            resigned(next.ca.certificate(), pinned.ca.certificate(), key.get(), now - 7200, now - 3600);
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), successor.get(), now);
+        REQUIRE_FALSE(vouched.ok());
+        CHECK_THAT(vouched.error(), Catch::Contains("expired on"));
+    }
 }
