@@ -72,9 +72,10 @@ void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const 
     auto checked = check_renewed_certificate(
         credentials_.ca_pem, pending_key_pem_, identity_name(), message, std::time(nullptr));
     if (!checked) {
-        spdlog::error("refused the renewed certificate from {}: {}; keeping the current key, certificate and CA",
-                      session->entry(),
-                      checked.error());
+        spdlog::error(
+            "refused the renewed certificate from {}: {}; keeping the current key, certificate and CA",
+            session->entry(),
+            checked.error());
         return;
     }
     if (checked->new_ca) {

@@ -34,7 +34,8 @@ asio::awaitable<void> Agent::run() {
             co_return;
         }
     } else if (options_.enroll) {
-        spdlog::info("certificate {} exists: ignoring the enrolment options", printable_path(settings_.cert_file));
+        spdlog::info("certificate {} exists: ignoring the enrolment options",
+                     printable_path(settings_.cert_file));
     }
     if (stopping_ || !co_await load_credentials_and_context()) {
         co_return;
@@ -50,11 +51,10 @@ asio::awaitable<void> Agent::run() {
 asio::awaitable<bool> Agent::enroll() {
     const EnrollOptions& server = *options_.enroll;
     const std::string name = options_.name;
-    spdlog::info(
-        "no certificate at {}: enrolling as {} with {}",
-        printable_path(settings_.cert_file),
-        printable(name),
-        server.server);
+    spdlog::info("no certificate at {}: enrolling as {} with {}",
+                 printable_path(settings_.cert_file),
+                 printable(name),
+                 server.server);
 
     auto key = certs::generate_p256_key();
     if (!key) {

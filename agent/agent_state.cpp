@@ -1,7 +1,6 @@
 #include "agent/agent_state.hpp"
 
 #include "agent/printable.hpp"
-
 #include "common/lb/config_keys.hpp"
 #include "common/util/text.hpp"
 

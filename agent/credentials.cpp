@@ -1,7 +1,6 @@
 #include "agent/credentials.hpp"
 
 #include "agent/printable.hpp"
-
 #include "certs/file_io.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
@@ -37,7 +36,8 @@ Status fsync_folder(const fs::path& file) {
 
 Status rename_durably(const fs::path& from, const fs::path& to) {
     if (::rename(from.c_str(), to.c_str()) != 0) {
-        return fail("cannot rename " + printable_path(from) + " to " + printable_path(to) + ": " + std::strerror(errno));
+        return fail("cannot rename " + printable_path(from) + " to " + printable_path(to) + ": " +
+                    std::strerror(errno));
     }
     return fsync_folder(to);
 }

@@ -59,7 +59,8 @@ Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
     // Against the CA we keep: the pinned one, or its vouched successor.
     if (auto verified = certs::verify_certificate(cert->get(), out.renewed.ca_pem, now); !verified) {
         return fail("the certificate does not verify against " +
-                    std::string(out.new_ca ? "the CA our CA vouches for" : "our CA") + ": " + verified.error());
+                    std::string(out.new_ca ? "the CA our CA vouches for" : "our CA") + ": " +
+                    verified.error());
     }
     if (const std::string cn = certs::common_name_of(cert->get()); cn != name) {
         return fail("the certificate names \"" + printable(cn) + "\", not \"" + printable(name) + "\"");

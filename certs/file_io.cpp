@@ -67,7 +67,8 @@ Status write_temporary(const std::filesystem::path& temp,
                        const std::filesystem::path& target) {
     FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (fd.get() < 0) {
-        return fail("cannot create a temporary file beside " + escaped_path(target) + ": " + errno_text(errno));
+        return fail("cannot create a temporary file beside " + escaped_path(target) + ": " +
+                    errno_text(errno));
     }
     // fchmod, not the open() mode, sets the exact bits whatever the umask is.
     if (::fchmod(fd.get(), mode) != 0) {
@@ -141,8 +142,8 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
         return fail(escaped_path(path) + " is not a regular file");
     }
     if (static_cast<std::size_t>(info.st_size) > max_bytes) {
-        return fail(escaped_path(path) + " is too large (" + std::to_string(info.st_size) + " bytes, at most " +
-                    std::to_string(max_bytes) + " expected)");
+        return fail(escaped_path(path) + " is too large (" + std::to_string(info.st_size) +
+                    " bytes, at most " + std::to_string(max_bytes) + " expected)");
     }
     std::string content;
     std::vector<char> buffer(16384);
@@ -159,7 +160,8 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
         }
         content.append(buffer.data(), static_cast<std::size_t>(n));
         if (content.size() > max_bytes) {
-            return fail(escaped_path(path) + " is too large (more than " + std::to_string(max_bytes) + " bytes)");
+            return fail(escaped_path(path) + " is too large (more than " + std::to_string(max_bytes) +
+                        " bytes)");
         }
     }
     return content;

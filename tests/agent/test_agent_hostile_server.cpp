@@ -165,7 +165,8 @@ TEST_CASE("a check interval out of range from a server is a protocol error and t
         provision(fixture, agent, held);
         agent.start();
         REQUIRE(wait_until([&] { return fake.open_sessions() == 1; }, 8s));
-        REQUIRE(fake.send(0, wire::MsList{7, {fake.address(), "127.0.0.9:8250"}, "static", kHugeInterval, {}}));
+        REQUIRE(
+            fake.send(0, wire::MsList{7, {fake.address(), "127.0.0.9:8250"}, "static", kHugeInterval, {}}));
         const bool closed = wait_until(
             [&] {
                 const auto sessions = fake.sessions();
@@ -203,7 +204,8 @@ TEST_CASE("a held list too large for a hello is not reported, and the server's c
     agent.start();
 
     const bool corrected = wait_until(
-        [&] { return property(agent, "host") == std::optional<std::string>(ms1.address() + "@static"); }, 10s);
+        [&] { return property(agent, "host") == std::optional<std::string>(ms1.address() + "@static"); },
+        10s);
     INFO(logs_of(agent) << "\n--- ms1\n" << tail(ms1.log(), 2000));
     REQUIRE(corrected);
     CHECK(connected_to(fixture, "h-big") == std::optional<std::string>("ms1"));
@@ -220,9 +222,9 @@ TEST_CASE("control bytes from the properties file are shown escaped in log lines
     SECTION("a zone with an escape sequence, in the start-up line") {
         AgentProcess agent(root, "h-zone");
         provision(fixture, agent, fake.address() + "@static");
-        REQUIRE(props::write_file_atomically(agent.properties_path(),
-                                             "name=h-zone\nzone=red" + esc + "zone\x07\nhost=" + fake.address() +
-                                                 "@static\n")
+        REQUIRE(props::write_file_atomically(
+                    agent.properties_path(),
+                    "name=h-zone\nzone=red" + esc + "zone\x07\nhost=" + fake.address() + "@static\n")
                     .ok());
         agent.start();
         REQUIRE(wait_until([&] { return fake.open_sessions() == 1; }, 8s));
@@ -254,7 +256,11 @@ TEST_CASE("a check interval over one year in the properties file is refused at s
     TempDir root;
     CaFixture fixture;
     AgentProcess agent(root, "h-file-interval");
-    provision(fixture, agent, "127.0.0.9:8250@static", {}, "host.lb.check.interval=" + std::to_string(kHugeInterval) + "\n");
+    provision(fixture,
+              agent,
+              "127.0.0.9:8250@static",
+              {},
+              "host.lb.check.interval=" + std::to_string(kHugeInterval) + "\n");
     agent.start();
     CHECK(agent.wait(5s) == std::optional<int>(2));
     INFO(logs_of(agent));

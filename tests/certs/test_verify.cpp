@@ -167,11 +167,8 @@ EvpPkeyPtr ca_key(const TestCa& test_ca) {
 
 // `subject` re-signed by `issuer` (name and key): issuer name set, no
 // authorityKeyIdentifier, validity from `not_before` to `not_after`.
-X509Ptr resigned(X509* subject,
-                 X509* issuer,
-                 EVP_PKEY* issuer_key,
-                 std::int64_t not_before,
-                 std::int64_t not_after) {
+X509Ptr resigned(
+    X509* subject, X509* issuer, EVP_PKEY* issuer_key, std::int64_t not_before, std::int64_t not_after) {
     X509Ptr copy(X509_dup(subject));
     REQUIRE(copy);
     REQUIRE(X509_set_issuer_name(copy.get(), X509_get_subject_name(issuer)) == 1);
