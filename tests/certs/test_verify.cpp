@@ -11,7 +11,9 @@
 
 using namespace agentlb::certs;
 using agentlb::certs::test::agent_options;
+using agentlb::certs::test::ca_key;
 using agentlb::certs::test::issue_parsed;
+using agentlb::certs::test::resigned;
 using agentlb::certs::test::server_options;
 using agentlb::certs::test::TestCa;
 using agentlb::certs::test::unix_now;
@@ -155,34 +157,6 @@ TEST_CASE("is_foreign_issuer_error: an unknown or self-signed issuer, not an exp
     CHECK_FALSE(is_foreign_issuer_error(X509_V_OK));
     CHECK_FALSE(is_foreign_issuer_error(X509_V_ERR_CERT_HAS_EXPIRED));
 }
-
-namespace {
-
-// `ca`'s own key, from its folder.
-EvpPkeyPtr ca_key(const TestCa& test_ca) {
-    auto key = load_private_key_file(test_ca.dir.path() / "ca" / "ca.key");
-    REQUIRE(key.ok());
-    return std::move(key).value();
-}
-
-// `subject` re-signed by `issuer` (name and key): issuer name set, no
-// authorityKeyIdentifier, validity from `not_before` to `not_after`.
-X509Ptr resigned(
-    X509* subject, X509* issuer, EVP_PKEY* issuer_key, std::int64_t not_before, std::int64_t not_after) {
-    X509Ptr copy(X509_dup(subject));
-    REQUIRE(copy);
-    REQUIRE(X509_set_issuer_name(copy.get(), X509_get_subject_name(issuer)) == 1);
-    const int akid = X509_get_ext_by_NID(copy.get(), NID_authority_key_identifier, -1);
-    if (akid >= 0) {
-        X509_EXTENSION_free(X509_delete_ext(copy.get(), akid));
-    }
-    REQUIRE(ASN1_TIME_set(X509_getm_notBefore(copy.get()), static_cast<time_t>(not_before)) != nullptr);
-    REQUIRE(ASN1_TIME_set(X509_getm_notAfter(copy.get()), static_cast<time_t>(not_after)) != nullptr);
-    REQUIRE(X509_sign(copy.get(), issuer_key, EVP_sha256()) > 0);
-    return copy;
-}
-
-}  // namespace
 
 TEST_CASE("the pinned CA vouches for its own re-issue and for a successor it signed") {
     TestCa pinned;
