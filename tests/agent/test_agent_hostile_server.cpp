@@ -158,6 +158,20 @@ TEST_CASE("a check interval out of range from a server is a protocol error and t
         CHECK(property(agent, "host.lb.check.interval") == std::optional<std::string>("0"));
         CHECK(agent.running());
     }
+    SECTION("a heartbeat interval out of range in the welcome") {
+        FakeMgmtOptions options;
+        options.heartbeat_interval = kHugeInterval;
+        FakeMgmt fake(fixture, "127.0.0.2", options);
+        AgentProcess agent(root, "h-heartbeat");
+        provision(fixture, agent, fake.address() + "@static");
+        agent.start();
+        const bool refused = wait_until(
+            [&] { return agent.log().find("protocol error in welcome") != std::string::npos; }, 8s);
+        INFO(logs_of(agent));
+        REQUIRE(refused);
+        CHECK_THAT(agent.log(), Catch::Contains("heartbeat interval " + std::to_string(kHugeInterval)));
+        CHECK(agent.running());
+    }
     SECTION("in an ms_list on a live session") {
         FakeMgmt fake(fixture, "127.0.0.2");
         AgentProcess agent(root, "h-interval");
