@@ -112,6 +112,7 @@ private:
     bool relocate_ = false;   // leave the current server (migrate, or no longer listed)
     bool running_ = false;    // past enrolment and credential loading
     bool stopping_ = false;
+    bool warned_oversized_list_ = false;  // the held list does not fit in a hello (logged once)
     int exit_code_ = kExitOk;
 
     boost::asio::signal_set signals_;

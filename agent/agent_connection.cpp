@@ -3,6 +3,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/printable.hpp"
+#include "common/wire/frame.hpp"
 
 #include <boost/asio/this_coro.hpp>
 
@@ -31,6 +32,20 @@ asio::awaitable<DialOutcome> Agent::dial(const std::string& entry) {
     hello.list = settings_.held_list();
     hello.interval = settings_.check_interval;
     hello.version = AGENTLB_VERSION;
+    if (!hello.list.empty() && wire::encode_message(hello).size() > wire::kMaxPayload) {
+        // An empty list disagrees with any list, so the server answers with a
+        // correction, which replaces the oversized one in the file.
+        if (!warned_oversized_list_) {
+            warned_oversized_list_ = true;
+            spdlog::warn(
+                "the list in {} (host=, {} entries) makes a hello larger than {} bytes: connecting "
+                "without reporting it, so that the server sends the current list",
+                printable_path(options_.config_path),
+                settings_.hosts.size(),
+                wire::kMaxPayload);
+        }
+        hello.list.clear();
+    }
     auto executor = co_await asio::this_coro::executor;
     spdlog::debug("dialling {}", entry);
     co_return co_await ServerSession::dial(executor, entry, context.get(), std::move(hello), timeouts_);
@@ -109,7 +124,7 @@ asio::awaitable<void> Agent::connection_loop() {
             if (candidates.empty()) {
                 spdlog::warn(
                     "no management server list in {} (host=); waiting {} ms (send SIGHUP after editing)",
-                    options_.config_path.string(),
+                    printable_path(options_.config_path),
                     wait.count());
             } else {
                 spdlog::warn("retrying in {} ms", wait.count());

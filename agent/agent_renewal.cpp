@@ -2,11 +2,12 @@
 // certificate the server sends back).
 
 #include "agent/agent.hpp"
+#include "agent/printable.hpp"
+#include "agent/renewal_check.hpp"
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "certs/rfc3339.hpp"
-#include "certs/verify.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -68,22 +69,21 @@ void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const 
         spdlog::warn("{} sent a certificate we did not ask for: ignored", session->entry());
         return;
     }
-    const std::string ca_pem = message.ca.empty() ? credentials_.ca_pem : message.ca;
-    auto cert = certs::parse_certificate_pem(message.certificate);
-    auto key = certs::parse_private_key_pem(pending_key_pem_);
-    if (!cert || !key || !certs::key_matches_certificate(key->get(), cert->get())) {
-        spdlog::error("{} sent a certificate that is not for our new key: ignored", session->entry());
+    auto checked = check_renewed_certificate(
+        credentials_.ca_pem, pending_key_pem_, identity_name(), message, std::time(nullptr));
+    if (!checked) {
+        spdlog::error(
+            "refused the renewed certificate from {}: {}; keeping the current key, certificate and CA",
+            session->entry(),
+            checked.error());
         return;
     }
-    if (auto verified = certs::verify_certificate(cert->get(), ca_pem, std::time(nullptr)); !verified) {
-        spdlog::error("{} sent a certificate that does not verify: {}", session->entry(), verified.error());
-        return;
+    if (checked->new_ca) {
+        spdlog::warn("{} sent a new CA certificate that our CA vouches for: it replaces {}",
+                     session->entry(),
+                     printable_path(settings_.ca_file));
     }
-    if (certs::common_name_of(cert->get()) != identity_name()) {
-        spdlog::error("{} sent a certificate for another name: ignored", session->entry());
-        return;
-    }
-    Credentials renewed{pending_key_pem_, message.certificate, ca_pem, std::move(*cert)};
+    Credentials renewed = std::move(checked->renewed);
     pending_key_pem_.clear();
     auto io = io_.get_executor();
     const AgentSettings paths = settings_;

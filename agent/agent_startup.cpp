@@ -24,7 +24,7 @@ asio::awaitable<void> Agent::run() {
     if (!certificate_exists(settings_)) {
         if (!options_.enroll) {
             stop(kExitUsage,
-                 "no certificate at " + settings_.cert_file.string() +
+                 "no certificate at " + printable_path(settings_.cert_file) +
                      ": this host is not enrolled. Create a token on a management server (agentlbctl token "
                      "create) and start once with --enroll-server HOST:8251 --enroll-token TOKEN "
                      "--ca-fingerprint sha256:HEX");
@@ -34,7 +34,8 @@ asio::awaitable<void> Agent::run() {
             co_return;
         }
     } else if (options_.enroll) {
-        spdlog::info("certificate {} exists: ignoring the enrolment options", settings_.cert_file.string());
+        spdlog::info("certificate {} exists: ignoring the enrolment options",
+                     printable_path(settings_.cert_file));
     }
     if (stopping_ || !co_await load_credentials_and_context()) {
         co_return;
@@ -50,8 +51,10 @@ asio::awaitable<void> Agent::run() {
 asio::awaitable<bool> Agent::enroll() {
     const EnrollOptions& server = *options_.enroll;
     const std::string name = options_.name;
-    spdlog::info(
-        "no certificate at {}: enrolling as {} with {}", settings_.cert_file.string(), name, server.server);
+    spdlog::info("no certificate at {}: enrolling as {} with {}",
+                 printable_path(settings_.cert_file),
+                 printable(name),
+                 server.server);
 
     auto key = certs::generate_p256_key();
     if (!key) {
@@ -133,8 +136,8 @@ asio::awaitable<bool> Agent::load_credentials_and_context() {
     }
     spdlog::info("agentlb-agent {} for {} ({}): certificate serial {} valid until {}; servers {}",
                  AGENTLB_VERSION,
-                 identity_name(),
-                 settings_.zone.empty() ? "no zone" : "zone " + settings_.zone,
+                 printable(identity_name()),
+                 settings_.zone.empty() ? "no zone" : "zone " + printable(settings_.zone),
                  certs::serial_of(credentials_.certificate.get()),
                  certs::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
                  detail::describe_list(settings_.hosts, settings_.algorithm));

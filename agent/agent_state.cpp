@@ -1,5 +1,9 @@
 #include "agent/agent_state.hpp"
 
+#include "agent/printable.hpp"
+#include "common/lb/config_keys.hpp"
+#include "common/util/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -16,7 +20,8 @@ Result<std::int64_t> parse_non_negative(std::string_view text) {
     const char* end = text.data() + text.size();
     auto [ptr, ec] = std::from_chars(text.data(), end, value);
     if (text.empty() || ec != std::errc() || ptr != end || value < 0) {
-        return fail("expected a whole number of 0 or more, got \"" + std::string(text) + "\"");
+        // The value comes from a file anyone may have edited: shown escaped.
+        return fail("expected a whole number of 0 or more, got \"" + util::escape_text(text) + "\"");
     }
     return value;
 }
@@ -48,7 +53,7 @@ std::string AgentSettings::held_list() const {
 
 Result<AgentSettings> settings_from_properties(const props::PropertiesFile& file,
                                                const fs::path& properties_path) {
-    const std::string where = properties_path.string() + ": ";
+    const std::string where = printable_path(properties_path) + ": ";
     AgentSettings settings;
     if (auto host = file.get(kHostProperty); host && !host->empty()) {
         auto parsed = lb::parse_agent_host_value(*host);
@@ -59,7 +64,8 @@ Result<AgentSettings> settings_from_properties(const props::PropertiesFile& file
         settings.algorithm = std::move(parsed->algorithm);
     }
     if (auto interval = file.get(kCheckIntervalProperty); interval && !interval->empty()) {
-        auto parsed = parse_non_negative(*interval);
+        // The same bounds as `agentlbctl config set` and the servers.
+        auto parsed = lb::parse_check_interval(*interval);
         if (!parsed) {
             return fail(where + std::string(kCheckIntervalProperty) + ": " + parsed.error());
         }
@@ -85,10 +91,12 @@ Status validate_list_update(const ListUpdate& update) {
         return fail("the list is empty");
     }
     if (!is_algorithm_name(update.value.algorithm)) {
-        return fail("algorithm \"" + update.value.algorithm + "\" is not a name (letters, digits, '_', '-')");
+        return fail("algorithm \"" + util::escape_text(update.value.algorithm) +
+                    "\" is not a name (letters, digits, '_', '-')");
     }
-    if (update.check_interval < 0) {
-        return fail("check interval " + std::to_string(update.check_interval) + " is negative");
+    if (update.check_interval < 0 || update.check_interval > lb::kMaxCheckInterval) {
+        return fail("check interval " + std::to_string(update.check_interval) + " s is out of range (0 to " +
+                    std::to_string(lb::kMaxCheckInterval) + ")");
     }
     // The list must read back exactly as sent, or the next hello reports something else.
     auto hosts = lb::parse_host_list(lb::join_host_list(update.value.hosts));
@@ -146,7 +154,7 @@ Result<AgentStateFile> AgentStateFile::load(const fs::path& path) {
         }
         file = std::move(*loaded);
     } else if (ec) {
-        return fail("cannot read " + path.string() + ": " + ec.message());
+        return fail("cannot read " + printable_path(path) + ": " + ec.message());
     }
     auto settings = settings_from_properties(file, path);
     if (!settings) {

@@ -1,5 +1,6 @@
 #include "agent/credentials.hpp"
 
+#include "agent/printable.hpp"
 #include "certs/file_io.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
@@ -22,20 +23,21 @@ Status fsync_folder(const fs::path& file) {
     const fs::path folder = file.parent_path().empty() ? fs::path(".") : file.parent_path();
     const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        return fail("cannot open " + folder.string() + ": " + std::strerror(errno));
+        return fail("cannot open " + printable_path(folder) + ": " + std::strerror(errno));
     }
     const int rc = ::fsync(fd);
     const int saved = errno;
     ::close(fd);
     if (rc != 0) {
-        return fail("cannot fsync " + folder.string() + ": " + std::strerror(saved));
+        return fail("cannot fsync " + printable_path(folder) + ": " + std::strerror(saved));
     }
     return success();
 }
 
 Status rename_durably(const fs::path& from, const fs::path& to) {
     if (::rename(from.c_str(), to.c_str()) != 0) {
-        return fail("cannot rename " + from.string() + " to " + to.string() + ": " + std::strerror(errno));
+        return fail("cannot rename " + printable_path(from) + " to " + printable_path(to) + ": " +
+                    std::strerror(errno));
     }
     return fsync_folder(to);
 }
@@ -59,7 +61,7 @@ Status recover_pending_key(const AgentSettings& settings) {
     }
     // The certificate was not written yet: the old pair is still whole.
     if (!fs::remove(pending, ec) && ec) {
-        return fail("cannot remove " + pending.string() + ": " + ec.message());
+        return fail("cannot remove " + printable_path(pending) + ": " + ec.message());
     }
     return success();
 }
@@ -96,19 +98,19 @@ Result<Credentials> load_credentials(const AgentSettings& settings) {
     }
     auto key = certs::parse_private_key_pem(*key_pem);
     if (!key) {
-        return fail(settings.key_file.string() + ": " + key.error());
+        return fail(printable_path(settings.key_file) + ": " + key.error());
     }
     auto cert = certs::parse_certificate_pem(*cert_pem);
     if (!cert) {
-        return fail(settings.cert_file.string() + ": " + cert.error());
+        return fail(printable_path(settings.cert_file) + ": " + cert.error());
     }
     if (auto ca = certs::parse_certificate_pem(*ca_pem); !ca) {
-        return fail(settings.ca_file.string() + ": " + ca.error());
+        return fail(printable_path(settings.ca_file) + ": " + ca.error());
     }
     if (!certs::key_matches_certificate(key->get(), cert->get())) {
         return fail(
-            "the key " + settings.key_file.string() + " does not belong to the certificate " +
-            settings.cert_file.string() +
+            "the key " + printable_path(settings.key_file) + " does not belong to the certificate " +
+            printable_path(settings.cert_file) +
             ": restore the matching pair, or remove the certificate and enrol again with a new token");
     }
     creds.key_pem = std::move(*key_pem);

@@ -7,6 +7,7 @@
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "certs/verify.hpp"
+#include "common/lb/config_keys.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
@@ -174,6 +175,11 @@ Status check_enrollment_response(const wire::EnrollResponse& response,
     if (response.host_id <= 0) {
         return fail("the server sent no host id");
     }
+    // The bounds of `agentlbctl config set`: anything else would become a timer that overflows.
+    if (response.interval < 0 || response.interval > lb::kMaxCheckInterval) {
+        return fail("the server sent a check interval of " + std::to_string(response.interval) +
+                    " s, out of range (0 to " + std::to_string(lb::kMaxCheckInterval) + ")");
+    }
     return success();
 }
 
@@ -185,7 +191,7 @@ Status store_enrollment(AgentStateFile& state,
     if (!folder.empty() && !fs::exists(folder, ec)) {
         fs::create_directories(folder, ec);
         if (ec) {
-            return fail("cannot create " + folder.string() + ": " + ec.message());
+            return fail("cannot create " + printable_path(folder) + ": " + ec.message());
         }
     }
     const AgentSettings& paths = state.settings();

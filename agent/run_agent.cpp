@@ -1,6 +1,7 @@
 // The agent process: logging, the properties file, and the I/O loop.
 
 #include "agent/agent.hpp"
+#include "agent/printable.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -24,13 +25,13 @@ int run_agent(const AgentOptions& options) {
     AgentOptions resolved = options;
     resolved.config_path = fs::absolute(options.config_path, ec);
     if (ec) {
-        spdlog::error("--config {}: {}", options.config_path.string(), ec.message());
+        spdlog::error("--config {}: {}", printable_path(options.config_path), ec.message());
         return kExitUsage;
     }
     if (const int removed = remove_stale_temp_files(resolved.config_path); removed > 0) {
         spdlog::info("removed {} temporary file(s) left by an interrupted write of {}",
                      removed,
-                     resolved.config_path.string());
+                     printable_path(resolved.config_path));
     }
     auto state = AgentStateFile::load(resolved.config_path);
     if (!state) {

@@ -1,6 +1,7 @@
 #include "agent/server_session.hpp"
 
 #include "agent/printable.hpp"
+#include "common/lb/config_keys.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
@@ -32,6 +33,28 @@ namespace {
 
 // A server that does not read while we keep queueing is not a live server.
 constexpr std::size_t kMaxOutbox = 256;
+
+// The servers accept --heartbeat-interval up to an hour; more is not a
+// server of ours (and would overflow the timer's arithmetic).
+constexpr std::int64_t kMaxHeartbeatInterval = 3600;
+
+// Values the agent would turn into timers: bounded as the CLI bounds them
+// (lb::kMaxCheckInterval), or the message is a protocol error. "" when fine.
+std::string out_of_range(const wire::MsList& list) {
+    if (list.interval > lb::kMaxCheckInterval) {
+        return "check interval " + std::to_string(list.interval) + " s is out of range (at most " +
+               std::to_string(lb::kMaxCheckInterval) + ")";
+    }
+    return "";
+}
+
+std::string out_of_range(const wire::Welcome& welcome) {
+    if (welcome.heartbeat_interval > kMaxHeartbeatInterval) {
+        return "heartbeat interval " + std::to_string(welcome.heartbeat_interval) +
+               " s is out of range (at most " + std::to_string(kMaxHeartbeatInterval) + ")";
+    }
+    return welcome.correction ? out_of_range(*welcome.correction) : "";
+}
 
 std::string ms(std::chrono::milliseconds d) {
     return std::to_string(d.count()) + " ms";
@@ -153,6 +176,11 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
         co_return out;
     }
     if (auto* welcome = std::get_if<wire::Welcome>(&message)) {
+        if (auto bad = out_of_range(*welcome); !bad.empty()) {
+            // Nothing of it is used: the list the agent holds stays.
+            out.reason = "protocol error in welcome: " + bad;
+            co_return out;
+        }
         deadline.cancel();
         session->welcome_ = *welcome;
         session->heartbeat_interval_ = welcome->heartbeat_interval > 0
@@ -281,6 +309,10 @@ void ServerSession::dispatch(const wire::Message& message) {
     } else if (auto* ping = std::get_if<wire::Ping>(&message)) {
         send(wire::Pong{ping->seq});
     } else if (auto* list = std::get_if<wire::MsList>(&message)) {
+        if (auto bad = out_of_range(*list); !bad.empty()) {
+            abort("protocol error: ms_list (seq " + std::to_string(list->seq) + "): " + bad);
+            return;
+        }
         events_->on_list(self, *list);
     } else if (auto* migrate = std::get_if<wire::Migrate>(&message)) {
         events_->on_migrate(self, *migrate);

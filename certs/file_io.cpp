@@ -45,7 +45,7 @@ Status write_all(int fd, std::string_view content, const std::filesystem::path& 
             if (errno == EINTR) {
                 continue;
             }
-            return fail("cannot write " + shown.string() + ": " + errno_text(errno));
+            return fail("cannot write " + escaped_path(shown) + ": " + errno_text(errno));
         }
         content.remove_prefix(static_cast<std::size_t>(n));
     }
@@ -67,20 +67,21 @@ Status write_temporary(const std::filesystem::path& temp,
                        const std::filesystem::path& target) {
     FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (fd.get() < 0) {
-        return fail("cannot create a temporary file beside " + target.string() + ": " + errno_text(errno));
+        return fail("cannot create a temporary file beside " + escaped_path(target) + ": " +
+                    errno_text(errno));
     }
     // fchmod, not the open() mode, sets the exact bits whatever the umask is.
     if (::fchmod(fd.get(), mode) != 0) {
-        return fail("cannot set the mode of " + temp.string() + ": " + errno_text(errno));
+        return fail("cannot set the mode of " + escaped_path(temp) + ": " + errno_text(errno));
     }
     if (auto written = write_all(fd.get(), content, target); !written) {
         return written;
     }
     if (::fsync(fd.get()) != 0) {
-        return fail("cannot flush " + target.string() + " to disk: " + errno_text(errno));
+        return fail("cannot flush " + escaped_path(target) + " to disk: " + errno_text(errno));
     }
     if (int error = fd.close(); error != 0) {
-        return fail("cannot close " + target.string() + ": " + errno_text(error));
+        return fail("cannot close " + escaped_path(target) + ": " + errno_text(error));
     }
     return success();
 }
@@ -101,7 +102,7 @@ Status write_file_securely(const std::filesystem::path& path,
                            ::mode_t mode,
                            Overwrite overwrite) {
     if (path.filename().empty()) {
-        return fail("cannot write '" + path.string() + "': it names a folder, not a file");
+        return fail("cannot write '" + escaped_path(path) + "': it names a folder, not a file");
     }
     std::filesystem::path temp = temporary_name(path);
     if (auto written = write_temporary(temp, content, mode, path); !written) {
@@ -114,15 +115,15 @@ Status write_file_securely(const std::filesystem::path& path,
             int error = errno;
             ::unlink(temp.c_str());
             if (error == EEXIST) {
-                return fail(path.string() + " already exists; refusing to overwrite it");
+                return fail(escaped_path(path) + " already exists; refusing to overwrite it");
             }
-            return fail("cannot create " + path.string() + ": " + errno_text(error));
+            return fail("cannot create " + escaped_path(path) + ": " + errno_text(error));
         }
         ::unlink(temp.c_str());
     } else if (::rename(temp.c_str(), path.c_str()) != 0) {
         int error = errno;
         ::unlink(temp.c_str());
-        return fail("cannot replace " + path.string() + ": " + errno_text(error));
+        return fail("cannot replace " + escaped_path(path) + ": " + errno_text(error));
     }
     sync_folder(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
     return success();
@@ -131,18 +132,18 @@ Status write_file_securely(const std::filesystem::path& path,
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes) {
     FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
-        return fail("cannot open " + path.string() + ": " + errno_text(errno));
+        return fail("cannot open " + escaped_path(path) + ": " + errno_text(errno));
     }
     struct stat info {};
     if (::fstat(fd.get(), &info) != 0) {
-        return fail("cannot read " + path.string() + ": " + errno_text(errno));
+        return fail("cannot read " + escaped_path(path) + ": " + errno_text(errno));
     }
     if (!S_ISREG(info.st_mode)) {
-        return fail(path.string() + " is not a regular file");
+        return fail(escaped_path(path) + " is not a regular file");
     }
     if (static_cast<std::size_t>(info.st_size) > max_bytes) {
-        return fail(path.string() + " is too large (" + std::to_string(info.st_size) + " bytes, at most " +
-                    std::to_string(max_bytes) + " expected)");
+        return fail(escaped_path(path) + " is too large (" + std::to_string(info.st_size) +
+                    " bytes, at most " + std::to_string(max_bytes) + " expected)");
     }
     std::string content;
     std::vector<char> buffer(16384);
@@ -152,14 +153,15 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
             if (errno == EINTR) {
                 continue;
             }
-            return fail("cannot read " + path.string() + ": " + errno_text(errno));
+            return fail("cannot read " + escaped_path(path) + ": " + errno_text(errno));
         }
         if (n == 0) {
             break;
         }
         content.append(buffer.data(), static_cast<std::size_t>(n));
         if (content.size() > max_bytes) {
-            return fail(path.string() + " is too large (more than " + std::to_string(max_bytes) + " bytes)");
+            return fail(escaped_path(path) + " is too large (more than " + std::to_string(max_bytes) +
+                        " bytes)");
         }
     }
     return content;

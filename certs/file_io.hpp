@@ -7,6 +7,7 @@
 // between creating a file and changing its mode.
 
 #include "common/util/result.hpp"
+#include "common/util/text.hpp"
 
 #include <cstddef>
 #include <filesystem>
@@ -15,6 +16,12 @@
 #include <sys/types.h>
 
 namespace agentlb::certs {
+
+// A path as messages show it: control bytes made visible, since it may come
+// from a file anyone could edit (an agent's tls.*.file).
+inline std::string escaped_path(const std::filesystem::path& path) {
+    return util::escape_text(path.native(), false);
+}
 
 enum class Overwrite { refuse, replace };
 

@@ -1,5 +1,7 @@
 #include "certs/pem.hpp"
 
+#include "certs/file_io.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -106,7 +108,7 @@ Result<X509Ptr> load_certificate_file(const std::filesystem::path& path) {
     }
     auto certificate = parse_certificate_pem(*text);
     if (!certificate) {
-        return fail(path.string() + ": " + certificate.error());
+        return fail(escaped_path(path) + ": " + certificate.error());
     }
     return std::move(certificate).value();
 }
@@ -119,7 +121,7 @@ Result<EvpPkeyPtr> load_private_key_file(const std::filesystem::path& path) {
     CleansedString secret{std::move(text).value()};
     auto key = parse_private_key_pem(secret.text);
     if (!key) {
-        return fail(path.string() + ": " + key.error());
+        return fail(escaped_path(path) + ": " + key.error());
     }
     return std::move(key).value();
 }

@@ -67,9 +67,13 @@ Result<X509StorePtr> make_ca_store(const std::string& ca_pem) {
         return fail("the CA certificate (" + common_name_of(ca->get()) + ") is not a CA certificate");
     }
     ERR_clear_error();
+    // A root ends every chain anyway; a vouched successor must end it too,
+    // since its issuer (the previous CA) is deliberately not in the store.
+    const unsigned long flags =
+        X509_V_FLAG_X509_STRICT | (X509_self_signed(ca->get(), 0) == 1 ? 0UL : X509_V_FLAG_PARTIAL_CHAIN);
     X509StorePtr store(X509_STORE_new());
     if (!store || X509_STORE_add_cert(store.get(), ca->get()) != 1 ||
-        X509_STORE_set_flags(store.get(), X509_V_FLAG_X509_STRICT) != 1) {
+        X509_STORE_set_flags(store.get(), flags) != 1) {
         return fail(openssl_failure("cannot build a certificate store for the CA"));
     }
     return store;
@@ -141,6 +145,41 @@ Status verify_certificate(X509* leaf,
         return fail(store.error());
     }
     return verify_certificate(leaf, store->get(), now, revoked, expected);
+}
+
+Status check_vouched_ca(X509* trusted, X509* candidate, std::int64_t now) {
+    if (trusted == nullptr || candidate == nullptr) {
+        return fail("no CA certificate");
+    }
+    ERR_clear_error();
+    // Issuer name (and authorityKeyIdentifier, when present) against the
+    // trusted CA's subject (and subjectKeyIdentifier); keyCertSign of `trusted`.
+    if (const int issued = X509_check_issued(trusted, candidate); issued != X509_V_OK) {
+        ERR_clear_error();
+        return fail("it was not issued by the trusted CA (" +
+                    std::string(X509_verify_cert_error_string(issued)) + ")");
+    }
+    EVP_PKEY* trusted_key = X509_get0_pubkey(trusted);
+    if (trusted_key == nullptr || X509_verify(candidate, trusted_key) != 1) {
+        ERR_clear_error();
+        return fail("its signature does not verify with the trusted CA's key");
+    }
+    if ((X509_get_extension_flags(candidate) & EXFLAG_CA) == 0 || X509_check_ca(candidate) != 1) {
+        return fail("it is not a CA certificate (basicConstraints CA:TRUE with keyCertSign)");
+    }
+    const time_t at = static_cast<time_t>(now);
+    const int starts = ASN1_TIME_cmp_time_t(X509_get0_notBefore(candidate), at);
+    const int ends = ASN1_TIME_cmp_time_t(X509_get0_notAfter(candidate), at);
+    if (starts == -2 || ends == -2) {
+        return fail("its validity dates cannot be read");
+    }
+    if (starts > 0) {
+        return fail("it is not valid before " + format_rfc3339(not_before_of(candidate)));
+    }
+    if (ends < 0) {
+        return fail("it expired on " + format_rfc3339(not_after_of(candidate)));
+    }
+    return success();
 }
 
 }  // namespace agentlb::certs

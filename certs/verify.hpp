@@ -17,7 +17,9 @@ namespace agentlb::certs {
 bool is_foreign_issuer_error(long verify_result);
 
 // A store that trusts exactly the CA certificate in `ca_pem`, with strict
-// X.509 checks on. For TLS: SSL_CTX_set1_cert_store(ctx, store.get())
+// X.509 checks on. A CA certificate that is not self-signed (a successor the
+// previous CA vouched for, see check_vouched_ca) is the trust anchor itself
+// (X509_V_FLAG_PARTIAL_CHAIN): the chain ends there. For TLS: SSL_CTX_set1_cert_store(ctx, store.get())
 // (or SSL_CTX_set_cert_store(ctx, store.release()), which takes ownership).
 Result<X509StorePtr> make_ca_store(const std::string& ca_pem);
 
@@ -42,5 +44,14 @@ Status verify_certificate(X509* leaf,
                           std::int64_t now,
                           const RevocationList* revoked = nullptr,
                           CertificateKind expected = CertificateKind::agent);
+
+// Whether the CA certificate `trusted` vouches for the CA certificate
+// `candidate` (DESIGN.md "CA"): `candidate` names `trusted` as its issuer,
+// its signature verifies with `trusted`'s public key, it is a CA
+// (basicConstraints CA:TRUE, keyCertSign when keyUsage is present), and it is
+// valid at `now` (Unix seconds). This holds for a re-issue of the same CA
+// (same name and key, new dates) and for a successor with a new key signed by
+// the old CA key (cross-signed). The reason names the first check that failed.
+Status check_vouched_ca(X509* trusted, X509* candidate, std::int64_t now);
 
 }  // namespace agentlb::certs

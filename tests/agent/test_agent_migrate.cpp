@@ -81,7 +81,7 @@ TEST_CASE(
     "old one is avoided") {
     CaFixture fixture;
     TempDir root;
-    FakeMgmt fake(fixture, "127.0.0.2", {"fake-ms", 1, 1});
+    FakeMgmt fake(fixture, "127.0.0.2");  // "fake-ms", host id 1, heartbeat 1 s
     ManagedServer real(fixture, "ms-real", "127.0.0.1");
     const std::string hosts = fake.address() + "," + real.address();
     set_static_list(fixture, hosts);
@@ -179,7 +179,7 @@ TEST_CASE(
 TEST_CASE("migrate with no other server answering: the agent keeps its session and moves once one answers") {
     CaFixture fixture;
     TempDir root;
-    FakeMgmt fake(fixture, "127.0.0.2", {"fake-ms", 1, 1});
+    FakeMgmt fake(fixture, "127.0.0.2");  // "fake-ms", host id 1, heartbeat 1 s
     // Listed but not started yet: its port refuses.
     ManagedServer late(fixture, "ms-late", "127.0.0.3");
     const std::string hosts = fake.address() + "," + late.address();

@@ -205,6 +205,14 @@ TEST_CASE("lists the agent could not read back are refused") {
     CHECK_FALSE(validate_list_update(ListUpdate{{{"m1"}, ""}, 0}).ok());
     CHECK_FALSE(validate_list_update(ListUpdate{{{"m1"}, "a@b"}, 0}).ok());
     CHECK_FALSE(validate_list_update(ListUpdate{{{"m1"}, "static"}, -1}).ok());
+    // The bounds of `agentlbctl config set`: one year at most.
+    CHECK(validate_list_update(ListUpdate{{{"m1"}, "static"}, 31536000}).ok());
+    auto huge = validate_list_update(ListUpdate{{{"m1"}, "static"}, std::int64_t{1} << 62});
+    REQUIRE_FALSE(huge.ok());
+    CHECK_THAT(huge.error(), Catch::Contains("out of range"));
+    auto odd = validate_list_update(ListUpdate{{{"m1"}, "st\x1b[0m"}, 0});
+    REQUIRE_FALSE(odd.ok());
+    CHECK_THAT(odd.error(), Catch::Contains("st\\x1b[0m"));
 }
 
 TEST_CASE("temporary files of an interrupted write are removed, nothing else") {

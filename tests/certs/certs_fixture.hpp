@@ -9,6 +9,9 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <chrono>
 #include <cstdint>
@@ -87,6 +90,30 @@ inline X509Ptr issue_parsed(const CertificateAuthority& ca, const IssueOptions& 
     auto certificate = parse_certificate_pem(issued->pem);
     REQUIRE(certificate.ok());
     return std::move(certificate).value();
+}
+
+// `ca`'s own key, from its folder.
+inline EvpPkeyPtr ca_key(const TestCa& test_ca) {
+    auto key = load_private_key_file(test_ca.dir.path() / "ca" / "ca.key");
+    REQUIRE(key.ok());
+    return std::move(key).value();
+}
+
+// `subject` re-signed by `issuer` (name and key): issuer name set, no
+// authorityKeyIdentifier, validity from `not_before` to `not_after`.
+inline X509Ptr resigned(
+    X509* subject, X509* issuer, EVP_PKEY* issuer_key, std::int64_t not_before, std::int64_t not_after) {
+    X509Ptr copy(X509_dup(subject));
+    REQUIRE(copy);
+    REQUIRE(X509_set_issuer_name(copy.get(), X509_get_subject_name(issuer)) == 1);
+    const int akid = X509_get_ext_by_NID(copy.get(), NID_authority_key_identifier, -1);
+    if (akid >= 0) {
+        X509_EXTENSION_free(X509_delete_ext(copy.get(), akid));
+    }
+    REQUIRE(ASN1_TIME_set(X509_getm_notBefore(copy.get()), static_cast<time_t>(not_before)) != nullptr);
+    REQUIRE(ASN1_TIME_set(X509_getm_notAfter(copy.get()), static_cast<time_t>(not_after)) != nullptr);
+    REQUIRE(X509_sign(copy.get(), issuer_key, EVP_sha256()) > 0);
+    return copy;
 }
 
 }  // namespace agentlb::certs::test

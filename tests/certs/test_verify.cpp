@@ -3,13 +3,17 @@
 #include "tests/certs/certs_fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <chrono>
 
 using namespace agentlb::certs;
 using agentlb::certs::test::agent_options;
+using agentlb::certs::test::ca_key;
 using agentlb::certs::test::issue_parsed;
+using agentlb::certs::test::resigned;
 using agentlb::certs::test::server_options;
 using agentlb::certs::test::TestCa;
 using agentlb::certs::test::unix_now;
@@ -152,4 +156,68 @@ TEST_CASE("is_foreign_issuer_error: an unknown or self-signed issuer, not an exp
     CHECK(is_foreign_issuer_error(X509_V_ERR_CERT_SIGNATURE_FAILURE));
     CHECK_FALSE(is_foreign_issuer_error(X509_V_OK));
     CHECK_FALSE(is_foreign_issuer_error(X509_V_ERR_CERT_HAS_EXPIRED));
+}
+
+TEST_CASE("the pinned CA vouches for its own re-issue and for a successor it signed") {
+    TestCa pinned;
+    const auto key = ca_key(pinned);
+    const std::int64_t now = unix_now();
+
+    SECTION("the same CA with a later expiry") {
+        auto renewed = resigned(
+            pinned.ca.certificate(), pinned.ca.certificate(), key.get(), now - 60, now + 86400 * 7300);
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), renewed.get(), now);
+        INFO((vouched ? "" : vouched.error()));
+        CHECK(vouched.ok());
+    }
+    SECTION("a new CA key cross-signed by the pinned one, usable as the only trust anchor") {
+        TestCa next("agentlb CA 2");
+        auto successor =
+            resigned(next.ca.certificate(), pinned.ca.certificate(), key.get(), now - 60, now + 86400);
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), successor.get(), now);
+        INFO((vouched ? "" : vouched.error()));
+        CHECK(vouched.ok());
+        X509Ptr leaf = issue_parsed(next.ca, agent_options());
+        auto verified = verify_certificate(leaf.get(), to_pem(successor.get()), now);
+        INFO((verified ? "" : verified.error()));
+        CHECK(verified.ok());
+        // The old CA's certificates are not covered by the successor.
+        X509Ptr old_leaf = issue_parsed(pinned.ca, agent_options());
+        CHECK_FALSE(verify_certificate(old_leaf.get(), to_pem(successor.get()), now).ok());
+    }
+}
+
+TEST_CASE("the pinned CA does not vouch for another CA, a leaf, or an expired successor") {
+    TestCa pinned;
+    const std::int64_t now = unix_now();
+    SECTION("another CA with the same name") {
+        TestCa other;
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), other.ca.certificate(), now);
+        REQUIRE_FALSE(vouched.ok());
+        CHECK_THAT(vouched.error(), Catch::Contains("signature does not verify"));
+    }
+    SECTION("another CA naming the pinned one as issuer, signed by its own key") {
+        TestCa other;
+        const auto other_key = ca_key(other);
+        auto forged =
+            resigned(other.ca.certificate(), pinned.ca.certificate(), other_key.get(), now - 60, now + 86400);
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), forged.get(), now);
+        REQUIRE_FALSE(vouched.ok());
+        CHECK_THAT(vouched.error(), Catch::Contains("signature does not verify"));
+    }
+    SECTION("a certificate the pinned CA issued that is not a CA") {
+        X509Ptr leaf = issue_parsed(pinned.ca, agent_options());
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), leaf.get(), now);
+        REQUIRE_FALSE(vouched.ok());
+        CHECK_THAT(vouched.error(), Catch::Contains("not a CA certificate"));
+    }
+    SECTION("an expired successor") {
+        TestCa next("agentlb CA 2");
+        const auto key = ca_key(pinned);
+        auto successor =
+            resigned(next.ca.certificate(), pinned.ca.certificate(), key.get(), now - 7200, now - 3600);
+        auto vouched = check_vouched_ca(pinned.ca.certificate(), successor.get(), now);
+        REQUIRE_FALSE(vouched.ok());
+        CHECK_THAT(vouched.error(), Catch::Contains("expired on"));
+    }
 }

@@ -130,12 +130,17 @@ public:
             close("expected hello, got " + std::string(wire::message_type(message)));
             co_return;
         }
-        owner_.record(index_, [&](FakeSession& s) { s.hello_name = hello->name; });
+        owner_.record(index_, [&](FakeSession& s) {
+            s.hello_name = hello->name;
+            s.hello_list = hello->list;
+            s.hello_interval = hello->interval;
+        });
 
         wire::Welcome welcome;
         welcome.host_id = owner_.options.host_id;
         welcome.server = owner_.options.name;
         welcome.heartbeat_interval = owner_.options.heartbeat_interval;
+        welcome.correction = owner_.options.correction;
         const auto frame = wire::encode_frame(wire::encode_message(welcome));
         if (!frame) {
             close("cannot encode welcome: " + frame.error());
@@ -178,6 +183,14 @@ public:
             } else {
                 const std::string type(wire::message_type(message));
                 owner_.record(index_, [&](FakeSession& s) { s.received.push_back(type); });
+                const auto* renew = std::get_if<wire::Renew>(&message);
+                if (renew && owner_.options.on_renew) {
+                    if (auto answer = owner_.options.on_renew(*renew)) {
+                        if (auto frame = wire::encode_frame(wire::encode_message(*answer))) {
+                            queue(std::move(*frame));
+                        }
+                    }
+                }
             }
         }
     }

@@ -22,16 +22,22 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace agentlb::test {
 
 struct FakeMgmtOptions {
-    std::string name = "fake-ms";         // welcome's server name and the certificate's CN
-    std::int64_t host_id = 1;             // welcome's host id
-    std::int64_t heartbeat_interval = 1;  // welcome's heartbeat interval, seconds
+    std::string name = "fake-ms";            // welcome's server name and the certificate's CN
+    std::int64_t host_id = 1;                // welcome's host id
+    std::int64_t heartbeat_interval = 1;     // welcome's heartbeat interval, seconds
+    std::optional<wire::MsList> correction;  // welcome's correction, on every session
+    // Answers `renew` (on the fake's thread): the message to send back, or
+    // nothing. Unset: a renew is only recorded.
+    std::function<std::optional<wire::Message>(const wire::Renew&)> on_renew;
 };
 
 // What the fake saw of one accepted connection.
@@ -39,7 +45,9 @@ struct FakeSession {
     using Clock = std::chrono::steady_clock;
 
     std::string hello_name;  // empty until hello arrived
-    bool welcomed = false;   // welcome written
+    std::string hello_list;  // the list the agent reported holding
+    std::int64_t hello_interval = 0;
+    bool welcomed = false;  // welcome written
     Clock::time_point welcomed_at{};
     int pings = 0;                      // answered with pong
     std::vector<std::string> received;  // types of other messages, in order

@@ -1,0 +1,74 @@
+#include "agent/renewal_check.hpp"
+
+#include "agent/printable.hpp"
+#include "certs/fingerprint.hpp"
+#include "certs/inspect.hpp"
+#include "certs/keys.hpp"
+#include "certs/pem.hpp"
+#include "certs/verify.hpp"
+
+#include <openssl/x509.h>
+
+namespace agentlb::agent {
+
+namespace {
+
+// DER, so that the same CA written with other line breaks counts as the same.
+bool same_certificate(X509* a, X509* b) {
+    return X509_cmp(a, b) == 0;
+}
+
+}  // namespace
+
+Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
+                                               const std::string& pending_key_pem,
+                                               const std::string& name,
+                                               const wire::Certificate& message,
+                                               std::int64_t now) {
+    auto pinned = certs::parse_certificate_pem(pinned_ca_pem);
+    if (!pinned) {
+        return fail("our CA certificate does not parse: " + pinned.error());
+    }
+    auto cert = certs::parse_certificate_pem(message.certificate);
+    if (!cert) {
+        return fail("the certificate does not parse: " + cert.error());
+    }
+    auto key = certs::parse_private_key_pem(pending_key_pem);
+    if (!key || !certs::key_matches_certificate(key->get(), cert->get())) {
+        return fail("the certificate is not for our new key");
+    }
+
+    RenewalCheck out;
+    out.renewed.ca_pem = pinned_ca_pem;
+    if (!message.ca.empty()) {
+        auto offered = certs::parse_certificate_pem(message.ca);
+        if (!offered) {
+            return fail("the CA certificate sent with it does not parse: " + offered.error());
+        }
+        if (!same_certificate(offered->get(), pinned->get())) {
+            if (auto vouched = certs::check_vouched_ca(pinned->get(), offered->get(), now); !vouched) {
+                return fail("the server sent another CA certificate (\"" +
+                            printable(certs::common_name_of(offered->get())) + "\", " +
+                            certs::fingerprint_of(offered->get()) +
+                            ") that our CA does not vouch for: " + vouched.error());
+            }
+            out.renewed.ca_pem = message.ca;
+            out.new_ca = true;
+        }
+    }
+    // Against the CA we keep: the pinned one, or its vouched successor.
+    if (auto verified = certs::verify_certificate(cert->get(), out.renewed.ca_pem, now); !verified) {
+        return fail("the certificate does not verify against " +
+                    std::string(out.new_ca ? "the CA our CA vouches for" : "our CA") + ": " +
+                    verified.error());
+    }
+    if (const std::string cn = certs::common_name_of(cert->get()); cn != name) {
+        return fail("the certificate names \"" + printable(cn) + "\", not \"" + printable(name) + "\"");
+    }
+    out.renewed.key_pem = pending_key_pem;
+    out.renewed.cert_pem = message.certificate;
+    out.renewed.certificate = std::move(*cert);
+    return out;
+}
+
+}  // namespace agentlb::agent

@@ -1,0 +1,131 @@
+// check_renewed_certificate: what a `certificate` answer to our `renew` must
+// be before anything is written (agent/renewal_check.hpp).
+
+#include "agent/renewal_check.hpp"
+#include "certs/keys.hpp"
+#include "certs/pem.hpp"
+#include "tests/certs/certs_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace agentlb;
+using namespace agentlb::agent;
+using certs::test::agent_options;
+using certs::test::ca_key;
+using certs::test::resigned;
+using certs::test::TestCa;
+using certs::test::unix_now;
+
+namespace {
+
+// A fresh key (the one a renewal makes) and a certificate for it from `ca`.
+struct Renewal {
+    std::string key_pem;
+    std::string cert_pem;
+};
+
+Renewal issue_for_new_key(const certs::CertificateAuthority& ca, const std::string& name = "kvm1") {
+    auto key = certs::generate_p256_key();
+    REQUIRE(key.ok());
+    auto csr = certs::make_csr_pem(key->get(), name);
+    REQUIRE(csr.ok());
+    auto issued = ca.issue(*csr, agent_options(name));
+    REQUIRE(issued.ok());
+    return {certs::private_key_to_pem(key->get()), issued->pem};
+}
+
+}  // namespace
+
+TEST_CASE("a renewed certificate from the pinned CA is accepted, with or without the CA in the message") {
+    TestCa pinned;
+    const auto renewal = issue_for_new_key(pinned.ca);
+    const std::string pinned_pem = pinned.ca.certificate_pem();
+    for (const std::string& offered : {pinned_pem, std::string()}) {
+        auto checked = check_renewed_certificate(
+            pinned_pem, renewal.key_pem, "kvm1", wire::Certificate{renewal.cert_pem, offered}, unix_now());
+        INFO((checked ? "" : checked.error()));
+        REQUIRE(checked.ok());
+        CHECK_FALSE(checked->new_ca);
+        CHECK(checked->renewed.ca_pem == pinned_pem);
+        CHECK(checked->renewed.cert_pem == renewal.cert_pem);
+        CHECK(checked->renewed.key_pem == renewal.key_pem);
+    }
+}
+
+TEST_CASE("a renewed certificate that does not chain to the pinned CA is refused") {
+    TestCa pinned;
+    TestCa other;  // same name "agentlb CA", another key
+    const auto foreign = issue_for_new_key(other.ca);
+
+    SECTION("with the other CA in the message") {
+        auto checked =
+            check_renewed_certificate(pinned.ca.certificate_pem(),
+                                      foreign.key_pem,
+                                      "kvm1",
+                                      wire::Certificate{foreign.cert_pem, other.ca.certificate_pem()},
+                                      unix_now());
+        REQUIRE_FALSE(checked.ok());
+        CHECK_THAT(checked.error(),
+                   Catch::Contains("another CA certificate") && Catch::Contains("does not vouch"));
+    }
+    SECTION("with our CA in the message") {
+        auto checked =
+            check_renewed_certificate(pinned.ca.certificate_pem(),
+                                      foreign.key_pem,
+                                      "kvm1",
+                                      wire::Certificate{foreign.cert_pem, pinned.ca.certificate_pem()},
+                                      unix_now());
+        REQUIRE_FALSE(checked.ok());
+        CHECK_THAT(checked.error(), Catch::Contains("does not verify against our CA"));
+    }
+}
+
+TEST_CASE("a renewed certificate from a successor CA the pinned CA signed is accepted with that CA") {
+    TestCa pinned;
+    TestCa next("agentlb CA 2");
+    const auto key = ca_key(pinned);
+    const std::int64_t now = unix_now();
+    auto successor =
+        resigned(next.ca.certificate(), pinned.ca.certificate(), key.get(), now - 60, now + 86400);
+    const std::string successor_pem = certs::to_pem(successor.get());
+    const auto renewal = issue_for_new_key(next.ca);
+    auto checked = check_renewed_certificate(pinned.ca.certificate_pem(),
+                                             renewal.key_pem,
+                                             "kvm1",
+                                             wire::Certificate{renewal.cert_pem, successor_pem},
+                                             now);
+    INFO((checked ? "" : checked.error()));
+    REQUIRE(checked.ok());
+    CHECK(checked->new_ca);
+    CHECK(checked->renewed.ca_pem == successor_pem);
+
+    // The successor itself, self-signed (not vouched for), is refused.
+    auto self_signed =
+        check_renewed_certificate(pinned.ca.certificate_pem(),
+                                  renewal.key_pem,
+                                  "kvm1",
+                                  wire::Certificate{renewal.cert_pem, next.ca.certificate_pem()},
+                                  now);
+    REQUIRE_FALSE(self_signed.ok());
+    CHECK_THAT(self_signed.error(), Catch::Contains("does not vouch"));
+}
+
+TEST_CASE("a renewed certificate for another key or another name is refused") {
+    TestCa pinned;
+    const auto renewal = issue_for_new_key(pinned.ca, "kvm1");
+    const auto other_key = issue_for_new_key(pinned.ca, "kvm1");
+    auto wrong_key = check_renewed_certificate(pinned.ca.certificate_pem(),
+                                               other_key.key_pem,
+                                               "kvm1",
+                                               wire::Certificate{renewal.cert_pem, ""},
+                                               unix_now());
+    REQUIRE_FALSE(wrong_key.ok());
+    CHECK_THAT(wrong_key.error(), Catch::Contains("not for our new key"));
+    auto wrong_name = check_renewed_certificate(pinned.ca.certificate_pem(),
+                                                renewal.key_pem,
+                                                "kvm2",
+                                                wire::Certificate{renewal.cert_pem, ""},
+                                                unix_now());
+    REQUIRE_FALSE(wrong_name.ok());
+    CHECK_THAT(wrong_name.error(), Catch::Contains("names \"kvm1\", not \"kvm2\""));
+}
