@@ -135,4 +135,14 @@ TEST_CASE("a stored host list too large for a frame is refused by the server, wh
     REQUIRE(correction.has_value());
     CHECK(correction->list == std::vector<std::string>{server.address()});
     CHECK(server.metric("agentlb_agents_connected") == 2);
+
+    // A server started on such a store has no good list yet: it serves with
+    // `host` unset (agents keep what they hold) rather than refusing to start.
+    late.reset();
+    MgmtServer restarted(fixture, "M2");
+    CHECK(wait_until(
+        [&] { return restarted.log().find("host (stored value): the list is") != std::string::npos; }, 2s));
+    auto again = connect_agent(fixture, second, restarted, server.address() + "@static", 0, &correction);
+    CHECK_FALSE(correction.has_value());
+    CHECK(again->ping());
 }
