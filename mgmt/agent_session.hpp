@@ -14,7 +14,8 @@
 // One watchdog timer per session, re-armed only when it fires, enforces every
 // timeout: handshake and hello each --handshake-timeout (10 s); then a frame
 // at least every heartbeat_interval * kMissedHeartbeatsBeforeDead (30 s); a
-// blocked write completes within the same span.
+// blocked write completes within the same span. A push not acked within that
+// span is given up (counted, not a reason to close).
 //
 // Each session is bound to one io_context (one thread, see io_pool.hpp) and
 // its members are touched only there. The members /v1/status shows are

@@ -267,7 +267,7 @@ AgentSession::Clock::time_point AgentSession::deadline() const {
 
 // A frame only moves the deadline later: the watchdog then fires early and
 // re-arms, so no frame touches the timer. Only entering a phase with a
-// shorter limit (welcome, a blocked write) re-arms it at once.
+// shorter limit (welcome, a blocked write, a push) re-arms it at once.
 void AgentSession::tighten_watchdog() {
     if (!stopped_ && deadline() < watchdog_.expiry()) {
         arm_watchdog();
