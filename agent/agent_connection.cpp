@@ -4,6 +4,7 @@
 #include "agent/agent.hpp"
 #include "agent/printable.hpp"
 #include "common/wire/frame.hpp"
+#include "common/util/bounded_join.hpp"
 
 #include <boost/asio/this_coro.hpp>
 
@@ -52,7 +53,7 @@ asio::awaitable<DialOutcome> Agent::dial(const std::string& entry) {
 }
 
 asio::awaitable<bool> Agent::connect_pass(std::vector<std::string> candidates, bool relocating) {
-    std::string failures;
+    std::vector<std::string> failures;
     for (const auto& entry : candidates) {
         if (stopping_ || (!relocating && current_)) {
             co_return static_cast<bool>(current_);
@@ -77,10 +78,10 @@ asio::awaitable<bool> Agent::connect_pass(std::vector<std::string> candidates, b
         } else {
             spdlog::warn("cannot use {}: {}", entry, outcome.reason);
         }
-        failures += (failures.empty() ? "" : "; ") + entry + ": " + outcome.reason;
+        failures.push_back(entry + ": " + outcome.reason);
     }
     if (!candidates.empty()) {
-        spdlog::warn("no management server answered ({})", failures);
+        spdlog::warn("no management server answered ({})", util::join_bounded(failures, "; "));
     }
     co_return false;
 }

@@ -7,6 +7,7 @@
 #include "agent/credentials.hpp"
 #include "agent/options.hpp"
 #include "common/lb/host_list.hpp"
+#include "common/util/bounded_join.hpp"
 #include "common/util/exception_text.hpp"
 
 #include <openssl/types.h>
@@ -33,11 +34,12 @@ inline BackoffSettings backoff_from(const Tuning& tuning) {
     return settings;
 }
 
+// For log lines: a long list is cut (util::join_bounded).
 inline std::string describe_list(const std::vector<std::string>& hosts, const std::string& algorithm) {
     if (hosts.empty()) {
         return "(none)";
     }
-    return lb::format_agent_host_value({hosts, algorithm});
+    return util::join_bounded(hosts) + "@" + algorithm;
 }
 
 // The agent-port client context presenting these credentials (CPU only: may

@@ -4,7 +4,7 @@
 #include "agent/agent.hpp"
 #include "agent/agent_internal.hpp"
 #include "agent/printable.hpp"
-#include "common/lb/host_list.hpp"
+#include "common/util/bounded_join.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -74,7 +74,7 @@ void Agent::adopt_list(const ListPush& push) {
                      detail::describe_list(settings_.hosts, settings_.algorithm),
                      push.seq,
                      settings_.check_interval,
-                     push.avoid.empty() ? "" : ", avoid " + lb::join_host_list(push.avoid));
+                     push.avoid.empty() ? "" : ", avoid " + util::join_bounded(push.avoid));
     }
     after_list_change();
 }

@@ -14,7 +14,8 @@
 // One watchdog timer per session, re-armed only when it fires, enforces every
 // timeout: handshake and hello each --handshake-timeout (10 s); then a frame
 // at least every heartbeat_interval * kMissedHeartbeatsBeforeDead (30 s); a
-// blocked write completes within the same span.
+// blocked write completes within the same span. A push not acked within that
+// span is given up (counted, not a reason to close).
 //
 // Each session is bound to one io_context (one thread, see io_pool.hpp) and
 // its members are touched only there. The members /v1/status shows are
@@ -107,6 +108,10 @@ private:
     // Sends an error frame, then closes once it is written.
     void refuse(std::string_view code, const std::string& message);
     void close_now();
+    // When the session is closed for silence or a blocked write.
+    Clock::time_point close_deadline() const;
+    // The next time the watchdog has work: close_deadline() or the oldest
+    // push's ack deadline.
     Clock::time_point deadline() const;
     void arm_watchdog();
     void tighten_watchdog();
@@ -115,6 +120,9 @@ private:
     // Pushes (agent_session_push.cpp).
     void apply_now(const std::shared_ptr<const ClusterSnapshot>& snapshot);
     void on_ack(std::int64_t seq);
+    // Stops waiting for the acks of pushes with a seq below `below_seq` or
+    // sent at or before `sent_before`: the agent will not send them.
+    void give_up_pushes(std::int64_t below_seq, Clock::time_point sent_before, std::string_view why);
     void set_held(const Assignment& held);
 
     // One read buffer per I/O thread, so that an idle session holds none:
@@ -148,6 +156,7 @@ private:
 
     std::string serial_;
     std::int64_t hello_generation_ = 0;
+    // Pushes awaiting their ack, by seq; seqs grow, so the first is the oldest.
     std::map<std::int64_t, Clock::time_point> pending_acks_;
 
     // Shown by status(); written under the mutex, read freely on this thread.

@@ -246,7 +246,7 @@ void AgentSession::close_now() {
     stream_.close();
 }
 
-AgentSession::Clock::time_point AgentSession::deadline() const {
+AgentSession::Clock::time_point AgentSession::close_deadline() const {
     auto at = phase_deadline_;
     if (idle_reading_) {
         at = std::min(at, last_frame_ + idle_limit());
@@ -257,9 +257,17 @@ AgentSession::Clock::time_point AgentSession::deadline() const {
     return at;
 }
 
+AgentSession::Clock::time_point AgentSession::deadline() const {
+    auto at = close_deadline();
+    if (!pending_acks_.empty()) {
+        at = std::min(at, pending_acks_.begin()->second + idle_limit());
+    }
+    return at;
+}
+
 // A frame only moves the deadline later: the watchdog then fires early and
 // re-arms, so no frame touches the timer. Only entering a phase with a
-// shorter limit (welcome, a blocked write) re-arms it at once.
+// shorter limit (welcome, a blocked write, a push) re-arms it at once.
 void AgentSession::tighten_watchdog() {
     if (!stopped_ && deadline() < watchdog_.expiry()) {
         arm_watchdog();
@@ -288,7 +296,13 @@ void AgentSession::on_watchdog() {
         close_now();
         return;
     }
-    if (now >= deadline()) {
+    if (!pending_acks_.empty() && now >= pending_acks_.begin()->second + idle_limit()) {
+        const std::string why =
+            "no ack within " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(idle_limit()).count()) + " s";
+        give_up_pushes(0, now - idle_limit(), why);
+    }
+    if (now >= close_deadline()) {
         timed_out_ = true;  // the reader names the reason when it sees the close
         close_now();
         return;

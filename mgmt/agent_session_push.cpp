@@ -1,5 +1,6 @@
 // Pushing a changed list to an agent, and the acks that answer it.
 
+#include "common/util/bounded_join.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
 
@@ -7,7 +8,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/query.hpp>
 
-#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 namespace agentlb::mgmt {
@@ -36,20 +36,21 @@ void AgentSession::apply_now(const std::shared_ptr<const ClusterSnapshot>& snaps
     const auto update = assignment_to_send(held_, next, *snapshot->algorithm);
     const auto seq = state_->next_seq();
     if (pending_acks_.size() >= kMaxPendingAcks) {
-        pending_acks_.erase(pending_acks_.begin());
-        state_->metrics.pushes_unacked.fetch_sub(1);
+        give_up_pushes(
+            pending_acks_.begin()->first + 1, Clock::time_point::min(), "too many unacknowledged lists");
     }
     pending_acks_.emplace(seq, Clock::now());
+    tighten_watchdog();
     state_->metrics.pushes_sent.fetch_add(1);
     state_->metrics.pushes_unacked.fetch_add(1);
     set_held(update);
     spdlog::debug("{}: push seq {}: {}@{} interval {} avoid [{}]",
                   who(),
                   seq,
-                  fmt::join(update.list, ","),
+                  util::join_bounded(update.list),
                   update.algorithm,
                   update.interval,
-                  fmt::join(update.avoid, ","));
+                  util::join_bounded(update.avoid));
     send(wire::MsList{seq, update.list, update.algorithm, update.interval, update.avoid});
 }
 
@@ -72,15 +73,35 @@ void AgentSession::apply_to_all(std::vector<std::shared_ptr<AgentSession>> sessi
 }
 
 void AgentSession::on_ack(std::int64_t seq) {
-    auto it = pending_acks_.find(seq);
-    if (it == pending_acks_.end()) {
-        return;
+    // Not found: welcome's correction (not counted), or a push given up already.
+    if (auto it = pending_acks_.find(seq); it != pending_acks_.end()) {
+        const std::chrono::duration<double> latency = Clock::now() - it->second;
+        state_->metrics.push_latency.observe(latency.count());
+        state_->metrics.pushes_acked.fetch_add(1);
+        state_->metrics.pushes_unacked.fetch_sub(1);
+        pending_acks_.erase(it);
     }
-    const std::chrono::duration<double> latency = Clock::now() - it->second;
-    state_->metrics.push_latency.observe(latency.count());
-    state_->metrics.pushes_acked.fetch_add(1);
-    state_->metrics.pushes_unacked.fetch_sub(1);
-    pending_acks_.erase(it);
+    // The agent stores lists in the order they came and acks each one it
+    // stored: an earlier push still waiting was not stored, and never will be.
+    give_up_pushes(seq, Clock::time_point::min(), "a later list was acknowledged");
+}
+
+void AgentSession::give_up_pushes(std::int64_t below_seq,
+                                  Clock::time_point sent_before,
+                                  std::string_view why) {
+    for (auto it = pending_acks_.begin(); it != pending_acks_.end();) {
+        if (it->first >= below_seq && it->second > sent_before) {
+            ++it;
+            continue;
+        }
+        spdlog::warn("{}: list seq {} was never acknowledged ({}): the agent may not have stored it",
+                     who(),
+                     it->first,
+                     why);
+        state_->metrics.pushes_unanswered.fetch_add(1);
+        state_->metrics.pushes_unacked.fetch_sub(1);
+        it = pending_acks_.erase(it);
+    }
 }
 
 void AgentSession::set_held(const Assignment& held) {

@@ -2,6 +2,7 @@
 
 #include "common/lb/config_keys.hpp"
 #include "common/lb/endpoint.hpp"
+#include "common/util/bounded_join.hpp"
 #include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
@@ -11,7 +12,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -135,17 +135,17 @@ void ClusterWatcher::install(Loaded loaded) {
             if (!listed) {
                 spdlog::warn("this server ({}) is not in `host` ({}): agents will not be sent here",
                              state_->advertise,
-                             fmt::join(snapshot->settings.hosts, ","));
+                             util::join_bounded(snapshot->settings.hosts));
             }
         }
     }
     spdlog::debug("store generation {}: {} {}@{} interval {}, avoid [{}]",
                   snapshot->generation,
                   snapshot->settings.hosts.size(),
-                  fmt::join(snapshot->settings.hosts, ","),
+                  util::join_bounded(snapshot->settings.hosts),
                   snapshot->settings.algorithm,
                   snapshot->settings.check_interval,
-                  fmt::join(snapshot->avoid, ","));
+                  util::join_bounded(snapshot->avoid));
     generation_ = snapshot->generation;
     state_->set_snapshot(snapshot);
     AgentSession::apply_to_all(state_->registry.sessions(), snapshot);

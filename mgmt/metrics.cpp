@@ -111,6 +111,11 @@ std::string Metrics::render() const {
     out += "# HELP agentlb_pushes_unacked ms_list messages awaiting an ack on open sessions.\n";
     out += "# TYPE agentlb_pushes_unacked gauge\n";
     out += fmt::format("agentlb_pushes_unacked {}\n", pushes_unacked.load());
+    out +=
+        "# HELP agentlb_pushes_unanswered_total ms_list messages given up on open sessions: a later one was "
+        "acknowledged instead, or no ack came in time.\n";
+    out += "# TYPE agentlb_pushes_unanswered_total counter\n";
+    out += fmt::format("agentlb_pushes_unanswered_total {}\n", pushes_unanswered.load());
 
     out += "# HELP agentlb_push_latency_seconds Time from sending ms_list to receiving its ack.\n";
     out += "# TYPE agentlb_push_latency_seconds histogram\n";

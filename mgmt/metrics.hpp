@@ -38,8 +38,13 @@ public:
     std::atomic<std::int64_t> agents_connected{0};
     std::atomic<std::uint64_t> pushes_sent{0};
     std::atomic<std::uint64_t> pushes_acked{0};
-    // Pushes sent to sessions that are still open and not yet acknowledged.
+    // Pushes sent to sessions that are still open and not yet acknowledged
+    // (and not given up: see pushes_unanswered).
     std::atomic<std::int64_t> pushes_unacked{0};
+    // Pushes whose ack will never come on an open session: a later push was
+    // acknowledged instead, none came within 3 heartbeat intervals, or too
+    // many were waiting. Usually an agent that could not store its list.
+    std::atomic<std::uint64_t> pushes_unanswered{0};
     // For the last generation change: seconds from reading the new generation
     // to handing the new snapshot to every session (the poll period, up to
     // kGenerationPoll, comes on top).

@@ -2,6 +2,7 @@
 
 #include "common/lb/algorithm.hpp"
 #include "common/lb/host_list.hpp"
+#include "common/lb/message_budget.hpp"
 #include "common/lb/text.hpp"
 
 #include <string>
@@ -61,7 +62,11 @@ Result<std::int64_t> parse_check_interval(std::string_view value) {
 Status validate_config(std::string_view key, std::string_view value) {
     if (key == kHostKey) {
         auto hosts = parse_host_list(value);
-        return hosts ? success() : with_key(key, hosts.error());
+        if (!hosts) {
+            return with_key(key, hosts.error());
+        }
+        auto fits = check_list_fits_frames(value, *hosts);
+        return fits ? success() : with_key(key, fits.error());
     }
     if (key == kAlgorithmKey) {
         auto algorithm = find_algorithm(value);
@@ -90,6 +95,11 @@ Result<LbSettings> settings_from_config(const std::map<std::string, std::string>
         auto hosts = parse_host_list(host);
         if (!hosts) {
             return fail(std::string(kHostKey) + " (stored value): " + hosts.error());
+        }
+        // Written by hand or by an older version: such a list would cut
+        // every agent off, so it is refused like any corrupt value.
+        if (auto fits = check_list_fits_frames(host, *hosts); !fits) {
+            return fail(std::string(kHostKey) + " (stored value): " + fits.error());
         }
         settings.hosts = std::move(*hosts);
     }

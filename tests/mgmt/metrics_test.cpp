@@ -23,6 +23,7 @@ TEST_CASE("metrics render in Prometheus text format with every documented family
     metrics.pushes_sent = 10;
     metrics.pushes_acked = 7;
     metrics.pushes_unacked = 2;
+    metrics.pushes_unanswered = 4;
     metrics.count_handshake("ok");
     metrics.count_handshake("ok");
     metrics.count_handshake("no_certificate");
@@ -35,6 +36,7 @@ TEST_CASE("metrics render in Prometheus text format with every documented family
     CHECK(metric_value(text, "agentlb_pushes_sent_total") == 10.0);
     CHECK(metric_value(text, "agentlb_pushes_acked_total") == 7.0);
     CHECK(metric_value(text, "agentlb_pushes_unacked") == 2.0);
+    CHECK(metric_value(text, "agentlb_pushes_unanswered_total") == 4.0);
     CHECK(metric_value(text, "agentlb_store_change_lag_seconds") == 0.0);
     CHECK(metric_value(text, "agentlb_enrollments_total{result=\"refused\"}") == 1.0);
     // "ok" is always present so dashboards see the series from the start.

@@ -92,6 +92,57 @@ TEST_CASE("ping is answered with the same seq and acks are counted") {
     CHECK(setup.server.metric("agentlb_push_latency_seconds_count") == 1);
 }
 
+// An agent that could not persist a list sends no ack for it; the agent
+// handles lists in order, so an ack for a later one settles the earlier.
+TEST_CASE("a push the agent never acked stops counting as unacked once a later one is acked") {
+    OneServer setup;
+    auto identity = setup.fixture.enroll("h1");
+    REQUIRE(wait_synced(setup.fixture, setup.server));
+    auto agent = connect_agent(setup.fixture, identity, setup.server, setup.server.address() + "@static");
+
+    setup.fixture.set_config("indirect.agent.lb.check.interval", "5");
+    auto lost = agent->receive_as<wire::MsList>(2s);
+    REQUIRE(lost.has_value());  // not acked: the agent failed to store it
+    setup.fixture.set_config("indirect.agent.lb.check.interval", "6");
+    auto stored = agent->receive_as<wire::MsList>(2s);
+    REQUIRE(stored.has_value());
+    REQUIRE(stored->seq > lost->seq);
+    CHECK(setup.server.metric("agentlb_pushes_unacked") == 2);
+    REQUIRE(agent->send(wire::Ack{stored->seq}));
+
+    CHECK(wait_until([&] { return setup.server.metric("agentlb_pushes_acked_total") == 1; }, 2s));
+    CHECK(setup.server.metric("agentlb_pushes_unacked") == 0);
+    CHECK(setup.server.metric("agentlb_pushes_unanswered_total") == 1);
+    CHECK_THAT(setup.server.log(),
+               Catch::Contains("list seq " + std::to_string(lost->seq) + " was never acknowledged"));
+    CHECK(agent->ping());
+}
+
+TEST_CASE("a push that is never acked stops counting as unacked after three heartbeat intervals") {
+    OneServer setup({"--heartbeat-interval", "1"});
+    auto identity = setup.fixture.enroll("h1");
+    REQUIRE(wait_synced(setup.fixture, setup.server));
+    auto agent = connect_agent(setup.fixture, identity, setup.server, setup.server.address() + "@static");
+
+    setup.fixture.set_config("indirect.agent.lb.check.interval", "5");
+    auto lost = agent->receive_as<wire::MsList>(2s);
+    REQUIRE(lost.has_value());
+    CHECK(setup.server.metric("agentlb_pushes_unacked") == 1);
+    // The agent stays alive (pings) but never acks: 3 x 1 s later the push is given up.
+    const bool given_up = wait_until(
+        [&] {
+            REQUIRE(agent->ping());
+            return setup.server.metric("agentlb_pushes_unacked") == 0;
+        },
+        8s,
+        200ms);
+    CHECK(given_up);
+    CHECK(setup.server.metric("agentlb_pushes_unanswered_total") == 1);
+    CHECK(setup.server.metric("agentlb_agents_connected") == 1);
+    CHECK_THAT(setup.server.log(),
+               Catch::Contains("list seq " + std::to_string(lost->seq) + " was never acknowledged"));
+}
+
 TEST_CASE("frames sent back to back in one write are each answered, in order") {
     OneServer setup;
     auto identity = setup.fixture.enroll("h1");

@@ -123,6 +123,28 @@ TEST_CASE("every refused value exits 2, names the key, and changes nothing") {
     CHECK(f.open()->generation() == generation);
 }
 
+// A list whose messages would not fit a frame would cut every agent off.
+TEST_CASE("config set host with 4,000 entries (68 KB) exits 2 naming the frame limit, nothing stored") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", kHost, "ms1,ms2"}).exit_code == 0);
+    const auto generation = f.open()->generation();
+    std::string huge;
+    for (int i = 0; i < 4000; ++i) {
+        huge += (huge.empty() ? "" : ",") + ("mgmt-" + std::to_string(10000 + i) + ".example");
+    }
+    REQUIRE(huge.size() > 67000);
+
+    const CommandResult result = f.ctl({"config", "set", kHost, huge});
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err,
+               Catch::StartsWith("agentlbctl: config set: host: the list is " + std::to_string(huge.size()) +
+                                 " bytes; the largest message it causes"));
+    CHECK_THAT(result.err, Catch::Contains("over the 65536-byte frame limit; use fewer or shorter entries"));
+    CHECK(result.out.empty());
+    CHECK(f.open()->get_config(kHost) == std::optional<std::string>("ms1,ms2"));
+    CHECK(f.open()->generation() == generation);
+}
+
 TEST_CASE("a refused value never creates a store - a good one may") {
     CtlFixture f;
     CHECK(f.ctl({"config", "set", kInterval, "-5"}).exit_code == 2);
