@@ -3,8 +3,8 @@
 
 #include "agent/agent.hpp"
 #include "agent/printable.hpp"
-#include "common/wire/frame.hpp"
 #include "common/util/bounded_join.hpp"
+#include "common/wire/frame.hpp"
 
 #include <boost/asio/this_coro.hpp>
 

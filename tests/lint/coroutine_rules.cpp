@@ -50,8 +50,9 @@ std::string blank_comments_and_literals(std::string_view source) {
             const auto stop = end == std::string::npos ? out.size() : end + 2;
             blank(out, i, stop);
             i = stop;
-        } else if (c == 'R' && next == '"' && (i == 0 || !is_word_char(out[i - 1]) || out[i - 1] == 'u' ||
-                                                out[i - 1] == 'U' || out[i - 1] == 'L' || out[i - 1] == '8')) {
+        } else if (c == 'R' && next == '"' &&
+                   (i == 0 || !is_word_char(out[i - 1]) || out[i - 1] == 'u' || out[i - 1] == 'U' ||
+                    out[i - 1] == 'L' || out[i - 1] == '8')) {
             const auto open = out.find('(', i + 2);
             if (open == std::string::npos) {
                 ++i;
@@ -62,7 +63,8 @@ std::string blank_comments_and_literals(std::string_view source) {
             const auto stop = end == std::string::npos ? out.size() : end + closing.size();
             blank(out, i + 1, stop);
             i = stop;
-        } else if (c == '"' || (c == '\'' && (i == 0 || !std::isxdigit(static_cast<unsigned char>(out[i - 1]))))) {
+        } else if (c == '"' ||
+                   (c == '\'' && (i == 0 || !std::isxdigit(static_cast<unsigned char>(out[i - 1]))))) {
             // A quote after a hex digit is a digit separator (1'000), not a literal.
             std::size_t j = i + 1;
             while (j < out.size() && out[j] != c && out[j] != '\n') {
@@ -90,7 +92,8 @@ std::vector<Finding> conditional_in_co_await(std::string_view source) {
         if ((has_word(statement, "co_await") || has_word(statement, "co_yield")) &&
             statement.find('?') != std::string_view::npos) {
             const auto at = start + statement.find("co_");
-            const auto line = 1 + std::count(code.begin(), code.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+            const auto line =
+                1 + std::count(code.begin(), code.begin() + static_cast<std::ptrdiff_t>(at), '\n');
             findings.push_back({static_cast<int>(line), std::string(source.substr(start, i - start))});
         }
         start = i + 1;

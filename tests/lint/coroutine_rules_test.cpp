@@ -58,9 +58,10 @@ TEST_CASE("no source file awaits inside a conditional expression") {
             }
         }
     }
-    INFO("bind each operand of the awaited call to a named local first (GCC 12 destroys a "
-         "temporary chosen by ?: twice):\n"
-         << report.str());
+    INFO(
+        "bind each operand of the awaited call to a named local first (GCC 12 destroys a "
+        "temporary chosen by ?: twice):\n"
+        << report.str());
     CHECK(report.str().empty());
     CHECK(scanned > 100);
 }

@@ -170,7 +170,8 @@ TEST_CASE("undecodable enrollment frames are refused and the server keeps servin
     };
     for (const auto& [what, bytes] : hostile) {
         INFO(what);
-        const auto outcome = send_to_enrollment_port(bench.server.enroll_address(), bench.fixture.ca_fingerprint(), bytes);
+        const auto outcome =
+            send_to_enrollment_port(bench.server.enroll_address(), bench.fixture.ca_fingerprint(), bytes);
         INFO(outcome.transport_error);
         REQUIRE(outcome.answer.has_value());
         const auto* error = error_of(outcome);
