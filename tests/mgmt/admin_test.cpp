@@ -2,6 +2,8 @@
 
 #include "tests/mgmt/integration_helpers.hpp"
 
+#include <thread>
+
 using namespace agentlb;
 using namespace agentlb::test;
 using namespace std::chrono_literals;
@@ -111,4 +113,32 @@ TEST_CASE("start-up refuses a busy port and a foreign CA with exit code 2") {
     const auto usage = run_command({mgmt_binary(), "--ca-dir", "/x"}, 10s);
     CHECK(usage.exit_code == 2);
     CHECK_THAT(usage.err, Catch::Contains("--name"));
+}
+
+TEST_CASE("a flood of idle admin connections never blocks /healthz") {
+    CaFixture fixture;
+    MgmtServer m1(fixture, "M1");
+    // More than the 64-connection limit: silent ones, and slow ones that
+    // started a request and never finish it.
+    std::vector<std::unique_ptr<IdleConnection>> flood;
+    for (int i = 0; i < 80; ++i) {
+        const std::string bytes = i % 2 == 0 ? "" : "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+        flood.push_back(std::make_unique<IdleConnection>(m1.admin_port(), bytes));
+        REQUIRE(flood.back()->connected());
+    }
+    std::this_thread::sleep_for(200ms);  // the server has accepted them all
+
+    for (int round = 0; round < 3; ++round) {
+        const auto started = std::chrono::steady_clock::now();
+        const auto health = http_get(m1.admin_port(), "/healthz", 3s);
+        const auto took = std::chrono::steady_clock::now() - started;
+        INFO("round " << round << ": " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms");
+        CHECK(health.status == 200);
+        CHECK(health.body == "ok\n");
+        CHECK(took < 1s);
+    }
+    // Room was made by closing the oldest idle connections, not the newest.
+    CHECK(flood.front()->closed_by_server());
+    CHECK_FALSE(flood.back()->closed_by_server());
 }
