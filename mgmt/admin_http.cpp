@@ -16,6 +16,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace agentlb::mgmt {
 
 namespace asio = boost::asio;
@@ -32,6 +34,14 @@ bool is_routine(const boost::system::error_code& ec) {
 }
 
 }  // namespace
+
+struct AdminHttpServer::Connection {
+    Connection(std::uint64_t id, tcp::socket socket) : id(id), stream(std::move(socket)) {}
+
+    const std::uint64_t id;
+    beast::tcp_stream stream;  // used on its own strand only
+    bool idle = true;          // under the server's mutex_: waiting for (the rest of) a request
+};
 
 AdminHttpServer::AdminHttpServer(asio::any_io_executor executor,
                                  const tcp::endpoint& endpoint,
@@ -77,15 +87,17 @@ asio::awaitable<void> AdminHttpServer::accept_loop() {
             spdlog::warn("admin http: accept failed: {}", ec.message());
             continue;
         }
-        if (connections_.load() >= limits_.max_connections) {
-            spdlog::warn("admin http: refusing a connection, {} already open", limits_.max_connections);
-            continue;  // the socket closes when it goes out of scope
+        auto executor = socket.get_executor();
+        auto connection = std::make_shared<Connection>(++next_id_, std::move(socket));
+        if (!admit(connection)) {
+            spdlog::warn("admin http: refusing a connection, {} already open and busy",
+                         limits_.max_connections);
+            continue;  // the socket closes with `connection`
         }
         auto self = shared_from_this();
-        auto executor = socket.get_executor();
         asio::co_spawn(
             executor,
-            [self, s = std::move(socket)]() mutable { return self->serve(std::move(s)); },
+            [self, connection]() { return self->serve(connection); },
             [](std::exception_ptr e) {
                 if (auto text = util::exception_text(e)) {
                     spdlog::error("admin http: session ended: {}", *text);
@@ -94,20 +106,63 @@ asio::awaitable<void> AdminHttpServer::accept_loop() {
     }
 }
 
-asio::awaitable<void> AdminHttpServer::serve(tcp::socket socket) {
-    ++connections_;
-    struct Release {
-        std::atomic<int>& count;
-        ~Release() { --count; }
-    } release{connections_};
+bool AdminHttpServer::admit(const std::shared_ptr<Connection>& connection) {
+    std::shared_ptr<Connection> oldest_idle;
+    {
+        std::lock_guard lock(mutex_);
+        if (open_.size() >= limits_.max_connections) {
+            auto found = std::find_if(
+                open_.begin(), open_.end(), [](const auto& entry) { return entry.second->idle; });
+            if (found == open_.end()) {
+                return false;
+            }
+            oldest_idle = std::move(found->second);
+            open_.erase(found);
+        }
+        open_.emplace(connection->id, connection);
+    }
+    if (oldest_idle) {
+        spdlog::debug("admin http: {} connections open; closing the oldest idle one",
+                      limits_.max_connections);
+        // Its read ends with operation_aborted; a request that arrived
+        // meanwhile finds it evicted in set_idle.
+        asio::post(oldest_idle->stream.get_executor(), [oldest_idle] { oldest_idle->stream.cancel(); });
+    }
+    return true;
+}
 
-    beast::tcp_stream stream(std::move(socket));
+bool AdminHttpServer::set_idle(const Connection& connection, bool idle) {
+    std::lock_guard lock(mutex_);
+    auto found = open_.find(connection.id);
+    if (found == open_.end()) {
+        return false;
+    }
+    found->second->idle = idle;
+    return true;
+}
+
+void AdminHttpServer::forget(const Connection& connection) {
+    std::lock_guard lock(mutex_);
+    open_.erase(connection.id);
+}
+
+asio::awaitable<void> AdminHttpServer::serve(std::shared_ptr<Connection> connection) {
+    struct Forget {
+        AdminHttpServer& server;
+        const Connection& connection;
+        ~Forget() { server.forget(connection); }
+    } forget{*this, *connection};
+
+    beast::tcp_stream& stream = connection->stream;
     beast::flat_buffer buffer(limits_.header_limit + limits_.body_limit);
     for (;;) {
         boost::system::error_code ec;
         http::request_parser<http::string_body> parser;
         parser.header_limit(limits_.header_limit);
         parser.body_limit(limits_.body_limit);
+        if (!set_idle(*connection, true)) {
+            break;
+        }
         stream.expires_after(limits_.request_timeout);
         co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
@@ -115,6 +170,9 @@ asio::awaitable<void> AdminHttpServer::serve(tcp::socket socket) {
                 spdlog::debug("admin http: bad request: {}", ec.message());
             }
             break;
+        }
+        if (!set_idle(*connection, false)) {
+            break;  // closed to make room while the request arrived
         }
         const auto& request = parser.get();
         http::response<http::string_body> response;

@@ -9,10 +9,12 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -32,7 +34,10 @@ struct AdminHttpLimits {
     std::chrono::seconds request_timeout{10};  // whole request, and idle keep-alive
     std::uint32_t header_limit = 8 * 1024;
     std::uint64_t body_limit = 1024;
-    int max_connections = 64;
+    // At the limit, a new connection closes the oldest one that is waiting
+    // for (the rest of) a request: idle clients can never lock /healthz out.
+    // Only when every connection is busy answering is the new one refused.
+    std::size_t max_connections = 64;
 };
 
 class AdminHttpServer : public std::enable_shared_from_this<AdminHttpServer> {
@@ -48,14 +53,26 @@ public:
     boost::asio::ip::tcp::endpoint local_endpoint() const;
 
 private:
+    struct Connection;
+
     boost::asio::awaitable<void> accept_loop();
-    boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+    boost::asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
+
+    // The table of open connections (any thread). admit: false when full of
+    // busy connections, else records `connection`, first closing the oldest
+    // idle one if at the limit.
+    bool admit(const std::shared_ptr<Connection>& connection);
+    // false: the connection was closed to make room and must end.
+    bool set_idle(const Connection& connection, bool idle);
+    void forget(const Connection& connection);
 
     boost::asio::any_io_executor executor_;
     boost::asio::ip::tcp::acceptor acceptor_;
     HttpHandler handler_;
     AdminHttpLimits limits_;
-    std::atomic<int> connections_{0};
+    std::mutex mutex_;
+    std::map<std::uint64_t, std::shared_ptr<Connection>> open_;  // by accept order
+    std::uint64_t next_id_ = 0;
 };
 
 }  // namespace agentlb::mgmt

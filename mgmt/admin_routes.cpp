@@ -94,6 +94,9 @@ std::string status_json(SharedState& state) {
 
 HttpReply admin_route(SharedState& state, std::string_view target) {
     if (target == "/healthz") {
+        if (auto problem = state.store_health.problem()) {
+            return {503, "text/plain; charset=utf-8", "unhealthy: " + *problem + "\n"};
+        }
         return {200, "text/plain; charset=utf-8", "ok\n"};
     }
     if (target == "/metrics") {

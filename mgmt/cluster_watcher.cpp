@@ -89,14 +89,23 @@ asio::awaitable<void> ClusterWatcher::poll_loop() {
         if (stopped_) {
             break;
         }
+        std::optional<Loaded> loaded;
         try {
-            auto loaded = co_await state_->store.call(load_job(generation_));
-            if (loaded && !stopped_) {
-                install(std::move(*loaded));
-            }
+            auto job = load_job(generation_);
+            loaded = co_await state_->store.call(std::move(job));
         } catch (const std::exception& e) {
-            // A locked or failing store: keep serving with what we have.
-            spdlog::error("cannot reload from the store: {}", e.what());
+            // A locked or failing store: keep serving with what we have;
+            // /healthz says so. Logged when the reason changes, not every poll.
+            if (state_->store_health.record_failure(e.what())) {
+                spdlog::error("cannot reload from the store: {}", e.what());
+            }
+            continue;
+        }
+        if (state_->store_health.record_success()) {
+            spdlog::info("the store answers again");
+        }
+        if (loaded && !stopped_) {
+            install(std::move(*loaded));
         }
     }
 }

@@ -141,8 +141,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
                                              "command-line options win")
         ("name", po::value<std::string>(), "this server's unique name (required); a restart under the same "
                                            "name takes over its row")
-        ("db", po::value<std::string>(), "SQLite store shared by every server and agentlbctl "
-                                         "(default: $AGENTLB_DB, else /var/lib/agentlb/agentlb.db)")
+        ("db", po::value<std::string>(), "SQLite store shared by every server and agentlbctl, made by "
+                                         "`agentlbctl ca init` (default: $AGENTLB_DB, else "
+                                         "/var/lib/agentlb/agentlb.db)")
         ("ca-dir", po::value<std::string>(), "folder with the CA's ca.key and ca.crt (required: this server "
                                              "issues its own and its agents' certificates)")
         ("state-dir", po::value<std::string>(), "where this server keeps NAME.key and NAME.crt "

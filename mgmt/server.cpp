@@ -91,11 +91,7 @@ public:
         auto ca =
             start_value(certs::CertificateAuthority::load(options_.ca_dir), "--ca-dir " + options_.ca_dir);
 
-        try {
-            store_.open([path = options_.db] { return store::open_sqlite_store(path); });
-        } catch (const std::exception& e) {
-            throw StartError(std::string("--db ") + options_.db + ": " + e.what());
-        }
+        open_store();
         const auto ca_pem = ca.certificate_pem();
         const auto ca_fingerprint = ca.fingerprint();
         store_.call_sync([&](store::Store& store) {
@@ -206,6 +202,25 @@ public:
     }
 
 private:
+    // A server never creates or initialises a store (`agentlbctl ca init`
+    // does): a wrong or emptied --db must not become an empty cluster that
+    // refuses every agent as unknown. A damaged file is refused before it
+    // serves anything.
+    void open_store() {
+        std::optional<std::string> damage;
+        try {
+            store_.open(
+                [path = options_.db] { return store::open_sqlite_store(path, store::OpenMode::existing); });
+            damage = store_.call_sync([](store::Store& store) { return store.quick_check(); });
+        } catch (const std::exception& e) {
+            throw StartError("--db " + options_.db + ": " + e.what());
+        }
+        if (damage) {
+            throw StartError("--db " + options_.db + ": the store is damaged; PRAGMA quick_check says: " +
+                             *damage + " (restore the store from a backup; see docs/TROUBLESHOOTING.md)");
+        }
+    }
+
     void begin_shutdown() {
         state_->stopping.store(true);
         if (hangup_) {

@@ -11,6 +11,7 @@
 #include "mgmt/cluster_state.hpp"
 #include "mgmt/metrics.hpp"
 #include "mgmt/options.hpp"
+#include "mgmt/store_health.hpp"
 #include "mgmt/store_worker.hpp"
 
 #include <atomic>
@@ -41,6 +42,8 @@ public:
     tls::SslCtxPtr enroll_context;
     // Set at shutdown: sessions no longer record themselves as connected.
     std::atomic<bool> stopping{false};
+    // The watcher's reads of the store, for /healthz.
+    StoreHealth store_health;
 
     std::shared_ptr<const ClusterSnapshot> snapshot() const;
     void set_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot);

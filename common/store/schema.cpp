@@ -7,7 +7,9 @@
 
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <thread>
 
 namespace agentlb::store {
@@ -133,19 +135,47 @@ std::string switch_to_wal(Connection& connection) {
     }
 }
 
+bool is_empty_file(const std::string& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return !ec && size == 0;
+}
+
+// A server or a reading command never initialises a file: an empty or
+// uninitialised file where the store should be is a wrong path or lost data,
+// and writing a fresh schema into it would hide that (every agent would then
+// be refused as unknown).
+void check_initialised(const Connection& connection, const FileState& state) {
+    if (state.version != 0 || state.tables != 0) {
+        return;
+    }
+    if (is_empty_file(connection.path())) {
+        throw StoreError("store \"" + connection.path() +
+                         "\" is an empty file (0 bytes), not an agentlb store; restore it from a backup, or "
+                         "for a new cluster create it with `agentlbctl ca init`");
+    }
+    throw StoreError("store \"" + connection.path() +
+                     "\" holds no agentlb schema (an SQLite database without tables); check the --db path, "
+                     "or for a new cluster create the store with `agentlbctl ca init`");
+}
+
 }  // namespace
 
-void configure_connection(Connection& connection) {
+void configure_connection(Connection& connection, OpenMode mode) {
     int rc = sqlite3_busy_timeout(connection.handle(), kBusyTimeoutMs);
     if (rc != SQLITE_OK) {
         connection.throw_error(rc, "setting the busy timeout");
     }
     // Before WAL: switching the journal mode would already change a foreign or newer file.
-    check_compatible(connection, read_state(connection));
-    const std::string mode = switch_to_wal(connection);
-    if (mode != "wal" && connection.path() != ":memory:") {
+    const FileState state = read_state(connection);
+    check_compatible(connection, state);
+    if (mode == OpenMode::existing) {
+        check_initialised(connection, state);
+    }
+    const std::string journal = switch_to_wal(connection);
+    if (journal != "wal" && connection.path() != ":memory:") {
         throw StoreError("store \"" + connection.path() + "\": cannot switch to WAL journal mode (still \"" +
-                         mode + "\")");
+                         journal + "\")");
     }
     connection.exec("PRAGMA synchronous=FULL", "setting synchronous=FULL");
 }

@@ -2,6 +2,8 @@
 
 // Connection settings and schema migrations of the SQLite store.
 
+#include "common/store/store.hpp"
+
 namespace agentlb::store {
 
 class Connection;
@@ -10,9 +12,10 @@ class Connection;
 inline constexpr int kSchemaVersion = 1;
 
 // busy_timeout first (so the pragmas below wait for other processes instead
-// of failing), then refuses a file that is not ours or is newer, then WAL and
-// synchronous=FULL (durable commits in WAL). Throws StoreError.
-void configure_connection(Connection& connection);
+// of failing), then refuses a file that is not ours or is newer (and, with
+// OpenMode::existing, one without our schema), then WAL and synchronous=FULL
+// (durable commits in WAL). A refused file is left untouched. Throws StoreError.
+void configure_connection(Connection& connection, OpenMode mode);
 
 // Brings the file up to kSchemaVersion in one BEGIN IMMEDIATE transaction, so
 // processes opening a new file at the same time create the schema once.

@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 namespace agentlb::store {
@@ -98,10 +100,20 @@ void Connection::StatementDeleter::operator()(sqlite3_stmt* statement) const {
     sqlite3_finalize(statement);
 }
 
-Connection::Connection(const std::string& path) : path_(path) {
+Connection::Connection(const std::string& path, OpenMode mode) : path_(path) {
+    if (mode == OpenMode::existing) {
+        std::error_code ec;
+        if (!std::filesystem::exists(path, ec) && !ec) {
+            throw StoreError("store \"" + path + "\" does not exist; create a new store with " +
+                             "`agentlbctl --db " + path + " ca init --ca-dir DIR`, or check the path");
+        }
+    }
     // NOMUTEX: a connection is used by one thread at a time (see store.hpp).
-    const int flags =
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    // Without CREATE, a file removed since the check above is an error, not a new store.
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    if (mode == OpenMode::create) {
+        flags |= SQLITE_OPEN_CREATE;
+    }
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
         std::string reason = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);

@@ -6,6 +6,8 @@
 // done, and SQLite's own message. Prepared statements are cached per
 // connection, keyed by their SQL text.
 
+#include "common/store/store.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -54,9 +56,10 @@ private:
 
 class Connection {
 public:
-    // Opens read-write, creating the file if missing. Throws StoreError if it
-    // cannot be opened or is opened read-only.
-    explicit Connection(const std::string& path);
+    // Opens read-write; only OpenMode::create makes a missing file. Throws
+    // StoreError if it is missing (OpenMode::existing), cannot be opened or is
+    // opened read-only.
+    Connection(const std::string& path, OpenMode mode);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;

@@ -5,6 +5,7 @@
 #include "common/lb/config_keys.hpp"
 #include "common/store/schema.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace agentlb::store {
@@ -18,12 +19,12 @@ constexpr std::string_view kGlobalScope = "global";
 
 Store::~Store() = default;
 
-std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
-    return std::make_unique<SqliteStore>(path);
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, OpenMode mode) {
+    return std::make_unique<SqliteStore>(path, mode);
 }
 
-SqliteStore::SqliteStore(const std::string& path) : connection_(path) {
-    configure_connection(connection_);
+SqliteStore::SqliteStore(const std::string& path, OpenMode mode) : connection_(path, mode) {
+    configure_connection(connection_, mode);
     migrate(connection_);
 }
 
@@ -76,6 +77,21 @@ std::int64_t SqliteStore::generation() {
         throw StoreError("store \"" + connection_.path() + "\": the generation row is missing");
     }
     return query.int64(0);
+}
+
+std::optional<std::string> SqliteStore::quick_check() {
+    // quick_check(1): stop at the first problem; the rest only adds reading time.
+    auto query = connection_.query("PRAGMA quick_check(1)", "checking the file (PRAGMA quick_check)");
+    if (!query.step()) {
+        return std::string("PRAGMA quick_check returned no result");
+    }
+    std::string first = query.text(0);
+    if (first == "ok") {
+        return std::nullopt;
+    }
+    // "*** in database main ***\nPage 7: ...": one line, for one log line.
+    std::replace(first.begin(), first.end(), '\n', ' ');
+    return first;
 }
 
 void SqliteStore::bump_generation() {

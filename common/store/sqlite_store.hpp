@@ -13,12 +13,13 @@ HostRecord read_host(const Query& row);
 
 class SqliteStore final : public Store {
 public:
-    explicit SqliteStore(const std::string& path);
+    SqliteStore(const std::string& path, OpenMode mode);
 
     std::optional<std::string> get_config(std::string_view key) override;
     std::map<std::string, std::string> list_config() override;
     Result<std::optional<std::string>> set_config(std::string_view key, std::string_view value) override;
     std::int64_t generation() override;
+    std::optional<std::string> quick_check() override;
 
     std::vector<HostRecord> list_hosts() override;
     std::optional<HostRecord> find_host(std::string_view name) override;

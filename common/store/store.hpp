@@ -116,6 +116,11 @@ public:
     // One indexed read: cheap enough to poll every second.
     virtual std::int64_t generation() = 0;
 
+    // PRAGMA quick_check: nothing when the file is sound, else SQLite's first
+    // complaint ("Page 7: btreeInitPage() returns error code 11"). Reads
+    // every page: for start-up, not for a hot path.
+    virtual std::optional<std::string> quick_check() = 0;
+
     // --- hosts ---
     virtual std::vector<HostRecord> list_hosts() = 0;  // by id
     virtual std::optional<HostRecord> find_host(std::string_view name) = 0;
@@ -171,9 +176,20 @@ public:
     virtual std::vector<ServerRecord> list_servers() = 0;  // by name
 };
 
-// Opens (creating the file and schema if missing) the SQLite store at path.
-// Throws StoreError with a clear message if the file is not a database, is
-// not writable, or has a newer schema than this build knows.
-std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+// What opening may do to a file that is not an agentlb store yet.
+enum class OpenMode {
+    // The file must exist and already hold the agentlb schema; it is never
+    // created or initialised. For servers and every command but the explicit
+    // creating ones, so a mistyped or emptied path is an error, not an empty store.
+    existing,
+    // A missing file, an empty (0-byte) file or an SQLite database without
+    // tables gets the schema: `agentlbctl ca init`, `config set`, tests.
+    create,
+};
+
+// Opens the SQLite store at path. Throws StoreError with a clear message if
+// the file is missing or not an agentlb store (OpenMode::existing), is not a
+// database, is not writable, or has a newer schema than this build knows.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, OpenMode mode);
 
 }  // namespace agentlb::store

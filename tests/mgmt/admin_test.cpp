@@ -2,9 +2,27 @@
 
 #include "tests/mgmt/integration_helpers.hpp"
 
+#include <sqlite3.h>
+
+#include <sstream>
+#include <thread>
+
 using namespace agentlb;
 using namespace agentlb::test;
 using namespace std::chrono_literals;
+
+namespace {
+
+std::size_t count_lines(const std::string& text, const std::string& needle) {
+    std::istringstream in(text);
+    std::size_t count = 0;
+    for (std::string line; std::getline(in, line);) {
+        count += line.find(needle) != std::string::npos ? 1 : 0;
+    }
+    return count;
+}
+
+}  // namespace
 
 TEST_CASE("/metrics and /v1/status report the connected agents") {
     CaFixture fixture;
@@ -111,4 +129,72 @@ TEST_CASE("start-up refuses a busy port and a foreign CA with exit code 2") {
     const auto usage = run_command({mgmt_binary(), "--ca-dir", "/x"}, 10s);
     CHECK(usage.exit_code == 2);
     CHECK_THAT(usage.err, Catch::Contains("--name"));
+}
+
+TEST_CASE("a flood of idle admin connections never blocks /healthz") {
+    CaFixture fixture;
+    MgmtServer m1(fixture, "M1");
+    // More than the 64-connection limit: silent ones, and slow ones that
+    // started a request and never finish it.
+    std::vector<std::unique_ptr<IdleConnection>> flood;
+    for (int i = 0; i < 80; ++i) {
+        const std::string bytes = i % 2 == 0 ? "" : "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+        flood.push_back(std::make_unique<IdleConnection>(m1.admin_port(), bytes));
+        REQUIRE(flood.back()->connected());
+    }
+    std::this_thread::sleep_for(200ms);  // the server has accepted them all
+
+    for (int round = 0; round < 3; ++round) {
+        const auto started = std::chrono::steady_clock::now();
+        const auto health = http_get(m1.admin_port(), "/healthz", 3s);
+        const auto took = std::chrono::steady_clock::now() - started;
+        INFO("round " << round << ": " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms");
+        CHECK(health.status == 200);
+        CHECK(health.body == "ok\n");
+        CHECK(took < 1s);
+    }
+    // Room was made by closing the oldest idle connections, not the newest.
+    CHECK(flood.front()->closed_by_server());
+    CHECK_FALSE(flood.back()->closed_by_server());
+}
+
+namespace {
+
+// Runs SQL on the store file through a connection of its own, bypassing the
+// Store interface (to break and repair the file under a running server).
+void raw_exec(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    INFO(sqlite3_errmsg(db));
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("/healthz answers 503 naming the store's error while the store cannot be read") {
+    CaFixture fixture;
+    MgmtServer m1(fixture, "M1");
+    REQUIRE(http_get(m1.admin_port(), "/healthz").status == 200);
+
+    raw_exec(fixture.db_path(), "ALTER TABLE generation RENAME TO generation_moved");
+    HttpResponse health;
+    CHECK(wait_until(
+        [&] {
+            health = http_get(m1.admin_port(), "/healthz");
+            return health.status == 503;
+        },
+        3s));
+    CHECK_THAT(health.body, Catch::Contains("store"));
+    CHECK_THAT(health.body, Catch::Contains("no such table: generation"));
+    // Logged once, not on every poll.
+    CHECK(count_lines(m1.log(), "cannot reload from the store") == 1);
+
+    raw_exec(fixture.db_path(), "ALTER TABLE generation_moved RENAME TO generation");
+    CHECK(wait_until([&] { return http_get(m1.admin_port(), "/healthz").status == 200; }, 3s));
+    CHECK(http_get(m1.admin_port(), "/healthz").body == "ok\n");
+    CHECK(wait_until([&] { return m1.log().find("the store answers again") != std::string::npos; }, 3s));
 }

@@ -18,7 +18,8 @@ namespace asio = boost::asio;
 TEST_CASE("store jobs run on the worker thread and resume on the caller's executor") {
     test::TempDir dir;
     StoreWorker worker;
-    worker.open([path = (dir / "s.db").string()] { return store::open_sqlite_store(path); });
+    worker.open(
+        [path = (dir / "s.db").string()] { return store::open_sqlite_store(path, store::OpenMode::create); });
 
     asio::io_context io;
     std::thread::id job_thread;
@@ -56,7 +57,8 @@ TEST_CASE("a job before open fails and stop drains the queue first") {
     CHECK_THROWS_AS(worker.call_sync([](store::Store& s) { return s.generation(); }), std::logic_error);
 
     test::TempDir dir;
-    worker.open([path = (dir / "s.db").string()] { return store::open_sqlite_store(path); });
+    worker.open(
+        [path = (dir / "s.db").string()] { return store::open_sqlite_store(path, store::OpenMode::create); });
     worker.stop();
     worker.stop();  // idempotent
     CHECK(worker.queue_depth() == 0);

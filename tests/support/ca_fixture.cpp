@@ -60,7 +60,7 @@ KeyAndCsr make_key_and_csr(const std::string& name) {
 
 CaFixture::CaFixture() {
     ca_ = make_ca(ca_dir(), "agentlb test CA");
-    store_ = store::open_sqlite_store(db_path());
+    store_ = store::open_sqlite_store(db_path(), store::OpenMode::create);
     store_->put_ca_certificate(ca_->certificate_pem(), ca_->fingerprint());
 }
 

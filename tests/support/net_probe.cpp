@@ -51,6 +51,34 @@ struct Fd {
     }
 };
 
+}  // namespace
+
+IdleConnection::IdleConnection(std::uint16_t port, const std::string& bytes)
+    : fd_(connect_loopback(port, std::chrono::seconds(3))) {
+    if (fd_ >= 0 && !bytes.empty() &&
+        ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+}
+
+IdleConnection::~IdleConnection() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+}
+
+bool IdleConnection::closed_by_server() const {
+    if (fd_ < 0) {
+        return true;
+    }
+    char byte = 0;
+    const auto n = ::recv(fd_, &byte, 1, MSG_DONTWAIT | MSG_PEEK);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+namespace {
+
 std::string ssl_errors() {
     std::string text;
     while (const auto code = ERR_get_error()) {

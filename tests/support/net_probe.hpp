@@ -17,6 +17,24 @@ using namespace std::chrono_literals;
 // the server to close the connection. True when it did within `timeout`.
 bool server_closes(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout);
 
+// A plain TCP connection to 127.0.0.1:port that sends `bytes` once (may be
+// empty) and then stays open and silent until the object goes away: one
+// member of a flood of idle clients.
+class IdleConnection {
+public:
+    IdleConnection(std::uint16_t port, const std::string& bytes = "");
+    ~IdleConnection();
+    IdleConnection(const IdleConnection&) = delete;
+    IdleConnection& operator=(const IdleConnection&) = delete;
+
+    bool connected() const { return fd_ >= 0; }
+    // The server has closed it (a read sees the end or an error at once).
+    bool closed_by_server() const;
+
+private:
+    int fd_ = -1;
+};
+
 struct TlsProbeOptions {
     int min_version = 0;  // TLS1_VERSION, TLS1_2_VERSION, ...; 0 = library default
     int max_version = 0;

@@ -40,7 +40,7 @@ nlohmann::json CtlFixture::ctl_json(const std::vector<std::string>& args) const 
 }
 
 std::unique_ptr<store::Store> CtlFixture::open() const {
-    return store::open_sqlite_store(db);
+    return store::open_sqlite_store(db, store::OpenMode::create);
 }
 
 std::int64_t CtlFixture::enrol(const std::string& name, const std::string& zone) const {

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 
 using namespace agentlb;
 using namespace agentlb::test;
@@ -168,6 +169,30 @@ TEST_CASE("reads on a missing store fail with exit 1 and create nothing - $AGENT
     REQUIRE(set.exit_code == 0);
     CHECK(f.ctl({"config", "get", kInterval}).out == "7\n");
     CHECK(f.ctl_raw({"config", "get", kInterval}, {{"AGENTLB_DB", f.db}}).out == "7\n");
+}
+
+TEST_CASE("reads on an empty (0-byte) store file fail with exit 1 and leave it empty") {
+    CtlFixture f;
+    { std::ofstream touch(f.db); }
+    for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
+             {"config", "list"}, {"host", "list"}, {"mgmt", "list"}, {"status"}, {"ca", "show"}}) {
+        INFO(command.front());
+        const CommandResult result = f.ctl(command);
+        INFO(result.err);
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.err, Catch::Contains("is an empty file (0 bytes), not an agentlb store"));
+        CHECK(std::filesystem::file_size(f.db) == 0);
+    }
+}
+
+TEST_CASE("ca init turns an empty (0-byte) store file into a store: it is the explicit creating step") {
+    CtlFixture f;
+    { std::ofstream touch(f.db); }
+    const CommandResult init = f.ctl({"ca", "init", "--ca-dir", (f.dir / "ca").string()});
+    INFO(init.err);
+    REQUIRE(init.exit_code == 0);
+    CHECK(f.ctl({"ca", "show"}).exit_code == 0);
+    CHECK(f.ctl({"host", "list"}).exit_code == 0);
 }
 
 TEST_CASE("a file that is not a store is a failure (exit 1) naming it") {

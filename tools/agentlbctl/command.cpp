@@ -33,7 +33,11 @@ Result<std::unique_ptr<store::Store>> Context::open_store(StoreAccess access) co
                                  "`agentlbctl ca init`");
         }
     }
-    return store::open_sqlite_store(db_.path);
+    // A 0-byte file counts as missing only where creating is allowed (`ca
+    // init`, `config set`); every other command refuses it like a missing store.
+    return store::open_sqlite_store(
+        db_.path,
+        access == StoreAccess::create_if_missing ? store::OpenMode::create : store::OpenMode::existing);
 }
 
 Result<StoreWithCa> open_store_with_ca(const Context& context, std::string_view missing_ca_hint) {

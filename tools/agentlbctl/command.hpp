@@ -26,8 +26,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-// Commands that write may create a missing store file; commands that only
-// read refuse, so a mistyped --db never shows an empty store as if it were real.
+// Only `ca init` and `config set` may create a missing store file (or give an
+// empty, 0-byte file the schema); every other command refuses both, so a
+// mistyped --db never shows an empty store as if it were real.
 enum class StoreAccess { existing_only, create_if_missing };
 
 class Context {

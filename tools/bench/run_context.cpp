@@ -71,7 +71,7 @@ Status RunContext::prepare() {
     }
     ca_.emplace(std::move(ca).value());
     try {
-        store_ = store::open_sqlite_store((work_ / "agentlb.db").string());
+        store_ = store::open_sqlite_store((work_ / "agentlb.db").string(), store::OpenMode::create);
         const auto stored = store_->ca_certificate();
         if (stored && stored->second != ca_->fingerprint()) {
             return fail("the store " + (work_ / "agentlb.db").string() + " belongs to CA " + stored->second +

@@ -66,7 +66,7 @@ struct CountingIssuer {
 struct StoreFixture {
     TempDir dir;
     std::string db = dir.file("agentlb.db");
-    std::unique_ptr<Store> store = open_sqlite_store(db);
+    std::unique_ptr<Store> store = open_sqlite_store(db, OpenMode::create);
     CountingIssuer issuer;
 
     // Creates a token "token-<name>" (no zone, no name, valid until 100) and
@@ -85,10 +85,10 @@ private:
     int tokens_ = 0;
 };
 
-// The StoreError message of opening path, or "" if it opened.
-inline std::string open_error(const std::string& path) {
+// The StoreError message of opening path in `mode`, or "" if it opened.
+inline std::string open_error(const std::string& path, OpenMode mode = OpenMode::create) {
     try {
-        open_sqlite_store(path);
+        open_sqlite_store(path, mode);
     } catch (const StoreError& e) {
         return e.what();
     }

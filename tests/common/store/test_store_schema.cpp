@@ -1,9 +1,11 @@
 #include "common/store/store.hpp"
 #include "tests/common/store/store_test_support.hpp"
+#include "tests/support/damaged_store.hpp"
 
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
@@ -62,7 +64,7 @@ TEST_CASE("a new store file gets the schema, version 1 and WAL mode") {
     TempDir dir;
     const std::string db = dir.file("new.db");
     {
-        auto store = open_sqlite_store(db);
+        auto store = open_sqlite_store(db, OpenMode::create);
         CHECK(store->generation() == 0);
         CHECK(store->list_config().empty());
         CHECK(store->list_hosts().empty());
@@ -81,7 +83,7 @@ TEST_CASE("reopening a store keeps its data") {
     const std::string db = dir.file("keep.db");
     std::int64_t generation = 0;
     {
-        auto store = open_sqlite_store(db);
+        auto store = open_sqlite_store(db, OpenMode::create);
         REQUIRE(store->set_config("indirect.agent.lb.algorithm", "roundrobin"));
         store->create_token(TokenSpec{"hash-1", std::string("z1"), std::nullopt, 100, 1});
         CountingIssuer issuer;
@@ -90,7 +92,7 @@ TEST_CASE("reopening a store keeps its data") {
         store->put_ca_certificate("CA PEM", "sha256:AB");
         generation = store->generation();
     }
-    auto store = open_sqlite_store(db);
+    auto store = open_sqlite_store(db, OpenMode::create);
     CHECK(store->get_config("indirect.agent.lb.algorithm") == std::optional<std::string>("roundrobin"));
     auto host = store->find_host("h1");
     REQUIRE(host.has_value());
@@ -135,7 +137,7 @@ TEST_CASE("opening a store in a missing folder throws StoreError naming the path
 TEST_CASE("a store file with a newer schema version is refused, naming both versions") {
     TempDir dir;
     const std::string db = dir.file("newer.db");
-    open_sqlite_store(db);
+    open_sqlite_store(db, OpenMode::create);
     raw_exec(db, "PRAGMA user_version = 7");
     std::string message = open_error(db);
     INFO(message);
@@ -145,13 +147,75 @@ TEST_CASE("a store file with a newer schema version is refused, naming both vers
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");  // set when it was ours
 }
 
-TEST_CASE("an empty existing file is initialised as a new store") {
+TEST_CASE("OpenMode::create initialises an empty existing file as a new store") {
     TempDir dir;
     const std::string db = dir.file("empty.db");
     { std::ofstream touch(db); }
-    auto store = open_sqlite_store(db);
+    auto store = open_sqlite_store(db, OpenMode::create);
     REQUIRE(store->set_config("host", "ms1"));
     CHECK(store->get_config("host") == std::optional<std::string>("ms1"));
+}
+
+TEST_CASE("OpenMode::existing refuses a missing file and creates nothing") {
+    TempDir dir;
+    const std::string db = dir.file("missing.db");
+    const std::string message = open_error(db, OpenMode::existing);
+    INFO(message);
+    CHECK_THAT(message, Catch::Matchers::Contains("store \"" + db + "\" does not exist"));
+    CHECK_THAT(message, Catch::Matchers::Contains("agentlbctl --db " + db + " ca init"));
+    CHECK_FALSE(std::filesystem::exists(db));
+    CHECK_FALSE(std::filesystem::exists(db + "-wal"));
+}
+
+TEST_CASE("OpenMode::existing refuses an empty file and leaves it empty") {
+    TempDir dir;
+    const std::string db = dir.file("empty.db");
+    { std::ofstream touch(db); }
+    const std::string message = open_error(db, OpenMode::existing);
+    INFO(message);
+    CHECK_THAT(message, Catch::Matchers::Contains("store \"" + db + "\" is an empty file (0 bytes)"));
+    CHECK_THAT(message, Catch::Matchers::Contains("agentlbctl ca init"));
+    CHECK(std::filesystem::file_size(db) == 0);
+    CHECK_FALSE(std::filesystem::exists(db + "-wal"));
+    CHECK_FALSE(std::filesystem::exists(db + "-shm"));
+}
+
+TEST_CASE("OpenMode::existing refuses an SQLite database without tables and leaves it alone") {
+    TempDir dir;
+    const std::string db = dir.file("blank.db");
+    raw_exec(db, "PRAGMA page_size = 4096; VACUUM");
+    REQUIRE(std::filesystem::file_size(db) > 0);
+    const std::string message = open_error(db, OpenMode::existing);
+    INFO(message);
+    CHECK_THAT(message, Catch::Matchers::Contains("store \"" + db + "\" holds no agentlb schema"));
+    CHECK(raw_tables(db).empty());
+    CHECK(raw_value(db, "PRAGMA journal_mode") == "delete");
+}
+
+TEST_CASE("OpenMode::existing opens a store that OpenMode::create made") {
+    TempDir dir;
+    const std::string db = dir.file("agentlb.db");
+    REQUIRE(open_sqlite_store(db, OpenMode::create)->set_config("host", "ms1"));
+    auto store = open_sqlite_store(db, OpenMode::existing);
+    CHECK(store->get_config("host") == std::optional<std::string>("ms1"));
+}
+
+TEST_CASE("quick_check passes a sound store and names the first problem of a damaged one") {
+    TempDir dir;
+    {
+        auto sound = open_sqlite_store(dir.file("sound.db"), OpenMode::create);
+        sound->create_token(TokenSpec{"hash-1", std::nullopt, std::nullopt, 100, 1});
+        CHECK_FALSE(sound->quick_check().has_value());
+    }
+    const std::string db = dir.file("damaged.db");
+    agentlb::test::write_damaged_store(db, "CA PEM", "sha256:AB");
+    auto damaged = open_sqlite_store(db, OpenMode::existing);
+    const auto problem = damaged->quick_check();
+    REQUIRE(problem.has_value());
+    INFO(*problem);
+    // SQLite's own words, on one line: which page is broken.
+    CHECK_THAT(*problem, Catch::Matchers::Contains("Page "));
+    CHECK(problem->find('\n') == std::string::npos);
 }
 
 TEST_CASE("another program's SQLite database is refused and left untouched") {

@@ -1,0 +1,43 @@
+#pragma once
+
+// Whether the store answered this server's last read. The cluster watcher
+// reads the generation every 50 ms and records each outcome here; /healthz
+// says ok only while the store answers, since a server that cannot read it
+// pushes stale lists and cannot see peers go down. Any thread.
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace agentlb::mgmt {
+
+// No successful read for this long is unhealthy even without an error: the
+// store thread is stuck (a read waits at most the 5 s busy timeout, so this
+// leaves room for a long queue of store jobs).
+inline constexpr std::chrono::seconds kStoreStaleAfter{30};
+
+class StoreHealth {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    // Healthy from `now` (start-up has just read the store).
+    explicit StoreHealth(Clock::time_point now = Clock::now(),
+                         Clock::duration stale_after = kStoreStaleAfter);
+
+    // Each returns true when it changes what problem() says, so callers log
+    // a change once instead of on every poll.
+    bool record_success(Clock::time_point now = Clock::now());
+    bool record_failure(const std::string& reason, Clock::time_point now = Clock::now());
+
+    // Nothing while healthy; else why, for a person.
+    std::optional<std::string> problem(Clock::time_point now = Clock::now()) const;
+
+private:
+    mutable std::mutex mutex_;
+    Clock::duration stale_after_;
+    Clock::time_point last_success_;
+    std::optional<std::string> failure_;
+};
+
+}  // namespace agentlb::mgmt

@@ -1,0 +1,77 @@
+// Start-up refusals of the store: a server never creates or initialises a
+// store by itself, and never serves from a damaged one.
+
+#include "tests/mgmt/integration_helpers.hpp"
+#include "tests/support/damaged_store.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+using namespace agentlb;
+using namespace agentlb::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The fixture's command line with --db pointing at `db`, on ports the kernel picks.
+std::vector<std::string> command_with_db(const CaFixture& fixture, const std::string& db) {
+    auto argv = mgmt_command_line(fixture, "M1", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0");
+    argv.insert(argv.end(), {"--advertise", "127.0.0.1:18250"});
+    for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
+        if (argv[i] == "--db") {
+            argv[i + 1] = db;
+        }
+    }
+    return argv;
+}
+
+}  // namespace
+
+TEST_CASE("a missing --db is refused with exit 2, and no store is created") {
+    CaFixture fixture;
+    const std::string db = (fixture.dir() / "missing.db").string();
+    const auto result = run_command(command_with_db(fixture, db), 10s);
+    INFO(result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains("cannot start: --db " + db));
+    CHECK_THAT(result.err, Catch::Contains("does not exist"));
+    CHECK_THAT(result.err, Catch::Contains("agentlbctl --db " + db + " ca init"));
+    CHECK_FALSE(std::filesystem::exists(db));
+}
+
+TEST_CASE("a 0-byte --db is refused with exit 2 and stays 0 bytes") {
+    CaFixture fixture;
+    const std::string db = (fixture.dir() / "empty.db").string();
+    { std::ofstream touch(db); }
+    const auto result = run_command(command_with_db(fixture, db), 10s);
+    INFO(result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains("cannot start: --db " + db));
+    CHECK_THAT(result.err, Catch::Contains("is an empty file (0 bytes), not an agentlb store"));
+    CHECK_THAT(result.err, Catch::Contains("agentlbctl ca init"));
+    CHECK(std::filesystem::file_size(db) == 0);
+    CHECK_FALSE(std::filesystem::exists(db + "-wal"));
+}
+
+TEST_CASE("a --db with damaged pages is refused with exit 2 naming quick_check's complaint") {
+    CaFixture fixture;
+    const std::string db = (fixture.dir() / "damaged.db").string();
+    write_damaged_store(db, fixture.ca_pem(), fixture.ca_fingerprint());
+    std::optional<std::string> complaint;
+    {
+        auto store = store::open_sqlite_store(db, store::OpenMode::existing);
+        complaint = store->quick_check();
+    }
+    REQUIRE(complaint.has_value());
+    const auto size = std::filesystem::file_size(db);
+
+    const auto result = run_command(command_with_db(fixture, db), 10s);
+    INFO(result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains("cannot start: --db " + db + ": the store is damaged"));
+    CHECK_THAT(result.err, Catch::Contains("PRAGMA quick_check says: " + *complaint));
+    CHECK_THAT(result.err, Catch::Contains("restore the store from a backup"));
+    // Nothing was written: no server row, no listener.
+    CHECK(std::filesystem::file_size(db) == size);
+    CHECK_THAT(result.err, !Catch::Contains("up: agents on"));
+}
