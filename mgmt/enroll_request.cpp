@@ -59,7 +59,30 @@ Redeemed redeem(const wire::EnrollRequest& request,
     return redeemed;
 }
 
+EnrollReply bad_request(std::string message) {
+    return refusal("bad_request", "bad_request", std::move(message));
+}
+
 }  // namespace
+
+EnrollIncoming decode_enroll_payload(std::string_view payload) {
+    wire::Message message;
+    std::string detail;
+    if (const auto ec = wire::decode_message(payload, message, detail)) {
+        auto why = detail.empty() ? ec.message() : std::move(detail);
+        return EnrollIncoming{std::nullopt, bad_request(std::move(why))};
+    }
+    if (auto* request = std::get_if<wire::EnrollRequest>(&message)) {
+        return EnrollIncoming{std::move(*request), std::nullopt};
+    }
+    return EnrollIncoming{
+        std::nullopt,
+        bad_request("expected an enroll message, got '" + std::string(wire::message_type(message)) + "'")};
+}
+
+EnrollReply refuse_bad_frame(const boost::system::error_code& ec) {
+    return bad_request("bad frame: " + ec.message());
+}
 
 std::optional<EnrollReply> precheck_enroll_request(const wire::EnrollRequest& request) {
     if (auto ok = util::check_host_name(request.name); !ok) {

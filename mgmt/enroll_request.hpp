@@ -9,9 +9,12 @@
 #include "common/wire/messages.hpp"
 #include "mgmt/cluster_state.hpp"
 
+#include <boost/system/error_code.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace agentlb::mgmt {
 
@@ -26,6 +29,18 @@ struct EnrollReply {
     // What the store threw (logged, never sent: the agent reads `unavailable`).
     std::string store_failure;
 };
+
+// What one frame on the enrollment port asked for: the request, or the
+// `bad_request` refusal to answer instead.
+struct EnrollIncoming {
+    std::optional<wire::EnrollRequest> request;
+    std::optional<EnrollReply> refusal;
+};
+
+// A complete frame's payload, as the enrollment port reads it.
+EnrollIncoming decode_enroll_payload(std::string_view payload);
+// What a frame the decoder refused (empty, too large) is answered with.
+EnrollReply refuse_bad_frame(const boost::system::error_code& ec);
 
 // The checks that need no store (host name, token format, CSR), cheap enough
 // for an I/O thread. Nothing when the request may go on to the store.

@@ -9,6 +9,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 
+#include <fmt/format.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
@@ -27,28 +28,25 @@ std::string source_of(const asio::ip::tcp::socket& socket) {
     return ec ? std::string("unknown peer") : EnrollRateLimit::source_key(endpoint.address());
 }
 
-EnrollReply bad_request(std::string message) {
-    EnrollReply reply;
-    reply.message = wire::Error{"bad_request", std::move(message)};
-    reply.result = "bad_request";
-    reply.client_fault = true;
-    return reply;
-}
-
 }  // namespace
 
-void log_enroll_refusal_summary(SharedState& state) {
-    const auto summary = state.enroll_limit.take_summary(EnrollRateLimit::Clock::now());
-    if (summary.refused == 0) {
-        return;
-    }
-    spdlog::warn(
-        "enrollment: {} refused attempts (rate_limited) from {} addresses in the last {} s (top: {} x{})",
+std::string enroll_refusal_summary_line(const EnrollRateLimit::Summary& summary) {
+    const std::string top = summary.top.empty() ? std::string("evicted") : summary.top;
+    return fmt::format(
+        "enrollment: {} refused attempts (rate_limited) from {} addresses in the last {} s (top: "
+        "{} x{})",
         summary.refused,
         summary.addresses,
         kEnrollRefusalSummaryInterval.count(),
-        summary.top.empty() ? std::string("evicted") : summary.top,
+        top,
         summary.top_refused);
+}
+
+void log_enroll_refusal_summary(SharedState& state) {
+    const auto summary = state.enroll_limit.take_summary(EnrollRateLimit::Clock::now());
+    if (summary.refused != 0) {
+        spdlog::warn("{}", enroll_refusal_summary_line(summary));
+    }
 }
 
 EnrollSession::EnrollSession(asio::ip::tcp::socket socket, std::shared_ptr<SharedState> state)
@@ -108,27 +106,15 @@ asio::awaitable<void> EnrollSession::run() {
     stream_.close();
 }
 
-asio::awaitable<std::optional<EnrollSession::Incoming>> EnrollSession::read_request() {
+asio::awaitable<std::optional<EnrollIncoming>> EnrollSession::read_request() {
     for (;;) {
         error_code ec;
         auto payload = decoder_.next(ec);
         if (ec) {
-            co_return Incoming{std::nullopt, bad_request("bad frame: " + ec.message())};
+            co_return EnrollIncoming{std::nullopt, refuse_bad_frame(ec)};
         }
         if (payload) {
-            wire::Message message;
-            std::string detail;
-            ec = wire::decode_message(*payload, message, detail);
-            if (ec) {
-                auto why = detail.empty() ? ec.message() : std::move(detail);
-                co_return Incoming{std::nullopt, bad_request(std::move(why))};
-            }
-            if (auto* request = std::get_if<wire::EnrollRequest>(&message)) {
-                co_return Incoming{std::move(*request), std::nullopt};
-            }
-            co_return Incoming{std::nullopt,
-                               bad_request("expected an enroll message, got '" +
-                                           std::string(wire::message_type(message)) + "'")};
+            co_return decode_enroll_payload(*payload);
         }
         // One short exchange per connection: a session-owned buffer is fine here.
         std::array<char, 4096> buffer;

@@ -13,6 +13,7 @@
 #include "common/wire/frame.hpp"
 #include "common/wire/messages.hpp"
 #include "mgmt/awaitable.hpp"
+#include "mgmt/enroll_rate_limit.hpp"
 #include "mgmt/enroll_request.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -31,6 +32,8 @@ inline constexpr std::chrono::seconds kEnrollRefusalSummaryInterval{10};
 
 // Logs one line for the rate-limited refusals since the previous call, if any.
 void log_enroll_refusal_summary(SharedState& state);
+// That line (for a summary with refusals).
+std::string enroll_refusal_summary_line(const EnrollRateLimit::Summary& summary);
 
 class EnrollSession : public std::enable_shared_from_this<EnrollSession> {
 public:
@@ -39,15 +42,9 @@ public:
     void start();
 
 private:
-    // What arrived: the request, or a refusal of what was sent instead.
-    struct Incoming {
-        std::optional<wire::EnrollRequest> request;
-        std::optional<EnrollReply> refusal;
-    };
-
     boost::asio::awaitable<void> run();
     // Nothing when the peer left or timed out (logged and counted).
-    boost::asio::awaitable<std::optional<Incoming>> read_request();
+    boost::asio::awaitable<std::optional<EnrollIncoming>> read_request();
     boost::asio::awaitable<EnrollReply> enroll(const wire::EnrollRequest& request);
     EnrollReply rate_limited(bool first);
     // Counts, logs and feeds the rate limit.

@@ -7,8 +7,9 @@ namespace agentlb::store {
 
 namespace {
 
+// Names and zones come from peers: the refusal goes back to the agent and into logs.
 std::string quoted(std::string_view text) {
-    return "\"" + std::string(text) + "\"";
+    return "\"" + util::escape_text(text, true, true) + "\"";
 }
 
 struct TokenRow {

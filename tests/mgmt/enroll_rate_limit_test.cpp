@@ -1,6 +1,7 @@
 // The enrollment port's limit on failed attempts per source address.
 
 #include "mgmt/enroll_rate_limit.hpp"
+#include "mgmt/enroll_session.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -80,9 +81,9 @@ TEST_CASE("rate limit: the table is bounded; drained entries go first, then the 
     EnrollRateLimit limit({10, 60s, 4});
     fail_times(limit, "a", 10, t0);
     limit.record_failure("a", t0);  // one more that was in flight: limited until t0 + 12 s at least
-    fail_times(limit, "b", 1, t0);   // debt until t0 + 6 s
-    fail_times(limit, "c", 2, t0);   // t0 + 12 s
-    fail_times(limit, "d", 3, t0);   // t0 + 18 s
+    fail_times(limit, "b", 1, t0);  // debt until t0 + 6 s
+    fail_times(limit, "c", 2, t0);  // t0 + 12 s
+    fail_times(limit, "d", 3, t0);  // t0 + 18 s
     CHECK(limit.size() == 4);
 
     SECTION("a drained entry makes room") {
@@ -121,4 +122,18 @@ TEST_CASE("rate limit: IPv4 as is, IPv4-mapped as IPv4, IPv6 by its /64") {
     CHECK(EnrollRateLimit::source_key(make_address("2001:db8:1:2:aaaa::1")) == "2001:db8:1:2::/64");
     CHECK(EnrollRateLimit::source_key(make_address("2001:db8:1:2:bbbb::9")) == "2001:db8:1:2::/64");
     CHECK(EnrollRateLimit::source_key(make_address("::1")) == "::/64");
+}
+
+TEST_CASE("rate limit: the summary line names the count, the addresses and the busiest one") {
+    EnrollRateLimit::Summary summary;
+    summary.refused = 990;
+    summary.addresses = 2;
+    summary.top = "10.0.0.1";
+    summary.top_refused = 985;
+    CHECK(agentlb::mgmt::enroll_refusal_summary_line(summary) ==
+          "enrollment: 990 refused attempts (rate_limited) from 2 addresses in the last 10 s (top: 10.0.0.1 "
+          "x985)");
+    summary.top.clear();
+    summary.top_refused = 0;
+    CHECK_THAT(agentlb::mgmt::enroll_refusal_summary_line(summary), Catch::Contains("(top: evicted x0)"));
 }

@@ -96,3 +96,11 @@ TEST_CASE_METHOD(StoreFixture, "hosts are found by name without regard to case, 
     REQUIRE(store->remove_host("KVM1"));  // now the case-insensitive match
     CHECK(store->list_hosts().empty());
 }
+
+TEST_CASE_METHOD(StoreFixture, "a zone echoed in a refusal is escaped") {
+    store->create_token(TokenSpec{"zoned", opt("z1"), std::nullopt, 100, 1});
+    auto result = store->redeem_token({"zoned", "kvm1", std::string("z\"2\n\xcc"), 10}, issuer.fn());
+    REQUIRE_FALSE(result);
+    CHECK(result.error() ==
+          "join token is for zone \"z1\", but the agent asked for zone \"z\\\"2\\x0a\\xcc\"");
+}

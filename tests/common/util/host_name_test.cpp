@@ -24,6 +24,13 @@ TEST_CASE("host names: the refusal names the first bad character and its positio
         INFO(bad);
         CHECK_FALSE(check_host_name(bad).ok());
     }
+    // Only ASCII comes back: half a UTF-8 character would spoil the whole message.
+    auto accented = check_host_name("h\xc3\xa9");
+    REQUIRE_FALSE(accented.ok());
+    CHECK(accented.error() ==
+          "host name \"h\\xc3\\xa9\" contains '\\xc3' at position 2; a host name may hold only letters, "
+          "digits, '-' and '.' between labels (RFC 1123)");
+
     auto control = check_host_name("h\n1");
     REQUIRE_FALSE(control.ok());
     CHECK_THAT(control.error(), Catch::Contains("'\\x0a' at position 2"));
