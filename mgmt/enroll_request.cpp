@@ -4,6 +4,7 @@
 #include "certs/token.hpp"
 #include "common/util/host_name.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -87,6 +88,18 @@ EnrollReply refuse_bad_frame(const boost::system::error_code& ec) {
 std::optional<EnrollReply> precheck_enroll_request(const wire::EnrollRequest& request) {
     if (auto ok = util::check_host_name(request.name); !ok) {
         return refusal("bad_request", "bad_request", "name: " + ok.error());
+    }
+    // The zone the agent asks for may become the host's zone: the rule of
+    // `token create --zone` (JSON decoding already guarantees UTF-8).
+    const bool zone_has_blank = std::any_of(request.zone.begin(), request.zone.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte <= 0x20 || byte == 0x7f;
+    });
+    if (zone_has_blank) {
+        return refusal("bad_request",
+                       "bad_request",
+                       "zone \"" + util::escape_text(request.zone, true, true) +
+                           "\" contains a space or a control character");
     }
     if (!certs::is_well_formed_join_token(request.token)) {
         return refusal("refused",

@@ -76,3 +76,22 @@ TEST_CASE("enroll request: each refusal has its code and metric label and counts
     }
     CHECK(bench.fixture.store().list_hosts().empty());
 }
+
+TEST_CASE("enroll request: a zone with a space or a control character is refused before the store") {
+    Bench bench;
+    const auto token = bench.fixture.create_token();
+    for (const std::string zone : {"zone 1", "z\n1", "z\x7f"}) {
+        INFO(zone);
+        const auto reply =
+            answer_enroll_request(wire::EnrollRequest{token, make_key_and_csr("kvm1").csr_pem, "kvm1", zone},
+                                  bench.fixture.store(),
+                                  bench.fixture.ca(),
+                                  bench.snapshot,
+                                  Bench::unix_now());
+        CHECK(error_of(reply).code == "bad_request");
+        CHECK_THAT(error_of(reply).message, Catch::Contains("zone"));
+        CHECK(error_of(reply).message.find('\n') == std::string::npos);
+    }
+    CHECK(bench.fixture.store().list_hosts().empty());
+    CHECK(bench.answer(token, "kvm1", make_key_and_csr("kvm1").csr_pem).result == "ok");
+}
