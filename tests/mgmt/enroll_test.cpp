@@ -6,6 +6,9 @@
 #include "certs/token.hpp"
 #include "tests/mgmt/integration_helpers.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 using namespace agentlb;
 using namespace agentlb::test;
 using namespace std::chrono_literals;
@@ -264,25 +267,29 @@ TEST_CASE("wrong tokens from one address are rate limited; other addresses still
     EnrollBench bench;
     const auto csr = make_key_and_csr("h1").csr_pem;
     constexpr int kAttempts = 50;
-    int refused = 0;
-    int limited = 0;
+    std::vector<std::string> codes;
+    const auto started = std::chrono::steady_clock::now();
     for (int i = 0; i < kAttempts; ++i) {
         const auto outcome = bench.enroll(certs::generate_join_token(), "h1", csr, "127.0.0.1");
         INFO("attempt " << i << ": " << outcome.transport_error);
         const auto* error = error_of(outcome);
         REQUIRE(error != nullptr);
-        if (error->code == "rate_limited") {
-            ++limited;
-        } else {
-            CHECK(error->code == "enrollment_refused");
-            CHECK(limited == 0);  // once limited, it stays limited for this burst
-            ++refused;
-        }
+        codes.push_back(error->code);
     }
-    CHECK(refused == 10);
-    CHECK(limited == kAttempts - 10);
-    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"refused\"}") == 10);
-    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"rate_limited\"}") == kAttempts - 10);
+    // One more attempt is let through every 6 s: a slow run may see a few.
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+    const auto refused = std::count(codes.begin(), codes.end(), "enrollment_refused");
+    const auto limited = std::count(codes.begin(), codes.end(), "rate_limited");
+    std::vector<std::string> first_eleven(10, "enrollment_refused");
+    first_eleven.push_back("rate_limited");
+    CHECK(std::vector<std::string>(codes.begin(), codes.begin() + 11) == first_eleven);
+    CHECK(refused + limited == kAttempts);
+    CHECK(refused <= 10 + seconds.count() / 6);
+    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"refused\"}") ==
+          static_cast<double>(refused));
+    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"rate_limited\"}") ==
+          static_cast<double>(limited));
 
     // A good token from the limited address is refused without being spent...
     const auto token = bench.fixture.create_token();
@@ -305,6 +312,6 @@ TEST_CASE("wrong tokens from one address are rate limited; other addresses still
         ++warnings;
     }
     INFO(log);
-    CHECK(warnings <= 12);
+    CHECK(warnings <= static_cast<std::size_t>(refused) + 2);
     CHECK_THAT(log, Catch::Contains("rate_limited"));
 }
