@@ -2,6 +2,7 @@
 
 #include "certs/fingerprint.hpp"
 #include "common/lb/endpoint.hpp"
+#include "common/util/host_name.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -145,6 +146,13 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         if (!pin) {
             return fail("--ca-fingerprint: " + pin.error() +
                         " (use the value `agentlbctl token create` prints)");
+        }
+        // The enrollment port refuses anything else; refuse it here, before a token is sent.
+        if (auto valid = util::check_host_name(options.name); !valid) {
+            const bool given = vm.count("name") != 0;
+            return fail(
+                "--name: " + valid.error() +
+                (given ? std::string() : std::string(" (this machine's host name; give --name NAME)")));
         }
         options.enroll = EnrollOptions{enroll_server, *endpoint, enroll_token, *pin};
     }

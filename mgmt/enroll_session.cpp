@@ -1,9 +1,7 @@
 #include "mgmt/enroll_session.hpp"
 
-#include "certs/name.hpp"
-#include "certs/pem.hpp"
-#include "certs/token.hpp"
 #include "common/util/exception_text.hpp"
+#include "mgmt/enroll_rate_limit.hpp"
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/log_text.hpp"
 #include "mgmt/peer_address.hpp"
@@ -11,6 +9,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 
+#include <fmt/format.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
@@ -21,9 +20,39 @@ namespace agentlb::mgmt {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
+namespace {
+
+std::string source_of(const asio::ip::tcp::socket& socket) {
+    error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    return ec ? std::string("unknown peer") : EnrollRateLimit::source_key(endpoint.address());
+}
+
+}  // namespace
+
+std::string enroll_refusal_summary_line(const EnrollRateLimit::Summary& summary) {
+    const std::string top = summary.top.empty() ? std::string("evicted") : summary.top;
+    return fmt::format(
+        "enrollment: {} refused attempts (rate_limited) from {} addresses in the last {} s (top: "
+        "{} x{})",
+        summary.refused,
+        summary.addresses,
+        kEnrollRefusalSummaryInterval.count(),
+        top,
+        summary.top_refused);
+}
+
+void log_enroll_refusal_summary(SharedState& state) {
+    const auto summary = state.enroll_limit.take_summary(EnrollRateLimit::Clock::now());
+    if (summary.refused != 0) {
+        spdlog::warn("{}", enroll_refusal_summary_line(summary));
+    }
+}
+
 EnrollSession::EnrollSession(asio::ip::tcp::socket socket, std::shared_ptr<SharedState> state)
     : state_(std::move(state)),
       peer_(peer_address(socket)),
+      source_(source_of(socket)),
       stream_(std::move(socket), state_->enroll_context.get(), tls::Role::server),
       deadline_(stream_) {}
 
@@ -37,12 +66,6 @@ void EnrollSession::start() {
                 spdlog::error("enrollment session: {}", *text);
             }
         });
-}
-
-wire::Message EnrollSession::refuse(std::string_view result, std::string code, std::string message) {
-    state_->metrics.count_enrollment(result);
-    spdlog::warn("enrollment from {} refused: {}: {}", peer_, code, escape_for_log(message, 256));
-    return wire::Error{std::move(code), std::move(message)};
 }
 
 asio::awaitable<void> EnrollSession::run() {
@@ -59,47 +82,39 @@ asio::awaitable<void> EnrollSession::run() {
         co_return;
     }
     deadline_.expires_after(state_->options.handshake_timeout);
-    auto request = co_await read_request();
-    if (request) {
-        deadline_.cancel();
-        auto answer = co_await enroll(*request);
+    auto incoming = co_await read_request();
+    if (incoming) {
+        // The request is read first even from a limited address: closing on
+        // unread bytes would reset the connection and lose the answer.
+        const auto verdict = state_->enroll_limit.check(source_, EnrollRateLimit::Clock::now());
+        EnrollReply answer;
+        if (verdict != EnrollRateLimit::Verdict::allowed) {
+            answer = rate_limited(verdict == EnrollRateLimit::Verdict::refused_first);
+        } else if (incoming->refusal) {
+            answer = std::move(*incoming->refusal);
+        } else {
+            deadline_.cancel();
+            const wire::EnrollRequest& request = *incoming->request;
+            answer = co_await enroll(request);
+        }
+        account(answer);
         deadline_.expires_after(state_->options.handshake_timeout);
-        co_await reply(answer);
+        const wire::Message& message = answer.message;
+        co_await reply(message);
     }
     deadline_.cancel();
     stream_.close();
 }
 
-asio::awaitable<std::optional<wire::EnrollRequest>> EnrollSession::read_request() {
+asio::awaitable<std::optional<EnrollIncoming>> EnrollSession::read_request() {
     for (;;) {
         error_code ec;
         auto payload = decoder_.next(ec);
-        // Every awaited argument is a named local: GCC 12 destroys temporaries
-        // inside a co_await expression twice (STYLE.md, "Known traps").
         if (ec) {
-            const auto refusal = refuse("bad_request", "bad_request", "bad frame: " + ec.message());
-            co_await reply(refusal);
-            co_return std::nullopt;
+            co_return EnrollIncoming{std::nullopt, refuse_bad_frame(ec)};
         }
         if (payload) {
-            wire::Message message;
-            std::string detail;
-            ec = wire::decode_message(*payload, message, detail);
-            if (ec) {
-                auto why = detail.empty() ? ec.message() : std::move(detail);
-                const auto refusal = refuse("bad_request", "bad_request", std::move(why));
-                co_await reply(refusal);
-                co_return std::nullopt;
-            }
-            if (auto* request = std::get_if<wire::EnrollRequest>(&message)) {
-                co_return std::move(*request);
-            }
-            const auto refusal =
-                refuse("bad_request",
-                       "bad_request",
-                       "expected an enroll message, got '" + std::string(wire::message_type(message)) + "'");
-            co_await reply(refusal);
-            co_return std::nullopt;
+            co_return decode_enroll_payload(*payload);
         }
         // One short exchange per connection: a session-owned buffer is fine here.
         std::array<char, 4096> buffer;
@@ -116,88 +131,72 @@ asio::awaitable<std::optional<wire::EnrollRequest>> EnrollSession::read_request(
     }
 }
 
-asio::awaitable<wire::Message> EnrollSession::enroll(const wire::EnrollRequest& request) {
-    if (auto ok = certs::validate_common_name(request.name); !ok) {
-        co_return refuse("bad_request", "bad_request", "name: " + ok.error());
+asio::awaitable<EnrollReply> EnrollSession::enroll(const wire::EnrollRequest& request) {
+    // Cheap checks here: garbage never queues on the store thread.
+    if (auto refused = precheck_enroll_request(request)) {
+        co_return std::move(*refused);
     }
-    if (!certs::is_well_formed_join_token(request.token)) {
-        co_return refuse("refused",
-                         "invalid_token",
-                         "the join token is malformed (copy it again from `agentlbctl token create`)");
-    }
-    // A garbage CSR is refused before the token is touched.
-    if (auto csr = certs::parse_csr_pem(request.csr); !csr) {
-        co_return refuse("bad_csr", "bad_csr", "csr: " + csr.error());
-    }
-
-    struct Outcome {
-        std::optional<store::Enrollment> enrollment;
-        std::string refusal;
-        bool bad_csr = false;
-        std::vector<std::int64_t> ids;
-    };
     auto job = [state = state_, request](store::Store& store) {
-        Outcome outcome;
-        store::RedeemRequest redeem;
-        redeem.token_hash = certs::hash_token(request.token);
-        redeem.name = request.name;
-        if (!request.zone.empty()) {
-            redeem.zone = request.zone;
-        }
-        redeem.now = unix_now();
-        auto issue = [&](const store::HostRecord& host) -> Result<store::IssuedCertificate> {
-            certs::IssueOptions options;
-            options.kind = certs::CertificateKind::agent;
-            options.common_name = host.name;
-            auto issued = state->ca.issue(request.csr, options);
-            if (!issued) {
-                outcome.bad_csr = true;
-                return fail(issued.error());
-            }
-            return store::IssuedCertificate{issued->pem, issued->serial, issued->not_after};
-        };
-        auto result = store.redeem_token(redeem, issue);
-        if (!result) {
-            outcome.refusal = result.error();
-            return outcome;
-        }
-        outcome.ids = store.host_ids_in_zone(result->host.zone);
-        outcome.enrollment = std::move(result).value();
-        return outcome;
+        const auto snapshot = state->snapshot();
+        return answer_enroll_request(request, store, state->ca, *snapshot, unix_now());
     };
-    Outcome outcome;
+    EnrollReply reply;
     try {
-        outcome = co_await state_->store.call(std::move(job));
+        reply = co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
-        spdlog::error("enrollment from {}: store failure: {}", peer_, e.what());
-        co_return refuse("store_error", "unavailable", "the server cannot use its store; try another server");
+        // The worker itself failed (answer_enroll_request catches the store's errors).
+        reply.message = wire::Error{"unavailable", "the server cannot use its store; try another server"};
+        reply.result = "store_error";
+        reply.client_fault = false;
+        reply.store_failure = e.what();
     }
-    if (!outcome.enrollment) {
-        if (outcome.bad_csr) {
-            co_return refuse("bad_csr", "bad_csr", "csr: " + outcome.refusal);
-        }
-        co_return refuse("refused", "enrollment_refused", outcome.refusal);
+    co_return reply;
+}
+
+EnrollReply EnrollSession::rate_limited(bool first) {
+    const auto& limits = state_->enroll_limit.limits();
+    if (first) {
+        spdlog::warn(
+            "enrollment from {} refused: rate_limited: {} failed attempts from {} within {} s; further "
+            "refusals are summed up every {} s",
+            peer_,
+            limits.max_failures,
+            source_,
+            limits.window.count(),
+            kEnrollRefusalSummaryInterval.count());
     }
-    const auto& enrollment = *outcome.enrollment;
-    const auto snapshot = state_->snapshot();
-    const auto assignment = compute_assignment(*snapshot, outcome.ids, enrollment.host.id);
-    state_->metrics.count_enrollment("ok");
-    spdlog::info("enrolled host {} (id {}, zone {}){} from {}",
-                 enrollment.host.name,
-                 enrollment.host.id,
-                 enrollment.host.zone,
-                 enrollment.re_enrolled ? ", re-enrolled" : "",
-                 peer_);
-    wire::EnrollResponse response;
-    response.host_id = enrollment.host.id;
-    response.name = enrollment.host.name;
-    response.zone = enrollment.host.zone;
-    response.certificate = enrollment.certificate.pem;
-    response.ca = state_->ca.certificate_pem();
-    response.list = assignment.list;
-    response.algorithm = assignment.algorithm;
-    response.interval = assignment.interval;
-    co_return response;
+    EnrollReply reply;
+    reply.message = wire::Error{"rate_limited",
+                                "too many failed enrollment attempts from " + source_ +
+                                    "; wait a minute, then try again with a valid token"};
+    reply.result = "rate_limited";
+    return reply;
+}
+
+void EnrollSession::account(const EnrollReply& answer) {
+    state_->metrics.count_enrollment(answer.result);
+    if (answer.result == "rate_limited") {
+        return;  // logged once by rate_limited(), then summed up
+    }
+    if (const auto* enrolled = std::get_if<wire::EnrollResponse>(&answer.message)) {
+        spdlog::info("enrolled host {} (id {}, zone {}){} from {}",
+                     enrolled->name,
+                     enrolled->host_id,
+                     enrolled->zone,
+                     answer.re_enrolled ? ", re-enrolled" : "",
+                     peer_);
+        return;
+    }
+    if (!answer.store_failure.empty()) {
+        spdlog::error("enrollment from {}: store failure: {}", peer_, answer.store_failure);
+    }
+    if (answer.client_fault) {
+        state_->enroll_limit.record_failure(source_, EnrollRateLimit::Clock::now());
+    }
+    if (const auto* error = std::get_if<wire::Error>(&answer.message)) {
+        spdlog::warn(
+            "enrollment from {} refused: {}: {}", peer_, error->code, escape_for_log(error->message, 256));
+    }
 }
 
 asio::awaitable<void> EnrollSession::reply(const wire::Message& message) {

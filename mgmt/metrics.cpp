@@ -131,10 +131,11 @@ std::string Metrics::render() const {
     out += "# TYPE agentlb_enrollments_total counter\n";
     {
         std::lock_guard lock(mutex_);
-        if (enrollments_.find("ok") == enrollments_.end()) {
-            out += "agentlb_enrollments_total{result=\"ok\"} 0\n";
-        }
-        for (const auto& [result, count] : enrollments_) {
+        // Always present, so alerts can rate() them from the start.
+        auto shown = enrollments_;
+        shown.try_emplace("ok", 0);
+        shown.try_emplace("rate_limited", 0);
+        for (const auto& [result, count] : shown) {
             out += fmt::format(
                 "agentlb_enrollments_total{{result=\"{}\"}} {}\n", escape_label_value(result), count);
         }

@@ -16,6 +16,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -175,6 +176,8 @@ public:
 
         hangup_.emplace(pool_.main(), SIGHUP);
         wait_for_hangup();
+        refusal_summary_.emplace(pool_.main());
+        summarise_enroll_refusals();
 
         spdlog::info("management server {} up: agents on {}, enrollment on {}, admin on {}, advertised as {}",
                      options_.name,
@@ -193,6 +196,18 @@ public:
             }
             spdlog::info("SIGHUP ignored: configuration is read live from the store; flags need a restart");
             wait_for_hangup();
+        });
+    }
+
+    // Refusals of rate-limited enrollment senders are not logged one by one.
+    void summarise_enroll_refusals() {
+        refusal_summary_->expires_after(kEnrollRefusalSummaryInterval);
+        refusal_summary_->async_wait([this](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            log_enroll_refusal_summary(*state_);
+            summarise_enroll_refusals();
         });
     }
 
@@ -225,6 +240,9 @@ private:
         state_->stopping.store(true);
         if (hangup_) {
             hangup_->cancel();
+        }
+        if (refusal_summary_) {
+            refusal_summary_->cancel();
         }
         agent_listener_->stop();
         enroll_listener_->stop();
@@ -269,6 +287,7 @@ private:
     std::shared_ptr<Liveness> liveness_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
+    std::optional<asio::steady_timer> refusal_summary_;
     int exit_code_ = kExitOk;
 };
 

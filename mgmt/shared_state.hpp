@@ -9,6 +9,7 @@
 #include "common/tls/context.hpp"
 #include "mgmt/agent_registry.hpp"
 #include "mgmt/cluster_state.hpp"
+#include "mgmt/enroll_rate_limit.hpp"
 #include "mgmt/metrics.hpp"
 #include "mgmt/options.hpp"
 #include "mgmt/store_health.hpp"
@@ -40,6 +41,8 @@ public:
     AgentRegistry registry;
     tls::SslCtxPtr agent_context;
     tls::SslCtxPtr enroll_context;
+    // Failed enrollment attempts per source address.
+    EnrollRateLimit enroll_limit;
     // Set at shutdown: sessions no longer record themselves as connected.
     std::atomic<bool> stopping{false};
     // The watcher's reads of the store, for /healthz.

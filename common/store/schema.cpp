@@ -77,6 +77,12 @@ constexpr std::array<const char*, kSchemaVersion> kMigrations = {
         fingerprint TEXT NOT NULL
     );
     )sql",
+    // v2: host names are unique without regard to case, checked at enrolment.
+    // Not a UNIQUE index: stores may already hold names that differ only in
+    // case, and those rows keep working.
+    R"sql(
+    CREATE INDEX hosts_by_name_nocase ON hosts (name COLLATE NOCASE);
+    )sql",
 };
 
 struct FileState {

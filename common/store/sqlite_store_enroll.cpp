@@ -1,13 +1,15 @@
 // Join tokens and enrollment.
 
 #include "common/store/sqlite_store.hpp"
+#include "common/util/host_name.hpp"
 
 namespace agentlb::store {
 
 namespace {
 
+// Names and zones come from peers: the refusal goes back to the agent and into logs.
 std::string quoted(std::string_view text) {
-    return "\"" + std::string(text) + "\"";
+    return "\"" + util::escape_text(text, true, true) + "\"";
 }
 
 struct TokenRow {
@@ -32,8 +34,9 @@ void SqliteStore::create_token(const TokenSpec& token) {
 }
 
 Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const IssueFn& issue) {
-    if (request.name.empty()) {
-        return fail("host name is empty");
+    // The enrollment port checks first; this keeps every other caller honest.
+    if (auto valid = util::check_host_name(request.name); !valid) {
+        return fail(valid.error());
     }
     // Everything below is one transaction: a refusal or a failed issue
     // returns early and the destructor rolls back.
@@ -60,7 +63,7 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
     if (request.now >= token->expires_at) {
         return fail("join token expired");
     }
-    if (token->name && *token->name != request.name) {
+    if (token->name && !util::same_host_name(*token->name, request.name)) {
         return fail("join token was created for host " + quoted(*token->name) + ", not for " +
                     quoted(request.name));
     }
@@ -72,8 +75,11 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
 
     std::optional<HostRecord> existing = find_host(request.name);
     if (existing && !token->name) {
-        return fail("host " + quoted(request.name) + " is already registered; enrolling it again needs a " +
-                    "token created with --name " + request.name);
+        const std::string as = existing->name == request.name
+                                   ? ""
+                                   : " as " + quoted(existing->name) + " (host names ignore case)";
+        return fail("host " + quoted(request.name) + " is already registered" + as +
+                    "; enrolling it again needs a token created with --name " + existing->name);
     }
 
     std::optional<std::string> zone = token->zone;

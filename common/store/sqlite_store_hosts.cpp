@@ -24,8 +24,21 @@ std::vector<HostRecord> SqliteStore::list_hosts() {
 }
 
 std::optional<HostRecord> SqliteStore::find_host(std::string_view name) {
+    {
+        auto query = connection_.query(
+            "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts WHERE name = ?1",
+            "looking up a host by name");
+        query.bind(1, name);
+        if (query.step()) {
+            return read_host(query);
+        }
+    }
+    // Names ignore ASCII case (NOCASE folds exactly that; enrolled names are
+    // ASCII). A store from before the rule may hold several: the oldest wins.
     auto query = connection_.query(
-        "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts WHERE name = ?1",
+        "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts WHERE name = ?1 COLLATE "
+        "NOCASE "
+        "ORDER BY id LIMIT 1",
         "looking up a host by name");
     query.bind(1, name);
     if (!query.step()) {

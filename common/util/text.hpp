@@ -20,14 +20,18 @@ inline std::string_view trim(std::string_view text, std::string_view blanks = " 
 
 // Control bytes as \xNN and a backslash doubled (and '"' escaped when
 // `escape_quotes`), so a stray tab or newline in echoed input can be seen.
-inline std::string escape_text(std::string_view text, bool escape_quotes = true) {
+// `escape_non_ascii`: bytes >= 0x80 too, for text that must be ASCII (a part
+// of a UTF-8 character alone would make the whole message invalid UTF-8).
+inline std::string escape_text(std::string_view text,
+                               bool escape_quotes = true,
+                               bool escape_non_ascii = false) {
     std::string out;
     out.reserve(text.size());
     for (unsigned char c : text) {
         if (c == '\\' || (escape_quotes && c == '"')) {
             out += '\\';
             out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (c < 0x20 || c == 0x7f || (escape_non_ascii && c >= 0x80)) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\x%02x", c);
             out += buf;

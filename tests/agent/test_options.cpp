@@ -134,3 +134,31 @@ TEST_CASE("help and version print text") {
     REQUIRE(version.ok());
     CHECK_THAT(std::get<PrintAndExit>(*version).text, Catch::StartsWith("agentlb-agent "));
 }
+
+TEST_CASE("enrolling checks the host name before anything is sent") {
+    auto injected = parse({"--name",
+                           "a/CN=kvm1,O=*",
+                           "--enroll-server",
+                           "a:1",
+                           "--enroll-token",
+                           "t",
+                           "--ca-fingerprint",
+                           kFingerprint.c_str()});
+    REQUIRE_FALSE(injected.ok());
+    CHECK_THAT(injected.error(), Catch::Contains("--name") && Catch::Contains("'/' at position 2"));
+
+    // The machine's own name is checked too, and the message says how to override it.
+    std::vector<const char*> argv{"agentlb-agent",
+                                  "--enroll-server",
+                                  "a:1",
+                                  "--enroll-token",
+                                  "t",
+                                  "--ca-fingerprint",
+                                  kFingerprint.c_str()};
+    auto machine = parse_options(static_cast<int>(argv.size()), argv.data(), "build_box");
+    REQUIRE_FALSE(machine.ok());
+    CHECK_THAT(machine.error(), Catch::Contains("'_' at position 6") && Catch::Contains("--name"));
+
+    // Without enrolment the name is not used, so an already enrolled agent still starts.
+    CHECK(parse_options(1, argv.data(), "build_box").ok());
+}

@@ -6,6 +6,9 @@
 #include "certs/token.hpp"
 #include "tests/mgmt/integration_helpers.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 using namespace agentlb;
 using namespace agentlb::test;
 using namespace std::chrono_literals;
@@ -22,12 +25,16 @@ struct EnrollBench {
         REQUIRE(wait_synced(fixture, server));
     }
 
-    EnrollOutcome enroll(const std::string& token, const std::string& name, const std::string& csr) {
+    EnrollOutcome enroll(const std::string& token,
+                         const std::string& name,
+                         const std::string& csr,
+                         const std::string& source_address = "") {
         wire::EnrollRequest request;
         request.token = token;
         request.name = name;
         request.csr = csr;
-        return enroll_over_network(server.enroll_address(), fixture.ca_fingerprint(), request);
+        return enroll_over_network(
+            server.enroll_address(), fixture.ca_fingerprint(), request, 5s, source_address);
     }
 };
 
@@ -187,4 +194,124 @@ TEST_CASE("undecodable enrollment frames are refused and the server keeps servin
     REQUIRE(good.answer.has_value());
     CHECK(std::holds_alternative<wire::EnrollResponse>(*good.answer));
     CHECK(bench.server.sanitizer_clean());
+}
+
+TEST_CASE("a name that differs only in case from an enrolled host is refused and changes nothing") {
+    EnrollBench bench;
+    const auto first = bench.enroll(bench.fixture.create_token(), "kvm1", make_key_and_csr("kvm1").csr_pem);
+    REQUIRE(first.answer.has_value());
+    REQUIRE(std::holds_alternative<wire::EnrollResponse>(*first.answer));
+    const auto generation = bench.fixture.store().generation();
+
+    const auto token = bench.fixture.create_token();
+    const auto upper = bench.enroll(token, "KVM1", make_key_and_csr("KVM1").csr_pem);
+    INFO(upper.transport_error);
+    const auto* error = error_of(upper);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "enrollment_refused");
+    CHECK_THAT(error->message, Catch::Contains("already registered as \"kvm1\""));
+    const auto hosts = bench.fixture.store().list_hosts();
+    REQUIRE(hosts.size() == 1);
+    CHECK(hosts[0].name == "kvm1");
+    CHECK(bench.fixture.store().certificates_of("KVM1").empty());
+    CHECK(bench.fixture.store().generation() == generation);
+    // The token was not spent.
+    const auto other = bench.enroll(token, "kvm2", make_key_and_csr("kvm2").csr_pem);
+    REQUIRE(other.answer.has_value());
+    CHECK(std::holds_alternative<wire::EnrollResponse>(*other.answer));
+}
+
+TEST_CASE("a re-enrolment asked in other case keeps the host's id and stored name") {
+    EnrollBench bench;
+    const auto first = bench.enroll(bench.fixture.create_token(), "kvm1", make_key_and_csr("kvm1").csr_pem);
+    REQUIRE(first.answer.has_value());
+    REQUIRE(std::holds_alternative<wire::EnrollResponse>(*first.answer));
+
+    const auto token = bench.fixture.create_token(std::nullopt, std::string("kvm1"));
+    const auto keys = make_key_and_csr("KVM1");
+    const auto again = bench.enroll(token, "KVM1", keys.csr_pem);
+    REQUIRE(again.answer.has_value());
+    const auto* enrolled = std::get_if<wire::EnrollResponse>(&*again.answer);
+    INFO(wire::encode_message(*again.answer));
+    REQUIRE(enrolled != nullptr);
+    CHECK(enrolled->host_id == 1);
+    CHECK(enrolled->name == "kvm1");
+    auto certificate = certs::parse_certificate_pem(enrolled->certificate);
+    REQUIRE(certificate.ok());
+    CHECK(certs::common_name_of(certificate->get()) == "kvm1");
+    // The agent port knows it by the certificate's name.
+    AgentIdentity identity{"kvm1", "default", 1, keys.key_pem, enrolled->certificate, "", keys.csr_pem};
+    connect_agent(bench.fixture, identity, bench.server);
+}
+
+TEST_CASE("a host name with characters outside RFC 1123 is refused, naming the character") {
+    EnrollBench bench;
+    const auto token = bench.fixture.create_token();
+    const auto outcome = bench.enroll(token, "a/CN=kvm1,O=*", make_key_and_csr("kvm1").csr_pem);
+    INFO(outcome.transport_error);
+    const auto* error = error_of(outcome);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "bad_request");
+    CHECK_THAT(error->message, Catch::Contains("'/' at position 2"));
+    CHECK(bench.fixture.store().list_hosts().empty());
+
+    const auto underscore = bench.enroll(token, "kvm_1", make_key_and_csr("kvm_1").csr_pem);
+    error = error_of(underscore);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "bad_request");
+    CHECK_THAT(error->message, Catch::Contains("'_' at position 4"));
+    CHECK(bench.fixture.store().list_hosts().empty());
+}
+
+TEST_CASE("wrong tokens from one address are rate limited; other addresses still enrol") {
+    EnrollBench bench;
+    const auto csr = make_key_and_csr("h1").csr_pem;
+    constexpr int kAttempts = 50;
+    std::vector<std::string> codes;
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < kAttempts; ++i) {
+        const auto outcome = bench.enroll(certs::generate_join_token(), "h1", csr, "127.0.0.1");
+        INFO("attempt " << i << ": " << outcome.transport_error);
+        const auto* error = error_of(outcome);
+        REQUIRE(error != nullptr);
+        codes.push_back(error->code);
+    }
+    // One more attempt is let through every 6 s: a slow run may see a few.
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+    const auto refused = std::count(codes.begin(), codes.end(), "enrollment_refused");
+    const auto limited = std::count(codes.begin(), codes.end(), "rate_limited");
+    std::vector<std::string> first_eleven(10, "enrollment_refused");
+    first_eleven.push_back("rate_limited");
+    CHECK(std::vector<std::string>(codes.begin(), codes.begin() + 11) == first_eleven);
+    CHECK(refused + limited == kAttempts);
+    CHECK(refused <= 10 + seconds.count() / 6);
+    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"refused\"}") ==
+          static_cast<double>(refused));
+    CHECK(bench.server.metric("agentlb_enrollments_total{result=\"rate_limited\"}") ==
+          static_cast<double>(limited));
+
+    // A good token from the limited address is refused without being spent...
+    const auto token = bench.fixture.create_token();
+    const auto blocked = bench.enroll(token, "h1", csr, "127.0.0.1");
+    const auto* error = error_of(blocked);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "rate_limited");
+    CHECK(bench.fixture.store().list_hosts().empty());
+    // ...and works from another address.
+    const auto good = bench.enroll(token, "h1", csr, "127.0.0.2");
+    INFO(good.transport_error);
+    REQUIRE(good.answer.has_value());
+    CHECK(std::holds_alternative<wire::EnrollResponse>(*good.answer));
+
+    // The log holds the first refusals and one line for the limit, not one per attempt.
+    const auto log = bench.server.log();
+    std::size_t warnings = 0;
+    for (std::size_t at = log.find("enrollment from 127.0.0.1:"); at != std::string::npos;
+         at = log.find("enrollment from 127.0.0.1:", at + 1)) {
+        ++warnings;
+    }
+    INFO(log);
+    CHECK(warnings <= static_cast<std::size_t>(refused) + 2);
+    CHECK_THAT(log, Catch::Contains("rate_limited"));
 }

@@ -41,6 +41,7 @@ TEST_CASE("metrics render in Prometheus text format with every documented family
     CHECK(metric_value(text, "agentlb_enrollments_total{result=\"refused\"}") == 1.0);
     // "ok" is always present so dashboards see the series from the start.
     CHECK(metric_value(text, "agentlb_enrollments_total{result=\"ok\"}") == 0.0);
+    CHECK(metric_value(text, "agentlb_enrollments_total{result=\"rate_limited\"}") == 0.0);
     CHECK_THAT(text, Catch::Contains("# TYPE agentlb_push_latency_seconds histogram"));
     CHECK(metrics.handshakes("ok") == 2);
     CHECK(metrics.enrollments("missing") == 0);

@@ -252,20 +252,22 @@ void TestAgent::close() {
 EnrollOutcome enroll_over_network(const std::string& address,
                                   const std::string& ca_fingerprint,
                                   const wire::EnrollRequest& request,
-                                  std::chrono::milliseconds timeout) {
+                                  std::chrono::milliseconds timeout,
+                                  const std::string& source_address) {
     auto frame = wire::encode_frame(wire::encode_message(request));
     if (!frame) {
         EnrollOutcome outcome;
         outcome.transport_error = "frame: " + frame.error();
         return outcome;
     }
-    return send_to_enrollment_port(address, ca_fingerprint, *frame, timeout);
+    return send_to_enrollment_port(address, ca_fingerprint, *frame, timeout, source_address);
 }
 
 EnrollOutcome send_to_enrollment_port(const std::string& address,
                                       const std::string& ca_fingerprint,
                                       const std::string& bytes,
-                                      std::chrono::milliseconds timeout) {
+                                      std::chrono::milliseconds timeout,
+                                      const std::string& source_address) {
     EnrollOutcome outcome;
     auto context = tls::make_enroll_client_context(ca_fingerprint);
     if (!context) {
@@ -277,7 +279,19 @@ EnrollOutcome send_to_enrollment_port(const std::string& address,
     auto run = [&]() -> asio::awaitable<void> {
         tcp::socket socket(io);
         error_code ec;
-        co_await socket.async_connect(parse_loopback(address), asio::redirect_error(asio::use_awaitable, ec));
+        const tcp::endpoint server = parse_loopback(address);
+        if (!source_address.empty()) {
+            const tcp::endpoint local(asio::ip::make_address(source_address), 0);
+            socket.open(local.protocol(), ec);
+            if (!ec) {
+                socket.bind(local, ec);
+            }
+            if (ec) {
+                outcome.transport_error = "bind to " + source_address + ": " + ec.message();
+                co_return;
+            }
+        }
+        co_await socket.async_connect(server, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
             outcome.transport_error = "connect: " + ec.message();
             co_return;

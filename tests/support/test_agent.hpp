@@ -113,16 +113,20 @@ struct EnrollOutcome {
 };
 
 // One enrollment exchange with the real client context (CA fingerprint pinned).
+// `source_address`: the local address to connect from ("" = any); another
+// loopback address (127.0.0.2) is a second sender to the server's rate limit.
 EnrollOutcome enroll_over_network(const std::string& address,
                                   const std::string& ca_fingerprint,
                                   const wire::EnrollRequest& request,
-                                  std::chrono::milliseconds timeout = 5s);
+                                  std::chrono::milliseconds timeout = 5s,
+                                  const std::string& source_address = "");
 
 // The same exchange with `bytes` sent as they are (frames of any shape) after
 // the handshake: what the server answers to hostile input.
 EnrollOutcome send_to_enrollment_port(const std::string& address,
                                       const std::string& ca_fingerprint,
                                       const std::string& bytes,
-                                      std::chrono::milliseconds timeout = 5s);
+                                      std::chrono::milliseconds timeout = 5s,
+                                      const std::string& source_address = "");
 
 }  // namespace agentlb::test

@@ -164,3 +164,17 @@ TEST_CASE("token create refuses bad values (exit 2) and a store without a CA (ex
     CHECK(bad_name.exit_code == 2);
     CHECK_THAT(bad_name.err, Catch::Contains("--name"));
 }
+
+TEST_CASE("token create --name takes RFC 1123 host names only, naming the bad character") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"ca", "init", "--ca-dir", (f.dir / "ca").string()}).exit_code == 0);
+    for (const auto& [name, shown] : std::vector<std::pair<std::string, std::string>>{
+             {"a/CN=kvm1,O=*", "'/' at position 2"}, {"kvm_1", "'_' at position 4"}, {"-kvm1", "'-'"}}) {
+        INFO(name);
+        const CommandResult refused = f.ctl({"token", "create", "--name", name});
+        CHECK(refused.exit_code == 2);
+        CHECK_THAT(refused.err, Catch::Contains("--name") && Catch::Contains(shown));
+        CHECK(refused.out.empty());
+    }
+    CHECK(f.ctl({"token", "create", "--name", "KVM-1.example.org"}).exit_code == 0);
+}

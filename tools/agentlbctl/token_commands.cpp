@@ -1,6 +1,7 @@
 #include "tools/agentlbctl/token_commands.hpp"
 
 #include "certs/token.hpp"
+#include "common/util/host_name.hpp"
 #include "tools/agentlbctl/output.hpp"
 #include "tools/agentlbctl/time_format.hpp"
 
@@ -39,6 +40,12 @@ int run_token_create(Context& context, const CommandArgs& args) {
     auto name = read_label(args, "name");
     if (!name) {
         return context.fail(kExitUsage, name.error());
+    }
+    // The enrollment port would refuse any other name: say so now.
+    if (*name) {
+        if (auto valid = util::check_host_name(**name); !valid) {
+            return context.fail(kExitUsage, "--name: " + valid.error());
+        }
     }
     std::int64_t ttl = kDefaultTokenTtlSeconds;
     if (auto text = args.value("ttl")) {
@@ -81,7 +88,8 @@ std::vector<Command> token_commands() {
          "[--zone ZONE] [--name NAME] [--ttl SECONDS]",
          "create a one-time join token for enrolling an agent",
          "  --zone ZONE      the host joins this zone (the agent may not ask for another)\n"
-         "  --name NAME      only a host of this name may use it; needed to enrol a registered name again\n"
+         "  --name NAME      only this host (case ignored) may use it; needed to enrol a registered name\n"
+         "                   again. A host name: letters, digits, '-', dots between labels, 64 at most\n"
          "  --ttl SECONDS    lifetime, 1..31536000 (default 3600)\n"
          "Prints the token (shown only now: the store keeps its hash) and the CA fingerprint.\n"
          "Needs the CA in the store (`agentlbctl ca init`).",

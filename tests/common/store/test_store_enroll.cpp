@@ -78,6 +78,10 @@ TEST_CASE_METHOD(StoreFixture, "every refused redemption leaves no host row and 
          "host \"taken\" is already registered; enrolling it again needs a token created with --name taken"},
         {{"named", "h6", std::nullopt, 10}, "join token was created for host \"h5\", not for \"h6\""},
         {{"plain", "", std::nullopt, 10}, "host name is empty"},
+        {{"plain", "a/CN=x", std::nullopt, 10},
+         "host name \"a/CN=x\" contains '/' at position 2; a host name may hold only letters, digits, '-' "
+         "and "
+         "'.' between labels (RFC 1123)"},
     };
     for (const auto& c : cases) {
         INFO("token " << c.request.token_hash << ", host '" << c.request.name << "'");

@@ -60,7 +60,7 @@ std::set<std::string> raw_tables(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a new store file gets the schema, version 1 and WAL mode") {
+TEST_CASE("a new store file gets the schema, version 2 and WAL mode") {
     TempDir dir;
     const std::string db = dir.file("new.db");
     {
@@ -74,8 +74,45 @@ TEST_CASE("a new store file gets the schema, version 1 and WAL mode") {
     CHECK(raw_tables(db) ==
           std::set<std::string>{
               "configuration", "hosts", "certificates", "servers", "tokens", "generation", "ca"});
-    CHECK(raw_value(db, "PRAGMA user_version") == "1");
+    CHECK(raw_value(db, "PRAGMA user_version") == "2");
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
+}
+
+TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps its hosts") {
+    TempDir dir;
+    const std::string db = dir.file("v1.db");
+    {
+        auto store = open_sqlite_store(db);
+        store->create_token(TokenSpec{"hash-1", std::nullopt, std::nullopt, 100, 1});
+        CountingIssuer issuer;
+        REQUIRE(store->redeem_token(RedeemRequest{"hash-1", "kvm1", std::nullopt, 5}, issuer.fn()));
+    }
+    // What version 1 wrote: no index, version 1, and names differing in case.
+    raw_exec(db,
+             "DROP INDEX hosts_by_name_nocase; PRAGMA user_version = 1; "
+             "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
+    auto store = open_sqlite_store(db);
+    CHECK(raw_value(db, "PRAGMA user_version") == "2");
+    CHECK(store->list_hosts().size() == 2);
+    CHECK(store->find_host("KVM1")->id == 2);
+    // The lookup without regard to case uses the index, not a scan of every host.
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* plan = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw,
+                               "EXPLAIN QUERY PLAN SELECT id FROM hosts WHERE name = 'x' COLLATE NOCASE "
+                               "ORDER BY id LIMIT 1",
+                               -1,
+                               &plan,
+                               nullptr) == SQLITE_OK);
+    std::string details;
+    while (sqlite3_step(plan) == SQLITE_ROW) {
+        details += reinterpret_cast<const char*>(sqlite3_column_text(plan, 3));
+        details += "; ";
+    }
+    sqlite3_finalize(plan);
+    sqlite3_close(raw);
+    CHECK_THAT(details, Catch::Matchers::Contains("hosts_by_name_nocase"));
 }
 
 TEST_CASE("reopening a store keeps its data") {
@@ -142,7 +179,7 @@ TEST_CASE("a store file with a newer schema version is refused, naming both vers
     std::string message = open_error(db);
     INFO(message);
     CHECK_THAT(message, Catch::Matchers::Contains("schema version 7"));
-    CHECK_THAT(message, Catch::Matchers::Contains("versions up to 1"));
+    CHECK_THAT(message, Catch::Matchers::Contains("versions up to 2"));
     CHECK(raw_value(db, "PRAGMA user_version") == "7");
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");  // set when it was ours
 }

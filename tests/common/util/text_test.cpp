@@ -28,3 +28,9 @@ TEST_CASE("escape_text escapes double quotes unless told not to") {
     CHECK(escape_text("say \"hi\"") == "say \\\"hi\\\"");
     CHECK(escape_text("say \"hi\"", false) == "say \"hi\"");
 }
+
+TEST_CASE("escape_text escapes bytes outside ASCII only when told to") {
+    CHECK(escape_text("h\xc3\xa9") == "h\xc3\xa9");
+    CHECK(escape_text("h\xc3\xa9", true, true) == "h\\xc3\\xa9");
+    CHECK(escape_text("a\"\n\xff", true, true) == "a\\\"\\x0a\\xff");
+}
