@@ -82,7 +82,7 @@ const mgmt::ClusterSnapshot& fuzz_snapshot() {
 // plain: any name, any zone; zoned: zone z1; named: only kvm1 (re-enrolment);
 // expired; used. Host kvm1 is registered.
 std::unique_ptr<store::Store> fresh_store() {
-    auto store = store::open_sqlite_store(":memory:");
+    auto store = store::open_sqlite_store(":memory:", store::OpenMode::create);
     const auto token = [&](const std::string& stem,
                            std::optional<std::string> zone,
                            std::optional<std::string> name,

@@ -82,7 +82,7 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
     TempDir dir;
     const std::string db = dir.file("v1.db");
     {
-        auto store = open_sqlite_store(db);
+        auto store = open_sqlite_store(db, OpenMode::create);
         store->create_token(TokenSpec{"hash-1", std::nullopt, std::nullopt, 100, 1});
         CountingIssuer issuer;
         REQUIRE(store->redeem_token(RedeemRequest{"hash-1", "kvm1", std::nullopt, 5}, issuer.fn()));
@@ -91,7 +91,7 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
     raw_exec(db,
              "DROP INDEX hosts_by_name_nocase; PRAGMA user_version = 1; "
              "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
-    auto store = open_sqlite_store(db);
+    auto store = open_sqlite_store(db, OpenMode::existing);
     CHECK(raw_value(db, "PRAGMA user_version") == "2");
     CHECK(store->list_hosts().size() == 2);
     CHECK(store->find_host("KVM1")->id == 2);
