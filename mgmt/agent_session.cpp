@@ -55,6 +55,21 @@ void AgentSession::stop() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
 }
 
+void AgentSession::close_superseded(std::string by) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), by = std::move(by)] {
+        if (self->stopped_ || self->close_after_flush_ || !self->welcome_sent_) {
+            return;
+        }
+        spdlog::warn("{}: superseded: a newer session of this host is connected to server {} "
+                     "(a second machine with this host's key?); closing this one",
+                     self->who(),
+                     escape_for_log(by));
+        self->refuse("superseded",
+                     "a newer session of host " + self->name_ + " is connected to server " + by +
+                         "; this one is closed");
+    });
+}
+
 AgentStatus AgentSession::status() const {
     std::lock_guard lock(status_mutex_);
     AgentStatus status;

@@ -10,6 +10,7 @@
 #include "mgmt/io_pool.hpp"
 #include "mgmt/listener.hpp"
 #include "mgmt/liveness.hpp"
+#include "mgmt/name_claim.hpp"
 #include "mgmt/server_certificate.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_worker.hpp"
@@ -155,6 +156,9 @@ public:
                              e.code().message());
         }
 
+        if (auto refusal = wait_for_name(store_, options_.name, options_.server_heartbeat_interval)) {
+            throw StartError(*refusal);
+        }
         store_.call_sync([&](store::Store& store) {
             store.register_server(options_.name, state_->advertise, unix_now());
             state_->set_servers(store.list_servers());

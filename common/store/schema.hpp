@@ -7,7 +7,7 @@ namespace agentlb::store {
 class Connection;
 
 // The schema version this build writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // busy_timeout first (so the pragmas below wait for other processes instead
 // of failing), then refuses a file that is not ours or is newer, then WAL and

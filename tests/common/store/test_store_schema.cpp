@@ -58,7 +58,7 @@ std::set<std::string> raw_tables(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a new store file gets the schema, version 1 and WAL mode") {
+TEST_CASE("a new store file gets the schema, version 2 and WAL mode") {
     TempDir dir;
     const std::string db = dir.file("new.db");
     {
@@ -71,8 +71,8 @@ TEST_CASE("a new store file gets the schema, version 1 and WAL mode") {
     }
     CHECK(raw_tables(db) ==
           std::set<std::string>{
-              "configuration", "hosts", "certificates", "servers", "tokens", "generation", "ca"});
-    CHECK(raw_value(db, "PRAGMA user_version") == "1");
+              "configuration", "hosts", "certificates", "servers", "tokens", "generation", "ca", "superseded"});
+    CHECK(raw_value(db, "PRAGMA user_version") == "2");
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
 
@@ -140,7 +140,7 @@ TEST_CASE("a store file with a newer schema version is refused, naming both vers
     std::string message = open_error(db);
     INFO(message);
     CHECK_THAT(message, Catch::Matchers::Contains("schema version 7"));
-    CHECK_THAT(message, Catch::Matchers::Contains("versions up to 1"));
+    CHECK_THAT(message, Catch::Matchers::Contains("versions up to 2"));
     CHECK(raw_value(db, "PRAGMA user_version") == "7");
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");  // set when it was ours
 }
