@@ -110,6 +110,13 @@ public:
             }
         });
 
+        // Before binding: while a crashed predecessor's row goes stale,
+        // agents dialling this address are refused and go elsewhere instead
+        // of waiting in the listen backlog.
+        if (auto refusal = wait_for_name(store_, options_.name, options_.server_heartbeat_interval)) {
+            throw StartError(*refusal);
+        }
+
         auto credentials = start_value(
             ensure_server_certificate(ca, options_.state_dir, options_.name, advertise.host, unix_now()),
             "server certificate");
@@ -156,9 +163,6 @@ public:
                              e.code().message());
         }
 
-        if (auto refusal = wait_for_name(store_, options_.name, options_.server_heartbeat_interval)) {
-            throw StartError(*refusal);
-        }
         store_.call_sync([&](store::Store& store) {
             store.register_server(options_.name, state_->advertise, unix_now());
             state_->set_servers(store.list_servers());
