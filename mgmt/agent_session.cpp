@@ -60,10 +60,11 @@ void AgentSession::close_superseded(std::string by) {
         if (self->stopped_ || self->close_after_flush_ || !self->welcome_sent_) {
             return;
         }
-        spdlog::warn("{}: superseded: a newer session of this host is connected to server {} "
-                     "(a second machine with this host's key?); closing this one",
-                     self->who(),
-                     escape_for_log(by));
+        spdlog::warn(
+            "{}: superseded: a newer session of this host is connected to server {} "
+            "(a second machine with this host's key?); closing this one",
+            self->who(),
+            escape_for_log(by));
         self->refuse("superseded",
                      "a newer session of host " + self->name_ + " is connected to server " + by +
                          "; this one is closed");

@@ -129,15 +129,17 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
         // the store stalls, nobody's heartbeat advances, ours included.
         const bool missed = beats - seen->second.own_beats > kMissedHeartbeatsBeforeDead;
         if (server.state != store::kServerUp || !missed || own == nullptr ||
-            !heartbeat_expired(server.last_heartbeat, own->last_heartbeat, interval, kMissedHeartbeatsBeforeDead)) {
+            !heartbeat_expired(
+                server.last_heartbeat, own->last_heartbeat, interval, kMissedHeartbeatsBeforeDead)) {
             continue;
         }
         if (store.mark_server_down(server.name, server.last_heartbeat)) {
-            outcome.transitions.push_back(
-                {server.name,
-                 "is down: its heartbeat did not change over " + std::to_string(beats - seen->second.own_beats) +
-                     " of this server's heartbeats (last one " +
-                     std::to_string(unix_now() - server.last_heartbeat) + " s ago)"});
+            outcome.transitions.push_back({server.name,
+                                           "is down: its heartbeat did not change over " +
+                                               std::to_string(beats - seen->second.own_beats) +
+                                               " of this server's heartbeats (last one " +
+                                               std::to_string(unix_now() - server.last_heartbeat) +
+                                               " s ago)"});
         }
     }
     for (auto& superseded : store.take_superseded(name)) {
@@ -177,16 +179,19 @@ void Liveness::supersede_later(std::int64_t host_id, std::string by) {
     auto self = shared_from_this();
     asio::co_spawn(
         context_,
-        [self, host_id, by = std::move(by)]() mutable { return self->settle_superseded(host_id, std::move(by)); },
+        [self, host_id, by = std::move(by)]() mutable {
+            return self->settle_superseded(host_id, std::move(by));
+        },
         log_end);
 }
 
 asio::awaitable<void> Liveness::settle_superseded(std::int64_t host_id, std::string by) {
-    spdlog::debug("host id {}: a newer session is recorded on server {}; this server's closes in {} s "
-                  "unless one of them ends first",
-                  host_id,
-                  escape_for_log(by),
-                  std::chrono::duration_cast<std::chrono::seconds>(supersede_grace()).count());
+    spdlog::debug(
+        "host id {}: a newer session is recorded on server {}; this server's closes in {} s "
+        "unless one of them ends first",
+        host_id,
+        escape_for_log(by),
+        std::chrono::duration_cast<std::chrono::seconds>(supersede_grace()).count());
     asio::steady_timer grace(context_);
     grace.expires_after(supersede_grace());
     boost::system::error_code ec;

@@ -174,9 +174,8 @@ Rejoin SqliteStore::rejoin_server(std::string_view name,
 bool SqliteStore::mark_server_down(std::string_view name, std::int64_t judged_heartbeat) {
     WriteTransaction transaction(connection_, "marking a management server down");
     connection_
-        .query(
-            "UPDATE servers SET state = 'down' WHERE name = ?1 AND state = 'up' AND last_heartbeat = ?2",
-            "marking a management server down")
+        .query("UPDATE servers SET state = 'down' WHERE name = ?1 AND state = 'up' AND last_heartbeat = ?2",
+               "marking a management server down")
         .bind(1, name)
         .bind(2, judged_heartbeat)
         .run();
@@ -184,7 +183,8 @@ bool SqliteStore::mark_server_down(std::string_view name, std::int64_t judged_he
         return false;
     }
     connection_
-        .query("UPDATE hosts SET connected_to = NULL WHERE connected_to = ?1", "marking a management server down")
+        .query("UPDATE hosts SET connected_to = NULL WHERE connected_to = ?1",
+               "marking a management server down")
         .bind(1, name)
         .run();
     forget_superseded(name);

@@ -152,7 +152,8 @@ std::vector<Supersession> SqliteStore::take_superseded(std::string_view server) 
     if (!found.empty()) {
         // Rows added since the read stay for the next call.
         connection_
-            .query("DELETE FROM superseded WHERE server = ?1 AND rowid <= ?2", "forgetting superseded sessions")
+            .query("DELETE FROM superseded WHERE server = ?1 AND rowid <= ?2",
+                   "forgetting superseded sessions")
             .bind(1, server)
             .bind(2, last_rowid)
             .run();

@@ -8,7 +8,6 @@
 #include <sqlite3.h>
 
 #include <signal.h>
-
 #include <stdexcept>
 #include <thread>
 
@@ -154,16 +153,17 @@ TEST_CASE("a second agentlb-mgmt under a live server's name is refused; after a 
     const auto first_address = first->address();
 
     const auto port = free_port();
-    auto argv = mgmt_command_line(
-        fixture, "M1", loopback(port), loopback(free_port()), loopback(free_port()));
+    auto argv =
+        mgmt_command_line(fixture, "M1", loopback(port), loopback(free_port()), loopback(free_port()));
     argv.insert(argv.end(), kShortLiveness.begin(), kShortLiveness.end());
     Process second(argv, fixture.dir() / "second-M1.log");
     const auto code = second.wait(10s);
     INFO(second.log());
     REQUIRE(code.has_value());
     CHECK(*code == 2);
-    CHECK_THAT(second.log(), Catch::Contains("M1") && Catch::Contains(first_address) &&
-                                 Catch::Contains("is already running"));
+    CHECK_THAT(
+        second.log(),
+        Catch::Contains("M1") && Catch::Contains(first_address) && Catch::Contains("is already running"));
     // The live one keeps its row.
     CHECK(is_up(fixture, "M1"));
     CHECK(server_row(fixture, "M1")->address == first_address);
@@ -211,10 +211,33 @@ TEST_CASE("a host's second session on another server wins and the older server c
     SECTION("the newer one closes first: the store names the server of the one left") {
         newer->close();
         INFO(m1.log());
-        CHECK(wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("M1"); }, 6s));
+        CHECK(
+            wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("M1"); }, 6s));
         CHECK(older->ping());
         std::this_thread::sleep_for(1s);
         CHECK(connected_to(fixture, "h1") == std::optional<std::string>("M1"));
         CHECK_FALSE(older->is_closed());
     }
+}
+
+TEST_CASE("two sessions of one host on one server are not superseded and the record names the server") {
+    CaFixture fixture;
+    MgmtServer m1(fixture, "M1", kShortLiveness);
+    fixture.set_config("host", m1.address());
+    auto h1 = fixture.enroll("h1");
+    REQUIRE(wait_synced(fixture, m1));
+    auto first = connect_agent(fixture, h1, m1);
+    auto second = connect_agent(fixture, h1, m1);
+    // Past the grace period (2 server heartbeat intervals).
+    std::this_thread::sleep_for(3s);
+    CHECK(first->ping());
+    CHECK(second->ping());
+    CHECK(connected_to(fixture, "h1") == std::optional<std::string>("M1"));
+    CHECK_THAT(m1.log(), !Catch::Contains("superseded"));
+
+    second->close();
+    REQUIRE(wait_until([&] { return m1.metric("agentlb_agents_connected") == 1; }, 2s));
+    CHECK(connected_to(fixture, "h1") == std::optional<std::string>("M1"));
+    first->close();
+    CHECK(wait_until([&] { return !connected_to(fixture, "h1").has_value(); }, 2s));
 }

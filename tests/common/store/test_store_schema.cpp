@@ -69,9 +69,10 @@ TEST_CASE("a new store file gets the schema, version 2 and WAL mode") {
         CHECK(store->list_servers().empty());
         CHECK_FALSE(store->ca_certificate().has_value());
     }
-    CHECK(raw_tables(db) ==
-          std::set<std::string>{
-              "configuration", "hosts", "certificates", "servers", "tokens", "generation", "ca", "superseded"});
+    CHECK(
+        raw_tables(db) ==
+        std::set<std::string>{
+            "configuration", "hosts", "certificates", "servers", "tokens", "generation", "ca", "superseded"});
     CHECK(raw_value(db, "PRAGMA user_version") == "2");
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
