@@ -280,7 +280,9 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     try {
         co_await state_->store.call(std::move(connect_job));
     } catch (const std::exception& e) {
-        spdlog::error("{}: cannot record the connection in the store: {}", who(), e.what());
+        spdlog::error(
+            "{}: cannot record the connection in the store (tried again later): {}", who(), e.what());
+        state_->add_unrecorded(host_id_);
     }
     {
         std::lock_guard lock(status_mutex_);

@@ -96,7 +96,27 @@ asio::awaitable<void> Liveness::heartbeat_loop() {
     }
 }
 
+void Liveness::record_unrecorded(store::Store& store) {
+    auto unrecorded = state_->take_unrecorded();
+    for (std::size_t i = 0; i < unrecorded.size(); ++i) {
+        const auto host_id = unrecorded[i];
+        if (state_->stopping.load() || state_->registry.session_count_of(host_id) == 0) {
+            continue;
+        }
+        try {
+            // Only an empty record: a newer session elsewhere keeps its own.
+            store.claim_if_unconnected(host_id, state_->options.name, unix_now());
+        } catch (...) {
+            for (; i < unrecorded.size(); ++i) {
+                state_->add_unrecorded(unrecorded[i]);
+            }
+            throw;
+        }
+    }
+}
+
 Liveness::CheckOutcome Liveness::check(store::Store& store) {
+    record_unrecorded(store);
     CheckOutcome outcome;
     const auto& name = state_->options.name;
     const auto beats = beats_.load();

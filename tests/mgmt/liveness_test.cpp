@@ -241,3 +241,25 @@ TEST_CASE("two sessions of one host on one server are not superseded and the rec
     first->close();
     CHECK(wait_until([&] { return !connected_to(fixture, "h1").has_value(); }, 2s));
 }
+
+TEST_CASE("a session whose record could not be written is recorded once the store takes writes again") {
+    CaFixture fixture;
+    MgmtServer m1(fixture, "M1", kShortLiveness);
+    fixture.set_config("host", m1.address());
+    auto h1 = fixture.enroll("h1");
+    REQUIRE(wait_synced(fixture, m1));
+    RawDb db(fixture.db_path());
+    // A write that fails at once, as one does after the busy timeout.
+    db.exec(
+        "CREATE TRIGGER refuse_records BEFORE UPDATE OF connected_to ON hosts "
+        "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+    auto a1 = connect_agent(fixture, h1, m1);
+    std::this_thread::sleep_for(1500ms);
+    CHECK_FALSE(connected_to(fixture, "h1").has_value());
+    CHECK_THAT(m1.log(), Catch::Contains("cannot record the connection"));
+
+    db.exec("DROP TRIGGER refuse_records");
+    INFO(m1.log());
+    CHECK(wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("M1"); }, 3s));
+    CHECK(a1->ping());
+}
