@@ -282,7 +282,7 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     } catch (const std::exception& e) {
         spdlog::error(
             "{}: cannot record the connection in the store (tried again later): {}", who(), e.what());
-        state_->add_unrecorded(host_id_);
+        state_->recheck_record_later(host_id_);
     }
     {
         std::lock_guard lock(status_mutex_);
@@ -383,7 +383,9 @@ asio::awaitable<void> AgentSession::forget_connection() {
     try {
         co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
-        spdlog::error("{}: cannot clear the connection in the store: {}", who(), e.what());
+        spdlog::error(
+            "{}: cannot clear the connection in the store (tried again later): {}", who(), e.what());
+        state_->recheck_record_later(host_id_);
     }
 }
 

@@ -96,19 +96,23 @@ asio::awaitable<void> Liveness::heartbeat_loop() {
     }
 }
 
-void Liveness::record_unrecorded(store::Store& store) {
-    auto unrecorded = state_->take_unrecorded();
-    for (std::size_t i = 0; i < unrecorded.size(); ++i) {
-        const auto host_id = unrecorded[i];
-        if (state_->stopping.load() || state_->registry.session_count_of(host_id) == 0) {
-            continue;
+void Liveness::recheck_records(store::Store& store) {
+    auto hosts = state_->take_records_to_recheck();
+    const auto& name = state_->options.name;
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+        if (state_->stopping.load()) {
+            break;
         }
         try {
-            // Only an empty record: a newer session elsewhere keeps its own.
-            store.claim_if_unconnected(host_id, state_->options.name, unix_now());
+            if (state_->registry.session_count_of(hosts[i]) > 0) {
+                // Only an empty record: a newer session elsewhere keeps its own.
+                store.claim_if_unconnected(hosts[i], name, unix_now());
+            } else {
+                store.clear_connected_if(hosts[i], name);
+            }
         } catch (...) {
-            for (; i < unrecorded.size(); ++i) {
-                state_->add_unrecorded(unrecorded[i]);
+            for (; i < hosts.size(); ++i) {
+                state_->recheck_record_later(hosts[i]);
             }
             throw;
         }
@@ -116,7 +120,7 @@ void Liveness::record_unrecorded(store::Store& store) {
 }
 
 Liveness::CheckOutcome Liveness::check(store::Store& store) {
-    record_unrecorded(store);
+    recheck_records(store);
     CheckOutcome outcome;
     const auto& name = state_->options.name;
     const auto beats = beats_.load();

@@ -63,7 +63,7 @@ private:
     boost::asio::awaitable<void> check_loop();
     // On the store thread.
     CheckOutcome check(store::Store& store);
-    void record_unrecorded(store::Store& store);
+    void recheck_records(store::Store& store);
     void supersede_later(std::int64_t host_id, std::string by);
     boost::asio::awaitable<void> settle_superseded(std::int64_t host_id, std::string by);
 

@@ -43,14 +43,14 @@ void SharedState::set_servers(std::vector<store::ServerRecord> servers) {
     servers_ = std::move(servers);
 }
 
-void SharedState::add_unrecorded(std::int64_t host_id) {
-    std::lock_guard lock(unrecorded_mutex_);
-    unrecorded_.push_back(host_id);
+void SharedState::recheck_record_later(std::int64_t host_id) {
+    std::lock_guard lock(recheck_mutex_);
+    recheck_.push_back(host_id);
 }
 
-std::vector<std::int64_t> SharedState::take_unrecorded() {
-    std::lock_guard lock(unrecorded_mutex_);
-    return std::exchange(unrecorded_, {});
+std::vector<std::int64_t> SharedState::take_records_to_recheck() {
+    std::lock_guard lock(recheck_mutex_);
+    return std::exchange(recheck_, {});
 }
 
 }  // namespace agentlb::mgmt

@@ -242,7 +242,7 @@ TEST_CASE("two sessions of one host on one server are not superseded and the rec
     CHECK(wait_until([&] { return !connected_to(fixture, "h1").has_value(); }, 2s));
 }
 
-TEST_CASE("a session whose record could not be written is recorded once the store takes writes again") {
+TEST_CASE("a session record that could not be written or cleared is fixed once the store takes writes") {
     CaFixture fixture;
     MgmtServer m1(fixture, "M1", kShortLiveness);
     fixture.set_config("host", m1.address());
@@ -250,9 +250,10 @@ TEST_CASE("a session whose record could not be written is recorded once the stor
     REQUIRE(wait_synced(fixture, m1));
     RawDb db(fixture.db_path());
     // A write that fails at once, as one does after the busy timeout.
-    db.exec(
+    const std::string kRefuseRecords =
         "CREATE TRIGGER refuse_records BEFORE UPDATE OF connected_to ON hosts "
-        "BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+        "BEGIN SELECT RAISE(ABORT, 'injected fault'); END";
+    db.exec(kRefuseRecords);
     auto a1 = connect_agent(fixture, h1, m1);
     std::this_thread::sleep_for(1500ms);
     CHECK_FALSE(connected_to(fixture, "h1").has_value());
@@ -262,4 +263,13 @@ TEST_CASE("a session whose record could not be written is recorded once the stor
     INFO(m1.log());
     CHECK(wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("M1"); }, 3s));
     CHECK(a1->ping());
+
+    // The same for the clearing when the session ends.
+    db.exec(kRefuseRecords);
+    a1->close();
+    REQUIRE(
+        wait_until([&] { return m1.log().find("cannot clear the connection") != std::string::npos; }, 3s));
+    CHECK(connected_to(fixture, "h1") == std::optional<std::string>("M1"));
+    db.exec("DROP TRIGGER refuse_records");
+    CHECK(wait_until([&] { return !connected_to(fixture, "h1").has_value(); }, 3s));
 }
