@@ -50,6 +50,7 @@ struct Liveness::CheckOutcome {
     std::vector<Transition> transitions;
     // Hosts of this server whose record names another server.
     std::vector<std::pair<std::int64_t, std::string>> superseded;
+    std::vector<std::string> errors;
 };
 
 Liveness::Liveness(asio::io_context& context, std::shared_ptr<SharedState> state)
@@ -157,19 +158,25 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
                 server.last_heartbeat, own->last_heartbeat, interval, kMissedHeartbeatsBeforeDead)) {
             continue;
         }
-        if (store.mark_server_down(server.name, server.last_heartbeat)) {
-            outcome.transitions.push_back({server.name,
-                                           "is down: its heartbeat did not change over " +
-                                               std::to_string(beats - seen->second.own_beats) +
-                                               " of this server's heartbeats (last one " +
-                                               std::to_string(unix_now() - server.last_heartbeat) +
-                                               " s ago)"});
+        try {
+            if (store.mark_server_down(server.name, server.last_heartbeat)) {
+                outcome.transitions.push_back({server.name,
+                                               "is down: its heartbeat did not change over " +
+                                                   std::to_string(beats - seen->second.own_beats) +
+                                                   " of this server's heartbeats (last one " +
+                                                   std::to_string(unix_now() - server.last_heartbeat) +
+                                                   " s ago)"});
+            }
+        } catch (const store::StoreError& e) {
+            // Judged again at the next check; what was found so far is kept.
+            outcome.errors.push_back("cannot mark management server " + server.name + " down: " + e.what());
         }
     }
+    state_->set_servers(store.list_servers());
+    // Last: its rows are deleted as they are read.
     for (auto& superseded : store.take_superseded(name)) {
         outcome.superseded.emplace_back(superseded.host_id, std::move(superseded.by));
     }
-    state_->set_servers(store.list_servers());
     return outcome;
 }
 
@@ -187,6 +194,9 @@ asio::awaitable<void> Liveness::check_loop() {
             auto outcome = co_await state_->store.call(std::move(job));
             for (const auto& t : outcome.transitions) {
                 spdlog::warn("management server {} {}", t.name, t.what);
+            }
+            for (const auto& error : outcome.errors) {
+                spdlog::error("{}", error);
             }
             for (auto& [host_id, by] : outcome.superseded) {
                 if (state_->registry.session_count_of(host_id) > 0) {
