@@ -58,6 +58,16 @@ std::vector<std::shared_ptr<AgentSession>> AgentRegistry::sessions_of(std::int64
     return out;
 }
 
+std::vector<std::int64_t> AgentRegistry::host_ids() const {
+    std::vector<std::int64_t> ids;
+    std::lock_guard lock(mutex_);
+    ids.reserve(by_host_.size());
+    for (const auto& [host_id, list] : by_host_) {
+        ids.push_back(host_id);
+    }
+    return ids;
+}
+
 std::size_t AgentRegistry::host_count() const {
     std::lock_guard lock(mutex_);
     return by_host_.size();

@@ -27,6 +27,8 @@ public:
 
     std::vector<std::shared_ptr<AgentSession>> sessions() const;
     std::vector<std::shared_ptr<AgentSession>> sessions_of(std::int64_t host_id) const;
+    // Hosts with at least one session, ascending.
+    std::vector<std::int64_t> host_ids() const;
     // Distinct hosts with at least one session (the "agents" of the server row).
     std::size_t host_count() const;
     std::size_t session_count() const;

@@ -55,6 +55,22 @@ void AgentSession::stop() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
 }
 
+void AgentSession::close_superseded(std::string by) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), by = std::move(by)] {
+        if (self->stopped_ || self->close_after_flush_ || !self->welcome_sent_) {
+            return;
+        }
+        spdlog::warn(
+            "{}: superseded: a newer session of this host is connected to server {} "
+            "(a second machine with this host's key?); closing this one",
+            self->who(),
+            escape_for_log(by));
+        self->refuse("superseded",
+                     "a newer session of host " + self->name_ + " is connected to server " + by +
+                         "; this one is closed");
+    });
+}
+
 AgentStatus AgentSession::status() const {
     std::lock_guard lock(status_mutex_);
     AgentStatus status;
@@ -264,7 +280,9 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     try {
         co_await state_->store.call(std::move(connect_job));
     } catch (const std::exception& e) {
-        spdlog::error("{}: cannot record the connection in the store: {}", who(), e.what());
+        spdlog::error(
+            "{}: cannot record the connection in the store (tried again later): {}", who(), e.what());
+        state_->recheck_record_later(host_id_);
     }
     {
         std::lock_guard lock(status_mutex_);
@@ -365,7 +383,9 @@ asio::awaitable<void> AgentSession::forget_connection() {
     try {
         co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
-        spdlog::error("{}: cannot clear the connection in the store: {}", who(), e.what());
+        spdlog::error(
+            "{}: cannot clear the connection in the store (tried again later): {}", who(), e.what());
+        state_->recheck_record_later(host_id_);
     }
 }
 

@@ -68,6 +68,9 @@ public:
 
     void start();
     void stop();
+    // A newer session of this host is recorded on server `by`: sends a
+    // `superseded` error and closes. Any thread.
+    void close_superseded(std::string by);
     // Has each session recompute its agent's list and push it when it
     // changed: one handler per I/O thread rather than one per session, since
     // a change reaches every agent at once. Any thread.

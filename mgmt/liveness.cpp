@@ -1,6 +1,8 @@
 #include "mgmt/liveness.hpp"
 
 #include "common/util/exception_text.hpp"
+#include "mgmt/agent_session.hpp"
+#include "mgmt/log_text.hpp"
 #include "mgmt/shared_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +12,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 namespace agentlb::mgmt {
 
 namespace asio = boost::asio;
@@ -17,6 +23,9 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::chrono::seconds kCheckPeriod{1};
+// Grace before closing a superseded session, in server heartbeat intervals:
+// an agent switching servers closes its old session 500 ms after welcome.
+constexpr int kSupersedeGraceIntervals = 2;
 
 void log_end(std::exception_ptr e) {
     if (auto text = util::exception_text(e)) {
@@ -29,7 +38,20 @@ struct Transition {
     std::string what;
 };
 
+const store::ServerRecord* find_server(const std::vector<store::ServerRecord>& servers,
+                                       const std::string& name) {
+    auto it = std::find_if(servers.begin(), servers.end(), [&](const auto& s) { return s.name == name; });
+    return it == servers.end() ? nullptr : &*it;
+}
+
 }  // namespace
+
+struct Liveness::CheckOutcome {
+    std::vector<Transition> transitions;
+    // Hosts of this server whose record names another server.
+    std::vector<std::pair<std::int64_t, std::string>> superseded;
+    std::vector<std::string> errors;
+};
 
 Liveness::Liveness(asio::io_context& context, std::shared_ptr<SharedState> state)
     : context_(context), state_(std::move(state)), heartbeat_timer_(context), check_timer_(context) {}
@@ -50,6 +72,10 @@ void Liveness::stop() {
     });
 }
 
+std::chrono::steady_clock::duration Liveness::supersede_grace() const {
+    return state_->options.server_heartbeat_interval * kSupersedeGraceIntervals;
+}
+
 asio::awaitable<void> Liveness::heartbeat_loop() {
     while (!stopped_) {
         heartbeat_timer_.expires_after(state_->options.server_heartbeat_interval);
@@ -64,10 +90,94 @@ asio::awaitable<void> Liveness::heartbeat_loop() {
         };
         try {
             co_await state_->store.call(std::move(job));
+            beats_.fetch_add(1);
         } catch (const std::exception& e) {
             spdlog::error("cannot write this server's heartbeat: {}", e.what());
         }
     }
+}
+
+void Liveness::recheck_records(store::Store& store) {
+    auto hosts = state_->take_records_to_recheck();
+    const auto& name = state_->options.name;
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+        if (state_->stopping.load()) {
+            break;
+        }
+        try {
+            if (state_->registry.session_count_of(hosts[i]) > 0) {
+                // Only an empty record: a newer session elsewhere keeps its own.
+                store.claim_if_unconnected(hosts[i], name, unix_now());
+            } else {
+                store.clear_connected_if(hosts[i], name);
+            }
+        } catch (...) {
+            for (; i < hosts.size(); ++i) {
+                state_->recheck_record_later(hosts[i]);
+            }
+            throw;
+        }
+    }
+}
+
+Liveness::CheckOutcome Liveness::check(store::Store& store) {
+    recheck_records(store);
+    CheckOutcome outcome;
+    const auto& name = state_->options.name;
+    const auto beats = beats_.load();
+    const auto interval = state_->options.server_heartbeat_interval.count();
+    auto servers = store.list_servers();
+    const auto* own = find_server(servers, name);
+    if ((own == nullptr || own->state != store::kServerUp) && !state_->stopping.load()) {
+        const bool missing = own == nullptr;
+        const auto held = state_->registry.host_ids();
+        auto rejoin = store.rejoin_server(name, state_->advertise, state_->started_at, unix_now(), held);
+        outcome.transitions.push_back(
+            {name,
+             std::string(missing ? "row was missing" : "was marked down while alive") +
+                 "; marked up again, connection records of " + std::to_string(rejoin.restored) + " of its " +
+                 std::to_string(held.size()) + " hosts restored"});
+        outcome.superseded = std::move(rejoin.elsewhere);
+        servers = store.list_servers();
+        own = find_server(servers, name);
+    }
+    for (const auto& server : servers) {
+        if (server.name == name) {
+            continue;
+        }
+        auto [seen, inserted] = peers_.try_emplace(server.name, PeerSeen{server.last_heartbeat, beats});
+        if (inserted || seen->second.heartbeat != server.last_heartbeat) {
+            seen->second = PeerSeen{server.last_heartbeat, beats};
+            continue;
+        }
+        // Judged only against heartbeats this server managed to write: while
+        // the store stalls, nobody's heartbeat advances, ours included.
+        const bool missed = beats - seen->second.own_beats > kMissedHeartbeatsBeforeDead;
+        if (server.state != store::kServerUp || !missed || own == nullptr ||
+            !heartbeat_expired(
+                server.last_heartbeat, own->last_heartbeat, interval, kMissedHeartbeatsBeforeDead)) {
+            continue;
+        }
+        try {
+            if (store.mark_server_down(server.name, server.last_heartbeat)) {
+                outcome.transitions.push_back({server.name,
+                                               "is down: its heartbeat did not change over " +
+                                                   std::to_string(beats - seen->second.own_beats) +
+                                                   " of this server's heartbeats (last one " +
+                                                   std::to_string(unix_now() - server.last_heartbeat) +
+                                                   " s ago)"});
+            }
+        } catch (const store::StoreError& e) {
+            // Judged again at the next check; what was found so far is kept.
+            outcome.errors.push_back("cannot mark management server " + server.name + " down: " + e.what());
+        }
+    }
+    state_->set_servers(store.list_servers());
+    // Last: its rows are deleted as they are read.
+    for (auto& superseded : store.take_superseded(name)) {
+        outcome.superseded.emplace_back(superseded.host_id, std::move(superseded.by));
+    }
+    return outcome;
 }
 
 asio::awaitable<void> Liveness::check_loop() {
@@ -79,45 +189,70 @@ asio::awaitable<void> Liveness::check_loop() {
         if (stopped_) {
             break;
         }
-        auto job = [state = state_](store::Store& store) {
-            std::vector<Transition> transitions;
-            const auto now = unix_now();
-            const auto interval = state->options.server_heartbeat_interval.count();
-            bool self_seen = false;
-            for (const auto& server : store.list_servers()) {
-                if (server.name == state->options.name) {
-                    self_seen = true;
-                    if (server.state != store::kServerUp && !state->stopping.load()) {
-                        store.set_server_state(server.name, store::kServerUp);
-                        transitions.push_back({server.name, "was marked down while alive; marked up again"});
-                    }
-                    continue;
-                }
-                if (server.state == store::kServerUp &&
-                    heartbeat_expired(server.last_heartbeat, now, interval, kMissedHeartbeatsBeforeDead)) {
-                    store.set_server_state(server.name, store::kServerDown);
-                    store.clear_connected_for_server(server.name);
-                    transitions.push_back({server.name,
-                                           "is down: last heartbeat " +
-                                               std::to_string(now - server.last_heartbeat) + " s ago"});
-                }
-            }
-            if (!self_seen && !state->stopping.load()) {
-                // Our row was deleted (by hand?): register again.
-                store.register_server(state->options.name, state->advertise, now);
-                transitions.push_back({state->options.name, "row was missing; registered again"});
-            }
-            state->set_servers(store.list_servers());
-            return transitions;
-        };
+        auto job = [self = shared_from_this()](store::Store& store) { return self->check(store); };
         try {
-            const auto transitions = co_await state_->store.call(std::move(job));
-            for (const auto& t : transitions) {
+            auto outcome = co_await state_->store.call(std::move(job));
+            for (const auto& t : outcome.transitions) {
                 spdlog::warn("management server {} {}", t.name, t.what);
+            }
+            for (const auto& error : outcome.errors) {
+                spdlog::error("{}", error);
+            }
+            for (auto& [host_id, by] : outcome.superseded) {
+                if (state_->registry.session_count_of(host_id) > 0) {
+                    supersede_later(host_id, std::move(by));
+                }
             }
         } catch (const std::exception& e) {
             spdlog::error("cannot check the other servers' heartbeats: {}", e.what());
         }
+    }
+}
+
+void Liveness::supersede_later(std::int64_t host_id, std::string by) {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        context_,
+        [self, host_id, by = std::move(by)]() mutable {
+            return self->settle_superseded(host_id, std::move(by));
+        },
+        log_end);
+}
+
+asio::awaitable<void> Liveness::settle_superseded(std::int64_t host_id, std::string by) {
+    spdlog::debug(
+        "host id {}: a newer session is recorded on server {}; this server's closes in {} s "
+        "unless one of them ends first",
+        host_id,
+        escape_for_log(by),
+        std::chrono::duration_cast<std::chrono::seconds>(supersede_grace()).count());
+    asio::steady_timer grace(context_);
+    grace.expires_after(supersede_grace());
+    boost::system::error_code ec;
+    co_await grace.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_ || state_->registry.session_count_of(host_id) == 0) {
+        co_return;
+    }
+    // The newer session may have ended meanwhile: the one left here is then
+    // the host's session and the empty record names this server again.
+    auto job = [state = state_, host_id](store::Store& store) -> std::optional<std::string> {
+        if (state->stopping.load()) {
+            return state->options.name;
+        }
+        return store.claim_if_unconnected(host_id, state->options.name, unix_now());
+    };
+    std::optional<std::string> holder;
+    try {
+        holder = co_await state_->store.call(std::move(job));
+    } catch (const std::exception& e) {
+        spdlog::error("cannot check which server holds host id {}: {}", host_id, e.what());
+        co_return;
+    }
+    if (!holder || *holder == state_->options.name) {
+        co_return;
+    }
+    for (const auto& session : state_->registry.sessions_of(host_id)) {
+        session->close_superseded(*holder);
     }
 }
 

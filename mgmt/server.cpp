@@ -10,6 +10,7 @@
 #include "mgmt/io_pool.hpp"
 #include "mgmt/listener.hpp"
 #include "mgmt/liveness.hpp"
+#include "mgmt/name_claim.hpp"
 #include "mgmt/server_certificate.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_worker.hpp"
@@ -105,6 +106,13 @@ public:
                 store.put_ca_certificate(ca_pem, ca_fingerprint);
             }
         });
+
+        // Before binding: while a crashed predecessor's row goes stale,
+        // agents dialling this address are refused and go elsewhere instead
+        // of waiting in the listen backlog.
+        if (auto refusal = wait_for_name(store_, options_.name, options_.server_heartbeat_interval)) {
+            throw StartError(*refusal);
+        }
 
         auto credentials = start_value(
             ensure_server_certificate(ca, options_.state_dir, options_.name, advertise.host, unix_now()),

@@ -1,6 +1,7 @@
 #include "mgmt/shared_state.hpp"
 
 #include <chrono>
+#include <utility>
 
 namespace agentlb::mgmt {
 
@@ -40,6 +41,16 @@ std::vector<store::ServerRecord> SharedState::servers() const {
 void SharedState::set_servers(std::vector<store::ServerRecord> servers) {
     std::lock_guard lock(servers_mutex_);
     servers_ = std::move(servers);
+}
+
+void SharedState::recheck_record_later(std::int64_t host_id) {
+    std::lock_guard lock(recheck_mutex_);
+    recheck_.push_back(host_id);
+}
+
+std::vector<std::int64_t> SharedState::take_records_to_recheck() {
+    std::lock_guard lock(recheck_mutex_);
+    return std::exchange(recheck_, {});
 }
 
 }  // namespace agentlb::mgmt

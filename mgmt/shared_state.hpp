@@ -56,6 +56,12 @@ public:
     std::vector<store::ServerRecord> servers() const;
     void set_servers(std::vector<store::ServerRecord> servers);
 
+    // Hosts whose session record could not be written or cleared (a stalled
+    // store): the liveness check sets or clears it once it can, by whether
+    // this server still holds a session of the host.
+    void recheck_record_later(std::int64_t host_id);
+    std::vector<std::int64_t> take_records_to_recheck();
+
     // ms_list sequence numbers: increasing over this server's lifetime.
     std::int64_t next_seq() { return seq_.fetch_add(1) + 1; }
 
@@ -64,6 +70,8 @@ private:
     std::shared_ptr<const ClusterSnapshot> snapshot_;
     mutable std::mutex servers_mutex_;
     std::vector<store::ServerRecord> servers_;
+    std::mutex recheck_mutex_;
+    std::vector<std::int64_t> recheck_;
     std::atomic<std::int64_t> seq_{0};
 };
 

@@ -83,6 +83,17 @@ constexpr std::array<const char*, kSchemaVersion> kMigrations = {
     R"sql(
     CREATE INDEX hosts_by_name_nocase ON hosts (name COLLATE NOCASE);
     )sql",
+    // v3: a host's session recorded on another server than the one its
+    // record named, for that server to close its older session.
+    R"sql(
+    CREATE TABLE superseded (
+        host_id   INTEGER NOT NULL,
+        server    TEXT NOT NULL,
+        by_server TEXT NOT NULL,
+        at        INTEGER NOT NULL
+    );
+    CREATE INDEX superseded_by_server ON superseded (server);
+    )sql",
 };
 
 struct FileState {

@@ -9,7 +9,7 @@ namespace agentlb::store {
 class Connection;
 
 // The schema version this build writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // busy_timeout first (so the pragmas below wait for other processes instead
 // of failing), then refuses a file that is not ours or is newer (and, with

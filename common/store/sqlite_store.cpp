@@ -141,8 +141,72 @@ void SqliteStore::register_server(std::string_view name, std::string_view addres
                "registering a management server")
         .bind(1, name)
         .run();
+    forget_superseded(name);
     bump_generation();
     transaction.commit();
+}
+
+Rejoin SqliteStore::rejoin_server(std::string_view name,
+                                  std::string_view address,
+                                  std::int64_t started_at,
+                                  std::int64_t now,
+                                  const std::vector<std::int64_t>& held_hosts) {
+    WriteTransaction transaction(connection_, "marking a live management server up again");
+    connection_
+        .query(
+            "INSERT INTO servers (name, address, state, last_heartbeat, agents, started_at) "
+            "VALUES (?1, ?2, 'up', ?3, ?4, ?5) "
+            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, state = 'up', "
+            "last_heartbeat = excluded.last_heartbeat",
+            "marking a live management server up again")
+        .bind(1, name)
+        .bind(2, address)
+        .bind(3, now)
+        .bind(4, static_cast<std::int64_t>(held_hosts.size()))
+        .bind(5, started_at)
+        .run();
+    Rejoin rejoin;
+    for (std::int64_t id : held_hosts) {
+        connection_
+            .query(
+                "UPDATE hosts SET connected_to = ?2, last_seen = max(last_seen, ?3) "
+                "WHERE id = ?1 AND connected_to IS NULL",
+                "marking a live management server up again")
+            .bind(1, id)
+            .bind(2, name)
+            .bind(3, now)
+            .run();
+        if (connection_.changes() > 0) {
+            ++rejoin.restored;
+        } else if (const auto holder = connected_server(id); holder && *holder != name) {
+            rejoin.elsewhere.emplace_back(id, *holder);
+        }
+    }
+    bump_generation();
+    transaction.commit();
+    return rejoin;
+}
+
+bool SqliteStore::mark_server_down(std::string_view name, std::int64_t judged_heartbeat) {
+    WriteTransaction transaction(connection_, "marking a management server down");
+    connection_
+        .query("UPDATE servers SET state = 'down' WHERE name = ?1 AND state = 'up' AND last_heartbeat = ?2",
+               "marking a management server down")
+        .bind(1, name)
+        .bind(2, judged_heartbeat)
+        .run();
+    if (connection_.changes() == 0) {
+        return false;
+    }
+    connection_
+        .query("UPDATE hosts SET connected_to = NULL WHERE connected_to = ?1",
+               "marking a management server down")
+        .bind(1, name)
+        .run();
+    forget_superseded(name);
+    bump_generation();
+    transaction.commit();
+    return true;
 }
 
 void SqliteStore::heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) {

@@ -28,6 +28,10 @@ public:
     std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone() override;
     Result<std::vector<std::string>> remove_host(std::string_view name) override;
     void set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) override;
+    std::optional<std::string> claim_if_unconnected(std::int64_t host_id,
+                                                    std::string_view server,
+                                                    std::int64_t now) override;
+    std::vector<Supersession> take_superseded(std::string_view server) override;
     bool clear_connected_if(std::int64_t host_id, std::string_view server) override;
     void clear_connected_for_server(std::string_view server) override;
     void touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) override;
@@ -44,6 +48,12 @@ public:
     std::optional<std::pair<std::string, std::string>> ca_certificate() override;
 
     void register_server(std::string_view name, std::string_view address, std::int64_t now) override;
+    Rejoin rejoin_server(std::string_view name,
+                         std::string_view address,
+                         std::int64_t started_at,
+                         std::int64_t now,
+                         const std::vector<std::int64_t>& held_hosts) override;
+    bool mark_server_down(std::string_view name, std::int64_t judged_heartbeat) override;
     void heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) override;
     void set_server_state(std::string_view name, std::string_view state) override;
     std::vector<ServerRecord> list_servers() override;
@@ -56,6 +66,8 @@ private:
                             const IssuedCertificate& certificate,
                             bool revoked);
     void revoke_certificates_of(std::int64_t host_id, std::int64_t now);
+    std::optional<std::string> connected_server(std::int64_t host_id);
+    void forget_superseded(std::string_view server);
 
     Connection connection_;
 };

@@ -102,12 +102,81 @@ Result<std::vector<std::string>> SqliteStore::remove_host(std::string_view name)
 }
 
 void SqliteStore::set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) {
+    WriteTransaction transaction(connection_, "recording a host's session");
+    // The server named so far may still hold an older session of this host.
+    connection_
+        .query(
+            "INSERT INTO superseded (host_id, server, by_server, at) "
+            "SELECT id, connected_to, ?2, ?3 FROM hosts "
+            "WHERE id = ?1 AND connected_to IS NOT NULL AND connected_to <> ?2",
+            "recording a host's session")
+        .bind(1, host_id)
+        .bind(2, server)
+        .bind(3, now)
+        .run();
     connection_
         .query("UPDATE hosts SET connected_to = ?2, last_seen = max(last_seen, ?3) WHERE id = ?1",
                "recording a host's session")
         .bind(1, host_id)
         .bind(2, server)
         .bind(3, now)
+        .run();
+    transaction.commit();
+}
+
+std::optional<std::string> SqliteStore::connected_server(std::int64_t host_id) {
+    auto query =
+        connection_.query("SELECT connected_to FROM hosts WHERE id = ?1", "reading a host's session record");
+    query.bind(1, host_id);
+    if (!query.step()) {
+        return std::nullopt;
+    }
+    return query.optional_text(0);
+}
+
+std::optional<std::string> SqliteStore::claim_if_unconnected(std::int64_t host_id,
+                                                             std::string_view server,
+                                                             std::int64_t now) {
+    connection_
+        .query(
+            "UPDATE hosts SET connected_to = ?2, last_seen = max(last_seen, ?3) "
+            "WHERE id = ?1 AND connected_to IS NULL",
+            "recording a host's session again")
+        .bind(1, host_id)
+        .bind(2, server)
+        .bind(3, now)
+        .run();
+    return connected_server(host_id);
+}
+
+std::vector<Supersession> SqliteStore::take_superseded(std::string_view server) {
+    std::vector<Supersession> found;
+    std::int64_t last_rowid = 0;
+    {
+        auto query = connection_.query(
+            "SELECT rowid, host_id, by_server, at FROM superseded WHERE server = ?1 ORDER BY rowid",
+            "reading superseded sessions");
+        query.bind(1, server);
+        while (query.step()) {
+            last_rowid = query.int64(0);
+            found.push_back(Supersession{query.int64(1), query.text(2), query.int64(3)});
+        }
+    }
+    if (!found.empty()) {
+        // Rows added since the read stay for the next call.
+        connection_
+            .query("DELETE FROM superseded WHERE server = ?1 AND rowid <= ?2",
+                   "forgetting superseded sessions")
+            .bind(1, server)
+            .bind(2, last_rowid)
+            .run();
+    }
+    return found;
+}
+
+void SqliteStore::forget_superseded(std::string_view server) {
+    connection_.query("DELETE FROM superseded WHERE server = ?1", "forgetting superseded sessions")
+        .bind(1, server)
         .run();
 }
 

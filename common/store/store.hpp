@@ -58,6 +58,20 @@ struct ServerRecord {
     std::int64_t started_at = 0;
 };
 
+// A host's session recorded on server `by` while its record named `server`.
+struct Supersession {
+    std::int64_t host_id = 0;
+    std::string by;
+    std::int64_t at = 0;
+};
+
+// What a live server found when it put its row back (see rejoin_server).
+struct Rejoin {
+    std::int64_t restored = 0;  // held hosts whose empty record names this server again
+    // Held hosts whose record names another server: a newer session elsewhere.
+    std::vector<std::pair<std::int64_t, std::string>> elsewhere;
+};
+
 struct CertificateRecord {
     std::string serial;
     std::int64_t host_id = 0;
@@ -131,7 +145,17 @@ public:
     // generation. Returns all its serials (now all revoked). Unknown name: refused.
     virtual Result<std::vector<std::string>> remove_host(std::string_view name) = 0;
     // The newest session wins: the last call names the server; also sets last_seen.
+    // When the record named another server, that server is told through
+    // take_superseded (it may still hold an older session of the host).
     virtual void set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) = 0;
+    // Names `server` if the record is empty. Returns the record's server
+    // afterwards (nothing if the host no longer exists).
+    virtual std::optional<std::string> claim_if_unconnected(std::int64_t host_id,
+                                                            std::string_view server,
+                                                            std::int64_t now) = 0;
+    // Removes and returns what set_connected recorded for `server`, oldest
+    // first. A read only when there is nothing (cheap enough every second).
+    virtual std::vector<Supersession> take_superseded(std::string_view server) = 0;
     // Clears connected_to only if it still names this server (an old session
     // closing after make-before-break must not erase the new one). True if cleared.
     virtual bool clear_connected_if(std::int64_t host_id, std::string_view server) = 0;
@@ -168,6 +192,19 @@ public:
     // state up, agents 0, started_at now) and clears connected_to of hosts
     // that named it (a fresh process holds no sessions). Bumps the generation.
     virtual void register_server(std::string_view name, std::string_view address, std::int64_t now) = 0;
+    // A live server that found its row marked down or deleted: puts it back
+    // up (keeping its hosts' records) and names it again in the empty records
+    // of the hosts it holds. One transaction; bumps the generation.
+    virtual Rejoin rejoin_server(std::string_view name,
+                                 std::string_view address,
+                                 std::int64_t started_at,
+                                 std::int64_t now,
+                                 const std::vector<std::int64_t>& held_hosts) = 0;
+    // Marks a peer down and clears its hosts' records in one transaction, but
+    // only if it is still up with the heartbeat the caller judged stale (a
+    // peer that just wrote one, or put itself back up, is left alone). Bumps
+    // the generation when it acts; true if it did.
+    virtual bool mark_server_down(std::string_view name, std::int64_t judged_heartbeat) = 0;
     // Liveness only: never bumps the generation. Unknown name: nothing happens.
     virtual void heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) = 0;
     // state must be kServerUp or kServerDown (anything else is a bug:

@@ -60,7 +60,7 @@ std::set<std::string> raw_tables(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a new store file gets the schema, version 2 and WAL mode") {
+TEST_CASE("a new store file gets the schema, version 3 and WAL mode") {
     TempDir dir;
     const std::string db = dir.file("new.db");
     {
@@ -71,10 +71,11 @@ TEST_CASE("a new store file gets the schema, version 2 and WAL mode") {
         CHECK(store->list_servers().empty());
         CHECK_FALSE(store->ca_certificate().has_value());
     }
-    CHECK(raw_tables(db) ==
-          std::set<std::string>{
-              "configuration", "hosts", "certificates", "servers", "tokens", "generation", "ca"});
-    CHECK(raw_value(db, "PRAGMA user_version") == "2");
+    CHECK(
+        raw_tables(db) ==
+        std::set<std::string>{
+            "configuration", "hosts", "certificates", "servers", "tokens", "generation", "ca", "superseded"});
+    CHECK(raw_value(db, "PRAGMA user_version") == "3");
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
 
@@ -89,10 +90,10 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
     }
     // What version 1 wrote: no index, version 1, and names differing in case.
     raw_exec(db,
-             "DROP INDEX hosts_by_name_nocase; PRAGMA user_version = 1; "
+             "DROP INDEX hosts_by_name_nocase; DROP TABLE superseded; PRAGMA user_version = 1; "
              "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
     auto store = open_sqlite_store(db, OpenMode::existing);
-    CHECK(raw_value(db, "PRAGMA user_version") == "2");
+    CHECK(raw_value(db, "PRAGMA user_version") == "3");
     CHECK(store->list_hosts().size() == 2);
     CHECK(store->find_host("KVM1")->id == 2);
     // The lookup without regard to case uses the index, not a scan of every host.
