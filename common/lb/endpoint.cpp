@@ -35,7 +35,8 @@ Status check_ipv4(std::string_view host) {
         std::size_t dot = host.find('.', start);
         std::string_view part = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
         ++parts;
-        if (parts > 4 || part.empty() || part.size() > 3) {
+        // Digits only: std::stoi would also take "-1", "+1" or " 1", and throw on "/".
+        if (parts > 4 || part.size() > 3 || !all_digits(part)) {
             return fail(expected);
         }
         if (part.size() > 1 && part.front() == '0') {

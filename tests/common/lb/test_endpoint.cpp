@@ -103,6 +103,17 @@ TEST_CASE("endpoint: IPv4 refusals") {
     CHECK_THAT(refusal("10..0.1"), Contains("not a valid IPv4 address"));
 }
 
+// Found by tests/fuzz (lb_config): a part that is not all digits reached
+// std::stoi, which threw on "/" and read "-1", "+1" and " 1" as numbers.
+TEST_CASE("endpoint: IPv4 parts are decimal digits only") {
+    CHECK_THAT(refusal("/.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("a-.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("-1.-1.-1.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("+1.2.3.4"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("1.\t2.3.4"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("1. 2.3.4:8250"), Contains("not a valid IPv4 address"));
+}
+
 TEST_CASE("endpoint: IPv6 refusals") {
     CHECK_THAT(refusal("[::1"), Contains("without a closing ']'"));
     CHECK_THAT(refusal("[]"), Contains("not a valid IPv6 address"));
