@@ -2,6 +2,7 @@
 // certificate the server sends back).
 
 #include "agent/agent.hpp"
+#include "agent/server_message.hpp"
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
@@ -68,22 +69,13 @@ void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const 
         spdlog::warn("{} sent a certificate we did not ask for: ignored", session->entry());
         return;
     }
-    const std::string ca_pem = message.ca.empty() ? credentials_.ca_pem : message.ca;
-    auto cert = certs::parse_certificate_pem(message.certificate);
-    auto key = certs::parse_private_key_pem(pending_key_pem_);
-    if (!cert || !key || !certs::key_matches_certificate(key->get(), cert->get())) {
-        spdlog::error("{} sent a certificate that is not for our new key: ignored", session->entry());
+    auto accepted = accept_renewed_certificate(
+        message, pending_key_pem_, credentials_.ca_pem, identity_name(), std::time(nullptr));
+    if (!accepted) {
+        spdlog::error("{} sent a certificate {}", session->entry(), accepted.error());
         return;
     }
-    if (auto verified = certs::verify_certificate(cert->get(), ca_pem, std::time(nullptr)); !verified) {
-        spdlog::error("{} sent a certificate that does not verify: {}", session->entry(), verified.error());
-        return;
-    }
-    if (certs::common_name_of(cert->get()) != identity_name()) {
-        spdlog::error("{} sent a certificate for another name: ignored", session->entry());
-        return;
-    }
-    Credentials renewed{pending_key_pem_, message.certificate, ca_pem, std::move(*cert)};
+    Credentials renewed = std::move(*accepted);
     pending_key_pem_.clear();
     auto io = io_.get_executor();
     const AgentSettings paths = settings_;

@@ -1,5 +1,7 @@
 #include "agent/agent_state.hpp"
 
+#include "common/lb/algorithm.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -86,6 +88,11 @@ Status validate_list_update(const ListUpdate& update) {
     }
     if (!is_algorithm_name(update.value.algorithm)) {
         return fail("algorithm \"" + update.value.algorithm + "\" is not a name (letters, digits, '_', '-')");
+    }
+    // settings_from_properties() accepts only the algorithms this build knows:
+    // a list stored with another one would make the agent refuse its own file.
+    if (auto known = lb::find_algorithm(update.value.algorithm); !known) {
+        return fail(known.error());
     }
     if (update.check_interval < 0) {
         return fail("check interval " + std::to_string(update.check_interval) + " is negative");
