@@ -48,13 +48,6 @@ public:
                                        std::optional<std::string> name = std::nullopt,
                                        std::chrono::milliseconds timeout = 5s);
 
-// The same exchange with `bytes` sent as they are (frames of any shape) after
-// the handshake: what the server answers to hostile input.
-EnrollOutcome send_to_enrollment_port(const std::string& address,
-                                      const std::string& ca_fingerprint,
-                                      const std::string& bytes,
-                                      std::chrono::milliseconds timeout = 5s);
-
     bool send(const wire::Message& message, std::chrono::milliseconds timeout = 5s);
     // Raw bytes on the TLS stream (malformed-frame tests).
     bool send_raw(const std::string& bytes, std::chrono::milliseconds timeout = 5s);
