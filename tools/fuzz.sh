@@ -48,8 +48,8 @@ if command -v ccache >/dev/null; then
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 echo "== build the fuzz targets: $build"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-16 \
-    -DCMAKE_CXX_COMPILER=clang++-16 -DAGENTLB_FUZZ=ON "${launcher[@]}" >/dev/null || exit 1
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-16 \
+    -DAGENTLB_FUZZ=ON "${launcher[@]}" >/dev/null || exit 1
 cmake --build "$build" --target agentlb_fuzzers --parallel "$(nproc 2>/dev/null || echo 2)" || exit 1
 
 symbolizer="$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)"
@@ -82,7 +82,7 @@ while read -r name max_len corpus; do
     ft="$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")"
     failures="$(find "$work/artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
         -o -name 'oom-*' \) | sort)"
-    line="fuzz $name: ${runs:-?} runs in ${seconds} s, cov ${cov:-?}, ft ${ft:-?}"
+    line="fuzz $name: ${runs:-?} runs, cov ${cov:-?}, ft ${ft:-?}"
     if [[ $rc -ne 0 || -n "$failures" ]]; then
         status=1
         kind="$(basename "$(head -1 <<<"$failures")" | cut -d- -f1)"
@@ -98,6 +98,6 @@ while read -r name max_len corpus; do
     summary+=("$line")
 done <"$build/fuzzers.txt"
 
-echo "== fuzzing summary"
+echo "== fuzzing summary (${seconds} s per target unless it failed)"
 printf '%s\n' "${summary[@]}"
 exit "$status"

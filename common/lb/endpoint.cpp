@@ -18,6 +18,10 @@ constexpr std::size_t kMaxNameLength = 253;
 constexpr std::size_t kMaxLabelLength = 63;
 
 bool is_ipv6(std::string_view text) {
+    // inet_pton stops at a NUL: "fd00::1\0junk" would pass as fd00::1.
+    if (text.find('\0') != std::string_view::npos) {
+        return false;
+    }
     std::string copy(text);  // inet_pton wants a terminated string
     unsigned char bytes[16];
     return ::inet_pton(AF_INET6, copy.c_str(), bytes) == 1;
