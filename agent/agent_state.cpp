@@ -1,6 +1,7 @@
 #include "agent/agent_state.hpp"
 
 #include "common/lb/algorithm.hpp"
+#include "common/util/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -87,7 +88,8 @@ Status validate_list_update(const ListUpdate& update) {
         return fail("the list is empty");
     }
     if (!is_algorithm_name(update.value.algorithm)) {
-        return fail("algorithm \"" + update.value.algorithm + "\" is not a name (letters, digits, '_', '-')");
+        return fail("algorithm \"" + util::escape_text(update.value.algorithm) +
+                    "\" is not a name (letters, digits, '_', '-')");
     }
     // settings_from_properties() accepts only the algorithms this build knows:
     // a list stored with another one would make the agent refuse its own file.

@@ -145,3 +145,14 @@ TEST_CASE("a push with an algorithm this agent cannot read back is refused, not 
     CHECK_THAT(result.error(), Catch::Contains("seq 9") && Catch::Contains("unknown algorithm \"hash\""));
     CHECK(target.calls.empty());
 }
+
+// Found by tests/fuzz (agent_server_message): the refusal quoted the server's
+// algorithm raw, so control bytes from a peer reached the log line.
+TEST_CASE("a refused algorithm is shown escaped") {
+    FakeTarget target;
+    auto push = to_list_push(wire::MsList{11, {"m1"}, "st\x1b[2Jatic", 0, {}});
+    auto result = apply_push(push, held({"m1"}, "static", 0), target);
+    REQUIRE_FALSE(result.ok());
+    CHECK_THAT(result.error(), Catch::Contains("\"st\\x1b[2Jatic\" is not a name"));
+    CHECK(result.error().find('\x1b') == std::string::npos);
+}
