@@ -11,7 +11,8 @@
 
 namespace agentlb::agent {
 
-std::chrono::milliseconds heartbeat_from_welcome(const wire::Welcome& welcome, std::chrono::milliseconds fallback) {
+std::chrono::milliseconds heartbeat_from_welcome(const wire::Welcome& welcome,
+                                                 std::chrono::milliseconds fallback) {
     if (welcome.heartbeat_interval <= 0) {
         return fallback;
     }
@@ -54,7 +55,8 @@ std::int64_t answered_pings(std::int64_t last_pong, std::int64_t pings_sent, con
 
 std::vector<std::string> avoid_after_migrate(const wire::Migrate& migrate, std::string_view entry) {
     auto avoid = migrate.avoid;
-    if (std::none_of(avoid.begin(), avoid.end(), [&](const std::string& a) { return same_server(a, entry); })) {
+    if (std::none_of(
+            avoid.begin(), avoid.end(), [&](const std::string& a) { return same_server(a, entry); })) {
         avoid.emplace_back(entry);
     }
     return avoid;

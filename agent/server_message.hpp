@@ -26,7 +26,8 @@ inline constexpr std::chrono::seconds kMaxWelcomeHeartbeat{3600};
 
 // dial(): the ping period welcome asks for (at most kMaxWelcomeHeartbeat);
 // `fallback` when it names none.
-std::chrono::milliseconds heartbeat_from_welcome(const wire::Welcome& welcome, std::chrono::milliseconds fallback);
+std::chrono::milliseconds heartbeat_from_welcome(const wire::Welcome& welcome,
+                                                 std::chrono::milliseconds fallback);
 
 // "code: message", peer text made printable, for the log.
 std::string describe_server_error(const wire::Error& error);

@@ -50,7 +50,7 @@ struct HelloAcceptance {
 };
 
 struct HelloServer {
-    std::string_view name;               // this server's name, sent in welcome
+    std::string_view name;                // this server's name, sent in welcome
     std::int64_t heartbeat_interval = 0;  // seconds
     // Numbers a correction; called only when there is one.
     std::function<std::int64_t()> next_seq;

@@ -132,7 +132,8 @@ void handle_list(const wire::MsList& list, std::uint8_t state) {
         FUZZ_CHECK(free_of_control_bytes(applied.error()), "the refusal is safe to log");
         return;
     }
-    FUZZ_CHECK(target.adopted && target.acked && target.acked_seq == list.seq, "an applied list is acknowledged");
+    FUZZ_CHECK(target.adopted && target.acked && target.acked_seq == list.seq,
+               "an applied list is acknowledged");
     FUZZ_CHECK(!list.list.empty(), "an empty list is never adopted");
     if (!target.persisted) {
         FUZZ_CHECK(held.hosts == list.list && held.algorithm == list.algorithm &&
@@ -209,60 +210,63 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto action = agent::classify_server_message(message);
     const std::string entry = (state & 4) ? "[fd00::1]:8250" : "ms1.example";
     switch (action) {
-    case agent::ServerMessageAction::note_pong: {
-        const std::int64_t sent = state & 3;
-        const std::int64_t last = (state >> 2) & 3 & sent;
-        const auto answered = agent::answered_pings(last, sent, std::get<wire::Pong>(message));
-        FUZZ_CHECK(answered >= last && answered <= std::max(last, sent), "a pong answers only pings sent");
-        break;
-    }
-    case agent::ServerMessageAction::answer_ping: {
-        const wire::Message pong = wire::Pong{std::get<wire::Ping>(message).seq};
-        wire::Message decoded;
-        FUZZ_CHECK(!wire::decode_message(wire::encode_message(pong), decoded, detail) && decoded == pong,
-                   "the pong carries the ping's seq");
-        break;
-    }
-    case agent::ServerMessageAction::apply_list:
-        handle_list(std::get<wire::MsList>(message), state);
-        break;
-    case agent::ServerMessageAction::migrate: {
-        const auto& migrate = std::get<wire::Migrate>(message);
-        const auto avoid = agent::avoid_after_migrate(migrate, entry);
-        FUZZ_CHECK(std::any_of(avoid.begin(), avoid.end(),
-                               [&](const std::string& a) { return agent::same_server(a, entry); }),
-                   "the server that sent migrate is avoided");
-        FUZZ_CHECK(avoid.size() <= migrate.avoid.size() + 1 &&
-                       std::equal(migrate.avoid.begin(), migrate.avoid.end(), avoid.begin()),
-                   "the servers migrate names are kept");
-        break;
-    }
-    case agent::ServerMessageAction::check_certificate:
-        handle_certificate(std::get<wire::Certificate>(message), state);
-        break;
-    case agent::ServerMessageAction::log_error: {
-        const auto text = agent::describe_server_error(std::get<wire::Error>(message));
-        FUZZ_CHECK(free_of_control_bytes(text), "server error text is safe to log");
-        FUZZ_CHECK(text.size() <= 2 * (200 * 4 + 3) + 2, "server error text is bounded");
-        break;
-    }
-    case agent::ServerMessageAction::ignore: {
-        // The first welcome (dial): its heartbeat, then its correction as a list.
-        const auto& welcome = std::get<wire::Welcome>(message);
-        const auto period = agent::heartbeat_from_welcome(welcome, std::chrono::milliseconds(10'000));
-        FUZZ_CHECK(period.count() > 0, "the heartbeat period is positive");
-        if (welcome.correction) {
-            handle_list(*welcome.correction, state);
+        case agent::ServerMessageAction::note_pong: {
+            const std::int64_t sent = state & 3;
+            const std::int64_t last = (state >> 2) & 3 & sent;
+            const auto answered = agent::answered_pings(last, sent, std::get<wire::Pong>(message));
+            FUZZ_CHECK(answered >= last && answered <= std::max(last, sent),
+                       "a pong answers only pings sent");
+            break;
         }
-        break;
-    }
-    case agent::ServerMessageAction::abort:
-        FUZZ_CHECK((std::holds_alternative<wire::Hello>(message) || std::holds_alternative<wire::Ack>(message) ||
-                    std::holds_alternative<wire::Renew>(message) ||
-                    std::holds_alternative<wire::EnrollRequest>(message) ||
-                    std::holds_alternative<wire::EnrollResponse>(message)),
-                   "only messages no server sends end the session");
-        break;
+        case agent::ServerMessageAction::answer_ping: {
+            const wire::Message pong = wire::Pong{std::get<wire::Ping>(message).seq};
+            wire::Message decoded;
+            FUZZ_CHECK(!wire::decode_message(wire::encode_message(pong), decoded, detail) && decoded == pong,
+                       "the pong carries the ping's seq");
+            break;
+        }
+        case agent::ServerMessageAction::apply_list:
+            handle_list(std::get<wire::MsList>(message), state);
+            break;
+        case agent::ServerMessageAction::migrate: {
+            const auto& migrate = std::get<wire::Migrate>(message);
+            const auto avoid = agent::avoid_after_migrate(migrate, entry);
+            FUZZ_CHECK(std::any_of(avoid.begin(),
+                                   avoid.end(),
+                                   [&](const std::string& a) { return agent::same_server(a, entry); }),
+                       "the server that sent migrate is avoided");
+            FUZZ_CHECK(avoid.size() <= migrate.avoid.size() + 1 &&
+                           std::equal(migrate.avoid.begin(), migrate.avoid.end(), avoid.begin()),
+                       "the servers migrate names are kept");
+            break;
+        }
+        case agent::ServerMessageAction::check_certificate:
+            handle_certificate(std::get<wire::Certificate>(message), state);
+            break;
+        case agent::ServerMessageAction::log_error: {
+            const auto text = agent::describe_server_error(std::get<wire::Error>(message));
+            FUZZ_CHECK(free_of_control_bytes(text), "server error text is safe to log");
+            FUZZ_CHECK(text.size() <= 2 * (200 * 4 + 3) + 2, "server error text is bounded");
+            break;
+        }
+        case agent::ServerMessageAction::ignore: {
+            // The first welcome (dial): its heartbeat, then its correction as a list.
+            const auto& welcome = std::get<wire::Welcome>(message);
+            const auto period = agent::heartbeat_from_welcome(welcome, std::chrono::milliseconds(10'000));
+            FUZZ_CHECK(period.count() > 0, "the heartbeat period is positive");
+            if (welcome.correction) {
+                handle_list(*welcome.correction, state);
+            }
+            break;
+        }
+        case agent::ServerMessageAction::abort:
+            FUZZ_CHECK(
+                (std::holds_alternative<wire::Hello>(message) || std::holds_alternative<wire::Ack>(message) ||
+                 std::holds_alternative<wire::Renew>(message) ||
+                 std::holds_alternative<wire::EnrollRequest>(message) ||
+                 std::holds_alternative<wire::EnrollResponse>(message)),
+                "only messages no server sends end the session");
+            break;
     }
     return 0;
 }

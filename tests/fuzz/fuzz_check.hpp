@@ -8,13 +8,13 @@
 #include <string_view>
 
 // Unlike assert(), also active in RelWithDebInfo builds.
-#define FUZZ_CHECK(condition, what)                                                                     \
-    do {                                                                                                \
-        if (!(condition)) {                                                                             \
-            std::fprintf(stderr, "%s:%d: property violated: %s (%s)\n", __FILE__, __LINE__, what,       \
-                         #condition);                                                                   \
-            std::abort();                                                                               \
-        }                                                                                               \
+#define FUZZ_CHECK(condition, what)                                                                   \
+    do {                                                                                              \
+        if (!(condition)) {                                                                           \
+            std::fprintf(                                                                             \
+                stderr, "%s:%d: property violated: %s (%s)\n", __FILE__, __LINE__, what, #condition); \
+            std::abort();                                                                             \
+        }                                                                                             \
     } while (false)
 
 namespace agentlb::fuzz {

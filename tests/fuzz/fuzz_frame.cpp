@@ -33,7 +33,8 @@ Reference read_whole(std::string_view stream) {
     std::size_t pos = 0;
     while (stream.size() - pos >= wire::kFrameHeaderSize) {
         const auto* h = reinterpret_cast<const unsigned char*>(stream.data() + pos);
-        const std::size_t n = (std::size_t{h[0]} << 24) | (std::size_t{h[1]} << 16) | (std::size_t{h[2]} << 8) | h[3];
+        const std::size_t n =
+            (std::size_t{h[0]} << 24) | (std::size_t{h[1]} << 16) | (std::size_t{h[2]} << 8) | h[3];
         if (n == 0) {
             ref.error = wire::errc::empty_frame;
             break;
@@ -82,7 +83,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             FUZZ_CHECK(!payload->empty(), "payloads are never empty");
             FUZZ_CHECK(payload->size() <= wire::kMaxPayload, "payloads are at most kMaxPayload bytes");
             FUZZ_CHECK(got.size() < ref.payloads.size(), "no more payloads than the stream holds");
-            FUZZ_CHECK(*payload == ref.payloads[got.size()], "payloads do not depend on how the stream is cut");
+            FUZZ_CHECK(*payload == ref.payloads[got.size()],
+                       "payloads do not depend on how the stream is cut");
             auto frame = wire::encode_frame(*payload);
             FUZZ_CHECK(frame.ok(), "a decoded payload encodes");
             got.push_back(std::move(*payload));

@@ -117,7 +117,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto status = lb::validate_config(value, "x");
         FUZZ_CHECK(!status.ok(), "an unknown key is refused");
         FUZZ_CHECK(free_of_control_bytes(status.error()), "the refusal is safe to print");
-        FUZZ_CHECK(status.error().find(std::string(lb::kHostKey)) != std::string::npos, "it lists the known keys");
+        FUZZ_CHECK(status.error().find(std::string(lb::kHostKey)) != std::string::npos,
+                   "it lists the known keys");
     }
     return 0;
 }

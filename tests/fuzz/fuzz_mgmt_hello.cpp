@@ -139,7 +139,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(welcome.host_id == kHostId && welcome.server == "ms1" && welcome.heartbeat_interval == 10,
                "welcome names this host and this server");
     const auto& snapshot = *lookup.snapshot;
-    const auto computed = mgmt::compute_assignment(snapshot, std::vector<std::int64_t>{3, 5, kHostId, 9}, kHostId);
+    const auto computed =
+        mgmt::compute_assignment(snapshot, std::vector<std::int64_t>{3, 5, kHostId, 9}, kHostId);
     if (welcome.correction) {
         FUZZ_CHECK(seqs == 1 && welcome.correction->seq == 101, "a correction takes one new seq");
         const auto& c = *welcome.correction;
