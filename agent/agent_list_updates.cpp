@@ -4,6 +4,8 @@
 #include "agent/agent.hpp"
 #include "agent/agent_internal.hpp"
 #include "agent/printable.hpp"
+#include "agent/server_message.hpp"
+#include "common/lb/host_list.hpp"
 #include "common/util/bounded_join.hpp"
 
 #include <boost/asio/post.hpp>
@@ -93,13 +95,7 @@ void Agent::on_migrate(const std::shared_ptr<ServerSession>& session, const wire
         return;
     }
     spdlog::info("{} asks us to move: {}", session->entry(), printable(migrate.reason));
-    auto avoid = migrate.avoid;
-    if (std::none_of(avoid.begin(), avoid.end(), [&](const std::string& a) {
-            return same_server(a, session->entry());
-        })) {
-        avoid.push_back(session->entry());
-    }
-    policy_.set_avoid(std::move(avoid));
+    policy_.set_avoid(avoid_after_migrate(migrate, session->entry()));
     relocate_ = true;
     wake_connection_loop();
 }

@@ -2,6 +2,7 @@
 
 #include "agent/printable.hpp"
 #include "common/lb/config_keys.hpp"
+#include "common/lb/algorithm.hpp"
 #include "common/util/text.hpp"
 
 #include <algorithm>
@@ -93,6 +94,11 @@ Status validate_list_update(const ListUpdate& update) {
     if (!is_algorithm_name(update.value.algorithm)) {
         return fail("algorithm \"" + util::escape_text(update.value.algorithm) +
                     "\" is not a name (letters, digits, '_', '-')");
+    }
+    // settings_from_properties() accepts only the algorithms this build knows:
+    // a list stored with another one would make the agent refuse its own file.
+    if (auto known = lb::find_algorithm(update.value.algorithm); !known) {
+        return fail(known.error());
     }
     if (update.check_interval < 0 || update.check_interval > lb::kMaxCheckInterval) {
         return fail("check interval " + std::to_string(update.check_interval) + " s is out of range (0 to " +

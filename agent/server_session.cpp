@@ -1,7 +1,7 @@
 #include "agent/server_session.hpp"
 
 #include "agent/printable.hpp"
-#include "common/lb/config_keys.hpp"
+#include "agent/server_message.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
@@ -33,28 +33,6 @@ namespace {
 
 // A server that does not read while we keep queueing is not a live server.
 constexpr std::size_t kMaxOutbox = 256;
-
-// The servers accept --heartbeat-interval up to an hour; more is not a
-// server of ours (and would overflow the timer's arithmetic).
-constexpr std::int64_t kMaxHeartbeatInterval = 3600;
-
-// Values the agent would turn into timers: bounded as the CLI bounds them
-// (lb::kMaxCheckInterval), or the message is a protocol error. "" when fine.
-std::string out_of_range(const wire::MsList& list) {
-    if (list.interval > lb::kMaxCheckInterval) {
-        return "check interval " + std::to_string(list.interval) + " s is out of range (at most " +
-               std::to_string(lb::kMaxCheckInterval) + ")";
-    }
-    return "";
-}
-
-std::string out_of_range(const wire::Welcome& welcome) {
-    if (welcome.heartbeat_interval > kMaxHeartbeatInterval) {
-        return "heartbeat interval " + std::to_string(welcome.heartbeat_interval) +
-               " s is out of range (at most " + std::to_string(kMaxHeartbeatInterval) + ")";
-    }
-    return welcome.correction ? out_of_range(*welcome.correction) : "";
-}
 
 std::string ms(std::chrono::milliseconds d) {
     return std::to_string(d.count()) + " ms";
@@ -183,15 +161,13 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
         }
         deadline.cancel();
         session->welcome_ = *welcome;
-        session->heartbeat_interval_ = welcome->heartbeat_interval > 0
-                                           ? std::chrono::seconds(welcome->heartbeat_interval)
-                                           : timeouts.heartbeat;
+        session->heartbeat_interval_ = heartbeat_from_welcome(*welcome, timeouts.heartbeat);
         out.session = std::move(session);
         co_return out;
     }
     if (auto* error = std::get_if<wire::Error>(&message)) {
         out.rejected = true;
-        out.reason = "refused by the server: " + printable(error->code) + ": " + printable(error->message);
+        out.reason = "refused by the server: " + describe_server_error(*error);
         co_return out;
     }
     out.reason = "expected welcome, got " + std::string(wire::message_type(message));
@@ -304,26 +280,37 @@ asio::awaitable<void> ServerSession::read_loop() {
 
 void ServerSession::dispatch(const wire::Message& message) {
     auto self = shared_from_this();
-    if (auto* pong = std::get_if<wire::Pong>(&message)) {
-        last_pong_ = std::max(last_pong_, std::min(pong->seq, pings_sent_));
-    } else if (auto* ping = std::get_if<wire::Ping>(&message)) {
-        send(wire::Pong{ping->seq});
-    } else if (auto* list = std::get_if<wire::MsList>(&message)) {
-        if (auto bad = out_of_range(*list); !bad.empty()) {
-            abort("protocol error: ms_list (seq " + std::to_string(list->seq) + "): " + bad);
+    switch (classify_server_message(message)) {
+    case ServerMessageAction::note_pong:
+        last_pong_ = answered_pings(last_pong_, pings_sent_, std::get<wire::Pong>(message));
+        break;
+    case ServerMessageAction::answer_ping:
+        send(wire::Pong{std::get<wire::Ping>(message).seq});
+        break;
+    case ServerMessageAction::apply_list: {
+        const auto& list = std::get<wire::MsList>(message);
+        if (auto bad = out_of_range(list); !bad.empty()) {
+            abort("protocol error: ms_list (seq " + std::to_string(list.seq) + "): " + bad);
             return;
         }
-        events_->on_list(self, *list);
-    } else if (auto* migrate = std::get_if<wire::Migrate>(&message)) {
-        events_->on_migrate(self, *migrate);
-    } else if (auto* cert = std::get_if<wire::Certificate>(&message)) {
-        events_->on_certificate(self, *cert);
-    } else if (auto* error = std::get_if<wire::Error>(&message)) {
-        spdlog::warn("[{}] server error {}: {}", entry_, printable(error->code), printable(error->message));
-    } else if (std::holds_alternative<wire::Welcome>(message)) {
+        events_->on_list(self, list);
+        break;
+    }
+    case ServerMessageAction::migrate:
+        events_->on_migrate(self, std::get<wire::Migrate>(message));
+        break;
+    case ServerMessageAction::check_certificate:
+        events_->on_certificate(self, std::get<wire::Certificate>(message));
+        break;
+    case ServerMessageAction::log_error:
+        spdlog::warn("[{}] server error {}", entry_, describe_server_error(std::get<wire::Error>(message)));
+        break;
+    case ServerMessageAction::ignore:
         spdlog::debug("[{}] ignoring a second welcome", entry_);
-    } else {
+        break;
+    case ServerMessageAction::abort:
         abort("unexpected " + std::string(wire::message_type(message)) + " from the server");
+        break;
     }
 }
 

@@ -4,6 +4,7 @@
 #include "certs/verify.hpp"
 #include "common/util/exception_text.hpp"
 #include "mgmt/handshake_refusal.hpp"
+#include "mgmt/hello_decision.hpp"
 #include "mgmt/log_text.hpp"
 #include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
@@ -161,13 +162,10 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     }
     const auto common_name = certs::common_name_of(certificate.get());
     serial_ = certs::serial_of(certificate.get());
-    if (hello.name != common_name) {
-        state_->metrics.count_handshake("identity_mismatch");
-        spdlog::warn("refused {}: identity_mismatch: certificate is for '{}', hello names '{}'",
-                     who(),
-                     escape_for_log(common_name),
-                     escape_for_log(hello.name));
-        refuse("identity_mismatch", "hello names a host other than the certificate's");
+    if (const auto refusal = check_hello_identity(hello, common_name)) {
+        state_->metrics.count_handshake(refusal->code);
+        spdlog::warn("refused {}: {}: {}", who(), refusal->code, refusal->log);
+        refuse(refusal->code, refusal->message);
         co_return false;
     }
     {
@@ -177,23 +175,14 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     // Resumed sessions skipped the handshake's certificate checks.
     if (auto ok = certs::check_leaf(certificate.get(), state_->revoked.get(), certs::CertificateKind::agent);
         !ok) {
-        const std::string reason = ok.error().find("revoked") != std::string::npos
-                                       ? std::string("revoked")
-                                       : std::string("bad_certificate");
-        state_->metrics.count_handshake(reason);
-        spdlog::warn("refused {}: {}: {}", who(), reason, ok.error());
-        refuse(reason, ok.error());
+        const auto refusal = leaf_check_refusal(ok.error());
+        state_->metrics.count_handshake(refusal.code);
+        spdlog::warn("refused {}: {}: {}", who(), refusal.code, refusal.log);
+        refuse(refusal.code, refusal.message);
         co_return false;
     }
 
-    struct Lookup {
-        std::optional<store::HostRecord> host;
-        bool revoked = false;
-        std::shared_ptr<const ClusterSnapshot> snapshot;
-        // The zone's ids, read only for a host newer than `snapshot`.
-        std::optional<std::vector<std::int64_t>> ids;
-        std::int64_t generation = 0;
-    };
+    using Lookup = HelloLookup;
     // Point reads only: the zone's host ids come from the snapshot, since
     // reading them costs O(hosts in the zone) on the one store thread, which
     // every hello of a reconnection storm queues behind.
@@ -221,18 +210,16 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     if (stopped_) {
         co_return false;
     }
-    if (!lookup.host) {
-        state_->metrics.count_handshake("unknown_host");
-        spdlog::warn("refused {}: unknown_host: no host of that name is registered", who());
-        refuse("unknown_host", "host " + name_ + " is not registered");
+    const HelloServer server{
+        state_->options.name, state_->options.heartbeat_interval.count(), [this] { return state_->next_seq(); }};
+    auto decision = decide_hello(hello, serial_, lookup, server);
+    if (const auto* refusal = std::get_if<HelloRefusal>(&decision)) {
+        state_->metrics.count_handshake(refusal->code);
+        spdlog::warn("refused {}: {}: {}", who(), refusal->code, refusal->log);
+        refuse(refusal->code, refusal->message);
         co_return false;
     }
-    if (lookup.revoked) {
-        state_->metrics.count_handshake("revoked");
-        spdlog::warn("refused {}: revoked: certificate serial {} is revoked", who(), serial_);
-        refuse("revoked", "certificate serial " + serial_ + " is revoked");
-        co_return false;
-    }
+    auto& accepted = std::get<HelloAcceptance>(decision);
     if (!hello.zone.empty() && hello.zone != lookup.host->zone) {
         spdlog::debug("{}: reports zone '{}', registered in '{}'",
                       who(),
@@ -245,24 +232,8 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
         zone_ = lookup.host->zone;
     }
     hello_generation_ = lookup.generation;
-
-    const auto& snapshot = lookup.snapshot;
-    const auto computed = lookup.ids ? compute_assignment(*snapshot, *lookup.ids, host_id_)
-                                     : compute_assignment(*snapshot, zone_, host_id_);
-    const auto reported = held_from_hello(hello.list, hello.interval);
-
-    wire::Welcome welcome;
-    welcome.host_id = host_id_;
-    welcome.server = state_->options.name;
-    welcome.heartbeat_interval = state_->options.heartbeat_interval.count();
-    if (needs_update(reported, computed, *snapshot->algorithm)) {
-        const auto correction = assignment_to_send(reported, computed, *snapshot->algorithm);
-        welcome.correction = wire::MsList{
-            state_->next_seq(), correction.list, correction.algorithm, correction.interval, correction.avoid};
-        set_held(correction);
-    } else {
-        set_held(reported);
-    }
+    const wire::Welcome welcome = std::move(accepted.welcome);
+    set_held(accepted.held);
 
     state_->registry.add(host_id_, shared_from_this());
     registered_ = true;

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the build needs (Debian packages), builds, and runs the whole
 # CTest suite twice: a normal build, then one with AddressSanitizer and
-# UndefinedBehaviorSanitizer. The exit code is non-zero if either run fails.
+# UndefinedBehaviorSanitizer; then every fuzz target for 30 s (tools/fuzz.sh).
+# The exit code is non-zero if any of them fails.
 #
-#   tools/test.sh              both runs
+#   tools/test.sh              all three
 #   AGENTLB_TEST_SANITIZE=0    skip the sanitizer run (quicker local loop)
+#   AGENTLB_TEST_FUZZ=0        skip the fuzzing run
 #   AGENTLB_TEST_ARGS="-L unit" extra arguments for ctest
 set -euo pipefail
 
@@ -36,6 +38,11 @@ if [[ "${AGENTLB_TEST_SANITIZE:-1}" != 0 ]]; then
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
     export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp"
     run_suite "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DAGENTLB_SANITIZE=ON || status=1
+fi
+
+if [[ "${AGENTLB_TEST_FUZZ:-1}" != 0 ]]; then
+    echo "== fuzz every target for 30 s: $root/build-fuzz"
+    "$root/tools/fuzz.sh" 30 || status=1
 fi
 
 exit "$status"

@@ -18,6 +18,10 @@ constexpr std::size_t kMaxNameLength = 253;
 constexpr std::size_t kMaxLabelLength = 63;
 
 bool is_ipv6(std::string_view text) {
+    // inet_pton stops at a NUL: "fd00::1\0junk" would pass as fd00::1.
+    if (text.find('\0') != std::string_view::npos) {
+        return false;
+    }
     std::string copy(text);  // inet_pton wants a terminated string
     unsigned char bytes[16];
     return ::inet_pton(AF_INET6, copy.c_str(), bytes) == 1;
@@ -35,7 +39,8 @@ Status check_ipv4(std::string_view host) {
         std::size_t dot = host.find('.', start);
         std::string_view part = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
         ++parts;
-        if (parts > 4 || part.empty() || part.size() > 3) {
+        // Digits only: std::stoi would also take "-1", "+1" or " 1", and throw on "/".
+        if (parts > 4 || part.size() > 3 || !all_digits(part)) {
             return fail(expected);
         }
         if (part.size() > 1 && part.front() == '0') {

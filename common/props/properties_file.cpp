@@ -54,7 +54,9 @@ Result<PropertiesFile> PropertiesFile::parse(std::string_view text, std::string_
         std::size_t end = text.find('\n');
         std::string_view raw = text.substr(0, end);
         text = end == text.npos ? std::string_view{} : text.substr(end + 1);
-        if (!raw.empty() && raw.back() == '\r') {
+        // Every CR before the LF ends the line, as in Java: a value kept with
+        // a trailing CR would be written back as "...\r\n" and read as less.
+        while (!raw.empty() && raw.back() == '\r') {
             raw.remove_suffix(1);
         }
 

@@ -6,7 +6,8 @@
 // Format: one `key=value` per line. Blank lines and lines whose first non-blank
 // character is '#' or '!' are comments. The key is everything before the first
 // '=', the value everything after it, both trimmed of surrounding whitespace
-// (space, tab, form feed). CRLF line endings are accepted; serialize() writes LF.
+// (space, tab, form feed). CRLF line endings are accepted (every CR right before
+// the LF, or before the end of the text, is part of the line ending); serialize() writes LF.
 //
 // Unlike java.util.Properties there is NO escape processing: no backslash
 // escapes, no `\` line continuation, no ':' or whitespace as separator, no

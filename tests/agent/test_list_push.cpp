@@ -133,3 +133,26 @@ TEST_CASE("a failed write keeps the previous file and sends no ack") {
     CHECK(*text == "host=m1,m2,m3@static\n");
     CHECK(state.settings().held_list() == "m1,m2,m3@static");
 }
+
+// Found by tests/fuzz (agent_server_message): a list naming an algorithm this
+// build does not know was stored, and the agent then refused its own file at
+// the next start ("host: unknown algorithm").
+TEST_CASE("a push with an algorithm this agent cannot read back is refused, not stored") {
+    FakeTarget target;
+    auto push = to_list_push(wire::MsList{9, {"m1", "m2"}, "hash", 0, {}});
+    auto result = apply_push(push, held({"m1"}, "static", 0), target);
+    REQUIRE_FALSE(result.ok());
+    CHECK_THAT(result.error(), Catch::Contains("seq 9") && Catch::Contains("unknown algorithm \"hash\""));
+    CHECK(target.calls.empty());
+}
+
+// Found by tests/fuzz (agent_server_message): the refusal quoted the server's
+// algorithm raw, so control bytes from a peer reached the log line.
+TEST_CASE("a refused algorithm is shown escaped") {
+    FakeTarget target;
+    auto push = to_list_push(wire::MsList{11, {"m1"}, "st\x1b[2Jatic", 0, {}});
+    auto result = apply_push(push, held({"m1"}, "static", 0), target);
+    REQUIRE_FALSE(result.ok());
+    CHECK_THAT(result.error(), Catch::Contains("\"st\\x1b[2Jatic\" is not a name"));
+    CHECK(result.error().find('\x1b') == std::string::npos);
+}

@@ -103,6 +103,27 @@ TEST_CASE("endpoint: IPv4 refusals") {
     CHECK_THAT(refusal("10..0.1"), Contains("not a valid IPv4 address"));
 }
 
+// Found by tests/fuzz (lb_config): a part that is not all digits reached
+// std::stoi, which threw on "/" and read "-1", "+1" and " 1" as numbers.
+TEST_CASE("endpoint: IPv4 parts are decimal digits only") {
+    CHECK_THAT(refusal("/.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("a-.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("-1.-1.-1.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("+1.2.3.4"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("1.\t2.3.4"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(refusal("1. 2.3.4:8250"), Contains("not a valid IPv4 address"));
+}
+
+// Found by tests/fuzz (lb_config): inet_pton read the address only up to a
+// NUL byte, so "d00::" followed by a NUL and anything was taken for IPv6.
+TEST_CASE("endpoint: a NUL byte is refused, not a place where the address ends") {
+    using namespace std::string_literals;
+    CHECK_FALSE(parse_endpoint("fd00::1\0garbage"s).ok());
+    CHECK_FALSE(parse_endpoint("[fd00::1\0x]:8250"s).ok());
+    CHECK_FALSE(parse_endpoint("ms1\0.example"s).ok());
+    CHECK_FALSE(same_endpoint("fd00::1\0a"s, "fd00::1\0b"s));
+}
+
 TEST_CASE("endpoint: IPv6 refusals") {
     CHECK_THAT(refusal("[::1"), Contains("without a closing ']'"));
     CHECK_THAT(refusal("[]"), Contains("not a valid IPv6 address"));

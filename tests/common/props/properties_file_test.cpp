@@ -129,6 +129,15 @@ TEST_CASE("properties: CRLF line endings are accepted") {
     CHECK(file.serialize() == "# c\na=1\n\nb = 2 \n");
 }
 
+// Found by tests/fuzz (properties): "a=1\r\r\n" kept "1\r" as the value, and
+// serialize() wrote "a=1\r\n", which reads back as "1".
+TEST_CASE("properties: every CR before the line feed belongs to the line ending") {
+    PropertiesFile file = parse_ok("a=1\r\r\nb=2\r\r");
+    CHECK(file.entries() == Entries{{"a", "1"}, {"b", "2"}});
+    CHECK(file.serialize() == "a=1\nb=2\n");
+    CHECK(parse_ok(file.serialize()).entries() == file.entries());
+}
+
 TEST_CASE("properties: a line without '=' is refused with its line number") {
     auto parsed = PropertiesFile::parse("# c\na=1\ngarbage\nb=2\n", "agent.properties");
     REQUIRE_FALSE(parsed.ok());
