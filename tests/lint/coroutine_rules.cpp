@@ -80,7 +80,7 @@ std::string blank_comments_and_literals(std::string_view source) {
     return out;
 }
 
-std::vector<Finding> conditional_in_co_await(std::string_view source) {
+std::vector<Finding> await_with_conditional(std::string_view source) {
     const auto code = blank_comments_and_literals(source);
     std::vector<Finding> findings;
     std::size_t start = 0;

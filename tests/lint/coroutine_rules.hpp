@@ -25,6 +25,6 @@ std::string blank_comments_and_literals(std::string_view source);
 
 // Every statement of `source` (split at `;`, `{` and `}`) that holds both a
 // coroutine operator and `?`.
-std::vector<Finding> conditional_in_co_await(std::string_view source);
+std::vector<Finding> await_with_conditional(std::string_view source);
 
 }  // namespace agentlb::lint
