@@ -1,9 +1,11 @@
 #include "agent/agent_state.hpp"
 
 #include "agent/printable.hpp"
-#include "common/lb/config_keys.hpp"
 #include "common/lb/algorithm.hpp"
+#include "common/lb/config_keys.hpp"
+#include "common/util/host_name.hpp"
 #include "common/util/text.hpp"
+#include "common/util/zone_name.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -79,8 +81,21 @@ Result<AgentSettings> settings_from_properties(const props::PropertiesFile& file
         }
         settings.id = *parsed;
     }
+    // Both travel in every hello: a value no enrolment could have written
+    // (a hand edit) would make every hello fail to encode. Empty: not yet
+    // enrolled.
     settings.name = file.get(kNameProperty).value_or("");
+    if (!settings.name.empty()) {
+        if (auto valid = util::check_host_name(settings.name); !valid) {
+            return fail(where + std::string(kNameProperty) + ": " + valid.error());
+        }
+    }
     settings.zone = file.get(kZoneProperty).value_or("");
+    if (!settings.zone.empty()) {
+        if (auto valid = util::check_zone(settings.zone); !valid) {
+            return fail(where + std::string(kZoneProperty) + ": " + valid.error());
+        }
+    }
     settings.key_file = resolve_beside(file, kKeyFileProperty, kDefaultKeyFile, properties_path);
     settings.cert_file = resolve_beside(file, kCertFileProperty, kDefaultCertFile, properties_path);
     settings.ca_file = resolve_beside(file, kCaFileProperty, kDefaultCaFile, properties_path);

@@ -3,6 +3,7 @@
 #include "certs/fingerprint.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/util/host_name.hpp"
+#include "common/util/zone_name.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -124,6 +125,13 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
     }
     if (options.name.empty()) {
         options.name = default_name;
+    }
+    // Sent at enrolment and in every hello while the file holds no zone.
+    // Empty: not given (the token's zone, else the server's default).
+    if (!options.zone.empty()) {
+        if (auto valid = util::check_zone(options.zone); !valid) {
+            return fail("--zone: " + valid.error());
+        }
     }
 
     const bool any_enrolment =

@@ -3,8 +3,8 @@
 #include "certs/pem.hpp"
 #include "certs/token.hpp"
 #include "common/util/host_name.hpp"
+#include "common/util/zone_name.hpp"
 
-#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -90,16 +90,11 @@ std::optional<EnrollReply> precheck_enroll_request(const wire::EnrollRequest& re
         return refusal("bad_request", "bad_request", "name: " + ok.error());
     }
     // The zone the agent asks for may become the host's zone: the rule of
-    // `token create --zone` (JSON decoding already guarantees UTF-8).
-    const bool zone_has_blank = std::any_of(request.zone.begin(), request.zone.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte <= 0x20 || byte == 0x7f;
-    });
-    if (zone_has_blank) {
-        return refusal("bad_request",
-                       "bad_request",
-                       "zone \"" + util::escape_text(request.zone, true, true) +
-                           "\" contains a space or a control character");
+    // `token create --zone`. Empty: not asked for.
+    if (!request.zone.empty()) {
+        if (auto ok = util::check_zone(request.zone); !ok) {
+            return refusal("bad_request", "bad_request", ok.error());
+        }
     }
     if (!certs::is_well_formed_join_token(request.token)) {
         return refusal("refused",

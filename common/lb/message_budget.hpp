@@ -12,6 +12,7 @@
 // not control).
 
 #include "common/util/result.hpp"
+#include "common/util/zone_name.hpp"
 
 #include <cstddef>
 #include <string>
@@ -21,12 +22,13 @@
 namespace agentlb::lb {
 
 // Allowances for the fields beside the list. Names: the 64-byte limit of a
-// certificate CN and of the server's --name. Zone and agent version have no
-// enforced limit; 256 bytes is far above any real one. A PEM certificate:
+// certificate CN and of the server's --name. Zones: the limit every place
+// that accepts one enforces (common/util/zone_name.hpp). The agent version
+// has no enforced limit; 256 bytes is far above any real one. A PEM certificate:
 // an agent certificate with an RSA-8192 key (the largest CSR key accepted)
 // is 2,074 bytes as PEM (measured, 64-byte CN), the ECDSA P-256 CA 729.
 inline constexpr std::size_t kNameAllowance = 64;
-inline constexpr std::size_t kZoneAllowance = 256;
+inline constexpr std::size_t kZoneAllowance = util::kMaxZoneLength;
 inline constexpr std::size_t kVersionAllowance = 256;
 inline constexpr std::size_t kPemAllowance = 4096;
 

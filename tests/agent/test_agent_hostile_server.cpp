@@ -233,7 +233,7 @@ TEST_CASE("control bytes from the properties file are shown escaped in log lines
     FakeMgmt fake(fixture, "127.0.0.2");
     const std::string esc = "\x1b[31m";
 
-    SECTION("a zone with an escape sequence, in the start-up line") {
+    SECTION("a zone with an escape sequence, in the refusal") {
         AgentProcess agent(root, "h-zone");
         provision(fixture, agent, fake.address() + "@static");
         REQUIRE(props::write_file_atomically(
@@ -241,9 +241,9 @@ TEST_CASE("control bytes from the properties file are shown escaped in log lines
                     "name=h-zone\nzone=red" + esc + "zone\x07\nhost=" + fake.address() + "@static\n")
                     .ok());
         agent.start();
-        REQUIRE(wait_until([&] { return fake.open_sessions() == 1; }, 8s));
+        CHECK(agent.wait(5s) == std::optional<int>(2));
         INFO(logs_of(agent));
-        CHECK_THAT(agent.log(), Catch::Contains("zone red\\x1b[31mzone\\x07"));
+        CHECK_THAT(agent.log(), Catch::Contains("zone \"red\\x1b[31mzone\\x07\""));
         CHECK(agent.log().find(esc) == std::string::npos);
     }
     SECTION("an id that is not a number, in the refusal") {
@@ -279,4 +279,38 @@ TEST_CASE("a check interval over one year in the properties file is refused at s
     CHECK(agent.wait(5s) == std::optional<int>(2));
     INFO(logs_of(agent));
     CHECK_THAT(agent.log(), Catch::Contains("host.lb.check.interval") && Catch::Contains("too large"));
+}
+
+TEST_CASE("a zone or name in the properties file that no enrolment writes is refused at start") {
+    TempDir root;
+    CaFixture fixture;
+    SECTION("a 70,000-byte zone") {
+        AgentProcess agent(root, "h-big-zone");
+        provision(fixture, agent, "127.0.0.9:8250@static");
+        REQUIRE(props::write_file_atomically(
+                    agent.properties_path(),
+                    "name=h-big-zone\nzone=" + std::string(70000, 'z') + "\nhost=127.0.0.9:8250@static\n")
+                    .ok());
+        agent.start();
+        CHECK(agent.wait(5s) == std::optional<int>(2));
+        INFO(logs_of(agent).substr(0, 2000));
+        CHECK_THAT(agent.log(),
+                   Catch::Contains(agent.properties_path().string() + ": zone: zone \"" +
+                                   std::string(64, 'z') + "...\" is 70000 bytes long; at most 256"));
+        CHECK(agent.log().size() < 4000);
+    }
+    SECTION("a name that is not a host name") {
+        AgentProcess agent(root, "h-bad-name");
+        provision(fixture, agent, "127.0.0.9:8250@static");
+        REQUIRE(props::write_file_atomically(
+                    agent.properties_path(),
+                    "name=" + std::string(100, 'n') + "\nzone=default\nhost=127.0.0.9:8250@static\n")
+                    .ok());
+        agent.start();
+        CHECK(agent.wait(5s) == std::optional<int>(2));
+        INFO(logs_of(agent));
+        CHECK_THAT(agent.log(),
+                   Catch::Contains(agent.properties_path().string() + ": name: host name \"") &&
+                       Catch::Contains("is 100 characters long; at most 64"));
+    }
 }

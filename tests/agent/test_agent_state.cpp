@@ -107,6 +107,28 @@ TEST_CASE("a corrupt properties file is refused with the key or line named") {
         REQUIRE_FALSE(state.ok());
         CHECK_THAT(state.error(), Catch::Contains("id"));
     }
+    SECTION("a zone over 256 bytes") {
+        write_text(path, "zone=" + std::string(257, 'z') + "\n");
+        auto state = AgentStateFile::load(path);
+        REQUIRE_FALSE(state.ok());
+        CHECK_THAT(state.error(),
+                   Catch::Contains(path.string() + ": zone: zone \"") &&
+                       Catch::Contains("257 bytes long; at most 256"));
+        write_text(path, "zone=" + std::string(256, 'z') + "\n");
+        CHECK(AgentStateFile::load(path).ok());
+    }
+    SECTION("a zone with a space") {
+        write_text(path, "zone=east 1\n");
+        auto state = AgentStateFile::load(path);
+        REQUIRE_FALSE(state.ok());
+        CHECK_THAT(state.error(), Catch::Contains("zone: zone \"east 1\" contains a space"));
+    }
+    SECTION("a name that is not a host name") {
+        write_text(path, "name=kvm/1\n");
+        auto state = AgentStateFile::load(path);
+        REQUIRE_FALSE(state.ok());
+        CHECK_THAT(state.error(), Catch::Contains(path.string() + ": name: host name \"kvm/1\""));
+    }
     SECTION("a line that is not key=value") {
         write_text(path, "host=a@static\nthis is garbage\n");
         auto state = AgentStateFile::load(path);

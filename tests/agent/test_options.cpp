@@ -162,3 +162,19 @@ TEST_CASE("enrolling checks the host name before anything is sent") {
     // Without enrolment the name is not used, so an already enrolled agent still starts.
     CHECK(parse_options(1, argv.data(), "build_box").ok());
 }
+
+TEST_CASE("the agent's --zone follows the zone rule: at most 256 bytes, no space or control character") {
+    const std::string longest(256, 'z');
+    CHECK(options_of(parse({"--zone", longest.c_str()})).zone == longest);
+    CHECK(options_of(parse({"--zone", ""})).zone.empty());  // not given
+
+    const std::string too_long(300, 'z');
+    auto refused = parse({"--zone", too_long.c_str()});
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error(), Catch::StartsWith("--zone: zone \"") && Catch::Contains("at most 256"));
+    CHECK(refused.error().size() < 400);
+
+    auto blank = parse({"--zone", "east 1"});
+    REQUIRE_FALSE(blank.ok());
+    CHECK_THAT(blank.error(), Catch::Contains("--zone") && Catch::Contains("space or a control character"));
+}

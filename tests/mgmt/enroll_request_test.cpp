@@ -95,3 +95,15 @@ TEST_CASE("enroll request: a zone with a space or a control character is refused
     CHECK(bench.fixture.store().list_hosts().empty());
     CHECK(bench.answer(token, "kvm1", make_key_and_csr("kvm1").csr_pem).result == "ok");
 }
+
+TEST_CASE("enroll request: a requested zone is at most 256 bytes") {
+    const std::string token = certs::generate_join_token();
+    const std::string csr = make_key_and_csr("kvm1").csr_pem;
+    CHECK_FALSE(precheck_enroll_request(wire::EnrollRequest{token, csr, "kvm1", std::string(256, 'z')}));
+    const auto refused =
+        precheck_enroll_request(wire::EnrollRequest{token, csr, "kvm1", std::string(257, 'z')});
+    REQUIRE(refused);
+    CHECK(refused->result == "bad_request");
+    CHECK(error_of(*refused).code == "bad_request");
+    CHECK_THAT(error_of(*refused).message, Catch::Contains("257 bytes long; at most 256"));
+}

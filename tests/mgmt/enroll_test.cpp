@@ -315,3 +315,30 @@ TEST_CASE("wrong tokens from one address are rate limited; other addresses still
     CHECK(warnings <= static_cast<std::size_t>(refused) + 2);
     CHECK_THAT(log, Catch::Contains("rate_limited"));
 }
+
+TEST_CASE("a requested zone longer than 256 bytes is refused as bad_request and the token stays usable") {
+    EnrollBench bench;
+    const auto token = bench.fixture.create_token();
+    wire::EnrollRequest request;
+    request.token = token;
+    request.name = "kvm1";
+    request.csr = make_key_and_csr("kvm1").csr_pem;
+    request.zone = std::string(300, 'z');
+    const auto outcome =
+        enroll_over_network(bench.server.enroll_address(), bench.fixture.ca_fingerprint(), request, 5s);
+    INFO(outcome.transport_error);
+    const auto* error = error_of(outcome);
+    REQUIRE(error != nullptr);
+    CHECK(error->code == "bad_request");
+    CHECK_THAT(error->message, Catch::Contains("is 300 bytes long; at most 256"));
+    CHECK(error->message.size() < 400);
+    CHECK(bench.fixture.store().list_hosts().empty());
+
+    request.zone = std::string(256, 'z');
+    const auto enrolled =
+        enroll_over_network(bench.server.enroll_address(), bench.fixture.ca_fingerprint(), request, 5s);
+    REQUIRE(enrolled.answer.has_value());
+    const auto* response = std::get_if<wire::EnrollResponse>(&*enrolled.answer);
+    REQUIRE(response != nullptr);
+    CHECK(response->zone == std::string(256, 'z'));
+}

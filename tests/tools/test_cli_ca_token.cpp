@@ -4,6 +4,7 @@
 #include "tests/tools/ctl_fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -177,4 +178,35 @@ TEST_CASE("token create --name takes RFC 1123 host names only, naming the bad ch
         CHECK(refused.out.empty());
     }
     CHECK(f.ctl({"token", "create", "--name", "KVM-1.example.org"}).exit_code == 0);
+}
+
+TEST_CASE("token create --zone longer than 256 bytes is refused (exit 2) and stores no token") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"ca", "init", "--ca-dir", (f.dir / "ca").string()}).exit_code == 0);
+    auto token_rows = [&] {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2(f.db.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+        sqlite3_stmt* statement = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM tokens", -1, &statement, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+        const int rows = sqlite3_column_int(statement, 0);
+        sqlite3_finalize(statement);
+        sqlite3_close(db);
+        return rows;
+    };
+    const CommandResult refused = f.ctl({"token", "create", "--zone", std::string(300, 'z')});
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Catch::Contains("--zone: zone \"" + std::string(64, 'z') + "...\""));
+    CHECK_THAT(refused.err, Catch::Contains("is 300 bytes long; at most 256"));
+    CHECK(refused.err.size() < 400);
+    CHECK(refused.out.empty());
+    CHECK(token_rows() == 0);
+
+    const CommandResult blank = f.ctl({"token", "create", "--zone", "east 1"});
+    CHECK(blank.exit_code == 2);
+    CHECK_THAT(blank.err, Catch::Contains("contains a space or a control character"));
+    CHECK(token_rows() == 0);
+
+    REQUIRE(f.ctl({"token", "create", "--zone", std::string(256, 'z')}).exit_code == 0);
+    CHECK(token_rows() == 1);
 }

@@ -1,0 +1,49 @@
+#pragma once
+
+// The zones hosts join. A zone becomes a store key, a properties-file value
+// and log text, and it travels in every `hello` and `enrolled` message: so it
+// is bounded (the frame budget in common/lb assumes this bound) and holds no
+// space or control character. Any other byte is allowed; callers that
+// decode JSON already hold valid UTF-8.
+
+#include "common/util/result.hpp"
+#include "common/util/text.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace agentlb::util {
+
+inline constexpr std::size_t kMaxZoneLength = 256;
+
+// How much of a refused value a message echoes.
+inline constexpr std::size_t kZoneShown = 64;
+
+inline bool contains_space_or_control(std::string_view text) {
+    return std::any_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte <= 0x20 || byte == 0x7f;
+    });
+}
+
+// The value is echoed escaped (non-ASCII too, so a cut never leaves half a
+// UTF-8 character) and cut to kZoneShown bytes.
+inline Status check_zone(std::string_view zone) {
+    if (zone.empty()) {
+        return fail("zone is empty");
+    }
+    const std::string shown = "zone \"" + escape_text(zone.substr(0, kZoneShown), true, true) +
+                              (zone.size() > kZoneShown ? "...\"" : "\"");
+    if (zone.size() > kMaxZoneLength) {
+        return fail(shown + " is " + std::to_string(zone.size()) + " bytes long; at most " +
+                    std::to_string(kMaxZoneLength) + " (it travels in every hello)");
+    }
+    if (contains_space_or_control(zone)) {
+        return fail(shown + " contains a space or a control character");
+    }
+    return success();
+}
+
+}  // namespace agentlb::util
