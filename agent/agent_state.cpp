@@ -84,11 +84,14 @@ Result<AgentSettings> settings_from_properties(const props::PropertiesFile& file
     // Both travel in every hello: a value no enrolment could have written
     // (a hand edit) would make every hello fail to encode. Empty: not yet
     // enrolled.
+    // Only what any build ever enrolled: a name enrolled before the RFC 1123
+    // rule (`kvm_1`) keeps working, a hand edit that breaks hello does not.
     settings.name = file.get(kNameProperty).value_or("");
-    if (!settings.name.empty()) {
-        if (auto valid = util::check_host_name(settings.name); !valid) {
-            return fail(where + std::string(kNameProperty) + ": " + valid.error());
-        }
+    if (settings.name.size() > util::kMaxHostNameLength || util::contains_space_or_control(settings.name)) {
+        return fail(where + std::string(kNameProperty) + ": \"" +
+                    util::escape_text(settings.name.substr(0, util::kZoneShown), true, true) +
+                    "\" is not a host name (at most " + std::to_string(util::kMaxHostNameLength) +
+                    " characters, no space or control character)");
     }
     settings.zone = file.get(kZoneProperty).value_or("");
     if (!settings.zone.empty()) {

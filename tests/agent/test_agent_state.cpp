@@ -123,11 +123,17 @@ TEST_CASE("a corrupt properties file is refused with the key or line named") {
         REQUIRE_FALSE(state.ok());
         CHECK_THAT(state.error(), Catch::Contains("zone: zone \"east 1\" contains a space"));
     }
-    SECTION("a name that is not a host name") {
-        write_text(path, "name=kvm/1\n");
+    SECTION("a name no enrolment writes") {
+        write_text(path, "name=kvm 1\n");
         auto state = AgentStateFile::load(path);
         REQUIRE_FALSE(state.ok());
-        CHECK_THAT(state.error(), Catch::Contains(path.string() + ": name: host name \"kvm/1\""));
+        CHECK_THAT(state.error(), Catch::Contains(path.string() + ": name: \"kvm 1\" is not a host name"));
+        write_text(path, "name=" + std::string(65, 'n') + "\n");
+        CHECK_FALSE(AgentStateFile::load(path).ok());
+    }
+    SECTION("a name enrolled before the RFC 1123 rule keeps working") {
+        write_text(path, "name=kvm_1\n");
+        CHECK(AgentStateFile::load(path).ok());
     }
     SECTION("a line that is not key=value") {
         write_text(path, "host=a@static\nthis is garbage\n");
