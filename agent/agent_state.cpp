@@ -89,7 +89,7 @@ Result<AgentSettings> settings_from_properties(const props::PropertiesFile& file
     settings.name = file.get(kNameProperty).value_or("");
     if (settings.name.size() > util::kMaxHostNameLength || util::contains_space_or_control(settings.name)) {
         return fail(where + std::string(kNameProperty) + ": \"" +
-                    util::escape_text(settings.name.substr(0, util::kZoneShown), true, true) +
+                    util::escape_text(settings.name.substr(0, util::kMaxHostNameLength), true, true) +
                     "\" is not a host name (at most " + std::to_string(util::kMaxHostNameLength) +
                     " characters, no space or control character)");
     }

@@ -141,6 +141,7 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
         servers = store.list_servers();
         own = find_server(servers, name);
     }
+    bool marked_down = false;
     for (const auto& server : servers) {
         if (server.name == name) {
             continue;
@@ -160,6 +161,7 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
         }
         try {
             if (store.mark_server_down(server.name, server.last_heartbeat)) {
+                marked_down = true;
                 outcome.transitions.push_back({server.name,
                                                "is down: its heartbeat did not change over " +
                                                    std::to_string(beats - seen->second.own_beats) +
@@ -172,7 +174,8 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
             outcome.errors.push_back("cannot mark management server " + server.name + " down: " + e.what());
         }
     }
-    state_->set_servers(store.list_servers());
+    // Read again only when this check changed a row: once a second, every server.
+    state_->set_servers(marked_down ? store.list_servers() : std::move(servers));
     // Last: its rows are deleted as they are read.
     for (auto& superseded : store.take_superseded(name)) {
         outcome.superseded.emplace_back(superseded.host_id, std::move(superseded.by));

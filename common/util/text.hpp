@@ -2,6 +2,7 @@
 
 // Text helpers for parsers and for echoing operator input back in messages.
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -16,6 +17,15 @@ inline std::string_view trim(std::string_view text, std::string_view blanks = " 
     }
     const std::size_t last = text.find_last_not_of(blanks);
     return text.substr(first, last - first + 1);
+}
+
+// A space or a control byte anywhere: what a name that travels in messages,
+// files and log lines must not hold.
+inline bool contains_space_or_control(std::string_view text) {
+    return std::any_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte <= 0x20 || byte == 0x7f;
+    });
 }
 
 // Control bytes as \xNN and a backslash doubled (and '"' escaped when

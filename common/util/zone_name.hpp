@@ -9,7 +9,6 @@
 #include "common/util/result.hpp"
 #include "common/util/text.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -20,13 +19,6 @@ inline constexpr std::size_t kMaxZoneLength = 256;
 
 // How much of a refused value a message echoes.
 inline constexpr std::size_t kZoneShown = 64;
-
-inline bool contains_space_or_control(std::string_view text) {
-    return std::any_of(text.begin(), text.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte <= 0x20 || byte == 0x7f;
-    });
-}
 
 // The value is echoed escaped (non-ASCII too, so a cut never leaves half a
 // UTF-8 character) and cut to kZoneShown bytes.

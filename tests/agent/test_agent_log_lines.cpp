@@ -3,30 +3,17 @@
 
 #include "common/lb/host_list.hpp"
 #include "tests/agent/agent_cluster.hpp"
+#include "tests/support/log_lines.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/wait.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <set>
-#include <sstream>
 
 using namespace agentlb;
 using namespace agentlb::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-std::size_t longest_line(const std::string& log) {
-    std::istringstream lines(log);
-    std::size_t longest = 0;
-    for (std::string line; std::getline(lines, line);) {
-        longest = std::max(longest, line.size());
-    }
-    return longest;
-}
-
-}  // namespace
 
 TEST_CASE("a long list is logged cut short: the pushed list and the failures of a connect pass") {
     CaFixture fixture;

@@ -5,10 +5,9 @@
 #include "common/lb/message_budget.hpp"
 #include "common/wire/frame.hpp"
 #include "tests/mgmt/integration_helpers.hpp"
+#include "tests/support/log_lines.hpp"
 
 #include <sqlite3.h>
-
-#include <sstream>
 
 using namespace agentlb;
 using namespace agentlb::test;
@@ -31,16 +30,6 @@ std::vector<std::string> padded_list(const std::string& first, Fits fits) {
     }
 }
 
-// The longest line of `log`.
-std::size_t longest_line(const std::string& log) {
-    std::istringstream lines(log);
-    std::size_t longest = 0;
-    for (std::string line; std::getline(lines, line);) {
-        longest = std::max(longest, line.size());
-    }
-    return longest;
-}
-
 // Stores `value` as `host` without the store's validation, as an older
 // version or a hand edit would, and bumps the generation.
 void write_host_unchecked(const std::string& db_path, const std::string& value) {
@@ -61,16 +50,28 @@ void write_host_unchecked(const std::string& db_path, const std::string& value) 
     sqlite3_close(db);
 }
 
+// One server listing itself, h1 connected holding that list, h2 enrolled.
+struct OneServer {
+    CaFixture fixture;
+    MgmtServer server{fixture, "M1"};
+    AgentIdentity second;
+    std::unique_ptr<TestAgent> agent;
+    OneServer() {
+        fixture.set_config("host", server.address());
+        const auto first = fixture.enroll("h1");
+        second = fixture.enroll("h2");
+        REQUIRE(wait_synced(fixture, server));
+        agent = connect_agent(fixture, first, server, server.address() + "@static");
+    }
+};
+
 }  // namespace
 
 TEST_CASE("a legal host list near the frame limit reaches every agent and log lines stay short") {
-    CaFixture fixture;
-    MgmtServer server(fixture, "M1");
-    fixture.set_config("host", server.address());
-    auto first = fixture.enroll("h1");
-    auto second = fixture.enroll("h2");
-    REQUIRE(wait_synced(fixture, server));
-    auto agent = connect_agent(fixture, first, server, server.address() + "@static");
+    OneServer bench;
+    auto& fixture = bench.fixture;
+    auto& server = bench.server;
+    auto& agent = bench.agent;
 
     const auto hosts = padded_list(server.address(), [](const std::vector<std::string>& list) {
         return lb::largest_list_message(list).bytes <= wire::kMaxPayload;
@@ -86,7 +87,7 @@ TEST_CASE("a legal host list near the frame limit reaches every agent and log li
     CHECK(agent->ping());
     // A new agent gets it as welcome's correction.
     std::optional<wire::MsList> correction;
-    auto late = connect_agent(fixture, second, server, "", 0, &correction);
+    auto late = connect_agent(fixture, bench.second, server, "", 0, &correction);
     REQUIRE(correction.has_value());
     CHECK(correction->list == hosts);
     CHECK(late->ping());
@@ -102,13 +103,10 @@ TEST_CASE("a legal host list near the frame limit reaches every agent and log li
 }
 
 TEST_CASE("a stored host list too large for a frame is refused by the server, which keeps serving") {
-    CaFixture fixture;
-    MgmtServer server(fixture, "M1");
-    fixture.set_config("host", server.address());
-    auto first = fixture.enroll("h1");
-    auto second = fixture.enroll("h2");
-    REQUIRE(wait_synced(fixture, server));
-    auto agent = connect_agent(fixture, first, server, server.address() + "@static");
+    OneServer bench;
+    auto& fixture = bench.fixture;
+    auto& server = bench.server;
+    auto& agent = bench.agent;
 
     // What an older agentlbctl accepted: 4,000 entries, far over the limit.
     std::vector<std::string> hosts{server.address()};
@@ -131,7 +129,7 @@ TEST_CASE("a stored host list too large for a frame is refused by the server, wh
     CHECK_FALSE(agent->receive_as<wire::MsList>(500ms).has_value());
     CHECK(agent->ping());
     std::optional<wire::MsList> correction;
-    auto late = connect_agent(fixture, second, server, "", 0, &correction);
+    auto late = connect_agent(fixture, bench.second, server, "", 0, &correction);
     REQUIRE(correction.has_value());
     CHECK(correction->list == std::vector<std::string>{server.address()});
     CHECK(server.metric("agentlb_agents_connected") == 2);
@@ -142,7 +140,8 @@ TEST_CASE("a stored host list too large for a frame is refused by the server, wh
     MgmtServer restarted(fixture, "M2");
     CHECK(wait_until(
         [&] { return restarted.log().find("host (stored value): the list is") != std::string::npos; }, 2s));
-    auto again = connect_agent(fixture, second, restarted, server.address() + "@static", 0, &correction);
+    auto again =
+        connect_agent(fixture, bench.second, restarted, server.address() + "@static", 0, &correction);
     CHECK_FALSE(correction.has_value());
     CHECK(again->ping());
 }
