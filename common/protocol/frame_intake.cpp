@@ -1,0 +1,29 @@
+#include "common/protocol/frame_intake.hpp"
+
+namespace agentlb::protocol {
+
+Intake FrameIntake::next() {
+    if (bad_message_) {
+        return BadInput{bad_code_, bad_detail_};
+    }
+    boost::system::error_code ec;
+    auto payload = decoder_.next(ec);
+    if (ec) {
+        return BadInput{ec, "bad frame: " + ec.message()};
+    }
+    if (!payload) {
+        return NeedMore{};
+    }
+    wire::Message message;
+    std::string detail;
+    ec = wire::decode_message(*payload, message, detail);
+    if (ec) {
+        bad_message_ = true;
+        bad_code_ = ec;
+        bad_detail_ = "bad message: " + (detail.empty() ? ec.message() : detail);
+        return BadInput{bad_code_, bad_detail_};
+    }
+    return message;
+}
+
+}  // namespace agentlb::protocol
