@@ -35,7 +35,7 @@ inline constexpr std::string_view kDbEnvironmentVariable = "AGENTLB_DB";
 struct GlobalOptions {
     std::optional<std::string> db;  // --db PATH
     bool json = false;
-    bool help = false;  // --help, -h, or the word `help` before the command
+    bool help = false;  // --help or -h
     bool version = false;
 };
 
