@@ -3,6 +3,7 @@
 // with every value given.
 
 #include "tools/agentlbctl/dispatch.hpp"
+#include "tools/agentlbctl/usage.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -93,18 +94,130 @@ TEST_CASE("group and command help go to stdout with exit 0") {
     CHECK_THAT(word.out, Catch::Contains("--ttl SECONDS"));
 }
 
-TEST_CASE("wrong argument counts and global options after the command are bad usage") {
+TEST_CASE("wrong argument counts are bad usage, with the command named and its usage line") {
     const Outcome missing = run_without_store({"config", "set", "host"});
     CHECK(missing.code == 2);
-    CHECK_THAT(missing.err, Catch::Contains("config set: missing KEY VALUE"));
+    CHECK(missing.err ==
+          "agentlbctl: config set: missing KEY VALUE\n"
+          "usage: agentlbctl [--db PATH] [--json] config set KEY VALUE\n");
 
     const Outcome extra = run_without_store({"config", "get", "host", "extra"});
     CHECK(extra.code == 2);
-    CHECK_THAT(extra.err, Catch::Contains("unexpected argument \"extra\""));
+    CHECK(extra.err ==
+          "agentlbctl: config get: unexpected argument \"extra\"\n"
+          "usage: agentlbctl [--db PATH] [--json] config get KEY\n");
 
-    const Outcome late = run_without_store({"config", "list", "--json"});
-    CHECK(late.code == 2);
-    CHECK_THAT(late.err, Catch::Contains("global options go before the command"));
+    const Outcome none_taken = run_without_store({"status", "-5"});
+    CHECK(none_taken.code == 2);
+    CHECK_THAT(none_taken.err, Catch::StartsWith("agentlbctl: status: unexpected argument \"-5\"\n"));
+    CHECK(none_taken.out.empty());
+}
+
+TEST_CASE("global options are read before or after the command") {
+    const std::string refusal = "no store at \"" + kNoStore + "\" (from --db)";
+    for (const std::vector<std::string>& words :
+         std::vector<std::vector<std::string>>{{"--db", kNoStore, "config", "get", "host"},
+                                               {"config", "get", "host", "--db", kNoStore},
+                                               {"config", "get", "--db=" + kNoStore, "host"}}) {
+        INFO(words.front() << " ... " << words.back());
+        const Outcome outcome = run(words);
+        CHECK(outcome.code == 1);
+        CHECK_THAT(outcome.err, Catch::Contains(refusal));
+    }
+
+    const std::vector<std::string> preview = {
+        "preview", "--host", "M1,M2", "--algorithm", "static", "--host-ids", "1"};
+    const std::string json =
+        "{\n  \"algorithm\": \"static\",\n  \"host\": [\n    \"M1\",\n    \"M2\"\n  ],\n"
+        "  \"hosts\": [\n    {\n      \"id\": 1,\n      \"name\": null,\n      \"zone\": null,\n"
+        "      \"list\": [\n        \"M1\",\n        \"M2\"\n      ]\n    }\n  ],\n"
+        "  \"preferred\": {\n    \"M1\": 1,\n    \"M2\": 0\n  }\n}\n";
+    std::vector<std::string> before = preview;
+    before.insert(before.begin(), "--json");
+    std::vector<std::string> after = preview;
+    after.push_back("--json");
+    for (const auto& words : {before, after}) {
+        const Outcome outcome = run_without_store(words);
+        CHECK(outcome.code == 0);
+        CHECK(outcome.out == json);
+        CHECK(outcome.err.empty());
+    }
+}
+
+TEST_CASE("values that start with a dash are values, for arguments and options alike") {
+    const Outcome ttl = run_without_store({"token", "create", "--ttl", "-5"});
+    CHECK(ttl.code == 2);
+    CHECK(ttl.err ==
+          "agentlbctl: token create: --ttl: \"-5\" is negative; expected a whole number from 1 to "
+          "31536000\n");
+
+    const Outcome late_global =
+        run_without_store({"config", "set", "indirect.agent.lb.check.interval", "-5", "--json"});
+    CHECK(late_global.code == 2);
+    CHECK_THAT(late_global.err, Catch::Contains("\"-5\" is negative"));
+
+    const Outcome ids =
+        run_without_store({"preview", "--host", "a", "--algorithm", "static", "--host-ids", "-5"});
+    CHECK(ids.code == 2);
+    CHECK_THAT(ids.err, Catch::StartsWith("agentlbctl: preview: ") && Catch::Contains("-5"));
+}
+
+TEST_CASE("unknown options, missing values and values on flags are bad usage naming the option") {
+    const Outcome unknown = run_without_store({"token", "create", "--colour", "red"});
+    CHECK(unknown.code == 2);
+    CHECK(
+        unknown.err ==
+        "agentlbctl: token create: unknown option \"--colour\"\n"
+        "usage: agentlbctl [--db PATH] [--json] token create [--zone ZONE] [--name NAME] [--ttl SECONDS]\n");
+
+    const Outcome unknown_global = run_without_store({"--verbose", "status"});
+    CHECK(unknown_global.code == 2);
+    CHECK_THAT(unknown_global.err, Catch::StartsWith("agentlbctl: unknown global option \"--verbose\""));
+
+    const Outcome missing = run_without_store({"token", "create", "--ttl"});
+    CHECK(missing.code == 2);
+    CHECK_THAT(missing.err, Catch::StartsWith("agentlbctl: token create: --ttl needs a value\nusage: "));
+
+    const Outcome missing_db = run({"status", "--db"});
+    CHECK(missing_db.code == 2);
+    CHECK_THAT(missing_db.err, Catch::StartsWith("agentlbctl: --db needs a value\n"));
+
+    const Outcome flag = run_without_store({"preview", "--new-host=yes"});
+    CHECK(flag.code == 2);
+    CHECK_THAT(flag.err, Catch::StartsWith("agentlbctl: preview: --new-host takes no value\n"));
+
+    const Outcome twice = run_without_store({"token", "create", "--zone", "a", "--zone", "b"});
+    CHECK(twice.code == 2);
+    CHECK_THAT(twice.err, Catch::StartsWith("agentlbctl: token create: --zone given twice\n"));
+}
+
+TEST_CASE("every command has its --help: usage line, summary, options, exit 0 without a store") {
+    for (const auto& command : all_commands()) {
+        INFO(command_name(command));
+        std::vector<std::string> words(command.words.begin(), command.words.end());
+        for (const char* help : {"--help", "-h"}) {
+            std::vector<std::string> asked = words;
+            asked.push_back(help);
+            const Outcome outcome = run_without_store(asked);
+            CHECK(outcome.code == 0);
+            CHECK_THAT(outcome.out,
+                       Catch::StartsWith(usage_line(command) + "\n\n" + std::string(command.summary)));
+            if (command.options) {
+                for (const auto& option : command.options->options()) {
+                    CHECK_THAT(outcome.out, Catch::Contains(option->format_name()));
+                }
+            }
+            CHECK(outcome.err.empty());
+        }
+        // --help before the command, and the word `help`, ask for the same text.
+        std::vector<std::string> first = words;
+        first.insert(first.begin(), "--help");
+        std::vector<std::string> word = words;
+        word.insert(word.begin(), "help");
+        words.push_back("--help");
+        CHECK(run_without_store(first).out == run_without_store(words).out);
+        CHECK(run_without_store(word).out == run_without_store(words).out);
+    }
 }
 
 TEST_CASE("config set -5 reaches validation: exit 2, key named, store never opened") {

@@ -68,6 +68,14 @@ int run_ca_show(Context& context, const CommandArgs&) {
     return kExitOk;
 }
 
+OptionsPtr ca_init_options() {
+    auto options = command_options();
+    options->add_options()("ca-dir",
+                           text_value("DIR"),
+                           "folder for the CA files, made if missing; existing files are never overwritten");
+    return options;
+}
+
 }  // namespace
 
 std::vector<Command> ca_commands() {
@@ -75,20 +83,17 @@ std::vector<Command> ca_commands() {
         {{"ca", "init"},
          "--ca-dir DIR",
          "create the root CA (DIR/ca.key, DIR/ca.crt) and record its certificate in the store",
-         "  --ca-dir DIR  folder for the CA files, made if missing; existing files are never overwritten\n"
          "Prints the CA fingerprint that agents pin at enrollment. Refuses (exit 1) when DIR already\n"
          "holds ca.key or ca.crt, or when the store already holds a CA.",
-         {{"ca-dir", true}},
-         0,
-         0,
+         ca_init_options(),
+         {},
          run_ca_init},
         {{"ca", "show"},
          "",
          "print the fingerprint of the CA recorded in the store",
          "",
+         nullptr,
          {},
-         0,
-         0,
          run_ca_show},
     };
 }

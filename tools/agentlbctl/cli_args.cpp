@@ -2,74 +2,243 @@
 
 #include "tools/agentlbctl/output.hpp"
 
+#include <boost/program_options/errors.hpp>
+#include <boost/program_options/parsers.hpp>
+#include <boost/program_options/positional_options.hpp>
+
 #include <algorithm>
 
 namespace agentlb::ctl {
+
+namespace po = boost::program_options;
+
 namespace {
 
-bool is_global_option_name(std::string_view name) {
-    return name == "db" || name == "json" || name == "help" || name == "version";
+// Long options only, spelled out: without short options a word such as "-5"
+// matches no option and stays a value; without guessing "--host" never
+// stands for "--host-ids".
+constexpr int kStyle = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing &
+                       ~po::command_line_style::allow_short;
+
+// Names of the hidden options the positional words are stored under. Typed
+// as options ("--KEY x") they are refused like any unknown option.
+constexpr const char* kWordsKey = "agentlbctl-words";
+constexpr const char* kCommandKey = "agentlbctl-command";
+constexpr const char* kExtraKey = "agentlbctl-extra";
+
+// "-h" is the one short option kept: the usual spelling of --help.
+std::pair<std::string, std::string> dash_h_is_help(const std::string& token) {
+    if (token == "-h") {
+        return {"help", ""};
+    }
+    return {};
+}
+
+po::parsed_options parse(std::span<const std::string> args,
+                         const po::options_description& options,
+                         const po::positional_options_description& positionals,
+                         bool allow_unregistered) {
+    const std::vector<std::string> tokens(args.begin(), args.end());
+    po::command_line_parser parser(tokens);
+    parser.options(options).positional(positionals).style(kStyle).extra_parser(dash_h_is_help);
+    if (allow_unregistered) {
+        parser.allow_unregistered();
+    }
+    return parser.run();
+}
+
+// Program_options' own wording ("the required argument for option '--zone'
+// is missing") told in the words the rest of agentlbctl uses.
+std::string describe(const po::error& e) {
+    const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
+    const std::string option = named != nullptr ? named->get_option_name() : std::string();
+    if (dynamic_cast<const po::unknown_option*>(&e) != nullptr) {
+        return "unknown option " + quote(option);
+    }
+    if (const auto* syntax = dynamic_cast<const po::invalid_command_line_syntax*>(&e)) {
+        switch (syntax->kind()) {
+            case po::invalid_command_line_syntax::missing_parameter:
+                return option + " needs a value";
+            case po::invalid_command_line_syntax::empty_adjacent_parameter:
+                return option + ": the value is empty";
+            case po::invalid_command_line_syntax::extra_parameter:
+                return option + " takes no value";
+            default:
+                break;
+        }
+    }
+    return e.what();
+}
+
+// Stores a global option into `global`. False when `option` is not one.
+Result<bool> take_global(const po::option& option, GlobalOptions& global) {
+    const std::string& key = option.string_key;
+    if (key == "json") {
+        global.json = true;
+    } else if (key == "help") {
+        global.help = true;
+    } else if (key == "version") {
+        global.version = true;
+    } else if (key == "db") {
+        if (global.db) {
+            return fail("--db given twice");
+        }
+        const std::string& path = option.value.front();
+        if (path.empty()) {
+            return fail("--db: the path is empty");
+        }
+        global.db = path;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool is_hidden(std::string_view key, std::span<const std::string_view> positionals) {
+    return key == kWordsKey || key == kCommandKey || key == kExtraKey ||
+           std::find(positionals.begin(), positionals.end(), key) != positionals.end();
+}
+
+// A command that takes arguments may be given one that starts with "--".
+std::string with_hint(std::string message, const CommandSyntax& syntax) {
+    if (!syntax.positionals.empty()) {
+        message += "; a value that starts with \"--\" can follow \"--\"";
+    }
+    return message;
+}
+
+std::string joined(std::span<const std::string_view> words) {
+    std::string text;
+    for (std::string_view word : words) {
+        text += text.empty() ? "" : " ";
+        text += word;
+    }
+    return text;
 }
 
 }  // namespace
 
-Result<SplitCommandLine> split_command_line(int argc, const char* const* argv) {
-    SplitCommandLine split;
-    int i = 1;
-    for (; i < argc; ++i) {
-        const std::string_view word = argv[i];
-        if (word == "--") {
-            ++i;
-            break;
-        }
-        if (word == "-h" || word == "--help") {
-            split.global.help = true;
-        } else if (word == "--version") {
-            split.global.version = true;
-        } else if (word == "--json") {
-            split.global.json = true;
-        } else if (word == "--db" || word.starts_with("--db=")) {
-            if (split.global.db) {
-                return fail("--db given twice");
-            }
-            std::string path;
-            if (word == "--db") {
-                if (i + 1 >= argc) {
-                    return fail("--db needs a value (the store's file)");
-                }
-                path = argv[++i];
-            } else {
-                path = std::string(word.substr(5));
-            }
-            if (path.empty()) {
-                return fail("--db: the path is empty");
-            }
-            split.global.db = std::move(path);
-        } else if (word.starts_with("-")) {
-            return fail("unknown global option " + quote(word) + "; global options are --db PATH, --json, " +
-                        "--help and --version, given before the command");
-        } else {
-            break;
-        }
-    }
-    for (; i < argc; ++i) {
-        split.rest.emplace_back(argv[i]);
-    }
-    return split;
+po::typed_value<std::string>* text_value(const char* value_name) {
+    return po::value<std::string>()->value_name(value_name);
 }
 
-DbLocation resolve_db(const std::optional<std::string>& db_option, const char* environment_value) {
-    if (db_option) {
-        return {*db_option, "--db"};
+po::options_description global_options() {
+    po::options_description options(
+        "Global options (before or after the command)", kHelpWidth, kHelpWidth / 2);
+    const std::string db_help = "the store (default: $" + std::string(kDbEnvironmentVariable) + ", else " +
+                                std::string(kDefaultDbPath) + ")";
+    // clang-format off
+    options.add_options()
+        ("db", text_value("PATH"), db_help.c_str())
+        ("json", "machine-readable output")
+        ("help", "this text; COMMAND --help describes one command")
+        ("version", "print the version");
+    // clang-format on
+    return options;
+}
+
+Result<LocatedCommand> locate_command(std::span<const std::string> args) {
+    po::options_description options = global_options();
+    options.add_options()(kWordsKey, po::value<std::vector<std::string>>());
+    po::positional_options_description positionals;
+    positionals.add(kWordsKey, -1);
+    try {
+        const po::parsed_options parsed = parse(args, options, positionals, true);
+        LocatedCommand located;
+        for (const po::option& option : parsed.options) {
+            if (option.position_key != -1) {
+                located.words.push_back(option.value.front());
+                continue;
+            }
+            auto global = take_global(option, located.global);
+            if (!global) {
+                return fail(global.error());
+            }
+            // After the command, the command's options are left to pass 2.
+            if (!*global && located.words.empty()) {
+                const std::string shown =
+                    option.original_tokens.empty() ? option.string_key : option.original_tokens.front();
+                return fail("unknown global option " + quote(shown) +
+                            "; global options are --db PATH, --json, --help and --version");
+            }
+        }
+        return located;
+    } catch (const po::error& e) {
+        return fail(describe(e));
     }
-    if (environment_value != nullptr && *environment_value != '\0') {
-        return {environment_value, "$" + std::string(kDbEnvironmentVariable)};
+}
+
+Result<CommandArgs> parse_command_args(std::span<const std::string> args, const CommandSyntax& syntax) {
+    po::options_description options = global_options();
+    if (syntax.options != nullptr) {
+        options.add(*syntax.options);
     }
-    return {std::string(kDefaultDbPath), "the default"};
+    po::positional_options_description positionals;
+    options.add_options()(kCommandKey, po::value<std::vector<std::string>>());
+    positionals.add(kCommandKey, static_cast<int>(syntax.words.size()));
+    for (std::string_view name : syntax.positionals) {
+        const std::string key(name);
+        options.add_options()(key.c_str(), po::value<std::string>());
+        positionals.add(key.c_str(), 1);
+    }
+    options.add_options()(kExtraKey, po::value<std::vector<std::string>>());
+    positionals.add(kExtraKey, -1);
+
+    CommandArgs result;
+    std::vector<std::string> command_words;
+    std::vector<std::string> extra;
+    try {
+        const po::parsed_options parsed = parse(args, options, positionals, false);
+        for (const po::option& option : parsed.options) {
+            const std::string& key = option.string_key;
+            if (option.position_key != -1) {
+                auto& into = key == kCommandKey ? command_words
+                             : key == kExtraKey ? extra
+                                                : result.positionals;
+                into.push_back(option.value.front());
+                continue;
+            }
+            if (is_hidden(key, syntax.positionals)) {
+                return fail(with_hint("unknown option " + quote(option.original_tokens.front()), syntax));
+            }
+            auto global = take_global(option, result.global);
+            if (!global) {
+                return fail(global.error());
+            }
+            if (*global) {
+                continue;
+            }
+            const std::string shown = "--" + key;
+            if (result.values.count(key) != 0 || result.flags.count(key) != 0) {
+                return fail(shown + " given twice");
+            }
+            if (option.value.empty()) {
+                result.flags.insert(key);
+            } else {
+                result.values.emplace(key, option.value.front());
+            }
+        }
+    } catch (const po::unknown_option& e) {
+        return fail(with_hint(describe(e), syntax));
+    } catch (const po::error& e) {
+        return fail(describe(e));
+    }
+    // Pass 1 found the command words before any option value; a command
+    // option placed between them shifts them here.
+    if (!std::equal(command_words.begin(), command_words.end(), syntax.words.begin(), syntax.words.end())) {
+        return fail("the command words \"" + joined(syntax.words) + "\" must come before its options");
+    }
+    if (!extra.empty()) {
+        return fail("unexpected argument " + quote(extra.front()));
+    }
+    if (result.positionals.size() < syntax.positionals.size()) {
+        return fail("missing " + joined(syntax.positionals));
+    }
+    return result;
 }
 
 bool CommandArgs::has_flag(std::string_view name) const {
-    return std::find(flags.begin(), flags.end(), name) != flags.end();
+    return flags.find(name) != flags.end();
 }
 
 std::optional<std::string> CommandArgs::value(std::string_view name) const {
@@ -80,59 +249,14 @@ std::optional<std::string> CommandArgs::value(std::string_view name) const {
     return it->second;
 }
 
-Result<CommandArgs> parse_command_args(std::span<const std::string> args, std::span<const OptionSpec> specs) {
-    CommandArgs parsed;
-    std::size_t i = 0;
-    for (; i < args.size(); ++i) {
-        const std::string& word = args[i];
-        if (word == "--") {
-            ++i;
-            break;
-        }
-        if (word == "-h" || word == "--help") {
-            parsed.help = true;
-            continue;
-        }
-        if (!word.starts_with("--")) {
-            parsed.positionals.push_back(word);
-            continue;
-        }
-        const std::size_t equals = word.find('=');
-        const std::string name = word.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
-        const std::string shown = "--" + name;
-        auto spec =
-            std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return s.name == name; });
-        if (spec == specs.end()) {
-            std::string reason = "unknown option " + quote(shown);
-            if (is_global_option_name(name)) {
-                reason += "; global options go before the command (agentlbctl " + shown + " COMMAND ...)";
-            } else {
-                reason += "; a value that starts with \"--\" can follow \"--\"";
-            }
-            return fail(reason);
-        }
-        if (parsed.values.count(name) != 0 || parsed.has_flag(name)) {
-            return fail(shown + " given twice");
-        }
-        if (!spec->takes_value) {
-            if (equals != std::string::npos) {
-                return fail(shown + " takes no value");
-            }
-            parsed.flags.push_back(name);
-            continue;
-        }
-        if (equals != std::string::npos) {
-            parsed.values.emplace(name, word.substr(equals + 1));
-        } else if (i + 1 < args.size()) {
-            parsed.values.emplace(name, args[++i]);
-        } else {
-            return fail(shown + " needs a value");
-        }
+DbLocation resolve_db(const std::optional<std::string>& db_option, const char* environment_value) {
+    if (db_option) {
+        return {*db_option, "--db"};
     }
-    for (; i < args.size(); ++i) {
-        parsed.positionals.push_back(args[i]);
+    if (environment_value != nullptr && *environment_value != '\0') {
+        return {environment_value, "$" + std::string(kDbEnvironmentVariable)};
     }
-    return parsed;
+    return {std::string(kDefaultDbPath), "the default"};
 }
 
 Result<std::int64_t> parse_positive_integer(std::string_view what, std::string_view text, std::int64_t max) {

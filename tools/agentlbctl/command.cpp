@@ -53,6 +53,11 @@ Result<StoreWithCa> open_store_with_ca(const Context& context, std::string_view 
     return StoreWithCa{std::move(*store), std::move(ca->second)};
 }
 
+std::shared_ptr<boost::program_options::options_description> command_options() {
+    return std::make_shared<boost::program_options::options_description>(
+        "Options", kHelpWidth, kHelpWidth / 2);
+}
+
 std::string command_name(const Command& command) {
     std::string name;
     for (std::string_view word : command.words) {

@@ -13,7 +13,6 @@
 #include "common/util/result.hpp"
 #include "tools/agentlbctl/cli_args.hpp"
 
-#include <cstddef>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -70,17 +69,24 @@ struct StoreWithCa {
 Result<StoreWithCa> open_store_with_ca(const Context& context, std::string_view missing_ca_hint);
 
 using CommandFn = int (*)(Context& context, const CommandArgs& args);
+using OptionsPtr = std::shared_ptr<const boost::program_options::options_description>;
 
+// A command declares its options (Program_options, shown in its help) and its
+// positional arguments (every one required); see cli_args.hpp for the rules.
 struct Command {
-    std::vector<std::string_view> words;  // {"config", "set"}, {"status"}
-    std::string_view arguments;           // "KEY VALUE", shown in usage
-    std::string_view summary;             // one line
-    std::string details;                  // options and notes, one per line; may be empty
-    std::vector<OptionSpec> options;
-    std::size_t min_positionals = 0;
-    std::size_t max_positionals = 0;
+    std::vector<std::string_view> words;        // {"config", "set"}, {"status"}
+    std::string_view arguments;                 // "KEY VALUE", shown in usage
+    std::string_view summary;                   // one line
+    std::string details;                        // notes after the options, one per line; may be empty
+    OptionsPtr options;                         // null: none
+    std::vector<std::string_view> positionals;  // {"KEY", "VALUE"}
     CommandFn run = nullptr;
+
+    CommandSyntax syntax() const { return {words, options.get(), positionals}; }
 };
+
+// An empty options_description with the caption every command's help uses.
+std::shared_ptr<boost::program_options::options_description> command_options();
 
 // "config set"
 std::string command_name(const Command& command);

@@ -21,8 +21,9 @@
 namespace agentlb::ctl {
 namespace {
 
-bool is_help_word(std::string_view word) {
-    return word == "--help" || word == "-h";
+int print_version(std::ostream& out) {
+    out << "agentlbctl " << AGENTLB_VERSION << "\n";
+    return kExitOk;
 }
 
 int usage_error(std::ostream& err, const std::string& message, const std::string& hint) {
@@ -52,36 +53,21 @@ std::string group_members(const std::vector<Command>& commands, std::string_view
 }
 
 int run_command(const Command& command,
-                std::span<const std::string> rest,
-                const GlobalOptions& global,
+                std::span<const std::string> args,
                 std::ostream& out,
                 std::ostream& err,
                 const char* db_environment) {
     const std::string name = command_name(command);
-    auto args = parse_command_args(rest, command.options);
-    if (!args) {
-        return usage_error(err, name + ": " + args.error(), usage_line(command));
+    auto parsed = parse_command_args(args, command.syntax());
+    if (!parsed) {
+        return usage_error(err, name + ": " + parsed.error(), usage_line(command));
     }
-    if (args->help) {
-        out << command_usage(command);
-        return kExitOk;
-    }
-    const std::size_t count = args->positionals.size();
-    if (count < command.min_positionals || count > command.max_positionals) {
-        std::string problem;
-        if (count < command.min_positionals) {
-            problem = "missing " + std::string(command.arguments);
-        } else {
-            problem = "unexpected argument " + quote(args->positionals[command.max_positionals]);
-        }
-        return usage_error(err, name + ": " + problem, usage_line(command));
-    }
-    Context context(resolve_db(global.db, db_environment), global.json, out, err);
+    Context context(resolve_db(parsed->global.db, db_environment), parsed->global.json, out, err);
     context.set_command_name(name);
     // A failing store (StoreError names the file and what was being done) or
     // a system without randomness: the command line was fine, so exit 1.
     try {
-        return command.run(context, *args);
+        return command.run(context, *parsed);
     } catch (const std::exception& e) {
         return context.fail(kExitFailure, e.what());
     }
@@ -109,57 +95,55 @@ int run_cli(
     int argc, const char* const* argv, std::ostream& out, std::ostream& err, const char* db_environment) {
     const std::vector<Command> commands = all_commands();
     const std::string hint = "run `agentlbctl --help` for the commands";
-    auto split = split_command_line(argc, argv);
-    if (!split) {
-        return usage_error(err, split.error(), hint);
+    const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+    auto located = locate_command(args);
+    if (!located) {
+        return usage_error(err, located.error(), hint);
     }
-    const GlobalOptions& global = split->global;
-    std::vector<std::string> rest = split->rest;
-    if (global.help) {
-        out << global_usage(commands);
-        return kExitOk;
-    }
-    if (global.version) {
-        out << "agentlbctl " << AGENTLB_VERSION << "\n";
-        return kExitOk;
-    }
-    if (rest.empty()) {
-        err << global_usage(commands);
-        return kExitUsage;
-    }
+    std::vector<std::string> words = located->words;
+    bool help = located->global.help;
     // `agentlbctl help config set` reads as `agentlbctl config set --help`.
-    if (rest.front() == "help") {
-        rest.erase(rest.begin());
-        if (rest.empty()) {
+    if (!words.empty() && words.front() == "help") {
+        words.erase(words.begin());
+        help = true;
+    }
+    if (words.empty()) {
+        if (help) {
             out << global_usage(commands);
             return kExitOk;
         }
-        rest.push_back("--help");
+        if (located->global.version) {
+            return print_version(out);
+        }
+        err << global_usage(commands);
+        return kExitUsage;
     }
-    const std::string& group = rest.front();
+    const std::string& group = words.front();
     const bool known_group = std::any_of(
         commands.begin(), commands.end(), [&group](const Command& c) { return c.words.front() == group; });
     if (!known_group) {
         return usage_error(err, "unknown command " + quote(group), hint);
     }
-    if (const Command* command = find_command(commands, rest)) {
-        return run_command(*command,
-                           std::span<const std::string>(rest).subspan(command->words.size()),
-                           global,
-                           out,
-                           err,
-                           db_environment);
+    if (const Command* command = find_command(commands, words)) {
+        if (help) {
+            out << command_usage(*command);
+            return kExitOk;
+        }
+        if (located->global.version) {
+            return print_version(out);
+        }
+        return run_command(*command, args, out, err, db_environment);
     }
-    if (rest.size() >= 2 && is_help_word(rest[1])) {
+    if (help) {
         out << group_usage(group, commands);
         return kExitOk;
     }
-    if (rest.size() < 2) {
+    if (words.size() < 2) {
         err << group_usage(group, commands);
         return kExitUsage;
     }
     return usage_error(err,
-                       "unknown command " + quote(group + " " + rest[1]) + "; " + group +
+                       "unknown command " + quote(group + " " + words[1]) + "; " + group +
                            " commands: " + group_members(commands, group),
                        "run `agentlbctl " + group + " --help` for details");
 }

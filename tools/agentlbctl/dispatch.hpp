@@ -1,8 +1,9 @@
 #pragma once
 
-// The whole command line, from argv to exit code: split off the global
-// options, find the command, parse its options, run it. Streams and the
-// environment are passed in, so it can be run inside a test.
+// The whole command line, from argv to exit code: find the command (pass 1
+// of cli_args.hpp), read the whole line against its options (pass 2), run
+// it. Streams and the environment are passed in, so it can be run inside a
+// test.
 
 #include "tools/agentlbctl/command.hpp"
 

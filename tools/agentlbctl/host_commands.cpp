@@ -67,18 +67,16 @@ std::vector<Command> host_commands() {
          "",
          "show every registered host: id, name, zone, the server it is connected to, last seen",
          "",
+         nullptr,
          {},
-         0,
-         0,
          run_host_list},
         {{"host", "remove"},
          "NAME",
          "revoke every certificate of a host and remove it",
          "Its sessions close at the servers' next store poll and it cannot reconnect; enrolling it\n"
          "again needs a new token. An unknown name is refused (exit 2).",
-         {},
-         1,
-         1,
+         nullptr,
+         {"NAME"},
          run_host_remove},
     };
 }

@@ -52,9 +52,8 @@ std::vector<Command> mgmt_commands() {
          "A server counts as down when its row says so or its heartbeat is older than " +
              std::to_string(kServerStaleAfterSeconds) + " s\n(" + std::to_string(kMissedServerHeartbeats) +
              " missed heartbeats of " + std::to_string(kServerHeartbeatIntervalSeconds) + " s).",
+         nullptr,
          {},
-         0,
-         0,
          run_mgmt_list},
     };
 }

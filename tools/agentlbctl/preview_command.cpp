@@ -136,6 +136,19 @@ int run_preview(Context& context, const CommandArgs& args) {
     return kExitOk;
 }
 
+OptionsPtr preview_options() {
+    auto options = command_options();
+    // clang-format off
+    options->add_options()
+        ("host", text_value("LIST"), "a proposed `host` value instead of the stored one")
+        ("algorithm", text_value("NAME"), "a proposed algorithm (static, roundrobin, shuffle) instead of the "
+                                          "stored one")
+        ("host-ids", text_value("IDS"), "hypothetical host ids (one zone) instead of the registered hosts")
+        ("new-host", "also show the list a host enrolled next would get");
+    // clang-format on
+    return options;
+}
+
 }  // namespace
 
 std::string render_preview(const Preview& preview, bool registered, std::string_view algorithm_name) {
@@ -172,14 +185,9 @@ std::vector<Command> preview_commands() {
         {{"preview"},
          "[--host LIST] [--algorithm NAME] [--host-ids 1,5,10] [--new-host]",
          "show the list every host would get, and how many agents would prefer each server",
-         "  --host LIST        a proposed `host` value instead of the stored one\n"
-         "  --algorithm NAME   a proposed algorithm (static, roundrobin, shuffle) instead of the stored one\n"
-         "  --host-ids IDS     hypothetical host ids (one zone) instead of the registered hosts\n"
-         "  --new-host         also show the list a host enrolled next would get\n"
          "Changes nothing. With --host, --algorithm and --host-ids all given the store is not opened.",
-         {{"host", true}, {"algorithm", true}, {"host-ids", true}, {"new-host", false}},
-         0,
-         0,
+         preview_options(),
+         {},
          run_preview},
     };
 }

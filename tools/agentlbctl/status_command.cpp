@@ -167,9 +167,8 @@ std::vector<Command> status_commands() {
          "",
          "one screen: servers and their agents, the configuration, hosts not connected, servers down",
          "",
+         nullptr,
          {},
-         0,
-         0,
          run_status},
     };
 }

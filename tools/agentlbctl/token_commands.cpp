@@ -80,6 +80,20 @@ int run_token_create(Context& context, const CommandArgs& args) {
     return kExitOk;
 }
 
+OptionsPtr token_create_options() {
+    auto options = command_options();
+    // clang-format off
+    options->add_options()
+        ("zone", text_value("ZONE"), "the host joins this zone (the agent may not ask for another); at most 256 "
+                                     "bytes, no space or control character")
+        ("name", text_value("NAME"), "only this host (case ignored) may use it; needed to enrol a registered "
+                                     "name again. A host name: letters, digits, '-', dots between labels, 64 "
+                                     "at most")
+        ("ttl", text_value("SECONDS"), "lifetime, 1..31536000 (default 3600)");
+    // clang-format on
+    return options;
+}
+
 }  // namespace
 
 std::vector<Command> token_commands() {
@@ -87,16 +101,10 @@ std::vector<Command> token_commands() {
         {{"token", "create"},
          "[--zone ZONE] [--name NAME] [--ttl SECONDS]",
          "create a one-time join token for enrolling an agent",
-         "  --zone ZONE      the host joins this zone (the agent may not ask for another); at most 256\n"
-         "                   bytes, no space or control character\n"
-         "  --name NAME      only this host (case ignored) may use it; needed to enrol a registered name\n"
-         "                   again. A host name: letters, digits, '-', dots between labels, 64 at most\n"
-         "  --ttl SECONDS    lifetime, 1..31536000 (default 3600)\n"
          "Prints the token (shown only now: the store keeps its hash) and the CA fingerprint.\n"
          "Needs the CA in the store (`agentlbctl ca init`).",
-         {{"zone", true}, {"name", true}, {"ttl", true}},
-         0,
-         0,
+         token_create_options(),
+         {},
          run_token_create},
     };
 }

@@ -2,6 +2,8 @@
 
 #include "tools/agentlbctl/cli_args.hpp"
 
+#include <sstream>
+
 namespace agentlb::ctl {
 namespace {
 
@@ -12,6 +14,27 @@ std::string synopsis(const Command& command) {
         text += command.arguments;
     }
     return text;
+}
+
+// Program_options pads wrapped descriptions with trailing spaces.
+std::string option_table(const boost::program_options::options_description& options) {
+    std::ostringstream printed;
+    printed << options;
+    std::string text = printed.str();
+    std::string out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        end = end == std::string::npos ? text.size() : end;
+        std::string_view line(text.data() + start, end - start);
+        while (!line.empty() && line.back() == ' ') {
+            line.remove_suffix(1);
+        }
+        out += line;
+        out += '\n';
+        start = end + 1;
+    }
+    return out;
 }
 
 std::string command_list(const std::vector<Command>& commands, std::string_view group) {
@@ -34,17 +57,14 @@ std::string global_usage(const std::vector<Command>& commands) {
     return "usage: agentlbctl [--db PATH] [--json] COMMAND ...\n"
            "\n"
            "Operator tool for agentlb: configuration, enrollment tokens, the CA, hosts and servers.\n"
-           "\n"
-           "Global options (before the command):\n"
-           "  --db PATH   the store (default: $" +
-           std::string(kDbEnvironmentVariable) + ", else " + std::string(kDefaultDbPath) +
-           ")\n"
-           "  --json      machine-readable output\n"
-           "  --help      this text; COMMAND --help describes one command\n"
-           "  --version   print the version\n"
+           "\n" +
+           option_table(global_options()) +
            "\n"
            "Commands:\n" +
            command_list(commands, "") +
+           "\n"
+           "Only long options exist (--name VALUE or --name=VALUE); \"--\" ends the options, and any\n"
+           "other word, \"-5\" included, is an argument.\n"
            "\n"
            "Exit codes: 0 success; 2 bad usage or a refused value (nothing changed);\n"
            "1 any other failure (store missing or unreadable, no CA, CA files already present).\n";
@@ -57,6 +77,9 @@ std::string group_usage(std::string_view group, const std::vector<Command>& comm
 
 std::string command_usage(const Command& command) {
     std::string out = usage_line(command) + "\n\n" + std::string(command.summary) + "\n";
+    if (command.options && !command.options->options().empty()) {
+        out += "\n" + option_table(*command.options);
+    }
     if (!command.details.empty()) {
         out += "\n" + command.details + "\n";
     }
