@@ -1,4 +1,4 @@
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 
 #include "tests/common/props/temp_dir.hpp"
 
@@ -7,11 +7,11 @@
 #include <fstream>
 #include <sys/stat.h>
 
-using agentlb::props::AtomicWriteHooks;
-using agentlb::props::AtomicWriteStep;
-using agentlb::props::read_file;
-using agentlb::props::write_file_atomically;
 using agentlb::props::test::TempDir;
+using agentlb::util::AtomicWriteHooks;
+using agentlb::util::AtomicWriteStep;
+using agentlb::util::read_file;
+using agentlb::util::write_file_atomically;
 using Names = std::vector<std::string>;
 
 namespace {
@@ -121,7 +121,7 @@ TEST_CASE("atomic_file: a failure before the rename leaves the old file byte-ide
                       Case{AtomicWriteStep::fsync, "cannot fsync "},
                       Case{AtomicWriteStep::close, "cannot close "},
                       Case{AtomicWriteStep::rename, "cannot rename "});
-    INFO("failing step: " << agentlb::props::to_string(c.step));
+    INFO("failing step: " << agentlb::util::to_string(c.step));
 
     TempDir dir;
     auto path = dir.path() / "agent.properties";
