@@ -4,6 +4,7 @@
 #include "agent/agent.hpp"
 #include "agent/printable.hpp"
 #include "common/util/bounded_join.hpp"
+#include "common/util/text.hpp"
 #include "common/wire/frame.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -96,7 +97,7 @@ void Agent::adopt(const std::shared_ptr<ServerSession>& session, const std::stri
         spdlog::info("switched from {} to {} (server {}){}",
                      old->entry(),
                      session->entry(),
-                     printable(welcome.server),
+                     util::peer_text(welcome.server),
                      why.empty() ? "" : ": " + why);
         // Make-before-break: the new session is up before the old one goes.
         old->retire(kHandoverGrace, "switched to " + session->entry());
@@ -105,7 +106,7 @@ void Agent::adopt(const std::shared_ptr<ServerSession>& session, const std::stri
     } else {
         spdlog::info("connected to {} (server {}, host id {})",
                      session->entry(),
-                     printable(welcome.server),
+                     util::peer_text(welcome.server),
                      welcome.host_id);
     }
     session->start(*this);

@@ -3,10 +3,10 @@
 
 #include "agent/agent.hpp"
 #include "agent/agent_internal.hpp"
-#include "agent/printable.hpp"
 #include "agent/server_message.hpp"
 #include "common/lb/host_list.hpp"
 #include "common/util/bounded_join.hpp"
+#include "common/util/text.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -94,7 +94,7 @@ void Agent::on_migrate(const std::shared_ptr<ServerSession>& session, const wire
     if (session != current_) {
         return;
     }
-    spdlog::info("{} asks us to move: {}", session->entry(), printable(migrate.reason));
+    spdlog::info("{} asks us to move: {}", session->entry(), util::peer_text(migrate.reason));
     policy_.set_avoid(avoid_after_migrate(migrate, session->entry()));
     relocate_ = true;
     wake_connection_loop();

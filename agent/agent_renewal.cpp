@@ -7,13 +7,12 @@
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
-#include "certs/rfc3339.hpp"
+#include "common/util/clock.hpp"
+#include "common/util/rfc3339.hpp"
 
 #include <boost/asio/post.hpp>
 
 #include <spdlog/spdlog.h>
-
-#include <ctime>
 
 namespace agentlb::agent {
 
@@ -39,7 +38,7 @@ void Agent::check_renewal() {
     if (!current_ || !credentials_.certificate) {
         return;
     }
-    if (!certs::needs_renewal(credentials_.certificate.get(), std::time(nullptr))) {
+    if (!certs::needs_renewal(credentials_.certificate.get(), util::unix_now())) {
         return;
     }
     const auto now = std::chrono::steady_clock::now();
@@ -59,7 +58,7 @@ void Agent::check_renewal() {
     pending_key_pem_ = certs::private_key_to_pem(key->get());
     pending_since_ = now;
     spdlog::info("certificate valid until {}: asking {} for a new one",
-                 certs::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
+                 util::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
                  current_->entry());
     current_->send(wire::Renew{*csr});
 }
@@ -70,7 +69,7 @@ void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const 
         return;
     }
     auto checked = check_renewed_certificate(
-        credentials_.ca_pem, pending_key_pem_, identity_name(), message, std::time(nullptr));
+        credentials_.ca_pem, pending_key_pem_, identity_name(), message, util::unix_now());
     if (!checked) {
         spdlog::error(
             "refused the renewed certificate from {}: {}; keeping the current key, certificate and CA",
@@ -105,7 +104,7 @@ void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const 
                              "stored the renewed certificate (serial {}, valid until {}); used from the next "
                              "connection",
                              certs::serial_of(credentials_.certificate.get()),
-                             certs::format_rfc3339(certs::not_after_of(credentials_.certificate.get())));
+                             util::format_rfc3339(certs::not_after_of(credentials_.certificate.get())));
                      });
                  });
 }

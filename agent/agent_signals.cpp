@@ -4,7 +4,7 @@
 #include "agent/agent.hpp"
 #include "agent/agent_internal.hpp"
 #include "certs/inspect.hpp"
-#include "certs/rfc3339.hpp"
+#include "common/util/rfc3339.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -77,7 +77,7 @@ void Agent::reload() {
                        spdlog::info(
                            "SIGHUP: TLS files reloaded: certificate serial {} valid until {}",
                            certs::serial_of(credentials_.certificate.get()),
-                           certs::format_rfc3339(certs::not_after_of(credentials_.certificate.get())));
+                           util::format_rfc3339(certs::not_after_of(credentials_.certificate.get())));
                        apply_settings(std::move(settings), "reloaded after SIGHUP");
                    });
     });

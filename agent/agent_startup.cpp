@@ -8,8 +8,9 @@
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
-#include "certs/rfc3339.hpp"
 #include "common/tls/context.hpp"
+#include "common/util/rfc3339.hpp"
+#include "common/util/text.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -53,7 +54,7 @@ asio::awaitable<bool> Agent::enroll() {
     const std::string name = options_.name;
     spdlog::info("no certificate at {}: enrolling as {} with {}",
                  printable_path(settings_.cert_file),
-                 printable(name),
+                 util::peer_text(name),
                  server.server);
 
     auto key = certs::generate_p256_key();
@@ -104,9 +105,9 @@ asio::awaitable<bool> Agent::enroll() {
             settings_ = std::move(*stored);
             policy_.set_hosts(settings_.hosts);
             spdlog::info("enrolled as {} (host id {}, zone {}); servers {}",
-                         printable(response.name),
+                         util::peer_text(response.name),
                          response.host_id,
-                         printable(response.zone),
+                         util::peer_text(response.zone),
                          detail::describe_list(settings_.hosts, settings_.algorithm));
             co_return true;
         }
@@ -136,10 +137,10 @@ asio::awaitable<bool> Agent::load_credentials_and_context() {
     }
     spdlog::info("agentlb-agent {} for {} ({}): certificate serial {} valid until {}; servers {}",
                  AGENTLB_VERSION,
-                 printable(identity_name()),
-                 settings_.zone.empty() ? "no zone" : "zone " + printable(settings_.zone),
+                 util::peer_text(identity_name()),
+                 settings_.zone.empty() ? "no zone" : "zone " + util::peer_text(settings_.zone),
                  certs::serial_of(credentials_.certificate.get()),
-                 certs::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
+                 util::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
                  detail::describe_list(settings_.hosts, settings_.algorithm));
     co_return true;
 }

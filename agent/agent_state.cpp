@@ -24,7 +24,8 @@ Result<std::int64_t> parse_non_negative(std::string_view text) {
     auto [ptr, ec] = std::from_chars(text.data(), end, value);
     if (text.empty() || ec != std::errc() || ptr != end || value < 0) {
         // The value comes from a file anyone may have edited: shown escaped.
-        return fail("expected a whole number of 0 or more, got \"" + util::escape_text(text) + "\"");
+        return fail("expected a whole number of 0 or more, got " +
+                    util::peer_text(text, util::kShownTextBytes, util::Quoted::yes));
     }
     return value;
 }
@@ -88,9 +89,9 @@ Result<AgentSettings> settings_from_properties(const props::PropertiesFile& file
     // rule (`kvm_1`) keeps working, a hand edit that breaks hello does not.
     settings.name = file.get(kNameProperty).value_or("");
     if (settings.name.size() > util::kMaxHostNameLength || util::contains_space_or_control(settings.name)) {
-        return fail(where + std::string(kNameProperty) + ": \"" +
-                    util::escape_text(settings.name.substr(0, util::kMaxHostNameLength), true, true) +
-                    "\" is not a host name (at most " + std::to_string(util::kMaxHostNameLength) +
+        return fail(where + std::string(kNameProperty) + ": " +
+                    util::peer_text(settings.name, util::kMaxHostNameLength, util::Quoted::yes) +
+                    " is not a host name (at most " + std::to_string(util::kMaxHostNameLength) +
                     " characters, no space or control character)");
     }
     settings.zone = file.get(kZoneProperty).value_or("");
@@ -110,8 +111,9 @@ Status validate_list_update(const ListUpdate& update) {
         return fail("the list is empty");
     }
     if (!is_algorithm_name(update.value.algorithm)) {
-        return fail("algorithm \"" + util::escape_text(update.value.algorithm) +
-                    "\" is not a name (letters, digits, '_', '-')");
+        return fail("algorithm " +
+                    util::peer_text(update.value.algorithm, util::kShownTextBytes, util::Quoted::yes) +
+                    " is not a name (letters, digits, '_', '-')");
     }
     // settings_from_properties() accepts only the algorithms this build knows:
     // a list stored with another one would make the agent refuse its own file.
@@ -226,7 +228,7 @@ Status AgentStateFile::save(props::PropertiesFile updated) {
     if (::stat(path_.c_str(), &st) == 0) {
         mode = st.st_mode & 07777;
     }
-    if (auto saved = props::write_file_atomically(path_, updated.serialize(), mode, hooks_); !saved) {
+    if (auto saved = util::write_file_atomically(path_, updated.serialize(), mode, hooks_); !saved) {
         return saved;
     }
     file_ = std::move(updated);

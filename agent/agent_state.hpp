@@ -12,8 +12,8 @@
 // worker thread, never from the I/O thread.
 
 #include "common/lb/host_list.hpp"
-#include "common/props/atomic_file.hpp"
 #include "common/props/properties_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "common/util/result.hpp"
 
 #include <cstdint>
@@ -99,7 +99,7 @@ public:
     Status save_enrollment(const EnrollmentRecord& record);
 
     // Test seam: make a step of the atomic write fail.
-    void set_write_hooks(props::AtomicWriteHooks hooks) { hooks_ = std::move(hooks); }
+    void set_write_hooks(util::AtomicWriteHooks hooks) { hooks_ = std::move(hooks); }
 
 private:
     AgentStateFile(std::filesystem::path path, props::PropertiesFile file, AgentSettings settings);
@@ -108,7 +108,7 @@ private:
     std::filesystem::path path_;
     props::PropertiesFile file_;
     AgentSettings settings_;
-    props::AtomicWriteHooks hooks_;
+    util::AtomicWriteHooks hooks_;
 };
 
 }  // namespace agentlb::agent

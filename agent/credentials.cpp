@@ -1,9 +1,9 @@
 #include "agent/credentials.hpp"
 
 #include "agent/printable.hpp"
-#include "certs/file_io.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "common/util/atomic_file.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -43,7 +43,7 @@ Status rename_durably(const fs::path& from, const fs::path& to) {
 }
 
 Result<std::string> read_pem(const fs::path& path) {
-    return certs::read_small_file(path);
+    return util::read_file(path);
 }
 
 // Completes or undoes a renewal that stopped between its steps.
@@ -124,15 +124,15 @@ Status store_enrolled_key_and_ca(const AgentSettings& settings,
                                  const std::string& key_pem,
                                  const std::string& ca_pem) {
     if (auto saved =
-            certs::write_file_securely(settings.key_file, key_pem, kKeyMode, certs::Overwrite::replace);
+            util::write_file_atomically(settings.key_file, key_pem, kKeyMode, util::Overwrite::replace);
         !saved) {
         return saved;
     }
-    return certs::write_file_securely(settings.ca_file, ca_pem, kCertMode, certs::Overwrite::replace);
+    return util::write_file_atomically(settings.ca_file, ca_pem, kCertMode, util::Overwrite::replace);
 }
 
 Status store_enrolled_certificate(const AgentSettings& settings, const std::string& cert_pem) {
-    return certs::write_file_securely(settings.cert_file, cert_pem, kCertMode, certs::Overwrite::replace);
+    return util::write_file_atomically(settings.cert_file, cert_pem, kCertMode, util::Overwrite::replace);
 }
 
 Status store_renewed(const AgentSettings& settings,
@@ -140,22 +140,22 @@ Status store_renewed(const AgentSettings& settings,
                      const std::string& cert_pem,
                      const std::string& ca_pem) {
     const fs::path pending = pending_key_path(settings.key_file);
-    if (auto saved = certs::write_file_securely(pending, key_pem, kKeyMode, certs::Overwrite::replace);
+    if (auto saved = util::write_file_atomically(pending, key_pem, kKeyMode, util::Overwrite::replace);
         !saved) {
         return saved;
     }
     if (!ca_pem.empty()) {
-        auto current = certs::read_small_file(settings.ca_file);
+        auto current = util::read_file(settings.ca_file);
         if (!current || *current != ca_pem) {
-            if (auto saved = certs::write_file_securely(
-                    settings.ca_file, ca_pem, kCertMode, certs::Overwrite::replace);
+            if (auto saved = util::write_file_atomically(
+                    settings.ca_file, ca_pem, kCertMode, util::Overwrite::replace);
                 !saved) {
                 return saved;
             }
         }
     }
     if (auto saved =
-            certs::write_file_securely(settings.cert_file, cert_pem, kCertMode, certs::Overwrite::replace);
+            util::write_file_atomically(settings.cert_file, cert_pem, kCertMode, util::Overwrite::replace);
         !saved) {
         std::error_code ec;
         fs::remove(pending, ec);

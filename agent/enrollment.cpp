@@ -11,6 +11,8 @@
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
+#include "common/util/clock.hpp"
+#include "common/util/text.hpp"
 #include "common/wire/error.hpp"
 #include "common/wire/frame.hpp"
 
@@ -21,7 +23,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <array>
-#include <ctime>
 #include <system_error>
 
 namespace agentlb::agent {
@@ -119,8 +120,8 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
                 out.response = std::move(*enrolled);
             } else if (auto* error = std::get_if<wire::Error>(&message)) {
                 out.final = true;
-                out.reason =
-                    "refused by the server: " + printable(error->code) + ": " + printable(error->message);
+                out.reason = "refused by the server: " + util::peer_text(error->code) + ": " +
+                             util::peer_text(error->message);
             } else {
                 out.reason = "unexpected answer " + std::string(wire::message_type(message));
             }
@@ -165,12 +166,12 @@ Status check_enrollment_response(const wire::EnrollResponse& response,
     if (!key || !certs::key_matches_certificate(key->get(), cert->get())) {
         return fail("the certificate the server sent is not for our key");
     }
-    if (auto verified = certs::verify_certificate(cert->get(), response.ca, std::time(nullptr)); !verified) {
+    if (auto verified = certs::verify_certificate(cert->get(), response.ca, util::unix_now()); !verified) {
         return fail("the certificate the server sent does not verify: " + verified.error());
     }
     if (certs::common_name_of(cert->get()) != response.name) {
-        return fail("the certificate names \"" + printable(certs::common_name_of(cert->get())) +
-                    "\", not the enrolled name \"" + printable(response.name) + "\"");
+        return fail("the certificate names \"" + util::peer_text(certs::common_name_of(cert->get())) +
+                    "\", not the enrolled name \"" + util::peer_text(response.name) + "\"");
     }
     if (response.host_id <= 0) {
         return fail("the server sent no host id");

@@ -1,11 +1,11 @@
 #include "agent/renewal_check.hpp"
 
-#include "agent/printable.hpp"
 #include "certs/fingerprint.hpp"
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "certs/verify.hpp"
+#include "common/util/text.hpp"
 
 #include <openssl/x509.h>
 
@@ -47,9 +47,11 @@ Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
         }
         if (!same_certificate(offered->get(), pinned->get())) {
             if (auto vouched = certs::check_vouched_ca(pinned->get(), offered->get(), now); !vouched) {
-                return fail("the server sent another CA certificate (\"" +
-                            printable(certs::common_name_of(offered->get())) + "\", " +
-                            certs::fingerprint_of(offered->get()) +
+                return fail("the server sent another CA certificate (" +
+                            util::peer_text(certs::common_name_of(offered->get()),
+                                            util::kShownTextBytes,
+                                            util::Quoted::yes) +
+                            ", " + certs::fingerprint_of(offered->get()) +
                             ") that our CA does not vouch for: " + vouched.error());
             }
             out.renewed.ca_pem = message.ca;
@@ -63,7 +65,8 @@ Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
                     verified.error());
     }
     if (const std::string cn = certs::common_name_of(cert->get()); cn != name) {
-        return fail("the certificate names \"" + printable(cn) + "\", not \"" + printable(name) + "\"");
+        return fail("the certificate names " + util::peer_text(cn, util::kShownTextBytes, util::Quoted::yes) +
+                    ", not " + util::peer_text(name, util::kShownTextBytes, util::Quoted::yes));
     }
     out.renewed.key_pem = pending_key_pem;
     out.renewed.cert_pem = message.certificate;

@@ -1,8 +1,8 @@
 #include "agent/server_message.hpp"
 
 #include "agent/connection_policy.hpp"
-#include "agent/printable.hpp"
 #include "common/lb/config_keys.hpp"
+#include "common/util/text.hpp"
 
 #include <algorithm>
 
@@ -34,7 +34,7 @@ std::chrono::milliseconds heartbeat_from_welcome(const wire::Welcome& welcome,
 }
 
 std::string describe_server_error(const wire::Error& error) {
-    return printable(error.code) + ": " + printable(error.message);
+    return util::peer_text(error.code) + ": " + util::peer_text(error.message);
 }
 
 ServerMessageAction classify_server_message(const wire::Message& message) {

@@ -5,6 +5,7 @@
 #include "certs/name.hpp"
 #include "certs/pem.hpp"
 #include "certs/x509_builder.hpp"
+#include "common/util/clock.hpp"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -57,7 +58,7 @@ Result<X509Ptr> make_self_signed(EVP_PKEY* key, std::string_view common_name) {
         X509_set_pubkey(certificate.get(), key) != 1) {
         return fail(openssl_failure("cannot build the CA certificate"));
     }
-    const std::int64_t now = unix_now();
+    const std::int64_t now = util::unix_now();
     if (auto serial = set_random_serial(certificate.get()); !serial) {
         return fail(serial.error());
     }

@@ -1,6 +1,6 @@
 #include "certs/inspect.hpp"
 
-#include "certs/rfc3339.hpp"
+#include "common/util/rfc3339.hpp"
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -28,9 +28,9 @@ std::int64_t unix_seconds_of(const ASN1_TIME* time) {
         // Parsing a certificate already checked its times: this is a bug.
         throw std::runtime_error("certificate has an unreadable validity time");
     }
-    return days_from_civil(parts.tm_year + 1900,
-                           static_cast<unsigned>(parts.tm_mon + 1),
-                           static_cast<unsigned>(parts.tm_mday)) *
+    return util::days_from_civil(parts.tm_year + 1900,
+                                 static_cast<unsigned>(parts.tm_mon + 1),
+                                 static_cast<unsigned>(parts.tm_mday)) *
                86400 +
            parts.tm_hour * 3600 + parts.tm_min * 60 + parts.tm_sec;
 }

@@ -6,6 +6,7 @@
 #include "certs/name.hpp"
 #include "certs/pem.hpp"
 #include "certs/x509_builder.hpp"
+#include "common/util/clock.hpp"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -156,7 +157,7 @@ Result<IssuedCertificate> CertificateAuthority::issue(std::string_view csr_pem,
     if (!subject) {
         return fail(subject.error());
     }
-    const std::int64_t now = unix_now();
+    const std::int64_t now = util::unix_now();
     const std::int64_t not_before =
         options.not_before_override ? to_unix(*options.not_before_override) : now - kNotBeforeBackdateSeconds;
     const std::int64_t not_after =

@@ -1,6 +1,6 @@
 #include "certs/pem.hpp"
 
-#include "certs/file_io.hpp"
+#include "common/util/text.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -51,7 +51,7 @@ Result<Ptr> parse_pem(std::string_view pem, std::string_view what, Reader reader
 }
 
 Result<std::string> read_pem_file(const std::filesystem::path& path) {
-    return read_small_file(path, kMaxPemBytes);
+    return util::read_file(path, kMaxPemBytes);
 }
 
 }  // namespace
@@ -108,7 +108,7 @@ Result<X509Ptr> load_certificate_file(const std::filesystem::path& path) {
     }
     auto certificate = parse_certificate_pem(*text);
     if (!certificate) {
-        return fail(escaped_path(path) + ": " + certificate.error());
+        return fail(util::peer_text(path.native(), util::kShownPathBytes) + ": " + certificate.error());
     }
     return std::move(certificate).value();
 }
@@ -121,18 +121,18 @@ Result<EvpPkeyPtr> load_private_key_file(const std::filesystem::path& path) {
     CleansedString secret{std::move(text).value()};
     auto key = parse_private_key_pem(secret.text);
     if (!key) {
-        return fail(escaped_path(path) + ": " + key.error());
+        return fail(util::peer_text(path.native(), util::kShownPathBytes) + ": " + key.error());
     }
     return std::move(key).value();
 }
 
 Status save_certificate_file(const std::filesystem::path& path, X509* certificate, Overwrite overwrite) {
-    return write_file_securely(path, to_pem(certificate), 0644, overwrite);
+    return util::write_file_atomically(path, to_pem(certificate), 0644, overwrite);
 }
 
 Status save_private_key_file(const std::filesystem::path& path, EVP_PKEY* key, Overwrite overwrite) {
     CleansedString secret{private_key_to_pem(key)};
-    return write_file_securely(path, secret.text, 0600, overwrite);
+    return util::write_file_atomically(path, secret.text, 0600, overwrite);
 }
 
 }  // namespace agentlb::certs

@@ -5,8 +5,8 @@
 // Private keys are unencrypted PKCS#8 PEM, and written
 // with mode 0600; certificates are written with mode 0644.
 
-#include "certs/file_io.hpp"
 #include "certs/handles.hpp"
+#include "common/util/atomic_file.hpp"
 #include "common/util/result.hpp"
 
 #include <filesystem>
@@ -14,6 +14,9 @@
 #include <string_view>
 
 namespace agentlb::certs {
+
+// Files are written with util::write_file_atomically; a CA refuses to replace its own.
+using util::Overwrite;
 
 // Each parser reads the first PEM block of its kind and names the problem
 // ("not a PEM certificate", ...) when there is none.

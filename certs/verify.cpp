@@ -2,7 +2,7 @@
 
 #include "certs/inspect.hpp"
 #include "certs/pem.hpp"
-#include "certs/rfc3339.hpp"
+#include "common/util/rfc3339.hpp"
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -46,9 +46,9 @@ std::string chain_failure(X509_STORE_CTX* context, X509* leaf, CertificateKind e
     }
     switch (error) {
         case X509_V_ERR_CERT_HAS_EXPIRED:
-            return which + " expired on " + format_rfc3339(not_after_of(dated));
+            return which + " expired on " + util::format_rfc3339(not_after_of(dated));
         case X509_V_ERR_CERT_NOT_YET_VALID:
-            return which + " is not valid before " + format_rfc3339(not_before_of(dated));
+            return which + " is not valid before " + util::format_rfc3339(not_before_of(dated));
         case X509_V_ERR_INVALID_PURPOSE:
             return which + " is not valid for " + purpose_text(expected);
         default:
@@ -174,10 +174,10 @@ Status check_vouched_ca(X509* trusted, X509* candidate, std::int64_t now) {
         return fail("its validity dates cannot be read");
     }
     if (starts > 0) {
-        return fail("it is not valid before " + format_rfc3339(not_before_of(candidate)));
+        return fail("it is not valid before " + util::format_rfc3339(not_before_of(candidate)));
     }
     if (ends < 0) {
-        return fail("it expired on " + format_rfc3339(not_after_of(candidate)));
+        return fail("it expired on " + util::format_rfc3339(not_after_of(candidate)));
     }
     return success();
 }

@@ -1,5 +1,7 @@
 #include "certs/x509_builder.hpp"
 
+#include "common/util/clock.hpp"
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -7,7 +9,6 @@
 #include <openssl/x509v3.h>
 
 #include <array>
-#include <chrono>
 #include <string>
 
 namespace agentlb::certs {
@@ -64,12 +65,6 @@ Status add_extensions(X509* certificate, X509* issuer, std::initializer_list<Ext
         }
     }
     return success();
-}
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 }  // namespace agentlb::certs

@@ -4,6 +4,7 @@
 // Internal to certs/.
 
 #include "certs/handles.hpp"
+#include "common/util/clock.hpp"
 #include "common/util/result.hpp"
 
 #include <cstdint>
@@ -32,8 +33,5 @@ struct ExtensionSpec {
 };
 // add_extension for each, in order, stopping at the first failure.
 Status add_extensions(X509* certificate, X509* issuer, std::initializer_list<ExtensionSpec> extensions);
-
-// Seconds since the epoch, from the system clock.
-std::int64_t unix_now();
 
 }  // namespace agentlb::certs

@@ -1,6 +1,6 @@
 #include "mgmt/admin_routes.hpp"
 
-#include "certs/rfc3339.hpp"
+#include "common/util/rfc3339.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
 
@@ -15,7 +15,7 @@ namespace agentlb::mgmt {
 namespace {
 
 std::string time_text(std::int64_t unix_seconds) {
-    return unix_seconds > 0 ? certs::format_rfc3339(unix_seconds) : std::string();
+    return unix_seconds > 0 ? util::format_rfc3339(unix_seconds) : std::string();
 }
 
 nlohmann::json server_json(const store::ServerRecord& server) {

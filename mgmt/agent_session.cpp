@@ -2,10 +2,11 @@
 
 #include "certs/inspect.hpp"
 #include "certs/verify.hpp"
+#include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
+#include "common/util/text.hpp"
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/hello_decision.hpp"
-#include "mgmt/log_text.hpp"
 #include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
 
@@ -65,7 +66,7 @@ void AgentSession::close_superseded(std::string by) {
             "{}: superseded: a newer session of this host is connected to server {} "
             "(a second machine with this host's key?); closing this one",
             self->who(),
-            escape_for_log(by));
+            util::peer_text(by));
         self->refuse("superseded",
                      "a newer session of host " + self->name_ + " is connected to server " + by +
                          "; this one is closed");
@@ -144,7 +145,7 @@ asio::awaitable<bool> AgentSession::handshake() {
                 "no TLS handshake within " + std::to_string(state_->options.handshake_timeout.count()) + " s";
         }
         state_->metrics.count_handshake(reason);
-        spdlog::warn("refused {}: {}: {}", who(), reason, escape_for_log(detail, 256));
+        spdlog::warn("refused {}: {}: {}", who(), reason, util::peer_text(detail, 256));
         co_return false;
     }
     // The handshake deadline now guards the wait for hello.
@@ -223,7 +224,7 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     if (!hello.zone.empty() && hello.zone != lookup.host->zone) {
         spdlog::debug("{}: reports zone '{}', registered in '{}'",
                       who(),
-                      escape_for_log(hello.zone),
+                      util::peer_text(hello.zone),
                       lookup.host->zone);
     }
     {
@@ -245,7 +246,7 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     // this server's name already in place, never an empty record.
     auto connect_job = [state = state_, host_id = host_id_](store::Store& store) {
         if (!state->stopping.load()) {
-            store.set_connected(host_id, state->options.name, unix_now());
+            store.set_connected(host_id, state->options.name, util::unix_now());
         }
     };
     try {
@@ -257,7 +258,7 @@ asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
     }
     {
         std::lock_guard lock(status_mutex_);
-        connected_since_ = unix_now();
+        connected_since_ = util::unix_now();
         welcome_sent_ = true;
     }
     send(welcome);
@@ -313,7 +314,7 @@ AgentSession::ReadResult AgentSession::read_failure(const error_code& ec) const 
     } else {
         result.reason =
             "read failed: " +
-            escape_for_log(stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail());
+            util::peer_text(stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail());
     }
     return result;
 }

@@ -3,7 +3,6 @@
 
 #include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
-#include "mgmt/log_text.hpp"
 #include "mgmt/shared_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,9 +1,10 @@
 #include "mgmt/enroll_session.hpp"
 
+#include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
+#include "common/util/text.hpp"
 #include "mgmt/enroll_rate_limit.hpp"
 #include "mgmt/handshake_refusal.hpp"
-#include "mgmt/log_text.hpp"
 #include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
 
@@ -77,7 +78,7 @@ asio::awaitable<void> EnrollSession::run() {
         const auto reason =
             classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), detail, timed_out);
         state_->metrics.count_enrollment(reason == "timeout" ? "timeout" : "tls_error");
-        spdlog::warn("enrollment from {} refused: {}: {}", peer_, reason, escape_for_log(detail, 256));
+        spdlog::warn("enrollment from {} refused: {}: {}", peer_, reason, util::peer_text(detail, 256));
         stream_.close();
         co_return;
     }
@@ -138,7 +139,7 @@ asio::awaitable<EnrollReply> EnrollSession::enroll(const wire::EnrollRequest& re
     }
     auto job = [state = state_, request](store::Store& store) {
         const auto snapshot = state->snapshot();
-        return answer_enroll_request(request, store, state->ca, *snapshot, unix_now());
+        return answer_enroll_request(request, store, state->ca, *snapshot, util::unix_now());
     };
     EnrollReply reply;
     try {
@@ -195,7 +196,7 @@ void EnrollSession::account(const EnrollReply& answer) {
     }
     if (const auto* error = std::get_if<wire::Error>(&answer.message)) {
         spdlog::warn(
-            "enrollment from {} refused: {}: {}", peer_, error->code, escape_for_log(error->message, 256));
+            "enrollment from {} refused: {}: {}", peer_, error->code, util::peer_text(error->message, 256));
     }
 }
 

@@ -1,6 +1,6 @@
 #include "mgmt/hello_decision.hpp"
 
-#include "mgmt/log_text.hpp"
+#include "common/util/text.hpp"
 
 namespace agentlb::mgmt {
 
@@ -10,8 +10,8 @@ std::optional<HelloRefusal> check_hello_identity(const wire::Hello& hello, std::
     }
     return HelloRefusal{"identity_mismatch",
                         "hello names a host other than the certificate's",
-                        "certificate is for '" + escape_for_log(common_name) + "', hello names '" +
-                            escape_for_log(hello.name) + "'"};
+                        "certificate is for '" + util::peer_text(common_name) + "', hello names '" +
+                            util::peer_text(hello.name) + "'"};
 }
 
 HelloRefusal leaf_check_refusal(const std::string& error) {

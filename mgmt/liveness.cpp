@@ -1,8 +1,9 @@
 #include "mgmt/liveness.hpp"
 
+#include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
+#include "common/util/text.hpp"
 #include "mgmt/agent_session.hpp"
-#include "mgmt/log_text.hpp"
 #include "mgmt/shared_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -86,7 +87,7 @@ asio::awaitable<void> Liveness::heartbeat_loop() {
         }
         const auto agents = static_cast<std::int64_t>(state_->registry.host_count());
         auto job = [state = state_, agents](store::Store& store) {
-            store.heartbeat_server(state->options.name, unix_now(), agents);
+            store.heartbeat_server(state->options.name, util::unix_now(), agents);
         };
         try {
             co_await state_->store.call(std::move(job));
@@ -107,7 +108,7 @@ void Liveness::recheck_records(store::Store& store) {
         try {
             if (state_->registry.session_count_of(hosts[i]) > 0) {
                 // Only an empty record: a newer session elsewhere keeps its own.
-                store.claim_if_unconnected(hosts[i], name, unix_now());
+                store.claim_if_unconnected(hosts[i], name, util::unix_now());
             } else {
                 store.clear_connected_if(hosts[i], name);
             }
@@ -131,7 +132,8 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
     if ((own == nullptr || own->state != store::kServerUp) && !state_->stopping.load()) {
         const bool missing = own == nullptr;
         const auto held = state_->registry.host_ids();
-        auto rejoin = store.rejoin_server(name, state_->advertise, state_->started_at, unix_now(), held);
+        auto rejoin =
+            store.rejoin_server(name, state_->advertise, state_->started_at, util::unix_now(), held);
         outcome.transitions.push_back(
             {name,
              std::string(missing ? "row was missing" : "was marked down while alive") +
@@ -166,7 +168,7 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
                                                "is down: its heartbeat did not change over " +
                                                    std::to_string(beats - seen->second.own_beats) +
                                                    " of this server's heartbeats (last one " +
-                                                   std::to_string(unix_now() - server.last_heartbeat) +
+                                                   std::to_string(util::unix_now() - server.last_heartbeat) +
                                                    " s ago)"});
             }
         } catch (const store::StoreError& e) {
@@ -227,7 +229,7 @@ asio::awaitable<void> Liveness::settle_superseded(std::int64_t host_id, std::str
         "host id {}: a newer session is recorded on server {}; this server's closes in {} s "
         "unless one of them ends first",
         host_id,
-        escape_for_log(by),
+        util::peer_text(by),
         std::chrono::duration_cast<std::chrono::seconds>(supersede_grace()).count());
     asio::steady_timer grace(context_);
     grace.expires_after(supersede_grace());
@@ -242,7 +244,7 @@ asio::awaitable<void> Liveness::settle_superseded(std::int64_t host_id, std::str
         if (state->stopping.load()) {
             return state->options.name;
         }
-        return store.claim_if_unconnected(host_id, state->options.name, unix_now());
+        return store.claim_if_unconnected(host_id, state->options.name, util::unix_now());
     };
     std::optional<std::string> holder;
     try {

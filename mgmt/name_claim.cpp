@@ -1,5 +1,6 @@
 #include "mgmt/name_claim.hpp"
 
+#include "common/util/clock.hpp"
 #include "mgmt/cluster_state.hpp"
 #include "mgmt/options.hpp"
 #include "mgmt/shared_state.hpp"
@@ -42,13 +43,13 @@ std::optional<std::string> wait_for_name(StoreWorker& store,
     }
     const auto interval = heartbeat_interval.count();
     const auto limit = heartbeat_interval * kMissedHeartbeatsBeforeDead;
-    if (!heartbeat_expired(first->last_heartbeat, unix_now(), interval, kMissedHeartbeatsBeforeDead)) {
+    if (!heartbeat_expired(first->last_heartbeat, util::unix_now(), interval, kMissedHeartbeatsBeforeDead)) {
         spdlog::info(
             "the store says management server {} is up at {} (last heartbeat {} s ago): "
             "waiting up to {} s to see whether it is still running",
             name,
             first->address,
-            unix_now() - first->last_heartbeat,
+            util::unix_now() - first->last_heartbeat,
             (limit + heartbeat_interval).count());
     }
     // Past the limit with no change, its heartbeat is stale even if the two
@@ -63,17 +64,17 @@ std::optional<std::string> wait_for_name(StoreWorker& store,
             return "another agentlb-mgmt named " + name +
                    " is already running: its row in the store is up, advertised as " + row->address +
                    ", with a heartbeat " +
-                   std::to_string(std::max<std::int64_t>(0, unix_now() - row->last_heartbeat)) +
+                   std::to_string(std::max<std::int64_t>(0, util::unix_now() - row->last_heartbeat)) +
                    " s old; stop it first, or give this one another --name";
         }
-        if (heartbeat_expired(row->last_heartbeat, unix_now(), interval, kMissedHeartbeatsBeforeDead) ||
+        if (heartbeat_expired(row->last_heartbeat, util::unix_now(), interval, kMissedHeartbeatsBeforeDead) ||
             std::chrono::steady_clock::now() >= deadline) {
             spdlog::warn(
                 "management server {} at {} has not written a heartbeat for {} s (it did not stop "
                 "cleanly): taking over its row",
                 name,
                 row->address,
-                unix_now() - row->last_heartbeat);
+                util::unix_now() - row->last_heartbeat);
             return std::nullopt;
         }
         std::this_thread::sleep_for(kPoll);

@@ -2,6 +2,7 @@
 
 #include "certs/ca.hpp"
 #include "common/lb/endpoint.hpp"
+#include "common/util/clock.hpp"
 #include "mgmt/admin_http.hpp"
 #include "mgmt/admin_routes.hpp"
 #include "mgmt/agent_session.hpp"
@@ -114,9 +115,10 @@ public:
             throw StartError(*refusal);
         }
 
-        auto credentials = start_value(
-            ensure_server_certificate(ca, options_.state_dir, options_.name, advertise.host, unix_now()),
-            "server certificate");
+        auto credentials =
+            start_value(ensure_server_certificate(
+                            ca, options_.state_dir, options_.name, advertise.host, util::unix_now()),
+                        "server certificate");
         spdlog::info("{} this server's certificate {}",
                      credentials.reused ? "using" : "issued",
                      credentials.certificate_path.string());
@@ -161,7 +163,7 @@ public:
         }
 
         store_.call_sync([&](store::Store& store) {
-            store.register_server(options_.name, state_->advertise, unix_now());
+            store.register_server(options_.name, state_->advertise, util::unix_now());
             state_->set_servers(store.list_servers());
         });
         watcher_ = std::make_shared<ClusterWatcher>(pool_.main(), state_);

@@ -1,10 +1,10 @@
 #include "mgmt/server_certificate.hpp"
 
-#include "certs/file_io.hpp"
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "certs/verify.hpp"
+#include "common/util/atomic_file.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -68,8 +68,8 @@ Result<ServerCredentials> ensure_server_certificate(const certs::CertificateAuth
         const auto reason =
             unusable_reason(ca, credentials.key_path, credentials.certificate_path, advertise_host, now);
         if (reason.empty()) {
-            auto key = certs::read_small_file(credentials.key_path);
-            auto cert = certs::read_small_file(credentials.certificate_path);
+            auto key = util::read_file(credentials.key_path);
+            auto cert = util::read_file(credentials.certificate_path);
             if (key && cert) {
                 credentials.key_pem = std::move(key).value();
                 credentials.certificate_pem = std::move(cert).value();
@@ -108,13 +108,13 @@ Result<ServerCredentials> ensure_server_certificate(const certs::CertificateAuth
     credentials.certificate_pem = issued->pem;
     // The key goes first: a certificate without its key is useless, the
     // reverse is simply replaced at the next start.
-    if (auto ok = certs::write_file_securely(
-            credentials.key_path, credentials.key_pem, 0600, certs::Overwrite::replace);
+    if (auto ok = util::write_file_atomically(
+            credentials.key_path, credentials.key_pem, 0600, util::Overwrite::replace);
         !ok) {
         return fail(ok.error());
     }
-    if (auto ok = certs::write_file_securely(
-            credentials.certificate_path, credentials.certificate_pem, 0644, certs::Overwrite::replace);
+    if (auto ok = util::write_file_atomically(
+            credentials.certificate_path, credentials.certificate_pem, 0644, util::Overwrite::replace);
         !ok) {
         return fail(ok.error());
     }

@@ -1,15 +1,10 @@
 #include "mgmt/shared_state.hpp"
 
-#include <chrono>
+#include "common/util/clock.hpp"
+
 #include <utility>
 
 namespace agentlb::mgmt {
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 SharedState::SharedState(Options options_in,
                          std::string advertise_in,
@@ -17,7 +12,7 @@ SharedState::SharedState(Options options_in,
                          certs::CertificateAuthority ca_in)
     : options(std::move(options_in)),
       advertise(std::move(advertise_in)),
-      started_at(unix_now()),
+      started_at(util::unix_now()),
       store(store_in),
       ca(std::move(ca_in)),
       revoked(std::make_shared<certs::RevocationList>()),

@@ -7,6 +7,7 @@
 #include "certs/ca.hpp"
 #include "certs/revocation.hpp"
 #include "common/tls/context.hpp"
+#include "common/util/clock.hpp"
 #include "mgmt/agent_registry.hpp"
 #include "mgmt/cluster_state.hpp"
 #include "mgmt/enroll_rate_limit.hpp"
@@ -74,8 +75,5 @@ private:
     std::vector<std::int64_t> recheck_;
     std::atomic<std::int64_t> seq_{0};
 };
-
-// Unix seconds from the system clock.
-std::int64_t unix_now();
 
 }  // namespace agentlb::mgmt

@@ -1,6 +1,6 @@
 #include "common/props/properties_file.hpp"
 
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "common/util/text.hpp"
 
 #include <stdexcept>
@@ -21,11 +21,7 @@ std::string_view trim(std::string_view s) {
 // message goes to a terminal or a log), long lines cut.
 std::string quote(std::string_view line) {
     constexpr std::size_t kMaxShown = 80;
-    std::string out = "\"" + util::escape_text(line.substr(0, kMaxShown)) + "\"";
-    if (line.size() > kMaxShown) {
-        out += "...";
-    }
-    return out;
+    return util::peer_text(line, kMaxShown, util::Quoted::yes);
 }
 
 bool has_line_break_or_nul(std::string_view s) {
@@ -39,7 +35,7 @@ bool has_surrounding_blank(std::string_view s) {
 }  // namespace
 
 Result<PropertiesFile> PropertiesFile::load(const std::filesystem::path& path) {
-    auto text = read_file(path);
+    auto text = util::read_file(path);
     if (!text) {
         return fail(text.error());
     }
@@ -171,7 +167,7 @@ std::string PropertiesFile::serialize() const {
 }
 
 Status PropertiesFile::save(const std::filesystem::path& path, ::mode_t mode) const {
-    return write_file_atomically(path, serialize(), mode);
+    return util::write_file_atomically(path, serialize(), mode);
 }
 
 }  // namespace agentlb::props

@@ -67,7 +67,7 @@ public:
     // The file's text: one LF-terminated line per line kept; "" when empty.
     std::string serialize() const;
 
-    // serialize() written with write_file_atomically(path, ..., mode).
+    // serialize() written with util::write_file_atomically(path, ..., mode).
     Status save(const std::filesystem::path& path, ::mode_t mode = 0644) const;
 
 private:

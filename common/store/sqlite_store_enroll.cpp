@@ -9,7 +9,7 @@ namespace {
 
 // Names and zones come from peers: the refusal goes back to the agent and into logs.
 std::string quoted(std::string_view text) {
-    return "\"" + util::escape_text(text, true, true) + "\"";
+    return util::peer_text(text, util::kShownTextBytes, util::Quoted::yes);
 }
 
 struct TokenRow {

@@ -1,8 +1,7 @@
 // Hosts and certificates.
 
 #include "common/store/sqlite_store.hpp"
-
-#include <ctime>
+#include "common/util/clock.hpp"
 
 namespace agentlb::store {
 
@@ -94,7 +93,7 @@ Result<std::vector<std::string>> SqliteStore::remove_host(std::string_view name)
         }
     }
     // remove_host takes no clock; revoked_at is informational only.
-    revoke_certificates_of(host->id, static_cast<std::int64_t>(std::time(nullptr)));
+    revoke_certificates_of(host->id, util::unix_now());
     connection_.query("DELETE FROM hosts WHERE id = ?1", "removing a host").bind(1, host->id).run();
     bump_generation();
     transaction.commit();

@@ -20,9 +20,7 @@ inline constexpr std::size_t kMaxHostNameLabel = 63;
 
 // The reason names the offending character and its position (1-based).
 inline Status check_host_name(std::string_view name) {
-    const auto shown = [&] {
-        return "host name \"" + escape_text(name.substr(0, kMaxHostNameLength + 8), true, true) + "\"";
-    };
+    const auto shown = [&] { return "host name " + peer_text(name, kMaxHostNameLength + 8, Quoted::yes); };
     if (name.empty()) {
         return fail("host name is empty");
     }
@@ -51,9 +49,8 @@ inline Status check_host_name(std::string_view name) {
         const bool allowed =
             (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
         if (!allowed) {
-            return fail(shown() + " contains '" + escape_text(name.substr(i, 1), false, true) +
-                        "' at position " + std::to_string(i + 1) +
-                        "; a host name may hold only letters, digits, '-' and '.' " +
+            return fail(shown() + " contains '" + peer_text(name.substr(i, 1)) + "' at position " +
+                        std::to_string(i + 1) + "; a host name may hold only letters, digits, '-' and '.' " +
                         "between labels (RFC 1123)");
         }
     }

@@ -1,9 +1,10 @@
 #pragma once
 
-// Text helpers for parsers and for echoing operator input back in messages.
+// Text helpers for parsers and for echoing peer or operator input back in
+// messages and log lines.
 
 #include <algorithm>
-#include <cstdio>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -28,28 +29,24 @@ inline bool contains_space_or_control(std::string_view text) {
     });
 }
 
-// Control bytes as \xNN and a backslash doubled (and '"' escaped when
-// `escape_quotes`), so a stray tab or newline in echoed input can be seen.
-// `escape_non_ascii`: bytes >= 0x80 too, for text that must be ASCII (a part
-// of a UTF-8 character alone would make the whole message invalid UTF-8).
-inline std::string escape_text(std::string_view text,
-                               bool escape_quotes = true,
-                               bool escape_non_ascii = false) {
-    std::string out;
-    out.reserve(text.size());
-    for (unsigned char c : text) {
-        if (c == '\\' || (escape_quotes && c == '"')) {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f || (escape_non_ascii && c >= 0x80)) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
+// How much of a value from a peer or a file a message or log line shows.
+inline constexpr std::size_t kShownTextBytes = 200;
+// A path (named by a properties file or a command line) is shown whole up to PATH_MAX.
+inline constexpr std::size_t kShownPathBytes = 4096;
+
+enum class Quoted { no, yes };
+
+// The one way text that came from a peer, a file or a command line is shown in
+// a message or a log line, so that it can neither forge nor colour a line:
+// - control bytes (below 0x20, 0x7f, and the C1 controls U+0080..U+009F) and
+//   bytes that are not part of valid UTF-8 become \xNN; valid UTF-8 is kept,
+//   so the result is always valid UTF-8;
+// - a backslash is doubled (so \xNN is never ambiguous), and with
+//   Quoted::yes a '"' becomes \" and the result is wrapped in quotes;
+// - at most `max_bytes` bytes of `text` are shown (never half a character);
+//   "..." follows the shown part when some was cut (inside the quotes).
+std::string peer_text(std::string_view text,
+                      std::size_t max_bytes = kShownTextBytes,
+                      Quoted quoted = Quoted::no);
 
 }  // namespace agentlb::util

@@ -20,14 +20,12 @@ inline constexpr std::size_t kMaxZoneLength = 256;
 // How much of a refused value a message echoes.
 inline constexpr std::size_t kZoneShown = 64;
 
-// The value is echoed escaped (non-ASCII too, so a cut never leaves half a
-// UTF-8 character) and cut to kZoneShown bytes.
+// The value is echoed through peer_text, cut to kZoneShown bytes.
 inline Status check_zone(std::string_view zone) {
     if (zone.empty()) {
         return fail("zone is empty");
     }
-    const std::string shown = "zone \"" + escape_text(zone.substr(0, kZoneShown), true, true) +
-                              (zone.size() > kZoneShown ? "...\"" : "\"");
+    const std::string shown = "zone " + peer_text(zone, kZoneShown, Quoted::yes);
     if (zone.size() > kMaxZoneLength) {
         return fail(shown + " is " + std::to_string(zone.size()) + " bytes long; at most " +
                     std::to_string(kMaxZoneLength) + " (it travels in every hello)");

@@ -153,28 +153,4 @@ std::string describe_json_type(const nlohmann::json& value) {
     }
 }
 
-std::string quote_peer_text(std::string_view text, std::size_t limit) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "\"";
-    const auto shown = text.substr(0, limit);
-    for (const char c : shown) {
-        const auto b = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (b >= 0x20 && b < 0x7f) {
-            out += c;
-        } else {
-            out += "\\x";
-            out += kHex[b >> 4];
-            out += kHex[b & 0xf];
-        }
-    }
-    out += '"';
-    if (shown.size() < text.size()) {
-        out += "...";
-    }
-    return out;
-}
-
 }  // namespace agentlb::wire::detail

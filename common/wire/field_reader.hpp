@@ -56,8 +56,4 @@ private:
 // "a JSON string", "a JSON array", ... for messages.
 std::string describe_json_type(const nlohmann::json& value);
 
-// Peer text made safe for a log line: quoted, printable ASCII only (others as
-// \xNN), cut after `limit` bytes.
-std::string quote_peer_text(std::string_view text, std::size_t limit = 64);
-
 }  // namespace agentlb::wire::detail

@@ -1,5 +1,6 @@
 #include "common/wire/messages.hpp"
 
+#include "common/util/text.hpp"
 #include "common/wire/error.hpp"
 #include "common/wire/field_reader.hpp"
 
@@ -15,7 +16,6 @@ namespace {
 using detail::describe_json_type;
 using detail::FieldReader;
 using detail::Problem;
-using detail::quote_peer_text;
 using nlohmann::json;
 
 // --- encoding: one write() per message, fields only ("type"/"v" added once) ---
@@ -214,7 +214,9 @@ boost::system::error_code decode_object(const json& j, Message& out, std::string
     Problem problem;
     FieldReader reader(j, type, problem);
     if (!decode_known(type, reader, out, std::make_index_sequence<std::variant_size_v<Message>>{})) {
-        return refuse(errc::unknown_type, "unknown message type " + quote_peer_text(type), detail);
+        return refuse(errc::unknown_type,
+                      "unknown message type " + util::peer_text(type, 64, util::Quoted::yes),
+                      detail);
     }
     if (problem.ec) {
         detail = std::move(problem.detail);

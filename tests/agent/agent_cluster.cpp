@@ -1,7 +1,7 @@
 #include "tests/agent/agent_cluster.hpp"
 
-#include "common/props/atomic_file.hpp"
 #include "common/props/properties_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/support/mgmt_server.hpp"
 #include "tests/support/net_probe.hpp"
 #include "tests/support/ports.hpp"
@@ -152,9 +152,9 @@ void install_credentials(const AgentProcess& agent,
                          const std::string& key_pem,
                          const std::string& cert_pem,
                          const std::string& ca_pem) {
-    REQUIRE(props::write_file_atomically(agent.dir() / "agent.key", key_pem, 0600).ok());
-    REQUIRE(props::write_file_atomically(agent.dir() / "agent.crt", cert_pem).ok());
-    REQUIRE(props::write_file_atomically(agent.dir() / "ca.crt", ca_pem).ok());
+    REQUIRE(util::write_file_atomically(agent.dir() / "agent.key", key_pem, 0600).ok());
+    REQUIRE(util::write_file_atomically(agent.dir() / "agent.crt", cert_pem).ok());
+    REQUIRE(util::write_file_atomically(agent.dir() / "ca.crt", ca_pem).ok());
 }
 
 std::optional<std::string> connected_to(CaFixture& fixture, const std::string& host) {

@@ -4,7 +4,7 @@
 // test_list_push): writing a file and loading it as the agent's state.
 
 #include "agent/agent_state.hpp"
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,7 +15,7 @@
 namespace agentlb::agent::test {
 
 inline void write_text(const std::filesystem::path& path, std::string_view text) {
-    REQUIRE(props::write_file_atomically(path, text).ok());
+    REQUIRE(util::write_file_atomically(path, text).ok());
 }
 
 // The state in `path`, which must load.

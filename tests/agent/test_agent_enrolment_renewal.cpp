@@ -5,8 +5,9 @@
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
-#include "common/props/atomic_file.hpp"
 #include "common/props/properties_file.hpp"
+#include "common/util/atomic_file.hpp"
+#include "common/util/clock.hpp"
 #include "tests/agent/agent_cluster.hpp"
 #include "tests/support/wait.hpp"
 
@@ -70,7 +71,7 @@ TEST_CASE_METHOD(OneServer, "enrolment end to end through the agent binary") {
     CHECK((st.st_mode & 0777) == 0600);
     const auto cert = certificate_matching_key(agent);
     CHECK(certs::common_name_of(cert.get()) == "kvm-1");
-    auto ca = props::read_file(agent.dir() / "ca.crt");
+    auto ca = util::read_file(agent.dir() / "ca.crt");
     REQUIRE(ca.ok());
     CHECK(*ca == fixture.ca_pem());
 
@@ -130,8 +131,7 @@ TEST_CASE("start-up refusals exit with code 2 and say why") {
     }
     SECTION("a corrupt properties file") {
         AgentProcess agent(root, "corrupt");
-        REQUIRE(
-            props::write_file_atomically(agent.properties_path(), "host=a@static\nno equals sign\n").ok());
+        REQUIRE(util::write_file_atomically(agent.properties_path(), "host=a@static\nno equals sign\n").ok());
         agent.start();
         CHECK(agent.wait(5s) == std::optional<int>(2));
         CHECK_THAT(agent.log(), Catch::Contains("line 2"));
@@ -164,8 +164,8 @@ TEST_CASE_METHOD(OneServer, "a certificate two thirds through its life is renewe
 
     AgentProcess agent(root, "old-cert");
     install_credentials(agent, identity.key_pem, identity.cert_pem, fixture.ca_pem());
-    REQUIRE(props::write_file_atomically(agent.properties_path(),
-                                         "name=old-cert\nzone=default\nhost=" + ms1.address() + "@static\n")
+    REQUIRE(util::write_file_atomically(agent.properties_path(),
+                                        "name=old-cert\nzone=default\nhost=" + ms1.address() + "@static\n")
                 .ok());
     agent.start();
     const bool renewed = wait_until(
@@ -179,7 +179,7 @@ TEST_CASE_METHOD(OneServer, "a certificate two thirds through its life is renewe
     REQUIRE(wait_until(
         [&] { return agent.log().find("stored the renewed certificate") != std::string::npos; }, 5s));
     const auto cert = certificate_matching_key(agent);
-    CHECK_FALSE(certs::needs_renewal(cert.get(), std::time(nullptr)));
+    CHECK_FALSE(certs::needs_renewal(cert.get(), util::unix_now()));
     CHECK_FALSE(fs::exists(agent.dir() / "agent.key.new"));
 
     // The next connection uses the new pair.

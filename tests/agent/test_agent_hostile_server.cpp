@@ -7,8 +7,8 @@
 // hostile; the oversized list is corrected by a real agentlb-mgmt.
 
 #include "certs/ca.hpp"
-#include "common/props/atomic_file.hpp"
 #include "common/props/properties_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/agent/agent_cluster.hpp"
 #include "tests/support/fake_mgmt.hpp"
 #include "tests/support/wait.hpp"
@@ -37,9 +37,9 @@ struct CredentialFiles {
 };
 
 CredentialFiles read_credentials(const AgentProcess& agent) {
-    auto key = props::read_file(agent.dir() / "agent.key");
-    auto cert = props::read_file(agent.dir() / "agent.crt");
-    auto ca = props::read_file(agent.dir() / "ca.crt");
+    auto key = util::read_file(agent.dir() / "agent.key");
+    auto cert = util::read_file(agent.dir() / "agent.crt");
+    auto ca = util::read_file(agent.dir() / "ca.crt");
     REQUIRE(key.ok());
     REQUIRE(cert.ok());
     REQUIRE(ca.ok());
@@ -54,9 +54,9 @@ void provision(const CaFixture& fixture,
                const std::string& extra = "") {
     const auto identity = fixture.mint(agent.name(), mint);
     install_credentials(agent, identity.key_pem, identity.cert_pem, fixture.ca_pem());
-    REQUIRE(props::write_file_atomically(agent.properties_path(),
-                                         "name=" + agent.name() + "\nzone=default\nhost=" + host_value +
-                                             "\nhost.lb.check.interval=0\n" + extra)
+    REQUIRE(util::write_file_atomically(agent.properties_path(),
+                                        "name=" + agent.name() + "\nzone=default\nhost=" + host_value +
+                                            "\nhost.lb.check.interval=0\n" + extra)
                 .ok());
 }
 
@@ -236,7 +236,7 @@ TEST_CASE("control bytes from the properties file are shown escaped in log lines
     SECTION("a zone with an escape sequence, in the refusal") {
         AgentProcess agent(root, "h-zone");
         provision(fixture, agent, fake.address() + "@static");
-        REQUIRE(props::write_file_atomically(
+        REQUIRE(util::write_file_atomically(
                     agent.properties_path(),
                     "name=h-zone\nzone=red" + esc + "zone\x07\nhost=" + fake.address() + "@static\n")
                     .ok());
@@ -287,7 +287,7 @@ TEST_CASE("a zone or name in the properties file that no enrolment writes is ref
     SECTION("a 70,000-byte zone") {
         AgentProcess agent(root, "h-big-zone");
         provision(fixture, agent, "127.0.0.9:8250@static");
-        REQUIRE(props::write_file_atomically(
+        REQUIRE(util::write_file_atomically(
                     agent.properties_path(),
                     "name=h-big-zone\nzone=" + std::string(70000, 'z') + "\nhost=127.0.0.9:8250@static\n")
                     .ok());
@@ -302,7 +302,7 @@ TEST_CASE("a zone or name in the properties file that no enrolment writes is ref
     SECTION("a name that is not a host name") {
         AgentProcess agent(root, "h-bad-name");
         provision(fixture, agent, "127.0.0.9:8250@static");
-        REQUIRE(props::write_file_atomically(
+        REQUIRE(util::write_file_atomically(
                     agent.properties_path(),
                     "name=" + std::string(100, 'n') + "\nzone=default\nhost=127.0.0.9:8250@static\n")
                     .ok());

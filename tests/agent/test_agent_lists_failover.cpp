@@ -2,7 +2,7 @@
 // lists it holds, failover and the return to the preferred server, backoff,
 // pushed lists surviving kills, and SIGHUP.
 
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/agent/agent_cluster.hpp"
 #include "tests/support/wait.hpp"
 
@@ -246,10 +246,10 @@ TEST_CASE("an agent killed repeatedly while lists are pushed always leaves the o
 TEST_CASE("SIGHUP with a corrupt properties file keeps the previous settings and the session") {
     Seed seed(1);
     AgentProcess& h1 = seed.agent(0);
-    const auto before = props::read_file(h1.properties_path());
+    const auto before = util::read_file(h1.properties_path());
     REQUIRE(before.ok());
     REQUIRE(
-        props::write_file_atomically(h1.properties_path(), *before + "a line without an equals sign\n").ok());
+        util::write_file_atomically(h1.properties_path(), *before + "a line without an equals sign\n").ok());
     h1.kill(SIGHUP);
     const bool refused =
         wait_until([&] { return h1.log().find("SIGHUP: cannot reload") != std::string::npos; }, 5s);
@@ -261,7 +261,7 @@ TEST_CASE("SIGHUP with a corrupt properties file keeps the previous settings and
     CHECK(seed.where(0) == std::optional<std::string>("ms1"));
 
     // A good file again: the agent reloads it and keeps its session (ms1 is still listed).
-    REQUIRE(props::write_file_atomically(h1.properties_path(), *before).ok());
+    REQUIRE(util::write_file_atomically(h1.properties_path(), *before).ok());
     h1.kill(SIGHUP);
     REQUIRE(wait_until([&] { return h1.log().find("reloaded after SIGHUP") != std::string::npos; }, 5s));
     CHECK(h1.log().find("switched from") == std::string::npos);
@@ -274,13 +274,13 @@ TEST_CASE("SIGHUP with a corrupt properties file keeps the previous settings and
 TEST_CASE("SIGHUP reloads the TLS files the properties name, or keeps the previous ones") {
     Seed seed(1);
     AgentProcess& h1 = seed.agent(0);
-    const auto before = props::read_file(h1.properties_path());
+    const auto before = util::read_file(h1.properties_path());
     REQUIRE(before.ok());
     const auto folder = h1.properties_path().parent_path();
 
     // A certificate path that does not exist: nothing of the file is taken.
-    REQUIRE(props::write_file_atomically(
-                h1.properties_path(), *before + "tls.cert.file=" + (folder / "missing.crt").string() + "\n")
+    REQUIRE(util::write_file_atomically(h1.properties_path(),
+                                        *before + "tls.cert.file=" + (folder / "missing.crt").string() + "\n")
                 .ok());
     h1.kill(SIGHUP);
     const bool refused =
@@ -295,7 +295,7 @@ TEST_CASE("SIGHUP reloads the TLS files the properties name, or keeps the previo
 
     // The certificate moved, and the properties say where: it is loaded.
     std::filesystem::copy_file(folder / "agent.crt", folder / "moved.crt");
-    REQUIRE(props::write_file_atomically(h1.properties_path(), *before + "tls.cert.file=moved.crt\n").ok());
+    REQUIRE(util::write_file_atomically(h1.properties_path(), *before + "tls.cert.file=moved.crt\n").ok());
     h1.kill(SIGHUP);
     REQUIRE(wait_until([&] { return h1.log().find("TLS files reloaded") != std::string::npos; }, 5s));
     CHECK_THAT(h1.log(), Catch::Contains("reloaded after SIGHUP"));

@@ -13,7 +13,7 @@
 // pushes. If nothing else answers, the agent keeps the session it has and
 // tries again after a backoff wait.
 
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/agent/agent_cluster.hpp"
 #include "tests/support/fake_mgmt.hpp"
 #include "tests/support/wait.hpp"
@@ -45,10 +45,10 @@ std::size_t count(const std::string& text, const std::string& what) {
 void provision(CaFixture& fixture, const AgentProcess& agent, const std::string& host_value, int interval) {
     const auto identity = fixture.enroll(agent.name());
     install_credentials(agent, identity.key_pem, identity.cert_pem, fixture.ca_pem());
-    REQUIRE(props::write_file_atomically(agent.properties_path(),
-                                         "name=" + agent.name() + "\nzone=" + identity.zone + "\nid=" +
-                                             std::to_string(identity.host_id) + "\nhost=" + host_value +
-                                             "\nhost.lb.check.interval=" + std::to_string(interval) + "\n")
+    REQUIRE(util::write_file_atomically(agent.properties_path(),
+                                        "name=" + agent.name() + "\nzone=" + identity.zone + "\nid=" +
+                                            std::to_string(identity.host_id) + "\nhost=" + host_value +
+                                            "\nhost.lb.check.interval=" + std::to_string(interval) + "\n")
                 .ok());
 }
 

@@ -1,5 +1,5 @@
 #include "agent/agent_state.hpp"
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/agent/agent_state_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -17,7 +17,7 @@ using agentlb::test::TempDir;
 namespace {
 
 std::string read_text(const fs::path& path) {
-    auto text = props::read_file(path);
+    auto text = util::read_file(path);
     REQUIRE(text.ok());
     return *text;
 }
@@ -163,7 +163,7 @@ TEST_CASE("saving a list keeps comments and unknown keys") {
 TEST_CASE("saving keeps the file's mode") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
-    REQUIRE(props::write_file_atomically(path, "host=a@static\n", 0640).ok());
+    REQUIRE(util::write_file_atomically(path, "host=a@static\n", 0640).ok());
     auto state = load_ok(path);
     REQUIRE(state.save_list(ListUpdate{{{"b"}, "static"}, 0}).ok());
     struct ::stat st {};
@@ -200,9 +200,9 @@ TEST_CASE("a failed save leaves the file and the settings unchanged") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
     auto state = write_and_load(path, "host=m1,m2@static\n");
-    auto step = GENERATE(
-        props::AtomicWriteStep::write, props::AtomicWriteStep::fsync, props::AtomicWriteStep::rename);
-    state.set_write_hooks({[step](props::AtomicWriteStep s) { return s != step; }});
+    auto step =
+        GENERATE(util::AtomicWriteStep::write, util::AtomicWriteStep::fsync, util::AtomicWriteStep::rename);
+    state.set_write_hooks({[step](util::AtomicWriteStep s) { return s != step; }});
     auto saved = state.save_list(ListUpdate{{{"m2", "m1"}, "roundrobin"}, 3});
     REQUIRE_FALSE(saved.ok());
     CHECK(state.settings().held_list() == "m1,m2@static");

@@ -3,7 +3,7 @@
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -51,7 +51,7 @@ public:
     }
 
     void write(const fs::path& path, const std::string& text, ::mode_t mode = 0644) {
-        REQUIRE(props::write_file_atomically(path, text, mode).ok());
+        REQUIRE(util::write_file_atomically(path, text, mode).ok());
     }
 
     void install(const Pair& pair) {

@@ -1,5 +1,5 @@
 #include "agent/list_push.hpp"
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/agent/agent_state_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -93,7 +93,7 @@ public:
     Status persist(const ListUpdate& update) override { return state_.save_list(update); }
     void adopt(const ListPush&) override {}
     void ack(std::int64_t seq) override {
-        auto text = props::read_file(state_.path());
+        auto text = util::read_file(state_.path());
         REQUIRE(text.ok());
         file_at_ack = *text;
         acked = seq;
@@ -123,12 +123,12 @@ TEST_CASE("a failed write keeps the previous file and sends no ack") {
     TempDir dir;
     const auto path = dir.path() / "agent.properties";
     auto state = write_and_load(path, "host=m1,m2,m3@static\n");
-    state.set_write_hooks({[](props::AtomicWriteStep s) { return s != props::AtomicWriteStep::fsync; }});
+    state.set_write_hooks({[](util::AtomicWriteStep s) { return s != util::AtomicWriteStep::fsync; }});
     FileTarget target(state);
     auto push = to_list_push(wire::MsList{12, {"m3", "m1", "m2"}, "roundrobin", 2, {}});
     REQUIRE_FALSE(apply_push(push, state.settings(), target).ok());
     CHECK(target.acked == -1);
-    auto text = props::read_file(path);
+    auto text = util::read_file(path);
     REQUIRE(text.ok());
     CHECK(*text == "host=m1,m2,m3@static\n");
     CHECK(state.settings().held_list() == "m1,m2,m3@static");

@@ -4,6 +4,7 @@
 #include "agent/renewal_check.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "common/util/clock.hpp"
 #include "tests/certs/certs_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,7 +15,7 @@ using certs::test::agent_options;
 using certs::test::ca_key;
 using certs::test::resigned;
 using certs::test::TestCa;
-using certs::test::unix_now;
+using util::unix_now;
 
 namespace {
 

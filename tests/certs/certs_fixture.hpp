@@ -6,6 +6,7 @@
 #include "certs/ca.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "common/util/clock.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -13,7 +14,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -21,13 +21,6 @@
 #include <sys/stat.h>
 
 namespace agentlb::certs::test {
-
-// The current time in Unix seconds.
-inline std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 using ::agentlb::test::TempDir;
 

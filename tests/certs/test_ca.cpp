@@ -2,6 +2,7 @@
 #include "certs/fingerprint.hpp"
 #include "certs/inspect.hpp"
 #include "certs/pem.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/certs/certs_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,6 +15,8 @@
 using namespace agentlb::certs;
 using agentlb::certs::test::mode_of;
 using agentlb::certs::test::TempDir;
+using agentlb::util::read_file;
+using agentlb::util::write_file_atomically;
 
 TEST_CASE("create_ca writes a 0600 key and a certificate in a new 0700 folder") {
     TempDir temp;
@@ -48,13 +51,13 @@ TEST_CASE("create_ca refuses to overwrite either file and names it") {
     TempDir temp;
     const auto dir = temp.path() / "ca";
     REQUIRE(create_ca(dir).ok());
-    const auto key_before = read_small_file(dir / "ca.key");
+    const auto key_before = read_file(dir / "ca.key");
     REQUIRE(key_before.ok());
 
     auto again = create_ca(dir);
     REQUIRE_FALSE(again.ok());
     CHECK_THAT(again.error(), Catch::Contains("ca.key") && Catch::Contains("already exists"));
-    CHECK(*read_small_file(dir / "ca.key") == *key_before);
+    CHECK(*read_file(dir / "ca.key") == *key_before);
 
     std::filesystem::remove(dir / "ca.key");
     auto only_certificate = create_ca(dir);
@@ -86,7 +89,7 @@ TEST_CASE("CertificateAuthority::load reads back the CA and its fingerprint") {
     REQUIRE(create_ca(dir).ok());
     auto ca = CertificateAuthority::load(dir);
     REQUIRE(ca.ok());
-    auto on_disk = read_small_file(dir / "ca.crt");
+    auto on_disk = read_file(dir / "ca.crt");
     REQUIRE(on_disk.ok());
     CHECK(ca->certificate_pem() == *on_disk);
     CHECK(ca->fingerprint() == *fingerprint_of_pem(*on_disk));
@@ -122,7 +125,7 @@ TEST_CASE("CertificateAuthority::load refuses a leaf certificate as CA") {
     REQUIRE(key.ok());
     auto issued = test_ca.ca.issue(*make_csr_pem(key->get(), "kvm1"), agentlb::certs::test::agent_options());
     REQUIRE(issued.ok());
-    REQUIRE(write_file_securely(temp.path() / "ca.crt", issued->pem, 0644, Overwrite::refuse).ok());
+    REQUIRE(write_file_atomically(temp.path() / "ca.crt", issued->pem, 0644, Overwrite::refuse).ok());
     REQUIRE(save_private_key_file(temp.path() / "ca.key", key->get()).ok());
     auto loaded = CertificateAuthority::load(temp.path());
     REQUIRE_FALSE(loaded.ok());

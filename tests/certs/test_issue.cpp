@@ -2,6 +2,7 @@
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "common/util/clock.hpp"
 #include "tests/certs/certs_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -21,7 +22,7 @@ using agentlb::certs::test::fresh_csr;
 using agentlb::certs::test::issue_parsed;
 using agentlb::certs::test::server_options;
 using agentlb::certs::test::TestCa;
-using agentlb::certs::test::unix_now;
+using agentlb::util::unix_now;
 
 namespace {
 

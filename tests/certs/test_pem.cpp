@@ -1,6 +1,6 @@
-#include "certs/file_io.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/certs/certs_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,6 +12,8 @@
 using namespace agentlb::certs;
 using agentlb::certs::test::mode_of;
 using agentlb::certs::test::TempDir;
+using agentlb::util::read_file;
+using agentlb::util::write_file_atomically;
 
 namespace {
 
@@ -45,42 +47,42 @@ TEST_CASE("private key files are 0600 even with a permissive umask") {
     auto loaded = load_private_key_file(path);
     REQUIRE(loaded.ok());
     CHECK(EVP_PKEY_eq(loaded->get(), key->get()) == 1);
-    auto text = read_small_file(path);
+    auto text = read_file(path);
     REQUIRE(text.ok());
     CHECK_THAT(*text, Catch::StartsWith(kPkcs8Header));
 }
 
-TEST_CASE("write_file_securely refuses to overwrite when asked and replaces otherwise") {
+TEST_CASE("write_file_atomically refuses to overwrite when asked and replaces otherwise") {
     TempDir temp;
     const auto path = temp.path() / "file";
-    REQUIRE(write_file_securely(path, "one", 0644, Overwrite::refuse).ok());
-    auto refused = write_file_securely(path, "two", 0644, Overwrite::refuse);
+    REQUIRE(write_file_atomically(path, "one", 0644, Overwrite::refuse).ok());
+    auto refused = write_file_atomically(path, "two", 0644, Overwrite::refuse);
     REQUIRE_FALSE(refused.ok());
     CHECK_THAT(refused.error(), Catch::Contains(path.string()) && Catch::Contains("already exists"));
-    CHECK(*read_small_file(path) == "one");
+    CHECK(*read_file(path) == "one");
 
-    REQUIRE(write_file_securely(path, "three", 0640, Overwrite::replace).ok());
-    CHECK(*read_small_file(path) == "three");
+    REQUIRE(write_file_atomically(path, "three", 0640, Overwrite::replace).ok());
+    CHECK(*read_file(path) == "three");
     CHECK(mode_of(path) == 0640);
     CHECK(std::distance(std::filesystem::directory_iterator(temp.path()),
                         std::filesystem::directory_iterator()) == 1);
 }
 
-TEST_CASE("write_file_securely names a folder that does not exist") {
+TEST_CASE("write_file_atomically names a folder that does not exist") {
     TempDir temp;
-    auto written = write_file_securely(temp.path() / "missing" / "file", "x", 0644, Overwrite::replace);
+    auto written = write_file_atomically(temp.path() / "missing" / "file", "x", 0644, Overwrite::replace);
     REQUIRE_FALSE(written.ok());
     CHECK_THAT(written.error(), Catch::Contains("missing"));
 }
 
-TEST_CASE("read_small_file refuses missing and oversized files") {
+TEST_CASE("read_file refuses missing and oversized files") {
     TempDir temp;
-    auto missing = read_small_file(temp.path() / "nope");
+    auto missing = read_file(temp.path() / "nope");
     REQUIRE_FALSE(missing.ok());
     CHECK_THAT(missing.error(), Catch::Contains("nope"));
 
-    REQUIRE(write_file_securely(temp.path() / "big", std::string(100, 'x'), 0644, Overwrite::refuse).ok());
-    auto big = read_small_file(temp.path() / "big", 50);
+    REQUIRE(write_file_atomically(temp.path() / "big", std::string(100, 'x'), 0644, Overwrite::refuse).ok());
+    auto big = read_file(temp.path() / "big", 50);
     REQUIRE_FALSE(big.ok());
     CHECK_THAT(big.error(), Catch::Contains("too large"));
 }
@@ -100,7 +102,7 @@ TEST_CASE("PEM parsers name what they expected") {
 TEST_CASE("load_certificate_file names the file it could not parse") {
     TempDir temp;
     const auto path = temp.path() / "bad.crt";
-    REQUIRE(write_file_securely(path, "not a certificate", 0644, Overwrite::refuse).ok());
+    REQUIRE(write_file_atomically(path, "not a certificate", 0644, Overwrite::refuse).ok());
     auto loaded = load_certificate_file(path);
     REQUIRE_FALSE(loaded.ok());
     CHECK_THAT(loaded.error(), Catch::StartsWith(path.string()));

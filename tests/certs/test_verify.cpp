@@ -1,5 +1,6 @@
 #include "certs/inspect.hpp"
 #include "certs/verify.hpp"
+#include "common/util/clock.hpp"
 #include "tests/certs/certs_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,7 +17,7 @@ using agentlb::certs::test::issue_parsed;
 using agentlb::certs::test::resigned;
 using agentlb::certs::test::server_options;
 using agentlb::certs::test::TestCa;
-using agentlb::certs::test::unix_now;
+using agentlb::util::unix_now;
 
 TEST_CASE("verify accepts an agent certificate from our CA") {
     TestCa test_ca;

@@ -5,6 +5,7 @@
 #include "certs/inspect.hpp"
 #include "certs/pem.hpp"
 #include "certs/token.hpp"
+#include "common/util/clock.hpp"
 #include "tests/support/ca_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,11 +21,12 @@ struct Bench {
     ClusterSnapshot snapshot = empty_snapshot();
 
     EnrollReply answer(const std::string& token, const std::string& name, const std::string& csr) {
-        return answer_enroll_request(
-            wire::EnrollRequest{token, csr, name, ""}, fixture.store(), fixture.ca(), snapshot, unix_now());
+        return answer_enroll_request(wire::EnrollRequest{token, csr, name, ""},
+                                     fixture.store(),
+                                     fixture.ca(),
+                                     snapshot,
+                                     util::unix_now());
     }
-
-    static std::int64_t unix_now() { return std::time(nullptr); }
 };
 
 const wire::Error& error_of(const EnrollReply& reply) {
@@ -87,7 +89,7 @@ TEST_CASE("enroll request: a zone with a space or a control character is refused
                                   bench.fixture.store(),
                                   bench.fixture.ca(),
                                   bench.snapshot,
-                                  Bench::unix_now());
+                                  util::unix_now());
         CHECK(error_of(reply).code == "bad_request");
         CHECK_THAT(error_of(reply).message, Catch::Contains("zone"));
         CHECK(error_of(reply).message.find('\n') == std::string::npos);

@@ -3,6 +3,7 @@
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "certs/token.hpp"
+#include "common/util/clock.hpp"
 
 #include <stdexcept>
 
@@ -16,12 +17,6 @@ T must(Result<T> result, const std::string& what) {
         throw std::runtime_error(what + ": " + result.error());
     }
     return std::move(result).value();
-}
-
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 std::unique_ptr<certs::CertificateAuthority> make_ca(const std::filesystem::path& dir,
@@ -79,7 +74,7 @@ std::string CaFixture::create_token(std::optional<std::string> zone,
     spec.hash = certs::hash_token(token);
     spec.zone = std::move(zone);
     spec.name = std::move(name);
-    spec.created_at = now_seconds();
+    spec.created_at = util::unix_now();
     spec.expires_at = spec.created_at + ttl.count();
     store_->create_token(spec);
     return token;
@@ -91,7 +86,7 @@ AgentIdentity CaFixture::enroll(const std::string& name, const std::string& zone
     store::RedeemRequest request;
     request.token_hash = certs::hash_token(token);
     request.name = name;
-    request.now = now_seconds();
+    request.now = util::unix_now();
     const auto& ca = *ca_;
     std::string csr = csr_pem;
     auto enrollment =

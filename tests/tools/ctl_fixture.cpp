@@ -1,16 +1,12 @@
 #include "tests/tools/ctl_fixture.hpp"
 
+#include "common/util/clock.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
 
 namespace agentlb::test {
-
-std::int64_t unix_time_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 CommandResult CtlFixture::ctl_raw(const std::vector<std::string>& args,
                                   const std::map<std::string, std::string>& env) const {
@@ -45,7 +41,7 @@ std::unique_ptr<store::Store> CtlFixture::open() const {
 
 std::int64_t CtlFixture::enrol(const std::string& name, const std::string& zone) const {
     auto store = open();
-    const std::int64_t now = unix_time_now();
+    const std::int64_t now = util::unix_now();
     const std::string hash = "hash-of-token-for-" + name;
     store->create_token(store::TokenSpec{hash, std::nullopt, std::nullopt, now + 3600, now});
     store::IssueFn issue = [&name, now](const store::HostRecord&) -> Result<store::IssuedCertificate> {

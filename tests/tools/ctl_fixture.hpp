@@ -4,6 +4,7 @@
 // or inspects that store through its own API.
 
 #include "common/store/store.hpp"
+#include "common/util/clock.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -36,7 +37,5 @@ struct CtlFixture {
     // a stand-in certificate whose serial is "serial-NAME". Returns its id.
     std::int64_t enrol(const std::string& name, const std::string& zone = "") const;
 };
-
-std::int64_t unix_time_now();
 
 }  // namespace agentlb::test

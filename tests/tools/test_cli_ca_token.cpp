@@ -1,6 +1,7 @@
 // agentlbctl ca init / ca show / token create, run as a process.
 
 #include "certs/token.hpp"
+#include "common/util/clock.hpp"
 #include "tests/tools/ctl_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -108,7 +109,7 @@ TEST_CASE("token create prints a token and the fingerprint, and stores only the 
     CHECK_THAT(created.out, Catch::Contains("\nzone east\n"));
 
     auto store = f.open();
-    const std::int64_t now = unix_time_now();
+    const std::int64_t now = util::unix_now();
     auto redeem = [&](const std::string& hash, std::int64_t at) {
         store::IssueFn issue = [](const store::HostRecord&) -> Result<store::IssuedCertificate> {
             return store::IssuedCertificate{"pem", "serial-1", 1};

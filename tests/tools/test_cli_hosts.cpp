@@ -1,6 +1,7 @@
 // agentlbctl host list / host remove / mgmt list, run as a process against a
 // store seeded through its API.
 
+#include "common/util/clock.hpp"
 #include "tests/tools/ctl_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,7 +21,7 @@ TEST_CASE("host list --json: id, name, zone, connected_to or null, last_seen or 
     CtlFixture f;
     const std::int64_t h1 = f.enrol("h1");
     const std::int64_t h2 = f.enrol("h2", "east");
-    f.open()->set_connected(h1, "ms1", unix_time_now());
+    f.open()->set_connected(h1, "ms1", util::unix_now());
 
     const nlohmann::json hosts = f.ctl_json({"host", "list"});
     REQUIRE(hosts.is_array());
@@ -91,7 +92,7 @@ TEST_CASE("host remove --json lists the revoked serials - an unknown name is ref
 
 TEST_CASE("mgmt list --json: state is down when marked down or the heartbeat is older than 6 s") {
     CtlFixture f;
-    const std::int64_t now = unix_time_now();
+    const std::int64_t now = util::unix_now();
     {
         auto store = f.open();
         store->register_server("ms1", "10.0.0.1:8250", now);

@@ -1,5 +1,6 @@
 // agentlbctl preview (with and without a store) and status, run as a process.
 
+#include "common/util/clock.hpp"
 #include "tests/tools/ctl_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -96,7 +97,7 @@ TEST_CASE("preview with no host list anywhere is a failure that says what to do"
 TEST_CASE("status shows servers, agents, configuration, hosts not connected and servers down") {
     CtlFixture f;
     REQUIRE(f.ctl({"config", "set", "host", "ms1,ms2"}).exit_code == 0);
-    const std::int64_t now = unix_time_now();
+    const std::int64_t now = util::unix_now();
     const std::int64_t h1 = f.enrol("h1");
     const std::int64_t h2 = f.enrol("h2");
     f.enrol("h3");

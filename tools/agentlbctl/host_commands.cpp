@@ -1,5 +1,6 @@
 #include "tools/agentlbctl/host_commands.hpp"
 
+#include "common/util/rfc3339.hpp"
 #include "tools/agentlbctl/time_format.hpp"
 
 namespace agentlb::ctl {
@@ -54,11 +55,12 @@ int run_host_remove(Context& context, const CommandArgs& args) {
 }  // namespace
 
 Json host_json(const store::HostRecord& host) {
-    return Json{{"id", host.id},
-                {"name", host.name},
-                {"zone", host.zone},
-                {"connected_to", host.connected_to ? Json(*host.connected_to) : Json(nullptr)},
-                {"last_seen", host.last_seen != 0 ? Json(format_rfc3339(host.last_seen)) : Json(nullptr)}};
+    return Json{
+        {"id", host.id},
+        {"name", host.name},
+        {"zone", host.zone},
+        {"connected_to", host.connected_to ? Json(*host.connected_to) : Json(nullptr)},
+        {"last_seen", host.last_seen != 0 ? Json(util::format_rfc3339(host.last_seen)) : Json(nullptr)}};
 }
 
 std::vector<Command> host_commands() {

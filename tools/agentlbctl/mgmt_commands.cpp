@@ -1,5 +1,7 @@
 #include "tools/agentlbctl/mgmt_commands.hpp"
 
+#include "common/util/clock.hpp"
+#include "common/util/rfc3339.hpp"
 #include "tools/agentlbctl/server_liveness.hpp"
 #include "tools/agentlbctl/time_format.hpp"
 
@@ -12,7 +14,7 @@ int run_mgmt_list(Context& context, const CommandArgs&) {
         return context.fail(kExitFailure, store.error());
     }
     const auto servers = (*store)->list_servers();
-    const std::int64_t now = unix_now();
+    const std::int64_t now = util::unix_now();
     if (context.json()) {
         Json list = Json::array();
         for (const auto& server : servers) {
@@ -36,12 +38,13 @@ int run_mgmt_list(Context& context, const CommandArgs&) {
 }  // namespace
 
 Json server_json(const store::ServerRecord& server, std::int64_t now) {
-    return Json{{"name", server.name},
-                {"address", server.address},
-                {"state", effective_state(server, now)},
-                {"last_heartbeat",
-                 server.last_heartbeat != 0 ? Json(format_rfc3339(server.last_heartbeat)) : Json(nullptr)},
-                {"agents", server.agents}};
+    return Json{
+        {"name", server.name},
+        {"address", server.address},
+        {"state", effective_state(server, now)},
+        {"last_heartbeat",
+         server.last_heartbeat != 0 ? Json(util::format_rfc3339(server.last_heartbeat)) : Json(nullptr)},
+        {"agents", server.agents}};
 }
 
 std::vector<Command> mgmt_commands() {

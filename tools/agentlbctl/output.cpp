@@ -8,11 +8,11 @@
 namespace agentlb::ctl {
 
 std::string display_text(std::string_view text) {
-    return util::escape_text(text, false);
+    return util::peer_text(text, text.size());
 }
 
 std::string quote(std::string_view text) {
-    return "\"" + util::escape_text(text) + "\"";
+    return util::peer_text(text, text.size(), util::Quoted::yes);
 }
 
 Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}

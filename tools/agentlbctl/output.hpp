@@ -18,7 +18,8 @@ namespace agentlb::ctl {
 // reads in the documented order ({"token": ..., "ca_fingerprint": ...}).
 using Json = nlohmann::ordered_json;
 
-// Control bytes and backslashes escaped (\x1b, \\); everything else as it is.
+// util::peer_text, whole: control bytes, bytes that are not UTF-8 and backslashes
+// escaped (\x1b, \\); everything else as it is.
 std::string display_text(std::string_view text);
 
 // display_text in double quotes, with '"' escaped too: for echoing operator

@@ -1,5 +1,6 @@
 #include "tools/agentlbctl/status_command.hpp"
 
+#include "common/util/clock.hpp"
 #include "tools/agentlbctl/config_commands.hpp"
 #include "tools/agentlbctl/host_commands.hpp"
 #include "tools/agentlbctl/mgmt_commands.hpp"
@@ -137,7 +138,7 @@ int run_status(Context& context, const CommandArgs&) {
     if (!store) {
         return context.fail(kExitFailure, store.error());
     }
-    const std::int64_t now = unix_now();
+    const std::int64_t now = util::unix_now();
     Snapshot snapshot;
     snapshot.ca = (*store)->ca_certificate();
     snapshot.servers = (*store)->list_servers();

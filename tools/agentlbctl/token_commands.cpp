@@ -1,7 +1,9 @@
 #include "tools/agentlbctl/token_commands.hpp"
 
 #include "certs/token.hpp"
+#include "common/util/clock.hpp"
 #include "common/util/host_name.hpp"
+#include "common/util/rfc3339.hpp"
 #include "common/util/zone_name.hpp"
 #include "tools/agentlbctl/output.hpp"
 #include "tools/agentlbctl/time_format.hpp"
@@ -60,7 +62,7 @@ int run_token_create(Context& context, const CommandArgs& args) {
         return context.fail(kExitFailure, opened.error());
     }
     const std::string token = certs::generate_join_token();
-    const std::int64_t now = unix_now();
+    const std::int64_t now = util::unix_now();
     opened->store->create_token(store::TokenSpec{certs::hash_token(token), *zone, *name, now + ttl, now});
 
     const std::string& fingerprint = opened->ca_fingerprint;
@@ -70,7 +72,7 @@ int run_token_create(Context& context, const CommandArgs& args) {
     }
     context.out() << "token " << token << "\n"
                   << "ca_fingerprint " << fingerprint << "\n"
-                  << "expires_at " << format_rfc3339(now + ttl) << "\n";
+                  << "expires_at " << util::format_rfc3339(now + ttl) << "\n";
     if (*zone) {
         context.out() << "zone " << **zone << "\n";
     }

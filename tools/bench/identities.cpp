@@ -3,10 +3,10 @@
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "certs/token.hpp"
+#include "common/util/clock.hpp"
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -18,12 +18,6 @@ constexpr std::string_view kMagic = "agentlb-bench identities v1";
 constexpr std::string_view kCertEnd = "-----END CERTIFICATE-----";
 constexpr std::string_view kKeyEnd = "-----END PRIVATE KEY-----";
 constexpr std::string_view kZone = "default";
-
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // Reads PEM lines up to and including `end_marker`.
 bool read_pem(std::istream& in, std::string_view end_marker, std::string& pem) {
@@ -216,14 +210,14 @@ Result<IdentitySet> ensure_identities(store::Store& store,
         store::TokenSpec spec;
         spec.hash = certs::hash_token(token);
         spec.name = name;
-        spec.created_at = now_seconds();
+        spec.created_at = util::unix_now();
         spec.expires_at = spec.created_at + 3600;
         store.create_token(spec);
         store::RedeemRequest request;
         request.token_hash = spec.hash;
         request.name = name;
         request.zone = std::string(kZone);
-        request.now = now_seconds();
+        request.now = util::unix_now();
         const std::string& csr_pem = *csr;
         auto enrolled = store.redeem_token(
             request, [&ca, &csr_pem](const store::HostRecord& host) -> Result<store::IssuedCertificate> {

@@ -1,4 +1,4 @@
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 
 #include "tests/common/props/temp_dir.hpp"
 
@@ -7,11 +7,11 @@
 #include <fstream>
 #include <sys/stat.h>
 
-using agentlb::props::AtomicWriteHooks;
-using agentlb::props::AtomicWriteStep;
-using agentlb::props::read_file;
-using agentlb::props::write_file_atomically;
 using agentlb::props::test::TempDir;
+using agentlb::util::AtomicWriteHooks;
+using agentlb::util::AtomicWriteStep;
+using agentlb::util::read_file;
+using agentlb::util::write_file_atomically;
 using Names = std::vector<std::string>;
 
 namespace {
@@ -121,7 +121,7 @@ TEST_CASE("atomic_file: a failure before the rename leaves the old file byte-ide
                       Case{AtomicWriteStep::fsync, "cannot fsync "},
                       Case{AtomicWriteStep::close, "cannot close "},
                       Case{AtomicWriteStep::rename, "cannot rename "});
-    INFO("failing step: " << agentlb::props::to_string(c.step));
+    INFO("failing step: " << agentlb::util::to_string(c.step));
 
     TempDir dir;
     auto path = dir.path() / "agent.properties";
@@ -240,4 +240,49 @@ TEST_CASE("atomic_file: read_file reports permission denied (as root: not a dire
     auto result = read_file(path);
     REQUIRE_FALSE(result.ok());
     CHECK(result.error() == "cannot read " + path.string() + ": Permission denied");
+}
+
+TEST_CASE("atomic_file: Overwrite::refuse keeps what is there and leaves no temp file") {
+    TempDir dir;
+    auto path = dir.path() / "ca.key";
+    REQUIRE(write_file_atomically(path, "first", 0600, agentlb::util::Overwrite::refuse).ok());
+    auto again = write_file_atomically(path, "second", 0600, agentlb::util::Overwrite::refuse);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error() == path.string() + " already exists; refusing to overwrite it");
+    CHECK(content_of(path) == "first");
+    CHECK(mode_of(path) == 0600);
+    CHECK(dir.names() == Names{"ca.key"});
+
+    // A failure of the final step cleans up the same way.
+    auto failed = write_file_atomically(dir.path() / "new.key",
+                                        "x",
+                                        0600,
+                                        agentlb::util::Overwrite::refuse,
+                                        fail_at(AtomicWriteStep::rename));
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().rfind("cannot rename ", 0) == 0);
+    CHECK(dir.names() == Names{"ca.key"});
+}
+
+TEST_CASE("atomic_file: paths are shown escaped in errors") {
+    TempDir dir;
+    auto path = dir.path() / "bad\nfolder" / "agent.properties";
+    auto status = write_file_atomically(path, "x");
+    REQUIRE_FALSE(status.ok());
+    CHECK_THAT(status.error(), Catch::Contains("bad\\x0afolder") && !Catch::Contains("bad\nfolder"));
+
+    auto read = read_file(dir.path() / "missing\x1b[31m");
+    REQUIRE_FALSE(read.ok());
+    CHECK(read.error() ==
+          "cannot read " + dir.path().string() + "/missing\\x1b[31m: No such file or directory");
+}
+
+TEST_CASE("atomic_file: read_file refuses a file larger than max_bytes") {
+    TempDir dir;
+    auto path = dir.path() / "big";
+    REQUIRE(write_file_atomically(path, std::string(100, 'x')).ok());
+    CHECK(read_file(path, 100).ok());
+    auto big = read_file(path, 50);
+    REQUIRE_FALSE(big.ok());
+    CHECK(big.error() == "cannot read " + path.string() + ": too large (100 bytes, at most 50 expected)");
 }

@@ -1,6 +1,6 @@
 #include "common/props/properties_file.hpp"
 
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
 #include "tests/common/props/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 
 using agentlb::props::PropertiesFile;
-using agentlb::props::read_file;
-using agentlb::props::write_file_atomically;
 using agentlb::props::test::TempDir;
+using agentlb::util::read_file;
+using agentlb::util::write_file_atomically;
 using Entries = std::vector<std::pair<std::string, std::string>>;
 
 namespace {
@@ -157,7 +157,7 @@ TEST_CASE("properties: an empty key is refused with its line number") {
 TEST_CASE("properties: long bad lines are cut in the error") {
     auto parsed = PropertiesFile::parse(std::string(500, 'x'), "p");
     REQUIRE_FALSE(parsed.ok());
-    CHECK(parsed.error() == "p line 1: expected key=value, got \"" + std::string(80, 'x') + "\"...");
+    CHECK(parsed.error() == "p line 1: expected key=value, got \"" + std::string(80, 'x') + "...\"");
 }
 
 TEST_CASE("properties: set refuses pairs that would not read back the same") {

@@ -2,7 +2,11 @@
 
 #include <catch2/catch.hpp>
 
-using agentlb::util::escape_text;
+#include <string>
+
+using agentlb::util::kShownTextBytes;
+using agentlb::util::peer_text;
+using agentlb::util::Quoted;
 using agentlb::util::trim;
 
 TEST_CASE("trim removes spaces and tabs at both ends only") {
@@ -17,20 +21,38 @@ TEST_CASE("trim takes the set of blank characters") {
     CHECK(trim("xxaxx", "x") == "a");
 }
 
-TEST_CASE("escape_text makes control bytes and backslashes visible") {
-    CHECK(escape_text("a\tb\n") == "a\\x09b\\x0a");
-    CHECK(escape_text("\x7f") == "\\x7f");
-    CHECK(escape_text("c:\\dir") == "c:\\\\dir");
-    CHECK(escape_text("plain text") == "plain text");
+TEST_CASE("peer_text makes control bytes and backslashes visible") {
+    CHECK(peer_text("a\tb\n") == "a\\x09b\\x0a");
+    CHECK(peer_text("\x7f") == "\\x7f");
+    CHECK(peer_text("c:\\dir") == "c:\\\\dir");
+    CHECK(peer_text("plain text") == "plain text");
+    CHECK(peer_text("host\n2025 error forged") == "host\\x0a2025 error forged");
 }
 
-TEST_CASE("escape_text escapes double quotes unless told not to") {
-    CHECK(escape_text("say \"hi\"") == "say \\\"hi\\\"");
-    CHECK(escape_text("say \"hi\"", false) == "say \"hi\"");
+TEST_CASE("peer_text escapes double quotes and adds quotes only when quoted") {
+    CHECK(peer_text("say \"hi\"", kShownTextBytes, Quoted::yes) == "\"say \\\"hi\\\"\"");
+    CHECK(peer_text("say \"hi\"") == "say \"hi\"");
 }
 
-TEST_CASE("escape_text escapes bytes outside ASCII only when told to") {
-    CHECK(escape_text("h\xc3\xa9") == "h\xc3\xa9");
-    CHECK(escape_text("h\xc3\xa9", true, true) == "h\\xc3\\xa9");
-    CHECK(escape_text("a\"\n\xff", true, true) == "a\\\"\\x0a\\xff");
+TEST_CASE("peer_text keeps valid UTF-8 and escapes the rest byte by byte") {
+    CHECK(peer_text("h\xc3\xa9") == "h\xc3\xa9");
+    CHECK(peer_text("kvm-\xe2\x82\xac-\xf0\x9f\x98\x80") == "kvm-\xe2\x82\xac-\xf0\x9f\x98\x80");
+    CHECK(peer_text("a\"\n\xff", kShownTextBytes, Quoted::yes) == "\"a\\\"\\x0a\\xff\"");
+    CHECK(peer_text("\xff") == "\\xff");
+    CHECK(peer_text("h\xc3") == "h\\xc3");                  // a character cut short
+    CHECK(peer_text("\xc0\xaf") == "\\xc0\\xaf");           // an overlong '/'
+    CHECK(peer_text("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a surrogate
+    CHECK(peer_text("\xc2\x9b"
+                    "31m") ==
+          "\\xc2\\x9b"
+          "31m");  // C1 control (CSI)
+}
+
+TEST_CASE("peer_text shows at most max_bytes and marks the cut") {
+    CHECK(peer_text(std::string(200, 'x'), 10) == std::string(10, 'x') + "...");
+    CHECK(peer_text(std::string(10, 'x'), 10) == std::string(10, 'x'));
+    CHECK(peer_text(std::string(300, 'x')) == std::string(kShownTextBytes, 'x') + "...");
+    CHECK(peer_text("abcdef", 3, Quoted::yes) == "\"abc...\"");
+    // Never half a character: the cut falls before it.
+    CHECK(peer_text("ab\xc3\xa9", 3) == "ab...");
 }

@@ -1,8 +1,8 @@
-#include "certs/rfc3339.hpp"
+#include "common/util/rfc3339.hpp"
 
 #include <cstdio>
 
-namespace agentlb::certs {
+namespace agentlb::util {
 namespace {
 
 struct CivilDate {
@@ -58,4 +58,4 @@ std::string format_rfc3339(std::int64_t unix_seconds) {
     return buffer;
 }
 
-}  // namespace agentlb::certs
+}  // namespace agentlb::util

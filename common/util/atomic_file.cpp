@@ -1,4 +1,6 @@
-#include "common/props/atomic_file.hpp"
+#include "common/util/atomic_file.hpp"
+
+#include "common/util/text.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -8,12 +10,18 @@
 #include <unistd.h>
 #include <vector>
 
-namespace agentlb::props {
+namespace agentlb::util {
 
 namespace {
 
 std::string errno_text(int err) {
     return std::error_code(err, std::generic_category()).message();
+}
+
+// A path as messages show it: control bytes made visible, since it may come
+// from a file anyone could edit (an agent's tls.*.file).
+std::string shown(const std::filesystem::path& path) {
+    return peer_text(path.native(), kShownPathBytes);
 }
 
 // Runs the test hook for `step`; false means "fail this step" with EIO.
@@ -42,6 +50,18 @@ bool write_all(int fd, std::string_view content) {
     return true;
 }
 
+// Puts the finished temporary file at `path`; errno tells why not.
+bool put_in_place(const std::string& tmp, const std::filesystem::path& path, Overwrite overwrite) {
+    if (overwrite == Overwrite::replace) {
+        return ::rename(tmp.c_str(), path.c_str()) == 0;
+    }
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+        return false;
+    }
+    ::unlink(tmp.c_str());
+    return true;
+}
+
 }  // namespace
 
 std::string_view to_string(AtomicWriteStep step) {
@@ -67,8 +87,9 @@ std::string_view to_string(AtomicWriteStep step) {
 Status write_file_atomically(const std::filesystem::path& path,
                              std::string_view content,
                              ::mode_t mode,
+                             Overwrite overwrite,
                              const AtomicWriteHooks& hooks) {
-    const std::string target = path.string();
+    const std::string target = shown(path);
     if (!path.has_filename()) {
         return fail("cannot write " + target + ": the path names no file");
     }
@@ -84,10 +105,11 @@ Status write_file_atomically(const std::filesystem::path& path,
     // mkostemp creates the file with mode 0600, so it is private from the start.
     int fd = -1;
     if (!allowed(hooks, AtomicWriteStep::create) || (fd = ::mkostemp(name.data(), O_CLOEXEC)) < 0) {
-        return fail("cannot create a temporary file in " + dir.string() + " (writing " + target +
+        return fail("cannot create a temporary file in " + shown(dir) + " (writing " + target +
                     "): " + errno_text(errno));
     }
     const std::string tmp(name.data());
+    const std::string tmp_shown = shown(tmp);
     const std::string context = " (writing " + target + "): ";
 
     // Closes (if still open) and removes the temporary file, keeping the
@@ -102,29 +124,33 @@ Status write_file_atomically(const std::filesystem::path& path,
     };
 
     if (!allowed(hooks, AtomicWriteStep::set_mode) || ::fchmod(fd, mode) != 0) {
-        return abandon("cannot set the mode of " + tmp);
+        return abandon("cannot set the mode of " + tmp_shown);
     }
     if (!allowed(hooks, AtomicWriteStep::write) || !write_all(fd, content)) {
-        return abandon("cannot write " + tmp);
+        return abandon("cannot write " + tmp_shown);
     }
     if (!allowed(hooks, AtomicWriteStep::fsync) || ::fsync(fd) != 0) {
-        return abandon("cannot fsync " + tmp);
+        return abandon("cannot fsync " + tmp_shown);
     }
     if (!allowed(hooks, AtomicWriteStep::close)) {
-        return abandon("cannot close " + tmp);
+        return abandon("cannot close " + tmp_shown);
     }
     int rc = ::close(fd);
     fd = -1;  // closed even when close() reports an error
     if (rc != 0) {
-        return abandon("cannot close " + tmp);
+        return abandon("cannot close " + tmp_shown);
     }
-    if (!allowed(hooks, AtomicWriteStep::rename) || ::rename(tmp.c_str(), target.c_str()) != 0) {
-        return abandon("cannot rename " + tmp + " to " + target);
+    if (!allowed(hooks, AtomicWriteStep::rename) || !put_in_place(tmp, path, overwrite)) {
+        if (overwrite == Overwrite::refuse && errno == EEXIST) {
+            ::unlink(tmp.c_str());
+            return fail(target + " already exists; refusing to overwrite it");
+        }
+        return abandon("cannot rename " + tmp_shown + " to " + target);
     }
 
     // From here the new content is in place; only its durability is at stake.
     auto not_durable = [&](int err) {
-        return fail("cannot fsync folder " + dir.string() + " after replacing " + target +
+        return fail("cannot fsync folder " + shown(dir) + " after replacing " + target +
                     " (the new content is in place but may not survive a crash): " + errno_text(err));
     };
     if (!allowed(hooks, AtomicWriteStep::fsync_dir)) {
@@ -143,12 +169,16 @@ Status write_file_atomically(const std::filesystem::path& path,
     return success();
 }
 
-Result<std::string> read_file(const std::filesystem::path& path) {
-    const std::string name = path.string();
+Result<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes) {
+    const std::string name = shown(path);
     auto failed = [&](int err) { return fail("cannot read " + name + ": " + errno_text(err)); };
+    auto too_large = [&](const std::string& size) {
+        return fail("cannot read " + name + ": too large (" + size + " bytes, at most " +
+                    std::to_string(max_bytes) + " expected)");
+    };
 
     // O_NONBLOCK so a FIFO at this path cannot block open(); it is refused below.
-    int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         return failed(errno);
     }
@@ -165,6 +195,11 @@ Result<std::string> read_file(const std::filesystem::path& path) {
     if (!S_ISREG(st.st_mode)) {
         ::close(fd);
         return fail("cannot read " + name + ": not a regular file");
+    }
+
+    if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+        ::close(fd);
+        return too_large(std::to_string(st.st_size));
     }
 
     std::string content;
@@ -184,9 +219,13 @@ Result<std::string> read_file(const std::filesystem::path& path) {
             break;
         }
         content.append(buf, static_cast<std::size_t>(n));
+        if (content.size() > max_bytes) {
+            ::close(fd);
+            return too_large("more than " + std::to_string(max_bytes));
+        }
     }
     ::close(fd);
     return content;
 }
 
-}  // namespace agentlb::props
+}  // namespace agentlb::util
