@@ -36,6 +36,27 @@ std::size_t utf8_sequence_length(std::string_view text) {
     return 0;
 }
 
+// Characters that print nothing yet change how a line reads: zero-width
+// characters and direction marks (U+200B..U+200F), bidirectional embeddings
+// and overrides (U+202A..U+202E), invisible operators and isolates
+// (U+2060..U+206F), and the byte order mark (U+FEFF). A name holding one
+// could make a log line read as something it does not say.
+bool is_invisible_format(std::string_view sequence) {
+    if (sequence.size() != 3) {
+        return false;
+    }
+    const auto b0 = static_cast<unsigned char>(sequence[0]);
+    const auto b1 = static_cast<unsigned char>(sequence[1]);
+    const auto b2 = static_cast<unsigned char>(sequence[2]);
+    if (b0 == 0xe2 && b1 == 0x80) {
+        return (b2 >= 0x8b && b2 <= 0x8f) || (b2 >= 0xaa && b2 <= 0xae);
+    }
+    if (b0 == 0xe2 && b1 == 0x81) {
+        return b2 >= 0xa0 && b2 <= 0xaf;
+    }
+    return b0 == 0xef && b1 == 0xbb && b2 == 0xbf;
+}
+
 void append_hex(std::string& out, unsigned char byte) {
     static constexpr char kHex[] = "0123456789abcdef";
     out += "\\x";
@@ -59,7 +80,8 @@ std::string peer_text(std::string_view text, std::size_t max_bytes, Quoted quote
             break;
         }
         const bool c1_control = length == 2 && byte == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0;
-        if (length == 0 || c1_control || byte < 0x20 || byte == 0x7f) {
+        if (length == 0 || c1_control || byte < 0x20 || byte == 0x7f ||
+            is_invisible_format(text.substr(i, length))) {
             for (std::size_t k = 0; k < std::max<std::size_t>(length, 1); ++k) {
                 append_hex(out, static_cast<unsigned char>(text[i + k]));
             }

@@ -39,8 +39,10 @@ enum class Quoted { no, yes };
 // The one way text that came from a peer, a file or a command line is shown in
 // a message or a log line, so that it can neither forge nor colour a line:
 // - control bytes (below 0x20, 0x7f, and the C1 controls U+0080..U+009F) and
-//   bytes that are not part of valid UTF-8 become \xNN; valid UTF-8 is kept,
-//   so the result is always valid UTF-8;
+//   bytes that are not part of valid UTF-8 become \xNN, and so do characters
+//   that print nothing but change how a line reads (zero-width characters,
+//   bidirectional overrides and isolates, the byte order mark); other valid
+//   UTF-8 is kept, so the result is always valid UTF-8;
 // - a backslash is doubled (so \xNN is never ambiguous), and with
 //   Quoted::yes a '"' becomes \" and the result is wrapped in quotes;
 // - at most `max_bytes` bytes of `text` are shown (never half a character);
