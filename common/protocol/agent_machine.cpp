@@ -164,7 +164,8 @@ void AgentMachine::on_welcome(const wire::Welcome& welcome, TimePoint now, Actio
     state_ = State::established;
     welcome_deadline_ = TimePoint::max();
     heartbeat_ = heartbeat_from_welcome(welcome, settings_.heartbeat_fallback);
-    next_ping_ = now + heartbeat_;
+    const double phase = std::clamp(settings_.first_ping_phase, 0.0, 1.0);
+    next_ping_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(heartbeat_ * phase);
     out.emplace_back(Welcomed{welcome, heartbeat_});
     if (welcome.correction) {
         persist(*welcome.correction, true, out);

@@ -95,6 +95,11 @@ public:
         std::string entry;  // the list entry dialled: what migrate's avoid list adds
         std::chrono::milliseconds welcome_timeout{tls::kHandshakeTimeout};
         std::chrono::milliseconds heartbeat_fallback{tls::kHeartbeatInterval};  // welcome names none
+        // The first ping goes this fraction of the heartbeat after welcome
+        // (clamped to [0, 1]); later ones every heartbeat. The agent pings a
+        // whole heartbeat after welcome; a fleet of simulated agents that
+        // connect together passes a random phase so that they do not ping in step.
+        double first_ping_phase = 1.0;
     };
 
     // Write this message.

@@ -108,6 +108,23 @@ TEST_CASE("welcome: welcomed, the heartbeat from welcome, pings every interval")
     CHECK(machine.pings_answered() == 1);
 }
 
+TEST_CASE("the first ping can come at a phase of the heartbeat, the next ones every heartbeat") {
+    auto s = settings();
+    s.first_ping_phase = 0.25;
+    Machine machine(s);
+    machine.start(hello(), t0);
+    machine.on_message(welcome(20), t0);
+    CHECK(machine.deadline() == t0 + 5s);
+    CHECK(sent(machine.on_timer(t0 + 5s)) == std::vector<wire::Message>{wire::Ping{1}});
+    CHECK(machine.deadline() == t0 + 25s);
+
+    s.first_ping_phase = 7;  // clamped
+    Machine late(s);
+    late.start(hello(), t0);
+    late.on_message(welcome(20), t0);
+    CHECK(late.deadline() == t0 + 20s);
+}
+
 TEST_CASE("a welcome without a heartbeat interval uses the fallback; a huge one is capped") {
     CHECK(heartbeat_from_welcome(wire::Welcome{1, "ms1", 15, std::nullopt}, 10s) == 15s);
     CHECK(heartbeat_from_welcome(wire::Welcome{1, "ms1", 0, std::nullopt}, 10s) == 10s);
