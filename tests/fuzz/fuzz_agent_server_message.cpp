@@ -220,8 +220,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string entry = (state & 4) ? "[fd00::1]:8250" : "ms1.example";
     Machine machine(Machine::Settings{entry, std::chrono::seconds(10), std::chrono::seconds(10)});
     machine.start(wire::Hello{std::string(kIdentity), "default", "", 0, "fuzz"}, t0);
-    // Bit 7: the message arrives after welcome (then bits 0-1: pings sent).
-    const bool established = (state & 128) != 0;
+    // Bit 7 clear: the message arrives after welcome (bits 0-1: pings sent
+    // before it); set: it answers hello. The seeds from before the machine
+    // had it clear.
+    const bool established = (state & 128) == 0;
     if (established) {
         machine.on_message(wire::Welcome{1, "ms1", 10, std::nullopt}, t0);
         for (int i = 0; i < (state & 3); ++i) {
