@@ -1,6 +1,5 @@
 #include "agent/server_session.hpp"
 
-#include "agent/printable.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
