@@ -59,7 +59,8 @@ public:
 
     // SessionEvents
     void on_list(const std::shared_ptr<ServerSession>& session, const wire::MsList& list) override;
-    void on_migrate(const std::shared_ptr<ServerSession>& session, const wire::Migrate& migrate) override;
+    void on_migrate(const std::shared_ptr<ServerSession>& session,
+                    const protocol::AgentMachine::Migrate& migrate) override;
     void on_certificate(const std::shared_ptr<ServerSession>& session,
                         const wire::Certificate& cert) override;
     void on_closed(const std::shared_ptr<ServerSession>& session, const std::string& reason) override;
@@ -98,6 +99,7 @@ private:
     std::unique_ptr<AgentStateFile> state_;  // touched only by worker jobs
     AgentSettings settings_;                 // the I/O thread's copy
     ConnectionPolicy policy_;
+    UnitRandom random_;  // jitters the policy's waits
     SessionTimeouts timeouts_;
 
     Credentials credentials_;

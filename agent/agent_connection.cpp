@@ -122,7 +122,7 @@ asio::awaitable<void> Agent::connection_loop() {
             if (co_await connect_pass(candidates, false) || stopping_) {
                 continue;
             }
-            const auto wait = policy_.pass_failed();
+            const auto wait = policy_.pass_failed(random_());
             if (candidates.empty()) {
                 spdlog::warn(
                     "no management server list in {} (host=); waiting {} ms (send SIGHUP after editing)",
@@ -147,7 +147,7 @@ asio::awaitable<void> Agent::connection_loop() {
             if (stopping_) {
                 break;
             }
-            const auto wait = policy_.pass_failed();
+            const auto wait = policy_.pass_failed(random_());
             spdlog::warn(
                 "nothing else answers: staying on {}; trying again in {} ms", from->entry(), wait.count());
             co_await sleep(retry_timer_, wait);

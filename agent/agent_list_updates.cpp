@@ -3,7 +3,6 @@
 
 #include "agent/agent.hpp"
 #include "agent/agent_internal.hpp"
-#include "agent/server_message.hpp"
 #include "common/lb/host_list.hpp"
 #include "common/util/bounded_join.hpp"
 #include "common/util/text.hpp"
@@ -21,7 +20,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Hands a pushed list from the worker (persist) to the I/O thread (adopt, ack).
+// Hands a pushed list from the worker (persist) to the I/O thread (adopt,
+// then the session's machine acknowledges it).
 class WorkerPushTarget : public PushTarget {
 public:
     WorkerPushTarget(AgentStateFile& state,
@@ -35,7 +35,7 @@ public:
         asio::post(io_, [adopt = adopt_, push] { adopt(push); });
     }
     void ack(std::int64_t seq) override {
-        asio::post(io_, [session = session_, seq] { session->send(wire::Ack{seq}); });
+        asio::post(io_, [session = session_, seq] { session->on_persisted(seq, true); });
     }
 
 private:
@@ -55,8 +55,10 @@ void Agent::on_list(const std::shared_ptr<ServerSession>& session, const wire::M
             *state_, io, [this](const ListPush& p) { adopt_list(p); }, session);
         const AgentSettings held = state_->settings();
         if (auto applied = apply_push(push, held, target); !applied) {
-            asio::post(io, [reason = applied.error(), entry = session->entry()] {
-                spdlog::error("list from {} not applied, keeping the previous one: {}", entry, reason);
+            asio::post(io, [reason = applied.error(), session, seq = push.seq] {
+                spdlog::error(
+                    "list from {} not applied, keeping the previous one: {}", session->entry(), reason);
+                session->on_persisted(seq, false);
             });
         }
     });
@@ -90,12 +92,13 @@ void Agent::after_list_change() {
     wake_connection_loop();
 }
 
-void Agent::on_migrate(const std::shared_ptr<ServerSession>& session, const wire::Migrate& migrate) {
+void Agent::on_migrate(const std::shared_ptr<ServerSession>& session,
+                       const protocol::AgentMachine::Migrate& migrate) {
     if (session != current_) {
         return;
     }
-    spdlog::info("{} asks us to move: {}", session->entry(), util::peer_text(migrate.reason));
-    policy_.set_avoid(avoid_after_migrate(migrate, session->entry()));
+    spdlog::info("{} asks us to move: {}", session->entry(), migrate.reason);
+    policy_.set_avoid(migrate.avoid);
     relocate_ = true;
     wake_connection_loop();
 }

@@ -11,7 +11,7 @@ namespace asio = boost::asio;
 
 asio::awaitable<void> Agent::preferred_loop() {
     while (!stopping_) {
-        const auto delay = policy_.preferred_check_delay(settings_.check_interval);
+        const auto delay = policy_.preferred_check_delay(settings_.check_interval, random_());
         if (!co_await sleep(preferred_timer_, delay) || stopping_) {
             continue;  // woken early: the interval or the connection changed
         }

@@ -60,7 +60,7 @@ void Agent::check_renewal() {
     spdlog::info("certificate valid until {}: asking {} for a new one",
                  util::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
                  current_->entry());
-    current_->send(wire::Renew{*csr});
+    current_->renew(*csr);
 }
 
 void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const wire::Certificate& message) {

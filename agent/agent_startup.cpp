@@ -75,7 +75,7 @@ asio::awaitable<bool> Agent::enroll() {
     }
 
     const wire::EnrollRequest request{server.token, *csr, name, options_.zone};
-    Backoff backoff(detail::backoff_from(options_.tuning), make_default_random());
+    Backoff backoff(detail::backoff_from(options_.tuning));
     auto executor = co_await asio::this_coro::executor;
     while (!stopping_) {
         auto attempt = co_await attempt_enrollment(
@@ -115,7 +115,7 @@ asio::awaitable<bool> Agent::enroll() {
             stop(kExitFailure, "enrolment failed: " + attempt.reason);
             co_return false;
         }
-        const auto wait = backoff.next();
+        const auto wait = backoff.next(random_());
         spdlog::warn(
             "enrolment at {} failed: {}; retrying in {} ms", server.server, attempt.reason, wait.count());
         co_await sleep(retry_timer_, wait);

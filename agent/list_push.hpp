@@ -32,6 +32,8 @@ public:
     virtual Status persist(const ListUpdate& update) = 0;
     // The new list (and avoid list) is the one to use from now on.
     virtual void adopt(const ListPush& push) = 0;
+    // The list is stored and adopted: the session's machine acknowledges it
+    // (AgentMachine::on_persisted).
     virtual void ack(std::int64_t seq) = 0;
 };
 

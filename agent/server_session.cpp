@@ -1,15 +1,12 @@
 #include "agent/server_session.hpp"
 
-#include "agent/printable.hpp"
-#include "agent/server_message.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/frame_writer.hpp"
-#include "common/tls/message_reader.hpp"
 #include "common/tls/timeouts.hpp"
 #include "common/util/exception_text.hpp"
-#include "common/wire/error.hpp"
+#include "common/wire/frame.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -21,7 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
+#include <array>
 
 namespace agentlb::agent {
 
@@ -36,6 +33,13 @@ constexpr std::size_t kMaxOutbox = 256;
 
 std::string ms(std::chrono::milliseconds d) {
     return std::to_string(d.count()) + " ms";
+}
+
+// One read's worth; the frame intake keeps what a read cut in half.
+constexpr std::size_t kReadChunk = 4096;
+
+protocol::TimePoint now() {
+    return std::chrono::steady_clock::now();
 }
 
 // Logs the exception of a session coroutine (a bug) instead of losing it.
@@ -58,12 +62,16 @@ std::string tls_reason(tls::TlsStream& stream, const error_code& ec) {
 
 }  // namespace
 
-ServerSession::ServerSession(tcp::socket socket, SSL_CTX* context, std::string entry)
+ServerSession::ServerSession(tcp::socket socket,
+                             SSL_CTX* context,
+                             std::string entry,
+                             const SessionTimeouts& timeouts)
     : entry_(std::move(entry)),
       stream_(std::move(socket), context, tls::Role::client, entry_),
       close_deadline_(stream_),
+      machine_(Machine::Settings{entry_, timeouts.welcome, timeouts.heartbeat}),
       write_signal_(stream_.get_executor()),
-      heartbeat_timer_(stream_.get_executor()),
+      timer_(stream_.get_executor()),
       retire_timer_(stream_.get_executor()) {}
 
 ServerSession::~ServerSession() = default;
@@ -111,66 +119,50 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
 
     std::shared_ptr<ServerSession> session;
     try {
-        session.reset(new ServerSession(std::move(socket), context, entry));
+        session.reset(new ServerSession(std::move(socket), context, entry, timeouts));
     } catch (const std::invalid_argument& e) {
         out.reason = e.what();
         co_return out;
     }
 
-    // One deadline for the whole exchange: handshake, hello, welcome.
-    tls::Deadline deadline(session->stream_);
-    deadline.expires_after(timeouts.welcome);
-    const auto late = [&] { return "no welcome within " + ms(timeouts.welcome); };
+    // The machine's welcome deadline covers the whole exchange: handshake,
+    // hello, welcome. When it passes, the machine closes the session, and the
+    // step in progress fails with the machine's reason.
+    session->run(session->machine_.start(std::move(hello), now()));
+    const auto failed = [&](const std::string& what) {
+        return session->closing_ ? session->close_reason_ : what + tls_reason(session->stream_, ec);
+    };
 
     ec = co_await session->stream_.handshake();
     if (ec) {
-        out.reason = deadline.expired() ? late() : "TLS handshake: " + tls_reason(session->stream_, ec);
+        out.reason = failed("TLS handshake: ");
         co_return out;
     }
-
-    auto frame = wire::encode_frame(wire::encode_message(hello));
-    if (!frame) {
-        out.reason = "cannot encode hello: " + frame.error();
-        co_return out;
-    }
-    ec = co_await session->stream_.write_all(frame->data(), frame->size());
-    if (ec) {
-        out.reason = deadline.expired() ? late() : "sending hello: " + tls_reason(session->stream_, ec);
-        co_return out;
-    }
-
-    wire::Message message;
-    std::string detail;
-    ec = co_await tls::read_message(session->stream_, session->decoder_, message, detail);
-    if (ec) {
-        if (deadline.expired()) {
-            out.reason = late();
-        } else if (ec.category() == wire::wire_category()) {
-            out.reason = "protocol error before welcome: " + detail;
-        } else {
-            // A server that refuses our certificate says so with an alert here.
-            out.reason = "waiting for welcome: " + tls_reason(session->stream_, ec);
-        }
-        co_return out;
-    }
-    if (auto* welcome = std::get_if<wire::Welcome>(&message)) {
-        if (auto bad = out_of_range(*welcome); !bad.empty()) {
-            // Nothing of it is used: the list the agent holds stays.
-            out.reason = "protocol error in welcome: " + bad;
+    while (!session->outbox_.empty()) {
+        const std::string frame = std::move(session->outbox_.front());
+        session->outbox_.pop_front();
+        ec = co_await session->stream_.write_all(frame.data(), frame.size());
+        if (ec) {
+            out.reason = failed("sending hello: ");
             co_return out;
         }
-        deadline.cancel();
-        session->welcome_ = *welcome;
-        session->heartbeat_interval_ = heartbeat_from_welcome(*welcome, timeouts.heartbeat);
-        out.session = std::move(session);
+    }
+    std::array<char, kReadChunk> buffer;
+    while (session->machine_.state() == Machine::State::awaiting_welcome) {
+        const std::size_t n = co_await session->stream_.read_some(buffer.data(), buffer.size(), ec);
+        if (ec) {
+            // A server that refuses our certificate says so with an alert here.
+            out.reason = failed("waiting for welcome: ");
+            co_return out;
+        }
+        session->run(session->machine_.on_bytes(buffer.data(), n, now()));
+    }
+    if (session->machine_.state() != Machine::State::established) {
+        out.rejected = session->refused_;
+        out.reason = session->close_reason_;
         co_return out;
     }
-    if (auto* error = std::get_if<wire::Error>(&message)) {
-        out.rejected = true;
-        out.reason = "refused by the server: " + describe_server_error(*error);
-        co_return out;
-    }
-    out.reason = "expected welcome, got " + std::string(wire::message_type(message));
+    out.session = std::move(session);
     co_return out;
 }
 
@@ -187,13 +179,73 @@ void ServerSession::start(SessionEvents& events) {
         executor,
         [self] { return self->write_loop(); },
         [](std::exception_ptr ep) { log_exception(ep, "writer"); });
-    asio::co_spawn(
-        executor,
-        [self] { return self->heartbeat_loop(); },
-        [](std::exception_ptr ep) { log_exception(ep, "heartbeat"); });
 }
 
-void ServerSession::send(const wire::Message& message) {
+void ServerSession::run(Machine::Actions actions) {
+    for (auto& action : actions) {
+        run_one(action);
+    }
+    arm_timer();
+}
+
+void ServerSession::run_one(Machine::Action& action) {
+    if (auto* send = std::get_if<Machine::Send>(&action)) {
+        queue(send->message);
+    } else if (auto* welcomed = std::get_if<Machine::Welcomed>(&action)) {
+        welcome_ = std::move(welcomed->welcome);
+    } else if (auto* error = std::get_if<Machine::ServerError>(&action)) {
+        spdlog::warn("[{}] server error {}", entry_, error->detail);
+    } else if (std::holds_alternative<Machine::Refused>(action)) {
+        refused_ = true;  // the Close that follows says why
+    } else if (auto* ignored = std::get_if<Machine::Ignored>(&action)) {
+        spdlog::debug("[{}] ignoring {}", entry_, ignored->detail);
+    } else if (auto* close = std::get_if<Machine::Close>(&action)) {
+        if (close->flush_first) {
+            shut_gracefully(close->detail);
+        } else {
+            abort(close->detail);
+        }
+    } else if (events_ == nullptr) {
+        held_.push_back(std::move(action));  // for the Agent, once it starts the session
+    } else if (auto* persist = std::get_if<Machine::Persist>(&action)) {
+        events_->on_list(shared_from_this(), persist->list);
+    } else if (auto* migrate = std::get_if<Machine::Migrate>(&action)) {
+        events_->on_migrate(shared_from_this(), *migrate);
+    } else if (auto* certificate = std::get_if<Machine::CertificateReceived>(&action)) {
+        events_->on_certificate(shared_from_this(), certificate->certificate);
+    }
+}
+
+void ServerSession::arm_timer() {
+    const auto at = machine_.deadline();
+    if (at == timer_at_) {
+        return;
+    }
+    timer_at_ = at;
+    if (at == protocol::TimePoint::max()) {
+        timer_.cancel();
+        return;
+    }
+    timer_.expires_at(at);
+    timer_.async_wait([weak = weak_from_this(), at](const error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->timer_at_ != at) {
+            return;
+        }
+        self->timer_at_ = protocol::TimePoint::max();
+        self->run(self->machine_.on_timer(now()));
+    });
+}
+
+void ServerSession::on_persisted(std::int64_t seq, bool stored) {
+    run(machine_.on_persisted(seq, stored, now()));
+}
+
+void ServerSession::renew(std::string csr) {
+    run(machine_.renew(std::move(csr)));
+}
+
+void ServerSession::queue(const wire::Message& message) {
     if (closing_) {
         return;
     }
@@ -203,7 +255,7 @@ void ServerSession::send(const wire::Message& message) {
         return;
     }
     if (outbox_.size() >= kMaxOutbox) {
-        abort("the server does not read (send queue full)");
+        run(machine_.close("the server does not read (send queue full)", false));
         return;
     }
     outbox_.push_back(std::move(*frame));
@@ -223,12 +275,16 @@ void ServerSession::retire(std::chrono::milliseconds grace, const std::string& r
 }
 
 void ServerSession::close(const std::string& reason) {
+    run(machine_.close(reason, true));
+}
+
+void ServerSession::shut_gracefully(const std::string& reason) {
     if (closing_) {
         return;
     }
     closing_ = true;
     close_reason_ = reason;
-    heartbeat_timer_.cancel();
+    timer_.cancel();
     retire_timer_.cancel();
     if (!started_) {
         stream_.close();
@@ -245,80 +301,45 @@ void ServerSession::abort(const std::string& reason) {
     }
     closing_ = true;
     stream_.close();
-    heartbeat_timer_.cancel();
+    timer_.cancel();
     retire_timer_.cancel();
     write_signal_.cancel();
 }
 
 asio::awaitable<void> ServerSession::read_loop() {
     auto self = shared_from_this();
-    if (welcome_.correction) {
-        events_->on_list(self, *welcome_.correction);
+    // What came with welcome (its correction first), in order.
+    auto held = std::move(held_);
+    held_.clear();
+    for (auto& action : held) {
+        run_one(action);
     }
+    std::array<char, kReadChunk> buffer;
     while (!closing_) {
-        wire::Message message;
-        std::string detail;
-        const error_code ec = co_await tls::read_message(stream_, decoder_, message, detail);
+        error_code ec;
+        const std::size_t n = co_await stream_.read_some(buffer.data(), buffer.size(), ec);
         if (ec) {
             if (closing_) {
                 break;
             }
             if (ec == asio::error::eof) {
-                abort("the server closed the connection");
-            } else if (ec.category() == wire::wire_category()) {
-                abort("protocol error: " + detail);
+                run(machine_.close("the server closed the connection", false));
             } else {
-                abort("read failed: " + tls_reason(stream_, ec));
+                run(machine_.close("read failed: " + tls_reason(stream_, ec), false));
             }
             break;
         }
-        dispatch(message);
+        run(machine_.on_bytes(buffer.data(), n, now()));
     }
     // Wait for nothing else: the writer finishes the close on its own.
     events_->on_closed(self, close_reason_);
-}
-
-void ServerSession::dispatch(const wire::Message& message) {
-    auto self = shared_from_this();
-    switch (classify_server_message(message)) {
-    case ServerMessageAction::note_pong:
-        last_pong_ = answered_pings(last_pong_, pings_sent_, std::get<wire::Pong>(message));
-        break;
-    case ServerMessageAction::answer_ping:
-        send(wire::Pong{std::get<wire::Ping>(message).seq});
-        break;
-    case ServerMessageAction::apply_list: {
-        const auto& list = std::get<wire::MsList>(message);
-        if (auto bad = out_of_range(list); !bad.empty()) {
-            abort("protocol error: ms_list (seq " + std::to_string(list.seq) + "): " + bad);
-            return;
-        }
-        events_->on_list(self, list);
-        break;
-    }
-    case ServerMessageAction::migrate:
-        events_->on_migrate(self, std::get<wire::Migrate>(message));
-        break;
-    case ServerMessageAction::check_certificate:
-        events_->on_certificate(self, std::get<wire::Certificate>(message));
-        break;
-    case ServerMessageAction::log_error:
-        spdlog::warn("[{}] server error {}", entry_, describe_server_error(std::get<wire::Error>(message)));
-        break;
-    case ServerMessageAction::ignore:
-        spdlog::debug("[{}] ignoring a second welcome", entry_);
-        break;
-    case ServerMessageAction::abort:
-        abort("unexpected " + std::string(wire::message_type(message)) + " from the server");
-        break;
-    }
 }
 
 asio::awaitable<void> ServerSession::write_loop() {
     auto self = shared_from_this();
     const error_code ec = co_await tls::write_queued_frames(stream_, outbox_, write_signal_, closing_);
     if (ec && !closing_) {
-        abort("write failed: " + tls_reason(stream_, ec));
+        run(machine_.close("write failed: " + tls_reason(stream_, ec), false));
     }
     // Only the writer touches the outgoing side, so close_notify goes from here.
     if (stream_.is_open()) {
@@ -326,24 +347,6 @@ asio::awaitable<void> ServerSession::write_loop() {
     }
     close_deadline_.cancel();
     stream_.close();
-}
-
-asio::awaitable<void> ServerSession::heartbeat_loop() {
-    auto self = shared_from_this();
-    while (!closing_) {
-        error_code ec;
-        heartbeat_timer_.expires_after(heartbeat_interval_);
-        auto token = asio::redirect_error(asio::use_awaitable, ec);
-        co_await heartbeat_timer_.async_wait(token);
-        if (closing_) {
-            break;
-        }
-        if (pings_sent_ - last_pong_ >= tls::kMissedHeartbeatsBeforeDead) {
-            abort("no pong for " + std::to_string(tls::kMissedHeartbeatsBeforeDead) + " heartbeats");
-            break;
-        }
-        send(wire::Ping{++pings_sent_});
-    }
 }
 
 }  // namespace agentlb::agent

@@ -1,6 +1,10 @@
 #pragma once
 
-// One live connection from the agent to a management server.
+// One live connection from the agent to a management server: the driver of
+// protocol::AgentMachine, which holds every rule of the exchange. This class
+// only does the I/O: TCP connect, TLS, bytes read fed to the machine, frames
+// written, one timer armed at the machine's deadline(), and the machine's
+// actions carried out (SessionEvents for what concerns the Agent).
 //
 // dial() does everything before a server counts as connected: TCP connect,
 // TLS handshake (server certificate checked against the dialled name), hello,
@@ -8,16 +12,14 @@
 // the server has checked our certificate, so only `welcome` proves that the
 // server accepted us.
 //
-// After start() the session runs three coroutines on the agent's single I/O
-// thread: a reader that hands pushed messages to SessionEvents, a writer that
-// drains the send queue, and a heartbeat that pings every interval and
-// closes the session after kMissedHeartbeatsBeforeDead unanswered pings.
-// on_closed() is called exactly once, after the reader has stopped.
+// After start() the session runs two coroutines on the agent's single I/O
+// thread: a reader that feeds the machine, and a writer that drains the send
+// queue. on_closed() is called exactly once, after the reader has stopped.
 
+#include "common/protocol/agent_machine.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
 #include "common/tls/timeouts.hpp"
-#include "common/wire/frame.hpp"
 #include "common/wire/messages.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -29,6 +31,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace agentlb::agent {
 
@@ -44,8 +47,10 @@ struct SessionTimeouts {
 class SessionEvents {
 public:
     virtual ~SessionEvents() = default;
+    // Store `list`, then answer session->on_persisted(list.seq, stored).
     virtual void on_list(const std::shared_ptr<ServerSession>& session, const wire::MsList& list) = 0;
-    virtual void on_migrate(const std::shared_ptr<ServerSession>& session, const wire::Migrate& migrate) = 0;
+    virtual void on_migrate(const std::shared_ptr<ServerSession>& session,
+                            const protocol::AgentMachine::Migrate& migrate) = 0;
     virtual void on_certificate(const std::shared_ptr<ServerSession>& session,
                                 const wire::Certificate& cert) = 0;
     virtual void on_closed(const std::shared_ptr<ServerSession>& session, const std::string& reason) = 0;
@@ -70,12 +75,14 @@ public:
 
     ~ServerSession();
 
-    // Starts reading, writing and the heartbeat. A correction in `welcome`
-    // is delivered to events.on_list() first.
+    // Starts reading and writing. What arrived with `welcome` (its
+    // correction first) is delivered to `events` now.
     void start(SessionEvents& events);
 
-    // Queues a message; dropped once the session is closing.
-    void send(const wire::Message& message);
+    // The answer to events.on_list(): the machine acknowledges stored lists.
+    void on_persisted(std::int64_t seq, bool stored);
+    // Asks for a fresh certificate (the answer comes to events.on_certificate).
+    void renew(std::string csr);
 
     // Deliberate end: sends close_notify (bounded by the shutdown timeout),
     // then closes. Idempotent.
@@ -91,29 +98,40 @@ public:
     bool is_open() const { return !closing_; }
 
 private:
-    ServerSession(boost::asio::ip::tcp::socket socket, SSL_CTX* context, std::string entry);
+    using Machine = protocol::AgentMachine;
+
+    ServerSession(boost::asio::ip::tcp::socket socket,
+                  SSL_CTX* context,
+                  std::string entry,
+                  const SessionTimeouts& timeouts);
 
     boost::asio::awaitable<void> read_loop();
     boost::asio::awaitable<void> write_loop();
-    boost::asio::awaitable<void> heartbeat_loop();
-    // Failure: close at once, keep the first reason.
+    // Carries out the machine's actions; before start() those for the Agent
+    // wait in held_.
+    void run(Machine::Actions actions);
+    void run_one(Machine::Action& action);
+    void queue(const wire::Message& message);
+    void arm_timer();
+    // The two ways the stream ends (the machine's Close says which); the
+    // first reason is kept.
+    void shut_gracefully(const std::string& reason);
     void abort(const std::string& reason);
-    void dispatch(const wire::Message& message);
 
     std::string entry_;
     tls::TlsStream stream_;
     tls::Deadline close_deadline_;  // bounds a deliberate close; after stream_ (destroyed first)
-    wire::FrameDecoder decoder_;
+    Machine machine_;
     wire::Welcome welcome_;
     SessionEvents* events_ = nullptr;
-    std::chrono::milliseconds heartbeat_interval_{tls::kHeartbeatInterval};
+    std::vector<Machine::Action> held_;  // for the Agent, arrived before start()
+    bool refused_ = false;               // the machine said Refused (dial's outcome)
 
     std::deque<std::string> outbox_;  // encoded frames
     boost::asio::steady_timer write_signal_;
-    boost::asio::steady_timer heartbeat_timer_;
+    boost::asio::steady_timer timer_;  // at machine_.deadline()
+    protocol::TimePoint timer_at_ = protocol::TimePoint::max();
     boost::asio::steady_timer retire_timer_;
-    std::int64_t pings_sent_ = 0;
-    std::int64_t last_pong_ = 0;
 
     bool started_ = false;
     bool closing_ = false;

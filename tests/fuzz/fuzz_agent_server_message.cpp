@@ -1,30 +1,32 @@
-// Every server message as the agent handles it (agent/server_message.hpp and
-// the list push of agent/list_push.hpp), from the payload to what the agent
-// would store, adopt, send or log.
+// Every server message as the agent handles it (the protocol core's
+// AgentMachine, and the list push of agent/list_push.hpp), from the payload to
+// what the agent would store, adopt, send or log.
 //
-// Input: one byte choosing the session's state (a renewal pending or not,
-// pings sent, the server's entry, the list held), then the payload. A
+// Input: one byte choosing the session's state (before or after welcome, a
+// renewal pending or not, pings sent, the server's entry, the list held, a
+// full disk), then the payload. A
 // certificate message may name "@issued", "@other" (a certificate from
 // another CA), "@ca" and "@other-ca": they stand for real PEM made at start-up,
 // so the fuzzer reaches the checks behind the PEM parser.
 //
 // Properties: only server messages are handled, anything else ends the
 // session; a pong never answers more than was sent; a ping's pong round-trips;
-// a list is stored, adopted and acknowledged in that order or not at all, and
+// a list is stored, adopted and acknowledged in that order or not at all (the
+// machine's ack only after the store said so), and
 // what is stored reads back (after a restart) as exactly the list adopted; a
 // migrate always avoids the server that sent it; a certificate is taken only
 // when it is for the pending key, from the pinned CA and for our name; error text
 // is safe to log.
 
 #include "agent/agent_state.hpp"
-#include "agent/connection_policy.hpp"
 #include "agent/list_push.hpp"
 #include "agent/renewal_check.hpp"
-#include "agent/server_message.hpp"
 #include "certs/ca.hpp"
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "common/protocol/agent_machine.hpp"
+#include "common/protocol/connection_policy.hpp"
 #include "common/wire/frame.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
@@ -36,6 +38,7 @@
 #include <string_view>
 
 namespace agent = agentlb::agent;
+namespace protocol = agentlb::protocol;
 namespace certs = agentlb::certs;
 namespace wire = agentlb::wire;
 using agentlb::fuzz::free_of_control_bytes;
@@ -119,7 +122,8 @@ private:
     bool disk_full_;
 };
 
-void handle_list(const wire::MsList& list, std::uint8_t state) {
+// True when the list was stored (or already held) and adopted.
+bool handle_list(const wire::MsList& list, std::uint8_t state) {
     const agent::ListPush push = agent::to_list_push(list);
     agent::AgentSettings held;
     if (state & 8) {
@@ -131,7 +135,7 @@ void handle_list(const wire::MsList& list, std::uint8_t state) {
     if (!applied) {
         FUZZ_CHECK(!target.adopted && !target.acked, "a refused list is neither adopted nor acknowledged");
         FUZZ_CHECK(free_of_control_bytes(applied.error()), "the refusal is safe to log");
-        return;
+        return false;
     }
     FUZZ_CHECK(target.adopted && target.acked && target.acked_seq == list.seq,
                "an applied list is acknowledged");
@@ -140,7 +144,7 @@ void handle_list(const wire::MsList& list, std::uint8_t state) {
         FUZZ_CHECK(held.hosts == list.list && held.algorithm == list.algorithm &&
                        held.check_interval == list.interval,
                    "only the list already held skips the write");
-        return;
+        return true;
     }
     // What a restarted agent reads back, and reports in its next hello.
     auto text = target.file.serialize();
@@ -153,6 +157,7 @@ void handle_list(const wire::MsList& list, std::uint8_t state) {
                "the list read back is the list adopted");
     auto reported = agentlb::lb::parse_agent_host_value(settings->held_list());
     FUZZ_CHECK(reported.ok() && reported->hosts == list.list, "the next hello reports the adopted list");
+    return true;
 }
 
 void handle_certificate(const wire::Certificate& raw, std::uint8_t state) {
@@ -210,66 +215,87 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;  // the session ends with "protocol error: <detail>" (fuzz_message checks detail)
     }
 
-    const auto action = agent::classify_server_message(message);
+    using Machine = protocol::AgentMachine;
+    const auto t0 = protocol::TimePoint{} + std::chrono::hours(1000);
     const std::string entry = (state & 4) ? "[fd00::1]:8250" : "ms1.example";
-    switch (action) {
-        case agent::ServerMessageAction::note_pong: {
-            const std::int64_t sent = state & 3;
-            const std::int64_t last = (state >> 2) & 3 & sent;
-            const auto answered = agent::answered_pings(last, sent, std::get<wire::Pong>(message));
-            FUZZ_CHECK(answered >= last && answered <= std::max(last, sent),
-                       "a pong answers only pings sent");
-            break;
+    Machine machine(Machine::Settings{entry, std::chrono::seconds(10), std::chrono::seconds(10)});
+    machine.start(wire::Hello{std::string(kIdentity), "default", "", 0, "fuzz"}, t0);
+    // Bit 7 clear: the message arrives after welcome (bits 0-1: pings sent
+    // before it); set: it answers hello. The seeds from before the machine
+    // had it clear.
+    const bool established = (state & 128) == 0;
+    if (established) {
+        machine.on_message(wire::Welcome{1, "ms1", 10, std::nullopt}, t0);
+        for (int i = 0; i < (state & 3); ++i) {
+            machine.on_timer(t0 + std::chrono::seconds(10 * (i + 1)));
         }
-        case agent::ServerMessageAction::answer_ping: {
-            const wire::Message pong = wire::Pong{std::get<wire::Ping>(message).seq};
+    }
+    const std::int64_t pings_before = machine.pings_answered();
+    auto actions = machine.on_message(message, t0);
+    FUZZ_CHECK(machine.pings_answered() >= pings_before && machine.pings_answered() <= machine.pings_sent(),
+               "a pong answers only pings sent");
+
+    const bool server_sends =
+        !(std::holds_alternative<wire::Hello>(message) || std::holds_alternative<wire::Ack>(message) ||
+          std::holds_alternative<wire::Renew>(message) ||
+          std::holds_alternative<wire::EnrollRequest>(message) ||
+          std::holds_alternative<wire::EnrollResponse>(message));
+    for (auto& action : actions) {
+        if (auto* send = std::get_if<Machine::Send>(&action)) {
+            const auto* ping = std::get_if<wire::Ping>(&message);
+            FUZZ_CHECK(ping && send->message == wire::Message{wire::Pong{ping->seq}},
+                       "only a ping is answered at once, with its seq");
             wire::Message decoded;
-            FUZZ_CHECK(!wire::decode_message(wire::encode_message(pong), decoded, detail) && decoded == pong,
+            FUZZ_CHECK(!wire::decode_message(wire::encode_message(send->message), decoded, detail) &&
+                           decoded == send->message,
                        "the pong carries the ping's seq");
-            break;
-        }
-        case agent::ServerMessageAction::apply_list:
-            handle_list(std::get<wire::MsList>(message), state);
-            break;
-        case agent::ServerMessageAction::migrate: {
-            const auto& migrate = std::get<wire::Migrate>(message);
-            const auto avoid = agent::avoid_after_migrate(migrate, entry);
-            FUZZ_CHECK(std::any_of(avoid.begin(),
-                                   avoid.end(),
-                                   [&](const std::string& a) { return agent::same_server(a, entry); }),
-                       "the server that sent migrate is avoided");
-            FUZZ_CHECK(avoid.size() <= migrate.avoid.size() + 1 &&
-                           std::equal(migrate.avoid.begin(), migrate.avoid.end(), avoid.begin()),
-                       "the servers migrate names are kept");
-            break;
-        }
-        case agent::ServerMessageAction::check_certificate:
-            handle_certificate(std::get<wire::Certificate>(message), state);
-            break;
-        case agent::ServerMessageAction::log_error: {
-            const auto text = agent::describe_server_error(std::get<wire::Error>(message));
-            FUZZ_CHECK(free_of_control_bytes(text), "server error text is safe to log");
-            FUZZ_CHECK(text.size() <= 2 * (200 * 4 + 3) + 2, "server error text is bounded");
-            break;
-        }
-        case agent::ServerMessageAction::ignore: {
-            // The first welcome (dial): its heartbeat, then its correction as a list.
-            const auto& welcome = std::get<wire::Welcome>(message);
-            const auto period = agent::heartbeat_from_welcome(welcome, std::chrono::milliseconds(10'000));
-            FUZZ_CHECK(period.count() > 0, "the heartbeat period is positive");
-            if (welcome.correction) {
-                handle_list(*welcome.correction, state);
+        } else if (auto* persist = std::get_if<Machine::Persist>(&action)) {
+            FUZZ_CHECK(protocol::out_of_range(persist->list).empty(), "only lists in range are stored");
+            const bool stored = handle_list(persist->list, state);
+            auto acks = machine.on_persisted(persist->list.seq, stored, t0);
+            if (stored) {
+                FUZZ_CHECK(acks.size() == 1 && std::holds_alternative<Machine::Send>(acks[0]) &&
+                               std::get<Machine::Send>(acks[0]).message ==
+                                   wire::Message{wire::Ack{persist->list.seq}},
+                           "a stored list is acknowledged");
+            } else {
+                FUZZ_CHECK(acks.empty(), "a list not stored is not acknowledged");
             }
-            break;
-        }
-        case agent::ServerMessageAction::abort:
+        } else if (auto* migrate = std::get_if<Machine::Migrate>(&action)) {
+            const auto& sent = std::get<wire::Migrate>(message);
+            FUZZ_CHECK(std::any_of(migrate->avoid.begin(),
+                                   migrate->avoid.end(),
+                                   [&](const std::string& a) { return protocol::same_server(a, entry); }),
+                       "the server that sent migrate is avoided");
+            FUZZ_CHECK(migrate->avoid.size() <= sent.avoid.size() + 1 &&
+                           std::equal(sent.avoid.begin(), sent.avoid.end(), migrate->avoid.begin()),
+                       "the servers migrate names are kept");
+            FUZZ_CHECK(free_of_control_bytes(migrate->reason), "the migrate reason is safe to log");
+        } else if (auto* certificate = std::get_if<Machine::CertificateReceived>(&action)) {
+            handle_certificate(certificate->certificate, state);
+        } else if (auto* error = std::get_if<Machine::ServerError>(&action)) {
+            FUZZ_CHECK(free_of_control_bytes(error->detail), "server error text is safe to log");
+            FUZZ_CHECK(error->detail.size() <= 2 * (200 * 4 + 3) + 40, "server error text is bounded");
+        } else if (auto* refused = std::get_if<Machine::Refused>(&action)) {
+            FUZZ_CHECK(!established, "only an answer to hello is a refusal");
+            FUZZ_CHECK(free_of_control_bytes(refused->detail), "the refusal is safe to log");
+        } else if (auto* welcomed = std::get_if<Machine::Welcomed>(&action)) {
+            FUZZ_CHECK(!established, "only the first welcome counts");
             FUZZ_CHECK(
-                (std::holds_alternative<wire::Hello>(message) || std::holds_alternative<wire::Ack>(message) ||
-                 std::holds_alternative<wire::Renew>(message) ||
-                 std::holds_alternative<wire::EnrollRequest>(message) ||
-                 std::holds_alternative<wire::EnrollResponse>(message)),
-                "only messages no server sends end the session");
-            break;
+                welcomed->heartbeat.count() > 0 && welcomed->heartbeat <= protocol::kMaxWelcomeHeartbeat,
+                "the heartbeat period is positive and bounded");
+        } else if (auto* close = std::get_if<Machine::Close>(&action)) {
+            FUZZ_CHECK(free_of_control_bytes(close->detail), "the reason is safe to log");
+            FUZZ_CHECK(machine.state() == Machine::State::closed, "a close closes");
+            if (established) {
+                const auto* list = std::get_if<wire::MsList>(&message);
+                FUZZ_CHECK(!server_sends || (list && !protocol::out_of_range(*list).empty()),
+                           "only messages no server sends, or values out of range, end the session");
+            }
+        }
+    }
+    if (established && !server_sends) {
+        FUZZ_CHECK(machine.state() == Machine::State::closed, "a message no server sends ends the session");
     }
     return 0;
 }

@@ -1,5 +1,7 @@
 #include "tests/support/test_agent.hpp"
 
+#include "common/protocol/agent_machine.hpp"
+#include "common/protocol/frame_intake.hpp"
 #include "common/tls/message_reader.hpp"
 #include "common/tls/stream.hpp"
 #include "common/wire/error.hpp"
@@ -15,6 +17,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <array>
 #include <future>
 #include <stdexcept>
 
@@ -101,25 +104,31 @@ struct TestAgent::Impl {
         changed.notify_all();
     }
 
+    // Every message as it came, through the protocol core's frame intake.
     asio::awaitable<void> reader() {
-        wire::FrameDecoder decoder;
+        protocol::FrameIntake intake;
+        std::array<char, 4096> buffer;
         for (;;) {
-            wire::Message message;
-            std::string detail;
-            const error_code ec = co_await tls::read_message(*stream, decoder, message, detail);
+            error_code ec;
+            const std::size_t n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
             if (ec) {
-                if (ec.category() != wire::wire_category()) {
-                    mark_closed(failure_text(*stream, ec));
-                } else if (is_frame_error(ec)) {
-                    mark_closed("bad frame from server: " + detail);
-                } else {
-                    mark_closed("bad message from server: " + detail);
-                }
+                mark_closed(failure_text(*stream, ec));
                 co_return;
             }
-            std::lock_guard lock(mutex);
-            inbox.push_back(std::move(message));
-            changed.notify_all();
+            intake.feed(buffer.data(), n);
+            for (;;) {
+                auto next = intake.next();
+                if (std::holds_alternative<protocol::NeedMore>(next)) {
+                    break;
+                }
+                if (auto* bad = std::get_if<protocol::BadInput>(&next)) {
+                    mark_closed(bad->detail + " (from the server)");
+                    co_return;
+                }
+                std::lock_guard lock(mutex);
+                inbox.push_back(std::move(std::get<wire::Message>(next)));
+                changed.notify_all();
+            }
         }
     }
 };
@@ -166,6 +175,7 @@ std::string TestAgent::connect(const std::string& address, std::chrono::millisec
         close();
         return "connect: timed out";
     }
+    address_ = address;
     return *result;
 }
 
@@ -179,10 +189,37 @@ std::optional<wire::Message> TestAgent::hello(const std::string& held_list,
     hello.list = held_list;
     hello.interval = interval;
     hello.version = "test-agent";
-    if (!send(hello, timeout)) {
+    using Machine = protocol::AgentMachine;
+    Machine machine(Machine::Settings{address_, timeout});
+    welcomed_ = false;
+    hello_outcome_.clear();
+    const auto start = std::chrono::steady_clock::now();
+    const auto take = [this](const Machine::Actions& actions) {
+        for (const auto& action : actions) {
+            if (std::holds_alternative<Machine::Welcomed>(action)) {
+                welcomed_ = true;
+            } else if (const auto* close = std::get_if<Machine::Close>(&action)) {
+                hello_outcome_ = close->detail;
+            }
+        }
+    };
+    for (const auto& action : machine.start(hello, start)) {
+        if (const auto* out = std::get_if<Machine::Send>(&action); out && !send(out->message, timeout)) {
+            hello_outcome_ = "cannot send hello";
+            return std::nullopt;
+        }
+    }
+    auto answer = receive(timeout);
+    if (!answer) {
+        take(machine.on_timer(std::max(std::chrono::steady_clock::now(), machine.deadline())));
+        if (is_closed()) {
+            hello_outcome_ = "closed before welcome: " + close_reason();
+        }
         return std::nullopt;
     }
-    return receive(timeout);
+    // The test handles what follows (a correction is not acknowledged here).
+    take(machine.on_message(*answer, std::chrono::steady_clock::now()));
+    return answer;
 }
 
 bool TestAgent::send(const wire::Message& message, std::chrono::milliseconds timeout) {

@@ -1,8 +1,13 @@
 #pragma once
 
 // A minimal agent for integration tests, made of the real protocol code
-// (common/tls TlsStream + wire frames and messages). It runs its own
-// io_context on a background thread; every call waits with a hard cap.
+// (common/tls TlsStream, the protocol core's frame intake, and its
+// AgentMachine for hello -> welcome). It runs its own io_context on a
+// background thread; every call waits with a hard cap.
+//
+// Only the hello exchange is the machine's: after it the test speaks for the
+// agent (ack, ping, renew, or wrong messages through send() and send_raw()),
+// and receive() hands it every message as it came.
 //
 //   TestAgent agent(identity, fixture.ca_pem());
 //   REQUIRE(agent.connect("127.0.0.1:18250").empty());
@@ -41,13 +46,21 @@ public:
     // TCP connect + TLS handshake; "" on success, else the reason.
     std::string connect(const std::string& address, std::chrono::milliseconds timeout = 5s);
 
-    // Sends hello (name defaults to the identity's) and waits for the first
-    // message: welcome, or error, or nothing when the server closed.
+    // The agent's hello exchange (protocol::AgentMachine): sends hello (name
+    // defaults to the identity's) and waits for the first message: welcome,
+    // or error, or nothing when the server closed. welcomed() then says
+    // whether the machine took it as a welcome (a correction is not acked).
     std::optional<wire::Message> hello(const std::string& held_list = "",
                                        std::int64_t interval = 0,
                                        std::optional<std::string> name = std::nullopt,
                                        std::chrono::milliseconds timeout = 5s);
 
+    // True after a hello() the machine answered with Welcomed; otherwise
+    // hello_outcome() says why not.
+    bool welcomed() const { return welcomed_; }
+    const std::string& hello_outcome() const { return hello_outcome_; }
+
+    // Raw escapes: any message, or bytes, as they are.
     bool send(const wire::Message& message, std::chrono::milliseconds timeout = 5s);
     // Raw bytes on the TLS stream (malformed-frame tests).
     bool send_raw(const std::string& bytes, std::chrono::milliseconds timeout = 5s);
@@ -104,6 +117,9 @@ private:
     struct Impl;
     AgentIdentity identity_;
     std::unique_ptr<Impl> impl_;
+    std::string address_;  // the server connect() reached
+    bool welcomed_ = false;
+    std::string hello_outcome_;
     std::int64_t next_ping_ = 1000;
 };
 

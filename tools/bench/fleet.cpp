@@ -18,7 +18,6 @@ namespace {
 // Agents per source address: well under the ~28,000 ephemeral ports of one
 // (source, destination) pair, with room for reconnections in TIME_WAIT.
 constexpr std::size_t kAgentsPerSourceAddress = 8000;
-constexpr auto kTick = std::chrono::milliseconds(100);
 
 asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::steady_clock::duration d) {
     asio::steady_timer timer(io, d);
@@ -78,10 +77,8 @@ void Fleet::on_lost(SimAgent& /*agent*/) {
     ++losses_total_;
 }
 
-void Fleet::on_welcome(std::int64_t heartbeat_interval_s) {
-    if (heartbeat_interval_s > 0) {
-        heartbeat_s_ = heartbeat_interval_s;
-    }
+void Fleet::on_ping() {
+    ++steady_.pings;
 }
 
 void Fleet::on_pong(std::int64_t rtt_us) {
@@ -128,44 +125,6 @@ asio::awaitable<ConnectStats> Fleet::connect(std::vector<SimAgent*> which,
         stats.failures["timeout"] += which.size() - stats.attempts;
     }
     co_return stats;
-}
-
-void Fleet::start_heartbeats() {
-    if (heartbeats_started_) {
-        return;
-    }
-    heartbeats_started_ = true;
-    asio::co_spawn(io_, heartbeat_loop(), asio::detached);
-}
-
-asio::awaitable<void> Fleet::heartbeat_loop() {
-    std::size_t cursor = 0;
-    double carry = 0;
-    auto last = std::chrono::steady_clock::now();
-    while (!stopping_) {
-        co_await sleep_for(io_, kTick);
-        const auto now_tp = std::chrono::steady_clock::now();
-        const double elapsed = std::chrono::duration<double>(now_tp - last).count();
-        last = now_tp;
-        if (agents_.empty()) {
-            continue;
-        }
-        // Each agent once per interval: the share of the ring due since the
-        // last tick (a late tick, on a busy machine, sends more, not fewer).
-        carry += static_cast<double>(agents_.size()) * elapsed / static_cast<double>(heartbeat_s_);
-        auto count = static_cast<std::size_t>(carry);
-        carry -= static_cast<double>(count);
-        count = std::min(count, agents_.size());
-        const std::int64_t now = steady_ns();
-        for (std::size_t i = 0; i < count; ++i) {
-            SimAgent& agent = *agents_[cursor];
-            cursor = (cursor + 1) % agents_.size();
-            if (agent.established()) {
-                agent.send_ping(now);
-                ++steady_.pings;
-            }
-        }
-    }
 }
 
 void Fleet::stop() {

@@ -1,8 +1,9 @@
 #pragma once
 
 // The simulated agents of one worker process and the measurements taken on
-// them: connection phases at a bounded rate, the heartbeat ticker, and the
-// trackers the scenarios read (pushes, losses and returns, ping round trips).
+// them: connection phases at a bounded rate, and the trackers the scenarios
+// read (pushes, losses and returns, ping round trips). Each agent pings on
+// its own, every heartbeat interval its welcome names (AgentMachine).
 //
 // One io_context, one thread: a worker holds at most what one process's
 // descriptor limit allows (~20,000 here), so 100,000 agents take several
@@ -69,8 +70,6 @@ public:
                                                  int inflight,
                                                  std::chrono::steady_clock::time_point deadline);
 
-    // Pings every established agent once per heartbeat interval, spread evenly.
-    void start_heartbeats();
     void stop();
     bool stopping() const { return stopping_; }
 
@@ -89,12 +88,10 @@ public:
     boost::asio::ip::address_v4 source_address(std::size_t global_index) const;
     void on_attempt(const Attempt& attempt);
     void on_lost(SimAgent& agent);
-    void on_welcome(std::int64_t heartbeat_interval_s);
+    void on_ping();
     void on_pong(std::int64_t rtt_us);
 
 private:
-    boost::asio::awaitable<void> heartbeat_loop();
-
     boost::asio::io_context& io_;
     SSL_CTX* ctx_;
     std::vector<ServerTarget> servers_;
@@ -104,8 +101,6 @@ private:
     ConnectStats background_;  // reconnections outside a phase
     SteadyStats steady_;
     std::size_t losses_total_ = 0;
-    std::int64_t heartbeat_s_ = 10;
-    bool heartbeats_started_ = false;
     bool stopping_ = false;
 };
 

@@ -232,14 +232,6 @@ Status RunContext::start_workers() {
     if (!replies) {
         return fail(replies.error());
     }
-    auto started = broadcast(
-        [](std::size_t) {
-            return json{{"cmd", "heartbeats"}};
-        },
-        deadline_in(std::chrono::seconds(30)));
-    if (!started) {
-        return fail(started.error());
-    }
     return success();
 }
 

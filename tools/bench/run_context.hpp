@@ -51,7 +51,7 @@ public:
     Status prepare_agents();
     // `host`, algorithm and interval in the store, then the servers.
     Status start_servers();
-    // Worker processes, each given its slice of agents; heartbeats on.
+    // Worker processes, each given its slice of agents (they ping on their own).
     Status start_workers();
 
     // Sends make(i) to worker i, for all of them, then reads each reply.

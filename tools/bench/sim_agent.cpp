@@ -2,6 +2,7 @@
 
 #include "common/tls/deadline.hpp"
 #include "common/tls/timeouts.hpp"
+#include "common/wire/frame.hpp"
 #include "tools/bench/fleet.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -37,11 +38,14 @@ std::string short_reason(const error_code& ec, const std::string& detail) {
     return text;
 }
 
-std::chrono::milliseconds backoff(int pass) {
+// The value in [0, 1) that jitters a backoff (agents must not retry in step).
+double unit_random() {
     static thread_local std::mt19937 random{std::random_device{}()};
-    const double base = std::min(60.0, 1.0 * (1 << std::min(pass, 6)));
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    return std::chrono::milliseconds(static_cast<long>(base * jitter(random) * 1000));
+    return std::uniform_real_distribution<double>(0.0, 1.0)(random);
+}
+
+protocol::TimePoint now() {
+    return std::chrono::steady_clock::now();
 }
 
 }  // namespace
@@ -52,50 +56,51 @@ SimAgent::SimAgent(
       global_index_(global_index),
       name_(std::move(name)),
       host_id_(host_id),
-      cert_(std::move(cert)) {}
+      cert_(std::move(cert)),
+      policy_(protocol::BackoffSettings{}),
+      timer_(fleet.io()) {}
 
 void SimAgent::set_held(std::vector<int> servers, std::string algorithm, std::int64_t interval) {
-    held_ = std::move(servers);
+    std::vector<std::string> hosts;
+    for (int index : servers) {
+        hosts.push_back(fleet_.servers()[static_cast<std::size_t>(index)].address);
+    }
+    policy_.set_hosts(std::move(hosts));
     algorithm_ = std::move(algorithm);
     interval_ = interval;
 }
 
+int SimAgent::preferred() const {
+    const auto first = policy_.preferred();
+    return first ? std::max(0, fleet_.server_index(*first)) : 0;
+}
+
 std::string SimAgent::held_text() const {
-    if (held_.empty()) {
+    if (policy_.hosts().empty()) {
         return {};
     }
     std::string text;
-    for (int index : held_) {
+    for (const auto& address : policy_.hosts()) {
         if (!text.empty()) {
             text += ',';
         }
-        text += fleet_.servers()[static_cast<std::size_t>(index)].address;
+        text += address;
     }
     return text + "@" + algorithm_;
 }
 
 void SimAgent::apply_list(const wire::MsList& list) {
-    std::vector<int> servers;
+    // Only the bench's own servers: an entry it cannot dial is dropped.
+    std::vector<std::string> hosts;
     for (const auto& entry : list.list) {
-        const int index = fleet_.server_index(entry);
-        if (index >= 0) {
-            servers.push_back(index);
+        if (fleet_.server_index(entry) >= 0) {
+            hosts.push_back(entry);
         }
     }
-    held_ = std::move(servers);
+    policy_.set_hosts(std::move(hosts));
+    policy_.set_avoid(list.avoid);
     algorithm_ = list.algorithm;
     interval_ = list.interval;
-}
-
-int SimAgent::next_candidate(int& position) const {
-    if (held_.empty()) {
-        return -1;
-    }
-    ++position;
-    if (position >= static_cast<int>(held_.size())) {
-        return -1;
-    }
-    return held_[static_cast<std::size_t>(position)];
 }
 
 void SimAgent::park() {
@@ -109,20 +114,23 @@ asio::awaitable<void> SimAgent::live(int target) {
     running_ = true;
     parked_ = false;
     bool initial = true;
-    int position = -1;  // where `target` is in held_, when it came from there
-    int pass = 0;
     const int first_target = target;
+    std::vector<std::string> pass;  // the candidates of the current pass
+    std::size_t next = 0;
     while (!fleet_.stopping() && !parked_) {
         Attempt result = co_await attempt(target);
         result.initial = initial;
         fleet_.on_attempt(result);
         if (result.established) {
             initial = false;
-            pass = 0;
+            policy_.connected();
             if (lost_ns != 0 && back_ns == 0) {
                 back_ns = result.welcomed_ns;
             }
-            co_await serve(stream_);
+            auto stream = stream_;
+            const error_code ended = co_await pump(*stream, Machine::State::established);
+            (void)ended;
+            stream->close();
             server_ = -1;
             if (parked_ || fleet_.stopping()) {
                 break;
@@ -131,21 +139,25 @@ asio::awaitable<void> SimAgent::live(int target) {
             if (lost_ns == 0) {
                 lost_ns = steady_ns();
             }
-            position = -1;
+            pass = policy_.candidates();
+            next = 0;
         } else if (initial) {
             break;  // the phase counts the failure; an initial failure is not retried
         }
-        target = next_candidate(position);
-        if (target < 0) {
+        if (next >= pass.size()) {
             // A full pass failed (or there is no list): back off, then start over.
             if (!result.established) {
-                asio::steady_timer pause(fleet_.io(), backoff(pass++));
+                asio::steady_timer pause(fleet_.io(), policy_.pass_failed(unit_random()));
                 error_code ignored;
                 auto token = asio::redirect_error(asio::use_awaitable, ignored);
                 co_await pause.async_wait(token);
             }
-            position = 0;
-            target = held_.empty() ? first_target : held_.front();
+            pass = policy_.candidates();
+            next = 0;
+        }
+        target = next < pass.size() ? fleet_.server_index(pass[next++]) : first_target;
+        if (target < 0) {
+            target = first_target;
         }
     }
     server_ = -1;
@@ -197,133 +209,144 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
     if (parked_) {
         stream->close();
     }
-    tls::Deadline deadline(*stream);
-    deadline.expires_after(tls::kHandshakeTimeout);
+
+    // A new session: its own machine, whose welcome deadline covers the
+    // handshake too; frames of an earlier session are dropped.
+    ++session_;
+    out_.clear();
+    writing_ = false;
+    refused_ = false;
+    refusal_.reset();
+    closed_by_.reset();
+    close_detail_.clear();
+    // A random first ping: agents that connect together ping spread over the interval.
+    machine_.emplace(
+        Machine::Settings{server.address, tls::kHandshakeTimeout, tls::kHeartbeatInterval, unit_random()});
+    run(machine_->start(wire::Hello{name_, "default", held_text(), interval_, "bench"}, now()));
+    const auto timed_out = [this] { return closed_by_ == Machine::CloseReason::welcome_timeout; };
+
     ec = co_await stream->handshake();
     if (ec) {
         result.failure =
-            deadline.expired() ? "tls: timeout" : "tls: " + short_reason(ec, stream->last_error_detail());
+            timed_out() ? "tls: timeout" : "tls: " + short_reason(ec, stream->last_error_detail());
         co_return result;
     }
-    const auto hello_frame = wire::encode_frame(
-        wire::encode_message(wire::Hello{name_, "default", held_text(), interval_, "bench"}));
-    ec = co_await stream->write_all(hello_frame->data(), hello_frame->size());
+    std::string hello;
+    hello.swap(out_);
+    ec = co_await stream->write_all(hello.data(), hello.size());
     if (ec) {
         result.failure = "hello: " + short_reason(ec, stream->last_error_detail());
         co_return result;
     }
-    decoder_ = wire::FrameDecoder();
-    auto& buffer = read_buffer();
-    for (;;) {
-        auto payload = decoder_.next(ec);
-        if (ec) {
-            result.failure = "bad frame: " + ec.message();
-            co_return result;
+    ec = co_await pump(*stream, Machine::State::awaiting_welcome);
+    if (machine_->state() != Machine::State::established) {
+        if (refused_) {
+            result.failure =
+                "refused: " + std::string(refusal_ ? wire::error_code_text(*refusal_) : "unknown code");
+        } else if (timed_out()) {
+            result.failure = "welcome: timeout";
+        } else if (closed_by_ == Machine::CloseReason::protocol_error) {
+            result.failure = short_reason(ec, close_detail_);
+        } else {
+            result.failure = "closed before welcome: " + short_reason(ec, stream->last_error_detail());
         }
-        if (!payload) {
-            const std::size_t n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
-            if (ec) {
-                result.failure = deadline.expired() ? "welcome: timeout"
-                                                    : "closed before welcome: " +
-                                                          short_reason(ec, stream->last_error_detail());
-                co_return result;
-            }
-            decoder_.feed(buffer.data(), n);
-            continue;
-        }
-        wire::Message message;
-        std::string detail;
-        ec = wire::decode_message(*payload, message, detail);
-        if (ec) {
-            result.failure = "bad message: " + ec.message();
-            co_return result;
-        }
-        if (const auto* error = std::get_if<wire::Error>(&message)) {
-            result.failure = "refused: " + error->code;
-            co_return result;
-        }
-        if (const auto* welcome = std::get_if<wire::Welcome>(&message)) {
-            deadline.cancel();
-            result.established = true;
-            result.resumed = stream->resumed();
-            result.welcomed_ns = steady_ns();
-            server_ = target;
-            ++session_;
-            out_.clear();
-            writing_ = false;
-            fleet_.on_welcome(welcome->heartbeat_interval);
-            // The ticket came before welcome (the server sends it right after
-            // the handshake). A copy: OpenSSL marks the session of an SSL freed
-            // without close_notify (a lost connection) as not resumable.
-            SslSessionPtr ticket(SSL_get1_session(ssl));
-            if (ticket && SSL_SESSION_is_resumable(ticket.get()) == 1) {
-                ticket_.reset(SSL_SESSION_dup(ticket.get()));
-                ticket_server_ = ticket_ ? target : -1;
-            }
-            if (welcome->correction) {
-                apply_list(*welcome->correction);
-                send(wire::Ack{welcome->correction->seq});
-            }
-            co_return result;
-        }
-        // Anything before welcome (there should be nothing) is ignored.
+        stream->close();
+        co_return result;
     }
+    result.established = true;
+    result.resumed = stream->resumed();
+    result.welcomed_ns = steady_ns();
+    server_ = target;
+    // The ticket came before welcome (the server sends it right after the
+    // handshake). A copy: OpenSSL marks the session of an SSL freed without
+    // close_notify (a lost connection) as not resumable.
+    SslSessionPtr ticket(SSL_get1_session(ssl));
+    if (ticket && SSL_SESSION_is_resumable(ticket.get()) == 1) {
+        ticket_.reset(SSL_SESSION_dup(ticket.get()));
+        ticket_server_ = ticket_ ? target : -1;
+    }
+    // What came with welcome (an ack of its correction, a pong) goes now.
+    if (!out_.empty() && !writing_) {
+        writing_ = true;
+        asio::co_spawn(fleet_.io(), writer(stream_, session_), asio::detached);
+    }
+    co_return result;
 }
 
-asio::awaitable<void> SimAgent::serve(std::shared_ptr<tls::TlsStream> stream) {
+asio::awaitable<error_code> SimAgent::pump(tls::TlsStream& stream, Machine::State state) {
     auto& buffer = read_buffer();
     error_code ec;
-    // Frames that arrived together with welcome.
-    for (;;) {
-        while (auto payload = decoder_.next(ec)) {
-            wire::Message message;
-            std::string detail;
-            if (wire::decode_message(*payload, message, detail)) {
-                stream->close();
-                co_return;
-            }
-            handle(message, *stream);
-        }
-        if (ec || !stream->is_open()) {
-            stream->close();
-            co_return;
-        }
-        const std::size_t n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
+    while (machine_->state() == state) {
+        const std::size_t n = co_await stream.read_some(buffer.data(), buffer.size(), ec);
         if (ec) {
-            stream->close();
-            co_return;
+            run(machine_->close("connection lost: " + ec.message(), false));
+            co_return ec;
         }
-        decoder_.feed(buffer.data(), n);
+        const std::int64_t answered = machine_->pings_answered();
+        run(machine_->on_bytes(buffer.data(), n, now()));
+        if (machine_->pings_answered() > answered) {
+            fleet_.on_pong((steady_ns() - ping_sent_ns_) / 1000);
+        }
     }
+    co_return ec;
 }
 
-void SimAgent::handle(const wire::Message& message, tls::TlsStream& stream) {
-    if (const auto* list = std::get_if<wire::MsList>(&message)) {
-        if (push_ns == 0) {
-            push_ns = steady_ns();
+void SimAgent::run(Machine::Actions actions) {
+    for (auto& action : actions) {
+        if (auto* send = std::get_if<Machine::Send>(&action)) {
+            if (std::holds_alternative<wire::Ping>(send->message)) {
+                ping_sent_ns_ = steady_ns();
+                fleet_.on_ping();
+            }
+            queue(send->message);
+        } else if (auto* persist = std::get_if<Machine::Persist>(&action)) {
+            if (!persist->correction && push_ns == 0) {
+                push_ns = steady_ns();
+            }
+            apply_list(persist->list);
+            // The real agent stores the list first; the bench holds it in memory.
+            run(machine_->on_persisted(persist->list.seq, true, now()));
+        } else if (auto* migrate = std::get_if<Machine::Migrate>(&action)) {
+            policy_.set_avoid(std::move(migrate->avoid));
+            run(machine_->close("migrate", false));
+        } else if (auto* refused = std::get_if<Machine::Refused>(&action)) {
+            refused_ = true;
+            refusal_ = refused->code;
+        } else if (auto* close = std::get_if<Machine::Close>(&action)) {
+            closed_by_ = close->reason;
+            close_detail_ = std::move(close->detail);
+            if (stream_) {
+                stream_->close();
+            }
         }
-        apply_list(*list);
-        // The real agent persists the list first; the bench holds it in memory.
-        send(wire::Ack{list->seq});
-    } else if (const auto* pong = std::get_if<wire::Pong>(&message)) {
-        fleet_.on_pong((steady_ns() / 1000) - pong->seq);
-    } else if (const auto* ping = std::get_if<wire::Ping>(&message)) {
-        send(wire::Pong{ping->seq});
-    } else if (std::holds_alternative<wire::Migrate>(message) ||
-               std::holds_alternative<wire::Error>(message)) {
-        stream.close();
+        // Welcomed: attempt() sees the state; certificate, server error, ignored: nothing to do.
     }
+    arm_timer();
 }
 
-void SimAgent::send_ping(std::int64_t now_ns) {
-    if (server_ < 0) {
+void SimAgent::arm_timer() {
+    const auto at = machine_ ? machine_->deadline() : protocol::TimePoint::max();
+    if (at == timer_at_) {
         return;
     }
-    send(wire::Ping{now_ns / 1000});
+    timer_at_ = at;
+    if (at == protocol::TimePoint::max()) {
+        timer_.cancel();
+        return;
+    }
+    timer_.expires_at(at);
+    // A wait cancelled or outlived by its agent ends with an error: `this` is touched only after.
+    timer_.async_wait([this, at](const error_code& ec) {
+        if (ec || timer_at_ != at) {
+            return;
+        }
+        timer_at_ = protocol::TimePoint::max();
+        run(machine_->on_timer(now()));
+    });
 }
 
-void SimAgent::send(const wire::Message& message) {
-    if (!stream_ || server_ < 0) {
+void SimAgent::queue(const wire::Message& message) {
+    if (!stream_) {
         return;
     }
     auto frame = wire::encode_frame(wire::encode_message(message));
@@ -331,7 +354,8 @@ void SimAgent::send(const wire::Message& message) {
         return;
     }
     out_ += *frame;
-    if (!writing_) {
+    // Before welcome attempt() writes the hello itself, and starts the writer after.
+    if (server_ >= 0 && !writing_) {
         writing_ = true;
         asio::co_spawn(fleet_.io(), writer(stream_, session_), asio::detached);
     }

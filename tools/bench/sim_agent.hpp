@@ -1,27 +1,34 @@
 #pragma once
 
-// One simulated agent: the real protocol (common/wire frames and messages)
-// over the real low-memory TLS stream (common/tls) with its own certificate.
+// One simulated agent: the real protocol over the real low-memory TLS stream
+// (common/tls) with its own certificate. The exchange is the real agent's:
+// each session runs protocol::AgentMachine (hello, welcome, ms_list -> ack,
+// ping/pong and the heartbeat, migrate), and the choice of server and the
+// backoff between passes are protocol::ConnectionPolicy's. This class only
+// drives them: one frame-reading loop, one timer at the machine's deadline.
+// The lists it is pushed are kept in memory, so a Persist is answered at once.
 //
 // live() is the agent's one long-lived coroutine: connect to a server, TLS
 // handshake (resuming with the ticket of an earlier session to that server
-// when it has one), hello, wait for welcome, then serve: answer ms_list with
-// ack and take pongs, until the connection ends. After a loss it goes through
-// its list in order, as the real agent does (backoff 1 s x2 up to 60 s, +-20 %,
-// between full passes). Pings are sent by the fleet's ticker (send_ping()).
+// when it has one), then the machine's session until the connection ends.
+// After a loss it goes through the policy's candidates in order, with the
+// policy's backoff between full passes.
 //
 // Single-threaded: everything runs on the fleet's one io_context.
 
+#include "common/protocol/agent_machine.hpp"
+#include "common/protocol/connection_policy.hpp"
 #include "common/tls/stream.hpp"
-#include "common/wire/frame.hpp"
 #include "common/wire/messages.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <openssl/ssl.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,14 +70,11 @@ public:
     // Closes the session; live() then returns instead of reconnecting.
     void park();
 
-    // Queues a ping carrying the send time; no-op unless established.
-    void send_ping(std::int64_t now_ns);
-
     bool established() const { return server_ >= 0; }
     bool running() const { return running_; }
     int server() const { return server_; }
     // The first server of its list (0 without a list).
-    int preferred() const { return held_.empty() ? 0 : held_.front(); }
+    int preferred() const;
     std::int64_t host_id() const { return host_id_; }
     const std::string& name() const { return name_; }
 
@@ -83,15 +87,18 @@ public:
     std::int64_t back_ns = 0;  // welcomed again after lost_ns
 
 private:
+    using Machine = protocol::AgentMachine;
+
     boost::asio::awaitable<Attempt> attempt(int target);
-    boost::asio::awaitable<void> serve(std::shared_ptr<tls::TlsStream> stream);
+    // The one frame-reading loop: feeds the machine while it is in `state`.
+    boost::asio::awaitable<boost::system::error_code> pump(tls::TlsStream& stream, Machine::State state);
     boost::asio::awaitable<void> writer(std::shared_ptr<tls::TlsStream> stream, std::uint64_t session);
-    void handle(const wire::Message& message, tls::TlsStream& stream);
-    void send(const wire::Message& message);
+    // Carries out the machine's actions.
+    void run(Machine::Actions actions);
+    void arm_timer();
+    void queue(const wire::Message& message);
     std::string held_text() const;
     void apply_list(const wire::MsList& list);
-    // The server to try after `failed_position` in the held list, or -1 after a full pass.
-    int next_candidate(int& position) const;
 
     Fleet& fleet_;
     std::size_t global_index_;
@@ -102,10 +109,17 @@ private:
     SslSessionPtr ticket_;
     int ticket_server_ = -1;
     int server_ = -1;
-    std::vector<int> held_;
+    protocol::ConnectionPolicy policy_;  // hosts: the held list's addresses
     std::string algorithm_;
     std::int64_t interval_ = 0;
-    wire::FrameDecoder decoder_;
+    std::optional<Machine> machine_;   // the current session's
+    boost::asio::steady_timer timer_;  // at machine_->deadline()
+    protocol::TimePoint timer_at_ = protocol::TimePoint::max();
+    bool refused_ = false;                    // the session ended with Refused
+    std::optional<wire::ErrorCode> refusal_;  // its code, when known
+    std::optional<Machine::CloseReason> closed_by_;
+    std::string close_detail_;
+    std::int64_t ping_sent_ns_ = 0;
     std::string out_;
     bool writing_ = false;
     bool parked_ = false;

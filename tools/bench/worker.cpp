@@ -127,10 +127,6 @@ private:
         if (name == "status") {
             co_return status();
         }
-        if (name == "heartbeats") {
-            fleet_->start_heartbeats();
-            co_return json::object();
-        }
         if (name == "arm_push") {
             fleet_->reset_push_tracking();
             co_return status();

@@ -4,7 +4,7 @@
 // process's descriptor limit allows) and runs the coordinator's commands,
 // one JSON object per line on descriptor 3, one JSON reply per command.
 //
-// Commands: init, connect, reconnect, status, heartbeats, arm_push,
+// Commands: init, connect, reconnect, status, arm_push,
 // collect_push, arm_failover, collect_failover, arm_steady, collect_steady,
 // stop. Every wait inside a command has the deadline the command gives.
 

@@ -1,32 +1,16 @@
-#include "agent/connection_policy.hpp"
+#include "common/protocol/connection_policy.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <memory>
 #include <vector>
 
-using namespace agentlb::agent;
+using namespace agentlb::protocol;
 using std::chrono::milliseconds;
 
 namespace {
 
-UnitRandom fixed(double r) {
-    return [r] { return r; };
-}
-
-// Cycles through the given values; copies share the position.
-UnitRandom sequence(std::vector<double> values) {
-    auto state = std::make_shared<std::pair<std::vector<double>, std::size_t>>(std::move(values), 0);
-    return [state] {
-        auto& [v, i] = *state;
-        return v[i++ % v.size()];
-    };
-}
-
-ConnectionPolicy policy_with(std::vector<std::string> hosts,
-                             std::vector<std::string> avoid = {},
-                             double r = 0.5) {
-    ConnectionPolicy policy(BackoffSettings{}, fixed(r));
+ConnectionPolicy policy_with(std::vector<std::string> hosts, std::vector<std::string> avoid = {}) {
+    ConnectionPolicy policy(BackoffSettings{});
     policy.set_hosts(std::move(hosts));
     policy.set_avoid(std::move(avoid));
     return policy;
@@ -68,36 +52,36 @@ TEST_CASE("candidates_excluding drops the current server only") {
 }
 
 TEST_CASE("backoff doubles from 1 s and stops at 60 s without jitter at r = 0.5") {
-    ConnectionPolicy policy(BackoffSettings{}, fixed(0.5));
+    ConnectionPolicy policy(BackoffSettings{});
     std::vector<long> waits;
     for (int i = 0; i < 9; ++i) {
-        waits.push_back(static_cast<long>(policy.pass_failed().count()));
+        waits.push_back(static_cast<long>(policy.pass_failed(0.5).count()));
     }
     CHECK(waits == std::vector<long>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000});
     policy.connected();
-    CHECK(policy.pass_failed() == milliseconds(1000));
-    CHECK(policy.pass_failed() == milliseconds(2000));
+    CHECK(policy.pass_failed(0.5) == milliseconds(1000));
+    CHECK(policy.pass_failed(0.5) == milliseconds(2000));
 }
 
 TEST_CASE("backoff jitter stays within plus or minus 20 percent") {
-    ConnectionPolicy low(BackoffSettings{}, fixed(0.0));
-    CHECK(low.pass_failed() == milliseconds(800));
-    CHECK(low.pass_failed() == milliseconds(1600));
-    ConnectionPolicy high(BackoffSettings{}, fixed(0.999999));
-    CHECK(high.pass_failed() == milliseconds(1200));
+    ConnectionPolicy low(BackoffSettings{});
+    CHECK(low.pass_failed(0.0) == milliseconds(800));
+    CHECK(low.pass_failed(0.0) == milliseconds(1600));
+    ConnectionPolicy high(BackoffSettings{});
+    CHECK(high.pass_failed(0.999999) == milliseconds(1200));
     for (int i = 0; i < 10; ++i) {
-        (void)high.pass_failed();
+        (void)high.pass_failed(0.999999);
     }
-    CHECK(high.pass_failed() == milliseconds(72000));
+    CHECK(high.pass_failed(0.999999) == milliseconds(72000));
 
-    ConnectionPolicy real(BackoffSettings{}, make_default_random());
+    ConnectionPolicy swept(BackoffSettings{});
     for (int i = 0; i < 200; ++i) {
-        const auto base = real.backoff().base();
-        const auto wait = real.pass_failed();
+        const auto base = swept.backoff().base();
+        const auto wait = swept.pass_failed(static_cast<double>(i % 17) / 17.0);
         CHECK(wait >= base * 8 / 10);
         CHECK(wait <= base * 12 / 10);
         if (i % 10 == 9) {
-            real.connected();
+            swept.connected();
         }
     }
 }
@@ -106,11 +90,11 @@ TEST_CASE("backoff uses its own settings") {
     BackoffSettings settings;
     settings.initial = milliseconds(100);
     settings.cap = milliseconds(350);
-    ConnectionPolicy policy(settings, sequence({0.5, 0.0, 0.5, 0.5}));
-    CHECK(policy.pass_failed() == milliseconds(100));
-    CHECK(policy.pass_failed() == milliseconds(160));  // 200 - 20 %
-    CHECK(policy.pass_failed() == milliseconds(350));
-    CHECK(policy.pass_failed() == milliseconds(350));
+    ConnectionPolicy policy(settings);
+    CHECK(policy.pass_failed(0.5) == milliseconds(100));
+    CHECK(policy.pass_failed(0.0) == milliseconds(160));  // 200 - 20 %
+    CHECK(policy.pass_failed(0.5) == milliseconds(350));
+    CHECK(policy.pass_failed(0.5) == milliseconds(350));
 }
 
 TEST_CASE("preferred check runs only when connected elsewhere") {
@@ -132,15 +116,12 @@ TEST_CASE("preferred check runs only when connected elsewhere") {
 
 TEST_CASE("preferred check interval: 0 is off, otherwise plus or minus 10 percent") {
     auto policy = policy_with({"m1"});
-    CHECK_FALSE(policy.preferred_check_delay(0).has_value());
-    CHECK_FALSE(policy.preferred_check_delay(-3).has_value());
+    CHECK_FALSE(policy.preferred_check_delay(0, 0.5).has_value());
+    CHECK_FALSE(policy.preferred_check_delay(-3, 0.5).has_value());
 
-    ConnectionPolicy low(BackoffSettings{}, fixed(0.0));
-    CHECK(low.preferred_check_delay(30) == milliseconds(27000));
-    ConnectionPolicy mid(BackoffSettings{}, fixed(0.5));
-    CHECK(mid.preferred_check_delay(30) == milliseconds(30000));
-    ConnectionPolicy high(BackoffSettings{}, fixed(0.999999));
-    CHECK(high.preferred_check_delay(30) == milliseconds(33000));
+    CHECK(policy.preferred_check_delay(30, 0.0) == milliseconds(27000));
+    CHECK(policy.preferred_check_delay(30, 0.5) == milliseconds(30000));
+    CHECK(policy.preferred_check_delay(30, 0.999999) == milliseconds(33000));
 }
 
 TEST_CASE("apply_jitter clamps the random number") {

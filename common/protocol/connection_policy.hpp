@@ -1,0 +1,92 @@
+#pragma once
+
+// Which management server an agent tries next, and how long it waits: the
+// agent side's connection rules, shared by agentlb-agent and the bench's
+// simulated agents. No socket, no clock, no random source: the random
+// numbers that jitter a wait come in as values in [0, 1).
+//
+// - Candidates are the list entries in order; entries on the avoid list are
+//   moved to the end, so they are used only when nothing else answers.
+// - After a full pass fails, wait with exponential backoff (1 s, x2, capped
+//   at 60 s) and +/-20 % jitter; a connect resets it.
+// - The preferred server is the first candidate; every check interval
+//   (+/-10 % jitter, 0 = off) the agent tries it when connected elsewhere.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentlb::protocol {
+
+struct BackoffSettings {
+    std::chrono::milliseconds initial{1'000};
+    double factor = 2.0;
+    std::chrono::milliseconds cap{60'000};
+    double jitter = 0.2;  // +/- fraction of the wait
+};
+
+inline constexpr double kPreferredCheckJitter = 0.1;
+
+// base * (1 + fraction * (2r - 1)): r = 0 gives the lower bound, r -> 1 the upper.
+std::chrono::milliseconds apply_jitter(std::chrono::milliseconds base, double fraction, double r);
+
+class Backoff {
+public:
+    explicit Backoff(BackoffSettings settings);
+
+    // The wait before the next pass, jittered by `r` in [0, 1); each call
+    // doubles the base up to the cap.
+    std::chrono::milliseconds next(double r);
+    void reset();
+    std::chrono::milliseconds base() const { return base_; }
+
+private:
+    BackoffSettings settings_;
+    std::chrono::milliseconds base_;
+};
+
+// Two entries name the same server when their endpoints are equal
+// ("m1" and "m1:8250"); entries that do not parse compare as text.
+bool same_server(std::string_view a, std::string_view b);
+
+class ConnectionPolicy {
+public:
+    explicit ConnectionPolicy(BackoffSettings backoff);
+
+    void set_hosts(std::vector<std::string> hosts);
+    void set_avoid(std::vector<std::string> avoid);
+    const std::vector<std::string>& hosts() const { return hosts_; }
+    const std::vector<std::string>& avoid() const { return avoid_; }
+
+    // One pass, in the order to try.
+    std::vector<std::string> candidates() const;
+    // The same without `current` (after `migrate`: any server but this one).
+    std::vector<std::string> candidates_excluding(std::string_view current) const;
+    bool contains(std::string_view entry) const;
+
+    // The first candidate; nullopt when the list is empty.
+    std::optional<std::string> preferred() const;
+    // True when a preferred server exists and `current` is not it.
+    bool should_try_preferred(std::string_view current) const;
+    // Delay until the next preferred check (jittered by `r` in [0, 1)), or
+    // nullopt when the interval is 0 (off).
+    std::optional<std::chrono::milliseconds> preferred_check_delay(std::int64_t interval_seconds,
+                                                                   double r) const;
+
+    // A full pass failed: the wait before the next one.
+    std::chrono::milliseconds pass_failed(double r) { return backoff_.next(r); }
+    void connected() { backoff_.reset(); }
+    const Backoff& backoff() const { return backoff_; }
+
+private:
+    bool avoided(std::string_view entry) const;
+
+    std::vector<std::string> hosts_;
+    std::vector<std::string> avoid_;
+    Backoff backoff_;
+};
+
+}  // namespace agentlb::protocol
