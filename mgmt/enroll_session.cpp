@@ -109,7 +109,8 @@ asio::awaitable<bool> EnrollSession::handshake() {
     const auto detail = stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail();
     const auto reason =
         classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), detail, timed_out);
-    state_->metrics.count_enrollment(reason == "timeout" ? "timeout" : "tls_error");
+    // The port's label is coarser than the handshake's reason: timeout or tls_error.
+    state_->metrics.count_enrollment(timed_out ? "timeout" : "tls_error");
     spdlog::warn("enrollment from {} refused: {}: {}", peer_, reason, escape_for_log(detail, 256));
     co_return false;
 }
