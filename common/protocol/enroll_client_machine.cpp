@@ -34,13 +34,12 @@ Close ending(CloseReason reason, std::string detail, bool flush_first) {
 
 }  // namespace
 
-bool enroll_refusal_is_final(std::optional<wire::ErrorCode> code) noexcept {
+bool enroll_refusal_is_final(std::optional<wire::ErrorCode> /*code*/) noexcept {
     // Every `error` answer ends enrolment with exit 1 (docs/DESIGN.md, agent):
     // wrong or used tokens stay wrong, and a rate_limited or unavailable
     // server is worked around by the operator (another server, a fixed
     // token), not by retrying the same request. An unknown code is a refusal
     // too. The one place to make a code retryable.
-    (void)code;
     return true;
 }
 
