@@ -2,18 +2,18 @@
 
 #include "agent/credentials.hpp"
 #include "agent/printable.hpp"
+#include "common/util/clock.hpp"
+#include "common/util/text.hpp"
 #include "certs/fingerprint.hpp"
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "certs/verify.hpp"
 #include "common/lb/config_keys.hpp"
+#include "common/protocol/enroll_client_machine.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
-#include "common/util/clock.hpp"
-#include "common/util/text.hpp"
-#include "common/wire/error.hpp"
 #include "common/wire/frame.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -23,6 +23,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <array>
+#include <ctime>
+#include <optional>
 #include <system_error>
 
 namespace agentlb::agent {
@@ -74,10 +76,21 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
         }
     }
 
+    // One deadline for handshake, request and answer: the machine's, from now.
+    protocol::EnrollClientMachine machine(exchange_timeout);
+    auto todo = machine.start(std::move(request), std::chrono::steady_clock::now());
     tls::TlsStream stream(std::move(socket), context, tls::Role::client, server.endpoint.host);
     tls::Deadline deadline(stream);
-    deadline.expires_after(exchange_timeout);
-    const auto late = [&] { return "no answer within " + ms(exchange_timeout); };
+    deadline.expires_after(machine.deadline() - std::chrono::steady_clock::now());
+    // After the deadline closed the stream: the machine's timeout, else what the stream said.
+    const auto ended = [&](const std::string& detail) {
+        const auto now = std::chrono::steady_clock::now();
+        auto actions = deadline.expired() ? machine.on_timer(now) : protocol::EnrollClientMachine::Actions{};
+        return actions.empty() ? machine.on_closed(detail, now) : actions;
+    };
+    const auto stream_error = [&](const error_code& ec) {
+        return stream.last_error_detail().empty() ? ec.message() : stream.last_error_detail();
+    };
 
     ec = co_await stream.handshake();
     if (ec) {
@@ -86,64 +99,45 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
             // A server whose CA is not the pinned one stays refused however often we ask.
             out.final = true;
             out.reason = "the enrollment server is not trusted: " + verify;
-        } else {
-            out.reason = deadline.expired() ? late()
-                                            : "TLS handshake: " + (stream.last_error_detail().empty()
-                                                                       ? ec.message()
-                                                                       : stream.last_error_detail());
+            co_return out;
         }
-        co_return out;
+        todo = ended("TLS handshake: " + stream_error(ec));
     }
 
-    auto frame = wire::encode_frame(wire::encode_message(request));
-    if (!frame) {
-        out.final = true;
-        out.reason = "cannot encode the request: " + frame.error();
-        co_return out;
-    }
-    ec = co_await stream.write_all(frame->data(), frame->size());
-    if (ec) {
-        out.reason = deadline.expired() ? late() : "sending the request: " + ec.message();
-        co_return out;
-    }
-
-    wire::FrameDecoder decoder;
     std::array<char, 4096> buffer;
-    for (;;) {
-        if (auto payload = decoder.next(ec)) {
-            wire::Message message;
-            std::string detail;
-            ec = wire::decode_message(*payload, message, detail);
-            if (ec) {
-                out.reason = "unreadable answer: " + detail;
-            } else if (auto* enrolled = std::get_if<wire::EnrollResponse>(&message)) {
-                out.response = std::move(*enrolled);
-            } else if (auto* error = std::get_if<wire::Error>(&message)) {
+    std::optional<protocol::EnrollClientMachine::Close> close;
+    while (!close) {
+        if (todo.empty()) {
+            const std::size_t n = co_await stream.read_some(buffer.data(), buffer.size(), ec);
+            todo = ec ? ended("reading the answer: " + stream_error(ec))
+                      : machine.on_bytes(buffer.data(), n, std::chrono::steady_clock::now());
+            continue;
+        }
+        auto action = std::move(todo.front());
+        todo.erase(todo.begin());
+        if (auto* send = std::get_if<protocol::EnrollClientMachine::Send>(&action)) {
+            auto frame = wire::encode_frame(wire::encode_message(send->message));
+            if (!frame) {
                 out.final = true;
-                out.reason = "refused by the server: " + util::peer_text(error->code) + ": " +
-                             util::peer_text(error->message);
-            } else {
-                out.reason = "unexpected answer " + std::string(wire::message_type(message));
+                out.reason = "cannot encode the request: " + frame.error();
+                co_return out;
             }
-            break;
+            ec = co_await stream.write_all(frame->data(), frame->size());
+            if (ec) {
+                todo = ended("sending the request: " + ec.message());
+            }
+        } else {
+            close = std::get<protocol::EnrollClientMachine::Close>(std::move(action));
         }
-        if (ec) {
-            out.reason = "unreadable answer: " + ec.message();
-            break;
-        }
-        const std::size_t n = co_await stream.read_some(buffer.data(), buffer.size(), ec);
-        if (ec) {
-            out.reason = deadline.expired() ? late()
-                                            : "reading the answer: " + (stream.last_error_detail().empty()
-                                                                            ? ec.message()
-                                                                            : stream.last_error_detail());
-            break;
-        }
-        decoder.feed(buffer.data(), n);
     }
     deadline.cancel();
-    co_await stream.shutdown();
+    if (close->flush_first) {
+        co_await stream.shutdown();
+    }
     stream.close();
+    out.response = std::move(close->response);
+    out.final = close->final;
+    out.reason = std::move(close->detail);
     co_return out;
 }
 

@@ -8,6 +8,9 @@
 // refusing ports are retried with backoff (1 s, x2, cap 60 s, +/-20 %); an
 // `error` answer (bad or used token, name taken) or a CA that does not match
 // the pin is final.
+//
+// The exchange itself (request, answer, deadline, which endings are final) is
+// protocol::EnrollClientMachine's; this file does DNS, TCP, TLS and the pin.
 
 #include "agent/agent_state.hpp"
 #include "agent/connection_policy.hpp"

@@ -14,7 +14,7 @@
 namespace agentlb::certs {
 namespace {
 
-constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view kAlphabet = util::kJoinTokenAlphabet;
 
 std::string base64url(const unsigned char* data, std::size_t size) {
     std::string text;
@@ -61,10 +61,6 @@ std::string hash_token(std::string_view token) {
         throw std::runtime_error(openssl_failure("cannot hash a join token"));
     }
     return to_hex(digest, size);
-}
-
-bool is_well_formed_join_token(std::string_view token) {
-    return token.size() == kJoinTokenLength && token.find_first_not_of(kAlphabet) == std::string_view::npos;
 }
 
 }  // namespace agentlb::certs

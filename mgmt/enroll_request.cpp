@@ -2,22 +2,16 @@
 
 #include "certs/pem.hpp"
 #include "certs/token.hpp"
-#include "common/util/host_name.hpp"
-#include "common/util/zone_name.hpp"
 
+#include <chrono>
 #include <exception>
 #include <utility>
 
 namespace agentlb::mgmt {
 namespace {
 
-EnrollReply refusal(std::string result, std::string code, std::string message) {
-    EnrollReply reply;
-    reply.message = wire::Error{std::move(code), std::move(message)};
-    reply.result = std::move(result);
-    reply.client_fault = true;
-    return reply;
-}
+using protocol::EnrollRefusal;
+using wire::ErrorCode;
 
 struct Redeemed {
     std::optional<store::Enrollment> enrollment;
@@ -60,81 +54,36 @@ Redeemed redeem(const wire::EnrollRequest& request,
     return redeemed;
 }
 
-EnrollReply bad_request(std::string message) {
-    return refusal("bad_request", "bad_request", std::move(message));
-}
-
 }  // namespace
 
-EnrollIncoming decode_enroll_payload(std::string_view payload) {
-    wire::Message message;
-    std::string detail;
-    if (const auto ec = wire::decode_message(payload, message, detail)) {
-        auto why = detail.empty() ? ec.message() : std::move(detail);
-        return EnrollIncoming{std::nullopt, bad_request(std::move(why))};
-    }
-    if (auto* request = std::get_if<wire::EnrollRequest>(&message)) {
-        return EnrollIncoming{std::move(*request), std::nullopt};
-    }
-    return EnrollIncoming{
-        std::nullopt,
-        bad_request("expected an enroll message, got '" + std::string(wire::message_type(message)) + "'")};
-}
-
-EnrollReply refuse_bad_frame(const boost::system::error_code& ec) {
-    return bad_request("bad frame: " + ec.message());
-}
-
-std::optional<EnrollReply> precheck_enroll_request(const wire::EnrollRequest& request) {
-    if (auto ok = util::check_host_name(request.name); !ok) {
-        return refusal("bad_request", "bad_request", "name: " + ok.error());
-    }
-    // The zone the agent asks for may become the host's zone: the rule of
-    // `token create --zone`. Empty: not asked for.
-    if (!request.zone.empty()) {
-        if (auto ok = util::check_zone(request.zone); !ok) {
-            return refusal("bad_request", "bad_request", ok.error());
-        }
-    }
-    if (!certs::is_well_formed_join_token(request.token)) {
-        return refusal("refused",
-                       "invalid_token",
-                       "the join token is malformed (copy it again from `agentlbctl token create`)");
-    }
-    // A garbage CSR is refused before the token is touched.
+std::optional<EnrollRefusal> check_enroll_csr(const wire::EnrollRequest& request) {
     if (auto csr = certs::parse_csr_pem(request.csr); !csr) {
-        return refusal("bad_csr", "bad_csr", "csr: " + csr.error());
+        return EnrollRefusal{ErrorCode::bad_csr, "csr: " + csr.error()};
     }
     return std::nullopt;
 }
 
-EnrollReply answer_enroll_request(const wire::EnrollRequest& request,
-                                  store::Store& store,
-                                  const certs::CertificateAuthority& ca,
-                                  const ClusterSnapshot& snapshot,
-                                  std::int64_t now) {
-    if (auto refused = precheck_enroll_request(request)) {
-        return std::move(*refused);
-    }
+protocol::EnrollRedeemed redeem_enroll_request(const wire::EnrollRequest& request,
+                                               store::Store& store,
+                                               const certs::CertificateAuthority& ca,
+                                               const ClusterSnapshot& snapshot,
+                                               std::int64_t now) {
     Redeemed redeemed;
     try {
         redeemed = redeem(request, store, ca, now);
     } catch (const std::exception& e) {
-        EnrollReply reply;
-        reply.message = wire::Error{"unavailable", "the server cannot use its store; try another server"};
-        reply.result = "store_error";
-        reply.store_failure = e.what();
-        return reply;
+        return protocol::EnrollStoreUnavailable{e.what()};
     }
     if (!redeemed.enrollment) {
         if (redeemed.bad_csr) {
-            return refusal("bad_csr", "bad_csr", "csr: " + redeemed.refusal);
+            return EnrollRefusal{ErrorCode::bad_csr, "csr: " + redeemed.refusal};
         }
-        return refusal("refused", "enrollment_refused", redeemed.refusal);
+        return EnrollRefusal{ErrorCode::enrollment_refused, redeemed.refusal};
     }
     const store::Enrollment& enrollment = *redeemed.enrollment;
     const auto assignment = compute_assignment(snapshot, redeemed.ids, enrollment.host.id);
-    wire::EnrollResponse response;
+    protocol::EnrollGranted granted;
+    wire::EnrollResponse& response = granted.response;
     response.host_id = enrollment.host.id;
     response.name = enrollment.host.name;
     response.zone = enrollment.host.zone;
@@ -143,12 +92,46 @@ EnrollReply answer_enroll_request(const wire::EnrollRequest& request,
     response.list = assignment.list;
     response.algorithm = assignment.algorithm;
     response.interval = assignment.interval;
+    granted.re_enrolled = enrollment.re_enrolled;
+    return granted;
+}
 
-    EnrollReply reply;
-    reply.message = std::move(response);
-    reply.result = "ok";
-    reply.re_enrolled = enrollment.re_enrolled;
-    return reply;
+EnrollExchange answer_enroll_bytes(std::string_view bytes,
+                                   store::Store& store,
+                                   const certs::CertificateAuthority& ca,
+                                   const ClusterSnapshot& snapshot,
+                                   std::int64_t now) {
+    using Machine = protocol::EnrollServerMachine;
+    // No clock: the deadline never matters here.
+    const protocol::TimePoint at{};
+    Machine machine(std::chrono::seconds(10), "local");
+    EnrollExchange exchange;
+    Machine::Actions todo = machine.start(at);
+    auto more = machine.on_bytes(bytes.data(), bytes.size(), at);
+    todo.insert(todo.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    while (!todo.empty()) {
+        Machine::Action action = std::move(todo.front());
+        todo.erase(todo.begin());
+        Machine::Actions next;
+        if (auto* send = std::get_if<Machine::Send>(&action)) {
+            exchange.answer = std::move(send->message);
+        } else if (std::holds_alternative<Machine::CheckRateLimit>(action)) {
+            next = machine.on_rate_verdict(Machine::RateVerdict::allowed, at);
+        } else if (auto* redeem = std::get_if<Machine::Redeem>(&action)) {
+            protocol::EnrollRedeemed redeemed;
+            if (auto refused = check_enroll_csr(redeem->request)) {
+                redeemed = std::move(*refused);
+            } else {
+                exchange.store_asked = true;
+                redeemed = redeem_enroll_request(redeem->request, store, ca, snapshot, now);
+            }
+            next = machine.on_redeemed(std::move(redeemed), at);
+        } else if (auto* close = std::get_if<Machine::Close>(&action)) {
+            exchange.close = std::move(*close);
+        }
+        todo.insert(todo.end(), std::make_move_iterator(next.begin()), std::make_move_iterator(next.end()));
+    }
+    return exchange;
 }
 
 }  // namespace agentlb::mgmt

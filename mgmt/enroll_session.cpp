@@ -1,10 +1,11 @@
 #include "mgmt/enroll_session.hpp"
 
-#include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
-#include "common/util/text.hpp"
-#include "mgmt/enroll_rate_limit.hpp"
+#include "common/wire/frame.hpp"
+#include "mgmt/enroll_request.hpp"
 #include "mgmt/handshake_refusal.hpp"
+#include "common/util/clock.hpp"
+#include "common/util/text.hpp"
 #include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
 
@@ -15,11 +16,13 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <iterator>
 
 namespace agentlb::mgmt {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
+using Clock = protocol::Clock;
 
 namespace {
 
@@ -55,7 +58,8 @@ EnrollSession::EnrollSession(asio::ip::tcp::socket socket, std::shared_ptr<Share
       peer_(peer_address(socket)),
       source_(source_of(socket)),
       stream_(std::move(socket), state_->enroll_context.get(), tls::Role::server),
-      deadline_(stream_) {}
+      deadline_(stream_),
+      machine_(state_->options.handshake_timeout, source_) {}
 
 void EnrollSession::start() {
     auto self = shared_from_this();
@@ -70,93 +74,97 @@ void EnrollSession::start() {
 }
 
 asio::awaitable<void> EnrollSession::run() {
-    deadline_.expires_after(state_->options.handshake_timeout);
-    const error_code ec = co_await stream_.handshake();
-    if (ec) {
-        const bool timed_out = deadline_.expired();
-        const auto detail = stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail();
-        const auto reason =
-            classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), detail, timed_out);
-        state_->metrics.count_enrollment(reason == "timeout" ? "timeout" : "tls_error");
-        spdlog::warn("enrollment from {} refused: {}: {}", peer_, reason, util::peer_text(detail, 256));
+    const bool secured = co_await handshake();
+    if (!secured) {
         stream_.close();
         co_return;
     }
-    deadline_.expires_after(state_->options.handshake_timeout);
-    auto incoming = co_await read_request();
-    if (incoming) {
-        // The request is read first even from a limited address: closing on
-        // unread bytes would reset the connection and lose the answer.
-        const auto verdict = state_->enroll_limit.check(source_, EnrollRateLimit::Clock::now());
-        EnrollReply answer;
-        if (verdict != EnrollRateLimit::Verdict::allowed) {
-            answer = rate_limited(verdict == EnrollRateLimit::Verdict::refused_first);
-        } else if (incoming->refusal) {
-            answer = std::move(*incoming->refusal);
+    Machine::Actions todo = machine_.start(Clock::now());
+    arm_deadline();
+    for (;;) {
+        Machine::Actions next;
+        if (!todo.empty()) {
+            Machine::Action action = std::move(todo.front());
+            todo.erase(todo.begin());
+            next = co_await carry_out(std::move(action));
+        } else if (machine_.state() != Machine::State::closed) {
+            next = co_await read();
         } else {
-            deadline_.cancel();
-            const wire::EnrollRequest& request = *incoming->request;
-            answer = co_await enroll(request);
+            break;
         }
-        account(answer);
-        deadline_.expires_after(state_->options.handshake_timeout);
-        const wire::Message& message = answer.message;
-        co_await reply(message);
+        arm_deadline();
+        todo.insert(todo.end(), std::make_move_iterator(next.begin()), std::make_move_iterator(next.end()));
     }
     deadline_.cancel();
     stream_.close();
 }
 
-asio::awaitable<std::optional<EnrollIncoming>> EnrollSession::read_request() {
-    for (;;) {
-        error_code ec;
-        auto payload = decoder_.next(ec);
-        if (ec) {
-            co_return EnrollIncoming{std::nullopt, refuse_bad_frame(ec)};
-        }
-        if (payload) {
-            co_return decode_enroll_payload(*payload);
-        }
-        // One short exchange per connection: a session-owned buffer is fine here.
-        std::array<char, 4096> buffer;
-        const auto n = co_await stream_.read_some(buffer.data(), buffer.size(), ec);
-        if (ec) {
-            const bool timed_out = deadline_.expired();
-            state_->metrics.count_enrollment(timed_out ? "timeout" : "closed");
-            spdlog::warn("enrollment from {} abandoned: {}",
-                         peer_,
-                         timed_out ? std::string("no request in time") : ec.message());
-            co_return std::nullopt;
-        }
-        decoder_.feed(buffer.data(), n);
+asio::awaitable<bool> EnrollSession::handshake() {
+    deadline_.expires_after(state_->options.handshake_timeout);
+    const error_code ec = co_await stream_.handshake();
+    const bool timed_out = deadline_.expired();
+    deadline_.cancel();
+    if (!ec) {
+        co_return true;
+    }
+    const auto detail = stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail();
+    const auto reason =
+        classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), detail, timed_out);
+    // The port's label is coarser than the handshake's reason: timeout or tls_error.
+    state_->metrics.count_enrollment(timed_out ? "timeout" : "tls_error");
+    spdlog::warn("enrollment from {} refused: {}: {}", peer_, reason, util::peer_text(detail, 256));
+    co_return false;
+}
+
+void EnrollSession::arm_deadline() {
+    const auto deadline = machine_.deadline();
+    if (deadline == protocol::TimePoint::max()) {
+        deadline_.cancel();
+    } else {
+        deadline_.expires_after(deadline - Clock::now());
     }
 }
 
-asio::awaitable<EnrollReply> EnrollSession::enroll(const wire::EnrollRequest& request) {
-    // Cheap checks here: garbage never queues on the store thread.
-    if (auto refused = precheck_enroll_request(request)) {
-        co_return std::move(*refused);
+asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::read() {
+    // One short exchange per connection: a session-owned buffer is fine here.
+    std::array<char, 4096> buffer;
+    error_code ec;
+    const auto n = co_await stream_.read_some(buffer.data(), buffer.size(), ec);
+    const auto now = Clock::now();
+    if (!ec) {
+        co_return machine_.on_bytes(buffer.data(), n, now);
     }
-    auto job = [state = state_, request](store::Store& store) {
-        const auto snapshot = state->snapshot();
-        return answer_enroll_request(request, store, state->ca, *snapshot, util::unix_now());
-    };
-    EnrollReply reply;
-    try {
-        reply = co_await state_->store.call(std::move(job));
-    } catch (const std::exception& e) {
-        // The worker itself failed (answer_enroll_request catches the store's errors).
-        reply.message = wire::Error{"unavailable", "the server cannot use its store; try another server"};
-        reply.result = "store_error";
-        reply.client_fault = false;
-        reply.store_failure = e.what();
+    if (deadline_.expired()) {
+        // The deadline closed the stream to end the read.
+        auto timed_out = machine_.on_timer(now);
+        if (!timed_out.empty()) {
+            co_return timed_out;
+        }
     }
-    co_return reply;
+    co_return machine_.on_closed(ec.message(), now);
 }
 
-EnrollReply EnrollSession::rate_limited(bool first) {
-    const auto& limits = state_->enroll_limit.limits();
-    if (first) {
+asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::carry_out(Machine::Action action) {
+    if (auto* send = std::get_if<Machine::Send>(&action)) {
+        answer_ = std::move(send->message);
+    } else if (std::holds_alternative<Machine::CheckRateLimit>(action)) {
+        co_return check_rate_limit();
+    } else if (auto* redeem_action = std::get_if<Machine::Redeem>(&action)) {
+        wire::EnrollRequest request = std::move(redeem_action->request);
+        co_return co_await redeem(std::move(request));
+    } else if (auto* close = std::get_if<Machine::Close>(&action)) {
+        account(*close);
+        if (close->flush_first) {
+            co_await flush();
+        }
+    }
+    co_return Machine::Actions{};
+}
+
+EnrollSession::Machine::Actions EnrollSession::check_rate_limit() {
+    const auto verdict = state_->enroll_limit.check(source_, EnrollRateLimit::Clock::now());
+    if (verdict == EnrollRateLimit::Verdict::refused_first) {
+        const auto& limits = state_->enroll_limit.limits();
         spdlog::warn(
             "enrollment from {} refused: rate_limited: {} failed attempts from {} within {} s; further "
             "refusals are summed up every {} s",
@@ -166,46 +174,67 @@ EnrollReply EnrollSession::rate_limited(bool first) {
             limits.window.count(),
             kEnrollRefusalSummaryInterval.count());
     }
-    EnrollReply reply;
-    reply.message = wire::Error{"rate_limited",
-                                "too many failed enrollment attempts from " + source_ +
-                                    "; wait a minute, then try again with a valid token"};
-    reply.result = "rate_limited";
-    return reply;
+    const auto allowed = verdict == EnrollRateLimit::Verdict::allowed ? Machine::RateVerdict::allowed
+                                                                      : Machine::RateVerdict::limited;
+    return machine_.on_rate_verdict(allowed, Clock::now());
 }
 
-void EnrollSession::account(const EnrollReply& answer) {
-    state_->metrics.count_enrollment(answer.result);
-    if (answer.result == "rate_limited") {
-        return;  // logged once by rate_limited(), then summed up
+asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::redeem(wire::EnrollRequest request) {
+    protocol::EnrollRedeemed redeemed;
+    // Cheap checks here: garbage never queues on the store thread.
+    if (auto refused = check_enroll_csr(request)) {
+        redeemed = std::move(*refused);
+    } else {
+        auto job = [state = state_, request](store::Store& store) {
+            const auto snapshot = state->snapshot();
+            return redeem_enroll_request(request, store, state->ca, *snapshot, util::unix_now());
+        };
+        try {
+            redeemed = co_await state_->store.call(std::move(job));
+        } catch (const std::exception& e) {
+            // The worker itself failed (redeem_enroll_request catches the store's errors).
+            redeemed = protocol::EnrollStoreUnavailable{e.what()};
+        }
     }
-    if (const auto* enrolled = std::get_if<wire::EnrollResponse>(&answer.message)) {
-        spdlog::info("enrolled host {} (id {}, zone {}){} from {}",
-                     enrolled->name,
-                     enrolled->host_id,
-                     enrolled->zone,
-                     answer.re_enrolled ? ", re-enrolled" : "",
-                     peer_);
-        return;
+    if (const auto* failed = std::get_if<protocol::EnrollStoreUnavailable>(&redeemed)) {
+        spdlog::error("enrollment from {}: store failure: {}", peer_, failed->failure);
     }
-    if (!answer.store_failure.empty()) {
-        spdlog::error("enrollment from {}: store failure: {}", peer_, answer.store_failure);
-    }
-    if (answer.client_fault) {
+    co_return machine_.on_redeemed(std::move(redeemed), Clock::now());
+}
+
+void EnrollSession::account(const Machine::Close& close) {
+    using Reason = Machine::CloseReason;
+    state_->metrics.count_enrollment(protocol::enroll_result_label(close));
+    if (protocol::counts_against_peer(close)) {
         state_->enroll_limit.record_failure(source_, EnrollRateLimit::Clock::now());
     }
-    if (const auto* error = std::get_if<wire::Error>(&answer.message)) {
-        spdlog::warn(
-            "enrollment from {} refused: {}: {}", peer_, error->code, util::peer_text(error->message, 256));
+    switch (close.reason) {
+        case Reason::enrolled:
+            spdlog::info("enrolled {} from {}", close.detail, peer_);
+            break;
+        case Reason::refused:
+        case Reason::store_unavailable:
+            spdlog::warn("enrollment from {} refused: {}", peer_, close.detail);
+            break;
+        case Reason::rate_limited:
+            break;  // logged once by check_rate_limit(), then summed up
+        case Reason::timeout:
+        case Reason::peer_closed:
+            spdlog::warn("enrollment from {} abandoned: {}", peer_, close.detail);
+            break;
     }
 }
 
-asio::awaitable<void> EnrollSession::reply(const wire::Message& message) {
-    auto frame = wire::encode_frame(wire::encode_message(message));
+asio::awaitable<void> EnrollSession::flush() {
+    if (!answer_) {
+        co_return;
+    }
+    auto frame = wire::encode_frame(wire::encode_message(*answer_));
     if (!frame) {
         spdlog::error("enrollment from {}: cannot frame the answer: {}", peer_, frame.error());
         co_return;
     }
+    deadline_.expires_after(state_->options.handshake_timeout);
     const error_code ec = co_await stream_.write_all(frame->data(), frame->size());
     if (ec) {
         spdlog::debug("enrollment from {}: answer not delivered: {}", peer_, ec.message());

@@ -1,20 +1,19 @@
 #pragma once
 
 // One connection on the enrollment port (8251): server-authenticated TLS
-// (the agent pins the CA fingerprint), one `enroll` frame in, one `enrolled`
-// or `error` frame out, close. The whole exchange, handshake included, must
-// finish within --handshake-timeout per step; the token is redeemed on the
-// store thread in one transaction (mgmt/enroll_request.hpp decides). An
-// address with too many failed attempts is answered `rate_limited` without
-// the store being asked (mgmt/enroll_rate_limit.hpp).
+// (the agent pins the CA fingerprint), then the exchange of
+// protocol::EnrollServerMachine (one `enroll` frame in, one `enrolled` or
+// `error` frame out, close), driven here: this class reads, asks the rate
+// limit (mgmt/enroll_rate_limit.hpp) and the store (mgmt/enroll_request.hpp),
+// writes, counts and logs. The handshake, the request and the answer each
+// must finish within --handshake-timeout.
 
+#include "common/protocol/enroll_server_machine.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
-#include "common/wire/frame.hpp"
 #include "common/wire/messages.hpp"
 #include "mgmt/awaitable.hpp"
 #include "mgmt/enroll_rate_limit.hpp"
-#include "mgmt/enroll_request.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -42,21 +41,30 @@ public:
     void start();
 
 private:
+    using Machine = protocol::EnrollServerMachine;
+
     boost::asio::awaitable<void> run();
-    // Nothing when the peer left or timed out (logged and counted).
-    boost::asio::awaitable<std::optional<EnrollIncoming>> read_request();
-    boost::asio::awaitable<EnrollReply> enroll(const wire::EnrollRequest& request);
-    EnrollReply rate_limited(bool first);
+    // False when it failed (counted and logged).
+    boost::asio::awaitable<bool> handshake();
+    // One read, fed to the machine.
+    boost::asio::awaitable<Machine::Actions> read();
+    boost::asio::awaitable<Machine::Actions> carry_out(Machine::Action action);
+    Machine::Actions check_rate_limit();
+    boost::asio::awaitable<Machine::Actions> redeem(wire::EnrollRequest request);
     // Counts, logs and feeds the rate limit.
-    void account(const EnrollReply& reply);
-    boost::asio::awaitable<void> reply(const wire::Message& message);
+    void account(const Machine::Close& close);
+    // Writes the answer the machine sent, then shuts TLS down.
+    boost::asio::awaitable<void> flush();
+    // The one timer, at the machine's deadline.
+    void arm_deadline();
 
     std::shared_ptr<SharedState> state_;
     std::string peer_;
     std::string source_;  // the rate limit's key for the peer
     tls::TlsStream stream_;
     tls::Deadline deadline_;
-    wire::FrameDecoder decoder_;
+    Machine machine_;
+    std::optional<wire::Message> answer_;  // sent by the machine, written at its Close
 };
 
 }  // namespace agentlb::mgmt

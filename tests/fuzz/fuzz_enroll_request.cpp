@@ -1,6 +1,7 @@
 // libFuzzer target: bytes as they arrive on the enrollment port after the TLS
-// handshake, through the frame decoder and the message decoder, into the
-// enrollment decision (mgmt/enroll_request.hpp) with a real SQLite store and
+// handshake, through the server's protocol machine (frame intake, message
+// decoder, the store-free checks: common/protocol/enroll_server_machine.hpp)
+// into the redeem step (mgmt/enroll_request.hpp) with a real SQLite store and
 // a real CA. Each input gets a fresh in-memory store holding the same tokens
 // and one host, so every run starts from the same state.
 //
@@ -14,8 +15,10 @@
 #include "certs/inspect.hpp"
 #include "certs/pem.hpp"
 #include "certs/token.hpp"
+#include "common/protocol/enroll_server_machine.hpp"
 #include "common/store/store.hpp"
 #include "common/util/host_name.hpp"
+#include "common/wire/error_code.hpp"
 #include "common/wire/frame.hpp"
 #include "common/wire/messages.hpp"
 #include "mgmt/cluster_state.hpp"
@@ -110,11 +113,16 @@ std::unique_ptr<store::Store> fresh_store() {
     return store;
 }
 
-void check_reply(const mgmt::EnrollReply& reply, store::Store& store, std::int64_t generation_before) {
-    if (reply.result.empty()) {
-        broken("no metric label");
+void check_reply(const mgmt::EnrollExchange& reply, store::Store& store, std::int64_t generation_before) {
+    if (!reply.answer || !reply.close) {
+        broken("a complete frame without an answer and a close");
     }
-    auto frame = wire::encode_frame(wire::encode_message(reply.message));
+    const wire::Message& message = *reply.answer;
+    const std::string result(protocol::enroll_result_label(*reply.close));
+    if (!reply.close->flush_first) {
+        broken("an answer that is not flushed");
+    }
+    auto frame = wire::encode_frame(wire::encode_message(message));
     if (!frame) {
         broken("the answer does not fit a frame: " + frame.error());
     }
@@ -124,20 +132,20 @@ void check_reply(const mgmt::EnrollReply& reply, store::Store& store, std::int64
     auto payload = decoder.next(ec);
     wire::Message back;
     std::string detail;
-    if (ec || !payload || wire::decode_message(*payload, back, detail) || !(back == reply.message)) {
+    if (ec || !payload || wire::decode_message(*payload, back, detail) || !(back == message)) {
         broken("the answer does not decode back to itself");
     }
-    if (const auto* error = std::get_if<wire::Error>(&reply.message)) {
-        if (error->code.empty() || error->message.empty() || reply.result == "ok") {
-            broken("an error without code or message, or counted as ok");
+    if (const auto* error = std::get_if<wire::Error>(&message)) {
+        if (!wire::error_code_from_text(error->code) || error->message.empty() || result == "ok") {
+            broken("an error without a known code or a message, or counted as ok");
         }
         if (store.generation() != generation_before) {
             broken("a refusal changed the store");
         }
         return;
     }
-    const auto* enrolled = std::get_if<wire::EnrollResponse>(&reply.message);
-    if (enrolled == nullptr || reply.result != "ok") {
+    const auto* enrolled = std::get_if<wire::EnrollResponse>(&message);
+    if (enrolled == nullptr || result != "ok") {
         broken("neither enrolled nor error");
     }
     if (!util::check_host_name(enrolled->name)) {
@@ -168,25 +176,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto store = fresh_store();
     const auto generation = store->generation();
-    mgmt::EnrollReply reply;
-    if (ec) {
-        reply = mgmt::refuse_bad_frame(ec);
-    } else {
-        auto incoming = mgmt::decode_enroll_payload(*payload);
-        if (incoming.refusal) {
-            reply = std::move(*incoming.refusal);
-        } else {
-            reply = mgmt::answer_enroll_request(*incoming.request, *store, ca, snapshot, kNow);
-        }
-    }
+    const auto reply = mgmt::answer_enroll_bytes(
+        std::string_view(reinterpret_cast<const char*>(data), size), *store, ca, snapshot, kNow);
     check_reply(reply, *store, generation);
     // AGENTLB_FUZZ_VERBOSE=1: one line per input, to see what the seeds reach.
     static const bool verbose = std::getenv("AGENTLB_FUZZ_VERBOSE") != nullptr;
     if (verbose) {
-        const auto* error = std::get_if<wire::Error>(&reply.message);
+        const auto* error = std::get_if<wire::Error>(&*reply.answer);
         std::fprintf(stderr,
                      "%s %s\n",
-                     reply.result.c_str(),
+                     std::string(protocol::enroll_result_label(*reply.close)).c_str(),
                      error != nullptr ? (error->code + ": " + error->message).c_str() : "");
     }
     return 0;

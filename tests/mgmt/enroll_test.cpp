@@ -342,3 +342,41 @@ TEST_CASE("a requested zone longer than 256 bytes is refused as bad_request and 
     REQUIRE(response != nullptr);
     CHECK(response->zone == std::string(256, 'z'));
 }
+
+TEST_CASE(
+    "an enrollment client that sends no complete request is dropped and counted, with nothing answered") {
+    CaFixture fixture;
+    MgmtServer server{fixture, "M1", {"--handshake-timeout", "2"}};
+    const auto started = std::chrono::steady_clock::now();
+    // TLS, then half a frame: the server waits for the rest, then gives up.
+    const auto silent = send_to_enrollment_port(
+        server.enroll_address(), fixture.ca_fingerprint(), std::string("\0\0\0\x10{", 5), 6s);
+    const auto waited = std::chrono::steady_clock::now() - started;
+    INFO(silent.transport_error);
+    CHECK_FALSE(silent.answer.has_value());
+    CHECK_THAT(silent.transport_error, Catch::StartsWith("read: "));
+    CHECK(waited >= 1900ms);
+    CHECK(waited < 5s);
+    REQUIRE(
+        wait_until([&] { return server.metric("agentlb_enrollments_total{result=\"timeout\"}") == 1; }, 2s));
+
+    // A client that leaves first is counted as closed.
+    const auto left = send_to_enrollment_port(
+        server.enroll_address(), fixture.ca_fingerprint(), std::string("\0\0", 2), 500ms);
+    CHECK_FALSE(left.answer.has_value());
+    REQUIRE(
+        wait_until([&] { return server.metric("agentlb_enrollments_total{result=\"closed\"}") == 1; }, 3s));
+    const auto log = server.log();
+    INFO(log);
+    CHECK_THAT(log, Catch::Contains("abandoned: no request in time"));
+    // The port keeps serving.
+    wire::EnrollRequest request;
+    request.token = fixture.create_token();
+    request.name = "h1";
+    request.csr = make_key_and_csr("h1").csr_pem;
+    const auto good = enroll_over_network(server.enroll_address(), fixture.ca_fingerprint(), request);
+    INFO(good.transport_error);
+    REQUIRE(good.answer.has_value());
+    CHECK(std::holds_alternative<wire::EnrollResponse>(*good.answer));
+    CHECK(server.metric("agentlb_enrollments_total{result=\"ok\"}") == 1);
+}

@@ -1,6 +1,7 @@
 #include "tests/support/test_agent.hpp"
 
 #include "common/protocol/agent_machine.hpp"
+#include "common/protocol/enroll_client_machine.hpp"
 #include "common/protocol/frame_intake.hpp"
 #include "common/tls/message_reader.hpp"
 #include "common/tls/stream.hpp"
@@ -41,12 +42,6 @@ tcp::endpoint parse_loopback(const std::string& address) {
 // The TLS layer's own reason when it has one, else the error's message.
 std::string failure_text(const tls::TlsStream& stream, const error_code& ec) {
     return stream.last_error_detail().empty() ? ec.message() : stream.last_error_detail();
-}
-
-// read_message() reports bad frames and bad messages alike in the wire
-// category; these two come from the frame decoder.
-bool is_frame_error(const error_code& ec) {
-    return ec == wire::errc::empty_frame || ec == wire::errc::frame_too_large;
 }
 
 template <class T>
@@ -286,25 +281,29 @@ void TestAgent::close() {
     impl_->close_stream();
 }
 
-EnrollOutcome enroll_over_network(const std::string& address,
-                                  const std::string& ca_fingerprint,
-                                  const wire::EnrollRequest& request,
-                                  std::chrono::milliseconds timeout,
-                                  const std::string& source_address) {
-    auto frame = wire::encode_frame(wire::encode_message(request));
-    if (!frame) {
-        EnrollOutcome outcome;
-        outcome.transport_error = "frame: " + frame.error();
-        return outcome;
+namespace {
+
+using EnrollClient = protocol::EnrollClientMachine;
+
+// What the machine's Close leaves for the test: the answer as received, or why there was none.
+void take_close(EnrollOutcome& outcome, EnrollClient::Close close) {
+    if (close.response) {
+        outcome.answer = std::move(*close.response);
+    } else if (close.refusal) {
+        outcome.answer = std::move(*close.refusal);
+    } else {
+        outcome.transport_error = std::move(close.detail);
     }
-    return send_to_enrollment_port(address, ca_fingerprint, *frame, timeout, source_address);
 }
 
-EnrollOutcome send_to_enrollment_port(const std::string& address,
-                                      const std::string& ca_fingerprint,
-                                      const std::string& bytes,
-                                      std::chrono::milliseconds timeout,
-                                      const std::string& source_address) {
+// One enrollment exchange driven by the client machine; `raw` (when given)
+// goes out instead of the machine's request.
+EnrollOutcome run_enrollment(const std::string& address,
+                             const std::string& ca_fingerprint,
+                             wire::EnrollRequest request,
+                             const std::optional<std::string>& raw,
+                             std::chrono::milliseconds timeout,
+                             const std::string& source_address) {
     EnrollOutcome outcome;
     auto context = tls::make_enroll_client_context(ca_fingerprint);
     if (!context) {
@@ -313,6 +312,8 @@ EnrollOutcome send_to_enrollment_port(const std::string& address,
     }
     asio::io_context io;
     std::unique_ptr<tls::TlsStream> stream;
+    // The helper's own bound (io.run_for) is the deadline: the machine's is not armed.
+    EnrollClient machine(timeout);
     auto run = [&]() -> asio::awaitable<void> {
         tcp::socket socket(io);
         error_code ec;
@@ -340,23 +341,33 @@ EnrollOutcome send_to_enrollment_port(const std::string& address,
             outcome.transport_error = "handshake: " + failure_text(*stream, ec);
             co_return;
         }
-        ec = co_await stream->write_all(bytes.data(), bytes.size());
-        if (ec) {
-            outcome.transport_error = "write: " + ec.message();
-            co_return;
-        }
-        wire::FrameDecoder decoder;
-        wire::Message message;
-        std::string detail;
-        ec = co_await tls::read_message(*stream, decoder, message, detail);
-        if (!ec) {
-            outcome.answer = std::move(message);
-        } else if (ec.category() != wire::wire_category()) {
-            outcome.transport_error = "read: " + failure_text(*stream, ec);
-        } else if (is_frame_error(ec)) {
-            outcome.transport_error = "frame: " + detail;
-        } else {
-            outcome.transport_error = "decode: " + detail;
+        auto todo = machine.start(std::move(request), std::chrono::steady_clock::now());
+        std::array<char, 4096> buffer;
+        while (machine.state() != EnrollClient::State::closed || !todo.empty()) {
+            if (todo.empty()) {
+                const std::size_t n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
+                const auto now = std::chrono::steady_clock::now();
+                todo = ec ? machine.on_closed("read: " + failure_text(*stream, ec), now)
+                          : machine.on_bytes(buffer.data(), n, now);
+                continue;
+            }
+            auto action = std::move(todo.front());
+            todo.erase(todo.begin());
+            if (auto* send = std::get_if<EnrollClient::Send>(&action)) {
+                auto frame = wire::encode_frame(wire::encode_message(send->message));
+                if (!frame && !raw) {
+                    outcome.transport_error = "frame: " + frame.error();
+                    co_return;
+                }
+                const std::string bytes = raw ? *raw : *frame;
+                ec = co_await stream->write_all(bytes.data(), bytes.size());
+                if (ec) {
+                    outcome.transport_error = "write: " + ec.message();
+                    co_return;
+                }
+            } else {
+                take_close(outcome, std::get<EnrollClient::Close>(std::move(action)));
+            }
         }
     };
     asio::co_spawn(io, run(), asio::detached);
@@ -371,6 +382,25 @@ EnrollOutcome send_to_enrollment_port(const std::string& address,
         }
     }
     return outcome;
+}
+
+}  // namespace
+
+EnrollOutcome enroll_over_network(const std::string& address,
+                                  const std::string& ca_fingerprint,
+                                  const wire::EnrollRequest& request,
+                                  std::chrono::milliseconds timeout,
+                                  const std::string& source_address) {
+    return run_enrollment(address, ca_fingerprint, request, std::nullopt, timeout, source_address);
+}
+
+EnrollOutcome send_to_enrollment_port(const std::string& address,
+                                      const std::string& ca_fingerprint,
+                                      const std::string& bytes,
+                                      std::chrono::milliseconds timeout,
+                                      const std::string& source_address) {
+    // The machine's request is replaced by `bytes`; it reads the answer all the same.
+    return run_enrollment(address, ca_fingerprint, wire::EnrollRequest{}, bytes, timeout, source_address);
 }
 
 }  // namespace agentlb::test

@@ -128,7 +128,10 @@ struct EnrollOutcome {
     std::optional<wire::Message> answer;
 };
 
-// One enrollment exchange with the real client context (CA fingerprint pinned).
+// One enrollment exchange with the real client context (CA fingerprint
+// pinned), run by protocol::EnrollClientMachine like the agent's:
+// `answer` holds the `enrolled` or `error` it read, anything else ends in
+// `transport_error` with the machine's detail.
 // `source_address`: the local address to connect from ("" = any); another
 // loopback address (127.0.0.2) is a second sender to the server's rate limit.
 EnrollOutcome enroll_over_network(const std::string& address,
