@@ -75,7 +75,7 @@ asio::awaitable<void> EnrollSession::run() {
         const bool timed_out = deadline_.expired();
         const auto detail = stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail();
         const auto reason =
-            classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), detail, timed_out);
+            classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), timed_out);
         state_->metrics.count_enrollment(reason == "timeout" ? "timeout" : "tls_error");
         spdlog::warn("enrollment from {} refused: {}: {}", peer_, reason, escape_for_log(detail, 256));
         stream_.close();

@@ -27,27 +27,48 @@ std::string seconds_text(Clock::duration d) {
 
 std::string_view close_reason_text(CloseReason reason) noexcept {
     switch (reason) {
-        case CloseReason::timeout: return "timeout";
-        case CloseReason::handshake_failed: return "handshake_failed";
-        case CloseReason::closed: return "closed";
-        case CloseReason::no_hello: return "no_hello";
-        case CloseReason::no_certificate: return "no_certificate";
-        case CloseReason::identity_mismatch: return "identity_mismatch";
-        case CloseReason::revoked: return "revoked";
-        case CloseReason::bad_certificate: return "bad_certificate";
-        case CloseReason::unknown_host: return "unknown_host";
-        case CloseReason::store_error: return "store_error";
-        case CloseReason::peer_closed: return "peer_closed";
-        case CloseReason::read_failed: return "read_failed";
-        case CloseReason::bad_input: return "bad_input";
-        case CloseReason::unexpected_message: return "unexpected_message";
-        case CloseReason::silence: return "silence";
-        case CloseReason::write_blocked: return "write_blocked";
-        case CloseReason::slow_reader: return "slow_reader";
-        case CloseReason::superseded: return "superseded";
-        case CloseReason::stopped: return "stopped";
-        case CloseReason::write_failed: return "write_failed";
-        case CloseReason::internal: return "internal";
+        case CloseReason::timeout:
+            return "timeout";
+        case CloseReason::handshake_failed:
+            return "handshake_failed";
+        case CloseReason::closed:
+            return "closed";
+        case CloseReason::no_hello:
+            return "no_hello";
+        case CloseReason::no_certificate:
+            return "no_certificate";
+        case CloseReason::identity_mismatch:
+            return "identity_mismatch";
+        case CloseReason::revoked:
+            return "revoked";
+        case CloseReason::bad_certificate:
+            return "bad_certificate";
+        case CloseReason::unknown_host:
+            return "unknown_host";
+        case CloseReason::store_error:
+            return "store_error";
+        case CloseReason::peer_closed:
+            return "peer_closed";
+        case CloseReason::read_failed:
+            return "read_failed";
+        case CloseReason::bad_input:
+            return "bad_input";
+        case CloseReason::unexpected_message:
+            return "unexpected_message";
+        case CloseReason::silence:
+            return "silence";
+        case CloseReason::write_blocked:
+            return "write_blocked";
+        case CloseReason::slow_reader:
+            return "slow_reader";
+        case CloseReason::superseded:
+            return "superseded";
+        case CloseReason::stopped:
+            return "stopped";
+        case CloseReason::write_failed:
+            return "write_failed";
+        case CloseReason::internal:
+            return "internal";
     }
     return "unknown";
 }
@@ -64,7 +85,10 @@ bool ServerMachine::wants_input() const noexcept {
 }
 
 Clock::duration ServerMachine::idle_limit() const noexcept {
-    return settings_->heartbeat_interval * tls::kMissedHeartbeatsBeforeDead;
+    // Bounded, so that no interval a peer or a test names overflows a deadline.
+    constexpr std::chrono::seconds kLongest{std::chrono::hours(24 * 365 * 10)};
+    const auto interval = std::min(settings_->heartbeat_interval, kLongest);
+    return interval * tls::kMissedHeartbeatsBeforeDead;
 }
 
 TimePoint ServerMachine::deadline() const noexcept {
@@ -102,8 +126,10 @@ Actions ServerMachine::on_timer(TimePoint now) {
     }
     switch (state_) {
         case State::awaiting_handshake:
-            close(CloseReason::timeout, "no TLS handshake within " + seconds_text(settings_->handshake_timeout),
-                  now, out);
+            close(CloseReason::timeout,
+                  "no TLS handshake within " + seconds_text(settings_->handshake_timeout),
+                  now,
+                  out);
             break;
         case State::awaiting_hello:
             close(CloseReason::no_hello, "no hello in time", now, out);
@@ -111,7 +137,9 @@ Actions ServerMachine::on_timer(TimePoint now) {
         case State::looking_up:
         case State::recording:
             close(CloseReason::store_error,
-                  "the store did not answer within " + seconds_text(settings_->handshake_timeout), now, out);
+                  "the store did not answer within " + seconds_text(settings_->handshake_timeout),
+                  now,
+                  out);
             break;
         case State::established:
         case State::renewing:
@@ -168,7 +196,9 @@ void ServerMachine::take_messages(TimePoint now, Actions& out) {
         }
         if (auto* bad = std::get_if<BadInput>(&next)) {
             close(state_ == State::awaiting_hello ? CloseReason::no_hello : CloseReason::bad_input,
-                  std::move(bad->detail), now, out);
+                  std::move(bad->detail),
+                  now,
+                  out);
             return;
         }
         last_frame_ = now;
@@ -186,10 +216,14 @@ Actions ServerMachine::on_read_error(bool routine, std::string detail, TimePoint
         close(before_hello ? CloseReason::closed : CloseReason::peer_closed, "closed by the agent", now, out);
     } else if (routine) {
         close(before_hello ? CloseReason::no_hello : CloseReason::read_failed,
-              "closed by the agent in the middle of a frame", now, out);
+              "closed by the agent in the middle of a frame",
+              now,
+              out);
     } else {
         close(before_hello ? CloseReason::no_hello : CloseReason::read_failed,
-              "read failed: " + detail, now, out);
+              "read failed: " + detail,
+              now,
+              out);
     }
     return out;
 }
@@ -200,8 +234,12 @@ void ServerMachine::handle(const wire::Message& message, TimePoint now, Actions&
             accept_hello(*hello, now, out);
             return;
         }
-        refuse(wire::ErrorCode::protocol, "the first message must be hello", CloseReason::no_hello,
-               "first message was '" + std::string(wire::message_type(message)) + "'", now, out);
+        refuse(wire::ErrorCode::protocol,
+               "the first message must be hello",
+               CloseReason::no_hello,
+               "first message was '" + std::string(wire::message_type(message)) + "'",
+               now,
+               out);
         return;
     }
     if (const auto* ping = std::get_if<wire::Ping>(&message)) {
@@ -218,34 +256,50 @@ void ServerMachine::handle(const wire::Message& message, TimePoint now, Actions&
         return;
     }
     close(CloseReason::unexpected_message,
-          "unexpected message '" + std::string(wire::message_type(message)) + "'", now, out);
+          "unexpected message '" + std::string(wire::message_type(message)) + "'",
+          now,
+          out);
 }
 
 void ServerMachine::accept_hello(const wire::Hello& hello, TimePoint now, Actions& out) {
     const PeerCertificate* certificate = handshake_ ? &handshake_->certificate : nullptr;
     if (certificate == nullptr || !certificate->present) {
-        refuse(wire::ErrorCode::no_certificate, "a client certificate is required", CloseReason::no_certificate,
-               "no client certificate after the handshake", now, out);
+        refuse(wire::ErrorCode::no_certificate,
+               "a client certificate is required",
+               CloseReason::no_certificate,
+               "no client certificate after the handshake",
+               now,
+               out);
         return;
     }
     if (certificate->common_name != hello.name) {
-        refuse(wire::ErrorCode::identity_mismatch, "hello names a host other than the certificate's",
+        refuse(wire::ErrorCode::identity_mismatch,
+               "hello names a host other than the certificate's",
                CloseReason::identity_mismatch,
                "certificate is for '" + shown(certificate->common_name) + "', hello names '" +
                    shown(hello.name) + "'",
-               now, out);
+               now,
+               out);
         return;
     }
     name_ = certificate->common_name;
     // Resumed sessions skipped the handshake's certificate checks.
     if (certificate->check == CertificateCheck::revoked) {
-        refuse(wire::ErrorCode::revoked, certificate->problem, CloseReason::revoked, certificate->problem, now,
+        refuse(wire::ErrorCode::revoked,
+               certificate->problem,
+               CloseReason::revoked,
+               certificate->problem,
+               now,
                out);
         return;
     }
     if (certificate->check == CertificateCheck::bad) {
-        refuse(wire::ErrorCode::bad_certificate, certificate->problem, CloseReason::bad_certificate,
-               certificate->problem, now, out);
+        refuse(wire::ErrorCode::bad_certificate,
+               certificate->problem,
+               CloseReason::bad_certificate,
+               certificate->problem,
+               now,
+               out);
         return;
     }
     handshake_->certificate = {};
@@ -260,8 +314,12 @@ Actions ServerMachine::on_lookup(HostLookup lookup, SeqCounter& seqs, TimePoint 
         return out;
     }
     if (!lookup.found) {
-        refuse(wire::ErrorCode::unknown_host, "host " + name_ + " is not registered", CloseReason::unknown_host,
-               "no host of that name is registered", now, out);
+        refuse(wire::ErrorCode::unknown_host,
+               "host " + name_ + " is not registered",
+               CloseReason::unknown_host,
+               "no host of that name is registered",
+               now,
+               out);
         return out;
     }
     if (lookup.revoked) {
@@ -280,8 +338,8 @@ Actions ServerMachine::on_lookup(HostLookup lookup, SeqCounter& seqs, TimePoint 
     welcome.heartbeat_interval = settings_->heartbeat_interval.count();
     if (lb::needs_update(held_, lookup.assignment, *lookup.algorithm)) {
         auto correction = lb::assignment_to_send(held_, lookup.assignment, *lookup.algorithm);
-        welcome.correction =
-            wire::MsList{seqs.next(), correction.list, correction.algorithm, correction.interval, correction.avoid};
+        welcome.correction = wire::MsList{
+            seqs.next(), correction.list, correction.algorithm, correction.interval, correction.avoid};
         held_ = std::move(correction);
     }
     state_ = State::recording;
@@ -292,8 +350,12 @@ Actions ServerMachine::on_lookup(HostLookup lookup, SeqCounter& seqs, TimePoint 
 Actions ServerMachine::on_lookup_failed(TimePoint now) {
     Actions out;
     if (state_ == State::looking_up) {
-        refuse(wire::ErrorCode::unavailable, "the server cannot read its store; try another server",
-               CloseReason::store_error, "store lookup failed", now, out);
+        refuse(wire::ErrorCode::unavailable,
+               "the server cannot read its store; try another server",
+               CloseReason::store_error,
+               "store lookup failed",
+               now,
+               out);
     }
     return out;
 }
@@ -309,9 +371,6 @@ Actions ServerMachine::on_recorded(TimePoint now) {
     phase_deadline_ = TimePoint::max();
     last_frame_ = now;
     send(std::move(handshake->welcome), out);
-    if (state_ != State::established) {
-        return out;
-    }
     out.push_back(Welcomed{corrected});
     // Frames that came behind hello.
     take_messages(now, out);
@@ -347,13 +406,21 @@ Actions ServerMachine::on_assignment(const AssignmentUpdate& update, SeqCounter&
         return out;
     }
     if (!update.host_present) {
-        refuse(wire::ErrorCode::revoked, "host " + name_ + " was removed", CloseReason::revoked,
-               "host removed, closing its session", now, out);
+        refuse(wire::ErrorCode::revoked,
+               "host " + name_ + " was removed",
+               CloseReason::revoked,
+               "host removed, closing its session",
+               now,
+               out);
         return out;
     }
     if (update.serial_revoked) {
-        refuse(wire::ErrorCode::revoked, "certificate serial " + serial_ + " is revoked", CloseReason::revoked,
-               "certificate serial " + serial_ + " revoked, closing its session", now, out);
+        refuse(wire::ErrorCode::revoked,
+               "certificate serial " + serial_ + " is revoked",
+               CloseReason::revoked,
+               "certificate serial " + serial_ + " revoked, closing its session",
+               now,
+               out);
         return out;
     }
     if (!lb::needs_update(held_, update.next, *update.algorithm)) {
@@ -373,7 +440,8 @@ Actions ServerMachine::on_assignment(const AssignmentUpdate& update, SeqCounter&
 
 void ServerMachine::on_ack(std::int64_t seq, TimePoint now, Actions& out) {
     // Not found: welcome's correction (not counted), or a push given up already.
-    const auto it = std::find_if(pending_.begin(), pending_.end(), [seq](const Pending& p) { return p.first == seq; });
+    const auto it =
+        std::find_if(pending_.begin(), pending_.end(), [seq](const Pending& p) { return p.first == seq; });
     if (it != pending_.end()) {
         const PushAcked acked{seq, now - it->second};
         out.emplace_back(acked);
@@ -384,9 +452,13 @@ void ServerMachine::on_ack(std::int64_t seq, TimePoint now, Actions& out) {
     give_up(seq, TimePoint::min(), "a later list was acknowledged", out);
 }
 
-void ServerMachine::give_up(std::int64_t below_seq, TimePoint sent_before, std::string_view why, Actions& out) {
+void ServerMachine::give_up(std::int64_t below_seq,
+                            TimePoint sent_before,
+                            std::string_view why,
+                            Actions& out) {
     const auto before = pending_.size();
-    pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
+    pending_.erase(std::remove_if(pending_.begin(),
+                                  pending_.end(),
                                   [&](const Pending& p) {
                                       if (p.first >= below_seq && p.second > sent_before) {
                                           return false;
@@ -400,8 +472,11 @@ void ServerMachine::give_up(std::int64_t below_seq, TimePoint sent_before, std::
     }
 }
 
-void ServerMachine::on_flushed(std::size_t written, bool blocked, TimePoint now) {
-    unwritten_ = static_cast<std::uint16_t>(written >= unwritten_ ? 0 : unwritten_ - written);
+Actions ServerMachine::on_flushed(std::size_t queued, bool blocked, TimePoint now) {
+    Actions out;
+    if (state_ == State::closed) {
+        return out;
+    }
     if (blocked) {
         if (!write_blocked_) {
             write_blocked_ = true;
@@ -410,9 +485,19 @@ void ServerMachine::on_flushed(std::size_t written, bool blocked, TimePoint now)
     } else {
         write_blocked_ = false;
     }
-    if (state_ == State::closing && unwritten_ == 0) {
-        state_ = State::closed;
+    if (state_ == State::closing) {
+        if (queued == 0) {
+            state_ = State::closed;  // the refusal is out; the driver closes
+        }
+        return out;
     }
+    if (queued > kMaxQueuedFrames) {
+        close(CloseReason::slow_reader,
+              std::to_string(queued - 1) + " frames waiting, the agent does not read",
+              now,
+              out);
+    }
+    return out;
 }
 
 Actions ServerMachine::on_superseded(std::string_view by, TimePoint now) {
@@ -424,7 +509,8 @@ Actions ServerMachine::on_superseded(std::string_view by, TimePoint now) {
                CloseReason::superseded,
                "a newer session of this host is connected to server " + shown(by) +
                    " (a second machine with this host's key?); closing this one",
-               now, out);
+               now,
+               out);
     }
     return out;
 }
@@ -446,13 +532,6 @@ Actions ServerMachine::on_abort(CloseReason reason, std::string detail, TimePoin
 }
 
 void ServerMachine::send(wire::Message message, Actions& out) {
-    if (unwritten_ >= kMaxQueuedFrames) {
-        // `now` does not matter once closed.
-        close(CloseReason::slow_reader,
-              std::to_string(unwritten_) + " frames waiting, the agent does not read", TimePoint{}, out);
-        return;
-    }
-    ++unwritten_;
     out.push_back(Send{std::move(message)});
 }
 
@@ -463,9 +542,6 @@ void ServerMachine::refuse(wire::ErrorCode code,
                            TimePoint now,
                            Actions& out) {
     send(wire::make_error(code, std::move(message)), out);
-    if (state_ == State::closed) {
-        return;  // too much was queued already
-    }
     state_ = State::closing;
     close_reason_ = reason;
     handshake_.reset();

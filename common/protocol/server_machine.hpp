@@ -41,9 +41,9 @@ using TimePoint = Clock::time_point;
 
 // Shared by every session of one server (never copied into a machine).
 struct ServerSettings {
-    std::string server_name;                          // welcome's `server`
-    std::chrono::seconds handshake_timeout{10};       // TLS handshake, then again for hello
-    std::chrono::seconds heartbeat_interval{10};      // welcome's; silence limit is a few of them
+    std::string server_name;                      // welcome's `server`
+    std::chrono::seconds handshake_timeout{10};   // TLS handshake, then again for hello
+    std::chrono::seconds heartbeat_interval{10};  // welcome's; silence limit is a few of them
 };
 
 // ms_list sequence numbers: increasing over the server's lifetime, one
@@ -83,7 +83,7 @@ struct HostLookup {
 // A new cluster snapshot, as it concerns this session's host.
 struct AssignmentUpdate {
     std::int64_t generation = 0;
-    bool host_present = true;    // the snapshot lists the host in its zone
+    bool host_present = true;     // the snapshot lists the host in its zone
     bool serial_revoked = false;  // the session's certificate is revoked now
     lb::Assignment next;          // meaningful when host_present
     const lb::Algorithm* algorithm = nullptr;
@@ -102,13 +102,13 @@ struct Issued {
 // close_reason_text() in agentlb_handshakes_total.
 enum class CloseReason : std::uint8_t {
     // Before welcome.
-    timeout,            // no TLS handshake in time
-    handshake_failed,   // the TLS handshake failed (the driver classified and logged it)
-    closed,             // the peer left before hello
-    no_hello,           // no hello in time, a bad frame, or another message first
+    timeout,           // no TLS handshake in time
+    handshake_failed,  // the TLS handshake failed (the driver classified and logged it)
+    closed,            // the peer left before hello
+    no_hello,          // no hello in time, a bad frame, or another message first
     no_certificate,
     identity_mismatch,
-    revoked,            // also after welcome: the host was removed or its serial revoked
+    revoked,  // also after welcome: the host was removed or its serial revoked
     bad_certificate,
     unknown_host,
     store_error,
@@ -178,8 +178,15 @@ struct Close {
     bool flush_first = false;
 };
 
-using Action =
-    std::variant<Send, LookupHost, RecordConnection, Welcomed, IssueCertificate, Pushed, PushAcked, PushGivenUp, Close>;
+using Action = std::variant<Send,
+                            LookupHost,
+                            RecordConnection,
+                            Welcomed,
+                            IssueCertificate,
+                            Pushed,
+                            PushAcked,
+                            PushGivenUp,
+                            Close>;
 using Actions = std::vector<Action>;
 
 class ServerMachine {
@@ -241,9 +248,10 @@ public:
     Actions on_issued(Issued issued, TimePoint now);
     Actions on_assignment(const AssignmentUpdate& update, SeqCounter& seqs, TimePoint now);
 
-    // `written` frames left the queue completely; `blocked`: the socket is
-    // full and a write wait is armed.
-    void on_flushed(std::size_t written, bool blocked, TimePoint now);
+    // After each write attempt: `queued` frames wait in the driver's queue;
+    // `blocked`: the socket is full and a write wait is armed. More than
+    // kMaxQueuedFrames waiting closes (the agent does not read).
+    Actions on_flushed(std::size_t queued, bool blocked, TimePoint now);
 
     // A newer session of this host is recorded on server `by`.
     Actions on_superseded(std::string_view by, TimePoint now);
@@ -292,7 +300,6 @@ private:
     TimePoint phase_deadline_;
     TimePoint last_frame_{};
     TimePoint write_blocked_since_{};
-    std::uint16_t unwritten_ = 0;  // frames sent and not yet written out
     State state_ = State::awaiting_handshake;
     CloseReason close_reason_ = CloseReason::stopped;
     bool write_blocked_ = false;
