@@ -102,7 +102,7 @@ TimePoint ServerMachine::deadline() const noexcept {
     if (write_blocked_) {
         at = std::min(at, write_blocked_since_ + idle_limit());
     }
-    if (!pending_.empty()) {
+    if (welcomed() && !pending_.empty()) {
         at = std::min(at, pending_.front().second + idle_limit());
     }
     return at;
@@ -117,7 +117,8 @@ Actions ServerMachine::on_timer(TimePoint now) {
         close(CloseReason::write_blocked, "a write was blocked for " + seconds_text(idle_limit()), now, out);
         return out;
     }
-    if (!pending_.empty() && now >= pending_.front().second + idle_limit()) {
+    // Once closing, the driver has stopped counting this session's pushes.
+    if (welcomed() && !pending_.empty() && now >= pending_.front().second + idle_limit()) {
         give_up(0, now - idle_limit(), "no ack within " + seconds_text(idle_limit()), out);
     }
     const bool silent = welcomed() && now >= last_frame_ + idle_limit();

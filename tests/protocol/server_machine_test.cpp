@@ -406,6 +406,20 @@ TEST_CASE("server: a push not acked in time is given up, the session stays") {
     CHECK(s.machine.deadline() == t0 + 20s + kIdleLimit);
 }
 
+TEST_CASE("server: a push still waiting when the session closes is not given up later") {
+    Session s;
+    s.welcome();
+    s.machine.on_assignment(s.update({"c"}), s.seqs, t0 + 4s);
+    auto update = s.update({"c"});
+    update.host_present = false;
+    s.machine.on_assignment(update, s.seqs, t0 + 5s);
+    REQUIRE(s.machine.state() == State::closing);
+    CHECK(s.machine.pending_acks() == 1);  // what the driver subtracts when it ends the session
+    s.machine.on_flushed(1, true, t0 + 5s);
+    const auto late = s.machine.on_timer(t0 + 4s + kIdleLimit);
+    CHECK(all_of<PushGivenUp>(late).empty());
+}
+
 TEST_CASE("server: at most 64 pushes wait for their ack") {
     Session s;
     s.welcome();
