@@ -23,24 +23,6 @@ HostRead read_host(store::Store& store,
     return read;
 }
 
-protocol::HostLookup host_lookup_from(const HostRead& read) {
-    protocol::HostLookup lookup;
-    lookup.revoked = read.revoked;
-    lookup.generation = read.generation;
-    if (!read.host) {
-        return lookup;
-    }
-    const auto& host = *read.host;
-    const auto& snapshot = *read.snapshot;
-    lookup.found = true;
-    lookup.host_id = host.id;
-    lookup.zone = host.zone;
-    lookup.assignment = read.ids ? compute_assignment(snapshot, *read.ids, host.id)
-                                 : compute_assignment(snapshot, host.zone, host.id);
-    lookup.algorithm = snapshot.algorithm;
-    return lookup;
-}
-
 protocol::Issued issue_renewal(store::Store& store,
                                const SharedState& state,
                                const std::string& csr,

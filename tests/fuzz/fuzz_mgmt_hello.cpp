@@ -15,8 +15,8 @@
 #include "common/wire/error_code.hpp"
 #include "common/wire/frame.hpp"
 #include "common/wire/messages.hpp"
-#include "mgmt/agent_store_jobs.hpp"
 #include "mgmt/cluster_state.hpp"
+#include "mgmt/host_lookup.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 #include <cstddef>
