@@ -79,33 +79,38 @@ Result<X509StorePtr> make_ca_store(const std::string& ca_pem) {
     return store;
 }
 
-Status check_leaf(X509* leaf, const RevocationList* revoked, CertificateKind expected) {
+LeafCheck check_leaf(X509* leaf, const RevocationList* revoked, CertificateKind expected) {
     if (X509_check_ca(leaf) != 0) {
-        return fail("certificate is a CA certificate, not an " + std::string(to_string(expected)) +
-                    " certificate");
+        return LeafCheck{
+            LeafProblem::bad_certificate,
+            "certificate is a CA certificate, not an " + std::string(to_string(expected)) + " certificate"};
     }
     // UINT32_MAX means "no extendedKeyUsage extension": ours always have one.
     const std::uint32_t usage = X509_get_extended_key_usage(leaf);
     if (usage == UINT32_MAX) {
-        return fail("certificate has no extendedKeyUsage, so it was not issued by agentlb");
+        return LeafCheck{LeafProblem::bad_certificate,
+                         "certificate has no extendedKeyUsage, so it was not issued by agentlb"};
     }
     if (expected == CertificateKind::agent) {
         if ((usage & XKU_SSL_CLIENT) == 0) {
-            return fail("certificate is not valid for " + purpose_text(expected));
+            return LeafCheck{LeafProblem::bad_certificate,
+                             "certificate is not valid for " + purpose_text(expected)};
         }
         if ((usage & XKU_SSL_SERVER) != 0) {
-            return fail("certificate is a server certificate, not an agent certificate");
+            return LeafCheck{LeafProblem::bad_certificate,
+                             "certificate is a server certificate, not an agent certificate"};
         }
     } else if ((usage & XKU_SSL_SERVER) == 0) {
-        return fail("certificate is not valid for " + purpose_text(expected));
+        return LeafCheck{LeafProblem::bad_certificate,
+                         "certificate is not valid for " + purpose_text(expected)};
     }
     if (revoked != nullptr) {
         std::string serial = serial_of(leaf);
         if (revoked->is_revoked(serial)) {
-            return fail("certificate revoked (serial " + serial + ")");
+            return LeafCheck{LeafProblem::revoked, "certificate revoked (serial " + serial + ")"};
         }
     }
-    return success();
+    return {};
 }
 
 Status verify_certificate(X509* leaf,
@@ -132,7 +137,10 @@ Status verify_certificate(X509* leaf,
         ERR_clear_error();
         return fail(reason);
     }
-    return check_leaf(leaf, revoked, expected);
+    if (auto leaf_check = check_leaf(leaf, revoked, expected); !leaf_check) {
+        return fail(std::move(leaf_check.reason));
+    }
+    return success();
 }
 
 Status verify_certificate(X509* leaf,

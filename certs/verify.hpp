@@ -23,12 +23,25 @@ bool is_foreign_issuer_error(long verify_result);
 // (or SSL_CTX_set_cert_store(ctx, store.release()), which takes ownership).
 Result<X509StorePtr> make_ca_store(const std::string& ca_pem);
 
+// Why check_leaf refused a certificate: callers decide by this, never by
+// the reason's text.
+enum class LeafProblem { none, revoked, bad_certificate };
+
+struct [[nodiscard]] LeafCheck {
+    LeafProblem problem = LeafProblem::none;
+    std::string reason;  // for a person, e.g. "certificate revoked (serial 1f)"
+
+    bool ok() const noexcept { return problem == LeafProblem::none; }
+    explicit operator bool() const noexcept { return ok(); }
+    const std::string& error() const noexcept { return reason; }
+};
+
 // The checks a TLS handshake does not make, for use once the chain is known
 // to be good (a verify callback at depth 0, or `hello` after a resumed
 // session): not a CA; extendedKeyUsage fits `expected` (an agent certificate
 // has clientAuth and not serverAuth, so a server's certificate cannot pose as
 // a host; a server certificate has serverAuth); serial not revoked. No I/O.
-Status check_leaf(X509* leaf, const RevocationList* revoked, CertificateKind expected);
+LeafCheck check_leaf(X509* leaf, const RevocationList* revoked, CertificateKind expected);
 
 // The full check: chain to the CA, validity at `now` (Unix seconds, not the
 // clock), purpose, then check_leaf. Reasons read like

@@ -2,26 +2,38 @@
 
 #include "certs/inspect.hpp"
 #include "certs/verify.hpp"
+#include "common/util/bounded_join.hpp"
 #include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
 #include "common/util/text.hpp"
+#include "mgmt/agent_store_jobs.hpp"
 #include "mgmt/handshake_refusal.hpp"
-#include "mgmt/hello_decision.hpp"
 #include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/execution/context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
 
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+
+#include <array>
+#include <map>
 
 namespace agentlb::mgmt {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
+using wait_type = asio::ip::tcp::socket::wait_type;
+using protocol::CloseReason;
 
 namespace {
+
+// Reads per wake-up before yielding to the thread's other sessions: an agent
+// that sends without pause cannot starve them.
+constexpr int kReadsPerTurn = 16;
 
 void log_exception(std::exception_ptr e, const char* what) {
     if (auto text = util::exception_text(e)) {
@@ -35,53 +47,120 @@ bool is_routine_close(const error_code& ec) {
            ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
 }
 
+// A refusal before welcome: logged "refused <who>: <label>: ..." and
+// counted in agentlb_handshakes_total under its label.
+bool is_refusal(CloseReason reason) {
+    switch (reason) {
+        case CloseReason::timeout:
+        case CloseReason::closed:
+        case CloseReason::no_hello:
+        case CloseReason::no_certificate:
+        case CloseReason::identity_mismatch:
+        case CloseReason::revoked:
+        case CloseReason::bad_certificate:
+        case CloseReason::unknown_host:
+        case CloseReason::store_error:
+            return true;
+        default:
+            return false;
+    }
+}
+
+protocol::PeerCertificate peer_certificate_of(tls::TlsStream& stream, const certs::RevocationList* revoked) {
+    protocol::PeerCertificate out;
+    auto certificate = tls::peer_certificate(stream.native_handle());
+    if (!certificate) {
+        return out;
+    }
+    out.present = true;
+    out.common_name = certs::common_name_of(certificate.get());
+    out.serial = certs::serial_of(certificate.get());
+    // Resumed sessions skipped the handshake's certificate checks.
+    auto check = certs::check_leaf(certificate.get(), revoked, certs::CertificateKind::agent);
+    switch (check.problem) {
+        case certs::LeafProblem::none:
+            break;
+        case certs::LeafProblem::revoked:
+            out.check = protocol::CertificateCheck::revoked;
+            break;
+        case certs::LeafProblem::bad_certificate:
+            out.check = protocol::CertificateCheck::bad;
+            break;
+    }
+    out.problem = std::move(check.reason);
+    return out;
+}
+
 }  // namespace
 
 AgentSession::AgentSession(asio::ip::tcp::socket socket, std::shared_ptr<SharedState> state)
     : state_(std::move(state)),
       peer_(peer_address(socket)),
       stream_(std::move(socket), state_->agent_context.get(), tls::Role::server),
-      watchdog_(stream_.get_executor()) {}
+      watchdog_(stream_.get_executor()),
+      machine_(state_->agent_settings, protocol::Clock::now()) {}
 
 AgentSession::~AgentSession() = default;
 
 void AgentSession::start() {
+    arm_watchdog();
     auto self = shared_from_this();
     asio::co_spawn(
         stream_.get_executor(),
-        [self] { return self->run(); },
+        [self] { return self->handshake(); },
         [](std::exception_ptr e) { log_exception(e, "agent session"); });
 }
 
 void AgentSession::stop() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+        self->feed([](protocol::ServerMachine& m) {
+            return m.on_abort(CloseReason::stopped, "closed by this server", protocol::Clock::now());
+        });
+    });
 }
 
 void AgentSession::close_superseded(std::string by) {
     asio::post(stream_.get_executor(), [self = shared_from_this(), by = std::move(by)] {
-        if (self->stopped_ || self->close_after_flush_ || !self->welcome_sent_) {
-            return;
-        }
-        spdlog::warn(
-            "{}: superseded: a newer session of this host is connected to server {} "
-            "(a second machine with this host's key?); closing this one",
-            self->who(),
-            util::peer_text(by));
-        self->refuse("superseded",
-                     "a newer session of host " + self->name_ + " is connected to server " + by +
-                         "; this one is closed");
+        self->feed([&by](protocol::ServerMachine& m) { return m.on_superseded(by, protocol::Clock::now()); });
     });
+}
+
+void AgentSession::migrate(std::string reason, std::vector<std::string> avoid) {
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(), reason = std::move(reason), avoid = std::move(avoid)]() mutable {
+                   self->feed([&](protocol::ServerMachine& m) {
+                       return m.on_migrate(std::move(reason), std::move(avoid), protocol::Clock::now());
+                   });
+               });
+}
+
+void AgentSession::apply_to_all(std::vector<std::shared_ptr<AgentSession>> sessions,
+                                const std::shared_ptr<const ClusterSnapshot>& snapshot) {
+    // Sessions never change thread: one batch per io_context.
+    std::map<asio::execution_context*, std::vector<std::shared_ptr<AgentSession>>> batches;
+    for (auto& session : sessions) {
+        auto* context = &asio::query(session->stream_.get_executor(), asio::execution::context);
+        batches[context].push_back(std::move(session));
+    }
+    for (auto& [context, batch] : batches) {
+        auto executor = batch.front()->stream_.get_executor();
+        asio::post(executor, [batch = std::move(batch), snapshot] {
+            for (const auto& session : batch) {
+                session->apply_now(snapshot);
+            }
+        });
+    }
 }
 
 AgentStatus AgentSession::status() const {
     std::lock_guard lock(status_mutex_);
     AgentStatus status;
     status.address = peer_;
-    if (welcome_sent_) {
-        status.host_id = host_id_;
-        status.name = name_;
-        status.zone = zone_;
-        status.held = held_;
+    if (machine_.welcomed()) {
+        status.host_id = machine_.host_id();
+        status.name = machine_.name();
+        status.zone = machine_.zone();
+        status.held = machine_.held();
         status.connected_since = connected_since_;
         status.welcomed = true;
     }
@@ -89,49 +168,20 @@ AgentStatus AgentSession::status() const {
 }
 
 std::string AgentSession::who() const {
-    if (name_.empty()) {
+    if (machine_.name().empty()) {
         return "connection from " + peer_;
     }
-    return "agent " + name_ + " (" + peer_ + ")";
+    return "agent " + machine_.name() + " (" + peer_ + ")";
 }
 
-AgentSession::Clock::duration AgentSession::idle_limit() const {
-    return state_->options.heartbeat_interval * kMissedHeartbeatsBeforeDead;
-}
+// ---- Store jobs and the handshake: short-lived coroutines.
 
-asio::awaitable<void> AgentSession::run() {
-    phase_deadline_ = Clock::now() + state_->options.handshake_timeout;
-    arm_watchdog();
-    if (co_await handshake()) {
-        auto first = co_await read_message();
-        if (!first.message) {
-            const auto reason = first.routine ? std::string("closed") : std::string("no_hello");
-            spdlog::warn("refused {}: {}: {}", who(), reason, first.reason);
-            state_->metrics.count_handshake(reason);
-        } else if (const auto* hello = std::get_if<wire::Hello>(&*first.message)) {
-            if (co_await accept_hello(*hello)) {
-                // From here on no coroutine waits for this agent.
-                phase_deadline_ = Clock::time_point::max();
-                last_frame_ = Clock::now();
-                idle_reading_ = true;
-                tighten_watchdog();
-                read_available(false);
-                co_return;
-            }
-        } else {
-            spdlog::warn(
-                "refused {}: no_hello: first message was '{}'", who(), wire::message_type(*first.message));
-            state_->metrics.count_handshake("no_hello");
-            refuse("protocol", "the first message must be hello");
-        }
-    }
-    end_session();
-}
-
-asio::awaitable<bool> AgentSession::handshake() {
+asio::awaitable<void> AgentSession::handshake() {
     const error_code ec = co_await stream_.handshake();
+    if (machine_.state() == protocol::ServerMachine::State::closed) {
+        co_return;  // the deadline or a stop closed it, and said why
+    }
     if (ec) {
-        const long verify_result = SSL_get_verify_result(stream_.native_handle());
         std::string detail = tls::describe_verify_failure(stream_.native_handle());
         if (detail.empty()) {
             detail = stream_.last_error_detail();
@@ -139,215 +189,92 @@ asio::awaitable<bool> AgentSession::handshake() {
         if (detail.empty()) {
             detail = ec.message();
         }
-        const auto reason = classify_handshake_failure(ec, verify_result, detail, timed_out_);
-        if (timed_out_) {
-            detail =
-                "no TLS handshake within " + std::to_string(state_->options.handshake_timeout.count()) + " s";
-        }
+        const auto reason =
+            classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), false);
         state_->metrics.count_handshake(reason);
         spdlog::warn("refused {}: {}: {}", who(), reason, util::peer_text(detail, 256));
-        co_return false;
+        feed([](protocol::ServerMachine& m) {
+            return m.on_abort(CloseReason::handshake_failed, {}, protocol::Clock::now());
+        });
+        co_return;
     }
-    // The handshake deadline now guards the wait for hello.
-    phase_deadline_ = Clock::now() + state_->options.handshake_timeout;
-    co_return true;
+    auto certificate = peer_certificate_of(stream_, state_->revoked.get());
+    feed([&certificate](protocol::ServerMachine& m) {
+        return m.on_handshake_done(std::move(certificate), protocol::Clock::now());
+    });
+    read_available(false);
 }
 
-asio::awaitable<bool> AgentSession::accept_hello(const wire::Hello& hello) {
-    auto certificate = tls::peer_certificate(stream_.native_handle());
-    if (!certificate) {
-        state_->metrics.count_handshake("no_certificate");
-        spdlog::warn("refused {}: no_certificate: no client certificate after the handshake", who());
-        refuse("no_certificate", "a client certificate is required");
-        co_return false;
-    }
-    const auto common_name = certs::common_name_of(certificate.get());
-    serial_ = certs::serial_of(certificate.get());
-    if (const auto refusal = check_hello_identity(hello, common_name)) {
-        state_->metrics.count_handshake(refusal->code);
-        spdlog::warn("refused {}: {}: {}", who(), refusal->code, refusal->log);
-        refuse(refusal->code, refusal->message);
-        co_return false;
-    }
-    {
-        std::lock_guard lock(status_mutex_);
-        name_ = common_name;
-    }
-    // Resumed sessions skipped the handshake's certificate checks.
-    if (auto ok = certs::check_leaf(certificate.get(), state_->revoked.get(), certs::CertificateKind::agent);
-        !ok) {
-        const auto refusal = leaf_check_refusal(ok.error());
-        state_->metrics.count_handshake(refusal.code);
-        spdlog::warn("refused {}: {}: {}", who(), refusal.code, refusal.log);
-        refuse(refusal.code, refusal.message);
-        co_return false;
-    }
-
-    using Lookup = HelloLookup;
-    // Point reads only: the zone's host ids come from the snapshot, since
-    // reading them costs O(hosts in the zone) on the one store thread, which
-    // every hello of a reconnection storm queues behind.
-    auto lookup_job = [name = name_, serial = serial_, state = state_](store::Store& store) {
-        Lookup lookup;
-        lookup.host = store.find_host(name);
-        lookup.revoked = store.is_revoked(serial);
-        lookup.snapshot = state->snapshot();
-        if (lookup.host && !contains_host(*lookup.snapshot, lookup.host->zone, lookup.host->id)) {
-            lookup.ids = store.host_ids_in_zone(lookup.host->zone);
-        }
-        // Read last: every snapshot at least this new has the host in it.
-        lookup.generation = store.generation();
-        return lookup;
+asio::awaitable<void> AgentSession::look_up(protocol::LookupHost request) {
+    auto job = [state = state_, name = request.name, serial = request.serial](store::Store& store) {
+        return read_host(store, *state, name, serial);
     };
-    Lookup lookup;
+    HostRead read;
     try {
-        lookup = co_await state_->store.call(std::move(lookup_job));
+        read = co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
         spdlog::error("{}: store lookup failed: {}", who(), e.what());
-        state_->metrics.count_handshake("store_error");
-        refuse("unavailable", "the server cannot read its store; try another server");
-        co_return false;
+        feed([](protocol::ServerMachine& m) { return m.on_lookup_failed(protocol::Clock::now()); });
+        co_return;
     }
-    if (stopped_) {
-        co_return false;
-    }
-    const HelloServer server{
-        state_->options.name, state_->options.heartbeat_interval.count(), [this] { return state_->next_seq(); }};
-    auto decision = decide_hello(hello, serial_, lookup, server);
-    if (const auto* refusal = std::get_if<HelloRefusal>(&decision)) {
-        state_->metrics.count_handshake(refusal->code);
-        spdlog::warn("refused {}: {}: {}", who(), refusal->code, refusal->log);
-        refuse(refusal->code, refusal->message);
-        co_return false;
-    }
-    auto& accepted = std::get<HelloAcceptance>(decision);
-    if (!hello.zone.empty() && hello.zone != lookup.host->zone) {
+    if (read.host && !request.reported_zone.empty() && request.reported_zone != read.host->zone) {
         spdlog::debug("{}: reports zone '{}', registered in '{}'",
                       who(),
-                      util::peer_text(hello.zone),
-                      lookup.host->zone);
+                      util::peer_text(request.reported_zone),
+                      read.host->zone);
     }
-    {
-        std::lock_guard lock(status_mutex_);
-        host_id_ = lookup.host->id;
-        zone_ = lookup.host->zone;
-    }
-    hello_generation_ = lookup.generation;
-    const wire::Welcome welcome = std::move(accepted.welcome);
-    set_held(accepted.held);
+    auto lookup = host_lookup_from(read);
+    feed([&lookup, this](protocol::ServerMachine& m) {
+        return m.on_lookup(std::move(lookup), state_->seqs, protocol::Clock::now());
+    });
+}
 
-    state_->registry.add(host_id_, shared_from_this());
-    registered_ = true;
-    state_->metrics.agents_connected.fetch_add(1);
-    state_->metrics.count_handshake("ok");
+asio::awaitable<void> AgentSession::record(std::int64_t host_id) {
     // Record the connection before the agent hears `welcome`: during a
     // make-before-break switch the agent closes its old session as soon as
     // it is welcomed here, and the old server's clear_connected_if must find
     // this server's name already in place, never an empty record.
-    auto connect_job = [state = state_, host_id = host_id_](store::Store& store) {
+    auto job = [state = state_, host_id](store::Store& store) {
         if (!state->stopping.load()) {
             store.set_connected(host_id, state->options.name, util::unix_now());
         }
     };
     try {
-        co_await state_->store.call(std::move(connect_job));
+        co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
         spdlog::error(
             "{}: cannot record the connection in the store (tried again later): {}", who(), e.what());
-        state_->recheck_record_later(host_id_);
+        state_->recheck_record_later(host_id);
     }
-    {
-        std::lock_guard lock(status_mutex_);
-        connected_since_ = util::unix_now();
-        welcome_sent_ = true;
-    }
-    send(welcome);
-    spdlog::debug("{}: welcome (host id {}, zone {}{})",
-                  who(),
-                  host_id_,
-                  zone_,
-                  welcome.correction ? ", with a correction" : "");
-
-    // A snapshot loaded while we were checking would otherwise be missed.
-    apply_now(state_->snapshot());
-    co_return !stopped_;
+    feed([](protocol::ServerMachine& m) { return m.on_recorded(protocol::Clock::now()); });
+    read_available(false);
 }
 
-asio::awaitable<AgentSession::ReadResult> AgentSession::read_message() {
-    for (;;) {
-        error_code ec;
-        auto payload = decoder_.next(ec);
-        if (ec) {
-            co_return ReadResult{std::nullopt, "bad frame: " + ec.message(), false};
+asio::awaitable<void> AgentSession::issue(std::string csr) {
+    auto job = [state = state_, csr = std::move(csr), name = machine_.name(), host_id = machine_.host_id()](
+                   store::Store& store) { return issue_renewal(store, *state, csr, name, host_id); };
+    protocol::Issued issued;
+    try {
+        issued = co_await state_->store.call(std::move(job));
+        if (issued.outcome == protocol::Issued::Outcome::refused) {
+            spdlog::warn("{}: renewal refused: {}", who(), issued.reason);
+        } else {
+            spdlog::info("{}: issued a renewed certificate", who());
         }
-        if (payload) {
-            wire::Message message;
-            std::string detail;
-            ec = wire::decode_message(*payload, message, detail);
-            if (ec) {
-                co_return ReadResult{
-                    std::nullopt, "bad message: " + (detail.empty() ? ec.message() : detail), false};
-            }
-            co_return ReadResult{std::move(message), {}, false};
-        }
-        std::size_t size = 0;
-        char* buffer = thread_read_buffer(size);
-        const std::size_t n = co_await stream_.read_some(buffer, size, ec);
-        if (ec) {
-            co_return read_failure(ec);
-        }
-        decoder_.feed(buffer, n);
+    } catch (const std::exception& e) {
+        spdlog::error("{}: renewal failed: {}", who(), e.what());
+        issued = protocol::Issued{};
     }
-}
-
-AgentSession::ReadResult AgentSession::read_failure(const error_code& ec) const {
-    ReadResult result;
-    if (timed_out_) {
-        result.reason = name_.empty() ? "no hello in time" : "missed heartbeats, no frame in time";
-    } else if (is_routine_close(ec)) {
-        result.reason = stopped_ ? "closed by this server" : "closed by the agent";
-        result.routine = true;
-        if (!decoder_.idle()) {
-            result.reason += " in the middle of a frame";
-            result.routine = false;
-        }
-    } else {
-        result.reason =
-            "read failed: " +
-            util::peer_text(stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail());
-    }
-    return result;
-}
-
-void AgentSession::end_session() {
-    if (ended_) {
-        return;
-    }
-    ended_ = true;
-    // A refusal still being written closes the stream itself once it is out.
-    if (!(close_after_flush_ && write_blocked_)) {
-        close_now();
-    }
-    if (!registered_) {
-        return;
-    }
-    registered_ = false;
-    state_->registry.remove(host_id_, this);
-    state_->metrics.agents_connected.fetch_sub(1);
-    state_->metrics.pushes_unacked.fetch_sub(static_cast<std::int64_t>(pending_acks_.size()));
-    pending_acks_.clear();
-    spdlog::debug("{}: disconnected", who());
-    auto self = shared_from_this();
-    asio::co_spawn(
-        stream_.get_executor(),
-        [self] { return self->forget_connection(); },
-        [](std::exception_ptr e) { log_exception(e, "agent session end"); });
+    feed([&issued](protocol::ServerMachine& m) {
+        return m.on_issued(std::move(issued), protocol::Clock::now());
+    });
+    read_available(true);
 }
 
 asio::awaitable<void> AgentSession::forget_connection() {
     // Decided on the store thread: a newer session of this host that
     // registered meanwhile keeps "connected to".
-    auto job = [state = state_, host_id = host_id_](store::Store& store) {
+    auto job = [state = state_, host_id = machine_.host_id()](store::Store& store) {
         if (!state->stopping.load() && state->registry.session_count_of(host_id) == 0) {
             store.clear_connected_if(host_id, state->options.name);
         }
@@ -357,7 +284,327 @@ asio::awaitable<void> AgentSession::forget_connection() {
     } catch (const std::exception& e) {
         spdlog::error(
             "{}: cannot clear the connection in the store (tried again later): {}", who(), e.what());
-        state_->recheck_record_later(host_id_);
+        state_->recheck_record_later(machine_.host_id());
+    }
+}
+
+// ---- Reading: no coroutine.
+
+char* AgentSession::thread_read_buffer(std::size_t& size) {
+    thread_local std::array<char, 16 * 1024> buffer;
+    size = buffer.size();
+    return buffer.data();
+}
+
+void AgentSession::read_available(bool readable) {
+    for (int turn = 0; turn < kReadsPerTurn; ++turn) {
+        if (!machine_.wants_input() || ending_ != Ending::no) {
+            return;  // paused for the store or a renewal (resumed by its answer), or ended
+        }
+        // Asio's wait re-arms the descriptor (EPOLL_CTL_MOD), which reports
+        // data already waiting: a read that would only find the socket empty
+        // (one more system call per frame) is skipped.
+        if (!readable && !stream_.has_pending()) {
+            wait_readable(wait_type::wait_read);
+            return;
+        }
+        readable = false;
+        std::size_t size = 0;
+        char* buffer = thread_read_buffer(size);
+        error_code ec;
+        wait_type want = wait_type::wait_read;
+        const std::size_t n = stream_.read_now(buffer, size, ec, want);
+        if (ec == asio::error::would_block) {
+            wait_readable(want);
+            return;
+        }
+        if (ec) {
+            const bool routine = is_routine_close(ec);
+            std::string detail =
+                routine ? std::string()
+                        : util::peer_text(stream_.last_error_detail().empty() ? ec.message()
+                                                                             : stream_.last_error_detail());
+            feed([&](protocol::ServerMachine& m) {
+                return m.on_read_error(routine, std::move(detail), protocol::Clock::now());
+            });
+            return;
+        }
+        feed([&](protocol::ServerMachine& m) { return m.on_bytes(buffer, n, protocol::Clock::now()); });
+    }
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->read_available(false); });
+}
+
+void AgentSession::wait_readable(wait_type want) {
+    if (!stream_.is_open()) {
+        return;
+    }
+    stream_.socket().async_wait(want, [self = shared_from_this()](const error_code& ec) {
+        // After close() the descriptor number may belong to another
+        // connection already: never hand it to OpenSSL again.
+        if (ec || !self->stream_.is_open()) {
+            self->feed([&ec](protocol::ServerMachine& m) {
+                return m.on_read_error(true, ec ? ec.message() : std::string(), protocol::Clock::now());
+            });
+            return;
+        }
+        self->read_available(true);
+    });
+}
+
+// ---- The machine's inputs and actions.
+
+template <class Input>
+void AgentSession::feed(Input&& input) {
+    protocol::Actions actions;
+    {
+        std::lock_guard lock(status_mutex_);
+        actions = input(machine_);
+    }
+    tighten_watchdog();
+    if (!actions.empty()) {
+        carry_out(std::move(actions));
+    }
+}
+
+void AgentSession::carry_out(protocol::Actions actions) {
+    auto self = shared_from_this();
+    for (auto& action : actions) {
+        if (auto* send_action = std::get_if<protocol::Send>(&action)) {
+            send(send_action->message);
+        } else if (auto* lookup = std::get_if<protocol::LookupHost>(&action)) {
+            asio::co_spawn(
+                stream_.get_executor(),
+                [self, request = std::move(*lookup)]() mutable { return self->look_up(std::move(request)); },
+                [](std::exception_ptr e) { log_exception(e, "agent hello"); });
+        } else if (auto* recording = std::get_if<protocol::RecordConnection>(&action)) {
+            state_->registry.add(recording->host_id, self);
+            registered_ = true;
+            state_->metrics.agents_connected.fetch_add(1);
+            state_->metrics.count_handshake("ok");
+            asio::co_spawn(
+                stream_.get_executor(),
+                [self, host_id = recording->host_id] { return self->record(host_id); },
+                [](std::exception_ptr e) { log_exception(e, "agent hello"); });
+        } else if (auto* welcomed = std::get_if<protocol::Welcomed>(&action)) {
+            {
+                std::lock_guard lock(status_mutex_);
+                connected_since_ = util::unix_now();
+            }
+            spdlog::debug("{}: welcome (host id {}, zone {}{})",
+                          who(),
+                          machine_.host_id(),
+                          machine_.zone(),
+                          welcomed->corrected ? ", with a correction" : "");
+            // A snapshot loaded while we were checking would otherwise be missed.
+            apply_now(state_->snapshot());
+        } else if (auto* renewal = std::get_if<protocol::IssueCertificate>(&action)) {
+            asio::co_spawn(
+                stream_.get_executor(),
+                [self, csr = std::move(renewal->csr)]() mutable { return self->issue(std::move(csr)); },
+                [](std::exception_ptr e) { log_exception(e, "agent renewal"); });
+        } else if (auto* pushed = std::get_if<protocol::Pushed>(&action)) {
+            state_->metrics.pushes_sent.fetch_add(1);
+            state_->metrics.pushes_unacked.fetch_add(1);
+            const auto& held = machine_.held();
+            spdlog::debug("{}: push seq {}: {}@{} interval {} avoid [{}]",
+                          who(),
+                          pushed->seq,
+                          util::join_bounded(held.list),
+                          held.algorithm,
+                          held.interval,
+                          util::join_bounded(held.avoid));
+        } else if (auto* acked = std::get_if<protocol::PushAcked>(&action)) {
+            const std::chrono::duration<double> latency = acked->latency;
+            state_->metrics.push_latency.observe(latency.count());
+            state_->metrics.pushes_acked.fetch_add(1);
+            state_->metrics.pushes_unacked.fetch_sub(1);
+        } else if (auto* lost = std::get_if<protocol::PushGivenUp>(&action)) {
+            spdlog::warn("{}: list seq {} was never acknowledged ({}): the agent may not have stored it",
+                         who(),
+                         lost->seq,
+                         lost->why);
+            state_->metrics.pushes_unanswered.fetch_add(1);
+            state_->metrics.pushes_unacked.fetch_sub(1);
+        } else if (auto* closing = std::get_if<protocol::Close>(&action)) {
+            close(*closing);
+        }
+    }
+}
+
+void AgentSession::apply_now(const std::shared_ptr<const ClusterSnapshot>& snapshot) {
+    if (!machine_.welcomed()) {
+        return;
+    }
+    protocol::AssignmentUpdate update;
+    update.generation = snapshot->generation;
+    update.algorithm = snapshot->algorithm;
+    update.host_present = contains_host(*snapshot, machine_.zone(), machine_.host_id());
+    if (update.host_present) {
+        update.serial_revoked = state_->revoked->is_revoked(machine_.serial());
+        if (!update.serial_revoked) {
+            update.next = compute_assignment(*snapshot, machine_.zone(), machine_.host_id());
+        }
+    }
+    feed([&update, this](protocol::ServerMachine& m) {
+        return m.on_assignment(update, state_->seqs, protocol::Clock::now());
+    });
+}
+
+// ---- Writing: at once, a wait only when the socket is full.
+
+void AgentSession::send(const wire::Message& message) {
+    if (ending_ == Ending::done) {
+        return;
+    }
+    auto frame = wire::encode_frame(wire::encode_message(message));
+    if (!frame) {
+        // Our own message too large: a bug, but it must not take the server down.
+        const std::string detail =
+            "cannot frame a '" + std::string(wire::message_type(message)) + "' message: " + frame.error();
+        feed([&detail](protocol::ServerMachine& m) {
+            return m.on_abort(CloseReason::internal, detail, protocol::Clock::now());
+        });
+        return;
+    }
+    outbox_.push(std::move(frame).value());
+    flush();
+}
+
+void AgentSession::flush() {
+    if (!stream_.is_open()) {
+        return;
+    }
+    FrameOutbox::Flushed flushed;
+    flushed.blocked = write_waiting_;
+    if (!write_waiting_) {
+        flushed = outbox_.flush(stream_);
+    }
+    // The machine decides on what waits (a reader too slow is dropped).
+    feed([&flushed, queued = outbox_.size()](protocol::ServerMachine& m) {
+        return m.on_flushed(queued, flushed.blocked, protocol::Clock::now());
+    });
+    if (!stream_.is_open() || write_waiting_) {
+        return;
+    }
+    if (flushed.error) {
+        const std::string detail = "write failed: " + flushed.error.message();
+        feed([&detail](protocol::ServerMachine& m) {
+            return m.on_abort(CloseReason::write_failed, detail, protocol::Clock::now());
+        });
+        close_stream();  // also when a refusal was being written
+        return;
+    }
+    if (flushed.blocked) {
+        write_waiting_ = true;
+        stream_.socket().async_wait(flushed.want, [self = shared_from_this()](const error_code& ec) {
+            self->write_waiting_ = false;
+            if (ec || !self->stream_.is_open()) {
+                return;  // closed: the close path ended the session
+            }
+            self->flush();
+        });
+        return;
+    }
+    if (ending_ == Ending::flushing) {
+        ending_ = Ending::done;
+        stream_.shutdown_now();
+        close_stream();
+    }
+}
+
+// ---- Ending.
+
+void AgentSession::close(const protocol::Close& close) {
+    if (ending_ == Ending::no) {
+        log_close(close);
+        end_session();
+        if (close.flush_first) {
+            ending_ = Ending::flushing;
+            flush();  // closes once the refusal is out
+            return;
+        }
+    }
+    ending_ = Ending::done;
+    close_stream();
+}
+
+void AgentSession::log_close(const protocol::Close& close) const {
+    const auto reason = close.reason;
+    if (is_refusal(reason) && !registered_) {
+        const auto label = protocol::close_reason_text(reason);
+        state_->metrics.count_handshake(label);
+        spdlog::warn("refused {}: {}: {}", who(), label, util::peer_text(close.detail, 256));
+        return;
+    }
+    switch (reason) {
+        case CloseReason::handshake_failed:
+            break;  // logged and counted with the TLS layer's reason
+        case CloseReason::peer_closed:
+        case CloseReason::stopped:
+        case CloseReason::write_failed:
+            spdlog::debug("{}: {}", who(), close.detail);
+            break;
+        case CloseReason::revoked:
+            spdlog::info("{}: {}", who(), close.detail);
+            break;
+        case CloseReason::superseded:
+            spdlog::warn("{}: superseded: {}", who(), close.detail);
+            break;
+        case CloseReason::internal:
+            spdlog::error("{}: {}", who(), close.detail);
+            break;
+        default:
+            spdlog::warn("{}: closing the session: {}", who(), close.detail);
+            break;
+    }
+}
+
+void AgentSession::close_stream() {
+    watchdog_.cancel();
+    stream_.close();
+}
+
+void AgentSession::end_session() {
+    if (!registered_) {
+        return;
+    }
+    registered_ = false;
+    state_->registry.remove(machine_.host_id(), this);
+    state_->metrics.agents_connected.fetch_sub(1);
+    state_->metrics.pushes_unacked.fetch_sub(static_cast<std::int64_t>(machine_.pending_acks()));
+    spdlog::debug("{}: disconnected", who());
+    auto self = shared_from_this();
+    asio::co_spawn(
+        stream_.get_executor(),
+        [self] { return self->forget_connection(); },
+        [](std::exception_ptr e) { log_exception(e, "agent session end"); });
+}
+
+// ---- The watchdog: one timer, armed at the machine's deadline.
+
+// A frame only moves the deadline later: the watchdog then fires early and
+// re-arms, so no frame touches the timer. Only an input that brings the
+// deadline closer (welcome, a blocked write, a push) re-arms it at once.
+void AgentSession::tighten_watchdog() {
+    if (ending_ != Ending::done && machine_.deadline() < watchdog_.expiry()) {
+        arm_watchdog();
+    }
+}
+
+void AgentSession::arm_watchdog() {
+    watchdog_.expires_at(machine_.deadline());
+    watchdog_.async_wait([weak = weak_from_this()](const error_code& ec) {
+        auto self = weak.lock();
+        if (!ec && self) {
+            self->on_watchdog();
+        }
+    });
+}
+
+void AgentSession::on_watchdog() {
+    feed([](protocol::ServerMachine& m) { return m.on_timer(protocol::Clock::now()); });
+    if (ending_ != Ending::done) {
+        arm_watchdog();
     }
 }
 

@@ -1,7 +1,6 @@
 #include "mgmt/cluster_state.hpp"
 
 #include "common/lb/endpoint.hpp"
-#include "common/lb/host_list.hpp"
 
 #include <algorithm>
 
@@ -72,38 +71,6 @@ Assignment compute_assignment(const ClusterSnapshot& snapshot,
     assignment.interval = snapshot.settings.check_interval;
     assignment.avoid = snapshot.avoid;
     return assignment;
-}
-
-bool needs_update(const Assignment& held, const Assignment& next, const lb::Algorithm& algorithm) {
-    if (next.list.empty()) {
-        return false;
-    }
-    return held.algorithm != next.algorithm || held.interval != next.interval || held.avoid != next.avoid ||
-           !algorithm.agree(held.list, next.list);
-}
-
-Assignment assignment_to_send(const Assignment& held,
-                              const Assignment& next,
-                              const lb::Algorithm& algorithm) {
-    Assignment out = next;
-    if (held.algorithm == next.algorithm && algorithm.agree(held.list, next.list)) {
-        out.list = held.list;
-    }
-    return out;
-}
-
-Assignment held_from_hello(std::string_view list_value, std::int64_t interval) {
-    Assignment held;
-    held.interval = interval;
-    if (list_value.empty()) {
-        return held;
-    }
-    auto parsed = lb::parse_agent_host_value(list_value);
-    if (parsed) {
-        held.list = std::move(parsed->hosts);
-        held.algorithm = std::move(parsed->algorithm);
-    }
-    return held;
 }
 
 const store::ServerRecord* find_server(const ClusterSnapshot& snapshot, std::string_view name) {

@@ -6,6 +6,7 @@
 // Nothing here does I/O, so every rule is unit-tested without sockets.
 
 #include "common/lb/algorithm.hpp"
+#include "common/lb/assignment.hpp"
 #include "common/lb/config_keys.hpp"
 #include "common/store/store.hpp"
 
@@ -30,14 +31,11 @@ struct ClusterSnapshot {
     std::vector<std::string> avoid;
 };
 
-// What an agent holds, or should hold.
-struct Assignment {
-    std::vector<std::string> list;
-    std::string algorithm;
-    std::int64_t interval = 0;
-    std::vector<std::string> avoid;
-    bool operator==(const Assignment&) const = default;
-};
+// The balancing rules for one agent live in common/lb/assignment.hpp.
+using lb::Assignment;
+using lb::assignment_to_send;
+using lb::held_from_hello;
+using lb::needs_update;
 
 // Builds a snapshot from what the store returned (settings from
 // lb::settings_from_config). Refused only for an unknown algorithm.
@@ -63,21 +61,6 @@ Assignment compute_assignment(const ClusterSnapshot& snapshot, std::string_view 
 Assignment compute_assignment(const ClusterSnapshot& snapshot,
                               const std::vector<std::int64_t>& zone_host_ids,
                               std::int64_t host_id);
-
-// Whether an agent holding `held` must be sent `next` (as welcome's
-// correction or as ms_list): algorithm name, interval or avoid list differ,
-// or the algorithm says the lists disagree. Nothing is sent while `host` is
-// unset (an empty list helps no agent).
-bool needs_update(const Assignment& held, const Assignment& next, const lb::Algorithm& algorithm);
-
-// What is actually sent: `next`, except that a held list the algorithm
-// agrees with is kept as it is (shuffle: a reconnecting agent is not
-// reshuffled because only its avoid list changed).
-Assignment assignment_to_send(const Assignment& held, const Assignment& next, const lb::Algorithm& algorithm);
-
-// What the agent reported in hello: "a,b,c@algo" plus its interval. A value
-// that does not parse counts as holding nothing (the correction fixes it).
-Assignment held_from_hello(std::string_view list_value, std::int64_t interval);
 
 // The snapshot's server record for `name`, if any.
 const store::ServerRecord* find_server(const ClusterSnapshot& snapshot, std::string_view name);

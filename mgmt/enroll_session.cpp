@@ -109,7 +109,7 @@ asio::awaitable<bool> EnrollSession::handshake() {
     }
     const auto detail = stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail();
     const auto reason =
-        classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), detail, timed_out);
+        classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), timed_out);
     // The port's label is coarser than the handshake's reason: timeout or tls_error.
     state_->metrics.count_enrollment(timed_out ? "timeout" : "tls_error");
     spdlog::warn("enrollment from {} refused: {}: {}", peer_, reason, util::peer_text(detail, 256));

@@ -13,13 +13,9 @@ namespace agentlb::mgmt {
 
 std::string classify_handshake_failure(const boost::system::error_code& ec,
                                        long verify_result,
-                                       std::string_view detail,
                                        bool timed_out) {
     if (timed_out) {
         return "timeout";
-    }
-    if (detail.find("revoked") != std::string_view::npos) {
-        return "revoked";
     }
     switch (verify_result) {
         case X509_V_OK:

@@ -6,18 +6,16 @@
 #include <boost/system/error_code.hpp>
 
 #include <string>
-#include <string_view>
 
 namespace agentlb::mgmt {
 
-// `verify_result` is SSL_get_verify_result() of the session, `detail` the
-// stream's and verify callback's text, `timed_out` whether our deadline
-// closed the socket. Results: "timeout", "closed", "no_certificate",
-// "expired", "revoked", "unknown_ca", "bad_certificate", "tls_version",
-// "not_tls", "tls_error".
+// `verify_result` is SSL_get_verify_result() of the session (our verify
+// callback sets X509_V_ERR_CERT_REVOKED for a revoked serial), `timed_out`
+// whether our deadline closed the socket. Decided by codes, never by text. Results: "timeout", "closed",
+// "no_certificate", "expired", "revoked", "unknown_ca", "bad_certificate", "tls_version", "not_tls",
+// "tls_error".
 std::string classify_handshake_failure(const boost::system::error_code& ec,
                                        long verify_result,
-                                       std::string_view detail,
                                        bool timed_out);
 
 }  // namespace agentlb::mgmt

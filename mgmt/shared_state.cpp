@@ -16,6 +16,7 @@ SharedState::SharedState(Options options_in,
       store(store_in),
       ca(std::move(ca_in)),
       revoked(std::make_shared<certs::RevocationList>()),
+      agent_settings{options.name, options.handshake_timeout, options.heartbeat_interval},
       snapshot_(std::make_shared<const ClusterSnapshot>(empty_snapshot())) {}
 
 std::shared_ptr<const ClusterSnapshot> SharedState::snapshot() const {

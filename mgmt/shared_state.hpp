@@ -6,6 +6,7 @@
 
 #include "certs/ca.hpp"
 #include "certs/revocation.hpp"
+#include "common/protocol/server_machine.hpp"
 #include "common/tls/context.hpp"
 #include "common/util/clock.hpp"
 #include "mgmt/agent_registry.hpp"
@@ -63,8 +64,10 @@ public:
     void recheck_record_later(std::int64_t host_id);
     std::vector<std::int64_t> take_records_to_recheck();
 
+    // What every agent session's protocol::ServerMachine reads (from options).
+    const protocol::ServerSettings agent_settings;
     // ms_list sequence numbers: increasing over this server's lifetime.
-    std::int64_t next_seq() { return seq_.fetch_add(1) + 1; }
+    protocol::SeqCounter seqs;
 
 private:
     mutable std::mutex snapshot_mutex_;
@@ -73,7 +76,6 @@ private:
     std::vector<store::ServerRecord> servers_;
     std::mutex recheck_mutex_;
     std::vector<std::int64_t> recheck_;
-    std::atomic<std::int64_t> seq_{0};
 };
 
 }  // namespace agentlb::mgmt

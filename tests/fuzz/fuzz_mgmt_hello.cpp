@@ -1,5 +1,5 @@
 // The server's answer to a hello, from the decoded message to the reply
-// (mgmt/hello_decision, as AgentSession::accept_hello uses it).
+// (protocol::ServerMachine, as agentlb-mgmt's AgentSession drives it).
 //
 // Input: one byte choosing the situation (what the certificate and the store
 // say, the cluster's settings), then the hello payload. Properties: anything
@@ -11,9 +11,12 @@
 
 #include "common/lb/config_keys.hpp"
 #include "common/lb/host_list.hpp"
+#include "common/protocol/server_machine.hpp"
+#include "common/wire/error_code.hpp"
 #include "common/wire/frame.hpp"
 #include "common/wire/messages.hpp"
-#include "mgmt/hello_decision.hpp"
+#include "mgmt/cluster_state.hpp"
+#include "mgmt/host_lookup.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 #include <cstddef>
@@ -23,6 +26,7 @@
 #include <string_view>
 
 namespace mgmt = agentlb::mgmt;
+namespace protocol = agentlb::protocol;
 namespace wire = agentlb::wire;
 using agentlb::fuzz::free_of_control_bytes;
 
@@ -79,13 +83,22 @@ void check_reply_frame(const wire::Message& reply) {
     FUZZ_CHECK(decoded == reply, "the reply decodes to itself");
 }
 
-void check_refusal(const mgmt::HelloRefusal& refusal) {
+// A refusal: an error frame with a known code, then a close that writes it
+// first, its detail safe to log.
+void check_refusal(const protocol::Actions& actions) {
     static const std::set<std::string> kCodes{
         "identity_mismatch", "revoked", "bad_certificate", "unknown_host"};
-    FUZZ_CHECK(kCodes.count(refusal.code) == 1, "a refusal has a known code");
-    FUZZ_CHECK(!refusal.message.empty(), "a refusal says why");
-    FUZZ_CHECK(free_of_control_bytes(refusal.log), "the log text is safe");
-    check_reply_frame(wire::Error{refusal.code, refusal.message});
+    FUZZ_CHECK(actions.size() == 2, "a refusal is an error, then a close");
+    const auto* send = std::get_if<protocol::Send>(&actions[0]);
+    FUZZ_CHECK(send != nullptr, "a refusal is sent");
+    const auto* error = std::get_if<wire::Error>(&send->message);
+    FUZZ_CHECK(error != nullptr, "a refusal is an error frame");
+    FUZZ_CHECK(kCodes.count(error->code) == 1, "a refusal has a known code");
+    FUZZ_CHECK(!error->message.empty(), "a refusal says why");
+    const auto* close = std::get_if<protocol::Close>(&actions[1]);
+    FUZZ_CHECK(close != nullptr && close->flush_first, "the session closes once the refusal is out");
+    FUZZ_CHECK(free_of_control_bytes(close->detail), "the log text is safe");
+    check_reply_frame(*error);
 }
 
 }  // namespace
@@ -107,54 +120,64 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     const std::string common_name = s.identity_matches ? hello->name : std::string(kCommonName);
-    if (const auto refusal = mgmt::check_hello_identity(*hello, common_name)) {
-        FUZZ_CHECK(hello->name != common_name, "only a different name is a mismatch");
-        check_refusal(*refusal);
+    static const protocol::ServerSettings settings{"ms1", std::chrono::seconds(10), std::chrono::seconds(10)};
+    const auto now = protocol::TimePoint{} + std::chrono::hours(1);
+    protocol::ServerMachine machine(settings, now);
+    protocol::SeqCounter seqs;
+    for (int i = 0; i < 100; ++i) {
+        seqs.next();
+    }
+    (void)machine.on_handshake_done(
+        protocol::PeerCertificate{true, common_name, "0a1b", protocol::CertificateCheck::good, {}}, now);
+    const auto answered = machine.on_message(*hello, now);
+    if (hello->name != common_name) {
+        check_refusal(answered);
         return 0;
     }
-    FUZZ_CHECK(hello->name == common_name, "a different name is always refused");
-    check_refusal(mgmt::leaf_check_refusal("certificate is revoked"));
+    FUZZ_CHECK(answered.size() == 1 && std::holds_alternative<protocol::LookupHost>(answered[0]),
+               "a matching name is looked up");
 
-    mgmt::HelloLookup lookup;
+    mgmt::HostRead read;
     if (s.registered) {
-        lookup.host = agentlb::store::HostRecord{kHostId, hello->name, "zone-a", std::nullopt, 0, 0};
+        read.host = agentlb::store::HostRecord{kHostId, hello->name, "zone-a", std::nullopt, 0, 0};
     }
-    lookup.revoked = s.revoked;
-    lookup.snapshot = snapshot_for(s);
+    read.revoked = s.revoked;
+    read.snapshot = snapshot_for(s);
     if (!s.host_in_snapshot) {
-        lookup.ids = std::vector<std::int64_t>{3, 5, kHostId, 9};
+        read.ids = std::vector<std::int64_t>{3, 5, kHostId, 9};
     }
-    int seqs = 0;
-    const mgmt::HelloServer server{"ms1", 10, [&seqs] { return ++seqs + 100; }};
-    const auto decision = mgmt::decide_hello(*hello, "0a1b", lookup, server);
-
-    if (const auto* refusal = std::get_if<mgmt::HelloRefusal>(&decision)) {
-        FUZZ_CHECK(!s.registered || s.revoked, "only an unknown or revoked host is refused here");
-        check_refusal(*refusal);
+    read.generation = 42;
+    const auto looked = machine.on_lookup(mgmt::host_lookup_from(read), seqs, now);
+    if (!s.registered || s.revoked) {
+        check_refusal(looked);
+        FUZZ_CHECK(seqs.next() == 101, "a refusal uses no seq");
         return 0;
     }
-    FUZZ_CHECK(s.registered && !s.revoked, "an unknown or revoked host is never welcomed");
-    const auto& accepted = std::get<mgmt::HelloAcceptance>(decision);
-    const auto& welcome = accepted.welcome;
+    FUZZ_CHECK(looked.size() == 1 && std::holds_alternative<protocol::RecordConnection>(looked[0]),
+               "the connection is recorded before welcome");
+    const auto welcomed = machine.on_recorded(now);
+    FUZZ_CHECK(welcomed.size() == 2, "welcome, then the driver's turn");
+    const auto& welcome = std::get<wire::Welcome>(std::get<protocol::Send>(welcomed[0]).message);
     FUZZ_CHECK(welcome.host_id == kHostId && welcome.server == "ms1" && welcome.heartbeat_interval == 10,
                "welcome names this host and this server");
-    const auto& snapshot = *lookup.snapshot;
+    const auto& snapshot = *read.snapshot;
     const auto computed =
         mgmt::compute_assignment(snapshot, std::vector<std::int64_t>{3, 5, kHostId, 9}, kHostId);
+    const auto next_seq = seqs.next();
     if (welcome.correction) {
-        FUZZ_CHECK(seqs == 1 && welcome.correction->seq == 101, "a correction takes one new seq");
+        FUZZ_CHECK(next_seq == 102 && welcome.correction->seq == 101, "a correction takes one new seq");
         const auto& c = *welcome.correction;
-        FUZZ_CHECK((mgmt::Assignment{c.list, c.algorithm, c.interval, c.avoid} == accepted.held),
+        FUZZ_CHECK((mgmt::Assignment{c.list, c.algorithm, c.interval, c.avoid} == machine.held()),
                    "the agent holds what the correction says");
         FUZZ_CHECK(!c.list.empty(), "a correction is never an empty list");
         auto reparsed = agentlb::lb::parse_host_list(agentlb::lb::join_host_list(c.list));
         FUZZ_CHECK(reparsed.ok() && *reparsed == c.list, "a correction is a valid host list");
     } else {
-        FUZZ_CHECK(seqs == 0, "no seq is used without a correction");
-        FUZZ_CHECK(accepted.held == mgmt::held_from_hello(hello->list, hello->interval),
+        FUZZ_CHECK(next_seq == 101, "no seq is used without a correction");
+        FUZZ_CHECK(machine.held() == mgmt::held_from_hello(hello->list, hello->interval),
                    "without a correction the agent keeps what it reported");
     }
-    FUZZ_CHECK(!mgmt::needs_update(accepted.held, computed, *snapshot.algorithm),
+    FUZZ_CHECK(!mgmt::needs_update(machine.held(), computed, *snapshot.algorithm),
                "after welcome the agent holds a list the server would not correct");
     check_reply_frame(welcome);
     return 0;

@@ -1,9 +1,11 @@
 #include "tests/support/fake_mgmt.hpp"
 
 #include "certs/ca.hpp"
+#include "certs/inspect.hpp"
+#include "certs/verify.hpp"
+#include "common/lb/algorithm.hpp"
+#include "common/protocol/server_machine.hpp"
 #include "common/tls/context.hpp"
-#include "common/tls/deadline.hpp"
-#include "common/tls/frame_writer.hpp"
 #include "common/tls/message_reader.hpp"
 #include "common/tls/stream.hpp"
 #include "common/tls/timeouts.hpp"
@@ -28,6 +30,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -56,6 +59,8 @@ struct FakeMgmt::Impl {
     tls::SslCtxPtr ssl_context;
     tcp::acceptor acceptor{context};
     FakeMgmtOptions options;
+    protocol::ServerSettings settings;  // the sessions' machines read it
+    protocol::SeqCounter seqs;
     std::string address;  // set before the thread starts; the acceptor is the I/O thread's
     std::vector<std::shared_ptr<Connection>> connections;  // I/O thread only; index = accept order
 
@@ -73,18 +78,22 @@ struct FakeMgmt::Impl {
     asio::awaitable<void> accept_loop();
 };
 
-// One accepted connection: handshake, hello -> welcome, then a reader that
-// answers pings and a writer that drains the queue (TlsStream allows one of each).
+// One accepted connection, driven like agentlb-mgmt drives its sessions: the
+// rules (hello -> welcome, ping -> pong, deadlines) are protocol::ServerMachine's;
+// the store lookup is answered from the options. A reader hands each decoded
+// message to the machine (recording it first), a writer drains the queue
+// (TlsStream allows one of each), and a watchdog gives the machine its timer.
 class FakeMgmt::Impl::Connection : public std::enable_shared_from_this<Connection> {
 public:
     Connection(tcp::socket socket, SSL_CTX* context, std::size_t index, Impl& owner)
         : stream_(std::move(socket), context, tls::Role::server),
-          deadline_(stream_),
+          watchdog_(stream_.get_executor()),
           write_signal_(stream_.get_executor()),
+          machine_(owner.settings, protocol::Clock::now()),
           index_(index),
           owner_(owner) {}
 
-    bool welcomed() const { return welcomed_; }
+    bool welcomed() const { return machine_.welcomed(); }
     bool is_closed() const { return closed_; }
 
     void queue(std::string frame) {
@@ -98,7 +107,7 @@ public:
             return;
         }
         closed_ = true;
-        deadline_.cancel();
+        watchdog_.cancel();
         write_signal_.cancel();
         stream_.close();
         const auto now = FakeSession::Clock::now();
@@ -108,114 +117,209 @@ public:
             s.close_reason = reason;
             s.peer_close_notify = peer_close_notify;
         });
+        (void)machine_.on_abort(protocol::CloseReason::stopped, reason, protocol::Clock::now());
     }
 
     asio::awaitable<void> run() {
         auto self = shared_from_this();
-        deadline_.expires_after(tls::kHandshakeTimeout);
+        asio::co_spawn(
+            stream_.get_executor(), [self] { return self->watch(); }, report_exception);
         error_code ec = co_await stream_.handshake();
         if (ec) {
             close("handshake: " + describe(ec));
             co_return;
         }
-        wire::Message message;
-        std::string detail;
-        ec = co_await tls::read_message(stream_, decoder_, message, detail);
-        if (ec) {
-            close("before hello: " + (detail.empty() ? describe(ec) : detail));
-            co_return;
-        }
-        const auto* hello = std::get_if<wire::Hello>(&message);
-        if (!hello) {
-            close("expected hello, got " + std::string(wire::message_type(message)));
-            co_return;
-        }
-        owner_.record(index_, [&](FakeSession& s) {
-            s.hello_name = hello->name;
-            s.hello_list = hello->list;
-            s.hello_interval = hello->interval;
-        });
-
-        wire::Welcome welcome;
-        welcome.host_id = owner_.options.host_id;
-        welcome.server = owner_.options.name;
-        welcome.heartbeat_interval = owner_.options.heartbeat_interval;
-        welcome.correction = owner_.options.correction;
-        const auto frame = wire::encode_frame(wire::encode_message(welcome));
-        if (!frame) {
-            close("cannot encode welcome: " + frame.error());
-            co_return;
-        }
-        ec = co_await stream_.write_all(frame->data(), frame->size());
-        if (ec) {
-            close("sending welcome: " + describe(ec));
-            co_return;
-        }
-        deadline_.cancel();
-        welcomed_ = true;
-        const auto now = FakeSession::Clock::now();
-        owner_.record(index_, [&](FakeSession& s) {
-            s.welcomed = true;
-            s.welcomed_at = now;
-        });
+        auto certificate = peer_certificate_of(stream_);
+        carry_out(machine_.on_handshake_done(std::move(certificate), protocol::Clock::now()));
         asio::co_spawn(
             stream_.get_executor(), [self] { return self->write_loop(); }, report_exception);
 
+        wire::Message message;
+        std::string detail;
         while (!closed_) {
             ec = co_await tls::read_message(stream_, decoder_, message, detail);
             if (ec) {
+                if (closed_) {
+                    break;
+                }
                 if (ec == asio::error::eof) {
                     const bool notified =
                         (SSL_get_shutdown(stream_.native_handle()) & SSL_RECEIVED_SHUTDOWN) != 0;
-                    close("closed by the agent", notified);
+                    close(machine_.welcomed() ? "closed by the agent" : "before hello: " + describe(ec),
+                          notified);
                 } else if (ec.category() == wire::wire_category()) {
-                    close("protocol error: " + detail);
+                    close((machine_.welcomed() ? "protocol error: " : "before hello: ") + detail);
                 } else {
-                    close("read failed: " + describe(ec));
+                    close((machine_.welcomed() ? "read failed: " : "before hello: ") + describe(ec));
                 }
                 break;
             }
-            if (const auto* ping = std::get_if<wire::Ping>(&message)) {
-                if (auto pong = wire::encode_frame(wire::encode_message(wire::Pong{ping->seq}))) {
-                    queue(std::move(*pong));
-                }
-                owner_.record(index_, [](FakeSession& s) { ++s.pings; });
-            } else {
-                const std::string type(wire::message_type(message));
-                owner_.record(index_, [&](FakeSession& s) { s.received.push_back(type); });
-                const auto* renew = std::get_if<wire::Renew>(&message);
-                if (renew && owner_.options.on_renew) {
-                    if (auto answer = owner_.options.on_renew(*renew)) {
-                        if (auto frame = wire::encode_frame(wire::encode_message(*answer))) {
-                            queue(std::move(*frame));
-                        }
-                    }
-                }
-            }
+            observe(message);
+            carry_out(machine_.on_message(message, protocol::Clock::now()));
         }
     }
 
 private:
+    static protocol::PeerCertificate peer_certificate_of(tls::TlsStream& stream) {
+        protocol::PeerCertificate out;
+        auto certificate = tls::peer_certificate(stream.native_handle());
+        if (!certificate) {
+            return out;
+        }
+        out.present = true;
+        out.common_name = certs::common_name_of(certificate.get());
+        out.serial = certs::serial_of(certificate.get());
+        auto check = certs::check_leaf(certificate.get(), nullptr, certs::CertificateKind::agent);
+        if (!check) {
+            out.check = check.problem == certs::LeafProblem::revoked ? protocol::CertificateCheck::revoked
+                                                                     : protocol::CertificateCheck::bad;
+            out.problem = check.reason;
+        }
+        return out;
+    }
+
+    // What the test can read back: hello's fields, pings, the other types.
+    void observe(const wire::Message& message) {
+        if (const auto* hello = std::get_if<wire::Hello>(&message)) {
+            if (machine_.state() == protocol::ServerMachine::State::awaiting_hello) {
+                owner_.record(index_, [&](FakeSession& s) {
+                    s.hello_name = hello->name;
+                    s.hello_list = hello->list;
+                    s.hello_interval = hello->interval;
+                });
+                return;
+            }
+        }
+        if (std::holds_alternative<wire::Ping>(message) && machine_.welcomed()) {
+            owner_.record(index_, [](FakeSession& s) { ++s.pings; });
+            return;
+        }
+        const std::string type(wire::message_type(message));
+        owner_.record(index_, [&](FakeSession& s) { s.received.push_back(type); });
+    }
+
+    // The options stand in for the store.
+    protocol::HostLookup lookup() const {
+        protocol::HostLookup answer;
+        answer.found = true;
+        answer.host_id = owner_.options.host_id;
+        answer.algorithm = lb::find_algorithm("static").value();
+        if (const auto& correction = owner_.options.correction) {
+            // Sent whenever the agent holds something else (an empty list is never sent).
+            answer.assignment = lb::Assignment{
+                correction->list, correction->algorithm, correction->interval, correction->avoid};
+            if (auto algorithm = lb::find_algorithm(correction->algorithm)) {
+                answer.algorithm = *algorithm;
+            }
+        }
+        return answer;
+    }
+
+    protocol::Issued issue(const wire::Renew& renew) const {
+        protocol::Issued issued;  // unset or no answer: "unavailable"
+        if (!owner_.options.on_renew) {
+            return issued;
+        }
+        auto answer = owner_.options.on_renew(renew);
+        if (!answer) {
+            return issued;
+        }
+        if (const auto* certificate = std::get_if<wire::Certificate>(&*answer)) {
+            issued.outcome = protocol::Issued::Outcome::issued;
+            issued.certificate = certificate->certificate;
+            issued.ca = certificate->ca;
+        } else if (const auto* error = std::get_if<wire::Error>(&*answer)) {
+            issued.outcome = protocol::Issued::Outcome::refused;
+            issued.reason = error->message;
+        }
+        return issued;
+    }
+
+    void carry_out(protocol::Actions actions) {
+        for (auto& action : actions) {
+            if (auto* send = std::get_if<protocol::Send>(&action)) {
+                if (auto frame = wire::encode_frame(wire::encode_message(send->message))) {
+                    queue(std::move(*frame));
+                } else {
+                    close("cannot encode " + std::string(wire::message_type(send->message)) + ": " +
+                          frame.error());
+                }
+            } else if (std::holds_alternative<protocol::LookupHost>(action)) {
+                carry_out(machine_.on_lookup(lookup(), owner_.seqs, protocol::Clock::now()));
+            } else if (std::holds_alternative<protocol::RecordConnection>(action)) {
+                carry_out(machine_.on_recorded(protocol::Clock::now()));
+            } else if (std::holds_alternative<protocol::Welcomed>(action)) {
+                const auto now = FakeSession::Clock::now();
+                owner_.record(index_, [&](FakeSession& s) {
+                    s.welcomed = true;
+                    s.welcomed_at = now;
+                });
+            } else if (auto* renewal = std::get_if<protocol::IssueCertificate>(&action)) {
+                wire::Renew renew{renewal->csr};
+                carry_out(machine_.on_issued(issue(renew), protocol::Clock::now()));
+            } else if (auto* closing = std::get_if<protocol::Close>(&action)) {
+                const std::string why =
+                    std::string(protocol::close_reason_text(closing->reason)) + ": " + closing->detail;
+                if (closing->flush_first && !outbox_.empty()) {
+                    close_after_flush_ = why;
+                } else {
+                    close(why);
+                }
+            }
+        }
+    }
+
     std::string describe(const error_code& ec) const {
         return stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail();
     }
 
+    // The machine's timer, checked often: early calls are harmless.
+    asio::awaitable<void> watch() {
+        auto self = shared_from_this();
+        while (!closed_) {
+            const auto soon = protocol::Clock::now() + std::chrono::milliseconds(100);
+            watchdog_.expires_at(std::min(machine_.deadline(), soon));
+            error_code ec;
+            co_await watchdog_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (closed_) {
+                break;
+            }
+            carry_out(machine_.on_timer(protocol::Clock::now()));
+        }
+    }
+
     asio::awaitable<void> write_loop() {
         auto self = shared_from_this();
-        const error_code ec = co_await tls::write_queued_frames(stream_, outbox_, write_signal_, closed_);
-        if (ec) {
-            close("write failed: " + describe(ec));
+        while (!closed_) {
+            if (outbox_.empty()) {
+                if (close_after_flush_) {
+                    close(*close_after_flush_);
+                    break;
+                }
+                write_signal_.expires_at(asio::steady_timer::time_point::max());
+                error_code ignored;
+                co_await write_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+                continue;
+            }
+            const std::string frame = outbox_.front();
+            const error_code ec = co_await stream_.write_all(frame.data(), frame.size());
+            if (ec) {
+                close("write failed: " + describe(ec));
+                break;
+            }
+            outbox_.pop_front();
         }
     }
 
     tls::TlsStream stream_;
-    tls::Deadline deadline_;  // after stream_: destroyed first
+    asio::steady_timer watchdog_;  // after stream_: destroyed first
     asio::steady_timer write_signal_;
+    protocol::ServerMachine machine_;
     wire::FrameDecoder decoder_;
     std::deque<std::string> outbox_;
+    std::optional<std::string> close_after_flush_;  // a refusal being written
     std::size_t index_;
     Impl& owner_;
-    bool welcomed_ = false;
     bool closed_ = false;
 };
 
@@ -244,6 +348,8 @@ asio::awaitable<void> FakeMgmt::Impl::accept_loop() {
 FakeMgmt::FakeMgmt(const CaFixture& fixture, const std::string& ip, FakeMgmtOptions options)
     : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
     impl_->options = options_;
+    impl_->settings = protocol::ServerSettings{
+        options_.name, tls::kHandshakeTimeout, std::chrono::seconds(options_.heartbeat_interval)};
 
     auto [key_pem, csr_pem] = make_key_and_csr(options_.name);
     certs::IssueOptions issue;

@@ -1,15 +1,18 @@
 #pragma once
 
 // A scripted management server for integration tests, made of the real
-// protocol code (common/tls agent-port context + TlsStream, common/wire
-// frames and messages), for what agentlb-mgmt cannot be made to do on
-// demand (e.g. send `migrate`).
+// protocol code (common/tls agent-port context + TlsStream, and
+// protocol::ServerMachine, the rules agentlb-mgmt runs), for what
+// agentlb-mgmt cannot be made to do on demand (e.g. send `migrate`).
 //
 // It listens on IP:0 (a 127.0.0.x address) with a server certificate for
-// that IP issued by the fixture's CA, requires an agent certificate, answers
-// `hello` with `welcome` and `ping` with `pong`, records everything else, and
-// sends what the test asks on a chosen session. It runs its own io_context
-// on a background thread; every call from the test waits with a hard cap.
+// that IP issued by the fixture's CA, requires an agent certificate, and
+// runs one ServerMachine per connection: `hello` is answered with `welcome`
+// (the store lookup answered from the options), `ping` with `pong`, silence
+// and the handshake deadline close as on agentlb-mgmt. It records what it
+// received and sends what the test asks on a chosen session. It runs its
+// own io_context on a background thread; every call from the test waits
+// with a hard cap.
 //
 //   FakeMgmt fake(fixture, "127.0.0.2");
 //   // ... list fake.address() in the agent's `host` ...
@@ -31,12 +34,14 @@
 namespace agentlb::test {
 
 struct FakeMgmtOptions {
-    std::string name = "fake-ms";            // welcome's server name and the certificate's CN
-    std::int64_t host_id = 1;                // welcome's host id
-    std::int64_t heartbeat_interval = 1;     // welcome's heartbeat interval, seconds
-    std::optional<wire::MsList> correction;  // welcome's correction, on every session
-    // Answers `renew` (on the fake's thread): the message to send back, or
-    // nothing. Unset: a renew is only recorded.
+    std::string name = "fake-ms";         // welcome's server name and the certificate's CN
+    std::int64_t host_id = 1;             // welcome's host id
+    std::int64_t heartbeat_interval = 1;  // welcome's heartbeat interval, seconds
+    // The list the "store" assigns: welcome corrects an agent holding
+    // anything else (its seq is the fake's own counter). Unset: no correction.
+    std::optional<wire::MsList> correction;
+    // Answers `renew` (on the fake's thread): a `certificate` or an `error`
+    // to send back. Unset, or no answer: the renewal is refused as `unavailable`.
     std::function<std::optional<wire::Message>(const wire::Renew&)> on_renew;
 };
 
