@@ -77,7 +77,7 @@ TEST_CASE("rate limit: the window: ten failures spread over a minute never limit
     CHECK(limit.check("10.0.0.1", later + 90s) == Verdict::refused_first);
 }
 
-TEST_CASE("rate limit: the table is bounded; drained entries go first, then the least indebted") {
+TEST_CASE("rate limit: the table is bounded, drained entries go first, then the least indebted") {
     EnrollRateLimit limit({10, 60s, 4});
     fail_times(limit, "a", 10, t0);
     limit.record_failure("a", t0);  // one more that was in flight: limited until t0 + 12 s at least
@@ -102,7 +102,7 @@ TEST_CASE("rate limit: the table is bounded; drained entries go first, then the 
     CHECK(limit.check("z", t0 + 7s) == Verdict::allowed);
 }
 
-TEST_CASE("rate limit: refusals of evicted entries still reach the summary; drained entries are dropped") {
+TEST_CASE("rate limit: refusals of evicted entries still reach the summary, drained entries are dropped") {
     EnrollRateLimit limit({2, 60s, 2});
     fail_times(limit, "a", 2, t0);
     CHECK(limit.check("a", t0) == Verdict::refused_first);

@@ -263,7 +263,7 @@ TEST_CASE("a host name with characters outside RFC 1123 is refused, naming the c
     CHECK(bench.fixture.store().list_hosts().empty());
 }
 
-TEST_CASE("wrong tokens from one address are rate limited; other addresses still enrol") {
+TEST_CASE("wrong tokens from one address are rate limited, other addresses still enrol") {
     EnrollBench bench;
     const auto csr = make_key_and_csr("h1").csr_pem;
     constexpr int kAttempts = 50;

@@ -147,7 +147,7 @@ TEST_CASE("a live server marked down or deleted behind its back is up again and 
     CHECK(a2->ping());
 }
 
-TEST_CASE("a second agentlb-mgmt under a live server's name is refused; after a crash it takes over") {
+TEST_CASE("a second agentlb-mgmt under a live server's name is refused, after a crash it takes over") {
     CaFixture fixture;
     auto first = std::make_unique<MgmtServer>(fixture, "M1", kShortLiveness);
     const auto first_address = first->address();

@@ -125,7 +125,7 @@ TEST_CASE("the first ping can come at a phase of the heartbeat, the next ones ev
     CHECK(late.deadline() == t0 + 20s);
 }
 
-TEST_CASE("a welcome without a heartbeat interval uses the fallback; a huge one is capped") {
+TEST_CASE("a welcome without a heartbeat interval uses the fallback, a huge one is capped") {
     CHECK(heartbeat_from_welcome(wire::Welcome{1, "ms1", 15, std::nullopt}, 10s) == 15s);
     CHECK(heartbeat_from_welcome(wire::Welcome{1, "ms1", 0, std::nullopt}, 10s) == 10s);
     // Found by tests/fuzz (agent_server_message): seconds -> milliseconds overflowed.
@@ -282,7 +282,7 @@ TEST_CASE("missed pongs close the session after kMissedHeartbeatsBeforeDead ping
     CHECK(machine.state() == State::closed);
 }
 
-TEST_CASE("a pong keeps the session; a pong answers no more than was sent") {
+TEST_CASE("a pong keeps the session, a pong answers no more than was sent") {
     CHECK(answered_pings(2, 5, wire::Pong{9}) == 5);
     CHECK(answered_pings(4, 5, wire::Pong{1}) == 4);
 

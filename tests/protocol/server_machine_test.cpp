@@ -254,7 +254,7 @@ TEST_CASE("server: the first message must be hello") {
     CHECK(s.machine.deadline() == TimePoint::max());
 }
 
-TEST_CASE("server: a bad frame before hello is no hello; after welcome it closes the session") {
+TEST_CASE("server: a bad frame before hello is no hello, after welcome it closes the session") {
     const std::string bad = std::string("\x00\x00\x00\x05", 4) + "nope!";
     SECTION("before hello") {
         Session s;
@@ -476,7 +476,7 @@ TEST_CASE("server: a write blocked for the heartbeat limit closes") {
     CHECK(unblocked.machine.deadline() == t0 + 20s + kIdleLimit);
 }
 
-TEST_CASE("server: silence for the heartbeat limit closes; every frame moves it") {
+TEST_CASE("server: silence for the heartbeat limit closes, every frame moves it") {
     Session s;
     s.welcome();
     CHECK(s.machine.deadline() == t0 + 3s + kIdleLimit);

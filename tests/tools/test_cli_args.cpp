@@ -133,7 +133,7 @@ TEST_CASE("pass 2: global options are read before, between and after the command
     CHECK(twice->global.json);
 }
 
-TEST_CASE("pass 2: a double dash ends the options; everything after it is an argument") {
+TEST_CASE("pass 2: a double dash ends the options, everything after it is an argument") {
     auto parsed = parse_set(Words{"config", "set", "--", "--json", "-h"});
     REQUIRE(parsed.ok());
     CHECK_FALSE(parsed->global.json);
