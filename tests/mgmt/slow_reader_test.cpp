@@ -69,10 +69,10 @@ TEST_CASE("an agent that never reads is dropped once its answers pile up, and ot
             outcome = ec;
             co_return;
         }
-        wire::FrameDecoder decoder;
+        protocol::FrameIntake intake;
         wire::Message first;
         std::string detail;
-        if (const auto ec = co_await tls::read_message(stream, decoder, first, detail)) {
+        if (const auto ec = co_await tls::read_message(stream, intake, first, detail)) {
             outcome = ec;
             co_return;
         }

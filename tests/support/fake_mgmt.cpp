@@ -137,7 +137,7 @@ public:
         wire::Message message;
         std::string detail;
         while (!closed_) {
-            ec = co_await tls::read_message(stream_, decoder_, message, detail);
+            ec = co_await tls::read_message(stream_, intake_, message, detail);
             if (ec) {
                 if (closed_) {
                     break;
@@ -315,7 +315,7 @@ private:
     asio::steady_timer watchdog_;  // after stream_: destroyed first
     asio::steady_timer write_signal_;
     protocol::ServerMachine machine_;
-    wire::FrameDecoder decoder_;
+    protocol::FrameIntake intake_;
     std::deque<std::string> outbox_;
     std::optional<std::string> close_after_flush_;  // a refusal being written
     std::size_t index_;

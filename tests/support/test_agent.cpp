@@ -3,7 +3,6 @@
 #include "common/protocol/agent_machine.hpp"
 #include "common/protocol/enroll_client_machine.hpp"
 #include "common/protocol/frame_intake.hpp"
-#include "common/tls/message_reader.hpp"
 #include "common/tls/stream.hpp"
 #include "common/wire/error.hpp"
 #include "common/wire/frame.hpp"
