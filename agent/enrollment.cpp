@@ -2,8 +2,6 @@
 
 #include "agent/credentials.hpp"
 #include "agent/printable.hpp"
-#include "common/util/clock.hpp"
-#include "common/util/text.hpp"
 #include "certs/fingerprint.hpp"
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
@@ -14,6 +12,8 @@
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
+#include "common/util/clock.hpp"
+#include "common/util/text.hpp"
 #include "common/wire/frame.hpp"
 
 #include <boost/asio/connect.hpp>

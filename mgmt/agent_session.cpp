@@ -323,7 +323,7 @@ void AgentSession::read_available(bool readable) {
             std::string detail =
                 routine ? std::string()
                         : util::peer_text(stream_.last_error_detail().empty() ? ec.message()
-                                                                             : stream_.last_error_detail());
+                                                                              : stream_.last_error_detail());
             feed([&](protocol::ServerMachine& m) {
                 return m.on_read_error(routine, std::move(detail), protocol::Clock::now());
             });

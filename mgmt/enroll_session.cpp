@@ -1,11 +1,11 @@
 #include "mgmt/enroll_session.hpp"
 
+#include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
+#include "common/util/text.hpp"
 #include "common/wire/frame.hpp"
 #include "mgmt/enroll_request.hpp"
 #include "mgmt/handshake_refusal.hpp"
-#include "common/util/clock.hpp"
-#include "common/util/text.hpp"
 #include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
 

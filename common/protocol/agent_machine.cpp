@@ -183,7 +183,8 @@ void AgentMachine::on_established_message(const wire::Message& message, Actions&
         }
         persist(*list, false, out);
     } else if (const auto* migrate = std::get_if<wire::Migrate>(&message)) {
-        out.emplace_back(Migrate{util::peer_text(migrate->reason), avoid_after_migrate(*migrate, settings_.entry)});
+        out.emplace_back(
+            Migrate{util::peer_text(migrate->reason), avoid_after_migrate(*migrate, settings_.entry)});
     } else if (const auto* certificate = std::get_if<wire::Certificate>(&message)) {
         out.emplace_back(CertificateReceived{*certificate});
     } else if (const auto* error = std::get_if<wire::Error>(&message)) {

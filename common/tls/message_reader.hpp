@@ -6,8 +6,8 @@
 // stream. Lives apart from agentlb_tls so that the TLS layer does not depend
 // on the wire format.
 
-#include "common/tls/stream.hpp"
 #include "common/protocol/frame_intake.hpp"
+#include "common/tls/stream.hpp"
 #include "common/wire/messages.hpp"
 
 #include <boost/asio/awaitable.hpp>

@@ -11,7 +11,9 @@
 using agentlb::lint::names_ctest_splits;
 
 TEST_CASE("the name scanner finds a semicolon in a test name, and only there") {
-    const auto found = names_ctest_splits("x\nTEST_CASE(\"a" "; b\") {\n  SECTION(\"c; d\") {}\n}\n");
+    const auto found = names_ctest_splits(
+        "x\nTEST_CASE(\"a"
+        "; b\") {\n  SECTION(\"c; d\") {}\n}\n");
     REQUIRE(found.size() == 1);
     CHECK(found[0].line == 2);
     CHECK(found[0].name == "a; b");

@@ -1,6 +1,7 @@
 // The enrollment port's limit on failed attempts per source address.
 
 #include "mgmt/enroll_rate_limit.hpp"
+
 #include "mgmt/enroll_session.hpp"
 
 #include <catch2/catch.hpp>

@@ -33,7 +33,6 @@ struct Bench {
     EnrollExchange answer(const std::string& token, const std::string& name, const std::string& csr) {
         return answer(wire::EnrollRequest{token, csr, name, ""});
     }
-
 };
 
 const wire::Error& error_of(const EnrollExchange& reply) {

@@ -60,10 +60,15 @@ TEST_CASE("peer_text shows at most max_bytes and marks the cut") {
 TEST_CASE("peer_text escapes invisible and direction-changing characters") {
     // U+202E (right-to-left override) would make a log line read backwards
     // from there on; U+200B (zero width space) and U+FEFF hide in a name.
-    CHECK(peer_text("ab\xe2\x80\xae" "cd") == "ab\\xe2\\x80\\xaecd");
-    CHECK(peer_text("a\xe2\x80\x8b" "b") == "a\\xe2\\x80\\x8bb");
+    CHECK(peer_text("ab\xe2\x80\xae"
+                    "cd") == "ab\\xe2\\x80\\xaecd");
+    CHECK(peer_text("a\xe2\x80\x8b"
+                    "b") == "a\\xe2\\x80\\x8bb");
     CHECK(peer_text("\xe2\x81\xa6x\xe2\x81\xa9") == "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");
     CHECK(peer_text("\xef\xbb\xbfzone") == "\\xef\\xbb\\xbfzone");
     // Printable characters of the same blocks stay: an en dash, a bullet.
-    CHECK(peer_text("a\xe2\x80\x93" "b\xe2\x80\xa2") == "a\xe2\x80\x93" "b\xe2\x80\xa2");
+    CHECK(peer_text("a\xe2\x80\x93"
+                    "b\xe2\x80\xa2") ==
+          "a\xe2\x80\x93"
+          "b\xe2\x80\xa2");
 }
