@@ -217,23 +217,10 @@ void ServerSession::run_one(Machine::Action& action) {
 }
 
 void ServerSession::arm_timer() {
-    const auto at = machine_.deadline();
-    if (at == timer_at_) {
-        return;
-    }
-    timer_at_ = at;
-    if (at == protocol::TimePoint::max()) {
-        timer_.cancel();
-        return;
-    }
-    timer_.expires_at(at);
-    timer_.async_wait([weak = weak_from_this(), at](const error_code& ec) {
-        auto self = weak.lock();
-        if (ec || !self || self->timer_at_ != at) {
-            return;
+    timer_.arm(machine_.deadline(), [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+            self->run(self->machine_.on_timer(now()));
         }
-        self->timer_at_ = protocol::TimePoint::max();
-        self->run(self->machine_.on_timer(now()));
     });
 }
 

@@ -18,6 +18,7 @@
 
 #include "common/protocol/agent_machine.hpp"
 #include "common/tls/deadline.hpp"
+#include "common/tls/machine_timer.hpp"
 #include "common/tls/stream.hpp"
 #include "common/tls/timeouts.hpp"
 #include "common/wire/messages.hpp"
@@ -129,8 +130,7 @@ private:
 
     std::deque<std::string> outbox_;  // encoded frames
     boost::asio::steady_timer write_signal_;
-    boost::asio::steady_timer timer_;  // at machine_.deadline()
-    protocol::TimePoint timer_at_ = protocol::TimePoint::max();
+    tls::MachineTimer timer_;  // at machine_.deadline()
     boost::asio::steady_timer retire_timer_;
 
     bool started_ = false;

@@ -2,6 +2,7 @@
 
 #include "certs/inspect.hpp"
 #include "certs/verify.hpp"
+#include "common/tls/agent_certificate.hpp"
 #include "common/util/bounded_join.hpp"
 #include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
@@ -64,31 +65,6 @@ bool is_refusal(CloseReason reason) {
         default:
             return false;
     }
-}
-
-protocol::PeerCertificate peer_certificate_of(tls::TlsStream& stream, const certs::RevocationList* revoked) {
-    protocol::PeerCertificate out;
-    auto certificate = tls::peer_certificate(stream.native_handle());
-    if (!certificate) {
-        return out;
-    }
-    out.present = true;
-    out.common_name = certs::common_name_of(certificate.get());
-    out.serial = certs::serial_of(certificate.get());
-    // Resumed sessions skipped the handshake's certificate checks.
-    auto check = certs::check_leaf(certificate.get(), revoked, certs::CertificateKind::agent);
-    switch (check.problem) {
-        case certs::LeafProblem::none:
-            break;
-        case certs::LeafProblem::revoked:
-            out.check = protocol::CertificateCheck::revoked;
-            break;
-        case certs::LeafProblem::bad_certificate:
-            out.check = protocol::CertificateCheck::bad;
-            break;
-    }
-    out.problem = std::move(check.reason);
-    return out;
 }
 
 }  // namespace
@@ -198,7 +174,7 @@ asio::awaitable<void> AgentSession::handshake() {
         });
         co_return;
     }
-    auto certificate = peer_certificate_of(stream_, state_->revoked.get());
+    auto certificate = tls::agent_certificate(stream_.native_handle(), state_->revoked.get());
     feed([&certificate](protocol::ServerMachine& m) {
         return m.on_handshake_done(std::move(certificate), protocol::Clock::now());
     });

@@ -5,6 +5,7 @@
 #include "certs/verify.hpp"
 #include "common/lb/algorithm.hpp"
 #include "common/protocol/server_machine.hpp"
+#include "common/tls/agent_certificate.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/message_reader.hpp"
 #include "common/tls/stream.hpp"
@@ -129,7 +130,7 @@ public:
             close("handshake: " + describe(ec));
             co_return;
         }
-        auto certificate = peer_certificate_of(stream_);
+        auto certificate = tls::agent_certificate(stream_.native_handle(), nullptr);
         carry_out(machine_.on_handshake_done(std::move(certificate), protocol::Clock::now()));
         asio::co_spawn(
             stream_.get_executor(), [self] { return self->write_loop(); }, report_exception);
@@ -160,24 +161,6 @@ public:
     }
 
 private:
-    static protocol::PeerCertificate peer_certificate_of(tls::TlsStream& stream) {
-        protocol::PeerCertificate out;
-        auto certificate = tls::peer_certificate(stream.native_handle());
-        if (!certificate) {
-            return out;
-        }
-        out.present = true;
-        out.common_name = certs::common_name_of(certificate.get());
-        out.serial = certs::serial_of(certificate.get());
-        auto check = certs::check_leaf(certificate.get(), nullptr, certs::CertificateKind::agent);
-        if (!check) {
-            out.check = check.problem == certs::LeafProblem::revoked ? protocol::CertificateCheck::revoked
-                                                                     : protocol::CertificateCheck::bad;
-            out.problem = check.reason;
-        }
-        return out;
-    }
-
     // What the test can read back: hello's fields, pings, the other types.
     void observe(const wire::Message& message) {
         if (const auto* hello = std::get_if<wire::Hello>(&message)) {

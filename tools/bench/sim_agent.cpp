@@ -58,7 +58,7 @@ SimAgent::SimAgent(
       host_id_(host_id),
       cert_(std::move(cert)),
       policy_(protocol::BackoffSettings{}),
-      timer_(fleet.io()) {}
+      timer_(fleet.io().get_executor()) {}
 
 void SimAgent::set_held(std::vector<int> servers, std::string algorithm, std::int64_t interval) {
     std::vector<std::string> hosts;
@@ -326,23 +326,8 @@ void SimAgent::run(Machine::Actions actions) {
 
 void SimAgent::arm_timer() {
     const auto at = machine_ ? machine_->deadline() : protocol::TimePoint::max();
-    if (at == timer_at_) {
-        return;
-    }
-    timer_at_ = at;
-    if (at == protocol::TimePoint::max()) {
-        timer_.cancel();
-        return;
-    }
-    timer_.expires_at(at);
-    // A wait cancelled or outlived by its agent ends with an error: `this` is touched only after.
-    timer_.async_wait([this, at](const error_code& ec) {
-        if (ec || timer_at_ != at) {
-            return;
-        }
-        timer_at_ = protocol::TimePoint::max();
-        run(machine_->on_timer(now()));
-    });
+    // The timer is destroyed with this agent, so `this` is alive when it fires.
+    timer_.arm(at, [this] { run(machine_->on_timer(now())); });
 }
 
 void SimAgent::queue(const wire::Message& message) {

@@ -18,6 +18,7 @@
 
 #include "common/protocol/agent_machine.hpp"
 #include "common/protocol/connection_policy.hpp"
+#include "common/tls/machine_timer.hpp"
 #include "common/tls/stream.hpp"
 #include "common/wire/messages.hpp"
 
@@ -112,9 +113,8 @@ private:
     protocol::ConnectionPolicy policy_;  // hosts: the held list's addresses
     std::string algorithm_;
     std::int64_t interval_ = 0;
-    std::optional<Machine> machine_;   // the current session's
-    boost::asio::steady_timer timer_;  // at machine_->deadline()
-    protocol::TimePoint timer_at_ = protocol::TimePoint::max();
+    std::optional<Machine> machine_;          // the current session's
+    tls::MachineTimer timer_;                 // at machine_->deadline()
     bool refused_ = false;                    // the session ended with Refused
     std::optional<wire::ErrorCode> refusal_;  // its code, when known
     std::optional<Machine::CloseReason> closed_by_;
