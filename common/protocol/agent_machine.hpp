@@ -29,6 +29,7 @@
 // The machine does not log: actions carry the text to log, peer text escaped.
 
 #include "common/protocol/frame_intake.hpp"
+#include "common/protocol/time_point.hpp"
 #include "common/tls/timeouts.hpp"
 #include "common/wire/error_code.hpp"
 #include "common/wire/messages.hpp"
@@ -43,8 +44,6 @@
 #include <vector>
 
 namespace agentlb::protocol {
-
-using TimePoint = std::chrono::steady_clock::time_point;
 
 // The longest ping period the agent accepts from welcome: a server's own
 // --heartbeat-interval is at most 3600 s; more is not a server of ours (and

@@ -21,6 +21,7 @@
 #include "common/lb/algorithm.hpp"
 #include "common/lb/assignment.hpp"
 #include "common/protocol/frame_intake.hpp"
+#include "common/protocol/time_point.hpp"
 #include "common/wire/error_code.hpp"
 #include "common/wire/messages.hpp"
 
@@ -35,9 +36,6 @@
 #include <vector>
 
 namespace agentlb::protocol {
-
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
 
 // Shared by every session of one server (never copied into a machine).
 struct ServerSettings {
