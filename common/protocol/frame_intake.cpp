@@ -4,7 +4,7 @@ namespace agentlb::protocol {
 
 Intake FrameIntake::next() {
     if (bad_message_) {
-        return BadInput{bad_code_, bad_detail_};
+        return *bad_message_;
     }
     boost::system::error_code ec;
     auto payload = decoder_.next(ec);
@@ -18,10 +18,9 @@ Intake FrameIntake::next() {
     std::string detail;
     ec = wire::decode_message(*payload, message, detail);
     if (ec) {
-        bad_message_ = true;
-        bad_code_ = ec;
-        bad_detail_ = "bad message: " + (detail.empty() ? ec.message() : detail);
-        return BadInput{bad_code_, bad_detail_};
+        bad_message_ = std::make_unique<BadInput>(
+            BadInput{ec, "bad message: " + (detail.empty() ? ec.message() : detail)});
+        return *bad_message_;
     }
     return message;
 }

@@ -13,6 +13,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <variant>
 
@@ -45,9 +46,9 @@ public:
 
 private:
     wire::FrameDecoder decoder_;
-    bool bad_message_ = false;
-    std::string bad_detail_;
-    boost::system::error_code bad_code_;
+    // The bad message that ended the stream; allocated only then, since every
+    // agentlb-mgmt session holds an intake and almost none ever fails.
+    std::unique_ptr<BadInput> bad_message_;
 };
 
 }  // namespace agentlb::protocol
