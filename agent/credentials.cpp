@@ -5,11 +5,6 @@
 #include "certs/pem.hpp"
 #include "common/util/atomic_file.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
-
 namespace agentlb::agent {
 
 namespace fs = std::filesystem;
@@ -18,29 +13,6 @@ namespace {
 
 constexpr ::mode_t kKeyMode = 0600;
 constexpr ::mode_t kCertMode = 0644;
-
-Status fsync_folder(const fs::path& file) {
-    const fs::path folder = file.parent_path().empty() ? fs::path(".") : file.parent_path();
-    const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return fail("cannot open " + printable_path(folder) + ": " + std::strerror(errno));
-    }
-    const int rc = ::fsync(fd);
-    const int saved = errno;
-    ::close(fd);
-    if (rc != 0) {
-        return fail("cannot fsync " + printable_path(folder) + ": " + std::strerror(saved));
-    }
-    return success();
-}
-
-Status rename_durably(const fs::path& from, const fs::path& to) {
-    if (::rename(from.c_str(), to.c_str()) != 0) {
-        return fail("cannot rename " + printable_path(from) + " to " + printable_path(to) + ": " +
-                    std::strerror(errno));
-    }
-    return fsync_folder(to);
-}
 
 Result<std::string> read_pem(const fs::path& path) {
     return util::read_file(path);
@@ -57,7 +29,7 @@ Status recover_pending_key(const AgentSettings& settings) {
     auto cert = certs::load_certificate_file(settings.cert_file);
     if (key && cert && certs::key_matches_certificate(key->get(), cert->get())) {
         // The certificate was written: the new key belongs to it.
-        return rename_durably(pending, settings.key_file);
+        return util::rename_durably(pending, settings.key_file);
     }
     // The certificate was not written yet: the old pair is still whole.
     if (!fs::remove(pending, ec) && ec) {
@@ -161,7 +133,7 @@ Status store_renewed(const AgentSettings& settings,
         fs::remove(pending, ec);
         return saved;
     }
-    return rename_durably(pending, settings.key_file);
+    return util::rename_durably(pending, settings.key_file);
 }
 
 }  // namespace agentlb::agent

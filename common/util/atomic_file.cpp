@@ -62,6 +62,18 @@ bool put_in_place(const std::string& tmp, const std::filesystem::path& path, Ove
     return true;
 }
 
+// Makes the entries of `dir` durable (a rename into it survives a crash):
+// 0, or the errno of what failed.
+int fsync_folder(const std::filesystem::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return errno;
+    }
+    const int err = ::fsync(fd) == 0 ? 0 : errno;
+    ::close(fd);
+    return err;
+}
+
 }  // namespace
 
 std::string_view to_string(AtomicWriteStep step) {
@@ -156,16 +168,22 @@ Status write_file_atomically(const std::filesystem::path& path,
     if (!allowed(hooks, AtomicWriteStep::fsync_dir)) {
         return not_durable(errno);
     }
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        return not_durable(errno);
-    }
-    if (::fsync(dfd) != 0) {
-        int err = errno;
-        ::close(dfd);
+    if (const int err = fsync_folder(dir); err != 0) {
         return not_durable(err);
     }
-    ::close(dfd);
+    return success();
+}
+
+Status rename_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+        return fail("cannot rename " + shown(from) + " to " + shown(to) + ": " + errno_text(errno));
+    }
+    const std::filesystem::path dir =
+        to.parent_path().empty() ? std::filesystem::path(".") : to.parent_path();
+    if (const int err = fsync_folder(dir); err != 0) {
+        return fail("cannot fsync folder " + shown(dir) + " after renaming " + shown(from) + " to " +
+                    shown(to) + " (the rename is done but may not survive a crash): " + errno_text(err));
+    }
     return success();
 }
 

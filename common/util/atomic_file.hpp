@@ -73,6 +73,11 @@ inline Status write_file_atomically(const std::filesystem::path& path,
     return write_file_atomically(path, content, mode, Overwrite::replace, hooks);
 }
 
+// Renames `from` to `to` (replacing it) and fsyncs the folder of `to`, so the
+// rename survives a crash: for a file written beside its target earlier (the
+// agent's pending key, put in place once its certificate is stored).
+Status rename_durably(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // The whole content of a regular file, refused when larger than `max_bytes`.
 // Errors read "cannot read PATH: REASON" with the system's text (e.g. "No such
 // file or directory", "Permission denied", "Is a directory"), "not a regular

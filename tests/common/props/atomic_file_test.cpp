@@ -286,3 +286,20 @@ TEST_CASE("atomic_file: read_file refuses a file larger than max_bytes") {
     REQUIRE_FALSE(big.ok());
     CHECK(big.error() == "cannot read " + path.string() + ": too large (100 bytes, at most 50 expected)");
 }
+
+TEST_CASE("atomic_file: rename_durably replaces the target and keeps the mode, or names both paths") {
+    TempDir dir;
+    REQUIRE(write_file_atomically(dir.path() / "agent.key.pending", "new\n", 0600).ok());
+    REQUIRE(write_file_atomically(dir.path() / "agent.key", "old\n", 0600).ok());
+    REQUIRE(agentlb::util::rename_durably(dir.path() / "agent.key.pending", dir.path() / "agent.key").ok());
+    CHECK(content_of(dir.path() / "agent.key") == "new\n");
+    CHECK(mode_of(dir.path() / "agent.key") == 0600);
+    CHECK(dir.names() == Names{"agent.key"});
+
+    auto missing = agentlb::util::rename_durably(dir.path() / "gone", dir.path() / "agent.key");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().find("gone") != std::string::npos);
+    CHECK(missing.error().find("agent.key") != std::string::npos);
+    CHECK(missing.error().find("No such file") != std::string::npos);
+    CHECK(content_of(dir.path() / "agent.key") == "new\n");
+}
