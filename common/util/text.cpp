@@ -57,6 +57,15 @@ bool is_invisible_format(std::string_view sequence) {
     return b0 == 0xef && b1 == 0xbb && b2 == 0xbf;
 }
 
+// Whether the character of `length` bytes at the start of `text` is one that
+// peer_text shows as \xNN (length 0: a byte that starts no valid sequence).
+bool must_escape(std::string_view text, std::size_t length) {
+    const auto byte = static_cast<unsigned char>(text[0]);
+    const bool c1_control = length == 2 && byte == 0xc2 && static_cast<unsigned char>(text[1]) < 0xa0;
+    return length == 0 || c1_control || byte < 0x20 || byte == 0x7f ||
+           is_invisible_format(text.substr(0, length));
+}
+
 void append_hex(std::string& out, unsigned char byte) {
     static constexpr char kHex[] = "0123456789abcdef";
     out += "\\x";
@@ -79,9 +88,7 @@ std::string peer_text(std::string_view text, std::size_t max_bytes, Quoted quote
         if (i + std::max<std::size_t>(length, 1) > max_bytes) {
             break;
         }
-        const bool c1_control = length == 2 && byte == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0;
-        if (length == 0 || c1_control || byte < 0x20 || byte == 0x7f ||
-            is_invisible_format(text.substr(i, length))) {
+        if (must_escape(text.substr(i), length)) {
             for (std::size_t k = 0; k < std::max<std::size_t>(length, 1); ++k) {
                 append_hex(out, static_cast<unsigned char>(text[i + k]));
             }
@@ -100,6 +107,17 @@ std::string peer_text(std::string_view text, std::size_t max_bytes, Quoted quote
         out += '"';
     }
     return out;
+}
+
+bool shows_safely(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t length = utf8_sequence_length(text.substr(i));
+        if (must_escape(text.substr(i), length)) {
+            return false;
+        }
+        i += length;
+    }
+    return true;
 }
 
 }  // namespace agentlb::util

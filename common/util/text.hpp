@@ -51,4 +51,9 @@ std::string peer_text(std::string_view text,
                       std::size_t max_bytes = kShownTextBytes,
                       Quoted quoted = Quoted::no);
 
+// True when `text` holds nothing peer_text would show as \xNN: valid UTF-8
+// without control bytes or invisible characters. What every message that
+// echoes peer text must satisfy (the fuzz targets check it).
+bool shows_safely(std::string_view text);
+
 }  // namespace agentlb::util

@@ -7,6 +7,7 @@
 using agentlb::util::kShownTextBytes;
 using agentlb::util::peer_text;
 using agentlb::util::Quoted;
+using agentlb::util::shows_safely;
 using agentlb::util::trim;
 
 TEST_CASE("trim removes spaces and tabs at both ends only") {
@@ -71,4 +72,21 @@ TEST_CASE("peer_text escapes invisible and direction-changing characters") {
                     "b\xe2\x80\xa2") ==
           "a\xe2\x80\x93"
           "b\xe2\x80\xa2");
+}
+
+TEST_CASE("shows_safely accepts what peer_text makes and nothing it would escape") {
+    for (const std::string_view raw : {std::string_view("plain"),
+                                       std::string_view("tab\there"),
+                                       std::string_view("\xc3\xa9t\xc3\xa9"),
+                                       std::string_view("bad \xff byte"),
+                                       std::string_view("rlo\xe2\x80\xae"),
+                                       std::string_view("c1 \xc2\x85")}) {
+        CHECK(shows_safely(peer_text(raw)));
+    }
+    CHECK(shows_safely("kvm-\xc3\xbc"));
+    CHECK_FALSE(shows_safely("new\nline"));
+    CHECK_FALSE(shows_safely("bad \xff byte"));
+    CHECK_FALSE(shows_safely("c1 \xc2\x85"));
+    CHECK_FALSE(shows_safely("rlo\xe2\x80\xae"));
+    CHECK_FALSE(shows_safely("cut \xc3"));
 }
