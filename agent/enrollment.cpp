@@ -78,7 +78,7 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
 
     // One deadline for handshake, request and answer: the machine's, from now.
     protocol::EnrollClientMachine machine(exchange_timeout);
-    auto todo = machine.start(std::move(request), std::chrono::steady_clock::now());
+    auto next_actions = machine.start(std::move(request), std::chrono::steady_clock::now());
     tls::TlsStream stream(std::move(socket), context, tls::Role::client, server.endpoint.host);
     tls::Deadline deadline(stream);
     deadline.expires_after(machine.deadline() - std::chrono::steady_clock::now());
@@ -101,20 +101,20 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
             out.reason = "the enrollment server is not trusted: " + verify;
             co_return out;
         }
-        todo = ended("TLS handshake: " + stream_error(ec));
+        next_actions = ended("TLS handshake: " + stream_error(ec));
     }
 
     std::array<char, 4096> buffer;
     std::optional<protocol::EnrollClientMachine::Close> close;
     while (!close) {
-        if (todo.empty()) {
+        if (next_actions.empty()) {
             const std::size_t n = co_await stream.read_some(buffer.data(), buffer.size(), ec);
-            todo = ec ? ended("reading the answer: " + stream_error(ec))
-                      : machine.on_bytes(buffer.data(), n, std::chrono::steady_clock::now());
+            next_actions = ec ? ended("reading the answer: " + stream_error(ec))
+                              : machine.on_bytes(buffer.data(), n, std::chrono::steady_clock::now());
             continue;
         }
-        auto action = std::move(todo.front());
-        todo.erase(todo.begin());
+        auto action = std::move(next_actions.front());
+        next_actions.erase(next_actions.begin());
         if (auto* send = std::get_if<protocol::EnrollClientMachine::Send>(&action)) {
             auto frame = wire::encode_frame(wire::encode_message(send->message));
             if (!frame) {
@@ -124,7 +124,7 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
             }
             ec = co_await stream.write_all(frame->data(), frame->size());
             if (ec) {
-                todo = ended("sending the request: " + ec.message());
+                next_actions = ended("sending the request: " + ec.message());
             }
         } else {
             close = std::get<protocol::EnrollClientMachine::Close>(std::move(action));

@@ -106,12 +106,13 @@ EnrollExchange answer_enroll_bytes(std::string_view bytes,
     const protocol::TimePoint at{};
     Machine machine(std::chrono::seconds(10), "local");
     EnrollExchange exchange;
-    Machine::Actions todo = machine.start(at);
+    Machine::Actions next_actions = machine.start(at);
     auto more = machine.on_bytes(bytes.data(), bytes.size(), at);
-    todo.insert(todo.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
-    while (!todo.empty()) {
-        Machine::Action action = std::move(todo.front());
-        todo.erase(todo.begin());
+    next_actions.insert(
+        next_actions.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    while (!next_actions.empty()) {
+        Machine::Action action = std::move(next_actions.front());
+        next_actions.erase(next_actions.begin());
         Machine::Actions next;
         if (auto* send = std::get_if<Machine::Send>(&action)) {
             exchange.answer = std::move(send->message);
@@ -129,7 +130,8 @@ EnrollExchange answer_enroll_bytes(std::string_view bytes,
         } else if (auto* close = std::get_if<Machine::Close>(&action)) {
             exchange.close = std::move(*close);
         }
-        todo.insert(todo.end(), std::make_move_iterator(next.begin()), std::make_move_iterator(next.end()));
+        next_actions.insert(
+            next_actions.end(), std::make_move_iterator(next.begin()), std::make_move_iterator(next.end()));
     }
     return exchange;
 }

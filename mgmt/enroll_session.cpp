@@ -79,13 +79,13 @@ asio::awaitable<void> EnrollSession::run() {
         stream_.close();
         co_return;
     }
-    Machine::Actions todo = machine_.start(Clock::now());
+    Machine::Actions next_actions = machine_.start(Clock::now());
     arm_deadline();
     for (;;) {
         Machine::Actions next;
-        if (!todo.empty()) {
-            Machine::Action action = std::move(todo.front());
-            todo.erase(todo.begin());
+        if (!next_actions.empty()) {
+            Machine::Action action = std::move(next_actions.front());
+            next_actions.erase(next_actions.begin());
             next = co_await carry_out(std::move(action));
         } else if (machine_.state() != Machine::State::closed) {
             next = co_await read();
@@ -93,7 +93,8 @@ asio::awaitable<void> EnrollSession::run() {
             break;
         }
         arm_deadline();
-        todo.insert(todo.end(), std::make_move_iterator(next.begin()), std::make_move_iterator(next.end()));
+        next_actions.insert(
+            next_actions.end(), std::make_move_iterator(next.begin()), std::make_move_iterator(next.end()));
     }
     deadline_.cancel();
     stream_.close();

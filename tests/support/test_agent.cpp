@@ -340,18 +340,18 @@ EnrollOutcome run_enrollment(const std::string& address,
             outcome.transport_error = "handshake: " + failure_text(*stream, ec);
             co_return;
         }
-        auto todo = machine.start(std::move(request), std::chrono::steady_clock::now());
+        auto next_actions = machine.start(std::move(request), std::chrono::steady_clock::now());
         std::array<char, 4096> buffer;
-        while (machine.state() != EnrollClient::State::closed || !todo.empty()) {
-            if (todo.empty()) {
+        while (machine.state() != EnrollClient::State::closed || !next_actions.empty()) {
+            if (next_actions.empty()) {
                 const std::size_t n = co_await stream->read_some(buffer.data(), buffer.size(), ec);
                 const auto now = std::chrono::steady_clock::now();
-                todo = ec ? machine.on_closed("read: " + failure_text(*stream, ec), now)
-                          : machine.on_bytes(buffer.data(), n, now);
+                next_actions = ec ? machine.on_closed("read: " + failure_text(*stream, ec), now)
+                                  : machine.on_bytes(buffer.data(), n, now);
                 continue;
             }
-            auto action = std::move(todo.front());
-            todo.erase(todo.begin());
+            auto action = std::move(next_actions.front());
+            next_actions.erase(next_actions.begin());
             if (auto* send = std::get_if<EnrollClient::Send>(&action)) {
                 auto frame = wire::encode_frame(wire::encode_message(send->message));
                 if (!frame && !raw) {
