@@ -509,7 +509,8 @@ void AgentSession::log_close(const protocol::Close& close) const {
     if (is_refusal(reason) && !registered_) {
         const auto label = protocol::close_reason_text(reason);
         state_->metrics.count_handshake(label);
-        spdlog::warn("refused {}: {}: {}", who(), label, util::peer_text(close.detail, 256));
+        // The machine escaped the peer's part of the detail already.
+        spdlog::warn("refused {}: {}: {}", who(), label, close.detail);
         return;
     }
     switch (reason) {

@@ -103,6 +103,22 @@ TEST_CASE("refused: a valid certificate whose hello claims another host") {
     bench.expect_refused("identity_mismatch");
 }
 
+TEST_CASE("refused: the name a hello claims is shown escaped once in the log") {
+    Bench bench;
+    auto identity = bench.fixture.enroll("h1");
+    TestAgent liar(identity, bench.fixture.ca_pem());
+    REQUIRE(liar.connect(bench.server.address()).empty());
+    // A newline would forge a second log line; the log shows it as \x0a, and
+    // a backslash of the peer's as \\ -- each escaped exactly once.
+    auto answer = liar.hello("", 0, std::string("h2\nforged\\x"));
+    REQUIRE(answer.has_value());
+    bench.expect_refused("identity_mismatch");
+    const auto log = bench.server.log();
+    INFO("server log:\n" << log);
+    CHECK_THAT(log, Catch::Contains("hello names 'h2\\x0aforged\\\\x'"));
+    CHECK_THAT(log, !Catch::Contains("h2\\\\x0a"));
+}
+
 TEST_CASE("refused: a certificate for a host the store does not know") {
     Bench bench;
     TestAgent ghost(bench.fixture.mint("ghost"), bench.fixture.ca_pem());
