@@ -48,25 +48,6 @@ bool is_routine_close(const error_code& ec) {
            ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
 }
 
-// A refusal before welcome: logged "refused <who>: <label>: ..." and
-// counted in agentlb_handshakes_total under its label.
-bool is_refusal(CloseReason reason) {
-    switch (reason) {
-        case CloseReason::timeout:
-        case CloseReason::closed:
-        case CloseReason::no_hello:
-        case CloseReason::no_certificate:
-        case CloseReason::identity_mismatch:
-        case CloseReason::revoked:
-        case CloseReason::bad_certificate:
-        case CloseReason::unknown_host:
-        case CloseReason::store_error:
-            return true;
-        default:
-            return false;
-    }
-}
-
 }  // namespace
 
 AgentSession::AgentSession(asio::ip::tcp::socket socket, std::shared_ptr<SharedState> state)
@@ -506,7 +487,7 @@ void AgentSession::close(const protocol::Close& close) {
 
 void AgentSession::log_close(const protocol::Close& close) const {
     const auto reason = close.reason;
-    if (is_refusal(reason) && !registered_) {
+    if (protocol::is_refusal(reason) && !registered_) {
         const auto label = protocol::close_reason_text(reason);
         state_->metrics.count_handshake(label);
         // The machine escaped the peer's part of the detail already.

@@ -21,6 +21,7 @@
 #include "common/lb/algorithm.hpp"
 #include "common/lb/assignment.hpp"
 #include "common/protocol/frame_intake.hpp"
+#include "common/protocol/server_close_reason.hpp"
 #include "common/protocol/time_point.hpp"
 #include "common/wire/error_code.hpp"
 #include "common/wire/messages.hpp"
@@ -95,39 +96,6 @@ struct Issued {
     std::string ca;           // issued: PEM
     std::string reason;       // refused: for the agent and the log
 };
-
-// Why a session ends. Before welcome each is a refusal, counted under
-// close_reason_text() in agentlb_handshakes_total.
-enum class CloseReason : std::uint8_t {
-    // Before welcome.
-    timeout,           // no TLS handshake in time
-    handshake_failed,  // the TLS handshake failed (the driver classified and logged it)
-    closed,            // the peer left before hello
-    no_hello,          // no hello in time, a bad frame, or another message first
-    no_certificate,
-    identity_mismatch,
-    revoked,  // also after welcome: the host was removed or its serial revoked
-    bad_certificate,
-    unknown_host,
-    store_error,
-    // After welcome.
-    peer_closed,         // the agent left (routine)
-    read_failed,         // the read failed, or the agent left in the middle of a frame
-    bad_input,           // a frame or message we cannot use
-    unexpected_message,  // a message the exchange does not allow here
-    silence,             // no frame for the heartbeat limit
-    write_blocked,       // a write blocked for the heartbeat limit
-    slow_reader,         // too many frames waiting to be written
-    superseded,          // a newer session of this host elsewhere
-    // Either.
-    stopped,       // the driver closed it (server shutdown)
-    write_failed,  // the driver's write failed
-    internal,      // our own bug (a message we cannot frame)
-};
-
-// "timeout", "no_hello", "unknown_host", ...: the agentlb_handshakes_total
-// label of a refusal; a stable name for the others.
-std::string_view close_reason_text(CloseReason reason) noexcept;
 
 // Actions for the driver, in the order they must be carried out.
 struct Send {

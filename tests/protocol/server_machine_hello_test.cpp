@@ -235,3 +235,29 @@ TEST_CASE("server: frames behind hello are answered once welcome is out") {
     CHECK(std::holds_alternative<wire::Welcome>(messages[0]));
     CHECK(messages[1] == wire::Message{wire::Pong{9}});
 }
+
+TEST_CASE("server: the refusals before welcome and their labels") {
+    // Each refusal that answers with an error frame is counted under that frame's code.
+    for (const auto reason : {CloseReason::no_certificate,
+                              CloseReason::identity_mismatch,
+                              CloseReason::revoked,
+                              CloseReason::bad_certificate,
+                              CloseReason::unknown_host}) {
+        CHECK(is_refusal(reason));
+        CHECK(wire::error_code_from_text(close_reason_text(reason)).has_value());
+    }
+    for (const auto reason :
+         {CloseReason::timeout, CloseReason::closed, CloseReason::no_hello, CloseReason::store_error}) {
+        CHECK(is_refusal(reason));
+    }
+    // The TLS layer counts its own failures; the rest end welcomed sessions or are ours.
+    for (const auto reason : {CloseReason::handshake_failed,
+                              CloseReason::peer_closed,
+                              CloseReason::silence,
+                              CloseReason::slow_reader,
+                              CloseReason::superseded,
+                              CloseReason::stopped,
+                              CloseReason::internal}) {
+        CHECK_FALSE(is_refusal(reason));
+    }
+}
