@@ -7,6 +7,7 @@ AGENTLB_BUILD_DEPS=(
     libssl-dev openssl libsqlite3-dev sqlite3
     nlohmann-json3-dev libspdlog-dev catch2
     procps iproute2 curl dpkg-dev
+    libpq-dev postgresql-15 postgresql-client-15
 )
 
 agentlb_install_deps() {

@@ -197,6 +197,10 @@ void configure_connection(Connection& connection, OpenMode mode) {
     connection.exec("PRAGMA synchronous=FULL", "setting synchronous=FULL");
 }
 
+int stored_version(Connection& connection) {
+    return read_state(connection).version;
+}
+
 void migrate(Connection& connection) {
     if (read_state(connection).version == kSchemaVersion) {
         return;

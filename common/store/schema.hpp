@@ -22,4 +22,7 @@ void configure_connection(Connection& connection, OpenMode mode);
 // Throws StoreError if the file is newer than this build.
 void migrate(Connection& connection);
 
+// PRAGMA user_version, without changing anything (0: no schema yet).
+int stored_version(Connection& connection);
+
 }  // namespace agentlb::store

@@ -87,6 +87,24 @@ std::string Query::text(int column) const {
                        static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
 }
 
+Query& Query::bind(int index, const std::optional<std::int64_t>& value) {
+    if (value) {
+        return bind(index, *value);
+    }
+    int rc = sqlite3_bind_null(statement_, index);
+    if (rc != SQLITE_OK) {
+        connection_.throw_error(rc, what_);
+    }
+    return *this;
+}
+
+std::optional<std::int64_t> Query::optional_int64(int column) const {
+    if (sqlite3_column_type(statement_, column) == SQLITE_NULL) {
+        return std::nullopt;
+    }
+    return int64(column);
+}
+
 std::optional<std::string> Query::optional_text(int column) const {
     if (sqlite3_column_type(statement_, column) == SQLITE_NULL) {
         return std::nullopt;

@@ -36,7 +36,8 @@ public:
     Query& bind(int index, std::string_view value);
     Query& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
     Query& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
-    Query& bind(int index, const std::optional<std::string>& value);  // nullopt binds NULL
+    Query& bind(int index, const std::optional<std::string>& value);   // nullopt binds NULL
+    Query& bind(int index, const std::optional<std::int64_t>& value);  // nullopt binds NULL
 
     // True while there is a row to read; false once done.
     bool step();
@@ -47,6 +48,7 @@ public:
     std::int64_t int64(int column) const;
     std::string text(int column) const;
     std::optional<std::string> optional_text(int column) const;
+    std::optional<std::int64_t> optional_int64(int column) const;
 
 private:
     Connection& connection_;

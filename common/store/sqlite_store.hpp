@@ -58,6 +58,9 @@ public:
     void set_server_state(std::string_view name, std::string_view state) override;
     std::vector<ServerRecord> list_servers() override;
 
+    StoreContents export_contents() override;
+    Status import_contents(const StoreContents& contents) override;
+
 private:
     // Inside an open write transaction.
     void bump_generation();

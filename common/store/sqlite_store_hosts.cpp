@@ -267,7 +267,7 @@ std::vector<CertificateRecord> SqliteStore::certificates_of(std::string_view hos
     std::vector<CertificateRecord> certificates;
     while (query.step()) {
         certificates.push_back(CertificateRecord{
-            query.text(0), query.int64(1), query.text(2), query.int64(3), query.int64(4) != 0});
+            query.text(0), query.int64(1), query.text(2), query.int64(3), query.int64(4) != 0, std::nullopt});
     }
     return certificates;
 }

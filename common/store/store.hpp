@@ -19,6 +19,7 @@
 
 #include "common/util/result.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -78,6 +79,7 @@ struct CertificateRecord {
     std::string host_name;
     std::int64_t not_after = 0;
     bool revoked = false;
+    std::optional<std::int64_t> revoked_at;  // filled by export_contents only
 };
 
 struct TokenSpec {
@@ -105,6 +107,26 @@ struct Enrollment {
     HostRecord host;
     IssuedCertificate certificate;
     bool re_enrolled = false;
+};
+
+// A join token as stored (for copying a store; the token itself is never stored).
+struct TokenRecord {
+    TokenSpec spec;
+    std::optional<std::int64_t> used_at;
+};
+
+// Everything `agentlbctl db copy` moves from one store to another. Not
+// copied: the management servers' rows and the superseded sessions (servers
+// register again on the new store), and hosts' connected_to (no session is
+// recorded in a store no server has used yet).
+struct StoreContents {
+    std::map<std::string, std::string> config;
+    std::vector<HostRecord> hosts;                          // by id
+    std::vector<CertificateRecord> certificates;            // in issue order
+    std::vector<TokenRecord> tokens;                        // by created_at, then hash
+    std::optional<std::pair<std::string, std::string>> ca;  // pem, fingerprint
+    std::int64_t generation = 0;
+    std::int64_t last_host_id = 0;  // the highest id ever given, removed hosts' included
 };
 
 // Issues the certificate for a host while its enrollment transaction is open.
@@ -211,6 +233,16 @@ public:
     // std::invalid_argument). Bumps the generation only if the state changed.
     virtual void set_server_state(std::string_view name, std::string_view state) = 0;
     virtual std::vector<ServerRecord> list_servers() = 0;  // by name
+
+    // --- copying a whole store (agentlbctl db copy) ---
+    // One consistent read of everything StoreContents names.
+    virtual StoreContents export_contents() = 0;
+    // Writes contents into this store in one transaction, keeping host ids
+    // and certificate serials; new host ids continue after last_host_id (an
+    // id is never given twice), and the generation ends above both stores'.
+    // Refused (nothing changed) if this store already holds a host, a
+    // certificate, a token or a CA.
+    virtual Status import_contents(const StoreContents& contents) = 0;
 };
 
 // What opening may do to a file that is not an agentlb store yet.
@@ -223,6 +255,43 @@ enum class OpenMode {
     // tables gets the schema: `agentlbctl ca init`, `config set`, tests.
     create,
 };
+
+// The schema version a store holds, read without changing anything, beside
+// the version this build writes (agentlbctl db version).
+struct SchemaVersions {
+    int stored = 0;  // 0: no agentlb schema yet
+    int known = 0;
+};
+
+// Opens the store `db` names (see store_location.hpp): PostgreSQL for a
+// postgresql:// URI or a libpq key=value string, else the SQLite file at that
+// path. Applies the migrations this build knows (one advisory lock or write
+// transaction, so servers starting at once create the schema once). Throws
+// StoreError; its message shows `db` only as shown_location() does.
+std::unique_ptr<Store> open_store(const std::string& db, OpenMode mode);
+
+// Reads the stored schema version of `db` without migrating. Throws
+// StoreError if it cannot be read (missing file, database unreachable).
+SchemaVersions read_schema_versions(const std::string& db);
+
+// Wakes a server when another process bumps the generation, so it need not
+// poll. PostgreSQL: LISTEN on a connection of its own, fed by the NOTIFY the
+// bumping transaction sends. One thread uses it at a time, but interrupt().
+class ChangeFeed {
+public:
+    virtual ~ChangeFeed();
+    // Blocks up to `timeout`. True if at least one change was announced
+    // (every pending announcement is consumed). Throws StoreError when the
+    // connection is lost; the next call reconnects and listens again (a
+    // change announced meanwhile is missed: callers also poll, slowly).
+    virtual bool wait(std::chrono::milliseconds timeout) = 0;
+    // Makes a blocked or the next wait() return false at once. Any thread.
+    virtual void interrupt() = 0;
+};
+
+// Nothing for SQLite, which has no notifications: servers poll its
+// generation (one indexed read) instead. Connecting may throw StoreError.
+std::unique_ptr<ChangeFeed> open_change_feed(const std::string& db);
 
 // Opens the SQLite store at path. Throws StoreError with a clear message if
 // the file is missing or not an agentlb store (OpenMode::existing), is not a

@@ -1,0 +1,63 @@
+#include "store_test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace agentlb::store;
+using namespace agentlb::store::test;
+
+TEST_CASE("export_contents and import_contents copy everything, ids, revocations and used tokens included") {
+    StoreFixture source;
+    REQUIRE(source.store->set_config("host", "ms1,ms2"));
+    source.store->put_ca_certificate("CA PEM", "AB:CD");
+    const HostRecord kept = source.enroll("kvm1", std::string("z1"));
+    const HostRecord removed = source.enroll("kvm2");
+    const HostRecord last = source.enroll("kvm3");
+    REQUIRE(source.store->remove_host(removed.name));
+    source.store->create_token(TokenSpec{"unused-hash", std::string("z2"), std::string("kvm9"), 500, 7});
+    source.store->register_server("ms1", "127.0.0.1:8250", 20);
+    source.store->set_connected(kept.id, "ms1", 21);
+
+    const StoreContents contents = source.store->export_contents();
+    CHECK(contents.last_host_id >= last.id);
+    for (const auto& host : contents.hosts) {
+        CHECK_FALSE(host.connected_to);
+    }
+
+    StoreFixture target;
+    REQUIRE(target.store->import_contents(contents));
+    CHECK(target.store->list_config() == source.store->list_config());
+    CHECK(target.store->ca_certificate() == source.store->ca_certificate());
+    const auto hosts = target.store->list_hosts();
+    REQUIRE(hosts.size() == 2);
+    CHECK(hosts[0].id == kept.id);
+    CHECK(hosts[0].zone == "z1");
+    CHECK(hosts[1].id == last.id);
+    CHECK(target.store->revoked_serials() == source.store->revoked_serials());
+    CHECK(target.store->certificates_of("kvm2").size() == 1);
+    CHECK(target.store->is_revoked(source.store->certificates_of("kvm2").at(0).serial));
+    CHECK(target.store->generation() > source.store->generation());
+    CHECK(target.store->list_servers().empty());
+
+    // Used tokens stay used, unused ones keep working, and a new host never gets a copied id.
+    const auto used = target.store->redeem_token(
+        RedeemRequest{contents.tokens.at(0).spec.hash, "kvm7", {}, 10}, target.issuer.fn());
+    CHECK_FALSE(used);
+    const auto fresh =
+        target.store->redeem_token(RedeemRequest{"unused-hash", "kvm9", {}, 10}, target.issuer.fn());
+    REQUIRE(fresh);
+    CHECK(fresh->host.id > last.id);
+    CHECK(fresh->host.zone == "z2");
+}
+
+TEST_CASE("import_contents refuses a store that is not empty and changes nothing") {
+    StoreFixture source;
+    source.enroll("kvm1");
+    StoreFixture target;
+    target.enroll("other");
+    const auto generation = target.store->generation();
+    const auto refused = target.store->import_contents(source.store->export_contents());
+    REQUIRE_FALSE(refused);
+    CHECK_THAT(refused.error(), Catch::Contains("not empty") && Catch::Contains("1 hosts"));
+    CHECK(target.store->list_hosts().size() == 1);
+    CHECK(target.store->generation() == generation);
+}
