@@ -1,0 +1,73 @@
+#include "tests/support/pg_database.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <libpq-fe.h>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace agentlb::test {
+
+namespace {
+
+std::string read_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    if (!std::getline(in, line)) {
+        throw std::runtime_error("cannot read " + path + " (is the CTest fixture `postgresql` running?)");
+    }
+    return line;
+}
+
+std::string unique_name() {
+    static std::atomic<int> counter{0};
+    std::random_device random;
+    return "t" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1)) + "_" +
+           std::to_string(random() % 1000000);
+}
+
+}  // namespace
+
+std::string pg_cluster_dir() {
+    const char* dir = std::getenv("AGENTLB_TEST_PG_DIR");
+    if (dir == nullptr || *dir == '\0') {
+        throw std::runtime_error(
+            "AGENTLB_TEST_PG_DIR is not set: register this test with agentlb_add_test(... POSTGRESQL)");
+    }
+    return dir;
+}
+
+void pg_exec(const std::string& uri, const std::string& sql) {
+    std::unique_ptr<PGconn, decltype(&PQfinish)> connection(PQconnectdb(uri.c_str()), &PQfinish);
+    if (PQstatus(connection.get()) != CONNECTION_OK) {
+        throw std::runtime_error("cannot connect to the test PostgreSQL: " +
+                                 std::string(PQerrorMessage(connection.get())));
+    }
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(connection.get(), sql.c_str()), &PQclear);
+    const auto status = PQresultStatus(result.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        throw std::runtime_error(sql + ": " + PQerrorMessage(connection.get()));
+    }
+}
+
+PgTestDatabase::PgTestDatabase() : name_(unique_name()) {
+    const std::string dir = pg_cluster_dir();
+    const std::string base = "postgresql://agentlb:" + read_line(dir + "/password") + "@" +
+                             read_line(dir + "/listen") + ":" + read_line(dir + "/port") + "/";
+    admin_uri_ = base + "agentlb";
+    uri_ = base + name_;
+    pg_exec(admin_uri_, "CREATE DATABASE " + name_);
+}
+
+PgTestDatabase::~PgTestDatabase() {
+    try {
+        pg_exec(admin_uri_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    } catch (const std::exception&) {
+        // The cluster is removed at the end of the run anyway.
+    }
+}
+
+}  // namespace agentlb::test
