@@ -245,6 +245,15 @@ nlohmann::json MachineRoom::status(int server) const {
     return nlohmann::json::parse(response.body, nullptr, false);
 }
 
+int MachineRoom::healthz(int server) const {
+    return server_ns_[server]->enter([] { return http_get(kAdminPort, "/healthz", 1s).status; });
+}
+
+void MachineRoom::reopen_store() {
+    store_.reset();
+    store_ = store::open_store(local_db_, store::OpenMode::existing);
+}
+
 std::optional<double> MachineRoom::metric(int server, const std::string& sample) const {
     const auto response = server_ns_[server]->enter([] { return http_get(kAdminPort, "/metrics", 1s); });
     if (response.status != 200) {

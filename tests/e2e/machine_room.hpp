@@ -52,6 +52,8 @@ public:
 
     // The test's own store connection (as agentlbctl would write).
     store::Store& store() { return *store_; }
+    // A fresh connection (after PostgreSQL was stopped under the old one).
+    void reopen_store();
     void set_config(const std::string& key, const std::string& value);
 
     static std::string server_name(int i) { return "ms" + std::to_string(i + 1); }
@@ -66,6 +68,8 @@ public:
 
     // The server's /v1/status, or null when it does not answer.
     nlohmann::json status(int server) const;
+    // The HTTP status of the server's /healthz (0 when it does not answer).
+    int healthz(int server) const;
     // One Prometheus sample from the server's /metrics; nothing when it does
     // not answer or lacks it.
     std::optional<double> metric(int server, const std::string& sample) const;
