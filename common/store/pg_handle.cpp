@@ -183,7 +183,12 @@ std::optional<std::int64_t> PgResult::optional_int64(int row, int column) const 
 
 PgConnection::PgConnection(const std::string& db)
     : options_(pg_options(db)), shown_(shown_location(db)), backoff_(kFirstBackoff) {
-    ensure_connected();
+    std::string reason;
+    auto conn = pg_connect(options_, reason);
+    if (!conn) {
+        throw PgError("PostgreSQL store " + shown_ + ": cannot connect (" + reason + ")", "");
+    }
+    conn_ = conn.release();
 }
 
 PgConnection::~PgConnection() {
