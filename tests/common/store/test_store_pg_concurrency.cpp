@@ -147,3 +147,59 @@ TEST_CASE("a session recorded on two servers at once: one wins, the other is tol
     }
     CHECK(told == kServers);
 }
+
+TEST_CASE("liveness writes on many hosts from several connections at once never fail") {
+    PgTestDatabase database;
+    constexpr int kHosts = 20;
+    std::vector<std::int64_t> ids;
+    {
+        auto store = open_store(database.uri(), OpenMode::create);
+        CountingIssuer issuer;
+        for (int i = 0; i < kHosts; ++i) {
+            const std::string hash = "t" + std::to_string(i);
+            store->create_token(TokenSpec{hash, std::nullopt, std::nullopt, 100, 1});
+            ids.push_back(store
+                              ->redeem_token(RedeemRequest{hash, "h" + std::to_string(i), std::nullopt, 10},
+                                             issuer.fn())
+                              ->host.id);
+        }
+    }
+    constexpr int kServers = 3;
+    std::latch start(kServers);
+    std::mutex mutex;
+    std::vector<std::string> errors;
+    std::vector<std::thread> threads;
+    for (int s = 0; s < kServers; ++s) {
+        threads.emplace_back([&, s] {
+            try {
+                auto store = open_store(database.uri(), OpenMode::existing);
+                const std::string server = "ms" + std::to_string(s);
+                std::vector<std::int64_t> mine = ids;
+                if (s % 2 == 1) {
+                    std::reverse(mine.begin(), mine.end());
+                }
+                start.arrive_and_wait();
+                for (int round = 0; round < 20; ++round) {
+                    store->touch_hosts(mine, 100 + round);
+                    for (std::int64_t id : mine) {
+                        store->set_connected(id, server, 100 + round);
+                    }
+                    store->clear_connected_for_server(server);
+                    store->take_superseded(server);
+                }
+            } catch (const std::exception& e) {
+                std::lock_guard lock(mutex);
+                errors.push_back(e.what());
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    INFO((errors.empty() ? std::string() : errors.front()));
+    CHECK(errors.empty());
+    auto store = open_store(database.uri(), OpenMode::existing);
+    for (const auto& host : store->list_hosts()) {
+        CHECK(host.last_seen == 119);
+    }
+}

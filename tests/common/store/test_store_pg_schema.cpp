@@ -198,6 +198,16 @@ TEST_CASE("connection defaults are added unless the operator's string sets them"
     INFO(message);
     CHECK_THAT(message, Catch::Contains("not a valid connection string"));
     CHECK(message.find("sec") == std::string::npos);
+
+    message.clear();
+    try {
+        pg_options("host=db1 s3cret");
+    } catch (const StoreError& e) {
+        message = e.what();
+    }
+    INFO(message);
+    // libpq's echo of the part it could not parse is not repeated.
+    CHECK_THAT(message, Catch::EndsWith("(missing \"=\" after \"…\" in connection info string)"));
 }
 
 TEST_CASE("the server's session carries application_name agentlb") {
