@@ -1,5 +1,6 @@
 // PostgreSQL only: several servers, each with its own connection, at once.
 
+#include "common/store/pg_handle.hpp"
 #include "common/store/store.hpp"
 #include "tests/common/store/store_test_support.hpp"
 #include "tests/support/pg_database.hpp"
@@ -7,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <latch>
 #include <mutex>
 #include <set>
@@ -202,4 +204,45 @@ TEST_CASE("liveness writes on many hosts from several connections at once never 
     for (const auto& host : store->list_hosts()) {
         CHECK(host.last_seen == 119);
     }
+}
+
+TEST_CASE("a transaction PostgreSQL ends as a deadlock victim runs again") {
+    PgTestDatabase database;
+    agentlb::test::pg_exec(database.uri(), "CREATE TABLE pair (id integer PRIMARY KEY, v integer NOT NULL)");
+    agentlb::test::pg_exec(database.uri(), "INSERT INTO pair VALUES (1, 0), (2, 0)");
+    std::latch both_hold_one(2);
+    std::atomic<int> attempts{0};
+    std::mutex mutex;
+    std::vector<std::string> errors;
+    auto run = [&](int first, int second) {
+        try {
+            PgConnection connection(database.uri());
+            bool waited = false;
+            connection.retrying([&] {
+                ++attempts;
+                PgTransaction transaction(connection, "test");
+                connection.exec("UPDATE pair SET v = v + 1 WHERE id = $1", {first}, "test");
+                if (!waited) {
+                    waited = true;
+                    both_hold_one.arrive_and_wait();  // then each wants the other's row
+                }
+                connection.exec("UPDATE pair SET v = v + 1 WHERE id = $1", {second}, "test");
+                transaction.commit();
+            });
+        } catch (const std::exception& e) {
+            std::lock_guard lock(mutex);
+            errors.push_back(e.what());
+        }
+    };
+    std::thread a(run, 1, 2);
+    std::thread b(run, 2, 1);
+    a.join();
+    b.join();
+    INFO((errors.empty() ? std::string() : errors.front()));
+    CHECK(errors.empty());
+    CHECK(attempts == 3);  // the victim once more
+    PgConnection check(database.uri());
+    auto values = check.exec("SELECT v FROM pair ORDER BY id", "test");
+    CHECK(values.int64(0, 0) == 2);
+    CHECK(values.int64(1, 0) == 2);
 }
