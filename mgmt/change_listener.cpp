@@ -21,11 +21,13 @@ std::string reason_text(const std::exception& e) {
 ChangeListener::ChangeListener(std::unique_ptr<store::ChangeFeed> feed,
                                std::string shown_store,
                                Metrics& metrics,
-                               std::function<void()> on_change)
+                               std::function<void()> on_change,
+                               RetryPauses pauses)
     : feed_(std::move(feed)),
       shown_store_(std::move(shown_store)),
       metrics_(metrics),
-      on_change_(std::move(on_change)) {}
+      on_change_(std::move(on_change)),
+      pauses_(pauses) {}
 
 ChangeListener::~ChangeListener() {
     stop();
@@ -56,7 +58,7 @@ bool ChangeListener::pause_unless_stopped(std::chrono::milliseconds pause) {
 void ChangeListener::run() {
     bool lost = false;
     int attempts = 0;
-    auto retry = kChangeFeedFirstRetry;
+    auto retry = pauses_.first;
     const auto stopping = [this] {
         std::lock_guard lock(mutex_);
         return stopping_;
@@ -64,25 +66,28 @@ void ChangeListener::run() {
     while (!stopping()) {
         bool changed = false;
         try {
-            // While lost, a wait that returns at all has reconnected: do not
-            // sit out a whole wait before saying so.
-            const auto timeout = lost ? std::chrono::milliseconds(0)
-                                      : std::chrono::milliseconds(kChangeFeedWait);
+            // While lost, the call after a pause reconnects (or throws): do
+            // not sit out a whole wait before saying it listens again.
+            const auto timeout =
+                lost ? std::chrono::milliseconds(0) : std::chrono::milliseconds(kChangeFeedWait);
             changed = feed_->wait(timeout);
         } catch (const std::exception& e) {
-            ++attempts;
             if (!lost) {
                 lost = true;
                 metrics_.change_feed_state.store(0);
-                spdlog::warn("store {}: change notification lost ({}); the safety poll keeps this server in "
-                             "sync while it reconnects",
-                             shown_store_,
-                             reason_text(e));
+                spdlog::warn(
+                    "change notification lost: {}; the safety poll keeps this server in sync while "
+                    "it reconnects",
+                    reason_text(e));
+            } else {
+                ++attempts;
+                spdlog::debug(
+                    "change notification: attempt {} to listen again failed: {}", attempts, reason_text(e));
             }
             if (!pause_unless_stopped(retry)) {
                 return;
             }
-            retry = std::min(retry * 2, kChangeFeedLastRetry);
+            retry = std::min(retry * 2, pauses_.last);
             continue;
         }
         if (stopping()) {
@@ -91,13 +96,13 @@ void ChangeListener::run() {
         if (lost) {
             lost = false;
             metrics_.change_feed_state.store(1);
-            spdlog::info("store {}: listening for changes again after {} failed attempt{}; reloading, since "
-                         "changes announced meanwhile were not delivered",
-                         shown_store_,
-                         attempts,
-                         attempts == 1 ? "" : "s");
+            spdlog::info(
+                "store {}: listening for changes again ({} failed attempts to reconnect); reloading, "
+                "since changes announced meanwhile were not delivered",
+                shown_store_,
+                attempts);
             attempts = 0;
-            retry = kChangeFeedFirstRetry;
+            retry = pauses_.first;
             on_change_();
             continue;
         }

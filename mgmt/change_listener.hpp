@@ -24,8 +24,17 @@ class Metrics;
 // wait on a connection that died without the socket telling.
 inline constexpr std::chrono::seconds kChangeFeedWait{10};
 // Pauses between reconnect attempts: doubling from the first to the last.
-inline constexpr std::chrono::milliseconds kChangeFeedFirstRetry{100};
-inline constexpr std::chrono::milliseconds kChangeFeedLastRetry{5000};
+// After a pause the listener calls wait() with no timeout to spare, so a
+// return without an error means the feed listens again. That holds only if
+// the pause is at least the feed's own (PostgreSQL: 500 ms doubling to 10 s,
+// before which wait() returns false without trying).
+inline constexpr std::chrono::milliseconds kChangeFeedFirstRetry{500};
+inline constexpr std::chrono::milliseconds kChangeFeedLastRetry{10000};
+
+struct RetryPauses {
+    std::chrono::milliseconds first = kChangeFeedFirstRetry;
+    std::chrono::milliseconds last = kChangeFeedLastRetry;
+};
 
 class ChangeListener {
 public:
@@ -34,7 +43,8 @@ public:
     ChangeListener(std::unique_ptr<store::ChangeFeed> feed,
                    std::string shown_store,
                    Metrics& metrics,
-                   std::function<void()> on_change);
+                   std::function<void()> on_change,
+                   RetryPauses pauses = {});
     ~ChangeListener();  // stop() and join
     ChangeListener(const ChangeListener&) = delete;
     ChangeListener& operator=(const ChangeListener&) = delete;
@@ -53,6 +63,7 @@ private:
     std::string shown_store_;
     Metrics& metrics_;
     std::function<void()> on_change_;
+    RetryPauses pauses_;
     std::mutex mutex_;
     std::condition_variable stop_signal_;
     bool stopping_ = false;

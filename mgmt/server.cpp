@@ -202,16 +202,17 @@ public:
         refusal_summary_.emplace(pool_.main());
         summarise_enroll_refusals();
 
-        spdlog::info("management server {} up: agents on {}, enrollment on {}, admin on {}, advertised as {}; "
-                     "store {} ({})",
-                     options_.name,
-                     endpoint_text(agent_listener_->local_endpoint()),
-                     endpoint_text(enroll_listener_->local_endpoint()),
-                     endpoint_text(admin_->local_endpoint()),
-                     state_->advertise,
-                     shown_db_,
-                     changes_ ? "changes notified, safety poll every " + std::to_string(poll.count()) + " ms"
-                              : "polled every " + std::to_string(poll.count()) + " ms");
+        spdlog::info(
+            "management server {} up: agents on {}, enrollment on {}, admin on {}, advertised as {}; "
+            "store {} ({})",
+            options_.name,
+            endpoint_text(agent_listener_->local_endpoint()),
+            endpoint_text(enroll_listener_->local_endpoint()),
+            endpoint_text(admin_->local_endpoint()),
+            state_->advertise,
+            shown_db_,
+            changes_ ? "changes notified, safety poll every " + std::to_string(poll.count()) + " ms"
+                     : "polled every " + std::to_string(poll.count()) + " ms");
     }
 
     // SIGHUP must not end a daemon that operators are used to "reloading":

@@ -66,7 +66,8 @@ TEST_CASE("a PostgreSQL --db or AGENTLB_DB is kept as given and the state dir is
     CHECK(parsed->options.state_dir == "/var/lib/agentlb");
     CHECK_FALSE(parsed->options.safety_poll.has_value());
 
-    auto from_env = parse({"--name", "ms1", "--ca-dir", "/ca"}, {std::string("host=db1 dbname=agentlb"), "h"});
+    auto from_env =
+        parse({"--name", "ms1", "--ca-dir", "/ca"}, {std::string("host=db1 dbname=agentlb"), "h"});
     REQUIRE(from_env.ok());
     CHECK(from_env->options.db == "host=db1 dbname=agentlb");
     CHECK(from_env->options.state_dir == "/var/lib/agentlb");

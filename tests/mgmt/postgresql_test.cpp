@@ -9,9 +9,8 @@
 #include "tests/mgmt/integration_helpers.hpp"
 #include "tests/support/pg_database.hpp"
 
-#include <libpq-fe.h>
-
 #include <fstream>
+#include <libpq-fe.h>
 #include <thread>
 
 using namespace agentlb;
@@ -45,9 +44,10 @@ std::string pg_value(const std::string& uri, const std::string& sql) {
 // Terminates the backends of `db` that LISTEN (the servers' change feeds);
 // how many it ended.
 int kill_change_feeds(const PgTestDatabase& db) {
-    return std::stoi(pg_value(db.admin_uri(),
-                              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" +
-                                  db.name() + "' AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()"));
+    return std::stoi(
+        pg_value(db.admin_uri(),
+                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" +
+                     db.name() + "' AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()"));
 }
 
 // While it lives, no new connection to `db` is accepted (the ones open stay).
@@ -98,7 +98,8 @@ std::chrono::milliseconds receive_and_ack(TestAgent& agent,
     auto push = agent.receive_until<wire::MsList>(accept, timeout);
     INFO("agent " << agent.identity().name);
     REQUIRE(push.has_value());
-    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since);
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since);
     CHECK(agent.send(wire::Ack{push->seq}));
     return took;
 }
@@ -124,8 +125,9 @@ TEST_CASE("three servers on one PostgreSQL database: a config change reaches eve
         agents.push_back(connect_agent(fixture, identity, *servers[i]));
     }
 
-    for (const auto& [key, value] : {std::pair<std::string, std::string>{"indirect.agent.lb.algorithm", "roundrobin"},
-                                     {"indirect.agent.lb.check.interval", "45"}}) {
+    for (const auto& [key, value] :
+         {std::pair<std::string, std::string>{"indirect.agent.lb.algorithm", "roundrobin"},
+          {"indirect.agent.lb.check.interval", "45"}}) {
         INFO("config set " << key << " " << value);
         const auto started = std::chrono::steady_clock::now();
         fixture.set_config(key, value);
@@ -168,7 +170,8 @@ TEST_CASE("the change feed reconnects after its backend is terminated, and reloa
 
     // Killed alone: it reconnects and changes after that still arrive.
     REQUIRE(wait_until([&] { return kill_change_feeds(db) == 1; }, 3s));
-    CHECK(wait_until([&] { return server.log().find("listening for changes again") != std::string::npos; }, 5s));
+    CHECK(wait_until([&] { return server.log().find("listening for changes again") != std::string::npos; },
+                     5s));
     CHECK_THAT(server.log(), Catch::Contains("change notification lost"));
     auto started = std::chrono::steady_clock::now();
     fixture.set_config("indirect.agent.lb.algorithm", "roundrobin");
@@ -189,8 +192,8 @@ TEST_CASE("the change feed reconnects after its backend is terminated, and reloa
         refused.allow();
         started = std::chrono::steady_clock::now();
     }
-    const auto took =
-        receive_and_ack(*agent, [](const wire::MsList& list) { return list.interval == 45; }, started, 8s);
+    const auto took = receive_and_ack(
+        *agent, [](const wire::MsList& list) { return list.interval == 45; }, started, 8s);
     // The retry pause is at most 5 s; the safety poll would take 20 s.
     CHECK(took < 6s);
     CHECK(server.metric("agentlb_store_change_feed_up") == 1);
