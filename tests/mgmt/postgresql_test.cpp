@@ -244,3 +244,22 @@ TEST_CASE("a PostgreSQL --db with a password is never shown with it") {
         CHECK(result.out.find(wrong) == std::string::npos);
     }
 }
+
+TEST_CASE("a PostgreSQL store with a newer schema than this build knows is refused with exit 2") {
+    PgTestDatabase db;
+    CaFixture fixture(db.uri());
+    const auto known = store::read_schema_versions(db.uri()).known;
+    pg_exec(db.uri(), "UPDATE agentlb_schema SET version = " + std::to_string(known + 1));
+    REQUIRE(store::read_schema_versions(db.uri()).stored == known + 1);
+    const auto result = run_command(command_with_db(fixture, db.uri()), 20s);
+    INFO(result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err,
+               Catch::Contains("cannot start: --db " + store::shown_location(db.uri()) +
+                               ": the store has schema version " + std::to_string(known + 1) +
+                               " but this agentlb-mgmt knows only up to " + std::to_string(known)));
+    CHECK_THAT(result.err, !Catch::Contains("up: agents on"));
+    CHECK(result.err.find(cluster_password()) == std::string::npos);
+    // Nothing was migrated back or registered.
+    CHECK(store::read_schema_versions(db.uri()).stored == known + 1);
+}
