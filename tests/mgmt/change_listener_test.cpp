@@ -112,12 +112,12 @@ TEST_CASE("each announced change calls on_change at once; a quiet wait does not"
         CHECK(metrics.change_feed_state.load() == 1);
         REQUIRE(agentlb::test::wait_until([&] { return changes.load() == 2 && script->played(); }, 2s));
         CHECK(metrics.store_notifications.load() == 2);
+        for (const auto timeout : script->timeouts()) {
+            CHECK(timeout == std::chrono::milliseconds(kChangeFeedWait));
+        }
         // Stopped and joined by the destructor while it blocks in wait().
     }
     CHECK(changes.load() == 2);
-    for (const auto timeout : script->timeouts()) {
-        CHECK(timeout == std::chrono::milliseconds(kChangeFeedWait));
-    }
 }
 
 TEST_CASE("a lost feed is logged once, retried with growing pauses, and reloads once it listens again") {
