@@ -199,6 +199,7 @@ TEST_CASE("the change feed reconnects after its backend is terminated, and reloa
     CHECK(server.metric("agentlb_store_change_feed_up") == 1);
     // Each change of state once, not once per failed attempt.
     const auto log = server.log();
+    INFO(log);
     CHECK(count_of(log, "change notification lost") == 2);
     CHECK(count_of(log, "listening for changes again") == 2);
     CHECK(server.status()["store"]["changes"] == "notified");
