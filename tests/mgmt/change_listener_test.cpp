@@ -100,7 +100,7 @@ constexpr RetryPauses kFastRetries{5ms, 20ms};
 
 }  // namespace
 
-TEST_CASE("each announced change calls on_change at once; a quiet wait does not") {
+TEST_CASE("each announced change calls on_change at once, and a quiet wait does not") {
     Metrics metrics;
     std::atomic<int> changes{0};
     auto feed = std::make_unique<ScriptedFeed>(std::deque<Step>{Step::changed, Step::quiet, Step::changed});
