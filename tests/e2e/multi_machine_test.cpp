@@ -1,16 +1,16 @@
-// Management servers on separate machines: three agentlb-mgmt, the store and
-// real agents, each "machine" a network namespace of its own on one switch
-// (tests/e2e/machine_room.hpp). Skipped, and reported so, where namespaces
-// cannot be made (not root, no CAP_NET_ADMIN, no iproute2).
+// Management servers on separate machines: three agentlb-mgmt, PostgreSQL
+// and real agents, each "machine" a network namespace of its own on one
+// switch (tests/e2e/machine_room.hpp). Skipped, and reported so, where
+// namespaces cannot be made (not root, no CAP_NET_ADMIN, no iproute2).
 
 #include "tests/e2e/machine_room.hpp"
+#include "tests/e2e/multi_machine_checks.hpp"
 #include "tests/support/netns.hpp"
 #include "tests/support/wait.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -21,114 +21,30 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// True (and reported as a skip) when this machine cannot make namespaces.
-bool cannot_run(const std::string& what) {
-    const auto why = netns_unavailable();
-    if (why.empty()) {
-        return false;
-    }
-    report_skipped(what, why);
-    return true;
-}
-
-bool ends_with(const std::string& text, const std::string& end) {
-    return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
-}
-
-// Every agent is listed by exactly one of `servers` (and by none twice).
-bool every_agent_once(const MachineRoom& room, const std::vector<int>& servers) {
-    const auto where = room.placement(servers);
-    if (static_cast<int>(where.size()) != room.agent_count()) {
-        return false;
-    }
-    for (const auto& [name, on] : where) {
-        if (on.size() != 1) {
-            return false;
-        }
-    }
-    return true;
-}
-
-// The agents a server lists now.
-std::set<std::string> agents_on(const MachineRoom& room, int server) {
-    std::set<std::string> names;
-    for (const auto& [name, on] : room.placement({server})) {
-        names.insert(name);
-    }
-    return names;
-}
-
-std::string describe(const std::map<std::string, std::set<std::string>>& where) {
-    std::string out;
-    for (const auto& [name, on] : where) {
-        out += name + "@";
-        for (const auto& s : on) {
-            out += s + "/";
-        }
-        out += " ";
-    }
-    return out;
-}
-
 }  // namespace
 
-TEST_CASE("multi-machine: a config change is acked by every agent on every server within 1 s") {
-    if (cannot_run("multi-machine config change")) {
+TEST_CASE("multi-machine: a config change on PostgreSQL is acked by every agent on every server within 1 s") {
+    if (cannot_run("multi-machine config change on PostgreSQL")) {
         return;
     }
-    MachineRoom room(RoomOptions{});
-    // The roundrobin lists spread the agents over all three machines.
-    for (int i = 0; i < MachineRoom::kServers; ++i) {
-        INFO(describe(room.placement()));
-        REQUIRE(!agents_on(room, i).empty());
-    }
-
+    MachineRoom room(on_postgresql());
     const auto changed = Clock::now();
     room.set_config("indirect.agent.lb.algorithm", "static");
-    const auto everywhere = [&] {
-        int listed = 0;
-        for (int i = 0; i < MachineRoom::kServers; ++i) {
-            const auto status = room.status(i);
-            if (!status.is_object()) {
-                return false;
-            }
-            for (const auto& agent : status["agents"]) {
-                if (agent.value("algorithm", "") != "static") {
-                    return false;
-                }
-                ++listed;
-            }
-            // Sent is not acked: nothing may still wait for an ack.
-            if (room.metric(i, "agentlb_pushes_unacked") != std::optional<double>(0)) {
-                return false;
-            }
-        }
-        for (int a = 0; a < room.agent_count(); ++a) {
-            // The agent's own state: the list it wrote before acking.
-            if (!ends_with(room.agent_host_value(a).value_or(""), "@static")) {
-                return false;
-            }
-        }
-        return listed == room.agent_count();
-    };
-    const bool reached = wait_until(everywhere, 5s, 10ms);
+    const bool reached =
+        wait_until([&] { return everyone_holds(room, "static") && in_sync(room); }, 5s, 10ms);
     const auto took = Clock::now() - changed;
     INFO(room.logs());
     REQUIRE(reached);
     CHECK(took <= 1s);
-    // Nobody was moved or reconnected by it.
     CHECK(every_agent_once(room, {0, 1, 2}));
-    for (int a = 0; a < room.agent_count(); ++a) {
-        CHECK(room.agent_log_count(a, "lost the connection") == 0);
-    }
 }
 
-TEST_CASE("multi-machine: one server's link cut, its agents are connected to the others within 10 s") {
-    if (cannot_run("multi-machine link cut")) {
+TEST_CASE("multi-machine: one server's link cut on PostgreSQL, its agents are elsewhere within 10 s") {
+    if (cannot_run("multi-machine link cut on PostgreSQL")) {
         return;
     }
-    MachineRoom room(RoomOptions{});
-    const auto victims = agents_on(room, 0);
+    MachineRoom room(on_postgresql());
+    const auto victims = room.placement({0});
     INFO(describe(room.placement()));
     REQUIRE(!victims.empty());
 
@@ -139,6 +55,17 @@ TEST_CASE("multi-machine: one server's link cut, its agents are connected to the
     INFO(describe(room.placement()) << "\n" << room.logs());
     REQUIRE(moved);
     CHECK(took <= 10s);
+    // The store agrees: each host recorded on the server that holds it.
+    for (const auto& [name, on] : room.placement({1, 2})) {
+        INFO(name);
+        CHECK(wait_until(
+            [&, server = *on.begin()] {
+                const auto host = room.store().find_host(name);
+                return host && host->connected_to == std::optional<std::string>(server);
+            },
+            5s,
+            50ms));
+    }
     for (int a = 0; a < room.agent_count(); ++a) {
         const auto name = MachineRoom::agent_name(a);
         INFO(name);
@@ -155,17 +82,73 @@ TEST_CASE("multi-machine: one server's link cut, its agents are connected to the
             CHECK(room.agent_log_count(a, "lost the connection") == 0);
         }
     }
-    // The cut server, still answering on its own loopback, let its
-    // sessions go once their heartbeats stopped.
-    CHECK(wait_until([&] { return room.status(0).is_object() && agents_on(room, 0).empty(); }, 10s, 100ms));
-
-    // The cable back: the machine serves again (a new agent would reach it),
-    // and nobody is lost meanwhile.
-    room.server_ns(0).link_up();
-    std::this_thread::sleep_for(1s);
-    CHECK(every_agent_once(room, {0, 1, 2}));
+    // The cut server, still answering on its own loopback, let its sessions
+    // go once their heartbeats stopped.
+    CHECK(wait_until([&] { return room.status(0).is_object() && room.placement({0}).empty(); }, 10s, 100ms));
 }
 
+TEST_CASE(
+    "multi-machine: PostgreSQL stopped for 30 s disconnects no agent, and every server is in sync after") {
+    if (cannot_run("multi-machine PostgreSQL stopped for 30 s")) {
+        return;
+    }
+    MachineRoom room(on_postgresql());
+    const auto before = sessions(room, {0, 1, 2});
+    INFO(describe(before));
+    REQUIRE(static_cast<int>(before.size()) == room.agent_count());
+
+    room.database_command("pause");
+    const auto paused = Clock::now();
+    int samples = 0;
+    int broken = 0;
+    bool unhealthy_seen = false;
+    std::string first_break;
+    while (Clock::now() - paused < 30s) {
+        ++samples;
+        // Still every agent on the server it had, with the same session.
+        const auto now = sessions(room, {0, 1, 2});
+        if (now != before) {
+            if (broken++ == 0) {
+                first_break = describe(now);
+            }
+        }
+        double connected = 0;
+        for (int i = 0; i < MachineRoom::kServers; ++i) {
+            connected += room.metric(i, "agentlb_agents_connected").value_or(0);
+            unhealthy_seen = unhealthy_seen || room.healthz(i) == 503;
+        }
+        if (connected != room.agent_count() && broken++ == 0) {
+            first_break = "agentlb_agents_connected summed to " + std::to_string(connected);
+        }
+        std::this_thread::sleep_for(500ms);
+    }
+    room.database_command("resume");
+    room.reopen_store();
+
+    INFO(first_break << "\n" << room.logs());
+    CHECK(samples > 30);
+    CHECK(broken == 0);
+    // /healthz said the store was missing.
+    CHECK(unhealthy_seen);
+    for (int a = 0; a < room.agent_count(); ++a) {
+        INFO(MachineRoom::agent_name(a));
+        CHECK(room.agent_log_count(a, "lost the connection") == 0);
+    }
+
+    // Back in sync: every server on the store's generation, healthy, and a
+    // change made after the restart reaches every agent.
+    CHECK(wait_until([&] { return in_sync(room); }, 10s, 100ms));
+    for (int i = 0; i < MachineRoom::kServers; ++i) {
+        CHECK(wait_until([&] { return room.healthz(i) == 200; }, 10s, 100ms));
+    }
+    const auto changed = Clock::now();
+    room.set_config("indirect.agent.lb.algorithm", "static");
+    const bool reached =
+        wait_until([&] { return everyone_holds(room, "static") && in_sync(room); }, 5s, 10ms);
+    REQUIRE(reached);
+    CHECK(Clock::now() - changed <= 2s);
+    CHECK(sessions(room, {0, 1, 2}) == before);
+}
 TEST_CASE("multi-machine harness: namespaces left by a crashed run are removed, a live run's are kept") {
     if (cannot_run("stale namespace cleanup")) {
         return;
