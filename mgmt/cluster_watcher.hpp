@@ -2,7 +2,7 @@
 
 // Follows the store's generation counter (polled every kGenerationPoll;
 // heartbeats do not bump it) and, on every change, reloads the snapshot
-// (configuration, host ids by zone, servers, revoked serials) and has every
+// (configuration, hosts by zone and by name, servers, revoked serials) and has every
 // open agent session recompute its list.
 
 #include "mgmt/awaitable.hpp"
@@ -46,6 +46,7 @@ private:
     bool stopped_ = false;
     std::int64_t generation_ = -1;
     std::int64_t refused_generation_ = -1;
+    std::int64_t refused_limit_generation_ = -1;
 };
 
 }  // namespace agentlb::mgmt

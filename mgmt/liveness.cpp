@@ -105,16 +105,21 @@ void Liveness::recheck_records(store::Store& store) {
         if (state_->stopping.load()) {
             break;
         }
+        const auto& host = hosts[i];
         try {
-            if (state_->registry.session_count_of(hosts[i]) > 0) {
-                // Only an empty record: a newer session elsewhere keeps its own.
-                store.claim_if_unconnected(hosts[i], name, util::unix_now());
+            if (state_->registry.session_count_of(host.host_id) == 0) {
+                store.clear_connected_if(host.host_id, name);
+            } else if (host.write) {
+                // As at welcome: the newest session names its server (the
+                // one named so far is told through take_superseded).
+                store.set_connected(host.host_id, name, util::unix_now());
             } else {
-                store.clear_connected_if(hosts[i], name);
+                // Only an empty record: a newer session elsewhere keeps its own.
+                store.claim_if_unconnected(host.host_id, name, util::unix_now());
             }
         } catch (...) {
             for (; i < hosts.size(); ++i) {
-                state_->recheck_record_later(hosts[i]);
+                state_->recheck_record_later(hosts[i].host_id, hosts[i].write);
             }
             throw;
         }

@@ -49,6 +49,9 @@ public:
     // to handing the new snapshot to every session (the poll period, up to
     // kGenerationPoll, comes on top).
     std::atomic<double> store_change_lag_seconds{0.0};
+    // 0 while this server has lacked its store for longer than
+    // agentlb.store.unreachable.limit and moves its agents away.
+    std::atomic<int> serving{1};
     Histogram push_latency;
 
     // `result` is "ok" or a short refusal reason ("no_certificate", "timeout", ...).
