@@ -70,4 +70,27 @@ PgTestDatabase::~PgTestDatabase() {
     }
 }
 
+PgDatabaseAway::PgDatabaseAway(const PgTestDatabase& database) : database_(database) {
+    pg_exec(database_.admin_uri(), "ALTER DATABASE " + database_.name() + " ALLOW_CONNECTIONS false");
+    away_ = true;
+    pg_exec(database_.admin_uri(),
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database_.name() +
+                "' AND pid <> pg_backend_pid()");
+}
+
+PgDatabaseAway::~PgDatabaseAway() {
+    try {
+        restore();
+    } catch (const std::exception&) {
+        // The database is dropped at the end of the test anyway.
+    }
+}
+
+void PgDatabaseAway::restore() {
+    if (away_) {
+        pg_exec(database_.admin_uri(), "ALTER DATABASE " + database_.name() + " ALLOW_CONNECTIONS true");
+        away_ = false;
+    }
+}
+
 }  // namespace agentlb::test

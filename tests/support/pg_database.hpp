@@ -30,6 +30,24 @@ private:
     std::string admin_uri_;
 };
 
+// One test's database made unreachable, the rest of the shared cluster
+// untouched: new connections refused (ALLOW_CONNECTIONS false) and the open
+// ones ended (pg_terminate_backend), as a stopped PostgreSQL looks to a
+// server; restore() (or the destructor) lets connections in again.
+class PgDatabaseAway {
+public:
+    explicit PgDatabaseAway(const PgTestDatabase& database);
+    ~PgDatabaseAway();
+    PgDatabaseAway(const PgDatabaseAway&) = delete;
+    PgDatabaseAway& operator=(const PgDatabaseAway&) = delete;
+
+    void restore();
+
+private:
+    const PgTestDatabase& database_;
+    bool away_ = false;
+};
+
 // The cluster's folder (AGENTLB_TEST_PG_DIR), or a std::runtime_error.
 std::string pg_cluster_dir();
 
