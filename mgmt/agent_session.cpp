@@ -237,8 +237,10 @@ asio::awaitable<void> AgentSession::record(std::int64_t host_id) {
         try {
             co_await state_->store.call(std::move(job));
         } catch (const std::exception& e) {
-            spdlog::error(
-                "{}: cannot record the connection in the store (tried again later): {}", who(), e.what());
+            spdlog::log(store_failure_level(state_->store_health),
+                        "{}: cannot record the connection in the store (tried again later): {}",
+                        who(),
+                        e.what());
             state_->recheck_record_later(host_id, true);
         }
     }
@@ -258,7 +260,7 @@ asio::awaitable<void> AgentSession::issue(std::string csr) {
             spdlog::info("{}: issued a renewed certificate", who());
         }
     } catch (const std::exception& e) {
-        spdlog::error("{}: renewal failed: {}", who(), e.what());
+        spdlog::log(store_failure_level(state_->store_health), "{}: renewal failed: {}", who(), e.what());
         issued = protocol::Issued{};
     }
     feed([&issued](protocol::ServerMachine& m) {
@@ -278,8 +280,10 @@ asio::awaitable<void> AgentSession::forget_connection() {
     try {
         co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
-        spdlog::error(
-            "{}: cannot clear the connection in the store (tried again later): {}", who(), e.what());
+        spdlog::log(store_failure_level(state_->store_health),
+                    "{}: cannot clear the connection in the store (tried again later): {}",
+                    who(),
+                    e.what());
         state_->recheck_record_later(machine_.host_id());
     }
 }

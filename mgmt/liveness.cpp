@@ -93,7 +93,9 @@ asio::awaitable<void> Liveness::heartbeat_loop() {
             co_await state_->store.call(std::move(job));
             beats_.fetch_add(1);
         } catch (const std::exception& e) {
-            spdlog::error("cannot write this server's heartbeat: {}", e.what());
+            spdlog::log(store_failure_level(state_->store_health),
+                        "cannot write this server's heartbeat: {}",
+                        e.what());
         }
     }
 }
@@ -214,7 +216,9 @@ asio::awaitable<void> Liveness::check_loop() {
                 }
             }
         } catch (const std::exception& e) {
-            spdlog::error("cannot check the other servers' heartbeats: {}", e.what());
+            spdlog::log(store_failure_level(state_->store_health),
+                        "cannot check the other servers' heartbeats: {}",
+                        e.what());
         }
     }
 }
@@ -255,7 +259,10 @@ asio::awaitable<void> Liveness::settle_superseded(std::int64_t host_id, std::str
     try {
         holder = co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
-        spdlog::error("cannot check which server holds host id {}: {}", host_id, e.what());
+        spdlog::log(store_failure_level(state_->store_health),
+                    "cannot check which server holds host id {}: {}",
+                    host_id,
+                    e.what());
         co_return;
     }
     if (!holder || *holder == state_->options.name) {

@@ -5,6 +5,8 @@
 // says ok only while the store answers, since a server that cannot read it
 // pushes stale lists and cannot see peers go down. Any thread.
 
+#include <spdlog/common.h>
+
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -46,5 +48,12 @@ private:
     Clock::time_point last_success_;
     std::optional<std::string> failure_;
 };
+
+// The level for a failed store call: error, but debug while the store is
+// known to be away, which the watcher logged once (an outage would otherwise
+// log every heartbeat, check, record and renewal).
+inline spdlog::level::level_enum store_failure_level(const StoreHealth& health) {
+    return health.problem() ? spdlog::level::debug : spdlog::level::err;
+}
 
 }  // namespace agentlb::mgmt

@@ -84,6 +84,10 @@ TEST_CASE("without its store a server keeps its sessions and welcomes known host
     CHECK(a2->ping());
     CHECK_FALSE(a1->is_closed());
     CHECK(m1.status()["server"]["store_problem"].is_string());
+    // Said once by the watcher, not again by every heartbeat and check.
+    CHECK(lines_containing(m1.log(), " error cannot write this server's heartbeat") == 0);
+    CHECK(lines_containing(m1.log(), " error cannot check the other servers' heartbeats") == 0);
+    CHECK(lines_containing(m1.log(), "cannot write this server's heartbeat") > 0);
 
     away.restore();
     INFO(m1.log());
