@@ -114,10 +114,12 @@ inline void sessions_stay_and_known_hosts_are_welcomed(CaFixture& fixture, const
     CHECK(a2->ping());
     CHECK_FALSE(a1->is_closed());
     CHECK(m1.status()["server"]["store_problem"].is_string());
-    // Said once by the watcher, not again by every heartbeat and check.
-    CHECK(lines_containing(m1.log(), " error cannot write this server's heartbeat") == 0);
-    CHECK(lines_containing(m1.log(), " error cannot check the other servers' heartbeats") == 0);
-    CHECK(lines_containing(m1.log(), "cannot write this server's heartbeat") > 0);
+    // Said once, not again by every heartbeat (each second here) and check:
+    // a failure met before the watcher's next read (its 1 s safety poll on
+    // PostgreSQL) may be the one that says it.
+    CHECK(lines_containing(m1.log(), " error cannot write this server's heartbeat") <= 1);
+    CHECK(lines_containing(m1.log(), " error cannot check the other servers' heartbeats") <= 1);
+    CHECK(lines_containing(m1.log(), "cannot write this server's heartbeat") >= 2);
 
     away->restore();
     INFO(m1.log());
