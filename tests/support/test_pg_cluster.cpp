@@ -46,3 +46,15 @@ TEST_CASE("PgDatabaseAway ends the open connections and refuses new ones to its 
     // The destructor let connections in again.
     pg_exec(mine.uri(), "SELECT 1");
 }
+
+TEST_CASE("PgServerRole reaches the database as its own role, and is cut alone") {
+    PgTestDatabase database;
+    pg_exec(database.uri(), "CREATE TABLE t (x integer)");
+    agentlb::test::PgServerRole role(database);
+    pg_exec(role.uri(), "INSERT INTO t VALUES (1)");
+    role.cut();
+    CHECK_THROWS_WITH(pg_exec(role.uri(), "SELECT 1"), Catch::Contains("not permitted to log in"));
+    pg_exec(database.uri(), "SELECT 1");
+    role.restore();
+    pg_exec(role.uri(), "SELECT x FROM t");
+}
