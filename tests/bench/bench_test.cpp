@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
@@ -89,6 +90,9 @@ TEST_CASE("bench connect establishes every session and reports memory per sessio
     auto run = run_bench(dir, {"connect"});
     REQUIRE(run.summaries.count("connect") == 1);
     const auto& connect = run.summaries["connect"];
+    // Without --db, the servers share the SQLite file in the work folder.
+    CHECK(connect.at("store") == "sqlite");
+    CHECK(std::filesystem::exists(dir / "work" / "agentlb.db"));
     CHECK(connect.at("sessions_established") == kAgents);
     CHECK(connect.at("sessions_connected") == kAgents);
     CHECK(connect.at("failures").empty());
