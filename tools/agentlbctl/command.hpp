@@ -5,7 +5,8 @@
 //
 // Exit codes: kExitOk; kExitUsage when something on the command line is
 // wrong or refused (bad usage, unknown key, refused value, unknown host
-// name); kExitFailure when the command line is fine but the surroundings are
+// name, a `db` command's store newer than this build or copy target not
+// empty); kExitFailure when the command line is fine but the surroundings are
 // not (store missing or unreadable, no CA in the store, CA files already
 // present).
 

@@ -235,7 +235,7 @@ OptionsPtr copy_options() {
         ("from", text_value("LOCATION"), "the store to copy (an SQLite file, or a PostgreSQL URI or "
                                          "key=value string)")
         ("to", text_value("LOCATION"), "the new store: created (or given the schema) when needed; it "
-                                       "must hold no host, certificate, token or CA");
+                                       "must be empty (no configuration key, host, certificate, token or CA)");
     // clang-format on
     return options;
 }
@@ -246,7 +246,7 @@ std::vector<Command> db_commands() {
     return {
         {{"db", "version"},
          "",
-         "the store's schema version and the one this build knows",
+         "print the store's schema version and the one this build knows",
          "Exit 2 when the store is newer than this build (upgrade agentlb first).",
          nullptr,
          {},

@@ -66,7 +66,8 @@ std::string global_usage(const std::vector<Command>& commands) {
            "Only long options exist (--name VALUE or --name=VALUE); \"--\" ends the options, and any\n"
            "other word, \"-5\" included, is an argument.\n"
            "\n"
-           "Exit codes: 0 success; 2 bad usage or a refused value (nothing changed);\n"
+           "Exit codes: 0 success; 2 bad usage, a refused value or a store newer than this build\n"
+           "(nothing changed);\n"
            "1 any other failure (store missing or unreadable, no CA, CA files already present).\n";
 }
 
