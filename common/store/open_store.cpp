@@ -1,5 +1,10 @@
 // Choosing the backend a --db value names.
 
+#include "common/store/migrations.hpp"
+#include "common/store/pg_change_feed.hpp"
+#include "common/store/pg_handle.hpp"
+#include "common/store/pg_schema.hpp"
+#include "common/store/postgres_store.hpp"
 #include "common/store/schema.hpp"
 #include "common/store/sqlite_handle.hpp"
 #include "common/store/store.hpp"
@@ -7,26 +12,19 @@
 
 namespace agentlb::store {
 
-namespace {
-
-[[noreturn]] void no_postgresql(const std::string& db) {
-    throw StoreError("store " + shown_location(db) + ": this build of agentlb has no PostgreSQL support");
-}
-
-}  // namespace
-
 ChangeFeed::~ChangeFeed() = default;
 
 std::unique_ptr<Store> open_store(const std::string& db, OpenMode mode) {
     if (backend_of(db) == Backend::postgresql) {
-        no_postgresql(db);
+        return std::make_unique<PostgresStore>(db, mode);
     }
     return open_sqlite_store(db, mode);
 }
 
 SchemaVersions read_schema_versions(const std::string& db) {
     if (backend_of(db) == Backend::postgresql) {
-        no_postgresql(db);
+        PgConnection connection(db);
+        return SchemaVersions{pg_stored_version(connection), kSchemaVersion};
     }
     Connection connection(db, OpenMode::existing);
     return SchemaVersions{stored_version(connection), kSchemaVersion};
@@ -34,7 +32,7 @@ SchemaVersions read_schema_versions(const std::string& db) {
 
 std::unique_ptr<ChangeFeed> open_change_feed(const std::string& db) {
     if (backend_of(db) == Backend::postgresql) {
-        no_postgresql(db);
+        return open_pg_change_feed(db);
     }
     return nullptr;
 }

@@ -1,11 +1,11 @@
 #include "common/store/schema.hpp"
 
+#include "common/store/migrations.hpp"
 #include "common/store/sqlite_handle.hpp"
 #include "common/store/store.hpp"
 
 #include <sqlite3.h>
 
-#include <array>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -17,84 +17,6 @@ namespace agentlb::store {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
-
-// migrations[i] takes the schema from version i to i + 1. Append only: a
-// released entry never changes.
-constexpr std::array<const char*, kSchemaVersion> kMigrations = {
-    // v1
-    R"sql(
-    CREATE TABLE configuration (
-        scope TEXT NOT NULL,
-        name  TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (scope, name)
-    );
-    CREATE TABLE hosts (
-        id           INTEGER PRIMARY KEY AUTOINCREMENT,
-        name         TEXT NOT NULL UNIQUE,
-        zone         TEXT NOT NULL,
-        connected_to TEXT,
-        last_seen    INTEGER NOT NULL DEFAULT 0,
-        created_at   INTEGER NOT NULL
-    );
-    CREATE INDEX hosts_by_zone ON hosts (zone, id);
-    CREATE INDEX hosts_by_server ON hosts (connected_to) WHERE connected_to IS NOT NULL;
-    CREATE TABLE certificates (
-        serial     TEXT PRIMARY KEY,
-        host_id    INTEGER NOT NULL,
-        host_name  TEXT NOT NULL,
-        not_after  INTEGER NOT NULL,
-        revoked    INTEGER NOT NULL DEFAULT 0,
-        revoked_at INTEGER
-    );
-    CREATE INDEX certificates_by_host ON certificates (host_id);
-    CREATE INDEX certificates_by_host_name ON certificates (host_name);
-    CREATE INDEX certificates_revoked ON certificates (serial) WHERE revoked <> 0;
-    CREATE TABLE servers (
-        name           TEXT PRIMARY KEY,
-        address        TEXT NOT NULL,
-        state          TEXT NOT NULL,
-        last_heartbeat INTEGER NOT NULL,
-        agents         INTEGER NOT NULL DEFAULT 0,
-        started_at     INTEGER NOT NULL
-    );
-    CREATE TABLE tokens (
-        hash       TEXT PRIMARY KEY,
-        zone       TEXT,
-        name       TEXT,
-        expires_at INTEGER NOT NULL,
-        created_at INTEGER NOT NULL,
-        used_at    INTEGER
-    );
-    CREATE TABLE generation (
-        id    INTEGER PRIMARY KEY CHECK (id = 1),
-        value INTEGER NOT NULL
-    );
-    INSERT INTO generation (id, value) VALUES (1, 0);
-    CREATE TABLE ca (
-        id          INTEGER PRIMARY KEY CHECK (id = 1),
-        pem         TEXT NOT NULL,
-        fingerprint TEXT NOT NULL
-    );
-    )sql",
-    // v2: host names are unique without regard to case, checked at enrolment.
-    // Not a UNIQUE index: stores may already hold names that differ only in
-    // case, and those rows keep working.
-    R"sql(
-    CREATE INDEX hosts_by_name_nocase ON hosts (name COLLATE NOCASE);
-    )sql",
-    // v3: a host's session recorded on another server than the one its
-    // record named, for that server to close its older session.
-    R"sql(
-    CREATE TABLE superseded (
-        host_id   INTEGER NOT NULL,
-        server    TEXT NOT NULL,
-        by_server TEXT NOT NULL,
-        at        INTEGER NOT NULL
-    );
-    CREATE INDEX superseded_by_server ON superseded (server);
-    )sql",
-};
 
 struct FileState {
     int version = 0;
@@ -210,7 +132,7 @@ void migrate(Connection& connection) {
     const FileState state = read_state(connection);
     check_compatible(connection, state);
     for (int next = state.version; next < kSchemaVersion; ++next) {
-        connection.exec(kMigrations[static_cast<std::size_t>(next)],
+        connection.exec(kMigrations[static_cast<std::size_t>(next)].sqlite,
                         "migrating the schema to version " + std::to_string(next + 1));
     }
     connection.exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(),

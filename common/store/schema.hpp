@@ -2,14 +2,14 @@
 
 // Connection settings and schema migrations of the SQLite store.
 
+#include "common/store/migrations.hpp"
 #include "common/store/store.hpp"
 
 namespace agentlb::store {
 
 class Connection;
 
-// The schema version this build writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 3;
+// The schema version is kept in PRAGMA user_version.
 
 // busy_timeout first (so the pragmas below wait for other processes instead
 // of failing), then refuses a file that is not ours or is newer (and, with

@@ -1,15 +1,25 @@
 #pragma once
 
-// Shared helpers for the store tests: a fresh temp folder per test and a
-// certificate issuer that counts its calls.
+// Shared helpers for the store tests: a fresh store location per test on the
+// backend under test, and a certificate issuer that counts its calls.
+//
+// One source, both backends: test_store runs on SQLite, and is registered a
+// second time (tests tagged [sqlite] left out) with
+// AGENTLB_TEST_STORE=postgresql:<cluster folder>, where every location is a
+// fresh database on the run's throwaway PostgreSQL cluster.
 
 #include "common/store/store.hpp"
+#include "common/store/store_location.hpp"
+#include "tests/support/pg_database.hpp"
+
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <unistd.h>
 
@@ -49,6 +59,64 @@ private:
     std::filesystem::path path_;
 };
 
+// True when the tests run on PostgreSQL. The one environment variable
+// carries the cluster's folder too (CTest properties written by Catch's
+// discovery cannot hold two ENVIRONMENT entries).
+inline bool testing_postgresql() {
+    const char* value = std::getenv("AGENTLB_TEST_STORE");
+    if (value == nullptr) {
+        return false;
+    }
+    constexpr std::string_view kPrefix = "postgresql:";
+    const std::string_view setting(value);
+    if (setting.substr(0, kPrefix.size()) != kPrefix) {
+        return false;
+    }
+    ::setenv("AGENTLB_TEST_PG_DIR", std::string(setting.substr(kPrefix.size())).c_str(), 0);
+    return true;
+}
+
+// Where a test's store lives: a file in a fresh folder, or a fresh database.
+class TestLocation {
+public:
+    TestLocation() {
+        if (testing_postgresql()) {
+            database_ = std::make_unique<agentlb::test::PgTestDatabase>();
+            db_ = database_->uri();
+        } else {
+            db_ = dir_.file("agentlb.db");
+        }
+    }
+    const std::string& db() const { return db_; }
+
+private:
+    TempDir dir_;
+    std::unique_ptr<agentlb::test::PgTestDatabase> database_;
+    std::string db_;
+};
+
+// Runs SQL behind the store's back, on either backend (rows an older build could have written).
+inline void raw_exec(const std::string& db, const std::string& sql) {
+    if (backend_of(db) == Backend::postgresql) {
+        agentlb::test::pg_exec(db, sql);
+        return;
+    }
+    sqlite3* handle = nullptr;
+    if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
+        sqlite3_close(handle);
+        throw std::runtime_error("cannot open " + db);
+    }
+    char* error = nullptr;
+    const int rc = sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, &error);
+    const std::string message = error != nullptr ? error : "";
+    sqlite3_free(error);
+    sqlite3_close(handle);
+    if (rc != SQLITE_OK) {
+        throw std::runtime_error(sql + ": " + message);
+    }
+}
+
 // Issues serials "<name>-<n>" (n counts calls) valid until 1000 + n.
 struct CountingIssuer {
     int calls = 0;
@@ -62,11 +130,11 @@ struct CountingIssuer {
     }
 };
 
-// A store in a fresh folder.
+// A store in a fresh location on the backend under test.
 struct StoreFixture {
-    TempDir dir;
-    std::string db = dir.file("agentlb.db");
-    std::unique_ptr<Store> store = open_sqlite_store(db, OpenMode::create);
+    TestLocation location;
+    std::string db = location.db();
+    std::unique_ptr<Store> store = open_store(db, OpenMode::create);
     CountingIssuer issuer;
 
     // Creates a token "token-<name>" (no zone, no name, valid until 100) and
@@ -85,10 +153,10 @@ private:
     int tokens_ = 0;
 };
 
-// The StoreError message of opening path in `mode`, or "" if it opened.
-inline std::string open_error(const std::string& path, OpenMode mode = OpenMode::create) {
+// The StoreError message of opening db in `mode`, or "" if it opened.
+inline std::string open_error(const std::string& db, OpenMode mode = OpenMode::create) {
     try {
-        open_sqlite_store(path, mode);
+        open_store(db, mode);
     } catch (const StoreError& e) {
         return e.what();
     }

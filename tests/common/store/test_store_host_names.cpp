@@ -5,7 +5,6 @@
 #include "tests/common/store/store_test_support.hpp"
 
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
 using namespace agentlb::store;
 using namespace agentlb::store::test;
@@ -17,13 +16,11 @@ std::optional<std::string> opt(const char* text) {
 }
 
 // A row written behind the store's back, as an older build could have.
-void insert_raw_host(const std::string& path, const std::string& name) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
-    const std::string sql =
-        "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('" + name + "', 'default', 0, 1)";
-    CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
+void insert_raw_host(const std::string& db, const std::string& name) {
+    raw_exec(db,
+             "INSERT INTO hosts (id, name, zone, last_seen, created_at) "
+             "VALUES ((SELECT coalesce(max(id), 0) + 1 FROM hosts), '" +
+                 name + "', 'default', 0, 1)");
 }
 
 }  // namespace

@@ -32,14 +32,6 @@ std::string raw_value(const std::string& path, const std::string& sql) {
     return value;
 }
 
-void raw_exec(const std::string& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) ==
-            SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-}
-
 std::set<std::string> raw_tables(const std::string& path) {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
@@ -61,7 +53,7 @@ std::set<std::string> raw_tables(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a new store file gets the schema, version 3 and WAL mode") {
+TEST_CASE("a new store file gets the schema, version 3 and WAL mode", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("new.db");
     {
@@ -80,7 +72,7 @@ TEST_CASE("a new store file gets the schema, version 3 and WAL mode") {
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
 
-TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps its hosts") {
+TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps its hosts", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("v1.db");
     {
@@ -118,11 +110,11 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
 }
 
 TEST_CASE("reopening a store keeps its data") {
-    TempDir dir;
-    const std::string db = dir.file("keep.db");
+    TestLocation location;
+    const std::string& db = location.db();
     std::int64_t generation = 0;
     {
-        auto store = open_sqlite_store(db, OpenMode::create);
+        auto store = open_store(db, OpenMode::create);
         REQUIRE(store->set_config("indirect.agent.lb.algorithm", "roundrobin"));
         store->create_token(TokenSpec{"hash-1", std::string("z1"), std::nullopt, 100, 1});
         CountingIssuer issuer;
@@ -131,7 +123,7 @@ TEST_CASE("reopening a store keeps its data") {
         store->put_ca_certificate("CA PEM", "sha256:AB");
         generation = store->generation();
     }
-    auto store = open_sqlite_store(db, OpenMode::create);
+    auto store = open_store(db, OpenMode::create);
     CHECK(store->get_config("indirect.agent.lb.algorithm") == std::optional<std::string>("roundrobin"));
     auto host = store->find_host("h1");
     REQUIRE(host.has_value());
@@ -148,7 +140,7 @@ TEST_CASE("reopening a store keeps its data") {
     CHECK(generation > 0);
 }
 
-TEST_CASE("opening a file that is not a database throws StoreError with a clear message") {
+TEST_CASE("opening a file that is not a database throws StoreError with a clear message", "[sqlite]") {
     TempDir dir;
     const std::string path = dir.file("notes.txt");
     {
@@ -164,7 +156,7 @@ TEST_CASE("opening a file that is not a database throws StoreError with a clear 
     CHECK_THAT(message, Catch::Matchers::Contains("not an agentlb store"));
 }
 
-TEST_CASE("opening a store in a missing folder throws StoreError naming the path") {
+TEST_CASE("opening a store in a missing folder throws StoreError naming the path", "[sqlite]") {
     TempDir dir;
     const std::string path = dir.file("missing/folder/agentlb.db");
     std::string message = open_error(path);
@@ -173,7 +165,7 @@ TEST_CASE("opening a store in a missing folder throws StoreError naming the path
     CHECK_THAT(message, Catch::Matchers::Contains("cannot open"));
 }
 
-TEST_CASE("a store file with a newer schema version is refused, naming both versions") {
+TEST_CASE("a store file with a newer schema version is refused, naming both versions", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("newer.db");
     open_sqlite_store(db, OpenMode::create);
@@ -186,7 +178,7 @@ TEST_CASE("a store file with a newer schema version is refused, naming both vers
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");  // set when it was ours
 }
 
-TEST_CASE("OpenMode::create initialises an empty existing file as a new store") {
+TEST_CASE("OpenMode::create initialises an empty existing file as a new store", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("empty.db");
     { std::ofstream touch(db); }
@@ -195,7 +187,7 @@ TEST_CASE("OpenMode::create initialises an empty existing file as a new store") 
     CHECK(store->get_config("host") == std::optional<std::string>("ms1"));
 }
 
-TEST_CASE("OpenMode::existing refuses a missing file and creates nothing") {
+TEST_CASE("OpenMode::existing refuses a missing file and creates nothing", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("missing.db");
     const std::string message = open_error(db, OpenMode::existing);
@@ -206,7 +198,7 @@ TEST_CASE("OpenMode::existing refuses a missing file and creates nothing") {
     CHECK_FALSE(std::filesystem::exists(db + "-wal"));
 }
 
-TEST_CASE("OpenMode::existing refuses an empty file and leaves it empty") {
+TEST_CASE("OpenMode::existing refuses an empty file and leaves it empty", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("empty.db");
     { std::ofstream touch(db); }
@@ -219,7 +211,7 @@ TEST_CASE("OpenMode::existing refuses an empty file and leaves it empty") {
     CHECK_FALSE(std::filesystem::exists(db + "-shm"));
 }
 
-TEST_CASE("OpenMode::existing refuses an SQLite database without tables and leaves it alone") {
+TEST_CASE("OpenMode::existing refuses an SQLite database without tables and leaves it alone", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("blank.db");
     raw_exec(db, "PRAGMA page_size = 4096; VACUUM");
@@ -232,14 +224,14 @@ TEST_CASE("OpenMode::existing refuses an SQLite database without tables and leav
 }
 
 TEST_CASE("OpenMode::existing opens a store that OpenMode::create made") {
-    TempDir dir;
-    const std::string db = dir.file("agentlb.db");
-    REQUIRE(open_sqlite_store(db, OpenMode::create)->set_config("host", "ms1"));
-    auto store = open_sqlite_store(db, OpenMode::existing);
+    TestLocation location;
+    const std::string& db = location.db();
+    REQUIRE(open_store(db, OpenMode::create)->set_config("host", "ms1"));
+    auto store = open_store(db, OpenMode::existing);
     CHECK(store->get_config("host") == std::optional<std::string>("ms1"));
 }
 
-TEST_CASE("quick_check passes a sound store and names the first problem of a damaged one") {
+TEST_CASE("quick_check passes a sound store and names the first problem of a damaged one", "[sqlite]") {
     TempDir dir;
     {
         auto sound = open_sqlite_store(dir.file("sound.db"), OpenMode::create);
@@ -257,7 +249,7 @@ TEST_CASE("quick_check passes a sound store and names the first problem of a dam
     CHECK(problem->find('\n') == std::string::npos);
 }
 
-TEST_CASE("another program's SQLite database is refused and left untouched") {
+TEST_CASE("another program's SQLite database is refused and left untouched", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("other.db");
     raw_exec(db, "CREATE TABLE hosts (x TEXT); INSERT INTO hosts VALUES ('theirs')");

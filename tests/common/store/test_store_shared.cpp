@@ -18,7 +18,7 @@ using namespace agentlb::store;
 using namespace agentlb::store::test;
 
 TEST_CASE_METHOD(StoreFixture, "two store objects on one file see each other's writes") {
-    auto other = open_sqlite_store(db, OpenMode::create);
+    auto other = open_store(db, OpenMode::create);
 
     REQUIRE(store->set_config("host", "ms1,ms2"));
     CHECK(other->get_config("host") == std::optional<std::string>("ms1,ms2"));
@@ -41,7 +41,7 @@ TEST_CASE_METHOD(StoreFixture, "two store objects on one file see each other's w
 
 TEST_CASE_METHOD(StoreFixture,
                  "the generation follows the other object's config writes but not liveness writes") {
-    auto other = open_sqlite_store(db, OpenMode::create);
+    auto other = open_store(db, OpenMode::create);
     HostRecord h1 = enroll("h1");
     other->register_server("ms1", "10.0.0.1:8250", 5);
 
@@ -63,10 +63,10 @@ TEST_CASE_METHOD(StoreFixture,
     CHECK(store->generation() > g1);
 }
 
-TEST_CASE("concurrent writers with separate store objects never fail with SQLITE_BUSY") {
-    TempDir dir;
-    const std::string db = dir.file("busy.db");
-    const std::int64_t g0 = open_sqlite_store(db, OpenMode::create)->generation();
+TEST_CASE("concurrent writers with separate store objects never fail (SQLITE_BUSY, serialization)") {
+    TestLocation location;
+    const std::string& db = location.db();
+    const std::int64_t g0 = open_store(db, OpenMode::create)->generation();
 
     constexpr int kThreads = 2;
     constexpr int kWrites = 200;
@@ -82,7 +82,7 @@ TEST_CASE("concurrent writers with separate store objects never fail with SQLITE
             };
             std::unique_ptr<Store> store;
             try {
-                store = open_sqlite_store(db, OpenMode::create);
+                store = open_store(db, OpenMode::create);
             } catch (const std::exception& e) {
                 record(e.what());
             }
@@ -109,16 +109,16 @@ TEST_CASE("concurrent writers with separate store objects never fail with SQLITE
     }
     INFO((errors.empty() ? std::string() : errors.front()));
     CHECK(errors.empty());
-    auto store = open_sqlite_store(db, OpenMode::create);
+    auto store = open_store(db, OpenMode::create);
     CHECK(store->generation() == g0 + kThreads * kWrites);
     auto last = store->get_config("indirect.agent.lb.check.interval");
     REQUIRE(last.has_value());
     CHECK((*last == "199" || *last == "1199"));
 }
 
-TEST_CASE("several objects creating the same new file at once create the schema once") {
-    TempDir dir;
-    const std::string db = dir.file("race.db");
+TEST_CASE("several objects creating the same new store at once create the schema once") {
+    TestLocation location;
+    const std::string& db = location.db();
     constexpr int kThreads = 4;
     std::mutex mutex;
     std::vector<std::string> errors;
@@ -126,7 +126,7 @@ TEST_CASE("several objects creating the same new file at once create the schema 
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             try {
-                auto store = open_sqlite_store(db, OpenMode::create);
+                auto store = open_store(db, OpenMode::create);
                 store->register_server("ms" + std::to_string(t), "addr", 1);
             } catch (const std::exception& e) {
                 std::lock_guard lock(mutex);
@@ -139,7 +139,7 @@ TEST_CASE("several objects creating the same new file at once create the schema 
     }
     INFO((errors.empty() ? std::string() : errors.front()));
     CHECK(errors.empty());
-    auto store = open_sqlite_store(db, OpenMode::create);
+    auto store = open_store(db, OpenMode::create);
     CHECK(store->list_servers().size() == kThreads);
     CHECK(store->generation() == kThreads);
 }

@@ -1,0 +1,163 @@
+#include "common/store/migrations.hpp"
+
+namespace agentlb::store {
+
+// PostgreSQL: BIGINT for SQLite's 64-bit INTEGER; a seq identity column
+// where SQLite's code orders by rowid (issue order); host_ids for
+// AUTOINCREMENT's sqlite_sequence row.
+const std::array<Migration, kSchemaVersion> kMigrations = {{
+    // v1
+    {R"sql(
+    CREATE TABLE configuration (
+        scope TEXT NOT NULL,
+        name  TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (scope, name)
+    );
+    CREATE TABLE hosts (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        name         TEXT NOT NULL UNIQUE,
+        zone         TEXT NOT NULL,
+        connected_to TEXT,
+        last_seen    INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL
+    );
+    CREATE INDEX hosts_by_zone ON hosts (zone, id);
+    CREATE INDEX hosts_by_server ON hosts (connected_to) WHERE connected_to IS NOT NULL;
+    CREATE TABLE certificates (
+        serial     TEXT PRIMARY KEY,
+        host_id    INTEGER NOT NULL,
+        host_name  TEXT NOT NULL,
+        not_after  INTEGER NOT NULL,
+        revoked    INTEGER NOT NULL DEFAULT 0,
+        revoked_at INTEGER
+    );
+    CREATE INDEX certificates_by_host ON certificates (host_id);
+    CREATE INDEX certificates_by_host_name ON certificates (host_name);
+    CREATE INDEX certificates_revoked ON certificates (serial) WHERE revoked <> 0;
+    CREATE TABLE servers (
+        name           TEXT PRIMARY KEY,
+        address        TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        last_heartbeat INTEGER NOT NULL,
+        agents         INTEGER NOT NULL DEFAULT 0,
+        started_at     INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        hash       TEXT PRIMARY KEY,
+        zone       TEXT,
+        name       TEXT,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        used_at    INTEGER
+    );
+    CREATE TABLE generation (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        value INTEGER NOT NULL
+    );
+    INSERT INTO generation (id, value) VALUES (1, 0);
+    CREATE TABLE ca (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        pem         TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
+    )sql",
+     R"sql(
+    CREATE TABLE configuration (
+        scope TEXT NOT NULL,
+        name  TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (scope, name)
+    );
+    -- Ids come from host_ids.last (SQLite's sqlite_sequence), not from a
+    -- sequence: a rolled-back enrolment gives no id away, as in SQLite.
+    CREATE TABLE hosts (
+        id           BIGINT PRIMARY KEY,
+        name         TEXT NOT NULL UNIQUE,
+        zone         TEXT NOT NULL,
+        connected_to TEXT,
+        last_seen    BIGINT NOT NULL DEFAULT 0,
+        created_at   BIGINT NOT NULL
+    );
+    CREATE INDEX hosts_by_zone ON hosts (zone, id);
+    CREATE INDEX hosts_by_server ON hosts (connected_to) WHERE connected_to IS NOT NULL;
+    -- The highest host id ever given, removed hosts' included.
+    CREATE TABLE host_ids (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        last BIGINT NOT NULL
+    );
+    INSERT INTO host_ids (id, last) VALUES (1, 0);
+    -- seq: the issue order (SQLite's rowid).
+    CREATE TABLE certificates (
+        seq        BIGINT GENERATED ALWAYS AS IDENTITY,
+        serial     TEXT PRIMARY KEY,
+        host_id    BIGINT NOT NULL,
+        host_name  TEXT NOT NULL,
+        not_after  BIGINT NOT NULL,
+        revoked    BOOLEAN NOT NULL DEFAULT false,
+        revoked_at BIGINT
+    );
+    CREATE INDEX certificates_by_host ON certificates (host_id);
+    CREATE INDEX certificates_by_host_name ON certificates (host_name, seq);
+    CREATE INDEX certificates_revoked ON certificates (serial) WHERE revoked;
+    CREATE TABLE servers (
+        name           TEXT PRIMARY KEY,
+        address        TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        last_heartbeat BIGINT NOT NULL,
+        agents         BIGINT NOT NULL DEFAULT 0,
+        started_at     BIGINT NOT NULL
+    );
+    CREATE TABLE tokens (
+        hash       TEXT PRIMARY KEY,
+        zone       TEXT,
+        name       TEXT,
+        expires_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        used_at    BIGINT
+    );
+    CREATE TABLE generation (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        value BIGINT NOT NULL
+    );
+    INSERT INTO generation (id, value) VALUES (1, 0);
+    CREATE TABLE ca (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        pem         TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
+    )sql"},
+    // v2: host names are unique without regard to case, checked at enrolment.
+    // Not a UNIQUE index: stores may already hold names that differ only in
+    // case, and those rows keep working.
+    {R"sql(
+    CREATE INDEX hosts_by_name_nocase ON hosts (name COLLATE NOCASE);
+    )sql",
+     R"sql(
+    -- lower() under "C" folds ASCII only, as SQLite's NOCASE does.
+    CREATE INDEX hosts_by_name_nocase ON hosts (lower(name COLLATE "C"));
+    )sql"},
+    // v3: a host's session recorded on another server than the one its
+    // record named, for that server to close its older session.
+    {R"sql(
+    CREATE TABLE superseded (
+        host_id   INTEGER NOT NULL,
+        server    TEXT NOT NULL,
+        by_server TEXT NOT NULL,
+        at        INTEGER NOT NULL
+    );
+    CREATE INDEX superseded_by_server ON superseded (server);
+    )sql",
+     R"sql(
+    CREATE TABLE superseded (
+        seq       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        host_id   BIGINT NOT NULL,
+        server    TEXT NOT NULL,
+        by_server TEXT NOT NULL,
+        at        BIGINT NOT NULL
+    );
+    CREATE INDEX superseded_by_server ON superseded (server, seq);
+    )sql"},
+}};
+
+}  // namespace agentlb::store

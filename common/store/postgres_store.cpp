@@ -1,0 +1,218 @@
+// Opening, configuration, generation, CA and management servers.
+
+#include "common/store/postgres_store.hpp"
+
+#include "common/lb/config_keys.hpp"
+#include "common/store/pg_schema.hpp"
+
+#include <stdexcept>
+
+namespace agentlb::store {
+
+namespace {
+
+constexpr std::string_view kGlobalScope = "global";
+
+}  // namespace
+
+PostgresStore::PostgresStore(const std::string& db, OpenMode mode) : connection_(db) {
+    pg_migrate(connection_, mode);
+}
+
+// ---- configuration ----
+
+std::optional<std::string> PostgresStore::get_config(std::string_view key) {
+    auto found = connection_.exec("SELECT value FROM configuration WHERE scope = $1 AND name = $2",
+                                  {kGlobalScope, key},
+                                  "reading a configuration value");
+    if (found.rows() == 0) {
+        return std::nullopt;
+    }
+    return found.text(0, 0);
+}
+
+std::map<std::string, std::string> PostgresStore::list_config() {
+    auto found = connection_.exec("SELECT name, value FROM configuration WHERE scope = $1",
+                                  {kGlobalScope},
+                                  "listing the configuration");
+    std::map<std::string, std::string> values;
+    for (int row = 0; row < found.rows(); ++row) {
+        values.emplace(found.text(row, 0), found.text(row, 1));
+    }
+    return values;
+}
+
+Result<std::optional<std::string>> PostgresStore::set_config(std::string_view key, std::string_view value) {
+    if (auto valid = lb::validate_config(key, value); !valid) {
+        return fail(valid.error());
+    }
+    return connection_.retrying([&]() -> Result<std::optional<std::string>> {
+        PgTransaction transaction(connection_, "writing a configuration value");
+        bump_generation("writing a configuration value");
+        std::optional<std::string> old = get_config(key);
+        connection_.exec(
+            "INSERT INTO configuration (scope, name, value) VALUES ($1, $2, $3) "
+            "ON CONFLICT (scope, name) DO UPDATE SET value = excluded.value",
+            {kGlobalScope, key, value},
+            "writing a configuration value");
+        transaction.commit();
+        return old;
+    });
+}
+
+std::int64_t PostgresStore::generation() {
+    auto found = connection_.exec("SELECT value FROM generation WHERE id = 1", "reading the generation");
+    if (found.rows() == 0) {
+        connection_.fail("reading the generation", "the generation row is missing");
+    }
+    return found.int64(0, 0);
+}
+
+std::optional<std::string> PostgresStore::quick_check() {
+    // Nothing to check the SQLite way: the server owns the files, checks
+    // their pages (data checksums, if enabled) and reports damage as errors
+    // on the queries that meet it; a client cannot walk the pages.
+    return std::nullopt;
+}
+
+void PostgresStore::bump_generation(std::string_view what, std::int64_t at_least) {
+    connection_.exec(
+        "WITH bumped AS (UPDATE generation SET value = greatest(value, $2) + 1 WHERE id = 1 RETURNING value) "
+        "SELECT pg_notify($1, value::text) FROM bumped",
+        {kGenerationChannel, at_least},
+        what);
+}
+
+// ---- CA ----
+
+void PostgresStore::put_ca_certificate(std::string_view pem, std::string_view fingerprint) {
+    connection_.exec(
+        "INSERT INTO ca (id, pem, fingerprint) VALUES (1, $1, $2) "
+        "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint",
+        {pem, fingerprint},
+        "storing the CA certificate");
+}
+
+std::optional<std::pair<std::string, std::string>> PostgresStore::ca_certificate() {
+    auto found =
+        connection_.exec("SELECT pem, fingerprint FROM ca WHERE id = 1", "reading the CA certificate");
+    if (found.rows() == 0) {
+        return std::nullopt;
+    }
+    return std::make_pair(found.text(0, 0), found.text(0, 1));
+}
+
+// ---- management servers ----
+
+void PostgresStore::register_server(std::string_view name, std::string_view address, std::int64_t now) {
+    connection_.retrying([&] {
+        constexpr std::string_view what = "registering a management server";
+        PgTransaction transaction(connection_, what);
+        bump_generation(what);
+        connection_.exec(
+            "INSERT INTO servers (name, address, state, last_heartbeat, agents, started_at) "
+            "VALUES ($1, $2, 'up', $3, 0, $3) "
+            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, state = 'up', "
+            "last_heartbeat = excluded.last_heartbeat, agents = 0, started_at = excluded.started_at",
+            {name, address, now},
+            what);
+        // A freshly started process holds no sessions yet.
+        connection_.exec("UPDATE hosts SET connected_to = NULL WHERE connected_to = $1", {name}, what);
+        forget_superseded(name);
+        transaction.commit();
+    });
+}
+
+Rejoin PostgresStore::rejoin_server(std::string_view name,
+                                    std::string_view address,
+                                    std::int64_t started_at,
+                                    std::int64_t now,
+                                    const std::vector<std::int64_t>& held_hosts) {
+    return connection_.retrying([&] {
+        constexpr std::string_view what = "marking a live management server up again";
+        PgTransaction transaction(connection_, what);
+        bump_generation(what);
+        connection_.exec(
+            "INSERT INTO servers (name, address, state, last_heartbeat, agents, started_at) "
+            "VALUES ($1, $2, 'up', $3, $4, $5) "
+            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, state = 'up', "
+            "last_heartbeat = excluded.last_heartbeat",
+            {name, address, now, static_cast<std::int64_t>(held_hosts.size()), started_at},
+            what);
+        Rejoin rejoin;
+        for (std::int64_t id : held_hosts) {
+            auto restored = connection_.exec(
+                "UPDATE hosts SET connected_to = $2, last_seen = greatest(last_seen, $3) "
+                "WHERE id = $1 AND connected_to IS NULL",
+                {id, name, now},
+                what);
+            if (restored.affected() > 0) {
+                ++rejoin.restored;
+            } else if (const auto holder = connected_server(id); holder && *holder != name) {
+                rejoin.elsewhere.emplace_back(id, *holder);
+            }
+        }
+        transaction.commit();
+        return rejoin;
+    });
+}
+
+bool PostgresStore::mark_server_down(std::string_view name, std::int64_t judged_heartbeat) {
+    return connection_.retrying([&] {
+        constexpr std::string_view what = "marking a management server down";
+        PgTransaction transaction(connection_, what);
+        bump_generation(what);
+        auto marked = connection_.exec(
+            "UPDATE servers SET state = 'down' WHERE name = $1 AND state = 'up' AND last_heartbeat = $2",
+            {name, judged_heartbeat},
+            what);
+        if (marked.affected() == 0) {
+            return false;  // rolls the bump back
+        }
+        connection_.exec("UPDATE hosts SET connected_to = NULL WHERE connected_to = $1", {name}, what);
+        forget_superseded(name);
+        transaction.commit();
+        return true;
+    });
+}
+
+void PostgresStore::heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) {
+    connection_.exec("UPDATE servers SET last_heartbeat = $2, agents = $3 WHERE name = $1",
+                     {name, now, agents},
+                     "recording a server heartbeat");
+}
+
+void PostgresStore::set_server_state(std::string_view name, std::string_view state) {
+    if (state != kServerUp && state != kServerDown) {
+        throw std::invalid_argument("set_server_state: unknown state \"" + std::string(state) + "\"");
+    }
+    connection_.retrying([&] {
+        constexpr std::string_view what = "changing a server's state";
+        PgTransaction transaction(connection_, what);
+        bump_generation(what);
+        auto changed = connection_.exec(
+            "UPDATE servers SET state = $2 WHERE name = $1 AND state <> $2", {name, state}, what);
+        if (changed.affected() > 0) {
+            transaction.commit();
+        }
+    });
+}
+
+std::vector<ServerRecord> PostgresStore::list_servers() {
+    auto found = connection_.exec(
+        "SELECT name, address, state, last_heartbeat, agents, started_at FROM servers ORDER BY name COLLATE "
+        "\"C\"",
+        "listing management servers");
+    std::vector<ServerRecord> servers;
+    for (int row = 0; row < found.rows(); ++row) {
+        servers.push_back(ServerRecord{found.text(row, 0),
+                                       found.text(row, 1),
+                                       found.text(row, 2),
+                                       found.int64(row, 3),
+                                       found.int64(row, 4),
+                                       found.int64(row, 5)});
+    }
+    return servers;
+}
+
+}  // namespace agentlb::store

@@ -1,0 +1,90 @@
+#pragma once
+
+// The PostgreSQL implementation of Store, internal to the store library. The
+// methods are split by topic over postgres_store*.cpp. Same observable
+// behaviour as SqliteStore; correct with many servers, each on its own
+// connection: single-row writes lock their row (UPDATE, SELECT ... FOR
+// UPDATE), the rare writes spanning many rows take a transaction-scoped
+// advisory lock, and the generation row serializes every bump.
+
+#include "common/store/pg_handle.hpp"
+#include "common/store/store.hpp"
+
+namespace agentlb::store {
+
+// The NOTIFY channel of generation bumps; the payload is the new generation.
+inline constexpr const char* kGenerationChannel = "agentlb_generation";
+
+// Selects a host as read_pg_host reads it.
+inline constexpr const char* kPgHostColumns = "id, name, zone, connected_to, last_seen, created_at";
+HostRecord read_pg_host(const PgResult& result, int row);
+
+class PostgresStore final : public Store {
+public:
+    PostgresStore(const std::string& db, OpenMode mode);
+
+    std::optional<std::string> get_config(std::string_view key) override;
+    std::map<std::string, std::string> list_config() override;
+    Result<std::optional<std::string>> set_config(std::string_view key, std::string_view value) override;
+    std::int64_t generation() override;
+    std::optional<std::string> quick_check() override;
+
+    std::vector<HostRecord> list_hosts() override;
+    std::optional<HostRecord> find_host(std::string_view name) override;
+    std::optional<HostRecord> find_host_by_id(std::int64_t id) override;
+    std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) override;
+    std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone() override;
+    Result<std::vector<std::string>> remove_host(std::string_view name) override;
+    void set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) override;
+    std::optional<std::string> claim_if_unconnected(std::int64_t host_id,
+                                                    std::string_view server,
+                                                    std::int64_t now) override;
+    std::vector<Supersession> take_superseded(std::string_view server) override;
+    bool clear_connected_if(std::int64_t host_id, std::string_view server) override;
+    void clear_connected_for_server(std::string_view server) override;
+    void touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) override;
+
+    void create_token(const TokenSpec& token) override;
+    Result<Enrollment> redeem_token(const RedeemRequest& request, const IssueFn& issue) override;
+
+    void record_certificate(std::int64_t host_id, const IssuedCertificate& certificate) override;
+    std::vector<std::string> revoked_serials() override;
+    std::vector<CertificateRecord> certificates_of(std::string_view host_name) override;
+    bool is_revoked(std::string_view serial) override;
+
+    void put_ca_certificate(std::string_view pem, std::string_view fingerprint) override;
+    std::optional<std::pair<std::string, std::string>> ca_certificate() override;
+
+    void register_server(std::string_view name, std::string_view address, std::int64_t now) override;
+    Rejoin rejoin_server(std::string_view name,
+                         std::string_view address,
+                         std::int64_t started_at,
+                         std::int64_t now,
+                         const std::vector<std::int64_t>& held_hosts) override;
+    bool mark_server_down(std::string_view name, std::int64_t judged_heartbeat) override;
+    void heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) override;
+    void set_server_state(std::string_view name, std::string_view state) override;
+    std::vector<ServerRecord> list_servers() override;
+
+    StoreContents export_contents() override;
+    Status import_contents(const StoreContents& contents) override;
+
+private:
+    // First in every transaction that may bump the generation: the row lock
+    // makes such transactions run one at a time, in generation order, so
+    // they need no other lock and cannot deadlock among themselves; one that
+    // ends up changing nothing rolls back, bump included. The NOTIFY goes
+    // out at commit.
+    void bump_generation(std::string_view what, std::int64_t at_least = 0);
+    void insert_certificate(std::int64_t host_id,
+                            std::string_view host_name,
+                            const IssuedCertificate& certificate,
+                            bool revoked);
+    void revoke_certificates_of(std::int64_t host_id, std::int64_t now);
+    std::optional<std::string> connected_server(std::int64_t host_id);
+    void forget_superseded(std::string_view server);
+
+    PgConnection connection_;
+};
+
+}  // namespace agentlb::store

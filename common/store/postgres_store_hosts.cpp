@@ -1,0 +1,283 @@
+// Hosts and certificates.
+
+#include "common/store/postgres_store.hpp"
+#include "common/util/clock.hpp"
+
+#include <algorithm>
+
+namespace agentlb::store {
+
+HostRecord read_pg_host(const PgResult& result, int row) {
+    return HostRecord{result.int64(row, 0),
+                      result.text(row, 1),
+                      result.text(row, 2),
+                      result.optional_text(row, 3),
+                      result.int64(row, 4),
+                      result.int64(row, 5)};
+}
+
+namespace {
+
+std::string host_query(std::string_view rest) {
+    return std::string("SELECT ") + kPgHostColumns + " FROM hosts " + std::string(rest);
+}
+
+}  // namespace
+
+// ---- hosts ----
+
+std::vector<HostRecord> PostgresStore::list_hosts() {
+    auto found = connection_.exec(host_query("ORDER BY id"), "listing hosts");
+    std::vector<HostRecord> hosts;
+    for (int row = 0; row < found.rows(); ++row) {
+        hosts.push_back(read_pg_host(found, row));
+    }
+    return hosts;
+}
+
+std::optional<HostRecord> PostgresStore::find_host(std::string_view name) {
+    // An exact match first, then without regard to ASCII case (lower() under
+    // "C", as SQLite's NOCASE; the index hosts_by_name_nocase): a store from
+    // before the rule may hold several, and the oldest wins.
+    auto found =
+        connection_.exec(host_query("WHERE name = $1 OR lower(name COLLATE \"C\") = lower($1 COLLATE \"C\") "
+                                    "ORDER BY name = $1 DESC, id LIMIT 1"),
+                         {name},
+                         "looking up a host by name");
+    if (found.rows() == 0) {
+        return std::nullopt;
+    }
+    return read_pg_host(found, 0);
+}
+
+std::optional<HostRecord> PostgresStore::find_host_by_id(std::int64_t id) {
+    auto found = connection_.exec(host_query("WHERE id = $1"), {id}, "looking up a host by id");
+    if (found.rows() == 0) {
+        return std::nullopt;
+    }
+    return read_pg_host(found, 0);
+}
+
+std::vector<std::int64_t> PostgresStore::host_ids_in_zone(std::string_view zone) {
+    auto found = connection_.exec(
+        "SELECT id FROM hosts WHERE zone = $1 ORDER BY id", {zone}, "listing a zone's hosts");
+    std::vector<std::int64_t> ids;
+    for (int row = 0; row < found.rows(); ++row) {
+        ids.push_back(found.int64(row, 0));
+    }
+    return ids;
+}
+
+std::map<std::string, std::vector<std::int64_t>> PostgresStore::host_ids_by_zone() {
+    auto found = connection_.exec("SELECT zone, id FROM hosts ORDER BY id", "listing hosts by zone");
+    std::map<std::string, std::vector<std::int64_t>> zones;
+    for (int row = 0; row < found.rows(); ++row) {
+        zones[found.text(row, 0)].push_back(found.int64(row, 1));
+    }
+    return zones;
+}
+
+Result<std::vector<std::string>> PostgresStore::remove_host(std::string_view name) {
+    return connection_.retrying([&]() -> Result<std::vector<std::string>> {
+        constexpr std::string_view what = "removing a host";
+        PgTransaction transaction(connection_, what);
+        bump_generation(what);
+        std::optional<HostRecord> host = find_host(name);
+        if (!host) {
+            return fail("no host named \"" + std::string(name) + "\" is registered");
+        }
+        auto found = connection_.exec(
+            "SELECT serial FROM certificates WHERE host_id = $1 ORDER BY seq", {host->id}, what);
+        std::vector<std::string> serials;
+        for (int row = 0; row < found.rows(); ++row) {
+            serials.push_back(found.text(row, 0));
+        }
+        // remove_host takes no clock; revoked_at is informational only.
+        revoke_certificates_of(host->id, util::unix_now());
+        connection_.exec("DELETE FROM hosts WHERE id = $1", {host->id}, what);
+        transaction.commit();
+        return serials;
+    });
+}
+
+void PostgresStore::set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) {
+    connection_.retrying([&] {
+        constexpr std::string_view what = "recording a host's session";
+        PgTransaction transaction(connection_, what);
+        // The row lock orders sessions recorded at once on several servers:
+        // each sees the one before it, and supersedes it.
+        auto found =
+            connection_.exec("SELECT connected_to FROM hosts WHERE id = $1 FOR UPDATE", {host_id}, what);
+        if (found.rows() == 0) {
+            return;
+        }
+        const std::optional<std::string> before = found.optional_text(0, 0);
+        if (before && *before != server) {
+            // The server named so far may still hold an older session of this host.
+            connection_.exec(
+                "INSERT INTO superseded (host_id, server, by_server, at) VALUES ($1, $2, $3, $4)",
+                {host_id, *before, server, now},
+                what);
+        }
+        connection_.exec(
+            "UPDATE hosts SET connected_to = $2, last_seen = greatest(last_seen, $3) WHERE id = $1",
+            {host_id, server, now},
+            what);
+        transaction.commit();
+    });
+}
+
+std::optional<std::string> PostgresStore::connected_server(std::int64_t host_id) {
+    auto found = connection_.exec(
+        "SELECT connected_to FROM hosts WHERE id = $1", {host_id}, "reading a host's session record");
+    if (found.rows() == 0) {
+        return std::nullopt;
+    }
+    return found.optional_text(0, 0);
+}
+
+std::optional<std::string> PostgresStore::claim_if_unconnected(std::int64_t host_id,
+                                                               std::string_view server,
+                                                               std::int64_t now) {
+    // One statement, so what it returns is what it saw or wrote: the row as
+    // locked, named by us if it was empty.
+    auto found = connection_.exec(
+        "WITH locked AS (SELECT id, connected_to FROM hosts WHERE id = $1 FOR UPDATE), "
+        "claimed AS (UPDATE hosts SET connected_to = $2, last_seen = greatest(hosts.last_seen, $3) "
+        "FROM locked WHERE hosts.id = locked.id AND locked.connected_to IS NULL "
+        "RETURNING hosts.connected_to) "
+        "SELECT coalesce((SELECT connected_to FROM claimed), locked.connected_to) FROM locked",
+        {host_id, server, now},
+        "recording a host's session again");
+    if (found.rows() == 0) {
+        return std::nullopt;
+    }
+    return found.optional_text(0, 0);
+}
+
+std::vector<Supersession> PostgresStore::take_superseded(std::string_view server) {
+    // One statement: rows added meanwhile stay for the next call, and two
+    // callers never both take a row.
+    auto taken = connection_.exec(
+        "WITH taken AS (DELETE FROM superseded WHERE server = $1 RETURNING seq, host_id, by_server, at) "
+        "SELECT host_id, by_server, at FROM taken ORDER BY seq",
+        {server},
+        "taking superseded sessions");
+    std::vector<Supersession> found;
+    for (int row = 0; row < taken.rows(); ++row) {
+        found.push_back(Supersession{taken.int64(row, 0), taken.text(row, 1), taken.int64(row, 2)});
+    }
+    return found;
+}
+
+void PostgresStore::forget_superseded(std::string_view server) {
+    connection_.exec("DELETE FROM superseded WHERE server = $1", {server}, "forgetting superseded sessions");
+}
+
+bool PostgresStore::clear_connected_if(std::int64_t host_id, std::string_view server) {
+    return connection_
+               .exec("UPDATE hosts SET connected_to = NULL WHERE id = $1 AND connected_to = $2",
+                     {host_id, server},
+                     "clearing a host's session")
+               .affected() > 0;
+}
+
+void PostgresStore::clear_connected_for_server(std::string_view server) {
+    connection_.exec("UPDATE hosts SET connected_to = NULL WHERE connected_to = $1",
+                     {server},
+                     "clearing a server's sessions");
+}
+
+void PostgresStore::touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) {
+    if (host_ids.empty()) {
+        return;
+    }
+    // One statement over an array literal; ids in ascending order, so two
+    // calls at once lock shared rows in the same order.
+    std::vector<std::int64_t> ids = host_ids;
+    std::sort(ids.begin(), ids.end());
+    std::string array = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        array += (i == 0 ? "" : ",") + std::to_string(ids[i]);
+    }
+    array += "}";
+    connection_.retrying([&] {
+        connection_.exec(
+            "UPDATE hosts SET last_seen = greatest(last_seen, $2) "
+            "WHERE id IN (SELECT id FROM hosts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)",
+            {array, now},
+            "updating hosts' last_seen");
+    });
+}
+
+// ---- certificates ----
+
+void PostgresStore::insert_certificate(std::int64_t host_id,
+                                       std::string_view host_name,
+                                       const IssuedCertificate& certificate,
+                                       bool revoked) {
+    connection_.exec(
+        "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked) VALUES ($1, $2, $3, $4, "
+        "$5)",
+        {certificate.serial, host_id, host_name, certificate.not_after, revoked ? "true" : "false"},
+        "recording a certificate");
+}
+
+void PostgresStore::revoke_certificates_of(std::int64_t host_id, std::int64_t now) {
+    connection_.exec(
+        "UPDATE certificates SET revoked = true, revoked_at = $2 WHERE host_id = $1 AND NOT revoked",
+        {host_id, now},
+        "revoking certificates");
+}
+
+void PostgresStore::record_certificate(std::int64_t host_id, const IssuedCertificate& certificate) {
+    connection_.retrying([&] {
+        PgTransaction transaction(connection_, "recording a certificate");
+        // FOR SHARE: the host cannot be removed until this certificate is in.
+        auto found = connection_.exec(
+            "SELECT name FROM hosts WHERE id = $1 FOR SHARE", {host_id}, "recording a certificate");
+        const std::optional<std::string> name =
+            found.rows() == 0 ? std::nullopt : std::optional<std::string>(found.text(0, 0));
+        // A host removed while its renewal was in flight must not get a usable certificate.
+        insert_certificate(host_id, name ? std::string_view(*name) : std::string_view(), certificate, !name);
+        transaction.commit();
+    });
+}
+
+std::vector<std::string> PostgresStore::revoked_serials() {
+    auto found =
+        connection_.exec("SELECT serial FROM certificates WHERE revoked ORDER BY serial COLLATE \"C\"",
+                         "listing revoked certificates");
+    std::vector<std::string> serials;
+    for (int row = 0; row < found.rows(); ++row) {
+        serials.push_back(found.text(row, 0));
+    }
+    return serials;
+}
+
+std::vector<CertificateRecord> PostgresStore::certificates_of(std::string_view host_name) {
+    auto found = connection_.exec(
+        "SELECT serial, host_id, host_name, not_after, revoked FROM certificates WHERE host_name = $1 "
+        "ORDER BY seq",
+        {host_name},
+        "listing a host's certificates");
+    std::vector<CertificateRecord> certificates;
+    for (int row = 0; row < found.rows(); ++row) {
+        certificates.push_back(CertificateRecord{found.text(row, 0),
+                                                 found.int64(row, 1),
+                                                 found.text(row, 2),
+                                                 found.int64(row, 3),
+                                                 found.boolean(row, 4),
+                                                 std::nullopt});
+    }
+    return certificates;
+}
+
+bool PostgresStore::is_revoked(std::string_view serial) {
+    auto found = connection_.exec("SELECT revoked FROM certificates WHERE serial = $1",
+                                  {serial},
+                                  "checking a certificate's revocation");
+    return found.rows() == 1 && found.boolean(0, 0);
+}
+
+}  // namespace agentlb::store
