@@ -4,6 +4,7 @@
 // refused, and the password never shown.
 
 #include "common/store/schema.hpp"
+#include "common/store/store_location.hpp"
 #include "tests/support/pg_database.hpp"
 #include "tests/tools/ctl_fixture.hpp"
 
@@ -82,7 +83,9 @@ TEST_CASE("db version and db migrate on a new PostgreSQL database: empty, then c
     CHECK_THAT(outputs.all, !Catch::Contains(password_of(pg.uri())));
 }
 
-TEST_CASE("db copy from SQLite to PostgreSQL: hosts, configuration, certificates, tokens and CA read back the same") {
+TEST_CASE(
+    "db copy from SQLite to PostgreSQL: hosts, configuration, certificates, tokens and CA read back the "
+    "same") {
     CtlFixture f;
     f.seed_everything();
     PgTestDatabase pg;
@@ -142,7 +145,8 @@ TEST_CASE("db copy into a PostgreSQL store that is not empty is refused with exi
         REQUIRE(outputs.add(f.ctl_raw({"db", "copy", "--from", f.db, "--to", pg.uri()})).exit_code == 0);
         const nlohmann::json before = read_back(f, pg.uri());
         f.enrol("h9");  // the source changed: a second copy would be refused all the same
-        const CommandResult refused = outputs.add(f.ctl_raw({"db", "copy", "--from", f.db, "--to", pg.uri()}));
+        const CommandResult refused =
+            outputs.add(f.ctl_raw({"db", "copy", "--from", f.db, "--to", pg.uri()}));
         INFO(describe(refused));
         CHECK(refused.exit_code == 2);
         CHECK_THAT(refused.err, Catch::Contains("is not empty"));
@@ -152,13 +156,16 @@ TEST_CASE("db copy into a PostgreSQL store that is not empty is refused with exi
     }
     SECTION("a target with configuration only") {
         REQUIRE(
-            outputs.add(f.ctl_raw({"--db", pg.uri(), "config", "set", "indirect.agent.lb.check.interval", "30"}))
+            outputs
+                .add(f.ctl_raw({"--db", pg.uri(), "config", "set", "indirect.agent.lb.check.interval", "30"}))
                 .exit_code == 0);
-        const CommandResult refused = outputs.add(f.ctl_raw({"db", "copy", "--from", f.db, "--to", pg.uri()}));
+        const CommandResult refused =
+            outputs.add(f.ctl_raw({"db", "copy", "--from", f.db, "--to", pg.uri()}));
         INFO(describe(refused));
         CHECK(refused.exit_code == 2);
-        CHECK_THAT(refused.err,
-                   Catch::Contains("the store \"" + shown(pg.uri()) + "\" is not empty (it holds 1 configuration"));
+        CHECK_THAT(
+            refused.err,
+            Catch::Contains("the store \"" + shown(pg.uri()) + "\" is not empty (it holds 1 configuration"));
         auto store = store::open_store(pg.uri(), store::OpenMode::existing);
         CHECK(store->list_config() ==
               std::map<std::string, std::string>{{"indirect.agent.lb.check.interval", "30"}});
@@ -174,8 +181,9 @@ TEST_CASE("a libpq key=value location works like the URI, and no password shows,
     PgTestDatabase pg;
     const std::string dir = pg_cluster_dir();
     const std::string password = first_line(dir + "/password");
-    const std::string key_value = "host=" + first_line(dir + "/listen") + " port=" + first_line(dir + "/port") +
-                                  " dbname=" + pg.name() + " user=agentlb password=" + password;
+    const std::string key_value = "host=" + first_line(dir + "/listen") +
+                                  " port=" + first_line(dir + "/port") + " dbname=" + pg.name() +
+                                  " user=agentlb password=" + password;
     Outputs outputs;
 
     const CommandResult copied = outputs.add(f.ctl_raw({"db", "copy", "--from", f.db, "--to", key_value}));
@@ -190,7 +198,8 @@ TEST_CASE("a libpq key=value location works like the URI, and no password shows,
 
     // A wrong password and a database that does not exist: refused by the
     // server, and the error names the location without either password.
-    const std::string wrong = "postgresql://agentlb:not-the-Password-7@" + pg.uri().substr(pg.uri().find('@') + 1);
+    const std::string wrong =
+        "postgresql://agentlb:not-the-Password-7@" + pg.uri().substr(pg.uri().find('@') + 1);
     const std::string missing = pg.admin_uri() + "_missing";
     for (const auto& location : {wrong, missing}) {
         for (const std::vector<std::string>& command :
