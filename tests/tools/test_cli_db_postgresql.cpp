@@ -216,3 +216,36 @@ TEST_CASE("a libpq key=value location works like the URI, and no password shows,
     CHECK_THAT(outputs.all, !Catch::Contains(password));
     CHECK_THAT(outputs.all, !Catch::Contains("not-the-Password-7"));
 }
+
+TEST_CASE(
+    "a PostgreSQL store newer than this build: db version says so with exit 2, migrate and copy refuse it") {
+    CtlFixture f;
+    f.seed_everything();
+    PgTestDatabase pg;
+    Outputs outputs;
+    REQUIRE(outputs.add(f.ctl_raw({"--db", pg.uri(), "db", "migrate"})).exit_code == 0);
+    pg_exec(pg.uri(), "UPDATE agentlb_schema SET version = 99");
+
+    const CommandResult version = outputs.add(f.ctl_raw({"--db", pg.uri(), "db", "version"}));
+    INFO(describe(version));
+    CHECK(version.exit_code == 2);
+    CHECK_THAT(version.out, Catch::Contains("stored schema version 99; this build knows " + kKnown));
+    CHECK_THAT(version.err,
+               Catch::Contains("the store \"" + shown(pg.uri()) +
+                               "\" has schema version 99, newer than this build"));
+
+    const CommandResult migrate = outputs.add(f.ctl_raw({"--db", pg.uri(), "db", "migrate"}));
+    CHECK(migrate.exit_code == 2);
+    CHECK_THAT(migrate.err, Catch::Contains("has schema version 99"));
+
+    const CommandResult copy = outputs.add(f.ctl_raw({"db", "copy", "--from", f.db, "--to", pg.uri()}));
+    INFO(describe(copy));
+    CHECK(copy.exit_code == 2);
+    CHECK_THAT(copy.err, Catch::Contains("has schema version 99"));
+    pg_exec(pg.uri(), "UPDATE agentlb_schema SET version = " + kKnown);
+    auto store = store::open_store(pg.uri(), store::OpenMode::existing);
+    CHECK(store->list_hosts().empty());
+    CHECK_FALSE(store->ca_certificate());
+
+    CHECK_THAT(outputs.all, !Catch::Contains(password_of(pg.uri())));
+}
