@@ -30,7 +30,7 @@ public:
                              ": change feed: eventfd: " + std::strerror(errno));
         }
         try {
-            connect();
+            connect("cannot connect");
         } catch (...) {
             ::close(wake_);
             throw;
@@ -52,7 +52,7 @@ public:
             if (Clock::now() < next_attempt_) {
                 return false;
             }
-            connect();
+            connect("unreachable");
         }
         // Announcements may have come in with an earlier reply.
         if (take_notifications()) {
@@ -121,7 +121,7 @@ private:
         return any;
     }
 
-    void connect() {
+    void connect(const char* failure) {
         std::string reason;
         auto conn = pg_connect(options_, reason);
         if (conn) {
@@ -137,7 +137,7 @@ private:
         }
         next_attempt_ = Clock::now() + backoff_;
         backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-        throw StoreError("PostgreSQL store " + shown_ + ": change feed: unreachable (" + reason + ")");
+        throw StoreError("PostgreSQL store " + shown_ + ": change feed: " + failure + " (" + reason + ")");
     }
 
     [[noreturn]] void lost(const std::string& reason) {

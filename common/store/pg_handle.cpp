@@ -17,19 +17,6 @@ using namespace std::chrono_literals;
 constexpr auto kFirstBackoff = std::chrono::milliseconds(500);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(10000);
 
-// Unless the operator's string sets them: a cut network fails a call within
-// about ten seconds (keepalives after 5 s idle, 3 probes 2 s apart; unacked
-// data after 10 s) instead of the kernel's minutes.
-constexpr std::pair<const char*, const char*> kDefaults[] = {
-    {"connect_timeout", "5"},
-    {"keepalives", "1"},
-    {"keepalives_idle", "5"},
-    {"keepalives_interval", "2"},
-    {"keepalives_count", "3"},
-    {"tcp_user_timeout", "10000"},
-    {"application_name", "agentlb"},
-};
-
 std::string seconds_text(std::chrono::steady_clock::duration left) {
     const double seconds = std::chrono::duration<double>(left).count();
     char text[32];
@@ -38,89 +25,6 @@ std::string seconds_text(std::chrono::steady_clock::duration left) {
 }
 
 }  // namespace
-
-std::string pg_one_line(std::string_view message, const std::string& password) {
-    std::string line;
-    bool space = false;
-    for (char c : message) {
-        if (std::isspace(static_cast<unsigned char>(c)) != 0) {
-            space = !line.empty();
-            continue;
-        }
-        if (space) {
-            line += ' ';
-            space = false;
-        }
-        line += c;
-    }
-    if (!password.empty()) {
-        for (std::size_t at = line.find(password); at != std::string::npos; at = line.find(password, at)) {
-            line.replace(at, password.size(), "***");
-            at += 3;
-        }
-    }
-    return line;
-}
-
-PgOptions pg_options(const std::string& db) {
-    char* error = nullptr;
-    PQconninfoOption* parsed = PQconninfoParse(db.c_str(), &error);
-    if (parsed == nullptr) {
-        // libpq quotes the offending part of the string, which may be a
-        // password: keep only its words before the first quote.
-        std::string reason = error != nullptr ? error : "out of memory";
-        PQfreemem(error);
-        reason = pg_one_line(reason.substr(0, reason.find('"')), "");
-        throw PgError(
-            "PostgreSQL store " + shown_location(db) + ": not a valid connection string (" + reason + ")",
-            "");
-    }
-    PgOptions options;
-    for (const PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
-        if (option->val == nullptr) {
-            continue;
-        }
-        options.keywords.emplace_back(option->keyword);
-        options.values.emplace_back(option->val);
-        if (std::string_view(option->keyword) == "password") {
-            options.password = option->val;
-        }
-    }
-    PQconninfoFree(parsed);
-    for (const auto& [keyword, value] : kDefaults) {
-        if (std::find(options.keywords.begin(), options.keywords.end(), keyword) == options.keywords.end()) {
-            options.keywords.emplace_back(keyword);
-            options.values.emplace_back(value);
-        }
-    }
-    return options;
-}
-
-std::unique_ptr<pg_conn, void (*)(pg_conn*)> pg_connect(const PgOptions& options, std::string& reason) {
-    std::vector<const char*> keywords;
-    std::vector<const char*> values;
-    for (std::size_t i = 0; i < options.keywords.size(); ++i) {
-        keywords.push_back(options.keywords[i].c_str());
-        values.push_back(options.values[i].c_str());
-    }
-    keywords.push_back(nullptr);
-    values.push_back(nullptr);
-    std::unique_ptr<pg_conn, void (*)(pg_conn*)> conn(PQconnectdbParams(keywords.data(), values.data(), 0),
-                                                      &PQfinish);
-    if (!conn) {
-        reason = "out of memory";
-        return conn;
-    }
-    if (PQstatus(conn.get()) != CONNECTION_OK) {
-        reason = pg_one_line(PQerrorMessage(conn.get()), options.password);
-        conn.reset();
-        return conn;
-    }
-    // Notices (e.g. "relation already exists, skipping") are not for our logs.
-    PQsetNoticeProcessor(
-        conn.get(), [](void*, const char*) {}, nullptr);
-    return conn;
-}
 
 // ---- PgResult ----
 
@@ -183,7 +87,12 @@ std::optional<std::int64_t> PgResult::optional_int64(int row, int column) const 
 
 PgConnection::PgConnection(const std::string& db)
     : options_(pg_options(db)), shown_(shown_location(db)), backoff_(kFirstBackoff) {
-    ensure_connected();
+    std::string reason;
+    auto conn = pg_connect(options_, reason);
+    if (!conn) {
+        throw PgError("PostgreSQL store " + shown_ + ": cannot connect (" + reason + ")", "");
+    }
+    conn_ = conn.release();
 }
 
 PgConnection::~PgConnection() {

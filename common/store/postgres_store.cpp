@@ -117,7 +117,7 @@ void PostgresStore::register_server(std::string_view name, std::string_view addr
             {name, address, now},
             what);
         // A freshly started process holds no sessions yet.
-        connection_.exec("UPDATE hosts SET connected_to = NULL WHERE connected_to = $1", {name}, what);
+        connection_.exec(kPgClearServerHosts, {name}, what);
         forget_superseded(name);
         transaction.commit();
     });
@@ -139,6 +139,11 @@ Rejoin PostgresStore::rejoin_server(std::string_view name,
             "last_heartbeat = excluded.last_heartbeat",
             {name, address, now, static_cast<std::int64_t>(held_hosts.size()), started_at},
             what);
+        if (!held_hosts.empty()) {
+            connection_.exec("SELECT id FROM hosts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                             {pg_id_array(held_hosts)},
+                             what);
+        }
         Rejoin rejoin;
         for (std::int64_t id : held_hosts) {
             auto restored = connection_.exec(
@@ -169,7 +174,7 @@ bool PostgresStore::mark_server_down(std::string_view name, std::int64_t judged_
         if (marked.affected() == 0) {
             return false;  // rolls the bump back
         }
-        connection_.exec("UPDATE hosts SET connected_to = NULL WHERE connected_to = $1", {name}, what);
+        connection_.exec(kPgClearServerHosts, {name}, what);
         forget_superseded(name);
         transaction.commit();
         return true;

@@ -15,9 +15,18 @@ namespace agentlb::store {
 // The NOTIFY channel of generation bumps; the payload is the new generation.
 inline constexpr const char* kGenerationChannel = "agentlb_generation";
 
+// Clears connected_to of every host naming $1. Rows that several hosts'
+// writes touch are locked in ascending id order everywhere, so two such
+// writes at once wait for each other instead of deadlocking.
+inline constexpr const char* kPgClearServerHosts =
+    "UPDATE hosts SET connected_to = NULL "
+    "WHERE id IN (SELECT id FROM hosts WHERE connected_to = $1 ORDER BY id FOR UPDATE)";
+
 // Selects a host as read_pg_host reads it.
 inline constexpr const char* kPgHostColumns = "id, name, zone, connected_to, last_seen, created_at";
 HostRecord read_pg_host(const PgResult& result, int row);
+// An int8[] literal ("{1,2,3}") for a $n::bigint[] parameter.
+std::string pg_id_array(const std::vector<std::int64_t>& ids);
 
 class PostgresStore final : public Store {
 public:

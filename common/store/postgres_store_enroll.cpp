@@ -37,6 +37,8 @@ Result<Enrollment> PostgresStore::redeem_token(const RedeemRequest& request, con
     // returns early and the destructor rolls back. The generation's row lock,
     // taken first, runs enrolments one at a time: a token redeemed on two
     // servers at once gives one host, and names stay unique without regard to case.
+    // A retry after a deadlock calls issue again; the first certificate is
+    // never recorded nor handed out.
     return connection_.retrying([&]() -> Result<Enrollment> {
         constexpr std::string_view what = "redeeming a join token";
         PgTransaction transaction(connection_, what);

@@ -3,9 +3,15 @@
 #include "common/store/postgres_store.hpp"
 #include "common/util/clock.hpp"
 
-#include <algorithm>
-
 namespace agentlb::store {
+
+std::string pg_id_array(const std::vector<std::int64_t>& ids) {
+    std::string array = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        array += (i == 0 ? "" : ",") + std::to_string(ids[i]);
+    }
+    return array + "}";
+}
 
 HostRecord read_pg_host(const PgResult& result, int row) {
     return HostRecord{result.int64(row, 0),
@@ -183,29 +189,19 @@ bool PostgresStore::clear_connected_if(std::int64_t host_id, std::string_view se
 }
 
 void PostgresStore::clear_connected_for_server(std::string_view server) {
-    connection_.exec("UPDATE hosts SET connected_to = NULL WHERE connected_to = $1",
-                     {server},
-                     "clearing a server's sessions");
+    connection_.retrying(
+        [&] { connection_.exec(kPgClearServerHosts, {server}, "clearing a server's sessions"); });
 }
 
 void PostgresStore::touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) {
     if (host_ids.empty()) {
         return;
     }
-    // One statement over an array literal; ids in ascending order, so two
-    // calls at once lock shared rows in the same order.
-    std::vector<std::int64_t> ids = host_ids;
-    std::sort(ids.begin(), ids.end());
-    std::string array = "{";
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        array += (i == 0 ? "" : ",") + std::to_string(ids[i]);
-    }
-    array += "}";
     connection_.retrying([&] {
         connection_.exec(
             "UPDATE hosts SET last_seen = greatest(last_seen, $2) "
             "WHERE id IN (SELECT id FROM hosts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)",
-            {array, now},
+            {pg_id_array(host_ids), now},
             "updating hosts' last_seen");
     });
 }

@@ -4,9 +4,10 @@
 // tokens, management servers and the generation counter that tells servers
 // something they push to agents may have changed.
 //
-// Threading: a Store object (one SQLite connection) is used by one thread at
-// a time; give each thread or worker its own object. Several Store objects,
-// in one process or in several, may open the same file at once.
+// Threading: a Store object (one SQLite or PostgreSQL connection) is used by
+// one thread at a time; give each thread or worker its own object. Several
+// Store objects, in one process or in several (on several machines, for
+// PostgreSQL), may open the same store at once.
 //
 // Every call blocks on disk I/O and may wait up to the busy timeout for
 // another writer: never call it on an I/O thread.
@@ -34,8 +35,9 @@
 namespace agentlb::store {
 
 // The database failed (I/O error, corrupt or foreign file, lock held longer
-// than the busy timeout, newer schema). The message names the file, what was
-// being done and SQLite's own text.
+// than the busy timeout, newer schema, PostgreSQL unreachable). The message
+// names the store (as shown_location shows it), what was being done and the
+// database's own text.
 class StoreError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -154,7 +156,8 @@ public:
 
     // PRAGMA quick_check: nothing when the file is sound, else SQLite's first
     // complaint ("Page 7: btreeInitPage() returns error code 11"). Reads
-    // every page: for start-up, not for a hot path.
+    // every page: for start-up, not for a hot path. PostgreSQL: always
+    // nothing (the server checks its own pages).
     virtual std::optional<std::string> quick_check() = 0;
 
     // --- hosts ---

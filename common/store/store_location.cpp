@@ -106,6 +106,7 @@ std::string shown_uri(std::string_view db) {
 // single quotes with \' and \\ escapes.
 std::string shown_key_value(std::string_view db) {
     std::string shown;
+    bool after_password = false;
     std::size_t i = 0;
     while (i < db.size()) {
         const std::size_t start = i;
@@ -122,8 +123,9 @@ std::string shown_key_value(std::string_view db) {
         }
         if (key.empty() || i >= db.size() || db[i] != '=') {
             // Not the grammar: show nothing from here on that could be a password.
+            // "password=sec ret" leaves "ret" here: a password's rest, maybe.
             const std::string_view tail = db.substr(start);
-            if (tail.find("password") != std::string_view::npos) {
+            if (after_password || tail.find("password") != std::string_view::npos) {
                 shown += " ";
                 shown += kHidden;
                 return shown;
@@ -154,6 +156,7 @@ std::string shown_key_value(std::string_view db) {
         }
         shown += db.substr(start, value_begin - start);
         shown += key == "password" ? kHidden : db.substr(value_begin, i - value_begin);
+        after_password = key == "password";
     }
     return shown;
 }

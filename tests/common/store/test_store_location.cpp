@@ -36,6 +36,9 @@ TEST_CASE("shown_location hides a key=value string's password, quoted or not") {
     CHECK(shown_location("host=db1 password = 'it''s' dbname=x").find("it") == std::string::npos);
     CHECK(shown_location("password='a \\' b' user=agentlb") == "password=*** user=agentlb");
     CHECK(shown_location("user=agentlb password='unterminated secret") == "user=agentlb password=***");
+    const std::string spaced = shown_location("host=db1 password=sec ret dbname=x");
+    CHECK(spaced.find("ret") == std::string::npos);
+    CHECK(spaced.find("sec") == std::string::npos);
     const std::string broken = shown_location("host=db1 garbage password=s3cret");
     CHECK(broken.find("s3cret") == std::string::npos);
     CHECK(broken.rfind("host=db1", 0) == 0);
