@@ -1,5 +1,6 @@
 #include "mgmt/admin_routes.hpp"
 
+#include "common/store/store_location.hpp"
 #include "common/util/rfc3339.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
@@ -29,6 +30,17 @@ nlohmann::json server_json(const store::ServerRecord& server) {
     };
 }
 
+// The store as a person may see it: never the password a --db may carry.
+nlohmann::json store_json(const SharedState& state) {
+    const bool postgresql = store::backend_of(state.options.db) == store::Backend::postgresql;
+    const int feed = state.metrics.change_feed_state.load();
+    return {
+        {"location", store::shown_location(state.options.db)},
+        {"backend", postgresql ? "postgresql" : "sqlite"},
+        {"changes", feed < 0 ? "polled" : (feed > 0 ? "notified" : "reconnecting")},
+    };
+}
+
 }  // namespace
 
 std::int64_t resident_bytes() {
@@ -51,6 +63,7 @@ std::string status_json(SharedState& state) {
         // The store generation this server's lists are computed from.
         {"generation", state.snapshot()->generation},
     };
+    status["store"] = store_json(state);
 
     std::vector<AgentStatus> agents;
     for (const auto& session : state.registry.sessions()) {

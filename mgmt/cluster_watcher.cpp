@@ -52,8 +52,10 @@ auto load_job(std::int64_t known_generation) {
 
 }  // namespace
 
-ClusterWatcher::ClusterWatcher(asio::io_context& context, std::shared_ptr<SharedState> state)
-    : context_(context), state_(std::move(state)), timer_(context) {}
+ClusterWatcher::ClusterWatcher(asio::io_context& context,
+                               std::shared_ptr<SharedState> state,
+                               std::chrono::milliseconds poll_period)
+    : context_(context), state_(std::move(state)), timer_(context), poll_period_(poll_period) {}
 
 void ClusterWatcher::load_initial() {
     auto loaded = state_->store.call_sync(load_job(generation_));
@@ -81,14 +83,26 @@ void ClusterWatcher::stop() {
     });
 }
 
+void ClusterWatcher::wake() {
+    asio::post(context_, [self = shared_from_this()] {
+        self->wake_pending_ = true;
+        self->timer_.cancel();
+    });
+}
+
 asio::awaitable<void> ClusterWatcher::poll_loop() {
     while (!stopped_) {
-        timer_.expires_after(kGenerationPoll);
-        boost::system::error_code ec;
-        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!wake_pending_) {
+            timer_.expires_after(poll_period_);
+            boost::system::error_code ec;
+            co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
         if (stopped_) {
             break;
         }
+        // Cleared before the read: a change announced while it runs may
+        // not be in it, so its wake reads again.
+        wake_pending_ = false;
         std::optional<Loaded> loaded;
         try {
             auto job = load_job(generation_);

@@ -127,6 +127,18 @@ std::string Metrics::render() const {
     out += "# TYPE agentlb_store_change_lag_seconds gauge\n";
     out += fmt::format("agentlb_store_change_lag_seconds {}\n", store_change_lag_seconds.load());
 
+    // Only with a store that announces changes (PostgreSQL): SQLite has no feed to be up or down.
+    if (const int feed = change_feed_state.load(); feed >= 0) {
+        out +=
+            "# HELP agentlb_store_change_feed_up 1 while this server listens for store changes, 0 while it "
+            "reconnects (the safety poll keeps it in sync meanwhile).\n";
+        out += "# TYPE agentlb_store_change_feed_up gauge\n";
+        out += fmt::format("agentlb_store_change_feed_up {}\n", feed);
+        out += "# HELP agentlb_store_notifications_total Store changes announced to this server.\n";
+        out += "# TYPE agentlb_store_notifications_total counter\n";
+        out += fmt::format("agentlb_store_notifications_total {}\n", store_notifications.load());
+    }
+
     out += "# HELP agentlb_enrollments_total Enrollment requests by outcome.\n";
     out += "# TYPE agentlb_enrollments_total counter\n";
     {

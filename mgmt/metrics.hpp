@@ -47,8 +47,13 @@ public:
     std::atomic<std::uint64_t> pushes_unanswered{0};
     // For the last generation change: seconds from reading the new generation
     // to handing the new snapshot to every session (the poll period, up to
-    // kGenerationPoll, comes on top).
+    // kGenerationPoll on SQLite, or the notification's delivery on
+    // PostgreSQL, comes on top).
     std::atomic<double> store_change_lag_seconds{0.0};
+    // The store's change feed (PostgreSQL LISTEN): -1 none (SQLite polls),
+    // 1 listening, 0 lost and reconnecting. Announced changes counted.
+    std::atomic<int> change_feed_state{-1};
+    std::atomic<std::uint64_t> store_notifications{0};
     Histogram push_latency;
 
     // `result` is "ok" or a short refusal reason ("no_certificate", "timeout", ...).

@@ -1,6 +1,7 @@
 #include "mgmt/options.hpp"
 
 #include "common/lb/endpoint.hpp"
+#include "common/store/store_location.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -21,6 +22,8 @@ namespace {
 
 constexpr const char* kVersion = "agentlb-mgmt 0.1.0";
 constexpr std::string_view kDefaultDb = "/var/lib/agentlb/agentlb.db";
+// A PostgreSQL --db names no folder of this machine: the package's state folder.
+constexpr std::string_view kDefaultPostgresqlStateDir = "/var/lib/agentlb";
 
 // The server's name becomes part of file names (NAME.key, NAME.crt).
 Status check_name(const std::string& name) {
@@ -141,13 +144,15 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
                                              "command-line options win")
         ("name", po::value<std::string>(), "this server's unique name (required); a restart under the same "
                                            "name takes over its row")
-        ("db", po::value<std::string>(), "SQLite store shared by every server and agentlbctl, made by "
-                                         "`agentlbctl ca init` (default: $AGENTLB_DB, else "
-                                         "/var/lib/agentlb/agentlb.db)")
+        ("db", po::value<std::string>(), "the store shared by every server and agentlbctl, made by "
+                                         "`agentlbctl ca init`: an SQLite file, or PostgreSQL as a "
+                                         "postgresql:// URI or a libpq key=value string (default: "
+                                         "$AGENTLB_DB, else /var/lib/agentlb/agentlb.db)")
         ("ca-dir", po::value<std::string>(), "folder with the CA's ca.key and ca.crt (required: this server "
                                              "issues its own and its agents' certificates)")
         ("state-dir", po::value<std::string>(), "where this server keeps NAME.key and NAME.crt "
-                                                "(default: the folder of --db)")
+                                                "(default: the folder of an SQLite --db; "
+                                                "/var/lib/agentlb for PostgreSQL)")
         ("listen", po::value<std::string>()->default_value("0.0.0.0:8250"), "agent port, IP:PORT")
         ("enroll-listen", po::value<std::string>(), "enrollment port, IP:PORT (default: the --listen address, "
                                                     "port 8251)")
@@ -163,7 +168,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
     hidden.add_options()
         ("heartbeat-interval", po::value<std::string>(), "agent ping interval in seconds (tests)")
         ("server-heartbeat-interval", po::value<std::string>(), "server heartbeat interval in seconds (tests)")
-        ("handshake-timeout", po::value<std::string>(), "handshake and hello deadline in seconds (tests)");
+        ("handshake-timeout", po::value<std::string>(), "handshake and hello deadline in seconds (tests)")
+        ("safety-poll-ms", po::value<std::string>(), "store generation poll while change notification "
+                                                     "works, in milliseconds (tests)");
     // clang-format on
     po::options_description all;
     all.add(visible).add(hidden);
@@ -225,6 +232,8 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
         if (o.state_dir.empty()) {
             return fail("--state-dir must not be empty");
         }
+    } else if (store::backend_of(o.db) == store::Backend::postgresql) {
+        o.state_dir = std::string(kDefaultPostgresqlStateDir);
     } else {
         const auto parent = std::filesystem::path(o.db).parent_path();
         o.state_dir = parent.empty() ? std::string(".") : parent.string();
@@ -306,6 +315,13 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
             return fail(value.error());
         }
         o.handshake_timeout = std::chrono::seconds(*value);
+    }
+    if (vm.count("safety-poll-ms") != 0U) {
+        auto value = parse_count(get("safety-poll-ms"), "--safety-poll-ms", 10, 3'600'000);
+        if (!value) {
+            return fail(value.error());
+        }
+        o.safety_poll = std::chrono::milliseconds(*value);
     }
     return parsed;
 }

@@ -27,6 +27,8 @@ inline constexpr std::chrono::seconds kDefaultServerHeartbeatInterval{2};
 
 struct Options {
     std::string name;
+    // An SQLite path or a PostgreSQL connection string (store_location.hpp):
+    // shown to a person only through store::shown_location (it may hold a password).
     std::string db;
     std::string ca_dir;
     std::string state_dir;
@@ -46,6 +48,10 @@ struct Options {
     std::chrono::seconds server_heartbeat_interval = kDefaultServerHeartbeatInterval;
     // Hidden, for tests: TLS handshake + hello deadline, and enrollment deadline.
     std::chrono::seconds handshake_timeout = kDefaultHandshakeTimeout;
+    // Hidden, for tests: the generation poll while the store's change feed
+    // works (default kSafetyPoll in cluster_watcher.hpp); a test that sets it
+    // long proves a change came by notification.
+    std::optional<std::chrono::milliseconds> safety_poll;
 };
 
 // Values that come from the environment, passed in so tests control them.

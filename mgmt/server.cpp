@@ -2,10 +2,12 @@
 
 #include "certs/ca.hpp"
 #include "common/lb/endpoint.hpp"
+#include "common/store/store_location.hpp"
 #include "common/util/clock.hpp"
 #include "mgmt/admin_http.hpp"
 #include "mgmt/admin_routes.hpp"
 #include "mgmt/agent_session.hpp"
+#include "mgmt/change_listener.hpp"
 #include "mgmt/cluster_watcher.hpp"
 #include "mgmt/enroll_session.hpp"
 #include "mgmt/io_pool.hpp"
@@ -79,12 +81,15 @@ T start_value(Result<T> result, const std::string& what) {
 
 class Server {
 public:
-    explicit Server(const Options& options) : options_(options), pool_(options.threads) {}
+    explicit Server(const Options& options)
+        : options_(options), shown_db_(store::shown_location(options.db)), pool_(options.threads) {}
 
     ~Server() {
         // Sessions and timers hold the state; drop the loops first, then the
-        // store thread (it may still hold completion handlers of the pool).
+        // feed's thread (it posts to them), then the store thread (it may
+        // still hold completion handlers of the pool).
         pool_.stop();
+        changes_.reset();
         store_.stop();
     }
 
@@ -166,7 +171,15 @@ public:
             store.register_server(options_.name, state_->advertise, util::unix_now());
             state_->set_servers(store.list_servers());
         });
-        watcher_ = std::make_shared<ClusterWatcher>(pool_.main(), state_);
+        // With change notification the poll is only the safety net.
+        const auto poll = feed_ ? options_.safety_poll.value_or(kSafetyPoll) : kGenerationPoll;
+        watcher_ = std::make_shared<ClusterWatcher>(pool_.main(), state_, poll);
+        if (feed_) {
+            // Listening before the first load: a change between the two is not missed.
+            changes_ = std::make_unique<ChangeListener>(
+                std::move(feed_), shown_db_, state_->metrics, [watcher = watcher_] { watcher->wake(); });
+            changes_->start();
+        }
         watcher_->load_initial();
         liveness_ = std::make_shared<Liveness>(pool_.main(), state_);
 
@@ -189,12 +202,17 @@ public:
         refusal_summary_.emplace(pool_.main());
         summarise_enroll_refusals();
 
-        spdlog::info("management server {} up: agents on {}, enrollment on {}, admin on {}, advertised as {}",
-                     options_.name,
-                     endpoint_text(agent_listener_->local_endpoint()),
-                     endpoint_text(enroll_listener_->local_endpoint()),
-                     endpoint_text(admin_->local_endpoint()),
-                     state_->advertise);
+        spdlog::info(
+            "management server {} up: agents on {}, enrollment on {}, admin on {}, advertised as {}; "
+            "store {} ({})",
+            options_.name,
+            endpoint_text(agent_listener_->local_endpoint()),
+            endpoint_text(enroll_listener_->local_endpoint()),
+            endpoint_text(admin_->local_endpoint()),
+            state_->advertise,
+            shown_db_,
+            changes_ ? "changes notified, safety poll every " + std::to_string(poll.count()) + " ms"
+                     : "polled every " + std::to_string(poll.count()) + " ms");
     }
 
     // SIGHUP must not end a daemon that operators are used to "reloading":
@@ -230,19 +248,36 @@ private:
     // A server never creates or initialises a store (`agentlbctl ca init`
     // does): a wrong or emptied --db must not become an empty cluster that
     // refuses every agent as unknown. A damaged file is refused before it
-    // serves anything.
+    // serves anything. The store is named only as shown_location shows it:
+    // a PostgreSQL --db may carry a password.
     void open_store() {
         std::optional<std::string> damage;
         try {
-            store_.open(
-                [path = options_.db] { return store::open_sqlite_store(path, store::OpenMode::existing); });
+            refuse_newer_schema();
+            store_.open([db = options_.db] { return store::open_store(db, store::OpenMode::existing); });
             damage = store_.call_sync([](store::Store& store) { return store.quick_check(); });
+            // Connected before the first snapshot is read (see start()).
+            feed_ = store::open_change_feed(options_.db);
+        } catch (const StartError&) {
+            throw;
         } catch (const std::exception& e) {
-            throw StartError("--db " + options_.db + ": " + e.what());
+            throw StartError("--db " + shown_db_ + ": " + e.what());
         }
         if (damage) {
-            throw StartError("--db " + options_.db + ": the store is damaged; PRAGMA quick_check says: " +
+            throw StartError("--db " + shown_db_ + ": the store is damaged; PRAGMA quick_check says: " +
                              *damage + " (restore the store from a backup; see docs/TROUBLESHOOTING.md)");
+        }
+    }
+
+    // The backend refuses a newer schema too; this says it the same way for
+    // both, and before anything is opened for writing.
+    void refuse_newer_schema() {
+        const auto versions = store::read_schema_versions(options_.db);
+        if (versions.stored > versions.known) {
+            throw StartError("--db " + shown_db_ + ": the store has schema version " +
+                             std::to_string(versions.stored) + " but this agentlb-mgmt knows only up to " +
+                             std::to_string(versions.known) +
+                             ": a newer agentlb migrated it; upgrade agentlb-mgmt on this machine");
         }
     }
 
@@ -258,6 +293,9 @@ private:
         enroll_listener_->stop();
         admin_->stop();
         watcher_->stop();
+        if (changes_) {
+            changes_->stop();
+        }
         liveness_->stop();
         const auto sessions = state_->registry.sessions();
         for (const auto& session : sessions) {
@@ -287,8 +325,11 @@ private:
     }
 
     Options options_;
+    std::string shown_db_;  // options_.db without its password
     IoPool pool_;
     StoreWorker store_;
+    std::unique_ptr<store::ChangeFeed> feed_;  // until changes_ takes it
+    std::unique_ptr<ChangeListener> changes_;
     std::shared_ptr<SharedState> state_;
     std::shared_ptr<Listener> agent_listener_;
     std::shared_ptr<Listener> enroll_listener_;

@@ -1,7 +1,8 @@
 #pragma once
 
 // Whether the store answered this server's last read. The cluster watcher
-// reads the generation every 50 ms and records each outcome here; /healthz
+// reads the generation every poll (50 ms on SQLite, the 1 s safety poll on
+// PostgreSQL) and records each outcome here; /healthz
 // says ok only while the store answers, since a server that cannot read it
 // pushes stale lists and cannot see peers go down. Any thread.
 

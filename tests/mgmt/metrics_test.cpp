@@ -46,6 +46,20 @@ TEST_CASE("metrics render in Prometheus text format with every documented family
     CHECK(metrics.enrollments("missing") == 0);
 }
 
+TEST_CASE("the change feed's metrics appear only with a feed (PostgreSQL)") {
+    Metrics metrics;
+    CHECK_THAT(metrics.render(), !Catch::Contains("agentlb_store_change_feed_up"));
+    CHECK_THAT(metrics.render(), !Catch::Contains("agentlb_store_notifications_total"));
+    metrics.change_feed_state = 1;
+    metrics.store_notifications = 5;
+    auto text = metrics.render();
+    CHECK(metric_value(text, "agentlb_store_change_feed_up") == 1.0);
+    CHECK(metric_value(text, "agentlb_store_notifications_total") == 5.0);
+    metrics.change_feed_state = 0;
+    text = metrics.render();
+    CHECK(metric_value(text, "agentlb_store_change_feed_up") == 0.0);
+}
+
 TEST_CASE("the push latency histogram is cumulative") {
     Metrics metrics;
     metrics.push_latency.observe(0.0005);

@@ -57,6 +57,39 @@ TEST_CASE("the db path falls back to AGENTLB_DB and the state dir to its folder"
     CHECK(explicit_db->options.db == "/a/b.db");
 }
 
+TEST_CASE("a PostgreSQL --db or AGENTLB_DB is kept as given and the state dir is /var/lib/agentlb") {
+    const std::string uri = "postgresql://agentlb:secret@db1:5432/agentlb";
+    auto parsed = parse({"--name", "ms1", "--ca-dir", "/ca", "--db", uri});
+    REQUIRE(parsed.ok());
+    CHECK(parsed->options.db == uri);
+    // Not the URI's "folder" (postgresql:/agentlb:secret@db1:5432).
+    CHECK(parsed->options.state_dir == "/var/lib/agentlb");
+    CHECK_FALSE(parsed->options.safety_poll.has_value());
+
+    auto from_env =
+        parse({"--name", "ms1", "--ca-dir", "/ca"}, {std::string("host=db1 dbname=agentlb"), "h"});
+    REQUIRE(from_env.ok());
+    CHECK(from_env->options.db == "host=db1 dbname=agentlb");
+    CHECK(from_env->options.state_dir == "/var/lib/agentlb");
+
+    auto state_dir = parse({"--name", "ms1", "--ca-dir", "/ca", "--db", uri, "--state-dir", "/srv/ms1"});
+    REQUIRE(state_dir.ok());
+    CHECK(state_dir->options.state_dir == "/srv/ms1");
+}
+
+TEST_CASE("the safety poll period is a hidden test option with bounds") {
+    auto parsed = parse({"--name", "ms1", "--ca-dir", "/ca", "--safety-poll-ms", "20000"});
+    REQUIRE(parsed.ok());
+    CHECK(parsed->options.safety_poll == std::chrono::milliseconds(20000));
+    auto low = parse({"--name", "ms1", "--ca-dir", "/ca", "--safety-poll-ms", "5"});
+    REQUIRE_FALSE(low.ok());
+    CHECK_THAT(low.error(), Catch::Contains("--safety-poll-ms 5 is outside 10..3600000"));
+    auto help = parse({"--help"});
+    REQUIRE(help.ok());
+    CHECK_THAT(help->text, !Catch::Contains("safety-poll"));
+    CHECK_THAT(help->text, Catch::Contains("postgresql://"));
+}
+
 TEST_CASE("a specific --listen address is advertised and used for enrollment") {
     auto parsed = parse({"--name", "ms1", "--ca-dir", "/ca", "--listen", "127.0.0.2:9250"});
     REQUIRE(parsed.ok());

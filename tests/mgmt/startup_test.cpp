@@ -4,6 +4,8 @@
 #include "tests/mgmt/integration_helpers.hpp"
 #include "tests/support/damaged_store.hpp"
 
+#include <sqlite3.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -25,7 +27,43 @@ std::vector<std::string> command_with_db(const CaFixture& fixture, const std::st
     return argv;
 }
 
+void set_user_version(const std::string& path, int version) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+    const std::string sql = "PRAGMA user_version = " + std::to_string(version);
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+}
+
 }  // namespace
+
+TEST_CASE("a store with a newer schema than this build knows is refused with exit 2 naming both versions") {
+    CaFixture fixture;
+    const auto known = store::read_schema_versions(fixture.db_path()).known;
+    set_user_version(fixture.db_path(), known + 1);
+    const auto result = run_command(command_with_db(fixture, fixture.db_path()), 10s);
+    INFO(result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err,
+               Catch::Contains("cannot start: --db " + fixture.db_path() + ": the store has schema version " +
+                               std::to_string(known + 1) + " but this agentlb-mgmt knows only up to " +
+                               std::to_string(known)));
+    CHECK_THAT(result.err, Catch::Contains("upgrade agentlb-mgmt"));
+    CHECK_THAT(result.err, !Catch::Contains("up: agents on"));
+    CHECK(store::read_schema_versions(fixture.db_path()).stored == known + 1);
+}
+
+TEST_CASE("a server on SQLite names its store in /v1/status and polls it") {
+    CaFixture fixture;
+    MgmtServer server(fixture, "M1");
+    const auto status = server.status();
+    CHECK(status["store"]["location"] == fixture.db_path());
+    CHECK(status["store"]["backend"] == "sqlite");
+    CHECK(status["store"]["changes"] == "polled");
+    CHECK_THAT(server.log(), Catch::Contains("store " + fixture.db_path() + " (polled every 50 ms)"));
+    CHECK_THAT(server.metrics(), !Catch::Contains("agentlb_store_change_feed_up"));
+}
 
 TEST_CASE("a missing --db is refused with exit 2, and no store is created") {
     CaFixture fixture;

@@ -53,9 +53,11 @@ KeyAndCsr make_key_and_csr(const std::string& name) {
     return {certs::private_key_to_pem(key.get()), std::move(csr)};
 }
 
-CaFixture::CaFixture() {
+CaFixture::CaFixture() : CaFixture(std::string()) {}
+
+CaFixture::CaFixture(std::string db) : db_(db.empty() ? (dir_ / "agentlb.db").string() : std::move(db)) {
     ca_ = make_ca(ca_dir(), "agentlb test CA");
-    store_ = store::open_sqlite_store(db_path(), store::OpenMode::create);
+    store_ = store::open_store(db_, store::OpenMode::create);
     store_->put_ca_certificate(ca_->certificate_pem(), ca_->fingerprint());
 }
 

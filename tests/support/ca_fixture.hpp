@@ -42,11 +42,17 @@ KeyAndCsr make_key_and_csr(const std::string& name);
 
 class CaFixture {
 public:
+    // The store is an SQLite file in the temp folder.
     CaFixture();
+    // The store is `db` (any --db value: a PostgreSQL URI from
+    // PgTestDatabase), given the schema and the CA through store::open_store.
+    explicit CaFixture(std::string db);
 
     const TempDir& dir() const { return dir_; }
     std::filesystem::path ca_dir() const { return dir_ / "ca"; }
-    std::string db_path() const { return (dir_ / "agentlb.db").string(); }
+    // The --db value of the servers and agentlbctl: the SQLite file's path,
+    // or the value given to the constructor.
+    const std::string& db_path() const { return db_; }
     const certs::CertificateAuthority& ca() const { return *ca_; }
     std::string ca_pem() const { return ca_->certificate_pem(); }
     std::string ca_fingerprint() const { return ca_->fingerprint(); }
@@ -70,6 +76,7 @@ public:
 
 private:
     TempDir dir_;
+    std::string db_;
     std::unique_ptr<certs::CertificateAuthority> ca_;
     std::unique_ptr<store::Store> store_;
 };

@@ -68,7 +68,7 @@ TEST_CASE("the change feed wakes within milliseconds of a generation bump on ano
     CHECK(since(quiet) >= 140ms);
 }
 
-TEST_CASE("one wait consumes every pending announcement; liveness writes announce nothing") {
+TEST_CASE("one wait consumes every pending announcement, and liveness writes announce nothing") {
     PgTestDatabase database;
     auto store = open_store(database.uri(), OpenMode::create);
     auto feed = open_change_feed(database.uri());
