@@ -229,7 +229,9 @@ stop_processes() {
 
 # --- PostgreSQL (AGENTLB_STORE=postgresql) -------------------------------------
 
-pg_local() { "$root/tools/pg_local.sh" "$@"; }
+# Without the lock's descriptor: the PostgreSQL server it starts would hold
+# the lock for as long as it runs.
+pg_local() { "$root/tools/pg_local.sh" "$@" 9>&-; }
 
 # Its postmaster, recognised by its data folder on its command line.
 postgresql_running() {
