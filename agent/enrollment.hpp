@@ -5,9 +5,10 @@
 // port whose CA must match the fingerprint the operator gave.
 //
 // The key is generated here and never leaves the host. Unreachable or
-// refusing ports are retried with backoff (1 s, x2, cap 60 s, +/-20 %); an
-// `error` answer (bad or used token, name taken) or a CA that does not match
-// the pin is final.
+// refusing ports are retried with backoff (1 s, x2, cap 60 s, +/-20 %), and so
+// is `unavailable` (the server could not reach its store); any other `error`
+// answer (bad or used token, name taken) or a CA that does not match the pin
+// is final.
 //
 // The exchange itself (request, answer, deadline, which endings are final) is
 // protocol::EnrollClientMachine's; this file does DNS, TCP, TLS and the pin.

@@ -62,8 +62,14 @@ std::string status_json(SharedState& state) {
         {"started_at", time_text(state.started_at)},
         // The store generation this server's lists are computed from.
         {"generation", state.snapshot()->generation},
+        // False past agentlb.store.unreachable.limit: agents are moved away.
+        {"serving", state.serving.load()},
     };
     status["store"] = store_json(state);
+    // Why /healthz says 503 (null while the store answers).
+    const auto store_problem = state.store_health.problem();
+    status["server"]["store_problem"] =
+        store_problem ? nlohmann::json(*store_problem) : nlohmann::json(nullptr);
 
     std::vector<AgentStatus> agents;
     for (const auto& session : state.registry.sessions()) {

@@ -163,6 +163,18 @@ asio::awaitable<void> AgentSession::handshake() {
 }
 
 asio::awaitable<void> AgentSession::look_up(protocol::LookupHost request) {
+    if (!state_->serving.load()) {
+        // Past agentlb.store.unreachable.limit: agents belong on servers
+        // that see the shared configuration (StoreOutage).
+        spdlog::debug("{}: refused: this server has lacked its store for too long", who());
+        feed([](protocol::ServerMachine& m) { return m.on_lookup_failed(protocol::Clock::now()); });
+        co_return;
+    }
+    if (auto problem = state_->store_health.problem()) {
+        // Not queued behind store calls that wait for a timeout each.
+        look_up_in_snapshot(request, *problem);
+        co_return;
+    }
     auto job = [state = state_, name = request.name, serial = request.serial](store::Store& store) {
         return read_host(store, *state, name, serial);
     };
@@ -170,8 +182,7 @@ asio::awaitable<void> AgentSession::look_up(protocol::LookupHost request) {
     try {
         read = co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
-        spdlog::error("{}: store lookup failed: {}", who(), e.what());
-        feed([](protocol::ServerMachine& m) { return m.on_lookup_failed(protocol::Clock::now()); });
+        look_up_in_snapshot(request, std::string("store lookup failed: ") + e.what());
         co_return;
     }
     if (read.host && !request.reported_zone.empty() && request.reported_zone != read.host->zone) {
@@ -186,22 +197,52 @@ asio::awaitable<void> AgentSession::look_up(protocol::LookupHost request) {
     });
 }
 
+void AgentSession::look_up_in_snapshot(const protocol::LookupHost& request, const std::string& why) {
+    auto read = read_host_from_snapshot(
+        state_->snapshot(), request.name, state_->revoked->is_revoked(request.serial));
+    if (!read) {
+        spdlog::warn("{}: not in this server's last snapshot and the store cannot answer ({})", who(), why);
+        feed([](protocol::ServerMachine& m) { return m.on_lookup_failed(protocol::Clock::now()); });
+        return;
+    }
+    // One line per hello would flood the log in a reconnection storm.
+    spdlog::debug(
+        "{}: answered from the last snapshot (generation {}); its connection is recorded once "
+        "the store answers ({})",
+        who(),
+        read->generation,
+        why);
+    record_deferred_ = true;
+    auto lookup = host_lookup_from(*read);
+    feed([&lookup, this](protocol::ServerMachine& m) {
+        return m.on_lookup(std::move(lookup), state_->seqs, protocol::Clock::now());
+    });
+}
+
 asio::awaitable<void> AgentSession::record(std::int64_t host_id) {
     // Record the connection before the agent hears `welcome`: during a
     // make-before-break switch the agent closes its old session as soon as
     // it is welcomed here, and the old server's clear_connected_if must find
     // this server's name already in place, never an empty record.
-    auto job = [state = state_, host_id](store::Store& store) {
-        if (!state->stopping.load()) {
-            store.set_connected(host_id, state->options.name, util::unix_now());
+    // Welcomed from the snapshot, the store is known not to answer: the
+    // welcome does not wait for it.
+    if (record_deferred_) {
+        state_->recheck_record_later(host_id, true);
+    } else {
+        auto job = [state = state_, host_id](store::Store& store) {
+            if (!state->stopping.load()) {
+                store.set_connected(host_id, state->options.name, util::unix_now());
+            }
+        };
+        try {
+            co_await state_->store.call(std::move(job));
+        } catch (const std::exception& e) {
+            spdlog::log(store_failure_level(state_->store_health),
+                        "{}: cannot record the connection in the store (tried again later): {}",
+                        who(),
+                        e.what());
+            state_->recheck_record_later(host_id, true);
         }
-    };
-    try {
-        co_await state_->store.call(std::move(job));
-    } catch (const std::exception& e) {
-        spdlog::error(
-            "{}: cannot record the connection in the store (tried again later): {}", who(), e.what());
-        state_->recheck_record_later(host_id);
     }
     feed([](protocol::ServerMachine& m) { return m.on_recorded(protocol::Clock::now()); });
     read_available(false);
@@ -219,7 +260,7 @@ asio::awaitable<void> AgentSession::issue(std::string csr) {
             spdlog::info("{}: issued a renewed certificate", who());
         }
     } catch (const std::exception& e) {
-        spdlog::error("{}: renewal failed: {}", who(), e.what());
+        spdlog::log(store_failure_level(state_->store_health), "{}: renewal failed: {}", who(), e.what());
         issued = protocol::Issued{};
     }
     feed([&issued](protocol::ServerMachine& m) {
@@ -239,8 +280,10 @@ asio::awaitable<void> AgentSession::forget_connection() {
     try {
         co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
-        spdlog::error(
-            "{}: cannot clear the connection in the store (tried again later): {}", who(), e.what());
+        spdlog::log(store_failure_level(state_->store_health),
+                    "{}: cannot clear the connection in the store (tried again later): {}",
+                    who(),
+                    e.what());
         state_->recheck_record_later(machine_.host_id());
     }
 }

@@ -80,6 +80,8 @@ private:
 
     boost::asio::awaitable<void> handshake();
     boost::asio::awaitable<void> look_up(protocol::LookupHost request);
+    // The store cannot answer: the hello is answered from the last snapshot.
+    void look_up_in_snapshot(const protocol::LookupHost& request, const std::string& why);
     boost::asio::awaitable<void> record(std::int64_t host_id);
     boost::asio::awaitable<void> issue(std::string csr);
     boost::asio::awaitable<void> forget_connection();
@@ -124,6 +126,8 @@ private:
     Ending ending_ = Ending::no;
     bool write_waiting_ = false;  // a wait for writability is armed
     bool registered_ = false;     // in the registry and counted as connected
+    // Welcomed from the snapshot: the record is written when the store is back.
+    bool record_deferred_ = false;
 };
 
 }  // namespace agentlb::mgmt

@@ -1,6 +1,7 @@
 #include "mgmt/cluster_state.hpp"
 
 #include "common/lb/endpoint.hpp"
+#include "common/util/host_name.hpp"
 
 #include <algorithm>
 
@@ -47,6 +48,44 @@ std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
         }
     }
     return avoid;
+}
+
+namespace {
+
+std::string lowered(std::string_view name) {
+    std::string out(name);
+    for (char& c : out) {
+        c = util::ascii_lower(c);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone_of(
+    const std::vector<store::HostRecord>& hosts) {
+    std::map<std::string, std::vector<std::int64_t>> ids;
+    for (const auto& host : hosts) {
+        ids[host.zone].push_back(host.id);
+    }
+    for (auto& [zone, zone_ids] : ids) {
+        std::sort(zone_ids.begin(), zone_ids.end());
+    }
+    return ids;
+}
+
+std::unordered_map<std::string, KnownHost> hosts_by_name_of(const std::vector<store::HostRecord>& hosts) {
+    std::unordered_map<std::string, KnownHost> by_name;
+    by_name.reserve(hosts.size());
+    for (const auto& host : hosts) {
+        by_name.emplace(lowered(host.name), KnownHost{host.id, host.zone});
+    }
+    return by_name;
+}
+
+const KnownHost* find_known_host(const ClusterSnapshot& snapshot, std::string_view name) {
+    const auto it = snapshot.hosts_by_name.find(lowered(name));
+    return it == snapshot.hosts_by_name.end() ? nullptr : &it->second;
 }
 
 bool contains_host(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id) {

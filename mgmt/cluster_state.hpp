@@ -15,9 +15,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace agentlb::mgmt {
+
+// A registered host as the snapshot knows it: enough to welcome it while
+// the store cannot be read.
+struct KnownHost {
+    std::int64_t id = 0;
+    std::string zone;
+};
 
 // Loaded from the store on every generation change.
 struct ClusterSnapshot {
@@ -29,6 +37,11 @@ struct ClusterSnapshot {
     // Entries of settings.hosts (as written there) that name a server whose
     // state is "down": agents skip them while anything else answers.
     std::vector<std::string> avoid;
+    // Every registered host by its name in ASCII lower case (names ignore
+    // case, as the store's find_host does).
+    std::unordered_map<std::string, KnownHost> hosts_by_name;
+    // agentlb.store.unreachable.limit, seconds; 0 = never stop serving.
+    std::int64_t store_unreachable_limit = lb::kDefaultStoreUnreachableLimit;
 };
 
 // The balancing rules for one agent live in common/lb/assignment.hpp.
@@ -51,6 +64,14 @@ ClusterSnapshot empty_snapshot();
 // The entries of `hosts` that name a server in state "down".
 std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
                                        const std::vector<store::ServerRecord>& servers);
+
+// The hosts' ids by zone (ascending) and by name, from the store's host list.
+std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone_of(
+    const std::vector<store::HostRecord>& hosts);
+std::unordered_map<std::string, KnownHost> hosts_by_name_of(const std::vector<store::HostRecord>& hosts);
+
+// The snapshot's host called `name`, in any ASCII case.
+const KnownHost* find_known_host(const ClusterSnapshot& snapshot, std::string_view name);
 
 // Whether the snapshot lists host `host_id` in `zone`.
 bool contains_host(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id);

@@ -23,7 +23,7 @@ namespace asio = boost::asio;
 struct ClusterWatcher::Loaded {
     std::int64_t generation = 0;
     std::map<std::string, std::string> config;
-    std::map<std::string, std::vector<std::int64_t>> ids;
+    std::vector<store::HostRecord> hosts;
     std::vector<store::ServerRecord> servers;
     std::vector<std::string> revoked;
     std::chrono::steady_clock::time_point seen_at;
@@ -43,7 +43,9 @@ auto load_job(std::int64_t known_generation) {
         loaded.seen_at = std::chrono::steady_clock::now();
         loaded.generation = generation;
         loaded.config = store.list_config();
-        loaded.ids = store.host_ids_by_zone();
+        // Names too, not only the ids by zone: a hello is answered from the
+        // snapshot while the store cannot be read.
+        loaded.hosts = store.list_hosts();
         loaded.servers = store.list_servers();
         loaded.revoked = store.revoked_serials();
         return loaded;
@@ -108,10 +110,22 @@ asio::awaitable<void> ClusterWatcher::poll_loop() {
             auto job = load_job(generation_);
             loaded = co_await state_->store.call(std::move(job));
         } catch (const std::exception& e) {
-            // A locked or failing store: keep serving with what we have;
-            // /healthz says so. Logged when the reason changes, not every poll.
-            if (state_->store_health.record_failure(e.what())) {
-                spdlog::error("cannot reload from the store: {}", e.what());
+            // A locked, failing or unreachable store: keep serving from the
+            // last snapshot; /healthz says so. Logged once when it goes away,
+            // not on every poll.
+            switch (state_->store_health.record_failure(e.what())) {
+                case StoreHealth::Failure::began:
+                    spdlog::error(
+                        "cannot reload from the store: {}; serving from the last snapshot (generation {}) "
+                        "until it answers",
+                        e.what(),
+                        generation_);
+                    break;
+                case StoreHealth::Failure::new_reason:
+                    spdlog::debug("the store still cannot be read: {}", e.what());
+                    break;
+                case StoreHealth::Failure::same:
+                    break;
             }
             continue;
         }
@@ -135,8 +149,18 @@ void ClusterWatcher::install(Loaded loaded) {
         }
         settings = previous->settings;
     }
-    auto built = make_snapshot(
-        loaded.generation, std::move(settings).value(), std::move(loaded.ids), std::move(loaded.servers));
+    auto limit = lb::store_unreachable_limit_from_config(loaded.config);
+    if (!limit) {
+        if (refused_limit_generation_ != loaded.generation) {
+            spdlog::error("stored configuration refused, keeping the previous limit: {}", limit.error());
+            refused_limit_generation_ = loaded.generation;
+        }
+        limit = previous->store_unreachable_limit;
+    }
+    auto built = make_snapshot(loaded.generation,
+                               std::move(settings).value(),
+                               host_ids_by_zone_of(loaded.hosts),
+                               std::move(loaded.servers));
     if (!built) {
         spdlog::error("stored configuration refused, keeping the previous one: {}", built.error());
         built = make_snapshot(loaded.generation, previous->settings, {}, {});
@@ -144,6 +168,8 @@ void ClusterWatcher::install(Loaded loaded) {
             return;
         }
     }
+    built->hosts_by_name = hosts_by_name_of(loaded.hosts);
+    built->store_unreachable_limit = *limit;
     auto snapshot = std::make_shared<const ClusterSnapshot>(std::move(built).value());
     state_->revoked->replace(std::move(loaded.revoked));
 

@@ -1,8 +1,8 @@
 #pragma once
 
 // Follows the store's generation counter (heartbeats do not bump it) and, on
-// every change, reloads the snapshot (configuration, host ids by zone,
-// servers, revoked serials) and has every open agent session recompute its
+// every change, reloads the snapshot (configuration, hosts by zone and by
+// name, servers, revoked serials) and has every open agent session recompute its
 // list. It reads the generation every poll period, and at once when woken: a
 // store with change notification (PostgreSQL) wakes it through a
 // ChangeListener, so its poll is only a slow safety net.
@@ -63,6 +63,7 @@ private:
     bool wake_pending_ = false;
     std::int64_t generation_ = -1;
     std::int64_t refused_generation_ = -1;
+    std::int64_t refused_limit_generation_ = -1;
 };
 
 }  // namespace agentlb::mgmt

@@ -198,7 +198,10 @@ asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::redeem(wire::Enr
         }
     }
     if (const auto* failed = std::get_if<protocol::EnrollStoreUnavailable>(&redeemed)) {
-        spdlog::error("enrollment from {}: store failure: {}", peer_, failed->failure);
+        spdlog::log(store_failure_level(state_->store_health),
+                    "enrollment from {}: store failure: {}",
+                    peer_,
+                    failed->failure);
     }
     co_return machine_.on_redeemed(std::move(redeemed), Clock::now());
 }

@@ -2,6 +2,24 @@
 
 namespace agentlb::mgmt {
 
+std::optional<HostRead> read_host_from_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot,
+                                                std::string_view name,
+                                                bool revoked) {
+    const KnownHost* known = find_known_host(*snapshot, name);
+    if (known == nullptr) {
+        return std::nullopt;
+    }
+    HostRead read;
+    read.host = store::HostRecord{};
+    read.host->id = known->id;
+    read.host->name = std::string(name);
+    read.host->zone = known->zone;
+    read.revoked = revoked;
+    read.generation = snapshot->generation;
+    read.snapshot = std::move(snapshot);
+    return read;
+}
+
 protocol::HostLookup host_lookup_from(const HostRead& read) {
     protocol::HostLookup lookup;
     lookup.revoked = read.revoked;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace agentlb::mgmt {
@@ -24,6 +25,13 @@ struct HostRead {
     std::optional<std::vector<std::int64_t>> ids;
     std::int64_t generation = 0;
 };
+
+// While the store cannot be read: the hello's answer from the server's last
+// snapshot (`revoked`: the snapshot's revocation list holds the serial).
+// Nothing for a host the snapshot does not know.
+std::optional<HostRead> read_host_from_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot,
+                                                std::string_view name,
+                                                bool revoked);
 
 // On the session's thread: the host's assignment computed from the read.
 protocol::HostLookup host_lookup_from(const HostRead& read);

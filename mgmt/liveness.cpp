@@ -93,7 +93,9 @@ asio::awaitable<void> Liveness::heartbeat_loop() {
             co_await state_->store.call(std::move(job));
             beats_.fetch_add(1);
         } catch (const std::exception& e) {
-            spdlog::error("cannot write this server's heartbeat: {}", e.what());
+            spdlog::log(store_failure_level(state_->store_health),
+                        "cannot write this server's heartbeat: {}",
+                        e.what());
         }
     }
 }
@@ -105,16 +107,21 @@ void Liveness::recheck_records(store::Store& store) {
         if (state_->stopping.load()) {
             break;
         }
+        const auto& host = hosts[i];
         try {
-            if (state_->registry.session_count_of(hosts[i]) > 0) {
-                // Only an empty record: a newer session elsewhere keeps its own.
-                store.claim_if_unconnected(hosts[i], name, util::unix_now());
+            if (state_->registry.session_count_of(host.host_id) == 0) {
+                store.clear_connected_if(host.host_id, name);
+            } else if (host.write) {
+                // As at welcome: the newest session names its server (the
+                // one named so far is told through take_superseded).
+                store.set_connected(host.host_id, name, util::unix_now());
             } else {
-                store.clear_connected_if(hosts[i], name);
+                // Only an empty record: a newer session elsewhere keeps its own.
+                store.claim_if_unconnected(host.host_id, name, util::unix_now());
             }
         } catch (...) {
             for (; i < hosts.size(); ++i) {
-                state_->recheck_record_later(hosts[i]);
+                state_->recheck_record_later(hosts[i].host_id, hosts[i].write);
             }
             throw;
         }
@@ -209,7 +216,9 @@ asio::awaitable<void> Liveness::check_loop() {
                 }
             }
         } catch (const std::exception& e) {
-            spdlog::error("cannot check the other servers' heartbeats: {}", e.what());
+            spdlog::log(store_failure_level(state_->store_health),
+                        "cannot check the other servers' heartbeats: {}",
+                        e.what());
         }
     }
 }
@@ -250,7 +259,10 @@ asio::awaitable<void> Liveness::settle_superseded(std::int64_t host_id, std::str
     try {
         holder = co_await state_->store.call(std::move(job));
     } catch (const std::exception& e) {
-        spdlog::error("cannot check which server holds host id {}: {}", host_id, e.what());
+        spdlog::log(store_failure_level(state_->store_health),
+                    "cannot check which server holds host id {}: {}",
+                    host_id,
+                    e.what());
         co_return;
     }
     if (!holder || *holder == state_->options.name) {

@@ -88,6 +88,11 @@ std::string Metrics::render() const {
     out += "# HELP agentlb_agents_connected Agent sessions that completed hello on this server.\n";
     out += "# TYPE agentlb_agents_connected gauge\n";
     out += fmt::format("agentlb_agents_connected {}\n", agents_connected.load());
+    out +=
+        "# HELP agentlb_serving 1 while this server takes agents; 0 once it has lacked its store for longer "
+        "than agentlb.store.unreachable.limit (it moves its agents away).\n";
+    out += "# TYPE agentlb_serving gauge\n";
+    out += fmt::format("agentlb_serving {}\n", serving.load());
 
     out += "# HELP agentlb_handshakes_total Agent connections by outcome (ok or the refusal reason).\n";
     out += "# TYPE agentlb_handshakes_total counter\n";

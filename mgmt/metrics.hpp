@@ -50,6 +50,9 @@ public:
     // kGenerationPoll on SQLite, or the notification's delivery on
     // PostgreSQL, comes on top).
     std::atomic<double> store_change_lag_seconds{0.0};
+    // 0 while this server has lacked its store for longer than
+    // agentlb.store.unreachable.limit and moves its agents away.
+    std::atomic<int> serving{1};
     // The store's change feed (PostgreSQL LISTEN): -1 none (SQLite polls),
     // 1 listening, 0 lost and reconnecting. Announced changes counted.
     std::atomic<int> change_feed_state{-1};

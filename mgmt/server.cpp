@@ -16,6 +16,7 @@
 #include "mgmt/name_claim.hpp"
 #include "mgmt/server_certificate.hpp"
 #include "mgmt/shared_state.hpp"
+#include "mgmt/store_outage.hpp"
 #include "mgmt/store_worker.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -185,6 +186,8 @@ public:
 
         watcher_->start();
         liveness_->start();
+        outage_ = std::make_shared<StoreOutage>(pool_.main(), state_);
+        outage_->start();
         agent_listener_->start();
         enroll_listener_->start();
         admin_->start();
@@ -297,6 +300,9 @@ private:
             changes_->stop();
         }
         liveness_->stop();
+        if (outage_) {
+            outage_->stop();
+        }
         const auto sessions = state_->registry.sessions();
         for (const auto& session : sessions) {
             session->stop();
@@ -336,6 +342,7 @@ private:
     std::shared_ptr<AdminHttpServer> admin_;
     std::shared_ptr<ClusterWatcher> watcher_;
     std::shared_ptr<Liveness> liveness_;
+    std::shared_ptr<StoreOutage> outage_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
     std::optional<asio::steady_timer> refusal_summary_;

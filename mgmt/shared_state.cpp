@@ -39,14 +39,25 @@ void SharedState::set_servers(std::vector<store::ServerRecord> servers) {
     servers_ = std::move(servers);
 }
 
-void SharedState::recheck_record_later(std::int64_t host_id) {
+void SharedState::recheck_record_later(std::int64_t host_id, bool write) {
     std::lock_guard lock(recheck_mutex_);
-    recheck_.push_back(host_id);
+    // One entry per host however often it reconnected: a write wins.
+    auto& pending = recheck_[host_id];
+    pending = pending || write;
 }
 
-std::vector<std::int64_t> SharedState::take_records_to_recheck() {
-    std::lock_guard lock(recheck_mutex_);
-    return std::exchange(recheck_, {});
+std::vector<SharedState::RecordRecheck> SharedState::take_records_to_recheck() {
+    std::map<std::int64_t, bool> taken;
+    {
+        std::lock_guard lock(recheck_mutex_);
+        taken = std::exchange(recheck_, {});
+    }
+    std::vector<RecordRecheck> out;
+    out.reserve(taken.size());
+    for (const auto& [host_id, write] : taken) {
+        out.push_back(RecordRecheck{host_id, write});
+    }
+    return out;
 }
 
 }  // namespace agentlb::mgmt

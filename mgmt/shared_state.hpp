@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,10 +60,21 @@ public:
     void set_servers(std::vector<store::ServerRecord> servers);
 
     // Hosts whose session record could not be written or cleared (a stalled
-    // store): the liveness check sets or clears it once it can, by whether
-    // this server still holds a session of the host.
-    void recheck_record_later(std::int64_t host_id);
-    std::vector<std::int64_t> take_records_to_recheck();
+    // or unreachable store): the liveness check sets or clears it once it
+    // can, by whether this server still holds a session of the host.
+    // `write`: a session was welcomed without its record (set_connected
+    // failed or was never tried): the record is written as at welcome, even
+    // over another server's name; otherwise only an empty record is claimed.
+    struct RecordRecheck {
+        std::int64_t host_id = 0;
+        bool write = false;
+    };
+    void recheck_record_later(std::int64_t host_id, bool write = false);
+    std::vector<RecordRecheck> take_records_to_recheck();
+
+    // False while this server has lacked its store for longer than
+    // agentlb.store.unreachable.limit: hellos are refused (StoreOutage).
+    std::atomic<bool> serving{true};
 
     // What every agent session's protocol::ServerMachine reads (from options).
     const protocol::ServerSettings agent_settings;
@@ -75,7 +87,7 @@ private:
     mutable std::mutex servers_mutex_;
     std::vector<store::ServerRecord> servers_;
     std::mutex recheck_mutex_;
-    std::vector<std::int64_t> recheck_;
+    std::map<std::int64_t, bool> recheck_;  // host id -> write
 };
 
 }  // namespace agentlb::mgmt

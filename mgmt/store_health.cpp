@@ -13,11 +13,13 @@ bool StoreHealth::record_success(Clock::time_point now) {
     return changed;
 }
 
-bool StoreHealth::record_failure(const std::string& reason, Clock::time_point) {
+StoreHealth::Failure StoreHealth::record_failure(const std::string& reason, Clock::time_point) {
     std::lock_guard lock(mutex_);
-    const bool changed = failure_ != reason;
+    const Failure failure = !failure_             ? Failure::began
+                            : *failure_ != reason ? Failure::new_reason
+                                                  : Failure::same;
     failure_ = reason;
-    return changed;
+    return failure;
 }
 
 std::optional<std::string> StoreHealth::problem(Clock::time_point now) const {
@@ -28,6 +30,18 @@ std::optional<std::string> StoreHealth::problem(Clock::time_point now) const {
     if (now - last_success_ > stale_after_) {
         const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - last_success_).count();
         return "the store has not answered for " + std::to_string(seconds) + " s";
+    }
+    return std::nullopt;
+}
+
+}  // namespace agentlb::mgmt
+
+namespace agentlb::mgmt {
+
+std::optional<StoreHealth::Clock::duration> StoreHealth::unreachable_for(Clock::time_point now) const {
+    std::lock_guard lock(mutex_);
+    if (failure_ || now - last_success_ > stale_after_) {
+        return now - last_success_;
     }
     return std::nullopt;
 }

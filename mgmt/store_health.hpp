@@ -6,7 +6,10 @@
 // says ok only while the store answers, since a server that cannot read it
 // pushes stale lists and cannot see peers go down. Any thread.
 
+#include <spdlog/common.h>
+
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -26,13 +29,19 @@ public:
     explicit StoreHealth(Clock::time_point now = Clock::now(),
                          Clock::duration stale_after = kStoreStaleAfter);
 
-    // Each returns true when it changes what problem() says, so callers log
-    // a change once instead of on every poll.
+    // What a failure changed, so that callers log the store going away once
+    // (and a new reason quietly) instead of on every poll.
+    enum class Failure : std::uint8_t { began, new_reason, same };
+
+    // True when the store was failing until now.
     bool record_success(Clock::time_point now = Clock::now());
-    bool record_failure(const std::string& reason, Clock::time_point now = Clock::now());
+    Failure record_failure(const std::string& reason, Clock::time_point now = Clock::now());
 
     // Nothing while healthy; else why, for a person.
     std::optional<std::string> problem(Clock::time_point now = Clock::now()) const;
+    // While problem() says something: for how long the store has not
+    // answered (since its last successful read). Nothing while healthy.
+    std::optional<Clock::duration> unreachable_for(Clock::time_point now = Clock::now()) const;
 
 private:
     mutable std::mutex mutex_;
@@ -40,5 +49,12 @@ private:
     Clock::time_point last_success_;
     std::optional<std::string> failure_;
 };
+
+// The level for a failed store call: error, but debug while the store is
+// known to be away, which the watcher logged once (an outage would otherwise
+// log every heartbeat, check, record and renewal).
+inline spdlog::level::level_enum store_failure_level(const StoreHealth& health) {
+    return health.problem() ? spdlog::level::debug : spdlog::level::err;
+}
 
 }  // namespace agentlb::mgmt

@@ -11,6 +11,8 @@
 #   AGENTLB_BIN=DIR         use these built binaries; skip the package and build steps
 #   AGENTLB_PORT_BASE=PORT  first of five ports (default 8250): PORT agents, PORT+1
 #                           enrollment (on each server's address), PORT+2..PORT+4 admin HTTP
+#   AGENTLB_STORE=KIND      sqlite (default: one file, run/agentlb.db) or postgresql (a local
+#                           PostgreSQL in run/postgresql that start starts and stop stops)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +29,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # --- settings ---------------------------------------------------------------
@@ -56,13 +58,60 @@ elif [[ ! -d $run ]]; then
     die "no quickstart folder $run${AGENTLB_RUN:+ (from AGENTLB_RUN)}; nothing to $command"
 fi
 run="$(cd "$run" && pwd)"
-readonly run db="$run/agentlb.db"
+readonly run
+
+recorded() { # KEY -> the value run/env recorded for it, if any
+    [[ -f $run/env ]] || return 0
+    sed -n "s/^AGENTLB_QUICKSTART_$1=//p" "$run/env"
+}
+
+# A cluster keeps the store it was made with.
+recorded_store="$(recorded STORE)"
+if [[ -z $recorded_store && -f $run/agentlb.db ]]; then
+    recorded_store=sqlite # made before AGENTLB_STORE existed
+fi
+if [[ $command == start && -n $recorded_store && -n ${AGENTLB_STORE:-} && $recorded_store != "$AGENTLB_STORE" ]]; then
+    die "$run was set up with AGENTLB_STORE=$recorded_store, not $AGENTLB_STORE: leave it unset, or use another AGENTLB_RUN"
+fi
+store_kind="${recorded_store:-${AGENTLB_STORE:-sqlite}}"
+case "$store_kind" in
+sqlite | postgresql) ;;
+*) die "AGENTLB_STORE '$store_kind' must be sqlite or postgresql" ;;
+esac
+readonly store_kind
+
+# PostgreSQL's folder. pg_local.sh runs PostgreSQL as `nobody` when the
+# quickstart runs as root (PostgreSQL refuses root); when nobody cannot reach
+# the working folder (a clone under /root), the cluster lives in /tmp and
+# run/env remembers where.
+pg_dir="$(recorded PG_DIR)"
+if [[ -z $pg_dir ]]; then
+    pg_dir="$run/postgresql"
+    if [[ $store_kind == postgresql && $command == start && "$(id -u)" == 0 ]] &&
+        ! runuser -u nobody -- test -x "$run" 2>/dev/null; then
+        pg_dir="$(mktemp -d /tmp/agentlb-quickstart-pg.XXXXXX)" || die "cannot create a folder for PostgreSQL in /tmp"
+    fi
+fi
+readonly pg_dir pgpass="$run/pgpass"
+if [[ $store_kind == postgresql ]]; then
+    # The password stays in run/pgpass (mode 0600), never on a command line
+    # or in the location agentlbctl and the servers show.
+    export PGPASSFILE="$pgpass"
+fi
+# PostgreSQL's location, once its folder records the port.
+postgresql_location() {
+    printf 'postgresql://agentlb@%s:%s/agentlb' "$(cat "$pg_dir/listen")" "$(cat "$pg_dir/port")"
+}
+db="$run/agentlb.db"
+if [[ $store_kind == postgresql ]]; then
+    db=""
+    if [[ -f $pg_dir/port ]]; then
+        db="$(postgresql_location)"
+    fi
+fi
 
 # A cluster keeps the port block it was made with.
-recorded_base=""
-if [[ -f $run/env ]]; then
-    recorded_base="$(sed -n 's/^AGENTLB_QUICKSTART_PORT_BASE=//p' "$run/env")"
-fi
+recorded_base="$(recorded PORT_BASE)"
 if [[ $command == start && -n $recorded_base && -n ${AGENTLB_PORT_BASE:-} && $recorded_base != "$AGENTLB_PORT_BASE" ]]; then
     die "$run was set up with AGENTLB_PORT_BASE=$recorded_base, not $AGENTLB_PORT_BASE: leave it unset, or use another AGENTLB_RUN"
 fi
@@ -178,13 +227,85 @@ stop_processes() {
     stopped_count=${#live[@]}
 }
 
+# --- PostgreSQL (AGENTLB_STORE=postgresql) -------------------------------------
+
+# Without the lock's descriptor: the PostgreSQL server it starts would hold
+# the lock for as long as it runs.
+pg_local() { "$root/tools/pg_local.sh" "$@" 9>&-; }
+
+# Its postmaster, recognised by its data folder on its command line.
+postgresql_running() {
+    local file="$pg_dir/data/postmaster.pid" pid args=() arg
+    [[ -f $file ]] || return 1
+    pid="$(head -n 1 "$file" 2>/dev/null)"
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+    for arg in "${args[@]}"; do
+        [[ $arg == "$pg_dir/data" ]] && return 0
+    done
+    return 1
+}
+
+postgresql_exists() { [[ -f $pg_dir/data/PG_VERSION ]]; }
+
+# The first time: a new cluster (database and role agentlb, a random password
+# kept in run/pgpass for libpq), on a free port outside the quickstart's
+# block. Afterwards: the cluster kept in its folder, on the same port.
+start_postgresql() {
+    postgresql_running && return 0
+    mkdir -p "$run/logs"
+    if postgresql_exists; then
+        say "== starting PostgreSQL kept in $pg_dir"
+        pg_local resume "$pg_dir" >/dev/null 2>>"$run/logs/postgresql.log" || {
+            tail -n 15 "$pg_dir/server.log" >&2 || true
+            die "PostgreSQL in $pg_dir did not start (its log: $pg_dir/server.log)"
+        }
+    else
+        say "== new PostgreSQL in $pg_dir"
+        local attempt port
+        for attempt in 1 2 3; do
+            pg_local start "$pg_dir" >/dev/null 2>>"$run/logs/postgresql.log" ||
+                die "PostgreSQL could not be set up in $pg_dir; see $run/logs/postgresql.log"
+            port="$(cat "$pg_dir/port")"
+            ((port < port_base || port > port_base + 4)) && break
+            ((attempt < 3)) || die "PostgreSQL found no free port outside $port_base..$((port_base + 4))"
+        done
+        (umask 077 && printf '%s:%s:agentlb:agentlb:%s\n' "$(cat "$pg_dir/listen")" "$port" \
+            "$(cat "$pg_dir/password")" >"$pgpass")
+    fi
+    pg_started=1
+    db="$(postgresql_location)"
+}
+
+# Stops it and keeps its data (the next start resumes it). True if it was running.
+stop_postgresql() {
+    postgresql_running || return 1
+    pg_local pause "$pg_dir" >/dev/null 2>>"$run/logs/postgresql.log" ||
+        say "quickstart: stopping PostgreSQL in $pg_dir failed; see $pg_dir/server.log" >&2
+    return 0
+}
+
+# "the store FILE" or "PostgreSQL in DIR", for messages.
+store_text() {
+    if [[ $store_kind == postgresql ]]; then
+        printf 'PostgreSQL in %s' "$pg_dir"
+    else
+        printf '%s' "$db"
+    fi
+}
+
 # On a failed start, end what this run started, keep the logs.
 started=()
+pg_started=0
 on_start_failure() {
     local code=$?
     if ((code != 0 && ${#started[@]} > 0)); then
         say "quickstart: start failed; stopping the ${#started[@]} processes it started (logs stay in $run/logs)" >&2
         stop_processes "${started[@]}"
+    fi
+    if ((code != 0 && pg_started)); then
+        say "quickstart: start failed; stopping PostgreSQL in $pg_dir (its data stays)" >&2
+        stop_postgresql || true
     fi
 }
 
@@ -250,7 +371,7 @@ print_next_steps() {
     qs="$(quickstart_command)"
     cat <<EOF
 
-Try next (first: source $rel/env   — it sets AGENTLB_DB and PATH for agentlbctl):
+Try next (first: source $rel/env   — it sets AGENTLB_DB$( [[ $store_kind == postgresql ]] && printf ', PGPASSFILE') and PATH for agentlbctl):
   agentlbctl config set host $(server_address ms3),$(server_address ms1),$(server_address ms2)
         every agent gets a new list within a second; see: $qs status
   kill \$(cat $rel/pids/ms2.pid); sleep 8; agentlbctl status
@@ -295,7 +416,7 @@ find_bin() {
     local recorded
     if [[ -n ${AGENTLB_BIN:-} ]]; then
         bin="$(cd "$AGENTLB_BIN" 2>/dev/null && pwd)" || die "AGENTLB_BIN '$AGENTLB_BIN' is not a folder"
-    elif [[ -f $run/env ]] && recorded="$(sed -n 's/^AGENTLB_QUICKSTART_BIN=//p' "$run/env")" && [[ -n $recorded ]]; then
+    elif recorded="$(recorded BIN)" && [[ -n $recorded ]]; then
         bin="$recorded"
     else
         bin="$root/build-release/bin"
@@ -363,9 +484,18 @@ write_env_file() {
 # Written by tools/quickstart.sh. Source it to use agentlbctl on this cluster.
 export AGENTLB_DB=$(printf '%q' "$db")
 export PATH=$(printf '%q' "$bin"):"\$PATH"
+EOF
+    if [[ $store_kind == postgresql ]]; then
+        printf 'export PGPASSFILE=%q\n' "$pgpass" >>"$run/env"
+    fi
+    cat >>"$run/env" <<EOF
 AGENTLB_QUICKSTART_BIN=$bin
 AGENTLB_QUICKSTART_PORT_BASE=$port_base
+AGENTLB_QUICKSTART_STORE=$store_kind
 EOF
+    if [[ $store_kind == postgresql ]]; then
+        printf 'AGENTLB_QUICKSTART_PG_DIR=%s\n' "$pg_dir" >>"$run/env"
+    fi
 }
 
 wait_for() { # DESCRIPTION NAME-TO-WATCH COMMAND... : polls COMMAND while NAME runs
@@ -427,12 +557,12 @@ start_agent() {
 
 cmd_start() {
     lock
-    local name missing=()
+    local name missing=() new_store=0
     while read -r name; do
         running "$name" || missing+=("$name")
     done < <(all_names)
     find_bin
-    if ((${#missing[@]} == 0)); then
+    if ((${#missing[@]} == 0)) && { [[ $store_kind == sqlite ]] || postgresql_running; }; then
         say "agentlb quickstart is already running in $run (${#servers[@]} servers, ${#agents[@]} agents); nothing started."
         say ""
         check_bin
@@ -449,8 +579,22 @@ cmd_start() {
     mkdir -p "$run/logs" "$run/pids" "$run/agents"
     trap on_start_failure EXIT
 
-    if [[ ! -f $db ]]; then
-        [[ ! -e $run/ca ]] || die "$run/ca exists but the store $db does not: remove $run to start afresh"
+    # PostgreSQL is set up before the CA: a start that failed in between
+    # leaves it without one, and the next start finishes the job.
+    if [[ $store_kind == postgresql ]]; then
+        [[ -e $run/ca ]] || new_store=1
+        ((new_store)) || postgresql_exists ||
+            die "$run/ca exists but the store ($(store_text)) does not: remove $run to start afresh"
+    else
+        [[ -f $db ]] || new_store=1
+        ((!new_store)) || [[ ! -e $run/ca ]] ||
+            die "$run/ca exists but the store $db does not: remove $run to start afresh"
+    fi
+    if [[ $store_kind == postgresql ]]; then
+        start_postgresql
+    fi
+    write_env_file
+    if ((new_store)); then
         say "== new CA and store in $run"
         ctl ca init --ca-dir "$run/ca" >/dev/null || die "agentlbctl ca init failed"
     elif ((${#missing[@]} < ${#servers[@]} + ${#agents[@]})); then
@@ -465,7 +609,6 @@ cmd_start() {
             die "agentlbctl config set indirect.agent.lb.algorithm failed"
         : >"$run/.configured"
     fi
-    write_env_file
 
     for name in "${servers[@]}"; do
         if ! running "$name"; then
@@ -508,15 +651,27 @@ cmd_stop() {
     # Agents first: servers that stop first would only make them fail over.
     mapfile -t names < <(printf '%s\n' "${agents[@]}" "${servers[@]}")
     stop_processes "${names[@]}"
-    if ((stopped_count == 0)); then
+    local postgresql=""
+    if [[ $store_kind == postgresql ]] && stop_postgresql; then
+        postgresql=" and PostgreSQL"
+    fi
+    if ((stopped_count == 0)) && [[ -z $postgresql ]]; then
         say "nothing running in $run"
+    elif ((stopped_count == 0)); then
+        say "stopped PostgreSQL; $run is kept (its data in $pg_dir)"
     else
-        say "stopped $stopped_count processes; $run is kept (logs in $run/logs, store $db)"
+        say "stopped $stopped_count processes$postgresql; $run is kept (logs in $run/logs, store $(store_text))"
     fi
 }
 
 cmd_status() {
-    [[ -f $db ]] || die "no cluster in $run (no store $db); start one with $(quickstart_command)"
+    if [[ $store_kind == postgresql ]]; then
+        postgresql_exists || die "no cluster in $run (no PostgreSQL in $pg_dir); start one with $(quickstart_command)"
+        postgresql_running ||
+            die "the cluster's PostgreSQL ($pg_dir) is stopped; start it and the cluster with $(quickstart_command)"
+    fi
+    [[ -n $db && ( $store_kind == postgresql || -f $db ) ]] ||
+        die "no cluster in $run (no store $db); start one with $(quickstart_command)"
     find_bin
     check_bin
     print_status

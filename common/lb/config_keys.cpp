@@ -14,6 +14,7 @@ using detail::quoted;
 
 constexpr std::string_view kDefaultAlgorithm = "static";
 constexpr std::string_view kDefaultCheckInterval = "0";
+constexpr std::string_view kDefaultStoreUnreachableLimitText = "120";
 
 Status with_key(std::string_view key, const std::string& reason) {
     return fail(std::string(key) + ": " + reason);
@@ -33,6 +34,10 @@ const std::vector<ConfigKeyInfo>& config_keys() {
         {kCheckIntervalKey,
          kDefaultCheckInterval,
          "seconds between an agent's checks for its preferred server; 0 = off"},
+        {kStoreUnreachableLimitKey,
+         kDefaultStoreUnreachableLimitText,
+         "seconds a management server serves without its store before it moves its agents to other "
+         "servers and refuses new ones until the store answers; 0 = never"},
     };
     return keys;
 }
@@ -76,12 +81,28 @@ Status validate_config(std::string_view key, std::string_view value) {
         auto seconds = parse_check_interval(value);
         return seconds ? success() : with_key(key, seconds.error());
     }
+    if (key == kStoreUnreachableLimitKey) {
+        auto seconds = parse_check_interval(value);
+        return seconds ? success() : with_key(key, seconds.error());
+    }
     std::string known;
     for (const ConfigKeyInfo& info : config_keys()) {
         known += known.empty() ? "" : ", ";
         known += info.name;
     }
     return fail("unknown configuration key " + quoted(key) + "; known keys: " + known);
+}
+
+Result<std::int64_t> store_unreachable_limit_from_config(const std::map<std::string, std::string>& stored) {
+    const auto it = stored.find(std::string(kStoreUnreachableLimitKey));
+    if (it == stored.end()) {
+        return kDefaultStoreUnreachableLimit;
+    }
+    auto seconds = parse_check_interval(it->second);
+    if (!seconds) {
+        return fail(std::string(kStoreUnreachableLimitKey) + " (stored value): " + seconds.error());
+    }
+    return *seconds;
 }
 
 Result<LbSettings> settings_from_config(const std::map<std::string, std::string>& stored) {

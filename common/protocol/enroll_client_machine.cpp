@@ -30,13 +30,15 @@ Close ending(CloseReason reason, std::string detail, bool flush_first) {
 
 }  // namespace
 
-bool enroll_refusal_is_final(std::optional<wire::ErrorCode> /*code*/) noexcept {
-    // Every `error` answer ends enrolment with exit 1 (docs/DESIGN.md, agent):
-    // wrong or used tokens stay wrong, and a rate_limited or unavailable
-    // server is worked around by the operator (another server, a fixed
-    // token), not by retrying the same request. An unknown code is a refusal
-    // too. The one place to make a code retryable.
-    return true;
+bool enroll_refusal_is_final(std::optional<wire::ErrorCode> code) noexcept {
+    // An `error` answer ends enrolment with exit 1 (docs/DESIGN.md, agent):
+    // wrong or used tokens stay wrong, and a rate_limited server is worked
+    // around by the operator (a fixed token), not by retrying the same
+    // request. `unavailable` says nothing of the token: the server could
+    // not reach its store and redeemed nothing, so the agent retries with
+    // backoff. An unknown code is a refusal. The one place to make a code
+    // retryable.
+    return code != wire::ErrorCode::unavailable;
 }
 
 EnrollClientMachine::EnrollClientMachine(Duration timeout) : timeout_(timeout) {}
@@ -81,11 +83,15 @@ EnrollClientMachine::Actions EnrollClientMachine::on_message(wire::Message messa
         return this->close(std::move(close), now);
     }
     if (auto* error = std::get_if<wire::Error>(&message)) {
-        Close close = ending(CloseReason::refused,
-                             "refused by the server: " + shown(error->code) + ": " + shown(error->message),
-                             true);
-        close.code = wire::error_code_from_text(error->code);
-        close.final = enroll_refusal_is_final(close.code);
+        const auto code = wire::error_code_from_text(error->code);
+        const bool final = enroll_refusal_is_final(code);
+        Close close =
+            ending(CloseReason::refused,
+                   std::string(final ? "refused by the server: " : "the server cannot enroll now: ") +
+                       shown(error->code) + ": " + shown(error->message),
+                   true);
+        close.code = code;
+        close.final = final;
         close.refusal = std::move(*error);
         return this->close(std::move(close), now);
     }

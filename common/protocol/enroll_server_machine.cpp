@@ -12,7 +12,10 @@ using wire::ErrorCode;
 // How much of an answer's text a Close's detail holds.
 constexpr std::size_t kLoggedAnswerText = 256;
 
-constexpr std::string_view kStoreUnavailable = "the server cannot use its store; try another server";
+// Not a verdict on the token: nothing was redeemed, and the agent retries.
+constexpr std::string_view kStoreUnavailable =
+    "the server cannot reach its store right now; nothing was redeemed: retry in a moment (here or on "
+    "another server)";
 
 std::string loggable(std::string_view text) {
     return util::peer_text(text, kLoggedAnswerText);

@@ -21,7 +21,7 @@ enum class ErrorCode {
     no_certificate,     // no client certificate
     bad_certificate,    // the client certificate fails a check other than revocation
     protocol,           // a message the exchange does not allow here
-    unavailable,        // the server cannot use its store: try another server
+    unavailable,        // the server cannot use its store: retry, here or on another server
     renew_refused,      // the CSR of a `renew` was refused
     superseded,         // a newer session of this host is connected elsewhere
     // Enrollment port (8251).

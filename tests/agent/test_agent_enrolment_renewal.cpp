@@ -9,6 +9,7 @@
 #include "common/util/atomic_file.hpp"
 #include "common/util/clock.hpp"
 #include "tests/agent/agent_cluster.hpp"
+#include "tests/support/store_away.hpp"
 #include "tests/support/wait.hpp"
 
 #include <catch2/catch.hpp>
@@ -96,6 +97,35 @@ TEST_CASE_METHOD(OneServer, "enrolment keeps retrying while the enrollment port 
     ms1.start();
     const bool connected =
         wait_until([&] { return connected_to(fixture, "late") == std::optional<std::string>("ms1"); }, 8s);
+    INFO(agent.log());
+    CHECK(connected);
+}
+
+TEST_CASE_METHOD(OneServer, "enrolment keeps retrying while the server cannot reach its store") {
+    ms1.start();
+    AgentProcess agent(root, "patient");
+    {
+        // The token is created first: the store is away while the agent asks.
+        const auto token = fixture.create_token();
+        StoreAway away(fixture.db_path());
+        auto enrol = enrolment_options(ms1, token, fixture.ca_fingerprint());
+        enrol.insert(enrol.end(), {"--name", "patient"});
+        agent.start(enrol);
+        REQUIRE(wait_until(
+            [&] {
+                const auto log = agent.log();
+                return log.find("cannot reach its store") != std::string::npos &&
+                       log.find("retrying in") != std::string::npos;
+            },
+            5s));
+        INFO(agent.log());
+        CHECK(agent.running());
+        // Not reported as a refused token.
+        CHECK_THAT(agent.log(), !Catch::Contains("refused by the server"));
+        CHECK_FALSE(fs::exists(agent.dir() / "agent.crt"));
+    }
+    const bool connected =
+        wait_until([&] { return connected_to(fixture, "patient") == std::optional<std::string>("ms1"); }, 8s);
     INFO(agent.log());
     CHECK(connected);
 }

@@ -145,7 +145,10 @@ TEST_CASE("failover to the next entry, then back to the preferred server without
     INFO(seed.logs());
     REQUIRE(back);
     CHECK(gaps == 0);
-    CHECK(samples > 10);
+    // Sampled often enough to see a gap: on a loaded machine the restart
+    // itself can take most of the check interval, so the agent may be back
+    // after a few samples; what matters is that none was far apart.
+    CHECK(samples >= 1 + took / 100ms);
     // Check interval 2 s (+10 % jitter), plus the dial.
     CHECK(took < 3500ms);
     CHECK(wait_until([&] { return seed.where(3) == std::optional<std::string>("ms1"); }, 4s));

@@ -2,12 +2,15 @@
 // 0, and what it reports adds up (every session established, every push
 // acked, memory figures present). No figure is compared with a target here.
 
+#include "common/store/store.hpp"
+#include "tests/support/pg_database.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
@@ -16,6 +19,7 @@
 namespace {
 
 using agentlb::test::CommandResult;
+using agentlb::test::PgTestDatabase;
 using agentlb::test::run_command;
 using agentlb::test::TempDir;
 using nlohmann::json;
@@ -89,6 +93,9 @@ TEST_CASE("bench connect establishes every session and reports memory per sessio
     auto run = run_bench(dir, {"connect"});
     REQUIRE(run.summaries.count("connect") == 1);
     const auto& connect = run.summaries["connect"];
+    // Without --db, the servers share the SQLite file in the work folder.
+    CHECK(connect.at("store") == "sqlite");
+    CHECK(std::filesystem::exists(dir / "work" / "agentlb.db"));
     CHECK(connect.at("sessions_established") == kAgents);
     CHECK(connect.at("sessions_connected") == kAgents);
     CHECK(connect.at("failures").empty());
@@ -155,4 +162,30 @@ TEST_CASE("bench failover moves the killed server's agents elsewhere and loses n
         after += count.get<int>();
     }
     CHECK(after == kAgents);
+}
+
+TEST_CASE("bench --db runs the servers on PostgreSQL: connect and propagate reach every agent") {
+    TempDir dir;
+    PgTestDatabase pg;
+    auto run = run_bench(dir, {"--db", pg.uri(), "--servers", "2", "connect", "propagate"});
+    REQUIRE(run.summaries.count("connect") == 1);
+    REQUIRE(run.summaries.count("propagate") == 1);
+    const auto& connect = run.summaries["connect"];
+    CHECK(connect.at("store") == "postgresql");
+    CHECK(connect.at("sessions_established") == kAgents);
+    CHECK(connect.at("failures").empty());
+    const auto& propagate = run.summaries["propagate"];
+    CHECK(propagate.at("store") == "postgresql");
+    CHECK(propagate.at("acks") == kAgents);
+    CHECK(propagate.at("all_acked") == true);
+    // The servers used the database, not a file in the work folder.
+    CHECK_FALSE(std::filesystem::exists(dir / "work" / "agentlb.db"));
+    auto store = agentlb::store::open_store(pg.uri(), agentlb::store::OpenMode::existing);
+    CHECK(store->list_hosts().size() == kAgents);
+    CHECK(store->list_servers().size() == 2);
+    // Its password is in no output of the run.
+    const std::string password =
+        pg.uri().substr(pg.uri().find(':', 13) + 1, pg.uri().find('@') - pg.uri().find(':', 13) - 1);
+    CHECK(run.result.out.find(password) == std::string::npos);
+    CHECK(run.result.err.find(password) == std::string::npos);
 }

@@ -155,10 +155,26 @@ bool process_gone(pid_t pid) {
     return stat.empty() || close == std::string::npos || stat.compare(close + 2, 1, "Z") == 0;
 }
 
-// One quickstart cluster in its own temp folder and port block.
+// The value of KEY= in the run folder's env file, or "".
+std::string recorded(const fs::path& run_dir, const std::string& key) {
+    std::istringstream lines(read_text(run_dir / "env"));
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind(key + "=", 0) == 0) {
+            return line.substr(key.size() + 1);
+        }
+    }
+    return "";
+}
+
+// One quickstart cluster in its own temp folder and port block; `store` is
+// AGENTLB_STORE ("" leaves it unset).
 class Quickstart {
 public:
-    Quickstart() : base_(free_port_block()) {}
+    explicit Quickstart(std::string store = "") : base_(free_port_block()), store_(std::move(store)) {
+        // PostgreSQL runs as `nobody` when the tests run as root: let it
+        // reach the folder, as in a normal checkout.
+        fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
+    }
 
     ~Quickstart() {
         // The script's own stop first; then anything that still names the
@@ -166,6 +182,11 @@ public:
         run("stop", kStopTimeout);
         for (const auto& process : processes_mentioning(run_dir().string())) {
             ::kill(process.pid, SIGKILL);
+        }
+        // A PostgreSQL folder outside the run folder (see quickstart.sh) goes too.
+        const std::string pg_dir = recorded(run_dir(), "AGENTLB_QUICKSTART_PG_DIR");
+        if (!pg_dir.empty() && pg_dir.rfind(run_dir().string(), 0) != 0) {
+            run_command({AGENTLB_PG_LOCAL, "stop", pg_dir}, kStopTimeout);
         }
     }
     Quickstart(const Quickstart&) = delete;
@@ -176,7 +197,8 @@ public:
                            timeout,
                            {{"AGENTLB_RUN", run_dir().string()},
                             {"AGENTLB_BIN", AGENTLB_BIN_DIR},
-                            {"AGENTLB_PORT_BASE", std::to_string(base_)}});
+                            {"AGENTLB_PORT_BASE", std::to_string(base_)},
+                            {"AGENTLB_STORE", store_}});
     }
     CommandResult start() const { return run("start", kStartTimeout); }
     CommandResult stop() const { return run("stop", kStopTimeout); }
@@ -203,6 +225,7 @@ public:
 private:
     TempDir dir_;  // declared first: removed last, after the processes are gone
     std::uint16_t base_;
+    std::string store_;
 };
 
 std::string describe(const CommandResult& result) {
@@ -244,12 +267,18 @@ void check_placement(const Quickstart& cluster, const std::string& out) {
     }
 }
 
-// Exactly the nine daemons name the folder, each is the binary itself (no
-// wrapper shell or setsid left) and matches its recorded pid.
+// Exactly the nine daemons name the folder (besides PostgreSQL's postmaster
+// in PostgreSQL mode), each is the binary itself (no wrapper shell or setsid
+// left) and matches its recorded pid.
 void check_processes(const Quickstart& cluster) {
     const auto recorded = cluster.recorded_pids();
     REQUIRE(recorded.size() == kServers.size() + kAgents.size());
-    const auto live = processes_mentioning(cluster.run_dir().string());
+    std::vector<ProcessInfo> live;
+    for (auto& process : processes_mentioning(cluster.run_dir().string())) {
+        if (process.exe != "postgres") {
+            live.push_back(std::move(process));
+        }
+    }
     CHECK(live.size() == recorded.size());
     std::map<pid_t, std::string> exe_by_pid;
     for (const auto& process : live) {
@@ -362,4 +391,70 @@ TEST_CASE("quickstart: a port in use is refused before anything starts", "[e2e]"
     const auto nothing = cluster.stop();
     CHECK(nothing.exit_code == 0);
     CHECK(nothing.out.find("nothing running") != std::string::npos);
+}
+
+TEST_CASE(
+    "quickstart on PostgreSQL: the same demo on a PostgreSQL it starts, no password on any command line, "
+    "and stop stops PostgreSQL too",
+    "[e2e]") {
+    Quickstart cluster("postgresql");
+
+    const auto started = cluster.start();
+    INFO(describe(started));
+    REQUIRE(started.exit_code == 0);
+    CHECK(started.out.find("== new PostgreSQL in " + (cluster.run_dir() / "postgresql").string()) !=
+          std::string::npos);
+    CHECK(started.out.find("store postgresql://agentlb@127.0.0.1:") != std::string::npos);
+    CHECK(started.out.find("hosts: 6 registered, 6 connected") != std::string::npos);
+    check_placement(cluster, started.out);
+    check_processes(cluster);
+    CHECK_FALSE(fs::exists(cluster.run_dir() / "agentlb.db"));
+
+    // The password is in run/pgpass (0600) only: on no command line, in no output, not in run/env.
+    const std::string pgpass = read_text(cluster.run_dir() / "pgpass");
+    const std::string password =
+        pgpass.substr(pgpass.rfind(':') + 1, pgpass.find('\n') - pgpass.rfind(':') - 1);
+    REQUIRE(password.size() >= 16);
+    CHECK((fs::status(cluster.run_dir() / "pgpass").permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write));
+    CHECK(processes_mentioning(password).empty());
+    CHECK(started.out.find(password) == std::string::npos);
+    CHECK(started.err.find(password) == std::string::npos);
+    const std::string env = read_text(cluster.run_dir() / "env");
+    CHECK(env.find(password) == std::string::npos);
+    CHECK(env.find("export PGPASSFILE=") != std::string::npos);
+    CHECK(recorded(cluster.run_dir(), "AGENTLB_QUICKSTART_STORE") == "postgresql");
+    const auto pids = cluster.recorded_pids();
+
+    const auto stopped = cluster.stop();
+    INFO(describe(stopped));
+    REQUIRE(stopped.exit_code == 0);
+    CHECK(stopped.out.find("stopped 9 processes and PostgreSQL") != std::string::npos);
+    CHECK(processes_mentioning(cluster.run_dir().string()).empty());
+    CHECK_FALSE(fs::exists(cluster.run_dir() / "postgresql" / "data" / "postmaster.pid"));
+
+    // The folder keeps its store: started again without AGENTLB_STORE, from the kept data.
+    const Quickstart& same = cluster;
+    const auto resumed = run_command(
+        {"/bin/bash", AGENTLB_QUICKSTART, "start"},
+        kStartTimeout,
+        {{"AGENTLB_RUN", same.run_dir().string()}, {"AGENTLB_BIN", AGENTLB_BIN_DIR}, {"AGENTLB_STORE", ""}});
+    INFO(describe(resumed));
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(resumed.out.find("== starting PostgreSQL kept in") != std::string::npos);
+    CHECK(resumed.out.find("starting the cluster kept in") != std::string::npos);
+    CHECK(resumed.out.find("hosts: 6 registered, 6 connected") != std::string::npos);
+    check_placement(cluster, resumed.out);
+    for (const auto& [name, pid] : pids) {
+        INFO(name);
+        CHECK(process_gone(pid));
+    }
+
+    const auto sqlite = run_command({"/bin/bash", AGENTLB_QUICKSTART, "start"},
+                                    kStartTimeout,
+                                    {{"AGENTLB_RUN", same.run_dir().string()},
+                                     {"AGENTLB_BIN", AGENTLB_BIN_DIR},
+                                     {"AGENTLB_STORE", "sqlite"}});
+    CHECK(sqlite.exit_code == 1);
+    CHECK(sqlite.err.find("was set up with AGENTLB_STORE=postgresql, not sqlite") != std::string::npos);
 }

@@ -92,3 +92,39 @@ TEST_CASE("heartbeat_expired counts whole missed intervals") {
     CHECK(heartbeat_expired(100, 107, 2, 3));
     CHECK_FALSE(heartbeat_expired(100, 100, 2, 3));
 }
+
+namespace {
+
+store::HostRecord host_record(std::int64_t id, std::string name, std::string zone) {
+    store::HostRecord record;
+    record.id = id;
+    record.name = std::move(name);
+    record.zone = std::move(zone);
+    return record;
+}
+
+}  // namespace
+
+TEST_CASE("the snapshot's hosts: ids by zone ascending, names in any ASCII case") {
+    const std::vector<store::HostRecord> hosts = {
+        host_record(5, "kvm-5", "z"), host_record(2, "KVM-2", "z"), host_record(9, "kvm-9", "y")};
+    auto ids = host_ids_by_zone_of(hosts);
+    CHECK(ids == std::map<std::string, std::vector<std::int64_t>>{{"y", {9}}, {"z", {2, 5}}});
+    auto snapshot = make_snapshot(1, lb::LbSettings{{"a"}, "static", 0}, std::move(ids), {});
+    REQUIRE(snapshot.ok());
+    snapshot->hosts_by_name = hosts_by_name_of(hosts);
+
+    // Like the store's find_host: `kvm-2` is `KVM-2`.
+    for (const std::string name : {"kvm-2", "KVM-2", "Kvm-2"}) {
+        const KnownHost* known = find_known_host(*snapshot, name);
+        INFO(name);
+        REQUIRE(known != nullptr);
+        CHECK(known->id == 2);
+        CHECK(known->zone == "z");
+    }
+    CHECK(find_known_host(*snapshot, "kvm-9")->zone == "y");
+    CHECK(find_known_host(*snapshot, "kvm-1") == nullptr);
+    CHECK(find_known_host(*snapshot, "") == nullptr);
+    CHECK(find_known_host(empty_snapshot(), "kvm-2") == nullptr);
+    CHECK(empty_snapshot().store_unreachable_limit == lb::kDefaultStoreUnreachableLimit);
+}

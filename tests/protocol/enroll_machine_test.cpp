@@ -256,7 +256,10 @@ TEST_CASE("enroll server: the store's refusals and failures are answered by thei
         const auto answered =
             refusal_in(server.on_redeemed(protocol::EnrollStoreUnavailable{"disk I/O error"}, t0));
         CHECK(answered.error.code == "unavailable");
-        CHECK(answered.error.message == "the server cannot use its store; try another server");
+        // Says it is the store, not the token, and that a retry is the way out.
+        CHECK(answered.error.message ==
+              "the server cannot reach its store right now; nothing was redeemed: retry in a moment (here "
+              "or on another server)");
         // What the store threw is never sent.
         CHECK(answered.error.message.find("disk") == std::string::npos);
         CHECK(answered.close.reason == Server::CloseReason::store_unavailable);
@@ -373,10 +376,12 @@ TEST_CASE("enroll client: an error is a typed refusal, decoded by its code") {
             CHECK(close.code == code);
             REQUIRE(close.refusal.has_value());
             CHECK(close.refusal->message == "why");
-            // As the agent always did: an `error` answer ends enrolment.
-            CHECK(close.final);
+            // An `error` answer ends enrolment, but for a server without its store.
+            const bool retryable = code == ErrorCode::unavailable;
+            CHECK(close.final == !retryable);
             CHECK(close.detail ==
-                  "refused by the server: " + std::string(wire::error_code_text(code)) + ": why");
+                  std::string(retryable ? "the server cannot enroll now: " : "refused by the server: ") +
+                      std::string(wire::error_code_text(code)) + ": why");
         }
     }
     SECTION("a code this build does not know is kept as received") {

@@ -3,6 +3,7 @@
 #include "tests/support/ports.hpp"
 #include "tests/support/wait.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -54,6 +55,12 @@ MgmtServer::MgmtServer(const CaFixture& fixture, std::string name, std::vector<s
         }
         auto argv =
             mgmt_command_line(fixture, name_, loopback(port_), loopback(enroll_port_), loopback(admin_port_));
+        // A --db among the extra arguments replaces the fixture's (a store
+        // reached another way, e.g. as another PostgreSQL role).
+        if (std::find(extra_args.begin(), extra_args.end(), std::string("--db")) != extra_args.end()) {
+            const auto fixture_db = std::find(argv.begin(), argv.end(), std::string("--db"));
+            argv.erase(fixture_db, fixture_db + 2);
+        }
         argv.insert(argv.end(), extra_args.begin(), extra_args.end());
         process_ = std::make_unique<Process>(argv, fixture.dir() / (name_ + ".log"));
         const bool up = wait_until(

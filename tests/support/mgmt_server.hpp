@@ -34,7 +34,8 @@ std::vector<std::string> mgmt_command_line(const CaFixture& fixture,
 class MgmtServer {
 public:
     // Starts the server and waits until /healthz answers (throws with the
-    // log's content when it does not within 10 s).
+    // log's content when it does not within 10 s). A `--db VALUE` in
+    // `extra_args` replaces the fixture's.
     MgmtServer(const CaFixture& fixture, std::string name, std::vector<std::string> extra_args = {});
     // Stops it with SIGTERM (SIGKILL after 5 s); a server that exits
     // uncleanly, or whose log shows a sanitizer report, has its log printed.

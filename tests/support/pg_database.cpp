@@ -70,4 +70,60 @@ PgTestDatabase::~PgTestDatabase() {
     }
 }
 
+PgDatabaseAway::PgDatabaseAway(const PgTestDatabase& database) : database_(database) {
+    pg_exec(database_.admin_uri(), "ALTER DATABASE " + database_.name() + " ALLOW_CONNECTIONS false");
+    away_ = true;
+    pg_exec(database_.admin_uri(),
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database_.name() +
+                "' AND pid <> pg_backend_pid()");
+}
+
+PgDatabaseAway::~PgDatabaseAway() {
+    try {
+        restore();
+    } catch (const std::exception&) {
+        // The database is dropped at the end of the test anyway.
+    }
+}
+
+void PgDatabaseAway::restore() {
+    if (away_) {
+        pg_exec(database_.admin_uri(), "ALTER DATABASE " + database_.name() + " ALLOW_CONNECTIONS true");
+        away_ = false;
+    }
+}
+
+PgServerRole::PgServerRole(const PgTestDatabase& database)
+    : database_(database), role_(database.name() + "_server") {
+    const std::string password = "pw" + role_;
+    pg_exec(database_.admin_uri(), "CREATE ROLE " + role_ + " LOGIN SUPERUSER PASSWORD '" + password + "'");
+    // postgresql://agentlb:PASSWORD@ADDR:PORT/NAME, as this role.
+    const auto& uri = database_.uri();
+    const auto at = uri.find('@');
+    uri_ = "postgresql://" + role_ + ":" + password + uri.substr(at);
+}
+
+PgServerRole::~PgServerRole() {
+    try {
+        end_connections();
+        pg_exec(database_.admin_uri(), "DROP ROLE IF EXISTS " + role_);
+    } catch (const std::exception&) {
+        // The cluster is removed at the end of the run anyway.
+    }
+}
+
+void PgServerRole::cut() {
+    pg_exec(database_.admin_uri(), "ALTER ROLE " + role_ + " NOLOGIN");
+    end_connections();
+}
+
+void PgServerRole::restore() {
+    pg_exec(database_.admin_uri(), "ALTER ROLE " + role_ + " LOGIN");
+}
+
+void PgServerRole::end_connections() {
+    pg_exec(database_.admin_uri(),
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + role_ + "'");
+}
+
 }  // namespace agentlb::test

@@ -30,6 +30,48 @@ private:
     std::string admin_uri_;
 };
 
+// One test's database made unreachable, the rest of the shared cluster
+// untouched: new connections refused (ALLOW_CONNECTIONS false) and the open
+// ones ended (pg_terminate_backend), as a stopped PostgreSQL looks to a
+// server; restore() (or the destructor) lets connections in again.
+class PgDatabaseAway {
+public:
+    explicit PgDatabaseAway(const PgTestDatabase& database);
+    ~PgDatabaseAway();
+    PgDatabaseAway(const PgDatabaseAway&) = delete;
+    PgDatabaseAway& operator=(const PgDatabaseAway&) = delete;
+
+    void restore();
+
+private:
+    const PgTestDatabase& database_;
+    bool away_ = false;
+};
+
+// A login role of its own for one server on `database`, so that the test
+// can cut that server alone from the store (its role refused at login, its
+// connections ended) while other servers keep theirs. A superuser: the
+// throwaway cluster's tables belong to `agentlb`. Dropped when it ends.
+class PgServerRole {
+public:
+    explicit PgServerRole(const PgTestDatabase& database);
+    ~PgServerRole();
+    PgServerRole(const PgServerRole&) = delete;
+    PgServerRole& operator=(const PgServerRole&) = delete;
+
+    // The database's URI as this role: the server's --db.
+    const std::string& uri() const { return uri_; }
+    void cut();
+    void restore();
+
+private:
+    void end_connections();
+
+    const PgTestDatabase& database_;
+    std::string role_;
+    std::string uri_;
+};
+
 // The cluster's folder (AGENTLB_TEST_PG_DIR), or a std::runtime_error.
 std::string pg_cluster_dir();
 

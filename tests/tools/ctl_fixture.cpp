@@ -55,4 +55,67 @@ std::int64_t CtlFixture::enrol(const std::string& name, const std::string& zone)
     return enrolled->host.id;
 }
 
+void CtlFixture::seed_everything() const {
+    REQUIRE(ctl({"ca", "init", "--ca-dir", (dir / "ca").string()}).exit_code == 0);
+    REQUIRE(ctl({"config", "set", "host", "ms1:8250,ms2:8250"}).exit_code == 0);
+    REQUIRE(ctl({"config", "set", "indirect.agent.lb.algorithm", "roundrobin"}).exit_code == 0);
+    enrol("h1");
+    enrol("h2", "east");
+    enrol("h3");
+    {
+        auto store = open();
+        const std::int64_t now = util::unix_now();
+        store->create_token(store::TokenSpec{"hash-again-h1", std::nullopt, "h1", now + 3600, now});
+        store::IssueFn issue = [now](const store::HostRecord&) -> Result<store::IssuedCertificate> {
+            return store::IssuedCertificate{"-----BEGIN CERTIFICATE-----\n", "serial-h1-again", now + 86400};
+        };
+        auto again =
+            store->redeem_token(store::RedeemRequest{"hash-again-h1", "h1", std::nullopt, now}, issue);
+        REQUIRE(again.ok());
+        REQUIRE(again->re_enrolled);
+    }
+    REQUIRE(ctl({"host", "remove", "h2"}).exit_code == 0);
+    REQUIRE(ctl({"token", "create", "--name", "h4"}).exit_code == 0);
+}
+
+nlohmann::json read_back(const CtlFixture& f, const std::string& location) {
+    nlohmann::json view;
+    for (const auto& [name, command] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"hosts", {"host", "list"}}, {"config", {"config", "list"}}, {"ca", {"ca", "show"}}}) {
+        std::vector<std::string> argv{"--db", location, "--json"};
+        argv.insert(argv.end(), command.begin(), command.end());
+        const CommandResult result = f.ctl_raw(argv);
+        INFO(name << ": " << result.err);
+        REQUIRE(result.exit_code == 0);
+        view[name] = nlohmann::json::parse(result.out);
+    }
+    auto store = store::open_store(location, store::OpenMode::existing);
+    nlohmann::json certificates = nlohmann::json::array();
+    for (const std::string host : {"h1", "h2", "h3"}) {
+        for (const auto& certificate : store->certificates_of(host)) {
+            certificates.push_back({certificate.serial,
+                                    certificate.host_id,
+                                    certificate.host_name,
+                                    certificate.not_after,
+                                    certificate.revoked});
+        }
+    }
+    view["certificates"] = certificates;
+    view["revoked"] = store->revoked_serials();
+    nlohmann::json tokens = nlohmann::json::array();
+    for (const auto& token : store->export_contents().tokens) {
+        tokens.push_back({token.spec.hash,
+                          token.spec.zone.value_or("-"),
+                          token.spec.name.value_or("-"),
+                          token.spec.expires_at,
+                          token.spec.created_at,
+                          token.used_at.value_or(-1)});
+    }
+    view["tokens"] = tokens;
+    const auto ca = store->ca_certificate();
+    REQUIRE(ca);
+    view["ca_certificate"] = {ca->first, ca->second};
+    return view;
+}
+
 }  // namespace agentlb::test

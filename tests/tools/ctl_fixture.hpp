@@ -36,6 +36,18 @@ struct CtlFixture {
     // Enrols a host the way a server does: a token in the store, redeemed with
     // a stand-in certificate whose serial is "serial-NAME". Returns its id.
     std::int64_t enrol(const std::string& name, const std::string& zone = "") const;
+
+    // Something of everything `db copy` moves, through the CLI where it can:
+    // a CA (ca init into DIR/ca), two configuration keys, hosts h1 (re-enrolled:
+    // serial-h1 revoked, serial-h1-again current), h2 (zone east, removed: its
+    // serial revoked) and h3, and one unused join token for h4.
+    void seed_everything() const;
 };
+
+// What a store holds, read back through agentlbctl (host list, config list,
+// ca show, as JSON) and the store's API (every certificate with its
+// revocation, the revoked serials, the join tokens, the CA certificate), for
+// comparing two stores.
+nlohmann::json read_back(const CtlFixture& f, const std::string& location);
 
 }  // namespace agentlb::test

@@ -76,7 +76,7 @@ TEST_CASE(
 
     auto blank = locate_command(Words{"--db", "", "status"});
     REQUIRE_FALSE(blank.ok());
-    CHECK(blank.error() == "--db: the path is empty");
+    CHECK(blank.error() == "--db: the value is empty");
 
     auto twice = locate_command(Words{"--db", "a", "status", "--db", "b"});
     REQUIRE_FALSE(twice.ok());
@@ -98,12 +98,26 @@ TEST_CASE("pass 1 refuses an unknown option before the command and names it") {
 }
 
 TEST_CASE("the store path comes from --db, then the environment, then the default") {
-    CHECK(resolve_db(std::string("/opt.db"), "/env.db").path == "/opt.db");
+    CHECK(resolve_db(std::string("/opt.db"), "/env.db").location == "/opt.db");
     CHECK(resolve_db(std::string("/opt.db"), "/env.db").source == "--db");
-    CHECK(resolve_db(std::nullopt, "/env.db").path == "/env.db");
+    CHECK(resolve_db(std::nullopt, "/env.db").location == "/env.db");
     CHECK(resolve_db(std::nullopt, "/env.db").source == "$AGENTLB_DB");
-    CHECK(resolve_db(std::nullopt, "").path == std::string(kDefaultDbPath));
-    CHECK(resolve_db(std::nullopt, nullptr).path == "/var/lib/agentlb/agentlb.db");
+    CHECK(resolve_db(std::nullopt, "").location == std::string(kDefaultDbPath));
+    CHECK(resolve_db(std::nullopt, nullptr).location == "/var/lib/agentlb/agentlb.db");
+}
+
+TEST_CASE("a store location is an SQLite path or PostgreSQL, and is shown without its password") {
+    const DbLocation file = resolve_db(std::string("/var/lib/agentlb/agentlb.db"), nullptr);
+    CHECK(file.is_sqlite());
+    CHECK(file.shown() == "/var/lib/agentlb/agentlb.db");
+
+    const DbLocation uri = resolve_db(std::nullopt, "postgresql://agentlb:s3cret@db1,db2/agentlb");
+    CHECK_FALSE(uri.is_sqlite());
+    CHECK(uri.shown() == "postgresql://agentlb:***@db1,db2/agentlb");
+
+    const DbLocation key_value = resolve_db(std::string("host=db1 password=s3cret dbname=agentlb"), nullptr);
+    CHECK_FALSE(key_value.is_sqlite());
+    CHECK(key_value.shown().find("s3cret") == std::string::npos);
 }
 
 TEST_CASE("pass 2: words starting with a single dash are arguments, so -5 reaches validation") {

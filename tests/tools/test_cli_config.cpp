@@ -67,14 +67,17 @@ TEST_CASE("config list shows every key, marking defaults") {
           "KEY                               VALUE      SOURCE\n"
           "host                              (not set)  default\n"
           "indirect.agent.lb.algorithm       static     default\n"
-          "indirect.agent.lb.check.interval  15         set\n");
+          "indirect.agent.lb.check.interval  15         set\n"
+          "agentlb.store.unreachable.limit   120        default\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
     REQUIRE(json.is_array());
-    REQUIRE(json.size() == 3);
+    REQUIRE(json.size() == 4);
     CHECK(json[0] == nlohmann::json{{"name", kHost}, {"value", ""}, {"default", true}});
     CHECK(json[1] == nlohmann::json{{"name", kAlgorithm}, {"value", "static"}, {"default", true}});
     CHECK(json[2] == nlohmann::json{{"name", kInterval}, {"value", "15"}, {"default", false}});
+    CHECK(json[3] ==
+          nlohmann::json{{"name", "agentlb.store.unreachable.limit"}, {"value", "120"}, {"default", true}});
 }
 
 TEST_CASE("every refused value exits 2, names the key, and changes nothing") {

@@ -87,7 +87,8 @@ TEST_CASE("group and command help go to stdout with exit 0") {
 
     const Outcome command = run({"config", "set", "--help"});
     CHECK(command.code == 0);
-    CHECK_THAT(command.out, Catch::Contains("usage: agentlbctl [--db PATH] [--json] config set KEY VALUE"));
+    CHECK_THAT(command.out,
+               Catch::Contains("usage: agentlbctl [--db LOCATION] [--json] config set KEY VALUE"));
 
     const Outcome word = run({"help", "token", "create"});
     CHECK(word.code == 0);
@@ -99,13 +100,13 @@ TEST_CASE("wrong argument counts are bad usage, with the command named and its u
     CHECK(missing.code == 2);
     CHECK(missing.err ==
           "agentlbctl: config set: missing KEY VALUE\n"
-          "usage: agentlbctl [--db PATH] [--json] config set KEY VALUE\n");
+          "usage: agentlbctl [--db LOCATION] [--json] config set KEY VALUE\n");
 
     const Outcome extra = run_without_store({"config", "get", "host", "extra"});
     CHECK(extra.code == 2);
     CHECK(extra.err ==
           "agentlbctl: config get: unexpected argument \"extra\"\n"
-          "usage: agentlbctl [--db PATH] [--json] config get KEY\n");
+          "usage: agentlbctl [--db LOCATION] [--json] config get KEY\n");
 
     const Outcome none_taken = run_without_store({"status", "-5"});
     CHECK(none_taken.code == 2);
@@ -165,10 +166,10 @@ TEST_CASE("values that start with a dash are values, for arguments and options a
 TEST_CASE("unknown options, missing values and values on flags are bad usage naming the option") {
     const Outcome unknown = run_without_store({"token", "create", "--colour", "red"});
     CHECK(unknown.code == 2);
-    CHECK(
-        unknown.err ==
-        "agentlbctl: token create: unknown option \"--colour\"\n"
-        "usage: agentlbctl [--db PATH] [--json] token create [--zone ZONE] [--name NAME] [--ttl SECONDS]\n");
+    CHECK(unknown.err ==
+          "agentlbctl: token create: unknown option \"--colour\"\n"
+          "usage: agentlbctl [--db LOCATION] [--json] token create [--zone ZONE] [--name NAME] [--ttl "
+          "SECONDS]\n");
 
     const Outcome unknown_global = run_without_store({"--verbose", "status"});
     CHECK(unknown_global.code == 2);

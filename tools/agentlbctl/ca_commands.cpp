@@ -33,8 +33,8 @@ int run_ca_init(Context& context, const CommandArgs& args) {
     // enrolled agent out, so it is never done silently.
     if (auto existing = (*store)->ca_certificate()) {
         return context.fail(kExitFailure,
-                            "the store " + quote(context.db().path) + " already holds a CA (" +
-                                existing->second + "); refusing to replace it");
+                            store_phrase(context.db()) + " already holds a CA (" + existing->second +
+                                "); refusing to replace it");
     }
     if (auto created = certs::create_ca(*dir); !created) {
         return context.fail(kExitFailure, created.error());

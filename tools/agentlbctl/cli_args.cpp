@@ -83,11 +83,11 @@ Result<bool> take_global(const po::option& option, GlobalOptions& global) {
         if (global.db) {
             return fail("--db given twice");
         }
-        const std::string& path = option.value.front();
-        if (path.empty()) {
-            return fail("--db: the path is empty");
+        const std::string& location = option.value.front();
+        if (location.empty()) {
+            return fail("--db: the value is empty");
         }
-        global.db = path;
+        global.db = location;
     } else {
         return false;
     }
@@ -125,11 +125,13 @@ po::typed_value<std::string>* text_value(const char* value_name) {
 po::options_description global_options() {
     po::options_description options(
         "Global options (before or after the command)", kHelpWidth, kHelpWidth / 2);
-    const std::string db_help = "the store (default: $" + std::string(kDbEnvironmentVariable) + ", else " +
-                                std::string(kDefaultDbPath) + ")";
+    const std::string db_help =
+        "the store: an SQLite file, or PostgreSQL as a postgresql:// URI or a libpq key=value string "
+        "(default: $" +
+        std::string(kDbEnvironmentVariable) + ", else " + std::string(kDefaultDbPath) + ")";
     // clang-format off
     options.add_options()
-        ("db", text_value("PATH"), db_help.c_str())
+        ("db", text_value("LOCATION"), db_help.c_str())
         ("json", "machine-readable output")
         ("help", "this text; COMMAND --help describes one command")
         ("version", "print the version");
@@ -159,7 +161,7 @@ Result<LocatedCommand> locate_command(std::span<const std::string> args) {
                 const std::string shown =
                     option.original_tokens.empty() ? option.string_key : option.original_tokens.front();
                 return fail("unknown global option " + quote(shown) +
-                            "; global options are --db PATH, --json, --help and --version");
+                            "; global options are --db LOCATION, --json, --help and --version");
             }
         }
         return located;

@@ -13,6 +13,7 @@
 // words; pass 2 (parse_command_args) reads the whole line again against the
 // global options plus the command's own, and refuses anything else.
 
+#include "common/store/store_location.hpp"
 #include "common/util/result.hpp"
 
 #include <boost/program_options/options_description.hpp>
@@ -33,7 +34,7 @@ inline constexpr std::string_view kDefaultDbPath = "/var/lib/agentlb/agentlb.db"
 inline constexpr std::string_view kDbEnvironmentVariable = "AGENTLB_DB";
 
 struct GlobalOptions {
-    std::optional<std::string> db;  // --db PATH
+    std::optional<std::string> db;  // --db LOCATION
     bool json = false;
     bool help = false;  // --help or -h
     bool version = false;
@@ -82,9 +83,15 @@ struct CommandArgs {
 // message names the option or the argument.
 Result<CommandArgs> parse_command_args(std::span<const std::string> args, const CommandSyntax& syntax);
 
+// Where the store is: an SQLite file, or PostgreSQL (a postgresql:// URI or a
+// libpq key=value string; see common/store/store_location.hpp). The location
+// may carry a password: people only ever see shown().
 struct DbLocation {
-    std::string path;
-    std::string source;  // "--db", "$AGENTLB_DB" or "the default"
+    std::string location;
+    std::string source;  // "--db", "$AGENTLB_DB", "the default", "--from", "--to"
+
+    bool is_sqlite() const { return store::backend_of(location) == store::Backend::sqlite; }
+    std::string shown() const { return store::shown_location(location); }
 };
 
 // --db, else the environment variable when set and not empty, else the default.

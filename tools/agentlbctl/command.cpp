@@ -19,24 +19,38 @@ int Context::fail(int code, std::string_view message) const {
     return code;
 }
 
+Status check_store_exists(const DbLocation& db) {
+    if (!db.is_sqlite()) {
+        return success();
+    }
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(db.location, ec);
+    if (ec) {
+        return agentlb::fail("cannot look at the store " + quote(db.shown()) + " (from " + db.source +
+                             "): " + ec.message());
+    }
+    if (!exists) {
+        return agentlb::fail("no store at " + quote(db.shown()) + " (from " + db.source +
+                             "); give the right one with --db or $AGENTLB_DB, or create it with " +
+                             "`agentlbctl ca init`");
+    }
+    return success();
+}
+
+std::string store_phrase(const DbLocation& db) {
+    return "the store " + quote(db.shown());
+}
+
 Result<std::unique_ptr<store::Store>> Context::open_store(StoreAccess access) const {
     if (access == StoreAccess::existing_only) {
-        std::error_code ec;
-        const bool exists = std::filesystem::exists(db_.path, ec);
-        if (ec) {
-            return agentlb::fail("cannot look at the store " + quote(db_.path) + " (from " + db_.source +
-                                 "): " + ec.message());
-        }
-        if (!exists) {
-            return agentlb::fail("no store at " + quote(db_.path) + " (from " + db_.source +
-                                 "); give the right one with --db or $AGENTLB_DB, or create it with " +
-                                 "`agentlbctl ca init`");
+        if (auto exists = check_store_exists(db_); !exists) {
+            return agentlb::fail(exists.error());
         }
     }
     // A 0-byte file counts as missing only where creating is allowed (`ca
     // init`, `config set`); every other command refuses it like a missing store.
-    return store::open_sqlite_store(
-        db_.path,
+    return store::open_store(
+        db_.location,
         access == StoreAccess::create_if_missing ? store::OpenMode::create : store::OpenMode::existing);
 }
 
@@ -47,8 +61,7 @@ Result<StoreWithCa> open_store_with_ca(const Context& context, std::string_view 
     }
     auto ca = (*store)->ca_certificate();
     if (!ca) {
-        return agentlb::fail("the store " + quote(context.db().path) + " holds no CA; " +
-                             std::string(missing_ca_hint));
+        return agentlb::fail(store_phrase(context.db()) + " holds no CA; " + std::string(missing_ca_hint));
     }
     return StoreWithCa{std::move(*store), std::move(ca->second)};
 }

@@ -5,7 +5,8 @@
 //
 // Exit codes: kExitOk; kExitUsage when something on the command line is
 // wrong or refused (bad usage, unknown key, refused value, unknown host
-// name); kExitFailure when the command line is fine but the surroundings are
+// name, a `db` command's store newer than this build or copy target not
+// empty); kExitFailure when the command line is fine but the surroundings are
 // not (store missing or unreadable, no CA in the store, CA files already
 // present).
 
@@ -26,8 +27,9 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
 // Only `ca init` and `config set` may create a missing store file (or give an
-// empty, 0-byte file the schema); every other command refuses both, so a
-// mistyped --db never shows an empty store as if it were real.
+// empty, 0-byte file the schema, or an empty PostgreSQL database its tables);
+// every other command refuses them, so a mistyped --db never shows an empty
+// store as if it were real.
 enum class StoreAccess { existing_only, create_if_missing };
 
 class Context {
@@ -56,6 +58,14 @@ private:
     std::ostream& err_;
     std::string command_name_;
 };
+
+// For an SQLite location: refuses a file that is not there (or cannot be
+// looked at), naming where the location came from and how to create a store.
+// PostgreSQL locations pass: only connecting tells.
+Status check_store_exists(const DbLocation& db);
+
+// "the store LOCATION", the location as people may see it (no password).
+std::string store_phrase(const DbLocation& db);
 
 // An existing store and the CA recorded in it.
 struct StoreWithCa {

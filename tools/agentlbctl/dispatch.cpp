@@ -2,6 +2,7 @@
 
 #include "tools/agentlbctl/ca_commands.hpp"
 #include "tools/agentlbctl/config_commands.hpp"
+#include "tools/agentlbctl/db_commands.hpp"
 #include "tools/agentlbctl/host_commands.hpp"
 #include "tools/agentlbctl/mgmt_commands.hpp"
 #include "tools/agentlbctl/output.hpp"
@@ -83,7 +84,8 @@ std::vector<Command> all_commands() {
                        host_commands,
                        mgmt_commands,
                        token_commands,
-                       ca_commands}) {
+                       ca_commands,
+                       db_commands}) {
         for (auto& command : group()) {
             commands.push_back(std::move(command));
         }

@@ -68,7 +68,7 @@ Json status_json(const Context& context, const Snapshot& snapshot, std::int64_t 
             ++connected;
         }
     }
-    return Json{{"store", context.db().path},
+    return Json{{"store", context.db().shown()},
                 {"ca_fingerprint", snapshot.ca ? Json(snapshot.ca->second) : Json(nullptr)},
                 {"servers", servers},
                 {"config", config},
@@ -78,7 +78,7 @@ Json status_json(const Context& context, const Snapshot& snapshot, std::int64_t 
 }
 
 std::string status_text(const Context& context, const Snapshot& snapshot) {
-    std::string out = "store " + display_text(context.db().path) + "\n";
+    std::string out = "store " + display_text(context.db().shown()) + "\n";
     out +=
         "ca_fingerprint " + (snapshot.ca ? snapshot.ca->second : "(none: run `agentlbctl ca init`)") + "\n";
 

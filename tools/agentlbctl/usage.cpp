@@ -50,11 +50,11 @@ std::string command_list(const std::vector<Command>& commands, std::string_view 
 }  // namespace
 
 std::string usage_line(const Command& command) {
-    return "usage: agentlbctl [--db PATH] [--json] " + synopsis(command);
+    return "usage: agentlbctl [--db LOCATION] [--json] " + synopsis(command);
 }
 
 std::string global_usage(const std::vector<Command>& commands) {
-    return "usage: agentlbctl [--db PATH] [--json] COMMAND ...\n"
+    return "usage: agentlbctl [--db LOCATION] [--json] COMMAND ...\n"
            "\n"
            "Operator tool for agentlb: configuration, enrollment tokens, the CA, hosts and servers.\n"
            "\n" +
@@ -66,13 +66,14 @@ std::string global_usage(const std::vector<Command>& commands) {
            "Only long options exist (--name VALUE or --name=VALUE); \"--\" ends the options, and any\n"
            "other word, \"-5\" included, is an argument.\n"
            "\n"
-           "Exit codes: 0 success; 2 bad usage or a refused value (nothing changed);\n"
+           "Exit codes: 0 success; 2 bad usage, a refused value or a store newer than this build\n"
+           "(nothing changed);\n"
            "1 any other failure (store missing or unreadable, no CA, CA files already present).\n";
 }
 
 std::string group_usage(std::string_view group, const std::vector<Command>& commands) {
-    return "usage: agentlbctl [--db PATH] [--json] " + std::string(group) + " COMMAND ...\n\nCommands:\n" +
-           command_list(commands, group);
+    return "usage: agentlbctl [--db LOCATION] [--json] " + std::string(group) +
+           " COMMAND ...\n\nCommands:\n" + command_list(commands, group);
 }
 
 std::string command_usage(const Command& command) {

@@ -13,7 +13,7 @@ namespace agentlb::ctl {
 std::string global_usage(const std::vector<Command>& commands);
 std::string group_usage(std::string_view group, const std::vector<Command>& commands);
 std::string command_usage(const Command& command);
-// "usage: agentlbctl [--db PATH] [--json] config set KEY VALUE"
+// "usage: agentlbctl [--db LOCATION] [--json] config set KEY VALUE"
 std::string usage_line(const Command& command);
 
 }  // namespace agentlb::ctl

@@ -31,7 +31,9 @@ constexpr const char* kUsage =
     "\n"
     "Each scenario prints one JSON line on stdout and a table on stderr. The run\n"
     "starts its own agentlb-mgmt processes on 127.0.0.1 and stops them at the end;\n"
-    "it stops by itself at --timeout.\n";
+    "it stops by itself at --timeout. The servers share an SQLite store in the work\n"
+    "folder, or the PostgreSQL database --db names (a database of its own: the run\n"
+    "adds hosts, certificates and tokens to it and reuses them next time).\n";
 
 template <class T>
 Result<T> positive(const po::variables_map& vm, const char* name, T min, T max) {
@@ -55,6 +57,8 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
             "folder for the CA, the store, the identity cache, server state and logs; reused across runs")
         ("ca-dir", po::value<std::string>(), "CA folder (ca.key, ca.crt) to mint agents from "
                                              "(default WORK/ca, created when missing)")
+        ("db", po::value<std::string>(), "the store the servers share (default WORK/agentlb.db); a "
+                                         "postgresql:// URI or libpq key=value string runs them on PostgreSQL")
         ("mgmt-bin", po::value<std::string>(), "agentlb-mgmt binary (default: the one beside agentlb-bench)")
         ("mgmt-threads", po::value<int>()->default_value(2), "--threads of each agentlb-mgmt")
         ("mgmt-arg", po::value<std::vector<std::string>>(), "extra argument for agentlb-mgmt (repeatable), "
@@ -142,6 +146,12 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     }
     if (vm.count("ca-dir") != 0U) {
         o.ca_dir = vm["ca-dir"].as<std::string>();
+    }
+    if (vm.count("db") != 0U) {
+        o.db = vm["db"].as<std::string>();
+        if (o.db.empty()) {
+            return fail("--db must not be empty (leave it out for WORK/agentlb.db)");
+        }
     }
     if (vm.count("mgmt-bin") != 0U) {
         o.mgmt_bin = vm["mgmt-bin"].as<std::string>();

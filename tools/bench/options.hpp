@@ -23,6 +23,7 @@ struct BenchOptions {
     int servers = 1;
     std::string work_dir = "/dev/shm/agentlb-bench";
     std::string ca_dir;    // default WORK/ca, created when missing
+    std::string db;        // default WORK/agentlb.db; a PostgreSQL URI or key=value string works too
     std::string mgmt_bin;  // default: agentlb-mgmt beside this binary
     int mgmt_threads = 2;
     std::vector<std::string> mgmt_args;

@@ -4,6 +4,7 @@
 #include "certs/pem.hpp"
 #include "common/lb/config_keys.hpp"
 #include "common/lb/host_list.hpp"
+#include "common/store/store_location.hpp"
 #include "tools/bench/proc_stats.hpp"
 
 #include <fmt/format.h>
@@ -38,6 +39,7 @@ RunContext::RunContext(BenchOptions options, std::string self_exe)
     : options_(std::move(options)),
       self_exe_(std::move(self_exe)),
       work_(options_.work_dir),
+      db_(options_.db.empty() ? (work_ / "agentlb.db").string() : options_.db),
       run_deadline_(Clock::now() + std::chrono::seconds(options_.timeout_seconds)) {}
 
 RunContext::~RunContext() {
@@ -71,11 +73,13 @@ Status RunContext::prepare() {
     }
     ca_.emplace(std::move(ca).value());
     try {
-        store_ = store::open_sqlite_store((work_ / "agentlb.db").string(), store::OpenMode::create);
+        // Created (or given the schema) here, before any server opens it.
+        store_ = store::open_store(db_, store::OpenMode::create);
         const auto stored = store_->ca_certificate();
         if (stored && stored->second != ca_->fingerprint()) {
-            return fail("the store " + (work_ / "agentlb.db").string() + " belongs to CA " + stored->second +
-                        ", not to " + ca_->fingerprint() + ": use another --work-dir or remove that one");
+            return fail("the store " + store::shown_location(db_) + " belongs to CA " + stored->second +
+                        ", not to " + ca_->fingerprint() +
+                        ": use another --work-dir (or --ca-dir, or --db) or remove that one");
         }
         if (!stored) {
             store_->put_ca_certificate(ca_->certificate_pem(), ca_->fingerprint());
@@ -139,7 +143,7 @@ Status RunContext::start_servers() {
         MgmtSpec spec;
         spec.binary = binary;
         spec.name = "bench-ms" + std::to_string(i + 1);
-        spec.db = (work_ / "agentlb.db").string();
+        spec.db = db_;
         spec.ca_dir = ca_dir_.string();
         spec.state_dir = (work_ / "state").string();
         for (auto* port : {&spec.port, &spec.enroll_port, &spec.admin_port}) {

@@ -44,6 +44,8 @@ public:
 
     const BenchOptions& options() const { return options_; }
     const std::filesystem::path& work_dir() const { return work_; }
+    // --db, else WORK/agentlb.db; may carry a password: show it with store::shown_location.
+    const std::string& db() const { return db_; }
 
     // Work folder, CA (created when missing) and store.
     Status prepare();
@@ -80,6 +82,7 @@ private:
     BenchOptions options_;
     std::string self_exe_;
     std::filesystem::path work_;
+    std::string db_;
     std::filesystem::path ca_dir_;
     std::optional<certs::CertificateAuthority> ca_;
     std::unique_ptr<store::Store> store_;

@@ -1,5 +1,6 @@
 #include "tools/bench/scenario_support.hpp"
 
+#include "common/store/store_location.hpp"
 #include "tools/bench/proc_stats.hpp"
 
 #include <fmt/format.h>
@@ -24,6 +25,7 @@ json common_summary(RunContext& run, const std::string& scenario) {
     return {{"scenario", scenario},
             {"agents", o.agents},
             {"servers", o.servers},
+            {"store", store::backend_of(run.db()) == store::Backend::postgresql ? "postgresql" : "sqlite"},
             {"mgmt_threads", o.mgmt_threads},
             {"workers", run.workers().size()},
             {"cores", cpu_count()},

@@ -28,13 +28,15 @@ std::string settings_refusal(const std::map<std::string, std::string>& stored) {
 
 TEST_CASE("config keys: names, order and defaults") {
     const auto& keys = config_keys();
-    REQUIRE(keys.size() == 3);
+    REQUIRE(keys.size() == 4);
     CHECK(keys[0].name == "host");
     CHECK(keys[0].default_value == "");
     CHECK(keys[1].name == "indirect.agent.lb.algorithm");
     CHECK(keys[1].default_value == "static");
     CHECK(keys[2].name == "indirect.agent.lb.check.interval");
     CHECK(keys[2].default_value == "0");
+    CHECK(keys[3].name == "agentlb.store.unreachable.limit");
+    CHECK(keys[3].default_value == std::to_string(kDefaultStoreUnreachableLimit));
     for (const auto& key : keys) {
         CHECK_FALSE(key.meaning.empty());
     }
@@ -45,12 +47,30 @@ TEST_CASE("validate_config: accepted values") {
     CHECK(validate_config(kAlgorithmKey, "roundrobin").ok());
     CHECK(validate_config(kCheckIntervalKey, "0").ok());
     CHECK(validate_config(kCheckIntervalKey, "31536000").ok());
+    CHECK(validate_config(kStoreUnreachableLimitKey, "0").ok());
+    CHECK(validate_config(kStoreUnreachableLimitKey, "3").ok());
+}
+
+TEST_CASE("agentlb.store.unreachable.limit: refusals name the key, stored values read with a default") {
+    CHECK(refusal("agentlb.store.unreachable.limit", "-1") ==
+          "agentlb.store.unreachable.limit: \"-1\" is negative; expected whole seconds, 0 or more");
+    CHECK_THAT(refusal("agentlb.store.unreachable.limit", "2m"),
+               StartsWith("agentlb.store.unreachable.limit: \"2m\" is not a whole number"));
+    CHECK_THAT(refusal("agentlb.store.unreachable.limit", ""),
+               StartsWith("agentlb.store.unreachable.limit: the value is empty"));
+    CHECK(*store_unreachable_limit_from_config({}) == kDefaultStoreUnreachableLimit);
+    CHECK(*store_unreachable_limit_from_config({{"agentlb.store.unreachable.limit", "0"}}) == 0);
+    const auto corrupt = store_unreachable_limit_from_config({{"agentlb.store.unreachable.limit", "x"}});
+    REQUIRE_FALSE(corrupt.ok());
+    CHECK_THAT(corrupt.error(), StartsWith("agentlb.store.unreachable.limit (stored value): "));
+    // The agents' settings ignore it.
+    CHECK(settings_from_config({{"agentlb.store.unreachable.limit", "x"}}).ok());
 }
 
 TEST_CASE("validate_config: unknown key lists the known ones") {
     CHECK(refusal("x", "1") ==
           "unknown configuration key \"x\"; known keys: host, indirect.agent.lb.algorithm, "
-          "indirect.agent.lb.check.interval");
+          "indirect.agent.lb.check.interval, agentlb.store.unreachable.limit");
 }
 
 TEST_CASE("validate_config: host refusals start with the key") {

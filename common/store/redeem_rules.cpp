@@ -1,0 +1,52 @@
+#include "common/store/redeem_rules.hpp"
+
+#include "common/util/host_name.hpp"
+#include "common/util/text.hpp"
+
+namespace agentlb::store {
+
+namespace {
+
+// Names and zones come from peers: the refusal goes back to the agent and into logs.
+std::string quoted(std::string_view text) {
+    return util::peer_text(text, util::kShownTextBytes, util::Quoted::yes);
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> check_redeem(const std::optional<StoredToken>& token,
+                                                const RedeemRequest& request,
+                                                const std::optional<HostRecord>& existing) {
+    if (!token) {
+        return fail("unknown join token");
+    }
+    if (token->used) {
+        return fail("join token already used");
+    }
+    if (request.now >= token->expires_at) {
+        return fail("join token expired");
+    }
+    if (token->name && !util::same_host_name(*token->name, request.name)) {
+        return fail("join token was created for host " + quoted(*token->name) + ", not for " +
+                    quoted(request.name));
+    }
+    const bool zone_requested = request.zone && !request.zone->empty();
+    if (token->zone && zone_requested && *token->zone != *request.zone) {
+        return fail("join token is for zone " + quoted(*token->zone) + ", but the agent asked for zone " +
+                    quoted(*request.zone));
+    }
+    if (existing && !token->name) {
+        const std::string as = existing->name == request.name
+                                   ? ""
+                                   : " as " + quoted(existing->name) + " (host names ignore case)";
+        return fail("host " + quoted(request.name) + " is already registered" + as +
+                    "; enrolling it again needs a token created with --name " + existing->name);
+    }
+    std::optional<std::string> zone = token->zone;
+    if (!zone && zone_requested) {
+        zone = request.zone;
+    }
+    return zone;
+}
+
+}  // namespace agentlb::store
