@@ -130,4 +130,18 @@ private:
     bool record_deferred_ = false;
 };
 
+// In the header: the session's code is split over agent_session*.cpp.
+template <class Input>
+void AgentSession::feed(Input&& input) {
+    protocol::Actions actions;
+    {
+        std::lock_guard lock(status_mutex_);
+        actions = input(machine_);
+    }
+    tighten_watchdog();
+    if (!actions.empty()) {
+        carry_out(std::move(actions));
+    }
+}
+
 }  // namespace agentlb::mgmt
