@@ -100,7 +100,7 @@ public:
     PgConnection(const PgConnection&) = delete;
     PgConnection& operator=(const PgConnection&) = delete;
 
-    // Runs one statement ($1, $2, ... placeholders). Throws PgError. A lost
+    // Runs one statement (parameters $1, $2, ...). Throws PgError. A lost
     // connection is dropped; the next call connects again, but no sooner
     // than the backoff allows (calls in between fail at once).
     PgResult exec(std::string_view sql, std::initializer_list<PgParam> params, std::string_view what);
