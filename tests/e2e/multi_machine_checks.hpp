@@ -60,6 +60,17 @@ inline bool every_agent_once(const MachineRoom& room, const std::vector<int>& se
     return true;
 }
 
+// The store records each agent placed on `servers` on the server that holds it.
+inline bool store_agrees(MachineRoom& room, const std::vector<int>& servers) {
+    for (const auto& [name, on] : room.placement(servers)) {
+        const auto host = room.store().find_host(name);
+        if (on.size() != 1 || !host || host->connected_to != std::optional<std::string>(*on.begin())) {
+            return false;
+        }
+    }
+    return true;
+}
+
 inline std::string describe(const std::map<std::string, std::set<std::string>>& where) {
     std::string out;
     for (const auto& [name, on] : where) {

@@ -57,16 +57,7 @@ TEST_CASE(
     // Make-before-break: ms1 closes each old session a moment after the
     // agent is up elsewhere.
     CHECK(wait_until([&] { return room.placement({0}).empty(); }, 10s, 100ms));
-    for (const auto& [name, on] : room.placement({1, 2})) {
-        INFO(name);
-        CHECK(wait_until(
-            [&, server = *on.begin()] {
-                const auto host = room.store().find_host(name);
-                return host && host->connected_to == std::optional<std::string>(server);
-            },
-            5s,
-            50ms));
-    }
+    CHECK(wait_until([&] { return store_agrees(room, {1, 2}); }, 5s, 50ms));
     // The others were never disturbed.
     for (int a = 0; a < room.agent_count(); ++a) {
         if (victims.count(MachineRoom::agent_name(a)) == 0) {

@@ -78,16 +78,7 @@ TEST_CASE("multi-machine: one server's link cut on PostgreSQL, its agents are el
     REQUIRE(moved);
     CHECK(took <= 10s);
     // The store agrees: each host recorded on the server that holds it.
-    for (const auto& [name, on] : room.placement({1, 2})) {
-        INFO(name);
-        CHECK(wait_until(
-            [&, server = *on.begin()] {
-                const auto host = room.store().find_host(name);
-                return host && host->connected_to == std::optional<std::string>(server);
-            },
-            5s,
-            50ms));
-    }
+    CHECK(wait_until([&] { return store_agrees(room, {1, 2}); }, 5s, 50ms));
     for (int a = 0; a < room.agent_count(); ++a) {
         const auto name = MachineRoom::agent_name(a);
         INFO(name);

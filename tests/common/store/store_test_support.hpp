@@ -17,11 +17,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace agentlb::store::test {
 
@@ -115,6 +118,29 @@ inline void raw_exec(const std::string& db, const std::string& sql) {
     if (rc != SQLITE_OK) {
         throw std::runtime_error(sql + ": " + message);
     }
+}
+
+// Runs body(i) for i in 0..n-1 on n threads at once, joins them, and returns
+// what each threw (its what()), for a test to require that none did.
+template <class Body>
+std::vector<std::string> run_on_threads(int n, Body body) {
+    std::mutex mutex;
+    std::vector<std::string> errors;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                body(i);
+            } catch (const std::exception& e) {
+                std::lock_guard lock(mutex);
+                errors.push_back(e.what());
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    return errors;
 }
 
 // Issues serials "<name>-<n>" (n counts calls) valid until 1000 + n.

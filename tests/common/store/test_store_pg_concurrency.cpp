@@ -71,35 +71,22 @@ TEST_CASE("enrolments on several connections at once get unique ids, increasing 
         }
     }
     std::latch start(kServers);
-    std::mutex mutex;
-    std::vector<std::string> errors;
     std::vector<std::vector<std::int64_t>> ids(kServers);
-    std::vector<std::thread> threads;
-    for (int s = 0; s < kServers; ++s) {
-        threads.emplace_back([&, s] {
-            try {
-                auto store = open_store(database.uri(), OpenMode::existing);
-                CountingIssuer issuer;
-                start.arrive_and_wait();
-                for (int i = 0; i < kEach; ++i) {
-                    const int n = s * kEach + i;
-                    auto result = store->redeem_token(
-                        RedeemRequest{"t" + std::to_string(n), "h" + std::to_string(n), std::nullopt, 10},
-                        issuer.fn());
-                    if (!result) {
-                        throw std::runtime_error(result.error());
-                    }
-                    ids[static_cast<std::size_t>(s)].push_back(result->host.id);
-                }
-            } catch (const std::exception& e) {
-                std::lock_guard lock(mutex);
-                errors.push_back(e.what());
+    const auto errors = run_on_threads(kServers, [&](int s) {
+        auto store = open_store(database.uri(), OpenMode::existing);
+        CountingIssuer issuer;
+        start.arrive_and_wait();
+        for (int i = 0; i < kEach; ++i) {
+            const int n = s * kEach + i;
+            auto result = store->redeem_token(
+                RedeemRequest{"t" + std::to_string(n), "h" + std::to_string(n), std::nullopt, 10},
+                issuer.fn());
+            if (!result) {
+                throw std::runtime_error(result.error());
             }
-        });
-    }
-    for (auto& thread : threads) {
-        thread.join();
-    }
+            ids[static_cast<std::size_t>(s)].push_back(result->host.id);
+        }
+    });
     INFO((errors.empty() ? std::string() : errors.front()));
     REQUIRE(errors.empty());
     std::set<std::int64_t> all;
@@ -168,36 +155,23 @@ TEST_CASE("liveness writes on many hosts from several connections at once never 
     }
     constexpr int kServers = 3;
     std::latch start(kServers);
-    std::mutex mutex;
-    std::vector<std::string> errors;
-    std::vector<std::thread> threads;
-    for (int s = 0; s < kServers; ++s) {
-        threads.emplace_back([&, s] {
-            try {
-                auto store = open_store(database.uri(), OpenMode::existing);
-                const std::string server = "ms" + std::to_string(s);
-                std::vector<std::int64_t> mine = ids;
-                if (s % 2 == 1) {
-                    std::reverse(mine.begin(), mine.end());
-                }
-                start.arrive_and_wait();
-                for (int round = 0; round < 20; ++round) {
-                    store->touch_hosts(mine, 100 + round);
-                    for (std::int64_t id : mine) {
-                        store->set_connected(id, server, 100 + round);
-                    }
-                    store->clear_connected_for_server(server);
-                    store->take_superseded(server);
-                }
-            } catch (const std::exception& e) {
-                std::lock_guard lock(mutex);
-                errors.push_back(e.what());
+    const auto errors = run_on_threads(kServers, [&](int s) {
+        auto store = open_store(database.uri(), OpenMode::existing);
+        const std::string server = "ms" + std::to_string(s);
+        std::vector<std::int64_t> mine = ids;
+        if (s % 2 == 1) {
+            std::reverse(mine.begin(), mine.end());
+        }
+        start.arrive_and_wait();
+        for (int round = 0; round < 20; ++round) {
+            store->touch_hosts(mine, 100 + round);
+            for (std::int64_t id : mine) {
+                store->set_connected(id, server, 100 + round);
             }
-        });
-    }
-    for (auto& thread : threads) {
-        thread.join();
-    }
+            store->clear_connected_for_server(server);
+            store->take_superseded(server);
+        }
+    });
     INFO((errors.empty() ? std::string() : errors.front()));
     CHECK(errors.empty());
     auto store = open_store(database.uri(), OpenMode::existing);

@@ -120,23 +120,10 @@ TEST_CASE("several objects creating the same new store at once create the schema
     TestLocation location;
     const std::string& db = location.db();
     constexpr int kThreads = 4;
-    std::mutex mutex;
-    std::vector<std::string> errors;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back([&, t] {
-            try {
-                auto store = open_store(db, OpenMode::create);
-                store->register_server("ms" + std::to_string(t), "addr", 1);
-            } catch (const std::exception& e) {
-                std::lock_guard lock(mutex);
-                errors.push_back(e.what());
-            }
-        });
-    }
-    for (auto& thread : threads) {
-        thread.join();
-    }
+    const auto errors = run_on_threads(kThreads, [&](int t) {
+        auto store = open_store(db, OpenMode::create);
+        store->register_server("ms" + std::to_string(t), "addr", 1);
+    });
     INFO((errors.empty() ? std::string() : errors.front()));
     CHECK(errors.empty());
     auto store = open_store(db, OpenMode::create);
