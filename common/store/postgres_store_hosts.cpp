@@ -74,15 +74,6 @@ std::vector<std::int64_t> PostgresStore::host_ids_in_zone(std::string_view zone)
     return ids;
 }
 
-std::map<std::string, std::vector<std::int64_t>> PostgresStore::host_ids_by_zone() {
-    auto found = connection_.exec("SELECT zone, id FROM hosts ORDER BY id", "listing hosts by zone");
-    std::map<std::string, std::vector<std::int64_t>> zones;
-    for (int row = 0; row < found.rows(); ++row) {
-        zones[found.text(row, 0)].push_back(found.int64(row, 1));
-    }
-    return zones;
-}
-
 Result<std::vector<std::string>> PostgresStore::remove_host(std::string_view name) {
     return connection_.retrying([&]() -> Result<std::vector<std::string>> {
         constexpr std::string_view what = "removing a host";

@@ -25,7 +25,6 @@ public:
     std::optional<HostRecord> find_host(std::string_view name) override;
     std::optional<HostRecord> find_host_by_id(std::int64_t id) override;
     std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) override;
-    std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone() override;
     Result<std::vector<std::string>> remove_host(std::string_view name) override;
     void set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) override;
     std::optional<std::string> claim_if_unconnected(std::int64_t host_id,

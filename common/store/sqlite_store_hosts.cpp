@@ -68,15 +68,6 @@ std::vector<std::int64_t> SqliteStore::host_ids_in_zone(std::string_view zone) {
     return ids;
 }
 
-std::map<std::string, std::vector<std::int64_t>> SqliteStore::host_ids_by_zone() {
-    auto query = connection_.query("SELECT zone, id FROM hosts ORDER BY zone, id", "listing hosts by zone");
-    std::map<std::string, std::vector<std::int64_t>> zones;
-    while (query.step()) {
-        zones[query.text(0)].push_back(query.int64(1));
-    }
-    return zones;
-}
-
 Result<std::vector<std::string>> SqliteStore::remove_host(std::string_view name) {
     WriteTransaction transaction(connection_, "removing a host");
     std::optional<HostRecord> host = find_host(name);

@@ -164,8 +164,7 @@ public:
     virtual std::vector<HostRecord> list_hosts() = 0;  // by id
     virtual std::optional<HostRecord> find_host(std::string_view name) = 0;
     virtual std::optional<HostRecord> find_host_by_id(std::int64_t id) = 0;
-    virtual std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) = 0;    // ascending
-    virtual std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone() = 0;  // ids ascending
+    virtual std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) = 0;  // ascending
     // Revokes every certificate of the host, deletes it and bumps the
     // generation. Returns all its serials (now all revoked). Unknown name: refused.
     virtual Result<std::vector<std::string>> remove_host(std::string_view name) = 0;
