@@ -41,7 +41,25 @@ struct ClusterSnapshot {
     // case, as the store's find_host does).
     std::unordered_map<std::string, KnownHost> hosts_by_name;
     // agentlb.store.unreachable.limit, seconds; 0 = never stop serving.
-    std::int64_t store_unreachable_limit = lb::kDefaultStoreUnreachableLimit;
+    std::int64_t store_unreachable_limit = lb::kStoreUnreachableLimit.default_value;
+    // agentlb.drain.rate: migrate messages a second while draining or rebalancing.
+    std::int64_t drain_rate = lb::kDrainRate.default_value;
+    // agentlb.maintenance.timeout, seconds; 0 = no limit.
+    std::int64_t maintenance_timeout = lb::kMaintenanceTimeout.default_value;
+    // agentlb.shutdown.timeout, seconds; 0 = no drain at SIGTERM.
+    std::int64_t shutdown_timeout = lb::kShutdownTimeout.default_value;
+};
+
+// Where each server key's value lives in a snapshot.
+struct ServerKeyField {
+    const lb::ServerKey* key;
+    std::int64_t ClusterSnapshot::*field;
+};
+inline constexpr ServerKeyField kServerKeyFields[] = {
+    {&lb::kStoreUnreachableLimit, &ClusterSnapshot::store_unreachable_limit},
+    {&lb::kDrainRate, &ClusterSnapshot::drain_rate},
+    {&lb::kMaintenanceTimeout, &ClusterSnapshot::maintenance_timeout},
+    {&lb::kShutdownTimeout, &ClusterSnapshot::shutdown_timeout},
 };
 
 // The balancing rules for one agent live in common/lb/assignment.hpp.

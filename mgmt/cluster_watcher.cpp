@@ -149,14 +149,6 @@ void ClusterWatcher::install(Loaded loaded) {
         }
         settings = previous->settings;
     }
-    auto limit = lb::store_unreachable_limit_from_config(loaded.config);
-    if (!limit) {
-        if (refused_limit_generation_ != loaded.generation) {
-            spdlog::error("stored configuration refused, keeping the previous limit: {}", limit.error());
-            refused_limit_generation_ = loaded.generation;
-        }
-        limit = previous->store_unreachable_limit;
-    }
     auto built = make_snapshot(loaded.generation,
                                std::move(settings).value(),
                                host_ids_by_zone_of(loaded.hosts),
@@ -169,7 +161,17 @@ void ClusterWatcher::install(Loaded loaded) {
         }
     }
     built->hosts_by_name = hosts_by_name_of(loaded.hosts);
-    built->store_unreachable_limit = *limit;
+    for (const auto& [key, field] : kServerKeyFields) {
+        auto value = lb::server_key_from_config(loaded.config, *key);
+        if (!value) {
+            if (refused_server_key_generation_ != loaded.generation) {
+                spdlog::error("stored configuration refused, keeping the previous value: {}", value.error());
+            }
+            value = (*previous).*field;
+        }
+        (*built).*field = *value;
+    }
+    refused_server_key_generation_ = loaded.generation;
     auto snapshot = std::make_shared<const ClusterSnapshot>(std::move(built).value());
     state_->revoked->replace(std::move(loaded.revoked));
 

@@ -63,7 +63,7 @@ private:
     bool wake_pending_ = false;
     std::int64_t generation_ = -1;
     std::int64_t refused_generation_ = -1;
-    std::int64_t refused_limit_generation_ = -1;
+    std::int64_t refused_server_key_generation_ = -1;
 };
 
 }  // namespace agentlb::mgmt

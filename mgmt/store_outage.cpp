@@ -87,8 +87,9 @@ void StoreOutage::tick(ServingJudge::Clock::time_point now) {
                 whole_seconds(*unreachable_for),
                 limit,
                 state_->registry.host_count(),
-                kMigrationsPerSecond);
+                state_->snapshot()->drain_rate);
             pacer_.restart(now);
+            budget_.reset();
             break;
         case ServingJudge::Change::resume:
             state_->serving.store(true);
@@ -104,7 +105,8 @@ void StoreOutage::tick(ServingJudge::Clock::time_point now) {
 }
 
 void StoreOutage::migrate_some(ServingJudge::Clock::time_point now) {
-    const auto batch = pacer_.next(now, [this] { return state_->registry.sessions(); });
+    const auto budget = budget_.take(state_->snapshot()->drain_rate);
+    const auto batch = pacer_.next(now, budget, [this] { return state_->registry.sessions(); });
     if (batch.empty()) {
         return;
     }

@@ -5,7 +5,7 @@
 // serving, so that agents end up on servers that see the shared
 // configuration. New hellos are refused `unavailable` (SharedState::serving,
 // read by AgentSession) and every agent connected here is sent `migrate`,
-// paced (kMigrationsPerSecond) so that 10,000 agents do not all reconnect
+// paced (agentlb.drain.rate) so that 10,000 agents do not all reconnect
 // elsewhere in one burst; an agent that found nowhere else to go stays and
 // is asked again after kMigrateAgainAfter. Sessions are never closed: an
 // agent keeps this server while nothing else takes it. Serving resumes as
@@ -15,6 +15,7 @@
 // AgentSession::look_up_in_snapshot); /healthz says 503 throughout.
 
 #include "mgmt/awaitable.hpp"
+#include "mgmt/migration_pacer.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -31,13 +32,8 @@ namespace agentlb::mgmt {
 class AgentSession;
 class SharedState;
 
-// Migrate messages sent per second while not serving.
-inline constexpr int kMigrationsPerSecond = 200;
 // How often the server judges its store's absence and sends the next batch.
-inline constexpr std::chrono::milliseconds kOutageTick{100};
-// An agent still here this long after its `migrate` (nothing else answered
-// it) is asked again.
-inline constexpr std::chrono::seconds kMigrateAgainAfter{30};
+inline constexpr std::chrono::milliseconds kOutageTick = kMigrationTick;
 
 // The pure rule: when to stop serving and when to serve again.
 class ServingJudge {
@@ -52,50 +48,6 @@ public:
 
 private:
     bool serving_ = true;
-};
-
-// Migrate messages sent per tick.
-inline constexpr std::size_t kMigrationsPerTick =
-    static_cast<std::size_t>(kMigrationsPerSecond) * kOutageTick.count() / 1000;
-static_assert(kMigrationsPerTick > 0, "at least one migrate per tick");
-
-// Which agents are sent `migrate` at each tick: kMigrationsPerTick at most,
-// in rounds over what is connected when a round begins; the next round
-// begins kMigrateAgainAfter after one ends. Pure (tests use any Item).
-template <class Item>
-class MigrationPacer {
-public:
-    using Clock = std::chrono::steady_clock;
-
-    // A first round at the next tick.
-    void restart(Clock::time_point now) {
-        pending_.clear();
-        next_round_ = now;
-    }
-
-    // `connected()` gives the items of a new round.
-    template <class Source>
-    std::vector<Item> next(Clock::time_point now, Source&& connected) {
-        if (pending_.empty()) {
-            if (now < next_round_) {
-                return {};
-            }
-            pending_ = connected();
-        }
-        std::vector<Item> batch;
-        while (batch.size() < kMigrationsPerTick && !pending_.empty()) {
-            batch.push_back(std::move(pending_.back()));
-            pending_.pop_back();
-        }
-        if (pending_.empty()) {
-            next_round_ = now + kMigrateAgainAfter;
-        }
-        return batch;
-    }
-
-private:
-    std::vector<Item> pending_;
-    Clock::time_point next_round_{};
 };
 
 class StoreOutage : public std::enable_shared_from_this<StoreOutage> {
@@ -116,6 +68,7 @@ private:
     bool stopped_ = false;
     ServingJudge judge_;
     MigrationPacer<std::shared_ptr<AgentSession>> pacer_;
+    TickBudget budget_;
 };
 
 }  // namespace agentlb::mgmt

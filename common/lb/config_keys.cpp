@@ -14,7 +14,6 @@ using detail::quoted;
 
 constexpr std::string_view kDefaultAlgorithm = "static";
 constexpr std::string_view kDefaultCheckInterval = "0";
-constexpr std::string_view kDefaultStoreUnreachableLimitText = "120";
 
 Status with_key(std::string_view key, const std::string& reason) {
     return fail(std::string(key) + ": " + reason);
@@ -34,10 +33,20 @@ const std::vector<ConfigKeyInfo>& config_keys() {
         {kCheckIntervalKey,
          kDefaultCheckInterval,
          "seconds between an agent's checks for its preferred server; 0 = off"},
-        {kStoreUnreachableLimitKey,
-         kDefaultStoreUnreachableLimitText,
+        {kStoreUnreachableLimit.name,
+         "120",
          "seconds a management server serves without its store before it moves its agents to other "
          "servers and refuses new ones until the store answers; 0 = never"},
+        {kDrainRate.name,
+         "200",
+         "agents per second a management server asks to move while it drains (maintenance, shutdown) or "
+         "rebalances"},
+        {kMaintenanceTimeout.name,
+         "600",
+         "seconds a maintenance drain may take; then the server ends the sessions still on it; 0 = no limit"},
+        {kShutdownTimeout.name,
+         "60",
+         "seconds a management server drains on SIGTERM before it exits; 0 = exit at once"},
     };
     return keys;
 }
@@ -81,9 +90,11 @@ Status validate_config(std::string_view key, std::string_view value) {
         auto seconds = parse_check_interval(value);
         return seconds ? success() : with_key(key, seconds.error());
     }
-    if (key == kStoreUnreachableLimitKey) {
-        auto seconds = parse_check_interval(value);
-        return seconds ? success() : with_key(key, seconds.error());
+    for (const ServerKey* server_key : kServerKeys) {
+        if (key == server_key->name) {
+            auto number = parse_server_key(*server_key, value);
+            return number ? success() : with_key(key, number.error());
+        }
     }
     std::string known;
     for (const ConfigKeyInfo& info : config_keys()) {
@@ -93,16 +104,42 @@ Status validate_config(std::string_view key, std::string_view value) {
     return fail("unknown configuration key " + quoted(key) + "; known keys: " + known);
 }
 
-Result<std::int64_t> store_unreachable_limit_from_config(const std::map<std::string, std::string>& stored) {
-    const auto it = stored.find(std::string(kStoreUnreachableLimitKey));
+Result<std::int64_t> parse_server_key(const ServerKey& key, std::string_view value) {
+    const std::string expected = "; expected " + std::string(key.unit) + ", a whole number from " +
+                                 std::to_string(key.min) + " to " + std::to_string(key.max);
+    if (value.empty()) {
+        return fail("the value is empty" + expected);
+    }
+    if (value.front() == '-' && detail::all_digits(value.substr(1))) {
+        return fail(quoted(value) + " is negative" + expected);
+    }
+    if (!detail::all_digits(value)) {
+        return fail(quoted(value) + " is not a whole number" + expected);
+    }
+    std::int64_t number = 0;
+    for (char c : value) {
+        number = number * 10 + (c - '0');
+        if (number > key.max) {
+            return fail(quoted(value) + " is too large" + expected);
+        }
+    }
+    if (number < key.min) {
+        return fail(quoted(value) + " is too small" + expected);
+    }
+    return number;
+}
+
+Result<std::int64_t> server_key_from_config(const std::map<std::string, std::string>& stored,
+                                            const ServerKey& key) {
+    const auto it = stored.find(std::string(key.name));
     if (it == stored.end()) {
-        return kDefaultStoreUnreachableLimit;
+        return key.default_value;
     }
-    auto seconds = parse_check_interval(it->second);
-    if (!seconds) {
-        return fail(std::string(kStoreUnreachableLimitKey) + " (stored value): " + seconds.error());
+    auto number = parse_server_key(key, it->second);
+    if (!number) {
+        return fail(std::string(key.name) + " (stored value): " + number.error());
     }
-    return *seconds;
+    return *number;
 }
 
 Result<LbSettings> settings_from_config(const std::map<std::string, std::string>& stored) {

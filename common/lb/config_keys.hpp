@@ -30,14 +30,41 @@ inline constexpr std::int64_t kDefaultStoreUnreachableLimit = 120;
 // Longest accepted check interval: one year, in seconds.
 inline constexpr std::int64_t kMaxCheckInterval = 31536000;
 
+// A key read by agentlb-mgmt only (never sent to agents) whose value is a
+// whole number in [min, max].
+struct ServerKey {
+    std::string_view name;
+    std::int64_t default_value;
+    std::int64_t min;
+    std::int64_t max;
+    std::string_view unit;  // "seconds", "agents per second": for messages
+};
+
+inline constexpr ServerKey kStoreUnreachableLimit{
+    kStoreUnreachableLimitKey, kDefaultStoreUnreachableLimit, 0, kMaxCheckInterval, "seconds"};
+// 200 a second: a full mTLS handshake costs a server about 1.2 ms of CPU, so
+// the servers taking the agents spend a fraction of a core on them, and
+// 10,000 agents leave a server in under a minute.
+inline constexpr ServerKey kDrainRate{"agentlb.drain.rate", 200, 1, 100000, "agents per second"};
+// Ten minutes: 10,000 agents at the default rate with room for agents that
+// find no other server at first (each is asked again after 30 s).
+inline constexpr ServerKey kMaintenanceTimeout{
+    "agentlb.maintenance.timeout", 600, 0, kMaxCheckInterval, "seconds"};
+// A SIGTERM drain must fit the service manager's stop timeout (the systemd
+// units allow 90 s): 60 s move 12,000 agents at the default rate.
+inline constexpr ServerKey kShutdownTimeout{"agentlb.shutdown.timeout", 60, 0, 3600, "seconds"};
+
+inline constexpr const ServerKey* kServerKeys[] = {
+    &kStoreUnreachableLimit, &kDrainRate, &kMaintenanceTimeout, &kShutdownTimeout};
+
 struct ConfigKeyInfo {
     std::string_view name;
     std::string_view default_value;
     std::string_view meaning;
 };
 
-// In the order of the documentation: host, algorithm, check interval, store
-// unreachable limit.
+// In the order of the documentation: host, algorithm, check interval, then
+// the kServerKeys.
 const std::vector<ConfigKeyInfo>& config_keys();
 
 // Validates a value before it is stored. Every message starts with the key
@@ -48,9 +75,13 @@ Status validate_config(std::string_view key, std::string_view value);
 // not name the key: callers add it.
 Result<std::int64_t> parse_check_interval(std::string_view value);
 
-// agentlb.store.unreachable.limit from the stored keys (the default when
-// unset); a corrupt stored value is an error naming the key.
-Result<std::int64_t> store_unreachable_limit_from_config(const std::map<std::string, std::string>& stored);
+// A server key's value; the message does not name the key.
+Result<std::int64_t> parse_server_key(const ServerKey& key, std::string_view value);
+
+// A server key from the stored keys (its default when unset); a corrupt
+// stored value is an error naming the key.
+Result<std::int64_t> server_key_from_config(const std::map<std::string, std::string>& stored,
+                                            const ServerKey& key);
 
 struct LbSettings {
     std::vector<std::string> hosts;  // empty when `host` is unset

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 using namespace agentlb;
@@ -75,9 +76,30 @@ TEST_CASE("ServingJudge: stops past the limit, resumes when the store answers, n
     }
 }
 
-TEST_CASE("MigrationPacer: a few hundred a second, in rounds over who is still connected") {
+TEST_CASE("TickBudget: a rate spread over 100 ms ticks, fractions carried") {
+    TickBudget budget;
+    std::size_t sent = 0;
+    for (int tick = 0; tick < 10; ++tick) {
+        const auto now = budget.take(200);
+        CHECK(now == 20);
+        sent += now;
+    }
+    CHECK(sent == 200);
+    std::vector<std::size_t> slow;
+    for (int tick = 0; tick < 10; ++tick) {
+        slow.push_back(budget.take(5));
+    }
+    // Five a second: one every other tick, never two at once.
+    CHECK(std::count(slow.begin(), slow.end(), 1u) == 5);
+    CHECK(std::count(slow.begin(), slow.end(), 0u) == 5);
+    budget.reset();
+    CHECK(budget.take(1) == 0);
+}
+
+TEST_CASE("MigrationPacer: at most the budget a tick, in rounds over who is still connected") {
     using Clock = MigrationPacer<int>::Clock;
     const auto t0 = Clock::time_point{} + 1h;
+    constexpr std::size_t kBudget = 20;
     MigrationPacer<int> pacer;
     pacer.restart(t0);
     int rounds = 0;
@@ -93,28 +115,30 @@ TEST_CASE("MigrationPacer: a few hundred a second, in rounds over who is still c
     auto now = t0;
     int ticks = 0;
     while (sent.size() < connected.size()) {
-        const auto batch = pacer.next(now, source);
+        const auto batch = pacer.next(now, kBudget, source);
         REQUIRE(!batch.empty());
-        CHECK(batch.size() <= kMigrationsPerTick);
+        CHECK(batch.size() <= kBudget);
         sent.insert(batch.begin(), batch.end());
         now += kOutageTick;
         ++ticks;
+        CHECK(pacer.pending() == connected.size() - sent.size());
     }
     CHECK(rounds == 1);
-    // 1,000 agents spread over seconds, at the named rate.
-    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(kOutageTick * ticks);
-    CHECK(took.count() == 1000 * 1000 / kMigrationsPerSecond);
-    CHECK(kMigrationsPerSecond <= 500);
+    CHECK(ticks == 1000 / 20);
 
     // Those still connected are asked again, but only after a pause.
     const auto ended = now - kOutageTick;  // the last batch's tick
     connected.resize(3);
-    CHECK(pacer.next(now, source).empty());
-    CHECK(pacer.next(ended + kMigrateAgainAfter - kOutageTick, source).empty());
-    CHECK(pacer.next(ended + kMigrateAgainAfter, source).size() == 3);
+    CHECK(pacer.next(now, kBudget, source).empty());
+    CHECK(pacer.next(ended + kMigrateAgainAfter - kOutageTick, kBudget, source).empty());
+    CHECK(pacer.next(ended + kMigrateAgainAfter, kBudget, source).size() == 3);
     CHECK(rounds == 2);
 
     // A new outage starts a round at once.
     pacer.restart(ended + kMigrateAgainAfter);
-    CHECK(pacer.next(ended + kMigrateAgainAfter, source).size() == 3);
+    CHECK(pacer.next(ended + kMigrateAgainAfter, kBudget, source).size() == 3);
+    // A budget of 0 (a slow rate's tick) sends nothing and keeps the round.
+    pacer.restart(ended + kMigrateAgainAfter);
+    CHECK(pacer.next(ended + kMigrateAgainAfter, 0, source).empty());
+    CHECK(pacer.pending() == 3);
 }

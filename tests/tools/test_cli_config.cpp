@@ -68,16 +68,20 @@ TEST_CASE("config list shows every key, marking defaults") {
           "host                              (not set)  default\n"
           "indirect.agent.lb.algorithm       static     default\n"
           "indirect.agent.lb.check.interval  15         set\n"
-          "agentlb.store.unreachable.limit   120        default\n");
+          "agentlb.store.unreachable.limit   120        default\n"
+          "agentlb.drain.rate                200        default\n"
+          "agentlb.maintenance.timeout       600        default\n"
+          "agentlb.shutdown.timeout          60         default\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
     REQUIRE(json.is_array());
-    REQUIRE(json.size() == 4);
+    REQUIRE(json.size() == 7);
     CHECK(json[0] == nlohmann::json{{"name", kHost}, {"value", ""}, {"default", true}});
     CHECK(json[1] == nlohmann::json{{"name", kAlgorithm}, {"value", "static"}, {"default", true}});
     CHECK(json[2] == nlohmann::json{{"name", kInterval}, {"value", "15"}, {"default", false}});
     CHECK(json[3] ==
           nlohmann::json{{"name", "agentlb.store.unreachable.limit"}, {"value", "120"}, {"default", true}});
+    CHECK(json[4] == nlohmann::json{{"name", "agentlb.drain.rate"}, {"value", "200"}, {"default", true}});
 }
 
 TEST_CASE("every refused value exits 2, names the key, and changes nothing") {

@@ -133,7 +133,7 @@ TEST_CASE("status shows servers, agents, configuration, hosts not connected and 
     REQUIRE(json["servers_down"].size() == 1);
     CHECK(json["servers_down"][0]["name"] == "ms2");
     CHECK_THAT(json["servers_down"][0]["reason"].get<std::string>(), Catch::Contains("no heartbeat"));
-    // Every key, the servers' own agentlb.store.unreachable.limit included.
-    CHECK(json["config"].size() == 4);
+    // Every key, the servers' own (agentlb.store.unreachable.limit, the drain keys) included.
+    CHECK(json["config"].size() == 7);
     CHECK(json["ca_fingerprint"].is_null());
 }

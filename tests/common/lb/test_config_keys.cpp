@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -28,7 +29,7 @@ std::string settings_refusal(const std::map<std::string, std::string>& stored) {
 
 TEST_CASE("config keys: names, order and defaults") {
     const auto& keys = config_keys();
-    REQUIRE(keys.size() == 4);
+    REQUIRE(keys.size() == 7);
     CHECK(keys[0].name == "host");
     CHECK(keys[0].default_value == "");
     CHECK(keys[1].name == "indirect.agent.lb.algorithm");
@@ -37,6 +38,9 @@ TEST_CASE("config keys: names, order and defaults") {
     CHECK(keys[2].default_value == "0");
     CHECK(keys[3].name == "agentlb.store.unreachable.limit");
     CHECK(keys[3].default_value == std::to_string(kDefaultStoreUnreachableLimit));
+    CHECK(keys[4].name == "agentlb.drain.rate");
+    CHECK(keys[5].name == "agentlb.maintenance.timeout");
+    CHECK(keys[6].name == "agentlb.shutdown.timeout");
     for (const auto& key : keys) {
         CHECK_FALSE(key.meaning.empty());
     }
@@ -53,24 +57,60 @@ TEST_CASE("validate_config: accepted values") {
 
 TEST_CASE("agentlb.store.unreachable.limit: refusals name the key, stored values read with a default") {
     CHECK(refusal("agentlb.store.unreachable.limit", "-1") ==
-          "agentlb.store.unreachable.limit: \"-1\" is negative; expected whole seconds, 0 or more");
+          "agentlb.store.unreachable.limit: \"-1\" is negative; expected seconds, a whole number from 0 to "
+          "31536000");
     CHECK_THAT(refusal("agentlb.store.unreachable.limit", "2m"),
                StartsWith("agentlb.store.unreachable.limit: \"2m\" is not a whole number"));
     CHECK_THAT(refusal("agentlb.store.unreachable.limit", ""),
                StartsWith("agentlb.store.unreachable.limit: the value is empty"));
-    CHECK(*store_unreachable_limit_from_config({}) == kDefaultStoreUnreachableLimit);
-    CHECK(*store_unreachable_limit_from_config({{"agentlb.store.unreachable.limit", "0"}}) == 0);
-    const auto corrupt = store_unreachable_limit_from_config({{"agentlb.store.unreachable.limit", "x"}});
+    CHECK(*server_key_from_config({}, kStoreUnreachableLimit) == kDefaultStoreUnreachableLimit);
+    CHECK(*server_key_from_config({{"agentlb.store.unreachable.limit", "0"}}, kStoreUnreachableLimit) == 0);
+    const auto corrupt =
+        server_key_from_config({{"agentlb.store.unreachable.limit", "x"}}, kStoreUnreachableLimit);
     REQUIRE_FALSE(corrupt.ok());
     CHECK_THAT(corrupt.error(), StartsWith("agentlb.store.unreachable.limit (stored value): "));
     // The agents' settings ignore it.
     CHECK(settings_from_config({{"agentlb.store.unreachable.limit", "x"}}).ok());
 }
 
+TEST_CASE("drain keys: ranges, defaults, refusals naming the key") {
+    CHECK(validate_config("agentlb.drain.rate", "1").ok());
+    CHECK(validate_config("agentlb.drain.rate", "100000").ok());
+    CHECK(refusal("agentlb.drain.rate", "0") ==
+          "agentlb.drain.rate: \"0\" is too small; expected agents per second, a whole number from 1 to "
+          "100000");
+    CHECK_THAT(refusal("agentlb.drain.rate", "100001"),
+               StartsWith("agentlb.drain.rate: \"100001\" is too large"));
+    CHECK_THAT(refusal("agentlb.drain.rate", "99999999999999999999999"),
+               StartsWith("agentlb.drain.rate: \"99999999999999999999999\" is too large"));
+    CHECK(validate_config("agentlb.maintenance.timeout", "0").ok());
+    CHECK_THAT(refusal("agentlb.maintenance.timeout", "5m"),
+               StartsWith("agentlb.maintenance.timeout: \"5m\" is not a whole number"));
+    CHECK(validate_config("agentlb.shutdown.timeout", "3600").ok());
+    CHECK_THAT(refusal("agentlb.shutdown.timeout", "3601"),
+               StartsWith("agentlb.shutdown.timeout: \"3601\" is too large"));
+    CHECK(*server_key_from_config({}, kDrainRate) == 200);
+    CHECK(*server_key_from_config({}, kMaintenanceTimeout) == 600);
+    CHECK(*server_key_from_config({}, kShutdownTimeout) == 60);
+    CHECK(*server_key_from_config({{"agentlb.drain.rate", "7"}}, kDrainRate) == 7);
+    const auto corrupt = server_key_from_config({{"agentlb.shutdown.timeout", "-1"}}, kShutdownTimeout);
+    REQUIRE_FALSE(corrupt.ok());
+    CHECK_THAT(corrupt.error(), StartsWith("agentlb.shutdown.timeout (stored value): "));
+    // Every server key's documented default is the one it applies.
+    for (const ServerKey* key : kServerKeys) {
+        const auto info = std::find_if(config_keys().begin(),
+                                       config_keys().end(),
+                                       [&](const ConfigKeyInfo& i) { return i.name == key->name; });
+        REQUIRE(info != config_keys().end());
+        CHECK(info->default_value == std::to_string(key->default_value));
+    }
+}
+
 TEST_CASE("validate_config: unknown key lists the known ones") {
     CHECK(refusal("x", "1") ==
           "unknown configuration key \"x\"; known keys: host, indirect.agent.lb.algorithm, "
-          "indirect.agent.lb.check.interval, agentlb.store.unreachable.limit");
+          "indirect.agent.lb.check.interval, agentlb.store.unreachable.limit, agentlb.drain.rate, "
+          "agentlb.maintenance.timeout, agentlb.shutdown.timeout");
 }
 
 TEST_CASE("validate_config: host refusals start with the key") {
