@@ -394,8 +394,13 @@ void AgentSession::log_close(const protocol::Close& close) const {
     if (protocol::is_refusal(reason) && !registered_) {
         const auto label = protocol::close_reason_text(reason);
         state_->metrics.count_handshake(label);
-        // The machine escaped the peer's part of the detail already.
-        spdlog::warn("refused {}: {}: {}", who(), label, close.detail);
+        // The machine escaped the peer's part of the detail already. A
+        // drain refuses every hello by design: not a warning.
+        spdlog::log(reason == CloseReason::draining ? spdlog::level::info : spdlog::level::warn,
+                    "refused {}: {}: {}",
+                    who(),
+                    label,
+                    close.detail);
         return;
     }
     switch (reason) {
@@ -411,6 +416,9 @@ void AgentSession::log_close(const protocol::Close& close) const {
             break;
         case CloseReason::superseded:
             spdlog::warn("{}: superseded: {}", who(), close.detail);
+            break;
+        case CloseReason::drained:
+            spdlog::info("{}: ended: {}", who(), close.detail);
             break;
         case CloseReason::internal:
             spdlog::error("{}: {}", who(), close.detail);
