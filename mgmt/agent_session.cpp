@@ -91,6 +91,14 @@ void AgentSession::migrate(std::string reason, std::vector<std::string> avoid) {
                });
 }
 
+void AgentSession::end_draining(std::string why) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), why = std::move(why)]() mutable {
+        self->feed([&](protocol::ServerMachine& m) {
+            return m.on_draining(std::move(why), protocol::Clock::now());
+        });
+    });
+}
+
 void AgentSession::apply_to_all(std::vector<std::shared_ptr<AgentSession>> sessions,
                                 const std::shared_ptr<const ClusterSnapshot>& snapshot) {
     // Sessions never change thread: one batch per io_context.

@@ -29,7 +29,8 @@ std::optional<store::ServerRecord> read_row(StoreWorker& store, const std::strin
 }
 
 bool is_up(const std::optional<store::ServerRecord>& row) {
-    return row && row->state == store::kServerUp;
+    // A server draining or in maintenance is running too.
+    return row && row->state != store::kServerDown;
 }
 
 }  // namespace
