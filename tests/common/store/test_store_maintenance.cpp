@@ -6,10 +6,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <latch>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace agentlb::store;
 using namespace agentlb::store::test;
@@ -304,7 +307,7 @@ TEST_CASE("two operators draining the two up servers at once never drain both") 
     std::unique_ptr<Store> stores[] = {open_store(db, OpenMode::create), open_store(db, OpenMode::create)};
     const std::string names[] = {"ms1", "ms2"};
 
-    constexpr int kRounds = 40;
+    constexpr int kRounds = 200;
     for (int round = 0; round < kRounds; ++round) {
         INFO("round " << round);
         std::atomic<int> begun{0};
@@ -325,4 +328,34 @@ TEST_CASE("two operators draining the two up servers at once never drain both") 
             REQUIRE(setup->end_maintenance(name));
         }
     }
+}
+
+TEST_CASE("rebalance requests made at once on two store objects get distinct ascending ids") {
+    TestLocation location;
+    const std::string& db = location.db();
+    std::unique_ptr<Store> stores[] = {open_store(db, OpenMode::create), open_store(db, OpenMode::create)};
+    constexpr int kEach = 25;
+    std::vector<std::int64_t> ids[2];
+    std::latch start(2);
+    const auto errors = run_on_threads(2, [&](int i) {
+        start.arrive_and_wait();
+        for (int n = 0; n < kEach; ++n) {
+            const auto id = stores[i]->request_rebalance(std::nullopt, 100 + n);
+            if (!id) {
+                throw std::runtime_error(id.error());
+            }
+            ids[i].push_back(*id);
+        }
+    });
+    INFO((errors.empty() ? std::string() : errors.front()));
+    REQUIRE(errors.empty());
+    for (const auto& mine : ids) {
+        CHECK(std::is_sorted(mine.begin(), mine.end()));  // each caller sees its ids ascend
+    }
+    const auto all = stores[0]->rebalance_requests_after(0);
+    REQUIRE(all.size() == 2 * kEach);
+    for (std::size_t n = 1; n < all.size(); ++n) {
+        CHECK(all[n].id > all[n - 1].id);
+    }
+    CHECK(stores[1]->last_rebalance_id() == all.back().id);
 }
