@@ -136,6 +136,8 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
     const auto interval = state_->options.server_heartbeat_interval.count();
     auto servers = store.list_servers();
     const auto* own = find_server(servers, name);
+    // A row in `preparing` or `maintenance` is this server's own doing (or
+    // the operator's): only a missing or `down` row means it was judged dead.
     if ((own == nullptr || own->state == store::kServerDown) && !state_->stopping.load()) {
         const bool missing = own == nullptr;
         const auto held = state_->registry.host_ids();
