@@ -66,7 +66,7 @@ std::string own_state(SharedState& state) {
             return server.state;
         }
     }
-    return store::kServerUp;
+    return std::string(store::kServerUp);
 }
 
 std::string status_json(SharedState& state) {

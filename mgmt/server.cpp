@@ -29,6 +29,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <map>
 #include <sys/resource.h>
 
 namespace agentlb::mgmt {
@@ -258,7 +259,9 @@ public:
             return;
         }
         spdlog::info(
-            "signal {}: draining for at most {} s before shutting down (send it again to stop at once)", signal, timeout);
+            "signal {}: draining for at most {} s before shutting down (send it again to stop at once)",
+            signal,
+            timeout);
         // up -> preparing: peers avoid this server meanwhile. A server in
         // maintenance (or drained already) keeps its state.
         auto mark = [this]() -> asio::awaitable<void> {
@@ -277,13 +280,23 @@ public:
         drain_->begin_shutdown(timeout, [this](bool) { begin_shutdown(); });
     }
 
-    // Another server that is up, not in maintenance, with a fresh heartbeat
-    // (the liveness check's copy of the rows).
+    // Another server that is up, not in maintenance, with a fresh heartbeat:
+    // of each row, the newer of the liveness check's copy (fresh heartbeats)
+    // and the snapshot's (fresh just after a peer registered).
     bool other_server_up() const {
+        std::map<std::string, store::ServerRecord> rows;
+        for (auto list : {state_->servers(), state_->snapshot()->servers}) {
+            for (auto& server : list) {
+                auto& row = rows[server.name];
+                if (row.name.empty() || server.last_heartbeat > row.last_heartbeat) {
+                    row = std::move(server);
+                }
+            }
+        }
         const auto now = util::unix_now();
         const auto interval = static_cast<std::int64_t>(options_.server_heartbeat_interval.count());
-        for (const auto& server : state_->servers()) {
-            if (server.name != options_.name && server.state == store::kServerUp && !server.maintenance &&
+        for (const auto& [name, server] : rows) {
+            if (name != options_.name && server.state == store::kServerUp && !server.maintenance &&
                 !heartbeat_expired(server.last_heartbeat, now, interval, kMissedHeartbeatsBeforeDead)) {
                 return true;
             }
