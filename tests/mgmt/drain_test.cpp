@@ -163,6 +163,8 @@ TEST_CASE(
         100ms);
     INFO(tail(agent.log()));
     CHECK(elsewhere);
+    // At once: no pass of the list failed, so no backoff wait.
+    CHECK(agent.log().find("retrying in") == std::string::npos);
     CHECK(ms1.status()["agents"].empty());
 }
 
@@ -255,6 +257,23 @@ TEST_CASE("a cancel during a drain stops it at once and ms1 takes agents again")
     CHECK(cluster.count_on("ms1") + 1 >= left);
     CHECK(lines_containing(ms1.log(), "maintenance cancelled: this server takes agents again") == 1);
     CHECK(ms1.metric("agentlb_server_state{state=\"up\"}") == 1.0);
+    // Leaving maintenance is pushed too: the agents that moved to ms2 avoid nothing.
+    const bool pushed = wait_until(
+        [&] {
+            const auto status = cluster.server(1).status();
+            if (!status.is_object() || status["agents"].empty()) {
+                return false;
+            }
+            for (const auto& agent : status["agents"]) {
+                if (!agent["avoid"].empty()) {
+                    return false;
+                }
+            }
+            return true;
+        },
+        5s,
+        100ms);
+    CHECK(pushed);
 
     // It welcomes agents again: a restarted agent (ms1 first) connects there.
     auto& agent = cluster.agent(29);
