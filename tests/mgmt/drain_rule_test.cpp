@@ -41,7 +41,7 @@ TEST_CASE("drain rule: a maintenance request starts a drain that is done when no
     CHECK(rule.refusing());
 }
 
-TEST_CASE("drain rule: the maintenance timeout ends a drain with agents left; 0 means no limit") {
+TEST_CASE("drain rule: the maintenance timeout ends a drain with agents left, and 0 means no limit") {
     DrainRule rule;
     REQUIRE(rule.judge(true, 5, t0, 2) == Step::start);
     CHECK(rule.judge(true, 5, t0 + 1999ms, 2) == Step::none);
