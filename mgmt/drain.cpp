@@ -199,6 +199,7 @@ void Drain::reach_maintenance() {
         };
         try {
             const bool changed = co_await self->state_->store.call(std::move(job));
+            self->state_write_failed_ = false;
             if (changed) {
                 spdlog::info("state of management server {}: preparing -> maintenance",
                              self->state_->options.name);
@@ -207,7 +208,11 @@ void Drain::reach_maintenance() {
                               self->state_->options.name);
             }
         } catch (const std::exception& e) {
-            spdlog::error("cannot set this server's state to maintenance (retrying): {}", e.what());
+            // Once, not every second while the store is away.
+            spdlog::log(self->state_write_failed_ ? spdlog::level::debug : spdlog::level::err,
+                        "cannot set this server's state to maintenance (retrying every second): {}",
+                        e.what());
+            self->state_write_failed_ = true;
         }
         self->state_write_pending_ = false;
         self->next_state_write_ = Clock::now() + kStateRetry;

@@ -73,6 +73,7 @@ private:
     ShutdownDone shutdown_done_;
     std::int64_t shutdown_timeout_ = 0;
     bool state_write_pending_ = false;
+    bool state_write_failed_ = false;  // the last write failed (logged once)
     Clock::time_point next_state_write_{};
 };
 
