@@ -196,6 +196,23 @@ TEST_CASE("the drain rate bounds the moves: 30 agents at agentlb.drain.rate=10 t
         INFO("moves in the second from move " << i);
         CHECK(in_window <= 12);
     }
+    // Between two samples (100 ms apart, more when the machine is busy), at
+    // most what the rate allows in that time plus one, after the first.
+    const auto samples = cluster.sampler().samples();
+    std::size_t before = 0;
+    for (std::size_t i = 1; i < samples.size(); ++i) {
+        std::size_t moved = 0;
+        for (const auto& [host, where] : samples[i].where) {
+            moved += where && *where != "ms1" ? 1U : 0U;
+        }
+        const auto gap_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(samples[i].at - samples[i - 1].at).count();
+        if (before > 0) {
+            INFO("sample " << i << ", " << gap_ms << " ms after the one before");
+            CHECK(moved - before <= static_cast<std::size_t>(gap_ms / 100) + 1);
+        }
+        before = moved;
+    }
     CHECK(cluster.sampler().gaps().empty());
 }
 
