@@ -38,7 +38,7 @@ store::ServerRecord server_row(const CtlFixture& f, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("mgmt maintenance: the server prepares; asking again says it already is (exit 0)") {
+TEST_CASE("mgmt maintenance: the server prepares, and asking again says it already is (exit 0)") {
     CtlFixture f;
     up_servers(f, 2);
     const CommandResult first = f.ctl({"mgmt", "maintenance", "ms1"});
@@ -134,7 +134,7 @@ TEST_CASE("mgmt maintenance --wait: a server that is down counts as reached") {
     CHECK_THAT(waited.out, Catch::Contains("ms1 is down after"));
 }
 
-TEST_CASE("mgmt cancel-maintenance: back to up; not in maintenance says so (exit 0); unknown name exit 2") {
+TEST_CASE("mgmt cancel-maintenance: back to up, a repeat says so (exit 0), an unknown name is exit 2") {
     CtlFixture f;
     up_servers(f, 2);
     REQUIRE(f.ctl({"mgmt", "maintenance", "ms1"}).exit_code == 0);
@@ -161,7 +161,7 @@ TEST_CASE("mgmt cancel-maintenance: back to up; not in maintenance says so (exit
     CHECK(f.ctl({"mgmt", "cancel-maintenance", "ms1", "--bogus"}).exit_code == 2);
 }
 
-TEST_CASE("mgmt cancel-maintenance --rebalance records a rebalance for that server; --json shape") {
+TEST_CASE("mgmt cancel-maintenance --rebalance records a rebalance for that server, and its --json shape") {
     CtlFixture f;
     up_servers(f, 2);
     REQUIRE(f.ctl({"mgmt", "maintenance", "ms1"}).exit_code == 0);
@@ -205,7 +205,7 @@ TEST_CASE("two agentlbctl draining the two up servers at once: exactly one succe
     }
 }
 
-TEST_CASE("rebalance records a request for every agent; --json gives its id") {
+TEST_CASE("rebalance records a request for every agent, and --json gives its id") {
     CtlFixture f;
     up_servers(f, 1);
     const CommandResult text = f.ctl({"rebalance"});

@@ -80,7 +80,7 @@ TEST_CASE("a server is down when marked down or its heartbeat is older than 6 s"
     CHECK(judge_server(server, now).reason == "never sent a heartbeat");
 }
 
-TEST_CASE("a running server shows its row's state: up, preparing or maintenance; stale shows down") {
+TEST_CASE("a running server shows its row's state (up, preparing or maintenance), a stale one down") {
     const std::int64_t now = 1000;
     agentlb::store::ServerRecord server{"ms1", "10.0.0.1:8250", "preparing", now - 1, 2, 900};
     CHECK(judge_server(server, now).alive);
