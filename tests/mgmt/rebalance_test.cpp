@@ -83,7 +83,10 @@ bool layout_is(ThreeServers& cluster, const std::map<std::string, std::string>& 
 }  // namespace
 
 TEST_CASE("cancel-maintenance --rebalance: the agents whose list starts with ms1 are back on ms1") {
-    ThreeServers cluster(roundrobin_cluster());
+    // Five a second: the ten agents that move take about two seconds.
+    auto options = roundrobin_cluster();
+    options.config.emplace_back("agentlb.drain.rate", "5");
+    ThreeServers cluster(options);
     const auto preferred = preferred_by_preview(cluster);
     REQUIRE(preferred.size() == kAgents);
     std::set<std::string> prefer_ms1;
@@ -110,12 +113,15 @@ TEST_CASE("cancel-maintenance --rebalance: the agents whose list starts with ms1
     CHECK(listed[0]["state"] == "maintenance");
     CHECK(listed[0]["maintenance"] == true);
 
+    const auto requested_at = std::chrono::steady_clock::now();
     const auto cancel = ctl_json(cluster, {"mgmt", "cancel-maintenance", "ms1", "--rebalance"});
     CHECK(cancel["state"] == "up");
     CHECK(cancel["rebalance"].is_number());
-    settled = wait_until([&] { return layout_is(cluster, preferred); }, 30s, 100ms);
+    settled = wait_until([&] { return layout_is(cluster, preferred); }, 30s, 50ms);
     INFO(cluster.layout());
     CHECK(settled);
+    // The pace holds: ten migrates at five a second span at least 1.8 s.
+    CHECK(std::chrono::steady_clock::now() - requested_at >= 1500ms);
     CHECK(cluster.count_on("ms1") == prefer_ms1.size());
     for (const auto& host : prefer_ms1) {
         CHECK(cluster.where()[host] == std::optional<std::string>("ms1"));
