@@ -184,7 +184,7 @@ TEST_CASE("mgmt cancel-maintenance --rebalance records a rebalance for that serv
 TEST_CASE("two agentlbctl draining the two up servers at once: exactly one succeeds, every round") {
     CtlFixture f;
     up_servers(f, 2);
-    for (int round = 0; round < 15; ++round) {
+    for (int round = 0; round < 40; ++round) {
         INFO("round " << round);
         CommandResult a;
         CommandResult b;
