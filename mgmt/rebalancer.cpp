@@ -231,7 +231,8 @@ void Rebalancer::send_some() {
                       util::peer_text(*destination));
         // The agent's avoid list as it is (the migrate replaces it): nothing extra.
         session->migrate("rebalance: preferred server " + *destination + " is up", status.held.avoid);
-        // TODO(lead): count in agentlb_migrations_sent_total{reason="rebalance"} once the drain adds it.
+        // TODO(lead): when the drain branch is merged, count each here with
+        // state_->metrics.count_migrations(MigrationReason::rebalance, 1) (agentlb_migrations_sent_total).
         --budget;
     }
 }
