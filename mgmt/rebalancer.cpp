@@ -229,8 +229,10 @@ void Rebalancer::send_some() {
                       item.request,
                       util::peer_text(status.name),
                       util::peer_text(*destination));
-        // The agent's avoid list as it is (the migrate replaces it): nothing extra.
-        session->migrate("rebalance: preferred server " + *destination + " is up", status.held.avoid);
+        // The avoid list every agent is given now (a migrate replaces the
+        // agent's): nothing extra. Not the session's held one, which may
+        // predate the snapshot this rebalance judged by.
+        session->migrate("rebalance: preferred server " + *destination + " is up", snapshot->avoid);
         // TODO(lead): when the drain branch is merged, count each here with
         // state_->metrics.count_migrations(MigrationReason::rebalance, 1) (agentlb_migrations_sent_total).
         --budget;
