@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 using namespace agentlb;
@@ -311,4 +312,23 @@ TEST_CASE("mgmt list and status show the four states and the maintenance request
     CHECK(status["servers_down"][0]["name"] == "ms4");
     const CommandResult text = f.ctl({"status"});
     CHECK_THAT(text.out, Catch::Contains("ms3   10.0.0.3:8250  maintenance"));
+}
+
+TEST_CASE("maintenance, cancel-maintenance and rebalance without a store: exit 1, nothing created") {
+    CtlFixture f;
+    const std::string missing = (f.dir / "missing.db").string();
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"mgmt", "maintenance", "ms1"},
+                                               {"mgmt", "maintenance", "ms1", "--wait"},
+                                               {"mgmt", "cancel-maintenance", "ms1", "--rebalance"},
+                                               {"rebalance"},
+                                               {"rebalance", "--dry-run"}}) {
+        std::vector<std::string> argv{"--db", missing};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const CommandResult result = f.ctl_raw(argv);
+        INFO(args.front() << " (" << args.size() << " words)");
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.err, Catch::Contains("no store at"));
+    }
+    CHECK_FALSE(std::filesystem::exists(missing));
 }
