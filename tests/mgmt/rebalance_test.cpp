@@ -126,6 +126,17 @@ TEST_CASE("cancel-maintenance --rebalance: the agents whose list starts with ms1
     for (const auto& host : prefer_ms1) {
         CHECK(cluster.where()[host] == std::optional<std::string>("ms1"));
     }
+    // Each was told why; no other agent was asked to move.
+    const std::string reason = "rebalance: preferred server " + cluster.server(0).address() + " is up";
+    for (std::size_t i = 0; i < cluster.agent_count(); ++i) {
+        const auto& agent = cluster.agent(i);
+        INFO(agent.name());
+        if (prefer_ms1.count(agent.name()) != 0) {
+            CHECK_THAT(agent.log(), Catch::Contains(reason));
+        } else {
+            CHECK_THAT(agent.log(), !Catch::Contains("rebalance:"));
+        }
+    }
 }
 
 TEST_CASE("rebalance after a SIGKILL and restart: --dry-run names the moves, then the layout is preview's") {
