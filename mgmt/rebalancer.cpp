@@ -39,8 +39,9 @@ bool taking_agents(const ClusterSnapshot& snapshot, const std::string& name) {
 
 std::string describe(const store::RebalanceRequest& request) {
     return "rebalance " + std::to_string(request.id) +
-           (request.target ? " (agents preferring " + util::peer_text(*request.target) + ")"
-                           : " (every agent)");
+           (request.target
+                ? " (agents that put " + util::peer_text(*request.target) + " ahead of their server)"
+                : " (every agent)");
 }
 
 }  // namespace
@@ -81,6 +82,9 @@ asio::awaitable<void> Rebalancer::loop() {
         }
         const auto now = Clock::now();
         co_await read_requests(now);
+        if (stopped_) {
+            break;
+        }
         if (!waiting_.empty()) {
             const auto snapshot = state_->snapshot();
             if (snapshot->generation >= waiting_generation_) {
