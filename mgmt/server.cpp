@@ -15,6 +15,7 @@
 #include "mgmt/listener.hpp"
 #include "mgmt/liveness.hpp"
 #include "mgmt/name_claim.hpp"
+#include "mgmt/rebalancer.hpp"
 #include "mgmt/server_certificate.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_outage.hpp"
@@ -193,6 +194,9 @@ public:
         outage_->start();
         drain_ = std::make_shared<Drain>(pool_.main(), state_);
         drain_->start();
+        rebalancer_ = std::make_shared<Rebalancer>(pool_.main(), state_);
+        rebalancer_->load_initial();
+        rebalancer_->start();
         agent_listener_->start();
         enroll_listener_->start();
         admin_->start();
@@ -399,6 +403,9 @@ private:
         if (outage_) {
             outage_->stop();
         }
+        if (rebalancer_) {
+            rebalancer_->stop();
+        }
         const auto sessions = state_->registry.sessions();
         for (const auto& session : sessions) {
             session->stop();
@@ -440,6 +447,7 @@ private:
     std::shared_ptr<Liveness> liveness_;
     std::shared_ptr<StoreOutage> outage_;
     std::shared_ptr<Drain> drain_;
+    std::shared_ptr<Rebalancer> rebalancer_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
     std::optional<asio::steady_timer> refusal_summary_;
