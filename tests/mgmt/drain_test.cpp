@@ -112,6 +112,8 @@ TEST_CASE(
         CHECK(cluster.sampler().errors().empty());
     }
     CHECK(stored_state(cluster, "ms1") == "maintenance");
+    CHECK(ms1.status()["server"]["drain"] == "maintenance");
+    CHECK(ms2.status()["server"]["drain"].is_null());
     CHECK(ms1.metric("agentlb_server_state{state=\"maintenance\"}") == 1.0);
     CHECK(ms1.metric("agentlb_server_state{state=\"up\"}") == 0.0);
     CHECK(ms1.metric("agentlb_migrations_sent_total{reason=\"maintenance\"}") >= 30.0);
@@ -345,6 +347,11 @@ TEST_CASE("a second SIGTERM during the drain exits at once") {
         wait_until([&] { return ms1.log().find("shutdown drain: this server") != std::string::npos; }, 5s));
     // At one a second, thirty agents would take thirty seconds.
     CHECK_FALSE(ms1.wait(1s));
+    // Meanwhile it shows why it refuses agents, and its state is preparing.
+    CHECK(wait_until([&] { return own_state(ms1) == "preparing"; }, 3s, 100ms));
+    CHECK(ms1.status()["server"]["drain"] == "shutdown");
+    CHECK(ms1.metric("agentlb_server_state{state=\"preparing\"}") == 1.0);
+    CHECK(ms1.metric("agentlb_migrations_sent_total{reason=\"shutdown\"}") >= 1.0);
     const auto again = Clock::now();
     ms1.signal(SIGTERM);
     const auto code = ms1.wait(5s);
