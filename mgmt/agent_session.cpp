@@ -8,6 +8,7 @@
 #include "common/util/exception_text.hpp"
 #include "common/util/text.hpp"
 #include "mgmt/agent_store_jobs.hpp"
+#include "mgmt/drain.hpp"
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
@@ -266,6 +267,16 @@ void AgentSession::carry_out(protocol::Actions actions) {
                           welcomed->corrected ? ", with a correction" : "");
             // A snapshot loaded while we were checking would otherwise be missed.
             apply_now(state_->snapshot());
+            // A drain that began while this hello was looked up: the drain's
+            // current round did not see this session, so it is asked here.
+            if (const auto why = static_cast<DrainRule::Why>(state_->drain_why.load());
+                why != DrainRule::Why::none) {
+                migrate(Drain::migrate_reason(state_->options.name, why), {state_->advertise});
+                state_->metrics.count_migrations(why == DrainRule::Why::shutdown
+                                                     ? MigrationReason::shutdown
+                                                     : MigrationReason::maintenance,
+                                                 1);
+            }
         } else if (auto* renewal = std::get_if<protocol::IssueCertificate>(&action)) {
             asio::co_spawn(
                 stream_.get_executor(),

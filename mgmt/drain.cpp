@@ -63,6 +63,12 @@ std::string Drain::refusal_text(const std::string& server, DrainRule::Why why) {
     return "management server " + server + " is in maintenance: try the next server";
 }
 
+std::string Drain::migrate_reason(const std::string& server, DrainRule::Why why) {
+    return "management server " + server +
+           (why == DrainRule::Why::shutdown ? " is shutting down" : " is going into maintenance") +
+           "; connect to another server";
+}
+
 asio::awaitable<void> Drain::loop() {
     while (!stopped_) {
         timer_.expires_after(kMigrationTick);
@@ -170,9 +176,7 @@ void Drain::migrate_some(Clock::time_point now) {
         return;
     }
     const bool shutdown = rule_.why() == DrainRule::Why::shutdown;
-    const std::string reason = "management server " + state_->options.name +
-                               (shutdown ? " is shutting down" : " is going into maintenance") +
-                               "; connect to another server";
+    const auto reason = migrate_reason(state_->options.name, rule_.why());
     for (const auto& session : batch) {
         session->migrate(reason, {state_->advertise});
     }

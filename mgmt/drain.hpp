@@ -51,6 +51,8 @@ public:
 
     // The refusal a hello gets while this server drains for `why`.
     static std::string refusal_text(const std::string& server, DrainRule::Why why);
+    // The reason of the `migrate` its sessions are sent.
+    static std::string migrate_reason(const std::string& server, DrainRule::Why why);
 
 private:
     boost::asio::awaitable<void> loop();
