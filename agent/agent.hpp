@@ -112,7 +112,10 @@ private:
     int open_sessions_ = 0;
     bool switching_ = false;  // a make-before-break dial is in flight
     bool relocate_ = false;   // leave the current server (migrate, or no longer listed)
-    bool running_ = false;    // past enrolment and credential loading
+    // A migrate's `to`: the only entries to move to, staying if none answers
+    // (a rebalance); empty: anywhere but the current server.
+    std::vector<std::string> relocate_to_;
+    bool running_ = false;  // past enrolment and credential loading
     bool stopping_ = false;
     bool warned_oversized_list_ = false;  // the held list does not fit in a hello (logged once)
     int exit_code_ = kExitOk;

@@ -3,6 +3,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/printable.hpp"
+#include "common/protocol/connection_policy.hpp"
 #include "common/util/bounded_join.hpp"
 #include "common/util/text.hpp"
 #include "common/wire/frame.hpp"
@@ -140,6 +141,15 @@ asio::awaitable<void> Agent::connection_loop() {
         if (relocate_) {
             const auto from = current_;
             auto candidates = policy_.candidates_excluding(from->entry());
+            const auto only = std::move(relocate_to_);
+            relocate_to_.clear();
+            if (!only.empty()) {
+                std::erase_if(candidates, [&only](const std::string& entry) {
+                    return std::none_of(only.begin(), only.end(), [&entry](const std::string& named) {
+                        return protocol::same_server(entry, named);
+                    });
+                });
+            }
             switching_ = true;
             const bool moved = co_await connect_pass(candidates, true);
             switching_ = false;
@@ -149,6 +159,14 @@ asio::awaitable<void> Agent::connection_loop() {
             }
             if (stopping_) {
                 break;
+            }
+            if (!only.empty()) {
+                // A move towards servers ahead in the list: staying is fine.
+                spdlog::info("asked to move ahead in the list, but {} did not take us: staying on {}",
+                             candidates.empty() ? "no server it named" : util::join_bounded(candidates),
+                             from->entry());
+                relocate_ = false;
+                continue;
             }
             const auto wait = policy_.pass_failed(random_());
             spdlog::warn(

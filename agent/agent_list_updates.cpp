@@ -88,6 +88,7 @@ void Agent::after_list_change() {
     if (current_ && !policy_.contains(current_->entry())) {
         spdlog::info("{} is no longer in the list: moving", current_->entry());
         relocate_ = true;
+        relocate_to_.clear();
     }
     wake_connection_loop();
 }
@@ -100,6 +101,7 @@ void Agent::on_migrate(const std::shared_ptr<ServerSession>& session,
     spdlog::info("{} asks us to move: {}", session->entry(), migrate.reason);
     policy_.set_avoid(migrate.avoid);
     relocate_ = true;
+    relocate_to_ = migrate.to;
     wake_connection_loop();
 }
 

@@ -83,11 +83,15 @@ void AgentSession::close_superseded(std::string by) {
     });
 }
 
-void AgentSession::migrate(std::string reason, std::vector<std::string> avoid) {
+void AgentSession::migrate(std::string reason, std::vector<std::string> avoid, std::vector<std::string> to) {
     asio::post(stream_.get_executor(),
-               [self = shared_from_this(), reason = std::move(reason), avoid = std::move(avoid)]() mutable {
+               [self = shared_from_this(),
+                reason = std::move(reason),
+                avoid = std::move(avoid),
+                to = std::move(to)]() mutable {
                    self->feed([&](protocol::ServerMachine& m) {
-                       return m.on_migrate(std::move(reason), std::move(avoid), protocol::Clock::now());
+                       return m.on_migrate(
+                           std::move(reason), std::move(avoid), protocol::Clock::now(), std::move(to));
                    });
                });
 }
@@ -269,8 +273,7 @@ void AgentSession::carry_out(protocol::Actions actions) {
             apply_now(state_->snapshot());
             // A drain that began while this hello was looked up: the drain's
             // current round did not see this session, so it is asked here.
-            if (const auto why = static_cast<DrainRule::Why>(state_->drain_why.load());
-                why != DrainRule::Why::none) {
+            if (const auto why = Drain::hello_refusal(*state_); why != DrainRule::Why::none) {
                 migrate(Drain::migrate_reason(state_->options.name, why), {state_->advertise});
                 state_->metrics.count_migrations(why == DrainRule::Why::shutdown
                                                      ? MigrationReason::shutdown

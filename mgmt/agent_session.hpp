@@ -64,8 +64,9 @@ public:
     // A newer session of this host is recorded on server `by`: sends a
     // `superseded` error and closes. Any thread.
     void close_superseded(std::string by);
-    // Asks the agent to reconnect elsewhere, avoiding `avoid`. Any thread.
-    void migrate(std::string reason, std::vector<std::string> avoid);
+    // Asks the agent to reconnect elsewhere, avoiding `avoid`; with `to`,
+    // only to one of those entries (wire::Migrate). Any thread.
+    void migrate(std::string reason, std::vector<std::string> avoid, std::vector<std::string> to = {});
     // A drain ran out of time: sends a `draining` error saying `why` and
     // closes. Any thread.
     void end_draining(std::string why);

@@ -18,7 +18,7 @@ namespace agentlb::mgmt {
 namespace asio = boost::asio;
 
 asio::awaitable<void> AgentSession::look_up(protocol::LookupHost request) {
-    if (const auto why = static_cast<DrainRule::Why>(state_->drain_why.load()); why != DrainRule::Why::none) {
+    if (const auto why = Drain::hello_refusal(*state_); why != DrainRule::Why::none) {
         // Maintenance or a shutdown: the agent dials its next entry at once.
         auto text = Drain::refusal_text(state_->options.name, why);
         feed([&text](protocol::ServerMachine& m) {

@@ -63,6 +63,15 @@ std::string Drain::refusal_text(const std::string& server, DrainRule::Why why) {
     return "management server " + server + " is in maintenance: try the next server";
 }
 
+DrainRule::Why Drain::hello_refusal(const SharedState& state) {
+    if (static_cast<DrainRule::Why>(state.drain_why.load()) == DrainRule::Why::shutdown) {
+        return DrainRule::Why::shutdown;
+    }
+    const auto snapshot = state.snapshot();
+    const auto* own = find_server(*snapshot, state.options.name);
+    return own != nullptr && own->maintenance ? DrainRule::Why::maintenance : DrainRule::Why::none;
+}
+
 std::string Drain::migrate_reason(const std::string& server, DrainRule::Why why) {
     return "management server " + server +
            (why == DrainRule::Why::shutdown ? " is shutting down" : " is going into maintenance") +

@@ -51,6 +51,12 @@ public:
 
     // The refusal a hello gets while this server drains for `why`.
     static std::string refusal_text(const std::string& server, DrainRule::Why why);
+    // Why a hello is refused now: a shutdown drain, or a maintenance request
+    // in this server's row of the current snapshot. The snapshot, not the
+    // drain's last tick (up to 100 ms older): a server must take agents again
+    // as soon as it sees its cancel, since the other servers send agents back
+    // to it as soon as they see it.
+    static DrainRule::Why hello_refusal(const SharedState& state);
     // The reason of the `migrate` its sessions are sent.
     static std::string migrate_reason(const std::string& server, DrainRule::Why why);
 

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 
 namespace agentlb::mgmt {
@@ -89,11 +90,15 @@ asio::awaitable<void> Rebalancer::loop() {
             const auto snapshot = state_->snapshot();
             if (snapshot->generation >= waiting_generation_) {
                 for (const auto& request : waiting_) {
-                    queue(request, *snapshot);
+                    queue(request, *snapshot, false);
+                    for (const auto after : kRebalanceRechecks) {
+                        rechecks_.push_back({now + after, request});
+                    }
                 }
                 waiting_.clear();
             }
         }
+        recheck(now);
         send_some();
     }
 }
@@ -135,9 +140,25 @@ asio::awaitable<void> Rebalancer::read_requests(Clock::time_point now) {
     waiting_generation_ = read.generation;
 }
 
-void Rebalancer::queue(const store::RebalanceRequest& request, const ClusterSnapshot& snapshot) {
+void Rebalancer::recheck(Clock::time_point now) {
+    const auto due = std::partition(
+        rechecks_.begin(), rechecks_.end(), [now](const Recheck& recheck) { return recheck.at > now; });
+    if (due == rechecks_.end()) {
+        return;
+    }
+    const auto snapshot = state_->snapshot();
+    for (auto it = due; it != rechecks_.end(); ++it) {
+        queue(it->request, *snapshot, true);
+    }
+    rechecks_.erase(due, rechecks_.end());
+}
+
+void Rebalancer::queue(const store::RebalanceRequest& request, const ClusterSnapshot& snapshot, bool again) {
     const auto views = server_views(snapshot);
     if (!taking_agents(snapshot, state_->options.name)) {
+        if (again) {
+            return;
+        }
         spdlog::info(
             "{}: this server is not up (draining, in maintenance or marked down): its agents "
             "move with its drain instead",
@@ -190,9 +211,13 @@ void Rebalancer::queue(const store::RebalanceRequest& request, const ClusterSnap
     if (pending_.size() == moving) {
         budget_.reset();
     }
+    if (again && moving == 0) {
+        return;
+    }
     spdlog::info(
-        "{}: moving {} of this server's {} agent sessions to their preferred servers (at most {} a "
+        "{}{}: moving {} of this server's {} agent sessions to their preferred servers (at most {} a "
         "second)",
+        again ? "again, " : "",
         describe(request),
         moving,
         sessions.size(),
@@ -236,7 +261,12 @@ void Rebalancer::send_some() {
         // The avoid list every agent is given now (a migrate replaces the
         // agent's): nothing extra. Not the session's held one, which may
         // predate the snapshot this rebalance judged by.
-        session->migrate("rebalance: preferred server " + *destination + " is up", snapshot->avoid);
+        // `to`: only servers ahead of this one, so that an agent whose
+        // destination refuses it (a server that has not seen its own cancel
+        // yet) stays here rather than moving down its list.
+        session->migrate("rebalance: preferred server " + *destination + " is up",
+                         snapshot->avoid,
+                         lb::available_entries_ahead(status.held.list, state_->advertise, views));
         state_->metrics.count_migrations(MigrationReason::rebalance, 1);
         --budget;
     }

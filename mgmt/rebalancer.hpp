@@ -14,8 +14,10 @@
 // state before it records its request). Requests made before this server
 // started are never acted on. While this server is itself not available
 // (draining, in maintenance, marked down) it acts on none: the drain moves
-// its agents. Each agent is asked once per request; one that stays (its
-// destination refused it) is not asked again.
+// its agents. The migrate names the servers ahead of this one in the
+// agent's list (`to`), so an agent whose destination refuses it stays here
+// instead of moving down its list; the rule is applied again
+// kRebalanceRechecks after a request, for agents still out of place.
 
 #include "common/store/store.hpp"
 #include "mgmt/awaitable.hpp"
@@ -40,6 +42,11 @@ struct ClusterSnapshot;
 
 // While the store cannot be read, the requests are read again this often.
 inline constexpr std::chrono::seconds kRebalanceRetry{1};
+// After acting on a request, its rule is applied again this long later to
+// agents still out of place: one whose destination refused it (that server
+// had not yet seen the cancel that made it a destination) stayed here.
+inline constexpr std::chrono::seconds kRebalanceRechecks[] = {std::chrono::seconds(2),
+                                                              std::chrono::seconds(6)};
 
 class Rebalancer : public std::enable_shared_from_this<Rebalancer> {
 public:
@@ -66,7 +73,13 @@ private:
 
     boost::asio::awaitable<void> loop();
     boost::asio::awaitable<void> read_requests(Clock::time_point now);
-    void queue(const store::RebalanceRequest& request, const ClusterSnapshot& snapshot);
+    struct Recheck {
+        Clock::time_point at;
+        store::RebalanceRequest request;
+    };
+    // `again`: a recheck, logged only when it moves someone.
+    void queue(const store::RebalanceRequest& request, const ClusterSnapshot& snapshot, bool again);
+    void recheck(Clock::time_point now);
     void send_some();
 
     boost::asio::io_context& context_;
@@ -80,6 +93,7 @@ private:
     std::vector<store::RebalanceRequest> waiting_;  // read, waiting for the snapshot to catch up
     std::int64_t waiting_generation_ = 0;
     std::deque<Item> pending_;
+    std::vector<Recheck> rechecks_;
     TickBudget budget_;
 };
 

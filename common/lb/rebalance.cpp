@@ -52,4 +52,17 @@ std::optional<std::string> rebalance_destination(const std::vector<std::string>&
     return *destination;
 }
 
+std::vector<std::string> available_entries_ahead(const std::vector<std::string>& list,
+                                                 std::string_view current,
+                                                 const std::vector<ServerView>& servers) {
+    const std::size_t current_at = position_of(list, current);
+    std::vector<std::string> ahead;
+    for (std::size_t i = 0; i < current_at; ++i) {
+        if (entry_available(list[i], servers)) {
+            ahead.push_back(list[i]);
+        }
+    }
+    return ahead;
+}
+
 }  // namespace agentlb::lb

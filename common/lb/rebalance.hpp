@@ -41,4 +41,13 @@ std::optional<std::string> rebalance_destination(const std::vector<std::string>&
                                                  const std::vector<ServerView>& servers,
                                                  std::optional<std::string_view> target = std::nullopt);
 
+// The entries a rebalanced agent may move to: those of its list ahead of
+// `current` that are available, in list order (every available entry when
+// its list does not name `current`). The `to` of the rebalance's migrate,
+// so an agent whose destination refuses it stays rather than moving down
+// its list.
+std::vector<std::string> available_entries_ahead(const std::vector<std::string>& list,
+                                                 std::string_view current,
+                                                 const std::vector<ServerView>& servers);
+
 }  // namespace agentlb::lb

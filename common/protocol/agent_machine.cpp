@@ -47,8 +47,11 @@ std::int64_t answered_pings(std::int64_t last_pong, std::int64_t pings_sent, con
 
 std::vector<std::string> avoid_after_migrate(const wire::Migrate& migrate, std::string_view entry) {
     auto avoid = migrate.avoid;
-    if (std::none_of(
-            avoid.begin(), avoid.end(), [&](const std::string& a) { return same_server(a, entry); })) {
+    // A move towards named servers (a rebalance) does not say the sender is
+    // going away: the agent may stay on it.
+    if (migrate.to.empty() && std::none_of(avoid.begin(), avoid.end(), [&](const std::string& a) {
+            return same_server(a, entry);
+        })) {
         avoid.emplace_back(entry);
     }
     return avoid;
@@ -183,8 +186,8 @@ void AgentMachine::on_established_message(const wire::Message& message, Actions&
         }
         persist(*list, false, out);
     } else if (const auto* migrate = std::get_if<wire::Migrate>(&message)) {
-        out.emplace_back(
-            Migrate{util::peer_text(migrate->reason), avoid_after_migrate(*migrate, settings_.entry)});
+        out.emplace_back(Migrate{
+            util::peer_text(migrate->reason), avoid_after_migrate(*migrate, settings_.entry), migrate->to});
     } else if (const auto* certificate = std::get_if<wire::Certificate>(&message)) {
         out.emplace_back(CertificateReceived{*certificate});
     } else if (const auto* error = std::get_if<wire::Error>(&message)) {

@@ -66,7 +66,8 @@ std::chrono::milliseconds heartbeat_from_welcome(const wire::Welcome& welcome,
 std::int64_t answered_pings(std::int64_t last_pong, std::int64_t pings_sent, const wire::Pong& pong);
 
 // After `migrate` from the server at `entry`: the servers it names, plus
-// itself unless it is already among them.
+// itself unless it is already among them or the migrate names where to go
+// (`to`: a rebalance, which the agent may decline by staying).
 std::vector<std::string> avoid_after_migrate(const wire::Migrate& migrate, std::string_view entry);
 
 // "code: message", peer text escaped and bounded, for the log; a code this
@@ -116,10 +117,12 @@ public:
         wire::MsList list;
         bool correction = false;
     };
-    // The server asks the agent to reconnect elsewhere, avoiding these.
+    // The server asks the agent to reconnect elsewhere, avoiding these; with
+    // `to`, only to one of those entries, staying if none answers.
     struct Migrate {
         std::string reason;  // escaped, for the log
         std::vector<std::string> avoid;
+        std::vector<std::string> to;
     };
     struct CertificateReceived {
         wire::Certificate certificate;

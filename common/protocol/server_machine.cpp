@@ -481,10 +481,13 @@ Actions ServerMachine::on_superseded(std::string_view by, TimePoint now) {
     return out;
 }
 
-Actions ServerMachine::on_migrate(std::string reason, std::vector<std::string> avoid, TimePoint /*now*/) {
+Actions ServerMachine::on_migrate(std::string reason,
+                                  std::vector<std::string> avoid,
+                                  TimePoint /*now*/,
+                                  std::vector<std::string> to) {
     Actions out;
     if (welcomed()) {
-        send(wire::Migrate{std::move(reason), std::move(avoid)}, out);
+        send(wire::Migrate{std::move(reason), std::move(avoid), std::move(to)}, out);
     }
     return out;
 }

@@ -226,7 +226,11 @@ public:
     // A newer session of this host is recorded on server `by`.
     Actions on_superseded(std::string_view by, TimePoint now);
     // Asks the agent to reconnect elsewhere (drain).
-    Actions on_migrate(std::string reason, std::vector<std::string> avoid, TimePoint now);
+    // `to`: see wire::Migrate (empty: anywhere but here).
+    Actions on_migrate(std::string reason,
+                       std::vector<std::string> avoid,
+                       TimePoint now,
+                       std::vector<std::string> to = {});
     // The driver ends the session itself (shutdown, a failed handshake or write).
     Actions on_abort(CloseReason reason, std::string detail, TimePoint now);
 

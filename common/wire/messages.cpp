@@ -59,6 +59,9 @@ void write(json& j, const Welcome& m) {
 void write(json& j, const Migrate& m) {
     j["reason"] = m.reason;
     j["avoid"] = m.avoid;
+    if (!m.to.empty()) {
+        j["to"] = m.to;
+    }
 }
 void write(json& j, const Certificate& m) {
     j["certificate"] = m.certificate;
@@ -127,6 +130,7 @@ void read(FieldReader& f, Welcome& m) {
 void read(FieldReader& f, Migrate& m) {
     m.reason = f.string("reason");
     m.avoid = f.optional_strings("avoid");
+    m.to = f.optional_strings("to");
 }
 void read(FieldReader& f, Certificate& m) {
     m.certificate = f.string("certificate");

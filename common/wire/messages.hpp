@@ -87,6 +87,9 @@ struct Migrate {
     static constexpr std::string_view kType = "migrate";
     std::string reason;
     std::vector<std::string> avoid;  // optional on decode, empty when absent
+    // Optional: when not empty, move only to one of these entries (a
+    // rebalance towards servers ahead in the list), and stay if none answers.
+    std::vector<std::string> to;
     bool operator==(const Migrate&) const = default;
 };
 

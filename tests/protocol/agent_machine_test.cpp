@@ -301,15 +301,21 @@ TEST_CASE("a pong keeps the session, a pong answers no more than was sent") {
 }
 
 TEST_CASE("migrate avoids the servers it names and the server that sent it, once") {
-    CHECK(avoid_after_migrate(wire::Migrate{"r", {"a"}}, "b") == std::vector<std::string>{"a", "b"});
-    CHECK(avoid_after_migrate(wire::Migrate{"r", {"B:8250"}}, "b") == std::vector<std::string>{"B:8250"});
+    CHECK(avoid_after_migrate(wire::Migrate{"r", {"a"}, {}}, "b") == std::vector<std::string>{"a", "b"});
+    CHECK(avoid_after_migrate(wire::Migrate{"r", {"B:8250"}, {}}, "b") == std::vector<std::string>{"B:8250"});
 
     auto machine = established();
-    auto migrate = only<Machine::Migrate>(machine.on_message(wire::Migrate{"drain\x07", {"ms3:8250"}}, t0));
+    auto migrate = only<Machine::Migrate>(machine.on_message(wire::Migrate{"drain\x07", {"ms3:8250"}, {}}, t0));
     CHECK(migrate.reason == "drain\\x07");
     CHECK(migrate.avoid == std::vector<std::string>{"ms3:8250", "ms1:8250"});
-    auto again = only<Machine::Migrate>(machine.on_message(wire::Migrate{"r", {"ms1"}}, t0));
+    auto again = only<Machine::Migrate>(machine.on_message(wire::Migrate{"r", {"ms1"}, {}}, t0));
     CHECK(again.avoid == std::vector<std::string>{"ms1"});
+    CHECK(again.to.empty());
+    // A move towards named servers (a rebalance) keeps the sender usable: the
+    // agent may decline and stay on it.
+    auto towards = only<Machine::Migrate>(machine.on_message(wire::Migrate{"r", {"ms3"}, {"ms2"}}, t0));
+    CHECK(towards.avoid == std::vector<std::string>{"ms3"});
+    CHECK(towards.to == std::vector<std::string>{"ms2"});
     CHECK(machine.state() == State::established);
 }
 

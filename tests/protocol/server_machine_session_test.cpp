@@ -225,7 +225,7 @@ TEST_CASE("server: migrate asks a welcomed agent to move") {
     Session t;
     t.welcome();
     const auto moved = t.machine.on_migrate("drain", {"10.0.0.1"}, t0 + 4s);
-    CHECK(sent(moved) == std::vector<wire::Message>{wire::Migrate{"drain", {"10.0.0.1"}}});
+    CHECK(sent(moved) == std::vector<wire::Message>{wire::Migrate{"drain", {"10.0.0.1"}, {}}});
     CHECK(t.machine.welcomed());
 }
 

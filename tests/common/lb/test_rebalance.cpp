@@ -90,3 +90,19 @@ TEST_CASE("rebalance: with a target, only agents whose list puts it ahead of the
     CHECK_FALSE(rebalance_destination(other, "ms3:8250", all_up, "ms1:8250"));
     CHECK(rebalance_destination(other, "ms2:8250", servers("down", "up", "up"), "ms1:8250") == "ms3");
 }
+
+TEST_CASE("rebalance: a moved agent may go only to available entries ahead of its server") {
+    using Entries = std::vector<std::string>;
+    const auto all_up = servers("up", "up", "up");
+    CHECK(available_entries_ahead(kList, "ms3:8250", all_up) == Entries{"ms1", "ms2"});
+    CHECK(available_entries_ahead(kList, "ms2:8250", all_up) == Entries{"ms1"});
+    CHECK(available_entries_ahead(kList, "ms1:8250", all_up).empty());
+    CHECK(available_entries_ahead(kList, "ms3:8250", servers("maintenance", "up", "up")) == Entries{"ms2"});
+    // On a server its list does not name: any available entry.
+    CHECK(available_entries_ahead(kList, "ms9:8250", servers("up", "down", "up")) == Entries{"ms1", "ms3"});
+    // Never the server it is on, nor one behind it.
+    for (const auto& entry : available_entries_ahead(kList, "ms2:8250", all_up)) {
+        CHECK(entry != "ms2");
+        CHECK(entry != "ms3");
+    }
+}

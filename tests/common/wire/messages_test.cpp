@@ -54,7 +54,8 @@ std::vector<wire::Message> samples() {
         wire::Renew{"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"},
         wire::Welcome{12, "ms1", 10, list},
         wire::MsList{list},
-        wire::Migrate{"maintenance", {"ms1", "ms3"}},
+        wire::Migrate{"maintenance", {"ms1", "ms3"}, {}},
+        wire::Migrate{"rebalance", {}, {"ms1", "ms2"}},
         wire::Certificate{"-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n", "CA PEM"},
         wire::Error{"identity_mismatch", "certificate names \"kvm-01\", hello names \"kvm-02\""},
         wire::EnrollRequest{"tok-123", "CSR PEM", "kvm-02", ""},
@@ -76,7 +77,8 @@ TEST_CASE("Every message type survives encode and decode") {
 
 TEST_CASE("Optional parts round-trip when empty") {
     check_round_trip(wire::Welcome{1, "ms1", 10, std::nullopt});
-    check_round_trip(wire::Migrate{"shutdown", {}});
+    check_round_trip(wire::Migrate{"shutdown", {}, {}});
+    check_round_trip(wire::Migrate{"rebalance", {"ms3"}, {"ms1"}});
     check_round_trip(wire::Hello{"h", "", "", 0, ""});
     check_round_trip(wire::MsList{0, {}, "static", 0, {}});
     check_round_trip(wire::Hello{"h\u00e9\u4e2d", "z\n\t\"\\", "a@b", 1, "v"});
@@ -291,7 +293,7 @@ TEST_CASE("Out-of-range integers are invalid values") {
 
 TEST_CASE("Every required field is required, optional ones default") {
     const std::set<std::pair<std::string, std::string>> optional = {
-        {"hello", "version"}, {"welcome", "correction"}, {"migrate", "avoid"}};
+        {"hello", "version"}, {"welcome", "correction"}, {"migrate", "avoid"}, {"migrate", "to"}};
     int checked = 0;
     for (const auto& m : samples()) {
         const auto full = json::parse(wire::encode_message(m));
@@ -314,7 +316,7 @@ TEST_CASE("Every required field is required, optional ones default") {
             }
         }
     }
-    CHECK(checked == 33);
+    CHECK(checked == 34);
 }
 
 TEST_CASE("Optional fields default when absent") {
@@ -326,6 +328,7 @@ TEST_CASE("Optional fields default when absent") {
     d = decode(json{{"type", "migrate"}, {"v", 1}, {"reason", "r"}, {"avoid", nullptr}});
     REQUIRE_FALSE(d.ec);
     CHECK(std::get<wire::Migrate>(d.message).avoid.empty());
+    CHECK(std::get<wire::Migrate>(d.message).to.empty());
 }
 
 TEST_CASE("Unknown extra fields are ignored") {

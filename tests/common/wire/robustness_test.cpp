@@ -172,7 +172,7 @@ TEST_CASE("Valid messages with random fields replaced never throw") {
         wire::Renew{"CSR"},
         wire::Welcome{12, "ms1", 10, wire::MsList{7, {"ms1"}, "static", 0, {}}},
         wire::MsList{7, {"ms1", "ms2"}, "shuffle", 60, {"ms2"}},
-        wire::Migrate{"maintenance", {"ms1"}},
+        wire::Migrate{"maintenance", {"ms1"}, {}},
         wire::Certificate{"CERT", "CA"},
         wire::Error{"identity_mismatch", "no"},
         wire::EnrollRequest{"tok", "CSR", "kvm-02", ""},
