@@ -1,5 +1,11 @@
 #include "mgmt/drain_rule.hpp"
 
+#include "mgmt/cluster_state.hpp"
+#include "mgmt/options.hpp"
+
+#include <map>
+#include <string>
+
 namespace agentlb::mgmt {
 
 namespace {
@@ -84,6 +90,29 @@ std::string_view why_text(DrainRule::Why why) noexcept {
             return "shutdown";
     }
     return "none";
+}
+
+bool another_server_up(std::string_view self,
+                       const std::vector<std::vector<store::ServerRecord>>& views,
+                       std::int64_t now,
+                       std::int64_t heartbeat_interval_seconds) {
+    std::map<std::string, const store::ServerRecord*> newest;
+    for (const auto& view : views) {
+        for (const auto& server : view) {
+            auto& row = newest[server.name];
+            if (row == nullptr || server.last_heartbeat > row->last_heartbeat) {
+                row = &server;
+            }
+        }
+    }
+    for (const auto& [name, server] : newest) {
+        if (name != self && server->state == store::kServerUp && !server->maintenance &&
+            !heartbeat_expired(
+                server->last_heartbeat, now, heartbeat_interval_seconds, kMissedHeartbeatsBeforeDead)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace agentlb::mgmt

@@ -13,11 +13,14 @@
 // it; a cancel while draining stops the drain at once. A shutdown is never
 // cancelled.
 
+#include "common/store/store.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace agentlb::mgmt {
 
@@ -72,5 +75,15 @@ private:
 };
 
 std::string_view why_text(DrainRule::Why why) noexcept;
+
+// Whether a SIGTERM drain has somewhere to send agents: a server other than
+// `self` that is up, not in maintenance, with a heartbeat at most
+// kMissedHeartbeatsBeforeDead intervals old. Each server is judged by its
+// newest row among `views` (the liveness check's copy has fresh heartbeats;
+// the snapshot's knows a peer that registered a moment ago).
+bool another_server_up(std::string_view self,
+                       const std::vector<std::vector<store::ServerRecord>>& views,
+                       std::int64_t now,
+                       std::int64_t heartbeat_interval_seconds);
 
 }  // namespace agentlb::mgmt

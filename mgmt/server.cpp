@@ -15,6 +15,7 @@
 #include "mgmt/listener.hpp"
 #include "mgmt/liveness.hpp"
 #include "mgmt/name_claim.hpp"
+#include "mgmt/process_setup.hpp"
 #include "mgmt/rebalancer.hpp"
 #include "mgmt/server_certificate.hpp"
 #include "mgmt/shared_state.hpp"
@@ -26,12 +27,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <map>
-#include <sys/resource.h>
 
 namespace agentlb::mgmt {
 
@@ -43,38 +41,6 @@ namespace {
 struct StartError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
-
-void setup_logging(spdlog::level::level_enum level) {
-    auto logger = spdlog::stderr_logger_mt("agentlb-mgmt");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-    logger->set_level(level);
-    logger->flush_on(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-}
-
-// Each agent holds a descriptor: allow as many as the hard limit permits.
-void raise_file_limit() {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-        return;
-    }
-    if (limit.rlim_cur < limit.rlim_max) {
-        const auto soft = limit.rlim_cur;
-        limit.rlim_cur = limit.rlim_max;
-        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-            spdlog::warn("cannot raise the open-file limit from {} to {}", soft, limit.rlim_max);
-            return;
-        }
-    }
-    spdlog::debug("open-file limit: {}", limit.rlim_cur);
-}
-
-std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
-    if (endpoint.address().is_v6()) {
-        return "[" + endpoint.address().to_string() + "]:" + std::to_string(endpoint.port());
-    }
-    return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-}
 
 template <class T>
 T start_value(Result<T> result, const std::string& what) {
@@ -284,28 +250,11 @@ public:
         drain_->begin_shutdown(timeout, [this](bool) { begin_shutdown(); });
     }
 
-    // Another server that is up, not in maintenance, with a fresh heartbeat:
-    // of each row, the newer of the liveness check's copy (fresh heartbeats)
-    // and the snapshot's (fresh just after a peer registered).
     bool other_server_up() const {
-        std::map<std::string, store::ServerRecord> rows;
-        for (auto list : {state_->servers(), state_->snapshot()->servers}) {
-            for (auto& server : list) {
-                auto& row = rows[server.name];
-                if (row.name.empty() || server.last_heartbeat > row.last_heartbeat) {
-                    row = std::move(server);
-                }
-            }
-        }
-        const auto now = util::unix_now();
-        const auto interval = static_cast<std::int64_t>(options_.server_heartbeat_interval.count());
-        for (const auto& [name, server] : rows) {
-            if (name != options_.name && server.state == store::kServerUp && !server.maintenance &&
-                !heartbeat_expired(server.last_heartbeat, now, interval, kMissedHeartbeatsBeforeDead)) {
-                return true;
-            }
-        }
-        return false;
+        return another_server_up(options_.name,
+                                 {state_->servers(), state_->snapshot()->servers},
+                                 util::unix_now(),
+                                 static_cast<std::int64_t>(options_.server_heartbeat_interval.count()));
     }
 
     // SIGHUP must not end a daemon that operators are used to "reloading":

@@ -112,3 +112,30 @@ TEST_CASE("drain rule: a shutdown of a server already in maintenance is done at 
     CHECK(rule.judge(true, 0, t0 + 5s, 600) == Step::drained);
     CHECK(rule.why() == Why::shutdown);
 }
+
+TEST_CASE("another_server_up: a peer up, not in maintenance, fresh in the newest of the views") {
+    using agentlb::store::ServerRecord;
+    const std::int64_t now = 1000;
+    const auto row =
+        [](std::string name, std::string state, std::int64_t heartbeat, bool maintenance = false) {
+            ServerRecord server;
+            server.name = std::move(name);
+            server.state = std::move(state);
+            server.last_heartbeat = heartbeat;
+            server.maintenance = maintenance;
+            return server;
+        };
+    // Only this server: nowhere to drain to.
+    CHECK_FALSE(another_server_up("ms1", {{row("ms1", "up", now)}}, now, 2));
+    CHECK(another_server_up("ms1", {{row("ms1", "up", now), row("ms2", "up", now - 6)}}, now, 2));
+    // Stale (more than 3 intervals of 2 s), down, draining or asked into maintenance: not up.
+    CHECK_FALSE(another_server_up("ms1", {{row("ms2", "up", now - 7)}}, now, 2));
+    CHECK_FALSE(another_server_up("ms1", {{row("ms2", "down", now)}}, now, 2));
+    CHECK_FALSE(another_server_up("ms1", {{row("ms2", "preparing", now)}}, now, 2));
+    CHECK_FALSE(another_server_up("ms1", {{row("ms2", "up", now, true)}}, now, 2));
+    // The newer row of a server wins, in whichever view it is.
+    CHECK(another_server_up("ms1", {{row("ms2", "up", now - 30)}, {row("ms2", "up", now)}}, now, 2));
+    CHECK_FALSE(another_server_up("ms1", {{row("ms2", "up", now - 30)}, {row("ms2", "down", now)}}, now, 2));
+    // A peer only the second view knows (it registered a moment ago).
+    CHECK(another_server_up("ms1", {{row("ms1", "up", now)}, {row("ms3", "up", now)}}, now, 2));
+}

@@ -1,0 +1,96 @@
+// AgentSession: how a session ends: the close and its log line (by reason),
+// leaving the registry, and clearing the store's record of it.
+
+#include "common/util/exception_text.hpp"
+#include "mgmt/agent_session.hpp"
+#include "mgmt/shared_state.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace agentlb::mgmt {
+
+namespace asio = boost::asio;
+using protocol::CloseReason;
+
+void AgentSession::close(const protocol::Close& close) {
+    if (ending_ == Ending::no) {
+        log_close(close);
+        end_session();
+        if (close.flush_first) {
+            ending_ = Ending::flushing;
+            flush();  // closes once the refusal is out
+            return;
+        }
+    }
+    ending_ = Ending::done;
+    close_stream();
+}
+
+void AgentSession::log_close(const protocol::Close& close) const {
+    const auto reason = close.reason;
+    if (protocol::is_refusal(reason) && !registered_) {
+        const auto label = protocol::close_reason_text(reason);
+        state_->metrics.count_handshake(label);
+        // The machine escaped the peer's part of the detail already. A
+        // drain refuses every hello by design: not a warning.
+        spdlog::log(reason == CloseReason::draining ? spdlog::level::info : spdlog::level::warn,
+                    "refused {}: {}: {}",
+                    who(),
+                    label,
+                    close.detail);
+        return;
+    }
+    switch (reason) {
+        case CloseReason::handshake_failed:
+            break;  // logged and counted with the TLS layer's reason
+        case CloseReason::peer_closed:
+        case CloseReason::stopped:
+        case CloseReason::write_failed:
+            spdlog::debug("{}: {}", who(), close.detail);
+            break;
+        case CloseReason::revoked:
+            spdlog::info("{}: {}", who(), close.detail);
+            break;
+        case CloseReason::superseded:
+            spdlog::warn("{}: superseded: {}", who(), close.detail);
+            break;
+        case CloseReason::drained:
+            spdlog::info("{}: ended: {}", who(), close.detail);
+            break;
+        case CloseReason::internal:
+            spdlog::error("{}: {}", who(), close.detail);
+            break;
+        default:
+            spdlog::warn("{}: closing the session: {}", who(), close.detail);
+            break;
+    }
+}
+
+void AgentSession::close_stream() {
+    watchdog_.cancel();
+    stream_.close();
+}
+
+void AgentSession::end_session() {
+    if (!registered_) {
+        return;
+    }
+    registered_ = false;
+    state_->registry.remove(machine_.host_id(), this);
+    state_->metrics.agents_connected.fetch_sub(1);
+    state_->metrics.pushes_unacked.fetch_sub(static_cast<std::int64_t>(machine_.pending_acks()));
+    spdlog::debug("{}: disconnected", who());
+    auto self = shared_from_this();
+    asio::co_spawn(
+        stream_.get_executor(),
+        [self] { return self->forget_connection(); },
+        [](std::exception_ptr e) {
+            if (auto text = util::exception_text(e)) {
+                spdlog::error("agent session end: {}", *text);
+            }
+        });
+}
+
+}  // namespace agentlb::mgmt
