@@ -1,0 +1,185 @@
+// Issue 14's "done when": a rolling restart of the quickstart's three servers,
+// done as docs/OPERATIONS.md ("Rolling upgrade of the management servers")
+// says, with agentlbctl and `tools/quickstart.sh restart`, keeps every agent
+// connected throughout (the store sampled every 100 ms) and leaves every agent
+// on the server its list puts first.
+
+#include "tests/e2e/quickstart_cluster.hpp"
+#include "tests/e2e/session_sampler.hpp"
+#include "tests/support/wait.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace agentlb::test;
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+
+constexpr auto kStepTimeout = std::chrono::milliseconds(30s);
+constexpr auto kPoll = std::chrono::milliseconds(200ms);
+
+Json ctl_json(const Quickstart& cluster, std::vector<std::string> args) {
+    args.insert(args.begin(), "--json");
+    const auto result = cluster.ctl(args);
+    INFO("agentlbctl --json " << args.at(1) << "...: " << describe(result));
+    REQUIRE(result.exit_code == 0);
+    return Json::parse(result.out);
+}
+
+struct ServerView {
+    std::string state;
+    bool maintenance = false;
+};
+
+// `agentlbctl mgmt list` by name and by address.
+struct Servers {
+    std::map<std::string, ServerView> by_name;
+    std::map<std::string, std::string> name_at;  // address -> name
+};
+
+Servers servers(const Quickstart& cluster) {
+    Servers out;
+    for (const auto& server : ctl_json(cluster, {"mgmt", "list"})) {
+        const auto name = server.at("name").get<std::string>();
+        out.by_name[name] = {server.at("state").get<std::string>(), server.value("maintenance", false)};
+        out.name_at[server.at("address").get<std::string>()] = name;
+    }
+    return out;
+}
+
+std::string state_of(const Quickstart& cluster, const std::string& name) {
+    return servers(cluster).by_name.at(name).state;
+}
+
+// Host name -> the server holding it ("" for none), from `agentlbctl host list`.
+std::map<std::string, std::string> connections(const Quickstart& cluster) {
+    std::map<std::string, std::string> out;
+    for (const auto& host : ctl_json(cluster, {"host", "list"})) {
+        const auto& to = host.at("connected_to");
+        out[host.at("name").get<std::string>()] = to.is_null() ? "" : to.get<std::string>();
+    }
+    return out;
+}
+
+// Agents not where the intended layout puts them: the first server of the
+// list `agentlbctl preview` computes that is up and not in maintenance.
+std::vector<std::string> misplaced(const Quickstart& cluster) {
+    const auto known = servers(cluster);
+    const auto on = connections(cluster);
+    std::vector<std::string> out;
+    for (const auto& host : ctl_json(cluster, {"preview"}).at("hosts")) {
+        const auto name = host.at("name").get<std::string>();
+        std::string intended;
+        for (const auto& address : host.at("list")) {
+            const auto server = known.name_at.find(address.get<std::string>());
+            if (server != known.name_at.end()) {
+                const auto& view = known.by_name.at(server->second);
+                if (view.state == "up" && !view.maintenance) {
+                    intended = server->second;
+                    break;
+                }
+            }
+        }
+        if (on.count(name) == 0 || on.at(name) != intended) {
+            out.push_back(name + " on '" + (on.count(name) ? on.at(name) : "?") + "', intended '" + intended +
+                          "'");
+        }
+    }
+    return out;
+}
+
+// `agentlbctl rebalance --dry-run`: the agents a rebalance would move.
+Json dry_run_moves(const Quickstart& cluster) {
+    const Json out = ctl_json(cluster, {"rebalance", "--dry-run"});
+    return out.is_array() ? out : out.at("moves");
+}
+
+bool settled(const Quickstart& cluster) {
+    return misplaced(cluster).empty() && dry_run_moves(cluster).empty();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "rolling restart of the three quickstart servers as docs/OPERATIONS.md says: no agent is ever without a "
+    "session and every agent ends on the first server of its list",
+    "[e2e]") {
+    Quickstart cluster;
+    const auto started = cluster.start();
+    INFO(describe(started));
+    REQUIRE(started.exit_code == 0);
+    REQUIRE(wait_until([&] { return settled(cluster); }, kStepTimeout, kPoll));
+    const auto pids_before = cluster.recorded_pids();
+
+    SessionSampler sampler(cluster.sqlite_store().string(), kQuickstartAgents);
+    for (const auto& name : kQuickstartServers) {
+        INFO("server " << name);
+
+        sampler.phase("agentlbctl mgmt maintenance " + name + " --wait");
+        const auto drained = cluster.ctl({"mgmt", "maintenance", name, "--wait", "--timeout", "30"}, 60s);
+        INFO(describe(drained));
+        REQUIRE(drained.exit_code == 0);
+        CHECK(state_of(cluster, name) == "maintenance");
+        for (const auto& [host, server] : connections(cluster)) {
+            INFO(host);
+            CHECK(server != name);
+        }
+
+        sampler.phase("tools/quickstart.sh restart " + name);
+        const pid_t old = cluster.recorded_pids().at(name);
+        const auto restarted = cluster.run({"restart", name}, kQuickstartStartTimeout);
+        INFO(describe(restarted));
+        REQUIRE(restarted.exit_code == 0);
+        CHECK(process_gone(old));
+        CHECK(cluster.recorded_pids().at(name) != old);
+
+        // A restarted server keeps the operator's maintenance.
+        sampler.phase("waiting for mgmt list to show " + name + " in maintenance again");
+        REQUIRE(wait_until([&] { return state_of(cluster, name) == "maintenance"; }, kStepTimeout, kPoll));
+
+        sampler.phase("agentlbctl mgmt cancel-maintenance " + name + " --rebalance");
+        const auto cancelled = cluster.ctl({"mgmt", "cancel-maintenance", name, "--rebalance"});
+        INFO(describe(cancelled));
+        REQUIRE(cancelled.exit_code == 0);
+
+        sampler.phase("waiting for rebalance --dry-run to list nothing after " + name);
+        REQUIRE(wait_until([&] { return settled(cluster); }, kStepTimeout, kPoll));
+    }
+    sampler.stop();
+
+    for (const auto& finding : sampler.findings()) {
+        FAIL_CHECK(finding);
+    }
+    for (const auto& error : sampler.errors()) {
+        FAIL_CHECK("the store could not be sampled: " << error);
+    }
+    // Every 100 ms, give or take a slow machine: a stalled sampler proves nothing.
+    INFO(sampler.samples() << " samples in " << sampler.elapsed().count() << " ms");
+    CHECK(sampler.samples() >= 10);
+    CHECK(sampler.samples() * 2 * SessionSampler::kInterval >= sampler.elapsed());
+
+    // The intended layout: every server up, out of maintenance, and roundrobin's
+    // placement (kvmN on ms((N-1) % 3 + 1), the first entry of its list).
+    const auto final_servers = servers(cluster);
+    for (const auto& name : kQuickstartServers) {
+        INFO(name);
+        CHECK(final_servers.by_name.at(name).state == "up");
+        CHECK_FALSE(final_servers.by_name.at(name).maintenance);
+    }
+    const auto on = connections(cluster);
+    for (std::size_t i = 0; i < kQuickstartAgents.size(); ++i) {
+        INFO(kQuickstartAgents[i]);
+        CHECK(on.at(kQuickstartAgents[i]) == kQuickstartServers[i % 3]);
+        // The agents themselves were never restarted: their sessions moved.
+        CHECK(cluster.recorded_pids().at(kQuickstartAgents[i]) == pids_before.at(kQuickstartAgents[i]));
+    }
+    CHECK(misplaced(cluster).empty());
+    CHECK(dry_run_moves(cluster).empty());
+}
