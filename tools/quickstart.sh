@@ -344,6 +344,10 @@ Try next (first: source $rel/env   — it sets AGENTLB_DB$( [[ $store_kind == po
         agents not on their first (preferred) server go back to it within 30 s
   agentlbctl preview --algorithm shuffle
         what every host would get, without changing anything
+  agentlbctl mgmt maintenance ms1 --wait; $qs restart ms1
+  agentlbctl mgmt cancel-maintenance ms1 --rebalance
+        ms1 restarted with none of its agents disconnected: one step of the
+        rolling upgrade in docs/OPERATIONS.md
   curl -s http://127.0.0.1:$(admin_port ms1)/metrics     (ms2: port $(admin_port ms2), ms3: $(admin_port ms3))
 Logs: $rel/logs/
 Stop everything: $qs stop   (keeps $rel/ for inspection)
