@@ -97,12 +97,40 @@ std::vector<std::string> misplaced(const Quickstart& cluster) {
 
 // `agentlbctl rebalance --dry-run`: the agents a rebalance would move.
 Json dry_run_moves(const Quickstart& cluster) {
-    const Json out = ctl_json(cluster, {"rebalance", "--dry-run"});
-    return out.is_array() ? out : out.at("moves");
+    Json out = ctl_json(cluster, {"rebalance", "--dry-run"});
+    REQUIRE(out.is_array());
+    return out;
 }
 
 bool settled(const Quickstart& cluster) {
     return misplaced(cluster).empty() && dry_run_moves(cluster).empty();
+}
+
+// For a failure: who is misplaced, what the dry run says, and the last lines
+// of each agent's log (where it was asked to move, where it went, why).
+std::string why_not_settled(const Quickstart& cluster) {
+    std::string text = "misplaced:";
+    for (const auto& agent : misplaced(cluster)) {
+        text += " " + agent + ";";
+    }
+    text += "\nrebalance --dry-run: " + dry_run_moves(cluster).dump() + "\n";
+    for (const auto& agent : kQuickstartAgents) {
+        const auto log = read_text(cluster.run_dir() / "logs" / (agent + ".log"));
+        auto from = log.size();
+        for (int lines = 0; lines < 6 && from > 1; ++lines) {
+            from = log.rfind('\n', from - 2);
+            from = from == std::string::npos ? 0 : from + 1;
+        }
+        text += "--- " + agent + ".log, last lines:\n" + log.substr(from);
+    }
+    return text;
+}
+
+// Waits until the cluster is in its intended layout; on failure says why.
+void require_settled(const Quickstart& cluster) {
+    const bool ok = wait_until([&] { return settled(cluster); }, kStepTimeout, kPoll);
+    INFO((ok ? std::string() : why_not_settled(cluster)));
+    REQUIRE(ok);
 }
 
 }  // namespace
@@ -115,7 +143,7 @@ TEST_CASE(
     const auto started = cluster.start();
     INFO(describe(started));
     REQUIRE(started.exit_code == 0);
-    REQUIRE(wait_until([&] { return settled(cluster); }, kStepTimeout, kPoll));
+    require_settled(cluster);
     const auto pids_before = cluster.recorded_pids();
 
     SessionSampler sampler(cluster.sqlite_store().string(), kQuickstartAgents);
@@ -150,7 +178,7 @@ TEST_CASE(
         REQUIRE(cancelled.exit_code == 0);
 
         sampler.phase("waiting for rebalance --dry-run to list nothing after " + name);
-        REQUIRE(wait_until([&] { return settled(cluster); }, kStepTimeout, kPoll));
+        require_settled(cluster);
     }
     sampler.stop();
 
