@@ -136,7 +136,9 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
     const auto interval = state_->options.server_heartbeat_interval.count();
     auto servers = store.list_servers();
     const auto* own = find_server(servers, name);
-    if ((own == nullptr || own->state != store::kServerUp) && !state_->stopping.load()) {
+    // A row in `preparing` or `maintenance` is this server's own doing (or
+    // the operator's): only a missing or `down` row means it was judged dead.
+    if ((own == nullptr || own->state == store::kServerDown) && !state_->stopping.load()) {
         const bool missing = own == nullptr;
         const auto held = state_->registry.host_ids();
         auto rejoin =
@@ -163,7 +165,7 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
         // Judged only against heartbeats this server managed to write: while
         // the store stalls, nobody's heartbeat advances, ours included.
         const bool missed = beats - seen->second.own_beats > kMissedHeartbeatsBeforeDead;
-        if (server.state != store::kServerUp || !missed || own == nullptr ||
+        if (server.state == store::kServerDown || !missed || own == nullptr ||
             !heartbeat_expired(
                 server.last_heartbeat, own->last_heartbeat, interval, kMissedHeartbeatsBeforeDead)) {
             continue;

@@ -28,8 +28,9 @@ std::optional<store::ServerRecord> read_row(StoreWorker& store, const std::strin
     });
 }
 
-bool is_up(const std::optional<store::ServerRecord>& row) {
-    return row && row->state == store::kServerUp;
+// Any state but `down` is a running process (draining or in maintenance).
+bool is_running(const std::optional<store::ServerRecord>& row) {
+    return row && row->state != store::kServerDown;
 }
 
 }  // namespace
@@ -38,7 +39,7 @@ std::optional<std::string> wait_for_name(StoreWorker& store,
                                          const std::string& name,
                                          std::chrono::seconds heartbeat_interval) {
     const auto first = read_row(store, name);
-    if (!is_up(first)) {
+    if (!is_running(first)) {
         return std::nullopt;
     }
     const auto interval = heartbeat_interval.count();
@@ -57,7 +58,7 @@ std::optional<std::string> wait_for_name(StoreWorker& store,
     const auto deadline = std::chrono::steady_clock::now() + limit + heartbeat_interval;
     for (;;) {
         const auto row = read_row(store, name);
-        if (!is_up(row)) {
+        if (!is_running(row)) {
             return std::nullopt;
         }
         if (row->last_heartbeat != first->last_heartbeat) {

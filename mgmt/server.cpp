@@ -14,6 +14,7 @@
 #include "mgmt/listener.hpp"
 #include "mgmt/liveness.hpp"
 #include "mgmt/name_claim.hpp"
+#include "mgmt/rebalancer.hpp"
 #include "mgmt/server_certificate.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_outage.hpp"
@@ -188,6 +189,9 @@ public:
         liveness_->start();
         outage_ = std::make_shared<StoreOutage>(pool_.main(), state_);
         outage_->start();
+        rebalancer_ = std::make_shared<Rebalancer>(pool_.main(), state_);
+        rebalancer_->load_initial();
+        rebalancer_->start();
         agent_listener_->start();
         enroll_listener_->start();
         admin_->start();
@@ -303,6 +307,9 @@ private:
         if (outage_) {
             outage_->stop();
         }
+        if (rebalancer_) {
+            rebalancer_->stop();
+        }
         const auto sessions = state_->registry.sessions();
         for (const auto& session : sessions) {
             session->stop();
@@ -343,6 +350,7 @@ private:
     std::shared_ptr<ClusterWatcher> watcher_;
     std::shared_ptr<Liveness> liveness_;
     std::shared_ptr<StoreOutage> outage_;
+    std::shared_ptr<Rebalancer> rebalancer_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
     std::optional<asio::steady_timer> refusal_summary_;

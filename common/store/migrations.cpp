@@ -158,6 +158,26 @@ const std::array<Migration, kSchemaVersion> kMigrations = {{
     );
     CREATE INDEX superseded_by_server ON superseded (server, seq);
     )sql"},
+    // v4: the operator's maintenance request per server (servers.state gains
+    // preparing and maintenance beside up and down), and rebalance requests.
+    // AUTOINCREMENT / identity: an id is never given twice, so a server that
+    // remembers the last id it acted on never skips nor repeats a request.
+    {R"sql(
+    ALTER TABLE servers ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE rebalances (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        target       TEXT,
+        requested_at INTEGER NOT NULL
+    );
+    )sql",
+     R"sql(
+    ALTER TABLE servers ADD COLUMN maintenance BOOLEAN NOT NULL DEFAULT false;
+    CREATE TABLE rebalances (
+        id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        target       TEXT,
+        requested_at BIGINT NOT NULL
+    );
+    )sql"},
 }};
 
 }  // namespace agentlb::store

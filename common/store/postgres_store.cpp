@@ -4,6 +4,7 @@
 
 #include "common/lb/config_keys.hpp"
 #include "common/store/pg_schema.hpp"
+#include "common/store/server_rules.hpp"
 
 #include <stdexcept>
 
@@ -112,7 +113,8 @@ void PostgresStore::register_server(std::string_view name, std::string_view addr
         connection_.exec(
             "INSERT INTO servers (name, address, state, last_heartbeat, agents, started_at) "
             "VALUES ($1, $2, 'up', $3, 0, $3) "
-            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, state = 'up', "
+            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, "
+            "state = CASE WHEN servers.maintenance THEN 'maintenance' ELSE 'up' END, "
             "last_heartbeat = excluded.last_heartbeat, agents = 0, started_at = excluded.started_at",
             {name, address, now},
             what);
@@ -135,7 +137,8 @@ Rejoin PostgresStore::rejoin_server(std::string_view name,
         connection_.exec(
             "INSERT INTO servers (name, address, state, last_heartbeat, agents, started_at) "
             "VALUES ($1, $2, 'up', $3, $4, $5) "
-            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, state = 'up', "
+            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, "
+            "state = CASE WHEN servers.maintenance THEN 'preparing' ELSE 'up' END, "
             "last_heartbeat = excluded.last_heartbeat",
             {name, address, now, static_cast<std::int64_t>(held_hosts.size()), started_at},
             what);
@@ -168,7 +171,7 @@ bool PostgresStore::mark_server_down(std::string_view name, std::int64_t judged_
         PgTransaction transaction(connection_, what);
         bump_generation(what);
         auto marked = connection_.exec(
-            "UPDATE servers SET state = 'down' WHERE name = $1 AND state = 'up' AND last_heartbeat = $2",
+            "UPDATE servers SET state = 'down' WHERE name = $1 AND state <> 'down' AND last_heartbeat = $2",
             {name, judged_heartbeat},
             what);
         if (marked.affected() == 0) {
@@ -188,9 +191,7 @@ void PostgresStore::heartbeat_server(std::string_view name, std::int64_t now, st
 }
 
 void PostgresStore::set_server_state(std::string_view name, std::string_view state) {
-    if (state != kServerUp && state != kServerDown) {
-        throw std::invalid_argument("set_server_state: unknown state \"" + std::string(state) + "\"");
-    }
+    require_server_state(state, "set_server_state");
     connection_.retrying([&] {
         constexpr std::string_view what = "changing a server's state";
         PgTransaction transaction(connection_, what);
@@ -203,10 +204,28 @@ void PostgresStore::set_server_state(std::string_view name, std::string_view sta
     });
 }
 
+bool PostgresStore::compare_and_set_server_state(std::string_view name,
+                                                 std::string_view expected,
+                                                 std::string_view next) {
+    require_state_transition(expected, next);
+    return connection_.retrying([&] {
+        constexpr std::string_view what = "changing a server's state";
+        PgTransaction transaction(connection_, what);
+        bump_generation(what);
+        auto changed = connection_.exec(
+            "UPDATE servers SET state = $3 WHERE name = $1 AND state = $2", {name, expected, next}, what);
+        if (changed.affected() == 0) {
+            return false;  // rolls the bump back
+        }
+        transaction.commit();
+        return true;
+    });
+}
+
 std::vector<ServerRecord> PostgresStore::list_servers() {
     auto found = connection_.exec(
-        "SELECT name, address, state, last_heartbeat, agents, started_at FROM servers ORDER BY name COLLATE "
-        "\"C\"",
+        "SELECT name, address, state, last_heartbeat, agents, started_at, maintenance FROM servers "
+        "ORDER BY name COLLATE \"C\"",
         "listing management servers");
     std::vector<ServerRecord> servers;
     for (int row = 0; row < found.rows(); ++row) {
@@ -215,7 +234,8 @@ std::vector<ServerRecord> PostgresStore::list_servers() {
                                        found.text(row, 2),
                                        found.int64(row, 3),
                                        found.int64(row, 4),
-                                       found.int64(row, 5)});
+                                       found.int64(row, 5),
+                                       found.boolean(row, 6)});
     }
     return servers;
 }

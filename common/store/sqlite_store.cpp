@@ -4,6 +4,7 @@
 
 #include "common/lb/config_keys.hpp"
 #include "common/store/schema.hpp"
+#include "common/store/server_rules.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -128,7 +129,8 @@ void SqliteStore::register_server(std::string_view name, std::string_view addres
         .query(
             "INSERT INTO servers (name, address, state, last_heartbeat, agents, started_at) "
             "VALUES (?1, ?2, 'up', ?3, 0, ?3) "
-            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, state = 'up', "
+            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, "
+            "state = CASE WHEN servers.maintenance <> 0 THEN 'maintenance' ELSE 'up' END, "
             "last_heartbeat = excluded.last_heartbeat, agents = 0, started_at = excluded.started_at",
             "registering a management server")
         .bind(1, name)
@@ -156,7 +158,8 @@ Rejoin SqliteStore::rejoin_server(std::string_view name,
         .query(
             "INSERT INTO servers (name, address, state, last_heartbeat, agents, started_at) "
             "VALUES (?1, ?2, 'up', ?3, ?4, ?5) "
-            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, state = 'up', "
+            "ON CONFLICT (name) DO UPDATE SET address = excluded.address, "
+            "state = CASE WHEN servers.maintenance <> 0 THEN 'preparing' ELSE 'up' END, "
             "last_heartbeat = excluded.last_heartbeat",
             "marking a live management server up again")
         .bind(1, name)
@@ -190,8 +193,9 @@ Rejoin SqliteStore::rejoin_server(std::string_view name,
 bool SqliteStore::mark_server_down(std::string_view name, std::int64_t judged_heartbeat) {
     WriteTransaction transaction(connection_, "marking a management server down");
     connection_
-        .query("UPDATE servers SET state = 'down' WHERE name = ?1 AND state = 'up' AND last_heartbeat = ?2",
-               "marking a management server down")
+        .query(
+            "UPDATE servers SET state = 'down' WHERE name = ?1 AND state <> 'down' AND last_heartbeat = ?2",
+            "marking a management server down")
         .bind(1, name)
         .bind(2, judged_heartbeat)
         .run();
@@ -220,9 +224,7 @@ void SqliteStore::heartbeat_server(std::string_view name, std::int64_t now, std:
 }
 
 void SqliteStore::set_server_state(std::string_view name, std::string_view state) {
-    if (state != kServerUp && state != kServerDown) {
-        throw std::invalid_argument("set_server_state: unknown state \"" + std::string(state) + "\"");
-    }
+    require_server_state(state, "set_server_state");
     WriteTransaction transaction(connection_, "changing a server's state");
     connection_
         .query("UPDATE servers SET state = ?2 WHERE name = ?1 AND state <> ?2", "changing a server's state")
@@ -235,14 +237,39 @@ void SqliteStore::set_server_state(std::string_view name, std::string_view state
     transaction.commit();
 }
 
+bool SqliteStore::compare_and_set_server_state(std::string_view name,
+                                               std::string_view expected,
+                                               std::string_view next) {
+    require_state_transition(expected, next);
+    WriteTransaction transaction(connection_, "changing a server's state");
+    connection_
+        .query("UPDATE servers SET state = ?3 WHERE name = ?1 AND state = ?2", "changing a server's state")
+        .bind(1, name)
+        .bind(2, expected)
+        .bind(3, next)
+        .run();
+    if (connection_.changes() == 0) {
+        return false;
+    }
+    bump_generation();
+    transaction.commit();
+    return true;
+}
+
 std::vector<ServerRecord> SqliteStore::list_servers() {
     auto query = connection_.query(
-        "SELECT name, address, state, last_heartbeat, agents, started_at FROM servers ORDER BY name",
+        "SELECT name, address, state, last_heartbeat, agents, started_at, maintenance FROM servers "
+        "ORDER BY name",
         "listing management servers");
     std::vector<ServerRecord> servers;
     while (query.step()) {
-        servers.push_back(ServerRecord{
-            query.text(0), query.text(1), query.text(2), query.int64(3), query.int64(4), query.int64(5)});
+        servers.push_back(ServerRecord{query.text(0),
+                                       query.text(1),
+                                       query.text(2),
+                                       query.int64(3),
+                                       query.int64(4),
+                                       query.int64(5),
+                                       query.int64(6) != 0});
     }
     return servers;
 }

@@ -55,7 +55,18 @@ public:
     bool mark_server_down(std::string_view name, std::int64_t judged_heartbeat) override;
     void heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) override;
     void set_server_state(std::string_view name, std::string_view state) override;
+    bool compare_and_set_server_state(std::string_view name,
+                                      std::string_view expected,
+                                      std::string_view next) override;
     std::vector<ServerRecord> list_servers() override;
+    Result<MaintenanceChange> begin_maintenance(std::string_view name,
+                                                std::int64_t now,
+                                                std::int64_t stale_after) override;
+    Result<MaintenanceChange> end_maintenance(std::string_view name) override;
+
+    Result<std::int64_t> request_rebalance(std::optional<std::string_view> target, std::int64_t now) override;
+    std::vector<RebalanceRequest> rebalance_requests_after(std::int64_t id) override;
+    std::int64_t last_rebalance_id() override;
 
     StoreContents export_contents() override;
     Status import_contents(const StoreContents& contents) override;

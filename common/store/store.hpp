@@ -55,10 +55,26 @@ struct HostRecord {
 struct ServerRecord {
     std::string name;
     std::string address;
-    std::string state;  // "up" or "down"
+    std::string state;  // one of the kServer* states: what the server reports (or "down", set by a peer)
     std::int64_t last_heartbeat = 0;
     std::int64_t agents = 0;
     std::int64_t started_at = 0;
+    // The operator asked for maintenance (agentlbctl mgmt maintenance); only
+    // end_maintenance clears it: it survives restarts and being marked down.
+    bool maintenance = false;
+};
+
+// What begin_maintenance / end_maintenance did.
+struct MaintenanceChange {
+    bool already = false;  // nothing to do: the request was already (not) there; nothing written
+    std::string state;     // the server's state afterwards
+};
+
+// A request to move agents back to their preferred servers (agentlbctl rebalance).
+struct RebalanceRequest {
+    std::int64_t id = 0;                // ascending, never given twice
+    std::optional<std::string> target;  // only agents preferring this server; nothing: every agent
+    std::int64_t requested_at = 0;
 };
 
 // A host's session recorded on server `by` while its record named `server`.
@@ -118,8 +134,9 @@ struct TokenRecord {
 };
 
 // Everything `agentlbctl db copy` moves from one store to another. Not
-// copied: the management servers' rows and the superseded sessions (servers
-// register again on the new store), and hosts' connected_to (no session is
+// copied: the management servers' rows (maintenance requests included), the
+// superseded sessions and rebalance requests (servers register again on the
+// new store), and hosts' connected_to (no session is
 // recorded in a store no server has used yet).
 struct StoreContents {
     std::map<std::string, std::string> config;
@@ -135,8 +152,19 @@ struct StoreContents {
 // A failure rolls the enrollment back (token unused, no host row).
 using IssueFn = std::function<Result<IssuedCertificate>(const HostRecord&)>;
 
+// A server's states. up: takes agents. preparing: drains (maintenance
+// requested, or shutting down) and takes none. maintenance: drained, holds no
+// agent. down: judged dead by a peer, or stopped.
 inline constexpr std::string_view kServerUp = "up";
+inline constexpr std::string_view kServerPreparing = "preparing";
+inline constexpr std::string_view kServerMaintenance = "maintenance";
 inline constexpr std::string_view kServerDown = "down";
+
+// True for the four states above.
+bool is_server_state(std::string_view state);
+
+// Rebalance requests older than this (seconds) are pruned when a new one is made.
+inline constexpr std::int64_t kRebalanceKeepSeconds = 24 * 60 * 60;
 
 class Store {
 public:
@@ -149,8 +177,9 @@ public:
     // returns the previous value. A refused value changes nothing.
     virtual Result<std::optional<std::string>> set_config(std::string_view key, std::string_view value) = 0;
 
-    // Bumped by config writes, host enrolment/removal, server registration and
-    // server state changes; never by heartbeats, touch_hosts or set_connected.
+    // Bumped by config writes, host enrolment/removal, server registration,
+    // server state changes, maintenance requests and cancels, and rebalance
+    // requests; never by heartbeats, touch_hosts or set_connected.
     // One indexed read: cheap enough to poll every second.
     virtual std::int64_t generation() = 0;
 
@@ -213,11 +242,15 @@ public:
 
     // --- management servers ---
     // Upsert: a restart under the same name takes over the row (new address,
-    // state up, agents 0, started_at now) and clears connected_to of hosts
-    // that named it (a fresh process holds no sessions). Bumps the generation.
+    // agents 0, started_at now; state maintenance if the operator's
+    // maintenance flag is set, which is kept, else up: a fresh process holds
+    // no agents, so a requested maintenance is reached) and clears
+    // connected_to of hosts that named it (a fresh process holds no
+    // sessions). A new row starts without the flag. Bumps the generation.
     virtual void register_server(std::string_view name, std::string_view address, std::int64_t now) = 0;
     // A live server that found its row marked down or deleted: puts it back
-    // up (keeping its hosts' records) and names it again in the empty records
+    // (state preparing if maintenance is requested, so it drains again, else
+    // up; keeping its hosts' records) and names it again in the empty records
     // of the hosts it holds. One transaction; bumps the generation.
     virtual Rejoin rejoin_server(std::string_view name,
                                  std::string_view address,
@@ -225,16 +258,48 @@ public:
                                  std::int64_t now,
                                  const std::vector<std::int64_t>& held_hosts) = 0;
     // Marks a peer down and clears its hosts' records in one transaction, but
-    // only if it is still up with the heartbeat the caller judged stale (a
-    // peer that just wrote one, or put itself back up, is left alone). Bumps
-    // the generation when it acts; true if it did.
+    // only if it is not down yet (any other state) with the heartbeat the
+    // caller judged stale (a peer that just wrote one, or put itself back,
+    // is left alone). Bumps the generation when it acts; true if it did.
     virtual bool mark_server_down(std::string_view name, std::int64_t judged_heartbeat) = 0;
     // Liveness only: never bumps the generation. Unknown name: nothing happens.
     virtual void heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) = 0;
-    // state must be kServerUp or kServerDown (anything else is a bug:
+    // state must be one of the four kServer* states (anything else is a bug:
     // std::invalid_argument). Bumps the generation only if the state changed.
     virtual void set_server_state(std::string_view name, std::string_view state) = 0;
+    // Sets the state to next only if it is expected (both kServer* states,
+    // different: std::invalid_argument otherwise). True, and the generation
+    // bumped, if it did; false for an unknown name or another state.
+    virtual bool compare_and_set_server_state(std::string_view name,
+                                              std::string_view expected,
+                                              std::string_view next) = 0;
     virtual std::vector<ServerRecord> list_servers() = 0;  // by name
+
+    // The operator's maintenance request, in one write transaction (the
+    // store's write lock: two operators draining two servers at once cannot
+    // both pass the check). Unknown name: refused. Already requested: ok with
+    // already = true. Refused when no OTHER server would be left up, not in
+    // maintenance and with a heartbeat at or after now - stale_after (a
+    // crashed server still reads up until a peer marks it down); the reason
+    // names the others and their states. Else sets the flag and turns up
+    // into preparing (the server then drains). Bumps the generation.
+    virtual Result<MaintenanceChange> begin_maintenance(std::string_view name,
+                                                        std::int64_t now,
+                                                        std::int64_t stale_after) = 0;
+    // Cancels the request: unknown name refused; not requested: ok with
+    // already = true; else clears the flag and turns preparing or
+    // maintenance back into up (down stays down). Bumps the generation.
+    virtual Result<MaintenanceChange> end_maintenance(std::string_view name) = 0;
+
+    // --- rebalancing ---
+    // Records a request (target: a registered server's name, refused
+    // otherwise; nothing: every agent), prunes requests older than
+    // kRebalanceKeepSeconds before now, bumps the generation and returns the
+    // new id (ids ascend in commit order and are never given twice).
+    virtual Result<std::int64_t> request_rebalance(std::optional<std::string_view> target,
+                                                   std::int64_t now) = 0;
+    virtual std::vector<RebalanceRequest> rebalance_requests_after(std::int64_t id) = 0;  // ascending id
+    virtual std::int64_t last_rebalance_id() = 0;                                         // 0 when none
 
     // --- copying a whole store (agentlbctl db copy) ---
     // One consistent read of everything StoreContents names.

@@ -2,6 +2,7 @@
 // behind a live server's back, a second process under a live name, and a
 // host whose key is used by two sessions on two servers.
 
+#include "common/util/clock.hpp"
 #include "tests/mgmt/integration_helpers.hpp"
 #include "tests/support/ports.hpp"
 
@@ -272,4 +273,43 @@ TEST_CASE("a session record that could not be written or cleared is fixed once t
     CHECK(connected_to(fixture, "h1") == std::optional<std::string>("M1"));
     db.exec("DROP TRIGGER refuse_records");
     CHECK(wait_until([&] { return !connected_to(fixture, "h1").has_value(); }, 3s));
+}
+
+TEST_CASE(
+    "a draining or maintenance server is alive: it keeps its state and name, and is marked down when it "
+    "dies") {
+    CaFixture fixture;
+    auto m1 = std::make_unique<MgmtServer>(fixture, "M1", kShortLiveness);
+    MgmtServer m2(fixture, "M2", kShortLiveness);
+    fixture.set_config("host", m1->address() + "," + m2.address());
+    REQUIRE(wait_synced(fixture, *m1));
+    REQUIRE(fixture.store().begin_maintenance("M1", util::unix_now(), 6).ok());
+    const auto draining_or_drained = [&] {
+        const auto row = server_row(fixture, "M1");
+        return row && (row->state == "preparing" || row->state == "maintenance");
+    };
+    // Several liveness checks later it has not put itself back up.
+    for (int i = 0; i < 12; ++i) {
+        std::this_thread::sleep_for(250ms);
+        INFO(m1->log());
+        REQUIRE(draining_or_drained());
+    }
+    CHECK_THAT(m1->log(), !Catch::Contains("marked up again"));
+
+    // Its name stays taken.
+    auto argv =
+        mgmt_command_line(fixture, "M1", loopback(free_port()), loopback(free_port()), loopback(free_port()));
+    argv.insert(argv.end(), kShortLiveness.begin(), kShortLiveness.end());
+    Process second(argv, fixture.dir() / "second-M1.log");
+    const auto code = second.wait(10s);
+    INFO(second.log());
+    REQUIRE(code.has_value());
+    CHECK(*code == 2);
+
+    // Dead, it is judged down by its peer like any server; the operator's request stays.
+    m1->process().kill(SIGKILL);
+    REQUIRE(m1->process().wait(2s).has_value());
+    INFO(m2.log());
+    CHECK(wait_until([&] { return server_row(fixture, "M1")->state == "down"; }, 10s));
+    CHECK(server_row(fixture, "M1")->maintenance);
 }

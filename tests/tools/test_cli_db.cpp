@@ -40,10 +40,12 @@ int user_version(const std::string& db) {
     return version;
 }
 
-// What schema version 3 added (see common/store/schema.cpp): taking it away
-// leaves the store version 2 wrote.
+// What schema versions 3 and 4 added (see common/store/migrations.cpp):
+// taking it away leaves the store version 2 wrote.
 void make_version_2(const std::string& db) {
-    raw_exec(db, "DROP TABLE superseded; PRAGMA user_version = 2");
+    raw_exec(db,
+             "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; DROP TABLE superseded; "
+             "PRAGMA user_version = 2");
 }
 
 std::string describe(const CommandResult& result) {

@@ -105,7 +105,8 @@ TEST_CASE("mgmt list --json: state is down when marked down or the heartbeat is 
     REQUIRE(servers.is_array());
     REQUIRE(servers.size() == 3);
     const nlohmann::json& ms1 = servers[0];
-    CHECK(ms1.size() == 5);
+    CHECK(ms1.size() == 6);
+    CHECK(ms1["maintenance"] == false);
     CHECK(ms1["name"] == "ms1");
     CHECK(ms1["address"] == "10.0.0.1:8250");
     CHECK(ms1["state"] == "up");
@@ -119,6 +120,6 @@ TEST_CASE("mgmt list --json: state is down when marked down or the heartbeat is 
 
     const CommandResult table = f.ctl({"mgmt", "list"});
     REQUIRE(table.exit_code == 0);
-    CHECK_THAT(table.out, Catch::StartsWith("NAME  ADDRESS        STATE  LAST HEARTBEAT        AGENTS\n"));
+    CHECK_THAT(table.out, Catch::StartsWith("NAME  ADDRESS        STATE  MAINTENANCE  LAST HEARTBEAT        AGENTS\n"));
     CHECK_THAT(table.out, Catch::Contains("ms2   10.0.0.2:8250  down"));
 }

@@ -62,11 +62,11 @@ TEST_CASE("a server is down when marked down or its heartbeat is older than 6 s"
     REQUIRE(kServerStaleAfterSeconds == 6);
     const std::int64_t now = 1000;
     agentlb::store::ServerRecord server{"ms1", "10.0.0.1:8250", "up", now - 6, 2, 900};
-    CHECK(judge_server(server, now).up);
+    CHECK(judge_server(server, now).alive);
     CHECK(effective_state(server, now) == "up");
 
     server.last_heartbeat = now - 7;
-    CHECK_FALSE(judge_server(server, now).up);
+    CHECK_FALSE(judge_server(server, now).alive);
     CHECK_THAT(judge_server(server, now).reason, Catch::Contains("7 s") && Catch::Contains("limit 6 s"));
     CHECK(effective_state(server, now) == "down");
 
@@ -78,4 +78,17 @@ TEST_CASE("a server is down when marked down or its heartbeat is older than 6 s"
     server.state = "up";
     server.last_heartbeat = 0;
     CHECK(judge_server(server, now).reason == "never sent a heartbeat");
+}
+
+TEST_CASE("a running server shows its row's state (up, preparing or maintenance), a stale one down") {
+    const std::int64_t now = 1000;
+    agentlb::store::ServerRecord server{"ms1", "10.0.0.1:8250", "preparing", now - 1, 2, 900};
+    CHECK(judge_server(server, now).alive);
+    CHECK(effective_state(server, now) == "preparing");
+    server.state = "maintenance";
+    CHECK(effective_state(server, now) == "maintenance");
+    CHECK(judge_server(server, now).reason.empty());
+    server.last_heartbeat = now - 7;
+    CHECK_FALSE(judge_server(server, now).alive);
+    CHECK(effective_state(server, now) == "down");
 }

@@ -3,6 +3,7 @@
 #include "common/lb/algorithm.hpp"
 #include "tools/agentlbctl/preview.hpp"
 #include "tools/agentlbctl/preview_command.hpp"
+#include "tools/agentlbctl/rebalance_command.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -147,4 +148,42 @@ TEST_CASE("host ids: ascending result - bad entries refused and named") {
         REQUIRE_FALSE(parsed.ok());
         CHECK_THAT(parsed.error(), Catch::StartsWith("--host-ids") && Catch::Contains(reason));
     }
+}
+
+TEST_CASE("plan_rebalance: agents on an up server move to the first up server of their list") {
+    using agentlb::store::HostRecord;
+    using agentlb::store::ServerRecord;
+    const std::int64_t now = 1000;
+    PreviewInput input;
+    input.ms_list = {"a", "b", "c"};
+    input.algorithm = algorithm("static");
+    for (std::int64_t id = 1; id <= 5; ++id) {
+        input.hosts.push_back({id, "h" + std::to_string(id), "z"});
+    }
+    const Preview preview = compute_preview(input);
+    std::vector<ServerRecord> servers{{"msa", "a:8250", "up", now, 0, 0},
+                                      {"msb", "b:8250", "up", now, 0, 0},
+                                      {"msc", "c:8250", "up", now - 60, 0, 0}};  // stale: down
+    std::vector<HostRecord> hosts{{1, "h1", "z", "msb", now, 0},
+                                  {2, "h2", "z", "msa", now, 0},
+                                  {3, "h3", "z", "msc", now, 0},        // on a stale server: not listed
+                                  {4, "h4", "z", "gone", now, 0},       // names no registered server
+                                  {5, "h5", "z", std::nullopt, 0, 0}};  // not connected
+    auto moves = plan_rebalance(preview, hosts, servers, now);
+    REQUIRE(moves.size() == 1);
+    CHECK(moves[0].id == 1);
+    CHECK(moves[0].host == "h1");
+    CHECK(moves[0].from == "msb");
+    CHECK(moves[0].to == "msa");
+    CHECK(moves[0].address == "a");
+
+    // msa in maintenance, then down: h1 stays on msb (its first up server), and
+    // msa's own agent h2 is its drain's business, not a rebalance's.
+    servers[0].maintenance = true;
+    moves = plan_rebalance(preview, hosts, servers, now);
+    CHECK(moves.empty());
+    servers[0].maintenance = false;
+    servers[0].state = "down";
+    moves = plan_rebalance(preview, hosts, servers, now);
+    CHECK(moves.empty());
 }

@@ -7,6 +7,7 @@
 #include "tools/agentlbctl/mgmt_commands.hpp"
 #include "tools/agentlbctl/output.hpp"
 #include "tools/agentlbctl/preview_command.hpp"
+#include "tools/agentlbctl/rebalance_command.hpp"
 #include "tools/agentlbctl/status_command.hpp"
 #include "tools/agentlbctl/token_commands.hpp"
 #include "tools/agentlbctl/usage.hpp"
@@ -83,6 +84,7 @@ std::vector<Command> all_commands() {
                        preview_commands,
                        host_commands,
                        mgmt_commands,
+                       rebalance_commands,
                        token_commands,
                        ca_commands,
                        db_commands}) {

@@ -1,6 +1,6 @@
 #pragma once
 
-// `mgmt list`.
+// `mgmt list`, `mgmt maintenance`, `mgmt cancel-maintenance`.
 
 #include "common/store/store.hpp"
 #include "tools/agentlbctl/command.hpp"
@@ -13,7 +13,8 @@ namespace agentlb::ctl {
 
 std::vector<Command> mgmt_commands();
 
-// {"name", "address", "state" (judged with server_liveness), "last_heartbeat"
+// {"name", "address", "state" (judged with server_liveness: up, preparing,
+// maintenance or down), "maintenance" (the operator's request), "last_heartbeat"
 // (RFC 3339 or null), "agents"}
 Json server_json(const store::ServerRecord& server, std::int64_t now);
 

@@ -5,23 +5,25 @@
 namespace agentlb::ctl {
 
 ServerLiveness judge_server(const store::ServerRecord& server, std::int64_t now) {
-    if (server.state != store::kServerUp) {
-        return {false, "marked " + server.state};
+    const std::string down(store::kServerDown);
+    if (server.state == store::kServerDown) {
+        return {false, down, "marked down"};
     }
     if (server.last_heartbeat == 0) {
-        return {false, "never sent a heartbeat"};
+        return {false, down, "never sent a heartbeat"};
     }
     const std::int64_t age = now - server.last_heartbeat;
     if (age > kServerStaleAfterSeconds) {
         return {false,
+                down,
                 "no heartbeat for " + format_age(age) + " (limit " +
                     std::to_string(kServerStaleAfterSeconds) + " s)"};
     }
-    return {true, ""};
+    return {true, server.state, ""};
 }
 
 std::string effective_state(const store::ServerRecord& server, std::int64_t now) {
-    return std::string(judge_server(server, now).up ? store::kServerUp : store::kServerDown);
+    return judge_server(server, now).state;
 }
 
 }  // namespace agentlb::ctl

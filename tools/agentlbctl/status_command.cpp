@@ -34,7 +34,7 @@ std::optional<std::string> disconnection(const Snapshot& snapshot, const store::
     if (it == snapshot.liveness.end()) {
         return "names unknown server " + *host.connected_to;
     }
-    if (!it->second.up) {
+    if (!it->second.alive) {
         return "its server " + *host.connected_to + " is down";
     }
     return std::nullopt;
@@ -49,7 +49,7 @@ Json status_json(const Context& context, const Snapshot& snapshot, std::int64_t 
         entry["connected_hosts"] = count == snapshot.hosts_per_server.end() ? 0 : count->second;
         servers.push_back(entry);
         const ServerLiveness& liveness = snapshot.liveness.at(server.name);
-        if (!liveness.up) {
+        if (!liveness.alive) {
             down.push_back(Json{{"name", server.name}, {"reason", liveness.reason}});
         }
     }
@@ -90,11 +90,11 @@ std::string status_text(const Context& context, const Snapshot& snapshot) {
         const ServerLiveness& liveness = snapshot.liveness.at(server.name);
         servers.add_row({server.name,
                          server.address,
-                         liveness.up ? "up" : "down",
+                         liveness.state,
                          format_time_or_never(server.last_heartbeat),
                          std::to_string(server.agents),
                          std::to_string(count == snapshot.hosts_per_server.end() ? 0 : count->second)});
-        if (!liveness.up) {
+        if (!liveness.alive) {
             down.push_back(display_text(server.name) + ": " + liveness.reason);
         }
     }

@@ -68,7 +68,8 @@ std::string global_usage(const std::vector<Command>& commands) {
            "\n"
            "Exit codes: 0 success; 2 bad usage, a refused value or a store newer than this build\n"
            "(nothing changed);\n"
-           "1 any other failure (store missing or unreadable, no CA, CA files already present).\n";
+           "1 any other failure (store missing or unreadable, no CA, CA files already present, a --wait\n"
+           "that timed out).\n";
 }
 
 std::string group_usage(std::string_view group, const std::vector<Command>& commands) {

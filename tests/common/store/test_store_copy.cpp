@@ -15,6 +15,9 @@ TEST_CASE("export_contents and import_contents copy everything, ids, revocations
     REQUIRE(source.store->remove_host(removed.name));
     source.store->create_token(TokenSpec{"unused-hash", std::string("z2"), std::string("kvm9"), 500, 7});
     source.store->register_server("ms1", "127.0.0.1:8250", 20);
+    source.store->register_server("ms2", "127.0.0.2:8250", 20);
+    REQUIRE(source.store->begin_maintenance("ms2", 20, 30));
+    REQUIRE(source.store->request_rebalance(std::nullopt, 20));
     source.store->set_connected(kept.id, "ms1", 21);
 
     const StoreContents contents = source.store->export_contents();
@@ -36,7 +39,10 @@ TEST_CASE("export_contents and import_contents copy everything, ids, revocations
     CHECK(target.store->certificates_of("kvm2").size() == 1);
     CHECK(target.store->is_revoked(source.store->certificates_of("kvm2").at(0).serial));
     CHECK(target.store->generation() > source.store->generation());
+    // Servers register again on the new store; their maintenance requests and
+    // rebalance requests stay behind with their rows.
     CHECK(target.store->list_servers().empty());
+    CHECK(target.store->last_rebalance_id() == 0);
 
     // Used tokens stay used, unused ones keep working, and a new host never gets a copied id.
     const auto used = target.store->redeem_token(

@@ -75,6 +75,10 @@ TEST_CASE("one wait consumes every pending announcement, and liveness writes ann
     store->register_server("ms1", "127.0.0.1:8250", 1);
     REQUIRE(store->set_config("host", "ms1"));
     store->set_server_state("ms1", "down");
+    // The listening backend forwards each NOTIFY when it gets to it; on a
+    // loaded machine the third may reach the socket after a first wait has
+    // returned. Time to deliver all three makes them pending at once.
+    std::this_thread::sleep_for(500ms);
     CHECK(feed->wait(2s));
     CHECK_FALSE(feed->wait(100ms));
 

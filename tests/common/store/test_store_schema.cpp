@@ -53,7 +53,7 @@ std::set<std::string> raw_tables(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a new store file gets the schema, version 3 and WAL mode", "[sqlite]") {
+TEST_CASE("a new store file gets the schema, version 4 and WAL mode", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("new.db");
     {
@@ -64,11 +64,16 @@ TEST_CASE("a new store file gets the schema, version 3 and WAL mode", "[sqlite]"
         CHECK(store->list_servers().empty());
         CHECK_FALSE(store->ca_certificate().has_value());
     }
-    CHECK(
-        raw_tables(db) ==
-        std::set<std::string>{
-            "configuration", "hosts", "certificates", "servers", "tokens", "generation", "ca", "superseded"});
-    CHECK(raw_value(db, "PRAGMA user_version") == "3");
+    CHECK(raw_tables(db) == std::set<std::string>{"configuration",
+                                                  "hosts",
+                                                  "certificates",
+                                                  "servers",
+                                                  "tokens",
+                                                  "generation",
+                                                  "ca",
+                                                  "superseded",
+                                                  "rebalances"});
+    CHECK(raw_value(db, "PRAGMA user_version") == "4");
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
 
@@ -83,10 +88,11 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
     }
     // What version 1 wrote: no index, version 1, and names differing in case.
     raw_exec(db,
-             "DROP INDEX hosts_by_name_nocase; DROP TABLE superseded; PRAGMA user_version = 1; "
+             "DROP INDEX hosts_by_name_nocase; DROP TABLE superseded; DROP TABLE rebalances; "
+             "ALTER TABLE servers DROP COLUMN maintenance; PRAGMA user_version = 1; "
              "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
     auto store = open_sqlite_store(db, OpenMode::existing);
-    CHECK(raw_value(db, "PRAGMA user_version") == "3");
+    CHECK(raw_value(db, "PRAGMA user_version") == "4");
     CHECK(store->list_hosts().size() == 2);
     CHECK(store->find_host("KVM1")->id == 2);
     // The lookup without regard to case uses the index, not a scan of every host.
@@ -107,6 +113,42 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
     sqlite3_finalize(plan);
     sqlite3_close(raw);
     CHECK_THAT(details, Catch::Matchers::Contains("hosts_by_name_nocase"));
+}
+
+TEST_CASE("a version 3 store gets the maintenance flag and rebalance requests, keeping its servers") {
+    TestLocation location;
+    const std::string& db = location.db();
+    {
+        auto store = open_store(db, OpenMode::create);
+        store->register_server("ms1", "10.0.0.1:8250", 100);
+        store->register_server("ms2", "10.0.0.2:8250", 100);
+        store->set_server_state("ms2", "down");
+    }
+    // What version 3 held: no maintenance column, no rebalances table.
+    const std::string v4 = "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; ";
+    raw_exec(db,
+             v4 + (backend_of(db) == Backend::postgresql ? "UPDATE agentlb_schema SET version = 3"
+                                                         : "PRAGMA user_version = 3"));
+    REQUIRE(read_schema_versions(db).stored == 3);
+
+    auto store = open_store(db, OpenMode::existing);
+    CHECK(read_schema_versions(db).stored == 4);
+    auto servers = store->list_servers();
+    REQUIRE(servers.size() == 2);
+    CHECK(servers[0].state == "up");
+    CHECK_FALSE(servers[0].maintenance);
+    CHECK(servers[1].state == "down");
+    CHECK_FALSE(servers[1].maintenance);
+    CHECK(store->last_rebalance_id() == 0);
+
+    store->set_server_state("ms2", "up");
+    const auto begun = store->begin_maintenance("ms1", 100, 30);
+    REQUIRE(begun);
+    CHECK(begun->state == "preparing");
+    CHECK(store->list_servers()[0].maintenance);
+    const auto id = store->request_rebalance(std::string_view("ms1"), 100);
+    REQUIRE(id);
+    CHECK(store->last_rebalance_id() == *id);
 }
 
 TEST_CASE("reopening a store keeps its data") {
