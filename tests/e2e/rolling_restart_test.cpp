@@ -1,11 +1,12 @@
 // Issue 14's "done when": a rolling restart of the quickstart's three servers,
 // done as docs/OPERATIONS.md ("Rolling upgrade of the management servers")
 // says, with agentlbctl and `tools/quickstart.sh restart`, keeps every agent
-// connected throughout (the store sampled every 100 ms) and leaves every agent
-// on the server its list puts first.
+// connected throughout (the store sampled every 100 ms by the ConnectionSampler
+// of tests/support/three_servers.hpp) and leaves every agent on the server its
+// list puts first.
 
 #include "tests/e2e/quickstart_cluster.hpp"
-#include "tests/e2e/session_sampler.hpp"
+#include "tests/support/three_servers.hpp"
 #include "tests/support/wait.hpp"
 
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -133,6 +135,82 @@ void require_settled(const Quickstart& cluster) {
     REQUIRE(ok);
 }
 
+using Clock = ConnectionSampler::Clock;
+
+// What the test was doing from when, so that a sample that shows a fault
+// names the step; and when each server was drained (from its `--wait`
+// returning to its cancel), when no agent may be on it.
+class Timeline {
+public:
+    void step(std::string what) { steps_.emplace_back(Clock::now(), std::move(what)); }
+    void drained(const std::string& server) { drained_ = {server, Clock::now()}; }
+    void cancelling() {
+        if (drained_) {
+            windows_.push_back({drained_->first, drained_->second, Clock::now()});
+            drained_.reset();
+        }
+    }
+
+    std::string at(Clock::time_point when, Clock::time_point origin) const {
+        std::string what = "before the first step";
+        for (const auto& [from, step] : steps_) {
+            if (from <= when) {
+                what = step;
+            }
+        }
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when - origin).count();
+        return "+" + std::to_string(ms) + " ms, during '" + what + "'";
+    }
+
+    // The server a sample taken at `when` must find empty, if any.
+    std::optional<std::string> drained_at(Clock::time_point when) const {
+        for (const auto& window : windows_) {
+            if (window.from <= when && when < window.to) {
+                return window.server;
+            }
+        }
+        return std::nullopt;
+    }
+
+private:
+    struct Window {
+        std::string server;
+        Clock::time_point from;
+        Clock::time_point to;
+    };
+    std::vector<std::pair<Clock::time_point, std::string>> steps_;
+    std::optional<std::pair<std::string, Clock::time_point>> drained_;
+    std::vector<Window> windows_;
+};
+
+// Every sample: every agent held a session, and none was on a server between
+// its drain and its cancel. Samples came about every 100 ms: a stalled
+// sampler proves nothing.
+void check_samples(const ConnectionSampler& sampler, const Timeline& timeline) {
+    const auto samples = sampler.samples();
+    REQUIRE(samples.size() >= 10);
+    const auto origin = samples.front().at;
+    for (const auto& gap : sampler.gaps()) {
+        FAIL_CHECK(gap.host << " had no session at " << timeline.at(gap.at, origin));
+    }
+    for (const auto& error : sampler.errors()) {
+        FAIL_CHECK("the store could not be sampled: " << error);
+    }
+    for (const auto& sample : samples) {
+        const auto drained = timeline.drained_at(sample.at);
+        for (const auto& [host, server] : sample.where) {
+            if (drained && server == drained) {
+                FAIL_CHECK(host << " was on " << *drained << ", in maintenance, at "
+                                << timeline.at(sample.at, origin));
+            }
+        }
+    }
+    const auto span = samples.back().at - origin;
+    INFO(samples.size() << " samples in "
+                        << std::chrono::duration_cast<std::chrono::milliseconds>(span).count() << " ms");
+    CHECK(static_cast<long>(samples.size()) * 200ms >= span);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -146,21 +224,24 @@ TEST_CASE(
     require_settled(cluster);
     const auto pids_before = cluster.recorded_pids();
 
-    SessionSampler sampler(cluster.sqlite_store().string(), kQuickstartAgents);
+    ConnectionSampler sampler(cluster.sqlite_store().string(), kQuickstartAgents);
+    Timeline timeline;
+    sampler.start(100ms);
     for (const auto& name : kQuickstartServers) {
         INFO("server " << name);
 
-        sampler.phase("agentlbctl mgmt maintenance " + name + " --wait");
+        timeline.step("agentlbctl mgmt maintenance " + name + " --wait");
         const auto drained = cluster.ctl({"mgmt", "maintenance", name, "--wait", "--timeout", "30"}, 60s);
         INFO(describe(drained));
         REQUIRE(drained.exit_code == 0);
+        timeline.drained(name);
         CHECK(state_of(cluster, name) == "maintenance");
         for (const auto& [host, server] : connections(cluster)) {
             INFO(host);
             CHECK(server != name);
         }
 
-        sampler.phase("tools/quickstart.sh restart " + name);
+        timeline.step("tools/quickstart.sh restart " + name);
         const pid_t old = cluster.recorded_pids().at(name);
         const auto restarted = cluster.run({"restart", name}, kQuickstartStartTimeout);
         INFO(describe(restarted));
@@ -169,29 +250,20 @@ TEST_CASE(
         CHECK(cluster.recorded_pids().at(name) != old);
 
         // A restarted server keeps the operator's maintenance.
-        sampler.phase("waiting for mgmt list to show " + name + " in maintenance again");
+        timeline.step("waiting for mgmt list to show " + name + " in maintenance again");
         REQUIRE(wait_until([&] { return state_of(cluster, name) == "maintenance"; }, kStepTimeout, kPoll));
 
-        sampler.phase("agentlbctl mgmt cancel-maintenance " + name + " --rebalance");
+        timeline.step("agentlbctl mgmt cancel-maintenance " + name + " --rebalance");
+        timeline.cancelling();
         const auto cancelled = cluster.ctl({"mgmt", "cancel-maintenance", name, "--rebalance"});
         INFO(describe(cancelled));
         REQUIRE(cancelled.exit_code == 0);
 
-        sampler.phase("waiting for rebalance --dry-run to list nothing after " + name);
+        timeline.step("waiting for rebalance --dry-run to list nothing after " + name);
         require_settled(cluster);
     }
     sampler.stop();
-
-    for (const auto& finding : sampler.findings()) {
-        FAIL_CHECK(finding);
-    }
-    for (const auto& error : sampler.errors()) {
-        FAIL_CHECK("the store could not be sampled: " << error);
-    }
-    // Every 100 ms, give or take a slow machine: a stalled sampler proves nothing.
-    INFO(sampler.samples() << " samples in " << sampler.elapsed().count() << " ms");
-    CHECK(sampler.samples() >= 10);
-    CHECK(sampler.samples() * 2 * SessionSampler::kInterval >= sampler.elapsed());
+    check_samples(sampler, timeline);
 
     // The intended layout: every server up, out of maintenance, and roundrobin's
     // placement (kvmN on ms((N-1) % 3 + 1), the first entry of its list).
