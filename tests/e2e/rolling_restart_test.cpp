@@ -75,8 +75,11 @@ std::map<std::string, std::string> connections(const Quickstart& cluster) {
 std::vector<std::string> misplaced(const Quickstart& cluster) {
     const auto known = servers(cluster);
     const auto on = connections(cluster);
+    // Named: a range-for over a member of a temporary would outlive it.
+    const Json preview = ctl_json(cluster, {"preview"});
+    REQUIRE(preview.at("hosts").size() == kQuickstartAgents.size());
     std::vector<std::string> out;
-    for (const auto& host : ctl_json(cluster, {"preview"}).at("hosts")) {
+    for (const auto& host : preview.at("hosts")) {
         const auto name = host.at("name").get<std::string>();
         std::string intended;
         for (const auto& address : host.at("list")) {
