@@ -76,6 +76,9 @@ asio::awaitable<bool> Agent::connect_pass(std::vector<std::string> candidates, b
         }
         if (outcome.refused) {
             spdlog::debug("{}: {}", entry, outcome.reason);
+        } else if (outcome.code == wire::ErrorCode::draining) {
+            // Maintenance or a shutdown: expected, and the next entry is dialled at once.
+            spdlog::info("{} takes no agents now, trying the next server: {}", entry, outcome.reason);
         } else {
             spdlog::warn("cannot use {}: {}", entry, outcome.reason);
         }

@@ -159,6 +159,7 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
     }
     if (session->machine_.state() != Machine::State::established) {
         out.rejected = session->refused_;
+        out.code = session->refusal_code_;
         out.reason = session->close_reason_;
         co_return out;
     }
@@ -195,8 +196,9 @@ void ServerSession::run_one(Machine::Action& action) {
         welcome_ = std::move(welcomed->welcome);
     } else if (auto* error = std::get_if<Machine::ServerError>(&action)) {
         spdlog::warn("[{}] server error {}", entry_, error->detail);
-    } else if (std::holds_alternative<Machine::Refused>(action)) {
+    } else if (auto* refused = std::get_if<Machine::Refused>(&action)) {
         refused_ = true;  // the Close that follows says why
+        refusal_code_ = refused->code;
     } else if (auto* ignored = std::get_if<Machine::Ignored>(&action)) {
         spdlog::debug("[{}] ignoring {}", entry_, ignored->detail);
     } else if (auto* close = std::get_if<Machine::Close>(&action)) {

@@ -62,6 +62,7 @@ struct DialOutcome {
     std::string reason;                      // why not, for the log
     bool refused = false;                    // TCP connection refused
     bool rejected = false;                   // the server answered with `error`
+    std::optional<wire::ErrorCode> code;     // that error's code, when this build knows it
 };
 
 class ServerSession : public std::enable_shared_from_this<ServerSession> {
@@ -125,8 +126,9 @@ private:
     Machine machine_;
     wire::Welcome welcome_;
     SessionEvents* events_ = nullptr;
-    std::vector<Machine::Action> held_;  // for the Agent, arrived before start()
-    bool refused_ = false;               // the machine said Refused (dial's outcome)
+    std::vector<Machine::Action> held_;            // for the Agent, arrived before start()
+    bool refused_ = false;                         // the machine said Refused (dial's outcome)
+    std::optional<wire::ErrorCode> refusal_code_;  // its code
 
     std::deque<std::string> outbox_;  // encoded frames
     boost::asio::steady_timer write_signal_;

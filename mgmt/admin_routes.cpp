@@ -3,6 +3,7 @@
 #include "common/store/store_location.hpp"
 #include "common/util/rfc3339.hpp"
 #include "mgmt/agent_session.hpp"
+#include "mgmt/drain_rule.hpp"
 #include "mgmt/shared_state.hpp"
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,7 @@ nlohmann::json server_json(const store::ServerRecord& server) {
         {"name", server.name},
         {"address", server.address},
         {"state", server.state},
+        {"maintenance", server.maintenance},
         {"last_heartbeat", time_text(server.last_heartbeat)},
         {"agents", server.agents},
         {"started_at", time_text(server.started_at)},
@@ -53,12 +55,29 @@ std::int64_t resident_bytes() {
     return resident * static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// This server's state as its row in the store says (up, preparing,
+// maintenance), "stopping" once it shuts down.
+std::string own_state(SharedState& state) {
+    if (state.stopping.load()) {
+        return "stopping";
+    }
+    for (const auto& server : state.snapshot()->servers) {
+        if (server.name == state.options.name) {
+            return server.state;
+        }
+    }
+    return std::string(store::kServerUp);
+}
+
 std::string status_json(SharedState& state) {
     nlohmann::json status;
+    const auto drain = static_cast<DrainRule::Why>(state.drain_why.load());
     status["server"] = {
         {"name", state.options.name},
         {"address", state.advertise},
-        {"state", state.stopping.load() ? "stopping" : "up"},
+        {"state", own_state(state)},
+        // Why hellos are refused `draining` ("maintenance", "shutdown"), null while it takes agents.
+        {"drain", drain == DrainRule::Why::none ? nlohmann::json(nullptr) : nlohmann::json(why_text(drain))},
         {"started_at", time_text(state.started_at)},
         // The store generation this server's lists are computed from.
         {"generation", state.snapshot()->generation},

@@ -8,6 +8,7 @@
 #include "common/util/exception_text.hpp"
 #include "common/util/text.hpp"
 #include "mgmt/agent_store_jobs.hpp"
+#include "mgmt/drain.hpp"
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
@@ -89,6 +90,14 @@ void AgentSession::migrate(std::string reason, std::vector<std::string> avoid) {
                        return m.on_migrate(std::move(reason), std::move(avoid), protocol::Clock::now());
                    });
                });
+}
+
+void AgentSession::end_draining(std::string why) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), why = std::move(why)]() mutable {
+        self->feed([&](protocol::ServerMachine& m) {
+            return m.on_draining(std::move(why), protocol::Clock::now());
+        });
+    });
 }
 
 void AgentSession::apply_to_all(std::vector<std::shared_ptr<AgentSession>> sessions,
@@ -258,6 +267,16 @@ void AgentSession::carry_out(protocol::Actions actions) {
                           welcomed->corrected ? ", with a correction" : "");
             // A snapshot loaded while we were checking would otherwise be missed.
             apply_now(state_->snapshot());
+            // A drain that began while this hello was looked up: the drain's
+            // current round did not see this session, so it is asked here.
+            if (const auto why = static_cast<DrainRule::Why>(state_->drain_why.load());
+                why != DrainRule::Why::none) {
+                migrate(Drain::migrate_reason(state_->options.name, why), {state_->advertise});
+                state_->metrics.count_migrations(why == DrainRule::Why::shutdown
+                                                     ? MigrationReason::shutdown
+                                                     : MigrationReason::maintenance,
+                                                 1);
+            }
         } else if (auto* renewal = std::get_if<protocol::IssueCertificate>(&action)) {
             asio::co_spawn(
                 stream_.get_executor(),
@@ -394,8 +413,13 @@ void AgentSession::log_close(const protocol::Close& close) const {
     if (protocol::is_refusal(reason) && !registered_) {
         const auto label = protocol::close_reason_text(reason);
         state_->metrics.count_handshake(label);
-        // The machine escaped the peer's part of the detail already.
-        spdlog::warn("refused {}: {}: {}", who(), label, close.detail);
+        // The machine escaped the peer's part of the detail already. A
+        // drain refuses every hello by design: not a warning.
+        spdlog::log(reason == CloseReason::draining ? spdlog::level::info : spdlog::level::warn,
+                    "refused {}: {}: {}",
+                    who(),
+                    label,
+                    close.detail);
         return;
     }
     switch (reason) {
@@ -411,6 +435,9 @@ void AgentSession::log_close(const protocol::Close& close) const {
             break;
         case CloseReason::superseded:
             spdlog::warn("{}: superseded: {}", who(), close.detail);
+            break;
+        case CloseReason::drained:
+            spdlog::info("{}: ended: {}", who(), close.detail);
             break;
         case CloseReason::internal:
             spdlog::error("{}: {}", who(), close.detail);

@@ -66,6 +66,9 @@ public:
     void close_superseded(std::string by);
     // Asks the agent to reconnect elsewhere, avoiding `avoid`. Any thread.
     void migrate(std::string reason, std::vector<std::string> avoid);
+    // A drain ran out of time: sends a `draining` error saying `why` and
+    // closes. Any thread.
+    void end_draining(std::string why);
     // Has each session recompute its agent's list and push it when it
     // changed: one handler per I/O thread rather than one per session, since
     // a change reaches every agent at once. Any thread.

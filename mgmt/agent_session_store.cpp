@@ -7,6 +7,7 @@
 #include "common/util/text.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/agent_store_jobs.hpp"
+#include "mgmt/drain.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_health.hpp"
 
@@ -17,6 +18,14 @@ namespace agentlb::mgmt {
 namespace asio = boost::asio;
 
 asio::awaitable<void> AgentSession::look_up(protocol::LookupHost request) {
+    if (const auto why = static_cast<DrainRule::Why>(state_->drain_why.load()); why != DrainRule::Why::none) {
+        // Maintenance or a shutdown: the agent dials its next entry at once.
+        auto text = Drain::refusal_text(state_->options.name, why);
+        feed([&text](protocol::ServerMachine& m) {
+            return m.on_draining(std::move(text), protocol::Clock::now());
+        });
+        co_return;
+    }
     if (!state_->serving.load()) {
         // Past agentlb.store.unreachable.limit: agents belong on servers
         // that see the shared configuration (StoreOutage).

@@ -41,7 +41,8 @@ std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
     std::vector<std::string> avoid;
     for (const auto& entry : hosts) {
         const bool down = std::any_of(servers.begin(), servers.end(), [&](const store::ServerRecord& server) {
-            return server.state != store::kServerUp && lb::same_endpoint(entry, server.address);
+            return (server.state != store::kServerUp || server.maintenance) &&
+                   lb::same_endpoint(entry, server.address);
         });
         if (down) {
             avoid.push_back(entry);

@@ -34,8 +34,9 @@ struct ClusterSnapshot {
     const lb::Algorithm* algorithm = nullptr;  // never null once built by make_snapshot
     std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone;
     std::vector<store::ServerRecord> servers;
-    // Entries of settings.hosts (as written there) that name a server whose
-    // state is "down": agents skip them while anything else answers.
+    // Entries of settings.hosts (as written there) that name a server that
+    // is not "up" or whose maintenance is requested: agents skip them while
+    // anything else answers.
     std::vector<std::string> avoid;
     // Every registered host by its name in ASCII lower case (names ignore
     // case, as the store's find_host does).
@@ -79,7 +80,7 @@ Result<ClusterSnapshot> make_snapshot(std::int64_t generation,
 // what a server uses before its first load.
 ClusterSnapshot empty_snapshot();
 
-// The entries of `hosts` that name a server in state "down".
+// The entries of `hosts` that name a server not "up" or in maintenance.
 std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
                                        const std::vector<store::ServerRecord>& servers);
 

@@ -62,6 +62,16 @@ std::uint64_t Metrics::enrollments(std::string_view result) const {
     return it == enrollments_.end() ? 0 : it->second;
 }
 
+void Metrics::set_server_state(std::string_view state) {
+    int index = 3;
+    for (std::size_t i = 0; i < kServerStateTexts.size(); ++i) {
+        if (kServerStateTexts[i] == state) {
+            index = static_cast<int>(i);
+        }
+    }
+    server_state.store(index);
+}
+
 std::string escape_label_value(std::string_view value) {
     std::string out;
     out.reserve(value.size());
@@ -93,6 +103,26 @@ std::string Metrics::render() const {
         "than agentlb.store.unreachable.limit (it moves its agents away).\n";
     out += "# TYPE agentlb_serving gauge\n";
     out += fmt::format("agentlb_serving {}\n", serving.load());
+
+    out +=
+        "# HELP agentlb_server_state This server's state in the store: 1 for the current one (up, preparing "
+        "= draining, maintenance, down).\n";
+    out += "# TYPE agentlb_server_state gauge\n";
+    for (std::size_t i = 0; i < kServerStateTexts.size(); ++i) {
+        out += fmt::format("agentlb_server_state{{state=\"{}\"}} {}\n",
+                           kServerStateTexts[i],
+                           static_cast<int>(i) == server_state.load() ? 1 : 0);
+    }
+    out +=
+        "# HELP agentlb_migrations_sent_total migrate messages sent to agents, by why (maintenance, "
+        "shutdown, "
+        "rebalance, store_outage).\n";
+    out += "# TYPE agentlb_migrations_sent_total counter\n";
+    for (std::size_t i = 0; i < kMigrationReasonTexts.size(); ++i) {
+        out += fmt::format("agentlb_migrations_sent_total{{reason=\"{}\"}} {}\n",
+                           kMigrationReasonTexts[i],
+                           migrations_[i].load());
+    }
 
     out += "# HELP agentlb_handshakes_total Agent connections by outcome (ok or the refusal reason).\n";
     out += "# TYPE agentlb_handshakes_total counter\n";

@@ -33,6 +33,14 @@ private:
     std::atomic<std::uint64_t> sum_micros_{0};
 };
 
+// Why a server sent `migrate` (agentlb_migrations_sent_total's reason).
+enum class MigrationReason : std::uint8_t { maintenance, shutdown, rebalance, store_outage };
+inline constexpr std::array<std::string_view, 4> kMigrationReasonTexts{
+    "maintenance", "shutdown", "rebalance", "store_outage"};
+
+// This server's state as the store holds it (agentlb_server_state).
+inline constexpr std::array<std::string_view, 4> kServerStateTexts{"up", "preparing", "maintenance", "down"};
+
 class Metrics {
 public:
     std::atomic<std::int64_t> agents_connected{0};
@@ -58,6 +66,17 @@ public:
     std::atomic<int> change_feed_state{-1};
     std::atomic<std::uint64_t> store_notifications{0};
     Histogram push_latency;
+    // Index in kServerStateTexts of this server's state (its row in the last snapshot).
+    std::atomic<int> server_state{0};
+
+    void count_migrations(MigrationReason reason, std::uint64_t n) {
+        migrations_[static_cast<std::size_t>(reason)].fetch_add(n);
+    }
+    std::uint64_t migrations(MigrationReason reason) const {
+        return migrations_[static_cast<std::size_t>(reason)].load();
+    }
+    // Sets server_state from the state's text (an unknown text shows as down).
+    void set_server_state(std::string_view state);
 
     // `result` is "ok" or a short refusal reason ("no_certificate", "timeout", ...).
     void count_handshake(std::string_view result);
@@ -69,6 +88,7 @@ public:
     std::string render() const;
 
 private:
+    std::array<std::atomic<std::uint64_t>, kMigrationReasonTexts.size()> migrations_{};
     mutable std::mutex mutex_;
     std::map<std::string, std::uint64_t, std::less<>> handshakes_;
     std::map<std::string, std::uint64_t, std::less<>> enrollments_;

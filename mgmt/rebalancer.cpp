@@ -237,8 +237,7 @@ void Rebalancer::send_some() {
         // agent's): nothing extra. Not the session's held one, which may
         // predate the snapshot this rebalance judged by.
         session->migrate("rebalance: preferred server " + *destination + " is up", snapshot->avoid);
-        // TODO(lead): when the drain branch is merged, count each here with
-        // state_->metrics.count_migrations(MigrationReason::rebalance, 1) (agentlb_migrations_sent_total).
+        state_->metrics.count_migrations(MigrationReason::rebalance, 1);
         --budget;
     }
 }

@@ -9,6 +9,7 @@
 #include "mgmt/agent_session.hpp"
 #include "mgmt/change_listener.hpp"
 #include "mgmt/cluster_watcher.hpp"
+#include "mgmt/drain.hpp"
 #include "mgmt/enroll_session.hpp"
 #include "mgmt/io_pool.hpp"
 #include "mgmt/listener.hpp"
@@ -21,6 +22,7 @@
 #include "mgmt/store_worker.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -28,6 +30,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <map>
 #include <sys/resource.h>
 
 namespace agentlb::mgmt {
@@ -189,6 +192,8 @@ public:
         liveness_->start();
         outage_ = std::make_shared<StoreOutage>(pool_.main(), state_);
         outage_->start();
+        drain_ = std::make_shared<Drain>(pool_.main(), state_);
+        drain_->start();
         rebalancer_ = std::make_shared<Rebalancer>(pool_.main(), state_);
         rebalancer_->load_initial();
         rebalancer_->start();
@@ -197,12 +202,7 @@ public:
         admin_->start();
 
         signals_.emplace(pool_.main(), SIGTERM, SIGINT);
-        signals_->async_wait([this](const boost::system::error_code& ec, int signal) {
-            if (!ec) {
-                spdlog::info("signal {}: shutting down", signal);
-                begin_shutdown();
-            }
-        });
+        wait_for_signal();
 
         hangup_.emplace(pool_.main(), SIGHUP);
         wait_for_hangup();
@@ -220,6 +220,92 @@ public:
             shown_db_,
             changes_ ? "changes notified, safety poll every " + std::to_string(poll.count()) + " ms"
                      : "polled every " + std::to_string(poll.count()) + " ms");
+    }
+
+    // The first SIGTERM/SIGINT drains (see on_first_signal); the second, or
+    // the drain's end, shuts down.
+    void wait_for_signal() {
+        signals_->async_wait([this](const boost::system::error_code& ec, int signal) {
+            if (ec) {
+                return;
+            }
+            if (shutdown_begun_) {
+                return;
+            }
+            if (signalled_) {
+                spdlog::info("signal {} again: shutting down at once", signal);
+                begin_shutdown();
+                return;
+            }
+            signalled_ = true;
+            on_first_signal(signal);
+            if (!shutdown_begun_) {
+                wait_for_signal();
+            }
+        });
+    }
+
+    void on_first_signal(int signal) {
+        const auto timeout = state_->snapshot()->shutdown_timeout;
+        if (timeout <= 0) {
+            spdlog::info("signal {}: shutting down now (agentlb.shutdown.timeout is 0: no drain)", signal);
+            begin_shutdown();
+            return;
+        }
+        const auto sessions = state_->registry.session_count();
+        if (sessions > 0 && !other_server_up()) {
+            spdlog::info(
+                "signal {}: shutting down now without a drain: no other management server is up to take this "
+                "server's {} agents",
+                signal,
+                sessions);
+            begin_shutdown();
+            return;
+        }
+        spdlog::info(
+            "signal {}: draining for at most {} s before shutting down (send it again to stop at once)",
+            signal,
+            timeout);
+        // up -> preparing: peers avoid this server meanwhile. A server in
+        // maintenance (or drained already) keeps its state.
+        auto mark = [this]() -> asio::awaitable<void> {
+            auto job = [name = options_.name](store::Store& store) {
+                return store.compare_and_set_server_state(name, store::kServerUp, store::kServerPreparing);
+            };
+            try {
+                if (co_await store_.call(std::move(job))) {
+                    spdlog::info("state of management server {}: up -> preparing", options_.name);
+                }
+            } catch (const std::exception& e) {
+                spdlog::error("cannot set this server's state to preparing (draining anyway): {}", e.what());
+            }
+        };
+        asio::co_spawn(pool_.main(), std::move(mark), asio::detached);
+        drain_->begin_shutdown(timeout, [this](bool) { begin_shutdown(); });
+    }
+
+    // Another server that is up, not in maintenance, with a fresh heartbeat:
+    // of each row, the newer of the liveness check's copy (fresh heartbeats)
+    // and the snapshot's (fresh just after a peer registered).
+    bool other_server_up() const {
+        std::map<std::string, store::ServerRecord> rows;
+        for (auto list : {state_->servers(), state_->snapshot()->servers}) {
+            for (auto& server : list) {
+                auto& row = rows[server.name];
+                if (row.name.empty() || server.last_heartbeat > row.last_heartbeat) {
+                    row = std::move(server);
+                }
+            }
+        }
+        const auto now = util::unix_now();
+        const auto interval = static_cast<std::int64_t>(options_.server_heartbeat_interval.count());
+        for (const auto& [name, server] : rows) {
+            if (name != options_.name && server.state == store::kServerUp && !server.maintenance &&
+                !heartbeat_expired(server.last_heartbeat, now, interval, kMissedHeartbeatsBeforeDead)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // SIGHUP must not end a daemon that operators are used to "reloading":
@@ -289,7 +375,17 @@ private:
     }
 
     void begin_shutdown() {
+        if (shutdown_begun_) {
+            return;
+        }
+        shutdown_begun_ = true;
         state_->stopping.store(true);
+        if (signals_) {
+            signals_->cancel();
+        }
+        if (drain_) {
+            drain_->stop();
+        }
         if (hangup_) {
             hangup_->cancel();
         }
@@ -350,11 +446,14 @@ private:
     std::shared_ptr<ClusterWatcher> watcher_;
     std::shared_ptr<Liveness> liveness_;
     std::shared_ptr<StoreOutage> outage_;
+    std::shared_ptr<Drain> drain_;
     std::shared_ptr<Rebalancer> rebalancer_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
     std::optional<asio::steady_timer> refusal_summary_;
     int exit_code_ = kExitOk;
+    bool signalled_ = false;
+    bool shutdown_begun_ = false;
 };
 
 }  // namespace

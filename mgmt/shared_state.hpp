@@ -75,6 +75,9 @@ public:
     // False while this server has lacked its store for longer than
     // agentlb.store.unreachable.limit: hellos are refused (StoreOutage).
     std::atomic<bool> serving{true};
+    // A DrainRule::Why other than none while this server drains (maintenance
+    // or a shutdown) or is in maintenance: hellos are refused `draining` (Drain).
+    std::atomic<std::uint8_t> drain_why{0};
 
     // What every agent session's protocol::ServerMachine reads (from options).
     const protocol::ServerSettings agent_settings;

@@ -117,6 +117,7 @@ void StoreOutage::migrate_some(ServingJudge::Clock::time_point now) {
     for (const auto& session : batch) {
         session->migrate(reason, {state_->advertise});
     }
+    state_->metrics.count_migrations(MigrationReason::store_outage, batch.size());
 }
 
 }  // namespace agentlb::mgmt

@@ -24,6 +24,8 @@ std::string_view close_reason_text(CloseReason reason) noexcept {
             return "unknown_host";
         case CloseReason::store_error:
             return "store_error";
+        case CloseReason::draining:
+            return "draining";
         case CloseReason::peer_closed:
             return "peer_closed";
         case CloseReason::read_failed:
@@ -40,6 +42,8 @@ std::string_view close_reason_text(CloseReason reason) noexcept {
             return "slow_reader";
         case CloseReason::superseded:
             return "superseded";
+        case CloseReason::drained:
+            return "drained";
         case CloseReason::stopped:
             return "stopped";
         case CloseReason::write_failed:
@@ -61,6 +65,7 @@ bool is_refusal(CloseReason reason) noexcept {
         case CloseReason::bad_certificate:
         case CloseReason::unknown_host:
         case CloseReason::store_error:
+        case CloseReason::draining:
             return true;
         default:
             return false;

@@ -22,6 +22,7 @@ enum class CloseReason : std::uint8_t {
     bad_certificate,
     unknown_host,
     store_error,
+    draining,  // the server takes no agents now (maintenance, shutting down)
     // After welcome.
     peer_closed,         // the agent left (routine)
     read_failed,         // the read failed, or the agent left in the middle of a frame
@@ -31,6 +32,7 @@ enum class CloseReason : std::uint8_t {
     write_blocked,       // a write blocked for the heartbeat limit
     slow_reader,         // too many frames waiting to be written
     superseded,          // a newer session of this host elsewhere
+    drained,             // a maintenance or shutdown drain ended before the agent moved
     // Either.
     stopped,       // the driver closed it (server shutdown)
     write_failed,  // the driver's write failed

@@ -308,6 +308,24 @@ Actions ServerMachine::on_lookup_failed(TimePoint now) {
     return out;
 }
 
+Actions ServerMachine::on_draining(std::string message, TimePoint now) {
+    Actions out;
+    if (state_ == State::looking_up) {
+        auto detail = message;
+        refuse(wire::ErrorCode::draining,
+               std::move(message),
+               CloseReason::draining,
+               std::move(detail),
+               now,
+               out);
+    } else if (welcomed()) {
+        auto detail = message;
+        refuse(
+            wire::ErrorCode::draining, std::move(message), CloseReason::drained, std::move(detail), now, out);
+    }
+    return out;
+}
+
 Actions ServerMachine::on_recorded(TimePoint now) {
     Actions out;
     if (state_ != State::recording) {

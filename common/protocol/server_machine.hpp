@@ -210,6 +210,10 @@ public:
 
     Actions on_lookup(HostLookup lookup, SeqCounter& seqs, TimePoint now);
     Actions on_lookup_failed(TimePoint now);
+    // The server takes no agents now (maintenance, shutting down): a hello
+    // being looked up is refused `draining` with `message`; a welcomed
+    // session (a drain that timed out) is sent the same error and closed.
+    Actions on_draining(std::string message, TimePoint now);
     Actions on_recorded(TimePoint now);
     Actions on_issued(Issued issued, TimePoint now);
     Actions on_assignment(const AssignmentUpdate& update, SeqCounter& seqs, TimePoint now);

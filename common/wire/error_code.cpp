@@ -22,6 +22,7 @@ constexpr std::array kTable{
     Entry{ErrorCode::unavailable, "unavailable"},
     Entry{ErrorCode::renew_refused, "renew_refused"},
     Entry{ErrorCode::superseded, "superseded"},
+    Entry{ErrorCode::draining, "draining"},
     Entry{ErrorCode::enrollment_refused, "enrollment_refused"},
     Entry{ErrorCode::invalid_token, "invalid_token"},
     Entry{ErrorCode::bad_csr, "bad_csr"},

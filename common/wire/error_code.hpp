@@ -24,6 +24,7 @@ enum class ErrorCode {
     unavailable,        // the server cannot use its store: retry, here or on another server
     renew_refused,      // the CSR of a `renew` was refused
     superseded,         // a newer session of this host is connected elsewhere
+    draining,           // the server takes no agents now (maintenance, shutting down): try the next
     // Enrollment port (8251).
     enrollment_refused,  // wrong, used or expired token
     invalid_token,       // the token is malformed
@@ -43,6 +44,7 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::unavailable,
     ErrorCode::renew_refused,
     ErrorCode::superseded,
+    ErrorCode::draining,
     ErrorCode::enrollment_refused,
     ErrorCode::invalid_token,
     ErrorCode::bad_csr,

@@ -66,6 +66,22 @@ TEST_CASE("the avoid list names down servers as their `host` entries are written
     CHECK(avoid_entries(hosts, {}).empty());
 }
 
+TEST_CASE("the avoid list names servers that are not up or whose maintenance is requested") {
+    const std::vector<std::string> hosts{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"};
+    auto requested = server("ms5", "10.0.0.5:8250", "up");
+    requested.maintenance = true;  // as the operator's request reads before the state follows
+    const auto avoid = avoid_entries(hosts,
+                                     {server("ms1", "10.0.0.1:8250", "up"),
+                                      server("ms2", "10.0.0.2:8250", "preparing"),
+                                      server("ms3", "10.0.0.3:8250", "maintenance"),
+                                      server("ms4", "10.0.0.4:8250", "down"),
+                                      requested});
+    CHECK(avoid == std::vector<std::string>{"10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"});
+    // Cancelled: up again and no longer avoided.
+    requested.maintenance = false;
+    CHECK(avoid_entries(hosts, {server("ms1", "10.0.0.1:8250", "up"), requested}).empty());
+}
+
 TEST_CASE("make_snapshot refuses an unknown algorithm and sorts host ids") {
     CHECK_FALSE(make_snapshot(1, lb::LbSettings{{"a"}, "fastest", 0}, {}, {}).ok());
     auto snapshot = make_snapshot(1, lb::LbSettings{{"a"}, "static", 0}, {{"z", {3, 1, 2}}}, {});

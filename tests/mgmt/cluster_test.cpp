@@ -222,6 +222,8 @@ TEST_CASE("SIGTERM exits 0 and marks the server down and clears its agents") {
     MgmtServer m1(fixture, "M1");
     MgmtServer m2(fixture, "M2");
     fixture.set_config("host", lb::join_host_list({m1.address(), m2.address()}));
+    // The test agent does not move on `migrate`: the SIGTERM drain ends by its timeout.
+    fixture.set_config("agentlb.shutdown.timeout", "1");
     auto h1 = fixture.enroll("h1");
     auto h2 = fixture.enroll("h2");
     REQUIRE(wait_synced(fixture, m1));
@@ -238,6 +240,10 @@ TEST_CASE("SIGTERM exits 0 and marks the server down and clears its agents") {
     CHECK(a2->ping());
 
     m2.process().kill(SIGTERM);
+    // Drained first: asked to move, avoiding M2.
+    const auto migrate = a2->receive_as<wire::Migrate>(2s);
+    REQUIRE(migrate.has_value());
+    CHECK(migrate->avoid == std::vector<std::string>{m2.address()});
     const auto code = m2.process().wait(5s);
     REQUIRE(code.has_value());
     CHECK(*code == 0);

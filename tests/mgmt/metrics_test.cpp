@@ -109,3 +109,31 @@ TEST_CASE("handshake failures map to short stable reasons") {
     CHECK(classify_handshake_failure(error_code(boost::asio::error::eof), X509_V_OK, false) == "closed");
     CHECK(classify_handshake_failure(ssl_error(SSL_R_BAD_SIGNATURE), X509_V_OK, false) == "tls_error");
 }
+
+TEST_CASE("the server's state is one-hot over the four states, and migrations count by reason") {
+    Metrics metrics;
+    auto text = metrics.render();
+    CHECK(metric_value(text, "agentlb_server_state{state=\"up\"}") == 1.0);
+    CHECK(metric_value(text, "agentlb_server_state{state=\"preparing\"}") == 0.0);
+    CHECK(metric_value(text, "agentlb_server_state{state=\"maintenance\"}") == 0.0);
+    CHECK(metric_value(text, "agentlb_server_state{state=\"down\"}") == 0.0);
+    for (const auto reason : {"maintenance", "shutdown", "rebalance", "store_outage"}) {
+        CHECK(metric_value(text, std::string("agentlb_migrations_sent_total{reason=\"") + reason + "\"}") ==
+              0.0);
+    }
+
+    metrics.set_server_state("preparing");
+    metrics.count_migrations(MigrationReason::maintenance, 10);
+    metrics.count_migrations(MigrationReason::store_outage, 2);
+    text = metrics.render();
+    CHECK(metric_value(text, "agentlb_server_state{state=\"up\"}") == 0.0);
+    CHECK(metric_value(text, "agentlb_server_state{state=\"preparing\"}") == 1.0);
+    CHECK(metric_value(text, "agentlb_migrations_sent_total{reason=\"maintenance\"}") == 10.0);
+    CHECK(metric_value(text, "agentlb_migrations_sent_total{reason=\"store_outage\"}") == 2.0);
+    CHECK(metric_value(text, "agentlb_migrations_sent_total{reason=\"shutdown\"}") == 0.0);
+
+    metrics.set_server_state("maintenance");
+    CHECK(metric_value(metrics.render(), "agentlb_server_state{state=\"maintenance\"}") == 1.0);
+    metrics.set_server_state("nonsense");
+    CHECK(metric_value(metrics.render(), "agentlb_server_state{state=\"down\"}") == 1.0);
+}

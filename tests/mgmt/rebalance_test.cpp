@@ -123,6 +123,10 @@ TEST_CASE("cancel-maintenance --rebalance: the agents whose list starts with ms1
     // The pace holds: ten migrates at five a second span at least 1.8 s.
     CHECK(std::chrono::steady_clock::now() - requested_at >= 1500ms);
     CHECK(cluster.count_on("ms1") == prefer_ms1.size());
+    // The servers that held them count each migrate under reason "rebalance".
+    CHECK(cluster.server(1).metric("agentlb_migrations_sent_total{reason=\"rebalance\"}") +
+              cluster.server(2).metric("agentlb_migrations_sent_total{reason=\"rebalance\"}") >=
+          static_cast<double>(prefer_ms1.size()));
     for (const auto& host : prefer_ms1) {
         CHECK(cluster.where()[host] == std::optional<std::string>("ms1"));
     }

@@ -196,6 +196,7 @@ inline void past_the_limit_agents_are_moved_away(CaFixture& fixture, const TakeA
         CHECK_THAT(migrate->reason, Catch::Contains("store"));
     }
     CHECK(m1.metric("agentlb_serving") == 0);
+    CHECK(m1.metric("agentlb_migrations_sent_total{reason=\"store_outage\"}") >= 2);
     CHECK(m1.status()["server"]["serving"] == false);
     // New hellos go elsewhere; the sessions it has stay until their agents leave.
     CHECK(error_code_of(hello_answer(fixture, h1, m1)) == "unavailable");

@@ -254,6 +254,10 @@ TEST_CASE(
           std::string::npos);
     CHECK(agent.find("\nExecStart=/usr/bin/agentlb-agent --config /var/lib/agentlb/agent.properties "
                      "$AGENTLB_AGENT_ARGS\n") != std::string::npos);
+    // The stop timeout fits the SIGTERM drain (agentlb.shutdown.timeout, 60 s by default) and the exit.
+    for (const auto* unit : {&mgmt, &mgmt_instance}) {
+        CHECK(unit->find("\nTimeoutStopSec=90s\n") != std::string::npos);
+    }
     for (const auto* unit : {&mgmt, &mgmt_instance, &agent}) {
         for (const char* line : {"\nUser=agentlb\n",
                                  "\nProtectSystem=strict\n",

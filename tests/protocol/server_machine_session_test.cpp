@@ -239,3 +239,19 @@ TEST_CASE("server: the driver's own close ends it once") {
     CHECK(s.machine.on_timer(t0 + 100s).empty());
     CHECK(s.machine.on_assignment(s.update({"z"}), s.seqs, t0 + 5s).empty());
 }
+
+TEST_CASE("server: a draining server refuses a hello `draining`, and ends a welcomed session the same way") {
+    Session looking_up;
+    looking_up.hello(hello_from("agent-1"));
+    const auto refused = looking_up.machine.on_draining("management server M1 is in maintenance", t0 + 3s);
+    check_refused(refused, "draining", CloseReason::draining);
+    CHECK(error_message(refused) == "management server M1 is in maintenance");
+
+    Session s;
+    s.welcome();
+    const auto ended = s.machine.on_draining("maintenance timeout: M1 ends this session", t0 + 4s);
+    check_refused(ended, "draining", CloseReason::drained);
+    CHECK(error_message(ended) == "maintenance timeout: M1 ends this session");
+    // Nothing to do once closing.
+    CHECK(s.machine.on_draining("again", t0 + 5s).empty());
+}

@@ -86,7 +86,15 @@ MgmtServer::~MgmtServer() {
         return;
     }
     const bool was_running = process_->is_running();
-    const auto code = was_running ? stop() : std::nullopt;
+    std::optional<int> code;
+    if (was_running) {
+        // A server that still holds agents while another is up drains them
+        // at SIGTERM (test agents do not move): a second SIGTERM ends it.
+        code = stop(std::chrono::milliseconds(300));
+        if (!code) {
+            code = stop();
+        }
+    }
     if ((was_running && code != std::optional<int>(0)) || !sanitizer_clean()) {
         std::fprintf(stderr,
                      "agentlb-mgmt %s did not stop cleanly (exit %d); its log:\n%s\n",

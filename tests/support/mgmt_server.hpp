@@ -37,7 +37,8 @@ public:
     // log's content when it does not within 10 s). A `--db VALUE` in
     // `extra_args` replaces the fixture's.
     MgmtServer(const CaFixture& fixture, std::string name, std::vector<std::string> extra_args = {});
-    // Stops it with SIGTERM (SIGKILL after 5 s); a server that exits
+    // Stops it with SIGTERM, a second one after 300 ms (ending a shutdown
+    // drain), SIGKILL after 5 s more; a server that exits
     // uncleanly, or whose log shows a sanitizer report, has its log printed.
     ~MgmtServer();
     MgmtServer(const MgmtServer&) = delete;

@@ -324,7 +324,15 @@ std::string ThreeServers::layout() {
 std::string ThreeServers::logs() {
     std::string text;
     for (auto& server : servers_) {
-        text += "--- " + server->name() + "\n" + tail(server->log(), 3000) + "\n";
+        // Info and above: debug lines would crowd out what matters.
+        std::string shown;
+        std::istringstream lines(server->log());
+        for (std::string line; std::getline(lines, line);) {
+            if (line.find(" debug ") == std::string::npos) {
+                shown += line + "\n";
+            }
+        }
+        text += "--- " + server->name() + "\n" + tail(shown, 3000) + "\n";
     }
     if (!agents_.empty()) {
         text += "--- " + agents_[0]->name() + "\n" + tail(agents_[0]->log(), 2000) + "\n";

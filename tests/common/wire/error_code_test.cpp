@@ -22,6 +22,7 @@ TEST_CASE("every error code has its own wire text, and the text names the code b
 TEST_CASE("wire texts are the ones DESIGN.md names") {
     CHECK(error_code_text(ErrorCode::identity_mismatch) == "identity_mismatch");
     CHECK(error_code_text(ErrorCode::superseded) == "superseded");
+    CHECK(error_code_text(ErrorCode::draining) == "draining");
     CHECK(error_code_text(ErrorCode::enrollment_refused) == "enrollment_refused");
     CHECK(error_code_text(ErrorCode::rate_limited) == "rate_limited");
 }
