@@ -6,6 +6,9 @@
 #   tools/quickstart.sh [start]   install packages, build, start (or restart what is not running)
 #   tools/quickstart.sh status    what runs, which agent is on which server, each agent's list
 #   tools/quickstart.sh stop      end exactly the processes it started (by pid); keep the folder
+#   tools/quickstart.sh restart msN
+#                                 one server as systemd restarts it: SIGTERM, wait until it
+#                                 exits (it hands its agents over first), start it again
 #
 #   AGENTLB_RUN=DIR         working folder (default: run/ in the source tree)
 #   AGENTLB_BIN=DIR         use these built binaries; skip the package and build steps
@@ -29,14 +32,14 @@ die() {
 }
 
 usage() {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # --- settings ---------------------------------------------------------------
 
 command="${1:-start}"
 case "$command" in
-start | stop | status) ;;
+start | stop | status | restart) ;;
 -h | --help | help)
     usage
     exit 0
@@ -46,7 +49,15 @@ start | stop | status) ;;
     exit 2
     ;;
 esac
-if (($# > 1)); then
+if [[ $command == restart ]]; then
+    if (($# != 2)); then
+        printf 'quickstart: restart takes one server name: ms1, ms2 or ms3\n' >&2
+        exit 2
+    elif [[ ! " ${servers[*]} " == *" $2 "* ]]; then
+        printf "quickstart: restart takes one server name: ms1, ms2 or ms3, not '%s'\n" "$2" >&2
+        exit 2
+    fi
+elif (($# > 1)); then
     usage >&2
     exit 2
 fi
@@ -190,16 +201,17 @@ log_tail() {
     tail -n 15 "$run/logs/$1.log" >&2 || true
 }
 
-# Stops the given processes: SIGTERM, then SIGKILL after $stop_timeout seconds.
+# stop_processes SECONDS NAME...: SIGTERM, then SIGKILL after SECONDS.
 stop_processes() {
-    local name live=() left=() killed=() deadline
+    local timeout="$1" name live=() left=() killed=() deadline
+    shift
     for name in "$@"; do
         if running "$name"; then
             kill -TERM "$(pid_of "$name")" 2>/dev/null || true
             live+=("$name")
         fi
     done
-    deadline=$((SECONDS + stop_timeout))
+    deadline=$((SECONDS + timeout))
     while :; do
         left=()
         for name in "${live[@]}"; do
@@ -209,7 +221,7 @@ stop_processes() {
         sleep 0.2
     done
     for name in "${left[@]}"; do
-        say "quickstart: $name (pid $(pid_of "$name")) ignored SIGTERM for ${stop_timeout}s: sending SIGKILL" >&2
+        say "quickstart: $name (pid $(pid_of "$name")) ignored SIGTERM for ${timeout}s: sending SIGKILL" >&2
         kill -KILL "$(pid_of "$name")" 2>/dev/null || true
     done
     deadline=$((SECONDS + 2))
@@ -231,6 +243,10 @@ stop_processes() {
 # shellcheck source=tools/quickstart_postgresql.sh
 source "$root/tools/quickstart_postgresql.sh"
 
+# --- restart msN: cmd_restart
+# shellcheck source=tools/quickstart_restart.sh
+source "$root/tools/quickstart_restart.sh"
+
 # "the store FILE" or "PostgreSQL in DIR", for messages.
 store_text() {
     if [[ $store_kind == postgresql ]]; then
@@ -247,7 +263,7 @@ on_start_failure() {
     local code=$?
     if ((code != 0 && ${#started[@]} > 0)); then
         say "quickstart: start failed; stopping the ${#started[@]} processes it started (logs stay in $run/logs)" >&2
-        stop_processes "${started[@]}"
+        stop_processes "$stop_timeout" "${started[@]}"
     fi
     if ((code != 0 && pg_started)); then
         say "quickstart: start failed; stopping PostgreSQL in $pg_dir (its data stays)" >&2
@@ -328,6 +344,10 @@ Try next (first: source $rel/env   — it sets AGENTLB_DB$( [[ $store_kind == po
         agents not on their first (preferred) server go back to it within 30 s
   agentlbctl preview --algorithm shuffle
         what every host would get, without changing anything
+  agentlbctl mgmt maintenance ms1 --wait; $qs restart ms1
+  agentlbctl mgmt cancel-maintenance ms1 --rebalance
+        ms1 restarted with none of its agents disconnected: one step of the
+        rolling upgrade in docs/OPERATIONS.md
   curl -s http://127.0.0.1:$(admin_port ms1)/metrics     (ms2: port $(admin_port ms2), ms3: $(admin_port ms3))
 Logs: $rel/logs/
 Stop everything: $qs stop   (keeps $rel/ for inspection)
@@ -596,7 +616,7 @@ cmd_stop() {
     local names
     # Agents first: servers that stop first would only make them fail over.
     mapfile -t names < <(printf '%s\n' "${agents[@]}" "${servers[@]}")
-    stop_processes "${names[@]}"
+    stop_processes "$stop_timeout" "${names[@]}"
     local postgresql=""
     if [[ $store_kind == postgresql ]] && stop_postgresql; then
         postgresql=" and PostgreSQL"
@@ -623,4 +643,4 @@ cmd_status() {
     print_status
 }
 
-"cmd_$command"
+"cmd_$command" "${@:2}"
