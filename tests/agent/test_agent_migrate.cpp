@@ -103,7 +103,7 @@ TEST_CASE(
     }
 
     {
-        REQUIRE(fake.send(0, wire::Migrate{"maintenance", {}}));
+        REQUIRE(fake.send(0, wire::Migrate{"maintenance", {}, {}}));
         const auto migrated = Clock::now();
         std::optional<Clock::time_point> on_real_at;
         const bool moved = wait_until(
@@ -199,7 +199,7 @@ TEST_CASE("migrate with no other server answering: the agent keeps its session a
 
     const std::string staying = "nothing else answers: staying on " + fake.address();
     {
-        REQUIRE(fake.send(0, wire::Migrate{"maintenance", {}}));
+        REQUIRE(fake.send(0, wire::Migrate{"maintenance", {}, {}}));
         const bool tried = wait_until([&] { return agent.log().find(staying) != std::string::npos; }, 5s);
         INFO(logs());
         REQUIRE(tried);
@@ -243,6 +243,60 @@ TEST_CASE("migrate with no other server answering: the agent keeps its session a
         CHECK_THAT(agent.log(), Catch::Contains("switched from " + fake.address() + " to " + late.address()));
     }
 
+    agent.kill(SIGTERM);
+    CHECK(agent.wait(5s) == std::optional<int>(0));
+    CHECK(sanitizer_clean(agent.log()));
+}
+
+TEST_CASE("migrate with `to` (a rebalance): the agent moves only to a named server, else stays where it is") {
+    CaFixture fixture;
+    TempDir root;
+    // Ahead of the fake in the list but not started yet: its port refuses.
+    ManagedServer ahead(fixture, "ms-ahead", "127.0.0.3");
+    FakeMgmt fake(fixture, "127.0.0.2");
+    // Behind the fake, and answering: a migrate without `to` would go here.
+    ManagedServer behind(fixture, "ms-behind", "127.0.0.4");
+    behind.start();
+    const std::string hosts = ahead.address() + "," + fake.address() + "," + behind.address();
+    set_static_list(fixture, hosts);
+
+    AgentProcess agent(root, "h-ahead");
+    provision(fixture, agent, hosts + "@static", 0);
+    agent.start();
+    const auto where = [&] { return connected_to(fixture, agent.name()); };
+    const auto logs = [&] { return logs_of(agent, ahead) + "\n" + logs_of(agent, behind); };
+    {
+        const bool on_fake = wait_until([&] { return on_fake_with_heartbeat(fake); }, 8s);
+        INFO(logs());
+        REQUIRE(on_fake);
+    }
+
+    const std::string staying = "did not take us: staying on " + fake.address();
+    REQUIRE(fake.send(0, wire::Migrate{"rebalance", {}, {ahead.address()}}));
+    {
+        const bool stayed = wait_until([&] { return agent.log().find(staying) != std::string::npos; }, 5s);
+        INFO(logs());
+        REQUIRE(stayed);
+    }
+    // It does not move down its list, nor keep retrying.
+    std::this_thread::sleep_for(1500ms);
+    {
+        INFO(logs());
+        CHECK_FALSE(where().has_value());
+        CHECK_FALSE(fake.sessions()[0].closed);
+        CHECK(count(agent.log(), staying) == 1);
+    }
+
+    // Asked again once the server ahead answers: it goes there, make-before-break.
+    ahead.start();
+    REQUIRE(fake.send(0, wire::Migrate{"rebalance", {}, {ahead.address()}}));
+    {
+        const bool moved = wait_until(
+            [&] { return where() == std::optional<std::string>("ms-ahead") && fake.sessions()[0].closed; },
+            8s);
+        INFO(logs());
+        CHECK(moved);
+    }
     agent.kill(SIGTERM);
     CHECK(agent.wait(5s) == std::optional<int>(0));
     CHECK(sanitizer_clean(agent.log()));

@@ -17,7 +17,7 @@
 //   FakeMgmt fake(fixture, "127.0.0.2");
 //   // ... list fake.address() in the agent's `host` ...
 //   wait_until([&] { return fake.welcomed_sessions() == 1; }, 5s);
-//   fake.send(0, wire::Migrate{"maintenance", {}});
+//   fake.send(0, wire::Migrate{"maintenance", {}, {}});
 
 #include "common/wire/messages.hpp"
 #include "tests/support/ca_fixture.hpp"
