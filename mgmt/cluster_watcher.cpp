@@ -6,6 +6,7 @@
 #include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
+#include "mgmt/tick_loop.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -67,15 +68,7 @@ void ClusterWatcher::load_initial() {
 }
 
 void ClusterWatcher::start() {
-    auto self = shared_from_this();
-    asio::co_spawn(
-        context_,
-        [self] { return self->poll_loop(); },
-        [](std::exception_ptr e) {
-            if (auto text = util::exception_text(e)) {
-                spdlog::critical("store watcher ended: {}", *text);
-            }
-        });
+    spawn_loop(context_, "store watcher", [self = shared_from_this()] { return self->poll_loop(); });
 }
 
 void ClusterWatcher::stop() {

@@ -3,6 +3,7 @@
 #include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
+#include "mgmt/tick_loop.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -30,15 +31,7 @@ Drain::Drain(asio::io_context& context, std::shared_ptr<SharedState> state)
     : context_(context), state_(std::move(state)), timer_(context) {}
 
 void Drain::start() {
-    auto self = shared_from_this();
-    asio::co_spawn(
-        context_,
-        [self] { return self->loop(); },
-        [](std::exception_ptr e) {
-            if (auto text = util::exception_text(e)) {
-                spdlog::critical("drain loop ended: {}", *text);
-            }
-        });
+    spawn_loop(context_, "drain loop", [self = shared_from_this()] { return self->loop(); });
 }
 
 void Drain::stop() {
@@ -79,11 +72,9 @@ std::string Drain::migrate_reason(const std::string& server, DrainRule::Why why)
 }
 
 asio::awaitable<void> Drain::loop() {
-    while (!stopped_) {
-        timer_.expires_after(kMigrationTick);
-        boost::system::error_code ec;
-        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (stopped_) {
+    for (;;) {
+        const bool go_on = co_await next_tick(timer_, kMigrationTick, stopped_);
+        if (!go_on) {
             break;
         }
         tick(Clock::now());

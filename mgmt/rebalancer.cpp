@@ -5,6 +5,7 @@
 #include "common/util/text.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
+#include "mgmt/tick_loop.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -55,15 +56,7 @@ void Rebalancer::load_initial() {
 }
 
 void Rebalancer::start() {
-    auto self = shared_from_this();
-    asio::co_spawn(
-        context_,
-        [self] { return self->loop(); },
-        [](std::exception_ptr e) {
-            if (auto text = util::exception_text(e)) {
-                spdlog::critical("rebalance loop ended: {}", *text);
-            }
-        });
+    spawn_loop(context_, "rebalance loop", [self = shared_from_this()] { return self->loop(); });
 }
 
 void Rebalancer::stop() {
@@ -74,11 +67,9 @@ void Rebalancer::stop() {
 }
 
 asio::awaitable<void> Rebalancer::loop() {
-    while (!stopped_) {
-        timer_.expires_after(kMigrationTick);
-        boost::system::error_code ec;
-        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (stopped_) {
+    for (;;) {
+        const bool go_on = co_await next_tick(timer_, kMigrationTick, stopped_);
+        if (!go_on) {
             break;
         }
         const auto now = Clock::now();

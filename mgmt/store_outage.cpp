@@ -3,6 +3,7 @@
 #include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
+#include "mgmt/tick_loop.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -43,15 +44,7 @@ StoreOutage::StoreOutage(asio::io_context& context, std::shared_ptr<SharedState>
     : context_(context), state_(std::move(state)), timer_(context) {}
 
 void StoreOutage::start() {
-    auto self = shared_from_this();
-    asio::co_spawn(
-        context_,
-        [self] { return self->loop(); },
-        [](std::exception_ptr e) {
-            if (auto text = util::exception_text(e)) {
-                spdlog::critical("store outage loop ended: {}", *text);
-            }
-        });
+    spawn_loop(context_, "store outage loop", [self = shared_from_this()] { return self->loop(); });
 }
 
 void StoreOutage::stop() {
@@ -62,11 +55,9 @@ void StoreOutage::stop() {
 }
 
 asio::awaitable<void> StoreOutage::loop() {
-    while (!stopped_) {
-        timer_.expires_after(kOutageTick);
-        boost::system::error_code ec;
-        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (stopped_) {
+    for (;;) {
+        const bool go_on = co_await next_tick(timer_, kOutageTick, stopped_);
+        if (!go_on) {
             break;
         }
         tick(ServingJudge::Clock::now());

@@ -15,6 +15,33 @@ using detail::quoted;
 constexpr std::string_view kDefaultAlgorithm = "static";
 constexpr std::string_view kDefaultCheckInterval = "0";
 
+// Decimal digits only, at most `max` (checked digit by digit, so no
+// overflow). `expected` ends the messages of an empty, negative or
+// non-numeric value; `too_large` words the refusal of one above `max`.
+template <class TooLarge>
+Result<std::int64_t> parse_whole_number(std::string_view value,
+                                        std::int64_t max,
+                                        const std::string& expected,
+                                        TooLarge too_large) {
+    if (value.empty()) {
+        return fail("the value is empty" + expected);
+    }
+    if (value.front() == '-' && detail::all_digits(value.substr(1))) {
+        return fail(quoted(value) + " is negative" + expected);
+    }
+    if (!detail::all_digits(value)) {
+        return fail(quoted(value) + " is not a whole number" + expected);
+    }
+    std::int64_t number = 0;
+    for (char c : value) {
+        number = number * 10 + (c - '0');
+        if (number > max) {
+            return fail(too_large(value));
+        }
+    }
+    return number;
+}
+
 Status with_key(std::string_view key, const std::string& reason) {
     return fail(std::string(key) + ": " + reason);
 }
@@ -52,25 +79,11 @@ const std::vector<ConfigKeyInfo>& config_keys() {
 }
 
 Result<std::int64_t> parse_check_interval(std::string_view value) {
-    const std::string expected = "; expected whole seconds, 0 or more";
-    if (value.empty()) {
-        return fail("the value is empty" + expected);
-    }
-    if (value.front() == '-' && detail::all_digits(value.substr(1))) {
-        return fail(quoted(value) + " is negative" + expected);
-    }
-    if (!detail::all_digits(value)) {
-        return fail(quoted(value) + " is not a whole number" + expected);
-    }
-    std::int64_t seconds = 0;
-    for (char c : value) {
-        seconds = seconds * 10 + (c - '0');
-        if (seconds > kMaxCheckInterval) {
-            return fail(quoted(value) + " is too large; at most " + std::to_string(kMaxCheckInterval) +
-                        " (one year)");
-        }
-    }
-    return seconds;
+    return parse_whole_number(
+        value, kMaxCheckInterval, "; expected whole seconds, 0 or more", [](std::string_view text) {
+            return quoted(text) + " is too large; at most " + std::to_string(kMaxCheckInterval) +
+                   " (one year)";
+        });
 }
 
 Status validate_config(std::string_view key, std::string_view value) {
@@ -107,23 +120,10 @@ Status validate_config(std::string_view key, std::string_view value) {
 Result<std::int64_t> parse_server_key(const ServerKey& key, std::string_view value) {
     const std::string expected = "; expected " + std::string(key.unit) + ", a whole number from " +
                                  std::to_string(key.min) + " to " + std::to_string(key.max);
-    if (value.empty()) {
-        return fail("the value is empty" + expected);
-    }
-    if (value.front() == '-' && detail::all_digits(value.substr(1))) {
-        return fail(quoted(value) + " is negative" + expected);
-    }
-    if (!detail::all_digits(value)) {
-        return fail(quoted(value) + " is not a whole number" + expected);
-    }
-    std::int64_t number = 0;
-    for (char c : value) {
-        number = number * 10 + (c - '0');
-        if (number > key.max) {
-            return fail(quoted(value) + " is too large" + expected);
-        }
-    }
-    if (number < key.min) {
+    auto number = parse_whole_number(value, key.max, expected, [&expected](std::string_view text) {
+        return quoted(text) + " is too large" + expected;
+    });
+    if (number && *number < key.min) {
         return fail(quoted(value) + " is too small" + expected);
     }
     return number;

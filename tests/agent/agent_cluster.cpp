@@ -42,10 +42,11 @@ ManagedServer::ManagedServer(const CaFixture& fixture, std::string name, std::st
     } while (admin_port_ == port_ || admin_port_ == enroll_port_);
 }
 
-void ManagedServer::start() {
+void ManagedServer::start(const std::vector<std::string>& extra) {
     ++starts_;
     auto argv = mgmt_command_line(fixture_, name_, address(), enroll_address(), loopback(admin_port_));
     argv.insert(argv.end(), {"--heartbeat-interval", "1", "--server-heartbeat-interval", "1"});
+    argv.insert(argv.end(), extra.begin(), extra.end());
     process_ =
         std::make_unique<Process>(argv, fixture_.dir() / (name_ + "-" + std::to_string(starts_) + ".log"));
     const bool up = wait_until(

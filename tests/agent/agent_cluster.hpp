@@ -31,17 +31,21 @@ public:
     // Picks free ports; does not start the process.
     ManagedServer(const CaFixture& fixture, std::string name, std::string ip);
 
-    // Starts (again) on the same address and ports; waits for /healthz.
-    void start();
+    // Starts (again) on the same address and ports, with `extra` after the
+    // usual flags (heartbeats of 1 s); waits for /healthz (throws with the
+    // log when it does not come in 10 s).
+    void start(const std::vector<std::string>& extra = {});
     void kill();  // SIGKILL, then reap
     bool running();
 
     const std::string& name() const { return name_; }
     std::string address() const { return ip_ + ":" + std::to_string(port_); }
     std::string enroll_address() const { return ip_ + ":" + std::to_string(enroll_port_); }
+    std::uint16_t admin_port() const { return admin_port_; }
+    // The current start's log.
     std::string log() const;
 
-private:
+protected:
     const CaFixture& fixture_;
     std::string name_;
     std::string ip_;

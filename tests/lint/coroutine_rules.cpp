@@ -80,7 +80,12 @@ std::string blank_comments_and_literals(std::string_view source) {
     return out;
 }
 
-std::vector<Finding> await_with_conditional(std::string_view source) {
+namespace {
+
+// The statements of `source` (split at `;`, `{` and `}`, comments and
+// literals blanked) that `matches`.
+template <class Matches>
+std::vector<Finding> statements_where(std::string_view source, Matches matches) {
     const auto code = blank_comments_and_literals(source);
     std::vector<Finding> findings;
     std::size_t start = 0;
@@ -89,8 +94,7 @@ std::vector<Finding> await_with_conditional(std::string_view source) {
             continue;
         }
         const std::string_view statement(code.data() + start, i - start);
-        if ((has_word(statement, "co_await") || has_word(statement, "co_yield")) &&
-            statement.find('?') != std::string_view::npos) {
+        if ((has_word(statement, "co_await") || has_word(statement, "co_yield")) && matches(statement)) {
             const auto at = start + statement.find("co_");
             const auto line =
                 1 + std::count(code.begin(), code.begin() + static_cast<std::ptrdiff_t>(at), '\n');
@@ -99,6 +103,22 @@ std::vector<Finding> await_with_conditional(std::string_view source) {
         start = i + 1;
     }
     return findings;
+}
+
+}  // namespace
+
+std::vector<Finding> await_with_conditional(std::string_view source) {
+    return statements_where(
+        source, [](std::string_view statement) { return statement.find('?') != std::string_view::npos; });
+}
+
+std::vector<Finding> await_in_loop_condition(std::string_view source) {
+    return statements_where(source, [](std::string_view statement) {
+        const auto first = statement.find_first_not_of(" \t\r\n");
+        return first != std::string_view::npos && statement.substr(first, 5) == "while" &&
+               (statement.size() == first + 5 ||
+                !std::isalnum(static_cast<unsigned char>(statement[first + 5])));
+    });
 }
 
 }  // namespace agentlb::lint

@@ -27,4 +27,9 @@ std::string blank_comments_and_literals(std::string_view source);
 // coroutine operator and `?`.
 std::vector<Finding> await_with_conditional(std::string_view source);
 
+// Every `while` whose condition awaits (`while (co_await next())`). GCC 12
+// miscompiles it: agentlb-mgmt died at its first timer tick when three
+// loops were written so. Await into a named local inside the loop instead.
+std::vector<Finding> await_in_loop_condition(std::string_view source);
+
 }  // namespace agentlb::lint

@@ -53,6 +53,17 @@ TEST_CASE("the scanner ignores literals, comments and other statements") {
     CHECK(blank_comments_and_literals("a // b\nc").find('\n') == 6);
 }
 
+TEST_CASE("a while loop whose condition awaits is found, an await inside the loop is not") {
+    using agentlb::lint::await_in_loop_condition;
+    CHECK(await_in_loop_condition("while (co_await next_tick(t, p, s)) {\n tick();\n}").size() == 1);
+    CHECK(await_in_loop_condition("x();\n  while (!(co_await f())) {}").size() == 1);
+    CHECK(await_in_loop_condition(
+              "for (;;) {\n const bool go = co_await next_tick(t);\n if (!go) { break; }\n}")
+              .empty());
+    CHECK(await_in_loop_condition("while (running) {\n co_await f();\n}").empty());
+    CHECK(await_in_loop_condition("whilst = co_await f();").empty());
+}
+
 TEST_CASE("no source file awaits inside a conditional expression") {
     const std::filesystem::path root = AGENTLB_SOURCE_DIR;
     std::size_t scanned = 0;
@@ -70,11 +81,15 @@ TEST_CASE("no source file awaits inside a conditional expression") {
                 report << entry.path().lexically_relative(root).string() << ":" << finding.line << ": "
                        << finding.statement << "\n";
             }
+            for (const auto& finding : agentlb::lint::await_in_loop_condition(text)) {
+                report << entry.path().lexically_relative(root).string() << ":" << finding.line
+                       << ": (a while condition that awaits) " << finding.statement << "\n";
+            }
         }
     }
     INFO(
         "bind each operand of the awaited call to a named local first (GCC 12 destroys a "
-        "temporary chosen by ?: twice):\n"
+        "temporary chosen by ?: twice), and await a loop's condition into a named local inside the loop:\n"
         << report.str());
     CHECK(report.str().empty());
     CHECK(scanned > 100);

@@ -18,15 +18,7 @@ namespace agentlb::test {
 using namespace std::chrono_literals;
 
 ClusterServer::ClusterServer(const CaFixture& fixture, std::string name)
-    : fixture_(fixture), name_(std::move(name)) {
-    port_ = free_port();
-    do {
-        enroll_port_ = free_port();
-    } while (enroll_port_ == port_);
-    do {
-        admin_port_ = free_port();
-    } while (admin_port_ == port_ || admin_port_ == enroll_port_);
-}
+    : ManagedServer(fixture, std::move(name), "127.0.0.1") {}
 
 ClusterServer::~ClusterServer() {
     if (process_ && process_->is_running()) {
@@ -36,21 +28,6 @@ ClusterServer::~ClusterServer() {
             process_->kill(SIGTERM);
             process_->wait(5s);
         }
-    }
-}
-
-void ClusterServer::start(const std::vector<std::string>& extra) {
-    ++starts_;
-    auto argv = mgmt_command_line(fixture_, name_, address(), loopback(enroll_port_), loopback(admin_port_));
-    argv.insert(argv.end(), {"--heartbeat-interval", "1", "--server-heartbeat-interval", "1"});
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ =
-        std::make_unique<Process>(argv, fixture_.dir() / (name_ + "-" + std::to_string(starts_) + ".log"));
-    const bool up = wait_until(
-        [this] { return !process_->is_running() || http_get(admin_port_, "/healthz", 500ms).status == 200; },
-        10s);
-    if (!up || !process_->is_running()) {
-        throw std::runtime_error("agentlb-mgmt " + name_ + " did not start; its log:\n" + process_->log());
     }
 }
 
@@ -75,21 +52,6 @@ std::optional<int> ClusterServer::stop(std::chrono::milliseconds timeout) {
         process_->wait(5s);
     }
     return code;
-}
-
-void ClusterServer::kill() {
-    if (process_) {
-        process_->kill(SIGKILL);
-        process_->wait(5s);
-    }
-}
-
-bool ClusterServer::running() {
-    return process_ && process_->is_running();
-}
-
-std::string ClusterServer::address() const {
-    return loopback(port_);
 }
 
 std::string ClusterServer::log() const {

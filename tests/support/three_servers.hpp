@@ -36,43 +36,27 @@
 
 namespace agentlb::test {
 
-// One agentlb-mgmt on 127.0.0.1 with ports fixed for its lifetime.
-class ClusterServer {
+// One agentlb-mgmt on 127.0.0.1 with ports fixed for its lifetime: a
+// ManagedServer that can also be signalled, waited for and asked.
+class ClusterServer : public ManagedServer {
 public:
     ClusterServer(const CaFixture& fixture, std::string name);
     ~ClusterServer();
     ClusterServer(const ClusterServer&) = delete;
     ClusterServer& operator=(const ClusterServer&) = delete;
 
-    // Starts (again) with `extra` after the usual flags (heartbeats of 1 s);
-    // waits for /healthz (throws with the log when it does not come in 10 s).
-    void start(const std::vector<std::string>& extra = {});
     void signal(int signal);
     // The exit code, or nothing if it is still running after `timeout`.
     std::optional<int> wait(std::chrono::milliseconds timeout);
     // SIGTERM, then SIGKILL after `timeout`: the exit code of a clean stop.
     std::optional<int> stop(std::chrono::milliseconds timeout = std::chrono::seconds(5));
-    void kill();  // SIGKILL, then reap
-    bool running();
 
-    const std::string& name() const { return name_; }
-    std::string address() const;
-    std::uint16_t admin_port() const { return admin_port_; }
     // Every start's log, oldest first.
     std::string log() const;
     // This run's /v1/status (null when it does not answer) and one sample of
     // /metrics (0 when absent).
     nlohmann::json status() const;
     double metric(const std::string& sample) const;
-
-private:
-    const CaFixture& fixture_;
-    std::string name_;
-    std::uint16_t port_ = 0;
-    std::uint16_t enroll_port_ = 0;
-    std::uint16_t admin_port_ = 0;
-    int starts_ = 0;
-    std::unique_ptr<Process> process_;
 };
 
 // Where every host is, read from the store every `interval` on a thread of
