@@ -111,6 +111,11 @@ TEST_CASE("mgmt maintenance --wait: returns once the server reports maintenance"
     CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(1000));
     CHECK(nlohmann::json::parse(waited.out) ==
           nlohmann::json{{"name", "ms1"}, {"already", false}, {"state", "maintenance"}});
+    // Asked again, it says so in words.
+    const CommandResult again = f.ctl({"mgmt", "maintenance", "ms1", "--wait"});
+    INFO(again.err);
+    CHECK(again.exit_code == 0);
+    CHECK_THAT(again.out, Catch::Contains("management server ms1 is in maintenance after 0 s"));
 }
 
 TEST_CASE("mgmt maintenance --wait --timeout: exit 1 while the server still drains") {

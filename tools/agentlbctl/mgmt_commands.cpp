@@ -95,7 +95,9 @@ int wait_for_maintenance(Context& context,
             const auto waited =
                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
             if (!context.json()) {
-                context.out() << "management server " << display_text(name) << " is " << state << " after "
+                // "is in maintenance", "is down"
+                const std::string reached = state == store::kServerMaintenance ? "in maintenance" : state;
+                context.out() << "management server " << display_text(name) << " is " << reached << " after "
                               << waited.count() << " s\n";
             }
             return kExitOk;
