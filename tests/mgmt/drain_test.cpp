@@ -105,7 +105,10 @@ TEST_CASE(
     INFO(cluster.layout() << "\n" << cluster.logs());
     REQUIRE(drained);
     CHECK(cluster.wait_all_connected(5s));
-    CHECK(cluster.count_on("ms2") == 30);
+    // Each agent takes the next entry that welcomes it in time: ms2, or ms3
+    // when 30 handshakes at once keep ms2 past an agent's welcome timeout
+    // (seen under a sanitizer on a loaded machine).
+    CHECK(cluster.count_on("ms2") + cluster.count_on("ms3") == 30);
     {
         INFO("hosts seen with no session: " << cluster.sampler().describe_gaps());
         CHECK(cluster.sampler().gaps().empty());
@@ -141,12 +144,16 @@ TEST_CASE(
         INFO(cluster.server(i).name() << ": " << cluster.server(i).status().dump());
         CHECK(shown);
     }
-    // ... and the agents on ms2 hold ms1 in their avoid list (pushed).
-    const auto status2 = ms2.status();
-    REQUIRE(status2["agents"].size() == 30);
-    for (const auto& agent : status2["agents"]) {
-        CHECK(agent["avoid"] == nlohmann::json::array({ms1.address()}));
+    // ... and the agents on ms2 and ms3 hold ms1 in their avoid list (pushed).
+    std::size_t avoiding = 0;
+    for (std::size_t i = 1; i < 3; ++i) {
+        const auto status = cluster.server(i).status();  // named: the loop reads a member of it
+        for (const auto& agent : status["agents"]) {
+            CHECK(agent["avoid"] == nlohmann::json::array({ms1.address()}));
+            ++avoiding;
+        }
     }
+    CHECK(avoiding == 30);
 
     // A restarted agent (ms1 first in its list) is refused `draining` and
     // dials its next entry at once.
@@ -305,7 +312,7 @@ TEST_CASE("SIGTERM drains ms1 first: its agents move with no gap and it exits 0 
     REQUIRE(code == std::optional<int>(0));
     CHECK(took < 20s);
     CHECK(cluster.wait_all_connected(5s));
-    CHECK(cluster.count_on("ms2") == 30);
+    CHECK(cluster.count_on("ms2") + cluster.count_on("ms3") == 30);
     {
         INFO("hosts seen with no session: " << cluster.sampler().describe_gaps());
         CHECK(cluster.sampler().gaps().empty());
