@@ -90,7 +90,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("under shuffle the agent stays on a non-first server; a static list moves it back") {
+TEST_CASE("under shuffle the agent stays on a non-first server, and a static list moves it back") {
     Cluster cluster;
     cluster.stop_agent();
     // h1 comes back while ms1 is down, holding a shuffled list that happens
