@@ -50,6 +50,15 @@ public:
         return servers_[0]->address() + "," + servers_[1]->address() + "," + servers_[2]->address();
     }
     std::optional<std::string> where() { return connected_to(fixture_, agent_.name()); }
+    // The server (ms1..ms3) whose address is `address`.
+    std::string name_of(const std::string& address) const {
+        for (const auto& server : servers_) {
+            if (server->address() == address) {
+                return server->name();
+            }
+        }
+        return "?" + address;
+    }
 
     void stop_agent() {
         agent_.kill(SIGTERM);
@@ -62,6 +71,18 @@ public:
         REQUIRE(file.ok());
         file->set("host", value);
         REQUIRE(util::write_file_atomically(agent_.properties_path(), file->serialize()).ok());
+    }
+
+    // True while h1 stays on `server` for `how_long` (sampled every 50 ms).
+    bool stays_on(const std::string& server, std::chrono::milliseconds how_long) {
+        const auto until = Clock::now() + how_long;
+        while (Clock::now() < until) {
+            if (where() != std::optional<std::string>(server)) {
+                return false;
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+        return true;
     }
 
     bool server_up(const std::string& name) {
@@ -111,12 +132,7 @@ TEST_CASE("under shuffle the agent stays on a non-first server, and a static lis
     REQUIRE(wait_until([&] { return cluster.server_up("ms1"); }, 5s));
     // Five check intervals (1 s) with ms1 up and no longer avoided: a
     // running check would have moved h1 back within about one.
-    const auto until = Clock::now() + 5s;
-    bool stayed = true;
-    while (Clock::now() < until && stayed) {
-        stayed = cluster.where() == std::optional<std::string>("ms2");
-        std::this_thread::sleep_for(50ms);
-    }
+    const bool stayed = cluster.stays_on("ms2", 5s);
     INFO(cluster.logs());
     CHECK(stayed);
     CHECK(cluster.agent().log().find("preferred check: trying") == std::string::npos);
@@ -147,4 +163,44 @@ TEST_CASE("a held list without @algorithm is corrected to the list with @static 
     INFO(cluster.logs());
     REQUIRE(corrected);
     CHECK(cluster.where() == std::optional<std::string>("ms1"));
+}
+
+TEST_CASE("a pushed shuffle list turns a running preferred check off") {
+    Cluster cluster;
+    cluster.fixture().set_config("indirect.agent.lb.check.interval", "1");
+    REQUIRE(wait_until(
+        [&] { return cluster.server(0).log().find("@static interval 1") != std::string::npos; }, 5s));
+    cluster.fixture().set_config("indirect.agent.lb.algorithm", "shuffle");
+    std::optional<std::string> held;
+    REQUIRE(wait_until(
+        [&] {
+            held = cluster.agent().host_value();
+            return held && held->ends_with("@shuffle");
+        },
+        5s));
+    // The order is random: read which server came first.
+    const std::string first_address = held->substr(0, held->find(','));
+    const std::string first = cluster.name_of(first_address);
+    INFO("h1 holds " << *held << " (first: " << first << ")");
+    std::string stay_on = "ms1";
+    if (first == "ms1") {
+        // Already on its first entry: take ms1 away and bring it back, so
+        // that h1 sits on its second entry while its first is up.
+        cluster.server(0).kill();
+        REQUIRE(wait_until(
+            [&] {
+                auto now = cluster.where();
+                return now && *now != "ms1";
+            },
+            10s));
+        stay_on = *cluster.where();
+        cluster.server(0).start();
+        REQUIRE(wait_until([&] { return cluster.server_up("ms1"); }, 5s));
+    }
+    // A running check (interval 1 s) would move h1 to its first entry within about a second.
+    const bool stayed = cluster.stays_on(stay_on, 5s);
+    INFO(cluster.logs());
+    CHECK(stayed);
+    CHECK(cluster.agent().log().find("preferred check: trying") == std::string::npos);
+    CHECK_THAT(cluster.agent().log(), Catch::Contains("preferred check off under shuffle"));
 }
