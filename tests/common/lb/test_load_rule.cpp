@@ -291,3 +291,21 @@ TEST_CASE("load rule: over random zones the moves keep every promise and settle 
         CHECK(plan_load_moves(full, threshold).empty());
     }
 }
+
+TEST_CASE("load rule: 10,000 agents all on one server reach their weighted shares in one round") {
+    std::mt19937 random(10000);
+    ZoneLoad zone;
+    zone.servers = {server("ms1", 1), server("ms2", 2), server("ms3", 3), server("ms4", 4)};
+    std::vector<std::string> list{"ms1", "ms2", "ms3", "ms4"};
+    for (std::int64_t id = 1; id <= 10000; ++id) {
+        std::shuffle(list.begin(), list.end(), random);
+        zone.agents.push_back({id, "ms1", list, std::chrono::microseconds(random() % 100000)});
+    }
+    const auto moves = plan_load_moves(zone, 50);
+    CHECK(moves.size() == 9000);  // the fewest: ms1 keeps its share of 1,000
+    apply_moves(zone, moves);
+    const auto loads = assess_load(zone, 50);
+    for (std::size_t s = 0; s < loads.size(); ++s) {
+        CHECK(loads[s].count == 1000 * static_cast<std::int64_t>(s + 1));
+    }
+}
