@@ -18,7 +18,7 @@ TEST_CASE("behaviour: names parse to their behaviour and back") {
     CHECK(*parse_behaviour(kDefaultBehaviour) == Behaviour::off);
 }
 
-TEST_CASE("behaviour: settings grow more eager from low to aggressive; off has none") {
+TEST_CASE("behaviour: settings grow more eager from low to aggressive, and off has none") {
     CHECK_FALSE(behaviour_settings(Behaviour::off));
     const auto low = *behaviour_settings(Behaviour::low);
     const auto normal = *behaviour_settings(Behaviour::normal);

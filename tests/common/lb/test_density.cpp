@@ -38,7 +38,7 @@ std::map<std::string, int> counts_after(ZoneLoad zone, const DensityPlan& plan) 
 
 }  // namespace
 
-TEST_CASE("density: servers fill in host order up to the maximum; the last ones empty") {
+TEST_CASE("density: servers fill in host order up to the maximum, and the last ones empty") {
     ZoneLoad zone = zone_of({5, 5, 5});
     const DensityPlan plan = plan_density(zone, 10);
     // ms1 takes 5 more (from ms3: ms2 keeps its 5, its target); ms3 empties.
@@ -133,7 +133,8 @@ TEST_CASE("density: agents on a server their list does not name leave it first")
     CHECK(plan.targets[10] == "ms2");
 }
 
-TEST_CASE("density: weight 0 and servers that do not count get no agents; agents on the latter are left") {
+TEST_CASE(
+    "density: weight 0 and servers that do not count get no agents, and agents on the latter are left") {
     ZoneLoad zone = zone_of({3, 3, 3}, {server("ms1", 0), server("ms2", 1, false), server("ms3")});
     const DensityPlan plan = plan_density(zone, 10);
     // ms1 weighs 0: its 3 go to ms3; ms2's agents are the drain's.

@@ -59,7 +59,7 @@ TEST_CASE("load rule: the fair share is the zone's agents split by weight among 
     CHECK_FALSE(equal[0].settled);
 }
 
-TEST_CASE("load rule: exactly at the threshold is not over; one agent more is") {
+TEST_CASE("load rule: exactly at the threshold is not over, and one agent more is") {
     // Share 10 each; 30 % above is exactly 13.
     auto at = assess_load(zone_of({13, 9, 8}), 300);
     CHECK(at[0].excess == 3);
@@ -129,7 +129,7 @@ TEST_CASE("load rule: agents with the highest round trip move first, then by hos
     CHECK(next[1].host_id == 1);
 }
 
-TEST_CASE("load rule: an agent never goes to a server its list does not name; others go instead") {
+TEST_CASE("load rule: an agent never goes to a server its list does not name, and others go instead") {
     ZoneLoad zone = zone_of({12, 9, 9});
     zone.agents[0].list = {"ms1"};
     zone.agents[0].rtt = 1s;

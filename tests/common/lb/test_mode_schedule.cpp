@@ -114,7 +114,7 @@ TEST_CASE("schedule: blanks around the parts, ',' and '-' are allowed") {
     CHECK(mode_at(schedule, at(kSat, 9, 0)) == Mode::density);
 }
 
-TEST_CASE("schedule: the first rule that matches wins; no match or no schedule gives nothing") {
+TEST_CASE("schedule: the first rule that matches wins, and no match or no schedule gives nothing") {
     const Schedule schedule = parsed("Mon 08:00-12:00 density; Mon-Fri 08:00-20:00 performance");
     CHECK(mode_at(schedule, at(kMon, 9, 0)) == Mode::density);
     CHECK(mode_at(schedule, at(kMon, 13, 0)) == Mode::performance);
