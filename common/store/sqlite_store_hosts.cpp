@@ -187,6 +187,18 @@ void SqliteStore::clear_connected_for_server(std::string_view server) {
         .run();
 }
 
+std::vector<ConnectedCount> SqliteStore::connected_counts() {
+    auto query = connection_.query(
+        "SELECT zone, connected_to, COUNT(*) FROM hosts WHERE connected_to IS NOT NULL "
+        "GROUP BY zone, connected_to ORDER BY zone, connected_to",
+        "counting connected hosts");
+    std::vector<ConnectedCount> counts;
+    while (query.step()) {
+        counts.push_back(ConnectedCount{query.text(0), query.text(1), query.int64(2)});
+    }
+    return counts;
+}
+
 void SqliteStore::touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) {
     if (host_ids.empty()) {
         return;
