@@ -214,7 +214,11 @@ TEST_CASE("a transaction PostgreSQL ends as a deadlock victim runs again") {
     b.join();
     INFO((errors.empty() ? std::string() : errors.front()));
     CHECK(errors.empty());
-    CHECK(attempts == 3);  // the victim once more
+    // The victim runs once more at least. On a loaded machine its second run
+    // can take the row the survivor was waking up to lock, and the pair
+    // deadlocks again (seen: the survivor then became the victim): each
+    // round still ends with one of them committed.
+    CHECK(attempts >= 3);
     PgConnection check(database.uri());
     auto values = check.exec("SELECT v FROM pair ORDER BY id", "test");
     CHECK(values.int64(0, 0) == 2);
