@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstdio>
 #include <libpq-fe.h>
+#include <random>
+#include <thread>
 
 namespace agentlb::store {
 
@@ -183,6 +185,12 @@ PgResult PgConnection::exec(std::string_view sql,
     throw PgError("PostgreSQL store " + shown_ + ": " + std::string(what) + ": " +
                       pg_one_line(message, options_.password),
                   sqlstate);
+}
+
+void PgConnection::pause_before_rerun(int attempt) {
+    thread_local std::minstd_rand random(std::random_device{}());
+    std::uniform_int_distribution<int> milliseconds(1, 10 * attempt);
+    std::this_thread::sleep_for(std::chrono::milliseconds(milliseconds(random)));
 }
 
 // ---- PgTransaction ----

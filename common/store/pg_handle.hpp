@@ -112,6 +112,9 @@ public:
 
     // Runs `body` as a transaction again when PostgreSQL reports a
     // serialization failure or a deadlock (a few times, then the error).
+    // Each rerun waits a few random milliseconds first: a victim that runs
+    // again at once can take the row its survivor was waking up to lock and
+    // deadlock with it again, round after round on a loaded machine.
     template <class Body>
     auto retrying(Body&& body) -> decltype(body()) {
         for (int attempt = 1;; ++attempt) {
@@ -122,12 +125,15 @@ public:
                     throw;
                 }
             }
+            pause_before_rerun(attempt);
         }
     }
 
 private:
     static constexpr int kAttempts = 4;
     void ensure_connected();
+    // Sleeps 1..10 x attempt ms, at random (the store's own thread).
+    static void pause_before_rerun(int attempt);
 
     PgOptions options_;
     std::string shown_;
