@@ -60,6 +60,9 @@ public:
         // feed's thread (it posts to them), then the store thread (it may
         // still hold completion handlers of the pool).
         pool_.stop();
+        if (state_ && state_->hooks) {
+            state_->hooks->stop();  // runs what is queued (server.down included), bounded
+        }
         changes_.reset();
         store_.stop();
     }
@@ -368,6 +371,11 @@ private:
                 co_await store_.call(std::move(job));
                 spdlog::info(
                     "management server {} marked down; {} agent sessions closed", options_.name, count);
+                state_->post_hook(server_hook_event(kHookServerDown,
+                                                    options_.name,
+                                                    options_.name,
+                                                    std::string(store::kServerDown),
+                                                    "shutdown"));
             } catch (const std::exception& e) {
                 spdlog::error("cannot mark this server down in the store: {}", e.what());
                 exit_code_ = kExitFailure;
