@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,6 +71,15 @@ struct SpawnSetup {
     }
 };
 
+void take_pending_sigpipe() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    const timespec none{0, 0};
+    while (::sigtimedwait(&pipe, nullptr, &none) == SIGPIPE) {
+    }
+}
+
 }  // namespace
 
 HookRunner::HookRunner(HookSettings settings, Metrics& metrics)
@@ -121,6 +131,12 @@ void HookRunner::stop() {
 }
 
 void HookRunner::run() {
+    // Process signals go to the other threads; a write to a hook that
+    // closed its stdin fails with EPIPE here instead of raising SIGPIPE
+    // (also where the process does not ignore it, as in tests).
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
     std::unique_lock lock(mutex_);
     for (;;) {
         const bool out_of_time = stopping_ && Clock::now() >= stop_deadline_;
@@ -224,7 +240,11 @@ void HookRunner::feed_stdin(Child& child) {
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !child.killed) {
             return;  // the pipe is full: the rest when it drains
         }
-        // EPIPE: the hook does not read its stdin, which is its right.
+        // EPIPE: the hook does not read its stdin, which is its right. The
+        // SIGPIPE it raised is pending on this thread (blocked): taken away.
+        if (n < 0 && errno == EPIPE) {
+            take_pending_sigpipe();
+        }
         child.unwritten.clear();
     }
     ::close(child.stdin_fd);
