@@ -181,7 +181,8 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
                                                    " of this server's heartbeats (last one " +
                                                    std::to_string(util::unix_now() - server.last_heartbeat) +
                                                    " s ago)"});
-                outcome.marked_down.emplace_back(server.name, outcome.transitions.back().what);
+                outcome.marked_down.emplace_back(
+                    server.name, "management server " + server.name + " " + outcome.transitions.back().what);
             }
         } catch (const store::StoreError& e) {
             // Judged again at the next check; what was found so far is kept.

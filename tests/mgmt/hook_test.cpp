@@ -257,6 +257,7 @@ TEST_CASE("maintenance, a drained agent and a peer marked down reach the hook") 
     CHECK(d.json["server"] != "ms3");
     CHECK(d.json["state"] == "down");
     CHECK(d.json["reason"] == "heartbeat_missed");
+    CHECK_THAT(d.json["detail"].get<std::string>(), Catch::StartsWith("management server ms3 is down: "));
     std::this_thread::sleep_for(2s);
     CHECK(down().size() == 1);
 }
