@@ -24,6 +24,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// At a stop, how long killed hooks are waited for before the runner gives up.
+constexpr std::chrono::seconds kHookReapGiveUp{1};
+
 std::string exit_text(int status) {
     if (WIFEXITED(status)) {
         return "exited with status " + std::to_string(WEXITSTATUS(status));
@@ -80,10 +83,30 @@ void take_pending_sigpipe() {
     }
 }
 
+// The server's environment but what may hold the store's password
+// ($AGENTLB_DB, libpq's PG* variables): hooks are often scripts that log
+// or forward their environment.
+std::vector<std::string> hook_environment() {
+    std::vector<std::string> out;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+        const std::string_view text(*entry);
+        if (text.rfind("AGENTLB_DB=", 0) == 0 || text.rfind("PG", 0) == 0) {
+            continue;
+        }
+        out.emplace_back(text);
+    }
+    return out;
+}
+
 }  // namespace
 
 HookRunner::HookRunner(HookSettings settings, Metrics& metrics)
     : settings_(std::move(settings)), metrics_(metrics), queue_(settings_.queue_limit) {
+    environment_ = hook_environment();
+    for (auto& entry : environment_) {
+        envp_.push_back(entry.data());
+    }
+    envp_.push_back(nullptr);
     thread_ = std::thread([this] { run(); });
 }
 
@@ -158,6 +181,12 @@ void HookRunner::run() {
         if (stopping_ && queue_.empty() && running_.empty()) {
             return;
         }
+        if (stopping_ && Clock::now() >= stop_deadline_ + kHookReapGiveUp) {
+            // Killed but not gone (stuck in the kernel): the process is exiting anyway.
+            spdlog::warn("hook: {} hook processes did not end after SIGKILL; not waiting for them",
+                         running_.size());
+            return;
+        }
         if (running_.empty()) {
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             continue;
@@ -197,7 +226,7 @@ void HookRunner::spawn(const HookEvent& event) {
     std::array<char*, 3> argv{program.data(), name.data(), nullptr};
     pid_t pid = -1;
     if (rc == 0) {
-        rc = ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), environ);
+        rc = ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), envp_.data());
     }
     ::close(fds[0]);
     if (rc != 0) {

@@ -9,7 +9,9 @@
 // - at most `concurrency` hook processes run at once, each started with
 //   posix_spawn (no shell): argv = [PROGRAM, EVENT], the event's JSON on
 //   stdin, then EOF; in a process group of its own, with no descriptor of the
-//   server but stdout and stderr, default signal dispositions and no mask;
+//   server but stdout and stderr, default signal dispositions and no mask,
+//   and the server's environment without $AGENTLB_DB and PG* (they may hold
+//   the store's password);
 // - stdin is a non-blocking pipe written from this thread: a hook that never
 //   reads cannot hold anything up (an event is far below the pipe's buffer;
 //   what does not fit is written as the pipe drains, until the timeout);
@@ -80,6 +82,9 @@ private:
 
     const HookSettings settings_;
     Metrics& metrics_;
+    // What each hook gets as its environment (see hook_environment()).
+    std::vector<std::string> environment_;
+    std::vector<char*> envp_;
     std::mutex mutex_;
     std::condition_variable wake_;
     HookQueue queue_;                                                   // under mutex_

@@ -4,6 +4,7 @@
 #include "common/lb/endpoint.hpp"
 #include "common/store/store_location.hpp"
 #include "common/util/clock.hpp"
+#include "common/util/text.hpp"
 #include "mgmt/admin_http.hpp"
 #include "mgmt/admin_routes.hpp"
 #include "mgmt/agent_session.hpp"
@@ -170,6 +171,12 @@ public:
         enroll_listener_->start();
         admin_->start();
 
+        if (state_->hooks) {
+            spdlog::info("membership hook {}: at most {} at once, each killed after {} s",
+                         util::peer_text(options_.hook, util::kShownPathBytes),
+                         options_.hook_concurrency,
+                         options_.hook_timeout.count());
+        }
         signals_.emplace(pool_.main(), SIGTERM, SIGINT);
         wait_for_signal();
 

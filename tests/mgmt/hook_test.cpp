@@ -286,3 +286,29 @@ TEST_CASE("the runner neither blocks nor waits on a hook that never reads a larg
     CHECK(Clock::now() - stop_start < 3s);  // bounded by the hook timeout (1 s) here
     CHECK(metrics.hook_runs_ok.load() == 0);
 }
+
+TEST_CASE("a hook gets argv EVENT and the server's environment without the store's password") {
+    TempDir dir;
+    const auto out = dir.path() / "env.txt";
+    const auto hook = write_script(
+        dir.path(),
+        "env.sh",
+        "cat > /dev/null\necho \"argv $#: $1\" > '" + out.string() + "'\nenv >> '" + out.string() + "'\n");
+    ::setenv("AGENTLB_DB", "postgresql://agentlb:secret1@db1/agentlb", 1);
+    ::setenv("PGPASSWORD", "secret2", 1);
+    ::setenv("AGENTLB_HOOK_TEST_MARK", "kept", 1);
+    mgmt::Metrics metrics;
+    {
+        mgmt::HookRunner runner(mgmt::HookSettings{hook, 1, 5s, 4}, metrics);
+        runner.post(mgmt::server_hook_event(mgmt::kHookServerUp, "ms1", "ms1", "up", "started"));
+        CHECK(wait_until([&] { return metrics.hook_runs_ok.load() == 1; }, 5s));
+    }
+    ::unsetenv("AGENTLB_DB");
+    ::unsetenv("PGPASSWORD");
+    ::unsetenv("AGENTLB_HOOK_TEST_MARK");
+    const auto text = file_text(out);
+    CHECK_THAT(text, Catch::StartsWith("argv 1: server.up\n"));
+    CHECK_THAT(text, Catch::Contains("AGENTLB_HOOK_TEST_MARK=kept"));
+    CHECK_THAT(text, !Catch::Contains("secret1"));
+    CHECK_THAT(text, !Catch::Contains("secret2"));
+}
