@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -136,6 +137,24 @@ TEST_CASE("the hook hears agent.connected and agent.disconnected with the agent'
     CHECK(wait_until([&] { return m1.metric("agentlb_hook_runs_total{result=\"ok\"}") >= 3; }, 5s));
     CHECK(m1.metric("agentlb_hook_runs_total{result=\"failed\"}") == 0);
     CHECK(m1.metric("agentlb_hook_events_dropped_total") == 0);
+
+    // The whole exposition, hook families included, as Prometheus reads it.
+    if (std::system("command -v promtool > /dev/null 2>&1") != 0) {
+        WARN("promtool not installed: the exposition format is not checked");
+        return;
+    }
+    const auto scraped = dir.path() / "metrics.txt";
+    {
+        std::ofstream out(scraped);
+        out << m1.metrics();
+    }
+    const auto report = dir.path() / "promtool.txt";
+    const auto command =
+        "promtool check metrics < '" + scraped.string() + "' > '" + report.string() + "' 2>&1";
+    const int rc = std::system(command.c_str());
+    INFO(file_text(report));
+    CHECK(rc == 0);
+    CHECK(file_text(report).empty());  // no lint complaint either
 }
 
 TEST_CASE("a hook that outlives --hook-timeout is killed with its children while agents keep connecting") {
