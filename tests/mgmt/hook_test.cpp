@@ -206,17 +206,23 @@ TEST_CASE("a hook that exits 1 is logged as failed with the event name and count
 TEST_CASE("events beyond the hook queue are dropped, counted and logged") {
     CaFixture fixture;
     TempDir dir;
-    const auto hook = write_script(dir.path(), "busy.sh", "cat > /dev/null\nsleep 3\n");
+    // Every run waits for the gate: the first one holds the only slot for as
+    // long as the test wants, however slow the machine.
+    const auto gate = dir.path() / "gate";
+    const auto hook =
+        write_script(dir.path(),
+                     "gated.sh",
+                     "cat > /dev/null\nwhile [ ! -e '" + gate.string() + "' ]; do sleep 0.05; done\n");
     MgmtServer m1(fixture,
                   "M1",
-                  {"--hook", hook, "--hook-concurrency", "1", "--hook-timeout", "3", "--hook-queue", "2"});
+                  {"--hook", hook, "--hook-concurrency", "1", "--hook-timeout", "60", "--hook-queue", "2"});
     fixture.set_config("host", m1.address());
     std::vector<AgentIdentity> hosts;
     for (int i = 0; i < 5; ++i) {
         hosts.push_back(fixture.enroll("h" + std::to_string(i)));
     }
     REQUIRE(wait_synced(fixture, m1));
-    // server.up runs for 3 s: two agent.connected wait, three are dropped.
+    // server.up's run holds the slot: two agent.connected wait, three are dropped.
     std::vector<std::unique_ptr<TestAgent>> agents;
     for (const auto& host : hosts) {
         agents.push_back(connect_agent(fixture, host, m1));
@@ -226,6 +232,12 @@ TEST_CASE("events beyond the hook queue are dropped, counted and logged") {
     // The first drop is logged at once, the next ones within the period are not.
     CHECK(lines_containing(m1.log(), "hook: 1 events dropped: 2 are already waiting") == 1);
     CHECK(lines_containing(m1.log(), "events dropped") == 1);
+    CHECK(m1.metric("agentlb_hook_runs_total{result=\"ok\"}") == 0);
+
+    // Opened: the held run and the two queued ones finish.
+    { std::ofstream open_gate(gate); }
+    CHECK(wait_until([&] { return m1.metric("agentlb_hook_runs_total{result=\"ok\"}") == 3; }, 5s));
+    CHECK(m1.metric("agentlb_hook_events_dropped_total") == 3);
 }
 
 TEST_CASE("maintenance, a drained agent and a peer marked down reach the hook") {
@@ -252,7 +264,10 @@ TEST_CASE("maintenance, a drained agent and a peer marked down reach the hook") 
     CHECK(m.front().json["state"] == "maintenance");
 
     // Both agents left ms1 because it asked them to.
-    const auto moved = matching(events, [](auto& j) { return j["event"] == "agent.moved"; });
+    // Hooks run side by side: server.maintenance's may be written first.
+    auto moved_events = [&] { return matching(events, [](auto& j) { return j["event"] == "agent.moved"; }); };
+    CHECK(wait_until([&] { return moved_events().size() >= 2; }, 5s));
+    const auto moved = moved_events();
     CHECK(moved.size() == 2);
     for (const auto& event : moved) {
         INFO(event.json.dump());
@@ -261,9 +276,11 @@ TEST_CASE("maintenance, a drained agent and a peer marked down reach the hook") 
         CHECK_THAT(event.json["detail"].get<std::string>(), Catch::Contains("going into maintenance"));
     }
     CHECK(matching(events, [](auto& j) { return j["event"] == "agent.disconnected"; }).empty());
-    CHECK(matching(events, [](auto& j) {
-              return j["event"] == "agent.connected" && j["server"] == "ms2";
-          }).size() == 2);
+    auto on_ms2 = [&] {
+        return matching(events,
+                        [](auto& j) { return j["event"] == "agent.connected" && j["server"] == "ms2"; });
+    };
+    CHECK(wait_until([&] { return on_ms2().size() == 2; }, 5s));
 
     // ms3 dies: a peer marks it down and says so once.
     cluster.server(2).signal(SIGKILL);
