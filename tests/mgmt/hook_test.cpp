@@ -165,6 +165,29 @@ TEST_CASE("the hook hears agent.connected and agent.disconnected with the agent'
     CHECK(down.front().json["reason"] == "shutdown");
 }
 
+TEST_CASE("bad hook flags stop agentlb-mgmt with exit 2 and a message naming the flag") {
+    CaFixture fixture;
+    TempDir dir;
+    const auto hook = write_script(dir.path(), "ok.sh", "exit 0\n");
+    const auto base = mgmt_command_line(
+        fixture, "M1", "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3");  // never bound: refused first
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+        {{"--hook", (dir.path() / "missing").string()},
+         "--hook '" + (dir.path() / "missing").string() + "': no such file"},
+        {{"--hook", hook, "--hook-timeout", "0"}, "--hook-timeout 0 is outside 1..3600"},
+        {{"--hook", hook, "--hook-concurrency", "x"}, "--hook-concurrency 'x' is not a whole number"},
+        {{"--hook-concurrency", "2"}, "--hook-concurrency needs --hook"},
+    };
+    for (const auto& [extra, message] : cases) {
+        auto argv = base;
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        const auto result = run_command(argv, 10s);
+        INFO(result.err);
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::Contains(message));
+    }
+}
+
 TEST_CASE("a hook that outlives --hook-timeout is killed with its children while agents keep connecting") {
     CaFixture fixture;
     TempDir dir;
