@@ -42,10 +42,15 @@ Agent::Agent(asio::io_context& io, FileWorker& worker, AgentOptions options, Age
       retry_timer_(io),
       preferred_timer_(io),
       renewal_timer_(io) {
-    policy_.set_hosts(settings_.hosts);
+    policy_from_settings();
 }
 
 Agent::~Agent() = default;
+
+void Agent::policy_from_settings() {
+    policy_.set_hosts(settings_.hosts);
+    policy_.set_algorithm(settings_.algorithm);
+}
 
 void Agent::start() {
     asio::co_spawn(

@@ -11,7 +11,8 @@
 // Rules (DESIGN.md "Agent"):
 // - connect: candidates in order (avoid list last), backoff between passes;
 // - a session counts once `welcome` arrived;
-// - preferred check every host.lb.check.interval s: make-before-break;
+// - preferred check every host.lb.check.interval s: make-before-break (none
+//   while the held list's algorithm is shuffle, as in CloudStack);
 // - pushes: persist, then adopt and ack;
 // - migrate, or a list without the current server: move to another server
 //   make-before-break, staying put while nothing else answers;
@@ -85,6 +86,9 @@ private:
     void adopt(const std::shared_ptr<ServerSession>& session, const std::string& why);
     void adopt_list(const ListPush& push);
     void apply_settings(AgentSettings settings, const std::string& why);
+    // The policy follows the held list: its entries and its algorithm
+    // (shuffle turns the preferred check off).
+    void policy_from_settings();
     void after_list_change();
     void reload();
     void stop(int exit_code, const std::string& why);

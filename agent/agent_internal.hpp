@@ -39,7 +39,7 @@ inline std::string describe_list(const std::vector<std::string>& hosts, const st
     if (hosts.empty()) {
         return "(none)";
     }
-    return util::join_bounded(hosts) + "@" + algorithm;
+    return util::join_bounded(hosts) + (algorithm.empty() ? " (no algorithm)" : "@" + algorithm);
 }
 
 // The agent-port client context presenting these credentials (CPU only: may

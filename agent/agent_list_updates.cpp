@@ -71,13 +71,14 @@ void Agent::adopt_list(const ListPush& push) {
     settings_.hosts = push.update.value.hosts;
     settings_.algorithm = push.update.value.algorithm;
     settings_.check_interval = push.update.check_interval;
-    policy_.set_hosts(settings_.hosts);
+    policy_from_settings();
     policy_.set_avoid(push.avoid);
     if (changed) {
-        spdlog::info("list {} (seq {}, check interval {} s{})",
+        spdlog::info("list {} (seq {}, check interval {} s{}{})",
                      detail::describe_list(settings_.hosts, settings_.algorithm),
                      push.seq,
                      settings_.check_interval,
+                     policy_.preferred_check_on() ? "" : ", preferred check off under shuffle",
                      push.avoid.empty() ? "" : ", avoid " + util::join_bounded(push.avoid));
     }
     after_list_change();

@@ -1,5 +1,6 @@
 // Agent: the periodic check that moves back to the preferred server (the
-// list's first reachable entry) once it answers, make-before-break.
+// list's first reachable entry) once it answers, make-before-break. Off while
+// the held list's algorithm is shuffle (the policy returns no delay).
 
 #include "agent/agent.hpp"
 
@@ -27,8 +28,13 @@ asio::awaitable<void> Agent::preferred_loop() {
             spdlog::debug("preferred server {} still unavailable: {}", target, outcome.reason);
             continue;
         }
+        // While dialling, a list may have arrived that makes this one the
+        // current server, or turns the check off (shuffle).
         if (stopping_ || (current_ && !policy_.should_try_preferred(current_->entry()))) {
-            outcome.session->close(stopping_ ? "stopping" : "already on the preferred server");
+            const std::string why = stopping_                       ? "stopping"
+                                    : !policy_.preferred_check_on() ? "preferred check off under shuffle"
+                                                                    : "already on the preferred server";
+            outcome.session->close(why);
             continue;
         }
         adopt(outcome.session, "preferred server " + target + " answers");

@@ -85,7 +85,7 @@ void Agent::reload() {
 
 void Agent::apply_settings(AgentSettings settings, const std::string& why) {
     settings_ = std::move(settings);
-    policy_.set_hosts(settings_.hosts);
+    policy_from_settings();
     spdlog::info("{}: servers {}, check interval {} s",
                  why,
                  detail::describe_list(settings_.hosts, settings_.algorithm),

@@ -103,7 +103,7 @@ asio::awaitable<bool> Agent::enroll() {
                 co_return false;
             }
             settings_ = std::move(*stored);
-            policy_.set_hosts(settings_.hosts);
+            policy_from_settings();
             spdlog::info("enrolled as {} (host id {}, zone {}); servers {}",
                          util::peer_text(response.name),
                          response.host_id,

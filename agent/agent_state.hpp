@@ -39,7 +39,7 @@ inline constexpr std::string_view kDefaultCaFile = "ca.crt";
 
 struct AgentSettings {
     std::vector<std::string> hosts;  // empty before enrolment
-    std::string algorithm;           // empty when no list is held
+    std::string algorithm;           // empty when no list is held, or the file's `host` names none
     std::int64_t check_interval = 0;
     std::string name;
     std::string zone;

@@ -138,7 +138,10 @@ HttpReply admin_route(SharedState& state, std::string_view target) {
         return {200, "text/plain; charset=utf-8", "ok\n"};
     }
     if (target == "/metrics") {
-        return {200, "text/plain; version=0.0.4; charset=utf-8", state.metrics.render()};
+        // The zone series come from the cluster view, not this server's counters.
+        return {200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                state.metrics.render() + state.zone_metrics.render()};
     }
     if (target == "/v1/status") {
         return {200, "application/json", status_json(state)};

@@ -190,7 +190,11 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
         }
     }
     // Read again only when this check changed a row: once a second, every server.
-    state_->set_servers(marked_down ? store.list_servers() : std::move(servers));
+    if (marked_down) {
+        servers = store.list_servers();
+    }
+    refresh_zone_metrics(store, *state_, servers);
+    state_->set_servers(std::move(servers));
     // Last: its rows are deleted as they are read.
     for (auto& superseded : store.take_superseded(name)) {
         outcome.superseded.emplace_back(superseded.host_id, std::move(superseded.by));

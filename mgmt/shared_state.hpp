@@ -17,6 +17,7 @@
 #include "mgmt/options.hpp"
 #include "mgmt/store_health.hpp"
 #include "mgmt/store_worker.hpp"
+#include "mgmt/zone_metrics.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -53,6 +54,8 @@ public:
     std::atomic<bool> stopping{false};
     // The watcher's reads of the store, for /healthz.
     StoreHealth store_health;
+    // The cluster's agents per zone and server, while this server exports them.
+    ZoneMetrics zone_metrics;
 
     std::shared_ptr<const ClusterSnapshot> snapshot() const;
     void set_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot);

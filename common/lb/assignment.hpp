@@ -33,7 +33,9 @@ bool needs_update(const Assignment& held, const Assignment& next, const Algorith
 Assignment assignment_to_send(const Assignment& held, const Assignment& next, const Algorithm& algorithm);
 
 // What the agent reported in hello: "a,b,c@algo" plus its interval. A value
-// that does not parse counts as holding nothing (the correction fixes it).
+// that does not parse counts as holding nothing, and "a,b,c" (no '@') as a
+// list with no algorithm, which no configured algorithm matches: either way
+// the correction fixes it (CloudStack's compare does the same).
 Assignment held_from_hello(std::string_view list_value, std::int64_t interval);
 
 }  // namespace agentlb::lb

@@ -61,23 +61,23 @@ std::string join_host_list(const std::vector<std::string>& entries) {
 }
 
 Result<AgentHostValue> parse_agent_host_value(std::string_view value) {
-    std::size_t at = value.rfind('@');
+    const std::size_t at = value.rfind('@');
+    const bool has_algorithm = at != std::string_view::npos;
     std::string_view hosts = value.substr(0, at);
-    std::string_view algorithm =
-        at == std::string_view::npos ? std::string_view("static") : value.substr(at + 1);
-    algorithm = trim(algorithm);
-    if (at != std::string_view::npos && trim(hosts).empty() && algorithm.empty()) {
+    std::string_view algorithm = has_algorithm ? trim(value.substr(at + 1)) : std::string_view();
+    if (has_algorithm && trim(hosts).empty() && algorithm.empty()) {
         return fail(quoted(value) + " has no hosts and no algorithm; expected \"host1,host2@algorithm\"");
     }
-    if (algorithm.empty()) {
+    if (has_algorithm && algorithm.empty()) {
         return fail(quoted(value) + " has no algorithm after '@'; expected \"host1,host2@algorithm\"");
     }
     if (trim(hosts).empty()) {
         return fail(quoted(value) + " has no hosts; expected \"host1,host2@algorithm\"");
     }
-    auto found = find_algorithm(algorithm);
-    if (!found) {
-        return fail(found.error());
+    if (has_algorithm) {
+        if (auto found = find_algorithm(algorithm); !found) {
+            return fail(found.error());
+        }
     }
     auto list = parse_host_list(hosts);
     if (!list) {
@@ -87,6 +87,9 @@ Result<AgentHostValue> parse_agent_host_value(std::string_view value) {
 }
 
 std::string format_agent_host_value(const AgentHostValue& value) {
+    if (value.algorithm.empty()) {
+        return join_host_list(value.hosts);
+    }
     return join_host_list(value.hosts) + "@" + value.algorithm;
 }
 

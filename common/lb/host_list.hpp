@@ -22,14 +22,16 @@ std::string join_host_list(const std::vector<std::string>& entries);
 
 struct AgentHostValue {
     std::vector<std::string> hosts;
-    std::string algorithm;
+    std::string algorithm;  // empty: the value named none
 };
 
 // agent.properties `host`: "a,b,c@algo", split at the last '@'. A value
-// without '@' (files written before algorithms existed) means "static".
+// without '@' (a hand-written file, an installer's default) holds the hosts
+// and no algorithm: as in CloudStack, the servers count that as a mismatch
+// and send a list with one. A '@' followed by nothing is refused.
 Result<AgentHostValue> parse_agent_host_value(std::string_view value);
 
-// "a,b,c@algo"
+// "a,b,c@algo"; "a,b,c" when there is no algorithm (reads back the same).
 std::string format_agent_host_value(const AgentHostValue& value);
 
 }  // namespace agentlb::lb

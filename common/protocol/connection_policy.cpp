@@ -40,6 +40,10 @@ void ConnectionPolicy::set_avoid(std::vector<std::string> avoid) {
     avoid_ = std::move(avoid);
 }
 
+void ConnectionPolicy::set_algorithm(std::string algorithm) {
+    algorithm_ = std::move(algorithm);
+}
+
 bool ConnectionPolicy::avoided(std::string_view entry) const {
     return std::any_of(
         avoid_.begin(), avoid_.end(), [&](const std::string& a) { return same_server(a, entry); });
@@ -80,14 +84,23 @@ std::optional<std::string> ConnectionPolicy::preferred() const {
     return all.front();
 }
 
+bool ConnectionPolicy::preferred_check_on() const {
+    // CloudStack's Agent schedules its preferred-host task with interval 0
+    // for a list that came with "shuffle" (exact, case-sensitive name).
+    return algorithm_ != "shuffle";
+}
+
 bool ConnectionPolicy::should_try_preferred(std::string_view current) const {
+    if (!preferred_check_on()) {
+        return false;
+    }
     auto first = preferred();
     return first && !same_server(*first, current);
 }
 
 std::optional<std::chrono::milliseconds> ConnectionPolicy::preferred_check_delay(
     std::int64_t interval_seconds, double r) const {
-    if (interval_seconds <= 0) {
+    if (interval_seconds <= 0 || !preferred_check_on()) {
         return std::nullopt;
     }
     return apply_jitter(std::chrono::seconds(interval_seconds), kPreferredCheckJitter, r);

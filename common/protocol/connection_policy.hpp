@@ -11,6 +11,8 @@
 //   at 60 s) and +/-20 % jitter; a connect resets it.
 // - The preferred server is the first candidate; every check interval
 //   (+/-10 % jitter, 0 = off) the agent tries it when connected elsewhere.
+//   The check is off while the held list's algorithm is `shuffle`, as in
+//   CloudStack's Agent (a shuffled order is no preference to return to).
 
 #include <chrono>
 #include <cstdint>
@@ -58,8 +60,11 @@ public:
 
     void set_hosts(std::vector<std::string> hosts);
     void set_avoid(std::vector<std::string> avoid);
+    // The held list's algorithm ("" when it names none).
+    void set_algorithm(std::string algorithm);
     const std::vector<std::string>& hosts() const { return hosts_; }
     const std::vector<std::string>& avoid() const { return avoid_; }
+    const std::string& algorithm() const { return algorithm_; }
 
     // One pass, in the order to try.
     std::vector<std::string> candidates() const;
@@ -69,10 +74,12 @@ public:
 
     // The first candidate; nullopt when the list is empty.
     std::optional<std::string> preferred() const;
-    // True when a preferred server exists and `current` is not it.
+    // False while the algorithm is `shuffle`.
+    bool preferred_check_on() const;
+    // True when the check is on, a preferred server exists and `current` is not it.
     bool should_try_preferred(std::string_view current) const;
     // Delay until the next preferred check (jittered by `r` in [0, 1)), or
-    // nullopt when the interval is 0 (off).
+    // nullopt when the interval is 0 or the check is off.
     std::optional<std::chrono::milliseconds> preferred_check_delay(std::int64_t interval_seconds,
                                                                    double r) const;
 
@@ -86,6 +93,7 @@ private:
 
     std::vector<std::string> hosts_;
     std::vector<std::string> avoid_;
+    std::string algorithm_;
     Backoff backoff_;
 };
 

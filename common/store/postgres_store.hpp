@@ -51,6 +51,7 @@ public:
     bool clear_connected_if(std::int64_t host_id, std::string_view server) override;
     void clear_connected_for_server(std::string_view server) override;
     void touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) override;
+    std::vector<ConnectedCount> connected_counts() override;
 
     void create_token(const TokenSpec& token) override;
     Result<Enrollment> redeem_token(const RedeemRequest& request, const IssueFn& issue) override;

@@ -184,6 +184,19 @@ void PostgresStore::clear_connected_for_server(std::string_view server) {
         [&] { connection_.exec(kPgClearServerHosts, {server}, "clearing a server's sessions"); });
 }
 
+std::vector<ConnectedCount> PostgresStore::connected_counts() {
+    // COLLATE "C": byte order, as SQLite's.
+    auto found = connection_.exec(
+        "SELECT zone, connected_to, COUNT(*) FROM hosts WHERE connected_to IS NOT NULL "
+        "GROUP BY zone, connected_to ORDER BY zone COLLATE \"C\", connected_to COLLATE \"C\"",
+        "counting connected hosts");
+    std::vector<ConnectedCount> counts;
+    for (int row = 0; row < found.rows(); ++row) {
+        counts.push_back(ConnectedCount{found.text(row, 0), found.text(row, 1), found.int64(row, 2)});
+    }
+    return counts;
+}
+
 void PostgresStore::touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) {
     if (host_ids.empty()) {
         return;

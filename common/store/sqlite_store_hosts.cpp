@@ -187,6 +187,25 @@ void SqliteStore::clear_connected_for_server(std::string_view server) {
         .run();
 }
 
+std::vector<ConnectedCount> SqliteStore::connected_counts() {
+    // Counted here, not by GROUP BY: SQLite groups through a temporary
+    // B-tree, ten times the plain scan on 10,000 hosts (docs/BENCHMARKS.md).
+    // NOT INDEXED: most hosts are connected, so hosts_by_server would only
+    // add a lookup of each row.
+    auto query = connection_.query("SELECT zone, connected_to FROM hosts NOT INDEXED WHERE connected_to IS NOT NULL",
+                                   "counting connected hosts");
+    std::map<std::pair<std::string, std::string>, std::int64_t> counted;
+    while (query.step()) {
+        ++counted[{query.text(0), query.text(1)}];
+    }
+    std::vector<ConnectedCount> counts;
+    counts.reserve(counted.size());
+    for (auto& [key, hosts] : counted) {
+        counts.push_back(ConnectedCount{key.first, key.second, hosts});
+    }
+    return counts;
+}
+
 void SqliteStore::touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) {
     if (host_ids.empty()) {
         return;

@@ -73,12 +73,17 @@ TEST_CASE("every agent key is read into the settings") {
     CHECK(s.ca_file == dir.path() / "ca.crt");
 }
 
-TEST_CASE("a host value without an algorithm means static") {
+TEST_CASE("a host value without an algorithm holds the list and no algorithm") {
     auto file = props::PropertiesFile::parse("host=a,b\n", "t");
     REQUIRE(file.ok());
     auto s = settings_from_properties(*file, "/etc/agentlb/agent.properties");
     REQUIRE(s.ok());
-    CHECK(s->algorithm == "static");
+    // The agent connects with the list; its hello reports no algorithm, so
+    // the server sends the correction.
+    CHECK(s->hosts == std::vector<std::string>{"a", "b"});
+    CHECK(s->algorithm.empty());
+    CHECK(s->has_list());
+    CHECK(s->held_list() == "a,b");
     CHECK(s->key_file == fs::path("/etc/agentlb/agent.key"));
 }
 

@@ -92,7 +92,10 @@ void check_agent_host_value(std::string_view value) {
         return;
     }
     FUZZ_CHECK(!parsed->hosts.empty(), "an accepted value has hosts");
-    FUZZ_CHECK(lb::find_algorithm(parsed->algorithm).ok(), "an accepted value names a known algorithm");
+    const bool has_at = value.find('@') != std::string_view::npos;
+    FUZZ_CHECK(has_at != parsed->algorithm.empty(), "a value holds no algorithm exactly when it has no '@'");
+    FUZZ_CHECK(parsed->algorithm.empty() || lb::find_algorithm(parsed->algorithm).ok(),
+               "an accepted value names a known algorithm or none");
     const auto again = lb::parse_agent_host_value(lb::format_agent_host_value(*parsed));
     FUZZ_CHECK(again.ok(), "a formatted value parses");
     FUZZ_CHECK(again->hosts == parsed->hosts && again->algorithm == parsed->algorithm,

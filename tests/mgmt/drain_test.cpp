@@ -69,10 +69,22 @@ std::vector<Clock::time_point> move_times(const std::vector<ConnectionSampler::S
 }
 
 void start_all_on_ms1(ThreeServers& cluster) {
-    const bool connected =
-        cluster.wait_all_connected(30s) && cluster.count_on("ms1") == cluster.agent_count();
+    const bool connected = cluster.wait_all_connected(30s);
     INFO(cluster.layout() << "\n" << cluster.logs());
     REQUIRE(connected);
+    if (cluster.count_on("ms1") != cluster.agent_count()) {
+        // Thirty handshakes at once can keep ms1 past an agent's welcome
+        // timeout on a loaded machine (seen under ASan in CI): that agent
+        // rightly takes ms2. A rebalance brings it back where its list says.
+        auto request = cluster.fixture().store().request_rebalance(std::nullopt, util::unix_now());
+        REQUIRE(request.ok());
+        REQUIRE(wait_until(
+            [&] {
+                return cluster.count_on("ms1") == cluster.agent_count() && cluster.wait_all_connected(100ms);
+            },
+            30s,
+            100ms));
+    }
 }
 
 }  // namespace
@@ -165,7 +177,7 @@ TEST_CASE(
     const bool elsewhere = wait_until(
         [&] {
             return ms1.metric("agentlb_handshakes_total{result=\"draining\"}") > refused_before &&
-                   cluster.where()[agent.name()] == std::optional<std::string>("ms2") &&
+                   cluster.where()[agent.name()].value_or("ms1") != "ms1" &&
                    agent.log().find("takes no agents now, trying the next server") != std::string::npos;
         },
         10s,

@@ -124,6 +124,36 @@ TEST_CASE("preferred check interval: 0 is off, otherwise plus or minus 10 percen
     CHECK(policy.preferred_check_delay(30, 0.999999) == milliseconds(33000));
 }
 
+TEST_CASE("preferred check is off while the list's algorithm is shuffle, on again after another") {
+    // CloudStack's Agent schedules its preferred-host task with interval 0
+    // (off) when the list comes with `shuffle`.
+    auto policy = policy_with({"m1", "m2", "m3"});
+    CHECK(policy.preferred_check_on());  // no algorithm yet: the check runs
+    CHECK(policy.preferred_check_delay(30, 0.5) == milliseconds(30000));
+
+    policy.set_algorithm("shuffle");
+    CHECK_FALSE(policy.preferred_check_on());
+    CHECK_FALSE(policy.preferred_check_delay(30, 0.5).has_value());
+    CHECK_FALSE(policy.should_try_preferred("m2"));
+    // Connecting still follows the list: only the move back is off.
+    CHECK(policy.preferred() == std::optional<std::string>("m1"));
+    CHECK(policy.candidates() == std::vector<std::string>{"m1", "m2", "m3"});
+
+    policy.set_algorithm("static");
+    CHECK(policy.preferred_check_on());
+    CHECK(policy.preferred_check_delay(30, 0.5) == milliseconds(30000));
+    CHECK(policy.should_try_preferred("m2"));
+
+    policy.set_algorithm("shuffle");
+    CHECK_FALSE(policy.should_try_preferred("m2"));
+    policy.set_algorithm("roundrobin");
+    CHECK(policy.should_try_preferred("m2"));
+    // A list held without an algorithm (the servers correct it at connect).
+    policy.set_algorithm("");
+    CHECK(policy.should_try_preferred("m2"));
+    CHECK(policy.algorithm().empty());
+}
+
 TEST_CASE("apply_jitter clamps the random number") {
     CHECK(apply_jitter(milliseconds(1000), 0.2, -1.0) == milliseconds(800));
     CHECK(apply_jitter(milliseconds(1000), 0.2, 2.0) == milliseconds(1200));

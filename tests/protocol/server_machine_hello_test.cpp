@@ -61,6 +61,20 @@ TEST_CASE("server: a stale list is corrected in welcome, numbered from the drive
     CHECK(s.machine.pending_acks() == 0);
 }
 
+TEST_CASE("server: a list reported without @algorithm is corrected even when it is the static list") {
+    // CloudStack's compare: a missing algorithm never equals the configured one.
+    Session s;
+    s.hello(hello_from("agent-1", "a,b"));
+    s.machine.on_lookup(found({"a", "b"}), s.seqs, t0 + 3s);
+    const auto welcomed = s.machine.on_recorded(t0 + 3s);
+    const auto welcome = std::get<wire::Welcome>(sent(welcomed).at(0));
+    REQUIRE(welcome.correction);
+    CHECK(welcome.correction->list == std::vector<std::string>{"a", "b"});
+    CHECK(welcome.correction->algorithm == "static");
+    CHECK(only<Welcomed>(welcomed).corrected);
+    CHECK(s.machine.held().algorithm == "static");
+}
+
 TEST_CASE("server: an unknown or revoked host is refused without using a seq") {
     SECTION("unknown host") {
         Session s;

@@ -77,6 +77,11 @@ double ClusterServer::metric(const std::string& sample) const {
     return metric_value(http_get(admin_port_, "/metrics", 1s).body, sample).value_or(0.0);
 }
 
+std::string ClusterServer::metrics_text() const {
+    const auto response = http_get(admin_port_, "/metrics", 1s);
+    return response.status == 200 ? response.body : std::string();
+}
+
 ConnectionSampler::ConnectionSampler(std::string db, std::vector<std::string> hosts)
     : db_(std::move(db)), hosts_(std::move(hosts)) {}
 
@@ -183,7 +188,8 @@ ThreeServers::ThreeServers(ThreeServersOptions options) : options_(std::move(opt
     }
     for (std::size_t i = 0; i < options_.agents; ++i) {
         auto agent = std::make_unique<AgentProcess>(agents_root_, "h" + std::to_string(i + 1));
-        const auto identity = fixture_.enroll(agent->name());
+        const auto identity = options_.zone ? fixture_.enroll(agent->name(), options_.zone(i))
+                                            : fixture_.enroll(agent->name());
         install_credentials(*agent, identity.key_pem, identity.cert_pem, fixture_.ca_pem());
         const auto host = options_.initial_host ? options_.initial_host(i, addresses_)
                                                 : lb::join_host_list(addresses_) + "@" + options_.algorithm;

@@ -57,6 +57,8 @@ public:
     // /metrics (0 when absent).
     nlohmann::json status() const;
     double metric(const std::string& sample) const;
+    // This run's whole /metrics text ("" when it does not answer).
+    std::string metrics_text() const;
 };
 
 // Where every host is, read from the store every `interval` on a thread of
@@ -119,6 +121,8 @@ struct ThreeServersOptions {
     std::function<std::string(std::size_t i, const std::vector<std::string>& addresses)> initial_host;
     // Start the agents in the constructor.
     bool start_agents = true;
+    // The zone agent i is enrolled in; default: "default".
+    std::function<std::string(std::size_t i)> zone;
 };
 
 class ThreeServers {

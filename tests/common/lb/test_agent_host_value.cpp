@@ -27,11 +27,23 @@ TEST_CASE("agent host value: hosts and algorithm") {
     CHECK(value->algorithm == "roundrobin");
 }
 
-TEST_CASE("agent host value: a legacy value without '@' means static") {
+TEST_CASE("agent host value: a value without '@' holds no algorithm") {
+    // CloudStack's compare counts a missing algorithm as a mismatch: the
+    // servers must see the absence to send the correction.
     auto value = parse_agent_host_value("ms1, ms2");
     REQUIRE(value.ok());
     CHECK(value->hosts == Hosts{"ms1", "ms2"});
-    CHECK(value->algorithm == "static");
+    CHECK(value->algorithm.empty());
+
+    // Written back as read, so the next hello reports the absence again.
+    CHECK(format_agent_host_value(*value) == "ms1,ms2");
+    auto back = parse_agent_host_value(format_agent_host_value(*value));
+    REQUIRE(back.ok());
+    CHECK(back->hosts == value->hosts);
+    CHECK(back->algorithm.empty());
+
+    // The hosts are still checked.
+    CHECK_THAT(refusal("ms1,,ms2"), Contains("entry 2 is empty"));
 }
 
 TEST_CASE("agent host value: format and parse round trip") {

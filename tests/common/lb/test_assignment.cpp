@@ -70,8 +70,9 @@ TEST_CASE("held_from_hello parses the agent's list and tolerates garbage") {
     CHECK(held.algorithm == "roundrobin");
     CHECK(held.interval == 45);
 
-    const auto legacy = held_from_hello("a,b", 0);
-    CHECK(legacy.algorithm == "static");
+    const auto no_algorithm = held_from_hello("a,b", 0);
+    CHECK(no_algorithm.list == std::vector<std::string>{"a", "b"});
+    CHECK(no_algorithm.algorithm.empty());
 
     const auto empty = held_from_hello("", 0);
     CHECK(empty.list.empty());
@@ -80,4 +81,22 @@ TEST_CASE("held_from_hello parses the agent's list and tolerates garbage") {
     const auto garbage = held_from_hello(",,,@@", 5);
     CHECK(garbage.list.empty());
     CHECK(garbage.interval == 5);
+}
+
+TEST_CASE("a list held without an algorithm is corrected even when it equals the static list") {
+    // CloudStack: compareManagementServerListAndLBAlgorithm returns false when
+    // the agent's algorithm differs from the configured one, a missing one
+    // included, and the ReadyCommand carries the list and the algorithm.
+    const auto& static_algorithm = algorithm("static");
+    const Assignment next{{"a", "b", "c"}, "static", 30, {}};
+    const auto held = held_from_hello("a,b,c", 30);
+    REQUIRE(held.list == next.list);
+    CHECK(needs_update(held, next, static_algorithm));
+    CHECK(assignment_to_send(held, next, static_algorithm) == next);
+
+    // Under shuffle the same-set list is replaced too: no algorithm is not shuffle.
+    const auto& shuffle = algorithm("shuffle");
+    const Assignment shuffled{{"c", "a", "b"}, "shuffle", 30, {}};
+    CHECK(needs_update(held, shuffled, shuffle));
+    CHECK(assignment_to_send(held, shuffled, shuffle).algorithm == "shuffle");
 }

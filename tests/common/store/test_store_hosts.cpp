@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <tuple>
 
 using namespace agentlb::store;
 using namespace agentlb::store::test;
@@ -90,6 +91,39 @@ TEST_CASE_METHOD(StoreFixture, "a renewal for a removed host is recorded as revo
     store->record_certificate(h1.id, IssuedCertificate{"pem", "late", 5000});
     CHECK(store->is_revoked("late"));
     CHECK_FALSE(store->is_revoked("never-issued"));
+}
+
+TEST_CASE_METHOD(StoreFixture,
+                 "connected_counts: hosts by zone and server, connected ones only, in byte order") {
+    CHECK(store->connected_counts().empty());
+    const auto a1 = enroll("a1", std::string("z1"));
+    const auto a2 = enroll("a2", std::string("z1"));
+    const auto a3 = enroll("a3", std::string("z1"));
+    const auto b1 = enroll("b1", std::string("Z2"));
+    enroll("b2", std::string("Z2"));  // never connected: not counted
+    store->set_connected(a1.id, "ms2", 20);
+    store->set_connected(a2.id, "ms2", 20);
+    store->set_connected(a3.id, "MS1", 20);
+    store->set_connected(b1.id, "ms1", 20);
+
+    auto counts = store->connected_counts();
+    std::vector<std::tuple<std::string, std::string, std::int64_t>> rows;
+    for (const auto& c : counts) {
+        rows.emplace_back(c.zone, c.server, c.hosts);
+    }
+    // Byte order on both backends: upper case first, whatever the database's collation.
+    CHECK(rows == std::vector<std::tuple<std::string, std::string, std::int64_t>>{
+                      {"Z2", "ms1", 1}, {"z1", "MS1", 1}, {"z1", "ms2", 2}});
+
+    // A host that moves counts where it is now; a cleared record not at all.
+    store->set_connected(a1.id, "MS1", 21);
+    CHECK(store->clear_connected_if(b1.id, "ms1"));
+    rows.clear();
+    for (const auto& c : store->connected_counts()) {
+        rows.emplace_back(c.zone, c.server, c.hosts);
+    }
+    CHECK(rows == std::vector<std::tuple<std::string, std::string, std::int64_t>>{{"z1", "MS1", 2},
+                                                                                  {"z1", "ms2", 1}});
 }
 
 TEST_CASE_METHOD(StoreFixture, "set_connected: the newest session wins, an old session clears only its own") {
