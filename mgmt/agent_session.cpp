@@ -79,6 +79,7 @@ void AgentSession::stop() {
 
 void AgentSession::close_superseded(std::string by) {
     asio::post(stream_.get_executor(), [self = shared_from_this(), by = std::move(by)] {
+        self->superseded_by_ = by;
         self->feed([&by](protocol::ServerMachine& m) { return m.on_superseded(by, protocol::Clock::now()); });
     });
 }
@@ -89,6 +90,9 @@ void AgentSession::migrate(std::string reason, std::vector<std::string> avoid, s
                 reason = std::move(reason),
                 avoid = std::move(avoid),
                 to = std::move(to)]() mutable {
+                   if (self->machine_.welcomed()) {
+                       self->migrate_reason_ = reason;
+                   }
                    self->feed([&](protocol::ServerMachine& m) {
                        return m.on_migrate(
                            std::move(reason), std::move(avoid), protocol::Clock::now(), std::move(to));
@@ -269,6 +273,13 @@ void AgentSession::carry_out(protocol::Actions actions) {
                           machine_.host_id(),
                           machine_.zone(),
                           welcomed->corrected ? ", with a correction" : "");
+            if (state_->hooks) {
+                hook_connected_ = true;
+                state_->post_hook(
+                    agent_hook_event(kHookAgentConnected,
+                                     state_->options.name,
+                                     HookHost{machine_.name(), machine_.host_id(), machine_.zone()}));
+            }
             // A snapshot loaded while we were checking would otherwise be missed.
             apply_now(state_->snapshot());
             // A drain that began while this hello was looked up: the drain's

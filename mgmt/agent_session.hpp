@@ -108,7 +108,9 @@ private:
     void log_close(const protocol::Close& close) const;
     void close_stream();
     // Unregisters and clears "connected to" in the store; runs once.
-    void end_session();
+    void end_session(const protocol::Close& close);
+    // The --hook event of a welcomed session's end: agent.moved or agent.disconnected.
+    void post_end_hook(const protocol::Close& close);
 
     void arm_watchdog();
     void tighten_watchdog();
@@ -132,6 +134,12 @@ private:
     bool registered_ = false;     // in the registry and counted as connected
     // Welcomed from the snapshot: the record is written when the store is back.
     bool record_deferred_ = false;
+    // For the --hook events: agent.connected was posted (its end is posted
+    // once), the reason of the last `migrate` this server sent, and the
+    // server that superseded it.
+    bool hook_connected_ = false;
+    std::string migrate_reason_;
+    std::string superseded_by_;
 };
 
 // In the header: the session's code is split over agent_session*.cpp.

@@ -17,7 +17,7 @@ using protocol::CloseReason;
 void AgentSession::close(const protocol::Close& close) {
     if (ending_ == Ending::no) {
         log_close(close);
-        end_session();
+        end_session(close);
         if (close.flush_first) {
             ending_ = Ending::flushing;
             flush();  // closes once the refusal is out
@@ -73,7 +73,8 @@ void AgentSession::close_stream() {
     stream_.close();
 }
 
-void AgentSession::end_session() {
+void AgentSession::end_session(const protocol::Close& close) {
+    post_end_hook(close);
     if (!registered_) {
         return;
     }
@@ -91,6 +92,34 @@ void AgentSession::end_session() {
                 spdlog::error("agent session end: {}", *text);
             }
         });
+}
+
+// agent.moved: the session ended because the agent went to another server,
+// either after this server asked it to (`migrate`: it then left on its own),
+// or because a newer session of it on another server superseded this one.
+// Any other end of a welcomed session is agent.disconnected.
+void AgentSession::post_end_hook(const protocol::Close& close) {
+    if (!hook_connected_) {
+        return;
+    }
+    hook_connected_ = false;
+    HookHost host{machine_.name(), machine_.host_id(), machine_.zone()};
+    const bool left = close.reason == CloseReason::peer_closed || close.reason == CloseReason::read_failed;
+    if (close.reason == CloseReason::superseded) {
+        auto event = agent_hook_event(
+            kHookAgentMoved, state_->options.name, std::move(host), "superseded", close.detail);
+        event.to = superseded_by_;
+        state_->post_hook(std::move(event));
+    } else if (left && !migrate_reason_.empty()) {
+        state_->post_hook(agent_hook_event(
+            kHookAgentMoved, state_->options.name, std::move(host), "migrate", migrate_reason_));
+    } else {
+        state_->post_hook(agent_hook_event(kHookAgentDisconnected,
+                                           state_->options.name,
+                                           std::move(host),
+                                           std::string(protocol::close_reason_text(close.reason)),
+                                           close.detail));
+    }
 }
 
 }  // namespace agentlb::mgmt

@@ -193,6 +193,13 @@ void ClusterWatcher::install(Loaded loaded) {
     generation_ = snapshot->generation;
     state_->set_snapshot(snapshot);
     AgentSession::apply_to_all(state_->registry.sessions(), snapshot);
+    if (state_->hooks) {
+        const auto* own = find_server(*snapshot, state_->options.name);
+        const std::string_view own_state = own != nullptr ? std::string_view(own->state) : std::string_view();
+        if (auto event = own_state_hook_event(state_->options.name, hook_state_, own_state)) {
+            state_->post_hook(std::move(*event));
+        }
+    }
     const std::chrono::duration<double> lag = std::chrono::steady_clock::now() - loaded.seen_at;
     state_->metrics.store_change_lag_seconds.store(lag.count());
 }

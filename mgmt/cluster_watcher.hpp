@@ -15,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace agentlb::mgmt {
 
@@ -64,6 +65,8 @@ private:
     std::int64_t generation_ = -1;
     std::int64_t refused_generation_ = -1;
     std::int64_t refused_server_key_generation_ = -1;
+    // This server's state last told to the --hook runner (own_state_hook_event).
+    std::string hook_state_;
 };
 
 }  // namespace agentlb::mgmt

@@ -52,6 +52,8 @@ struct Liveness::CheckOutcome {
     // Hosts of this server whose record names another server.
     std::vector<std::pair<std::int64_t, std::string>> superseded;
     std::vector<std::string> errors;
+    // Peers this check marked down (name, why), for the --hook runner.
+    std::vector<std::pair<std::string, std::string>> marked_down;
 };
 
 Liveness::Liveness(asio::io_context& context, std::shared_ptr<SharedState> state)
@@ -179,6 +181,8 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
                                                    " of this server's heartbeats (last one " +
                                                    std::to_string(util::unix_now() - server.last_heartbeat) +
                                                    " s ago)"});
+                outcome.marked_down.emplace_back(
+                    server.name, "management server " + server.name + " " + outcome.transitions.back().what);
             }
         } catch (const store::StoreError& e) {
             // Judged again at the next check; what was found so far is kept.
@@ -215,6 +219,14 @@ asio::awaitable<void> Liveness::check_loop() {
             }
             for (const auto& error : outcome.errors) {
                 spdlog::error("{}", error);
+            }
+            for (auto& [peer, why] : outcome.marked_down) {
+                state_->post_hook(server_hook_event(kHookServerDown,
+                                                    state_->options.name,
+                                                    std::move(peer),
+                                                    std::string(store::kServerDown),
+                                                    "heartbeat_missed",
+                                                    std::move(why)));
             }
             for (auto& [host_id, by] : outcome.superseded) {
                 if (state_->registry.session_count_of(host_id) > 0) {

@@ -187,7 +187,24 @@ std::string Metrics::render() const {
                 "agentlb_enrollments_total{{result=\"{}\"}} {}\n", escape_label_value(result), count);
         }
     }
+    render_hooks(out);
     return out;
+}
+
+// Always present (zero without --hook), so alerts can rate() them from the start.
+void Metrics::render_hooks(std::string& out) const {
+    out +=
+        "# HELP agentlb_hook_runs_total Runs of the --hook program by outcome (ok, failed = exit status "
+        "not 0 or not started, timeout = killed after --hook-timeout).\n";
+    out += "# TYPE agentlb_hook_runs_total counter\n";
+    out += fmt::format("agentlb_hook_runs_total{{result=\"ok\"}} {}\n", hook_runs_ok.load());
+    out += fmt::format("agentlb_hook_runs_total{{result=\"failed\"}} {}\n", hook_runs_failed.load());
+    out += fmt::format("agentlb_hook_runs_total{{result=\"timeout\"}} {}\n", hook_runs_timeout.load());
+    out +=
+        "# HELP agentlb_hook_events_dropped_total Hook events never run: the queue was full, or this "
+        "server stopped first.\n";
+    out += "# TYPE agentlb_hook_events_dropped_total counter\n";
+    out += fmt::format("agentlb_hook_events_dropped_total {}\n", hook_events_dropped.load());
 }
 
 }  // namespace agentlb::mgmt

@@ -69,6 +69,12 @@ public:
     // Index in kServerStateTexts of this server's state (its row in the last snapshot).
     std::atomic<int> server_state{0};
 
+    // Membership hooks (--hook, hook_runner.hpp): runs by outcome, events dropped.
+    std::atomic<std::uint64_t> hook_runs_ok{0};
+    std::atomic<std::uint64_t> hook_runs_failed{0};
+    std::atomic<std::uint64_t> hook_runs_timeout{0};
+    std::atomic<std::uint64_t> hook_events_dropped{0};
+
     void count_migrations(MigrationReason reason, std::uint64_t n) {
         migrations_[static_cast<std::size_t>(reason)].fetch_add(n);
     }
@@ -88,6 +94,8 @@ public:
     std::string render() const;
 
 private:
+    void render_hooks(std::string& out) const;
+
     std::array<std::atomic<std::uint64_t>, kMigrationReasonTexts.size()> migrations_{};
     mutable std::mutex mutex_;
     std::map<std::string, std::uint64_t, std::less<>> handshakes_;

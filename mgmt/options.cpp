@@ -78,6 +78,64 @@ Result<std::int64_t> parse_count(const std::string& text,
     return value;
 }
 
+// --hook names a program that can be run now: a mistake shows at start, not
+// at the first event.
+Status check_hook_program(const std::string& program) {
+    if (program.empty()) {
+        return fail("--hook must not be empty (the path of the program to run for each event)");
+    }
+    std::error_code ec;
+    const auto status = std::filesystem::status(program, ec);
+    if (ec || !std::filesystem::exists(status)) {
+        return fail(fmt::format("--hook '{}': no such file", program));
+    }
+    if (!std::filesystem::is_regular_file(status)) {
+        return fail(fmt::format("--hook '{}' is not a file", program));
+    }
+    if (::access(program.c_str(), X_OK) != 0) {
+        return fail(fmt::format("--hook '{}' is not executable by this user", program));
+    }
+    return success();
+}
+
+Status parse_hook(const po::variables_map& vm, Options& o) {
+    const bool hook = vm.count("hook") != 0U;
+    for (const char* option : {"hook-concurrency", "hook-timeout", "hook-queue"}) {
+        if (!hook && vm.count(option) != 0U) {
+            return fail(fmt::format("--{} needs --hook (the program to run)", option));
+        }
+    }
+    if (!hook) {
+        return success();
+    }
+    o.hook = vm["hook"].as<std::string>();
+    if (auto ok = check_hook_program(o.hook); !ok) {
+        return ok;
+    }
+    if (vm.count("hook-concurrency") != 0U) {
+        auto value = parse_count(vm["hook-concurrency"].as<std::string>(), "--hook-concurrency", 1, 64);
+        if (!value) {
+            return fail(value.error());
+        }
+        o.hook_concurrency = static_cast<int>(*value);
+    }
+    if (vm.count("hook-timeout") != 0U) {
+        auto value = parse_count(vm["hook-timeout"].as<std::string>(), "--hook-timeout", 1, 3600);
+        if (!value) {
+            return fail(value.error());
+        }
+        o.hook_timeout = std::chrono::seconds(*value);
+    }
+    if (vm.count("hook-queue") != 0U) {
+        auto value = parse_count(vm["hook-queue"].as<std::string>(), "--hook-queue", 1, 100'000);
+        if (!value) {
+            return fail(value.error());
+        }
+        o.hook_queue = static_cast<std::size_t>(*value);
+    }
+    return success();
+}
+
 std::string usage(const po::options_description& visible) {
     std::ostringstream out;
     out << "Usage: agentlb-mgmt --name NAME --ca-dir DIR [options]\n\n"
@@ -163,14 +221,22 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
                                                 "hostname when --listen is a wildcard)")
         ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn or error")
         ("threads", po::value<std::string>()->default_value("1"),
-            "I/O threads (1..64); one thread serves thousands of agents, more help with TLS handshake bursts");
+            "I/O threads (1..64); one thread serves thousands of agents, more help with TLS handshake bursts")
+        ("hook", po::value<std::string>(), "run this program (a path; no shell) for each membership event "
+                                           "(agent.connected, agent.disconnected, agent.moved, server.up, "
+                                           "server.down, server.maintenance): argv PROGRAM EVENT, the event "
+                                           "as JSON on stdin (see docs/OPERATIONS.md)")
+        ("hook-concurrency", po::value<std::string>(), "hook processes at most at once, 1..64 (default 4)")
+        ("hook-timeout", po::value<std::string>(), "seconds before a hook process is killed, 1..3600 "
+                                                   "(default 10)");
     po::options_description hidden("Hidden");
     hidden.add_options()
         ("heartbeat-interval", po::value<std::string>(), "agent ping interval in seconds (tests)")
         ("server-heartbeat-interval", po::value<std::string>(), "server heartbeat interval in seconds (tests)")
         ("handshake-timeout", po::value<std::string>(), "handshake and hello deadline in seconds (tests)")
         ("safety-poll-ms", po::value<std::string>(), "store generation poll while change notification "
-                                                     "works, in milliseconds (tests)");
+                                                     "works, in milliseconds (tests)")
+        ("hook-queue", po::value<std::string>(), "hook events waiting at most (tests)");
     // clang-format on
     po::options_description all;
     all.add(visible).add(hidden);
@@ -315,6 +381,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
             return fail(value.error());
         }
         o.handshake_timeout = std::chrono::seconds(*value);
+    }
+    if (auto hook = parse_hook(vm, o); !hook) {
+        return fail(hook.error());
     }
     if (vm.count("safety-poll-ms") != 0U) {
         auto value = parse_count(get("safety-poll-ms"), "--safety-poll-ms", 10, 3'600'000);

@@ -7,6 +7,7 @@
 
 #include "common/tls/timeouts.hpp"
 #include "common/util/result.hpp"
+#include "mgmt/hook_event.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -24,6 +25,8 @@ inline constexpr std::chrono::seconds kDefaultHeartbeatInterval = tls::kHeartbea
 inline constexpr int kMissedHeartbeatsBeforeDead = tls::kMissedHeartbeatsBeforeDead;
 inline constexpr std::chrono::seconds kDefaultHandshakeTimeout = tls::kHandshakeTimeout;
 inline constexpr std::chrono::seconds kDefaultServerHeartbeatInterval{2};
+inline constexpr int kDefaultHookConcurrency = 4;
+inline constexpr std::chrono::seconds kDefaultHookTimeout{10};
 
 struct Options {
     std::string name;
@@ -52,6 +55,14 @@ struct Options {
     // works (default kSafetyPoll in cluster_watcher.hpp); a test that sets it
     // long proves a change came by notification.
     std::optional<std::chrono::milliseconds> safety_poll;
+    // --hook: the membership hook program, run for each event (empty: none;
+    // see hook_runner.hpp), with at most hook_concurrency runs at once, each
+    // killed after hook_timeout.
+    std::string hook;
+    int hook_concurrency = kDefaultHookConcurrency;
+    std::chrono::seconds hook_timeout = kDefaultHookTimeout;
+    // Hidden, for tests: events waiting for a hook process at most (kHookQueueLimit).
+    std::size_t hook_queue = kHookQueueLimit;
 };
 
 // Values that come from the environment, passed in so tests control them.

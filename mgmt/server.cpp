@@ -4,6 +4,7 @@
 #include "common/lb/endpoint.hpp"
 #include "common/store/store_location.hpp"
 #include "common/util/clock.hpp"
+#include "common/util/text.hpp"
 #include "mgmt/admin_http.hpp"
 #include "mgmt/admin_routes.hpp"
 #include "mgmt/agent_session.hpp"
@@ -60,6 +61,9 @@ public:
         // feed's thread (it posts to them), then the store thread (it may
         // still hold completion handlers of the pool).
         pool_.stop();
+        if (state_ && state_->hooks) {
+            state_->hooks->stop();  // runs what is queued (server.down included), bounded
+        }
         changes_.reset();
         store_.stop();
     }
@@ -167,6 +171,12 @@ public:
         enroll_listener_->start();
         admin_->start();
 
+        if (state_->hooks) {
+            spdlog::info("membership hook {}: at most {} at once, each killed after {} s",
+                         util::peer_text(options_.hook, util::kShownPathBytes),
+                         options_.hook_concurrency,
+                         options_.hook_timeout.count());
+        }
         signals_.emplace(pool_.main(), SIGTERM, SIGINT);
         wait_for_signal();
 
@@ -368,6 +378,11 @@ private:
                 co_await store_.call(std::move(job));
                 spdlog::info(
                     "management server {} marked down; {} agent sessions closed", options_.name, count);
+                state_->post_hook(server_hook_event(kHookServerDown,
+                                                    options_.name,
+                                                    options_.name,
+                                                    std::string(store::kServerDown),
+                                                    "shutdown"));
             } catch (const std::exception& e) {
                 spdlog::error("cannot mark this server down in the store: {}", e.what());
                 exit_code_ = kExitFailure;

@@ -16,6 +16,10 @@ SharedState::SharedState(Options options_in,
       store(store_in),
       ca(std::move(ca_in)),
       revoked(std::make_shared<certs::RevocationList>()),
+      hooks(options.hook.empty()
+                ? nullptr
+                : std::make_unique<HookRunner>(
+                      HookSettings{options.hook, options.hook_concurrency, options.hook_timeout, options.hook_queue}, metrics)),
       agent_settings{options.name, options.handshake_timeout, options.heartbeat_interval},
       snapshot_(std::make_shared<const ClusterSnapshot>(empty_snapshot())) {}
 
@@ -27,6 +31,12 @@ std::shared_ptr<const ClusterSnapshot> SharedState::snapshot() const {
 void SharedState::set_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot) {
     std::lock_guard lock(snapshot_mutex_);
     snapshot_ = std::move(snapshot);
+}
+
+void SharedState::post_hook(HookEvent event) {
+    if (hooks) {
+        hooks->post(std::move(event));
+    }
 }
 
 std::vector<store::ServerRecord> SharedState::servers() const {

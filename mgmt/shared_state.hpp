@@ -12,6 +12,7 @@
 #include "mgmt/agent_registry.hpp"
 #include "mgmt/cluster_state.hpp"
 #include "mgmt/enroll_rate_limit.hpp"
+#include "mgmt/hook_runner.hpp"
 #include "mgmt/metrics.hpp"
 #include "mgmt/options.hpp"
 #include "mgmt/store_health.hpp"
@@ -42,6 +43,8 @@ public:
     // refreshed from the store with each snapshot.
     const std::shared_ptr<certs::RevocationList> revoked;
     Metrics metrics;
+    // The --hook runner (null without --hook); declared after `metrics`, which it counts into.
+    const std::unique_ptr<HookRunner> hooks;
     AgentRegistry registry;
     tls::SslCtxPtr agent_context;
     tls::SslCtxPtr enroll_context;
@@ -74,6 +77,9 @@ public:
     };
     void recheck_record_later(std::int64_t host_id, bool write = false);
     std::vector<RecordRecheck> take_records_to_recheck();
+
+    // Hands a membership event to the --hook runner, if any. Any thread; never waits.
+    void post_hook(HookEvent event);
 
     // False while this server has lacked its store for longer than
     // agentlb.store.unreachable.limit: hellos are refused (StoreOutage).

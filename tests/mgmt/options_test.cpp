@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 using namespace agentlb;
 using namespace agentlb::mgmt;
@@ -200,4 +202,63 @@ TEST_CASE("hidden test flags shorten the timers") {
     CHECK(parsed->options.heartbeat_interval == std::chrono::seconds(1));
     CHECK(parsed->options.server_heartbeat_interval == std::chrono::seconds(1));
     CHECK(parsed->options.handshake_timeout == std::chrono::seconds(2));
+}
+
+TEST_CASE("a hook program must be an executable file and its concurrency and timeout have bounds and need it") {
+    test::TempDir dir;
+    const auto script = dir.path() / "hook.sh";
+    {
+        std::ofstream out(script);
+        out << "#!/bin/sh\nexit 0\n";
+    }
+    const auto plain = dir.path() / "plain.txt";
+    {
+        std::ofstream out(plain);
+        out << "not a program\n";
+    }
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+    const std::vector<std::string> base{"--name", "ms1", "--ca-dir", "/ca"};
+    auto with = [&base](std::vector<std::string> extra) {
+        auto args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return parse(args);
+    };
+
+    auto none = with({});
+    REQUIRE(none.ok());
+    CHECK(none->options.hook.empty());
+    CHECK(none->options.hook_concurrency == 4);
+    CHECK(none->options.hook_timeout == std::chrono::seconds(10));
+    CHECK(none->options.hook_queue == 1000);
+
+    auto set = with({"--hook", script.string(), "--hook-concurrency", "2", "--hook-timeout", "30"});
+    REQUIRE(set.ok());
+    CHECK(set->options.hook == script.string());
+    CHECK(set->options.hook_concurrency == 2);
+    CHECK(set->options.hook_timeout == std::chrono::seconds(30));
+
+    auto error_of = [&](std::vector<std::string> extra) {
+        auto parsed = with(std::move(extra));
+        REQUIRE_FALSE(parsed.ok());
+        return parsed.error();
+    };
+    CHECK(error_of({"--hook", ""}) ==
+          "--hook must not be empty (the path of the program to run for each event)");
+    CHECK(error_of({"--hook", (dir.path() / "missing").string()}) ==
+          "--hook '" + (dir.path() / "missing").string() + "': no such file");
+    CHECK(error_of({"--hook", dir.path().string()}) == "--hook '" + dir.path().string() + "' is not a file");
+    if (::geteuid() != 0) {  // root may run anything
+        CHECK(error_of({"--hook", plain.string()}) ==
+              "--hook '" + plain.string() + "' is not executable by this user");
+    }
+    CHECK(error_of({"--hook", script.string(), "--hook-concurrency", "0"}) ==
+          "--hook-concurrency 0 is outside 1..64");
+    CHECK(error_of({"--hook", script.string(), "--hook-concurrency", "65"}) ==
+          "--hook-concurrency 65 is outside 1..64");
+    CHECK(error_of({"--hook", script.string(), "--hook-timeout", "0"}) ==
+          "--hook-timeout 0 is outside 1..3600");
+    CHECK(error_of({"--hook", script.string(), "--hook-timeout", "ten"}) ==
+          "--hook-timeout 'ten' is not a whole number");
+    CHECK(error_of({"--hook-concurrency", "2"}) == "--hook-concurrency needs --hook (the program to run)");
+    CHECK(error_of({"--hook-timeout", "5"}) == "--hook-timeout needs --hook (the program to run)");
 }
