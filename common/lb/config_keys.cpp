@@ -56,7 +56,7 @@ const std::vector<ConfigKeyInfo>& config_keys() {
          "matters; spaces around entries are trimmed"},
         {kAlgorithmKey,
          kDefaultAlgorithm,
-         "how each agent's server list is ordered: static, roundrobin, shuffle"},
+         "how each agent's server list is ordered: static, roundrobin, shuffle, hash"},
         {kCheckIntervalKey,
          kDefaultCheckInterval,
          "seconds between an agent's checks for its preferred server; 0 = off"},

@@ -28,13 +28,13 @@ const Weights kNoWeights;
 }  // namespace
 
 TEST_CASE("algorithms: registry names and lookup") {
-    CHECK(algorithm_names() == std::vector<std::string_view>{"static", "roundrobin", "shuffle"});
+    CHECK(algorithm_names() == std::vector<std::string_view>{"static", "roundrobin", "shuffle", "hash"});
     for (std::string_view name : algorithm_names()) {
         CHECK(algorithm(name).name() == name);
     }
     auto unknown = find_algorithm("foo");
     REQUIRE_FALSE(unknown.ok());
-    CHECK(unknown.error() == "unknown algorithm \"foo\"; expected one of: static, roundrobin, shuffle");
+    CHECK(unknown.error() == "unknown algorithm \"foo\"; expected one of: static, roundrobin, shuffle, hash");
     CHECK_FALSE(find_algorithm("Static").ok());
     CHECK_FALSE(find_algorithm("").ok());
 }

@@ -126,7 +126,7 @@ TEST_CASE("validate_config: host refusals start with the key") {
 TEST_CASE("validate_config: algorithm refusals start with the key") {
     CHECK(refusal(kAlgorithmKey, "foo") ==
           "indirect.agent.lb.algorithm: unknown algorithm \"foo\"; expected one of: static, roundrobin, "
-          "shuffle");
+          "shuffle, hash");
     CHECK_THAT(refusal(kAlgorithmKey, ""), StartsWith("indirect.agent.lb.algorithm: "));
 }
 
