@@ -16,7 +16,7 @@ std::string entry_label(int entry) {
 
 }  // namespace
 
-Result<Weights> parse_weights(std::string_view value, const std::vector<std::string>& hosts) {
+Result<Weights> parse_weights_syntax(std::string_view value) {
     Weights weights;
     if (detail::trim(value).empty()) {
         return weights;
@@ -40,18 +40,6 @@ Result<Weights> parse_weights(std::string_view value, const std::vector<std::str
         if (address.empty()) {
             return fail(entry_label(entry) + " " + quoted(item) + " has no address; expected ADDRESS=WEIGHT");
         }
-        if (std::find(hosts.begin(), hosts.end(), address) == hosts.end()) {
-            // Same server spelt differently ("ms1:8250" for "ms1"): say how
-            // `host` writes it, since weights are keyed by that text.
-            auto same = std::find_if(hosts.begin(), hosts.end(), [address](const std::string& host) {
-                return same_endpoint(host, address);
-            });
-            if (same != hosts.end()) {
-                return fail(quoted(address) + " is written " + quoted(*same) +
-                            " in `host`; write it the same way here");
-            }
-            return fail(quoted(address) + " is not in `host`; weights name its entries as written there");
-        }
         if (!detail::all_digits(number) || number.size() > 4) {
             return fail(entry_label(entry) + " " + quoted(item) +
                         ": the weight is not a whole number from 0 to " + std::to_string(kMaxWeight));
@@ -68,6 +56,29 @@ Result<Weights> parse_weights(std::string_view value, const std::vector<std::str
             break;
         }
         position = comma + 1;
+    }
+    return weights;
+}
+
+Result<Weights> parse_weights(std::string_view value, const std::vector<std::string>& hosts) {
+    auto weights = parse_weights_syntax(value);
+    if (!weights) {
+        return weights;
+    }
+    for (const auto& [address, weight] : *weights) {
+        if (std::find(hosts.begin(), hosts.end(), address) != hosts.end()) {
+            continue;
+        }
+        // Same server spelt differently ("ms1:8250" for "ms1"): say how
+        // `host` writes it, since weights are keyed by that text.
+        auto same = std::find_if(hosts.begin(), hosts.end(), [&address = address](const std::string& host) {
+            return same_endpoint(host, address);
+        });
+        if (same != hosts.end()) {
+            return fail(quoted(address) + " is written " + quoted(*same) +
+                        " in `host`; write it the same way here");
+        }
+        return fail(quoted(address) + " is not in `host`; weights name its entries as written there");
     }
     return weights;
 }

@@ -28,6 +28,10 @@ inline constexpr std::int64_t kMaxWeight = 1000;
 // callers add it.
 Result<Weights> parse_weights(std::string_view value, const std::vector<std::string>& hosts);
 
+// The same checks but the one against `host`: what can be said of a value
+// without knowing `host`.
+Result<Weights> parse_weights_syntax(std::string_view value);
+
 // "a=2,b=0", in the map's order; "" for no weights.
 std::string format_weights(const Weights& weights);
 

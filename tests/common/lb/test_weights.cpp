@@ -1,3 +1,4 @@
+#include "common/lb/config_keys.hpp"
 #include "common/lb/weights.hpp"
 
 #include <catch2/catch.hpp>
@@ -50,4 +51,36 @@ TEST_CASE("format_weights: the parser's input form") {
     const Weights weights{{"ms1", 2}, {"10.0.0.3", 0}};
     CHECK(format_weights(weights) == "10.0.0.3=0,ms1=2");
     CHECK(*parse_weights(format_weights(weights), kHosts) == weights);
+}
+
+TEST_CASE("agentlb.server.weights: syntax alone, then against `host` and back") {
+    CHECK(validate_config(kWeightsKey, "anything=3, other=0").ok());
+    CHECK(validate_config(kWeightsKey, "").ok());
+    auto syntax = validate_config(kWeightsKey, "a=x");
+    REQUIRE_FALSE(syntax.ok());
+    CHECK_THAT(syntax.error(), Catch::Matchers::StartsWith("agentlb.server.weights: entry 1 \"a=x\""));
+
+    const std::map<std::string, std::string> stored{{"host", "ms1, ms2:9000"},
+                                                    {"agentlb.server.weights", "ms2:9000=3"}};
+    CHECK(validate_config_with(kWeightsKey, "ms1=0", stored).ok());
+    auto foreign = validate_config_with(kWeightsKey, "ms3=1", stored);
+    REQUIRE_FALSE(foreign.ok());
+    CHECK(foreign.error() ==
+          "agentlb.server.weights: \"ms3\" is not in `host`; weights name its entries as written there");
+    CHECK_FALSE(validate_config_with(kWeightsKey, "ms1=1", {}).ok());
+
+    CHECK(validate_config_with(kHostKey, "ms2:9000,ms4", stored).ok());
+    auto orphan = validate_config_with(kHostKey, "ms1,ms3", stored);
+    REQUIRE_FALSE(orphan.ok());
+    CHECK_THAT(orphan.error(),
+               Catch::Matchers::StartsWith("host: agentlb.server.weights names \"ms2:9000\"") &&
+                   Contains("change agentlb.server.weights first"));
+    CHECK(validate_config_with(kAlgorithmKey, "hash", stored).ok());
+
+    CHECK(*weights_from_config(stored, {"ms1", "ms2:9000"}) == Weights{{"ms2:9000", 3}});
+    CHECK(weights_from_config({}, {"ms1"})->empty());
+    auto corrupt = weights_from_config(stored, {"ms1"});
+    REQUIRE_FALSE(corrupt.ok());
+    CHECK_THAT(corrupt.error(),
+               Catch::Matchers::StartsWith("agentlb.server.weights (stored value): \"ms2:9000\""));
 }
