@@ -265,8 +265,8 @@ OptionsPtr preview_options() {
     // clang-format off
     options->add_options()
         ("host", text_value("LIST"), "a proposed `host` value instead of the stored one")
-        ("algorithm", text_value("NAME"), "a proposed algorithm (static, roundrobin, shuffle, hash) instead of the "
-                                          "stored one")
+        ("algorithm", text_value("NAME"), "a proposed algorithm (static, roundrobin, shuffle, hash) instead "
+                                          "of the stored one")
         ("weights", text_value("LIST"), "proposed agentlb.server.weights (ADDRESS=WEIGHT,...) instead of the "
                                         "stored ones")
         ("host-ids", text_value("IDS"), "hypothetical host ids (one zone) instead of the registered hosts: "
