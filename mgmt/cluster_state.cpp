@@ -106,7 +106,8 @@ Assignment compute_assignment(const ClusterSnapshot& snapshot,
                               const std::vector<std::int64_t>& zone_host_ids,
                               std::int64_t host_id) {
     Assignment assignment;
-    assignment.list = snapshot.algorithm->compute(snapshot.settings.hosts, zone_host_ids, host_id);
+    assignment.list =
+        snapshot.algorithm->compute({snapshot.settings.hosts, zone_host_ids, host_id, snapshot.weights});
     assignment.algorithm = std::string(snapshot.algorithm->name());
     assignment.interval = snapshot.settings.check_interval;
     assignment.avoid = snapshot.avoid;

@@ -8,6 +8,7 @@
 #include "common/lb/algorithm.hpp"
 #include "common/lb/assignment.hpp"
 #include "common/lb/config_keys.hpp"
+#include "common/lb/weights.hpp"
 #include "common/store/store.hpp"
 
 #include <cstdint>
@@ -38,6 +39,8 @@ struct ClusterSnapshot {
     // is not "up" or whose maintenance is requested: agents skip them while
     // anything else answers.
     std::vector<std::string> avoid;
+    // agentlb.server.weights, keyed by settings.hosts entries.
+    lb::Weights weights;
     // Every registered host by its name in ASCII lower case (names ignore
     // case, as the store's find_host does).
     std::unordered_map<std::string, KnownHost> hosts_by_name;

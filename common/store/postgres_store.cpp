@@ -49,7 +49,12 @@ Result<std::optional<std::string>> PostgresStore::set_config(std::string_view ke
     }
     return connection_.retrying([&]() -> Result<std::optional<std::string>> {
         PgTransaction transaction(connection_, "writing a configuration value");
+        // After the generation row is locked, so every config write is
+        // serialised and a concurrent write of the other key is seen.
         bump_generation("writing a configuration value");
+        if (auto consistent = lb::validate_config_with(key, value, list_config()); !consistent) {
+            return fail(consistent.error());
+        }
         std::optional<std::string> old = get_config(key);
         connection_.exec(
             "INSERT INTO configuration (scope, name, value) VALUES ($1, $2, $3) "

@@ -57,6 +57,10 @@ Result<std::optional<std::string>> SqliteStore::set_config(std::string_view key,
         return fail(valid.error());
     }
     WriteTransaction transaction(connection_, "writing a configuration value");
+    // Inside the transaction: a concurrent write of the other key is seen.
+    if (auto consistent = lb::validate_config_with(key, value, list_config()); !consistent) {
+        return fail(consistent.error());
+    }
     std::optional<std::string> old = get_config(key);
     connection_
         .query(

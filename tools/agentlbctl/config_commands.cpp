@@ -130,7 +130,7 @@ std::vector<Command> config_commands() {
         {{"config", "get"},
          "KEY",
          "print one key's value (its default when not set)",
-         "Keys: host, indirect.agent.lb.algorithm, indirect.agent.lb.check.interval.",
+         "Keys: see `agentlbctl config list`.",
          nullptr,
          {"KEY"},
          run_config_get},
