@@ -40,12 +40,6 @@ fs::path resolve_beside(const props::PropertiesFile& file,
     return chosen.is_absolute() ? chosen : folder / chosen;
 }
 
-bool is_algorithm_name(std::string_view name) {
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-        return std::isalnum(c) != 0 || c == '_' || c == '-';
-    });
-}
-
 }  // namespace
 
 std::string AgentSettings::held_list() const {
@@ -110,15 +104,13 @@ Status validate_list_update(const ListUpdate& update) {
     if (update.value.hosts.empty()) {
         return fail("the list is empty");
     }
-    if (!is_algorithm_name(update.value.algorithm)) {
+    // Any name is stored, known to this build or not (a newer server's
+    // algorithm): the agent only needs the list, and settings_from_properties()
+    // reads such a name back. Text that is not a name is refused: it could not.
+    if (!lb::is_algorithm_name(update.value.algorithm)) {
         return fail("algorithm " +
                     util::peer_text(update.value.algorithm, util::kShownTextBytes, util::Quoted::yes) +
-                    " is not a name (letters, digits, '_', '-')");
-    }
-    // settings_from_properties() accepts only the algorithms this build knows:
-    // a list stored with another one would make the agent refuse its own file.
-    if (auto known = lb::find_algorithm(update.value.algorithm); !known) {
-        return fail(known.error());
+                    " is not a name (letters, digits, '_', '-'; at most 64)");
     }
     if (update.check_interval < 0 || update.check_interval > lb::kMaxCheckInterval) {
         return fail("check interval " + std::to_string(update.check_interval) + " s is out of range (0 to " +

@@ -3,7 +3,10 @@
 #include "common/lb/algorithm.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/lb/text.hpp"
+#include "common/util/text.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <map>
 
@@ -60,6 +63,12 @@ std::string join_host_list(const std::vector<std::string>& entries) {
     return out;
 }
 
+bool is_algorithm_name(std::string_view name) {
+    return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '_' || c == '-';
+    });
+}
+
 Result<AgentHostValue> parse_agent_host_value(std::string_view value) {
     const std::size_t at = value.rfind('@');
     const bool has_algorithm = at != std::string_view::npos;
@@ -74,10 +83,9 @@ Result<AgentHostValue> parse_agent_host_value(std::string_view value) {
     if (trim(hosts).empty()) {
         return fail(quoted(value) + " has no hosts; expected \"host1,host2@algorithm\"");
     }
-    if (has_algorithm) {
-        if (auto found = find_algorithm(algorithm); !found) {
-            return fail(found.error());
-        }
+    if (has_algorithm && !is_algorithm_name(algorithm)) {
+        return fail("algorithm " + util::peer_text(algorithm, util::kShownTextBytes, util::Quoted::yes) +
+                    " is not a name (letters, digits, '_', '-'; at most 64)");
     }
     auto list = parse_host_list(hosts);
     if (!list) {

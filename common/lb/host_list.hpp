@@ -25,10 +25,17 @@ struct AgentHostValue {
     std::string algorithm;  // empty: the value named none
 };
 
+// An algorithm's name as lists carry it: 1 to 64 letters, digits, '_' or
+// '-'. Whether this build knows it is another question (find_algorithm).
+bool is_algorithm_name(std::string_view name);
+
 // agent.properties `host`: "a,b,c@algo", split at the last '@'. A value
 // without '@' (a hand-written file, an installer's default) holds the hosts
 // and no algorithm: as in CloudStack, the servers count that as a mismatch
-// and send a list with one. A '@' followed by nothing is refused.
+// and send a list with one. A '@' followed by nothing, or by text that is
+// not an algorithm's name, is refused. A name this build does not know is
+// kept: agents carry lists from servers newer than themselves (a server
+// that does not know it counts it as a mismatch and corrects it).
 Result<AgentHostValue> parse_agent_host_value(std::string_view value);
 
 // "a,b,c@algo"; "a,b,c" when there is no algorithm (reads back the same).

@@ -5,7 +5,7 @@
 using namespace agentlb::agent;
 using std::chrono::milliseconds;
 
-TEST_CASE("the agent's random numbers are in [0, 1) and keep backoff within plus or minus 20 percent") {
+TEST_CASE("the agent's random numbers are at least 0 and below 1, and keep backoff within plus or minus 20 percent") {
     auto random = make_default_random();
     ConnectionPolicy policy{BackoffSettings{}};
     for (int i = 0; i < 200; ++i) {

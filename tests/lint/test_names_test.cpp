@@ -10,7 +10,7 @@
 
 using agentlb::lint::names_ctest_splits;
 
-TEST_CASE("the name scanner finds a semicolon in a test name, and only there") {
+TEST_CASE("the name scanner finds a semicolon or a bracket in a test name, and only there") {
     const auto found = names_ctest_splits(
         "x\nTEST_CASE(\"a"
         "; b\") {\n  SECTION(\"c; d\") {}\n}\n");
@@ -19,9 +19,18 @@ TEST_CASE("the name scanner finds a semicolon in a test name, and only there") {
     CHECK(found[0].name == "a; b");
     CHECK(names_ctest_splits("TEST_CASE(\"a, b \\\"q\\\"\") {}").empty());
     CHECK(names_ctest_splits("TEST_CASE_METHOD(F, \"a b\") {}").empty());
+    const auto method = names_ctest_splits("TEST_CASE_METHOD(F,\n    \"a; b\") {}");
+    REQUIRE(method.size() == 1);
+    CHECK(method[0].name == "a; b");
+    CHECK(names_ctest_splits("TEST_CASE(\n    \"a; b\") {}").size() == 1);
+    const auto bracket = names_ctest_splits("TEST_CASE(\"in [0, 1)\") {}");
+    REQUIRE(bracket.size() == 1);
+    CHECK(bracket[0].name == "in [0, 1)");
 }
 
-TEST_CASE("no test name holds a semicolon, which CTest would split into two tests that run nothing") {
+TEST_CASE(
+    "no test name holds a semicolon or a bracket, which CTest would split or merge into tests that run "
+    "nothing") {
     const std::filesystem::path root = AGENTLB_SOURCE_DIR;
     std::size_t scanned = 0;
     std::ostringstream report;

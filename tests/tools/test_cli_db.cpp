@@ -99,7 +99,8 @@ TEST_CASE("db migrate brings a version 2 store to the current version, says so, 
 }
 
 TEST_CASE(
-    "db migrate gives an empty file the schema; on a missing store db version and migrate create nothing") {
+    "db migrate gives an empty file the schema, and on a missing store db version and migrate create "
+    "nothing") {
     CtlFixture f;
     { std::ofstream touch(f.db); }
     CHECK(f.ctl_json({"db", "version"})["state"] == "empty");

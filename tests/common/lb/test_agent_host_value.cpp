@@ -61,10 +61,20 @@ TEST_CASE("agent host value: refusals") {
     CHECK_THAT(refusal("ms1,ms2@"), Contains("no algorithm after '@'"));
     CHECK_THAT(refusal("@static"), Contains("no hosts"));
     CHECK_THAT(refusal(""), Contains("no hosts"));
-    CHECK_THAT(refusal("ms1@foo"),
-               Contains("unknown algorithm \"foo\"") &&
-                   Contains("expected one of: static, roundrobin, shuffle, hash"));
+    CHECK_THAT(refusal("ms1@fo o"), Contains("algorithm \"fo o\" is not a name"));
+    CHECK_THAT(refusal("ms1@st\x1b[2Jatic"), Contains("\"st\\x1b[2Jatic\" is not a name"));
+    CHECK_THAT(refusal("ms1@" + std::string(65, 'a')), Contains("is not a name"));
     CHECK_THAT(refusal("ms1,,ms2@static"), Contains("entry 2 is empty"));
     // Split at the last '@': the first one lands in the host list and is refused there.
     CHECK_THAT(refusal("ms1@static@static"), Contains("\"ms1@static\""));
+}
+
+TEST_CASE(
+    "agent host value: an algorithm this build does not know is kept, for agents older than their servers") {
+    auto value = parse_agent_host_value("ms1,ms2@fastest");
+    REQUIRE(value.ok());
+    CHECK(value->hosts == std::vector<std::string>{"ms1", "ms2"});
+    CHECK(value->algorithm == "fastest");
+    CHECK(format_agent_host_value(*value) == "ms1,ms2@fastest");
+    CHECK(parse_agent_host_value("ms1@" + std::string(64, 'a')).ok());
 }

@@ -275,7 +275,8 @@ TEST_CASE_METHOD(StoreFixture, "rebalance requests get ascending ids and name a 
     CHECK(store->rebalance_requests_after(*second).empty());
 }
 
-TEST_CASE_METHOD(StoreFixture, "requests older than a day go when a new one is made; ids are not reused") {
+TEST_CASE_METHOD(StoreFixture,
+                 "requests older than a day go when a new one is made, and ids are not reused") {
     const auto old = store->request_rebalance(std::nullopt, 1000);
     const auto day_old = store->request_rebalance(std::nullopt, 2000);
     REQUIRE(old);
