@@ -165,6 +165,21 @@ TEST_CASE("a held list without @algorithm is corrected to the list with @static 
     CHECK(cluster.where() == std::optional<std::string>("ms1"));
 }
 
+TEST_CASE("an agent holding a list of an algorithm unknown to its build starts, connects and is corrected") {
+    // A downgraded agent holding a newer release's list, or a hand edit:
+    // CloudStack's agent starts with it, and so does ours (it used to exit 2).
+    Cluster cluster;
+    cluster.stop_agent();
+    cluster.write_host_value(cluster.hosts() + "@fastest");
+    cluster.agent().start();
+    const std::string expected = cluster.hosts() + "@static";
+    const bool corrected =
+        wait_until([&] { return cluster.agent().host_value() == std::optional<std::string>(expected); }, 8s);
+    INFO(cluster.logs());
+    REQUIRE(corrected);
+    CHECK(cluster.where() == std::optional<std::string>("ms1"));
+}
+
 TEST_CASE("a pushed shuffle list turns a running preferred check off") {
     Cluster cluster;
     cluster.fixture().set_config("indirect.agent.lb.check.interval", "1");

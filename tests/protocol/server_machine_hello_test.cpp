@@ -75,6 +75,19 @@ TEST_CASE("server: a list reported without @algorithm is corrected even when it 
     CHECK(s.machine.held().algorithm == "static");
 }
 
+TEST_CASE("server: a list reported with an algorithm this server does not know is corrected") {
+    // An agent that held a newer server's list (a server rolled back).
+    Session s;
+    s.hello(hello_from("agent-1", "a,b@fastest"));
+    s.machine.on_lookup(found({"a", "b"}), s.seqs, t0 + 3s);
+    const auto welcomed = s.machine.on_recorded(t0 + 3s);
+    const auto welcome = std::get<wire::Welcome>(sent(welcomed).at(0));
+    REQUIRE(welcome.correction);
+    CHECK(welcome.correction->list == std::vector<std::string>{"a", "b"});
+    CHECK(welcome.correction->algorithm == "static");
+    CHECK(s.machine.held().algorithm == "static");
+}
+
 TEST_CASE("server: an unknown or revoked host is refused without using a seq") {
     SECTION("unknown host") {
         Session s;
