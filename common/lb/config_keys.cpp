@@ -3,6 +3,7 @@
 #include "common/lb/algorithm.hpp"
 #include "common/lb/host_list.hpp"
 #include "common/lb/message_budget.hpp"
+#include "common/lb/rebalance_settings.hpp"
 #include "common/lb/text.hpp"
 
 #include <algorithm>
@@ -65,6 +66,19 @@ const std::vector<ConfigKeyInfo>& config_keys() {
          "",
          "ADDRESS=WEIGHT,... for `hash`: each server's share of first places, 0..1000 (1 when not "
          "listed; 0 = last in every list); addresses as written in `host`"},
+        {kBehaviourKey,
+         kDefaultBehaviour,
+         "how eagerly the servers move agents off a server above its weighted fair share of its zone: "
+         "off, low, normal, aggressive; not off = agents get check interval 0"},
+        {kModeKey,
+         kDefaultMode,
+         "performance (spread by weight, with the behaviour) or density (fill servers in `host` order up "
+         "to agentlb.density.max.agents each)"},
+        {kDensityMaxAgentsKey, "5000", "agents per server that density mode fills a server with"},
+        {kModeScheduleKey,
+         "",
+         "when each mode applies, e.g. \"Mon-Fri 08:00-20:00 performance; density\" (UTC; first match "
+         "wins; empty = agentlb.mode)"},
         {kStoreUnreachableLimit.name,
          "120",
          "seconds a management server serves without its store before it moves its agents to other "
@@ -111,6 +125,10 @@ Status validate_config(std::string_view key, std::string_view value) {
     if (key == kWeightsKey) {
         auto weights = parse_weights_syntax(value);
         return weights ? success() : with_key(key, weights.error());
+    }
+    if (is_rebalance_key(key)) {
+        auto valid = validate_rebalance_value(key, value);
+        return valid ? success() : with_key(key, valid.error());
     }
     for (const ServerKey* server_key : kServerKeys) {
         if (key == server_key->name) {

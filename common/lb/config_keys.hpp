@@ -68,7 +68,7 @@ struct ConfigKeyInfo {
 };
 
 // In the order of the documentation: host, algorithm, check interval,
-// weights, then the kServerKeys.
+// weights, the rebalancer's keys (rebalance_settings.hpp), then the kServerKeys.
 const std::vector<ConfigKeyInfo>& config_keys();
 
 // Validates a value before it is stored. Every message starts with the key

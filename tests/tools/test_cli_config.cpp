@@ -65,26 +65,33 @@ TEST_CASE("config list shows every key, marking defaults") {
     const CommandResult list = f.ctl({"config", "list"});
     REQUIRE(list.exit_code == 0);
     CHECK(list.out ==
-          "KEY                               VALUE      SOURCE\n"
-          "host                              (not set)  default\n"
-          "indirect.agent.lb.algorithm       static     default\n"
-          "indirect.agent.lb.check.interval  15         set\n"
-          "agentlb.server.weights            (not set)  default\n"
-          "agentlb.store.unreachable.limit   120        default\n"
-          "agentlb.drain.rate                200        default\n"
-          "agentlb.maintenance.timeout       600        default\n"
-          "agentlb.shutdown.timeout          60         default\n");
+          "KEY                               VALUE        SOURCE\n"
+          "host                              (not set)    default\n"
+          "indirect.agent.lb.algorithm       static       default\n"
+          "indirect.agent.lb.check.interval  15           set\n"
+          "agentlb.server.weights            (not set)    default\n"
+          "agentlb.rebalance.behaviour       off          default\n"
+          "agentlb.mode                      performance  default\n"
+          "agentlb.density.max.agents        5000         default\n"
+          "agentlb.mode.schedule             (not set)    default\n"
+          "agentlb.store.unreachable.limit   120          default\n"
+          "agentlb.drain.rate                200          default\n"
+          "agentlb.maintenance.timeout       600          default\n"
+          "agentlb.shutdown.timeout          60           default\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
     REQUIRE(json.is_array());
-    REQUIRE(json.size() == 8);
+    REQUIRE(json.size() == 12);
     CHECK(json[0] == nlohmann::json{{"name", kHost}, {"value", ""}, {"default", true}});
     CHECK(json[1] == nlohmann::json{{"name", kAlgorithm}, {"value", "static"}, {"default", true}});
     CHECK(json[2] == nlohmann::json{{"name", kInterval}, {"value", "15"}, {"default", false}});
     CHECK(json[3] == nlohmann::json{{"name", "agentlb.server.weights"}, {"value", ""}, {"default", true}});
     CHECK(json[4] ==
+          nlohmann::json{{"name", "agentlb.rebalance.behaviour"}, {"value", "off"}, {"default", true}});
+    CHECK(json[5] == nlohmann::json{{"name", "agentlb.mode"}, {"value", "performance"}, {"default", true}});
+    CHECK(json[8] ==
           nlohmann::json{{"name", "agentlb.store.unreachable.limit"}, {"value", "120"}, {"default", true}});
-    CHECK(json[5] == nlohmann::json{{"name", "agentlb.drain.rate"}, {"value", "200"}, {"default", true}});
+    CHECK(json[9] == nlohmann::json{{"name", "agentlb.drain.rate"}, {"value", "200"}, {"default", true}});
 }
 
 TEST_CASE("every refused value exits 2, names the key, and changes nothing") {
@@ -124,6 +131,10 @@ TEST_CASE("every refused value exits 2, names the key, and changes nothing") {
         // Checked against the stored weights: ms2 would be left weighted.
         {kHost, "ms1,ms3", "agentlb.server.weights names \"ms2\""},
         {kHost, "ms1,ms2:8250", "agentlb.server.weights names \"ms2\""},
+        {"agentlb.rebalance.behaviour", "fast", "unknown behaviour \"fast\""},
+        {"agentlb.mode", "dense", "\"dense\""},
+        {"agentlb.density.max.agents", "0", "\"0\" is too small"},
+        {"agentlb.mode.schedule", "Mon-Fry density", "Fry"},
     };
     for (const auto& refusal : refusals) {
         INFO(refusal.key << " = \"" << refusal.value << "\"");

@@ -29,7 +29,7 @@ std::string settings_refusal(const std::map<std::string, std::string>& stored) {
 
 TEST_CASE("config keys: names, order and defaults") {
     const auto& keys = config_keys();
-    REQUIRE(keys.size() == 8);
+    REQUIRE(keys.size() == 12);
     CHECK(keys[0].name == "host");
     CHECK(keys[0].default_value == "");
     CHECK(keys[1].name == "indirect.agent.lb.algorithm");
@@ -38,11 +38,19 @@ TEST_CASE("config keys: names, order and defaults") {
     CHECK(keys[2].default_value == "0");
     CHECK(keys[3].name == "agentlb.server.weights");
     CHECK(keys[3].default_value == "");
-    CHECK(keys[4].name == "agentlb.store.unreachable.limit");
-    CHECK(keys[4].default_value == std::to_string(kDefaultStoreUnreachableLimit));
-    CHECK(keys[5].name == "agentlb.drain.rate");
-    CHECK(keys[6].name == "agentlb.maintenance.timeout");
-    CHECK(keys[7].name == "agentlb.shutdown.timeout");
+    CHECK(keys[4].name == "agentlb.rebalance.behaviour");
+    CHECK(keys[4].default_value == "off");
+    CHECK(keys[5].name == "agentlb.mode");
+    CHECK(keys[5].default_value == "performance");
+    CHECK(keys[6].name == "agentlb.density.max.agents");
+    CHECK(keys[6].default_value == "5000");
+    CHECK(keys[7].name == "agentlb.mode.schedule");
+    CHECK(keys[7].default_value == "");
+    CHECK(keys[8].name == "agentlb.store.unreachable.limit");
+    CHECK(keys[8].default_value == std::to_string(kDefaultStoreUnreachableLimit));
+    CHECK(keys[9].name == "agentlb.drain.rate");
+    CHECK(keys[10].name == "agentlb.maintenance.timeout");
+    CHECK(keys[11].name == "agentlb.shutdown.timeout");
     for (const auto& key : keys) {
         CHECK_FALSE(key.meaning.empty());
     }
@@ -111,7 +119,9 @@ TEST_CASE("drain keys: ranges, defaults, refusals naming the key") {
 TEST_CASE("validate_config: unknown key lists the known ones") {
     CHECK(refusal("x", "1") ==
           "unknown configuration key \"x\"; known keys: host, indirect.agent.lb.algorithm, "
-          "indirect.agent.lb.check.interval, agentlb.server.weights, agentlb.store.unreachable.limit, "
+          "indirect.agent.lb.check.interval, agentlb.server.weights, agentlb.rebalance.behaviour, "
+          "agentlb.mode, agentlb.density.max.agents, agentlb.mode.schedule, "
+          "agentlb.store.unreachable.limit, "
           "agentlb.drain.rate, "
           "agentlb.maintenance.timeout, agentlb.shutdown.timeout");
 }
