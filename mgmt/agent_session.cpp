@@ -137,6 +137,7 @@ AgentStatus AgentSession::status() const {
         status.held = machine_.held();
         status.connected_since = connected_since_;
         status.welcomed = true;
+        status.rtt_us = machine_.rtt_us();
     }
     return status;
 }

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,7 @@ struct AgentStatus {
     Assignment held;      // what it was last sent (or reported)
     std::int64_t connected_since = 0;
     bool welcomed = false;
+    std::optional<std::int64_t> rtt_us;  // its last reported ping round trip
 };
 
 class AgentSession : public std::enable_shared_from_this<AgentSession> {

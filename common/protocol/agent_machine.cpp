@@ -143,7 +143,7 @@ AgentMachine::Actions AgentMachine::on_message(const wire::Message& message, Tim
             }
             break;
         case State::established:
-            on_established_message(message, out);
+            on_established_message(message, now, out);
             break;
     }
     return out;
@@ -171,9 +171,13 @@ void AgentMachine::persist(const wire::MsList& list, bool correction, Actions& o
     out.emplace_back(Persist{list, correction});
 }
 
-void AgentMachine::on_established_message(const wire::Message& message, Actions& out) {
+void AgentMachine::on_established_message(const wire::Message& message, TimePoint now, Actions& out) {
     if (const auto* pong = std::get_if<wire::Pong>(&message)) {
+        const bool newest = pong->seq == pings_sent_ && last_pong_ < pings_sent_;
         last_pong_ = answered_pings(last_pong_, pings_sent_, *pong);
+        if (newest) {
+            last_rtt_ = std::chrono::duration_cast<std::chrono::microseconds>(now - last_ping_at_);
+        }
     } else if (const auto* ping = std::get_if<wire::Ping>(&message)) {
         out.emplace_back(Send{wire::Pong{ping->seq}});
     } else if (const auto* list = std::get_if<wire::MsList>(&message)) {
@@ -243,7 +247,12 @@ AgentMachine::Actions AgentMachine::on_timer(TimePoint now) {
                    out);
             return out;
         }
-        out.emplace_back(Send{wire::Ping{++pings_sent_}});
+        std::optional<std::int64_t> rtt_us;
+        if (last_rtt_) {
+            rtt_us = last_rtt_->count();
+        }
+        out.emplace_back(Send{wire::Ping{++pings_sent_, rtt_us}});
+        last_ping_at_ = now;
         next_ping_ = now + heartbeat_;
     }
     return out;

@@ -181,6 +181,9 @@ public:
     std::chrono::milliseconds heartbeat() const { return heartbeat_; }
     std::int64_t pings_sent() const { return pings_sent_; }
     std::int64_t pings_answered() const { return last_pong_; }
+    // The round trip of the last ping answered before the next was sent;
+    // nothing until one was. Sent to the server with the next ping.
+    std::optional<std::chrono::microseconds> last_rtt() const { return last_rtt_; }
 
 private:
     enum class PushState : std::uint8_t { storing, stored, failed };
@@ -190,7 +193,7 @@ private:
     };
 
     void on_welcome(const wire::Welcome& welcome, TimePoint now, Actions& out);
-    void on_established_message(const wire::Message& message, Actions& out);
+    void on_established_message(const wire::Message& message, TimePoint now, Actions& out);
     void persist(const wire::MsList& list, bool correction, Actions& out);
     void finish(CloseReason reason, std::string detail, bool flush_first, Actions& out);
 
@@ -202,6 +205,8 @@ private:
     std::chrono::milliseconds heartbeat_{0};
     std::int64_t pings_sent_ = 0;
     std::int64_t last_pong_ = 0;
+    TimePoint last_ping_at_{};  // when ping number pings_sent_ left
+    std::optional<std::chrono::microseconds> last_rtt_;
     // Lists handed out by Persist and not acknowledged yet, in arrival order
     // (released when empty: idle sessions hold no capacity).
     std::vector<PendingPush> pushes_;

@@ -169,6 +169,9 @@ void ServerMachine::handle(const wire::Message& message, TimePoint now, Actions&
         return;
     }
     if (const auto* ping = std::get_if<wire::Ping>(&message)) {
+        if (ping->rtt_us) {
+            rtt_us_ = ping->rtt_us;
+        }
         send(wire::Pong{ping->seq}, out);
         return;
     }

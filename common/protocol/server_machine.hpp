@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -189,6 +190,9 @@ public:
     const std::string& zone() const noexcept { return zone_; }
     // What the agent holds: reported in hello, then as corrected or pushed.
     const lb::Assignment& held() const noexcept { return held_; }
+    // The ping round trip the agent last reported (microseconds); nothing
+    // from an agent that reports none (older agents). Kept per session only.
+    std::optional<std::int64_t> rtt_us() const noexcept { return rtt_us_; }
     std::size_t pending_acks() const noexcept { return pending_.size(); }
     // Why it closed (meaningful once closing or closed).
     CloseReason close_reason() const noexcept { return close_reason_; }
@@ -265,6 +269,7 @@ private:
     std::string serial_;
     std::string zone_;
     std::int64_t host_id_ = 0;
+    std::optional<std::int64_t> rtt_us_;
     std::int64_t hello_generation_ = 0;
     lb::Assignment held_;
     // Pushes awaiting their ack, oldest first (seqs grow). A vector, freed

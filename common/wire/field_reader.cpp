@@ -33,6 +33,14 @@ std::string FieldReader::optional_string(const char* name) {
     return string(name);
 }
 
+std::optional<std::int64_t> FieldReader::optional_non_negative(const char* name) {
+    const auto* value = find(name, false);
+    if (value == nullptr || value->is_null()) {
+        return std::nullopt;
+    }
+    return non_negative(name);
+}
+
 std::int64_t FieldReader::non_negative(const char* name) {
     const auto* value = find(name, true);
     if (value == nullptr) {

@@ -29,6 +29,9 @@ void write(json& j, const Hello& m) {
 }
 void write(json& j, const Ping& m) {
     j["seq"] = m.seq;
+    if (m.rtt_us) {
+        j["rtt_us"] = *m.rtt_us;
+    }
 }
 void write(json& j, const Pong& m) {
     j["seq"] = m.seq;
@@ -99,6 +102,7 @@ void read(FieldReader& f, Hello& m) {
 }
 void read(FieldReader& f, Ping& m) {
     m.seq = f.non_negative("seq");
+    m.rtt_us = f.optional_non_negative("rtt_us");
 }
 void read(FieldReader& f, Pong& m) {
     m.seq = f.non_negative("seq");

@@ -36,7 +36,18 @@ struct Hello {
 // either direction; answered by "pong" with the same seq.
 struct Ping {
     static constexpr std::string_view kType = "ping";
+    // Constructors rather than an aggregate: `Ping{seq}` stays warning-free
+    // (-Wmissing-field-initializers) at every older call site.
+    Ping() = default;
+    Ping(std::int64_t seq_,
+         std::optional<std::int64_t> rtt_us_ = std::nullopt)  // NOLINT: implicit on purpose
+        : seq(seq_), rtt_us(rtt_us_) {}
     std::int64_t seq = 0;
+    // agent -> server (optional, issue 15): the round trip of the agent's
+    // last answered ping, in microseconds; the load-aware rebalancer moves
+    // the agents with the highest first. Absent from servers' pings and
+    // from older agents'; older servers ignore it.
+    std::optional<std::int64_t> rtt_us;
     bool operator==(const Ping&) const = default;
 };
 

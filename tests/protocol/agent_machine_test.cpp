@@ -305,7 +305,8 @@ TEST_CASE("migrate avoids the servers it names and the server that sent it, once
     CHECK(avoid_after_migrate(wire::Migrate{"r", {"B:8250"}, {}}, "b") == std::vector<std::string>{"B:8250"});
 
     auto machine = established();
-    auto migrate = only<Machine::Migrate>(machine.on_message(wire::Migrate{"drain\x07", {"ms3:8250"}, {}}, t0));
+    auto migrate =
+        only<Machine::Migrate>(machine.on_message(wire::Migrate{"drain\x07", {"ms3:8250"}, {}}, t0));
     CHECK(migrate.reason == "drain\\x07");
     CHECK(migrate.avoid == std::vector<std::string>{"ms3:8250", "ms1:8250"});
     auto again = only<Machine::Migrate>(machine.on_message(wire::Migrate{"r", {"ms1"}, {}}, t0));
@@ -401,4 +402,26 @@ TEST_CASE("the driver's close is the one close path, and after it nothing is sen
     CHECK(machine.on_persisted(3, true, t0).empty());
     CHECK(machine.on_timer(t0 + 1h).empty());
     CHECK(machine.on_message(wire::Ping{1}, t0).empty());
+}
+
+TEST_CASE("the agent reports its last ping round trip with the next ping") {
+    Machine machine(settings());
+    machine.start(hello(), t0);
+    machine.on_message(welcome(10), t0);
+    CHECK_FALSE(machine.last_rtt());
+    // No round trip measured yet: the first ping carries none.
+    CHECK(sent(machine.on_timer(t0 + 10s)) == std::vector<wire::Message>{wire::Ping{1}});
+    machine.on_message(wire::Pong{1}, t0 + 10s + 3ms);
+    REQUIRE(machine.last_rtt());
+    CHECK(*machine.last_rtt() == 3ms);
+    CHECK(sent(machine.on_timer(t0 + 20s)) == std::vector<wire::Message>{wire::Ping{2, 3000}});
+    // A late pong for an older ping measures nothing.
+    machine.on_message(wire::Pong{1}, t0 + 21s);
+    CHECK(*machine.last_rtt() == 3ms);
+    machine.on_message(wire::Pong{2}, t0 + 20s + 7ms);
+    CHECK(*machine.last_rtt() == 7ms);
+    // A pong already counted (answered twice) does not measure again.
+    machine.on_message(wire::Pong{2}, t0 + 25s);
+    CHECK(*machine.last_rtt() == 7ms);
+    CHECK(sent(machine.on_timer(t0 + 30s)) == std::vector<wire::Message>{wire::Ping{3, 7000}});
 }

@@ -255,3 +255,16 @@ TEST_CASE("server: a draining server refuses a hello `draining`, and ends a welc
     // Nothing to do once closing.
     CHECK(s.machine.on_draining("again", t0 + 5s).empty());
 }
+
+TEST_CASE("server: the round trip an agent reports is kept for the session, older agents report none") {
+    Session s;
+    s.welcome();
+    CHECK_FALSE(s.machine.rtt_us());
+    CHECK(sent(s.machine.on_message(wire::Ping{1}, t0 + 5s)) == std::vector<wire::Message>{wire::Pong{1}});
+    CHECK_FALSE(s.machine.rtt_us());
+    s.machine.on_message(wire::Ping{2, 4200}, t0 + 10s);
+    CHECK(s.machine.rtt_us() == 4200);
+    // A ping without one (the agent lost its measurement) keeps the last known.
+    s.machine.on_message(wire::Ping{3}, t0 + 15s);
+    CHECK(s.machine.rtt_us() == 4200);
+}

@@ -49,6 +49,7 @@ std::vector<wire::Message> samples() {
     return {
         wire::Hello{"kvm-01", "zone-a", "ms1,ms2@roundrobin", 30, "0.1.0"},
         wire::Ping{1},
+        wire::Ping{2, 1500},
         wire::Pong{9007199254740993},  // beyond double precision: must stay exact
         wire::Ack{7},
         wire::Renew{"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"},
@@ -292,8 +293,11 @@ TEST_CASE("Out-of-range integers are invalid values") {
 }
 
 TEST_CASE("Every required field is required, optional ones default") {
-    const std::set<std::pair<std::string, std::string>> optional = {
-        {"hello", "version"}, {"welcome", "correction"}, {"migrate", "avoid"}, {"migrate", "to"}};
+    const std::set<std::pair<std::string, std::string>> optional = {{"hello", "version"},
+                                                                    {"welcome", "correction"},
+                                                                    {"migrate", "avoid"},
+                                                                    {"migrate", "to"},
+                                                                    {"ping", "rtt_us"}};
     int checked = 0;
     for (const auto& m : samples()) {
         const auto full = json::parse(wire::encode_message(m));
@@ -316,7 +320,7 @@ TEST_CASE("Every required field is required, optional ones default") {
             }
         }
     }
-    CHECK(checked == 34);
+    CHECK(checked == 35);  // the second ping's seq too
 }
 
 TEST_CASE("Optional fields default when absent") {
@@ -351,4 +355,24 @@ TEST_CASE("Deeply nested JSON does not crash the decoder") {
     CHECK(std::get<wire::Ping>(d.message).seq == 4);
 
     CHECK(decode(std::string(40000, '[')).ec == wire::errc::malformed_json);
+}
+
+TEST_CASE("ping's round trip is optional both ways and checked when present") {
+    // An older agent's ping: no rtt_us.
+    auto old_agent = decode(json{{"type", "ping"}, {"v", 1}, {"seq", 5}});
+    REQUIRE_FALSE(old_agent.ec);
+    CHECK(std::get<wire::Ping>(old_agent.message) == wire::Ping{5, std::nullopt});
+    // Older servers never see it unless it is sent: a ping without one has no field.
+    CHECK(json::parse(wire::encode_message(wire::Ping{5})).count("rtt_us") == 0);
+    CHECK(json::parse(wire::encode_message(wire::Ping{5, 2500})).at("rtt_us") == 2500);
+
+    auto null_rtt = decode(json{{"type", "ping"}, {"v", 1}, {"seq", 5}, {"rtt_us", nullptr}});
+    REQUIRE_FALSE(null_rtt.ec);
+    CHECK_FALSE(std::get<wire::Ping>(null_rtt.message).rtt_us);
+
+    auto negative = decode(json{{"type", "ping"}, {"v", 1}, {"seq", 5}, {"rtt_us", -1}});
+    CHECK(negative.ec == wire::errc::invalid_value);
+    CHECK_THAT(negative.detail, Catch::Contains("rtt_us"));
+    auto text = decode(json{{"type", "ping"}, {"v", 1}, {"seq", 5}, {"rtt_us", "fast"}});
+    CHECK(text.ec == wire::errc::wrong_type);
 }
