@@ -40,10 +40,12 @@ int user_version(const std::string& db) {
     return version;
 }
 
-// What schema versions 3 and 4 added (see common/store/migrations.cpp):
+// What schema versions 3 to 5 added (see common/store/migrations.cpp):
 // taking it away leaves the store version 2 wrote.
 void make_version_2(const std::string& db) {
     raw_exec(db,
+             "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
+             "ALTER TABLE tokens DROP COLUMN cluster; "
              "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; DROP TABLE superseded; "
              "PRAGMA user_version = 2");
 }
