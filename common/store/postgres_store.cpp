@@ -65,13 +65,13 @@ lb::ScopedConfig PostgresStore::scoped_config() {
 }
 
 Result<std::optional<std::string>> PostgresStore::set_scoped_config(const lb::ConfigScope& scope,
-                                                                     std::string_view key,
-                                                                     std::string_view value) {
+                                                                    std::string_view key,
+                                                                    std::string_view value) {
     return write_config(scope, key, std::string(value));
 }
 
 Result<std::optional<std::string>> PostgresStore::unset_scoped_config(const lb::ConfigScope& scope,
-                                                                       std::string_view key) {
+                                                                      std::string_view key) {
     if (auto valid = check_unset_scope(scope, key); !valid) {
         return fail(valid.error());
     }
@@ -114,9 +114,10 @@ Result<std::optional<std::string>> PostgresStore::write_config(const lb::ConfigS
                 {scope.zone, scope.cluster, key, *value},
                 what);
         } else {
-            connection_.exec("DELETE FROM scoped_configuration WHERE zone = $1 AND cluster = $2 AND name = $3",
-                             {scope.zone, scope.cluster, key},
-                             what);
+            connection_.exec(
+                "DELETE FROM scoped_configuration WHERE zone = $1 AND cluster = $2 AND name = $3",
+                {scope.zone, scope.cluster, key},
+                what);
         }
         transaction.commit();
         return old;

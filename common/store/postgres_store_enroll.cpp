@@ -9,7 +9,8 @@ namespace agentlb::store {
 
 void PostgresStore::create_token(const TokenSpec& token) {
     connection_.exec(
-        "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster) VALUES ($1, $2, $3, $4, $5, "
+        "$6)",
         {token.hash, token.zone, token.name, token.expires_at, token.created_at, token.cluster},
         "storing a join token");
 }
@@ -32,10 +33,10 @@ Result<Enrollment> PostgresStore::redeem_token(const RedeemRequest& request, con
 
         std::optional<StoredToken> token;
         {
-            auto found =
-                connection_.exec("SELECT zone, name, expires_at, used_at, cluster FROM tokens WHERE hash = $1",
-                                 {request.token_hash},
-                                 what);
+            auto found = connection_.exec(
+                "SELECT zone, name, expires_at, used_at, cluster FROM tokens WHERE hash = $1",
+                {request.token_hash},
+                what);
             if (found.rows() == 1) {
                 token = StoredToken{found.optional_text(0, 0),
                                     found.optional_text(0, 1),

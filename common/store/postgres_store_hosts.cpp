@@ -91,8 +91,9 @@ Result<HostRecord> PostgresStore::move_host(std::string_view name, const lb::Con
         if (host->zone == place.zone && host->cluster == place.cluster) {
             return *host;  // rolls the bump back
         }
-        connection_.exec(
-            "UPDATE hosts SET zone = $2, cluster = $3 WHERE id = $1", {host->id, place.zone, place.cluster}, what);
+        connection_.exec("UPDATE hosts SET zone = $2, cluster = $3 WHERE id = $1",
+                         {host->id, place.zone, place.cluster},
+                         what);
         transaction.commit();
         return *host;
     });

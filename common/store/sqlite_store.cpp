@@ -75,13 +75,13 @@ lb::ScopedConfig SqliteStore::scoped_config() {
 }
 
 Result<std::optional<std::string>> SqliteStore::set_scoped_config(const lb::ConfigScope& scope,
-                                                                   std::string_view key,
-                                                                   std::string_view value) {
+                                                                  std::string_view key,
+                                                                  std::string_view value) {
     return write_config(scope, key, std::string(value));
 }
 
 Result<std::optional<std::string>> SqliteStore::unset_scoped_config(const lb::ConfigScope& scope,
-                                                                     std::string_view key) {
+                                                                    std::string_view key) {
     if (auto valid = check_unset_scope(scope, key); !valid) {
         return fail(valid.error());
     }

@@ -10,7 +10,8 @@ namespace agentlb::store {
 void SqliteStore::create_token(const TokenSpec& token) {
     connection_
         .query(
-            "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster) VALUES (?1, ?2, ?3, ?4, "
+            "?5, ?6)",
             "storing a join token")
         .bind(1, token.hash)
         .bind(2, token.zone)
@@ -32,8 +33,9 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
 
     std::optional<StoredToken> token;
     {
-        auto query = connection_.query(
-            "SELECT zone, name, expires_at, used_at, cluster FROM tokens WHERE hash = ?1", "redeeming a join token");
+        auto query =
+            connection_.query("SELECT zone, name, expires_at, used_at, cluster FROM tokens WHERE hash = ?1",
+                              "redeeming a join token");
         query.bind(1, request.token_hash);
         if (query.step()) {
             token = StoredToken{query.optional_text(0),
@@ -54,7 +56,8 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
         // Re-enrolment keeps the id, so the host keeps its place in every list.
         host = *existing;
         const std::string new_zone = zone->value_or(host.zone);
-        const std::string new_cluster = cluster_after_redeem(token->cluster, host.zone, host.cluster, new_zone);
+        const std::string new_cluster =
+            cluster_after_redeem(token->cluster, host.zone, host.cluster, new_zone);
         if (new_zone != host.zone || new_cluster != host.cluster) {
             host.zone = new_zone;
             host.cluster = new_cluster;
@@ -71,8 +74,9 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
         host.cluster = token->cluster.value_or("");
         host.created_at = request.now;
         connection_
-            .query("INSERT INTO hosts (name, zone, last_seen, created_at, cluster) VALUES (?1, ?2, 0, ?3, ?4)",
-                   "enrolling a host")
+            .query(
+                "INSERT INTO hosts (name, zone, last_seen, created_at, cluster) VALUES (?1, ?2, 0, ?3, ?4)",
+                "enrolling a host")
             .bind(1, host.name)
             .bind(2, host.zone)
             .bind(3, host.created_at)

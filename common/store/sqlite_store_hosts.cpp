@@ -20,7 +20,8 @@ HostRecord read_host(const Query& row) {
 
 std::vector<HostRecord> SqliteStore::list_hosts() {
     auto query = connection_.query(
-        "SELECT id, name, zone, connected_to, last_seen, created_at, cluster FROM hosts ORDER BY id", "listing hosts");
+        "SELECT id, name, zone, connected_to, last_seen, created_at, cluster FROM hosts ORDER BY id",
+        "listing hosts");
     std::vector<HostRecord> hosts;
     while (query.step()) {
         hosts.push_back(read_host(query));
@@ -41,7 +42,8 @@ std::optional<HostRecord> SqliteStore::find_host(std::string_view name) {
     // Names ignore ASCII case (NOCASE folds exactly that; enrolled names are
     // ASCII). A store from before the rule may hold several: the oldest wins.
     auto query = connection_.query(
-        "SELECT id, name, zone, connected_to, last_seen, created_at, cluster FROM hosts WHERE name = ?1 COLLATE "
+        "SELECT id, name, zone, connected_to, last_seen, created_at, cluster FROM hosts WHERE name = ?1 "
+        "COLLATE "
         "NOCASE "
         "ORDER BY id LIMIT 1",
         "looking up a host by name");

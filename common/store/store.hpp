@@ -144,10 +144,10 @@ struct TokenRecord {
 struct StoreContents {
     std::map<std::string, std::string> config;
     std::map<lb::ConfigScope, std::map<std::string, std::string>> scoped_config;  // the overrides
-    std::vector<HostRecord> hosts;                          // by id
-    std::vector<CertificateRecord> certificates;            // in issue order
-    std::vector<TokenRecord> tokens;                        // by created_at, then hash
-    std::optional<std::pair<std::string, std::string>> ca;  // pem, fingerprint
+    std::vector<HostRecord> hosts;                                                // by id
+    std::vector<CertificateRecord> certificates;                                  // in issue order
+    std::vector<TokenRecord> tokens;                                              // by created_at, then hash
+    std::optional<std::pair<std::string, std::string>> ca;                        // pem, fingerprint
     std::int64_t generation = 0;
     std::int64_t last_host_id = 0;  // the highest id ever given, removed hosts' included
 };

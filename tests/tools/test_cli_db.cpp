@@ -174,6 +174,7 @@ TEST_CASE(
     CHECK(copied.out == "copied \"" + f.db + "\" to \"" + target +
                             "\"\n"
                             "  configuration keys  2\n"
+                            "  scoped values       1\n"
                             "  hosts               2\n"
                             "  certificates        4 (2 revoked)\n"
                             "  join tokens         5\n"
@@ -202,6 +203,7 @@ TEST_CASE("db copy --json prints the counts and the CA fingerprint") {
           nlohmann::json{{"from", f.db},
                          {"to", target},
                          {"config", 2},
+                         {"scoped_values", 1},
                          {"hosts", 2},
                          {"certificates", 4},
                          {"revoked_certificates", 2},

@@ -10,7 +10,8 @@ namespace {
 ScopedConfig sample() {
     ScopedConfig config;
     config.global = {{"host", "ms1,ms2"}, {"indirect.agent.lb.algorithm", "static"}};
-    config.overrides[ConfigScope{"z1", ""}] = {{"host", "ms3,ms4"}, {"indirect.agent.lb.check.interval", "60"}};
+    config.overrides[ConfigScope{"z1", ""}] = {{"host", "ms3,ms4"},
+                                               {"indirect.agent.lb.check.interval", "60"}};
     config.overrides[ConfigScope{"z1", "c1"}] = {{"indirect.agent.lb.algorithm", "roundrobin"}};
     config.overrides[ConfigScope{"z2", "c1"}] = {{"host", "ms9"}};
     return config;
@@ -84,7 +85,8 @@ TEST_CASE("server-only keys cannot be scoped, every other key can") {
 }
 
 TEST_CASE("a scoped value gets the same validation as its global form") {
-    const auto bad = check_scoped_change(sample(), {"z1", ""}, "indirect.agent.lb.algorithm", std::string("x"));
+    const auto bad =
+        check_scoped_change(sample(), {"z1", ""}, "indirect.agent.lb.algorithm", std::string("x"));
     REQUIRE_FALSE(bad);
     CHECK_THAT(bad.error(), Catch::Matchers::StartsWith("indirect.agent.lb.algorithm: "));
     CHECK_FALSE(check_scoped_change(sample(), {"z1", "c1"}, "host", std::string("ms1,ms1")));

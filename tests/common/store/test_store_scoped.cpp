@@ -17,7 +17,8 @@ TEST_CASE_METHOD(StoreFixture, "a scoped value is stored beside the global one a
     auto zone = store->set_scoped_config(ConfigScope{"z1", ""}, "host", "ms3");
     REQUIRE(zone);
     CHECK_FALSE(zone->has_value());
-    auto cluster = store->set_scoped_config(ConfigScope{"z1", "c1"}, "indirect.agent.lb.algorithm", "shuffle");
+    auto cluster =
+        store->set_scoped_config(ConfigScope{"z1", "c1"}, "indirect.agent.lb.algorithm", "shuffle");
     REQUIRE(cluster);
     auto again = store->set_scoped_config(ConfigScope{"z1", ""}, "host", "ms4");
     REQUIRE(again);
@@ -54,7 +55,8 @@ TEST_CASE_METHOD(StoreFixture, "unset removes an override once, and refuses the 
     REQUIRE(store->set_config("host", "ms1"));
     const auto global = store->unset_scoped_config(ConfigScope{}, "host");
     REQUIRE_FALSE(global);
-    CHECK_THAT(global.error(), Catch::Matchers::Contains("only a value set per zone or cluster can be removed"));
+    CHECK_THAT(global.error(),
+               Catch::Matchers::Contains("only a value set per zone or cluster can be removed"));
     CHECK(store->get_config("host") == std::optional<std::string>("ms1"));
 }
 
@@ -62,8 +64,10 @@ TEST_CASE_METHOD(StoreFixture, "refused scoped values change nothing") {
     const auto g0 = store->generation();
     const auto server_only = store->set_scoped_config(ConfigScope{"z1", ""}, "agentlb.drain.rate", "10");
     REQUIRE_FALSE(server_only);
-    CHECK_THAT(server_only.error(), Catch::Matchers::StartsWith("agentlb.drain.rate: cannot be set per zone"));
-    const auto bad = store->set_scoped_config(ConfigScope{"z1", "c1"}, "indirect.agent.lb.algorithm", "fastest");
+    CHECK_THAT(server_only.error(),
+               Catch::Matchers::StartsWith("agentlb.drain.rate: cannot be set per zone"));
+    const auto bad =
+        store->set_scoped_config(ConfigScope{"z1", "c1"}, "indirect.agent.lb.algorithm", "fastest");
     REQUIRE_FALSE(bad);
     CHECK_THAT(bad.error(), Catch::Matchers::Contains("fastest"));
     const auto orphan = store->set_scoped_config(ConfigScope{"", "c1"}, "host", "ms1");
@@ -75,7 +79,8 @@ TEST_CASE_METHOD(StoreFixture, "refused scoped values change nothing") {
     CHECK(store->generation() == g0);
 }
 
-TEST_CASE_METHOD(StoreFixture, "a token's cluster is given to the host it enrols; re-enrolment follows the token") {
+TEST_CASE_METHOD(StoreFixture,
+                 "a token's cluster is given to the host it enrols, and re-enrolment follows the token") {
     store->create_token(TokenSpec{"t1", std::string("z1"), std::nullopt, 100, 1, std::string("c1")});
     auto first = store->redeem_token(RedeemRequest{"t1", "kvm1", std::nullopt, 5}, issuer.fn());
     REQUIRE(first);
@@ -137,7 +142,8 @@ TEST_CASE("a copied store keeps the overrides, the hosts' clusters and the token
     StoreFixture source;
     REQUIRE(source.store->set_config("host", "ms1"));
     REQUIRE(source.store->set_scoped_config(ConfigScope{"z1", ""}, "host", "ms2"));
-    REQUIRE(source.store->set_scoped_config(ConfigScope{"z1", "c1"}, "indirect.agent.lb.check.interval", "9"));
+    REQUIRE(
+        source.store->set_scoped_config(ConfigScope{"z1", "c1"}, "indirect.agent.lb.check.interval", "9"));
     source.store->create_token(TokenSpec{"t1", std::string("z1"), std::nullopt, 100, 1, std::string("c1")});
     REQUIRE(source.store->redeem_token(RedeemRequest{"t1", "kvm1", std::nullopt, 5}, source.issuer.fn()));
     source.store->create_token(TokenSpec{"t2", std::string("z1"), std::nullopt, 100, 1, std::string("c2")});
@@ -147,7 +153,8 @@ TEST_CASE("a copied store keeps the overrides, the hosts' clusters and the token
     CHECK(target.store->scoped_config().global == source.store->scoped_config().global);
     CHECK(target.store->scoped_config().overrides == source.store->scoped_config().overrides);
     CHECK(target.store->find_host("kvm1")->cluster == "c1");
-    auto redeemed = target.store->redeem_token(RedeemRequest{"t2", "kvm2", std::nullopt, 6}, target.issuer.fn());
+    auto redeemed =
+        target.store->redeem_token(RedeemRequest{"t2", "kvm2", std::nullopt, 6}, target.issuer.fn());
     REQUIRE(redeemed);
     CHECK(redeemed->host.cluster == "c2");
 }
