@@ -64,6 +64,7 @@ private:
     std::int64_t generation_ = -1;
     std::int64_t refused_generation_ = -1;
     std::int64_t refused_server_key_generation_ = -1;
+    std::int64_t refused_place_generation_ = -1;
 };
 
 }  // namespace agentlb::mgmt
