@@ -114,7 +114,13 @@ std::pair<std::map<lb::ConfigScope, PlaceSettings>, std::vector<std::string>> pl
                               algorithm.error());
             continue;
         }
+        auto weights = lb::weights_from_config(lb::effective_values(config, scope), settings->hosts);
+        if (!weights) {
+            refused.push_back(lb::describe_scope(scope) + ": " + weights.error());
+            continue;
+        }
         PlaceSettings place;
+        place.weights = std::move(weights).value();
         place.avoid = avoid_entries(settings->hosts, servers);
         place.settings = std::move(settings).value();
         place.algorithm = *algorithm;
@@ -130,10 +136,10 @@ PlaceView settings_for(const ClusterSnapshot& snapshot, const lb::ConfigScope& p
             it = snapshot.places.find(lb::ConfigScope{place.zone, ""});
         }
         if (it != snapshot.places.end()) {
-            return PlaceView{it->second.settings, it->second.algorithm, it->second.avoid};
+            return PlaceView{it->second.settings, it->second.algorithm, it->second.avoid, it->second.weights};
         }
     }
-    return PlaceView{snapshot.settings, snapshot.algorithm, snapshot.avoid};
+    return PlaceView{snapshot.settings, snapshot.algorithm, snapshot.avoid, snapshot.weights};
 }
 
 const KnownHost* find_known_host(const ClusterSnapshot& snapshot, std::string_view name) {
@@ -162,7 +168,7 @@ Assignment compute_assignment(const ClusterSnapshot& snapshot,
                               std::int64_t host_id) {
     const PlaceView view = settings_for(snapshot, place);
     Assignment assignment;
-    assignment.list = view.algorithm->compute(view.settings.hosts, zone_host_ids, host_id);
+    assignment.list = view.algorithm->compute({view.settings.hosts, zone_host_ids, host_id, view.weights});
     assignment.algorithm = std::string(view.algorithm->name());
     assignment.interval = view.settings.check_interval;
     assignment.avoid = view.avoid;

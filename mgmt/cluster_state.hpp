@@ -9,6 +9,7 @@
 #include "common/lb/assignment.hpp"
 #include "common/lb/config_keys.hpp"
 #include "common/lb/scoped_config.hpp"
+#include "common/lb/weights.hpp"
 #include "common/store/store.hpp"
 
 #include <cstdint>
@@ -35,6 +36,7 @@ struct PlaceSettings {
     lb::LbSettings settings{{}, "static", 0};
     const lb::Algorithm* algorithm = nullptr;  // never null once built
     std::vector<std::string> avoid;            // entries of settings.hosts, as in ClusterSnapshot::avoid
+    lb::Weights weights;  // agentlb.server.weights there, keyed by settings.hosts entries
 };
 
 // The settings one host gets: the snapshot's global ones or a place's.
@@ -42,6 +44,7 @@ struct PlaceView {
     const lb::LbSettings& settings;
     const lb::Algorithm* algorithm;
     const std::vector<std::string>& avoid;
+    const lb::Weights& weights;
 };
 
 // Loaded from the store on every generation change.
@@ -55,6 +58,8 @@ struct ClusterSnapshot {
     // is not "up" or whose maintenance is requested: agents skip them while
     // anything else answers.
     std::vector<std::string> avoid;
+    // agentlb.server.weights, keyed by settings.hosts entries.
+    lb::Weights weights;
     // Every registered host by its name in ASCII lower case (names ignore
     // case, as the store's find_host does).
     std::unordered_map<std::string, KnownHost> hosts_by_name;

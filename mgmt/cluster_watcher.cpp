@@ -4,6 +4,7 @@
 #include "common/lb/endpoint.hpp"
 #include "common/util/bounded_join.hpp"
 #include "common/util/exception_text.hpp"
+#include "common/util/text.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/tick_loop.hpp"
@@ -176,6 +177,17 @@ void ClusterWatcher::install(Loaded loaded) {
         }
         (*built).*field = *value;
     }
+    // Weights naming addresses no longer in `host` cannot be stored (the
+    // stores check both keys together); a hand-edited one keeps the
+    // previous weights, like a corrupt server key.
+    auto weights = lb::weights_from_config(loaded.config, built->settings.hosts);
+    if (!weights) {
+        if (refused_server_key_generation_ != loaded.generation) {
+            spdlog::error("stored configuration refused, keeping the previous value: {}", weights.error());
+        }
+        weights = previous->weights;
+    }
+    built->weights = std::move(weights).value();
     refused_server_key_generation_ = loaded.generation;
     auto snapshot = std::make_shared<const ClusterSnapshot>(std::move(built).value());
     state_->revoked->replace(std::move(loaded.revoked));
@@ -196,12 +208,14 @@ void ClusterWatcher::install(Loaded loaded) {
         }
     }
     spdlog::debug(
-        "store generation {}: {} {}@{} interval {}, avoid [{}], {} zones or clusters with their own values",
+        "store generation {}: {} {}@{} interval {}, weights [{}], avoid [{}], {} zones or clusters with their "
+        "own values",
         snapshot->generation,
         snapshot->settings.hosts.size(),
         util::join_bounded(snapshot->settings.hosts),
         snapshot->settings.algorithm,
         snapshot->settings.check_interval,
+        util::peer_text(lb::format_weights(snapshot->weights)),
         util::join_bounded(snapshot->avoid),
         snapshot->places.size());
     generation_ = snapshot->generation;

@@ -11,6 +11,7 @@ Algorithm::~Algorithm() = default;
 const Algorithm& static_algorithm();
 const Algorithm& roundrobin_algorithm();
 const Algorithm& shuffle_algorithm();
+const Algorithm& hash_algorithm();
 
 namespace {
 
@@ -21,6 +22,7 @@ constexpr Accessor kRegistry[] = {
     static_algorithm,
     roundrobin_algorithm,
     shuffle_algorithm,
+    hash_algorithm,
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "common/lb/message_budget.hpp"
 #include "common/lb/text.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace agentlb::lb {
@@ -56,10 +57,14 @@ const std::vector<ConfigKeyInfo>& config_keys() {
          "matters; spaces around entries are trimmed"},
         {kAlgorithmKey,
          kDefaultAlgorithm,
-         "how each agent's server list is ordered: static, roundrobin, shuffle"},
+         "how each agent's server list is ordered: static, roundrobin, shuffle, hash"},
         {kCheckIntervalKey,
          kDefaultCheckInterval,
          "seconds between an agent's checks for its preferred server; 0 = off"},
+        {kWeightsKey,
+         "",
+         "ADDRESS=WEIGHT,... for `hash`: each server's share of first places, 0..1000 (1 when not "
+         "listed; 0 = last in every list); addresses as written in `host`"},
         {kStoreUnreachableLimit.name,
          "120",
          "seconds a management server serves without its store before it moves its agents to other "
@@ -103,6 +108,10 @@ Status validate_config(std::string_view key, std::string_view value) {
         auto seconds = parse_check_interval(value);
         return seconds ? success() : with_key(key, seconds.error());
     }
+    if (key == kWeightsKey) {
+        auto weights = parse_weights_syntax(value);
+        return weights ? success() : with_key(key, weights.error());
+    }
     for (const ServerKey* server_key : kServerKeys) {
         if (key == server_key->name) {
             auto number = parse_server_key(*server_key, value);
@@ -115,6 +124,50 @@ Status validate_config(std::string_view key, std::string_view value) {
         known += info.name;
     }
     return fail("unknown configuration key " + quoted(key) + "; known keys: " + known);
+}
+
+Status validate_config_with(std::string_view key,
+                            std::string_view value,
+                            const std::map<std::string, std::string>& stored) {
+    const auto stored_value = [&stored](std::string_view name) {
+        const auto it = stored.find(std::string(name));
+        return it == stored.end() ? std::string() : it->second;
+    };
+    if (key == kWeightsKey) {
+        // An unset or corrupt stored `host` has no entries: every address is refused.
+        auto hosts = parse_host_list(stored_value(kHostKey));
+        auto weights = parse_weights(value, hosts ? *hosts : std::vector<std::string>{});
+        return weights ? success() : with_key(key, weights.error());
+    }
+    if (key == kHostKey) {
+        auto hosts = parse_host_list(value);
+        auto weights = parse_weights_syntax(stored_value(kWeightsKey));
+        if (!hosts || !weights) {
+            return success();  // validate_config judges the value; a corrupt stored weight is not its fault
+        }
+        for (const auto& [address, weight] : *weights) {
+            if (std::find(hosts->begin(), hosts->end(), address) == hosts->end()) {
+                return with_key(key,
+                                std::string(kWeightsKey) + " names " + quoted(address) +
+                                    ", which this value does not hold as written; change " +
+                                    std::string(kWeightsKey) + " first");
+            }
+        }
+    }
+    return success();
+}
+
+Result<Weights> weights_from_config(const std::map<std::string, std::string>& stored,
+                                    const std::vector<std::string>& hosts) {
+    const auto it = stored.find(std::string(kWeightsKey));
+    if (it == stored.end()) {
+        return Weights{};
+    }
+    auto weights = parse_weights(it->second, hosts);
+    if (!weights) {
+        return fail(std::string(kWeightsKey) + " (stored value): " + weights.error());
+    }
+    return weights;
 }
 
 Result<std::int64_t> parse_server_key(const ServerKey& key, std::string_view value) {

@@ -2,6 +2,7 @@
 
 // The global configuration keys (CloudStack names) and their validation.
 
+#include "common/lb/weights.hpp"
 #include "common/util/result.hpp"
 
 #include <cstdint>
@@ -18,6 +19,9 @@ inline constexpr std::string_view kCheckIntervalKey = "indirect.agent.lb.check.i
 // Read by agentlb-mgmt, not sent to agents: how long a management server
 // serves without its store before it moves its agents away.
 inline constexpr std::string_view kStoreUnreachableLimitKey = "agentlb.store.unreachable.limit";
+// Read by agentlb-mgmt, not sent to agents: "ADDRESS=WEIGHT,..." naming
+// `host` entries as written there (common/lb/weights.hpp).
+inline constexpr std::string_view kWeightsKey = "agentlb.server.weights";
 
 // Two minutes: longer than a PostgreSQL restart (seconds) or a failover to a
 // standby (a HA manager's leader lease, 30 s by default for Patroni, plus
@@ -63,13 +67,27 @@ struct ConfigKeyInfo {
     std::string_view meaning;
 };
 
-// In the order of the documentation: host, algorithm, check interval, then
-// the kServerKeys.
+// In the order of the documentation: host, algorithm, check interval,
+// weights, then the kServerKeys.
 const std::vector<ConfigKeyInfo>& config_keys();
 
 // Validates a value before it is stored. Every message starts with the key
 // ("host: entry 2 is empty"); an unknown key lists the known ones.
 Status validate_config(std::string_view key, std::string_view value);
+
+// The checks that need the other stored keys (`stored`: the configuration
+// the value would join), run by the stores inside the write's transaction
+// after validate_config: weights must name `host` entries, and a new `host`
+// must keep every address the stored weights name. Messages start with the
+// key being set and name the other key and the address.
+Status validate_config_with(std::string_view key,
+                            std::string_view value,
+                            const std::map<std::string, std::string>& stored);
+
+// The stored weights checked against `hosts` (the parsed `host`); none when
+// unset. A corrupt stored value is an error naming the key.
+Result<Weights> weights_from_config(const std::map<std::string, std::string>& stored,
+                                    const std::vector<std::string>& hosts);
 
 // Whole seconds, decimal digits only, 0..kMaxCheckInterval. The message does
 // not name the key: callers add it.

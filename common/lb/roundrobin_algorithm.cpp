@@ -15,9 +15,10 @@ class RoundRobinAlgorithm final : public Algorithm {
 public:
     std::string_view name() const override { return "roundrobin"; }
 
-    std::vector<std::string> compute(const std::vector<std::string>& ms_list,
-                                     const std::vector<std::int64_t>& registered_host_ids,
-                                     std::int64_t host_id) const override {
+    std::vector<std::string> compute(const PlacementInput& input) const override {
+        const auto& ms_list = input.ms_list;
+        const auto& registered_host_ids = input.registered_host_ids;
+        const std::int64_t host_id = input.host_id;
         if (ms_list.empty()) {
             return {};
         }

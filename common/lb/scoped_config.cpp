@@ -134,8 +134,27 @@ Status check_effective(const std::map<std::string, std::string>& effective) {
     if (!settings) {
         return fail(settings.error());
     }
+    auto weights = weights_from_config(effective, settings->hosts);
+    if (!weights) {
+        return fail(weights.error());
+    }
     return success();
 }
+
+namespace {
+
+// `key`'s own value at a place checked with the others there (its message
+// names `key`: "host: agentlb.server.weights names ..."), then the place as a whole.
+Status check_place(std::string_view key, const std::map<std::string, std::string>& effective) {
+    if (const std::string* value = find_value(effective, key)) {
+        if (auto consistent = validate_config_with(key, *value, effective); !consistent) {
+            return consistent;
+        }
+    }
+    return check_effective(effective);
+}
+
+}  // namespace
 
 ScopedConfig with_change(ScopedConfig config,
                          const ConfigScope& scope,
@@ -153,10 +172,9 @@ ScopedConfig with_change(ScopedConfig config,
     return config;
 }
 
-Status check_scoped_change(const ScopedConfig& config,
-                           const ConfigScope& scope,
-                           std::string_view key,
-                           const std::optional<std::string>& value) {
+Status check_scoped_value(const ConfigScope& scope,
+                          std::string_view key,
+                          const std::optional<std::string>& value) {
     if (auto valid = check_scope(scope); !valid) {
         return valid;
     }
@@ -166,16 +184,27 @@ Status check_scoped_change(const ScopedConfig& config,
                     "(it is about the server, not the hosts); set it globally, without --zone");
     }
     if (value) {
-        if (auto valid = validate_config(key, *value); !valid) {
-            return valid;
-        }
+        return validate_config(key, *value);
+    }
+    return success();
+}
+
+Status check_scoped_change(const ScopedConfig& config,
+                           const ConfigScope& scope,
+                           std::string_view key,
+                           const std::optional<std::string>& value) {
+    if (auto valid = check_scoped_value(scope, key, value); !valid) {
+        return valid;
     }
     const ScopedConfig changed = with_change(config, scope, key, value);
     for (const ConfigScope& place : places_under(changed, scope)) {
-        auto whole = check_effective(effective_values(changed, place));
+        auto whole = check_place(key, effective_values(changed, place));
         // Only what this change breaks: a place already broken (a value
         // written by hand) must not block the change that repairs it.
-        if (!whole && check_effective(effective_values(config, place))) {
+        if (!whole && check_place(key, effective_values(config, place))) {
+            if (place.is_global()) {
+                return whole;
+            }
             return fail(whole.error() + " (in the effective configuration of " + describe_scope(place) + ")");
         }
     }

@@ -73,6 +73,12 @@ std::vector<ConfigScope> places_under(const ScopedConfig& config, const ConfigSc
 // list and what depends on it); the message names the key.
 Status check_effective(const std::map<std::string, std::string>& effective);
 
+// What can be said of a change without the stored configuration: the scope
+// is valid, a server-only key is global, the value passes validate_config.
+Status check_scoped_value(const ConfigScope& scope,
+                          std::string_view key,
+                          const std::optional<std::string>& value);
+
 // Whether setting `key` to `value` (nothing: removing it) at `scope` may be
 // stored: the scope is valid, a server-only key is global, the value passes
 // validate_config, and the effective configuration of every place the

@@ -20,10 +20,10 @@ class ShuffleAlgorithm final : public Algorithm {
 public:
     std::string_view name() const override { return "shuffle"; }
 
-    std::vector<std::string> compute(const std::vector<std::string>& ms_list,
-                                     const std::vector<std::int64_t>& /*registered_host_ids*/,
-                                     std::int64_t /*host_id*/) const override {
-        std::vector<std::string> result = ms_list;
+    bool deterministic() const override { return false; }
+
+    std::vector<std::string> compute(const PlacementInput& input) const override {
+        std::vector<std::string> result = input.ms_list;
         std::shuffle(result.begin(), result.end(), engine());
         return result;
     }

@@ -10,10 +10,8 @@ class StaticAlgorithm final : public Algorithm {
 public:
     std::string_view name() const override { return "static"; }
 
-    std::vector<std::string> compute(const std::vector<std::string>& ms_list,
-                                     const std::vector<std::int64_t>& /*registered_host_ids*/,
-                                     std::int64_t /*host_id*/) const override {
-        return ms_list;
+    std::vector<std::string> compute(const PlacementInput& input) const override {
+        return input.ms_list;
     }
 
     bool agree(const std::vector<std::string>& a, const std::vector<std::string>& b) const override {

@@ -193,3 +193,20 @@ TEST_CASE("hosts are found by id with their zone and cluster") {
     CHECK(find_host_by_id(snapshot, 4) == nullptr);
     CHECK(hosts_by_name_of({a}).at("kvm1").cluster == "c1");
 }
+
+TEST_CASE("a place's weights reach the hash lists of its hosts only") {
+    auto snapshot = snapshot_of({"M1", "M2"}, "hash", 0, {{"east", {1}}, {"west", {2}}});
+    lb::ScopedConfig config;
+    config.global = {{"host", "M1,M2"}, {"indirect.agent.lb.algorithm", "hash"}};
+    config.overrides[lb::ConfigScope{"east", ""}] = {{"agentlb.server.weights", "M1=0"}};
+    auto [places, refused] = places_of(config, {});
+    CHECK(refused.empty());
+    snapshot.places = std::move(places);
+    CHECK(settings_for(snapshot, {"east", ""}).weights == lb::Weights{{"M1", 0}});
+    CHECK(settings_for(snapshot, {"west", ""}).weights.empty());
+    // Weight 0 puts M1 last for every east host.
+    for (std::int64_t id = 1; id <= 20; ++id) {
+        CHECK(compute_assignment(snapshot, lb::ConfigScope{"east", "c9"}, id).list ==
+              std::vector<std::string>{"M2", "M1"});
+    }
+}

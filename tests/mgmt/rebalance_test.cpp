@@ -35,7 +35,9 @@ ThreeServersOptions roundrobin_cluster() {
             ids.push_back(static_cast<std::int64_t>(id));
         }
         const auto* algorithm = *lb::find_algorithm("roundrobin");
-        return lb::join_host_list(algorithm->compute(addresses, ids, static_cast<std::int64_t>(i + 1))) +
+        const lb::Weights no_weights;
+        return lb::join_host_list(
+                   algorithm->compute({addresses, ids, static_cast<std::int64_t>(i + 1), no_weights})) +
                "@roundrobin";
     };
     return options;

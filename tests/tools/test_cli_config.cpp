@@ -15,6 +15,7 @@ namespace {
 const std::string kHost = "host";
 const std::string kAlgorithm = "indirect.agent.lb.algorithm";
 const std::string kInterval = "indirect.agent.lb.check.interval";
+const std::string kWeights = "agentlb.server.weights";
 
 }  // namespace
 
@@ -68,6 +69,7 @@ TEST_CASE("config list shows every key, marking defaults") {
           "host                              (not set)  default  global\n"
           "indirect.agent.lb.algorithm       static     default  global\n"
           "indirect.agent.lb.check.interval  15         set      global\n"
+          "agentlb.server.weights            (not set)  default  global\n"
           "agentlb.store.unreachable.limit   120        default  global\n"
           "agentlb.drain.rate                200        default  global\n"
           "agentlb.maintenance.timeout       600        default  global\n"
@@ -75,7 +77,7 @@ TEST_CASE("config list shows every key, marking defaults") {
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
     REQUIRE(json.is_array());
-    REQUIRE(json.size() == 7);
+    REQUIRE(json.size() == 8);
     const nlohmann::json global{{"zone", nullptr}, {"cluster", nullptr}};
     auto entry = [&global](const std::string& name, const std::string& value, bool is_default) {
         nlohmann::json e{{"name", name}, {"value", value}, {"default", is_default}};
@@ -85,8 +87,9 @@ TEST_CASE("config list shows every key, marking defaults") {
     CHECK(json[0] == entry(kHost, "", true));
     CHECK(json[1] == entry(kAlgorithm, "static", true));
     CHECK(json[2] == entry(kInterval, "15", false));
-    CHECK(json[3] == entry("agentlb.store.unreachable.limit", "120", true));
-    CHECK(json[4] == entry("agentlb.drain.rate", "200", true));
+    CHECK(json[3] == entry("agentlb.server.weights", "", true));
+    CHECK(json[4] == entry("agentlb.store.unreachable.limit", "120", true));
+    CHECK(json[5] == entry("agentlb.drain.rate", "200", true));
 }
 
 TEST_CASE("every refused value exits 2, names the key, and changes nothing") {
@@ -94,6 +97,7 @@ TEST_CASE("every refused value exits 2, names the key, and changes nothing") {
     REQUIRE(f.ctl({"config", "set", kHost, "ms1,ms2"}).exit_code == 0);
     REQUIRE(f.ctl({"config", "set", kAlgorithm, "roundrobin"}).exit_code == 0);
     REQUIRE(f.ctl({"config", "set", kInterval, "10"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", kWeights, "ms2=3"}).exit_code == 0);
     const auto before = f.open()->list_config();
     const auto generation = f.open()->generation();
 
@@ -117,6 +121,14 @@ TEST_CASE("every refused value exits 2, names the key, and changes nothing") {
         {kInterval, "abc", "\"abc\" is not a whole number"},
         {kInterval, "1.5", "not a whole number"},
         {kInterval, "", "empty"},
+        {kWeights, "ms3=1", "\"ms3\" is not in `host`"},
+        {kWeights, "ms1:8250=1", "is written \"ms1\" in `host`"},
+        {kWeights, "ms1=1001", "at most 1000"},
+        {kWeights, "ms1=2,ms1=3", "\"ms1\" is given twice"},
+        {kWeights, "ms1", "has no '='"},
+        // Checked against the stored weights: ms2 would be left weighted.
+        {kHost, "ms1,ms3", "agentlb.server.weights names \"ms2\""},
+        {kHost, "ms1,ms2:8250", "agentlb.server.weights names \"ms2\""},
     };
     for (const auto& refusal : refusals) {
         INFO(refusal.key << " = \"" << refusal.value << "\"");

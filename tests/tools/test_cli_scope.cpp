@@ -35,20 +35,20 @@ TEST_CASE("config set --zone/--cluster stores a scoped value, and config list sh
 
     const CommandResult list = f.ctl({"config", "list"});
     REQUIRE(list.exit_code == 0);
-    CHECK_THAT(list.out, Catch::Contains("host                              ms1,ms2  set      global\n"));
+    CHECK_THAT(list.out, Catch::Contains("host                              ms1,ms2    set      global\n"));
     CHECK_THAT(list.out,
-               Catch::EndsWith("host                              ms4      set      zone z1\n" + kAlgorithm +
-                               "       shuffle  set      cluster c1 (zone z1)\n"));
+               Catch::EndsWith("host                              ms4        set      zone z1\n" +
+                               kAlgorithm + "       shuffle    set      cluster c1 (zone z1)\n"));
     CHECK(f.ctl({"config", "list", "--zone", "z1"}).out ==
           "KEY   VALUE  SOURCE  SCOPE\n"
           "host  ms4    set     zone z1\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
-    REQUIRE(json.size() == 9);
-    CHECK(json[7] ==
+    REQUIRE(json.size() == 10);
+    CHECK(json[8] ==
           nlohmann::json{
               {"name", "host"}, {"value", "ms4"}, {"default", false}, {"zone", "z1"}, {"cluster", nullptr}});
-    CHECK(json[8] == nlohmann::json{{"name", kAlgorithm},
+    CHECK(json[9] == nlohmann::json{{"name", kAlgorithm},
                                     {"value", "shuffle"},
                                     {"default", false},
                                     {"zone", "z1"},
@@ -77,6 +77,7 @@ TEST_CASE("config list --effective --host shows each key's value for the host an
           "host                              ms3         zone east\n"
           "indirect.agent.lb.algorithm       roundrobin  cluster c1\n"
           "indirect.agent.lb.check.interval  0           default\n"
+          "agentlb.server.weights            (not set)   default\n"
           "agentlb.store.unreachable.limit   120         default\n"
           "agentlb.drain.rate                200         default\n"
           "agentlb.maintenance.timeout       600         default\n"
@@ -223,4 +224,18 @@ TEST_CASE("host set moves a host to another zone or cluster, and host list shows
         CHECK_THAT(refused.err, Catch::Contains(message));
     }
     CHECK(f.open()->generation() == generation);
+}
+
+TEST_CASE("config set --zone agentlb.server.weights is checked against the zone's effective host list") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", "host", "ms1,ms2"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", "--zone", "z1", "host", "ms3,ms4"}).exit_code == 0);
+    const CommandResult refused = f.ctl({"config", "set", "--zone", "z1", "agentlb.server.weights", "ms1=2"});
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Catch::Contains("agentlb.server.weights: ") && Catch::Contains("ms1"));
+    const CommandResult set = f.ctl({"config", "set", "--zone", "z1", "agentlb.server.weights", "ms3=2"});
+    INFO(set.err);
+    REQUIRE(set.exit_code == 0);
+    CHECK(f.open()->scoped_config().overrides.at(lb::ConfigScope{"z1", ""}).at("agentlb.server.weights") ==
+          "ms3=2");
 }

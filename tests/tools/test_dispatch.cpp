@@ -258,7 +258,7 @@ TEST_CASE("unknown keys and bad option values are refused before the store is op
     CHECK_THAT(host.err, Catch::Contains("--host: ") && Catch::Contains("empty"));
 
     const Outcome algorithm =
-        run_without_store({"preview", "--host", "a", "--algorithm", "hash", "--host-ids", "1"});
+        run_without_store({"preview", "--host", "a", "--algorithm", "fastest", "--host-ids", "1"});
     CHECK(algorithm.code == 2);
     CHECK_THAT(algorithm.err, Catch::Contains("--algorithm: ") && Catch::Contains("roundrobin"));
 }

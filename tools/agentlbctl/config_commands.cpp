@@ -225,7 +225,7 @@ int run_config_set(Context& context, const CommandArgs& args) {
     // Checked before the store is opened, so a refused value never even
     // creates a store file. The store checks again with the same code,
     // against the effective configuration of every place it reaches.
-    if (auto valid = lb::check_scoped_change({}, *scope, key, value); !valid) {
+    if (auto valid = lb::check_scoped_value(*scope, key, value); !valid) {
         return context.fail(kExitUsage, valid.error());
     }
     auto store = context.open_store(StoreAccess::create_if_missing);
@@ -339,7 +339,7 @@ std::vector<Command> config_commands() {
         {{"config", "get"},
          "KEY",
          "print one key's global value (its default when not set)",
-         "Keys: host, indirect.agent.lb.algorithm, indirect.agent.lb.check.interval.",
+         "Keys: see `agentlbctl config list`.",
          nullptr,
          {"KEY"},
          run_config_get},

@@ -31,7 +31,7 @@ Preview compute_preview(const PreviewInput& input) {
         }
         PreviewZone group{zone, {}, std::nullopt};
         for (const PreviewHost& host : hosts) {
-            auto list = input.algorithm->compute(input.ms_list, ids, host.id);
+            auto list = input.algorithm->compute({input.ms_list, ids, host.id, input.weights});
             if (!list.empty()) {
                 auto count = std::find_if(preview.preferred.begin(),
                                           preview.preferred.end(),
@@ -45,7 +45,7 @@ Preview compute_preview(const PreviewInput& input) {
         if (input.new_host) {
             // Ids are never reused, so the next host gets one above all of them.
             const std::int64_t next_id = ids.empty() ? 1 : ids.back() + 1;
-            group.new_host_list = input.algorithm->compute(input.ms_list, ids, next_id);
+            group.new_host_list = input.algorithm->compute({input.ms_list, ids, next_id, input.weights});
         }
         preview.zones.push_back(std::move(group));
     }

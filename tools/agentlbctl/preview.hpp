@@ -25,6 +25,7 @@ struct PreviewHost {
 struct PreviewInput {
     std::vector<std::string> ms_list;
     const lb::Algorithm* algorithm = nullptr;
+    lb::Weights weights;
     std::vector<PreviewHost> hosts;  // any order; ids unique
     bool new_host = false;
     // With new_host and no hosts at all, the one zone the new host is shown for.

@@ -141,7 +141,7 @@ OptionsPtr preview_options() {
     // clang-format off
     options->add_options()
         ("host", text_value("LIST"), "a proposed `host` value instead of the stored one")
-        ("algorithm", text_value("NAME"), "a proposed algorithm (static, roundrobin, shuffle) instead of the "
+        ("algorithm", text_value("NAME"), "a proposed algorithm (static, roundrobin, shuffle, hash) instead of the "
                                           "stored one")
         ("host-ids", text_value("IDS"), "hypothetical host ids (one zone) instead of the registered hosts")
         ("new-host", "also show the list a host enrolled next would get");

@@ -49,9 +49,9 @@ TEST_CASE("agent host value: refusals") {
     CHECK_THAT(refusal("ms1,ms2@"), Contains("no algorithm after '@'"));
     CHECK_THAT(refusal("@static"), Contains("no hosts"));
     CHECK_THAT(refusal(""), Contains("no hosts"));
-    CHECK_THAT(
-        refusal("ms1@foo"),
-        Contains("unknown algorithm \"foo\"") && Contains("expected one of: static, roundrobin, shuffle"));
+    CHECK_THAT(refusal("ms1@foo"),
+               Contains("unknown algorithm \"foo\"") &&
+                   Contains("expected one of: static, roundrobin, shuffle, hash"));
     CHECK_THAT(refusal("ms1,,ms2@static"), Contains("entry 2 is empty"));
     // Split at the last '@': the first one lands in the host list and is refused there.
     CHECK_THAT(refusal("ms1@static@static"), Contains("\"ms1@static\""));

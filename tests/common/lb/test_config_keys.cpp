@@ -29,18 +29,20 @@ std::string settings_refusal(const std::map<std::string, std::string>& stored) {
 
 TEST_CASE("config keys: names, order and defaults") {
     const auto& keys = config_keys();
-    REQUIRE(keys.size() == 7);
+    REQUIRE(keys.size() == 8);
     CHECK(keys[0].name == "host");
     CHECK(keys[0].default_value == "");
     CHECK(keys[1].name == "indirect.agent.lb.algorithm");
     CHECK(keys[1].default_value == "static");
     CHECK(keys[2].name == "indirect.agent.lb.check.interval");
     CHECK(keys[2].default_value == "0");
-    CHECK(keys[3].name == "agentlb.store.unreachable.limit");
-    CHECK(keys[3].default_value == std::to_string(kDefaultStoreUnreachableLimit));
-    CHECK(keys[4].name == "agentlb.drain.rate");
-    CHECK(keys[5].name == "agentlb.maintenance.timeout");
-    CHECK(keys[6].name == "agentlb.shutdown.timeout");
+    CHECK(keys[3].name == "agentlb.server.weights");
+    CHECK(keys[3].default_value == "");
+    CHECK(keys[4].name == "agentlb.store.unreachable.limit");
+    CHECK(keys[4].default_value == std::to_string(kDefaultStoreUnreachableLimit));
+    CHECK(keys[5].name == "agentlb.drain.rate");
+    CHECK(keys[6].name == "agentlb.maintenance.timeout");
+    CHECK(keys[7].name == "agentlb.shutdown.timeout");
     for (const auto& key : keys) {
         CHECK_FALSE(key.meaning.empty());
     }
@@ -109,7 +111,8 @@ TEST_CASE("drain keys: ranges, defaults, refusals naming the key") {
 TEST_CASE("validate_config: unknown key lists the known ones") {
     CHECK(refusal("x", "1") ==
           "unknown configuration key \"x\"; known keys: host, indirect.agent.lb.algorithm, "
-          "indirect.agent.lb.check.interval, agentlb.store.unreachable.limit, agentlb.drain.rate, "
+          "indirect.agent.lb.check.interval, agentlb.server.weights, agentlb.store.unreachable.limit, "
+          "agentlb.drain.rate, "
           "agentlb.maintenance.timeout, agentlb.shutdown.timeout");
 }
 
@@ -126,7 +129,7 @@ TEST_CASE("validate_config: host refusals start with the key") {
 TEST_CASE("validate_config: algorithm refusals start with the key") {
     CHECK(refusal(kAlgorithmKey, "foo") ==
           "indirect.agent.lb.algorithm: unknown algorithm \"foo\"; expected one of: static, roundrobin, "
-          "shuffle");
+          "shuffle, hash");
     CHECK_THAT(refusal(kAlgorithmKey, ""), StartsWith("indirect.agent.lb.algorithm: "));
 }
 

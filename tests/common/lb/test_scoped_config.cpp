@@ -117,3 +117,38 @@ TEST_CASE("with_change sets and removes values in one scope") {
     CHECK(config.overrides.empty());
     CHECK(effective_value(config, "host", {"z1", "c1"}).value == std::optional<std::string>("ms2"));
 }
+
+TEST_CASE("scoped weights are checked against the scope's effective host list, both ways") {
+    ScopedConfig config;
+    config.global = {{"host", "ms1,ms2"}};
+    config.overrides[ConfigScope{"z1", ""}] = {{"host", "ms3,ms4"}};
+
+    // The zone's own list, not the global one.
+    CHECK(check_scoped_change(config, {"z1", ""}, "agentlb.server.weights", std::string("ms3=2")));
+    CHECK(check_scoped_change(config, {"z1", "c1"}, "agentlb.server.weights", std::string("ms4=0")));
+    const auto global_address =
+        check_scoped_change(config, {"z1", ""}, "agentlb.server.weights", std::string("ms1=2"));
+    REQUIRE_FALSE(global_address);
+    CHECK_THAT(global_address.error(), Catch::Matchers::StartsWith("agentlb.server.weights: "));
+    CHECK_THAT(global_address.error(), Catch::Matchers::Contains("ms1"));
+    CHECK_THAT(global_address.error(),
+               Catch::Matchers::EndsWith("(in the effective configuration of zone \"z1\")"));
+
+    // Global weights for global addresses: the zone, with its own list, would inherit them.
+    const auto inherited = check_scoped_change(config, {}, "agentlb.server.weights", std::string("ms1=2"));
+    REQUIRE_FALSE(inherited);
+    CHECK_THAT(inherited.error(), Catch::Matchers::Contains("zone \"z1\""));
+    CHECK(check_scoped_change(with_change(config, {"z1", ""}, "agentlb.server.weights", std::string("")),
+                              {},
+                              "agentlb.server.weights",
+                              std::string("ms1=2")));
+
+    // A list that drops an address the scope's weights name is refused; so is
+    // removing the zone's list under them.
+    config.overrides[ConfigScope{"z1", ""}]["agentlb.server.weights"] = "ms3=5";
+    const auto dropped = check_scoped_change(config, {"z1", ""}, "host", std::string("ms4"));
+    REQUIRE_FALSE(dropped);
+    CHECK_THAT(dropped.error(), Catch::Matchers::StartsWith("host: agentlb.server.weights names \"ms3\""));
+    CHECK_FALSE(check_scoped_change(config, {"z1", ""}, "host", std::nullopt));
+    CHECK(check_scoped_change(config, {"z1", ""}, "host", std::string("ms3,ms5")));
+}

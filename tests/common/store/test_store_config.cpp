@@ -63,3 +63,33 @@ TEST_CASE_METHOD(StoreFixture, "the CA certificate is stored once and replaced b
     CHECK(ca->first == "PEM 2");
     CHECK(ca->second == "sha256:02");
 }
+
+TEST_CASE_METHOD(StoreFixture, "weights are checked against the stored host, and host against the weights") {
+    auto without_host = store->set_config("agentlb.server.weights", "ms1=2");
+    REQUIRE_FALSE(without_host);
+    CHECK_THAT(without_host.error(),
+               Catch::Matchers::StartsWith("agentlb.server.weights: \"ms1\" is not in `host`"));
+
+    REQUIRE(store->set_config("host", "ms1,ms2:9000,ms3"));
+    REQUIRE(store->set_config("agentlb.server.weights", "ms1=2, ms2:9000=0"));
+    const std::int64_t g0 = store->generation();
+
+    auto not_in_host = store->set_config("agentlb.server.weights", "ms1=2,ms4=1");
+    REQUIRE_FALSE(not_in_host);
+    CHECK_THAT(not_in_host.error(), Catch::Matchers::Contains("\"ms4\" is not in `host`"));
+
+    // A new `host` that drops (or respells) a weighted address would leave
+    // a weight naming nothing.
+    auto orphan = store->set_config("host", "ms1,ms3");
+    REQUIRE_FALSE(orphan);
+    CHECK(orphan.error() ==
+          "host: agentlb.server.weights names \"ms2:9000\", which this value does not hold as written; "
+          "change agentlb.server.weights first");
+    CHECK(store->set_config("host", "ms1,ms2:9000 , MS3:8250").ok());
+    CHECK(store->generation() == g0 + 1);
+    REQUIRE_FALSE(store->set_config("host", "MS1:8250,ms2:9000"));
+
+    REQUIRE(store->set_config("agentlb.server.weights", ""));
+    REQUIRE(store->set_config("host", "ms3"));
+    CHECK(store->get_config("agentlb.server.weights") == std::optional<std::string>(""));
+}

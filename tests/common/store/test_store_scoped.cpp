@@ -158,3 +158,20 @@ TEST_CASE("a copied store keeps the overrides, the hosts' clusters and the token
     REQUIRE(redeemed);
     CHECK(redeemed->host.cluster == "c2");
 }
+
+TEST_CASE_METHOD(StoreFixture, "scoped weights are checked against the scope's host list inside the write") {
+    REQUIRE(store->set_config("host", "ms1,ms2"));
+    REQUIRE(store->set_scoped_config(ConfigScope{"z1", ""}, "host", "ms3,ms4"));
+    REQUIRE(store->set_scoped_config(ConfigScope{"z1", "c1"}, "agentlb.server.weights", "ms3=4"));
+    const auto g0 = store->generation();
+
+    const auto foreign = store->set_scoped_config(ConfigScope{"z1", ""}, "agentlb.server.weights", "ms1=2");
+    REQUIRE_FALSE(foreign);
+    CHECK_THAT(foreign.error(), Catch::Matchers::Contains("ms1"));
+    // The zone's list may not drop what its cluster weighs.
+    const auto dropped = store->set_scoped_config(ConfigScope{"z1", ""}, "host", "ms4");
+    REQUIRE_FALSE(dropped);
+    CHECK_THAT(dropped.error(), Catch::Matchers::Contains("cluster \"c1\" of zone \"z1\""));
+    CHECK(store->generation() == g0);
+    CHECK(store->scoped_config().overrides.at(ConfigScope{"z1", ""}).at("host") == "ms3,ms4");
+}
