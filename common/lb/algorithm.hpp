@@ -40,6 +40,10 @@ public:
     // shuffle): the contract test and `preview` rely on it.
     virtual bool deterministic() const { return true; }
 
+    // Whether `weights` shape the lists: `preview` then measures each
+    // server against its weighted share rather than an equal one.
+    virtual bool uses_weights() const { return false; }
+
     // Whether an agent holding `a` need not be sent `b`. Anything compared
     // with an empty list disagrees.
     virtual bool agree(const std::vector<std::string>& a, const std::vector<std::string>& b) const = 0;

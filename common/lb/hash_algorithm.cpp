@@ -96,6 +96,8 @@ class HashAlgorithm final : public Algorithm {
 public:
     std::string_view name() const override { return "hash"; }
 
+    bool uses_weights() const override { return true; }
+
     std::vector<std::string> compute(const PlacementInput& input) const override {
         std::vector<Candidate> candidates;
         candidates.reserve(input.ms_list.size());

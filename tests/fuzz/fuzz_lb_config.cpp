@@ -6,7 +6,8 @@
 // control bytes; an accepted host list re-parses to the same entries after
 // join, each entry's canonical form names the same server and no two entries
 // do; an accepted "a,b@algo" formats and re-parses to the same value; an
-// accepted interval is within bounds and re-parses from its decimal form.
+// accepted interval is within bounds and re-parses from its decimal form;
+// accepted weights are in range and format and re-parse to the same map.
 
 #include "common/lb/algorithm.hpp"
 #include "common/lb/config_keys.hpp"
@@ -20,6 +21,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lb = agentlb::lb;
 using agentlb::fuzz::free_of_control_bytes;
@@ -85,6 +87,29 @@ void check_interval(std::string_view value) {
     }
 }
 
+void check_weights(std::string_view value) {
+    const auto status = lb::validate_config(lb::kWeightsKey, value);
+    check_refusal(status, lb::kWeightsKey);
+    const auto weights = lb::parse_weights_syntax(value);
+    FUZZ_CHECK(status.ok() == weights.ok(), "validate_config(weights) is parse_weights_syntax");
+    if (!weights) {
+        return;
+    }
+    for (const auto& [address, weight] : *weights) {
+        FUZZ_CHECK(!address.empty() && weight >= 0 && weight <= lb::kMaxWeight,
+                   "an accepted weight is in range");
+    }
+    const auto again = lb::parse_weights_syntax(lb::format_weights(*weights));
+    FUZZ_CHECK(again.ok() && *again == *weights, "accepted weights format and re-parse to the same map");
+    // Against a `host` of the value's own addresses, the same map.
+    std::vector<std::string> hosts;
+    for (const auto& [address, weight] : *weights) {
+        hosts.push_back(address);
+    }
+    const auto checked = lb::parse_weights(value, hosts);
+    FUZZ_CHECK(checked.ok() && *checked == *weights, "weights naming `host` entries are accepted");
+}
+
 void check_agent_host_value(std::string_view value) {
     const auto parsed = lb::parse_agent_host_value(value);
     if (!parsed) {
@@ -107,6 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_algorithm(value);
     check_interval(value);
     check_agent_host_value(value);
+    check_weights(value);
 
     // An unknown key (the input itself) is refused naming the known ones.
     bool known = false;

@@ -22,7 +22,8 @@ TEST_CASE("preview without a store prints DESIGN.md's example and never creates 
           "2: M2,M3,M1\n"
           "3: M3,M1,M2\n"
           "4: M1,M2,M3\n"
-          "preferred: M1=2 M2=1 M3=1\n");
+          "preferred: M1=2 M2=1 M3=1\n"
+          "imbalance: 1.500 (most first places over a fair share; 1 = even)\n");
 
     std::vector<std::string> with_new = proposal;
     with_new.push_back("--new-host");
@@ -69,11 +70,18 @@ TEST_CASE("preview with the store: registered hosts per zone, stored or proposed
           "zone east:\n"
           "  3 e1: M1,M2,M3\n"
           "  new: M2,M3,M1\n"
-          "preferred: M1=2 M2=1 M3=1\n");
+          "preferred: M1=2 M2=1 M3=1\n"
+          "imbalance: 1.500 (most first places over a fair share; 1 = even)\n");
 
     const CommandResult proposed = f.ctl({"preview", "--algorithm", "static", "--host", "M9,M1"});
     REQUIRE(proposed.exit_code == 0);
-    CHECK_THAT(proposed.out, Catch::Contains("  2 h2: M9,M1\n") && Catch::EndsWith("preferred: M9=4 M1=0\n"));
+    CHECK_THAT(proposed.out,
+               Catch::Contains("  2 h2: M9,M1\n") &&
+                   Catch::EndsWith("preferred: M9=4 M1=0\n"
+                                   "imbalance: 2.000 (most first places over a fair share; 1 = even)\n"
+                                   "current: roundrobin, host M1,M2,M3: preferred: M1=2 M2=1 M3=1; "
+                                   "imbalance: 1.500\n"
+                                   "first server changes for 4 of 4 hosts\n"));
 
     const nlohmann::json json = f.ctl_json({"preview"});
     REQUIRE(json["hosts"].size() == 4);
@@ -84,6 +92,114 @@ TEST_CASE("preview with the store: registered hosts per zone, stored or proposed
 
     CHECK(f.open()->generation() == generation);
     CHECK(f.open()->list_config() == config);
+}
+
+TEST_CASE("preview offline under hash: --weights, ranges of ids, --down, --summary, and the --json shape") {
+    CtlFixture f;
+    const std::vector<std::string> proposal = {"preview",
+                                               "--host",
+                                               "a,b,c",
+                                               "--algorithm",
+                                               "hash",
+                                               "--host-ids",
+                                               "1-3000",
+                                               "--weights",
+                                               "a=1,b=2,c=3",
+                                               "--down",
+                                               "c",
+                                               "--summary"};
+    const CommandResult plain = f.ctl(proposal);
+    INFO(plain.err);
+    REQUIRE(plain.exit_code == 0);
+    CHECK_THAT(plain.out,
+               Catch::StartsWith("preferred: a=") && Catch::Contains("imbalance: 1.0") &&
+                   Catch::Contains("(most first places over a fair share by weight") &&
+                   Catch::Contains("down c: ") && Catch::Contains(" agents move: a="));
+    CHECK(plain.out.find("1: ") == std::string::npos);  // --summary: no lists
+    CHECK_FALSE(std::filesystem::exists(f.db));
+
+    const nlohmann::json out = f.ctl_json(proposal);
+    CHECK(out["algorithm"] == "hash");
+    CHECK(out["weights"] == nlohmann::json{{"a", 1}, {"b", 2}, {"c", 3}});
+    CHECK_FALSE(out.contains("hosts"));
+    CHECK_FALSE(out.contains("current"));
+    const std::int64_t a = out["preferred"]["a"];
+    const std::int64_t b = out["preferred"]["b"];
+    const std::int64_t c = out["preferred"]["c"];
+    CHECK(a + b + c == 3000);
+    // Shares 1:2:3 of 3,000 within 10%.
+    CHECK(std::abs(a - 500) <= 50);
+    CHECK(std::abs(b - 1000) <= 100);
+    CHECK(std::abs(c - 1500) <= 150);
+    const double imbalance = out["imbalance"];
+    CHECK(imbalance >= 1.0);
+    CHECK(imbalance <= 1.1);
+    const nlohmann::json& down = out["down"];
+    CHECK(down["server"] == "c");
+    CHECK(down["agents"] == c);
+    CHECK(down["moved_to"]["a"].get<std::int64_t>() + down["moved_to"]["b"].get<std::int64_t>() == c);
+    CHECK(down["load"]["a"].get<std::int64_t>() + down["load"]["b"].get<std::int64_t>() == 3000);
+    CHECK_FALSE(down["load"].contains("c"));
+    CHECK(down["moved_imbalance"].get<double>() >= 1.0);
+    CHECK(down["load_imbalance"].get<double>() >= 1.0);
+
+    // roundrobin sends all of a failed server's agents to the next one.
+    const nlohmann::json rr = f.ctl_json({"preview",
+                                          "--host",
+                                          "a,b,c",
+                                          "--algorithm",
+                                          "roundrobin",
+                                          "--host-ids",
+                                          "1-3000",
+                                          "--down",
+                                          "a:8250"});
+    CHECK(rr["down"]["server"] == "a");
+    CHECK(rr["down"]["moved_to"] == nlohmann::json{{"b", 1000}, {"c", 0}});
+    CHECK(rr["down"]["load_imbalance"] == Approx(4.0 / 3.0));
+    CHECK(rr["hosts"].size() == 3000);
+}
+
+TEST_CASE("preview compares a proposal with the stored configuration, stored weights included") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", "host", "a,b,c"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", "indirect.agent.lb.algorithm", "hash"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", "agentlb.server.weights", "c=0"}).exit_code == 0);
+
+    // The stored weights apply: c (weight 0) is first for nobody.
+    const nlohmann::json stored = f.ctl_json({"preview", "--host-ids", "1-1000", "--summary"});
+    CHECK(stored["preferred"]["c"] == 0);
+    CHECK(stored["weights"] == nlohmann::json{{"a", 1}, {"b", 1}, {"c", 0}});
+    CHECK_FALSE(stored.contains("current"));
+
+    const nlohmann::json proposed =
+        f.ctl_json({"preview", "--host-ids", "1-1000", "--summary", "--weights", "c=1"});
+    REQUIRE(proposed.contains("current"));
+    CHECK(proposed["current"]["weights"] == nlohmann::json{{"a", 1}, {"b", 1}, {"c", 0}});
+    CHECK(proposed["current"]["preferred"]["c"] == 0);
+    // Only the agents c now takes change their first server.
+    CHECK(proposed["current"]["first_changed"] == proposed["preferred"]["c"]);
+
+    const CommandResult text =
+        f.ctl({"preview", "--host-ids", "1-1000", "--summary", "--algorithm", "roundrobin"});
+    REQUIRE(text.exit_code == 0);
+    CHECK_THAT(text.out,
+               Catch::Contains("current: hash, host a,b,c, weights c=0: preferred: a=") &&
+                   Catch::Contains("first server changes for "));
+
+    // A proposed host without c leaves the stored weight naming nothing.
+    const CommandResult orphan = f.ctl({"preview", "--host", "a,b", "--host-ids", "1-10"});
+    CHECK(orphan.exit_code == 2);
+    CHECK_THAT(orphan.err,
+               Catch::Contains("--host: the stored agentlb.server.weights does not fit it") &&
+                   Catch::Contains("\"c\"") && Catch::Contains("give --weights too"));
+    CHECK(f.ctl({"preview", "--host", "a,b", "--host-ids", "1-10", "--weights", ""}).exit_code == 0);
+
+    const CommandResult bad_weights = f.ctl({"preview", "--weights", "z=1"});
+    CHECK(bad_weights.exit_code == 2);
+    CHECK_THAT(bad_weights.err, Catch::Contains("--weights: \"z\" is not in `host`"));
+    const CommandResult bad_down = f.ctl({"preview", "--down", "z"});
+    CHECK(bad_down.exit_code == 2);
+    CHECK_THAT(bad_down.err, Catch::Contains("--down: \"z\" is not in the host list (a,b,c)"));
 }
 
 TEST_CASE("preview with no host list anywhere is a failure that says what to do") {
@@ -134,6 +250,6 @@ TEST_CASE("status shows servers, agents, configuration, hosts not connected and 
     CHECK(json["servers_down"][0]["name"] == "ms2");
     CHECK_THAT(json["servers_down"][0]["reason"].get<std::string>(), Catch::Contains("no heartbeat"));
     // Every key, the servers' own (agentlb.store.unreachable.limit, the drain keys) included.
-    CHECK(json["config"].size() == 7);
+    CHECK(json["config"].size() == 8);
     CHECK(json["ca_fingerprint"].is_null());
 }

@@ -133,9 +133,10 @@ TEST_CASE("global options are read before or after the command") {
         "preview", "--host", "M1,M2", "--algorithm", "static", "--host-ids", "1"};
     const std::string json =
         "{\n  \"algorithm\": \"static\",\n  \"host\": [\n    \"M1\",\n    \"M2\"\n  ],\n"
+        "  \"weights\": {\n    \"M1\": 1,\n    \"M2\": 1\n  },\n"
         "  \"hosts\": [\n    {\n      \"id\": 1,\n      \"name\": null,\n      \"zone\": null,\n"
         "      \"list\": [\n        \"M1\",\n        \"M2\"\n      ]\n    }\n  ],\n"
-        "  \"preferred\": {\n    \"M1\": 1,\n    \"M2\": 0\n  }\n}\n";
+        "  \"preferred\": {\n    \"M1\": 1,\n    \"M2\": 0\n  },\n  \"imbalance\": 2.0\n}\n";
     std::vector<std::string> before = preview;
     before.insert(before.begin(), "--json");
     std::vector<std::string> after = preview;
@@ -285,6 +286,7 @@ TEST_CASE("preview with every value given never opens the store") {
           "3: M3,M1,M2\n"
           "4: M1,M2,M3\n"
           "new: M2,M3,M1\n"
-          "preferred: M1=2 M2=1 M3=1\n");
+          "preferred: M1=2 M2=1 M3=1\n"
+          "imbalance: 1.500 (most first places over a fair share; 1 = even)\n");
     CHECK(outcome.err.empty());
 }

@@ -187,3 +187,67 @@ TEST_CASE("plan_rebalance: agents on an up server move to the first up server of
     moves = plan_rebalance(preview, hosts, servers, now);
     CHECK(moves.empty());
 }
+
+TEST_CASE("host ids: ranges, overlaps and the size limit") {
+    CHECK(*parse_host_ids("1-3, 7 ,10 - 11") == std::vector<std::int64_t>{1, 2, 3, 7, 10, 11});
+    CHECK(parse_host_ids("1-10000")->size() == 10000);
+    CHECK(*parse_host_ids("5-5") == std::vector<std::int64_t>{5});
+    const std::vector<std::pair<std::string, std::string>> refused = {
+        {"5-2", "entry 1: the range \"5-2\" ends before it starts"},
+        {"1-3,3", "id 3 is given twice"},
+        {"1-5,4-8", "id 4 is given twice"},
+        {"0-5", "not positive"},
+        {"1-", "entry 1"},
+        {"-3", "negative"},
+        {"1-x", "not a whole number"},
+        {"1-1000001", "more than 1000000 ids"},
+        {"1-999999,2000000-2000001", "more than 1000000 ids"},
+        {"1-9223372036854775806", "more than 1000000 ids"},
+    };
+    for (const auto& [text, reason] : refused) {
+        INFO(text);
+        auto parsed = parse_host_ids(text);
+        REQUIRE_FALSE(parsed.ok());
+        CHECK_THAT(parsed.error(), Catch::StartsWith("--host-ids") && Catch::Contains(reason));
+    }
+}
+
+TEST_CASE("imbalance: max over the fair share, equal or by weight") {
+    using agentlb::lb::Weights;
+    CHECK(imbalance({{"a", 2}, {"b", 1}, {"c", 1}}, {}, false) == Approx(1.5));
+    CHECK(imbalance({{"a", 0}, {"b", 0}}, {}, false) == 0);
+    CHECK(imbalance({{"a", 10}, {"b", 20}}, Weights{{"a", 1}, {"b", 2}}, true) == Approx(1.0));
+    // Unweighted algorithms are measured against equal shares whatever the weights.
+    CHECK(imbalance({{"a", 10}, {"b", 20}}, Weights{{"a", 1}, {"b", 2}}, false) == Approx(4.0 / 3.0));
+    // A weight 0 server has no share and is left out; all 0 counts as equal.
+    CHECK(imbalance({{"a", 10}, {"b", 10}, {"c", 0}}, Weights{{"c", 0}}, true) == Approx(1.0));
+    CHECK(imbalance({{"a", 3}, {"b", 1}}, Weights{{"a", 0}, {"b", 0}}, true) == Approx(1.5));
+}
+
+TEST_CASE("preview --down: a failed server's agents go to the next entry of their lists") {
+    const Preview preview = compute_preview(ids_input("roundrobin", {1, 2, 3, 4, 5, 6}, false));
+    const DownPreview down = preview_down(preview, {"M1", "M2", "M3"}, "M1", {}, false);
+    CHECK(down.server == "M1");
+    CHECK(down.agents == 2);
+    CHECK(down.moved_to == ServerCounts{{"M2", 2}, {"M3", 0}});
+    CHECK(down.moved_imbalance == Approx(2.0));
+    CHECK(down.load == ServerCounts{{"M2", 4}, {"M3", 2}});
+    CHECK(down.load_imbalance == Approx(4.0 / 3.0));
+
+    PreviewReport report;
+    report.shown = ShownConfig{{"M1", "M2", "M3"}, algorithm("roundrobin"), {}, preview};
+    report.summary_only = true;
+    report.down = down;
+    CHECK(render_report(report) ==
+          "preferred: M1=2 M2=2 M3=2\n"
+          "imbalance: 1.000 (most first places over a fair share; 1 = even)\n"
+          "down M1: 2 agents move: M2=2 M3=0 (imbalance 2.000); first places after: M2=4 M3=2 "
+          "(imbalance 1.333)\n");
+}
+
+TEST_CASE("first_changes counts the hosts whose first server differs") {
+    const Preview roundrobin = compute_preview(ids_input("roundrobin", {1, 2, 3, 4, 5, 6}, false));
+    const Preview fixed = compute_preview(ids_input("static", {1, 2, 3, 4, 5, 6}, false));
+    CHECK(first_changes(roundrobin, roundrobin) == 0);
+    CHECK(first_changes(roundrobin, fixed) == 4);
+}
