@@ -10,9 +10,7 @@ class StaticAlgorithm final : public Algorithm {
 public:
     std::string_view name() const override { return "static"; }
 
-    std::vector<std::string> compute(const PlacementInput& input) const override {
-        return input.ms_list;
-    }
+    std::vector<std::string> compute(const PlacementInput& input) const override { return input.ms_list; }
 
     bool agree(const std::vector<std::string>& a, const std::vector<std::string>& b) const override {
         return !a.empty() && !b.empty() && a == b;

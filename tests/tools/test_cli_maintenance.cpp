@@ -226,6 +226,32 @@ TEST_CASE("rebalance records a request for every agent, and --json gives its id"
     CHECK(f.ctl({"rebalance", "--dry"}).exit_code == 2);
 }
 
+TEST_CASE("rebalance --dry-run computes hash lists with the stored weights") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", "host", "10.0.0.1,10.0.0.2,10.0.0.3"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", "indirect.agent.lb.algorithm", "hash"}).exit_code == 0);
+    // Weight 0 puts ms1 and ms2 last: every list starts with ms3.
+    REQUIRE(f.ctl({"config", "set", "agentlb.server.weights", "10.0.0.1=0,10.0.0.2=0"}).exit_code == 0);
+    std::vector<std::int64_t> ids;
+    for (int i = 1; i <= 6; ++i) {
+        ids.push_back(f.enrol("h" + std::to_string(i)));
+    }
+    up_servers(f, 3);
+    {
+        auto store = f.open();
+        const std::int64_t now = util::unix_now();
+        for (std::int64_t id : ids) {
+            store->set_connected(id, "ms1", now);
+        }
+    }
+    const nlohmann::json moves = f.ctl_json({"rebalance", "--dry-run"});
+    REQUIRE(moves.size() == ids.size());
+    for (const auto& move : moves) {
+        CHECK(move["from"] == "ms1");
+        CHECK(move["to"] == "ms3");
+    }
+}
+
 TEST_CASE("rebalance --dry-run: HOST, FROM, TO for every agent not on the first up server of its list") {
     CtlFixture f;
     REQUIRE(f.ctl({"config", "set", "host", "10.0.0.1,10.0.0.2,10.0.0.3"}).exit_code == 0);

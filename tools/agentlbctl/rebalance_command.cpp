@@ -26,9 +26,15 @@ Json moves_json(const std::vector<PlannedMove>& moves) {
 }
 
 int run_dry_run(Context& context, store::Store& store) {
-    auto settings = lb::settings_from_config(store.list_config());
+    const auto config = store.list_config();
+    auto settings = lb::settings_from_config(config);
     if (!settings) {
         return context.fail(kExitFailure, "the stored configuration is not valid: " + settings.error());
+    }
+    // The lists the servers send are computed with the weights (hash).
+    auto weights = lb::weights_from_config(config, settings->hosts);
+    if (!weights) {
+        return context.fail(kExitFailure, "the stored configuration is not valid: " + weights.error());
     }
     auto algorithm = lb::find_algorithm(settings->algorithm);
     if (!algorithm) {
@@ -41,6 +47,7 @@ int run_dry_run(Context& context, store::Store& store) {
         PreviewInput input;
         input.ms_list = settings->hosts;
         input.algorithm = *algorithm;
+        input.weights = std::move(*weights);
         for (const auto& host : hosts) {
             input.hosts.push_back({host.id, host.name, host.zone});
         }

@@ -209,7 +209,8 @@ private:
             entry.cert_pem.shrink_to_fit();
             std::vector<int> held;
             const lb::Weights no_weights;
-            for (const auto& address : (*algorithm)->compute({host_list, ids, agent->host_id(), no_weights})) {
+            for (const auto& address :
+                 (*algorithm)->compute({host_list, ids, agent->host_id(), no_weights})) {
                 held.push_back(fleet_->server_index(address));
             }
             agent->set_held(std::move(held), algorithm_name, interval);
