@@ -333,11 +333,17 @@ void AgentSession::apply_now(const std::shared_ptr<const ClusterSnapshot>& snaps
     protocol::AssignmentUpdate update;
     update.generation = snapshot->generation;
     update.algorithm = snapshot->algorithm;
-    update.host_present = contains_host(*snapshot, machine_.zone(), machine_.host_id());
-    if (update.host_present) {
+    // Found by id, not in the hello's zone: a host moved to another zone or
+    // cluster (agentlbctl host set) keeps its session and gets the list of
+    // where it is now.
+    const KnownHost* host = find_host_by_id(*snapshot, machine_.host_id());
+    update.host_present = host != nullptr;
+    if (host != nullptr) {
+        const lb::ConfigScope place{host->zone, host->cluster};
+        update.algorithm = settings_for(*snapshot, place).algorithm;
         update.serial_revoked = state_->revoked->is_revoked(machine_.serial());
         if (!update.serial_revoked) {
-            update.next = compute_assignment(*snapshot, machine_.zone(), machine_.host_id());
+            update.next = compute_assignment(*snapshot, place, machine_.host_id());
         }
     }
     feed([&update, this](protocol::ServerMachine& m) {

@@ -79,9 +79,67 @@ std::unordered_map<std::string, KnownHost> hosts_by_name_of(const std::vector<st
     std::unordered_map<std::string, KnownHost> by_name;
     by_name.reserve(hosts.size());
     for (const auto& host : hosts) {
-        by_name.emplace(lowered(host.name), KnownHost{host.id, host.zone});
+        by_name.emplace(lowered(host.name), KnownHost{host.id, host.zone, host.cluster});
     }
     return by_name;
+}
+
+std::unordered_map<std::int64_t, KnownHost> hosts_by_id_of(const std::vector<store::HostRecord>& hosts) {
+    std::unordered_map<std::int64_t, KnownHost> by_id;
+    by_id.reserve(hosts.size());
+    for (const auto& host : hosts) {
+        by_id.emplace(host.id, KnownHost{host.id, host.zone, host.cluster});
+    }
+    return by_id;
+}
+
+const KnownHost* find_host_by_id(const ClusterSnapshot& snapshot, std::int64_t host_id) {
+    const auto it = snapshot.hosts_by_id.find(host_id);
+    return it == snapshot.hosts_by_id.end() ? nullptr : &it->second;
+}
+
+std::pair<std::map<lb::ConfigScope, PlaceSettings>, std::vector<std::string>> places_of(
+    const lb::ScopedConfig& config, const std::vector<store::ServerRecord>& servers) {
+    std::map<lb::ConfigScope, PlaceSettings> places;
+    std::vector<std::string> refused;
+    for (const auto& [scope, values] : config.overrides) {
+        auto settings = lb::settings_from_config(lb::effective_values(config, scope));
+        if (!settings) {
+            refused.push_back(lb::describe_scope(scope) + ": " + settings.error());
+            continue;
+        }
+        auto algorithm = lb::find_algorithm(settings->algorithm);
+        if (!algorithm) {
+            refused.push_back(lb::describe_scope(scope) + ": " + std::string(lb::kAlgorithmKey) + ": " +
+                              algorithm.error());
+            continue;
+        }
+        auto weights = lb::weights_from_config(lb::effective_values(config, scope), settings->hosts);
+        if (!weights) {
+            refused.push_back(lb::describe_scope(scope) + ": " + weights.error());
+            continue;
+        }
+        PlaceSettings place;
+        place.weights = std::move(weights).value();
+        place.avoid = avoid_entries(settings->hosts, servers);
+        place.settings = std::move(settings).value();
+        place.algorithm = *algorithm;
+        places.emplace(scope, std::move(place));
+    }
+    return {std::move(places), std::move(refused)};
+}
+
+PlaceView settings_for(const ClusterSnapshot& snapshot, const lb::ConfigScope& place) {
+    if (!place.zone.empty()) {
+        auto it = place.cluster.empty() ? snapshot.places.end() : snapshot.places.find(place);
+        if (it == snapshot.places.end()) {
+            it = snapshot.places.find(lb::ConfigScope{place.zone, ""});
+        }
+        if (it != snapshot.places.end()) {
+            return PlaceView{it->second.settings, it->second.algorithm, it->second.avoid, it->second.weights};
+        }
+    }
+    return PlaceView{snapshot.settings, snapshot.algorithm, snapshot.avoid, snapshot.weights};
 }
 
 const KnownHost* find_known_host(const ClusterSnapshot& snapshot, std::string_view name) {
@@ -95,23 +153,36 @@ bool contains_host(const ClusterSnapshot& snapshot, std::string_view zone, std::
            std::binary_search(it->second.begin(), it->second.end(), host_id);
 }
 
-Assignment compute_assignment(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id) {
+Assignment compute_assignment(const ClusterSnapshot& snapshot,
+                              const lb::ConfigScope& place,
+                              std::int64_t host_id) {
     static const std::vector<std::int64_t> kNoHosts;
-    const auto it = snapshot.host_ids_by_zone.find(std::string(zone));
+    const auto it = snapshot.host_ids_by_zone.find(place.zone);
     return compute_assignment(
-        snapshot, it == snapshot.host_ids_by_zone.end() ? kNoHosts : it->second, host_id);
+        snapshot, place, it == snapshot.host_ids_by_zone.end() ? kNoHosts : it->second, host_id);
+}
+
+Assignment compute_assignment(const ClusterSnapshot& snapshot,
+                              const lb::ConfigScope& place,
+                              const std::vector<std::int64_t>& zone_host_ids,
+                              std::int64_t host_id) {
+    const PlaceView view = settings_for(snapshot, place);
+    Assignment assignment;
+    assignment.list = view.algorithm->compute({view.settings.hosts, zone_host_ids, host_id, view.weights});
+    assignment.algorithm = std::string(view.algorithm->name());
+    assignment.interval = view.settings.check_interval;
+    assignment.avoid = view.avoid;
+    return assignment;
+}
+
+Assignment compute_assignment(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id) {
+    return compute_assignment(snapshot, lb::ConfigScope{std::string(zone), ""}, host_id);
 }
 
 Assignment compute_assignment(const ClusterSnapshot& snapshot,
                               const std::vector<std::int64_t>& zone_host_ids,
                               std::int64_t host_id) {
-    Assignment assignment;
-    assignment.list =
-        snapshot.algorithm->compute({snapshot.settings.hosts, zone_host_ids, host_id, snapshot.weights});
-    assignment.algorithm = std::string(snapshot.algorithm->name());
-    assignment.interval = snapshot.settings.check_interval;
-    assignment.avoid = snapshot.avoid;
-    return assignment;
+    return compute_assignment(snapshot, lb::ConfigScope{}, zone_host_ids, host_id);
 }
 
 const store::ServerRecord* find_server(const ClusterSnapshot& snapshot, std::string_view name) {

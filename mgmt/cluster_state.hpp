@@ -8,6 +8,7 @@
 #include "common/lb/algorithm.hpp"
 #include "common/lb/assignment.hpp"
 #include "common/lb/config_keys.hpp"
+#include "common/lb/scoped_config.hpp"
 #include "common/lb/weights.hpp"
 #include "common/store/store.hpp"
 
@@ -26,6 +27,24 @@ namespace agentlb::mgmt {
 struct KnownHost {
     std::int64_t id = 0;
     std::string zone;
+    std::string cluster{};  // '' = none
+};
+
+// What the hosts of one zone or cluster get when values are set there
+// (the effective settings: lb::effective_values).
+struct PlaceSettings {
+    lb::LbSettings settings{{}, "static", 0};
+    const lb::Algorithm* algorithm = nullptr;  // never null once built
+    std::vector<std::string> avoid;            // entries of settings.hosts, as in ClusterSnapshot::avoid
+    lb::Weights weights;  // agentlb.server.weights there, keyed by settings.hosts entries
+};
+
+// The settings one host gets: the snapshot's global ones or a place's.
+struct PlaceView {
+    const lb::LbSettings& settings;
+    const lb::Algorithm* algorithm;
+    const std::vector<std::string>& avoid;
+    const lb::Weights& weights;
 };
 
 // Loaded from the store on every generation change.
@@ -44,6 +63,12 @@ struct ClusterSnapshot {
     // Every registered host by its name in ASCII lower case (names ignore
     // case, as the store's find_host does).
     std::unordered_map<std::string, KnownHost> hosts_by_name;
+    // The same hosts by id: where a host is now (zone, cluster), for a
+    // session whose host was moved since its hello.
+    std::unordered_map<std::int64_t, KnownHost> hosts_by_id;
+    // Zones (cluster '') and clusters with values of their own; every other
+    // host gets `settings`, `algorithm` and `avoid` above.
+    std::map<lb::ConfigScope, PlaceSettings> places;
     // agentlb.store.unreachable.limit, seconds; 0 = never stop serving.
     std::int64_t store_unreachable_limit = lb::kStoreUnreachableLimit.default_value;
     // agentlb.drain.rate: migrate messages a second while draining or rebalancing.
@@ -79,6 +104,18 @@ Result<ClusterSnapshot> make_snapshot(std::int64_t generation,
                                       std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone,
                                       std::vector<store::ServerRecord> servers);
 
+// The settings of every zone and cluster with overrides in `config`, from
+// their effective configuration (servers as in the snapshot, for the avoid
+// lists). A place whose stored values are refused is left out, its hosts
+// falling back to the wider settings, and named in the result's second part
+// with the reason.
+std::pair<std::map<lb::ConfigScope, PlaceSettings>, std::vector<std::string>> places_of(
+    const lb::ScopedConfig& config, const std::vector<store::ServerRecord>& servers);
+
+// The settings for a host at `place`: its cluster's if set there, else its
+// zone's, else the global ones.
+PlaceView settings_for(const ClusterSnapshot& snapshot, const lb::ConfigScope& place);
+
 // The defaults (no `host`, static, interval 0) with no hosts or servers:
 // what a server uses before its first load.
 ClusterSnapshot empty_snapshot();
@@ -91,6 +128,10 @@ std::vector<std::string> avoid_entries(const std::vector<std::string>& hosts,
 std::map<std::string, std::vector<std::int64_t>> host_ids_by_zone_of(
     const std::vector<store::HostRecord>& hosts);
 std::unordered_map<std::string, KnownHost> hosts_by_name_of(const std::vector<store::HostRecord>& hosts);
+std::unordered_map<std::int64_t, KnownHost> hosts_by_id_of(const std::vector<store::HostRecord>& hosts);
+
+// The snapshot's host with this id, wherever it is now.
+const KnownHost* find_host_by_id(const ClusterSnapshot& snapshot, std::int64_t host_id);
 
 // The snapshot's host called `name`, in any ASCII case.
 const KnownHost* find_known_host(const ClusterSnapshot& snapshot, std::string_view name);
@@ -98,9 +139,19 @@ const KnownHost* find_known_host(const ClusterSnapshot& snapshot, std::string_vi
 // Whether the snapshot lists host `host_id` in `zone`.
 bool contains_host(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id);
 
-// The list, algorithm, interval and avoid list for one agent.
-Assignment compute_assignment(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id);
+// The list, algorithm, interval and avoid list for one agent at `place`
+// (its zone and cluster), from the settings it gets there; roundrobin's
+// registered hosts are the zone's.
+Assignment compute_assignment(const ClusterSnapshot& snapshot,
+                              const lb::ConfigScope& place,
+                              std::int64_t host_id);
 // Same, with the zone's ascending host ids given (fresher than the snapshot's).
+Assignment compute_assignment(const ClusterSnapshot& snapshot,
+                              const lb::ConfigScope& place,
+                              const std::vector<std::int64_t>& zone_host_ids,
+                              std::int64_t host_id);
+// For a host of `zone` without a cluster.
+Assignment compute_assignment(const ClusterSnapshot& snapshot, std::string_view zone, std::int64_t host_id);
 Assignment compute_assignment(const ClusterSnapshot& snapshot,
                               const std::vector<std::int64_t>& zone_host_ids,
                               std::int64_t host_id);

@@ -24,7 +24,8 @@ namespace asio = boost::asio;
 
 struct ClusterWatcher::Loaded {
     std::int64_t generation = 0;
-    std::map<std::string, std::string> config;
+    std::map<std::string, std::string> config;  // the global values (scoped.global)
+    lb::ScopedConfig scoped;
     std::vector<store::HostRecord> hosts;
     std::vector<store::ServerRecord> servers;
     std::vector<std::string> revoked;
@@ -44,7 +45,8 @@ auto load_job(std::int64_t known_generation) {
         ClusterWatcher::Loaded loaded;
         loaded.seen_at = std::chrono::steady_clock::now();
         loaded.generation = generation;
-        loaded.config = store.list_config();
+        loaded.scoped = store.scoped_config();
+        loaded.config = loaded.scoped.global;
         // Names too, not only the ids by zone: a hello is answered from the
         // snapshot while the store cannot be read.
         loaded.hosts = store.list_hosts();
@@ -155,6 +157,16 @@ void ClusterWatcher::install(Loaded loaded) {
         }
     }
     built->hosts_by_name = hosts_by_name_of(loaded.hosts);
+    built->hosts_by_id = hosts_by_id_of(loaded.hosts);
+    auto [places, refused_places] = places_of(loaded.scoped, built->servers);
+    for (const auto& refusal : refused_places) {
+        // Its hosts fall back to the wider settings; said once per generation.
+        if (refused_place_generation_ != loaded.generation) {
+            spdlog::error("stored configuration of {} refused; its hosts get the wider settings", refusal);
+        }
+    }
+    refused_place_generation_ = loaded.generation;
+    built->places = std::move(places);
     for (const auto& [key, field] : kServerKeyFields) {
         auto value = lb::server_key_from_config(loaded.config, *key);
         if (!value) {
@@ -195,14 +207,17 @@ void ClusterWatcher::install(Loaded loaded) {
             }
         }
     }
-    spdlog::debug("store generation {}: {} {}@{} interval {}, weights [{}], avoid [{}]",
-                  snapshot->generation,
-                  snapshot->settings.hosts.size(),
-                  util::join_bounded(snapshot->settings.hosts),
-                  snapshot->settings.algorithm,
-                  snapshot->settings.check_interval,
-                  util::peer_text(lb::format_weights(snapshot->weights)),
-                  util::join_bounded(snapshot->avoid));
+    spdlog::debug(
+        "store generation {}: {} {}@{} interval {}, weights [{}], avoid [{}], {} zones or clusters with their "
+        "own values",
+        snapshot->generation,
+        snapshot->settings.hosts.size(),
+        util::join_bounded(snapshot->settings.hosts),
+        snapshot->settings.algorithm,
+        snapshot->settings.check_interval,
+        util::peer_text(lb::format_weights(snapshot->weights)),
+        util::join_bounded(snapshot->avoid),
+        snapshot->places.size());
     generation_ = snapshot->generation;
     state_->set_snapshot(snapshot);
     AgentSession::apply_to_all(state_->registry.sessions(), snapshot);

@@ -65,6 +65,7 @@ private:
     std::int64_t generation_ = -1;
     std::int64_t refused_generation_ = -1;
     std::int64_t refused_server_key_generation_ = -1;
+    std::int64_t refused_place_generation_ = -1;
     // This server's state last told to the --hook runner (own_state_hook_event).
     std::string hook_state_;
 };

@@ -81,7 +81,8 @@ protocol::EnrollRedeemed redeem_enroll_request(const wire::EnrollRequest& reques
         return EnrollRefusal{ErrorCode::enrollment_refused, redeemed.refusal};
     }
     const store::Enrollment& enrollment = *redeemed.enrollment;
-    const auto assignment = compute_assignment(snapshot, redeemed.ids, enrollment.host.id);
+    const lb::ConfigScope place{enrollment.host.zone, enrollment.host.cluster};
+    const auto assignment = compute_assignment(snapshot, place, redeemed.ids, enrollment.host.id);
     protocol::EnrollGranted granted;
     wire::EnrollResponse& response = granted.response;
     response.host_id = enrollment.host.id;

@@ -14,6 +14,7 @@ std::optional<HostRead> read_host_from_snapshot(std::shared_ptr<const ClusterSna
     read.host->id = known->id;
     read.host->name = std::string(name);
     read.host->zone = known->zone;
+    read.host->cluster = known->cluster;
     read.revoked = revoked;
     read.generation = snapshot->generation;
     read.snapshot = std::move(snapshot);
@@ -32,9 +33,10 @@ protocol::HostLookup host_lookup_from(const HostRead& read) {
     lookup.found = true;
     lookup.host_id = host.id;
     lookup.zone = host.zone;
-    lookup.assignment = read.ids ? compute_assignment(snapshot, *read.ids, host.id)
-                                 : compute_assignment(snapshot, host.zone, host.id);
-    lookup.algorithm = snapshot.algorithm;
+    const lb::ConfigScope place{host.zone, host.cluster};
+    lookup.assignment = read.ids ? compute_assignment(snapshot, place, *read.ids, host.id)
+                                 : compute_assignment(snapshot, place, host.id);
+    lookup.algorithm = settings_for(snapshot, place).algorithm;
     return lookup;
 }
 

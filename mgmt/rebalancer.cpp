@@ -255,8 +255,11 @@ void Rebalancer::send_some() {
         // `to`: only servers ahead of this one, so that an agent whose
         // destination refuses it (a server that has not seen its own cancel
         // yet) stays here rather than moving down its list.
+        const KnownHost* host = find_host_by_id(*snapshot, status.host_id);
+        const auto& avoid =
+            host != nullptr ? settings_for(*snapshot, {host->zone, host->cluster}).avoid : snapshot->avoid;
         session->migrate("rebalance: preferred server " + *destination + " is up",
-                         snapshot->avoid,
+                         avoid,
                          lb::available_entries_ahead(status.held.list, state_->advertise, views));
         state_->metrics.count_migrations(MigrationReason::rebalance, 1);
         --budget;

@@ -178,6 +178,33 @@ const std::array<Migration, kSchemaVersion> kMigrations = {{
         requested_at BIGINT NOT NULL
     );
     )sql"},
+    // v5: configuration per zone and per cluster. Hosts get a cluster ('':
+    // none; a cluster belongs to its zone), join tokens the cluster they give.
+    // Overrides live in a table of their own, so every reader of the global
+    // configuration (scope 'global' of `configuration`) reads as before.
+    // zone is never '' there; cluster '' = the whole zone.
+    {R"sql(
+    ALTER TABLE hosts ADD COLUMN cluster TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tokens ADD COLUMN cluster TEXT;
+    CREATE TABLE scoped_configuration (
+        zone    TEXT NOT NULL,
+        cluster TEXT NOT NULL,
+        name    TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        PRIMARY KEY (zone, cluster, name)
+    );
+    )sql",
+     R"sql(
+    ALTER TABLE hosts ADD COLUMN cluster TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tokens ADD COLUMN cluster TEXT;
+    CREATE TABLE scoped_configuration (
+        zone    TEXT NOT NULL,
+        cluster TEXT NOT NULL,
+        name    TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        PRIMARY KEY (zone, cluster, name)
+    );
+    )sql"},
 }};
 
 }  // namespace agentlb::store

@@ -3,6 +3,7 @@
 #include "common/store/postgres_store.hpp"
 
 #include "common/lb/config_keys.hpp"
+#include "common/store/config_rules.hpp"
 #include "common/store/pg_schema.hpp"
 #include "common/store/server_rules.hpp"
 
@@ -44,23 +45,80 @@ std::map<std::string, std::string> PostgresStore::list_config() {
 }
 
 Result<std::optional<std::string>> PostgresStore::set_config(std::string_view key, std::string_view value) {
-    if (auto valid = lb::validate_config(key, value); !valid) {
+    return write_config({}, key, std::string(value));
+}
+
+lb::ScopedConfig PostgresStore::scoped_config() {
+    // One statement: the global values and the overrides from one snapshot.
+    auto found = connection_.exec(
+        "SELECT '', '', name, value FROM configuration WHERE scope = $1 "
+        "UNION ALL SELECT zone, cluster, name, value FROM scoped_configuration",
+        {kGlobalScope},
+        "reading the configuration");
+    lb::ScopedConfig config;
+    for (int row = 0; row < found.rows(); ++row) {
+        lb::ConfigScope scope{found.text(row, 0), found.text(row, 1)};
+        auto& values = scope.is_global() ? config.global : config.overrides[std::move(scope)];
+        values.emplace(found.text(row, 2), found.text(row, 3));
+    }
+    return config;
+}
+
+Result<std::optional<std::string>> PostgresStore::set_scoped_config(const lb::ConfigScope& scope,
+                                                                    std::string_view key,
+                                                                    std::string_view value) {
+    return write_config(scope, key, std::string(value));
+}
+
+Result<std::optional<std::string>> PostgresStore::unset_scoped_config(const lb::ConfigScope& scope,
+                                                                      std::string_view key) {
+    if (auto valid = check_unset_scope(scope, key); !valid) {
         return fail(valid.error());
     }
-    return connection_.retrying([&]() -> Result<std::optional<std::string>> {
-        PgTransaction transaction(connection_, "writing a configuration value");
-        // After the generation row is locked, so every config write is
-        // serialised and a concurrent write of the other key is seen.
-        bump_generation("writing a configuration value");
-        if (auto consistent = lb::validate_config_with(key, value, list_config()); !consistent) {
-            return fail(consistent.error());
+    return write_config(scope, key, std::nullopt);
+}
+
+Result<std::optional<std::string>> PostgresStore::write_config(const lb::ConfigScope& scope,
+                                                               std::string_view key,
+                                                               const std::optional<std::string>& value) {
+    // Checked alone first: a refused value never waits for the lock.
+    if (value) {
+        if (auto valid = lb::validate_config(key, *value); !valid) {
+            return fail(valid.error());
         }
-        std::optional<std::string> old = get_config(key);
-        connection_.exec(
-            "INSERT INTO configuration (scope, name, value) VALUES ($1, $2, $3) "
-            "ON CONFLICT (scope, name) DO UPDATE SET value = excluded.value",
-            {kGlobalScope, key, value},
-            "writing a configuration value");
+    }
+    return connection_.retrying([&]() -> Result<std::optional<std::string>> {
+        constexpr std::string_view what = "writing a configuration value";
+        PgTransaction transaction(connection_, what);
+        // First: the generation's row lock orders configuration writers, so
+        // the check below sees every value committed before this one.
+        bump_generation(what);
+        const lb::ScopedConfig current = scoped_config();
+        if (auto valid = lb::check_scoped_change(current, scope, key, value); !valid) {
+            return fail(valid.error());
+        }
+        std::optional<std::string> old = value_at(current, scope, key);
+        if (!value && !old) {
+            return old;  // rolls the bump back
+        }
+        if (scope.is_global()) {
+            connection_.exec(
+                "INSERT INTO configuration (scope, name, value) VALUES ($1, $2, $3) "
+                "ON CONFLICT (scope, name) DO UPDATE SET value = excluded.value",
+                {kGlobalScope, key, *value},
+                what);
+        } else if (value) {
+            connection_.exec(
+                "INSERT INTO scoped_configuration (zone, cluster, name, value) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (zone, cluster, name) DO UPDATE SET value = excluded.value",
+                {scope.zone, scope.cluster, key, *value},
+                what);
+        } else {
+            connection_.exec(
+                "DELETE FROM scoped_configuration WHERE zone = $1 AND cluster = $2 AND name = $3",
+                {scope.zone, scope.cluster, key},
+                what);
+        }
         transaction.commit();
         return old;
     });

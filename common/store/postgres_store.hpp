@@ -23,7 +23,7 @@ inline constexpr const char* kPgClearServerHosts =
     "WHERE id IN (SELECT id FROM hosts WHERE connected_to = $1 ORDER BY id FOR UPDATE)";
 
 // Selects a host as read_pg_host reads it.
-inline constexpr const char* kPgHostColumns = "id, name, zone, connected_to, last_seen, created_at";
+inline constexpr const char* kPgHostColumns = "id, name, zone, connected_to, last_seen, created_at, cluster";
 HostRecord read_pg_host(const PgResult& result, int row);
 // An int8[] literal ("{1,2,3}") for a $n::bigint[] parameter.
 std::string pg_id_array(const std::vector<std::int64_t>& ids);
@@ -35,6 +35,12 @@ public:
     std::optional<std::string> get_config(std::string_view key) override;
     std::map<std::string, std::string> list_config() override;
     Result<std::optional<std::string>> set_config(std::string_view key, std::string_view value) override;
+    lb::ScopedConfig scoped_config() override;
+    Result<std::optional<std::string>> set_scoped_config(const lb::ConfigScope& scope,
+                                                         std::string_view key,
+                                                         std::string_view value) override;
+    Result<std::optional<std::string>> unset_scoped_config(const lb::ConfigScope& scope,
+                                                           std::string_view key) override;
     std::int64_t generation() override;
     std::optional<std::string> quick_check() override;
 
@@ -42,6 +48,7 @@ public:
     std::optional<HostRecord> find_host(std::string_view name) override;
     std::optional<HostRecord> find_host_by_id(std::int64_t id) override;
     std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) override;
+    Result<HostRecord> move_host(std::string_view name, const lb::ConfigScope& place) override;
     Result<std::vector<std::string>> remove_host(std::string_view name) override;
     void set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) override;
     std::optional<std::string> claim_if_unconnected(std::int64_t host_id,
@@ -96,6 +103,10 @@ private:
     // ends up changing nothing rolls back, bump included. The NOTIFY goes
     // out at commit.
     void bump_generation(std::string_view what, std::int64_t at_least = 0);
+    // One transaction: checks the change against everything stored.
+    Result<std::optional<std::string>> write_config(const lb::ConfigScope& scope,
+                                                    std::string_view key,
+                                                    const std::optional<std::string>& value);
     void insert_certificate(std::int64_t host_id,
                             std::string_view host_name,
                             const IssuedCertificate& certificate,

@@ -13,6 +13,7 @@ StoreContents PostgresStore::export_contents() {
         PgTransaction transaction(connection_, what, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         StoreContents contents;
         contents.config = list_config();
+        contents.scoped_config = scoped_config().overrides;
         contents.hosts = list_hosts();
         for (auto& host : contents.hosts) {
             host.connected_to.reset();
@@ -33,7 +34,7 @@ StoreContents PostgresStore::export_contents() {
         }
         {
             auto found = connection_.exec(
-                "SELECT hash, zone, name, expires_at, created_at, used_at FROM tokens "
+                "SELECT hash, zone, name, expires_at, created_at, used_at, cluster FROM tokens "
                 "ORDER BY created_at, hash COLLATE \"C\"",
                 "reading every join token");
             for (int row = 0; row < found.rows(); ++row) {
@@ -41,7 +42,8 @@ StoreContents PostgresStore::export_contents() {
                                                                 found.optional_text(row, 1),
                                                                 found.optional_text(row, 2),
                                                                 found.int64(row, 3),
-                                                                found.int64(row, 4)},
+                                                                found.int64(row, 4),
+                                                                found.optional_text(row, 6)},
                                                       found.optional_int64(row, 5)});
             }
         }
@@ -90,10 +92,20 @@ Status PostgresStore::import_contents(const StoreContents& contents) {
                 {name, value},
                 "copying the configuration");
         }
+        for (const auto& [scope, values] : contents.scoped_config) {
+            for (const auto& [name, value] : values) {
+                connection_.exec(
+                    "INSERT INTO scoped_configuration (zone, cluster, name, value) VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (zone, cluster, name) DO UPDATE SET value = excluded.value",
+                    {scope.zone, scope.cluster, name, value},
+                    "copying the configuration");
+            }
+        }
         for (const auto& host : contents.hosts) {
             connection_.exec(
-                "INSERT INTO hosts (id, name, zone, last_seen, created_at) VALUES ($1, $2, $3, $4, $5)",
-                {host.id, host.name, host.zone, host.last_seen, host.created_at},
+                "INSERT INTO hosts (id, name, zone, last_seen, created_at, cluster) "
+                "VALUES ($1, $2, $3, $4, $5, $6)",
+                {host.id, host.name, host.zone, host.last_seen, host.created_at, host.cluster},
                 "copying hosts");
         }
         for (const auto& certificate : contents.certificates) {
@@ -110,14 +122,15 @@ Status PostgresStore::import_contents(const StoreContents& contents) {
         }
         for (const auto& token : contents.tokens) {
             connection_.exec(
-                "INSERT INTO tokens (hash, zone, name, expires_at, created_at, used_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO tokens (hash, zone, name, expires_at, created_at, used_at, cluster) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 {token.spec.hash,
                  token.spec.zone,
                  token.spec.name,
                  token.spec.expires_at,
                  token.spec.created_at,
-                 token.used_at},
+                 token.used_at,
+                 token.spec.cluster},
                 "copying join tokens");
         }
         if (contents.ca) {

@@ -1,5 +1,6 @@
 // Join tokens and enrollment.
 
+#include "common/store/config_rules.hpp"
 #include "common/store/postgres_store.hpp"
 #include "common/store/redeem_rules.hpp"
 #include "common/util/host_name.hpp"
@@ -8,8 +9,9 @@ namespace agentlb::store {
 
 void PostgresStore::create_token(const TokenSpec& token) {
     connection_.exec(
-        "INSERT INTO tokens (hash, zone, name, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
-        {token.hash, token.zone, token.name, token.expires_at, token.created_at},
+        "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster) VALUES ($1, $2, $3, $4, $5, "
+        "$6)",
+        {token.hash, token.zone, token.name, token.expires_at, token.created_at, token.cluster},
         "storing a join token");
 }
 
@@ -31,15 +33,16 @@ Result<Enrollment> PostgresStore::redeem_token(const RedeemRequest& request, con
 
         std::optional<StoredToken> token;
         {
-            auto found =
-                connection_.exec("SELECT zone, name, expires_at, used_at FROM tokens WHERE hash = $1",
-                                 {request.token_hash},
-                                 what);
+            auto found = connection_.exec(
+                "SELECT zone, name, expires_at, used_at, cluster FROM tokens WHERE hash = $1",
+                {request.token_hash},
+                what);
             if (found.rows() == 1) {
                 token = StoredToken{found.optional_text(0, 0),
                                     found.optional_text(0, 1),
                                     found.int64(0, 2),
-                                    !found.is_null(0, 3)};
+                                    !found.is_null(0, 3),
+                                    found.optional_text(0, 4)};
             }
         }
         std::optional<HostRecord> existing = token ? find_host(request.name) : std::nullopt;
@@ -52,22 +55,28 @@ Result<Enrollment> PostgresStore::redeem_token(const RedeemRequest& request, con
         if (existing) {
             // Re-enrolment keeps the id, so the host keeps its place in every list.
             host = *existing;
-            if (*zone && **zone != host.zone) {
-                host.zone = **zone;
-                connection_.exec(
-                    "UPDATE hosts SET zone = $2 WHERE id = $1", {host.id, host.zone}, "re-enrolling a host");
+            const std::string new_zone = zone->value_or(host.zone);
+            const std::string new_cluster =
+                cluster_after_redeem(token->cluster, host.zone, host.cluster, new_zone);
+            if (new_zone != host.zone || new_cluster != host.cluster) {
+                host.zone = new_zone;
+                host.cluster = new_cluster;
+                connection_.exec("UPDATE hosts SET zone = $2, cluster = $3 WHERE id = $1",
+                                 {host.id, host.zone, host.cluster},
+                                 "re-enrolling a host");
             }
             revoke_certificates_of(host.id, request.now);
         } else {
             host.name = request.name;
             host.zone = zone->value_or("default");
+            host.cluster = token->cluster.value_or("");
             host.created_at = request.now;
             // The counter row is transactional: a rollback gives the id back.
             auto inserted = connection_.exec(
                 "WITH next AS (UPDATE host_ids SET last = last + 1 WHERE id = 1 RETURNING last) "
-                "INSERT INTO hosts (id, name, zone, last_seen, created_at) "
-                "SELECT last, $1, $2, 0, $3 FROM next RETURNING id",
-                {host.name, host.zone, host.created_at},
+                "INSERT INTO hosts (id, name, zone, last_seen, created_at, cluster) "
+                "SELECT last, $1, $2, 0, $3, $4 FROM next RETURNING id",
+                {host.name, host.zone, host.created_at, host.cluster},
                 "enrolling a host");
             host.id = inserted.int64(0, 0);
         }

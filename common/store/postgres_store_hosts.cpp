@@ -1,5 +1,6 @@
 // Hosts and certificates.
 
+#include "common/store/config_rules.hpp"
 #include "common/store/postgres_store.hpp"
 #include "common/util/clock.hpp"
 
@@ -19,7 +20,8 @@ HostRecord read_pg_host(const PgResult& result, int row) {
                       result.text(row, 2),
                       result.optional_text(row, 3),
                       result.int64(row, 4),
-                      result.int64(row, 5)};
+                      result.int64(row, 5),
+                      result.text(row, 6)};
 }
 
 namespace {
@@ -72,6 +74,29 @@ std::vector<std::int64_t> PostgresStore::host_ids_in_zone(std::string_view zone)
         ids.push_back(found.int64(row, 0));
     }
     return ids;
+}
+
+Result<HostRecord> PostgresStore::move_host(std::string_view name, const lb::ConfigScope& place) {
+    if (auto valid = check_host_place(place); !valid) {
+        return fail(valid.error());
+    }
+    return connection_.retrying([&]() -> Result<HostRecord> {
+        constexpr std::string_view what = "moving a host";
+        PgTransaction transaction(connection_, what);
+        bump_generation(what);
+        std::optional<HostRecord> host = find_host(name);
+        if (!host) {
+            return fail("no host named \"" + std::string(name) + "\" is registered");
+        }
+        if (host->zone == place.zone && host->cluster == place.cluster) {
+            return *host;  // rolls the bump back
+        }
+        connection_.exec("UPDATE hosts SET zone = $2, cluster = $3 WHERE id = $1",
+                         {host->id, place.zone, place.cluster},
+                         what);
+        transaction.commit();
+        return *host;
+    });
 }
 
 Result<std::vector<std::string>> PostgresStore::remove_host(std::string_view name) {

@@ -16,6 +16,7 @@ struct StoredToken {
     std::optional<std::string> name;
     std::int64_t expires_at = 0;
     bool used = false;
+    std::optional<std::string> cluster{};
 };
 
 // The zone the host gets (nothing: a new host gets "default", a re-enrolled

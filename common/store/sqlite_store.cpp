@@ -3,6 +3,7 @@
 #include "common/store/sqlite_store.hpp"
 
 #include "common/lb/config_keys.hpp"
+#include "common/store/config_rules.hpp"
 #include "common/store/schema.hpp"
 #include "common/store/server_rules.hpp"
 
@@ -13,7 +14,8 @@ namespace agentlb::store {
 
 namespace {
 
-// Only one scope exists today; the column leaves room for per-zone settings.
+// The global values' scope in `configuration`; overrides per zone and
+// cluster live in scoped_configuration (schema v5).
 constexpr std::string_view kGlobalScope = "global";
 
 }  // namespace
@@ -53,24 +55,87 @@ std::map<std::string, std::string> SqliteStore::list_config() {
 }
 
 Result<std::optional<std::string>> SqliteStore::set_config(std::string_view key, std::string_view value) {
-    if (auto valid = lb::validate_config(key, value); !valid) {
+    return write_config({}, key, std::string(value));
+}
+
+lb::ScopedConfig SqliteStore::scoped_config() {
+    // One statement: the global values and the overrides from one snapshot.
+    auto query = connection_.query(
+        "SELECT '', '', name, value FROM configuration WHERE scope = ?1 "
+        "UNION ALL SELECT zone, cluster, name, value FROM scoped_configuration",
+        "reading the configuration");
+    query.bind(1, kGlobalScope);
+    lb::ScopedConfig config;
+    while (query.step()) {
+        lb::ConfigScope scope{query.text(0), query.text(1)};
+        auto& values = scope.is_global() ? config.global : config.overrides[std::move(scope)];
+        values.emplace(query.text(2), query.text(3));
+    }
+    return config;
+}
+
+Result<std::optional<std::string>> SqliteStore::set_scoped_config(const lb::ConfigScope& scope,
+                                                                  std::string_view key,
+                                                                  std::string_view value) {
+    return write_config(scope, key, std::string(value));
+}
+
+Result<std::optional<std::string>> SqliteStore::unset_scoped_config(const lb::ConfigScope& scope,
+                                                                    std::string_view key) {
+    if (auto valid = check_unset_scope(scope, key); !valid) {
         return fail(valid.error());
     }
-    WriteTransaction transaction(connection_, "writing a configuration value");
-    // Inside the transaction: a concurrent write of the other key is seen.
-    if (auto consistent = lb::validate_config_with(key, value, list_config()); !consistent) {
-        return fail(consistent.error());
+    return write_config(scope, key, std::nullopt);
+}
+
+Result<std::optional<std::string>> SqliteStore::write_config(const lb::ConfigScope& scope,
+                                                             std::string_view key,
+                                                             const std::optional<std::string>& value) {
+    // Checked alone first: a refused value never waits for the write lock.
+    if (value) {
+        if (auto valid = lb::validate_config(key, *value); !valid) {
+            return fail(valid.error());
+        }
     }
-    std::optional<std::string> old = get_config(key);
-    connection_
-        .query(
-            "INSERT INTO configuration (scope, name, value) VALUES (?1, ?2, ?3) "
-            "ON CONFLICT (scope, name) DO UPDATE SET value = excluded.value",
-            "writing a configuration value")
-        .bind(1, kGlobalScope)
-        .bind(2, key)
-        .bind(3, value)
-        .run();
+    WriteTransaction transaction(connection_, "writing a configuration value");
+    const lb::ScopedConfig current = scoped_config();
+    if (auto valid = lb::check_scoped_change(current, scope, key, value); !valid) {
+        return fail(valid.error());
+    }
+    std::optional<std::string> old = value_at(current, scope, key);
+    if (!value && !old) {
+        return old;
+    }
+    if (scope.is_global()) {
+        connection_
+            .query(
+                "INSERT INTO configuration (scope, name, value) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (scope, name) DO UPDATE SET value = excluded.value",
+                "writing a configuration value")
+            .bind(1, kGlobalScope)
+            .bind(2, key)
+            .bind(3, *value)
+            .run();
+    } else if (value) {
+        connection_
+            .query(
+                "INSERT INTO scoped_configuration (zone, cluster, name, value) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT (zone, cluster, name) DO UPDATE SET value = excluded.value",
+                "writing a configuration value")
+            .bind(1, scope.zone)
+            .bind(2, scope.cluster)
+            .bind(3, key)
+            .bind(4, *value)
+            .run();
+    } else {
+        connection_
+            .query("DELETE FROM scoped_configuration WHERE zone = ?1 AND cluster = ?2 AND name = ?3",
+                   "removing a configuration value")
+            .bind(1, scope.zone)
+            .bind(2, scope.cluster)
+            .bind(3, key)
+            .run();
+    }
     bump_generation();
     transaction.commit();
     return old;

@@ -8,7 +8,7 @@
 
 namespace agentlb::store {
 
-// Reads a row selected as "id, name, zone, connected_to, last_seen, created_at".
+// Reads a row selected as "id, name, zone, connected_to, last_seen, created_at, cluster".
 HostRecord read_host(const Query& row);
 
 class SqliteStore final : public Store {
@@ -18,6 +18,12 @@ public:
     std::optional<std::string> get_config(std::string_view key) override;
     std::map<std::string, std::string> list_config() override;
     Result<std::optional<std::string>> set_config(std::string_view key, std::string_view value) override;
+    lb::ScopedConfig scoped_config() override;
+    Result<std::optional<std::string>> set_scoped_config(const lb::ConfigScope& scope,
+                                                         std::string_view key,
+                                                         std::string_view value) override;
+    Result<std::optional<std::string>> unset_scoped_config(const lb::ConfigScope& scope,
+                                                           std::string_view key) override;
     std::int64_t generation() override;
     std::optional<std::string> quick_check() override;
 
@@ -25,6 +31,7 @@ public:
     std::optional<HostRecord> find_host(std::string_view name) override;
     std::optional<HostRecord> find_host_by_id(std::int64_t id) override;
     std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) override;
+    Result<HostRecord> move_host(std::string_view name, const lb::ConfigScope& place) override;
     Result<std::vector<std::string>> remove_host(std::string_view name) override;
     void set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) override;
     std::optional<std::string> claim_if_unconnected(std::int64_t host_id,
@@ -73,6 +80,10 @@ public:
     Status import_contents(const StoreContents& contents) override;
 
 private:
+    // One write transaction: checks the change against everything stored.
+    Result<std::optional<std::string>> write_config(const lb::ConfigScope& scope,
+                                                    std::string_view key,
+                                                    const std::optional<std::string>& value);
     // Inside an open write transaction.
     void bump_generation();
     void insert_certificate(std::int64_t host_id,

@@ -11,6 +11,7 @@ StoreContents SqliteStore::export_contents() {
     WriteTransaction transaction(connection_, "reading the whole store");
     StoreContents contents;
     contents.config = list_config();
+    contents.scoped_config = scoped_config().overrides;
     contents.hosts = list_hosts();
     for (auto& host : contents.hosts) {
         host.connected_to.reset();
@@ -31,14 +32,16 @@ StoreContents SqliteStore::export_contents() {
     }
     {
         auto query = connection_.query(
-            "SELECT hash, zone, name, expires_at, created_at, used_at FROM tokens ORDER BY created_at, hash",
+            "SELECT hash, zone, name, expires_at, created_at, used_at, cluster FROM tokens "
+            "ORDER BY created_at, hash",
             "reading every join token");
         while (query.step()) {
             contents.tokens.push_back(TokenRecord{TokenSpec{query.text(0),
                                                             query.optional_text(1),
                                                             query.optional_text(2),
                                                             query.int64(3),
-                                                            query.int64(4)},
+                                                            query.int64(4),
+                                                            query.optional_text(6)},
                                                   query.optional_int64(5)});
         }
     }
@@ -82,15 +85,32 @@ Status SqliteStore::import_contents(const StoreContents& contents) {
             .bind(2, value)
             .run();
     }
+    for (const auto& [scope, values] : contents.scoped_config) {
+        for (const auto& [name, value] : values) {
+            connection_
+                .query(
+                    "INSERT INTO scoped_configuration (zone, cluster, name, value) VALUES (?1, ?2, ?3, ?4) "
+                    "ON CONFLICT (zone, cluster, name) DO UPDATE SET value = excluded.value",
+                    "copying the configuration")
+                .bind(1, scope.zone)
+                .bind(2, scope.cluster)
+                .bind(3, name)
+                .bind(4, value)
+                .run();
+        }
+    }
     for (const auto& host : contents.hosts) {
         connection_
-            .query("INSERT INTO hosts (id, name, zone, last_seen, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                   "copying hosts")
+            .query(
+                "INSERT INTO hosts (id, name, zone, last_seen, created_at, cluster) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "copying hosts")
             .bind(1, host.id)
             .bind(2, host.name)
             .bind(3, host.zone)
             .bind(4, host.last_seen)
             .bind(5, host.created_at)
+            .bind(6, host.cluster)
             .run();
     }
     for (const auto& certificate : contents.certificates) {
@@ -110,8 +130,8 @@ Status SqliteStore::import_contents(const StoreContents& contents) {
     for (const auto& token : contents.tokens) {
         connection_
             .query(
-                "INSERT INTO tokens (hash, zone, name, expires_at, created_at, used_at) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO tokens (hash, zone, name, expires_at, created_at, used_at, cluster) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 "copying join tokens")
             .bind(1, token.spec.hash)
             .bind(2, token.spec.zone)
@@ -119,6 +139,7 @@ Status SqliteStore::import_contents(const StoreContents& contents) {
             .bind(4, token.spec.expires_at)
             .bind(5, token.spec.created_at)
             .bind(6, token.used_at)
+            .bind(7, token.spec.cluster)
             .run();
     }
     if (contents.ca) {

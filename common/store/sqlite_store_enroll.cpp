@@ -1,5 +1,6 @@
 // Join tokens and enrollment.
 
+#include "common/store/config_rules.hpp"
 #include "common/store/redeem_rules.hpp"
 #include "common/store/sqlite_store.hpp"
 #include "common/util/host_name.hpp"
@@ -8,13 +9,16 @@ namespace agentlb::store {
 
 void SqliteStore::create_token(const TokenSpec& token) {
     connection_
-        .query("INSERT INTO tokens (hash, zone, name, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-               "storing a join token")
+        .query(
+            "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster) VALUES (?1, ?2, ?3, ?4, "
+            "?5, ?6)",
+            "storing a join token")
         .bind(1, token.hash)
         .bind(2, token.zone)
         .bind(3, token.name)
         .bind(4, token.expires_at)
         .bind(5, token.created_at)
+        .bind(6, token.cluster)
         .run();
 }
 
@@ -29,14 +33,16 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
 
     std::optional<StoredToken> token;
     {
-        auto query = connection_.query("SELECT zone, name, expires_at, used_at FROM tokens WHERE hash = ?1",
-                                       "redeeming a join token");
+        auto query =
+            connection_.query("SELECT zone, name, expires_at, used_at, cluster FROM tokens WHERE hash = ?1",
+                              "redeeming a join token");
         query.bind(1, request.token_hash);
         if (query.step()) {
             token = StoredToken{query.optional_text(0),
                                 query.optional_text(1),
                                 query.int64(2),
-                                query.optional_text(3).has_value()};
+                                query.optional_text(3).has_value(),
+                                query.optional_text(4)};
         }
     }
     std::optional<HostRecord> existing = token ? find_host(request.name) : std::nullopt;
@@ -49,24 +55,32 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
     if (existing) {
         // Re-enrolment keeps the id, so the host keeps its place in every list.
         host = *existing;
-        if (*zone && **zone != host.zone) {
-            host.zone = **zone;
-            connection_.query("UPDATE hosts SET zone = ?2 WHERE id = ?1", "re-enrolling a host")
+        const std::string new_zone = zone->value_or(host.zone);
+        const std::string new_cluster =
+            cluster_after_redeem(token->cluster, host.zone, host.cluster, new_zone);
+        if (new_zone != host.zone || new_cluster != host.cluster) {
+            host.zone = new_zone;
+            host.cluster = new_cluster;
+            connection_.query("UPDATE hosts SET zone = ?2, cluster = ?3 WHERE id = ?1", "re-enrolling a host")
                 .bind(1, host.id)
                 .bind(2, host.zone)
+                .bind(3, host.cluster)
                 .run();
         }
         revoke_certificates_of(host.id, request.now);
     } else {
         host.name = request.name;
         host.zone = zone->value_or("default");
+        host.cluster = token->cluster.value_or("");
         host.created_at = request.now;
         connection_
-            .query("INSERT INTO hosts (name, zone, last_seen, created_at) VALUES (?1, ?2, 0, ?3)",
-                   "enrolling a host")
+            .query(
+                "INSERT INTO hosts (name, zone, last_seen, created_at, cluster) VALUES (?1, ?2, 0, ?3, ?4)",
+                "enrolling a host")
             .bind(1, host.name)
             .bind(2, host.zone)
             .bind(3, host.created_at)
+            .bind(4, host.cluster)
             .run();
         host.id = connection_.last_insert_rowid();
     }

@@ -1,20 +1,27 @@
 // Hosts and certificates.
 
+#include "common/store/config_rules.hpp"
 #include "common/store/sqlite_store.hpp"
 #include "common/util/clock.hpp"
 
 namespace agentlb::store {
 
 HostRecord read_host(const Query& row) {
-    return HostRecord{
-        row.int64(0), row.text(1), row.text(2), row.optional_text(3), row.int64(4), row.int64(5)};
+    return HostRecord{row.int64(0),
+                      row.text(1),
+                      row.text(2),
+                      row.optional_text(3),
+                      row.int64(4),
+                      row.int64(5),
+                      row.text(6)};
 }
 
 // ---- hosts ----
 
 std::vector<HostRecord> SqliteStore::list_hosts() {
     auto query = connection_.query(
-        "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts ORDER BY id", "listing hosts");
+        "SELECT id, name, zone, connected_to, last_seen, created_at, cluster FROM hosts ORDER BY id",
+        "listing hosts");
     std::vector<HostRecord> hosts;
     while (query.step()) {
         hosts.push_back(read_host(query));
@@ -25,7 +32,7 @@ std::vector<HostRecord> SqliteStore::list_hosts() {
 std::optional<HostRecord> SqliteStore::find_host(std::string_view name) {
     {
         auto query = connection_.query(
-            "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts WHERE name = ?1",
+            "SELECT id, name, zone, connected_to, last_seen, created_at, cluster FROM hosts WHERE name = ?1",
             "looking up a host by name");
         query.bind(1, name);
         if (query.step()) {
@@ -35,7 +42,8 @@ std::optional<HostRecord> SqliteStore::find_host(std::string_view name) {
     // Names ignore ASCII case (NOCASE folds exactly that; enrolled names are
     // ASCII). A store from before the rule may hold several: the oldest wins.
     auto query = connection_.query(
-        "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts WHERE name = ?1 COLLATE "
+        "SELECT id, name, zone, connected_to, last_seen, created_at, cluster FROM hosts WHERE name = ?1 "
+        "COLLATE "
         "NOCASE "
         "ORDER BY id LIMIT 1",
         "looking up a host by name");
@@ -48,7 +56,7 @@ std::optional<HostRecord> SqliteStore::find_host(std::string_view name) {
 
 std::optional<HostRecord> SqliteStore::find_host_by_id(std::int64_t id) {
     auto query = connection_.query(
-        "SELECT id, name, zone, connected_to, last_seen, created_at FROM hosts WHERE id = ?1",
+        "SELECT id, name, zone, connected_to, last_seen, created_at, cluster FROM hosts WHERE id = ?1",
         "looking up a host by id");
     query.bind(1, id);
     if (!query.step()) {
@@ -66,6 +74,28 @@ std::vector<std::int64_t> SqliteStore::host_ids_in_zone(std::string_view zone) {
         ids.push_back(query.int64(0));
     }
     return ids;
+}
+
+Result<HostRecord> SqliteStore::move_host(std::string_view name, const lb::ConfigScope& place) {
+    if (auto valid = check_host_place(place); !valid) {
+        return fail(valid.error());
+    }
+    WriteTransaction transaction(connection_, "moving a host");
+    std::optional<HostRecord> host = find_host(name);
+    if (!host) {
+        return fail("no host named \"" + std::string(name) + "\" is registered");
+    }
+    if (host->zone == place.zone && host->cluster == place.cluster) {
+        return *host;
+    }
+    connection_.query("UPDATE hosts SET zone = ?2, cluster = ?3 WHERE id = ?1", "moving a host")
+        .bind(1, host->id)
+        .bind(2, place.zone)
+        .bind(3, place.cluster)
+        .run();
+    bump_generation();
+    transaction.commit();
+    return *host;
 }
 
 Result<std::vector<std::string>> SqliteStore::remove_host(std::string_view name) {

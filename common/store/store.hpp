@@ -18,6 +18,7 @@
 //
 // Times are unix seconds passed in by the caller, so tests control them.
 
+#include "common/lb/scoped_config.hpp"
 #include "common/util/result.hpp"
 
 #include <chrono>
@@ -50,6 +51,7 @@ struct HostRecord {
     std::optional<std::string> connected_to;  // server holding its newest session
     std::int64_t last_seen = 0;               // 0 = never
     std::int64_t created_at = 0;
+    std::string cluster{};  // '' = none; a cluster of `zone`
 };
 
 struct ServerRecord {
@@ -113,6 +115,7 @@ struct TokenSpec {
     std::optional<std::string> name;  // set: the token may (re-)enrol only this host name
     std::int64_t expires_at = 0;
     std::int64_t created_at = 0;
+    std::optional<std::string> cluster{};  // set: the host gets this cluster (of its zone)
 };
 
 struct RedeemRequest {
@@ -147,10 +150,11 @@ struct TokenRecord {
 // recorded in a store no server has used yet).
 struct StoreContents {
     std::map<std::string, std::string> config;
-    std::vector<HostRecord> hosts;                          // by id
-    std::vector<CertificateRecord> certificates;            // in issue order
-    std::vector<TokenRecord> tokens;                        // by created_at, then hash
-    std::optional<std::pair<std::string, std::string>> ca;  // pem, fingerprint
+    std::map<lb::ConfigScope, std::map<std::string, std::string>> scoped_config;  // the overrides
+    std::vector<HostRecord> hosts;                                                // by id
+    std::vector<CertificateRecord> certificates;                                  // in issue order
+    std::vector<TokenRecord> tokens;                                              // by created_at, then hash
+    std::optional<std::pair<std::string, std::string>> ca;                        // pem, fingerprint
     std::int64_t generation = 0;
     std::int64_t last_host_id = 0;  // the highest id ever given, removed hosts' included
 };
@@ -182,7 +186,26 @@ public:
     virtual std::map<std::string, std::string> list_config() = 0;
     // Validates with lb::validate_config, stores, bumps the generation and
     // returns the previous value. A refused value changes nothing.
+    // Also refused when the change would leave the effective configuration
+    // of a zone or cluster that inherits the key inconsistent
+    // (lb::check_scoped_change).
     virtual Result<std::optional<std::string>> set_config(std::string_view key, std::string_view value) = 0;
+
+    // --- configuration per zone and per cluster (overrides) ---
+    // The global values and every override, read in one transaction.
+    virtual lb::ScopedConfig scoped_config() = 0;
+    // Sets `key` at `scope` (the global scope is set_config) after
+    // lb::check_scoped_change against everything stored, in one write
+    // transaction; bumps the generation and returns the previous value at
+    // that scope. A refused value changes nothing.
+    virtual Result<std::optional<std::string>> set_scoped_config(const lb::ConfigScope& scope,
+                                                                 std::string_view key,
+                                                                 std::string_view value) = 0;
+    // Removes the override of `key` at `scope` (never global: refused) after
+    // the same check, and returns it; nothing (no write, no bump) if there
+    // was none.
+    virtual Result<std::optional<std::string>> unset_scoped_config(const lb::ConfigScope& scope,
+                                                                   std::string_view key) = 0;
 
     // Bumped by config writes, host enrolment/removal, server registration,
     // server state changes, maintenance requests and cancels, and rebalance
@@ -201,6 +224,10 @@ public:
     virtual std::optional<HostRecord> find_host(std::string_view name) = 0;
     virtual std::optional<HostRecord> find_host_by_id(std::int64_t id) = 0;
     virtual std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) = 0;  // ascending
+    // Moves a host to `place` (zone required, cluster '' = none): unknown
+    // name or a bad place refused. Bumps the generation when it changed
+    // anything. Returns the record as it was.
+    virtual Result<HostRecord> move_host(std::string_view name, const lb::ConfigScope& place) = 0;
     // Revokes every certificate of the host, deletes it and bumps the
     // generation. Returns all its serials (now all revoked). Unknown name: refused.
     virtual Result<std::vector<std::string>> remove_host(std::string_view name) = 0;

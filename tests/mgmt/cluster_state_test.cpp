@@ -144,3 +144,69 @@ TEST_CASE("the snapshot's hosts: ids by zone ascending, names in any ASCII case"
     CHECK(find_known_host(empty_snapshot(), "kvm-2") == nullptr);
     CHECK(empty_snapshot().store_unreachable_limit == lb::kDefaultStoreUnreachableLimit);
 }
+
+TEST_CASE("each host's assignment uses its cluster's, else its zone's, else the global settings") {
+    auto snapshot = snapshot_of(
+        {"M1", "M2", "M3"}, "static", 0, {{"east", {1, 2, 3}}, {"west", {4}}}, {server("ms3", "M3", "down")});
+    lb::ScopedConfig config;
+    config.global = {{"host", "M1,M2,M3"}};
+    config.overrides[lb::ConfigScope{"east", ""}] = {{"host", "M3,M2"},
+                                                     {"indirect.agent.lb.check.interval", "9"}};
+    config.overrides[lb::ConfigScope{"east", "c1"}] = {{"indirect.agent.lb.algorithm", "roundrobin"}};
+    config.overrides[lb::ConfigScope{"west", "bad"}] = {{"indirect.agent.lb.check.interval", "soon"}};
+    auto [places, refused] = places_of(config, snapshot.servers);
+    REQUIRE(refused.size() == 1);
+    CHECK_THAT(refused[0], Catch::Matchers::StartsWith("cluster \"bad\" of zone \"west\": "));
+    snapshot.places = std::move(places);
+    using L = std::vector<std::string>;
+
+    // Zone east: its own list and interval; M3 is down there too.
+    const auto zone = compute_assignment(snapshot, lb::ConfigScope{"east", ""}, 2);
+    CHECK(zone.list == L{"M3", "M2"});
+    CHECK(zone.interval == 9);
+    CHECK(zone.avoid == L{"M3"});
+    // Cluster c1 of east: roundrobin over the zone's list, among the zone's host ids.
+    const auto cluster = compute_assignment(snapshot, lb::ConfigScope{"east", "c1"}, 2);
+    CHECK(cluster.algorithm == "roundrobin");
+    CHECK(cluster.list == L{"M2", "M3"});
+    CHECK(cluster.interval == 9);
+    CHECK(settings_for(snapshot, {"east", "c1"}).algorithm->name() == "roundrobin");
+    // Another cluster of east gets the zone's; west and its refused cluster the global ones.
+    CHECK(compute_assignment(snapshot, lb::ConfigScope{"east", "c2"}, 2) == zone);
+    CHECK(compute_assignment(snapshot, lb::ConfigScope{"west", "bad"}, 4).list == L{"M1", "M2", "M3"});
+    CHECK(compute_assignment(snapshot, lb::ConfigScope{"west", ""}, 4) ==
+          compute_assignment(snapshot, "west", 4));
+}
+
+TEST_CASE("hosts are found by id with their zone and cluster") {
+    store::HostRecord a;
+    a.id = 3;
+    a.name = "kvm1";
+    a.zone = "east";
+    a.cluster = "c1";
+    auto snapshot = snapshot_of({"M1"}, "static", 0);
+    snapshot.hosts_by_id = hosts_by_id_of({a});
+    const KnownHost* found = find_host_by_id(snapshot, 3);
+    REQUIRE(found != nullptr);
+    CHECK(found->zone == "east");
+    CHECK(found->cluster == "c1");
+    CHECK(find_host_by_id(snapshot, 4) == nullptr);
+    CHECK(hosts_by_name_of({a}).at("kvm1").cluster == "c1");
+}
+
+TEST_CASE("a place's weights reach the hash lists of its hosts only") {
+    auto snapshot = snapshot_of({"M1", "M2"}, "hash", 0, {{"east", {1}}, {"west", {2}}});
+    lb::ScopedConfig config;
+    config.global = {{"host", "M1,M2"}, {"indirect.agent.lb.algorithm", "hash"}};
+    config.overrides[lb::ConfigScope{"east", ""}] = {{"agentlb.server.weights", "M1=0"}};
+    auto [places, refused] = places_of(config, {});
+    CHECK(refused.empty());
+    snapshot.places = std::move(places);
+    CHECK(settings_for(snapshot, {"east", ""}).weights == lb::Weights{{"M1", 0}});
+    CHECK(settings_for(snapshot, {"west", ""}).weights.empty());
+    // Weight 0 puts M1 last for every east host.
+    for (std::int64_t id = 1; id <= 20; ++id) {
+        CHECK(compute_assignment(snapshot, lb::ConfigScope{"east", "c9"}, id).list ==
+              std::vector<std::string>{"M2", "M1"});
+    }
+}

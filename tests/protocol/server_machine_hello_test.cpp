@@ -61,10 +61,13 @@ TEST_CASE("server: a stale list is corrected in welcome, numbered from the drive
     CHECK(s.machine.pending_acks() == 0);
 }
 
-TEST_CASE("server: a list reported without @algorithm is corrected even when it is the static list") {
-    // CloudStack's compare: a missing algorithm never equals the configured one.
+namespace {
+
+// A hello holding the configured servers in order, with `held` as sent,
+// is corrected to the same list @static.
+void check_corrected(const std::string& held) {
     Session s;
-    s.hello(hello_from("agent-1", "a,b"));
+    s.hello(hello_from("agent-1", held));
     s.machine.on_lookup(found({"a", "b"}), s.seqs, t0 + 3s);
     const auto welcomed = s.machine.on_recorded(t0 + 3s);
     const auto welcome = std::get<wire::Welcome>(sent(welcomed).at(0));
@@ -75,17 +78,16 @@ TEST_CASE("server: a list reported without @algorithm is corrected even when it 
     CHECK(s.machine.held().algorithm == "static");
 }
 
+}  // namespace
+
+TEST_CASE("server: a list reported without @algorithm is corrected even when it is the static list") {
+    // CloudStack's compare: a missing algorithm never equals the configured one.
+    check_corrected("a,b");
+}
+
 TEST_CASE("server: a list reported with an algorithm this server does not know is corrected") {
     // An agent that held a newer server's list (a server rolled back).
-    Session s;
-    s.hello(hello_from("agent-1", "a,b@fastest"));
-    s.machine.on_lookup(found({"a", "b"}), s.seqs, t0 + 3s);
-    const auto welcomed = s.machine.on_recorded(t0 + 3s);
-    const auto welcome = std::get<wire::Welcome>(sent(welcomed).at(0));
-    REQUIRE(welcome.correction);
-    CHECK(welcome.correction->list == std::vector<std::string>{"a", "b"});
-    CHECK(welcome.correction->algorithm == "static");
-    CHECK(s.machine.held().algorithm == "static");
+    check_corrected("a,b@fastest");
 }
 
 TEST_CASE("server: an unknown or revoked host is refused without using a seq") {

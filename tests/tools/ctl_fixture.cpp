@@ -59,9 +59,13 @@ void CtlFixture::seed_everything() const {
     REQUIRE(ctl({"ca", "init", "--ca-dir", (dir / "ca").string()}).exit_code == 0);
     REQUIRE(ctl({"config", "set", "host", "ms1:8250,ms2:8250"}).exit_code == 0);
     REQUIRE(ctl({"config", "set", "indirect.agent.lb.algorithm", "roundrobin"}).exit_code == 0);
+    REQUIRE(
+        ctl({"config", "set", "--zone", "east", "--cluster", "c1", "indirect.agent.lb.algorithm", "shuffle"})
+            .exit_code == 0);
     enrol("h1");
     enrol("h2", "east");
     enrol("h3");
+    REQUIRE(ctl({"host", "set", "h3", "--cluster", "c7"}).exit_code == 0);
     {
         auto store = open();
         const std::int64_t now = util::unix_now();
@@ -75,7 +79,7 @@ void CtlFixture::seed_everything() const {
         REQUIRE(again->re_enrolled);
     }
     REQUIRE(ctl({"host", "remove", "h2"}).exit_code == 0);
-    REQUIRE(ctl({"token", "create", "--name", "h4"}).exit_code == 0);
+    REQUIRE(ctl({"token", "create", "--name", "h4", "--zone", "east", "--cluster", "c2"}).exit_code == 0);
 }
 
 nlohmann::json read_back(const CtlFixture& f, const std::string& location) {
@@ -107,6 +111,7 @@ nlohmann::json read_back(const CtlFixture& f, const std::string& location) {
         tokens.push_back({token.spec.hash,
                           token.spec.zone.value_or("-"),
                           token.spec.name.value_or("-"),
+                          token.spec.cluster.value_or("-"),
                           token.spec.expires_at,
                           token.spec.created_at,
                           token.used_at.value_or(-1)});

@@ -38,9 +38,11 @@ struct CtlFixture {
     std::int64_t enrol(const std::string& name, const std::string& zone = "") const;
 
     // Something of everything `db copy` moves, through the CLI where it can:
-    // a CA (ca init into DIR/ca), two configuration keys, hosts h1 (re-enrolled:
-    // serial-h1 revoked, serial-h1-again current), h2 (zone east, removed: its
-    // serial revoked) and h3, and one unused join token for h4.
+    // a CA (ca init into DIR/ca), two configuration keys and one set for
+    // cluster c1 of zone east, hosts h1 (re-enrolled: serial-h1 revoked,
+    // serial-h1-again current), h2 (zone east, removed: its serial revoked)
+    // and h3 (cluster c7), and one unused join token for h4 (zone east,
+    // cluster c2).
     void seed_everything() const;
 };
 

@@ -65,33 +65,37 @@ TEST_CASE("config list shows every key, marking defaults") {
     const CommandResult list = f.ctl({"config", "list"});
     REQUIRE(list.exit_code == 0);
     CHECK(list.out ==
-          "KEY                               VALUE        SOURCE\n"
-          "host                              (not set)    default\n"
-          "indirect.agent.lb.algorithm       static       default\n"
-          "indirect.agent.lb.check.interval  15           set\n"
-          "agentlb.server.weights            (not set)    default\n"
-          "agentlb.rebalance.behaviour       off          default\n"
-          "agentlb.mode                      performance  default\n"
-          "agentlb.density.max.agents        5000         default\n"
-          "agentlb.mode.schedule             (not set)    default\n"
-          "agentlb.store.unreachable.limit   120          default\n"
-          "agentlb.drain.rate                200          default\n"
-          "agentlb.maintenance.timeout       600          default\n"
-          "agentlb.shutdown.timeout          60           default\n");
+          "KEY                               VALUE        SOURCE   SCOPE\n"
+          "host                              (not set)    default  global\n"
+          "indirect.agent.lb.algorithm       static       default  global\n"
+          "indirect.agent.lb.check.interval  15           set      global\n"
+          "agentlb.server.weights            (not set)    default  global\n"
+          "agentlb.rebalance.behaviour       off          default  global\n"
+          "agentlb.mode                      performance  default  global\n"
+          "agentlb.density.max.agents        5000         default  global\n"
+          "agentlb.mode.schedule             (not set)    default  global\n"
+          "agentlb.store.unreachable.limit   120          default  global\n"
+          "agentlb.drain.rate                200          default  global\n"
+          "agentlb.maintenance.timeout       600          default  global\n"
+          "agentlb.shutdown.timeout          60           default  global\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
     REQUIRE(json.is_array());
     REQUIRE(json.size() == 12);
-    CHECK(json[0] == nlohmann::json{{"name", kHost}, {"value", ""}, {"default", true}});
-    CHECK(json[1] == nlohmann::json{{"name", kAlgorithm}, {"value", "static"}, {"default", true}});
-    CHECK(json[2] == nlohmann::json{{"name", kInterval}, {"value", "15"}, {"default", false}});
-    CHECK(json[3] == nlohmann::json{{"name", "agentlb.server.weights"}, {"value", ""}, {"default", true}});
-    CHECK(json[4] ==
-          nlohmann::json{{"name", "agentlb.rebalance.behaviour"}, {"value", "off"}, {"default", true}});
-    CHECK(json[5] == nlohmann::json{{"name", "agentlb.mode"}, {"value", "performance"}, {"default", true}});
-    CHECK(json[8] ==
-          nlohmann::json{{"name", "agentlb.store.unreachable.limit"}, {"value", "120"}, {"default", true}});
-    CHECK(json[9] == nlohmann::json{{"name", "agentlb.drain.rate"}, {"value", "200"}, {"default", true}});
+    const nlohmann::json global{{"zone", nullptr}, {"cluster", nullptr}};
+    auto entry = [&global](const std::string& name, const std::string& value, bool is_default) {
+        nlohmann::json e{{"name", name}, {"value", value}, {"default", is_default}};
+        e.update(global);
+        return e;
+    };
+    CHECK(json[0] == entry(kHost, "", true));
+    CHECK(json[1] == entry(kAlgorithm, "static", true));
+    CHECK(json[2] == entry(kInterval, "15", false));
+    CHECK(json[3] == entry("agentlb.server.weights", "", true));
+    CHECK(json[4] == entry("agentlb.rebalance.behaviour", "off", true));
+    CHECK(json[5] == entry("agentlb.mode", "performance", true));
+    CHECK(json[8] == entry("agentlb.store.unreachable.limit", "120", true));
+    CHECK(json[9] == entry("agentlb.drain.rate", "200", true));
 }
 
 TEST_CASE("every refused value exits 2, names the key, and changes nothing") {

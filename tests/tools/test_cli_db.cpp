@@ -40,10 +40,12 @@ int user_version(const std::string& db) {
     return version;
 }
 
-// What schema versions 3 and 4 added (see common/store/migrations.cpp):
+// What schema versions 3 to 5 added (see common/store/migrations.cpp):
 // taking it away leaves the store version 2 wrote.
 void make_version_2(const std::string& db) {
     raw_exec(db,
+             "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
+             "ALTER TABLE tokens DROP COLUMN cluster; "
              "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; DROP TABLE superseded; "
              "PRAGMA user_version = 2");
 }
@@ -173,6 +175,7 @@ TEST_CASE(
     CHECK(copied.out == "copied \"" + f.db + "\" to \"" + target +
                             "\"\n"
                             "  configuration keys  2\n"
+                            "  scoped values       1\n"
                             "  hosts               2\n"
                             "  certificates        4 (2 revoked)\n"
                             "  join tokens         5\n"
@@ -201,6 +204,7 @@ TEST_CASE("db copy --json prints the counts and the CA fingerprint") {
           nlohmann::json{{"from", f.db},
                          {"to", target},
                          {"config", 2},
+                         {"scoped_values", 1},
                          {"hosts", 2},
                          {"certificates", 4},
                          {"revoked_certificates", 2},

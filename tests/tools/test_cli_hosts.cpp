@@ -17,7 +17,7 @@ const std::regex kRfc3339("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z");
 
 }  // namespace
 
-TEST_CASE("host list --json: id, name, zone, connected_to or null, last_seen or null") {
+TEST_CASE("host list --json: id, name, zone, cluster or null, connected_to or null, last_seen or null") {
     CtlFixture f;
     const std::int64_t h1 = f.enrol("h1");
     const std::int64_t h2 = f.enrol("h2", "east");
@@ -27,7 +27,8 @@ TEST_CASE("host list --json: id, name, zone, connected_to or null, last_seen or 
     REQUIRE(hosts.is_array());
     REQUIRE(hosts.size() == 2);
     const nlohmann::json& first = hosts[0];
-    CHECK(first.size() == 5);
+    CHECK(first.size() == 6);
+    CHECK(first["cluster"].is_null());
     CHECK(first["id"] == h1);
     CHECK(first["name"] == "h1");
     CHECK(first["zone"] == "default");
@@ -50,9 +51,9 @@ TEST_CASE("host list: an aligned table with - and never for missing values") {
     const CommandResult list = f.ctl({"host", "list"});
     REQUIRE(list.exit_code == 0);
     CHECK(list.out ==
-          "ID  NAME           ZONE     CONNECTED TO  LAST SEEN\n"
-          "1   h1             default  -             never\n"
-          "2   a-longer-name  east     -             never\n");
+          "ID  NAME           ZONE     CLUSTER  CONNECTED TO  LAST SEEN\n"
+          "1   h1             default  -        -             never\n"
+          "2   a-longer-name  east     -        -             never\n");
 }
 
 TEST_CASE("host remove revokes every certificate and removes the host") {
@@ -120,6 +121,7 @@ TEST_CASE("mgmt list --json: state is down when marked down or the heartbeat is 
 
     const CommandResult table = f.ctl({"mgmt", "list"});
     REQUIRE(table.exit_code == 0);
-    CHECK_THAT(table.out, Catch::StartsWith("NAME  ADDRESS        STATE  MAINTENANCE  LAST HEARTBEAT        AGENTS\n"));
+    CHECK_THAT(table.out,
+               Catch::StartsWith("NAME  ADDRESS        STATE  MAINTENANCE  LAST HEARTBEAT        AGENTS\n"));
     CHECK_THAT(table.out, Catch::Contains("ms2   10.0.0.2:8250  down"));
 }

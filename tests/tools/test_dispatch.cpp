@@ -73,11 +73,11 @@ TEST_CASE("no command, an unknown command or an unknown subcommand is bad usage 
 
     const Outcome group_only = run({"config"});
     CHECK(group_only.code == 2);
-    CHECK_THAT(group_only.err, Catch::Contains("config set KEY VALUE"));
+    CHECK_THAT(group_only.err, Catch::Contains("config set [--zone ZONE [--cluster CLUSTER]] KEY VALUE"));
 
     const Outcome sub = run({"config", "frob"});
     CHECK(sub.code == 2);
-    CHECK_THAT(sub.err, Catch::Contains("config commands: list, get, set"));
+    CHECK_THAT(sub.err, Catch::Contains("config commands: list, get, set, unset"));
 }
 
 TEST_CASE("group and command help go to stdout with exit 0") {
@@ -87,8 +87,10 @@ TEST_CASE("group and command help go to stdout with exit 0") {
 
     const Outcome command = run({"config", "set", "--help"});
     CHECK(command.code == 0);
-    CHECK_THAT(command.out,
-               Catch::Contains("usage: agentlbctl [--db LOCATION] [--json] config set KEY VALUE"));
+    CHECK_THAT(
+        command.out,
+        Catch::Contains("usage: agentlbctl [--db LOCATION] [--json] config set [--zone ZONE [--cluster "
+                        "CLUSTER]] KEY VALUE"));
 
     const Outcome word = run({"help", "token", "create"});
     CHECK(word.code == 0);
@@ -100,7 +102,8 @@ TEST_CASE("wrong argument counts are bad usage, with the command named and its u
     CHECK(missing.code == 2);
     CHECK(missing.err ==
           "agentlbctl: config set: missing KEY VALUE\n"
-          "usage: agentlbctl [--db LOCATION] [--json] config set KEY VALUE\n");
+          "usage: agentlbctl [--db LOCATION] [--json] config set [--zone ZONE [--cluster CLUSTER]] KEY "
+          "VALUE\n");
 
     const Outcome extra = run_without_store({"config", "get", "host", "extra"});
     CHECK(extra.code == 2);
@@ -169,8 +172,8 @@ TEST_CASE("unknown options, missing values and values on flags are bad usage nam
     CHECK(unknown.code == 2);
     CHECK(unknown.err ==
           "agentlbctl: token create: unknown option \"--colour\"\n"
-          "usage: agentlbctl [--db LOCATION] [--json] token create [--zone ZONE] [--name NAME] [--ttl "
-          "SECONDS]\n");
+          "usage: agentlbctl [--db LOCATION] [--json] token create [--zone ZONE [--cluster CLUSTER]] [--name "
+          "NAME] [--ttl SECONDS]\n");
 
     const Outcome unknown_global = run_without_store({"--verbose", "status"});
     CHECK(unknown_global.code == 2);

@@ -1,6 +1,7 @@
 #pragma once
 
-// `config list`, `config get KEY`, `config set KEY VALUE`.
+// `config list`, `config get KEY`, `config set KEY VALUE`, `config unset KEY`, globally or per zone
+// and cluster (--zone, --cluster).
 
 #include "tools/agentlbctl/command.hpp"
 

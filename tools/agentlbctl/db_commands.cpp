@@ -155,6 +155,19 @@ store::SchemaVersions target_versions(const DbLocation& to) {
     return store::read_schema_versions(to.location);
 }
 
+// Values set per zone or per cluster, all scopes together.
+std::size_t count_scoped(const std::map<lb::ConfigScope, std::map<std::string, std::string>>& overrides) {
+    std::size_t count = 0;
+    for (const auto& [scope, values] : overrides) {
+        count += values.size();
+    }
+    return count;
+}
+
+std::size_t scoped_values(const store::StoreContents& contents) {
+    return count_scoped(contents.scoped_config);
+}
+
 void print_copy_text(std::ostream& out,
                      const DbLocation& from,
                      const DbLocation& to,
@@ -162,6 +175,7 @@ void print_copy_text(std::ostream& out,
                      std::size_t revoked) {
     out << "copied " << quote(from.shown()) << " to " << quote(to.shown()) << "\n"
         << "  configuration keys  " << contents.config.size() << "\n"
+        << "  scoped values       " << scoped_values(contents) << "\n"
         << "  hosts               " << contents.hosts.size() << "\n"
         << "  certificates        " << contents.certificates.size() << " (" << revoked << " revoked)\n"
         << "  join tokens         " << contents.tokens.size() << "\n"
@@ -200,10 +214,12 @@ int run_db_copy(Context& context, const CommandArgs& args) {
     auto target = store::open_store(to->location, store::OpenMode::create);
     // import_contents would overwrite configuration keys the target holds;
     // "empty" here means nothing at all of what is copied.
-    if (const auto config = target->list_config(); !config.empty()) {
+    if (const auto config = target->scoped_config(); !config.global.empty() || !config.overrides.empty()) {
+        const auto& first = config.global.empty() ? config.overrides.begin()->second : config.global;
         return context.fail(kExitUsage,
-                            store_phrase(*to) + " is not empty (it holds " + std::to_string(config.size()) +
-                                " configuration keys, first " + quote(config.begin()->first) +
+                            store_phrase(*to) + " is not empty (it holds " +
+                                std::to_string(config.global.size() + count_scoped(config.overrides)) +
+                                " configuration keys, first " + quote(first.begin()->first) +
                                 "); copy only into a new store; nothing was copied");
     }
     // One transaction, refused as a whole when the target holds anything.
@@ -217,6 +233,7 @@ int run_db_copy(Context& context, const CommandArgs& args) {
                    Json{{"from", from->shown()},
                         {"to", to->shown()},
                         {"config", contents.config.size()},
+                        {"scoped_values", scoped_values(contents)},
                         {"hosts", contents.hosts.size()},
                         {"certificates", contents.certificates.size()},
                         {"revoked_certificates", revoked},

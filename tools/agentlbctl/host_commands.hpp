@@ -1,6 +1,6 @@
 #pragma once
 
-// `host list` and `host remove NAME`.
+// `host list`, `host set NAME` (zone, cluster) and `host remove NAME`.
 
 #include "common/store/store.hpp"
 #include "tools/agentlbctl/command.hpp"

@@ -39,6 +39,19 @@ int run_token_create(Context& context, const CommandArgs& args) {
             return context.fail(kExitUsage, "--zone: " + valid.error());
         }
     }
+    auto cluster = read_label(args, "cluster");
+    if (!cluster) {
+        return context.fail(kExitUsage, cluster.error());
+    }
+    if (*cluster) {
+        // Without a zone the agent would pick the zone, and the cluster with it.
+        if (!*zone) {
+            return context.fail(kExitUsage, "--cluster needs --zone: a cluster belongs to one zone");
+        }
+        if (auto valid = util::check_cluster(**cluster); !valid) {
+            return context.fail(kExitUsage, "--cluster: " + valid.error());
+        }
+    }
     auto name = read_label(args, "name");
     if (!name) {
         return context.fail(kExitUsage, name.error());
@@ -63,7 +76,8 @@ int run_token_create(Context& context, const CommandArgs& args) {
     }
     const std::string token = certs::generate_join_token();
     const std::int64_t now = util::unix_now();
-    opened->store->create_token(store::TokenSpec{certs::hash_token(token), *zone, *name, now + ttl, now});
+    opened->store->create_token(
+        store::TokenSpec{certs::hash_token(token), *zone, *name, now + ttl, now, *cluster});
 
     const std::string& fingerprint = opened->ca_fingerprint;
     if (context.json()) {
@@ -75,6 +89,9 @@ int run_token_create(Context& context, const CommandArgs& args) {
                   << "expires_at " << util::format_rfc3339(now + ttl) << "\n";
     if (*zone) {
         context.out() << "zone " << **zone << "\n";
+    }
+    if (*cluster) {
+        context.out() << "cluster " << **cluster << "\n";
     }
     if (*name) {
         context.out() << "name " << **name << "\n";
@@ -88,6 +105,8 @@ OptionsPtr token_create_options() {
     options->add_options()
         ("zone", text_value("ZONE"), "the host joins this zone (the agent may not ask for another); at most 256 "
                                      "bytes, no space or control character")
+        ("cluster", text_value("CLUSTER"), "with --zone: the host joins this cluster of the zone (its values set "
+                                           "per cluster apply); named like a zone")
         ("name", text_value("NAME"), "only this host (case ignored) may use it; needed to enrol a registered "
                                      "name again. A host name: letters, digits, '-', dots between labels, 64 "
                                      "at most")
@@ -101,7 +120,7 @@ OptionsPtr token_create_options() {
 std::vector<Command> token_commands() {
     return {
         {{"token", "create"},
-         "[--zone ZONE] [--name NAME] [--ttl SECONDS]",
+         "[--zone ZONE [--cluster CLUSTER]] [--name NAME] [--ttl SECONDS]",
          "create a one-time join token for enrolling an agent",
          "Prints the token (shown only now: the store keeps its hash) and the CA fingerprint.\n"
          "Needs the CA in the store (`agentlbctl ca init`).",

@@ -53,16 +53,15 @@ std::string versions_error(const std::string& db) {
 
 }  // namespace
 
-TEST_CASE("a new PostgreSQL store gets every table and schema version 4") {
+TEST_CASE("a new PostgreSQL store gets every table and schema version 5") {
     PgTestDatabase database;
     CHECK(read_schema_versions(database.uri()).stored == 0);
     open_store(database.uri(), OpenMode::create);
     CHECK(pg_value(database.uri(),
                    "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
                    "WHERE schemaname = current_schema()") ==
-          "agentlb_schema,ca,certificates,configuration,generation,host_ids,hosts,rebalances,servers,"
-          "superseded,"
-          "tokens");
+          "agentlb_schema,ca,certificates,configuration,generation,host_ids,hosts,rebalances,"
+          "scoped_configuration,servers,superseded,tokens");
     const SchemaVersions versions = read_schema_versions(database.uri());
     CHECK(versions.stored == kSchemaVersion);
     CHECK(versions.known == kSchemaVersion);
@@ -99,7 +98,7 @@ TEST_CASE("a PostgreSQL store with a newer schema version is refused, naming bot
         INFO(message);
         CHECK_THAT(message,
                    Catch::Contains("PostgreSQL store " + shown_location(database.uri()) +
-                                   " has schema version 7, but this build of agentlb knows versions up to 4; "
+                                   " has schema version 7, but this build of agentlb knows versions up to 5; "
                                    "upgrade agentlb"));
     }
     CHECK(read_schema_versions(database.uri()).stored == 7);

@@ -32,6 +32,11 @@ std::string raw_value(const std::string& path, const std::string& sql) {
     return value;
 }
 
+// What version 5 added, taken away (both dialects).
+constexpr const char* kUndoV5 =
+    "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
+    "ALTER TABLE tokens DROP COLUMN cluster; ";
+
 std::set<std::string> raw_tables(const std::string& path) {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
@@ -53,7 +58,7 @@ std::set<std::string> raw_tables(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a new store file gets the schema, version 4 and WAL mode", "[sqlite]") {
+TEST_CASE("a new store file gets the schema, version 5 and WAL mode", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("new.db");
     {
@@ -72,8 +77,9 @@ TEST_CASE("a new store file gets the schema, version 4 and WAL mode", "[sqlite]"
                                                   "generation",
                                                   "ca",
                                                   "superseded",
-                                                  "rebalances"});
-    CHECK(raw_value(db, "PRAGMA user_version") == "4");
+                                                  "rebalances",
+                                                  "scoped_configuration"});
+    CHECK(raw_value(db, "PRAGMA user_version") == "5");
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
 
@@ -89,10 +95,12 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
     // What version 1 wrote: no index, version 1, and names differing in case.
     raw_exec(db,
              "DROP INDEX hosts_by_name_nocase; DROP TABLE superseded; DROP TABLE rebalances; "
+             "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
+             "ALTER TABLE tokens DROP COLUMN cluster; "
              "ALTER TABLE servers DROP COLUMN maintenance; PRAGMA user_version = 1; "
              "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
     auto store = open_sqlite_store(db, OpenMode::existing);
-    CHECK(raw_value(db, "PRAGMA user_version") == "4");
+    CHECK(raw_value(db, "PRAGMA user_version") == "5");
     CHECK(store->list_hosts().size() == 2);
     CHECK(store->find_host("KVM1")->id == 2);
     // The lookup without regard to case uses the index, not a scan of every host.
@@ -125,14 +133,15 @@ TEST_CASE("a version 3 store gets the maintenance flag and rebalance requests, k
         store->set_server_state("ms2", "down");
     }
     // What version 3 held: no maintenance column, no rebalances table.
-    const std::string v4 = "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; ";
+    const std::string v4 =
+        "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; " + std::string(kUndoV5);
     raw_exec(db,
              v4 + (backend_of(db) == Backend::postgresql ? "UPDATE agentlb_schema SET version = 3"
                                                          : "PRAGMA user_version = 3"));
     REQUIRE(read_schema_versions(db).stored == 3);
 
     auto store = open_store(db, OpenMode::existing);
-    CHECK(read_schema_versions(db).stored == 4);
+    CHECK(read_schema_versions(db).stored == 5);
     auto servers = store->list_servers();
     REQUIRE(servers.size() == 2);
     CHECK(servers[0].state == "up");
@@ -149,6 +158,42 @@ TEST_CASE("a version 3 store gets the maintenance flag and rebalance requests, k
     const auto id = store->request_rebalance(std::string_view("ms1"), 100);
     REQUIRE(id);
     CHECK(store->last_rebalance_id() == *id);
+}
+
+TEST_CASE("a version 4 store gets clusters and scoped configuration, keeping its hosts and values") {
+    TestLocation location;
+    const std::string& db = location.db();
+    {
+        auto store = open_store(db, OpenMode::create);
+        REQUIRE(store->set_config("host", "ms1,ms2"));
+        store->create_token(TokenSpec{"hash-1", std::string("z1"), std::nullopt, 100, 1});
+        store->create_token(TokenSpec{"hash-2", std::string("z1"), std::nullopt, 100, 1});
+        CountingIssuer issuer;
+        REQUIRE(store->redeem_token(RedeemRequest{"hash-1", "kvm1", std::nullopt, 5}, issuer.fn()));
+    }
+    raw_exec(db,
+             std::string(kUndoV5) + (backend_of(db) == Backend::postgresql
+                                         ? "UPDATE agentlb_schema SET version = 4"
+                                         : "PRAGMA user_version = 4"));
+    REQUIRE(read_schema_versions(db).stored == 4);
+
+    auto store = open_store(db, OpenMode::existing);
+    CHECK(read_schema_versions(db).stored == 5);
+    const auto host = store->find_host("kvm1");
+    REQUIRE(host);
+    CHECK(host->zone == "z1");
+    CHECK(host->cluster.empty());
+    CHECK(store->get_config("host") == std::optional<std::string>("ms1,ms2"));
+    CHECK(store->scoped_config().overrides.empty());
+
+    // An unused v4 token still works and gives no cluster; the new parts work.
+    CountingIssuer issuer;
+    auto redeemed = store->redeem_token(RedeemRequest{"hash-2", "kvm2", std::nullopt, 6}, issuer.fn());
+    REQUIRE(redeemed);
+    CHECK(redeemed->host.cluster.empty());
+    REQUIRE(store->set_scoped_config(agentlb::lb::ConfigScope{"z1", "c1"}, "host", "ms2"));
+    REQUIRE(store->move_host("kvm1", agentlb::lb::ConfigScope{"z1", "c1"}));
+    CHECK(store->find_host("kvm1")->cluster == "c1");
 }
 
 TEST_CASE("reopening a store keeps its data") {
