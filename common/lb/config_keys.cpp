@@ -240,6 +240,15 @@ Result<LbSettings> settings_from_config(const std::map<std::string, std::string>
         return fail(std::string(kCheckIntervalKey) + " (stored value): " + interval.error());
     }
     settings.check_interval = *interval;
+    // The rebalancer takes over from the preferred-server check (which would
+    // send the agents it moves back to their first entry).
+    auto rebalance = rebalance_settings_from_config(stored);
+    if (!rebalance) {
+        return fail(rebalance.error());
+    }
+    if (rebalance->may_act()) {
+        settings.check_interval = 0;
+    }
     return settings;
 }
 

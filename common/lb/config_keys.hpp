@@ -104,6 +104,8 @@ Result<std::int64_t> server_key_from_config(const std::map<std::string, std::str
 struct LbSettings {
     std::vector<std::string> hosts;  // empty when `host` is unset
     std::string algorithm;
+    // What the agents get: 0 whenever the load-aware rebalancer may act on
+    // them (RebalanceSettings::may_act), whatever the stored value says.
     std::int64_t check_interval;
 };
 

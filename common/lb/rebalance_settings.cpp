@@ -39,6 +39,18 @@ bool RebalanceSettings::active_at(std::chrono::system_clock::time_point now) con
     return behaviour != Behaviour::off || mode_at(now) == Mode::density;
 }
 
+bool RebalanceSettings::may_act() const {
+    if (behaviour != Behaviour::off || mode == Mode::density) {
+        return true;
+    }
+    for (const auto& rule : schedule.rules) {
+        if (rule.mode == Mode::density) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool is_rebalance_key(std::string_view key) {
     return key == kBehaviourKey || key == kModeKey || key == kDensityMaxAgentsKey || key == kModeScheduleKey;
 }

@@ -40,6 +40,12 @@ struct RebalanceSettings {
     // its agents are then sent check interval 0, so the preferred-server
     // check does not send moved agents back.
     bool active_at(std::chrono::system_clock::time_point now) const;
+    // Whether the servers may act on the zone at some time (a behaviour,
+    // density, or a schedule that can choose density). Its agents are then
+    // sent check interval 0 at all times: a time-independent rule, so a
+    // schedule's switch pushes no lists and an agent moved by the rebalancer
+    // never goes back to its first entry on its own.
+    bool may_act() const;
 };
 
 // Whether `key` is one of the four keys above.

@@ -99,3 +99,36 @@ TEST_CASE("rebalance settings: the servers act on a zone while its behaviour is 
     CHECK(settings.active_at(monday_at(9)));
     CHECK_FALSE(settings.active_at(monday_at(21)));
 }
+
+TEST_CASE("the agents get check interval 0 while the rebalancer may act on them") {
+    const std::map<std::string, std::string> base = {{"host", "ms1,ms2"},
+                                                     {"indirect.agent.lb.check.interval", "30"}};
+    auto plain = settings_from_config(base);
+    REQUIRE(plain.ok());
+    CHECK(plain->check_interval == 30);
+
+    for (const auto& [key, value] :
+         std::map<std::string, std::string>{{"agentlb.rebalance.behaviour", "low"},
+                                            {"agentlb.mode", "density"},
+                                            {"agentlb.mode.schedule", "Sat-Sun density; performance"}}) {
+        INFO(key << " = " << value);
+        auto stored = base;
+        stored[key] = value;
+        auto settings = settings_from_config(stored);
+        REQUIRE(settings.ok());
+        CHECK(settings->check_interval == 0);
+    }
+    // Settings that never act leave the check alone.
+    auto stored = base;
+    stored["agentlb.rebalance.behaviour"] = "off";
+    stored["agentlb.mode.schedule"] = "Sat-Sun performance";
+    stored["agentlb.density.max.agents"] = "3";
+    auto settings = settings_from_config(stored);
+    REQUIRE(settings.ok());
+    CHECK(settings->check_interval == 30);
+
+    stored["agentlb.rebalance.behaviour"] = "sometimes";
+    auto corrupt = settings_from_config(stored);
+    REQUIRE_FALSE(corrupt.ok());
+    CHECK_THAT(corrupt.error(), Catch::StartsWith("agentlb.rebalance.behaviour (stored value): "));
+}
