@@ -236,7 +236,10 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
         ("handshake-timeout", po::value<std::string>(), "handshake and hello deadline in seconds (tests)")
         ("safety-poll-ms", po::value<std::string>(), "store generation poll while change notification "
                                                      "works, in milliseconds (tests)")
-        ("hook-queue", po::value<std::string>(), "hook events waiting at most (tests)");
+        ("hook-queue", po::value<std::string>(), "hook events waiting at most (tests)")
+        ("rebalance-hold", po::value<std::string>(), "the rebalancer's hold time in seconds (tests)")
+        ("schedule-offset", po::value<std::string>(), "seconds added to the time agentlb.mode.schedule "
+                                                      "reads (tests)");
     // clang-format on
     po::options_description all;
     all.add(visible).add(hidden);
@@ -391,6 +394,20 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
             return fail(value.error());
         }
         o.safety_poll = std::chrono::milliseconds(*value);
+    }
+    if (vm.count("rebalance-hold") != 0U) {
+        auto value = parse_count(get("rebalance-hold"), "--rebalance-hold", 0, 3600);
+        if (!value) {
+            return fail(value.error());
+        }
+        o.rebalance_hold = std::chrono::seconds(*value);
+    }
+    if (vm.count("schedule-offset") != 0U) {
+        auto value = parse_count(get("schedule-offset"), "--schedule-offset", 0, 31'536'000);
+        if (!value) {
+            return fail(value.error());
+        }
+        o.schedule_offset = std::chrono::seconds(*value);
     }
     return parsed;
 }

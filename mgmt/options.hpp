@@ -63,6 +63,10 @@ struct Options {
     std::chrono::seconds hook_timeout = kDefaultHookTimeout;
     // Hidden, for tests: events waiting for a hook process at most (kHookQueueLimit).
     std::size_t hook_queue = kHookQueueLimit;
+    // Hidden, for tests: the load-aware rebalancer's hold time instead of
+    // the behaviour's, and seconds added to the clock its schedule reads.
+    std::optional<std::chrono::seconds> rebalance_hold;
+    std::chrono::seconds schedule_offset{0};
 };
 
 // Values that come from the environment, passed in so tests control them.

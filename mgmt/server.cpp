@@ -15,6 +15,7 @@
 #include "mgmt/io_pool.hpp"
 #include "mgmt/listener.hpp"
 #include "mgmt/liveness.hpp"
+#include "mgmt/load_rebalancer.hpp"
 #include "mgmt/name_claim.hpp"
 #include "mgmt/process_setup.hpp"
 #include "mgmt/rebalancer.hpp"
@@ -167,6 +168,8 @@ public:
         rebalancer_ = std::make_shared<Rebalancer>(pool_.main(), state_);
         rebalancer_->load_initial();
         rebalancer_->start();
+        load_rebalancer_ = std::make_shared<LoadRebalancer>(pool_.main(), state_);
+        load_rebalancer_->start();
         agent_listener_->start();
         enroll_listener_->start();
         admin_->start();
@@ -365,6 +368,9 @@ private:
         if (rebalancer_) {
             rebalancer_->stop();
         }
+        if (load_rebalancer_) {
+            load_rebalancer_->stop();
+        }
         const auto sessions = state_->registry.sessions();
         for (const auto& session : sessions) {
             session->stop();
@@ -412,6 +418,7 @@ private:
     std::shared_ptr<StoreOutage> outage_;
     std::shared_ptr<Drain> drain_;
     std::shared_ptr<Rebalancer> rebalancer_;
+    std::shared_ptr<LoadRebalancer> load_rebalancer_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
     std::optional<asio::steady_timer> refusal_summary_;
