@@ -1,8 +1,8 @@
 // The load-aware rebalancer live, with three real servers and thirty real
 // agents (tests/support/three_servers.hpp): a behaviour brings the agents a
 // static list puts on ms1 to the weighted shares, at its rate, and moves no
-// one again; density fills ms1 up to agentlb.density.max.agents and empties
-// the last server; a schedule (its clock shifted by the hidden
+// one again, nor when a server sits exactly at its threshold; density fills ms1 up to
+// agentlb.density.max.agents and empties the last server; a schedule (its clock shifted by the hidden
 // --schedule-offset) picks density.
 
 #include "tests/support/process.hpp"
@@ -119,4 +119,29 @@ TEST_CASE("a schedule picks density at the time the servers read, shifted by --s
     INFO(cluster.layout() << "\n" << cluster.logs());
     REQUIRE(settled);
     CHECK_THAT(cluster.server(0).log(), Catch::Contains("is in density mode"));
+}
+
+TEST_CASE("behaviour low: a server sitting exactly at its threshold sheds nothing over several hold times") {
+    // Shares 10 each; low's threshold is 30 %: 13 on ms1 is at it, not over.
+    ThreeServersOptions options;
+    options.agents = kAgents;
+    options.server_args = {"--rebalance-hold", "1"};
+    options.config = {{"agentlb.rebalance.behaviour", "low"}};
+    options.initial_host = [](std::size_t i, const std::vector<std::string>& addresses) {
+        const std::size_t first = i < 13 ? 0 : (i < 22 ? 1 : 2);
+        std::string joined = addresses[first];
+        for (std::size_t k = 0; k < addresses.size(); ++k) {
+            if (k != first) {
+                joined += "," + addresses[k];
+            }
+        }
+        return joined + "@static";
+    };
+    ThreeServers cluster(options);
+    REQUIRE(cluster.wait_all_connected(30s));
+    REQUIRE(wait_until([&] { return counts_are(cluster, 13, 9, 8); }, 10s, 100ms));
+    std::this_thread::sleep_for(5s);
+    INFO(cluster.layout());
+    CHECK(counts_are(cluster, 13, 9, 8));
+    CHECK(rebalance_migrations(cluster) == 0);
 }
