@@ -1,6 +1,7 @@
 #include "tools/agentlbctl/config_commands.hpp"
 
 #include "common/lb/config_keys.hpp"
+#include "common/lb/rebalance_settings.hpp"
 #include "common/lb/scoped_config.hpp"
 #include "tools/agentlbctl/output.hpp"
 
@@ -93,6 +94,17 @@ std::string source_word(lb::ValueSource source) {
 }
 
 // Every key's value for hosts at `place`, and where it came from.
+// The servers send check interval 0 while the load-aware rebalancer may act
+// at `place` (lb::RebalanceSettings::may_act), whatever is stored: shown
+// beside the stored value so the operator sees why agents do not check.
+bool check_taken_over(const lb::ScopedConfig& config, const lb::ConfigScope& place, std::string_view key) {
+    if (key != lb::kCheckIntervalKey) {
+        return false;
+    }
+    auto settings = lb::rebalance_settings_from_config(lb::effective_values(config, place));
+    return settings && settings->may_act();
+}
+
 int print_effective(Context& context, const lb::ScopedConfig& config, const lb::ConfigScope& place) {
     if (context.json()) {
         Json list = Json::array();
@@ -102,6 +114,9 @@ int print_effective(Context& context, const lb::ScopedConfig& config, const lb::
                        {"value", effective.value.value_or(std::string(info.default_value))},
                        {"source", source_word(effective.source)}};
             entry.update(scope_json(effective.from));
+            if (check_taken_over(config, place, info.name)) {
+                entry["sent_to_agents"] = "0";
+            }
             list.push_back(std::move(entry));
         }
         print_json(context.out(), list);
@@ -111,9 +126,11 @@ int print_effective(Context& context, const lb::ScopedConfig& config, const lb::
     for (const auto& info : lb::config_keys()) {
         const auto effective = lb::effective_value(config, info.name, place);
         const std::string value = effective.value.value_or(std::string(info.default_value));
-        table.add_row({std::string(info.name),
-                       value.empty() && !effective.value ? "(not set)" : display_text(value),
-                       display_text(lb::describe_source(effective))});
+        std::string shown = value.empty() && !effective.value ? "(not set)" : display_text(value);
+        if (check_taken_over(config, place, info.name)) {
+            shown += " (agents get 0: rebalancer)";
+        }
+        table.add_row({std::string(info.name), shown, display_text(lb::describe_source(effective))});
     }
     context.out() << table.render();
     return kExitOk;
