@@ -7,12 +7,14 @@
 // join, each entry's canonical form names the same server and no two entries
 // do; an accepted "a,b@algo" formats and re-parses to the same value; an
 // accepted interval is within bounds and re-parses from its decimal form;
-// accepted weights are in range and format and re-parse to the same map.
+// accepted weights are in range and format and re-parse to the same map;
+// the rebalancer's keys agree with rebalance_settings_from_config.
 
 #include "common/lb/algorithm.hpp"
 #include "common/lb/config_keys.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/lb/host_list.hpp"
+#include "common/lb/rebalance_settings.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 #include <cstddef>
@@ -110,6 +112,20 @@ void check_weights(std::string_view value) {
     FUZZ_CHECK(checked.ok() && *checked == *weights, "weights naming `host` entries are accepted");
 }
 
+void check_rebalance_keys(std::string_view value) {
+    for (const auto key : {lb::kBehaviourKey, lb::kModeKey, lb::kDensityMaxAgentsKey, lb::kModeScheduleKey}) {
+        const auto status = lb::validate_config(key, value);
+        check_refusal(status, key);
+        const auto settings = lb::rebalance_settings_from_config({{std::string(key), std::string(value)}});
+        FUZZ_CHECK(settings.ok() == status.ok(), "a stored value is read exactly when it is accepted");
+        if (settings && key == lb::kDensityMaxAgentsKey) {
+            FUZZ_CHECK(
+                settings->density_max_agents >= 1 && settings->density_max_agents <= lb::kMaxDensityMaxAgents,
+                "an accepted maximum is in range");
+        }
+    }
+}
+
 void check_agent_host_value(std::string_view value) {
     const auto parsed = lb::parse_agent_host_value(value);
     if (!parsed) {
@@ -136,6 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_interval(value);
     check_agent_host_value(value);
     check_weights(value);
+    check_rebalance_keys(value);
 
     // An unknown key (the input itself) is refused naming the known ones.
     bool known = false;
