@@ -204,7 +204,8 @@ TEST_CASE("hidden test flags shorten the timers") {
     CHECK(parsed->options.handshake_timeout == std::chrono::seconds(2));
 }
 
-TEST_CASE("a hook program must be an executable file and its concurrency and timeout have bounds and need it") {
+TEST_CASE(
+    "a hook program must be an executable file and its concurrency and timeout have bounds and need it") {
     test::TempDir dir;
     const auto script = dir.path() / "hook.sh";
     {
@@ -261,4 +262,26 @@ TEST_CASE("a hook program must be an executable file and its concurrency and tim
           "--hook-timeout 'ten' is not a whole number");
     CHECK(error_of({"--hook-concurrency", "2"}) == "--hook-concurrency needs --hook (the program to run)");
     CHECK(error_of({"--hook-timeout", "5"}) == "--hook-timeout needs --hook (the program to run)");
+}
+
+TEST_CASE("the rebalancer's hold and the schedule's clock offset are hidden test options with bounds") {
+    auto parsed =
+        parse({"--name", "ms1", "--ca-dir", "/ca", "--rebalance-hold", "2", "--schedule-offset", "86400"});
+    REQUIRE(parsed.ok());
+    CHECK(parsed->options.rebalance_hold == std::chrono::seconds(2));
+    CHECK(parsed->options.schedule_offset == std::chrono::seconds(86400));
+    auto plain = parse({"--name", "ms1", "--ca-dir", "/ca"});
+    REQUIRE(plain.ok());
+    CHECK_FALSE(plain->options.rebalance_hold);
+    CHECK(plain->options.schedule_offset == std::chrono::seconds(0));
+    auto bad = parse({"--name", "ms1", "--ca-dir", "/ca", "--rebalance-hold", "-1"});
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error(), Catch::Contains("--rebalance-hold"));
+    auto far = parse({"--name", "ms1", "--ca-dir", "/ca", "--schedule-offset", "31536001"});
+    REQUIRE_FALSE(far.ok());
+    CHECK_THAT(far.error(), Catch::Contains("--schedule-offset"));
+    auto help = parse({"--help"});
+    REQUIRE(help.ok());
+    CHECK_THAT(help->text, !Catch::Contains("rebalance-hold"));
+    CHECK_THAT(help->text, !Catch::Contains("schedule-offset"));
 }
