@@ -69,10 +69,22 @@ asio::awaitable<void> LoadRebalancer::loop() {
 }
 
 asio::awaitable<void> LoadRebalancer::judge(Clock::time_point now) {
-    auto job = [](store::Store& store) {
+    // The configuration is read again only when the generation changed (every
+    // change bumps it); the hosts' connection records, every time it may act.
+    const auto generation = state_->snapshot()->generation;
+    const bool fresh = generation != config_generation_;
+    if (!fresh && !config_acting_) {
+        trackers_.clear();
+        pending_.clear();
+        co_return;
+    }
+    auto job = [fresh](store::Store& store) {
         Read read;
-        read.config = store.scoped_config();
-        read.acting = rebalancer_may_act(read.config);
+        read.acting = true;
+        if (fresh) {
+            read.config = store.scoped_config();
+            read.acting = rebalancer_may_act(read.config);
+        }
         if (read.acting) {
             read.hosts = store.list_hosts();
         }
@@ -91,8 +103,13 @@ asio::awaitable<void> LoadRebalancer::judge(Clock::time_point now) {
         co_return;
     }
     read_failing_ = false;
+    if (fresh) {
+        config_ = std::move(read.config);
+        config_acting_ = read.acting;
+        config_generation_ = generation;
+    }
     const auto snapshot = state_->snapshot();
-    if (!read.acting || !taking_agents(*snapshot, state_->options.name)) {
+    if (!config_acting_ || !taking_agents(*snapshot, state_->options.name)) {
         trackers_.clear();
         pending_.clear();
         co_return;
@@ -113,7 +130,7 @@ asio::awaitable<void> LoadRebalancer::judge(Clock::time_point now) {
     }
     const auto wall = std::chrono::system_clock::now() + state_->options.schedule_offset;
     std::set<std::string> zones;
-    for (auto& work : zone_work(*snapshot, read.config, read.hosts, rtt_us)) {
+    for (auto& work : zone_work(*snapshot, config_, read.hosts, rtt_us)) {
         zones.insert(work.zone);
         const auto mode = work.settings.mode_at(wall);
         const auto behaviour = lb::behaviour_settings(work.settings.behaviour);

@@ -15,6 +15,7 @@
 // An agent sent `migrate` is not planned again for kMigrateAgainAfter.
 
 #include "common/lb/load_tracker.hpp"
+#include "common/lb/scoped_config.hpp"
 #include "mgmt/awaitable.hpp"
 #include "mgmt/migration_pacer.hpp"
 
@@ -62,6 +63,9 @@ private:
     bool stopped_ = false;
     Clock::time_point next_check_{};
     bool read_failing_ = false;
+    lb::ScopedConfig config_;  // read at config_generation_
+    bool config_acting_ = false;
+    std::int64_t config_generation_ = -2;              // never a snapshot's
     std::map<std::string, lb::LoadTracker> trackers_;  // by zone
     std::map<std::string, std::string> modes_;         // by zone: the mode last logged
     std::deque<Pending> pending_;
