@@ -39,19 +39,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Start-up failure: message for the operator, exit code 2.
-struct StartError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-template <class T>
-T start_value(Result<T> result, const std::string& what) {
-    if (!result) {
-        throw StartError(what + ": " + result.error());
-    }
-    return std::move(result).value();
-}
-
 class Server {
 public:
     explicit Server(const Options& options)
