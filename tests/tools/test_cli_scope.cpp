@@ -49,10 +49,10 @@ TEST_CASE("config set --zone/--cluster stores a scoped value, and config list sh
           nlohmann::json{
               {"name", "host"}, {"value", "ms4"}, {"default", false}, {"zone", "z1"}, {"cluster", nullptr}});
     CHECK(json[13] == nlohmann::json{{"name", kAlgorithm},
-                                    {"value", "shuffle"},
-                                    {"default", false},
-                                    {"zone", "z1"},
-                                    {"cluster", "c1"}});
+                                     {"value", "shuffle"},
+                                     {"default", false},
+                                     {"zone", "z1"},
+                                     {"cluster", "c1"}});
     CHECK(f.ctl_json({"config", "set", "--zone", "z2", kInterval, "5"}) ==
           nlohmann::json{
               {"name", kInterval}, {"old", nullptr}, {"value", "5"}, {"zone", "z2"}, {"cluster", nullptr}});
@@ -256,4 +256,30 @@ TEST_CASE("config set --zone agentlb.server.weights is checked against the zone'
     REQUIRE(set.exit_code == 0);
     CHECK(f.open()->scoped_config().overrides.at(lb::ConfigScope{"z1", ""}).at("agentlb.server.weights") ==
           "ms3=2");
+}
+
+TEST_CASE("preview says which zones and clusters set their own host, algorithm or weights") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"config", "set", "host", "ms1,ms2"}).exit_code == 0);
+    const CommandResult plain = f.ctl({"preview", "--summary"});
+    INFO(plain.err);
+    REQUIRE(plain.exit_code == 0);
+    CHECK(plain.out.find("note:") == std::string::npos);
+    CHECK_FALSE(f.ctl_json({"preview", "--summary"}).contains("places_not_applied"));
+
+    // An interval of its own changes no list: not named.
+    REQUIRE(f.ctl({"config", "set", "--zone", "z2", kInterval, "30"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", "--zone", "z1", "host", "ms3"}).exit_code == 0);
+    REQUIRE(f.ctl({"config", "set", "--zone", "z1", "--cluster", "c1", kAlgorithm, "shuffle"}).exit_code ==
+            0);
+    const CommandResult noted = f.ctl({"preview", "--summary"});
+    REQUIRE(noted.exit_code == 0);
+    CHECK_THAT(
+        noted.out,
+        Catch::EndsWith(
+            "note: zone \"z1\", cluster \"c1\" of zone \"z1\" set their own host, algorithm or weights; "
+            "this preview applies the global values to every host (`agentlbctl config list "
+            "--effective --host NAME` shows a host's own)\n"));
+    CHECK(f.ctl_json({"preview", "--summary"})["places_not_applied"] ==
+          nlohmann::json::parse(R"([{"zone": "z1", "cluster": null}, {"zone": "z1", "cluster": "c1"}])"));
 }

@@ -115,6 +115,14 @@ Json preview_json(const PreviewReport& report) {
     if (report.down) {
         out["down"] = down_json(*report.down);
     }
+    if (!report.places_not_applied.empty()) {
+        Json places = Json::array();
+        for (const auto& place : report.places_not_applied) {
+            places.push_back(Json{{"zone", place.zone},
+                                  {"cluster", place.cluster.empty() ? Json(nullptr) : Json(place.cluster)}});
+        }
+        out["places_not_applied"] = places;
+    }
     return out;
 }
 
@@ -197,6 +205,13 @@ int run_preview(Context& context, const CommandArgs& args) {
                                         " does not fit it: " + fitting.error() + "; give --weights too");
             }
             weights = std::move(*fitting);
+        }
+        for (const auto& [scope, values] : (*store)->scoped_config().overrides) {
+            if (values.count(std::string(lb::kHostKey)) != 0 ||
+                values.count(std::string(lb::kAlgorithmKey)) != 0 ||
+                values.count(std::string(lb::kWeightsKey)) != 0) {
+                report.places_not_applied.push_back(scope);
+            }
         }
         if (!ids) {
             for (const auto& host : (*store)->list_hosts()) {
@@ -339,6 +354,15 @@ std::string render_report(const PreviewReport& report) {
                " agents move: " + counts_text(down.moved_to) + " (imbalance " +
                ratio_text(down.moved_imbalance) + "); first places after: " + counts_text(down.load) +
                " (imbalance " + ratio_text(down.load_imbalance) + ")\n";
+    }
+    if (!report.places_not_applied.empty()) {
+        std::string places;
+        for (const auto& place : report.places_not_applied) {
+            places += (places.empty() ? "" : ", ") + lb::describe_scope(place);
+        }
+        out += "note: " + places +
+               " set their own host, algorithm or weights; this preview applies the global values to "
+               "every host (`agentlbctl config list --effective --host NAME` shows a host's own)\n";
     }
     return out;
 }

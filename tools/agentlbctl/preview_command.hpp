@@ -3,6 +3,7 @@
 // `preview`: the lists the servers would send, for the stored configuration
 // or a proposed one, changing nothing.
 
+#include "common/lb/scoped_config.hpp"
 #include "tools/agentlbctl/command.hpp"
 #include "tools/agentlbctl/preview.hpp"
 
@@ -32,6 +33,9 @@ struct PreviewReport {
     // The stored configuration over the same hosts, when a proposal is shown.
     std::optional<ShownConfig> current;
     std::optional<DownPreview> down;
+    // Zones and clusters that set their own host, algorithm or weights: the
+    // preview applies the global values to every host, so it says so.
+    std::vector<lb::ConfigScope> places_not_applied;
 };
 
 // The lists (unless summary_only), the counts, the imbalance, then the
