@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace agentlb::lb::test {
@@ -27,6 +28,20 @@ inline std::vector<ZoneAgent> agents_on(const std::vector<ZoneServer>& servers,
         }
     }
     return agents;
+}
+
+// The list every agent holds unless a test says otherwise.
+inline const std::vector<std::string> kList{"ms1", "ms2", "ms3"};
+
+// A zone of `servers` (ms1..ms3 of weight 1 unless given) with counts[i]
+// agents on servers[i], each holding `list`.
+inline ZoneLoad zone_of(const std::vector<int>& counts,
+                        std::vector<ZoneServer> servers = {server("ms1"), server("ms2"), server("ms3")},
+                        const std::vector<std::string>& list = kList) {
+    ZoneLoad zone;
+    zone.agents = agents_on(servers, counts, list);
+    zone.servers = std::move(servers);
+    return zone;
 }
 
 // Every agent's `current` after the moves.

@@ -16,17 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::vector<std::string> kList{"ms1", "ms2", "ms3"};
-
-ZoneLoad zone_of(const std::vector<int>& counts,
-                 std::vector<ZoneServer> servers = {server("ms1"), server("ms2"), server("ms3")},
-                 const std::vector<std::string>& list = kList) {
-    ZoneLoad zone;
-    zone.agents = agents_on(servers, counts, list);
-    zone.servers = std::move(servers);
-    return zone;
-}
-
 std::map<std::string, int> destinations(const std::vector<Move>& moves) {
     std::map<std::string, int> to;
     for (const Move& move : moves) {

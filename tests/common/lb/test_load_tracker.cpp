@@ -16,7 +16,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const LoadTracker::Clock::time_point kStart{};
-const std::vector<std::string> kList{"ms1", "ms2", "ms3"};
 
 ServerLoad load_of(std::string address, bool over, bool settled) {
     ServerLoad load;
@@ -24,13 +23,6 @@ ServerLoad load_of(std::string address, bool over, bool settled) {
     load.over = over;
     load.settled = settled;
     return load;
-}
-
-ZoneLoad zone_of(const std::vector<int>& counts) {
-    ZoneLoad zone;
-    zone.servers = {server("ms1"), server("ms2"), server("ms3")};
-    zone.agents = agents_on(zone.servers, counts, kList);
-    return zone;
 }
 
 // Moves `n` agents from one server to another, as agents reconnecting on
