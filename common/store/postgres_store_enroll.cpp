@@ -11,7 +11,13 @@ void PostgresStore::create_token(const TokenSpec& token) {
     connection_.exec(
         "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster, host_id) VALUES ($1, $2, $3, "
         "$4, $5, $6, $7)",
-        {token.hash, token.zone, token.name, token.expires_at, token.created_at, token.cluster, token.host_id},
+        {token.hash,
+         token.zone,
+         token.name,
+         token.expires_at,
+         token.created_at,
+         token.cluster,
+         token.host_id},
         "storing a join token");
 }
 

@@ -37,11 +37,12 @@ Result<std::optional<std::string>> check_redeem(const std::optional<StoredToken>
                                    quoted(*token->name) + " with id " + std::to_string(*token->host_id);
         if (existing) {
             return fail(prefix + ", but the host of that name now has id " + std::to_string(existing->id) +
-                        " (removed and enrolled again since); run `agentlbctl cert reissue " + existing->name +
-                        "` again");
+                        " (removed and enrolled again since); run `agentlbctl cert reissue " +
+                        existing->name + "` again");
         }
-        return fail(prefix + ", but no host of that name is registered any more (removed); enrol it again "
-                             "with a token from `agentlbctl token create --name " +
+        return fail(prefix +
+                    ", but no host of that name is registered any more (removed); enrol it again "
+                    "with a token from `agentlbctl token create --name " +
                     *token->name + "`");
     }
     const bool zone_requested = request.zone && !request.zone->empty();

@@ -36,9 +36,9 @@ CertificateRecord read_certificate(const Query& row) {
 std::vector<CertificateRecord> read_certificates(Connection& connection,
                                                  const std::string& where,
                                                  const std::function<void(Query&)>& bind) {
-    auto query = connection.query(std::string("SELECT ") + kCertificateColumns + " FROM certificates " + where +
-                                      " ORDER BY rowid",
-                                  "listing certificates");
+    auto query = connection.query(
+        std::string("SELECT ") + kCertificateColumns + " FROM certificates " + where + " ORDER BY rowid",
+        "listing certificates");
     bind(query);
     std::vector<CertificateRecord> certificates;
     while (query.step()) {
@@ -57,7 +57,8 @@ void SqliteStore::insert_certificate(std::int64_t host_id,
                                      std::string_view kind) {
     connection_
         .query(
-            "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked, kind, subject, issuer, "
+            "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked, kind, subject, "
+            "issuer, "
             "issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?3, "
             "CASE WHEN ?7 = '' THEN coalesce((SELECT fingerprint FROM ca WHERE id = 1), '') ELSE ?7 END, ?8)",
             "recording a certificate")
@@ -127,15 +128,16 @@ std::vector<CertificateRecord> SqliteStore::certificates_of(std::string_view hos
 }
 
 std::vector<CertificateRecord> SqliteStore::list_certificates(const CertificateFilter& filter) {
-    auto certificates = read_certificates(connection_,
-                                          "WHERE (?1 IS NULL OR host_name = ?1) AND (?2 IS NULL OR not_after < ?2) "
-                                          "AND (?3 <> 0 OR revoked = 0) AND (?4 IS NULL OR issuer = ?4)",
-                                          [&](Query& q) {
-                                              q.bind(1, filter.host)
-                                                  .bind(2, filter.expiring_before)
-                                                  .bind(3, std::int64_t{filter.include_revoked ? 1 : 0})
-                                                  .bind(4, filter.issuer);
-                                          });
+    auto certificates =
+        read_certificates(connection_,
+                          "WHERE (?1 IS NULL OR host_name = ?1) AND (?2 IS NULL OR not_after < ?2) "
+                          "AND (?3 <> 0 OR revoked = 0) AND (?4 IS NULL OR issuer = ?4)",
+                          [&](Query& q) {
+                              q.bind(1, filter.host)
+                                  .bind(2, filter.expiring_before)
+                                  .bind(3, std::int64_t{filter.include_revoked ? 1 : 0})
+                                  .bind(4, filter.issuer);
+                          });
     if (!filter.include_superseded) {
         std::erase_if(certificates, [](const CertificateRecord& c) { return c.superseded; });
     }
@@ -152,8 +154,9 @@ Result<CertificateRecord> SqliteStore::revoke_certificate(std::string_view seria
     if (record->revoked) {
         return *record;
     }
-    connection_.query("UPDATE certificates SET revoked = 1, revoked_at = ?2 WHERE serial = ?1",
-                      "revoking a certificate")
+    connection_
+        .query("UPDATE certificates SET revoked = 1, revoked_at = ?2 WHERE serial = ?1",
+               "revoking a certificate")
         .bind(1, serial)
         .bind(2, now)
         .run();

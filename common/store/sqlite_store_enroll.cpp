@@ -34,9 +34,9 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
 
     std::optional<StoredToken> token;
     {
-        auto query =
-            connection_.query("SELECT zone, name, expires_at, used_at, cluster, host_id FROM tokens WHERE hash = ?1",
-                              "redeeming a join token");
+        auto query = connection_.query(
+            "SELECT zone, name, expires_at, used_at, cluster, host_id FROM tokens WHERE hash = ?1",
+            "redeeming a join token");
         query.bind(1, request.token_hash);
         if (query.step()) {
             token = StoredToken{query.optional_text(0),

@@ -180,8 +180,8 @@ TEST_CASE(
                             "  configuration keys  2\n"
                             "  scoped values       1\n"
                             "  hosts               2\n"
-                            "  certificates        4 (2 revoked)\n"
-                            "  join tokens         5\n"
+                            "  certificates        5 (2 revoked)\n"
+                            "  join tokens         6\n"
                             "  CA certificate      " +
                             fingerprint + "\n");
 
@@ -209,9 +209,9 @@ TEST_CASE("db copy --json prints the counts and the CA fingerprint") {
                          {"config", 2},
                          {"scoped_values", 1},
                          {"hosts", 2},
-                         {"certificates", 4},
+                         {"certificates", 5},
                          {"revoked_certificates", 2},
-                         {"tokens", 5},
+                         {"tokens", 6},
                          {"ca_fingerprint", f.open()->ca_certificate()->second}});
 }
 

@@ -33,7 +33,8 @@ TokenSpec reissue_token(const std::string& hash, const HostRecord& host) {
 
 }  // namespace
 
-TEST_CASE_METHOD(StoreFixture, "an enrolment records an agent certificate with its subject, issuer and time") {
+TEST_CASE_METHOD(StoreFixture,
+                 "an enrolment records an agent certificate with its subject, issuer and time") {
     store->put_ca_certificate("CA PEM", kCaFingerprint);
     const HostRecord h1 = enroll("h1");
     IssuedCertificate renewed{"pem", "renewed", 5000};
