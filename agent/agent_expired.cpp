@@ -60,8 +60,7 @@ std::vector<lb::Endpoint> enrollment_ports(const std::vector<std::string>& candi
 }  // namespace
 
 bool Agent::certificate_expired() const {
-    return credentials_.certificate &&
-           certs::not_after_of(credentials_.certificate.get()) < util::unix_now();
+    return credentials_.certificate && certs::not_after_of(credentials_.certificate.get()) < util::unix_now();
 }
 
 asio::awaitable<void> Agent::renew_expired_certificate() {
@@ -106,11 +105,10 @@ asio::awaitable<void> Agent::renew_expired_certificate() {
                 break;
             }
             const std::string key_pem = certs::private_key_to_pem(key->get());
-            EnrollRequestBuilder build = [cert = credentials_.cert_pem,
-                                          old_key = credentials_.key_pem,
-                                          csr = *csr](SSL* ssl) {
-                return make_renew_expired(ssl, cert, old_key, csr);
-            };
+            EnrollRequestBuilder build =
+                [cert = credentials_.cert_pem, old_key = credentials_.key_pem, csr = *csr](SSL* ssl) {
+                    return make_renew_expired(ssl, cert, old_key, csr);
+                };
             const std::string where = lb::to_string(server);
             auto attempt = co_await attempt_enroll_exchange(
                 executor, context->get(), server, std::move(build), timeouts_.connect, timeouts_.welcome);
@@ -137,8 +135,9 @@ asio::awaitable<void> Agent::renew_expired_certificate() {
         }
         const auto wait = policy_.pass_failed(random_());
         spdlog::warn("the expired certificate was not renewed ({}); trying again in {} ms",
-                     servers.empty() ? std::string("no server in host= of ") + printable_path(options_.config_path)
-                                     : util::join_bounded(failures, "; "),
+                     servers.empty()
+                         ? std::string("no server in host= of ") + printable_path(options_.config_path)
+                         : util::join_bounded(failures, "; "),
                      wait.count());
         co_await sleep(retry_timer_, wait);
     }
@@ -154,9 +153,8 @@ asio::awaitable<bool> Agent::adopt_renewed_expired(const wire::EnrollResponse& r
                        util::peer_text(identity_name()));
     }
     if (!checked) {
-        spdlog::error("refused the renewed certificate from {}: {}; keeping the expired one",
-                      where,
-                      checked.error());
+        spdlog::error(
+            "refused the renewed certificate from {}: {}; keeping the expired one", where, checked.error());
         co_return false;
     }
     Credentials renewed;

@@ -138,9 +138,8 @@ asio::awaitable<EnrollmentAttempt> attempt_enroll_exchange(asio::any_io_executor
             out.reason = "the enrollment server is not trusted: " + verify;
             co_return out;
         }
-        out.reason = deadline.expired()
-                         ? "no answer within " + ms(exchange_timeout)
-                         : "TLS handshake: " + stream_error(ec);
+        out.reason = deadline.expired() ? "no answer within " + ms(exchange_timeout)
+                                        : "TLS handshake: " + stream_error(ec);
         stream.close();
         co_return out;
     }

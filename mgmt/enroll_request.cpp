@@ -147,8 +147,8 @@ EnrollExchange answer_enroll_bytes(std::string_view bytes,
             }
             next = machine.on_redeemed(std::move(redeemed), at);
         } else if (auto* renew = std::get_if<Machine::RenewExpiredRedeem>(&action)) {
-            auto redeemed =
-                answer_renew_expired(renew->request, store, ca, snapshot, now, exporter, exchange.store_asked);
+            auto redeemed = answer_renew_expired(
+                renew->request, store, ca, snapshot, now, exporter, exchange.store_asked);
             next = machine.on_redeemed(std::move(redeemed), at);
         } else if (auto* close = std::get_if<Machine::Close>(&action)) {
             exchange.close = std::move(*close);

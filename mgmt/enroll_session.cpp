@@ -224,7 +224,8 @@ asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::renew_expired(wi
         const ExpiredCertificate expired = std::get<ExpiredCertificate>(std::move(checked));
         auto job = [state = state_, request, expired](store::Store& store) {
             const auto snapshot = state->snapshot();
-            return redeem_expired_certificate(request, expired, store, state->ca, *snapshot, util::unix_now());
+            return redeem_expired_certificate(
+                request, expired, store, state->ca, *snapshot, util::unix_now());
         };
         try {
             redeemed = co_await state_->store.call(std::move(job));

@@ -54,8 +54,8 @@ Status chains_to_ca(X509* leaf, const std::string& ca_pem) {
         const int error = X509_STORE_CTX_get_error(context.get());
         ERR_clear_error();
         if (certs::is_foreign_issuer_error(error)) {
-            return fail("certificate not issued by this CA (" + std::string(X509_verify_cert_error_string(error)) +
-                        ")");
+            return fail("certificate not issued by this CA (" +
+                        std::string(X509_verify_cert_error_string(error)) + ")");
         }
         return fail("certificate refused: " + std::string(X509_verify_cert_error_string(error)));
     }
@@ -84,7 +84,8 @@ Decision decide(const ExpiredCertificate& expired, store::Store& store, std::int
     if (!host) {
         return {std::nullopt,
                 refusal(ErrorCode::enrollment_refused,
-                        "no host named " + name + " is registered: enrol it with a token (agentlbctl token create)")};
+                        "no host named " + name +
+                            " is registered: enrol it with a token (agentlbctl token create)")};
     }
     const auto records = store.certificates_of(host->name);
     const bool recorded = std::any_of(records.begin(), records.end(), [&](const store::CertificateRecord& r) {
@@ -116,24 +117,26 @@ Decision decide(const ExpiredCertificate& expired, store::Store& store, std::int
         return {std::nullopt,
                 refusal(ErrorCode::expired_beyond_grace,
                         "certificate expired on " + util::format_rfc3339(expired.not_after) +
-                            ", more than the grace period (" + lb::describe_duration(grace) + ") ago: " +
-                            reissue_hint(host->name))};
+                            ", more than the grace period (" + lb::describe_duration(grace) +
+                            ") ago: " + reissue_hint(host->name))};
     }
     return {std::move(host), std::nullopt};
 }
 
 }  // namespace
 
-std::variant<ExpiredCertificate, EnrollRefusal> check_expired_certificate(const wire::RenewExpired& request,
-                                                                          const certs::CertificateAuthority& ca,
-                                                                          std::string_view exporter,
-                                                                          std::int64_t now) {
+std::variant<ExpiredCertificate, EnrollRefusal> check_expired_certificate(
+    const wire::RenewExpired& request,
+    const certs::CertificateAuthority& ca,
+    std::string_view exporter,
+    std::int64_t now) {
     auto certificate = certs::parse_certificate_pem(request.certificate);
     if (!certificate) {
         return refusal(ErrorCode::bad_certificate, "certificate: " + certificate.error());
     }
     X509* leaf = certificate->get();
-    ExpiredCertificate expired{certs::serial_of(leaf), certs::common_name_of(leaf), certs::not_after_of(leaf)};
+    ExpiredCertificate expired{
+        certs::serial_of(leaf), certs::common_name_of(leaf), certs::not_after_of(leaf)};
     if (auto verified = chains_to_ca(leaf, ca.certificate_pem()); !verified) {
         return refusal(ErrorCode::bad_certificate, verified.error());
     }

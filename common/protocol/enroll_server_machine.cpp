@@ -160,11 +160,11 @@ EnrollServerMachine::Actions EnrollServerMachine::on_redeemed(EnrollRedeemed red
     }
     auto& granted = std::get<EnrollGranted>(redeemed);
     const wire::EnrollResponse& response = granted.response;
-    std::string detail = "host " + response.name + " (id " + std::to_string(response.host_id) + ", zone " +
-                         response.zone + ")" + (granted.re_enrolled ? ", re-enrolled" : "") +
-                         (granted.renewed_serial.empty()
-                              ? ""
-                              : ", expired certificate " + granted.renewed_serial + " renewed");
+    std::string detail =
+        "host " + response.name + " (id " + std::to_string(response.host_id) + ", zone " + response.zone +
+        ")" + (granted.re_enrolled ? ", re-enrolled" : "") +
+        (granted.renewed_serial.empty() ? ""
+                                        : ", expired certificate " + granted.renewed_serial + " renewed");
     Close close{CloseReason::enrolled, std::move(detail), true, std::nullopt};
     return answer(std::move(granted.response), std::move(close), now);
 }

@@ -66,10 +66,10 @@ struct ExpiredAgent {
             store::IssuedCertificate{identity.cert_pem, identity.serial, certs::not_after_of(cert->get())});
         install_credentials(agent, identity.key_pem, identity.cert_pem, fixture.ca_pem());
         const auto enroll_port = ms1.enroll_address().substr(ms1.enroll_address().rfind(':') + 1);
-        REQUIRE(util::write_file_atomically(agent.properties_path(),
-                                            "name=" + agent.name() + "\nzone=default\nid=" +
-                                                std::to_string(enrolled.host_id) + "\nhost=" + ms1.address() +
-                                                "@static\nenroll.port=" + enroll_port + "\n")
+        REQUIRE(util::write_file_atomically(
+                    agent.properties_path(),
+                    "name=" + agent.name() + "\nzone=default\nid=" + std::to_string(enrolled.host_id) +
+                        "\nhost=" + ms1.address() + "@static\nenroll.port=" + enroll_port + "\n")
                     .ok());
     }
 
@@ -81,14 +81,15 @@ struct ExpiredAgent {
 
 }  // namespace
 
-TEST_CASE_METHOD(ExpiredAgent, "an expired agent within the grace renews on the enrollment port and comes back") {
+TEST_CASE_METHOD(ExpiredAgent,
+                 "an expired agent within the grace renews on the enrollment port and comes back") {
     fixture.set_config(kGraceKey, "7d");
     ms1.start();
     AgentProcess agent(root, "kvm-expired");
     install(agent, 2h);
     agent.start();
-    const bool connected =
-        wait_until([&] { return connected_to(fixture, "kvm-expired") == std::optional<std::string>("ms1"); }, 15s);
+    const bool connected = wait_until(
+        [&] { return connected_to(fixture, "kvm-expired") == std::optional<std::string>("ms1"); }, 15s);
     INFO(agent.log() << "\n--- ms1\n" << tail(ms1.log()));
     REQUIRE(connected);
 
@@ -115,8 +116,9 @@ TEST_CASE_METHOD(ExpiredAgent, "an expired agent within the grace renews on the 
     CHECK_THAT(ms1.log(), Catch::Contains("expired certificate " + identity.serial + " renewed"));
 }
 
-TEST_CASE_METHOD(ExpiredAgent,
-                 "an expired agent beyond the grace is refused, keeps its files and asks again until allowed") {
+TEST_CASE_METHOD(
+    ExpiredAgent,
+    "an expired agent beyond the grace is refused, keeps its files and asks again until allowed") {
     fixture.set_config(kGraceKey, "1h");
     ms1.start();
     AgentProcess agent(root, "kvm-late");
@@ -130,7 +132,8 @@ TEST_CASE_METHOD(ExpiredAgent,
         [&] {
             return count_of(agent.log(),
                             "renewing the expired certificate at " + ms1.enroll_address() +
-                                ": refused by the server: expired_beyond_grace: certificate expired on ") >= 2;
+                                ": refused by the server: expired_beyond_grace: certificate expired on ") >=
+                   2;
         },
         15s);
     INFO(agent.log() << "\n--- ms1\n" << tail(ms1.log()));

@@ -2,14 +2,13 @@
 // CA (mgmt/expired_renewal.hpp through answer_enroll_bytes), the TLS exporter
 // value given as bytes.
 
-#include "mgmt/enroll_request.hpp"
-
 #include "certs/inspect.hpp"
 #include "certs/pem.hpp"
 #include "certs/possession.hpp"
 #include "common/util/clock.hpp"
 #include "common/util/rfc3339.hpp"
 #include "common/wire/frame.hpp"
+#include "mgmt/enroll_request.hpp"
 #include "tests/support/ca_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -64,8 +63,7 @@ struct Bench {
 
     EnrollExchange answer(const wire::RenewExpired& request, const std::string& channel = kChannel) {
         const auto bytes = wire::encode_frame(wire::encode_message(request)).value();
-        return answer_enroll_bytes(
-            bytes, fixture.store(), fixture.ca(), snapshot, util::unix_now(), channel);
+        return answer_enroll_bytes(bytes, fixture.store(), fixture.ca(), snapshot, util::unix_now(), channel);
     }
 };
 
@@ -79,8 +77,9 @@ const wire::Error& error_of(const EnrollExchange& reply) {
 const store::CertificateRecord* record_of(Bench& bench, const std::string& host, const std::string& serial) {
     static std::vector<store::CertificateRecord> records;
     records = bench.fixture.store().certificates_of(host);
-    const auto it = std::find_if(
-        records.begin(), records.end(), [&](const store::CertificateRecord& r) { return r.serial == serial; });
+    const auto it = std::find_if(records.begin(), records.end(), [&](const store::CertificateRecord& r) {
+        return r.serial == serial;
+    });
     return it == records.end() ? nullptr : &*it;
 }
 
@@ -152,7 +151,8 @@ TEST_CASE("renew_expired: the grace is the host's zone's when the zone sets its 
     Bench bench;
     const auto expired = bench.expired_host("kvm1", 2h);
     REQUIRE(bench.fixture.store()
-                .set_scoped_config(lb::ConfigScope{expired.zone, ""}, "agentlb.ca.expired.cert.grace.period", "1d")
+                .set_scoped_config(
+                    lb::ConfigScope{expired.zone, ""}, "agentlb.ca.expired.cert.grace.period", "1d")
                 .ok());
     const auto reply = bench.answer(Bench::request_of(expired, kChannel));
     INFO((reply.close ? reply.close->detail : ""));

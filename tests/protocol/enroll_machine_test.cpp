@@ -165,7 +165,8 @@ TEST_CASE("enroll server: a bad frame or message is answered bad_request and cou
         const auto answered = refusal_in(server.on_rate_verdict(Verdict::allowed, t0));
         CHECK(answered.error.code == "bad_request");
         CHECK(answered.error.message == "expected an enroll or renew_expired message, got 'ping'");
-        CHECK(answered.close.detail == "bad_request: expected an enroll or renew_expired message, got 'ping'");
+        CHECK(answered.close.detail ==
+              "bad_request: expected an enroll or renew_expired message, got 'ping'");
         CHECK(protocol::counts_against_peer(answered.close));
     }
 }
@@ -444,7 +445,8 @@ TEST_CASE("enroll client: nothing happens before start") {
 }
 
 TEST_CASE("enroll server machine: renew_expired goes to its own redeem step, and is answered enrolled") {
-    const wire::RenewExpired request{"-----BEGIN CERTIFICATE-----\n", "-----BEGIN CERTIFICATE REQUEST-----\n", "c2ln"};
+    const wire::RenewExpired request{
+        "-----BEGIN CERTIFICATE-----\n", "-----BEGIN CERTIFICATE REQUEST-----\n", "c2ln"};
     Server server = server_with(request);
     const auto actions = server.on_rate_verdict(Verdict::allowed, t0 + 1s);
     REQUIRE(actions.size() == 1);
@@ -469,7 +471,8 @@ TEST_CASE("enroll server machine: renew_expired goes to its own redeem step, and
     CHECK(close->detail == "host kvm1 (id 7, zone z1), expired certificate ab12 renewed");
 }
 
-TEST_CASE("enroll server machine: a renew_expired without certificate, CSR or signature is refused before redeem") {
+TEST_CASE(
+    "enroll server machine: a renew_expired without certificate, CSR or signature is refused before redeem") {
     struct Case {
         wire::RenewExpired request;
         ErrorCode code;
