@@ -277,6 +277,7 @@ TEST_CASE("enroll.port names the servers' enrollment port, 8251 when absent") {
         write_text(path, "enroll.port=" + bad + "\n");
         auto state = AgentStateFile::load(path);
         REQUIRE_FALSE(state.ok());
-        CHECK_THAT(state.error(), Catch::Contains("enroll.port") && Catch::Contains("is not a port (1 to 65535)"));
+        CHECK_THAT(state.error(),
+                   Catch::Contains("enroll.port") && Catch::Contains("is not a port (1 to 65535)"));
     }
 }

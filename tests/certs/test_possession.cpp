@@ -1,7 +1,6 @@
 // The channel-bound proof of possession of renew_expired (certs/possession.hpp).
 
 #include "certs/possession.hpp"
-
 #include "tests/certs/certs_fixture.hpp"
 
 #include <string>
@@ -50,9 +49,10 @@ TEST_CASE("possession: the certificate's key proves itself for this exporter val
     REQUIRE(foreign.ok());
     const auto refused = verify_channel_proof(holder.certificate.get(), kExporter, kCsr, *foreign);
     REQUIRE_FALSE(refused.ok());
-    CHECK(refused.error() ==
-          "the signature does not verify with the certificate's key over this connection's exporter value and "
-          "the CSR");
+    CHECK(
+        refused.error() ==
+        "the signature does not verify with the certificate's key over this connection's exporter value and "
+        "the CSR");
 }
 
 TEST_CASE("possession: a signature that is not base64 of a plausible length is refused as such") {
