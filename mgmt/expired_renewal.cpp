@@ -69,6 +69,8 @@ Status chains_to_ca(X509* leaf, const std::string& ca_pem) {
 struct Decision {
     std::optional<store::HostRecord> host;
     std::optional<EnrollRefusal> refused;
+    // ca.framework.cert.validity.period where the host is.
+    std::chrono::seconds validity = certs::kDefaultCertificateValidity;
 };
 
 Decision decide(const ExpiredCertificate& expired, store::Store& store, std::int64_t now) {
@@ -120,7 +122,7 @@ Decision decide(const ExpiredCertificate& expired, store::Store& store, std::int
                             ", more than the grace period (" + lb::describe_duration(grace) +
                             ") ago: " + reissue_hint(host->name))};
     }
-    return {std::move(host), std::nullopt};
+    return {std::move(host), std::nullopt, settings->agent_validity};
 }
 
 }  // namespace
@@ -175,6 +177,7 @@ protocol::EnrollRedeemed redeem_expired_certificate(const wire::RenewExpired& re
         certs::IssueOptions options;
         options.kind = certs::CertificateKind::agent;
         options.common_name = host.name;
+        options.validity = decision.validity;
         auto issued = ca.issue(request.csr, options);
         if (!issued) {
             return refusal(ErrorCode::bad_csr, "csr: " + issued.error());

@@ -103,7 +103,8 @@ TEST_CASE("renew_expired: within the grace the host gets a new certificate, same
     const std::string serial = certs::serial_of(cert->get());
     CHECK(serial != expired.serial);
     CHECK(certs::common_name_of(cert->get()) == "kvm1");
-    CHECK(certs::not_after_of(cert->get()) > util::unix_now());
+    // The validity set for agents (default 365 days).
+    CHECK(certs::not_after_of(cert->get()) > util::unix_now() + 364 * 86400);
     CHECK_THAT(reply.close->detail, Catch::Contains("expired certificate " + expired.serial + " renewed"));
 
     const auto* fresh = record_of(bench, "kvm1", serial);
@@ -115,6 +116,21 @@ TEST_CASE("renew_expired: within the grace the host gets a new certificate, same
     // The same proof again (a replay, or the agent asking twice): the old certificate is spent.
     const auto again = bench.answer(Bench::request_of(expired, kChannel));
     CHECK(error_of(again).code == "revoked");
+}
+
+TEST_CASE("renew_expired: the new certificate has the validity set for the host's agents") {
+    Bench bench;
+    bench.fixture.set_config("agentlb.ca.expired.cert.grace.period", "7d");
+    bench.fixture.set_config("ca.framework.cert.validity.period", "30d");
+    const auto expired = bench.expired_host("kvm1", 2h);
+    const auto reply = bench.answer(Bench::request_of(expired, kChannel));
+    const auto* enrolled = std::get_if<wire::EnrollResponse>(&*reply.answer);
+    REQUIRE(enrolled != nullptr);
+    auto cert = certs::parse_certificate_pem(enrolled->certificate);
+    REQUIRE(cert.ok());
+    const auto not_after = certs::not_after_of(cert->get());
+    CHECK(not_after > util::unix_now() + 30 * 86400 - 60);
+    CHECK(not_after <= util::unix_now() + 30 * 86400);
 }
 
 TEST_CASE("renew_expired: beyond the grace it is refused with the way out, and nothing changes") {
