@@ -90,14 +90,23 @@ Decision decide(const ExpiredCertificate& expired, store::Store& store, std::int
                             " is registered: enrol it with a token (agentlbctl token create)")};
     }
     const auto records = store.certificates_of(host->name);
-    const bool recorded = std::any_of(records.begin(), records.end(), [&](const store::CertificateRecord& r) {
+    const auto record = std::find_if(records.begin(), records.end(), [&](const store::CertificateRecord& r) {
         return r.serial == expired.serial && r.host_id == host->id;
     });
-    if (!recorded) {
+    if (record == records.end()) {
         return {std::nullopt,
                 refusal(ErrorCode::enrollment_refused,
                         "certificate " + expired.serial + " was not issued to host " + name + " (id " +
                             std::to_string(host->id) + "): " + reissue_hint(host->name))};
+    }
+    if (record->superseded) {
+        // Renewed since (over the agent port): the old key may linger on a
+        // backup or a disk thrown away, and must not mint a new certificate.
+        return {std::nullopt,
+                refusal(ErrorCode::enrollment_refused,
+                        "certificate " + expired.serial + " of " + name +
+                            " was replaced by a newer one: only the host's newest certificate can be renewed; " +
+                            reissue_hint(host->name))};
     }
     const auto place = lb::ConfigScope{host->zone, host->cluster};
     auto settings = lb::certificate_settings_from_config(lb::effective_values(store.scoped_config(), place));

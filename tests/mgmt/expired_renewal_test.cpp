@@ -189,6 +189,25 @@ TEST_CASE("renew_expired: a revoked certificate is refused") {
                Catch::StartsWith("certificate " + expired.serial + " of kvm1 is revoked"));
 }
 
+TEST_CASE("renew_expired: a certificate the host has replaced since is refused") {
+    Bench bench;
+    bench.fixture.set_config("agentlb.ca.expired.cert.grace.period", "7d");
+    const auto expired = bench.expired_host("kvm1", 2h);
+    // Renewed over the agent port before it expired: the store recorded a newer one.
+    const auto newer = bench.fixture.mint("kvm1");
+    auto newer_cert = certs::parse_certificate_pem(newer.cert_pem);
+    REQUIRE(newer_cert.ok());
+    bench.fixture.store().record_certificate(
+        expired.host_id,
+        store::IssuedCertificate{newer.cert_pem, newer.serial, certs::not_after_of(newer_cert->get())});
+    const auto reply = bench.answer(Bench::request_of(expired, kChannel));
+    CHECK(error_of(reply).code == "enrollment_refused");
+    CHECK(error_of(reply).message == "certificate " + expired.serial +
+                                         " of kvm1 was replaced by a newer one: only the host's newest "
+                                         "certificate can be renewed; re-enrol with a token (agentlbctl cert "
+                                         "reissue kvm1)");
+}
+
 TEST_CASE("renew_expired: a signature made over another connection's exporter value is refused") {
     Bench bench;
     bench.fixture.set_config("agentlb.ca.expired.cert.grace.period", "7d");
