@@ -102,11 +102,12 @@ Decision decide(const ExpiredCertificate& expired, store::Store& store, std::int
     if (record->superseded) {
         // Renewed since (over the agent port): the old key may linger on a
         // backup or a disk thrown away, and must not mint a new certificate.
-        return {std::nullopt,
-                refusal(ErrorCode::enrollment_refused,
-                        "certificate " + expired.serial + " of " + name +
-                            " was replaced by a newer one: only the host's newest certificate can be renewed; " +
-                            reissue_hint(host->name))};
+        return {
+            std::nullopt,
+            refusal(ErrorCode::enrollment_refused,
+                    "certificate " + expired.serial + " of " + name +
+                        " was replaced by a newer one: only the host's newest certificate can be renewed; " +
+                        reissue_hint(host->name))};
     }
     const auto place = lb::ConfigScope{host->zone, host->cluster};
     auto settings = lb::certificate_settings_from_config(lb::effective_values(store.scoped_config(), place));
