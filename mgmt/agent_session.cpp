@@ -344,6 +344,7 @@ void AgentSession::apply_now(const std::shared_ptr<const ClusterSnapshot>& snaps
         update.serial_revoked = state_->revoked->is_revoked(machine_.serial());
         if (!update.serial_revoked) {
             update.next = compute_assignment(*snapshot, place, machine_.host_id());
+            update.renewal = renewal_of(certificate_settings_at(*snapshot, place));
         }
     }
     feed([&update, this](protocol::ServerMachine& m) {

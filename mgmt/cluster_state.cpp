@@ -37,6 +37,12 @@ lb::CertificateSettings certificate_settings_at(const ClusterSnapshot& snapshot,
     return settings ? *settings : snapshot.certificates;
 }
 
+wire::Renewal renewal_of(const lb::CertificateSettings& settings) {
+    return wire::Renewal{std::string(certs::to_string(settings.key_type)),
+                         settings.renewal_permille,
+                         settings.automatic_renewal};
+}
+
 ClusterSnapshot empty_snapshot() {
     auto settings = lb::settings_from_config({});
     auto snapshot =

@@ -12,6 +12,7 @@
 #include "common/lb/scoped_config.hpp"
 #include "common/lb/weights.hpp"
 #include "common/store/store.hpp"
+#include "common/wire/messages.hpp"
 
 #include <cstdint>
 #include <map>
@@ -88,6 +89,9 @@ struct ClusterSnapshot {
 // the global values. A place whose stored values are refused gets the global ones.
 lb::CertificateSettings certificate_settings_at(const ClusterSnapshot& snapshot,
                                                 const lb::ConfigScope& place);
+
+// What welcome and ms_list tell an agent about its renewals.
+wire::Renewal renewal_of(const lb::CertificateSettings& settings);
 
 // Where each server key's value lives in a snapshot.
 struct ServerKeyField {
