@@ -21,6 +21,7 @@
 #include "mgmt/process_setup.hpp"
 #include "mgmt/rebalancer.hpp"
 #include "mgmt/server_certificate.hpp"
+#include "mgmt/server_certificate_record.hpp"
 #include "mgmt/server_renewal.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_outage.hpp"
@@ -99,6 +100,11 @@ public:
                      credentials.reused ? "using" : "issued",
                      credentials.certificate_path.string(),
                      credentials.serial);
+        // Recorded (once per serial) so `agentlbctl cert list` and revocation see it.
+        const auto recorded = start_value(
+            server_certificate_record(credentials.certificate_pem, ca_fingerprint), "server certificate");
+        store_.call_sync(
+            [&](store::Store& store) { store.record_server_certificate(options_.name, recorded); });
 
         state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, std::move(ca));
         state_->tls.install(start_value(make_server_tls(credentials, ca_pem, state_->revoked), "TLS"));

@@ -1,6 +1,7 @@
 #include "tools/agentlbctl/ca_commands.hpp"
 
 #include "certs/ca.hpp"
+#include "tools/agentlbctl/ca_show.hpp"
 #include "tools/agentlbctl/output.hpp"
 
 #include <filesystem>
@@ -55,19 +56,6 @@ int run_ca_init(Context& context, const CommandArgs& args) {
     return kExitOk;
 }
 
-int run_ca_show(Context& context, const CommandArgs&) {
-    auto opened = open_store_with_ca(context, "create one with `agentlbctl ca init --ca-dir DIR`");
-    if (!opened) {
-        return context.fail(kExitFailure, opened.error());
-    }
-    if (context.json()) {
-        print_json(context.out(), Json{{"ca_fingerprint", opened->ca_fingerprint}});
-    } else {
-        context.out() << "ca_fingerprint " << opened->ca_fingerprint << "\n";
-    }
-    return kExitOk;
-}
-
 OptionsPtr ca_init_options() {
     auto options = command_options();
     options->add_options()("ca-dir",
@@ -90,8 +78,8 @@ std::vector<Command> ca_commands() {
          run_ca_init},
         {{"ca", "show"},
          "",
-         "print the fingerprint of the CA recorded in the store",
-         "",
+         "print the CA certificate recorded in the store: fingerprint, subject, validity and PEM",
+         "The fingerprint is the one agents pin at enrollment (`agentlb-agent --ca-fingerprint`).",
          nullptr,
          {},
          run_ca_show},
