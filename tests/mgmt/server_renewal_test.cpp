@@ -137,14 +137,10 @@ TEST_CASE("a server whose own serial is revoked renews at once, keeping its sess
     const std::string first_serial = own_serial(server);
     REQUIRE_FALSE(first_serial.empty());
 
-    // Recorded for a host that does not exist: the store keeps it revoked.
-    auto cert = certs::load_certificate_file(fixture.dir() / "state-M1" / "M1.crt");
-    REQUIRE(cert.ok());
-    fixture.store().record_certificate(
-        987654,
-        store::IssuedCertificate{certs::to_pem(cert->get()), first_serial, certs::not_after_of(cert->get())});
-    REQUIRE(fixture.store().is_revoked(first_serial));
-    fixture.set_config("indirect.agent.lb.check.interval", "0");  // a generation change: servers reload
+    // The server recorded its certificate at start: revoke it as an operator would.
+    auto revoked = fixture.store().revoke_certificate(first_serial, util::unix_now());
+    REQUIRE(revoked.ok());
+    CHECK(revoked->kind == store::kCertificateServer);
 
     std::string serial;
     const bool renewed = wait_until(
@@ -164,6 +160,39 @@ TEST_CASE("a server whose own serial is revoked renews at once, keeping its sess
     CHECK(certs::not_after_of(renewed_cert->get()) > util::unix_now() + 364 * 86400);
     auto second = connect_agent(fixture, fixture.enroll("h2"), server);
     CHECK(second->server_serial() == serial);
+
+    // The renewed certificate is recorded too (agentlbctl cert list), the revoked one stays revoked.
+    store::CertificateFilter filter;
+    filter.host = "M1";
+    std::vector<store::CertificateRecord> records;
+    CHECK(wait_until(
+        [&] {
+            records = fixture.store().list_certificates(filter);
+            return records.size() == 2;
+        },
+        3s));
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].serial == first_serial);
+    CHECK(records[0].revoked);
+    CHECK(records[1].serial == serial);
+    CHECK_FALSE(records[1].revoked);
+    CHECK(records[1].kind == store::kCertificateServer);
+    CHECK(server.metric("agentlb_certificate_revocations_applied_total") >= 1);
+}
+
+TEST_CASE("the count of agent certificates expiring within 30 days is exported") {
+    CaFixture fixture;
+    fixture.enroll("long-lived");  // a year
+    const auto soon = fixture.enroll("short-lived");
+    MintOptions options;
+    options.not_after = std::chrono::system_clock::now() + std::chrono::hours(24 * 10);
+    const auto expiring = fixture.mint("short-lived", options);
+    fixture.store().record_certificate(
+        soon.host_id,
+        store::IssuedCertificate{expiring.cert_pem, expiring.serial, util::unix_now() + 10 * 86400});
+    MgmtServer server(fixture, "M1");
+    CHECK(wait_until([&] { return server.metric("agentlb_agent_certificates_expiring_30d") == 1; }, 5s));
+    CHECK(server.metrics().find("# TYPE agentlb_agent_certificates_expiring_30d gauge") != std::string::npos);
 }
 
 TEST_CASE("a server warns when its certificate or the CA expires within the alert period") {
