@@ -233,3 +233,31 @@ TEST_CASE("without a warning /healthz says ok alone") {
     CHECK(http_get(server.admin_port(), "/healthz").body == "ok\n");
     CHECK(server.status()["server"]["certificate"]["warnings"].empty());
 }
+
+TEST_CASE("an agent enrolled in a zone gets that zone's certificate validity") {
+    CaFixture fixture;
+    fixture.set_config("ca.framework.cert.validity.period", "30d");
+    REQUIRE(fixture.store().set_scoped_config({"east", ""}, "ca.framework.cert.validity.period", "3h").ok());
+    MgmtServer server(fixture, "M1");
+    fixture.set_config("host", server.address());
+    REQUIRE(wait_synced(fixture, server));
+
+    for (const auto& [zone, seconds] : {std::pair<std::string, std::int64_t>{"east", 3 * 3600},
+                                        std::pair<std::string, std::int64_t>{"west", 30 * 86400}}) {
+        INFO(zone);
+        wire::EnrollRequest request;
+        request.token = fixture.create_token(zone);
+        request.name = "h-" + zone;
+        request.csr = make_key_and_csr(request.name).csr_pem;
+        const auto outcome = enroll_over_network(server.enroll_address(), fixture.ca_fingerprint(), request);
+        INFO(outcome.transport_error);
+        REQUIRE(outcome.answer.has_value());
+        const auto* enrolled = std::get_if<wire::EnrollResponse>(&*outcome.answer);
+        REQUIRE(enrolled != nullptr);
+        auto cert = certs::parse_certificate_pem(enrolled->certificate);
+        REQUIRE(cert.ok());
+        const auto left = certs::not_after_of(cert->get()) - util::unix_now();
+        CHECK(left > seconds - 60);
+        CHECK(left <= seconds);
+    }
+}
