@@ -20,7 +20,7 @@
 #include "mgmt/process_setup.hpp"
 #include "mgmt/rebalancer.hpp"
 #include "mgmt/server_certificate.hpp"
-#include "mgmt/server_certificate_record.hpp"
+#include "mgmt/server_renewal.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_outage.hpp"
 #include "mgmt/store_worker.hpp"
@@ -85,26 +85,11 @@ public:
         }
 
         auto credentials =
-            start_value(ensure_server_certificate(
-                            ca, options_.state_dir, options_.name, advertise.host, util::unix_now()),
-                        "server certificate");
-        spdlog::info("{} this server's certificate {}",
-                     credentials.reused ? "using" : "issued",
-                     credentials.certificate_path.string());
-        // Recorded (once per serial) so `agentlbctl cert list` and revocation see it.
-        const auto recorded = start_value(
-            server_certificate_record(credentials.certificate_pem, ca_fingerprint), "server certificate");
-        store_.call_sync(
-            [&](store::Store& store) { store.record_server_certificate(options_.name, recorded); });
+            start_server_certificate(store_, ca, options_.state_dir, options_.name, advertise.host);
 
         state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, std::move(ca));
-        state_->agent_context =
-            start_value(tls::make_agent_port_server_context(tls::AgentPortServerConfig{
-                            ca_pem, credentials.certificate_pem, credentials.key_pem, state_->revoked}),
-                        "agent port TLS");
-        state_->enroll_context = start_value(
-            tls::make_enroll_server_context(credentials.certificate_pem, credentials.key_pem, ca_pem),
-            "enrollment port TLS");
+        state_->tls.install(start_value(make_server_tls(credentials, ca_pem, state_->revoked), "TLS"));
+        renewal_ = std::make_shared<ServerRenewal>(pool_.main(), state_, advertise.host);
 
         // Bind everything before registering: a busy port must not leave a
         // row that says "up".
@@ -163,6 +148,7 @@ public:
         rebalancer_->start();
         load_rebalancer_ = std::make_shared<LoadRebalancer>(pool_.main(), state_);
         load_rebalancer_->start();
+        renewal_->start();
         agent_listener_->start();
         enroll_listener_->start();
         admin_->start();
@@ -364,6 +350,9 @@ private:
         if (load_rebalancer_) {
             load_rebalancer_->stop();
         }
+        if (renewal_) {
+            renewal_->stop();
+        }
         const auto sessions = state_->registry.sessions();
         for (const auto& session : sessions) {
             session->stop();
@@ -412,6 +401,7 @@ private:
     std::shared_ptr<Drain> drain_;
     std::shared_ptr<Rebalancer> rebalancer_;
     std::shared_ptr<LoadRebalancer> load_rebalancer_;
+    std::shared_ptr<ServerRenewal> renewal_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
     std::optional<asio::steady_timer> refusal_summary_;
