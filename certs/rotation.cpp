@@ -15,8 +15,6 @@
 namespace agentlb::certs {
 namespace {
 
-constexpr std::string_view kPemCertificateBegin = "-----BEGIN CERTIFICATE-----";
-
 // The successor's certificate signed by `signer_key`; `issuer` supplies the
 // issuer name and authorityKeyIdentifier (nullptr: self-signed, none).
 Result<X509Ptr> make_ca_certificate(X509_NAME* subject,
@@ -89,27 +87,6 @@ Result<SuccessorCa> make_successor_ca(X509* old_certificate, EVP_PKEY* old_key, 
         return fail(cross.error());
     }
     return SuccessorCa{std::move(new_key), std::move(self_signed).value(), std::move(cross).value()};
-}
-
-Result<std::vector<X509Ptr>> parse_certificate_bundle(std::string_view bundle) {
-    std::vector<X509Ptr> out;
-    std::size_t at = bundle.find(kPemCertificateBegin);
-    while (at != std::string_view::npos) {
-        const std::size_t next = bundle.find(kPemCertificateBegin, at + kPemCertificateBegin.size());
-        const std::string_view block =
-            bundle.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
-        auto certificate = parse_certificate_pem(block);
-        if (!certificate) {
-            return fail("certificate " + std::to_string(out.size() + 1) + " of the bundle: " +
-                        certificate.error());
-        }
-        out.push_back(std::move(certificate).value());
-        at = next;
-    }
-    if (out.empty()) {
-        return fail("no PEM certificate in the bundle");
-    }
-    return out;
 }
 
 std::string to_pem_bundle(const std::vector<X509Ptr>& certificates) {

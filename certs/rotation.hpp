@@ -42,11 +42,7 @@ struct SuccessorCa {
 // or `old_key` is not its key, or the new key is the old one.
 Result<SuccessorCa> make_successor_ca(X509* old_certificate, EVP_PKEY* old_key, EvpPkeyPtr new_key);
 
-// The certificate of each PEM block in `bundle`, in order; a bundle without
-// any certificate or with a block that does not parse is refused, naming it.
-Result<std::vector<X509Ptr>> parse_certificate_bundle(std::string_view bundle);
-
-// The concatenated PEM of `certificates`.
+// The concatenated PEM of `certificates` (parse_certificates_pem reads it back).
 std::string to_pem_bundle(const std::vector<X509Ptr>& certificates);
 
 // True when both certificates hold the same subject name and public key
