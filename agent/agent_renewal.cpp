@@ -34,11 +34,11 @@ asio::awaitable<void> Agent::renewal_loop() {
     }
 }
 
-void Agent::check_renewal() {
+void Agent::check_renewal(bool now_asked) {
     if (!current_ || !credentials_.certificate) {
         return;
     }
-    if (!certs::needs_renewal(credentials_.certificate.get(), util::unix_now())) {
+    if (!now_asked && !certs::needs_renewal(credentials_.certificate.get(), util::unix_now())) {
         return;
     }
     const auto now = std::chrono::steady_clock::now();
@@ -57,9 +57,10 @@ void Agent::check_renewal() {
     }
     pending_key_pem_ = certs::private_key_to_pem(key->get());
     pending_since_ = now;
-    spdlog::info("certificate valid until {}: asking {} for a new one",
+    spdlog::info("certificate valid until {}: asking {} for a new one{}",
                  util::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
-                 current_->entry());
+                 current_->entry(),
+                 now_asked ? " (the server asked for it)" : "");
     current_->renew(*csr);
 }
 
@@ -78,7 +79,7 @@ void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const 
         return;
     }
     if (checked->new_ca) {
-        spdlog::warn("{} sent a new CA certificate that our CA vouches for: it replaces {}",
+        spdlog::warn("{} sent a new CA certificate that our CA vouches for: it is added to {}",
                      session->entry(),
                      printable_path(settings_.ca_file));
     }
