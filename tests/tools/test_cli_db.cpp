@@ -40,10 +40,13 @@ int user_version(const std::string& db) {
     return version;
 }
 
-// What schema versions 3 to 5 added (see common/store/migrations.cpp):
+// What schema versions 3 to 6 added (see common/store/migrations.cpp):
 // taking it away leaves the store version 2 wrote.
 void make_version_2(const std::string& db) {
     raw_exec(db,
+             "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
+             "ALTER TABLE certificates DROP COLUMN subject; ALTER TABLE certificates DROP COLUMN issuer; "
+             "ALTER TABLE certificates DROP COLUMN issued_at; ALTER TABLE tokens DROP COLUMN host_id; "
              "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
              "ALTER TABLE tokens DROP COLUMN cluster; "
              "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; DROP TABLE superseded; "
