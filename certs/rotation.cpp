@@ -1,9 +1,11 @@
 #include "certs/rotation.hpp"
 
 #include "certs/ca.hpp"
+#include "certs/fingerprint.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "certs/x509_builder.hpp"
+#include "common/util/atomic_file.hpp"
 #include "common/util/clock.hpp"
 
 #include <openssl/err.h>
@@ -87,6 +89,115 @@ Result<SuccessorCa> make_successor_ca(X509* old_certificate, EVP_PKEY* old_key, 
         return fail(cross.error());
     }
     return SuccessorCa{std::move(new_key), std::move(self_signed).value(), std::move(cross).value()};
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool file_exists(const fs::path& path) {
+    std::error_code ec;
+    return fs::exists(fs::symlink_status(path, ec));
+}
+
+}  // namespace
+
+Result<PreparedRotation> prepare_ca_rotation(const fs::path& dir, EvpPkeyPtr new_key) {
+    for (std::string_view file : {kPreviousCaKeyFileName, kPreviousCaCertificateFileName}) {
+        if (file_exists(dir / file)) {
+            return fail((dir / file).string() +
+                        " exists: an earlier rotation is not finished (agentlbctl ca rotate --finish)");
+        }
+    }
+    auto old_certificate = load_certificate_file(dir / kCaCertificateFileName);
+    if (!old_certificate) {
+        return fail(old_certificate.error());
+    }
+    auto old_key = load_private_key_file(dir / kCaKeyFileName);
+    if (!old_key) {
+        return fail(old_key.error());
+    }
+    auto successor = make_successor_ca(old_certificate->get(), old_key->get(), std::move(new_key));
+    if (!successor) {
+        return fail(successor.error());
+    }
+    if (auto saved = save_private_key_file(dir / kNextCaKeyFileName, successor->key.get()); !saved) {
+        return fail(saved.error());
+    }
+    if (auto saved = save_certificate_file(dir / kNextCaCertificateFileName, successor->certificate.get());
+        !saved) {
+        discard_ca_rotation_files(dir);
+        return fail(saved.error());
+    }
+    return PreparedRotation{fingerprint_of(old_certificate->get()),
+                            to_pem(successor->certificate.get()),
+                            fingerprint_of(successor->certificate.get()),
+                            to_pem(successor->cross.get())};
+}
+
+Status complete_ca_rotation_files(const fs::path& dir) {
+    const fs::path next_key = dir / kNextCaKeyFileName;
+    const fs::path next_certificate = dir / kNextCaCertificateFileName;
+    if (!file_exists(next_key) && !file_exists(next_certificate)) {
+        return success();  // done already
+    }
+    // Keep the old pair first (copies, so ca.key never goes missing).
+    if (!file_exists(dir / kPreviousCaCertificateFileName)) {
+        auto key = load_private_key_file(dir / kCaKeyFileName);
+        auto certificate = load_certificate_file(dir / kCaCertificateFileName);
+        if (!key || !certificate) {
+            return fail(!key ? key.error() : certificate.error());
+        }
+        if (auto saved = save_private_key_file(dir / kPreviousCaKeyFileName, key->get()); !saved) {
+            return saved;
+        }
+        if (auto saved = save_certificate_file(dir / kPreviousCaCertificateFileName, certificate->get());
+            !saved) {
+            return saved;
+        }
+    }
+    // The key first: a crash between the two leaves ca.next.crt, and the
+    // next run renames it (a key without its certificate is never loaded:
+    // CertificateAuthority::load checks the pair, and servers wait).
+    if (file_exists(next_key)) {
+        if (auto renamed = util::rename_durably(next_key, dir / kCaKeyFileName); !renamed) {
+            return renamed;
+        }
+    }
+    if (file_exists(next_certificate)) {
+        if (auto renamed = util::rename_durably(next_certificate, dir / kCaCertificateFileName); !renamed) {
+            return renamed;
+        }
+    }
+    return success();
+}
+
+void discard_ca_rotation_files(const fs::path& dir) {
+    std::error_code ignored;
+    fs::remove(dir / kNextCaKeyFileName, ignored);
+    fs::remove(dir / kNextCaCertificateFileName, ignored);
+}
+
+std::optional<std::string> next_ca_fingerprint(const fs::path& dir) {
+    if (!file_exists(dir / kNextCaCertificateFileName)) {
+        return std::nullopt;
+    }
+    auto certificate = load_certificate_file(dir / kNextCaCertificateFileName);
+    if (!certificate) {
+        return std::nullopt;
+    }
+    return fingerprint_of(certificate->get());
+}
+
+Status remove_previous_ca_files(const fs::path& dir) {
+    for (std::string_view file : {kPreviousCaKeyFileName, kPreviousCaCertificateFileName}) {
+        std::error_code ec;
+        fs::remove(dir / file, ec);
+        if (ec) {
+            return fail("cannot remove " + (dir / file).string() + ": " + ec.message());
+        }
+    }
+    return success();
 }
 
 std::string to_pem_bundle(const std::vector<X509Ptr>& certificates) {

@@ -13,6 +13,7 @@
 #include "common/util/result.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,36 @@ struct SuccessorCa {
 // certificate with the same name). Refuses when `old_certificate` is not a CA
 // or `old_key` is not its key, or the new key is the old one.
 Result<SuccessorCa> make_successor_ca(X509* old_certificate, EVP_PKEY* old_key, EvpPkeyPtr new_key);
+
+// --- the CA folder during a rotation (agentlbctl ca rotate) ---
+
+// The successor of the CA in DIR (ca.key, ca.crt), written to DIR/ca.next.key
+// (0600) and DIR/ca.next.crt; DIR/ca.key and DIR/ca.crt are not touched yet.
+// Refuses, naming the file, when DIR/ca.previous.key or .crt exists (an
+// earlier rotation not finished). A ca.next.* left by an attempt the store
+// never recorded is replaced.
+struct PreparedRotation {
+    std::string old_fingerprint;
+    std::string pem;  // the successor, self-signed
+    std::string fingerprint;
+    std::string cross_pem;
+};
+Result<PreparedRotation> prepare_ca_rotation(const std::filesystem::path& dir, EvpPkeyPtr new_key);
+
+// After the store recorded the rotation: DIR/ca.key and ca.crt are kept as
+// ca.previous.key (0600) and ca.previous.crt, then ca.next.* become ca.key
+// and ca.crt. Each step is atomic; run again after a crash, it completes
+// what is left.
+Status complete_ca_rotation_files(const std::filesystem::path& dir);
+
+// Removes ca.next.* (a rotation the store refused).
+void discard_ca_rotation_files(const std::filesystem::path& dir);
+
+// The fingerprint of DIR/ca.next.crt, nothing when there is none.
+std::optional<std::string> next_ca_fingerprint(const std::filesystem::path& dir);
+
+// Removes DIR/ca.previous.key and .crt (ca rotate --finish); missing files are fine.
+Status remove_previous_ca_files(const std::filesystem::path& dir);
 
 // The concatenated PEM of `certificates` (parse_certificates_pem reads it back).
 std::string to_pem_bundle(const std::vector<X509Ptr>& certificates);
