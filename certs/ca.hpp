@@ -54,7 +54,7 @@ public:
     // "sha256:" + 64 lowercase hex digits over the DER certificate.
     std::string fingerprint() const { return fingerprint_; }
 
-    // Checks the CSR (PEM, self-signature valid, key EC P-256 or RSA 2048..8192)
+    // Checks the CSR (PEM, self-signature valid, key EC P-256, P-384 or RSA 2048..8192)
     // and issues a certificate: random 128-bit serial, notBefore 5 minutes in
     // the past, notAfter now + validity, SHA-256 signature.
     // agent: keyUsage digitalSignature, extendedKeyUsage clientAuth.

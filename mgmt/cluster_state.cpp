@@ -28,6 +28,15 @@ Result<ClusterSnapshot> make_snapshot(std::int64_t generation,
     return snapshot;
 }
 
+lb::CertificateSettings certificate_settings_at(const ClusterSnapshot& snapshot,
+                                                const lb::ConfigScope& place) {
+    if (snapshot.scoped.overrides.empty() || place.zone.empty()) {
+        return snapshot.certificates;
+    }
+    auto settings = lb::certificate_settings_from_config(lb::effective_values(snapshot.scoped, place));
+    return settings ? *settings : snapshot.certificates;
+}
+
 ClusterSnapshot empty_snapshot() {
     auto settings = lb::settings_from_config({});
     auto snapshot =

@@ -1,6 +1,7 @@
 #include "mgmt/server.hpp"
 
 #include "certs/ca.hpp"
+#include "common/lb/certificate_settings.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/store/store_location.hpp"
 #include "common/util/clock.hpp"
@@ -20,6 +21,7 @@
 #include "mgmt/process_setup.hpp"
 #include "mgmt/rebalancer.hpp"
 #include "mgmt/server_certificate.hpp"
+#include "mgmt/server_renewal.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_outage.hpp"
 #include "mgmt/store_worker.hpp"
@@ -83,22 +85,24 @@ public:
             throw StartError(*refusal);
         }
 
+        // The certificate settings' global values (the server's own validity, key type, fraction).
+        const auto certificate_settings = store_.call_sync([](store::Store& store) {
+            return lb::certificate_settings_from_config(store.scoped_config().global);
+        });
+        const auto policy =
+            server_policy_of(certificate_settings ? *certificate_settings : lb::CertificateSettings{});
         auto credentials =
             start_value(ensure_server_certificate(
-                            ca, options_.state_dir, options_.name, advertise.host, util::unix_now()),
+                            ca, options_.state_dir, options_.name, advertise.host, util::unix_now(), policy),
                         "server certificate");
-        spdlog::info("{} this server's certificate {}",
+        spdlog::info("{} this server's certificate {} (serial {})",
                      credentials.reused ? "using" : "issued",
-                     credentials.certificate_path.string());
+                     credentials.certificate_path.string(),
+                     credentials.serial);
 
         state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, std::move(ca));
-        state_->agent_context =
-            start_value(tls::make_agent_port_server_context(tls::AgentPortServerConfig{
-                            ca_pem, credentials.certificate_pem, credentials.key_pem, state_->revoked}),
-                        "agent port TLS");
-        state_->enroll_context = start_value(
-            tls::make_enroll_server_context(credentials.certificate_pem, credentials.key_pem, ca_pem),
-            "enrollment port TLS");
+        state_->tls.install(start_value(make_server_tls(credentials, ca_pem, state_->revoked), "TLS"));
+        renewal_ = std::make_shared<ServerRenewal>(pool_.main(), state_, advertise.host);
 
         // Bind everything before registering: a busy port must not leave a
         // row that says "up".
@@ -157,6 +161,7 @@ public:
         rebalancer_->start();
         load_rebalancer_ = std::make_shared<LoadRebalancer>(pool_.main(), state_);
         load_rebalancer_->start();
+        renewal_->start();
         agent_listener_->start();
         enroll_listener_->start();
         admin_->start();
@@ -358,6 +363,9 @@ private:
         if (load_rebalancer_) {
             load_rebalancer_->stop();
         }
+        if (renewal_) {
+            renewal_->stop();
+        }
         const auto sessions = state_->registry.sessions();
         for (const auto& session : sessions) {
             session->stop();
@@ -406,6 +414,7 @@ private:
     std::shared_ptr<Drain> drain_;
     std::shared_ptr<Rebalancer> rebalancer_;
     std::shared_ptr<LoadRebalancer> load_rebalancer_;
+    std::shared_ptr<ServerRenewal> renewal_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
     std::optional<asio::steady_timer> refusal_summary_;
