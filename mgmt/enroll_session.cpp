@@ -188,7 +188,8 @@ asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::redeem(wire::Enr
     } else {
         auto job = [state = state_, request](store::Store& store) {
             const auto snapshot = state->snapshot();
-            return redeem_enroll_request(request, store, state->ca, *snapshot, util::unix_now());
+            const auto issuer = state->ca.issuer();  // the CA set may change meanwhile
+            return redeem_enroll_request(request, store, *issuer, *snapshot, util::unix_now());
         };
         try {
             redeemed = co_await state_->store.call(std::move(job));
