@@ -44,9 +44,8 @@ void Agent::on_trust(const std::shared_ptr<ServerSession>& session, const wire::
         auto stored = store_trusted_cas(paths, bundle);
         asio::post(io, [paths, stored = std::move(stored)] {
             if (!stored) {
-                spdlog::error("cannot store the trusted CAs in {}: {}",
-                              printable_path(paths.ca_file),
-                              stored.error());
+                spdlog::error(
+                    "cannot store the trusted CAs in {}: {}", printable_path(paths.ca_file), stored.error());
             }
         });
     });

@@ -23,9 +23,8 @@ std::string describe(X509* certificate) {
 }
 
 bool contains(const std::vector<certs::X509Ptr>& set, X509* certificate) {
-    return std::any_of(set.begin(), set.end(), [&](const certs::X509Ptr& c) {
-        return X509_cmp(c.get(), certificate) == 0;
-    });
+    return std::any_of(
+        set.begin(), set.end(), [&](const certs::X509Ptr& c) { return X509_cmp(c.get(), certificate) == 0; });
 }
 
 // Why no CA of `trusted` vouches for `candidate` (the first one's reason),

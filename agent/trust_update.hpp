@@ -19,12 +19,12 @@
 namespace agentlb::agent {
 
 struct TrustUpdate {
-    std::string bundle_pem;             // what the CA file holds afterwards
-    bool changed = false;               // differs from the current set (order aside)
-    std::vector<std::string> added;     // "NAME (sha256:...)", for the log
-    std::vector<std::string> dropped;   // likewise
-    std::vector<std::string> refused;   // "NAME (sha256:...): why", peer text escaped
-    std::vector<std::string> trusts;    // fingerprints of the result, for hello
+    std::string bundle_pem;            // what the CA file holds afterwards
+    bool changed = false;              // differs from the current set (order aside)
+    std::vector<std::string> added;    // "NAME (sha256:...)", for the log
+    std::vector<std::string> dropped;  // likewise
+    std::vector<std::string> refused;  // "NAME (sha256:...): why", peer text escaped
+    std::vector<std::string> trusts;   // fingerprints of the result, for hello
 };
 
 // `current_bundle_pem`: the CA file's text; `now`: Unix seconds. Fails only

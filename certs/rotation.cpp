@@ -19,11 +19,8 @@ namespace {
 
 // The successor's certificate signed by `signer_key`; `issuer` supplies the
 // issuer name and authorityKeyIdentifier (nullptr: self-signed, none).
-Result<X509Ptr> make_ca_certificate(X509_NAME* subject,
-                                    EVP_PKEY* public_key,
-                                    X509* issuer,
-                                    EVP_PKEY* signer_key,
-                                    std::int64_t now) {
+Result<X509Ptr> make_ca_certificate(
+    X509_NAME* subject, EVP_PKEY* public_key, X509* issuer, EVP_PKEY* signer_key, std::int64_t now) {
     ERR_clear_error();
     X509Ptr certificate(X509_new());
     if (!certificate || X509_set_version(certificate.get(), X509_VERSION_3) != 1 ||
@@ -50,7 +47,8 @@ Result<X509Ptr> make_ca_certificate(X509_NAME* subject,
     }
     if (issuer != nullptr) {
         // Without it the cross certificate (subject = issuer) would read as self-signed.
-        if (auto akid = add_extension(certificate.get(), issuer, NID_authority_key_identifier, "keyid:always");
+        if (auto akid =
+                add_extension(certificate.get(), issuer, NID_authority_key_identifier, "keyid:always");
             !akid) {
             return fail(akid.error());
         }

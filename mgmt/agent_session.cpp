@@ -288,7 +288,13 @@ void AgentSession::carry_out(protocol::Actions actions) {
             }
             // A snapshot loaded while we were checking would otherwise be missed.
             apply_now(state_->snapshot());
-            offer_trust(state_->ca.view());
+            const auto cas = state_->ca.view();
+            offer_trust(cas);
+            // An agent that was away when --reissue-all ran renews now.
+            if (state_->reissue_all.load() && !cas->issuer_outdated &&
+                certificate_from(cas->previous_key_id)) {
+                reissue();
+            }
             // A drain that began while this hello was looked up: the drain's
             // current round did not see this session, so it is asked here.
             if (const auto why = Drain::hello_refusal(*state_); why != DrainRule::Why::none) {

@@ -49,13 +49,12 @@ Result<CaView> make_ca_view(std::shared_ptr<const certs::CertificateAuthority> i
     if (active == nullptr) {
         return fail("the store trusts no active CA");
     }
-    const bool issuer_trusted =
-        std::any_of(trusted.begin(), trusted.end(), [&](const store::TrustedCa& ca) {
-            return ca.fingerprint == view.issuer_fingerprint;
-        });
+    const bool issuer_trusted = std::any_of(trusted.begin(), trusted.end(), [&](const store::TrustedCa& ca) {
+        return ca.fingerprint == view.issuer_fingerprint;
+    });
     if (!issuer_trusted) {
-        return fail("this server's CA (" + view.issuer_fingerprint + ") is not one the store trusts (active: " +
-                    active->fingerprint + ")");
+        return fail("this server's CA (" + view.issuer_fingerprint +
+                    ") is not one the store trusts (active: " + active->fingerprint + ")");
     }
     view.issuer_outdated = active->fingerprint != view.issuer_fingerprint;
     view.trust_pem = active->pem;
@@ -121,7 +120,8 @@ Result<CaSet::Change> CaSet::update(const std::vector<store::TrustedCa>& trusted
     return change;
 }
 
-Result<certs::IssuedCertificate> CaSet::issue(std::string_view csr_pem, const certs::IssueOptions& options) const {
+Result<certs::IssuedCertificate> CaSet::issue(std::string_view csr_pem,
+                                              const certs::IssueOptions& options) const {
     const auto current = view();
     return current->issuer->issue(csr_pem, options);
 }

@@ -76,7 +76,8 @@ public:
     Result<Change> update(const std::vector<store::TrustedCa>& trusted, const std::filesystem::path& ca_dir);
 
     // The issuing CA's calls, for the code that issues.
-    Result<certs::IssuedCertificate> issue(std::string_view csr_pem, const certs::IssueOptions& options) const;
+    Result<certs::IssuedCertificate> issue(std::string_view csr_pem,
+                                           const certs::IssueOptions& options) const;
     std::shared_ptr<const certs::CertificateAuthority> issuer() const { return view()->issuer; }
     std::string fingerprint() const { return view()->issuer_fingerprint; }
 

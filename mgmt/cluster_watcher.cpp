@@ -281,11 +281,12 @@ void ClusterWatcher::apply_cas(const Loaded& loaded) {
     }
     if (change->trust_changed) {
         if (cas->issuer_outdated) {
-            spdlog::warn("the store's active CA is {}, but --ca-dir {} holds {}: this server issues from it until "
-                         "the rotated CA files (ca.key, ca.crt) are copied there",
-                         loaded.trusted.empty() ? std::string() : loaded.trusted.front().fingerprint,
-                         state_->options.ca_dir,
-                         cas->issuer_fingerprint);
+            spdlog::warn(
+                "the store's active CA is {}, but --ca-dir {} holds {}: this server issues from it until "
+                "the rotated CA files (ca.key, ca.crt) are copied there",
+                loaded.trusted.empty() ? std::string() : loaded.trusted.front().fingerprint,
+                state_->options.ca_dir,
+                cas->issuer_fingerprint);
         }
         spdlog::info("trusting {} CA certificate(s){}",
                      cas->trust_fingerprints.size(),
@@ -304,7 +305,11 @@ void ClusterWatcher::apply_cas(const Loaded& loaded) {
             session->offer_trust(cas);
         }
     }
+    if (!cas->previous_fingerprint) {
+        state_->reissue_all.store(false);
+    }
     if (!loaded.reissues.empty()) {
+        state_->reissue_all.store(true);
         last_reissue_id_ = loaded.reissues.back().id;
         reissue_->request(loaded.reissues.back().rate);
     }

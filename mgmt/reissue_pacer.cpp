@@ -43,9 +43,10 @@ asio::awaitable<void> ReissuePacer::run() {
             break;
         }
         if (cas->issuer_outdated) {
-            spdlog::warn("reissue requested, but this server still issues from the previous CA: copy the rotated "
-                         "CA files (ca.key, ca.crt) to --ca-dir {}",
-                         state_->options.ca_dir);
+            spdlog::warn(
+                "reissue requested, but this server still issues from the previous CA: copy the rotated "
+                "CA files (ca.key, ca.crt) to --ca-dir {}",
+                state_->options.ca_dir);
             break;
         }
         std::int64_t asked = 0;

@@ -86,10 +86,11 @@ public:
                              "): every server must use the store's CA");
         }
         if (cas->issuer_outdated) {
-            spdlog::warn("--ca-dir {} holds the previous CA {}: this server issues from it until the rotated CA "
-                         "files (ca.key, ca.crt) are copied there",
-                         options_.ca_dir,
-                         ca_fingerprint);
+            spdlog::warn(
+                "--ca-dir {} holds the previous CA {}: this server issues from it until the rotated CA "
+                "files (ca.key, ca.crt) are copied there",
+                options_.ca_dir,
+                ca_fingerprint);
         }
         auto ca_view = std::make_shared<const CaView>(std::move(cas).value());
 
@@ -106,10 +107,10 @@ public:
         });
         const auto policy =
             server_policy_of(certificate_settings ? *certificate_settings : lb::CertificateSettings{});
-        auto credentials =
-            start_value(ensure_server_certificate(
-                            *issuer, options_.state_dir, options_.name, advertise.host, util::unix_now(), policy),
-                        "server certificate");
+        auto credentials = start_value(
+            ensure_server_certificate(
+                *issuer, options_.state_dir, options_.name, advertise.host, util::unix_now(), policy),
+            "server certificate");
         spdlog::info("{} this server's certificate {} (serial {})",
                      credentials.reused ? "using" : "issued",
                      credentials.certificate_path.string(),

@@ -33,7 +33,10 @@ namespace agentlb::mgmt {
 
 class SharedState {
 public:
-    SharedState(Options options, std::string advertise, StoreWorker& store, std::shared_ptr<const CaView> cas);
+    SharedState(Options options,
+                std::string advertise,
+                StoreWorker& store,
+                std::shared_ptr<const CaView> cas);
 
     const Options options;
     // --advertise as "host:port", the form registered in the store.
@@ -57,6 +60,9 @@ public:
     CertificateWarnings certificate_warnings;
     // Failed enrollment attempts per source address.
     EnrollRateLimit enroll_limit;
+    // A reissue was requested during the CA rotation in progress: an agent
+    // welcomed later with a certificate of the previous CA is asked to renew too.
+    std::atomic<bool> reissue_all{false};
     // Set at shutdown: sessions no longer record themselves as connected.
     std::atomic<bool> stopping{false};
     // The watcher's reads of the store, for /healthz.

@@ -29,7 +29,7 @@ struct ServerTls {
     std::int64_t not_after = 0;
     // What it was made from, to make it again with another trust set (a CA rotation).
     std::string certificate_pem;
-    std::string key_pem;  // secret: never log
+    std::string key_pem;             // secret: never log
     std::string issuer_fingerprint;  // the CA that issued this server's certificate
 };
 

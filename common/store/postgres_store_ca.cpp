@@ -51,8 +51,9 @@ Result<TrustedCa> PostgresStore::begin_ca_rotation(const CaRotation& rotation) {
             "VALUES ($1, $2, $3, 'active', $4)",
             {rotation.fingerprint, rotation.pem, rotation.cross_pem, rotation.now},
             what);
-        connection_.exec(
-            "UPDATE ca SET pem = $1, fingerprint = $2 WHERE id = 1", {rotation.pem, rotation.fingerprint}, what);
+        connection_.exec("UPDATE ca SET pem = $1, fingerprint = $2 WHERE id = 1",
+                         {rotation.pem, rotation.fingerprint},
+                         what);
         transaction.commit();
         return TrustedCa{
             rotation.fingerprint, rotation.pem, rotation.cross_pem, std::string(kCaActive), rotation.now};
@@ -71,7 +72,8 @@ Result<TrustedCa> PostgresStore::finish_ca_rotation(std::int64_t now) {
             return previous;
         }
         const std::int64_t total =
-            connection_.exec(std::string("SELECT count(*) ") + kLiveOfIssuer, {previous->fingerprint, now}, what)
+            connection_
+                .exec(std::string("SELECT count(*) ") + kLiveOfIssuer, {previous->fingerprint, now}, what)
                 .int64(0, 0);
         if (total > 0) {
             auto listed = connection_.exec(std::string("SELECT c.host_name, c.kind, c.serial, c.not_after ") +

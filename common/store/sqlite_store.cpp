@@ -188,7 +188,8 @@ void SqliteStore::put_ca_certificate(std::string_view pem, std::string_view fing
     // It becomes the only trusted CA (schema v7).
     connection_.query("DELETE FROM trusted_cas", what).run();
     connection_
-        .query("INSERT INTO trusted_cas (fingerprint, pem, state, created_at) VALUES (?1, ?2, 'active', 0)", what)
+        .query("INSERT INTO trusted_cas (fingerprint, pem, state, created_at) VALUES (?1, ?2, 'active', 0)",
+               what)
         .bind(1, fingerprint)
         .bind(2, pem)
         .run();

@@ -33,7 +33,8 @@ Result<TrustedCa> SqliteStore::begin_ca_rotation(const CaRotation& rotation) {
     if (auto refused = refuse_rotation(trusted_cas(), rotation)) {
         return *refused;
     }
-    connection_.query("UPDATE trusted_cas SET state = 'previous' WHERE state = 'active'", "beginning a CA rotation")
+    connection_
+        .query("UPDATE trusted_cas SET state = 'previous' WHERE state = 'active'", "beginning a CA rotation")
         .run();
     connection_
         .query(
@@ -51,7 +52,8 @@ Result<TrustedCa> SqliteStore::begin_ca_rotation(const CaRotation& rotation) {
         .run();
     bump_generation();
     transaction.commit();
-    return TrustedCa{rotation.fingerprint, rotation.pem, rotation.cross_pem, std::string(kCaActive), rotation.now};
+    return TrustedCa{
+        rotation.fingerprint, rotation.pem, rotation.cross_pem, std::string(kCaActive), rotation.now};
 }
 
 Result<TrustedCa> SqliteStore::finish_ca_rotation(std::int64_t now) {
@@ -60,15 +62,16 @@ Result<TrustedCa> SqliteStore::finish_ca_rotation(std::int64_t now) {
     if (!previous) {
         return previous;
     }
-    auto count = connection_.query(std::string("SELECT count(*) ") + kLiveOfIssuer, "finishing a CA rotation");
+    auto count =
+        connection_.query(std::string("SELECT count(*) ") + kLiveOfIssuer, "finishing a CA rotation");
     count.bind(1, previous->fingerprint).bind(2, now);
     count.step();
     const std::int64_t total = count.int64(0);
     if (total > 0) {
-        auto listed = connection_.query(
-            std::string("SELECT c.host_name, c.kind, c.serial, c.not_after ") + kLiveOfIssuer +
-                " ORDER BY c.rowid LIMIT " + std::to_string(kFinishListLimit),
-            "finishing a CA rotation");
+        auto listed = connection_.query(std::string("SELECT c.host_name, c.kind, c.serial, c.not_after ") +
+                                            kLiveOfIssuer + " ORDER BY c.rowid LIMIT " +
+                                            std::to_string(kFinishListLimit),
+                                        "finishing a CA rotation");
         listed.bind(1, previous->fingerprint).bind(2, now);
         std::vector<BlockingCertificate> blocking;
         while (listed.step()) {

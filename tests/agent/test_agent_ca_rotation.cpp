@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -48,9 +49,9 @@ struct RotationCluster {
             const auto identity = fixture.enroll(name);
             auto agent = std::make_unique<AgentProcess>(root, name);
             install_credentials(*agent, identity.key_pem, identity.cert_pem, fixture.ca_pem());
-            REQUIRE(util::write_file_atomically(agent->properties_path(),
-                                                "name=" + name + "\nzone=default\nhost=" + ms1.address() +
-                                                    "@static\n")
+            REQUIRE(util::write_file_atomically(
+                        agent->properties_path(),
+                        "name=" + name + "\nzone=default\nhost=" + ms1.address() + "@static\n")
                         .ok());
             agent->start();
             agents.push_back(std::move(agent));
@@ -58,7 +59,8 @@ struct RotationCluster {
         for (const auto& agent : agents) {
             INFO(agent->name() << ":\n" << tail(agent->log()));
             REQUIRE(wait_until(
-                [&] { return connected_to(fixture, agent->name()) == std::optional<std::string>("ms1"); }, 15s));
+                [&] { return connected_to(fixture, agent->name()) == std::optional<std::string>("ms1"); },
+                15s));
         }
     }
 
@@ -107,9 +109,16 @@ std::size_t count_of(const std::string& text, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE_METHOD(RotationCluster, "a CA rotation under 20 connected agents disconnects none and ends with no old certificate") {
+TEST_CASE_METHOD(
+    RotationCluster,
+    "a CA rotation under 20 connected agents disconnects none and ends with no old certificate") {
     ms1.start();
-    start_agents(kAgents);
+    start_agents(kAgents + 1);
+    // One more agent, switched off during the rotation.
+    std::unique_ptr<AgentProcess> away = std::move(agents.back());
+    agents.pop_back();
+    away->kill(SIGTERM);
+    REQUIRE(away->wait(5s) == std::optional<int>(0));
     const std::string old_fingerprint = fixture.ca_fingerprint();
     const std::string old_pem = fixture.ca_pem();
 
@@ -145,6 +154,13 @@ TEST_CASE_METHOD(RotationCluster, "a CA rotation under 20 connected agents disco
         INFO(describe());
         REQUIRE(wait_until([&] { return certificate_from(*agent, new_pem); }, 15s));
     }
+    // The agent that was away still trusts only the old CA, which vouches
+    // for the new one: it connects, learns the new CA and renews too.
+    away->start();
+    {
+        INFO(away->log() << "\n" << describe());
+        REQUIRE(wait_until([&] { return certificate_from(*away, new_pem); }, 15s));
+    }
 
     const auto finished = ctl({"ca", "rotate", "--finish", "--ca-dir", fixture.ca_dir().string()});
     INFO(finished.err << "\n" << describe());
@@ -161,8 +177,7 @@ TEST_CASE_METHOD(RotationCluster, "a CA rotation under 20 connected agents disco
         INFO(describe());
         REQUIRE(wait_until(
             [&] {
-                return fingerprints_in(agent->dir() / "ca.crt") ==
-                       std::vector<std::string>{new_fingerprint};
+                return fingerprints_in(agent->dir() / "ca.crt") == std::vector<std::string>{new_fingerprint};
             },
             10s));
     }
@@ -189,13 +204,18 @@ TEST_CASE_METHOD(RotationCluster, "an agent refuses a CA that no CA it trusts vo
     auto unrelated = certs::CertificateAuthority::load(elsewhere.path() / "ca");
     REQUIRE(unrelated.ok());
     REQUIRE(fixture.store()
-                .begin_ca_rotation(store::CaRotation{
-                    old_fingerprint, unrelated->certificate_pem(), unrelated->fingerprint(), "", util::unix_now()})
+                .begin_ca_rotation(store::CaRotation{old_fingerprint,
+                                                     unrelated->certificate_pem(),
+                                                     unrelated->fingerprint(),
+                                                     "",
+                                                     util::unix_now()})
                 .ok());
 
     INFO(describe());
     REQUIRE(wait_until(
-        [&] { return agent.log().find("sent a CA certificate we do not trust, refused") != std::string::npos; },
+        [&] {
+            return agent.log().find("sent a CA certificate we do not trust, refused") != std::string::npos;
+        },
         10s));
     CHECK_THAT(agent.log(), Catch::Contains(unrelated->fingerprint()));
     CHECK(fingerprints_in(agent.dir() / "ca.crt") == std::vector<std::string>{old_fingerprint});

@@ -11,13 +11,13 @@
 #include <initializer_list>
 
 using namespace agentlb::certs;
+using agentlb::fail;
+using agentlb::Status;
+using agentlb::success;
 using agentlb::certs::test::agent_options;
 using agentlb::certs::test::ca_key;
 using agentlb::certs::test::server_options;
 using agentlb::certs::test::TestCa;
-using agentlb::fail;
-using agentlb::Status;
-using agentlb::success;
 using agentlb::util::unix_now;
 
 namespace {
@@ -102,7 +102,8 @@ TEST_CASE("make_successor_ca: a self-signed successor with the same name and a c
     CHECK_FALSE(check_vouched_ca(old.ca.certificate(), successor.certificate.get(), now).ok());
 }
 
-TEST_CASE("a peer trusting only the old root accepts a leaf of the successor sent with the cross certificate") {
+TEST_CASE(
+    "a peer trusting only the old root accepts a leaf of the successor sent with the cross certificate") {
     TestCa old;
     SuccessorCa successor = successor_of(old);
     X509Ptr server_leaf = issue_from_successor(successor, server_options());
@@ -157,9 +158,10 @@ TEST_CASE("a CA that is not the successor's predecessor does not vouch for its c
     auto vouched = check_vouched_ca(unrelated.ca.certificate(), successor.cross.get(), unix_now());
     REQUIRE_FALSE(vouched.ok());
     X509Ptr leaf = issue_from_successor(successor, server_options());
-    CHECK_FALSE(verify_sent_chain(
-                    leaf.get(), {successor.cross.get()}, {unrelated.ca.certificate()}, X509_PURPOSE_SSL_SERVER)
-                    .ok());
+    CHECK_FALSE(
+        verify_sent_chain(
+            leaf.get(), {successor.cross.get()}, {unrelated.ca.certificate()}, X509_PURPOSE_SSL_SERVER)
+            .ok());
 }
 
 TEST_CASE("make_successor_ca refuses a key that is not the CA's, and the same key again") {

@@ -1,11 +1,12 @@
 // make_ca_view and CaSet: what a server trusts, sends and issues from during
 // a CA rotation (mgmt/ca_set.hpp).
 
+#include "mgmt/ca_set.hpp"
+
 #include "certs/fingerprint.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "certs/rotation.hpp"
-#include "mgmt/ca_set.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -104,7 +105,8 @@ TEST_CASE("during a rotation the server trusts both CAs, sends the cross certifi
     CHECK(set.view()->trust_cas == std::vector<std::string>{r.prepared.pem});
 }
 
-TEST_CASE("a server whose CA folder still holds the previous CA issues from it, sends no chain, and says so") {
+TEST_CASE(
+    "a server whose CA folder still holds the previous CA issues from it, sends no chain, and says so") {
     Rotation r;
     CaSet set(std::make_shared<const CaView>(*make_ca_view(r.old_ca, r.before())));
     test::TempDir other;

@@ -33,7 +33,8 @@ std::string initialised_ca(const CtlFixture& f) {
 
 }  // namespace
 
-TEST_CASE("ca rotate makes a cross-signed successor, keeps the old CA as previous, and the store trusts both") {
+TEST_CASE(
+    "ca rotate makes a cross-signed successor, keeps the old CA as previous, and the store trusts both") {
     CtlFixture f;
     const std::string old_fingerprint = initialised_ca(f);
     const fs::path ca_dir = f.dir / "ca";
@@ -156,7 +157,8 @@ TEST_CASE("ca rotate --finish is refused, listing them, while certificates of th
 
     const auto refused = f.ctl({"ca", "rotate", "--finish", "--ca-dir", ca_dir.string()});
     CHECK(refused.exit_code == 1);
-    CHECK_THAT(refused.err, Catch::Contains("1 certificate in use") && Catch::Contains("h1 (agent, serial serial-h1"));
+    CHECK_THAT(refused.err,
+               Catch::Contains("1 certificate in use") && Catch::Contains("h1 (agent, serial serial-h1"));
     CHECK(fs::exists(ca_dir / "ca.previous.key"));
     CHECK(f.open()->trusted_cas().size() == 2);
 

@@ -29,21 +29,24 @@ int report_rotation(Context& context,
                     const std::string& active,
                     bool resumed) {
     if (context.json()) {
-        print_json(context.out(),
-                   Json{{"ca_fingerprint", active}, {"previous_ca_fingerprint", previous}, {"ca_dir", dir.string()}});
+        print_json(
+            context.out(),
+            Json{
+                {"ca_fingerprint", active}, {"previous_ca_fingerprint", previous}, {"ca_dir", dir.string()}});
         return kExitOk;
     }
     const std::string shown = display_text(dir.string());
-    context.out() << (resumed ? "completed the interrupted rotation in " : "rotated the CA in ") << shown
-                  << ": new CA " << active << "\n"
-                  << "the previous CA " << previous << " is kept as " << shown << "/"
-                  << certs::kPreviousCaKeyFileName << " and " << shown << "/"
-                  << certs::kPreviousCaCertificateFileName << " until `agentlbctl ca rotate --finish`\n"
-                  << "servers trust both CAs and issue from the new one (copy " << shown
-                  << " to servers with a CA folder of their own); agents learn the new CA over their session\n"
-                  << "next: `agentlbctl ca rotate --reissue-all` to renew every certificate now, then "
-                     "`agentlbctl ca rotate --finish --ca-dir "
-                  << shown << "`\n";
+    context.out()
+        << (resumed ? "completed the interrupted rotation in " : "rotated the CA in ") << shown << ": new CA "
+        << active << "\n"
+        << "the previous CA " << previous << " is kept as " << shown << "/" << certs::kPreviousCaKeyFileName
+        << " and " << shown << "/" << certs::kPreviousCaCertificateFileName
+        << " until `agentlbctl ca rotate --finish`\n"
+        << "servers trust both CAs and issue from the new one (copy " << shown
+        << " to servers with a CA folder of their own); agents learn the new CA over their session\n"
+        << "next: `agentlbctl ca rotate --reissue-all` to renew every certificate now, then "
+           "`agentlbctl ca rotate --finish --ca-dir "
+        << shown << "`\n";
     return kExitOk;
 }
 
@@ -54,8 +57,8 @@ int run_rotate(Context& context, const std::filesystem::path& dir) {
     }
     const auto trusted = (*store)->trusted_cas();
     if (trusted.empty()) {
-        return context.fail(kExitFailure,
-                            store_phrase(context.db()) + " holds no CA: create one with `agentlbctl ca init`");
+        return context.fail(
+            kExitFailure, store_phrase(context.db()) + " holds no CA: create one with `agentlbctl ca init`");
     }
     // A rotation the store recorded but whose files were not all moved.
     if (auto next = certs::next_ca_fingerprint(dir); next && *next == trusted.front().fingerprint) {
@@ -77,9 +80,10 @@ int run_rotate(Context& context, const std::filesystem::path& dir) {
     }
     for (const auto& ca : trusted) {
         if (ca.state == store::kCaPrevious) {
-            return context.fail(kExitUsage,
-                                "a CA rotation is already in progress (the previous CA " + ca.fingerprint +
-                                    " is still trusted): finish it first with `agentlbctl ca rotate --finish`");
+            return context.fail(
+                kExitUsage,
+                "a CA rotation is already in progress (the previous CA " + ca.fingerprint +
+                    " is still trusted): finish it first with `agentlbctl ca rotate --finish`");
         }
     }
     auto key = certs::generate_p256_key();
@@ -90,8 +94,11 @@ int run_rotate(Context& context, const std::filesystem::path& dir) {
     if (!prepared) {
         return context.fail(kExitFailure, prepared.error());
     }
-    auto begun = (*store)->begin_ca_rotation(store::CaRotation{
-        prepared->old_fingerprint, prepared->pem, prepared->fingerprint, prepared->cross_pem, util::unix_now()});
+    auto begun = (*store)->begin_ca_rotation(store::CaRotation{prepared->old_fingerprint,
+                                                               prepared->pem,
+                                                               prepared->fingerprint,
+                                                               prepared->cross_pem,
+                                                               util::unix_now()});
     if (!begun) {
         certs::discard_ca_rotation_files(dir);
         return context.fail(kExitUsage, begun.error());
@@ -126,7 +133,8 @@ int run_reissue_all(Context& context, const CommandArgs& args) {
         print_json(context.out(), Json{{"reissue", *id}, {"rate", rate}});
         return kExitOk;
     }
-    context.out() << "reissue " << *id << " requested: each server asks its agents holding a certificate of the "
+    context.out() << "reissue " << *id
+                  << " requested: each server asks its agents holding a certificate of the "
                   << "previous CA to renew now, " << rate << " a second\n";
     return kExitOk;
 }
@@ -141,9 +149,9 @@ int run_finish(Context& context, const std::filesystem::path& dir) {
         return context.fail(kExitFailure, finished.error());
     }
     if (auto removed = certs::remove_previous_ca_files(dir); !removed) {
-        return context.fail(kExitFailure,
-                            "the store no longer trusts the previous CA, but " + removed.error() +
-                                ": remove it by hand");
+        return context.fail(
+            kExitFailure,
+            "the store no longer trusts the previous CA, but " + removed.error() + ": remove it by hand");
     }
     if (context.json()) {
         print_json(context.out(), Json{{"removed_ca_fingerprint", finished->fingerprint}});
@@ -177,7 +185,8 @@ int run_ca_rotate(Context& context, const CommandArgs& args) {
 
 OptionsPtr ca_rotate_options() {
     auto options = command_options();
-    options->add_options()("ca-dir", text_value("DIR"), "the CA folder (ca.key, ca.crt); not with --reissue-all")(
+    options->add_options()(
+        "ca-dir", text_value("DIR"), "the CA folder (ca.key, ca.crt); not with --reissue-all")(
         "reissue-all", "ask every server to renew now the certificates of the previous CA")(
         "rate", text_value("N"), "with --reissue-all: agents a second per server (default 10)")(
         "finish", "forget the previous CA, in the store and in --ca-dir; refused while it is still in use");
@@ -191,7 +200,8 @@ std::vector<Command> ca_rotate_commands() {
         {{"ca", "rotate"},
          "--ca-dir DIR | --reissue-all [--rate N] | --finish --ca-dir DIR",
          "replace the CA with a new one cross-signed by it, without downtime",
-         "--ca-dir DIR: makes the new CA; the old one stays trusted (DIR/ca.previous.key, .crt) until --finish.\n"
+         "--ca-dir DIR: makes the new CA; the old one stays trusted (DIR/ca.previous.key, .crt) until "
+         "--finish.\n"
          "Refused (exit 2) when DIR's CA is not the store's active CA or a rotation is in progress.\n"
          "--finish refuses (exit 1), listing them, while certificates of the previous CA are in use.",
          ca_rotate_options(),

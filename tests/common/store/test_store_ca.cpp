@@ -61,7 +61,8 @@ TEST_CASE_METHOD(StoreFixture, "a rotation makes the successor active and keeps 
     (void)h1;
 }
 
-TEST_CASE_METHOD(StoreFixture, "a rotation is refused without a CA, from another CA, twice, or to a trusted CA") {
+TEST_CASE_METHOD(StoreFixture,
+                 "a rotation is refused without a CA, from another CA, twice, or to a trusted CA") {
     auto none = store->begin_ca_rotation(rotation());
     REQUIRE_FALSE(none.ok());
     CHECK_THAT(none.error(), Catch::Contains("no CA to rotate"));
@@ -83,7 +84,8 @@ TEST_CASE_METHOD(StoreFixture, "a rotation is refused without a CA, from another
     CHECK(store->trusted_cas().size() == 2);
 }
 
-TEST_CASE_METHOD(StoreFixture, "finish is refused while a certificate of the previous CA is in use, listing it") {
+TEST_CASE_METHOD(StoreFixture,
+                 "finish is refused while a certificate of the previous CA is in use, listing it") {
     store->put_ca_certificate("OLD PEM", kOld);
     const HostRecord h1 = enroll("h1");  // h1-1 from the old CA (recorded without an issuer)
     const HostRecord h2 = enroll("h2");

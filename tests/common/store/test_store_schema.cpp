@@ -110,7 +110,7 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
              kUndoV5 +
                  "DROP INDEX hosts_by_name_nocase; DROP TABLE superseded; DROP TABLE rebalances; "
                  "ALTER TABLE servers DROP COLUMN maintenance; PRAGMA user_version = 1; "
-             "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
+                 "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
     auto store = open_sqlite_store(db, OpenMode::existing);
     CHECK(raw_value(db, "PRAGMA user_version") == std::to_string(kSchemaVersion));
     CHECK(store->list_hosts().size() == 2);
@@ -145,8 +145,7 @@ TEST_CASE("a version 3 store gets the maintenance flag and rebalance requests, k
         store->set_server_state("ms2", "down");
     }
     // What version 3 held: no maintenance column, no rebalances table.
-    const std::string v4 =
-        "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; " + kUndoV5;
+    const std::string v4 = "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; " + kUndoV5;
     raw_exec(db,
              v4 + (backend_of(db) == Backend::postgresql ? "UPDATE agentlb_schema SET version = 3"
                                                          : "PRAGMA user_version = 3"));
@@ -184,9 +183,8 @@ TEST_CASE("a version 4 store gets clusters and scoped configuration, keeping its
         REQUIRE(store->redeem_token(RedeemRequest{"hash-1", "kvm1", std::nullopt, 5}, issuer.fn()));
     }
     raw_exec(db,
-             kUndoV5 + (backend_of(db) == Backend::postgresql
-                                         ? "UPDATE agentlb_schema SET version = 4"
-                                         : "PRAGMA user_version = 4"));
+             kUndoV5 + (backend_of(db) == Backend::postgresql ? "UPDATE agentlb_schema SET version = 4"
+                                                              : "PRAGMA user_version = 4"));
     REQUIRE(read_schema_versions(db).stored == 4);
 
     auto store = open_store(db, OpenMode::existing);
@@ -208,7 +206,8 @@ TEST_CASE("a version 4 store gets clusters and scoped configuration, keeping its
     CHECK(store->find_host("kvm1")->cluster == "c1");
 }
 
-TEST_CASE("a version 5 store's certificates become agent certificates of the store's CA, named after their host") {
+TEST_CASE(
+    "a version 5 store's certificates become agent certificates of the store's CA, named after their host") {
     TestLocation location;
     const std::string& db = location.db();
     CountingIssuer issuer;
