@@ -9,6 +9,7 @@
 #include "tests/tools/ctl_fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include <filesystem>
@@ -171,4 +172,15 @@ TEST_CASE("ca rotate --finish is refused, listing them, while certificates of th
     CHECK_FALSE(fs::exists(ca_dir / "ca.previous.crt"));
     CHECK(f.open()->trusted_cas().size() == 1);
     CHECK(certs::CertificateAuthority::load(ca_dir).ok());
+}
+
+TEST_CASE("ca rotate makes the new CA key of the type agentlb.ca.key.type names") {
+    CtlFixture f;
+    initialised_ca(f);
+    REQUIRE(f.ctl({"config", "set", "agentlb.ca.key.type", "p384"}).exit_code == 0);
+    REQUIRE(f.ctl({"ca", "rotate", "--ca-dir", (f.dir / "ca").string()}).exit_code == 0);
+    auto key = certs::load_private_key_file(f.dir / "ca" / "ca.key");
+    REQUIRE(key.ok());
+    CHECK(EVP_PKEY_get_bits(key->get()) == 384);
+    CHECK(certs::CertificateAuthority::load(f.dir / "ca").ok());
 }

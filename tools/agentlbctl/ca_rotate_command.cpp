@@ -3,6 +3,7 @@
 #include "certs/ca.hpp"
 #include "certs/keys.hpp"
 #include "certs/rotation.hpp"
+#include "common/lb/certificate_settings.hpp"
 #include "common/util/clock.hpp"
 #include "tools/agentlbctl/output.hpp"
 
@@ -86,7 +87,12 @@ int run_rotate(Context& context, const std::filesystem::path& dir) {
                     " is still trusted): finish it first with `agentlbctl ca rotate --finish`");
         }
     }
-    auto key = certs::generate_p256_key();
+    // The new CA key is of the type new keys get (agentlb.ca.key.type, global value).
+    auto settings = lb::certificate_settings_from_config((*store)->list_config());
+    if (!settings) {
+        return context.fail(kExitFailure, "the stored configuration is not valid: " + settings.error());
+    }
+    auto key = certs::generate_key(settings->key_type);
     if (!key) {
         return context.fail(kExitFailure, key.error());
     }
