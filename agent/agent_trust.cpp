@@ -23,6 +23,9 @@ void Agent::on_trust(const std::shared_ptr<ServerSession>& session, const wire::
     for (const auto& refused : update->refused) {
         spdlog::warn("{} sent a CA certificate we do not trust, refused: {}", session->entry(), refused);
     }
+    for (const auto& skipped : update->skipped) {
+        spdlog::debug("{} lists {}, which our CA replaced or is: not needed", session->entry(), skipped);
+    }
     if (!update->changed) {
         return;
     }

@@ -43,6 +43,28 @@ std::string vouch_problem(const std::vector<certs::X509Ptr>& trusted, X509* cand
     return first.empty() ? "no CA we trust vouches for it" : "no CA we trust vouches for it: " + first;
 }
 
+// A CA we already trust under another certificate (a cross certificate of
+// our root: same name and key), or the CA our root replaced (it vouches for a
+// listed cross certificate of our root): what an agent enrolled during a
+// rotation is sent. Not needed, so not adopted, and not a refusal either.
+bool predecessor_of_trusted(const std::vector<certs::X509Ptr>& trusted,
+                            const std::vector<certs::X509Ptr>& listed,
+                            X509* candidate,
+                            std::int64_t now) {
+    const auto ours = [&](X509* certificate) {
+        return std::any_of(trusted.begin(), trusted.end(), [&](const certs::X509Ptr& anchor) {
+            return certs::same_subject_and_key(anchor.get(), certificate);
+        });
+    };
+    if (ours(candidate)) {
+        return true;
+    }
+    return std::any_of(listed.begin(), listed.end(), [&](const certs::X509Ptr& cross) {
+        return cross.get() != candidate && ours(cross.get()) &&
+               certs::check_vouched_ca(candidate, cross.get(), now).ok();
+    });
+}
+
 }  // namespace
 
 std::vector<std::string> bundle_fingerprints(const std::string& bundle_pem) {
@@ -107,6 +129,10 @@ Result<TrustUpdate> apply_trust(const std::string& current_bundle_pem,
             } else {
                 problems[i] = valid.error();
             }
+        }
+        if (predecessor_of_trusted(*current, listed, candidate, now)) {
+            out.skipped.push_back(describe(candidate));
+            continue;
         }
         out.refused.push_back(describe(candidate) + ": " + problems[i]);
     }

@@ -24,7 +24,11 @@ struct TrustUpdate {
     std::vector<std::string> added;    // "NAME (sha256:...)", for the log
     std::vector<std::string> dropped;  // likewise
     std::vector<std::string> refused;  // "NAME (sha256:...): why", peer text escaped
-    std::vector<std::string> trusts;   // fingerprints of the result, for hello
+    // Not adopted and not refused: the CA our root replaced, or a cross
+    // certificate of our own root (an agent enrolled during a rotation holds
+    // only the new CA and needs neither).
+    std::vector<std::string> skipped;
+    std::vector<std::string> trusts;  // fingerprints of the result, for hello
 };
 
 // `current_bundle_pem`: the CA file's text; `now`: Unix seconds. Fails only

@@ -122,6 +122,28 @@ TEST_CASE("trust: CAs not listed are dropped once a listed one was accepted") {
     CHECK(strangers->bundle_pem == next.root);
 }
 
+TEST_CASE("trust: an agent holding only the new CA skips the old one and the cross certificate quietly") {
+    TestCa old;
+    const Rotated next = rotate(old);
+    // Enrolled during the rotation: it holds the new CA alone.
+    auto update =
+        apply_trust(next.root, wire::Trust{{next.root, old.ca.certificate_pem(), next.cross}}, unix_now());
+    REQUIRE(update.ok());
+    CHECK_FALSE(update->changed);
+    CHECK(update->bundle_pem == next.root);
+    CHECK(update->refused.empty());
+    CHECK(update->skipped.size() == 2);
+    // An unrelated CA listed beside them is still refused.
+    TestCa unrelated;
+    auto mixed = apply_trust(
+        next.root,
+        wire::Trust{{next.root, old.ca.certificate_pem(), next.cross, unrelated.ca.certificate_pem()}},
+        unix_now());
+    REQUIRE(mixed.ok());
+    CHECK(mixed->refused.size() == 1);
+    CHECK(mixed->skipped.size() == 2);
+}
+
 TEST_CASE("trust: a damaged CA file is reported, not replaced") {
     auto update = apply_trust("garbage", wire::Trust{{"x"}}, unix_now());
     CHECK_FALSE(update.ok());
