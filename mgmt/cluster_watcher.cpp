@@ -311,7 +311,9 @@ void ClusterWatcher::apply_cas(const Loaded& loaded) {
     if (!loaded.reissues.empty()) {
         state_->reissue_all.store(true);
         last_reissue_id_ = loaded.reissues.back().id;
-        reissue_->request(loaded.reissues.back().rate);
+        if (reissue_) {
+            reissue_->request(loaded.reissues.back().rate);
+        }
     }
 }
 
