@@ -16,9 +16,11 @@
 // - pushes: persist, then adopt and ack;
 // - migrate, or a list without the current server: move to another server
 //   make-before-break, staying put while nothing else answers;
-// - renewal at two thirds of the certificate's life, checked hourly and at
-//   connect; an expired certificate is renewed on the enrollment ports
+// - renewal at the servers' fraction (two thirds by default) of the certificate's life, checked hourly and at
+//   connect, or at once when the server sends `reissue` (a CA rotation);
+//   an expired certificate is renewed on the enrollment ports
 //   (renew_expired, agent_expired.cpp) while the servers' grace allows;
+// - `trust`: the CA bundle changes only as agent/trust_update.hpp allows;
 // - SIGTERM/SIGINT: close and exit 0; SIGHUP: reload the properties file.
 //
 // Implemented in agent.cpp (construction, start, stop) and agent_*.cpp, one
@@ -65,6 +67,8 @@ public:
                     const protocol::AgentMachine::Migrate& migrate) override;
     void on_certificate(const std::shared_ptr<ServerSession>& session,
                         const wire::Certificate& cert) override;
+    void on_trust(const std::shared_ptr<ServerSession>& session, const wire::Trust& trust) override;
+    void on_reissue(const std::shared_ptr<ServerSession>& session) override;
     void on_closed(const std::shared_ptr<ServerSession>& session, const std::string& reason) override;
 
 private:
@@ -102,7 +106,8 @@ private:
     void reload();
     void stop(int exit_code, const std::string& why);
     void wake_connection_loop();
-    void check_renewal();
+    // `now`: renew even before the usual point (the server sent `reissue`).
+    void check_renewal(bool now = false);
     bool certificate_expired() const;
     // A `renewal` object from welcome (nothing: an older server) or ms_list.
     void set_renewal_policy(const std::optional<wire::Renewal>& policy);

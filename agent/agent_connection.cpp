@@ -3,6 +3,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/printable.hpp"
+#include "agent/trust_update.hpp"
 #include "common/protocol/connection_policy.hpp"
 #include "common/util/bounded_join.hpp"
 #include "common/util/text.hpp"
@@ -35,6 +36,7 @@ asio::awaitable<DialOutcome> Agent::dial(const std::string& entry) {
     hello.list = settings_.held_list();
     hello.interval = settings_.check_interval;
     hello.version = AGENTLB_VERSION;
+    hello.trusts = bundle_fingerprints(credentials_.ca_pem);
     if (!hello.list.empty() && wire::encode_message(hello).size() > wire::kMaxPayload) {
         // An empty list disagrees with any list, so the server answers with a
         // correction, which replaces the oversized one in the file.

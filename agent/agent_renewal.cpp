@@ -34,7 +34,7 @@ asio::awaitable<void> Agent::renewal_loop() {
     }
 }
 
-void Agent::check_renewal() {
+void Agent::check_renewal(bool now_asked) {
     if (!current_ || !credentials_.certificate) {
         return;
     }
@@ -43,7 +43,8 @@ void Agent::check_renewal() {
         spdlog::warn("renewal policy from the servers: {}", decision.note);
     }
     renewal_note_ = decision.note;
-    if (!decision.due) {
+    // A server's `reissue` (a CA rotation) renews now, automatic renewal or not.
+    if (!now_asked && !decision.due) {
         if (!decision.automatic && !warned_manual_renewal_ &&
             certs::needs_renewal(credentials_.certificate.get(), util::unix_now())) {
             // Once: the operator chose this (ca.framework.cert.automatic.renewal false).
@@ -69,10 +70,11 @@ void Agent::check_renewal() {
     }
     pending_key_pem_ = certs::private_key_to_pem(key->get());
     pending_since_ = now;
-    spdlog::info("certificate valid until {}: asking {} for a new one ({} key)",
+    spdlog::info("certificate valid until {}: asking {} for a new one ({} key){}",
                  util::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
                  current_->entry(),
-                 certs::to_string(decision.key_type));
+                 certs::to_string(decision.key_type),
+                 now_asked ? " (the server asked for it)" : "");
     current_->renew(*csr);
 }
 
@@ -105,7 +107,7 @@ void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const 
         return;
     }
     if (checked->new_ca) {
-        spdlog::warn("{} sent a new CA certificate that our CA vouches for: it replaces {}",
+        spdlog::warn("{} sent a new CA certificate that our CA vouches for: it is added to {}",
                      session->entry(),
                      printable_path(settings_.ca_file));
     }

@@ -76,7 +76,7 @@ Result<Credentials> load_credentials(const AgentSettings& settings) {
     if (!cert) {
         return fail(printable_path(settings.cert_file) + ": " + cert.error());
     }
-    if (auto ca = certs::parse_certificate_pem(*ca_pem); !ca) {
+    if (auto ca = certs::parse_certificates_pem(*ca_pem); !ca) {
         return fail(printable_path(settings.ca_file) + ": " + ca.error());
     }
     if (!certs::key_matches_certificate(key->get(), cert->get())) {
@@ -105,6 +105,10 @@ Status store_enrolled_key_and_ca(const AgentSettings& settings,
 
 Status store_enrolled_certificate(const AgentSettings& settings, const std::string& cert_pem) {
     return util::write_file_atomically(settings.cert_file, cert_pem, kCertMode, util::Overwrite::replace);
+}
+
+Status store_trusted_cas(const AgentSettings& settings, const std::string& bundle_pem) {
+    return util::write_file_atomically(settings.ca_file, bundle_pem, kCertMode, util::Overwrite::replace);
 }
 
 Status store_renewed(const AgentSettings& settings,

@@ -23,7 +23,7 @@ namespace agentlb::agent {
 struct Credentials {
     std::string key_pem;
     std::string cert_pem;
-    std::string ca_pem;
+    std::string ca_pem;          // one CA certificate or a bundle of several (a CA rotation)
     certs::X509Ptr certificate;  // parsed cert_pem
 };
 
@@ -43,6 +43,10 @@ Status store_enrolled_key_and_ca(const AgentSettings& settings,
                                  const std::string& key_pem,
                                  const std::string& ca_pem);
 Status store_enrolled_certificate(const AgentSettings& settings, const std::string& cert_pem);
+
+// A `trust` message changed the CAs we trust: the CA file (a PEM bundle) is
+// replaced atomically (a reader sees the old bundle or the new one).
+Status store_trusted_cas(const AgentSettings& settings, const std::string& bundle_pem);
 
 // Renewal: KEY.new, CA (when it changed), certificate, then KEY.new -> KEY.
 Status store_renewed(const AgentSettings& settings,

@@ -9,6 +9,8 @@
 
 #include <openssl/x509.h>
 
+#include <algorithm>
+
 namespace agentlb::agent {
 
 namespace {
@@ -25,9 +27,9 @@ Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
                                                const std::string& name,
                                                const wire::Certificate& message,
                                                std::int64_t now) {
-    auto pinned = certs::parse_certificate_pem(pinned_ca_pem);
+    auto pinned = certs::parse_certificates_pem(pinned_ca_pem);
     if (!pinned) {
-        return fail("our CA certificate does not parse: " + pinned.error());
+        return fail("our CA file does not parse: " + pinned.error());
     }
     auto cert = certs::parse_certificate_pem(message.certificate);
     if (!cert) {
@@ -45,16 +47,36 @@ Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
         if (!offered) {
             return fail("the CA certificate sent with it does not parse: " + offered.error());
         }
-        if (!same_certificate(offered->get(), pinned->get())) {
-            if (auto vouched = certs::check_vouched_ca(pinned->get(), offered->get(), now); !vouched) {
+        const bool known = std::any_of(pinned->begin(), pinned->end(), [&](const certs::X509Ptr& ca) {
+            return same_certificate(offered->get(), ca.get());
+        });
+        if (!known) {
+            std::string refusal;
+            for (const auto& ca : *pinned) {
+                auto vouched = certs::check_vouched_ca(ca.get(), offered->get(), now);
+                if (vouched) {
+                    refusal.clear();
+                    break;
+                }
+                if (refusal.empty()) {
+                    refusal = vouched.error();
+                }
+            }
+            if (!refusal.empty()) {
                 return fail("the server sent another CA certificate (" +
                             util::peer_text(certs::common_name_of(offered->get()),
                                             util::kShownTextBytes,
                                             util::Quoted::yes) +
                             ", " + certs::fingerprint_of(offered->get()) +
-                            ") that our CA does not vouch for: " + vouched.error());
+                            ") that our CA does not vouch for: " + refusal);
             }
-            out.renewed.ca_pem = message.ca;
+            // Added, not replacing: servers still using the old CA's
+            // certificates must stay reachable during a rotation.
+            out.renewed.ca_pem = pinned_ca_pem;
+            if (!out.renewed.ca_pem.empty() && out.renewed.ca_pem.back() != '\n') {
+                out.renewed.ca_pem += '\n';
+            }
+            out.renewed.ca_pem += message.ca;
             out.new_ca = true;
         }
     }

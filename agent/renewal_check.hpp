@@ -3,12 +3,14 @@
 // Deciding whether a `certificate` answer to our `renew` can be stored.
 //
 // The agent's trust is rooted in the CA file it already holds (the pinned
-// CA): a server can never replace it. The CA in the answer is taken only when
-// it is the pinned one (same DER) or when the pinned CA vouches for it
-// (certs::check_vouched_ca: signed with the pinned CA's key, a CA, valid
-// now); the new certificate must verify against the CA that will be stored,
-// so it always chains to the pinned CA. Anything else is refused and the
-// current key, certificate and CA stay as they are. CPU only, no I/O.
+// CAs, a PEM bundle): a server can never replace them. The CA in the answer
+// is taken only when it is one of them (same DER) or when one of them vouches
+// for it (certs::check_vouched_ca: signed with that CA's key, a CA, valid
+// now); a vouched CA is added to the bundle (servers still using the old
+// CA's certificates stay reachable during a rotation). The new certificate
+// must verify against the bundle that will be stored, so it always chains to
+// a pinned CA. Anything else is refused and the current key, certificate and
+// CAs stay as they are. CPU only, no I/O.
 
 #include "agent/credentials.hpp"
 #include "certs/key_type.hpp"
@@ -23,10 +25,10 @@ namespace agentlb::agent {
 
 struct RenewalCheck {
     Credentials renewed;  // what store_renewed() writes
-    bool new_ca = false;  // renewed.ca_pem is a vouched CA other than the pinned one
+    bool new_ca = false;  // renewed.ca_pem gained a vouched CA the pinned ones did not hold
 };
 
-// `pinned_ca_pem`: the CA file's text; `pending_key_pem`: the key our CSR was
+// `pinned_ca_pem`: the CA file's text (one CA or several); `pending_key_pem`: the key our CSR was
 // made from; `name`: our identity (the certificate's CN); `now`: Unix seconds.
 // The reason reads as the end of "refused the renewed certificate: ...".
 Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,

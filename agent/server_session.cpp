@@ -215,6 +215,10 @@ void ServerSession::run_one(Machine::Action& action) {
         events_->on_migrate(shared_from_this(), *migrate);
     } else if (auto* certificate = std::get_if<Machine::CertificateReceived>(&action)) {
         events_->on_certificate(shared_from_this(), certificate->certificate);
+    } else if (auto* trust = std::get_if<Machine::TrustReceived>(&action)) {
+        events_->on_trust(shared_from_this(), trust->trust);
+    } else if (std::holds_alternative<Machine::ReissueRequested>(action)) {
+        events_->on_reissue(shared_from_this());
     }
 }
 

@@ -54,6 +54,10 @@ public:
                             const protocol::AgentMachine::Migrate& migrate) = 0;
     virtual void on_certificate(const std::shared_ptr<ServerSession>& session,
                                 const wire::Certificate& cert) = 0;
+    // The CAs the cluster trusts (agent/trust_update.hpp decides what to adopt).
+    virtual void on_trust(const std::shared_ptr<ServerSession>& session, const wire::Trust& trust) = 0;
+    // The server asks for a renewal now.
+    virtual void on_reissue(const std::shared_ptr<ServerSession>& session) = 0;
     virtual void on_closed(const std::shared_ptr<ServerSession>& session, const std::string& reason) = 0;
 };
 

@@ -174,6 +174,11 @@ asio::awaitable<void> AgentSession::handshake() {
         co_return;
     }
     auto certificate = tls::agent_certificate(stream_.native_handle(), state_->revoked.get());
+    {
+        X509* peer = SSL_get0_peer_certificate(stream_.native_handle());
+        std::lock_guard lock(status_mutex_);
+        issuer_key_id_ = authority_key_id_of(peer);
+    }
     feed([&certificate](protocol::ServerMachine& m) {
         return m.on_handshake_done(std::move(certificate), protocol::Clock::now());
     });
@@ -283,6 +288,13 @@ void AgentSession::carry_out(protocol::Actions actions) {
             }
             // A snapshot loaded while we were checking would otherwise be missed.
             apply_now(state_->snapshot());
+            const auto cas = state_->ca.view();
+            offer_trust(cas);
+            // An agent that was away when --reissue-all ran renews now.
+            if (state_->reissue_all.load() && !cas->issuer_outdated &&
+                certificate_from(cas->previous_key_id)) {
+                reissue();
+            }
             // A drain that began while this hello was looked up: the drain's
             // current round did not see this session, so it is asked here.
             if (const auto why = Drain::hello_refusal(*state_); why != DrainRule::Why::none) {

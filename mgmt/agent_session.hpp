@@ -25,6 +25,7 @@
 #include "common/protocol/server_machine.hpp"
 #include "common/tls/stream.hpp"
 #include "mgmt/awaitable.hpp"
+#include "mgmt/ca_set.hpp"
 #include "mgmt/cluster_state.hpp"
 #include "mgmt/frame_outbox.hpp"
 
@@ -79,6 +80,16 @@ public:
                              const std::shared_ptr<const ClusterSnapshot>& snapshot);
 
     AgentStatus status() const;
+
+    // CA rotation (agent_session_ca.cpp). Sends `trust` when the agent
+    // understands it (its hello had `trusts`) and the CAs it is known to
+    // trust differ from `cas`'s. Any thread.
+    void offer_trust(std::shared_ptr<const CaView> cas);
+    // Sends `reissue` (renew now) to an agent that understands it. Any thread.
+    void reissue();
+    // The agent's current certificate was issued by the CA with this
+    // subjectKeyIdentifier (hex): its authorityKeyIdentifier matches. Any thread.
+    bool certificate_from(const std::string& ca_key_id) const;
 
 private:
     // How far the session has come in ending (the machine says why).
@@ -142,6 +153,12 @@ private:
     bool hook_connected_ = false;
     std::string migrate_reason_;
     std::string superseded_by_;
+    // CA rotation: the authorityKeyIdentifier of the agent's certificate
+    // (updated when this session renews it), under status_mutex_; the CA
+    // fingerprints the agent is known to trust (hello's, then what was sent).
+    std::string issuer_key_id_;
+    std::vector<std::string> known_trust_;
+    bool trust_known_ = false;
 };
 
 // In the header: the session's code is split over agent_session*.cpp.

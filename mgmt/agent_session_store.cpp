@@ -123,6 +123,9 @@ asio::awaitable<void> AgentSession::issue(std::string csr) {
         } else {
             state_->metrics.count_renewal(RenewalKind::agent, RenewalResult::ok);
             spdlog::info("{}: issued a renewed certificate", who());
+            // The agent holds a certificate of this server's CA now (a reissue need not ask again).
+            std::lock_guard lock(status_mutex_);
+            issuer_key_id_ = subject_key_id_of(state_->ca.issuer()->certificate());
         }
     } catch (const std::exception& e) {
         state_->metrics.count_renewal(RenewalKind::agent, RenewalResult::failed);

@@ -37,18 +37,21 @@ protocol::Issued issue_renewal(store::Store& store,
     const lb::ConfigScope place =
         host != nullptr ? lb::ConfigScope{host->zone, host->cluster} : lb::ConfigScope{};
     options.validity = certificate_settings_at(*snapshot, place).agent_validity;
-    auto issued = state.ca.issue(csr, options);
+    // One view: the certificate, its recorded issuer and the `ca` sent with it agree.
+    const auto cas = state.ca.view();
+    auto issued = cas->issuer->issue(csr, options);
     protocol::Issued answer;
     if (!issued) {
         answer.outcome = protocol::Issued::Outcome::refused;
         answer.reason = issued.error();
         return answer;
     }
-    store.record_certificate(host_id,
-                             store::IssuedCertificate{issued->pem, issued->serial, issued->not_after});
+    store::IssuedCertificate record{issued->pem, issued->serial, issued->not_after};
+    record.issuer = cas->issuer_fingerprint;
+    store.record_certificate(host_id, record);
     answer.outcome = protocol::Issued::Outcome::issued;
     answer.certificate = std::move(issued->pem);
-    answer.ca = state.ca.certificate_pem();
+    answer.ca = cas->answer_ca_pem;
     return answer;
 }
 

@@ -6,6 +6,8 @@
 #include "common/util/exception_text.hpp"
 #include "common/util/text.hpp"
 #include "mgmt/agent_session.hpp"
+#include "mgmt/reissue_pacer.hpp"
+#include "mgmt/server_certificate.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/tick_loop.hpp"
 
@@ -29,6 +31,8 @@ struct ClusterWatcher::Loaded {
     std::vector<store::HostRecord> hosts;
     std::vector<store::ServerRecord> servers;
     std::vector<std::string> revoked;
+    std::vector<store::TrustedCa> trusted;
+    std::vector<store::ReissueRequest> reissues;  // after the last one seen
     std::chrono::steady_clock::time_point seen_at;
 };
 
@@ -36,8 +40,8 @@ namespace {
 
 // Reads the generation first: anything written after it is read too, or
 // triggers another reload at the next poll.
-auto load_job(std::int64_t known_generation) {
-    return [known_generation](store::Store& store) -> std::optional<ClusterWatcher::Loaded> {
+auto load_job(std::int64_t known_generation, std::int64_t last_reissue_id) {
+    return [known_generation, last_reissue_id](store::Store& store) -> std::optional<ClusterWatcher::Loaded> {
         const auto generation = store.generation();
         if (generation == known_generation) {
             return std::nullopt;
@@ -52,6 +56,8 @@ auto load_job(std::int64_t known_generation) {
         loaded.hosts = store.list_hosts();
         loaded.servers = store.list_servers();
         loaded.revoked = store.revoked_serials();
+        loaded.trusted = store.trusted_cas();
+        loaded.reissues = store.reissue_requests_after(last_reissue_id);
         return loaded;
     };
 }
@@ -64,7 +70,9 @@ ClusterWatcher::ClusterWatcher(asio::io_context& context,
     : context_(context), state_(std::move(state)), timer_(context), poll_period_(poll_period) {}
 
 void ClusterWatcher::load_initial() {
-    auto loaded = state_->store.call_sync(load_job(generation_));
+    reissue_ = std::make_shared<ReissuePacer>(context_, state_);
+    last_reissue_id_ = state_->store.call_sync([](store::Store& store) { return store.last_reissue_id(); });
+    auto loaded = state_->store.call_sync(load_job(generation_, last_reissue_id_));
     if (loaded) {
         install(std::move(*loaded));
     }
@@ -75,6 +83,9 @@ void ClusterWatcher::start() {
 }
 
 void ClusterWatcher::stop() {
+    if (reissue_) {
+        reissue_->stop();
+    }
     asio::post(context_, [self = shared_from_this()] {
         self->stopped_ = true;
         self->timer_.cancel();
@@ -103,7 +114,7 @@ asio::awaitable<void> ClusterWatcher::poll_loop() {
         wake_pending_ = false;
         std::optional<Loaded> loaded;
         try {
-            auto job = load_job(generation_);
+            auto job = load_job(generation_, last_reissue_id_);
             loaded = co_await state_->store.call(std::move(job));
         } catch (const std::exception& e) {
             // A locked, failing or unreachable store: keep serving from the
@@ -209,6 +220,7 @@ void ClusterWatcher::install(Loaded loaded) {
         state_->metrics.revocations_applied.fetch_add(learned);
     }
     state_->revoked->replace(std::move(loaded.revoked));
+    apply_cas(loaded);
 
     if (snapshot->settings.hosts != previous->settings.hosts || previous->generation < 0) {
         if (snapshot->settings.hosts.empty()) {
@@ -249,6 +261,60 @@ void ClusterWatcher::install(Loaded loaded) {
     }
     const std::chrono::duration<double> lag = std::chrono::steady_clock::now() - loaded.seen_at;
     state_->metrics.store_change_lag_seconds.store(lag.count());
+}
+
+// Runs on the main context, as install does.
+void ClusterWatcher::apply_cas(const Loaded& loaded) {
+    auto change = state_->ca.update(loaded.trusted, state_->options.ca_dir);
+    if (!change) {
+        if (refused_ca_generation_ != loaded.generation) {
+            spdlog::error("the store's trusted CAs refused, keeping the current ones: {}", change.error());
+            refused_ca_generation_ = loaded.generation;
+        }
+        return;
+    }
+    const auto cas = state_->ca.view();
+    if (change->issuer_changed) {
+        spdlog::info("issuing certificates from the CA {} (--ca-dir {}) from now on",
+                     cas->issuer_fingerprint,
+                     state_->options.ca_dir);
+    }
+    if (change->trust_changed) {
+        if (cas->issuer_outdated) {
+            spdlog::warn(
+                "the store's active CA is {}, but --ca-dir {} holds {}: this server issues from it until "
+                "the rotated CA files (ca.key, ca.crt) are copied there",
+                loaded.trusted.empty() ? std::string() : loaded.trusted.front().fingerprint,
+                state_->options.ca_dir,
+                cas->issuer_fingerprint);
+        }
+        spdlog::info("trusting {} CA certificate(s){}",
+                     cas->trust_fingerprints.size(),
+                     cas->previous_fingerprint ? ", a CA rotation is in progress" : "");
+        // New connections get the new trust set and chain; open sessions keep theirs.
+        if (const auto tls = state_->tls.current()) {
+            ServerCredentials credentials{tls->certificate_pem, tls->key_pem, {}, {}};
+            auto rebuilt = make_server_tls(credentials, tls->issuer_fingerprint, *cas, state_->revoked);
+            if (rebuilt) {
+                state_->tls.install(*rebuilt);
+            } else {
+                spdlog::error("cannot use the new set of trusted CAs: {}", rebuilt.error());
+            }
+        }
+        for (const auto& session : state_->registry.sessions()) {
+            session->offer_trust(cas);
+        }
+    }
+    if (!cas->previous_fingerprint) {
+        state_->reissue_all.store(false);
+    }
+    if (!loaded.reissues.empty()) {
+        state_->reissue_all.store(true);
+        last_reissue_id_ = loaded.reissues.back().id;
+        if (reissue_) {
+            reissue_->request(loaded.reissues.back().rate);
+        }
+    }
 }
 
 }  // namespace agentlb::mgmt

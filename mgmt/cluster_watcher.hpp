@@ -19,6 +19,7 @@
 
 namespace agentlb::mgmt {
 
+class ReissuePacer;
 class SharedState;
 struct ClusterSnapshot;
 
@@ -55,6 +56,9 @@ public:
 private:
     boost::asio::awaitable<void> poll_loop();
     void install(Loaded loaded);
+    // The trusted CAs of a reload (CA rotation): a new CA set, new TLS
+    // contexts and `trust` to every session when it changed.
+    void apply_cas(const Loaded& loaded);
 
     boost::asio::io_context& context_;
     std::shared_ptr<SharedState> state_;
@@ -66,6 +70,10 @@ private:
     std::int64_t refused_generation_ = -1;
     std::int64_t refused_server_key_generation_ = -1;
     std::int64_t refused_place_generation_ = -1;
+    std::int64_t refused_ca_generation_ = -1;
+    // The newest reissue request seen (those made before start are not acted on).
+    std::int64_t last_reissue_id_ = 0;
+    std::shared_ptr<ReissuePacer> reissue_;
     // This server's state last told to the --hook runner (own_state_hook_event).
     std::string hook_state_;
 };

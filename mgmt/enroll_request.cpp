@@ -45,7 +45,7 @@ Redeemed redeem(const wire::EnrollRequest& request,
             redeemed.bad_csr = true;
             return fail(issued.error());
         }
-        return store::IssuedCertificate{issued->pem, issued->serial, issued->not_after};
+        return store::IssuedCertificate{issued->pem, issued->serial, issued->not_after, ca.fingerprint()};
     };
     auto result = store.redeem_token(redeem, issue);
     if (!result) {

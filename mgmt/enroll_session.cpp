@@ -196,7 +196,8 @@ asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::redeem(wire::Enr
     } else {
         auto job = [state = state_, request](store::Store& store) {
             const auto snapshot = state->snapshot();
-            return redeem_enroll_request(request, store, state->ca, *snapshot, util::unix_now());
+            const auto issuer = state->ca.issuer();  // the CA set may change meanwhile
+            return redeem_enroll_request(request, store, *issuer, *snapshot, util::unix_now());
         };
         try {
             redeemed = co_await state_->store.call(std::move(job));
@@ -217,15 +218,15 @@ asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::redeem(wire::Enr
 asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::renew_expired(wire::RenewExpired request) {
     protocol::EnrollRedeemed redeemed;
     // OpenSSL's checks here (signature included): a forged request never queues on the store thread.
-    auto checked = check_expired_certificate(request, state_->ca, exporter_, util::unix_now());
+    const auto cas = state_->ca.view();  // the CA set may change meanwhile
+    auto checked = check_expired_certificate(request, cas->trust_pem, exporter_, util::unix_now());
     if (auto* refused = std::get_if<protocol::EnrollRefusal>(&checked)) {
         redeemed = std::move(*refused);
     } else {
         const ExpiredCertificate expired = std::get<ExpiredCertificate>(std::move(checked));
-        auto job = [state = state_, request, expired](store::Store& store) {
+        auto job = [state = state_, request, expired, issuer = cas->issuer](store::Store& store) {
             const auto snapshot = state->snapshot();
-            return redeem_expired_certificate(
-                request, expired, store, state->ca, *snapshot, util::unix_now());
+            return redeem_expired_certificate(request, expired, store, *issuer, *snapshot, util::unix_now());
         };
         try {
             redeemed = co_await state_->store.call(std::move(job));

@@ -142,6 +142,13 @@ std::variant<ExpiredCertificate, EnrollRefusal> check_expired_certificate(
     const certs::CertificateAuthority& ca,
     std::string_view exporter,
     std::int64_t now) {
+    return check_expired_certificate(request, ca.certificate_pem(), exporter, now);
+}
+
+std::variant<ExpiredCertificate, EnrollRefusal> check_expired_certificate(const wire::RenewExpired& request,
+                                                                          const std::string& trust_pem,
+                                                                          std::string_view exporter,
+                                                                          std::int64_t now) {
     auto certificate = certs::parse_certificate_pem(request.certificate);
     if (!certificate) {
         return refusal(ErrorCode::bad_certificate, "certificate: " + certificate.error());
@@ -149,7 +156,7 @@ std::variant<ExpiredCertificate, EnrollRefusal> check_expired_certificate(
     X509* leaf = certificate->get();
     ExpiredCertificate expired{
         certs::serial_of(leaf), certs::common_name_of(leaf), certs::not_after_of(leaf)};
-    if (auto verified = chains_to_ca(leaf, ca.certificate_pem()); !verified) {
+    if (auto verified = chains_to_ca(leaf, trust_pem); !verified) {
         return refusal(ErrorCode::bad_certificate, verified.error());
     }
     if (expired.not_after >= now) {
@@ -192,7 +199,7 @@ protocol::EnrollRedeemed redeem_expired_certificate(const wire::RenewExpired& re
         if (!issued) {
             return refusal(ErrorCode::bad_csr, "csr: " + issued.error());
         }
-        recorded = store::IssuedCertificate{issued->pem, issued->serial, issued->not_after};
+        recorded = store::IssuedCertificate{issued->pem, issued->serial, issued->not_after, ca.fingerprint()};
         store.record_certificate(host.id, recorded);
         // Recorded first: a failure in between leaves the old certificate
         // able to try again. Once revoked, the old key never renews again.

@@ -39,6 +39,13 @@ std::variant<ExpiredCertificate, protocol::EnrollRefusal> check_expired_certific
     const certs::CertificateAuthority& ca,
     std::string_view exporter,
     std::int64_t now);
+// The same against every CA the cluster trusts (a PEM bundle): during a CA
+// rotation an agent may hold a certificate of the previous CA.
+std::variant<ExpiredCertificate, protocol::EnrollRefusal> check_expired_certificate(
+    const wire::RenewExpired& request,
+    const std::string& trust_pem,
+    std::string_view exporter,
+    std::int64_t now);
 
 // On the store thread, for a certificate check_expired_certificate passed:
 // not revoked, its host exists and the store recorded it for that host, the

@@ -66,16 +66,32 @@ public:
         open_store();
         const auto ca_pem = ca.certificate_pem();
         const auto ca_fingerprint = ca.fingerprint();
-        store_.call_sync([&](store::Store& store) {
+        const auto trusted = store_.call_sync([&](store::Store& store) {
             const auto stored = store.ca_certificate();
-            if (stored && stored->second != ca_fingerprint) {
-                throw StartError("the store holds CA " + stored->second + " but --ca-dir " + options_.ca_dir +
-                                 " holds CA " + ca_fingerprint + ": every server must use the store's CA");
-            }
             if (!stored) {
                 store.put_ca_certificate(ca_pem, ca_fingerprint);
             }
+            return store.trusted_cas();
         });
+        // --ca-dir must hold one of the CAs the cluster trusts: the active
+        // one, or during a rotation the previous one (then this server
+        // issues from it, with a warning, until the rotated files are copied).
+        auto issuer = std::make_shared<const certs::CertificateAuthority>(std::move(ca));
+        auto cas = make_ca_view(issuer, trusted);
+        if (!cas) {
+            throw StartError("--ca-dir " + options_.ca_dir + " holds CA " + ca_fingerprint +
+                             ", which the store does not trust (active CA: " +
+                             (trusted.empty() ? std::string("none") : trusted.front().fingerprint) +
+                             "): every server must use the store's CA");
+        }
+        if (cas->issuer_outdated) {
+            spdlog::warn(
+                "--ca-dir {} holds the previous CA {}: this server issues from it until the rotated CA "
+                "files (ca.key, ca.crt) are copied there",
+                options_.ca_dir,
+                ca_fingerprint);
+        }
+        auto ca_view = std::make_shared<const CaView>(std::move(cas).value());
 
         // Before binding: while a crashed predecessor's row goes stale,
         // agents dialling this address are refused and go elsewhere instead
@@ -85,10 +101,11 @@ public:
         }
 
         auto credentials =
-            start_server_certificate(store_, ca, options_.state_dir, options_.name, advertise.host);
+            start_server_certificate(store_, *issuer, options_.state_dir, options_.name, advertise.host);
 
-        state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, std::move(ca));
-        state_->tls.install(start_value(make_server_tls(credentials, ca_pem, state_->revoked), "TLS"));
+        state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, ca_view);
+        state_->tls.install(start_value(
+            make_server_tls(credentials, ca_view->issuer_fingerprint, *ca_view, state_->revoked), "TLS"));
         renewal_ = std::make_shared<ServerRenewal>(pool_.main(), state_, advertise.host);
 
         // Bind everything before registering: a busy port must not leave a

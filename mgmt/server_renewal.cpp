@@ -87,7 +87,7 @@ ServerRenewal::ServerRenewal(asio::io_context& context,
       timer_(context) {}
 
 void ServerRenewal::start() {
-    state_->metrics.ca_not_after.store(certs::not_after_of(state_->ca.certificate()));
+    state_->metrics.ca_not_after.store(certs::not_after_of(state_->ca.issuer()->certificate()));
     if (auto tls = state_->tls.current()) {
         state_->metrics.server_certificate_not_after.store(tls->not_after);
     }
@@ -161,6 +161,12 @@ void ServerRenewal::tick(std::int64_t now) {
         if (now >= retry_at_) {
             renew("its serial is revoked", now);
         }
+    } else if (tls->issuer_fingerprint != state_->ca.fingerprint()) {
+        // A CA rotation: this server now issues from the new CA
+        // (ca_set.hpp); its own certificate follows at once.
+        if (now >= retry_at_) {
+            renew("the CA was rotated", now);
+        }
     } else if (settings.automatic_renewal &&
                now >= certs::renewal_time(tls->not_before, tls->not_after, settings.renewal_permille) &&
                now >= retry_at_) {
@@ -173,8 +179,9 @@ void ServerRenewal::renew(const char* why, std::int64_t now) {
     const auto snapshot = state_->snapshot();
     const ServerCertificatePolicy policy = server_policy_of(snapshot->certificates);
     const auto& options = state_->options;
+    const auto cas = state_->ca.view();
     auto credentials =
-        issue_server_certificate(state_->ca, options.state_dir, options.name, advertise_host_, policy);
+        issue_server_certificate(*cas->issuer, options.state_dir, options.name, advertise_host_, policy);
     if (!credentials) {
         state_->metrics.count_renewal(RenewalKind::server, RenewalResult::failed);
         retry_at_ = now + kRetrySeconds;
@@ -184,7 +191,7 @@ void ServerRenewal::renew(const char* why, std::int64_t now) {
                       kRetrySeconds);
         return;
     }
-    auto tls = make_server_tls(*credentials, state_->ca.certificate_pem(), state_->revoked);
+    auto tls = make_server_tls(*credentials, cas->issuer_fingerprint, *cas, state_->revoked);
     if (!tls) {
         state_->metrics.count_renewal(RenewalKind::server, RenewalResult::failed);
         retry_at_ = now + kRetrySeconds;
@@ -195,12 +202,13 @@ void ServerRenewal::renew(const char* why, std::int64_t now) {
         return;
     }
     state_->tls.install(*tls);
-    if (auto record = server_certificate_record(credentials->certificate_pem, state_->ca.fingerprint())) {
+    if (auto record = server_certificate_record(credentials->certificate_pem, cas->issuer_fingerprint)) {
         record->issued_at = now;
         unrecorded_ = std::move(record).value();
         next_record_log_ = false;
     }
     state_->metrics.server_certificate_not_after.store((*tls)->not_after);
+    state_->metrics.ca_not_after.store(certs::not_after_of(cas->issuer->certificate()));
     state_->metrics.count_renewal(RenewalKind::server, RenewalResult::ok);
     retry_at_ = 0;
     spdlog::info(

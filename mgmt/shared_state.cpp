@@ -9,12 +9,12 @@ namespace agentlb::mgmt {
 SharedState::SharedState(Options options_in,
                          std::string advertise_in,
                          StoreWorker& store_in,
-                         certs::CertificateAuthority ca_in)
+                         std::shared_ptr<const CaView> cas_in)
     : options(std::move(options_in)),
       advertise(std::move(advertise_in)),
       started_at(util::unix_now()),
       store(store_in),
-      ca(std::move(ca_in)),
+      ca(std::move(cas_in)),
       revoked(std::make_shared<certs::RevocationList>()),
       hooks(options.hook.empty()
                 ? nullptr

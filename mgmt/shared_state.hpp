@@ -10,6 +10,7 @@
 #include "common/tls/context.hpp"
 #include "common/util/clock.hpp"
 #include "mgmt/agent_registry.hpp"
+#include "mgmt/ca_set.hpp"
 #include "mgmt/cluster_state.hpp"
 #include "mgmt/enroll_rate_limit.hpp"
 #include "mgmt/hook_runner.hpp"
@@ -32,14 +33,19 @@ namespace agentlb::mgmt {
 
 class SharedState {
 public:
-    SharedState(Options options, std::string advertise, StoreWorker& store, certs::CertificateAuthority ca);
+    SharedState(Options options,
+                std::string advertise,
+                StoreWorker& store,
+                std::shared_ptr<const CaView> cas);
 
     const Options options;
     // --advertise as "host:port", the form registered in the store.
     const std::string advertise;
     const std::int64_t started_at;
     StoreWorker& store;
-    const certs::CertificateAuthority ca;
+    // The CA this server issues from and every CA the cluster trusts
+    // (reloaded with each snapshot: a CA rotation, ca_set.hpp).
+    CaSet ca;
     // Shared with the agent port's TLS context (checked at the handshake);
     // refreshed from the store with each snapshot.
     const std::shared_ptr<certs::RevocationList> revoked;
@@ -54,6 +60,9 @@ public:
     CertificateWarnings certificate_warnings;
     // Failed enrollment attempts per source address.
     EnrollRateLimit enroll_limit;
+    // A reissue was requested during the CA rotation in progress: an agent
+    // welcomed later with a certificate of the previous CA is asked to renew too.
+    std::atomic<bool> reissue_all{false};
     // Set at shutdown: sessions no longer record themselves as connected.
     std::atomic<bool> stopping{false};
     // The watcher's reads of the store, for /healthz.

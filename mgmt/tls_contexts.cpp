@@ -10,15 +10,20 @@ namespace agentlb::mgmt {
 
 Result<std::shared_ptr<const ServerTls>> make_server_tls(
     const ServerCredentials& credentials,
-    const std::string& ca_pem,
+    const std::string& issuer_fingerprint,
+    const CaView& cas,
     std::shared_ptr<const certs::RevocationList> revoked) {
     auto tls = std::make_shared<ServerTls>();
-    auto agent = tls::make_agent_port_server_context(tls::AgentPortServerConfig{
-        ca_pem, credentials.certificate_pem, credentials.key_pem, std::move(revoked)});
+    tls::AgentPortServerConfig config{
+        cas.trust_pem, credentials.certificate_pem, credentials.key_pem, std::move(revoked)};
+    config.chain_pem = cas.chain_pem;
+    auto agent = tls::make_agent_port_server_context(config);
     if (!agent) {
         return fail("agent port TLS: " + agent.error());
     }
-    auto enroll = tls::make_enroll_server_context(credentials.certificate_pem, credentials.key_pem, ca_pem);
+    // The enrollment port sends the active CA (first in trust_pem), which new agents pin.
+    auto enroll = tls::make_enroll_server_context(
+        credentials.certificate_pem, credentials.key_pem, cas.trust_pem, cas.chain_pem);
     if (!enroll) {
         return fail("enrollment port TLS: " + enroll.error());
     }
@@ -31,6 +36,9 @@ Result<std::shared_ptr<const ServerTls>> make_server_tls(
     tls->serial = certs::serial_of(cert->get());
     tls->not_before = certs::not_before_of(cert->get());
     tls->not_after = certs::not_after_of(cert->get());
+    tls->certificate_pem = credentials.certificate_pem;
+    tls->key_pem = credentials.key_pem;
+    tls->issuer_fingerprint = issuer_fingerprint;
     return std::shared_ptr<const ServerTls>(std::move(tls));
 }
 

@@ -9,6 +9,7 @@
 #include "certs/revocation.hpp"
 #include "common/tls/context.hpp"
 #include "common/util/result.hpp"
+#include "mgmt/ca_set.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -26,13 +27,21 @@ struct ServerTls {
     std::string serial;  // of this server's certificate, lowercase hex
     std::int64_t not_before = 0;
     std::int64_t not_after = 0;
+    // What it was made from, to make it again with another trust set (a CA rotation).
+    std::string certificate_pem;
+    std::string key_pem;             // secret: never log
+    std::string issuer_fingerprint;  // the CA that issued this server's certificate
 };
 
-// Both contexts from one certificate and key. `revoked` is shared with
-// every agent-port context (refreshed in place with each snapshot).
+// Both contexts from one certificate and key, issued by `issuer_fingerprint`;
+// the trust anchors and the chain sent after the certificate come from `cas`
+// (every CA the cluster trusts; the cross certificate during a rotation).
+// `revoked` is shared with every agent-port context (refreshed in place with
+// each snapshot).
 Result<std::shared_ptr<const ServerTls>> make_server_tls(
     const ServerCredentials& credentials,
-    const std::string& ca_pem,
+    const std::string& issuer_fingerprint,
+    const CaView& cas,
     std::shared_ptr<const certs::RevocationList> revoked);
 
 // Thread-safe holder: any thread reads, the renewal installs.

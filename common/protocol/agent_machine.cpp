@@ -194,6 +194,10 @@ void AgentMachine::on_established_message(const wire::Message& message, TimePoin
             util::peer_text(migrate->reason), avoid_after_migrate(*migrate, settings_.entry), migrate->to});
     } else if (const auto* certificate = std::get_if<wire::Certificate>(&message)) {
         out.emplace_back(CertificateReceived{*certificate});
+    } else if (const auto* trust = std::get_if<wire::Trust>(&message)) {
+        out.emplace_back(TrustReceived{*trust});
+    } else if (std::holds_alternative<wire::Reissue>(message)) {
+        out.emplace_back(ReissueRequested{});
     } else if (const auto* error = std::get_if<wire::Error>(&message)) {
         out.emplace_back(ServerError{wire::error_code_from_text(error->code), describe_server_error(*error)});
     } else if (std::holds_alternative<wire::Welcome>(message)) {

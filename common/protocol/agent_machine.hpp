@@ -22,7 +22,8 @@
 //   is neither adopted nor acknowledged); ping -> pong; the heartbeat pings
 //   every interval and closes after kMissedHeartbeatsBeforeDead unanswered
 //   pings; migrate -> Migrate with the servers to avoid; certificate ->
-//   CertificateReceived (renew() asks for one); error -> ServerError (logged; the server closes if
+//   CertificateReceived (renew() asks for one); trust -> TrustReceived; reissue ->
+//   ReissueRequested (renew now); error -> ServerError (logged; the server closes if
 //   it wants to); a second welcome is ignored; a message only an agent sends
 //   closes (the server is broken).
 //
@@ -127,6 +128,13 @@ public:
     struct CertificateReceived {
         wire::Certificate certificate;
     };
+    // The CAs the cluster trusts: the agent decides what of it to adopt
+    // (agent/trust_update.hpp), never the machine.
+    struct TrustReceived {
+        wire::Trust trust;
+    };
+    // The server asks for a renewal now (a CA rotation's --reissue-all).
+    struct ReissueRequested {};
     // An `error` after welcome: log it.
     struct ServerError {
         std::optional<wire::ErrorCode> code;  // nothing for a code this build does not know
@@ -149,8 +157,17 @@ public:
         bool flush_first = false;
     };
 
-    using Action = std::
-        variant<Send, Welcomed, Persist, Migrate, CertificateReceived, ServerError, Refused, Ignored, Close>;
+    using Action = std::variant<Send,
+                                Welcomed,
+                                Persist,
+                                Migrate,
+                                CertificateReceived,
+                                ServerError,
+                                Refused,
+                                Ignored,
+                                Close,
+                                TrustReceived,
+                                ReissueRequested>;
     using Actions = std::vector<Action>;
 
     explicit AgentMachine(Settings settings);

@@ -212,6 +212,7 @@ void ServerMachine::accept_hello(const wire::Hello& hello, TimePoint now, Action
         return;
     }
     name_ = certificate->common_name;
+    trusts_ = hello.trusts;
     // Resumed sessions skipped the handshake's certificate checks.
     if (certificate->check == CertificateCheck::revoked) {
         refuse(wire::ErrorCode::revoked,

@@ -191,6 +191,9 @@ public:
     const std::string& serial() const noexcept { return serial_; }
     std::int64_t host_id() const noexcept { return host_id_; }
     const std::string& zone() const noexcept { return zone_; }
+    // hello's `trusts`: the CA fingerprints the agent trusts; empty for an
+    // agent that sends none (it understands neither `trust` nor `reissue`).
+    const std::vector<std::string>& trusts() const noexcept { return trusts_; }
     // What the agent holds: reported in hello, then as corrected or pushed.
     const lb::Assignment& held() const noexcept { return held_; }
     // The ping round trip the agent last reported (microseconds); nothing
@@ -271,6 +274,7 @@ private:
     std::string name_;
     std::string serial_;
     std::string zone_;
+    std::vector<std::string> trusts_;
     std::int64_t host_id_ = 0;
     std::optional<std::int64_t> rtt_us_;
     std::int64_t hello_generation_ = 0;

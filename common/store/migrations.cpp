@@ -231,6 +231,47 @@ const std::array<Migration, kSchemaVersion> kMigrations = {{
     CREATE INDEX certificates_live_by_not_after ON certificates (kind, not_after) WHERE NOT revoked;
     ALTER TABLE tokens ADD COLUMN host_id BIGINT;
     )sql"},
+    // v7: the CAs the cluster trusts, for a CA rotation (agentlbctl ca
+    // rotate): the active CA (the one `ca` holds, which issues) and, during
+    // a rotation, the previous one; cross_pem is the active CA's certificate
+    // signed by the previous CA's key. Reissue requests work like rebalance
+    // requests. The index finds the live certificates of a CA (finish).
+    {R"sql(
+    CREATE TABLE trusted_cas (
+        fingerprint TEXT PRIMARY KEY,
+        pem         TEXT NOT NULL,
+        cross_pem   TEXT NOT NULL DEFAULT '',
+        state       TEXT NOT NULL CHECK (state IN ('active', 'previous')),
+        created_at  INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX trusted_cas_one_per_state ON trusted_cas (state);
+    INSERT INTO trusted_cas (fingerprint, pem, state, created_at)
+        SELECT fingerprint, pem, 'active', 0 FROM ca WHERE id = 1;
+    CREATE TABLE reissues (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        rate         INTEGER NOT NULL,
+        requested_at INTEGER NOT NULL
+    );
+    CREATE INDEX certificates_live_by_issuer ON certificates (issuer) WHERE revoked = 0;
+    )sql",
+     R"sql(
+    CREATE TABLE trusted_cas (
+        fingerprint TEXT PRIMARY KEY,
+        pem         TEXT NOT NULL,
+        cross_pem   TEXT NOT NULL DEFAULT '',
+        state       TEXT NOT NULL CHECK (state IN ('active', 'previous')),
+        created_at  BIGINT NOT NULL
+    );
+    CREATE UNIQUE INDEX trusted_cas_one_per_state ON trusted_cas (state);
+    INSERT INTO trusted_cas (fingerprint, pem, state, created_at)
+        SELECT fingerprint, pem, 'active', 0 FROM ca WHERE id = 1;
+    CREATE TABLE reissues (
+        id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        rate         BIGINT NOT NULL,
+        requested_at BIGINT NOT NULL
+    );
+    CREATE INDEX certificates_live_by_issuer ON certificates (issuer) WHERE NOT revoked;
+    )sql"},
 }};
 
 }  // namespace agentlb::store

@@ -195,6 +195,10 @@ void PgConnection::pause_before_rerun(int attempt) {
 
 // ---- PgTransaction ----
 
+bool PgConnection::in_transaction() const {
+    return conn_ != nullptr && PQtransactionStatus(conn_) != PQTRANS_IDLE;
+}
+
 PgTransaction::PgTransaction(PgConnection& connection, std::string_view what, const char* begin)
     : connection_(connection), what_(what) {
     connection_.exec(begin, what_);

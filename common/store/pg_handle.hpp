@@ -108,6 +108,8 @@ public:
 
     const std::string& shown() const { return shown_; }
     bool connected() const { return conn_ != nullptr; }
+    // A transaction is open on the connection (a call made inside another's).
+    bool in_transaction() const;
     [[noreturn]] void fail(std::string_view what, const std::string& reason) const;
 
     // Runs `body` as a transaction again when PostgreSQL reports a

@@ -150,11 +150,29 @@ void PostgresStore::bump_generation(std::string_view what, std::int64_t at_least
 // ---- CA ----
 
 void PostgresStore::put_ca_certificate(std::string_view pem, std::string_view fingerprint) {
-    connection_.exec(
-        "INSERT INTO ca (id, pem, fingerprint) VALUES (1, $1, $2) "
-        "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint",
-        {pem, fingerprint},
-        "storing the CA certificate");
+    constexpr std::string_view what = "storing the CA certificate";
+    auto write = [&] {
+        connection_.exec(
+            "INSERT INTO ca (id, pem, fingerprint) VALUES (1, $1, $2) "
+            "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint",
+            {pem, fingerprint},
+            what);
+        // It becomes the only trusted CA (schema v7).
+        connection_.exec("DELETE FROM trusted_cas", what);
+        connection_.exec(
+            "INSERT INTO trusted_cas (fingerprint, pem, state, created_at) VALUES ($1, $2, 'active', 0)",
+            {fingerprint, pem},
+            what);
+    };
+    if (connection_.in_transaction()) {
+        write();  // part of a copy's transaction
+        return;
+    }
+    connection_.retrying([&] {
+        PgTransaction transaction(connection_, what);
+        write();
+        transaction.commit();
+    });
 }
 
 std::optional<std::pair<std::string, std::string>> PostgresStore::ca_certificate() {

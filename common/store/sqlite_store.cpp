@@ -171,14 +171,31 @@ void SqliteStore::bump_generation() {
 // ---- CA ----
 
 void SqliteStore::put_ca_certificate(std::string_view pem, std::string_view fingerprint) {
+    constexpr std::string_view what = "storing the CA certificate";
+    // Part of a copy's transaction, or one of its own.
+    std::optional<WriteTransaction> transaction;
+    if (!connection_.in_transaction()) {
+        transaction.emplace(connection_, what);
+    }
     connection_
         .query(
             "INSERT INTO ca (id, pem, fingerprint) VALUES (1, ?1, ?2) "
             "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint",
-            "storing the CA certificate")
+            what)
         .bind(1, pem)
         .bind(2, fingerprint)
         .run();
+    // It becomes the only trusted CA (schema v7).
+    connection_.query("DELETE FROM trusted_cas", what).run();
+    connection_
+        .query("INSERT INTO trusted_cas (fingerprint, pem, state, created_at) VALUES (?1, ?2, 'active', 0)",
+               what)
+        .bind(1, fingerprint)
+        .bind(2, pem)
+        .run();
+    if (transaction) {
+        transaction->commit();
+    }
 }
 
 std::optional<std::pair<std::string, std::string>> SqliteStore::ca_certificate() {

@@ -59,6 +59,12 @@ public:
 
     void put_ca_certificate(std::string_view pem, std::string_view fingerprint) override;
     std::optional<std::pair<std::string, std::string>> ca_certificate() override;
+    std::vector<TrustedCa> trusted_cas() override;
+    Result<TrustedCa> begin_ca_rotation(const CaRotation& rotation) override;
+    Result<TrustedCa> finish_ca_rotation(std::int64_t now) override;
+    Result<std::int64_t> request_reissue(std::int64_t rate, std::int64_t now) override;
+    std::vector<ReissueRequest> reissue_requests_after(std::int64_t id) override;
+    std::int64_t last_reissue_id() override;
 
     void register_server(std::string_view name, std::string_view address, std::int64_t now) override;
     Rejoin rejoin_server(std::string_view name,

@@ -79,6 +79,41 @@ struct MaintenanceChange {
     std::string state;     // the server's state afterwards
 };
 
+// A CA the cluster trusts (schema v7). The active CA issues (ca_certificate()
+// returns it); during a rotation the previous one is still trusted.
+inline constexpr std::string_view kCaActive = "active";
+inline constexpr std::string_view kCaPrevious = "previous";
+
+struct TrustedCa {
+    std::string fingerprint;  // "sha256:..."
+    std::string pem;          // its self-signed certificate
+    // The active CA's certificate signed by the previous CA's key (the cross
+    // certificate of a rotation); '' for a CA that did not replace another.
+    std::string cross_pem;
+    std::string state;  // kCaActive or kCaPrevious
+    std::int64_t created_at = 0;
+};
+
+// What `agentlbctl ca rotate` records.
+struct CaRotation {
+    std::string expected_active;  // fingerprint of the CA being replaced (the one in --ca-dir)
+    std::string pem;              // the successor, self-signed
+    std::string fingerprint;
+    std::string cross_pem;  // the successor signed by the replaced CA's key
+    std::int64_t now = 0;
+};
+
+// A request to renew every certificate of the previous CA now (agentlbctl ca
+// rotate --reissue-all), at most `rate` agents a second per server.
+struct ReissueRequest {
+    std::int64_t id = 0;  // ascending, never given twice
+    std::int64_t rate = 0;
+    std::int64_t requested_at = 0;
+};
+
+// finish_ca_rotation lists at most this many of the certificates that block it.
+inline constexpr std::size_t kFinishListLimit = 20;
+
 // A request to move agents back to their preferred servers (agentlbctl rebalance).
 struct RebalanceRequest {
     std::int64_t id = 0;                // ascending, never given twice
@@ -323,8 +358,32 @@ public:
                                             std::int64_t now) = 0;
 
     // --- CA ---
+    // Sets the CA (`ca init`, a copy): it becomes the only trusted CA.
     virtual void put_ca_certificate(std::string_view pem, std::string_view fingerprint) = 0;
+    // The active CA: the one that issues.
     virtual std::optional<std::pair<std::string, std::string>> ca_certificate() = 0;  // pem, fingerprint
+
+    // --- CA rotation (schema v7; sqlite_store_ca.cpp, postgres_store_ca.cpp) ---
+    // Every CA the cluster trusts, the active one first.
+    virtual std::vector<TrustedCa> trusted_cas() = 0;
+    // One write transaction: the active CA becomes previous, the successor
+    // active (ca_certificate() returns it from now on); bumps the generation.
+    // Refused (nothing changed) when the store has no CA, when
+    // expected_active is not the active CA, when a previous CA still exists
+    // (finish that rotation first) or when the successor is already trusted.
+    virtual Result<TrustedCa> begin_ca_rotation(const CaRotation& rotation) = 0;
+    // Forgets the previous CA and bumps the generation; returns it. Refused
+    // when there is none, and while any certificate it issued is in use (not
+    // revoked, not expired at `now`, not superseded by a newer one of the
+    // same host or server): the reason names up to kFinishListLimit of them
+    // and counts the rest.
+    virtual Result<TrustedCa> finish_ca_rotation(std::int64_t now) = 0;
+    // Records a reissue request (rate >= 1 agents a second per server),
+    // bumps the generation and returns its id. Refused when no rotation is in
+    // progress (no previous CA) or the rate is not positive.
+    virtual Result<std::int64_t> request_reissue(std::int64_t rate, std::int64_t now) = 0;
+    virtual std::vector<ReissueRequest> reissue_requests_after(std::int64_t id) = 0;  // ascending id
+    virtual std::int64_t last_reissue_id() = 0;                                       // 0 when none
 
     // --- management servers ---
     // Upsert: a restart under the same name takes over the row (new address,

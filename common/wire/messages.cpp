@@ -26,6 +26,9 @@ void write(json& j, const Hello& m) {
     j["list"] = m.list;
     j["interval"] = m.interval;
     j["version"] = m.version;
+    if (!m.trusts.empty()) {
+        j["trusts"] = m.trusts;
+    }
 }
 void write(json& j, const Ping& m) {
     j["seq"] = m.seq;
@@ -80,6 +83,10 @@ void write(json& j, const Certificate& m) {
     j["certificate"] = m.certificate;
     j["ca"] = m.ca;
 }
+void write(json& j, const Trust& m) {
+    j["cas"] = m.cas;
+}
+void write(json&, const Reissue&) {}
 void write(json& j, const Error& m) {
     j["code"] = m.code;
     j["message"] = m.message;
@@ -114,6 +121,7 @@ void read(FieldReader& f, Hello& m) {
     m.list = f.string("list");
     m.interval = f.non_negative("interval");
     m.version = f.optional_string("version");
+    m.trusts = f.optional_strings("trusts");
 }
 void read(FieldReader& f, Ping& m) {
     m.seq = f.non_negative("seq");
@@ -169,6 +177,10 @@ void read(FieldReader& f, Certificate& m) {
     m.certificate = f.string("certificate");
     m.ca = f.string("ca");
 }
+void read(FieldReader& f, Trust& m) {
+    m.cas = f.strings("cas");
+}
+void read(FieldReader&, Reissue&) {}
 void read(FieldReader& f, Error& m) {
     m.code = f.string("code");
     m.message = f.string("message");

@@ -31,6 +31,11 @@ struct Hello {
     std::string list;  // what the agent holds, "a,b,c@algorithm"; "" when it holds nothing
     std::int64_t interval = 0;
     std::string version;  // agent software version; optional on decode ("" when absent)
+    // Optional (issue 16): fingerprints ("sha256:...") of the CA certificates
+    // the agent trusts. An agent that sends it understands `trust` and
+    // `reissue`; the server sends those to no other agent (an older agent
+    // closes on a message type it does not know). Empty when absent.
+    std::vector<std::string> trusts{};
     bool operator==(const Hello&) const = default;
 };
 
@@ -125,6 +130,21 @@ struct Certificate {
     bool operator==(const Certificate&) const = default;
 };
 
+// server -> agent (issue 16): the CA certificates (PEM, one each) the cluster
+// trusts. The agent adds one only when a CA it already trusts vouches for it
+// (certs::check_vouched_ca) and never because a server merely sent it.
+struct Trust {
+    static constexpr std::string_view kType = "trust";
+    std::vector<std::string> cas;
+    bool operator==(const Trust&) const = default;
+};
+
+// server -> agent (issue 16): renew the certificate now (after a CA rotation).
+struct Reissue {
+    static constexpr std::string_view kType = "reissue";
+    bool operator==(const Reissue&) const = default;
+};
+
 // either direction, usually followed by a close.
 struct Error {
     static constexpr std::string_view kType = "error";
@@ -188,7 +208,9 @@ using Message = std::variant<Hello,
                              Error,
                              EnrollRequest,
                              EnrollResponse,
-                             RenewExpired>;
+                             RenewExpired,
+                             Trust,
+                             Reissue>;
 
 // The "type" value of a message: "hello", "ms_list", "enroll", "enrolled", ...
 std::string_view message_type(const Message& message) noexcept;

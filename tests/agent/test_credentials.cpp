@@ -147,3 +147,26 @@ TEST_CASE("a renewal interrupted before the certificate was written is dropped a
     CHECK(creds->key_pem == original.key_pem);
     CHECK_FALSE(fs::exists(pending_key_path(files.settings().key_file)));
 }
+
+TEST_CASE("the trusted CAs are stored as a bundle that loads back, with no temporary file left") {
+    Files files;
+    files.install(files.issue("h1"));
+    TempDir other;
+    REQUIRE(certs::create_ca(other.path() / "ca").ok());
+    auto second = certs::CertificateAuthority::load(other.path() / "ca");
+    REQUIRE(second.ok());
+    const std::string bundle = files.ca_pem() + second->certificate_pem();
+    REQUIRE(store_trusted_cas(files.settings(), bundle).ok());
+    auto creds = load_credentials(files.settings());
+    REQUIRE(creds.ok());
+    CHECK(creds->ca_pem == bundle);
+    std::size_t entries = 0;
+    for (const auto& entry : fs::directory_iterator(files.settings().ca_file.parent_path())) {
+        CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
+        ++entries;
+    }
+    CHECK(entries == 3);  // key, certificate, CA bundle
+    struct ::stat st {};
+    REQUIRE(::stat(files.settings().ca_file.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0644);
+}

@@ -1,6 +1,8 @@
 // Start-up refusals of the store: a server never creates or initialises a
 // store by itself, and never serves from a damaged one.
 
+#include "certs/ca.hpp"
+#include "common/util/clock.hpp"
 #include "tests/mgmt/integration_helpers.hpp"
 #include "tests/support/damaged_store.hpp"
 
@@ -112,4 +114,26 @@ TEST_CASE("a --db with damaged pages is refused with exit 2 naming quick_check's
     // Nothing was written: no server row, no listener.
     CHECK(std::filesystem::file_size(db) == size);
     CHECK_THAT(result.err, !Catch::Contains("up: agents on"));
+}
+
+TEST_CASE("a --ca-dir holding a CA the store does not trust is refused with exit 2 naming both CAs") {
+    CaFixture fixture;
+    // The store's CA is rotated away (and the rotation finished) while this
+    // server's folder keeps the old CA.
+    TempDir elsewhere;
+    REQUIRE(certs::create_ca(elsewhere.path() / "ca").ok());
+    auto next = certs::CertificateAuthority::load(elsewhere.path() / "ca");
+    REQUIRE(next.ok());
+    REQUIRE(fixture.store()
+                .begin_ca_rotation(store::CaRotation{
+                    fixture.ca_fingerprint(), next->certificate_pem(), next->fingerprint(), "", 1})
+                .ok());
+    REQUIRE(fixture.store().finish_ca_rotation(util::unix_now()).ok());
+
+    const auto result = run_command(command_with_db(fixture, fixture.db_path()), 10s);
+    INFO(result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err,
+               Catch::Contains("holds CA " + fixture.ca_fingerprint() + ", which the store does not trust") &&
+                   Catch::Contains("active CA: " + next->fingerprint()));
 }

@@ -331,6 +331,21 @@ TEST_CASE("renew is sent only on an established session") {
     CHECK(machine.renew("CSR").empty());
 }
 
+TEST_CASE("trust and reissue after welcome are handed to the agent and keep the session") {
+    auto machine = established();
+    const wire::Trust trust{{"CA 1", "CA 2"}};
+    CHECK(only<Machine::TrustReceived>(machine.on_message(trust, t0)).trust == trust);
+    only<Machine::ReissueRequested>(machine.on_message(wire::Reissue{}, t0));
+    CHECK(machine.state() == State::established);
+}
+
+TEST_CASE("trust before welcome is a protocol error") {
+    Machine machine(settings());
+    machine.start(hello(), t0);
+    machine.on_message(wire::Trust{{"CA"}}, t0);
+    CHECK(machine.state() == State::closed);
+}
+
 TEST_CASE("certificate, error after welcome and a second welcome do not end the session") {
     auto machine = established();
     const wire::Certificate cert{"CERT", "CA"};

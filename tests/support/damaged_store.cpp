@@ -46,7 +46,9 @@ void write_damaged_store(const std::string& path,
         throw std::runtime_error(path + " has only " + std::to_string(pages) + " pages");
     }
     std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
-    file.seekp(static_cast<std::streamoff>((pages / 2) * page));
+    // Three quarters in: the join tokens' pages. The schema outgrew page 1
+    // (schema v7), and its other pages lie before the tokens.
+    file.seekp(static_cast<std::streamoff>((pages * 3 / 4) * page));
     const std::vector<char> garbage(2 * page, static_cast<char>(0xA5));
     if (!file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()))) {
         throw std::runtime_error("cannot overwrite pages of " + path);

@@ -10,8 +10,8 @@ namespace agentlb::test {
 
 // Creates a store at `path` (which must not exist) holding the CA and enough
 // join tokens to span dozens of pages, closes it so every page is in the
-// main file (no WAL left), then overwrites two whole pages in the middle of
-// the file with a byte pattern. Throws std::runtime_error if the file comes
+// main file (no WAL left), then overwrites two whole pages of the join
+// tokens (three quarters into the file) with a byte pattern. Throws std::runtime_error if the file comes
 // out too small to damage safely.
 void write_damaged_store(const std::string& path,
                          const std::string& ca_pem,

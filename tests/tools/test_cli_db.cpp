@@ -44,6 +44,7 @@ int user_version(const std::string& db) {
 // taking it away leaves the store version 2 wrote.
 void make_version_2(const std::string& db) {
     raw_exec(db,
+             "DROP TABLE trusted_cas; DROP TABLE reissues; DROP INDEX certificates_live_by_issuer; "
              "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
              "ALTER TABLE certificates DROP COLUMN subject; ALTER TABLE certificates DROP COLUMN issuer; "
              "ALTER TABLE certificates DROP COLUMN issued_at; ALTER TABLE tokens DROP COLUMN host_id; "

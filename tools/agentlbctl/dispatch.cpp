@@ -1,6 +1,7 @@
 #include "tools/agentlbctl/dispatch.hpp"
 
 #include "tools/agentlbctl/ca_commands.hpp"
+#include "tools/agentlbctl/ca_rotate_command.hpp"
 #include "tools/agentlbctl/cert_commands.hpp"
 #include "tools/agentlbctl/config_commands.hpp"
 #include "tools/agentlbctl/db_commands.hpp"
@@ -89,6 +90,7 @@ std::vector<Command> all_commands() {
                        token_commands,
                        cert_commands,
                        ca_commands,
+                       ca_rotate_commands,
                        db_commands}) {
         for (auto& command : group()) {
             commands.push_back(std::move(command));

@@ -32,13 +32,18 @@ std::string raw_value(const std::string& path, const std::string& sql) {
     return value;
 }
 
-// What version 6 added, taken away (both dialects).
-constexpr const char* kUndoV6 =
+// What version 7 added, taken away (both dialects).
+constexpr const char* kUndoV7 =
+    "DROP TABLE trusted_cas; DROP TABLE reissues; DROP INDEX certificates_live_by_issuer; ";
+
+// What versions 6 and 7 added, taken away (both dialects).
+const std::string kUndoV6 =
+    std::string(kUndoV7) +
     "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
     "ALTER TABLE certificates DROP COLUMN subject; ALTER TABLE certificates DROP COLUMN issuer; "
     "ALTER TABLE certificates DROP COLUMN issued_at; ALTER TABLE tokens DROP COLUMN host_id; ";
 
-// What versions 5 and 6 added, taken away (both dialects).
+// What versions 5 to 7 added, taken away (both dialects).
 const std::string kUndoV5 = std::string(kUndoV6) +
                             "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
                             "ALTER TABLE tokens DROP COLUMN cluster; ";
@@ -84,7 +89,9 @@ TEST_CASE("a new store file gets the schema, the current version and WAL mode", 
                                                   "ca",
                                                   "superseded",
                                                   "rebalances",
-                                                  "scoped_configuration"});
+                                                  "scoped_configuration",
+                                                  "trusted_cas",
+                                                  "reissues"});
     CHECK(raw_value(db, "PRAGMA user_version") == std::to_string(kSchemaVersion));
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
@@ -231,6 +238,29 @@ TEST_CASE(
     const auto again = store->redeem_token(RedeemRequest{"hash-2", "kvm1", std::nullopt, 6}, issuer.fn());
     REQUIRE(again);
     CHECK(again->host.id == 1);
+}
+
+TEST_CASE("a version 6 store's CA becomes its one trusted CA, active") {
+    TestLocation location;
+    const std::string& db = location.db();
+    {
+        auto store = open_store(db, OpenMode::create);
+        store->put_ca_certificate("CA PEM", "sha256:ca6");
+    }
+    raw_exec(db,
+             std::string(kUndoV7) + (backend_of(db) == Backend::postgresql
+                                         ? "UPDATE agentlb_schema SET version = 6"
+                                         : "PRAGMA user_version = 6"));
+    REQUIRE(read_schema_versions(db).stored == 6);
+
+    auto store = open_store(db, OpenMode::existing);
+    CHECK(read_schema_versions(db).stored == kSchemaVersion);
+    const auto trusted = store->trusted_cas();
+    REQUIRE(trusted.size() == 1);
+    CHECK(trusted[0].fingerprint == "sha256:ca6");
+    CHECK(trusted[0].pem == "CA PEM");
+    CHECK(trusted[0].state == "active");
+    CHECK(store->last_reissue_id() == 0);
 }
 
 TEST_CASE("reopening a store keeps its data") {

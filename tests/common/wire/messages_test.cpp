@@ -62,6 +62,9 @@ std::vector<wire::Message> samples() {
         wire::EnrollRequest{"tok-123", "CSR PEM", "kvm-02", ""},
         wire::EnrollResponse{3, "kvm-02", "default", "CERT", "CA", {"ms1", "ms2"}, "static", 0},
         wire::RenewExpired{"EXPIRED CERT PEM", "CSR PEM", "MEUCIQ=="},
+        wire::Hello{"kvm-03", "zone-a", "", 30, "0.2.0", {"sha256:aa", "sha256:bb"}},
+        wire::Trust{{"CA 1 PEM", "CA 2 PEM"}},
+        wire::Reissue{},
     };
 }
 
@@ -115,6 +118,8 @@ TEST_CASE("message_type names match the protocol") {
     CHECK(wire::message_type(wire::Error{}) == "error");
     CHECK(wire::message_type(wire::EnrollRequest{}) == "enroll");
     CHECK(wire::message_type(wire::EnrollResponse{}) == "enrolled");
+    CHECK(wire::message_type(wire::Trust{}) == "trust");
+    CHECK(wire::message_type(wire::Reissue{}) == "reissue");
 }
 
 TEST_CASE("Encoded field names are the documented ones") {
@@ -127,6 +132,12 @@ TEST_CASE("Encoded field names are the documented ones") {
         j ==
         json::parse(
             R"({"type":"hello","v":1,"name":"h","zone":"z","list":"a,b@shuffle","interval":5,"version":"1.2"})"));
+    j = json::parse(wire::encode_message(wire::Hello{"h", "z", "", 5, "1.2", {"sha256:ab"}}));
+    CHECK(j.at("trusts") == json::array({"sha256:ab"}));
+    j = json::parse(wire::encode_message(wire::Trust{{"PEM"}}));
+    CHECK(j == json::parse(R"({"type":"trust","v":1,"cas":["PEM"]})"));
+    j = json::parse(wire::encode_message(wire::Reissue{}));
+    CHECK(j == json::parse(R"({"type":"reissue","v":1})"));
     j = json::parse(wire::encode_message(wire::EnrollRequest{"t", "c", "n", "z"}));
     CHECK(j == json::parse(R"({"type":"enroll","v":1,"token":"t","csr":"c","name":"n","zone":"z"})"));
 }
@@ -311,6 +322,7 @@ TEST_CASE("Out-of-range integers are invalid values") {
 
 TEST_CASE("Every required field is required, optional ones default") {
     const std::set<std::pair<std::string, std::string>> optional = {{"hello", "version"},
+                                                                    {"hello", "trusts"},
                                                                     {"welcome", "correction"},
                                                                     {"migrate", "avoid"},
                                                                     {"migrate", "to"},
@@ -337,7 +349,7 @@ TEST_CASE("Every required field is required, optional ones default") {
             }
         }
     }
-    CHECK(checked == 38);  // the second ping's seq too
+    CHECK(checked == 43);  // the second ping's seq and hello's fields too, trust's cas, renew_expired's three
 }
 
 TEST_CASE("Optional fields default when absent") {
