@@ -162,6 +162,17 @@ TEST_CASE_METHOD(
         REQUIRE(wait_until([&] { return certificate_from(*away, new_pem); }, 15s));
     }
 
+    // The server renews its own certificate from the new CA on its next
+    // renewal tick (every second) and records it in the store.
+    {
+        store::CertificateFilter server_filter;
+        server_filter.host = "ms1";
+        server_filter.issuer = old_fingerprint;
+        server_filter.include_revoked = false;
+        server_filter.include_superseded = false;
+        INFO(describe());
+        REQUIRE(wait_until([&] { return fixture.store().list_certificates(server_filter).empty(); }, 10s));
+    }
     const auto finished = ctl({"ca", "rotate", "--finish", "--ca-dir", fixture.ca_dir().string()});
     INFO(finished.err << "\n" << describe());
     REQUIRE(finished.exit_code == 0);
