@@ -1,5 +1,7 @@
 #include "common/store/migrations.hpp"
 
+#include "common/store/migration_ca_chain.hpp"
+
 namespace agentlb::store {
 
 // PostgreSQL: BIGINT for SQLite's 64-bit INTEGER; a seq identity column
@@ -205,6 +207,8 @@ const std::array<Migration, kSchemaVersion> kMigrations = {{
         PRIMARY KEY (zone, cluster, name)
     );
     )sql"},
+    // v7-import: the chain of an imported CA (migration_ca_chain.hpp).
+    kCaChainMigration,
 }};
 
 }  // namespace agentlb::store

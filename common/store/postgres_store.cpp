@@ -152,7 +152,9 @@ void PostgresStore::bump_generation(std::string_view what, std::int64_t at_least
 void PostgresStore::put_ca_certificate(std::string_view pem, std::string_view fingerprint) {
     connection_.exec(
         "INSERT INTO ca (id, pem, fingerprint) VALUES (1, $1, $2) "
-        "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint",
+        // A CA put without a chain is its own root: an imported CA's chain goes with it.
+        "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint, "
+        "chain_pem = NULL",
         {pem, fingerprint},
         "storing the CA certificate");
 }

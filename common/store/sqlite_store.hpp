@@ -53,6 +53,10 @@ public:
 
     void put_ca_certificate(std::string_view pem, std::string_view fingerprint) override;
     std::optional<std::pair<std::string, std::string>> ca_certificate() override;
+    void put_ca_with_chain(std::string_view pem,
+                           std::string_view fingerprint,
+                           std::string_view chain_pem) override;
+    std::string ca_chain() override;
 
     void register_server(std::string_view name, std::string_view address, std::int64_t now) override;
     Rejoin rejoin_server(std::string_view name,

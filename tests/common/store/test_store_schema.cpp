@@ -32,10 +32,10 @@ std::string raw_value(const std::string& path, const std::string& sql) {
     return value;
 }
 
-// What version 5 added, taken away (both dialects).
+// What version 5 and later added, taken away (both dialects); v7-import: the CA chain column.
 constexpr const char* kUndoV5 =
     "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
-    "ALTER TABLE tokens DROP COLUMN cluster; ";
+    "ALTER TABLE tokens DROP COLUMN cluster; ALTER TABLE ca DROP COLUMN chain_pem; ";
 
 std::set<std::string> raw_tables(const std::string& path) {
     sqlite3* db = nullptr;
@@ -79,7 +79,7 @@ TEST_CASE("a new store file gets the schema, version 5 and WAL mode", "[sqlite]"
                                                   "superseded",
                                                   "rebalances",
                                                   "scoped_configuration"});
-    CHECK(raw_value(db, "PRAGMA user_version") == "5");
+    CHECK(raw_value(db, "PRAGMA user_version") == std::to_string(kSchemaVersion));
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
 
@@ -97,10 +97,11 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
              "DROP INDEX hosts_by_name_nocase; DROP TABLE superseded; DROP TABLE rebalances; "
              "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
              "ALTER TABLE tokens DROP COLUMN cluster; "
-             "ALTER TABLE servers DROP COLUMN maintenance; PRAGMA user_version = 1; "
+             "ALTER TABLE servers DROP COLUMN maintenance; ALTER TABLE ca DROP COLUMN chain_pem; "
+             "PRAGMA user_version = 1; "
              "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
     auto store = open_sqlite_store(db, OpenMode::existing);
-    CHECK(raw_value(db, "PRAGMA user_version") == "5");
+    CHECK(raw_value(db, "PRAGMA user_version") == std::to_string(kSchemaVersion));
     CHECK(store->list_hosts().size() == 2);
     CHECK(store->find_host("KVM1")->id == 2);
     // The lookup without regard to case uses the index, not a scan of every host.
@@ -141,7 +142,7 @@ TEST_CASE("a version 3 store gets the maintenance flag and rebalance requests, k
     REQUIRE(read_schema_versions(db).stored == 3);
 
     auto store = open_store(db, OpenMode::existing);
-    CHECK(read_schema_versions(db).stored == 5);
+    CHECK(read_schema_versions(db).stored == kSchemaVersion);
     auto servers = store->list_servers();
     REQUIRE(servers.size() == 2);
     CHECK(servers[0].state == "up");
@@ -178,7 +179,7 @@ TEST_CASE("a version 4 store gets clusters and scoped configuration, keeping its
     REQUIRE(read_schema_versions(db).stored == 4);
 
     auto store = open_store(db, OpenMode::existing);
-    CHECK(read_schema_versions(db).stored == 5);
+    CHECK(read_schema_versions(db).stored == kSchemaVersion);
     const auto host = store->find_host("kvm1");
     REQUIRE(host);
     CHECK(host->zone == "z1");
