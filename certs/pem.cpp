@@ -61,6 +61,36 @@ Result<X509Ptr> parse_certificate_pem(std::string_view pem) {
         pem, "certificate", [](BIO* bio) { return PEM_read_bio_X509(bio, nullptr, nullptr, nullptr); });
 }
 
+Result<std::vector<X509Ptr>> parse_certificates_pem(std::string_view pem) {
+    if (pem.size() > kMaxPemBytes) {
+        return fail("certificate bundle is too large (" + std::to_string(pem.size()) + " bytes)");
+    }
+    ERR_clear_error();
+    BioPtr bio = memory_reader(pem);
+    if (!bio) {
+        return fail(openssl_failure("out of memory reading a certificate bundle"));
+    }
+    std::vector<X509Ptr> certificates;
+    for (;;) {
+        X509Ptr certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+        if (!certificate) {
+            // The end of the text reads as "no start line"; anything else is a damaged block.
+            const unsigned long error = ERR_peek_last_error();
+            if (!certificates.empty() && ERR_GET_LIB(error) == ERR_LIB_PEM &&
+                ERR_GET_REASON(error) == PEM_R_NO_START_LINE) {
+                ERR_clear_error();
+                break;
+            }
+            return fail(openssl_failure(certificates.empty()
+                                            ? std::string("not a valid PEM certificate")
+                                            : "certificate " + std::to_string(certificates.size() + 1) +
+                                                  " of the bundle is not a valid PEM certificate"));
+        }
+        certificates.push_back(std::move(certificate));
+    }
+    return certificates;
+}
+
 Result<X509ReqPtr> parse_csr_pem(std::string_view pem) {
     return parse_pem<X509ReqPtr>(pem, "certificate signing request (CSR)", [](BIO* bio) {
         return PEM_read_bio_X509_REQ(bio, nullptr, nullptr, nullptr);

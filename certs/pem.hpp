@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace agentlb::certs {
 
@@ -23,6 +24,9 @@ using util::Overwrite;
 Result<X509Ptr> parse_certificate_pem(std::string_view pem);
 Result<X509ReqPtr> parse_csr_pem(std::string_view pem);
 Result<EvpPkeyPtr> parse_private_key_pem(std::string_view pem);
+// Every certificate of a PEM bundle, in order (at least one; text between
+// blocks is ignored, a damaged block is an error naming its position).
+Result<std::vector<X509Ptr>> parse_certificates_pem(std::string_view pem);
 
 std::string to_pem(X509* certificate);
 std::string to_pem(X509_REQ* request);

@@ -59,22 +59,31 @@ std::string chain_failure(X509_STORE_CTX* context, X509* leaf, CertificateKind e
 }  // namespace
 
 Result<X509StorePtr> make_ca_store(const std::string& ca_pem) {
-    auto ca = parse_certificate_pem(ca_pem);
-    if (!ca) {
-        return fail("CA certificate: " + ca.error());
+    auto cas = parse_certificates_pem(ca_pem);
+    if (!cas) {
+        return fail("CA certificate: " + cas.error());
     }
-    if (X509_check_ca(ca->get()) == 0) {
-        return fail("the CA certificate (" + common_name_of(ca->get()) + ") is not a CA certificate");
+    bool all_self_signed = true;
+    for (const X509Ptr& ca : cas.value()) {
+        if (X509_check_ca(ca.get()) == 0) {
+            return fail("the CA certificate (" + common_name_of(ca.get()) + ") is not a CA certificate");
+        }
+        all_self_signed = all_self_signed && X509_self_signed(ca.get(), 0) == 1;
     }
     ERR_clear_error();
-    // A root ends every chain anyway; a vouched successor must end it too,
-    // since its issuer (the previous CA) is deliberately not in the store.
-    const unsigned long flags =
-        X509_V_FLAG_X509_STRICT | (X509_self_signed(ca->get(), 0) == 1 ? 0UL : X509_V_FLAG_PARTIAL_CHAIN);
+    // A root ends every chain anyway; a vouched successor or an intermediate
+    // must end it too, since its issuer is deliberately not in the store.
+    const unsigned long flags = X509_V_FLAG_X509_STRICT | (all_self_signed ? 0UL : X509_V_FLAG_PARTIAL_CHAIN);
     X509StorePtr store(X509_STORE_new());
-    if (!store || X509_STORE_add_cert(store.get(), ca->get()) != 1 ||
-        X509_STORE_set_flags(store.get(), flags) != 1) {
+    if (!store || X509_STORE_set_flags(store.get(), flags) != 1) {
         return fail(openssl_failure("cannot build a certificate store for the CA"));
+    }
+    for (const X509Ptr& ca : cas.value()) {
+        // The same CA twice in a bundle is harmless: OpenSSL keeps one.
+        if (X509_STORE_add_cert(store.get(), ca.get()) != 1) {
+            return fail(openssl_failure("cannot add the CA certificate (" + common_name_of(ca.get()) +
+                                        ") to the certificate store"));
+        }
     }
     return store;
 }

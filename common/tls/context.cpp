@@ -97,6 +97,27 @@ Status check_own_purpose(SSL_CTX* ctx, int purpose, const char* what) {
     return success();
 }
 
+// Sent after the leaf, in the order given (an intermediate, a cross-signed
+// CA). Nothing when empty: OpenSSL then sends the leaf alone (or what the
+// caller adds itself), never a chain it builds from the trust store.
+Status send_chain(SSL_CTX* ctx, const std::string& chain_pem) {
+    if (chain_pem.empty()) {
+        return success();
+    }
+    auto chain = certs::parse_certificates_pem(chain_pem);
+    if (!chain) {
+        return fail("chain: " + chain.error());
+    }
+    for (const certs::X509Ptr& certificate : chain.value()) {
+        ERR_clear_error();
+        if (SSL_CTX_add1_chain_cert(ctx, certificate.get()) != 1) {
+            return fail(certs::openssl_failure("cannot add a chain certificate (" +
+                                               certs::common_name_of(certificate.get()) + ")"));
+        }
+    }
+    return success();
+}
+
 Status trust_only(SSL_CTX* ctx, const std::string& ca_pem) {
     auto store = certs::make_ca_store(ca_pem);
     if (!store) {
@@ -122,6 +143,9 @@ Result<SslCtxPtr> make_agent_port_server_context(const AgentPortServerConfig& co
         return fail("agent port: " + status.error());
     }
     if (auto status = check_own_purpose(c, X509_PURPOSE_SSL_SERVER, "server"); !status) {
+        return fail("agent port: " + status.error());
+    }
+    if (auto status = send_chain(c, config.chain_pem); !status) {
         return fail("agent port: " + status.error());
     }
     if (auto status = trust_only(c, config.ca_pem); !status) {
@@ -157,6 +181,9 @@ Result<SslCtxPtr> make_agent_client_context(const AgentClientConfig& config) {
     if (auto status = check_own_purpose(c, X509_PURPOSE_SSL_CLIENT, "client"); !status) {
         return fail("agent client: " + status.error());
     }
+    if (auto status = send_chain(c, config.chain_pem); !status) {
+        return fail("agent client: " + status.error());
+    }
     if (auto status = trust_only(c, config.ca_pem); !status) {
         return fail("agent client: " + status.error());
     }
@@ -168,7 +195,8 @@ Result<SslCtxPtr> make_agent_client_context(const AgentClientConfig& config) {
 
 Result<SslCtxPtr> make_enroll_server_context(const std::string& cert_pem,
                                              const std::string& key_pem,
-                                             const std::string& ca_pem) {
+                                             const std::string& ca_pem,
+                                             const std::string& chain_pem) {
     auto ctx = new_context(TLS_server_method());
     if (!ctx) {
         return ctx;
@@ -178,6 +206,9 @@ Result<SslCtxPtr> make_enroll_server_context(const std::string& cert_pem,
         return fail("enrollment port: " + status.error());
     }
     if (auto status = check_own_purpose(c, X509_PURPOSE_SSL_SERVER, "server"); !status) {
+        return fail("enrollment port: " + status.error());
+    }
+    if (auto status = send_chain(c, chain_pem); !status) {
         return fail("enrollment port: " + status.error());
     }
     auto ca = certs::parse_certificate_pem(ca_pem);

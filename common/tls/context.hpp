@@ -33,7 +33,7 @@ struct SslCtxDeleter {
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
 
 struct AgentPortServerConfig {
-    std::string ca_pem;    // the only trust anchor(s) for client certificates
+    std::string ca_pem;    // the only trust anchor(s) for client certificates (one PEM or a bundle)
     std::string cert_pem;  // this server's certificate (serverAuth)
     std::string key_pem;
     // Serials refused at the handshake; may be null. Consulted in memory only,
@@ -44,6 +44,9 @@ struct AgentPortServerConfig {
     // the server's CPU per handshake (docs/BENCHMARKS.md), so the daemon
     // sends none. Tests of resumption set 1.
     std::size_t session_tickets = 0;
+    // Certificates sent after the leaf (PEM, in order): an intermediate or a
+    // cross-signed CA; empty: the leaf alone.
+    std::string chain_pem{};
 };
 
 // TLS 1.3 only; client certificate required, chained to ca_pem, and
@@ -56,20 +59,23 @@ struct AgentPortServerConfig {
 Result<SslCtxPtr> make_agent_port_server_context(const AgentPortServerConfig& config);
 
 struct AgentClientConfig {
-    std::string ca_pem;    // trust anchor(s) for server certificates
+    std::string ca_pem;    // trust anchor(s) for server certificates (one PEM or a bundle)
     std::string cert_pem;  // this agent's certificate (clientAuth)
     std::string key_pem;
+    std::string chain_pem{};  // sent after the leaf (PEM, in order); empty: the leaf alone
 };
 
 // TLS 1.3 only; the server's chain must verify against ca_pem and carry the
 // dialled name or address (set per connection: set_expected_server()).
 Result<SslCtxPtr> make_agent_client_context(const AgentClientConfig& config);
 
-// TLS 1.3 only, no client certificate requested; sends the leaf and the CA
-// certificate so that a new agent can compare the CA with its pin.
+// TLS 1.3 only, no client certificate requested; sends the leaf, chain_pem
+// (if any) and the (first) CA certificate of ca_pem so that a new agent can
+// compare the CA with its pin.
 Result<SslCtxPtr> make_enroll_server_context(const std::string& cert_pem,
                                              const std::string& key_pem,
-                                             const std::string& ca_pem);
+                                             const std::string& ca_pem,
+                                             const std::string& chain_pem = {});
 
 // Accepts the server only when its chain holds a self-signed CA whose
 // fingerprint is `pinned_ca_fingerprint` (any form certs::normalize_fingerprint

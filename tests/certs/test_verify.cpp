@@ -136,6 +136,36 @@ TEST_CASE("a store from make_ca_store verifies many certificates") {
     CHECK(verify_certificate(second.get(), store->get(), unix_now()).ok());
 }
 
+TEST_CASE("a store from a bundle of two CAs verifies leaves from each and no other") {
+    TestCa first_ca;
+    TestCa second_ca;
+    TestCa stranger;
+    const std::string bundle = first_ca.ca.certificate_pem() + "\n" + second_ca.ca.certificate_pem();
+    auto store = make_ca_store(bundle);
+    REQUIRE(store.ok());
+    X509Ptr from_first = issue_parsed(first_ca.ca, agent_options("kvm1"));
+    X509Ptr from_second = issue_parsed(second_ca.ca, agent_options("kvm2"));
+    X509Ptr from_stranger = issue_parsed(stranger.ca, agent_options("kvm3"));
+    CHECK(verify_certificate(from_first.get(), store->get(), unix_now()).ok());
+    CHECK(verify_certificate(from_second.get(), store->get(), unix_now()).ok());
+    auto refused = verify_certificate(from_stranger.get(), store->get(), unix_now());
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error(), Catch::StartsWith("certificate not issued by this CA"));
+}
+
+TEST_CASE("a CA bundle with a damaged or non-CA member is refused, naming it") {
+    TestCa test_ca;
+    X509Ptr leaf = issue_parsed(test_ca.ca, agent_options("kvm9"));
+    auto with_leaf = make_ca_store(test_ca.ca.certificate_pem() + to_pem(leaf.get()));
+    REQUIRE_FALSE(with_leaf.ok());
+    CHECK_THAT(with_leaf.error(), Catch::Contains("(kvm9) is not a CA certificate"));
+    std::string damaged = test_ca.ca.certificate_pem() +
+                          "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n";
+    auto broken = make_ca_store(damaged);
+    REQUIRE_FALSE(broken.ok());
+    CHECK_THAT(broken.error(), Catch::Contains("certificate 2 of the bundle"));
+}
+
 TEST_CASE("check_leaf applies kind and revocation without the chain") {
     TestCa test_ca;
     X509Ptr agent = issue_parsed(test_ca.ca, agent_options());

@@ -3,14 +3,18 @@
 
 #include "common/tls/context.hpp"
 
+#include "certs/fingerprint.hpp"
 #include "common/tls/stream.hpp"
 #include "tls_test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
 #include <string>
+#include <vector>
 
 using namespace agentlb;
 using namespace agentlb::tls;
@@ -28,7 +32,119 @@ std::string expected_host(SSL* ssl) {
     return host != nullptr ? std::string(host) : std::string();
 }
 
+// A full handshake through a BIO pair, no sockets. Returns the client's and
+// the server's session, or fails the test when the handshake stalls.
+struct MemoryHandshake {
+    SslPtr client;
+    SslPtr server;
+    bool client_ok = false;
+    bool server_ok = false;
+};
+
+MemoryHandshake handshake_in_memory(SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
+    MemoryHandshake result{SslPtr(SSL_new(client_ctx)), SslPtr(SSL_new(server_ctx))};
+    BIO* client_bio = nullptr;
+    BIO* server_bio = nullptr;
+    REQUIRE(BIO_new_bio_pair(&client_bio, 0, &server_bio, 0) == 1);
+    SSL_set_bio(result.client.get(), client_bio, client_bio);
+    SSL_set_bio(result.server.get(), server_bio, server_bio);
+    SSL_set_connect_state(result.client.get());
+    SSL_set_accept_state(result.server.get());
+    REQUIRE(set_expected_server(result.client.get(), "127.0.0.1").ok());
+    bool client_failed = false;
+    bool server_failed = false;
+    // TLS 1.3: the server verifies the client certificate on its second
+    // flight, after the client already finished: run both until each settled.
+    for (int round = 0; round < 20; ++round) {
+        if (!result.client_ok && !client_failed) {
+            const int r = SSL_do_handshake(result.client.get());
+            result.client_ok = r == 1;
+            client_failed = r <= 0 && SSL_get_error(result.client.get(), r) != SSL_ERROR_WANT_READ;
+        }
+        if (!result.server_ok && !server_failed) {
+            const int r = SSL_do_handshake(result.server.get());
+            result.server_ok = r == 1;
+            server_failed = r <= 0 && SSL_get_error(result.server.get(), r) != SSL_ERROR_WANT_READ;
+        }
+        if ((result.client_ok || client_failed) && (result.server_ok || server_failed)) {
+            break;
+        }
+    }
+    ERR_clear_error();
+    return result;
+}
+
+std::vector<std::string> fingerprints(STACK_OF(X509) * chain) {
+    std::vector<std::string> out;
+    for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+        out.push_back(certs::fingerprint_of(sk_X509_value(chain, i)));
+    }
+    return out;
+}
+
 }  // namespace
+
+TEST_CASE("agent port contexts trust a bundle of CAs: agents and servers of each CA are accepted") {
+    TempDir dir;
+    TestPki old_pki(dir.path(), "old");
+    TestPki new_pki(dir.path(), "new");
+    TestPki stranger(dir.path(), "stranger");
+    const std::string bundle = old_pki.ca_pem() + new_pki.ca_pem();
+    const KeyPair server = new_pki.server();
+    auto server_ctx = make_agent_port_server_context({bundle, server.cert_pem, server.key_pem, nullptr});
+    REQUIRE(server_ctx.ok());
+    for (const TestPki* pki : {&old_pki, &new_pki}) {
+        const KeyPair agent = pki->agent();
+        auto client_ctx = make_agent_client_context({bundle, agent.cert_pem, agent.key_pem});
+        REQUIRE(client_ctx.ok());
+        MemoryHandshake done = handshake_in_memory(server_ctx->get(), client_ctx->get());
+        CHECK(done.client_ok);
+        CHECK(done.server_ok);
+    }
+    const KeyPair foreign = stranger.agent();
+    auto foreign_ctx =
+        make_agent_client_context({bundle + stranger.ca_pem(), foreign.cert_pem, foreign.key_pem});
+    REQUIRE(foreign_ctx.ok());
+    MemoryHandshake refused = handshake_in_memory(server_ctx->get(), foreign_ctx->get());
+    CHECK_FALSE(refused.server_ok);
+}
+
+TEST_CASE("chain_pem is sent after the leaf by the agent port server, the agent and the enrollment port") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    TestPki extra(dir.path(), "extra");  // stands for an intermediate or a cross-signed CA
+    const KeyPair server = pki.server();
+    const KeyPair agent = pki.agent();
+    auto server_ctx = make_agent_port_server_context(
+        {pki.ca_pem(), server.cert_pem, server.key_pem, nullptr, 0, extra.ca_pem()});
+    REQUIRE(server_ctx.ok());
+    auto client_ctx =
+        make_agent_client_context({pki.ca_pem(), agent.cert_pem, agent.key_pem, extra.ca_pem()});
+    REQUIRE(client_ctx.ok());
+    MemoryHandshake done = handshake_in_memory(server_ctx->get(), client_ctx->get());
+    REQUIRE(done.client_ok);
+    REQUIRE(done.server_ok);
+    // The client's view holds the leaf first; the server's holds only what came after it.
+    const auto from_server = fingerprints(SSL_get_peer_cert_chain(done.client.get()));
+    REQUIRE(from_server.size() == 2);
+    CHECK(from_server[1] == extra.fingerprint());
+    const auto from_agent = fingerprints(SSL_get_peer_cert_chain(done.server.get()));
+    REQUIRE(from_agent.size() == 1);
+    CHECK(from_agent[0] == extra.fingerprint());
+
+    auto enroll = make_enroll_server_context(server.cert_pem, server.key_pem, pki.ca_pem(), extra.ca_pem());
+    REQUIRE(enroll.ok());
+    STACK_OF(X509)* chain = nullptr;
+    REQUIRE(SSL_CTX_get0_chain_certs(enroll->get(), &chain) == 1);
+    const auto sent = fingerprints(chain);
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[0] == extra.fingerprint());
+    CHECK(sent[1] == pki.fingerprint());
+
+    auto bad = make_agent_client_context({pki.ca_pem(), agent.cert_pem, agent.key_pem, "garbage"});
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error(), Catch::StartsWith("agent client: chain: "));
+}
 
 TEST_CASE("agent port server context refuses bad certificates and keys with a reason") {
     TempDir dir;
