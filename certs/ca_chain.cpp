@@ -1,5 +1,6 @@
 #include "certs/ca_chain.hpp"
 
+#include "certs/fingerprint.hpp"
 #include "certs/inspect.hpp"
 #include "certs/pem.hpp"
 #include "common/util/rfc3339.hpp"
@@ -135,6 +136,14 @@ Status check_ca_chain(X509* ca, const std::vector<X509Ptr>& chain, std::int64_t 
                     X509_verify_cert_error_string(error));
     }
     return success();
+}
+
+Result<std::string> root_fingerprint_of_chain(std::string_view chain_pem) {
+    auto chain = parse_certificates_pem(chain_pem);
+    if (!chain) {
+        return fail("the CA chain: " + chain.error());
+    }
+    return fingerprint_of(chain->back().get());
 }
 
 std::string to_pem_bundle(const std::vector<X509Ptr>& certificates) {

@@ -34,6 +34,10 @@ Status check_issuing_ca(X509* ca);
 // (CN=...)") and what is wrong with it.
 Status check_ca_chain(X509* ca, const std::vector<X509Ptr>& chain, std::int64_t now);
 
+// The fingerprint of the chain's last certificate (the root agents pin), from
+// the chain as the store keeps it.
+Result<std::string> root_fingerprint_of_chain(std::string_view chain_pem);
+
 // PEM of each certificate, in order.
 std::string to_pem_bundle(const std::vector<X509Ptr>& certificates);
 
