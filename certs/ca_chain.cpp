@@ -73,6 +73,10 @@ Status check_ca_chain(X509* ca, const std::vector<X509Ptr>& chain, std::int64_t 
     if (chain.empty()) {
         return fail("the chain is empty");
     }
+    if (chain.size() > kMaxCaChainLength) {
+        return fail("the chain holds " + std::to_string(chain.size()) + " certificates; at most " +
+                    std::to_string(kMaxCaChainLength) + " (two intermediates and the root) are supported");
+    }
     X509* below = ca;
     for (std::size_t i = 0; i < chain.size(); ++i) {
         X509* issuer = chain[i].get();
@@ -144,6 +148,18 @@ Result<std::string> root_fingerprint_of_chain(std::string_view chain_pem) {
         return fail("the CA chain: " + chain.error());
     }
     return fingerprint_of(chain->back().get());
+}
+
+Result<std::string> pem_after_first(std::string_view pem) {
+    auto certificates = parse_certificates_pem(pem);
+    if (!certificates) {
+        return fail(certificates.error());
+    }
+    std::string rest;
+    for (std::size_t i = 1; i < certificates->size(); ++i) {
+        rest += to_pem((*certificates)[i].get());
+    }
+    return rest;
 }
 
 std::string to_pem_bundle(const std::vector<X509Ptr>& certificates) {

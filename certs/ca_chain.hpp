@@ -9,6 +9,7 @@
 #include "certs/handles.hpp"
 #include "common/util/result.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,6 +18,10 @@
 namespace agentlb::certs {
 
 inline constexpr std::string_view kCaChainFileName = "ca-chain.crt";
+// Certificates in a chain: two intermediates and the root. With the CA and a
+// leaf that is the TLS verification depth (common/tls/context.cpp) and what
+// the wire's frame budget allows for (lb::kChainAllowance).
+inline constexpr std::size_t kMaxCaChainLength = 3;
 
 // A certificate as an operator recognises it in a message: "CN=..." (or the
 // whole subject when there is no CN).
@@ -37,6 +42,11 @@ Status check_ca_chain(X509* ca, const std::vector<X509Ptr>& chain, std::int64_t 
 // The fingerprint of the chain's last certificate (the root agents pin), from
 // the chain as the store keeps it.
 Result<std::string> root_fingerprint_of_chain(std::string_view chain_pem);
+
+// The certificates after the first one of a PEM bundle, as PEM: what an
+// agent's certificate file holds after its leaf (an imported CA's
+// intermediates); "" when there is only the leaf.
+Result<std::string> pem_after_first(std::string_view pem);
 
 // PEM of each certificate, in order.
 std::string to_pem_bundle(const std::vector<X509Ptr>& certificates);

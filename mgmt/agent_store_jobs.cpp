@@ -42,7 +42,9 @@ protocol::Issued issue_renewal(store::Store& store,
                              store::IssuedCertificate{issued->pem, issued->serial, issued->not_after});
     answer.outcome = protocol::Issued::Outcome::issued;
     answer.certificate = std::move(issued->pem);
-    answer.ca = state.ca.certificate_pem();
+    // An imported CA: the organisation's root the agent pins, and what links the leaf to it.
+    answer.ca = state.ca.trust_anchor_pem();
+    answer.chain = state.ca.intermediates_pem();
     return answer;
 }
 

@@ -39,6 +39,16 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Every server must send and pin the same chain as the store records.
+std::string ca_chain_mismatch(const std::string& ca_dir, bool dir_has_none) {
+    if (dir_has_none) {
+        return "the store's CA was imported with a chain up to the organisation's root, but --ca-dir " +
+               ca_dir + " has no ca-chain.crt: copy it there from the folder `agentlbctl ca import` wrote";
+    }
+    return "--ca-dir " + ca_dir + "/ca-chain.crt is not the chain the store holds for its CA: copy the " +
+           "files `agentlbctl ca import` wrote";
+}
+
 class Server {
 public:
     explicit Server(const Options& options)
@@ -65,6 +75,10 @@ public:
         open_store();
         const auto ca_pem = ca.certificate_pem();
         const auto ca_fingerprint = ca.fingerprint();
+        // An imported CA (DIR/ca-chain.crt): agents pin the organisation's
+        // root and peers send the CAs between a leaf and it.
+        const auto anchor_pem = ca.trust_anchor_pem();
+        const auto intermediates_pem = ca.intermediates_pem();
         store_.call_sync([&](store::Store& store) {
             const auto stored = store.ca_certificate();
             if (stored && stored->second != ca_fingerprint) {
@@ -72,7 +86,9 @@ public:
                                  " holds CA " + ca_fingerprint + ": every server must use the store's CA");
             }
             if (!stored) {
-                store.put_ca_certificate(ca_pem, ca_fingerprint);
+                store.put_ca_with_chain(ca_pem, ca_fingerprint, ca.chain_pem());
+            } else if (store.ca_chain() != ca.chain_pem()) {
+                throw StartError(ca_chain_mismatch(options_.ca_dir, ca.chain_pem().empty()));
             }
         });
 
@@ -92,13 +108,18 @@ public:
                      credentials.certificate_path.string());
 
         state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, std::move(ca));
+        // Client certificates are trusted only as issued by our CA, even
+        // when it was imported: the organisation's root vouches for much
+        // more than our hosts.
+        tls::AgentPortServerConfig agent_port{
+            ca_pem, credentials.certificate_pem, credentials.key_pem, state_->revoked};
+        agent_port.chain_pem = intermediates_pem;
         state_->agent_context =
-            start_value(tls::make_agent_port_server_context(tls::AgentPortServerConfig{
-                            ca_pem, credentials.certificate_pem, credentials.key_pem, state_->revoked}),
-                        "agent port TLS");
-        state_->enroll_context = start_value(
-            tls::make_enroll_server_context(credentials.certificate_pem, credentials.key_pem, ca_pem),
-            "enrollment port TLS");
+            start_value(tls::make_agent_port_server_context(agent_port), "agent port TLS");
+        state_->enroll_context =
+            start_value(tls::make_enroll_server_context(
+                            credentials.certificate_pem, credentials.key_pem, anchor_pem, intermediates_pem),
+                        "enrollment port TLS");
 
         // Bind everything before registering: a busy port must not leave a
         // row that says "up".

@@ -69,6 +69,9 @@ void write(json& j, const Migrate& m) {
 void write(json& j, const Certificate& m) {
     j["certificate"] = m.certificate;
     j["ca"] = m.ca;
+    if (!m.chain.empty()) {
+        j["chain"] = m.chain;
+    }
 }
 void write(json& j, const Error& m) {
     j["code"] = m.code;
@@ -86,6 +89,9 @@ void write(json& j, const EnrollResponse& m) {
     j["zone"] = m.zone;
     j["certificate"] = m.certificate;
     j["ca"] = m.ca;
+    if (!m.chain.empty()) {
+        j["chain"] = m.chain;
+    }
     j["list"] = m.list;
     j["algorithm"] = m.algorithm;
     j["interval"] = m.interval;
@@ -139,6 +145,7 @@ void read(FieldReader& f, Migrate& m) {
 void read(FieldReader& f, Certificate& m) {
     m.certificate = f.string("certificate");
     m.ca = f.string("ca");
+    m.chain = f.optional_string("chain");
 }
 void read(FieldReader& f, Error& m) {
     m.code = f.string("code");
@@ -156,6 +163,7 @@ void read(FieldReader& f, EnrollResponse& m) {
     m.zone = f.string("zone");
     m.certificate = f.string("certificate");
     m.ca = f.string("ca");
+    m.chain = f.optional_string("chain");
     m.list = f.strings("list");
     m.algorithm = f.string("algorithm");
     m.interval = f.non_negative("interval");

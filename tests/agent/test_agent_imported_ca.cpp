@@ -1,0 +1,119 @@
+// An imported CA end to end (`agentlbctl ca import`): an organisation root ->
+// intermediate -> the CA agentlb issues from, all made at run time. Real
+// agentlb-mgmt and agentlb-agent processes on 127.0.0.1.
+
+#include "certs/ca_import.hpp"
+#include "certs/fingerprint.hpp"
+#include "certs/pem.hpp"
+#include "common/util/atomic_file.hpp"
+#include "common/util/clock.hpp"
+#include "tests/agent/agent_cluster.hpp"
+#include "tests/support/mgmt_server.hpp"
+#include "tests/support/org_pki.hpp"
+#include "tests/support/wait.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <stdexcept>
+
+using namespace agentlb;
+using namespace agentlb::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The store and ca_dir() hold the organisation's CA, imported as
+// `agentlbctl ca import` does; one server "ms1", not started.
+struct ImportedCa {
+    TempDir pki_dir;
+    OrgPki pki;
+    CaFixture fixture{
+        "", [this](const fs::path& ca_dir) {
+            const fs::path in = pki.write(pki_dir / "in");
+            const certs::CaImportFiles files{in / "issuing.crt", in / "issuing.key", in / "chain.crt"};
+            if (auto imported = certs::import_ca(ca_dir, files, util::unix_now()); !imported) {
+                throw std::runtime_error("import_ca: " + imported.error());
+            }
+        }};
+    TempDir root;
+    ManagedServer ms1{fixture, "ms1", "127.0.0.1"};
+    ImportedCa() { fixture.set_config("host", ms1.address()); }
+};
+
+std::size_t certificates_in(const fs::path& file) {
+    auto text = util::read_file(file);
+    REQUIRE(text.ok());
+    auto parsed = certs::parse_certificates_pem(*text);
+    REQUIRE(parsed.ok());
+    return parsed->size();
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(
+    ImportedCa, "three agents enrol and connect through an organisation root, intermediate and imported CA") {
+    // The pin is the organisation's root, not the CA that issues.
+    REQUIRE(fixture.anchor_fingerprint() == certs::fingerprint_of(pki.root.certificate.get()));
+    REQUIRE(fixture.anchor_fingerprint() != fixture.ca_fingerprint());
+    ms1.start();
+
+    std::vector<std::unique_ptr<AgentProcess>> agents;
+    for (const char* name : {"kvm-1", "kvm-2", "kvm-3"}) {
+        agents.push_back(std::make_unique<AgentProcess>(root, name));
+        agents.back()->start_enrolling(fixture, ms1);
+    }
+    const bool connected = wait_until(
+        [&] {
+            for (const auto& agent : agents) {
+                if (connected_to(fixture, agent->name()) != std::optional<std::string>("ms1")) {
+                    return false;
+                }
+            }
+            return true;
+        },
+        15s);
+    INFO(agents[0]->log() << "\n--- ms1\n" << tail(ms1.log()));
+    REQUIRE(connected);
+
+    for (const auto& agent : agents) {
+        INFO(agent->name());
+        // The anchor is the root; the certificate file holds the leaf, then
+        // the imported CA and the intermediate it sends as a client.
+        auto ca = util::read_file(agent->dir() / "ca.crt");
+        REQUIRE(ca.ok());
+        CHECK(*ca == pki.root.pem());
+        auto cert = util::read_file(agent->dir() / "agent.crt");
+        REQUIRE(cert.ok());
+        CHECK(certificates_in(agent->dir() / "agent.crt") == 3);
+        CHECK_THAT(*cert, Catch::EndsWith(pki.issuing.pem() + pki.intermediate.pem()));
+    }
+
+    // Restarted from its files alone, an agent presents the stored chain again.
+    agents[0]->kill(SIGTERM);
+    REQUIRE(agents[0]->wait(5s) == std::optional<int>(0));
+    REQUIRE(wait_until([&] { return !connected_to(fixture, "kvm-1").has_value(); }, 5s));
+    agents[0]->start();
+    CHECK(
+        wait_until([&] { return connected_to(fixture, "kvm-1") == std::optional<std::string>("ms1"); }, 10s));
+    CHECK(fixture.store().list_hosts().size() == 3);
+}
+
+TEST_CASE_METHOD(ImportedCa, "a server whose CA folder lacks the imported chain refuses to start") {
+    const fs::path copy = fixture.dir() / "ca-without-chain";
+    fs::create_directories(copy);
+    fs::copy_file(fixture.ca_dir() / "ca.key", copy / "ca.key");
+    fs::copy_file(fixture.ca_dir() / "ca.crt", copy / "ca.crt");
+    auto argv = mgmt_command_line(fixture, "ms9", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0");
+    argv.insert(argv.end(), {"--advertise", "127.0.0.1:18250"});
+    for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
+        if (argv[i] == "--ca-dir") {
+            argv[i + 1] = copy.string();
+        }
+    }
+    const auto result = run_command(argv, 10s);
+    INFO(result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains("has no ca-chain.crt: copy it there"));
+}
