@@ -77,6 +77,7 @@ TEST_CASE("ca import records the CA with its chain, and ca show and token create
     const CommandResult token = f.ctl({"token", "create"});
     REQUIRE(token.exit_code == 0);
     CHECK(line_value(token.out, "ca_fingerprint") == f.root_fingerprint);
+    CHECK(f.ctl_json({"status"})["ca_fingerprint"] == f.root_fingerprint);
 }
 
 TEST_CASE("ca import refuses a store that already holds a CA, pointing at ca rotate") {
