@@ -94,6 +94,8 @@ private:
     void stop(int exit_code, const std::string& why);
     void wake_connection_loop();
     void check_renewal();
+    // A `renewal` object from welcome (nothing: an older server) or ms_list.
+    void set_renewal_policy(const std::optional<wire::Renewal>& policy);
     std::string identity_name() const;
     Status rebuild_client_context();
 
@@ -109,6 +111,10 @@ private:
     Credentials credentials_;
     std::shared_ptr<SSL_CTX> client_context_;
     std::string pending_key_pem_;  // renewal in flight
+    // What the servers said about renewals (welcome, ms_list); nothing: the defaults.
+    std::optional<wire::Renewal> renewal_policy_;
+    std::string renewal_note_;            // the last problem with it, logged when it changes
+    bool warned_manual_renewal_ = false;  // "automatic renewal is off" said once
     std::chrono::steady_clock::time_point pending_since_{};
 
     std::shared_ptr<ServerSession> current_;

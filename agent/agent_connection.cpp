@@ -116,6 +116,7 @@ void Agent::adopt(const std::shared_ptr<ServerSession>& session, const std::stri
     session->start(*this);
     // The check interval counts from the connect.
     preferred_timer_.cancel();
+    renewal_policy_ = welcome.renewal;
     check_renewal();
 }
 

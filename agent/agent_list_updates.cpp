@@ -48,6 +48,10 @@ private:
 }  // namespace
 
 void Agent::on_list(const std::shared_ptr<ServerSession>& session, const wire::MsList& list) {
+    // Absent: a server that does not send it; keep what the welcome said.
+    if (list.renewal && session == current_) {
+        set_renewal_policy(list.renewal);
+    }
     ListPush push = to_list_push(list);
     auto io = io_.get_executor();
     worker_.post(io, [this, push, session, io] {

@@ -38,14 +38,26 @@ void Agent::check_renewal() {
     if (!current_ || !credentials_.certificate) {
         return;
     }
-    if (!certs::needs_renewal(credentials_.certificate.get(), util::unix_now())) {
+    const auto decision = decide_renewal(credentials_.certificate.get(), renewal_policy_, util::unix_now());
+    if (!decision.note.empty() && decision.note != renewal_note_) {
+        spdlog::warn("renewal policy from the servers: {}", decision.note);
+    }
+    renewal_note_ = decision.note;
+    if (!decision.due) {
+        if (!decision.automatic && !warned_manual_renewal_ &&
+            certs::needs_renewal(credentials_.certificate.get(), util::unix_now())) {
+            // Once: the operator chose this (ca.framework.cert.automatic.renewal false).
+            spdlog::warn("certificate valid until {}: not renewing, automatic renewal is off on the servers",
+                         util::format_rfc3339(certs::not_after_of(credentials_.certificate.get())));
+            warned_manual_renewal_ = true;
+        }
         return;
     }
     const auto now = std::chrono::steady_clock::now();
     if (!pending_key_pem_.empty() && now - pending_since_ < kRenewalRetry) {
         return;
     }
-    auto key = certs::generate_p256_key();
+    auto key = certs::generate_key(decision.key_type);
     if (!key) {
         spdlog::error("cannot make a key for renewal: {}", key.error());
         return;
@@ -57,10 +69,25 @@ void Agent::check_renewal() {
     }
     pending_key_pem_ = certs::private_key_to_pem(key->get());
     pending_since_ = now;
-    spdlog::info("certificate valid until {}: asking {} for a new one",
+    spdlog::info("certificate valid until {}: asking {} for a new one ({} key)",
                  util::format_rfc3339(certs::not_after_of(credentials_.certificate.get())),
-                 current_->entry());
+                 current_->entry(),
+                 certs::to_string(decision.key_type));
     current_->renew(*csr);
+}
+
+void Agent::set_renewal_policy(const std::optional<wire::Renewal>& policy) {
+    if (policy == renewal_policy_) {
+        return;
+    }
+    renewal_policy_ = policy;
+    if (policy) {
+        spdlog::debug("renewal policy: {} keys, at {}/1000 of the validity, automatic {}",
+                      util::peer_text(policy->key_type),
+                      policy->fraction_permille,
+                      policy->automatic);
+    }
+    check_renewal();
 }
 
 void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const wire::Certificate& message) {

@@ -76,4 +76,30 @@ Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
     return out;
 }
 
+RenewalDecision decide_renewal(X509* certificate,
+                               const std::optional<wire::Renewal>& policy,
+                               std::int64_t now) {
+    RenewalDecision decision;
+    if (!policy) {
+        decision.due = certs::needs_renewal(certificate, now);
+        return decision;
+    }
+    decision.automatic = policy->automatic;
+    if (auto type = certs::key_type_from_string(policy->key_type)) {
+        decision.key_type = *type;
+    } else {
+        decision.note = "unknown key type " +
+                        util::peer_text(policy->key_type, util::kShownTextBytes, util::Quoted::yes) +
+                        " sent: using p256";
+    }
+    std::int64_t permille = policy->fraction_permille;
+    if (permille < 100 || permille > 950) {
+        decision.note += std::string(decision.note.empty() ? "" : "; ") + "renewal fraction " +
+                         std::to_string(permille) + "/1000 out of range: renewing at two thirds";
+        permille = 667;
+    }
+    decision.due = decision.automatic && now >= certs::renewal_time(certificate, static_cast<int>(permille));
+    return decision;
+}
+
 }  // namespace agentlb::agent

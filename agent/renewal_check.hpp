@@ -11,10 +11,12 @@
 // current key, certificate and CA stay as they are. CPU only, no I/O.
 
 #include "agent/credentials.hpp"
+#include "certs/key_type.hpp"
 #include "common/util/result.hpp"
 #include "common/wire/messages.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace agentlb::agent {
@@ -32,5 +34,18 @@ Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
                                                const std::string& name,
                                                const wire::Certificate& message,
                                                std::int64_t now);
+
+// Whether to renew now, and with which key type, under the `renewal` policy
+// the servers sent in welcome or ms_list (nothing: what agents did before
+// the policy existed: P-256 keys, at two thirds of the validity, on their own).
+struct RenewalDecision {
+    bool due = false;
+    bool automatic = true;  // false: the cluster turned automatic renewal off
+    certs::KeyType key_type = certs::KeyType::p256;
+    std::string note;  // an unknown key type or fraction sent (fell back): for the log
+};
+RenewalDecision decide_renewal(X509* certificate,
+                               const std::optional<wire::Renewal>& policy,
+                               std::int64_t now);
 
 }  // namespace agentlb::agent

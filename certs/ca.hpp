@@ -80,7 +80,7 @@ public:
     // trusts it directly).
     const std::string& intermediates_pem() const { return intermediates_pem_; }
 
-    // Checks the CSR (PEM, self-signature valid, key EC P-256 or RSA 2048..8192)
+    // Checks the CSR (PEM, self-signature valid, key EC P-256, P-384 or RSA 2048..8192)
     // and issues a certificate: random 128-bit serial, notBefore 5 minutes in
     // the past, notAfter now + validity, SHA-256 signature.
     // agent: keyUsage digitalSignature, extendedKeyUsage clientAuth.

@@ -131,6 +131,14 @@ bool needs_renewal(X509* certificate, std::int64_t now) {
     return now >= start + (end - start) * 2 / 3;
 }
 
+std::int64_t renewal_time(std::int64_t not_before, std::int64_t not_after, int permille) {
+    return not_before + (not_after - not_before) * permille / 1000;
+}
+
+std::int64_t renewal_time(X509* certificate, int permille) {
+    return renewal_time(not_before_of(certificate), not_after_of(certificate), permille);
+}
+
 std::vector<std::string> dns_names_of(X509* certificate) {
     std::vector<std::string> names;
     for_each_alt_name(certificate, [&](const GENERAL_NAME& name) {

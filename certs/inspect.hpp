@@ -25,6 +25,11 @@ std::int64_t not_after_of(X509* certificate);
 // True once two thirds of the validity period have passed at `now` (Unix seconds).
 bool needs_renewal(X509* certificate, std::int64_t now);
 
+// When `permille` thousandths of the validity period (notBefore..notAfter)
+// have passed, Unix seconds (agentlb.ca.cert.renewal.fraction).
+std::int64_t renewal_time(std::int64_t not_before, std::int64_t not_after, int permille);
+std::int64_t renewal_time(X509* certificate, int permille);
+
 // subjectAltName entries; addresses in their usual text form ("10.0.0.1", "::1").
 std::vector<std::string> dns_names_of(X509* certificate);
 std::vector<std::string> ip_addresses_of(X509* certificate);

@@ -17,20 +17,50 @@ namespace {
 constexpr int kMinRsaBits = 2048;
 constexpr int kMaxRsaBits = 8192;
 
-}  // namespace
-
-Result<EvpPkeyPtr> generate_p256_key() {
+Result<EvpPkeyPtr> generate_ec_key(const char* group) {
     ERR_clear_error();
     EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
     if (!context || EVP_PKEY_keygen_init(context.get()) != 1 ||
-        EVP_PKEY_CTX_set_group_name(context.get(), "P-256") != 1) {
-        return fail(openssl_failure("cannot prepare P-256 key generation"));
+        EVP_PKEY_CTX_set_group_name(context.get(), group) != 1) {
+        return fail(openssl_failure(std::string("cannot prepare ") + group + " key generation"));
     }
     EVP_PKEY* key = nullptr;
     if (EVP_PKEY_generate(context.get(), &key) != 1) {
-        return fail(openssl_failure("cannot generate a P-256 key"));
+        return fail(openssl_failure(std::string("cannot generate a ") + group + " key"));
     }
     return EvpPkeyPtr(key);
+}
+
+Result<EvpPkeyPtr> generate_rsa_key(unsigned int bits) {
+    ERR_clear_error();
+    EvpPkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+    if (!context || EVP_PKEY_keygen_init(context.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_keygen_bits(context.get(), static_cast<int>(bits)) != 1) {
+        return fail(openssl_failure("cannot prepare RSA key generation"));
+    }
+    EVP_PKEY* key = nullptr;
+    if (EVP_PKEY_generate(context.get(), &key) != 1) {
+        return fail(openssl_failure("cannot generate an RSA key of " + std::to_string(bits) + " bits"));
+    }
+    return EvpPkeyPtr(key);
+}
+
+}  // namespace
+
+Result<EvpPkeyPtr> generate_p256_key() {
+    return generate_ec_key("P-256");
+}
+
+Result<EvpPkeyPtr> generate_key(KeyType type) {
+    switch (type) {
+        case KeyType::p384:
+            return generate_ec_key("P-384");
+        case KeyType::rsa3072:
+            return generate_rsa_key(3072);
+        case KeyType::p256:
+            break;
+    }
+    return generate_ec_key("P-256");
 }
 
 Result<std::string> make_csr_pem(EVP_PKEY* key, std::string_view common_name) {
@@ -60,14 +90,14 @@ Status check_key_policy(EVP_PKEY* key) {
         std::size_t length = 0;
         if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) != 1) {
             ERR_clear_error();
-            return fail("EC key with an unnamed curve is refused (P-256 is required)");
+            return fail("EC key with an unnamed curve is refused (P-256 or P-384 is required)");
         }
         int nid = OBJ_sn2nid(group);
         if (nid == NID_undef) {
             nid = EC_curve_nist2nid(group);
         }
-        if (nid != NID_X9_62_prime256v1) {
-            return fail(std::string("EC key on curve ") + group + " is refused (P-256 is required)");
+        if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1) {
+            return fail(std::string("EC key on curve ") + group + " is refused (P-256 or P-384 is required)");
         }
         return success();
     }
@@ -82,7 +112,7 @@ Status check_key_policy(EVP_PKEY* key) {
     }
     const char* type = EVP_PKEY_get0_type_name(key);
     return fail(std::string(type != nullptr ? type : "unknown") +
-                " key is refused (EC P-256 or RSA of at least 2048 bits is required)");
+                " key is refused (EC P-256, P-384 or RSA of at least 2048 bits is required)");
 }
 
 bool key_matches_certificate(EVP_PKEY* key, X509* certificate) {

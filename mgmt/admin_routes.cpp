@@ -43,6 +43,18 @@ nlohmann::json store_json(const SharedState& state) {
     };
 }
 
+// This server's certificate, the CA's expiry, and what expires within
+// ca.framework.cert.expiry.alert.period.
+nlohmann::json certificate_json(const SharedState& state) {
+    const auto tls = state.tls.current();
+    return {
+        {"serial", tls ? tls->serial : std::string()},
+        {"not_after", time_text(tls ? tls->not_after : 0)},
+        {"ca_not_after", time_text(state.metrics.ca_not_after.load())},
+        {"warnings", state.certificate_warnings.get()},
+    };
+}
+
 }  // namespace
 
 std::int64_t resident_bytes() {
@@ -84,6 +96,7 @@ std::string status_json(SharedState& state) {
         // False past agentlb.store.unreachable.limit: agents are moved away.
         {"serving", state.serving.load()},
     };
+    status["server"]["certificate"] = certificate_json(state);
     status["store"] = store_json(state);
     // Why /healthz says 503 (null while the store answers).
     const auto store_problem = state.store_health.problem();
@@ -135,7 +148,12 @@ HttpReply admin_route(SharedState& state, std::string_view target) {
         if (auto problem = state.store_health.problem()) {
             return {503, "text/plain; charset=utf-8", "unhealthy: " + *problem + "\n"};
         }
-        return {200, "text/plain; charset=utf-8", "ok\n"};
+        // Still healthy (it serves), but an operator must act before the date.
+        std::string body = "ok\n";
+        for (const auto& warning : state.certificate_warnings.get()) {
+            body += "warning: " + warning + "\n";
+        }
+        return {200, "text/plain; charset=utf-8", body};
     }
     if (target == "/metrics") {
         // The zone series come from the cluster view, not this server's counters.

@@ -54,7 +54,7 @@ bool is_routine_close(const error_code& ec) {
 AgentSession::AgentSession(asio::ip::tcp::socket socket, std::shared_ptr<SharedState> state)
     : state_(std::move(state)),
       peer_(peer_address(socket)),
-      stream_(std::move(socket), state_->agent_context.get(), tls::Role::server),
+      stream_(std::move(socket), state_->tls.current()->agent.get(), tls::Role::server),
       watchdog_(stream_.get_executor()),
       machine_(state_->agent_settings, protocol::Clock::now()) {}
 
@@ -344,6 +344,7 @@ void AgentSession::apply_now(const std::shared_ptr<const ClusterSnapshot>& snaps
         update.serial_revoked = state_->revoked->is_revoked(machine_.serial());
         if (!update.serial_revoked) {
             update.next = compute_assignment(*snapshot, place, machine_.host_id());
+            update.renewal = renewal_of(certificate_settings_at(*snapshot, place));
         }
     }
     feed([&update, this](protocol::ServerMachine& m) {

@@ -51,6 +51,7 @@ void AgentSession::log_close(const protocol::Close& close) const {
             spdlog::debug("{}: {}", who(), close.detail);
             break;
         case CloseReason::revoked:
+            state_->metrics.revoked_sessions_closed.fetch_add(1);
             spdlog::info("{}: {}", who(), close.detail);
             break;
         case CloseReason::superseded:

@@ -118,11 +118,14 @@ asio::awaitable<void> AgentSession::issue(std::string csr) {
     try {
         issued = co_await state_->store.call(std::move(job));
         if (issued.outcome == protocol::Issued::Outcome::refused) {
+            state_->metrics.count_renewal(RenewalKind::agent, RenewalResult::refused);
             spdlog::warn("{}: renewal refused: {}", who(), issued.reason);
         } else {
+            state_->metrics.count_renewal(RenewalKind::agent, RenewalResult::ok);
             spdlog::info("{}: issued a renewed certificate", who());
         }
     } catch (const std::exception& e) {
+        state_->metrics.count_renewal(RenewalKind::agent, RenewalResult::failed);
         spdlog::log(store_failure_level(state_->store_health), "{}: renewal failed: {}", who(), e.what());
         issued = protocol::Issued{};
     }

@@ -31,6 +31,12 @@ protocol::Issued issue_renewal(store::Store& store,
     certs::IssueOptions options;
     options.kind = certs::CertificateKind::agent;
     options.common_name = name;
+    // The validity where the host is now (its cluster's, zone's or the global value).
+    const auto snapshot = state.snapshot();
+    const KnownHost* host = find_host_by_id(*snapshot, host_id);
+    const lb::ConfigScope place =
+        host != nullptr ? lb::ConfigScope{host->zone, host->cluster} : lb::ConfigScope{};
+    options.validity = certificate_settings_at(*snapshot, place).agent_validity;
     auto issued = state.ca.issue(csr, options);
     protocol::Issued answer;
     if (!issued) {

@@ -28,6 +28,21 @@ Result<ClusterSnapshot> make_snapshot(std::int64_t generation,
     return snapshot;
 }
 
+lb::CertificateSettings certificate_settings_at(const ClusterSnapshot& snapshot,
+                                                const lb::ConfigScope& place) {
+    if (snapshot.scoped.overrides.empty() || place.zone.empty()) {
+        return snapshot.certificates;
+    }
+    auto settings = lb::certificate_settings_from_config(lb::effective_values(snapshot.scoped, place));
+    return settings ? *settings : snapshot.certificates;
+}
+
+wire::Renewal renewal_of(const lb::CertificateSettings& settings) {
+    return wire::Renewal{std::string(certs::to_string(settings.key_type)),
+                         settings.renewal_permille,
+                         settings.automatic_renewal};
+}
+
 ClusterSnapshot empty_snapshot() {
     auto settings = lb::settings_from_config({});
     auto snapshot =

@@ -7,10 +7,12 @@
 
 #include "common/lb/algorithm.hpp"
 #include "common/lb/assignment.hpp"
+#include "common/lb/certificate_settings.hpp"
 #include "common/lb/config_keys.hpp"
 #include "common/lb/scoped_config.hpp"
 #include "common/lb/weights.hpp"
 #include "common/store/store.hpp"
+#include "common/wire/messages.hpp"
 
 #include <cstdint>
 #include <map>
@@ -77,7 +79,19 @@ struct ClusterSnapshot {
     std::int64_t maintenance_timeout = lb::kMaintenanceTimeout.default_value;
     // agentlb.shutdown.timeout, seconds; 0 = no drain at SIGTERM.
     std::int64_t shutdown_timeout = lb::kShutdownTimeout.default_value;
+    // The certificate settings' global values (what this server applies to
+    // itself), and every stored value by scope (for a host's effective ones).
+    lb::CertificateSettings certificates{};
+    lb::ScopedConfig scoped{};
 };
+
+// The certificate settings a host at `place` gets: its cluster's, zone's or
+// the global values. A place whose stored values are refused gets the global ones.
+lb::CertificateSettings certificate_settings_at(const ClusterSnapshot& snapshot,
+                                                const lb::ConfigScope& place);
+
+// What welcome and ms_list tell an agent about its renewals.
+wire::Renewal renewal_of(const lb::CertificateSettings& settings);
 
 // Where each server key's value lives in a snapshot.
 struct ServerKeyField {

@@ -188,8 +188,26 @@ void ClusterWatcher::install(Loaded loaded) {
         weights = previous->weights;
     }
     built->weights = std::move(weights).value();
+    auto certificates = lb::certificate_settings_from_config(loaded.config);
+    if (!certificates) {
+        if (refused_server_key_generation_ != loaded.generation) {
+            spdlog::error("stored configuration refused, keeping the previous value: {}",
+                          certificates.error());
+        }
+        certificates = previous->certificates;
+    }
+    built->certificates = *certificates;
+    built->scoped = std::move(loaded.scoped);
     refused_server_key_generation_ = loaded.generation;
     auto snapshot = std::make_shared<const ClusterSnapshot>(std::move(built).value());
+    // Counted from the first load on: serials revoked before this server started were not "learned".
+    if (previous->generation >= 0) {
+        std::uint64_t learned = 0;
+        for (const auto& serial : loaded.revoked) {
+            learned += state_->revoked->is_revoked(serial) ? 0 : 1;
+        }
+        state_->metrics.revocations_applied.fetch_add(learned);
+    }
     state_->revoked->replace(std::move(loaded.revoked));
 
     if (snapshot->settings.hosts != previous->settings.hosts || previous->generation < 0) {
@@ -208,7 +226,8 @@ void ClusterWatcher::install(Loaded loaded) {
         }
     }
     spdlog::debug(
-        "store generation {}: {} {}@{} interval {}, weights [{}], avoid [{}], {} zones or clusters with their "
+        "store generation {}: {} {}@{} interval {}, weights [{}], avoid [{}], {} zones or clusters with "
+        "their "
         "own values",
         snapshot->generation,
         snapshot->settings.hosts.size(),

@@ -23,6 +23,7 @@ struct Redeemed {
 Redeemed redeem(const wire::EnrollRequest& request,
                 store::Store& store,
                 const certs::CertificateAuthority& ca,
+                const ClusterSnapshot& snapshot,
                 std::int64_t now) {
     Redeemed redeemed;
     store::RedeemRequest redeem;
@@ -37,6 +38,7 @@ Redeemed redeem(const wire::EnrollRequest& request,
         options.kind = certs::CertificateKind::agent;
         // The stored name: a re-enrolment asked as `KVM1` still certifies `kvm1`.
         options.common_name = host.name;
+        options.validity = certificate_settings_at(snapshot, {host.zone, host.cluster}).agent_validity;
         auto issued = ca.issue(request.csr, options);
         if (!issued) {
             redeemed.bad_csr = true;
@@ -70,7 +72,7 @@ protocol::EnrollRedeemed redeem_enroll_request(const wire::EnrollRequest& reques
                                                std::int64_t now) {
     Redeemed redeemed;
     try {
-        redeemed = redeem(request, store, ca, now);
+        redeemed = redeem(request, store, ca, snapshot, now);
     } catch (const std::exception& e) {
         return protocol::EnrollStoreUnavailable{e.what()};
     }

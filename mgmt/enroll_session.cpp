@@ -57,7 +57,7 @@ EnrollSession::EnrollSession(asio::ip::tcp::socket socket, std::shared_ptr<Share
     : state_(std::move(state)),
       peer_(peer_address(socket)),
       source_(source_of(socket)),
-      stream_(std::move(socket), state_->enroll_context.get(), tls::Role::server),
+      stream_(std::move(socket), state_->tls.current()->enroll.get(), tls::Role::server),
       deadline_(stream_),
       machine_(state_->options.handshake_timeout, source_) {}
 

@@ -37,6 +37,7 @@ protocol::HostLookup host_lookup_from(const HostRead& read) {
     lookup.assignment = read.ids ? compute_assignment(snapshot, place, *read.ids, host.id)
                                  : compute_assignment(snapshot, place, host.id);
     lookup.algorithm = settings_for(snapshot, place).algorithm;
+    lookup.renewal = renewal_of(certificate_settings_at(snapshot, place));
     return lookup;
 }
 

@@ -188,7 +188,51 @@ std::string Metrics::render() const {
         }
     }
     render_hooks(out);
+    render_certificates(out);
     return out;
+}
+
+void Metrics::render_certificates(std::string& out) const {
+    out += "# HELP agentlb_ca_not_after_seconds When the CA certificate expires (Unix seconds).\n";
+    out += "# TYPE agentlb_ca_not_after_seconds gauge\n";
+    out += fmt::format("agentlb_ca_not_after_seconds {}\n", ca_not_after.load());
+    out +=
+        "# HELP agentlb_server_certificate_not_after_seconds When this server's certificate expires (Unix "
+        "seconds).\n";
+    out += "# TYPE agentlb_server_certificate_not_after_seconds gauge\n";
+    out +=
+        fmt::format("agentlb_server_certificate_not_after_seconds {}\n", server_certificate_not_after.load());
+    if (const auto expiring = agent_certificates_expiring_30d.load(); expiring >= 0) {
+        out +=
+            "# HELP agentlb_agent_certificates_expiring_30d Live agent certificates (not revoked, not "
+            "expired) "
+            "that expire within 30 days, cluster-wide.\n";
+        out += "# TYPE agentlb_agent_certificates_expiring_30d gauge\n";
+        out += fmt::format("agentlb_agent_certificates_expiring_30d {}\n", expiring);
+    }
+    out +=
+        "# HELP agentlb_certificate_renewals_total Certificate renewals by this server: agents' (asked over "
+        "their session) and its own, by result (ok, refused = the request was refused, failed = the store "
+        "or the files failed).\n";
+    out += "# TYPE agentlb_certificate_renewals_total counter\n";
+    for (std::size_t kind = 0; kind < kRenewalKindTexts.size(); ++kind) {
+        for (std::size_t result = 0; result < kRenewalResultTexts.size(); ++result) {
+            out += fmt::format("agentlb_certificate_renewals_total{{kind=\"{}\",result=\"{}\"}} {}\n",
+                               kRenewalKindTexts[kind],
+                               kRenewalResultTexts[result],
+                               renewals_[kind][result].load());
+        }
+    }
+    out +=
+        "# HELP agentlb_certificate_revocations_applied_total Revoked serials this server learned from the "
+        "store.\n";
+    out += "# TYPE agentlb_certificate_revocations_applied_total counter\n";
+    out += fmt::format("agentlb_certificate_revocations_applied_total {}\n", revocations_applied.load());
+    out +=
+        "# HELP agentlb_revoked_sessions_closed_total Agent sessions this server closed because their "
+        "certificate was revoked.\n";
+    out += "# TYPE agentlb_revoked_sessions_closed_total counter\n";
+    out += fmt::format("agentlb_revoked_sessions_closed_total {}\n", revoked_sessions_closed.load());
 }
 
 // Always present (zero without --hook), so alerts can rate() them from the start.

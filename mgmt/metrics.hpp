@@ -38,6 +38,12 @@ enum class MigrationReason : std::uint8_t { maintenance, shutdown, rebalance, st
 inline constexpr std::array<std::string_view, 4> kMigrationReasonTexts{
     "maintenance", "shutdown", "rebalance", "store_outage"};
 
+// agentlb_certificate_renewals_total's labels.
+enum class RenewalKind : std::uint8_t { agent, server };
+enum class RenewalResult : std::uint8_t { ok, refused, failed };
+inline constexpr std::array<std::string_view, 2> kRenewalKindTexts{"agent", "server"};
+inline constexpr std::array<std::string_view, 3> kRenewalResultTexts{"ok", "refused", "failed"};
+
 // This server's state as the store holds it (agentlb_server_state).
 inline constexpr std::array<std::string_view, 4> kServerStateTexts{"up", "preparing", "maintenance", "down"};
 
@@ -75,6 +81,24 @@ public:
     std::atomic<std::uint64_t> hook_runs_timeout{0};
     std::atomic<std::uint64_t> hook_events_dropped{0};
 
+    // Certificates (issue 16): Unix seconds of the CA's and of this server's
+    // notAfter; live agent certificates expiring within 30 days (-1 until
+    // first counted, read from the store at most once a minute).
+    std::atomic<std::int64_t> ca_not_after{0};
+    std::atomic<std::int64_t> server_certificate_not_after{0};
+    std::atomic<std::int64_t> agent_certificates_expiring_30d{-1};
+    // Serials this server learned were revoked (new in a snapshot's list),
+    // and sessions it closed because their certificate was revoked.
+    std::atomic<std::uint64_t> revocations_applied{0};
+    std::atomic<std::uint64_t> revoked_sessions_closed{0};
+
+    void count_renewal(RenewalKind kind, RenewalResult result) {
+        renewals_[static_cast<std::size_t>(kind)][static_cast<std::size_t>(result)].fetch_add(1);
+    }
+    std::uint64_t renewals(RenewalKind kind, RenewalResult result) const {
+        return renewals_[static_cast<std::size_t>(kind)][static_cast<std::size_t>(result)].load();
+    }
+
     void count_migrations(MigrationReason reason, std::uint64_t n) {
         migrations_[static_cast<std::size_t>(reason)].fetch_add(n);
     }
@@ -95,6 +119,10 @@ public:
 
 private:
     void render_hooks(std::string& out) const;
+    void render_certificates(std::string& out) const;
+
+    std::array<std::array<std::atomic<std::uint64_t>, kRenewalResultTexts.size()>, kRenewalKindTexts.size()>
+        renewals_{};
 
     std::array<std::atomic<std::uint64_t>, kMigrationReasonTexts.size()> migrations_{};
     mutable std::mutex mutex_;

@@ -1,6 +1,7 @@
 #include "mgmt/server.hpp"
 
 #include "certs/ca.hpp"
+#include "common/lb/certificate_settings.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/store/store_location.hpp"
 #include "common/util/clock.hpp"
@@ -20,6 +21,8 @@
 #include "mgmt/process_setup.hpp"
 #include "mgmt/rebalancer.hpp"
 #include "mgmt/server_certificate.hpp"
+#include "mgmt/server_certificate_record.hpp"
+#include "mgmt/server_renewal.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_outage.hpp"
 #include "mgmt/store_worker.hpp"
@@ -75,16 +78,13 @@ public:
         open_store();
         const auto ca_pem = ca.certificate_pem();
         const auto ca_fingerprint = ca.fingerprint();
-        // An imported CA (DIR/ca-chain.crt): agents pin the organisation's
-        // root and peers send the CAs between a leaf and it.
-        const auto anchor_pem = ca.trust_anchor_pem();
-        const auto intermediates_pem = ca.intermediates_pem();
         store_.call_sync([&](store::Store& store) {
             const auto stored = store.ca_certificate();
             if (stored && stored->second != ca_fingerprint) {
                 throw StartError("the store holds CA " + stored->second + " but --ca-dir " + options_.ca_dir +
                                  " holds CA " + ca_fingerprint + ": every server must use the store's CA");
             }
+            // An imported CA (DIR/ca-chain.crt) is recorded with its chain up to the root agents pin.
             if (!stored) {
                 store.put_ca_with_chain(ca_pem, ca_fingerprint, ca.chain_pem());
             } else if (store.ca_chain() != ca.chain_pem()) {
@@ -99,27 +99,29 @@ public:
             throw StartError(*refusal);
         }
 
+        // The certificate settings' global values (the server's own validity, key type, fraction).
+        const auto certificate_settings = store_.call_sync([](store::Store& store) {
+            return lb::certificate_settings_from_config(store.scoped_config().global);
+        });
+        const auto policy =
+            server_policy_of(certificate_settings ? *certificate_settings : lb::CertificateSettings{});
         auto credentials =
             start_value(ensure_server_certificate(
-                            ca, options_.state_dir, options_.name, advertise.host, util::unix_now()),
+                            ca, options_.state_dir, options_.name, advertise.host, util::unix_now(), policy),
                         "server certificate");
-        spdlog::info("{} this server's certificate {}",
+        spdlog::info("{} this server's certificate {} (serial {})",
                      credentials.reused ? "using" : "issued",
-                     credentials.certificate_path.string());
+                     credentials.certificate_path.string(),
+                     credentials.serial);
+        // Recorded (once per serial) so `agentlbctl cert list` and revocation see it.
+        const auto recorded = start_value(
+            server_certificate_record(credentials.certificate_pem, ca_fingerprint), "server certificate");
+        store_.call_sync(
+            [&](store::Store& store) { store.record_server_certificate(options_.name, recorded); });
 
         state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, std::move(ca));
-        // Client certificates are trusted only as issued by our CA, even
-        // when it was imported: the organisation's root vouches for much
-        // more than our hosts.
-        tls::AgentPortServerConfig agent_port{
-            ca_pem, credentials.certificate_pem, credentials.key_pem, state_->revoked};
-        agent_port.chain_pem = intermediates_pem;
-        state_->agent_context =
-            start_value(tls::make_agent_port_server_context(agent_port), "agent port TLS");
-        state_->enroll_context =
-            start_value(tls::make_enroll_server_context(
-                            credentials.certificate_pem, credentials.key_pem, anchor_pem, intermediates_pem),
-                        "enrollment port TLS");
+        state_->tls.install(start_value(make_server_tls(credentials, state_->ca, state_->revoked), "TLS"));
+        renewal_ = std::make_shared<ServerRenewal>(pool_.main(), state_, advertise.host);
 
         // Bind everything before registering: a busy port must not leave a
         // row that says "up".
@@ -178,6 +180,7 @@ public:
         rebalancer_->start();
         load_rebalancer_ = std::make_shared<LoadRebalancer>(pool_.main(), state_);
         load_rebalancer_->start();
+        renewal_->start();
         agent_listener_->start();
         enroll_listener_->start();
         admin_->start();
@@ -379,6 +382,9 @@ private:
         if (load_rebalancer_) {
             load_rebalancer_->stop();
         }
+        if (renewal_) {
+            renewal_->stop();
+        }
         const auto sessions = state_->registry.sessions();
         for (const auto& session : sessions) {
             session->stop();
@@ -427,6 +433,7 @@ private:
     std::shared_ptr<Drain> drain_;
     std::shared_ptr<Rebalancer> rebalancer_;
     std::shared_ptr<LoadRebalancer> load_rebalancer_;
+    std::shared_ptr<ServerRenewal> renewal_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
     std::optional<asio::steady_timer> refusal_summary_;

@@ -17,6 +17,7 @@
 #include "mgmt/options.hpp"
 #include "mgmt/store_health.hpp"
 #include "mgmt/store_worker.hpp"
+#include "mgmt/tls_contexts.hpp"
 #include "mgmt/zone_metrics.hpp"
 
 #include <atomic>
@@ -46,8 +47,11 @@ public:
     // The --hook runner (null without --hook); declared after `metrics`, which it counts into.
     const std::unique_ptr<HookRunner> hooks;
     AgentRegistry registry;
-    tls::SslCtxPtr agent_context;
-    tls::SslCtxPtr enroll_context;
+    // The agent-port and enrollment-port contexts of this server's current
+    // certificate: a session takes them at accept (server_renewal.hpp swaps them).
+    TlsContexts tls;
+    // Certificates expiring within the alert period, for /healthz and /v1/status.
+    CertificateWarnings certificate_warnings;
     // Failed enrollment attempts per source address.
     EnrollRateLimit enroll_limit;
     // Set at shutdown: sessions no longer record themselves as connected.

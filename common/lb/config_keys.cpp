@@ -1,6 +1,7 @@
 #include "common/lb/config_keys.hpp"
 
 #include "common/lb/algorithm.hpp"
+#include "common/lb/certificate_settings.hpp"
 #include "common/lb/host_list.hpp"
 #include "common/lb/message_budget.hpp"
 #include "common/lb/rebalance_settings.hpp"
@@ -93,6 +94,27 @@ const std::vector<ConfigKeyInfo>& config_keys() {
         {kShutdownTimeout.name,
          "60",
          "seconds a management server drains on SIGTERM before it exits; 0 = exit at once"},
+        {kAgentValidityKey,
+         "365d",
+         "validity of agent certificates issued from now on: a whole number with unit s, m, h or d (bare "
+         "number: days), 60s to 3650d"},
+        {kServerValidityKey,
+         "365d",
+         "validity of management server certificates issued from now on, 60s to 3650d (global only)"},
+        {kKeyTypeKey, "p256", "key type of new keys (agents' and servers'): p256, p384, rsa3072"},
+        {kRenewalFractionKey,
+         "0.67",
+         "agents and servers renew their certificate when this fraction of its validity has passed, 0.10 "
+         "to 0.95"},
+        {kAutomaticRenewalKey, "true", "true: agents and servers renew their certificates on their own"},
+        {kExpiryAlertPeriodKey,
+         "15d",
+         "servers warn (log, /healthz detail, status) when their certificate or the CA expires within this, "
+         "0 to 3650d; 0 = no warning (global only)"},
+        {kExpiredGracePeriodKey,
+         "0",
+         "an agent whose certificate expired less than this ago (not revoked) may renew on the enrollment "
+         "port with its old key, 0 to 3650d; 0 = off"},
     };
     return keys;
 }
@@ -135,6 +157,10 @@ Status validate_config(std::string_view key, std::string_view value) {
             auto number = parse_server_key(*server_key, value);
             return number ? success() : with_key(key, number.error());
         }
+    }
+    if (is_certificate_key(key)) {
+        auto valid = validate_certificate_value(key, value);
+        return valid ? success() : with_key(key, valid.error());
     }
     std::string known;
     for (const ConfigKeyInfo& info : config_keys()) {

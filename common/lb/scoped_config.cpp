@@ -1,5 +1,6 @@
 #include "common/lb/scoped_config.hpp"
 
+#include "common/lb/certificate_settings.hpp"
 #include "common/lb/config_keys.hpp"
 #include "common/lb/text.hpp"
 #include "common/util/zone_name.hpp"
@@ -36,6 +37,9 @@ Status check_scope(const ConfigScope& scope) {
 }
 
 bool is_server_only_key(std::string_view key) {
+    if (is_certificate_server_only_key(key)) {
+        return true;
+    }
     for (const ServerKey* server_key : kServerKeys) {
         if (server_key->name == key) {
             return true;

@@ -36,7 +36,8 @@ std::string describe_scope(const ConfigScope& scope);
 Status check_scope(const ConfigScope& scope);
 
 // Keys read by each management server for itself (agentlb.store.unreachable.limit,
-// agentlb.drain.rate, agentlb.maintenance.timeout, agentlb.shutdown.timeout):
+// agentlb.drain.rate, agentlb.maintenance.timeout, agentlb.shutdown.timeout,
+// agentlb.ca.server.cert.validity.period, ca.framework.cert.expiry.alert.period):
 // they are about the server, not the hosts, so they have no scope.
 bool is_server_only_key(std::string_view key);
 

@@ -271,6 +271,8 @@ Actions ServerMachine::on_lookup(HostLookup lookup, SeqCounter& seqs, TimePoint 
             seqs.next(), correction.list, correction.algorithm, correction.interval, correction.avoid};
         held_ = std::move(correction);
     }
+    welcome.renewal = lookup.renewal;
+    renewal_ = std::move(lookup.renewal);
     state_ = State::recording;
     out.push_back(RecordConnection{host_id_});
     return out;
@@ -342,10 +344,15 @@ Actions ServerMachine::on_assignment(const AssignmentUpdate& update, SeqCounter&
                out);
         return out;
     }
-    if (!lb::needs_update(held_, update.next, *update.algorithm)) {
+    const bool list_changed = lb::needs_update(held_, update.next, *update.algorithm);
+    const bool renewal_changed = update.renewal && update.renewal != renewal_;
+    if (!list_changed && !renewal_changed) {
         return out;
     }
-    auto next = lb::assignment_to_send(held_, update.next, *update.algorithm);
+    auto next = list_changed ? lb::assignment_to_send(held_, update.next, *update.algorithm) : held_;
+    if (renewal_changed) {
+        renewal_ = update.renewal;
+    }
     const auto seq = seqs.next();
     if (pending_.size() >= kMaxPendingAcks) {
         give_up(pending_.front().first + 1, TimePoint::min(), "too many unacknowledged lists", out);
@@ -353,7 +360,7 @@ Actions ServerMachine::on_assignment(const AssignmentUpdate& update, SeqCounter&
     pending_.emplace_back(seq, now);
     held_ = std::move(next);
     out.push_back(Pushed{seq});
-    send(wire::MsList{seq, held_.list, held_.algorithm, held_.interval, held_.avoid}, out);
+    send(wire::MsList{seq, held_.list, held_.algorithm, held_.interval, held_.avoid, renewal_}, out);
     return out;
 }
 

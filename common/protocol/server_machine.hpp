@@ -78,6 +78,7 @@ struct HostLookup {
     lb::Assignment assignment;                 // meaningful when found
     const lb::Algorithm* algorithm = nullptr;  // never null when found
     std::int64_t generation = 0;               // the store's, read last
+    std::optional<wire::Renewal> renewal{};    // sent in welcome (the certificate settings where the host is)
 };
 
 // A new cluster snapshot, as it concerns this session's host.
@@ -87,6 +88,8 @@ struct AssignmentUpdate {
     bool serial_revoked = false;  // the session's certificate is revoked now
     lb::Assignment next;          // meaningful when host_present
     const lb::Algorithm* algorithm = nullptr;
+    // A change from what the agent was told pushes an ms_list even when the list is the same.
+    std::optional<wire::Renewal> renewal{};
 };
 
 // The answer to IssueCertificate.
@@ -273,6 +276,8 @@ private:
     std::optional<std::int64_t> rtt_us_;
     std::int64_t hello_generation_ = 0;
     lb::Assignment held_;
+    // The renewal policy the agent was last sent (welcome or ms_list).
+    std::optional<wire::Renewal> renewal_;
     // Pushes awaiting their ack, oldest first (seqs grow). A vector, freed
     // when empty: an idle session holds none.
     std::vector<Pending> pending_;

@@ -1,6 +1,6 @@
 #pragma once
 
-// v7-import (numbered after part A's v6 at merge): an imported CA keeps the
+// v7 ("v7-import"; renumbered at merge if part E1's v7 comes first): an imported CA keeps the
 // certificates above it. `ca.chain_pem` holds its issuers as PEM, nearest
 // first, the self-signed root last; NULL for a CA made by `ca init` (its own
 // root). A column of the one-row `ca` table, so the CA and its chain are

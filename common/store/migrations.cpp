@@ -207,7 +207,33 @@ const std::array<Migration, kSchemaVersion> kMigrations = {{
         PRIMARY KEY (zone, cluster, name)
     );
     )sql"},
-    // v7-import: the chain of an imported CA (migration_ca_chain.hpp).
+    // v6: certificates as objects. Each records what it is for (agent or
+    // server: servers record theirs, host_id 0 and the server's name), its
+    // CN, the fingerprint of the CA that signed it and when; existing rows
+    // were all agent certificates named after their host and signed by the
+    // store's only CA. A join token may be bound to a host's id as well as
+    // its name (agentlbctl cert reissue).
+    {R"sql(
+    ALTER TABLE certificates ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent';
+    ALTER TABLE certificates ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+    ALTER TABLE certificates ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE certificates ADD COLUMN issued_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE certificates SET subject = host_name,
+                            issuer = coalesce((SELECT fingerprint FROM ca WHERE id = 1), '');
+    CREATE INDEX certificates_live_by_not_after ON certificates (kind, not_after) WHERE revoked = 0;
+    ALTER TABLE tokens ADD COLUMN host_id INTEGER;
+    )sql",
+     R"sql(
+    ALTER TABLE certificates ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent';
+    ALTER TABLE certificates ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+    ALTER TABLE certificates ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE certificates ADD COLUMN issued_at BIGINT NOT NULL DEFAULT 0;
+    UPDATE certificates SET subject = host_name,
+                            issuer = coalesce((SELECT fingerprint FROM ca WHERE id = 1), '');
+    CREATE INDEX certificates_live_by_not_after ON certificates (kind, not_after) WHERE NOT revoked;
+    ALTER TABLE tokens ADD COLUMN host_id BIGINT;
+    )sql"},
+    // v7 (v7-import; E1 also has a v7: renumber at merge): the chain of an imported CA (migration_ca_chain.hpp).
     kCaChainMigration,
 }};
 

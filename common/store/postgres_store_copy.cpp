@@ -18,23 +18,10 @@ StoreContents PostgresStore::export_contents() {
         for (auto& host : contents.hosts) {
             host.connected_to.reset();
         }
+        contents.certificates = list_certificates(CertificateFilter{});
         {
             auto found = connection_.exec(
-                "SELECT serial, host_id, host_name, not_after, revoked, revoked_at FROM certificates ORDER "
-                "BY seq",
-                "reading every certificate");
-            for (int row = 0; row < found.rows(); ++row) {
-                contents.certificates.push_back(CertificateRecord{found.text(row, 0),
-                                                                  found.int64(row, 1),
-                                                                  found.text(row, 2),
-                                                                  found.int64(row, 3),
-                                                                  found.boolean(row, 4),
-                                                                  found.optional_int64(row, 5)});
-            }
-        }
-        {
-            auto found = connection_.exec(
-                "SELECT hash, zone, name, expires_at, created_at, used_at, cluster FROM tokens "
+                "SELECT hash, zone, name, expires_at, created_at, used_at, cluster, host_id FROM tokens "
                 "ORDER BY created_at, hash COLLATE \"C\"",
                 "reading every join token");
             for (int row = 0; row < found.rows(); ++row) {
@@ -43,7 +30,8 @@ StoreContents PostgresStore::export_contents() {
                                                                 found.optional_text(row, 2),
                                                                 found.int64(row, 3),
                                                                 found.int64(row, 4),
-                                                                found.optional_text(row, 6)},
+                                                                found.optional_text(row, 6),
+                                                                found.optional_int64(row, 7)},
                                                       found.optional_int64(row, 5)});
             }
         }
@@ -111,27 +99,32 @@ Status PostgresStore::import_contents(const StoreContents& contents) {
         }
         for (const auto& certificate : contents.certificates) {
             connection_.exec(
-                "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked, revoked_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked, revoked_at, kind, "
+                "subject, issuer, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 {certificate.serial,
                  certificate.host_id,
                  certificate.host_name,
                  certificate.not_after,
                  certificate.revoked ? "true" : "false",
-                 certificate.revoked_at},
+                 certificate.revoked_at,
+                 certificate.kind,
+                 certificate.subject,
+                 certificate.issuer,
+                 certificate.issued_at},
                 "copying certificates");
         }
         for (const auto& token : contents.tokens) {
             connection_.exec(
-                "INSERT INTO tokens (hash, zone, name, expires_at, created_at, used_at, cluster) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO tokens (hash, zone, name, expires_at, created_at, used_at, cluster, host_id) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 {token.spec.hash,
                  token.spec.zone,
                  token.spec.name,
                  token.spec.expires_at,
                  token.spec.created_at,
                  token.used_at,
-                 token.spec.cluster},
+                 token.spec.cluster,
+                 token.spec.host_id},
                 "copying join tokens");
         }
         if (contents.ca) {

@@ -9,9 +9,15 @@ namespace agentlb::store {
 
 void PostgresStore::create_token(const TokenSpec& token) {
     connection_.exec(
-        "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster) VALUES ($1, $2, $3, $4, $5, "
-        "$6)",
-        {token.hash, token.zone, token.name, token.expires_at, token.created_at, token.cluster},
+        "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster, host_id) VALUES ($1, $2, $3, "
+        "$4, $5, $6, $7)",
+        {token.hash,
+         token.zone,
+         token.name,
+         token.expires_at,
+         token.created_at,
+         token.cluster,
+         token.host_id},
         "storing a join token");
 }
 
@@ -34,7 +40,7 @@ Result<Enrollment> PostgresStore::redeem_token(const RedeemRequest& request, con
         std::optional<StoredToken> token;
         {
             auto found = connection_.exec(
-                "SELECT zone, name, expires_at, used_at, cluster FROM tokens WHERE hash = $1",
+                "SELECT zone, name, expires_at, used_at, cluster, host_id FROM tokens WHERE hash = $1",
                 {request.token_hash},
                 what);
             if (found.rows() == 1) {
@@ -42,7 +48,8 @@ Result<Enrollment> PostgresStore::redeem_token(const RedeemRequest& request, con
                                     found.optional_text(0, 1),
                                     found.int64(0, 2),
                                     !found.is_null(0, 3),
-                                    found.optional_text(0, 4)};
+                                    found.optional_text(0, 4),
+                                    found.optional_int64(0, 5)};
             }
         }
         std::optional<HostRecord> existing = token ? find_host(request.name) : std::nullopt;
@@ -85,7 +92,7 @@ Result<Enrollment> PostgresStore::redeem_token(const RedeemRequest& request, con
         if (!certificate) {
             return fail(certificate.error());
         }
-        insert_certificate(host.id, host.name, *certificate, false);
+        insert_certificate(host.id, host.name, *certificate, false, request.now);
         connection_.exec(
             "UPDATE tokens SET used_at = $2 WHERE hash = $1", {request.token_hash, request.now}, what);
         transaction.commit();

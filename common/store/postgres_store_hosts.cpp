@@ -1,4 +1,4 @@
-// Hosts and certificates.
+// Hosts.
 
 #include "common/store/config_rules.hpp"
 #include "common/store/postgres_store.hpp"
@@ -233,76 +233,6 @@ void PostgresStore::touch_hosts(const std::vector<std::int64_t>& host_ids, std::
             {pg_id_array(host_ids), now},
             "updating hosts' last_seen");
     });
-}
-
-// ---- certificates ----
-
-void PostgresStore::insert_certificate(std::int64_t host_id,
-                                       std::string_view host_name,
-                                       const IssuedCertificate& certificate,
-                                       bool revoked) {
-    connection_.exec(
-        "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked) VALUES ($1, $2, $3, $4, "
-        "$5)",
-        {certificate.serial, host_id, host_name, certificate.not_after, revoked ? "true" : "false"},
-        "recording a certificate");
-}
-
-void PostgresStore::revoke_certificates_of(std::int64_t host_id, std::int64_t now) {
-    connection_.exec(
-        "UPDATE certificates SET revoked = true, revoked_at = $2 WHERE host_id = $1 AND NOT revoked",
-        {host_id, now},
-        "revoking certificates");
-}
-
-void PostgresStore::record_certificate(std::int64_t host_id, const IssuedCertificate& certificate) {
-    connection_.retrying([&] {
-        PgTransaction transaction(connection_, "recording a certificate");
-        // FOR SHARE: the host cannot be removed until this certificate is in.
-        auto found = connection_.exec(
-            "SELECT name FROM hosts WHERE id = $1 FOR SHARE", {host_id}, "recording a certificate");
-        const std::optional<std::string> name =
-            found.rows() == 0 ? std::nullopt : std::optional<std::string>(found.text(0, 0));
-        // A host removed while its renewal was in flight must not get a usable certificate.
-        insert_certificate(host_id, name ? std::string_view(*name) : std::string_view(), certificate, !name);
-        transaction.commit();
-    });
-}
-
-std::vector<std::string> PostgresStore::revoked_serials() {
-    auto found =
-        connection_.exec("SELECT serial FROM certificates WHERE revoked ORDER BY serial COLLATE \"C\"",
-                         "listing revoked certificates");
-    std::vector<std::string> serials;
-    for (int row = 0; row < found.rows(); ++row) {
-        serials.push_back(found.text(row, 0));
-    }
-    return serials;
-}
-
-std::vector<CertificateRecord> PostgresStore::certificates_of(std::string_view host_name) {
-    auto found = connection_.exec(
-        "SELECT serial, host_id, host_name, not_after, revoked FROM certificates WHERE host_name = $1 "
-        "ORDER BY seq",
-        {host_name},
-        "listing a host's certificates");
-    std::vector<CertificateRecord> certificates;
-    for (int row = 0; row < found.rows(); ++row) {
-        certificates.push_back(CertificateRecord{found.text(row, 0),
-                                                 found.int64(row, 1),
-                                                 found.text(row, 2),
-                                                 found.int64(row, 3),
-                                                 found.boolean(row, 4),
-                                                 std::nullopt});
-    }
-    return certificates;
-}
-
-bool PostgresStore::is_revoked(std::string_view serial) {
-    auto found = connection_.exec("SELECT revoked FROM certificates WHERE serial = $1",
-                                  {serial},
-                                  "checking a certificate's revocation");
-    return found.rows() == 1 && found.boolean(0, 0);
 }
 
 }  // namespace agentlb::store

@@ -30,6 +30,21 @@ Result<std::optional<std::string>> check_redeem(const std::optional<StoredToken>
         return fail("join token was created for host " + quoted(*token->name) + ", not for " +
                     quoted(request.name));
     }
+    if (token->host_id && token->name && (!existing || existing->id != *token->host_id)) {
+        // The host the operator reissued for is gone: a host of the same name
+        // enrolled since is another machine as far as the store knows.
+        const std::string prefix = "join token was created by `agentlbctl cert reissue` for host " +
+                                   quoted(*token->name) + " with id " + std::to_string(*token->host_id);
+        if (existing) {
+            return fail(prefix + ", but the host of that name now has id " + std::to_string(existing->id) +
+                        " (removed and enrolled again since); run `agentlbctl cert reissue " +
+                        existing->name + "` again");
+        }
+        return fail(prefix +
+                    ", but no host of that name is registered any more (removed); enrol it again "
+                    "with a token from `agentlbctl token create --name " +
+                    *token->name + "`");
+    }
     const bool zone_requested = request.zone && !request.zone->empty();
     if (token->zone && zone_requested && *token->zone != *request.zone) {
         return fail("join token is for zone " + quoted(*token->zone) + ", but the agent asked for zone " +

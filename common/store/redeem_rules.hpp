@@ -17,6 +17,7 @@ struct StoredToken {
     std::int64_t expires_at = 0;
     bool used = false;
     std::optional<std::string> cluster{};
+    std::optional<std::int64_t> host_id{};
 };
 
 // The zone the host gets (nothing: a new host gets "default", a re-enrolled

@@ -50,6 +50,12 @@ public:
     std::vector<std::string> revoked_serials() override;
     std::vector<CertificateRecord> certificates_of(std::string_view host_name) override;
     bool is_revoked(std::string_view serial) override;
+    void record_server_certificate(std::string_view server, const IssuedCertificate& certificate) override;
+    std::vector<CertificateRecord> list_certificates(const CertificateFilter& filter) override;
+    Result<CertificateRecord> revoke_certificate(std::string_view serial, std::int64_t now) override;
+    std::int64_t count_certificates(std::string_view kind,
+                                    std::int64_t expiring_before,
+                                    std::int64_t now) override;
 
     void put_ca_certificate(std::string_view pem, std::string_view fingerprint) override;
     std::optional<std::pair<std::string, std::string>> ca_certificate() override;
@@ -90,10 +96,15 @@ private:
                                                     const std::optional<std::string>& value);
     // Inside an open write transaction.
     void bump_generation();
+    // kind agent, subject host_name; an empty issuer records the store's CA,
+    // issued_at 0 records `now`.
     void insert_certificate(std::int64_t host_id,
                             std::string_view host_name,
                             const IssuedCertificate& certificate,
-                            bool revoked);
+                            bool revoked,
+                            std::int64_t now,
+                            std::string_view kind = kCertificateAgent);
+    std::optional<CertificateRecord> find_certificate(std::string_view serial);
     void revoke_certificates_of(std::int64_t host_id, std::int64_t now);
     std::optional<std::string> connected_server(std::int64_t host_id);
     void forget_superseded(std::string_view server);

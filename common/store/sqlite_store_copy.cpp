@@ -16,23 +16,10 @@ StoreContents SqliteStore::export_contents() {
     for (auto& host : contents.hosts) {
         host.connected_to.reset();
     }
+    contents.certificates = list_certificates(CertificateFilter{});
     {
         auto query = connection_.query(
-            "SELECT serial, host_id, host_name, not_after, revoked, revoked_at FROM certificates ORDER BY "
-            "rowid",
-            "reading every certificate");
-        while (query.step()) {
-            contents.certificates.push_back(CertificateRecord{query.text(0),
-                                                              query.int64(1),
-                                                              query.text(2),
-                                                              query.int64(3),
-                                                              query.int64(4) != 0,
-                                                              query.optional_int64(5)});
-        }
-    }
-    {
-        auto query = connection_.query(
-            "SELECT hash, zone, name, expires_at, created_at, used_at, cluster FROM tokens "
+            "SELECT hash, zone, name, expires_at, created_at, used_at, cluster, host_id FROM tokens "
             "ORDER BY created_at, hash",
             "reading every join token");
         while (query.step()) {
@@ -41,7 +28,8 @@ StoreContents SqliteStore::export_contents() {
                                                             query.optional_text(2),
                                                             query.int64(3),
                                                             query.int64(4),
-                                                            query.optional_text(6)},
+                                                            query.optional_text(6),
+                                                            query.optional_int64(7)},
                                                   query.optional_int64(5)});
         }
     }
@@ -117,8 +105,8 @@ Status SqliteStore::import_contents(const StoreContents& contents) {
     for (const auto& certificate : contents.certificates) {
         connection_
             .query(
-                "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked, revoked_at) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked, revoked_at, kind, "
+                "subject, issuer, issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 "copying certificates")
             .bind(1, certificate.serial)
             .bind(2, certificate.host_id)
@@ -126,13 +114,17 @@ Status SqliteStore::import_contents(const StoreContents& contents) {
             .bind(4, certificate.not_after)
             .bind(5, std::int64_t{certificate.revoked ? 1 : 0})
             .bind(6, certificate.revoked_at)
+            .bind(7, certificate.kind)
+            .bind(8, certificate.subject)
+            .bind(9, certificate.issuer)
+            .bind(10, certificate.issued_at)
             .run();
     }
     for (const auto& token : contents.tokens) {
         connection_
             .query(
-                "INSERT INTO tokens (hash, zone, name, expires_at, created_at, used_at, cluster) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO tokens (hash, zone, name, expires_at, created_at, used_at, cluster, host_id) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 "copying join tokens")
             .bind(1, token.spec.hash)
             .bind(2, token.spec.zone)
@@ -141,6 +133,7 @@ Status SqliteStore::import_contents(const StoreContents& contents) {
             .bind(5, token.spec.created_at)
             .bind(6, token.used_at)
             .bind(7, token.spec.cluster)
+            .bind(8, token.spec.host_id)
             .run();
     }
     if (contents.ca) {

@@ -10,8 +10,8 @@ namespace agentlb::store {
 void SqliteStore::create_token(const TokenSpec& token) {
     connection_
         .query(
-            "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster) VALUES (?1, ?2, ?3, ?4, "
-            "?5, ?6)",
+            "INSERT INTO tokens (hash, zone, name, expires_at, created_at, cluster, host_id) VALUES (?1, ?2, "
+            "?3, ?4, ?5, ?6, ?7)",
             "storing a join token")
         .bind(1, token.hash)
         .bind(2, token.zone)
@@ -19,6 +19,7 @@ void SqliteStore::create_token(const TokenSpec& token) {
         .bind(4, token.expires_at)
         .bind(5, token.created_at)
         .bind(6, token.cluster)
+        .bind(7, token.host_id)
         .run();
 }
 
@@ -33,16 +34,17 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
 
     std::optional<StoredToken> token;
     {
-        auto query =
-            connection_.query("SELECT zone, name, expires_at, used_at, cluster FROM tokens WHERE hash = ?1",
-                              "redeeming a join token");
+        auto query = connection_.query(
+            "SELECT zone, name, expires_at, used_at, cluster, host_id FROM tokens WHERE hash = ?1",
+            "redeeming a join token");
         query.bind(1, request.token_hash);
         if (query.step()) {
             token = StoredToken{query.optional_text(0),
                                 query.optional_text(1),
                                 query.int64(2),
                                 query.optional_text(3).has_value(),
-                                query.optional_text(4)};
+                                query.optional_text(4),
+                                query.optional_int64(5)};
         }
     }
     std::optional<HostRecord> existing = token ? find_host(request.name) : std::nullopt;
@@ -89,7 +91,7 @@ Result<Enrollment> SqliteStore::redeem_token(const RedeemRequest& request, const
     if (!certificate) {
         return fail(certificate.error());
     }
-    insert_certificate(host.id, host.name, *certificate, false);
+    insert_certificate(host.id, host.name, *certificate, false, request.now);
     connection_.query("UPDATE tokens SET used_at = ?2 WHERE hash = ?1", "redeeming a join token")
         .bind(1, request.token_hash)
         .bind(2, request.now)

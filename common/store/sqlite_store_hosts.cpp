@@ -1,4 +1,4 @@
-// Hosts and certificates.
+// Hosts.
 
 #include "common/store/config_rules.hpp"
 #include "common/store/sqlite_store.hpp"
@@ -250,73 +250,6 @@ void SqliteStore::touch_hosts(const std::vector<std::int64_t>& host_ids, std::in
             .run();
     }
     transaction.commit();
-}
-
-// ---- certificates ----
-
-void SqliteStore::insert_certificate(std::int64_t host_id,
-                                     std::string_view host_name,
-                                     const IssuedCertificate& certificate,
-                                     bool revoked) {
-    connection_
-        .query(
-            "INSERT INTO certificates (serial, host_id, host_name, not_after, revoked) "
-            "VALUES (?1, ?2, ?3, ?4, ?5)",
-            "recording a certificate")
-        .bind(1, certificate.serial)
-        .bind(2, host_id)
-        .bind(3, host_name)
-        .bind(4, certificate.not_after)
-        .bind(5, std::int64_t{revoked ? 1 : 0})
-        .run();
-}
-
-void SqliteStore::revoke_certificates_of(std::int64_t host_id, std::int64_t now) {
-    connection_
-        .query("UPDATE certificates SET revoked = 1, revoked_at = ?2 WHERE host_id = ?1 AND revoked = 0",
-               "revoking certificates")
-        .bind(1, host_id)
-        .bind(2, now)
-        .run();
-}
-
-void SqliteStore::record_certificate(std::int64_t host_id, const IssuedCertificate& certificate) {
-    WriteTransaction transaction(connection_, "recording a certificate");
-    std::optional<HostRecord> host = find_host_by_id(host_id);
-    // A host removed while its renewal was in flight must not get a usable certificate.
-    insert_certificate(host_id, host ? std::string_view(host->name) : std::string_view(), certificate, !host);
-    transaction.commit();
-}
-
-std::vector<std::string> SqliteStore::revoked_serials() {
-    auto query = connection_.query("SELECT serial FROM certificates WHERE revoked <> 0 ORDER BY serial",
-                                   "listing revoked certificates");
-    std::vector<std::string> serials;
-    while (query.step()) {
-        serials.push_back(query.text(0));
-    }
-    return serials;
-}
-
-std::vector<CertificateRecord> SqliteStore::certificates_of(std::string_view host_name) {
-    auto query = connection_.query(
-        "SELECT serial, host_id, host_name, not_after, revoked FROM certificates WHERE host_name = ?1 "
-        "ORDER BY rowid",
-        "listing a host's certificates");
-    query.bind(1, host_name);
-    std::vector<CertificateRecord> certificates;
-    while (query.step()) {
-        certificates.push_back(CertificateRecord{
-            query.text(0), query.int64(1), query.text(2), query.int64(3), query.int64(4) != 0, std::nullopt});
-    }
-    return certificates;
-}
-
-bool SqliteStore::is_revoked(std::string_view serial) {
-    auto query = connection_.query("SELECT revoked FROM certificates WHERE serial = ?1",
-                                   "checking a certificate's revocation");
-    query.bind(1, serial);
-    return query.step() && query.int64(0) != 0;
 }
 
 }  // namespace agentlb::store

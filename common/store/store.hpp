@@ -100,13 +100,35 @@ struct Rejoin {
     std::vector<std::pair<std::int64_t, std::string>> elsewhere;
 };
 
+// What a certificate is for.
+inline constexpr std::string_view kCertificateAgent = "agent";
+inline constexpr std::string_view kCertificateServer = "server";
+
+// A recorded certificate. Agent certificates carry their host's id and name;
+// server certificates host_id 0 and the server's name in host_name.
 struct CertificateRecord {
     std::string serial;
     std::int64_t host_id = 0;
     std::string host_name;
     std::int64_t not_after = 0;
     bool revoked = false;
-    std::optional<std::int64_t> revoked_at;  // filled by export_contents only
+    std::optional<std::int64_t> revoked_at;
+    std::string kind{kCertificateAgent};  // kCertificateAgent or kCertificateServer
+    std::string subject{};                // the CN: the host's or the server's name
+    std::string issuer{};                 // "sha256:..." of the CA certificate that signed it; '' unknown
+    std::int64_t issued_at = 0;           // 0: recorded before schema v6
+    // A newer certificate was recorded for the same host (same id) or server:
+    // this one is no longer in use. Computed when read, never stored.
+    bool superseded = false;
+};
+
+// Which certificates list_certificates returns (every condition must hold).
+struct CertificateFilter {
+    std::optional<std::string> host{};              // host_name equal (a host's or a server's name)
+    std::optional<std::int64_t> expiring_before{};  // not_after < this (expired ones included)
+    bool include_revoked = true;
+    std::optional<std::string> issuer{};  // issuer fingerprint equal
+    bool include_superseded = true;
 };
 
 struct TokenSpec {
@@ -116,6 +138,10 @@ struct TokenSpec {
     std::int64_t expires_at = 0;
     std::int64_t created_at = 0;
     std::optional<std::string> cluster{};  // set: the host gets this cluster (of its zone)
+    // Set (with name): only the host of that name with this id may redeem it
+    // (agentlbctl cert reissue); a host removed and enrolled again under the
+    // same name has another id and is refused.
+    std::optional<std::int64_t> host_id{};
 };
 
 struct RedeemRequest {
@@ -129,6 +155,8 @@ struct IssuedCertificate {
     std::string pem;
     std::string serial;
     std::int64_t not_after = 0;
+    std::string issuer{};        // CA fingerprint; '': the store's CA (ca_certificate) is recorded
+    std::int64_t issued_at = 0;  // 0: the time of recording is recorded
 };
 
 struct Enrollment {
@@ -276,6 +304,24 @@ public:
     virtual std::vector<CertificateRecord> certificates_of(std::string_view host_name) = 0;  // in issue order
     // False for serials the store never recorded.
     virtual bool is_revoked(std::string_view serial) = 0;
+    // Records a management server's own certificate (kind server, host_id 0,
+    // host_name and subject `server`). A serial already recorded is left as
+    // it is (a restarted server reusing its certificate records it again).
+    // Never bumps the generation.
+    virtual void record_server_certificate(std::string_view server, const IssuedCertificate& certificate) = 0;
+    // In issue order.
+    virtual std::vector<CertificateRecord> list_certificates(const CertificateFilter& filter) = 0;
+    // Revokes one certificate (agentlbctl cert revoke) and bumps the
+    // generation: every server reloads the revoked serials and closes the
+    // session using it. Unknown serial: refused, naming it. Already revoked:
+    // ok, nothing written. Returns the record as it is afterwards.
+    virtual Result<CertificateRecord> revoke_certificate(std::string_view serial, std::int64_t now) = 0;
+    // Certificates of `kind` in use (not revoked, not superseded, not expired
+    // at now: not_after >= now) that expire before `expiring_before`. For
+    // metrics: one indexed count, read at most once a minute.
+    virtual std::int64_t count_certificates(std::string_view kind,
+                                            std::int64_t expiring_before,
+                                            std::int64_t now) = 0;
 
     // --- CA ---
     virtual void put_ca_certificate(std::string_view pem, std::string_view fingerprint) = 0;

@@ -41,6 +41,18 @@ std::optional<std::int64_t> FieldReader::optional_non_negative(const char* name)
     return non_negative(name);
 }
 
+bool FieldReader::boolean(const char* name) {
+    const auto* value = find(name, true);
+    if (value == nullptr) {
+        return false;
+    }
+    if (!value->is_boolean()) {
+        report(errc::wrong_type, name, "expected true or false, got " + describe_json_type(*value));
+        return false;
+    }
+    return value->get<bool>();
+}
+
 std::int64_t FieldReader::non_negative(const char* name) {
     const auto* value = find(name, true);
     if (value == nullptr) {

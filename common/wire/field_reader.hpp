@@ -36,6 +36,7 @@ public:
     std::string string(const char* name);
     std::string optional_string(const char* name);  // "" when absent or null
     std::int64_t non_negative(const char* name);
+    bool boolean(const char* name);
     std::optional<std::int64_t> optional_non_negative(const char* name);  // nothing when absent or null
     std::vector<std::string> strings(const char* name);
     std::vector<std::string> optional_strings(const char* name);  // empty when absent or null

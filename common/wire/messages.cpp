@@ -42,12 +42,19 @@ void write(json& j, const Ack& m) {
 void write(json& j, const Renew& m) {
     j["csr"] = m.csr;
 }
+json renewal_json(const Renewal& r) {
+    return json{
+        {"key_type", r.key_type}, {"fraction_permille", r.fraction_permille}, {"automatic", r.automatic}};
+}
 void write(json& j, const MsList& m) {
     j["seq"] = m.seq;
     j["list"] = m.list;
     j["algorithm"] = m.algorithm;
     j["interval"] = m.interval;
     j["avoid"] = m.avoid;
+    if (m.renewal) {
+        j["renewal"] = renewal_json(*m.renewal);
+    }
 }
 void write(json& j, const Welcome& m) {
     j["host_id"] = m.host_id;
@@ -57,6 +64,9 @@ void write(json& j, const Welcome& m) {
         json correction = json::object();
         write(correction, *m.correction);
         j["correction"] = std::move(correction);
+    }
+    if (m.renewal) {
+        j["renewal"] = renewal_json(*m.renewal);
     }
 }
 void write(json& j, const Migrate& m) {
@@ -119,12 +129,25 @@ void read(FieldReader& f, Ack& m) {
 void read(FieldReader& f, Renew& m) {
     m.csr = f.string("csr");
 }
+std::optional<Renewal> read_renewal(FieldReader& f) {
+    const auto* object = f.optional_object("renewal");
+    if (object == nullptr) {
+        return std::nullopt;
+    }
+    auto nested = f.nested(*object, "renewal");
+    Renewal r;
+    r.key_type = nested.string("key_type");
+    r.fraction_permille = nested.non_negative("fraction_permille");
+    r.automatic = nested.boolean("automatic");
+    return r;
+}
 void read(FieldReader& f, MsList& m) {
     m.seq = f.non_negative("seq");
     m.list = f.strings("list");
     m.algorithm = f.string("algorithm");
     m.interval = f.non_negative("interval");
     m.avoid = f.strings("avoid");
+    m.renewal = read_renewal(f);
 }
 void read(FieldReader& f, Welcome& m) {
     m.host_id = f.non_negative("host_id");
@@ -136,6 +159,7 @@ void read(FieldReader& f, Welcome& m) {
         read(nested, correction);
         m.correction = std::move(correction);
     }
+    m.renewal = read_renewal(f);
 }
 void read(FieldReader& f, Migrate& m) {
     m.reason = f.string("reason");

@@ -73,6 +73,16 @@ struct Renew {
 };
 
 // server -> agent: the ordered list to use. Also the shape of welcome's "correction".
+// In welcome and ms_list (optional): how the agent renews its certificate,
+// from the certificate settings where its host is. Absent: P-256, at two
+// thirds of the validity, on its own (what agents did before).
+struct Renewal {
+    std::string key_type;                // "p256", "p384", "rsa3072"
+    std::int64_t fraction_permille = 0;  // 100..950
+    bool automatic = true;
+    bool operator==(const Renewal&) const = default;
+};
+
 struct MsList {
     static constexpr std::string_view kType = "ms_list";
     std::int64_t seq = 0;
@@ -80,6 +90,7 @@ struct MsList {
     std::string algorithm;
     std::int64_t interval = 0;
     std::vector<std::string> avoid;
+    std::optional<Renewal> renewal{};
     bool operator==(const MsList&) const = default;
 };
 
@@ -90,6 +101,7 @@ struct Welcome {
     std::string server;
     std::int64_t heartbeat_interval = 0;  // seconds
     std::optional<MsList> correction;     // absent (or null) when the agent's list is right
+    std::optional<Renewal> renewal{};
     bool operator==(const Welcome&) const = default;
 };
 

@@ -13,9 +13,11 @@
 #include "tests/support/wait.hpp"
 
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace agentlb;
 using namespace agentlb::test;
@@ -219,4 +221,72 @@ TEST_CASE_METHOD(OneServer, "a certificate two thirds through its life is renewe
     CHECK(wait_until([&] { return connected_to(fixture, "old-cert") == std::optional<std::string>("ms1"); },
                      10s));
     CHECK(agent.log().find("asking") == agent.log().rfind("asking"));  // one renewal only
+}
+
+TEST_CASE_METHOD(OneServer, "the agent renews at the servers' fraction, with their key type and validity") {
+    fixture.set_config("agentlb.ca.cert.renewal.fraction", "0.5");
+    fixture.set_config("agentlb.ca.key.type", "p384");
+    fixture.set_config("ca.framework.cert.validity.period", "2h");
+    ms1.start();
+    fixture.enroll("half-way");
+    // Past half of its life, not two thirds: only the servers' policy makes it due.
+    const auto now = std::chrono::system_clock::now();
+    MintOptions aged;
+    aged.not_before = now - 45min;
+    aged.not_after = now + 40min;
+    const auto identity = fixture.mint("half-way", aged);
+
+    AgentProcess agent(root, "half-way");
+    install_credentials(agent, identity.key_pem, identity.cert_pem, fixture.ca_pem());
+    REQUIRE(util::write_file_atomically(agent.properties_path(),
+                                        "name=half-way\nzone=default\nhost=" + ms1.address() + "@static\n")
+                .ok());
+    agent.start();
+    const bool renewed = wait_until(
+        [&] { return agent.log().find("stored the renewed certificate") != std::string::npos; }, 10s);
+    INFO(agent.log() << "\n--- ms1\n" << tail(ms1.log()));
+    REQUIRE(renewed);
+    CHECK(agent.log().find("(p384 key)") != std::string::npos);
+    const auto cert = certificate_matching_key(agent);
+    CHECK(certs::serial_of(cert.get()) != identity.serial);
+    auto key = certs::load_private_key_file(agent.dir() / "agent.key");
+    REQUIRE(key.ok());
+    CHECK(EVP_PKEY_get_bits(key->get()) == 384);
+    // Two hours, where the host is (the global value here).
+    const auto left = certs::not_after_of(cert.get()) - util::unix_now();
+    CHECK(left > 2 * 3600 - 60);
+    CHECK(left <= 2 * 3600);
+}
+
+TEST_CASE_METHOD(OneServer, "with automatic renewal off the agent does not renew, and says so once") {
+    fixture.set_config("ca.framework.cert.automatic.renewal", "false");
+    ms1.start();
+    fixture.enroll("manual");
+    const auto now = std::chrono::system_clock::now();
+    MintOptions aged;
+    aged.not_before = now - std::chrono::hours(24 * 300);
+    aged.not_after = now + std::chrono::hours(24 * 65);
+    const auto identity = fixture.mint("manual", aged);
+
+    AgentProcess agent(root, "manual");
+    install_credentials(agent, identity.key_pem, identity.cert_pem, fixture.ca_pem());
+    REQUIRE(util::write_file_atomically(agent.properties_path(),
+                                        "name=manual\nzone=default\nhost=" + ms1.address() + "@static\n")
+                .ok());
+    agent.start();
+    REQUIRE(wait_until([&] { return connected_to(fixture, "manual") == std::optional<std::string>("ms1"); },
+                       10s));
+    REQUIRE(wait_until(
+        [&] { return agent.log().find("not renewing, automatic renewal is off") != std::string::npos; }, 5s));
+    std::this_thread::sleep_for(1s);
+    INFO(agent.log());
+    CHECK(agent.log().find("asking") == std::string::npos);
+    auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
+    REQUIRE(cert.ok());
+    CHECK(certs::serial_of(cert->get()) == identity.serial);
+
+    // Turned back on: the next list carries it, and the agent renews.
+    fixture.set_config("ca.framework.cert.automatic.renewal", "true");
+    CHECK(wait_until([&] { return agent.log().find("stored the renewed certificate") != std::string::npos; },
+                     10s));
 }

@@ -162,3 +162,45 @@ TEST_CASE(
     CHECK(checked->renewed.ca_pem == root);
     CHECK(checked->renewed.cert_pem == renewal.cert_pem + ca->intermediates_pem());
 }
+
+// decide_renewal: the `renewal` policy the servers send (issue 16).
+TEST_CASE("decide_renewal follows the servers' fraction, key type and automatic flag") {
+    TestCa test_ca;
+    auto options = agent_options("kvm1");
+    const auto start = std::chrono::system_clock::from_time_t(1'700'000'000);
+    options.not_before_override = start;
+    options.not_after_override = start + std::chrono::seconds(1000);
+    auto issued = test_ca.ca.issue(*certs::make_csr_pem(certs::generate_p256_key()->get(), "kvm1"), options);
+    REQUIRE(issued.ok());
+    auto cert = certs::parse_certificate_pem(issued->pem);
+    REQUIRE(cert.ok());
+    const std::int64_t t0 = 1'700'000'000;
+
+    SECTION("no policy: two thirds, P-256, automatic") {
+        CHECK_FALSE(decide_renewal(cert->get(), std::nullopt, t0 + 600).due);
+        const auto due = decide_renewal(cert->get(), std::nullopt, t0 + 667);
+        CHECK(due.due);
+        CHECK(due.key_type == certs::KeyType::p256);
+        CHECK(due.note.empty());
+    }
+    SECTION("a fraction of one half and P-384") {
+        const wire::Renewal policy{"p384", 500, true};
+        CHECK_FALSE(decide_renewal(cert->get(), policy, t0 + 499).due);
+        const auto due = decide_renewal(cert->get(), policy, t0 + 500);
+        CHECK(due.due);
+        CHECK(due.key_type == certs::KeyType::p384);
+    }
+    SECTION("automatic renewal off: never due") {
+        const auto decision = decide_renewal(cert->get(), wire::Renewal{"rsa3072", 500, false}, t0 + 999);
+        CHECK_FALSE(decision.due);
+        CHECK_FALSE(decision.automatic);
+    }
+    SECTION("an unknown key type or fraction falls back, and says so") {
+        const auto decision = decide_renewal(cert->get(), wire::Renewal{"ed448", 5000, true}, t0 + 700);
+        CHECK(decision.due);  // two thirds
+        CHECK(decision.key_type == certs::KeyType::p256);
+        CHECK_THAT(decision.note, Catch::Contains("unknown key type \"ed448\""));
+        CHECK_THAT(decision.note, Catch::Contains("out of range"));
+        CHECK_FALSE(decide_renewal(cert->get(), wire::Renewal{"p256", 5000, true}, t0 + 600).due);
+    }
+}

@@ -74,6 +74,21 @@ TEST_CASE("an agent certificate carries the CA's subject, clientAuth only, and 3
     CHECK(not_before_of(leaf) <= after - 300);
 }
 
+TEST_CASE("a short validity is backdated by a tenth of it, so its renewal point lies ahead") {
+    TestCa test_ca;
+    IssueOptions options = server_options("ms1");
+    options.validity = std::chrono::seconds(90);
+    const auto before = unix_now();
+    X509Ptr leaf = issue_parsed(test_ca.ca, options);
+    const auto after = unix_now();
+    CHECK(not_before_of(leaf.get()) >= before - 9);
+    CHECK(not_before_of(leaf.get()) <= after - 9);
+    CHECK(not_after_of(leaf.get()) <= after + 90);
+    CHECK(renewal_time(leaf.get(), 670) > after + 50);
+    CHECK(renewal_time(leaf.get(), 670) < after + 60);
+    CHECK_FALSE(needs_renewal(leaf.get(), after));
+}
+
 TEST_CASE("a server certificate has serverAuth and clientAuth and the requested SANs") {
     TestCa test_ca;
     X509Ptr leaf = issue_parsed(test_ca.ca, server_options("ms1"));
@@ -188,13 +203,37 @@ TEST_CASE("a CSR altered after signing is refused") {
     CHECK_THAT(issued.error(), Catch::Contains("CSR signature does not verify"));
 }
 
-TEST_CASE("CSR keys other than EC P-256 or RSA >= 2048 are refused") {
+TEST_CASE("generate_key makes each configured key type and the CA certifies it") {
     TestCa test_ca;
-    SECTION("EC P-384") {
-        EvpPkeyPtr key = generate("EC", "group", "P-384");
+    struct Expected {
+        KeyType type;
+        const char* algorithm;
+        int bits;
+    };
+    for (const Expected& expected : {Expected{KeyType::p256, "EC", 256},
+                                     Expected{KeyType::p384, "EC", 384},
+                                     Expected{KeyType::rsa3072, "RSA", 3072}}) {
+        INFO(to_string(expected.type));
+        auto key = generate_key(expected.type);
+        REQUIRE(key.ok());
+        CHECK(EVP_PKEY_is_a(key->get(), expected.algorithm) == 1);
+        CHECK(EVP_PKEY_get_bits(key->get()) == expected.bits);
+        auto issued = test_ca.ca.issue(*make_csr_pem(key->get(), "kvm1"), agent_options());
+        INFO((issued ? "" : issued.error()));
+        REQUIRE(issued.ok());
+        auto cert = parse_certificate_pem(issued->pem);
+        REQUIRE(cert.ok());
+        CHECK(key_matches_certificate(key->get(), cert->get()));
+    }
+}
+
+TEST_CASE("CSR keys other than EC P-256, P-384 or RSA >= 2048 are refused") {
+    TestCa test_ca;
+    SECTION("EC P-521") {
+        EvpPkeyPtr key = generate("EC", "group", "P-521");
         auto issued = test_ca.ca.issue(*make_csr_pem(key.get(), "kvm1"), agent_options());
         REQUIRE_FALSE(issued.ok());
-        CHECK_THAT(issued.error(), Catch::Contains("P-256 is required"));
+        CHECK_THAT(issued.error(), Catch::Contains("P-256 or P-384 is required"));
     }
     SECTION("RSA 1024") {
         EvpPkeyPtr key = generate("RSA", "bits", "1024");

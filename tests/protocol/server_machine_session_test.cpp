@@ -268,3 +268,36 @@ TEST_CASE("server: the round trip an agent reports is kept for the session, olde
     s.machine.on_message(wire::Ping{3}, t0 + 15s);
     CHECK(s.machine.rtt_us() == 4200);
 }
+
+TEST_CASE("server: a changed renewal policy is pushed with the same list, and sent once") {
+    Session s;
+    s.welcome();
+    const wire::Renewal policy{"p384", 500, true};
+    auto update = s.update({"a", "b"});
+    update.renewal = policy;
+    const auto pushed = s.machine.on_assignment(update, s.seqs, t0 + 4s);
+    const auto list = std::get<wire::MsList>(sent(pushed).at(0));
+    CHECK(list.list == std::vector<std::string>{"a", "b"});
+    REQUIRE(list.renewal.has_value());
+    CHECK(*list.renewal == policy);
+    // The same policy again: nothing to say.
+    CHECK(s.machine.on_assignment(update, s.seqs, t0 + 5s).empty());
+    // A list change carries the policy too.
+    update.next.list = {"b", "a"};
+    const auto again = std::get<wire::MsList>(sent(s.machine.on_assignment(update, s.seqs, t0 + 6s)).at(0));
+    CHECK(again.renewal == std::optional<wire::Renewal>(policy));
+}
+
+TEST_CASE("server: welcome carries the renewal policy of the lookup") {
+    Session s;
+    const auto looked = s.hello(hello_from("agent-1", "a,b@static"));
+    auto lookup = found({"a", "b"});
+    lookup.renewal = wire::Renewal{"rsa3072", 900, false};
+    s.machine.on_lookup(std::move(lookup), s.seqs, t0 + 3s);
+    const auto welcomed = s.machine.on_recorded(t0 + 3s);
+    const auto welcome = std::get<wire::Welcome>(sent(welcomed).at(0));
+    REQUIRE(welcome.renewal.has_value());
+    CHECK(welcome.renewal->key_type == "rsa3072");
+    CHECK(welcome.renewal->fraction_permille == 900);
+    CHECK_FALSE(welcome.renewal->automatic);
+}

@@ -1,5 +1,6 @@
 #include "tests/support/test_agent.hpp"
 
+#include "certs/inspect.hpp"
 #include "common/protocol/agent_machine.hpp"
 #include "common/protocol/enroll_client_machine.hpp"
 #include "common/protocol/frame_intake.hpp"
@@ -63,6 +64,7 @@ struct TestAgent::Impl {
     mutable std::mutex mutex;
     std::condition_variable changed;
     std::deque<wire::Message> inbox;
+    std::string server_serial;  // set before connect() returns
     bool closed = false;
     std::string close_reason;
 
@@ -160,6 +162,9 @@ std::string TestAgent::connect(const std::string& address, std::chrono::millisec
             impl->mark_closed("handshake failed");
             co_return;
         }
+        if (auto peer = tls::peer_certificate(impl->stream->native_handle())) {
+            impl->server_serial = certs::serial_of(peer.get());
+        }
         asio::co_spawn(impl->context, impl->reader(), asio::detached);
         promise->set_value("");
     };
@@ -171,6 +176,10 @@ std::string TestAgent::connect(const std::string& address, std::chrono::millisec
     }
     address_ = address;
     return *result;
+}
+
+std::string TestAgent::server_serial() const {
+    return impl_->server_serial;
 }
 
 std::optional<wire::Message> TestAgent::hello(const std::string& held_list,

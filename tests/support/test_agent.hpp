@@ -45,6 +45,8 @@ public:
 
     // TCP connect + TLS handshake; "" on success, else the reason.
     std::string connect(const std::string& address, std::chrono::milliseconds timeout = 5s);
+    // The serial of the certificate the server presented at connect().
+    std::string server_serial() const;
 
     // The agent's hello exchange (protocol::AgentMachine): sends hello (name
     // defaults to the identity's) and waits for the first message: welcome,

@@ -80,12 +80,18 @@ void CtlFixture::seed_everything() const {
     }
     REQUIRE(ctl({"host", "remove", "h2"}).exit_code == 0);
     REQUIRE(ctl({"token", "create", "--name", "h4", "--zone", "east", "--cluster", "c2"}).exit_code == 0);
+    REQUIRE(ctl({"cert", "reissue", "h3"}).exit_code == 0);
+    open()->record_server_certificate(
+        "ms1", store::IssuedCertificate{"pem", "serial-ms1", util::unix_now() + 86400});
 }
 
 nlohmann::json read_back(const CtlFixture& f, const std::string& location) {
     nlohmann::json view;
-    for (const auto& [name, command] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-             {"hosts", {"host", "list"}}, {"config", {"config", "list"}}, {"ca", {"ca", "show"}}}) {
+    for (const auto& [name, command] :
+         std::vector<std::pair<std::string, std::vector<std::string>>>{{"hosts", {"host", "list"}},
+                                                                       {"config", {"config", "list"}},
+                                                                       {"ca", {"ca", "show"}},
+                                                                       {"certificates", {"cert", "list"}}}) {
         std::vector<std::string> argv{"--db", location, "--json"};
         argv.insert(argv.end(), command.begin(), command.end());
         const CommandResult result = f.ctl_raw(argv);
@@ -95,14 +101,16 @@ nlohmann::json read_back(const CtlFixture& f, const std::string& location) {
     }
     auto store = store::open_store(location, store::OpenMode::existing);
     nlohmann::json certificates = nlohmann::json::array();
-    for (const std::string host : {"h1", "h2", "h3"}) {
-        for (const auto& certificate : store->certificates_of(host)) {
-            certificates.push_back({certificate.serial,
-                                    certificate.host_id,
-                                    certificate.host_name,
-                                    certificate.not_after,
-                                    certificate.revoked});
-        }
+    for (const auto& certificate : store->list_certificates({})) {
+        certificates.push_back({certificate.serial,
+                                certificate.host_id,
+                                certificate.host_name,
+                                certificate.not_after,
+                                certificate.revoked,
+                                certificate.kind,
+                                certificate.subject,
+                                certificate.issuer,
+                                certificate.issued_at});
     }
     view["certificates"] = certificates;
     view["revoked"] = store->revoked_serials();
@@ -114,7 +122,8 @@ nlohmann::json read_back(const CtlFixture& f, const std::string& location) {
                           token.spec.cluster.value_or("-"),
                           token.spec.expires_at,
                           token.spec.created_at,
-                          token.used_at.value_or(-1)});
+                          token.used_at.value_or(-1),
+                          token.spec.host_id.value_or(-1)});
     }
     view["tokens"] = tokens;
     const auto ca = store->ca_certificate();

@@ -41,8 +41,9 @@ struct CtlFixture {
     // a CA (ca init into DIR/ca), two configuration keys and one set for
     // cluster c1 of zone east, hosts h1 (re-enrolled: serial-h1 revoked,
     // serial-h1-again current), h2 (zone east, removed: its serial revoked)
-    // and h3 (cluster c7), and one unused join token for h4 (zone east,
-    // cluster c2).
+    // and h3 (cluster c7), one unused join token for h4 (zone east,
+    // cluster c2), one from `cert reissue h3` (bound to h3's id) and the
+    // certificate of server ms1 (serial-ms1).
     void seed_everything() const;
 };
 

@@ -68,11 +68,14 @@ TEST_CASE("ca import records the CA with its chain, and ca show and token create
 
     const CommandResult show = f.ctl({"ca", "show"});
     CHECK(show.exit_code == 0);
-    CHECK(show.out == "ca_fingerprint " + f.root_fingerprint + "\nissuing_ca_fingerprint " +
-                          f.issuing_fingerprint + "\n");
+    CHECK_THAT(show.out,
+               Catch::StartsWith("ca_fingerprint " + f.root_fingerprint + "\nissuing_ca_fingerprint " +
+                                 f.issuing_fingerprint + "\nsubject CN=agentlb issuing CA\n"));
+    CHECK_THAT(show.out, Catch::Contains("\nchain_not_after ") && Catch::EndsWith(f.pki.issuing.pem()));
     const nlohmann::json shown = f.ctl_json({"ca", "show"});
     CHECK(shown["ca_fingerprint"] == f.root_fingerprint);
     CHECK(shown["issuing_ca_fingerprint"] == f.issuing_fingerprint);
+    CHECK(shown["pem"] == f.pki.issuing.pem());
 
     const CommandResult token = f.ctl({"token", "create"});
     REQUIRE(token.exit_code == 0);

@@ -54,7 +54,8 @@ TEST_CASE("ca init creates the CA, records it in the store, and refuses a second
     }
     const CommandResult show = f.ctl({"ca", "show"});
     CHECK(show.exit_code == 0);
-    CHECK(show.out == "ca_fingerprint " + fingerprint + "\n");
+    CHECK_THAT(show.out, Catch::StartsWith("ca_fingerprint " + fingerprint + "\n"));
+    CHECK_THAT(show.out, Catch::EndsWith("\n" + read_all(f.dir / "ca" / "ca.crt")));
 
     const std::string key_before = read_all(f.dir / "ca" / "ca.key");
 

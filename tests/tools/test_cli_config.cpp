@@ -65,23 +65,30 @@ TEST_CASE("config list shows every key, marking defaults") {
     const CommandResult list = f.ctl({"config", "list"});
     REQUIRE(list.exit_code == 0);
     CHECK(list.out ==
-          "KEY                               VALUE        SOURCE   SCOPE\n"
-          "host                              (not set)    default  global\n"
-          "indirect.agent.lb.algorithm       static       default  global\n"
-          "indirect.agent.lb.check.interval  15           set      global\n"
-          "agentlb.server.weights            (not set)    default  global\n"
-          "agentlb.rebalance.behaviour       off          default  global\n"
-          "agentlb.mode                      performance  default  global\n"
-          "agentlb.density.max.agents        5000         default  global\n"
-          "agentlb.mode.schedule             (not set)    default  global\n"
-          "agentlb.store.unreachable.limit   120          default  global\n"
-          "agentlb.drain.rate                200          default  global\n"
-          "agentlb.maintenance.timeout       600          default  global\n"
-          "agentlb.shutdown.timeout          60           default  global\n");
+          "KEY                                     VALUE        SOURCE   SCOPE\n"
+          "host                                    (not set)    default  global\n"
+          "indirect.agent.lb.algorithm             static       default  global\n"
+          "indirect.agent.lb.check.interval        15           set      global\n"
+          "agentlb.server.weights                  (not set)    default  global\n"
+          "agentlb.rebalance.behaviour             off          default  global\n"
+          "agentlb.mode                            performance  default  global\n"
+          "agentlb.density.max.agents              5000         default  global\n"
+          "agentlb.mode.schedule                   (not set)    default  global\n"
+          "agentlb.store.unreachable.limit         120          default  global\n"
+          "agentlb.drain.rate                      200          default  global\n"
+          "agentlb.maintenance.timeout             600          default  global\n"
+          "agentlb.shutdown.timeout                60           default  global\n"
+          "ca.framework.cert.validity.period       365d         default  global\n"
+          "agentlb.ca.server.cert.validity.period  365d         default  global\n"
+          "agentlb.ca.key.type                     p256         default  global\n"
+          "agentlb.ca.cert.renewal.fraction        0.67         default  global\n"
+          "ca.framework.cert.automatic.renewal     true         default  global\n"
+          "ca.framework.cert.expiry.alert.period   15d          default  global\n"
+          "agentlb.ca.expired.cert.grace.period    0            default  global\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
     REQUIRE(json.is_array());
-    REQUIRE(json.size() == 12);
+    REQUIRE(json.size() == 19);
     const nlohmann::json global{{"zone", nullptr}, {"cluster", nullptr}};
     auto entry = [&global](const std::string& name, const std::string& value, bool is_default) {
         nlohmann::json e{{"name", name}, {"value", value}, {"default", is_default}};

@@ -40,10 +40,13 @@ int user_version(const std::string& db) {
     return version;
 }
 
-// What schema versions 3 to 5 and v7-import (the CA chain) added (see common/store/migrations.cpp):
+// What schema versions 3 to 7 (v7-import: the CA chain) added (see common/store/migrations.cpp):
 // taking it away leaves the store version 2 wrote.
 void make_version_2(const std::string& db) {
     raw_exec(db,
+             "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
+             "ALTER TABLE certificates DROP COLUMN subject; ALTER TABLE certificates DROP COLUMN issuer; "
+             "ALTER TABLE certificates DROP COLUMN issued_at; ALTER TABLE tokens DROP COLUMN host_id; "
              "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
              "ALTER TABLE tokens DROP COLUMN cluster; "
              "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; DROP TABLE superseded; "
@@ -177,8 +180,8 @@ TEST_CASE(
                             "  configuration keys  2\n"
                             "  scoped values       1\n"
                             "  hosts               2\n"
-                            "  certificates        4 (2 revoked)\n"
-                            "  join tokens         5\n"
+                            "  certificates        5 (2 revoked)\n"
+                            "  join tokens         6\n"
                             "  CA certificate      " +
                             fingerprint + "\n");
 
@@ -206,9 +209,9 @@ TEST_CASE("db copy --json prints the counts and the CA fingerprint") {
                          {"config", 2},
                          {"scoped_values", 1},
                          {"hosts", 2},
-                         {"certificates", 4},
+                         {"certificates", 5},
                          {"revoked_certificates", 2},
-                         {"tokens", 5},
+                         {"tokens", 6},
                          {"ca_fingerprint", f.open()->ca_certificate()->second}});
 }
 

@@ -35,20 +35,21 @@ TEST_CASE("config set --zone/--cluster stores a scoped value, and config list sh
 
     const CommandResult list = f.ctl({"config", "list"});
     REQUIRE(list.exit_code == 0);
-    CHECK_THAT(list.out, Catch::Contains("host                              ms1,ms2      set      global\n"));
     CHECK_THAT(list.out,
-               Catch::EndsWith("host                              ms4          set      zone z1\n" +
-                               kAlgorithm + "       shuffle      set      cluster c1 (zone z1)\n"));
+               Catch::Contains("host                                    ms1,ms2      set      global\n"));
+    CHECK_THAT(list.out,
+               Catch::EndsWith("host                                    ms4          set      zone z1\n" +
+                               kAlgorithm + "             shuffle      set      cluster c1 (zone z1)\n"));
     CHECK(f.ctl({"config", "list", "--zone", "z1"}).out ==
           "KEY   VALUE  SOURCE  SCOPE\n"
           "host  ms4    set     zone z1\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
-    REQUIRE(json.size() == 14);
-    CHECK(json[12] ==
+    REQUIRE(json.size() == 21);
+    CHECK(json[19] ==
           nlohmann::json{
               {"name", "host"}, {"value", "ms4"}, {"default", false}, {"zone", "z1"}, {"cluster", nullptr}});
-    CHECK(json[13] == nlohmann::json{{"name", kAlgorithm},
+    CHECK(json[20] == nlohmann::json{{"name", kAlgorithm},
                                      {"value", "shuffle"},
                                      {"default", false},
                                      {"zone", "z1"},
@@ -73,19 +74,26 @@ TEST_CASE("config list --effective --host shows each key's value for the host an
     INFO(effective.err);
     REQUIRE(effective.exit_code == 0);
     CHECK(effective.out ==
-          "KEY                               VALUE        SOURCE\n"
-          "host                              ms3          zone east\n"
-          "indirect.agent.lb.algorithm       roundrobin   cluster c1\n"
-          "indirect.agent.lb.check.interval  0            default\n"
-          "agentlb.server.weights            (not set)    default\n"
-          "agentlb.rebalance.behaviour       off          default\n"
-          "agentlb.mode                      performance  default\n"
-          "agentlb.density.max.agents        5000         default\n"
-          "agentlb.mode.schedule             (not set)    default\n"
-          "agentlb.store.unreachable.limit   120          default\n"
-          "agentlb.drain.rate                200          default\n"
-          "agentlb.maintenance.timeout       600          default\n"
-          "agentlb.shutdown.timeout          60           default\n");
+          "KEY                                     VALUE        SOURCE\n"
+          "host                                    ms3          zone east\n"
+          "indirect.agent.lb.algorithm             roundrobin   cluster c1\n"
+          "indirect.agent.lb.check.interval        0            default\n"
+          "agentlb.server.weights                  (not set)    default\n"
+          "agentlb.rebalance.behaviour             off          default\n"
+          "agentlb.mode                            performance  default\n"
+          "agentlb.density.max.agents              5000         default\n"
+          "agentlb.mode.schedule                   (not set)    default\n"
+          "agentlb.store.unreachable.limit         120          default\n"
+          "agentlb.drain.rate                      200          default\n"
+          "agentlb.maintenance.timeout             600          default\n"
+          "agentlb.shutdown.timeout                60           default\n"
+          "ca.framework.cert.validity.period       365d         default\n"
+          "agentlb.ca.server.cert.validity.period  365d         default\n"
+          "agentlb.ca.key.type                     p256         default\n"
+          "agentlb.ca.cert.renewal.fraction        0.67         default\n"
+          "ca.framework.cert.automatic.renewal     true         default\n"
+          "ca.framework.cert.expiry.alert.period   15d          default\n"
+          "agentlb.ca.expired.cert.grace.period    0            default\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list", "--effective", "--host", "H1"});
     CHECK(
@@ -121,8 +129,9 @@ TEST_CASE("config list --effective --host shows each key's value for the host an
     CHECK(acting[2]["sent_to_agents"] == "0");
     const CommandResult acting_table =
         f.ctl({"config", "list", "--effective", "--zone", "west", "--cluster", "c1"});
-    CHECK_THAT(acting_table.out,
-               Catch::Contains("indirect.agent.lb.check.interval  9 (agents get 0: rebalancer)  cluster c1"));
+    CHECK_THAT(
+        acting_table.out,
+        Catch::Contains("indirect.agent.lb.check.interval        9 (agents get 0: rebalancer)  cluster c1"));
 
     const CommandResult unknown = f.ctl({"config", "list", "--effective", "--host", "nope"});
     CHECK(unknown.exit_code == 2);

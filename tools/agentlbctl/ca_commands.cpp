@@ -4,6 +4,7 @@
 #include "certs/ca_chain.hpp"
 #include "certs/ca_import.hpp"
 #include "common/util/clock.hpp"
+#include "tools/agentlbctl/ca_show.hpp"
 #include "tools/agentlbctl/output.hpp"
 
 #include <filesystem>
@@ -54,28 +55,6 @@ int run_ca_init(Context& context, const CommandArgs& args) {
         context.out() << "created " << display_text(*dir) << "/" << certs::kCaKeyFileName << " and "
                       << display_text(*dir) << "/" << certs::kCaCertificateFileName << "\n"
                       << "ca_fingerprint " << ca->fingerprint() << "\n";
-    }
-    return kExitOk;
-}
-
-int run_ca_show(Context& context, const CommandArgs&) {
-    auto opened = open_store_with_ca(context, "create one with `agentlbctl ca init --ca-dir DIR`");
-    if (!opened) {
-        return context.fail(kExitFailure, opened.error());
-    }
-    // An imported CA: agents pin the organisation's root; the CA that signs is shown beside it.
-    const bool imported = opened->issuing_ca_fingerprint != opened->ca_fingerprint;
-    if (context.json()) {
-        Json json{{"ca_fingerprint", opened->ca_fingerprint}};
-        if (imported) {
-            json["issuing_ca_fingerprint"] = opened->issuing_ca_fingerprint;
-        }
-        print_json(context.out(), json);
-    } else {
-        context.out() << "ca_fingerprint " << opened->ca_fingerprint << "\n";
-        if (imported) {
-            context.out() << "issuing_ca_fingerprint " << opened->issuing_ca_fingerprint << "\n";
-        }
     }
     return kExitOk;
 }
@@ -197,8 +176,9 @@ std::vector<Command> ca_commands() {
          run_ca_import},
         {{"ca", "show"},
          "",
-         "print the fingerprint agents pin (an imported CA's root) and the issuing CA's when it differs",
-         "",
+         "print the CA certificate recorded in the store: fingerprint, subject, validity and PEM",
+         "The fingerprint is the one agents pin at enrollment (`agentlb-agent --ca-fingerprint`): for an\n"
+         "imported CA, its chain's root; issuing_ca_fingerprint then names the CA that signs.",
          nullptr,
          {},
          run_ca_show},

@@ -1,6 +1,7 @@
 #include "tools/agentlbctl/dispatch.hpp"
 
 #include "tools/agentlbctl/ca_commands.hpp"
+#include "tools/agentlbctl/cert_commands.hpp"
 #include "tools/agentlbctl/config_commands.hpp"
 #include "tools/agentlbctl/db_commands.hpp"
 #include "tools/agentlbctl/host_commands.hpp"
@@ -86,6 +87,7 @@ std::vector<Command> all_commands() {
                        mgmt_commands,
                        rebalance_commands,
                        token_commands,
+                       cert_commands,
                        ca_commands,
                        db_commands}) {
         for (auto& command : group()) {

@@ -29,7 +29,7 @@ std::string settings_refusal(const std::map<std::string, std::string>& stored) {
 
 TEST_CASE("config keys: names, order and defaults") {
     const auto& keys = config_keys();
-    REQUIRE(keys.size() == 12);
+    REQUIRE(keys.size() == 19);
     CHECK(keys[0].name == "host");
     CHECK(keys[0].default_value == "");
     CHECK(keys[1].name == "indirect.agent.lb.algorithm");
@@ -51,6 +51,8 @@ TEST_CASE("config keys: names, order and defaults") {
     CHECK(keys[9].name == "agentlb.drain.rate");
     CHECK(keys[10].name == "agentlb.maintenance.timeout");
     CHECK(keys[11].name == "agentlb.shutdown.timeout");
+    CHECK(keys[12].name == "ca.framework.cert.validity.period");
+    CHECK(keys[18].name == "agentlb.ca.expired.cert.grace.period");
     for (const auto& key : keys) {
         CHECK_FALSE(key.meaning.empty());
     }
@@ -123,7 +125,10 @@ TEST_CASE("validate_config: unknown key lists the known ones") {
           "agentlb.mode, agentlb.density.max.agents, agentlb.mode.schedule, "
           "agentlb.store.unreachable.limit, "
           "agentlb.drain.rate, "
-          "agentlb.maintenance.timeout, agentlb.shutdown.timeout");
+          "agentlb.maintenance.timeout, agentlb.shutdown.timeout, ca.framework.cert.validity.period, "
+          "agentlb.ca.server.cert.validity.period, agentlb.ca.key.type, agentlb.ca.cert.renewal.fraction, "
+          "ca.framework.cert.automatic.renewal, ca.framework.cert.expiry.alert.period, "
+          "agentlb.ca.expired.cert.grace.period");
 }
 
 TEST_CASE("validate_config: host refusals start with the key") {

@@ -14,6 +14,13 @@ TEST_CASE("export_contents and import_contents copy everything, ids, revocations
     const HostRecord last = source.enroll("kvm3");
     REQUIRE(source.store->remove_host(removed.name));
     source.store->create_token(TokenSpec{"unused-hash", std::string("z2"), std::string("kvm9"), 500, 7});
+    TokenSpec bound{"bound-hash", std::nullopt, kept.name, 500, 8};
+    bound.host_id = kept.id;
+    source.store->create_token(bound);
+    IssuedCertificate server_certificate{"pem", "srv-ms1", 4000};
+    server_certificate.issuer = "sha256:ee";
+    server_certificate.issued_at = 15;
+    source.store->record_server_certificate("ms1", server_certificate);
     source.store->register_server("ms1", "127.0.0.1:8250", 20);
     source.store->register_server("ms2", "127.0.0.2:8250", 20);
     REQUIRE(source.store->begin_maintenance("ms2", 20, 30));
@@ -39,6 +46,25 @@ TEST_CASE("export_contents and import_contents copy everything, ids, revocations
     CHECK(target.store->certificates_of("kvm2").size() == 1);
     CHECK(target.store->is_revoked(source.store->certificates_of("kvm2").at(0).serial));
     CHECK(target.store->generation() > source.store->generation());
+    // Every column of every certificate, server certificates included (v6).
+    const auto copied = target.store->list_certificates({});
+    const auto original = source.store->list_certificates({});
+    REQUIRE(copied.size() == original.size());
+    for (std::size_t i = 0; i < copied.size(); ++i) {
+        INFO(original[i].serial);
+        CHECK(copied[i].serial == original[i].serial);
+        CHECK(copied[i].kind == original[i].kind);
+        CHECK(copied[i].subject == original[i].subject);
+        CHECK(copied[i].issuer == original[i].issuer);
+        CHECK(copied[i].issued_at == original[i].issued_at);
+        CHECK(copied[i].revoked_at == original[i].revoked_at);
+        CHECK(copied[i].superseded == original[i].superseded);
+    }
+    CHECK(copied.back().kind == "server");
+    CHECK(copied.back().issuer == "sha256:ee");
+    CHECK(copied.back().issued_at == 15);
+    CHECK(copied.front().issuer == "AB:CD");
+    CHECK(copied.front().issued_at == 10);
     // Servers register again on the new store; their maintenance requests and
     // rebalance requests stay behind with their rows.
     CHECK(target.store->list_servers().empty());
@@ -53,6 +79,11 @@ TEST_CASE("export_contents and import_contents copy everything, ids, revocations
     REQUIRE(fresh);
     CHECK(fresh->host.id > last.id);
     CHECK(fresh->host.zone == "z2");
+    // The token bound to kvm1's id still knows it: it re-enrols kvm1 and nothing else.
+    const auto reissued =
+        target.store->redeem_token(RedeemRequest{"bound-hash", "kvm1", {}, 11}, target.issuer.fn());
+    REQUIRE(reissued);
+    CHECK(reissued->host.id == kept.id);
 }
 
 TEST_CASE("import_contents refuses a store that is not empty and changes nothing") {

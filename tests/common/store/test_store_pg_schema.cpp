@@ -53,7 +53,7 @@ std::string versions_error(const std::string& db) {
 
 }  // namespace
 
-TEST_CASE("a new PostgreSQL store gets every table and schema version 5") {
+TEST_CASE("a new PostgreSQL store gets every table and the current schema version") {
     PgTestDatabase database;
     CHECK(read_schema_versions(database.uri()).stored == 0);
     open_store(database.uri(), OpenMode::create);
@@ -92,17 +92,17 @@ TEST_CASE("case-insensitive host lookups use the lower() index") {
 TEST_CASE("a PostgreSQL store with a newer schema version is refused, naming both versions") {
     PgTestDatabase database;
     open_store(database.uri(), OpenMode::create);
-    raw_exec(database.uri(), "UPDATE agentlb_schema SET version = 7");
+    raw_exec(database.uri(), "UPDATE agentlb_schema SET version = 99");
     for (const auto mode : {OpenMode::create, OpenMode::existing}) {
         const std::string message = open_error(database.uri(), mode);
         INFO(message);
         CHECK_THAT(message,
                    Catch::Contains("PostgreSQL store " + shown_location(database.uri()) +
-                                   " has schema version 7, but this build of agentlb knows versions up to 5; "
-                                   "upgrade agentlb"));
+                                   " has schema version 99, but this build of agentlb knows versions up to " +
+                                   std::to_string(kSchemaVersion) + "; upgrade agentlb"));
     }
-    CHECK(read_schema_versions(database.uri()).stored == 7);
-    CHECK(pg_value(database.uri(), "SELECT version FROM agentlb_schema") == "7");
+    CHECK(read_schema_versions(database.uri()).stored == 99);
+    CHECK(pg_value(database.uri(), "SELECT version FROM agentlb_schema") == "99");
 }
 
 TEST_CASE("OpenMode::existing refuses a database without the agentlb schema and creates nothing") {

@@ -32,10 +32,17 @@ std::string raw_value(const std::string& path, const std::string& sql) {
     return value;
 }
 
-// What version 5 and later added, taken away (both dialects); v7-import: the CA chain column.
-constexpr const char* kUndoV5 =
-    "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
-    "ALTER TABLE tokens DROP COLUMN cluster; ALTER TABLE ca DROP COLUMN chain_pem; ";
+// What version 6 and v7-import (the CA chain column) added, taken away (both dialects).
+constexpr const char* kUndoV6 =
+    "ALTER TABLE ca DROP COLUMN chain_pem; DROP INDEX certificates_live_by_not_after; ALTER TABLE "
+    "certificates DROP COLUMN kind; "
+    "ALTER TABLE certificates DROP COLUMN subject; ALTER TABLE certificates DROP COLUMN issuer; "
+    "ALTER TABLE certificates DROP COLUMN issued_at; ALTER TABLE tokens DROP COLUMN host_id; ";
+
+// What versions 5 and 6 added, taken away (both dialects).
+const std::string kUndoV5 = std::string(kUndoV6) +
+                            "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
+                            "ALTER TABLE tokens DROP COLUMN cluster; ";
 
 std::set<std::string> raw_tables(const std::string& path) {
     sqlite3* db = nullptr;
@@ -58,7 +65,7 @@ std::set<std::string> raw_tables(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a new store file gets the schema, version 5 and WAL mode", "[sqlite]") {
+TEST_CASE("a new store file gets the schema, the current version and WAL mode", "[sqlite]") {
     TempDir dir;
     const std::string db = dir.file("new.db");
     {
@@ -94,12 +101,10 @@ TEST_CASE("a version 1 store gets the case-insensitive host name index and keeps
     }
     // What version 1 wrote: no index, version 1, and names differing in case.
     raw_exec(db,
-             "DROP INDEX hosts_by_name_nocase; DROP TABLE superseded; DROP TABLE rebalances; "
-             "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
-             "ALTER TABLE tokens DROP COLUMN cluster; "
-             "ALTER TABLE servers DROP COLUMN maintenance; ALTER TABLE ca DROP COLUMN chain_pem; "
-             "PRAGMA user_version = 1; "
-             "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
+             kUndoV5 +
+                 "DROP INDEX hosts_by_name_nocase; DROP TABLE superseded; DROP TABLE rebalances; "
+                 "ALTER TABLE servers DROP COLUMN maintenance; PRAGMA user_version = 1; "
+                 "INSERT INTO hosts (name, zone, last_seen, created_at) VALUES ('KVM1', 'default', 0, 6)");
     auto store = open_sqlite_store(db, OpenMode::existing);
     CHECK(raw_value(db, "PRAGMA user_version") == std::to_string(kSchemaVersion));
     CHECK(store->list_hosts().size() == 2);
@@ -134,8 +139,7 @@ TEST_CASE("a version 3 store gets the maintenance flag and rebalance requests, k
         store->set_server_state("ms2", "down");
     }
     // What version 3 held: no maintenance column, no rebalances table.
-    const std::string v4 =
-        "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; " + std::string(kUndoV5);
+    const std::string v4 = "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; " + kUndoV5;
     raw_exec(db,
              v4 + (backend_of(db) == Backend::postgresql ? "UPDATE agentlb_schema SET version = 3"
                                                          : "PRAGMA user_version = 3"));
@@ -173,9 +177,8 @@ TEST_CASE("a version 4 store gets clusters and scoped configuration, keeping its
         REQUIRE(store->redeem_token(RedeemRequest{"hash-1", "kvm1", std::nullopt, 5}, issuer.fn()));
     }
     raw_exec(db,
-             std::string(kUndoV5) + (backend_of(db) == Backend::postgresql
-                                         ? "UPDATE agentlb_schema SET version = 4"
-                                         : "PRAGMA user_version = 4"));
+             kUndoV5 + (backend_of(db) == Backend::postgresql ? "UPDATE agentlb_schema SET version = 4"
+                                                              : "PRAGMA user_version = 4"));
     REQUIRE(read_schema_versions(db).stored == 4);
 
     auto store = open_store(db, OpenMode::existing);
@@ -195,6 +198,40 @@ TEST_CASE("a version 4 store gets clusters and scoped configuration, keeping its
     REQUIRE(store->set_scoped_config(agentlb::lb::ConfigScope{"z1", "c1"}, "host", "ms2"));
     REQUIRE(store->move_host("kvm1", agentlb::lb::ConfigScope{"z1", "c1"}));
     CHECK(store->find_host("kvm1")->cluster == "c1");
+}
+
+TEST_CASE(
+    "a version 5 store's certificates become agent certificates of the store's CA, named after their host") {
+    TestLocation location;
+    const std::string& db = location.db();
+    CountingIssuer issuer;
+    {
+        auto store = open_store(db, OpenMode::create);
+        store->put_ca_certificate("CA PEM", "sha256:ca5");
+        store->create_token(TokenSpec{"hash-1", std::nullopt, std::nullopt, 100, 1});
+        store->create_token(TokenSpec{"hash-2", std::nullopt, std::string("kvm1"), 100, 1});
+        REQUIRE(store->redeem_token(RedeemRequest{"hash-1", "kvm1", std::nullopt, 5}, issuer.fn()));
+    }
+    raw_exec(db,
+             std::string(kUndoV6) + (backend_of(db) == Backend::postgresql
+                                         ? "UPDATE agentlb_schema SET version = 5"
+                                         : "PRAGMA user_version = 5"));
+    REQUIRE(read_schema_versions(db).stored == 5);
+
+    auto store = open_store(db, OpenMode::existing);
+    CHECK(read_schema_versions(db).stored == kSchemaVersion);
+    const auto records = store->certificates_of("kvm1");
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].kind == "agent");
+    CHECK(records[0].subject == "kvm1");
+    CHECK(records[0].issuer == "sha256:ca5");
+    CHECK(records[0].issued_at == 0);  // not known
+    CHECK(store->count_certificates("agent", 2000, 0) == 1);
+
+    // A v5 token has no host id and re-enrols by name as before.
+    const auto again = store->redeem_token(RedeemRequest{"hash-2", "kvm1", std::nullopt, 6}, issuer.fn());
+    REQUIRE(again);
+    CHECK(again->host.id == 1);
 }
 
 TEST_CASE("reopening a store keeps its data") {
@@ -257,12 +294,12 @@ TEST_CASE("a store file with a newer schema version is refused, naming both vers
     TempDir dir;
     const std::string db = dir.file("newer.db");
     open_sqlite_store(db, OpenMode::create);
-    raw_exec(db, "PRAGMA user_version = 7");
+    raw_exec(db, "PRAGMA user_version = 99");
     std::string message = open_error(db);
     INFO(message);
-    CHECK_THAT(message, Catch::Matchers::Contains("schema version 7"));
+    CHECK_THAT(message, Catch::Matchers::Contains("schema version 99"));
     CHECK_THAT(message, Catch::Matchers::Contains("versions up to " + std::to_string(kSchemaVersion)));
-    CHECK(raw_value(db, "PRAGMA user_version") == "7");
+    CHECK(raw_value(db, "PRAGMA user_version") == "99");
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");  // set when it was ours
 }
 

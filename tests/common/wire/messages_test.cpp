@@ -85,6 +85,22 @@ TEST_CASE("Optional parts round-trip when empty") {
     check_round_trip(wire::Hello{"h\u00e9\u4e2d", "z\n\t\"\\", "a@b", 1, "v"});
 }
 
+TEST_CASE("welcome and ms_list carry the optional renewal policy") {
+    const wire::Renewal policy{"p384", 500, false};
+    check_round_trip(wire::Welcome{1, "ms1", 10, std::nullopt, policy});
+    check_round_trip(wire::MsList{3, {"a"}, "static", 0, {}, policy});
+    auto j = json::parse(wire::encode_message(wire::MsList{3, {"a"}, "static", 0, {}, policy}));
+    CHECK(j["renewal"] == json::parse(R"({"key_type":"p384","fraction_permille":500,"automatic":false})"));
+    // Absent: nothing on the wire, nothing decoded (older servers and agents).
+    j = json::parse(wire::encode_message(wire::Welcome{1, "ms1", 10, std::nullopt}));
+    CHECK_FALSE(j.contains("renewal"));
+    // A malformed policy is refused, naming the field.
+    auto bad = decode(std::string(R"({"type":"welcome","v":1,"host_id":1,"server":"s","heartbeat_interval":10,
+        "renewal":{"key_type":"p256","fraction_permille":670,"automatic":"yes"}})"));
+    REQUIRE(bad.ec);
+    CHECK_THAT(bad.detail, Catch::Contains("renewal.automatic"));
+}
+
 TEST_CASE("message_type names match the protocol") {
     CHECK(wire::message_type(wire::Hello{}) == "hello");
     CHECK(wire::message_type(wire::Ping{}) == "ping");

@@ -1,0 +1,66 @@
+#pragma once
+
+// This server's TLS identity as the listeners use it: the agent-port and
+// enrollment-port contexts built from one certificate and key. A renewal
+// builds a new pair and installs it; a connection accepted afterwards uses
+// the new one, while sessions keep the context they started with (each SSL
+// holds a reference to its SSL_CTX), so no session is dropped.
+
+#include "certs/ca.hpp"
+#include "certs/revocation.hpp"
+#include "common/tls/context.hpp"
+#include "common/util/result.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace agentlb::mgmt {
+
+struct ServerCredentials;
+
+struct ServerTls {
+    tls::SslCtxPtr agent;
+    tls::SslCtxPtr enroll;
+    std::string serial;  // of this server's certificate, lowercase hex
+    std::int64_t not_before = 0;
+    std::int64_t not_after = 0;
+};
+
+// Both contexts from one certificate and key. `revoked` is shared with
+// every agent-port context (refreshed in place with each snapshot). Client
+// certificates are trusted as issued by `ca` (even an imported one: the
+// organisation's root vouches for far more than our hosts); the leaf travels
+// with `ca`'s intermediates, and on the enrollment port with the root agents pin.
+Result<std::shared_ptr<const ServerTls>> make_server_tls(
+    const ServerCredentials& credentials,
+    const certs::CertificateAuthority& ca,
+    std::shared_ptr<const certs::RevocationList> revoked);
+
+// Thread-safe holder: any thread reads, the renewal installs.
+class TlsContexts {
+public:
+    std::shared_ptr<const ServerTls> current() const;
+    void install(std::shared_ptr<const ServerTls> tls);
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const ServerTls> current_;
+};
+
+// What /healthz, /v1/status and the log say about certificates expiring
+// within ca.framework.cert.expiry.alert.period ("this server's certificate
+// expires on ..."); empty when nothing does. Any thread.
+class CertificateWarnings {
+public:
+    void set(std::vector<std::string> warnings);
+    std::vector<std::string> get() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> warnings_;
+};
+
+}  // namespace agentlb::mgmt
