@@ -13,7 +13,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <algorithm>
 #include <memory>
 
 namespace agentlb::certs {
@@ -162,8 +161,7 @@ Result<IssuedCertificate> CertificateAuthority::issue(std::string_view csr_pem,
     // Backdated for clock skew, but by at most a tenth of a short validity
     // (agentlb.ca.*.validity.period may be a minute): otherwise the renewal
     // point, a fraction of notBefore..notAfter, would already have passed.
-    const std::int64_t backdate =
-        std::min<std::int64_t>(kNotBeforeBackdateSeconds, options.validity.count() / 10);
+    const std::int64_t backdate = backdate_for(options.validity.count());
     const std::int64_t not_before =
         options.not_before_override ? to_unix(*options.not_before_override) : now - backdate;
     const std::int64_t not_after =

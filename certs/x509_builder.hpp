@@ -16,6 +16,20 @@ namespace agentlb::certs {
 // the moment they are made.
 inline constexpr std::int64_t kNotBeforeBackdateSeconds = 5 * 60;
 
+// The backdating of a certificate valid for `validity_seconds`: at most a
+// tenth of it, so that a short one's renewal point lies ahead.
+constexpr std::int64_t backdate_for(std::int64_t validity_seconds) {
+    return validity_seconds / 10 < kNotBeforeBackdateSeconds ? validity_seconds / 10
+                                                             : kNotBeforeBackdateSeconds;
+}
+
+// When a certificate the CA made was issued, from its dates (notBefore plus
+// its backdating; notAfter - notBefore is the validity plus the backdating).
+constexpr std::int64_t issue_time_of(std::int64_t not_before, std::int64_t not_after) {
+    const std::int64_t span = not_after - not_before;
+    return not_before + (span >= 11 * kNotBeforeBackdateSeconds ? kNotBeforeBackdateSeconds : span / 11);
+}
+
 // 128 random bits, top bit cleared (a positive DER INTEGER of at most 16
 // bytes), never zero.
 Status set_random_serial(X509* certificate);

@@ -1,7 +1,6 @@
 #include "mgmt/server.hpp"
 
 #include "certs/ca.hpp"
-#include "common/lb/certificate_settings.hpp"
 #include "common/lb/endpoint.hpp"
 #include "common/store/store_location.hpp"
 #include "common/util/clock.hpp"
@@ -21,7 +20,6 @@
 #include "mgmt/process_setup.hpp"
 #include "mgmt/rebalancer.hpp"
 #include "mgmt/server_certificate.hpp"
-#include "mgmt/server_certificate_record.hpp"
 #include "mgmt/server_renewal.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_outage.hpp"
@@ -99,25 +97,8 @@ public:
             throw StartError(*refusal);
         }
 
-        // The certificate settings' global values (the server's own validity, key type, fraction).
-        const auto certificate_settings = store_.call_sync([](store::Store& store) {
-            return lb::certificate_settings_from_config(store.scoped_config().global);
-        });
-        const auto policy =
-            server_policy_of(certificate_settings ? *certificate_settings : lb::CertificateSettings{});
         auto credentials =
-            start_value(ensure_server_certificate(
-                            ca, options_.state_dir, options_.name, advertise.host, util::unix_now(), policy),
-                        "server certificate");
-        spdlog::info("{} this server's certificate {} (serial {})",
-                     credentials.reused ? "using" : "issued",
-                     credentials.certificate_path.string(),
-                     credentials.serial);
-        // Recorded (once per serial) so `agentlbctl cert list` and revocation see it.
-        const auto recorded = start_value(
-            server_certificate_record(credentials.certificate_pem, ca_fingerprint), "server certificate");
-        store_.call_sync(
-            [&](store::Store& store) { store.record_server_certificate(options_.name, recorded); });
+            start_server_certificate(store_, ca, options_.state_dir, options_.name, advertise.host);
 
         state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, std::move(ca));
         state_->tls.install(start_value(make_server_tls(credentials, state_->ca, state_->revoked), "TLS"));

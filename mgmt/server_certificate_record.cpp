@@ -17,7 +17,8 @@ Result<store::IssuedCertificate> server_certificate_record(std::string_view cert
     record.serial = certs::serial_of(certificate->get());
     record.not_after = certs::not_after_of(certificate->get());
     record.issuer = std::string(issuer);
-    record.issued_at = certs::not_before_of(certificate->get()) + certs::kNotBeforeBackdateSeconds;
+    record.issued_at = certs::issue_time_of(certs::not_before_of(certificate->get()),
+                                            certs::not_after_of(certificate->get()));
     return record;
 }
 

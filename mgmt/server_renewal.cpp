@@ -3,6 +3,8 @@
 #include "certs/inspect.hpp"
 #include "common/util/clock.hpp"
 #include "common/util/rfc3339.hpp"
+#include "mgmt/process_setup.hpp"
+#include "mgmt/server_certificate_record.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/tick_loop.hpp"
 #include "mgmt/tls_contexts.hpp"
@@ -23,6 +25,8 @@ constexpr std::chrono::milliseconds kTick{1000};
 // After a failed renewal (the CA refused, a file could not be written).
 constexpr std::int64_t kRetrySeconds = 30;
 constexpr std::int64_t kWarningLogSeconds = 3600;
+constexpr std::int64_t kCountSeconds = 60;
+constexpr std::int64_t kExpiringWithin = 30 * 86400;
 
 std::string expiry_text(std::string_view what, std::int64_t not_after, std::int64_t now) {
     if (not_after <= now) {
@@ -33,6 +37,29 @@ std::string expiry_text(std::string_view what, std::int64_t not_after, std::int6
 }
 
 }  // namespace
+
+ServerCredentials start_server_certificate(StoreWorker& store,
+                                           const certs::CertificateAuthority& ca,
+                                           const std::string& state_dir,
+                                           const std::string& name,
+                                           const std::string& advertise_host) {
+    // The certificate settings' global values (the server's own validity, key type, fraction).
+    const auto settings = store.call_sync(
+        [](store::Store& s) { return lb::certificate_settings_from_config(s.scoped_config().global); });
+    const auto policy = server_policy_of(settings ? *settings : lb::CertificateSettings{});
+    auto credentials =
+        start_value(ensure_server_certificate(ca, state_dir, name, advertise_host, util::unix_now(), policy),
+                    "server certificate");
+    spdlog::info("{} this server's certificate {} (serial {})",
+                 credentials.reused ? "using" : "issued",
+                 credentials.certificate_path.string(),
+                 credentials.serial);
+    // Recorded (once per serial) so `agentlbctl cert list` and revocation see it.
+    const auto recorded = start_value(
+        server_certificate_record(credentials.certificate_pem, ca.fingerprint()), "server certificate");
+    store.call_sync([&](store::Store& s) { s.record_server_certificate(name, recorded); });
+    return credentials;
+}
 
 std::vector<std::string> certificate_expiry_warnings(std::int64_t server_not_after,
                                                      std::int64_t ca_not_after,
@@ -80,7 +107,44 @@ asio::awaitable<void> ServerRenewal::loop() {
         if (!go_on) {
             break;
         }
-        tick(util::unix_now());
+        const auto now = util::unix_now();
+        tick(now);
+        if (unrecorded_) {
+            co_await record_renewed();
+        }
+        if (now >= next_count_) {
+            next_count_ = now + kCountSeconds;
+            co_await count_expiring(now);
+        }
+    }
+}
+
+asio::awaitable<void> ServerRenewal::record_renewed() {
+    auto job = [name = state_->options.name, record = *unrecorded_](store::Store& store) {
+        store.record_server_certificate(name, record);
+    };
+    try {
+        co_await state_->store.call(std::move(job));
+        unrecorded_.reset();
+    } catch (const std::exception& e) {
+        // Retried each second; said once, at debug after that.
+        spdlog::log(next_record_log_ ? spdlog::level::debug : spdlog::level::warn,
+                    "cannot record this server's renewed certificate in the store (trying again): {}",
+                    e.what());
+        next_record_log_ = true;
+    }
+}
+
+asio::awaitable<void> ServerRenewal::count_expiring(std::int64_t now) {
+    auto job = [now](store::Store& store) {
+        return store.count_certificates("agent", now + kExpiringWithin, now);
+    };
+    try {
+        const auto count = co_await state_->store.call(std::move(job));
+        state_->metrics.agent_certificates_expiring_30d.store(count);
+    } catch (const std::exception& e) {
+        // The gauge keeps its last value; the store's own trouble is logged by the watcher.
+        spdlog::debug("cannot count the agent certificates expiring within 30 days: {}", e.what());
     }
 }
 
@@ -131,6 +195,11 @@ void ServerRenewal::renew(const char* why, std::int64_t now) {
         return;
     }
     state_->tls.install(*tls);
+    if (auto record = server_certificate_record(credentials->certificate_pem, state_->ca.fingerprint())) {
+        record->issued_at = now;
+        unrecorded_ = std::move(record).value();
+        next_record_log_ = false;
+    }
     state_->metrics.server_certificate_not_after.store((*tls)->not_after);
     state_->metrics.count_renewal(RenewalKind::server, RenewalResult::ok);
     retry_at_ = 0;

@@ -9,6 +9,7 @@
 // keeps the expiry warnings (this server's certificate, the CA) and the
 // certificate gauges up to date.
 
+#include "common/store/store.hpp"
 #include "mgmt/server_certificate.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -19,12 +20,22 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace agentlb::mgmt {
 
 class SharedState;
+class StoreWorker;
+
+// At start: this server's certificate with the stored global certificate
+// settings (reused before its renewal point, else issued), recorded in the store.
+ServerCredentials start_server_certificate(StoreWorker& store,
+                                           const certs::CertificateAuthority& ca,
+                                           const std::string& state_dir,
+                                           const std::string& name,
+                                           const std::string& advertise_host);
 
 // Why a warning would be raised at `now`: this server's certificate (or the
 // CA) expires within `alert_period` (0: never warn). Pure, for tests.
@@ -47,6 +58,10 @@ private:
     void tick(std::int64_t now);
     void renew(const char* why, std::int64_t now);
     void warn(std::int64_t now);
+    // In the store (agentlbctl cert list, revocation); retried each tick until it is.
+    boost::asio::awaitable<void> record_renewed();
+    // agentlb_agent_certificates_expiring_30d, from the store once a minute.
+    boost::asio::awaitable<void> count_expiring(std::int64_t now);
 
     boost::asio::io_context& context_;
     std::shared_ptr<SharedState> state_;
@@ -56,6 +71,9 @@ private:
     std::int64_t retry_at_ = 0;          // after a failed renewal
     std::int64_t next_warning_log_ = 0;  // the log says it at most once an hour
     std::vector<std::string> last_warnings_;
+    std::optional<store::IssuedCertificate> unrecorded_;  // renewed, not yet in the store
+    std::int64_t next_count_ = 0;
+    bool next_record_log_ = false;  // the failure to record was logged as a warning already
 };
 
 }  // namespace agentlb::mgmt

@@ -2,6 +2,7 @@
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "certs/x509_builder.hpp"
 #include "common/util/clock.hpp"
 #include "tests/certs/certs_fixture.hpp"
 
@@ -87,6 +88,12 @@ TEST_CASE("a short validity is backdated by a tenth of it, so its renewal point 
     CHECK(renewal_time(leaf.get(), 670) > after + 50);
     CHECK(renewal_time(leaf.get(), 670) < after + 60);
     CHECK_FALSE(needs_renewal(leaf.get(), after));
+    // The issue time is read back from the dates, for short and long validities alike.
+    CHECK(issue_time_of(not_before_of(leaf.get()), not_after_of(leaf.get())) >= before);
+    CHECK(issue_time_of(not_before_of(leaf.get()), not_after_of(leaf.get())) <= after);
+    X509Ptr year = issue_parsed(test_ca.ca, server_options("ms1"));
+    CHECK(issue_time_of(not_before_of(year.get()), not_after_of(year.get())) ==
+          not_before_of(year.get()) + 300);
 }
 
 TEST_CASE("a server certificate has serverAuth and clientAuth and the requested SANs") {

@@ -137,14 +137,10 @@ TEST_CASE("a server whose own serial is revoked renews at once, keeping its sess
     const std::string first_serial = own_serial(server);
     REQUIRE_FALSE(first_serial.empty());
 
-    // Recorded for a host that does not exist: the store keeps it revoked.
-    auto cert = certs::load_certificate_file(fixture.dir() / "state-M1" / "M1.crt");
-    REQUIRE(cert.ok());
-    fixture.store().record_certificate(
-        987654,
-        store::IssuedCertificate{certs::to_pem(cert->get()), first_serial, certs::not_after_of(cert->get())});
-    REQUIRE(fixture.store().is_revoked(first_serial));
-    fixture.set_config("indirect.agent.lb.check.interval", "0");  // a generation change: servers reload
+    // The server recorded its certificate at start: revoke it as an operator would.
+    auto revoked = fixture.store().revoke_certificate(first_serial, util::unix_now());
+    REQUIRE(revoked.ok());
+    CHECK(revoked->kind == store::kCertificateServer);
 
     std::string serial;
     const bool renewed = wait_until(
@@ -164,6 +160,39 @@ TEST_CASE("a server whose own serial is revoked renews at once, keeping its sess
     CHECK(certs::not_after_of(renewed_cert->get()) > util::unix_now() + 364 * 86400);
     auto second = connect_agent(fixture, fixture.enroll("h2"), server);
     CHECK(second->server_serial() == serial);
+
+    // The renewed certificate is recorded too (agentlbctl cert list), the revoked one stays revoked.
+    store::CertificateFilter filter;
+    filter.host = "M1";
+    std::vector<store::CertificateRecord> records;
+    CHECK(wait_until(
+        [&] {
+            records = fixture.store().list_certificates(filter);
+            return records.size() == 2;
+        },
+        3s));
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].serial == first_serial);
+    CHECK(records[0].revoked);
+    CHECK(records[1].serial == serial);
+    CHECK_FALSE(records[1].revoked);
+    CHECK(records[1].kind == store::kCertificateServer);
+    CHECK(server.metric("agentlb_certificate_revocations_applied_total") >= 1);
+}
+
+TEST_CASE("the count of agent certificates expiring within 30 days is exported") {
+    CaFixture fixture;
+    fixture.enroll("long-lived");  // a year
+    const auto soon = fixture.enroll("short-lived");
+    MintOptions options;
+    options.not_after = std::chrono::system_clock::now() + std::chrono::hours(24 * 10);
+    const auto expiring = fixture.mint("short-lived", options);
+    fixture.store().record_certificate(
+        soon.host_id,
+        store::IssuedCertificate{expiring.cert_pem, expiring.serial, util::unix_now() + 10 * 86400});
+    MgmtServer server(fixture, "M1");
+    CHECK(wait_until([&] { return server.metric("agentlb_agent_certificates_expiring_30d") == 1; }, 5s));
+    CHECK(server.metrics().find("# TYPE agentlb_agent_certificates_expiring_30d gauge") != std::string::npos);
 }
 
 TEST_CASE("a server warns when its certificate or the CA expires within the alert period") {
@@ -203,4 +232,32 @@ TEST_CASE("without a warning /healthz says ok alone") {
     std::this_thread::sleep_for(1500ms);  // a renewal check has run
     CHECK(http_get(server.admin_port(), "/healthz").body == "ok\n");
     CHECK(server.status()["server"]["certificate"]["warnings"].empty());
+}
+
+TEST_CASE("an agent enrolled in a zone gets that zone's certificate validity") {
+    CaFixture fixture;
+    fixture.set_config("ca.framework.cert.validity.period", "30d");
+    REQUIRE(fixture.store().set_scoped_config({"east", ""}, "ca.framework.cert.validity.period", "3h").ok());
+    MgmtServer server(fixture, "M1");
+    fixture.set_config("host", server.address());
+    REQUIRE(wait_synced(fixture, server));
+
+    for (const auto& [zone, seconds] : {std::pair<std::string, std::int64_t>{"east", 3 * 3600},
+                                        std::pair<std::string, std::int64_t>{"west", 30 * 86400}}) {
+        INFO(zone);
+        wire::EnrollRequest request;
+        request.token = fixture.create_token(zone);
+        request.name = "h-" + zone;
+        request.csr = make_key_and_csr(request.name).csr_pem;
+        const auto outcome = enroll_over_network(server.enroll_address(), fixture.ca_fingerprint(), request);
+        INFO(outcome.transport_error);
+        REQUIRE(outcome.answer.has_value());
+        const auto* enrolled = std::get_if<wire::EnrollResponse>(&*outcome.answer);
+        REQUIRE(enrolled != nullptr);
+        auto cert = certs::parse_certificate_pem(enrolled->certificate);
+        REQUIRE(cert.ok());
+        const auto left = certs::not_after_of(cert->get()) - util::unix_now();
+        CHECK(left > seconds - 60);
+        CHECK(left <= seconds);
+    }
 }

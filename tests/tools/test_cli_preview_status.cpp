@@ -253,3 +253,38 @@ TEST_CASE("status shows servers, agents, configuration, hosts not connected and 
     CHECK(json["config"].size() == 19);
     CHECK(json["ca_fingerprint"].is_null());
 }
+
+TEST_CASE("status lists the certificates expiring within the alert period") {
+    CtlFixture f;
+    REQUIRE(f.ctl({"ca", "init", "--ca-dir", (f.dir / "ca").string()}).exit_code == 0);
+    const auto now = util::unix_now();
+    {
+        auto store = f.open();
+        store->record_server_certificate("ms1",
+                                         store::IssuedCertificate{"pem", "serial-ms1", now + 5 * 86400});
+        store->record_server_certificate("ms2",
+                                         store::IssuedCertificate{"pem", "serial-ms2", now + 60 * 86400});
+    }
+    const CommandResult text = f.ctl({"status"});
+    INFO(text.err);
+    REQUIRE(text.exit_code == 0);
+    CHECK_THAT(text.out,
+               Catch::Contains("\ncertificates expiring within 15d (ca.framework.cert.expiry.alert.period)\n"
+                               "server ms1: serial serial-ms1, expires "));
+    CHECK(text.out.find("serial-ms2") == std::string::npos);
+    CHECK(text.out.find("the CA: expires") == std::string::npos);
+
+    // Ten years: the CA too.
+    REQUIRE(f.ctl({"config", "set", "ca.framework.cert.expiry.alert.period", "3650d"}).exit_code == 0);
+    const nlohmann::json json = f.ctl_json({"status"});
+    const auto& expiring = json["certificates_expiring"];
+    CHECK(expiring["alert_period"] == "3650d");
+    REQUIRE(expiring["servers"].size() == 2);
+    CHECK(expiring["servers"][0]["name"] == "ms1");
+    CHECK(expiring["ca_not_after"].is_string());
+    CHECK(expiring["agents"] == 0);
+    CHECK_THAT(f.ctl({"status"}).out, Catch::Contains("the CA: expires "));
+
+    REQUIRE(f.ctl({"config", "set", "ca.framework.cert.expiry.alert.period", "0"}).exit_code == 0);
+    CHECK_THAT(f.ctl({"status"}).out, Catch::Contains("(not checked: the period is 0)"));
+}

@@ -1,6 +1,9 @@
 #include "tools/agentlbctl/status_command.hpp"
 
 #include "certs/ca_chain.hpp"
+#include "certs/inspect.hpp"
+#include "certs/pem.hpp"
+#include "common/lb/certificate_settings.hpp"
 #include "common/util/clock.hpp"
 #include "tools/agentlbctl/config_commands.hpp"
 #include "tools/agentlbctl/host_commands.hpp"
@@ -9,6 +12,7 @@
 #include "tools/agentlbctl/server_liveness.hpp"
 #include "tools/agentlbctl/time_format.hpp"
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,7 +27,81 @@ struct Snapshot {
     std::vector<ConfigValue> config;
     std::map<std::string, ServerLiveness> liveness;        // by server name
     std::map<std::string, std::int64_t> hosts_per_server;  // from the hosts' connected_to
+    // Within ca.framework.cert.expiry.alert.period (what the servers warn about).
+    std::chrono::seconds alert_period{0};
+    std::vector<store::CertificateRecord> servers_expiring;  // in use, kind server
+    std::int64_t agents_expiring = 0;
+    std::int64_t ca_not_after = 0;  // 0: no CA, or it expires later than the period
 };
+
+Json expiring_json(const Snapshot& snapshot) {
+    Json servers = Json::array();
+    for (const auto& record : snapshot.servers_expiring) {
+        servers.push_back(Json{{"name", record.host_name},
+                               {"serial", record.serial},
+                               {"not_after", format_time_or_never(record.not_after)}});
+    }
+    return Json{
+        {"alert_period", lb::describe_duration(snapshot.alert_period)},
+        {"servers", servers},
+        {"agents", snapshot.agents_expiring},
+        {"ca_not_after",
+         snapshot.ca_not_after > 0 ? Json(format_time_or_never(snapshot.ca_not_after)) : Json(nullptr)}};
+}
+
+std::string expiring_text(const Snapshot& snapshot) {
+    std::string out = "\ncertificates expiring within " + lb::describe_duration(snapshot.alert_period) +
+                      " (ca.framework.cert.expiry.alert.period)\n";
+    if (snapshot.alert_period.count() == 0) {
+        return out + "(not checked: the period is 0)\n";
+    }
+    for (const auto& record : snapshot.servers_expiring) {
+        out += "server " + display_text(record.host_name) + ": serial " + record.serial + ", expires " +
+               format_time_or_never(record.not_after) + "\n";
+    }
+    if (snapshot.ca_not_after > 0) {
+        out += "the CA: expires " + format_time_or_never(snapshot.ca_not_after) + "\n";
+    }
+    if (snapshot.agents_expiring > 0) {
+        out += "agents: " + std::to_string(snapshot.agents_expiring) +
+               " certificates (agentlbctl cert list --expiring DAYS)\n";
+    }
+    if (snapshot.servers_expiring.empty() && snapshot.ca_not_after == 0 && snapshot.agents_expiring == 0) {
+        out += "(none)\n";
+    }
+    return out;
+}
+
+// The alert period as stored (its default when unset or unreadable), and
+// what expires within it: servers' certificates in use, the CA, agents'.
+void read_expiring(store::Store& store, Snapshot& snapshot, std::int64_t now) {
+    for (const auto& value : snapshot.config) {
+        if (value.name == lb::kExpiryAlertPeriodKey) {
+            auto period = lb::parse_certificate_duration(value.value);
+            snapshot.alert_period = period ? *period : lb::CertificateSettings{}.expiry_alert_period;
+        }
+    }
+    if (snapshot.alert_period.count() == 0) {
+        return;
+    }
+    const std::int64_t before = now + snapshot.alert_period.count();
+    store::CertificateFilter filter;
+    filter.expiring_before = before;
+    filter.include_revoked = false;
+    filter.include_superseded = false;
+    for (auto& record : store.list_certificates(filter)) {
+        if (record.kind == store::kCertificateServer) {
+            snapshot.servers_expiring.push_back(std::move(record));
+        }
+    }
+    snapshot.agents_expiring = store.count_certificates(store::kCertificateAgent, before, now);
+    if (snapshot.ca) {
+        if (auto ca = certs::parse_certificate_pem(snapshot.ca->first)) {
+            const auto not_after = certs::not_after_of(ca->get());
+            snapshot.ca_not_after = not_after <= before ? not_after : 0;
+        }
+    }
+}
 
 // Why a host counts as not connected anywhere; nothing when it is connected
 // to a server that is up.
@@ -75,7 +153,8 @@ Json status_json(const Context& context, const Snapshot& snapshot, std::int64_t 
                 {"config", config},
                 {"hosts", Json{{"registered", snapshot.hosts.size()}, {"connected", connected}}},
                 {"not_connected", not_connected},
-                {"servers_down", down}};
+                {"servers_down", down},
+                {"certificates_expiring", expiring_json(snapshot)}};
 }
 
 std::string status_text(const Context& context, const Snapshot& snapshot) {
@@ -131,6 +210,7 @@ std::string status_text(const Context& context, const Snapshot& snapshot) {
     for (const auto& line : down) {
         out += line + "\n";
     }
+    out += expiring_text(snapshot);
     return out;
 }
 
@@ -159,6 +239,7 @@ int run_status(Context& context, const CommandArgs&) {
             ++snapshot.hosts_per_server[*host.connected_to];
         }
     }
+    read_expiring(**store, snapshot, now);
     if (context.json()) {
         print_json(context.out(), status_json(context, snapshot, now));
     } else {
@@ -173,7 +254,8 @@ std::vector<Command> status_commands() {
     return {
         {{"status"},
          "",
-         "one screen: servers and their agents, the configuration, hosts not connected, servers down",
+         "one screen: servers and their agents, the configuration, hosts not connected, servers down, "
+         "certificates expiring",
          "",
          nullptr,
          {},
