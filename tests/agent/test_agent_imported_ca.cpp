@@ -10,6 +10,7 @@
 #include "tests/agent/agent_cluster.hpp"
 #include "tests/support/mgmt_server.hpp"
 #include "tests/support/org_pki.hpp"
+#include "tests/support/test_agent.hpp"
 #include "tests/support/wait.hpp"
 
 #include <catch2/catch.hpp>
@@ -116,4 +117,40 @@ TEST_CASE_METHOD(ImportedCa, "a server whose CA folder lacks the imported chain 
     INFO(result.err);
     CHECK(result.exit_code == 2);
     CHECK_THAT(result.err, Catch::Contains("has no ca-chain.crt: copy it there"));
+}
+
+TEST_CASE_METHOD(
+    ImportedCa, "the agent port refuses a host certificate the organisation issued outside the imported CA") {
+    ms1.start();
+    AgentIdentity ours = fixture.enroll("kvm-1");
+    // Another certificate of the organisation for the same name, fit for a
+    // client, sent with its chain up to the root the agents trust.
+    PkiCertificateSpec spec{"kvm-1", "critical,CA:FALSE", "critical,digitalSignature"};
+    spec.extended_key_usage = "clientAuth";
+    const PkiCertificate foreign_leaf = make_pki_certificate(spec, &pki.intermediate);
+    AgentIdentity foreign = ours;
+    foreign.key_pem = foreign_leaf.key_pem();
+    foreign.cert_pem = foreign_leaf.pem() + pki.intermediate.pem();
+
+    // Control: the imported CA's certificate, with its chain, is welcomed.
+    ours.cert_pem += fixture.ca().intermediates_pem();
+    TestAgent good(ours, pki.root.pem());
+    REQUIRE(good.connect(ms1.address()).empty());
+    good.hello();
+    INFO(tail(ms1.log()));
+    CHECK(good.welcomed());
+
+    TestAgent bad(foreign, pki.root.pem());
+    const std::string connected = bad.connect(ms1.address());
+    if (connected.empty()) {
+        // TLS 1.3: the client may finish before the server checks its certificate.
+        bad.hello();
+    }
+    CHECK_FALSE(bad.welcomed());
+    CHECK(wait_until(
+        [&] {
+            return ms1.log().find("not issued by this CA") != std::string::npos ||
+                   ms1.log().find("unable to get") != std::string::npos;
+        },
+        5s));
 }

@@ -68,6 +68,10 @@ PkiCertificate make_pki_certificate(const PkiCertificateSpec& spec, const PkiCer
     if (!spec.key_usage.empty()) {
         must(certs::add_extension(cert, signer, NID_key_usage, spec.key_usage.c_str()), "test PKI keyUsage");
     }
+    if (!spec.extended_key_usage.empty()) {
+        must(certs::add_extension(cert, signer, NID_ext_key_usage, spec.extended_key_usage.c_str()),
+             "test PKI extendedKeyUsage");
+    }
     EVP_PKEY* signing_key = issuer != nullptr ? issuer->key.get() : made.key.get();
     if (X509_sign(cert, signing_key, EVP_sha256()) <= 0) {
         throw std::runtime_error("test PKI: cannot sign " + spec.common_name);

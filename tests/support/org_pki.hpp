@@ -27,6 +27,7 @@ struct PkiCertificateSpec {
     std::string key_usage = "critical,keyCertSign,cRLSign";
     std::int64_t not_before_offset = -3600;  // seconds from now
     std::int64_t not_after_offset = 30 * 24 * 3600;
+    std::string extended_key_usage = "";  // e.g. "clientAuth"; "" leaves it out
 };
 
 // A certificate for a fresh P-256 key, signed by `issuer` (self-signed when null).
