@@ -233,7 +233,8 @@ const std::array<Migration, kSchemaVersion> kMigrations = {{
     CREATE INDEX certificates_live_by_not_after ON certificates (kind, not_after) WHERE NOT revoked;
     ALTER TABLE tokens ADD COLUMN host_id BIGINT;
     )sql"},
-    // v7 (v7-import; E1 also has a v7: renumber at merge): the chain of an imported CA (migration_ca_chain.hpp).
+    // v7 ("v7-import"; part E1 has a v7 too: renumber at merge): the chain of
+    // an imported CA (migration_ca_chain.hpp).
     kCaChainMigration,
 }};
 
