@@ -17,7 +17,8 @@
 // - migrate, or a list without the current server: move to another server
 //   make-before-break, staying put while nothing else answers;
 // - renewal at two thirds of the certificate's life, checked hourly and at
-//   connect;
+//   connect; an expired certificate is renewed on the enrollment ports
+//   (renew_expired, agent_expired.cpp) while the servers' grace allows;
 // - SIGTERM/SIGINT: close and exit 0; SIGHUP: reload the properties file.
 //
 // Implemented in agent.cpp (construction, start, stop) and agent_*.cpp, one
@@ -73,6 +74,14 @@ private:
     boost::asio::awaitable<void> connection_loop();
     boost::asio::awaitable<void> preferred_loop();
     boost::asio::awaitable<void> renewal_loop();
+    // The certificate expired: renew_expired on the servers' enrollment
+    // ports until it is renewed, replaced (SIGHUP) or the agent stops.
+    boost::asio::awaitable<void> renew_expired_certificate();
+    // Checks and stores what an enrollment port answered; false keeps the old files.
+    boost::asio::awaitable<bool> adopt_renewed_expired(const wire::EnrollResponse& response,
+                                                       const std::string& key_pem,
+                                                       const std::string& ca_fingerprint,
+                                                       const std::string& where);
     boost::asio::awaitable<void> signal_loop();
     boost::asio::awaitable<void> shutdown();
 
@@ -94,6 +103,7 @@ private:
     void stop(int exit_code, const std::string& why);
     void wake_connection_loop();
     void check_renewal();
+    bool certificate_expired() const;
     // A `renewal` object from welcome (nothing: an older server) or ms_list.
     void set_renewal_policy(const std::optional<wire::Renewal>& policy);
     std::string identity_name() const;

@@ -123,6 +123,11 @@ void Agent::adopt(const std::shared_ptr<ServerSession>& session, const std::stri
 asio::awaitable<void> Agent::connection_loop() {
     while (!stopping_) {
         if (!current_) {
+            if (certificate_expired()) {
+                // Every handshake would be refused: renew first.
+                co_await renew_expired_certificate();
+                continue;
+            }
             auto candidates = policy_.candidates();
             if (co_await connect_pass(candidates, false) || stopping_) {
                 continue;

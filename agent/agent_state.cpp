@@ -94,6 +94,15 @@ Result<AgentSettings> settings_from_properties(const props::PropertiesFile& file
             return fail(where + std::string(kZoneProperty) + ": " + valid.error());
         }
     }
+    if (auto port = file.get(kEnrollPortProperty); port && !port->empty()) {
+        auto parsed = parse_non_negative(*port);
+        if (!parsed || *parsed < 1 || *parsed > 65535) {
+            return fail(where + std::string(kEnrollPortProperty) + ": " +
+                        util::peer_text(*port, util::kShownTextBytes, util::Quoted::yes) +
+                        " is not a port (1 to 65535)");
+        }
+        settings.enroll_port = static_cast<std::uint16_t>(*parsed);
+    }
     settings.key_file = resolve_beside(file, kKeyFileProperty, kDefaultKeyFile, properties_path);
     settings.cert_file = resolve_beside(file, kCertFileProperty, kDefaultCertFile, properties_path);
     settings.ca_file = resolve_beside(file, kCaFileProperty, kDefaultCaFile, properties_path);

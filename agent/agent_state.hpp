@@ -5,7 +5,8 @@
 //
 // Keys: host=a,b,c@algo, host.lb.check.interval=N, zone=, name=, id=,
 // tls.key.file / tls.cert.file / tls.ca.file (default agent.key, agent.crt,
-// ca.crt; relative paths are taken from the properties file's folder).
+// ca.crt; relative paths are taken from the properties file's folder),
+// enroll.port= (8251).
 // Everything else in the file (unknown keys, comments) is kept on rewrite.
 //
 // All functions here block on the disk: the agent calls them from its file
@@ -32,6 +33,10 @@ inline constexpr std::string_view kIdProperty = "id";
 inline constexpr std::string_view kKeyFileProperty = "tls.key.file";
 inline constexpr std::string_view kCertFileProperty = "tls.cert.file";
 inline constexpr std::string_view kCaFileProperty = "tls.ca.file";
+// The enrollment port of the servers in `host` (8251 when absent): where an
+// agent whose certificate expired asks for a new one (renew_expired).
+inline constexpr std::string_view kEnrollPortProperty = "enroll.port";
+inline constexpr std::uint16_t kDefaultEnrollPortProperty = 8251;
 
 inline constexpr std::string_view kDefaultKeyFile = "agent.key";
 inline constexpr std::string_view kDefaultCertFile = "agent.crt";
@@ -47,6 +52,7 @@ struct AgentSettings {
     std::filesystem::path key_file;
     std::filesystem::path cert_file;
     std::filesystem::path ca_file;
+    std::uint16_t enroll_port = kDefaultEnrollPortProperty;
 
     bool has_list() const { return !hosts.empty(); }
     // What `hello` reports: "a,b,c@algo", or "" when nothing is held.

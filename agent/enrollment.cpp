@@ -6,9 +6,11 @@
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "certs/possession.hpp"
 #include "certs/verify.hpp"
 #include "common/lb/config_keys.hpp"
 #include "common/protocol/enroll_client_machine.hpp"
+#include "common/tls/channel_binding.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
@@ -48,6 +50,39 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
                                                       wire::EnrollRequest request,
                                                       std::chrono::milliseconds connect_timeout,
                                                       std::chrono::milliseconds exchange_timeout) {
+    EnrollRequestBuilder build = [request = std::move(request)](SSL*) -> Result<wire::Message> {
+        return wire::Message(request);
+    };
+    const lb::Endpoint endpoint = server.endpoint;
+    co_return co_await attempt_enroll_exchange(
+        executor, context, endpoint, std::move(build), connect_timeout, exchange_timeout);
+}
+
+Result<wire::Message> make_renew_expired(SSL* ssl,
+                                         const std::string& certificate_pem,
+                                         const std::string& key_pem,
+                                         const std::string& csr) {
+    auto exporter = tls::renew_expired_exporter(ssl);
+    if (!exporter) {
+        return fail(exporter.error());
+    }
+    auto key = certs::parse_private_key_pem(key_pem);
+    if (!key) {
+        return fail("the expired certificate's key: " + key.error());
+    }
+    auto signature = certs::sign_channel_proof(key->get(), *exporter, csr);
+    if (!signature) {
+        return fail(signature.error());
+    }
+    return wire::Message(wire::RenewExpired{certificate_pem, csr, std::move(*signature)});
+}
+
+asio::awaitable<EnrollmentAttempt> attempt_enroll_exchange(asio::any_io_executor executor,
+                                                           SSL_CTX* context,
+                                                           const lb::Endpoint& endpoint,
+                                                           EnrollRequestBuilder build,
+                                                           std::chrono::milliseconds connect_timeout,
+                                                           std::chrono::milliseconds exchange_timeout) {
     EnrollmentAttempt out;
     error_code ec;
     tcp::resolver resolver(executor);
@@ -56,10 +91,10 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
         tls::Deadline deadline(executor, [&resolver] { resolver.cancel(); });
         deadline.expires_after(connect_timeout);
         auto token = asio::redirect_error(asio::use_awaitable, ec);
-        addresses = co_await resolver.async_resolve(
-            server.endpoint.host, std::to_string(server.endpoint.port), token);
+        const std::string port = std::to_string(endpoint.port);
+        addresses = co_await resolver.async_resolve(endpoint.host, port, token);
         if (ec) {
-            out.reason = "cannot resolve " + server.endpoint.host + ": " + ec.message();
+            out.reason = "cannot resolve " + endpoint.host + ": " + ec.message();
             co_return out;
         }
     }
@@ -76,12 +111,14 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
         }
     }
 
-    // One deadline for handshake, request and answer: the machine's, from now.
+    // One deadline for handshake, request and answer: the machine's, from now
+    // (the request is made after the handshake, the machine started as of now).
+    const auto started = std::chrono::steady_clock::now();
     protocol::EnrollClientMachine machine(exchange_timeout);
-    auto next_actions = machine.start(std::move(request), std::chrono::steady_clock::now());
-    tls::TlsStream stream(std::move(socket), context, tls::Role::client, server.endpoint.host);
+    protocol::EnrollClientMachine::Actions next_actions;
+    tls::TlsStream stream(std::move(socket), context, tls::Role::client, endpoint.host);
     tls::Deadline deadline(stream);
-    deadline.expires_after(machine.deadline() - std::chrono::steady_clock::now());
+    deadline.expires_after(exchange_timeout);
     // After the deadline closed the stream: the machine's timeout, else what the stream said.
     const auto ended = [&](const std::string& detail) {
         const auto now = std::chrono::steady_clock::now();
@@ -101,8 +138,19 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
             out.reason = "the enrollment server is not trusted: " + verify;
             co_return out;
         }
-        next_actions = ended("TLS handshake: " + stream_error(ec));
+        out.reason = deadline.expired() ? "no answer within " + ms(exchange_timeout)
+                                        : "TLS handshake: " + stream_error(ec);
+        stream.close();
+        co_return out;
     }
+    auto request = build(stream.native_handle());
+    if (!request) {
+        out.final = true;
+        out.reason = "cannot make the request: " + request.error();
+        stream.close();
+        co_return out;
+    }
+    next_actions = machine.start(std::move(*request), started);
 
     std::array<char, 4096> buffer;
     std::optional<protocol::EnrollClientMachine::Close> close;
@@ -137,6 +185,7 @@ asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor exec
     stream.close();
     out.response = std::move(close->response);
     out.final = close->final;
+    out.refused = close->reason == protocol::EnrollClientMachine::CloseReason::refused;
     out.reason = std::move(close->detail);
     co_return out;
 }

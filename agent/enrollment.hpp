@@ -16,6 +16,7 @@
 #include "agent/agent_state.hpp"
 #include "agent/connection_policy.hpp"
 #include "agent/options.hpp"
+#include "common/lb/endpoint.hpp"
 #include "common/util/result.hpp"
 #include "common/wire/messages.hpp"
 
@@ -33,7 +34,8 @@ namespace agentlb::agent {
 
 struct EnrollmentAttempt {
     std::optional<wire::EnrollResponse> response;
-    bool final = false;  // retrying cannot help
+    bool final = false;    // retrying cannot help
+    bool refused = false;  // the server answered `error` (`reason` quotes it)
     std::string reason;
 };
 
@@ -44,6 +46,27 @@ boost::asio::awaitable<EnrollmentAttempt> attempt_enrollment(boost::asio::any_io
                                                              wire::EnrollRequest request,
                                                              std::chrono::milliseconds connect_timeout,
                                                              std::chrono::milliseconds exchange_timeout);
+
+// The request of an exchange, made once the TLS handshake is done (a
+// renew_expired signs the connection's exporter value); an error ends the
+// attempt as final.
+using EnrollRequestBuilder = std::function<Result<wire::Message>(SSL* ssl)>;
+
+// The same exchange with any request (`build` called after the handshake)
+// to `endpoint`.
+boost::asio::awaitable<EnrollmentAttempt> attempt_enroll_exchange(boost::asio::any_io_executor executor,
+                                                                  SSL_CTX* context,
+                                                                  const lb::Endpoint& endpoint,
+                                                                  EnrollRequestBuilder build,
+                                                                  std::chrono::milliseconds connect_timeout,
+                                                                  std::chrono::milliseconds exchange_timeout);
+
+// The request of an agent whose certificate expired: `key_pem` (the expired
+// certificate's key) signs the connection's exporter value and `csr`.
+Result<wire::Message> make_renew_expired(SSL* ssl,
+                                         const std::string& certificate_pem,
+                                         const std::string& key_pem,
+                                         const std::string& csr);
 
 // Checks what the server sent before anything is written: the certificate
 // parses, names `response.name`, holds our key, and chains to a CA whose

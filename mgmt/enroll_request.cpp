@@ -2,6 +2,7 @@
 
 #include "certs/pem.hpp"
 #include "certs/token.hpp"
+#include "mgmt/expired_renewal.hpp"
 
 #include <chrono>
 #include <exception>
@@ -101,11 +102,28 @@ protocol::EnrollRedeemed redeem_enroll_request(const wire::EnrollRequest& reques
     return granted;
 }
 
+protocol::EnrollRedeemed answer_renew_expired(const wire::RenewExpired& request,
+                                              store::Store& store,
+                                              const certs::CertificateAuthority& ca,
+                                              const ClusterSnapshot& snapshot,
+                                              std::int64_t now,
+                                              std::string_view exporter,
+                                              bool& store_asked) {
+    auto checked = check_expired_certificate(request, ca, exporter, now);
+    if (auto* refused = std::get_if<EnrollRefusal>(&checked)) {
+        return std::move(*refused);
+    }
+    store_asked = true;
+    return redeem_expired_certificate(
+        request, std::get<ExpiredCertificate>(checked), store, ca, snapshot, now);
+}
+
 EnrollExchange answer_enroll_bytes(std::string_view bytes,
                                    store::Store& store,
                                    const certs::CertificateAuthority& ca,
                                    const ClusterSnapshot& snapshot,
-                                   std::int64_t now) {
+                                   std::int64_t now,
+                                   std::string_view exporter) {
     using Machine = protocol::EnrollServerMachine;
     // No clock: the deadline never matters here.
     const protocol::TimePoint at{};
@@ -131,6 +149,10 @@ EnrollExchange answer_enroll_bytes(std::string_view bytes,
                 exchange.store_asked = true;
                 redeemed = redeem_enroll_request(redeem->request, store, ca, snapshot, now);
             }
+            next = machine.on_redeemed(std::move(redeemed), at);
+        } else if (auto* renew = std::get_if<Machine::RenewExpiredRedeem>(&action)) {
+            auto redeemed = answer_renew_expired(
+                renew->request, store, ca, snapshot, now, exporter, exchange.store_asked);
             next = machine.on_redeemed(std::move(redeemed), at);
         } else if (auto* close = std::get_if<Machine::Close>(&action)) {
             exchange.close = std::move(*close);

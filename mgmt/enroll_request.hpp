@@ -44,10 +44,24 @@ struct EnrollExchange {
     std::optional<protocol::EnrollServerMachine::Close> close;
     bool store_asked = false;
 };
+// `exporter`: the connection's TLS exporter value a `renew_expired` must be
+// bound to (tls::renew_expired_exporter); empty refuses every renew_expired.
 EnrollExchange answer_enroll_bytes(std::string_view bytes,
                                    store::Store& store,
                                    const certs::CertificateAuthority& ca,
                                    const ClusterSnapshot& snapshot,
-                                   std::int64_t now);
+                                   std::int64_t now,
+                                   std::string_view exporter = {});
+
+// The machine's RenewExpiredRedeem: check_expired_certificate, then (when it
+// passed) redeem_expired_certificate on this thread (mgmt/expired_renewal.hpp).
+// `store_asked` says whether the store was.
+protocol::EnrollRedeemed answer_renew_expired(const wire::RenewExpired& request,
+                                              store::Store& store,
+                                              const certs::CertificateAuthority& ca,
+                                              const ClusterSnapshot& snapshot,
+                                              std::int64_t now,
+                                              std::string_view exporter,
+                                              bool& store_asked);
 
 }  // namespace agentlb::mgmt

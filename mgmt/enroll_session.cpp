@@ -1,10 +1,12 @@
 #include "mgmt/enroll_session.hpp"
 
+#include "common/tls/channel_binding.hpp"
 #include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
 #include "common/util/text.hpp"
 #include "common/wire/frame.hpp"
 #include "mgmt/enroll_request.hpp"
+#include "mgmt/expired_renewal.hpp"
 #include "mgmt/handshake_refusal.hpp"
 #include "mgmt/peer_address.hpp"
 #include "mgmt/shared_state.hpp"
@@ -106,6 +108,9 @@ asio::awaitable<bool> EnrollSession::handshake() {
     const bool timed_out = deadline_.expired();
     deadline_.cancel();
     if (!ec) {
+        // Empty when it cannot be derived: a renew_expired is then refused, an enroll unaffected.
+        auto exporter = tls::renew_expired_exporter(stream_.native_handle());
+        exporter_ = exporter ? std::move(*exporter) : std::string();
         co_return true;
     }
     const auto detail = stream_.last_error_detail().empty() ? ec.message() : stream_.last_error_detail();
@@ -153,6 +158,9 @@ asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::carry_out(Machin
     } else if (auto* redeem_action = std::get_if<Machine::Redeem>(&action)) {
         wire::EnrollRequest request = std::move(redeem_action->request);
         co_return co_await redeem(std::move(request));
+    } else if (auto* renew_action = std::get_if<Machine::RenewExpiredRedeem>(&action)) {
+        wire::RenewExpired request = std::move(renew_action->request);
+        co_return co_await renew_expired(std::move(request));
     } else if (auto* close = std::get_if<Machine::Close>(&action)) {
         account(*close);
         if (close->flush_first) {
@@ -200,6 +208,38 @@ asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::redeem(wire::Enr
     if (const auto* failed = std::get_if<protocol::EnrollStoreUnavailable>(&redeemed)) {
         spdlog::log(store_failure_level(state_->store_health),
                     "enrollment from {}: store failure: {}",
+                    peer_,
+                    failed->failure);
+    }
+    co_return machine_.on_redeemed(std::move(redeemed), Clock::now());
+}
+
+asio::awaitable<EnrollSession::Machine::Actions> EnrollSession::renew_expired(wire::RenewExpired request) {
+    protocol::EnrollRedeemed redeemed;
+    // OpenSSL's checks here (signature included): a forged request never queues on the store thread.
+    auto checked = check_expired_certificate(request, state_->ca, exporter_, util::unix_now());
+    if (auto* refused = std::get_if<protocol::EnrollRefusal>(&checked)) {
+        redeemed = std::move(*refused);
+    } else {
+        const ExpiredCertificate expired = std::get<ExpiredCertificate>(std::move(checked));
+        auto job = [state = state_, request, expired](store::Store& store) {
+            const auto snapshot = state->snapshot();
+            return redeem_expired_certificate(
+                request, expired, store, state->ca, *snapshot, util::unix_now());
+        };
+        try {
+            redeemed = co_await state_->store.call(std::move(job));
+        } catch (const std::exception& e) {
+            redeemed = protocol::EnrollStoreUnavailable{e.what()};
+        }
+    }
+    if (const auto* granted = std::get_if<protocol::EnrollGranted>(&redeemed)) {
+        // Ahead of the next refresh from the store.
+        state_->revoked->add(granted->renewed_serial);
+    }
+    if (const auto* failed = std::get_if<protocol::EnrollStoreUnavailable>(&redeemed)) {
+        spdlog::log(store_failure_level(state_->store_health),
+                    "renewal of an expired certificate from {}: store failure: {}",
                     peer_,
                     failed->failure);
     }

@@ -51,6 +51,7 @@ private:
     boost::asio::awaitable<Machine::Actions> carry_out(Machine::Action action);
     Machine::Actions check_rate_limit();
     boost::asio::awaitable<Machine::Actions> redeem(wire::EnrollRequest request);
+    boost::asio::awaitable<Machine::Actions> renew_expired(wire::RenewExpired request);
     // Counts, logs and feeds the rate limit.
     void account(const Machine::Close& close);
     // Writes the answer the machine sent, then shuts TLS down.
@@ -65,6 +66,7 @@ private:
     tls::Deadline deadline_;
     Machine machine_;
     std::optional<wire::Message> answer_;  // sent by the machine, written at its Close
+    std::string exporter_;                 // this connection's binding for renew_expired ("" if none)
 };
 
 }  // namespace agentlb::mgmt

@@ -48,7 +48,7 @@ void EnrollClientMachine::enter(State next, TimePoint now) {
     deadline_ = next == State::awaiting_answer ? now + timeout_ : TimePoint::max();
 }
 
-EnrollClientMachine::Actions EnrollClientMachine::start(wire::EnrollRequest request, TimePoint now) {
+EnrollClientMachine::Actions EnrollClientMachine::start(wire::Message request, TimePoint now) {
     if (state_ != State::idle) {
         return {};
     }

@@ -63,7 +63,9 @@ public:
     // TimePoint::max() when nothing is timed.
     TimePoint deadline() const noexcept { return deadline_; }
 
-    Actions start(wire::EnrollRequest request, TimePoint now);
+    // `request`: an `enroll`, or a `renew_expired` (an agent whose
+    // certificate expired; same answers).
+    Actions start(wire::Message request, TimePoint now);
     // Bytes as read from the connection.
     Actions on_bytes(const void* data, std::size_t size, TimePoint now);
     // A decoded message (tests script these).

@@ -29,4 +29,19 @@ std::optional<EnrollRefusal> check_enroll_request(const wire::EnrollRequest& req
     return std::nullopt;
 }
 
+std::optional<EnrollRefusal> check_renew_expired_request(const wire::RenewExpired& request) {
+    using wire::ErrorCode;
+    if (request.certificate.empty()) {
+        return EnrollRefusal{ErrorCode::bad_request, "certificate: missing (the expired certificate, PEM)"};
+    }
+    if (request.csr.empty()) {
+        return EnrollRefusal{ErrorCode::bad_csr, "csr: missing (the request holds no certificate request)"};
+    }
+    if (request.signature.empty()) {
+        return EnrollRefusal{ErrorCode::bad_request,
+                             "signature: missing (the proof of possession of the expired certificate's key)"};
+    }
+    return std::nullopt;
+}
+
 }  // namespace agentlb::protocol

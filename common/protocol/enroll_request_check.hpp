@@ -25,4 +25,7 @@ struct EnrollRefusal {
 // Nothing when the request may go on to the CSR check and the store.
 std::optional<EnrollRefusal> check_enroll_request(const wire::EnrollRequest& request);
 
+// The same for `renew_expired`: a certificate, a CSR and a signature present.
+std::optional<EnrollRefusal> check_renew_expired_request(const wire::RenewExpired& request);
+
 }  // namespace agentlb::protocol

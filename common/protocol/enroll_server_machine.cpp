@@ -39,6 +39,7 @@ void EnrollServerMachine::enter(State next, TimePoint now) {
     deadline_ = next == State::awaiting_request ? now + request_timeout_ : TimePoint::max();
     if (next != State::awaiting_verdict) {
         request_.reset();
+        renewal_.reset();
         bad_input_.reset();
     }
 }
@@ -78,15 +79,19 @@ EnrollServerMachine::Actions EnrollServerMachine::on_message(wire::Message messa
         return {};
     }
     std::optional<wire::EnrollRequest> request;
+    std::optional<wire::RenewExpired> renewal;
     std::optional<EnrollRefusal> refusal;
     if (auto* enroll = std::get_if<wire::EnrollRequest>(&message)) {
         request = std::move(*enroll);
+    } else if (auto* renew = std::get_if<wire::RenewExpired>(&message)) {
+        renewal = std::move(*renew);
     } else {
-        refusal =
-            bad_request("expected an enroll message, got '" + std::string(wire::message_type(message)) + "'");
+        refusal = bad_request("expected an enroll or renew_expired message, got '" +
+                              std::string(wire::message_type(message)) + "'");
     }
     enter(State::awaiting_verdict, now);
     request_ = std::move(request);
+    renewal_ = std::move(renewal);
     bad_input_ = std::move(refusal);
     return {CheckRateLimit{}};
 }
@@ -122,6 +127,14 @@ EnrollServerMachine::Actions EnrollServerMachine::on_rate_verdict(RateVerdict ve
         const EnrollRefusal refusal = std::move(*bad_input_);
         return refuse(refusal, now);
     }
+    if (renewal_) {
+        if (auto refusal = check_renew_expired_request(*renewal_)) {
+            return refuse(*refusal, now);
+        }
+        RenewExpiredRedeem redeem{std::move(*renewal_)};
+        enter(State::awaiting_redeem, now);
+        return {std::move(redeem)};
+    }
     if (auto refusal = check_enroll_request(*request_)) {
         return refuse(*refusal, now);
     }
@@ -147,8 +160,11 @@ EnrollServerMachine::Actions EnrollServerMachine::on_redeemed(EnrollRedeemed red
     }
     auto& granted = std::get<EnrollGranted>(redeemed);
     const wire::EnrollResponse& response = granted.response;
-    std::string detail = "host " + response.name + " (id " + std::to_string(response.host_id) + ", zone " +
-                         response.zone + ")" + (granted.re_enrolled ? ", re-enrolled" : "");
+    std::string detail =
+        "host " + response.name + " (id " + std::to_string(response.host_id) + ", zone " + response.zone +
+        ")" + (granted.re_enrolled ? ", re-enrolled" : "") +
+        (granted.renewed_serial.empty() ? ""
+                                        : ", expired certificate " + granted.renewed_serial + " renewed");
     Close close{CloseReason::enrolled, std::move(detail), true, std::nullopt};
     return answer(std::move(granted.response), std::move(close), now);
 }

@@ -10,6 +10,11 @@
 //   awaiting_redeem  --redeemed--> closed (`enrolled`, `error` or `unavailable`)
 //   awaiting_request --deadline or peer gone--> closed (nothing answered)
 //
+// A `renew_expired` request (an agent whose certificate expired, within the
+// grace period) takes the same path with its own store-free checks
+// (check_renew_expired_request) and RenewExpiredRedeem in place of Redeem;
+// its answer is `enrolled` too.
+//
 // The request is read first even from a limited address: closing on unread
 // bytes would reset the connection and lose the answer. The rate limit
 // itself is shared by all sessions and stays with the driver; its verdict
@@ -36,6 +41,8 @@ namespace agentlb::protocol {
 struct EnrollGranted {
     wire::EnrollResponse response;
     bool re_enrolled = false;
+    // Answer to `renew_expired`: the serial of the expired certificate replaced.
+    std::string renewed_serial{};
 };
 // The store failed: answered `unavailable` (the server's fault, not counted
 // against the peer). `failure` is what the store threw, for the driver's log
@@ -76,6 +83,12 @@ public:
     struct Redeem {
         wire::EnrollRequest request;
     };
+    // Check the expired certificate, the proof of its key over this channel
+    // and the grace, then issue the new certificate: the driver's OpenSSL and
+    // store. Answer with on_redeemed().
+    struct RenewExpiredRedeem {
+        wire::RenewExpired request;
+    };
     // The one way a session ends. `detail` is safe to log (peer text escaped
     // and bounded): the answer's "code: text", "host NAME (id N, zone Z)"
     // for `enrolled`, or why nothing was answered.
@@ -86,7 +99,7 @@ public:
         std::optional<wire::ErrorCode> code;  // the code answered, when an `error` was
     };
 
-    using Action = std::variant<Send, CheckRateLimit, Redeem, Close>;
+    using Action = std::variant<Send, CheckRateLimit, Redeem, RenewExpiredRedeem, Close>;
     using Actions = std::vector<Action>;
 
     // `source`: the rate limit's key for the peer, named in `rate_limited` answers.
@@ -125,6 +138,7 @@ private:
     // Between the request and the verdict: the request, or the refusal its
     // frame or message earned.
     std::optional<wire::EnrollRequest> request_;
+    std::optional<wire::RenewExpired> renewal_;
     std::optional<EnrollRefusal> bad_input_;
 };
 

@@ -28,6 +28,7 @@ constexpr std::array kTable{
     Entry{ErrorCode::bad_csr, "bad_csr"},
     Entry{ErrorCode::bad_request, "bad_request"},
     Entry{ErrorCode::rate_limited, "rate_limited"},
+    Entry{ErrorCode::expired_beyond_grace, "expired_beyond_grace"},
 };
 
 static_assert(kTable.size() == std::size(kAllErrorCodes), "every ErrorCode needs its wire text");

@@ -31,6 +31,7 @@ enum class ErrorCode {
     bad_csr,
     bad_request,
     rate_limited,
+    expired_beyond_grace,  // renew_expired: expired longer ago than the grace period, or the grace is 0
 };
 
 // Every code, in declaration order (tests and docs walk it).
@@ -50,6 +51,7 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::bad_csr,
     ErrorCode::bad_request,
     ErrorCode::rate_limited,
+    ErrorCode::expired_beyond_grace,
 };
 
 // "identity_mismatch", "rate_limited", ...: the `code` field on the wire,

@@ -106,6 +106,11 @@ void write(json& j, const EnrollResponse& m) {
     j["algorithm"] = m.algorithm;
     j["interval"] = m.interval;
 }
+void write(json& j, const RenewExpired& m) {
+    j["certificate"] = m.certificate;
+    j["csr"] = m.csr;
+    j["signature"] = m.signature;
+}
 
 // --- decoding: one read() per message; FieldReader records the first problem ---
 
@@ -191,6 +196,11 @@ void read(FieldReader& f, EnrollResponse& m) {
     m.list = f.strings("list");
     m.algorithm = f.string("algorithm");
     m.interval = f.non_negative("interval");
+}
+void read(FieldReader& f, RenewExpired& m) {
+    m.certificate = f.string("certificate");
+    m.csr = f.string("csr");
+    m.signature = f.string("signature");
 }
 
 // Tries each alternative of Message whose kType equals `type`; false when none does.

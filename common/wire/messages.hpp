@@ -11,6 +11,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -162,6 +163,25 @@ struct EnrollResponse {
     bool operator==(const EnrollResponse&) const = default;
 };
 
+// agent -> enrollment port: renew a certificate that has expired, within the
+// grace period (agentlb.ca.expired.cert.grace.period). `signature` (base64)
+// is the expired certificate's key signing SHA-256(exporter || csr), where
+// exporter is the 32-byte TLS exporter value of this connection
+// (kRenewExpiredExporterLabel): it proves possession of the old key and binds
+// the proof to this one TLS channel, so a captured request cannot be replayed
+// elsewhere. Answered by `enrolled` or `error`.
+struct RenewExpired {
+    static constexpr std::string_view kType = "renew_expired";
+    std::string certificate;  // PEM, the expired certificate
+    std::string csr;          // PEM, for the new key
+    std::string signature;    // base64
+    bool operator==(const RenewExpired&) const = default;
+};
+
+// SSL_export_keying_material's label and length for RenewExpired's binding.
+inline constexpr std::string_view kRenewExpiredExporterLabel = "EXPORTER-agentlb-renew-expired";
+inline constexpr std::size_t kRenewExpiredExporterLength = 32;
+
 using Message = std::variant<Hello,
                              Ping,
                              Pong,
@@ -173,7 +193,8 @@ using Message = std::variant<Hello,
                              Certificate,
                              Error,
                              EnrollRequest,
-                             EnrollResponse>;
+                             EnrollResponse,
+                             RenewExpired>;
 
 // The "type" value of a message: "hello", "ms_list", "enroll", "enrolled", ...
 std::string_view message_type(const Message& message) noexcept;

@@ -13,6 +13,7 @@
 // pushes. If nothing else answers, the agent keeps the session it has and
 // tries again after a backoff wait.
 
+#include "common/store/store.hpp"
 #include "common/util/atomic_file.hpp"
 #include "tests/agent/agent_cluster.hpp"
 #include "tests/support/fake_mgmt.hpp"
@@ -21,6 +22,8 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+
+#include <mutex>
 #include <thread>
 
 using namespace agentlb;
@@ -81,7 +84,21 @@ TEST_CASE(
     "old one is avoided") {
     CaFixture fixture;
     TempDir root;
-    FakeMgmt fake(fixture, "127.0.0.2");  // "fake-ms", host id 1, heartbeat 1 s
+    // What the store named at the instant the fake saw its first session
+    // end, read on the fake's thread with a store connection of its own.
+    std::mutex named_mutex;
+    std::optional<std::optional<std::string>> named_at_first_close;
+    FakeMgmtOptions fake_options;
+    fake_options.on_close = [&, db = fixture.db_path()](std::size_t index) {
+        if (index != 0) {
+            return;
+        }
+        auto store = store::open_store(db, store::OpenMode::existing);
+        auto record = store->find_host("h-migrate");
+        std::lock_guard lock(named_mutex);
+        named_at_first_close = record ? record->connected_to : std::nullopt;
+    };
+    FakeMgmt fake(fixture, "127.0.0.2", fake_options);  // "fake-ms", host id 1, heartbeat 1 s
     ManagedServer real(fixture, "ms-real", "127.0.0.1");
     const std::string hosts = fake.address() + "," + real.address();
     set_static_list(fixture, hosts);
@@ -120,9 +137,13 @@ TEST_CASE(
         REQUIRE(moved);
         CHECK(*on_real_at - migrated < 3s);
         // Make-before-break: the store named the new server (written before
-        // the real server sends `welcome`) before the old session ended, and
+        // the real server sends `welcome`) when the old session ended, and
         // the agent ended it deliberately (close_notify), not by dropping it.
-        CHECK(*on_real_at < old_session.closed_at);
+        {
+            std::lock_guard lock(named_mutex);
+            REQUIRE(named_at_first_close.has_value());
+            CHECK(*named_at_first_close == std::optional<std::string>("ms-real"));
+        }
         CHECK(old_session.peer_close_notify);
         CHECK_THAT(agent.log(), Catch::Contains("asks us to move: maintenance"));
         CHECK_THAT(agent.log(), Catch::Contains("switched from " + fake.address() + " to " + real.address()));

@@ -266,3 +266,18 @@ TEST_CASE("temporary files of an interrupted write are removed, nothing else") {
                        ".other.properties.tmp-Ab12Cd", "agent.properties", "agent.properties.bak"});
     CHECK(remove_stale_temp_files(dir.path() / "missing" / "agent.properties") == 0);
 }
+
+TEST_CASE("enroll.port names the servers' enrollment port, 8251 when absent") {
+    TempDir dir;
+    const auto path = dir.path() / "agent.properties";
+    CHECK(load_ok(path).settings().enroll_port == 8251);
+    CHECK(write_and_load(path, "enroll.port=18251\n").settings().enroll_port == 18251);
+    for (const std::string bad : {"0", "65536", "-1", "port", "8251x"}) {
+        INFO(bad);
+        write_text(path, "enroll.port=" + bad + "\n");
+        auto state = AgentStateFile::load(path);
+        REQUIRE_FALSE(state.ok());
+        CHECK_THAT(state.error(),
+                   Catch::Contains("enroll.port") && Catch::Contains("is not a port (1 to 65535)"));
+    }
+}

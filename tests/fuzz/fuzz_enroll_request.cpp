@@ -176,8 +176,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto store = fresh_store();
     const auto generation = store->generation();
+    // A fixed exporter value: renew_expired requests reach the signature check.
+    static const std::string exporter(wire::kRenewExpiredExporterLength, 'F');
     const auto reply = mgmt::answer_enroll_bytes(
-        std::string_view(reinterpret_cast<const char*>(data), size), *store, ca, snapshot, kNow);
+        std::string_view(reinterpret_cast<const char*>(data), size), *store, ca, snapshot, kNow, exporter);
     check_reply(reply, *store, generation);
     // AGENTLB_FUZZ_VERBOSE=1: one line per input, to see what the seeds reach.
     static const bool verbose = std::getenv("AGENTLB_FUZZ_VERBOSE") != nullptr;

@@ -3,12 +3,14 @@
 
 #include "common/protocol/enroll_client_machine.hpp"
 #include "common/protocol/enroll_server_machine.hpp"
+#include "common/wire/error_code.hpp"
 #include "common/wire/frame.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 using namespace agentlb;
 using namespace std::chrono_literals;
@@ -162,8 +164,9 @@ TEST_CASE("enroll server: a bad frame or message is answered bad_request and cou
         auto server = server_with(wire::Ping{1});
         const auto answered = refusal_in(server.on_rate_verdict(Verdict::allowed, t0));
         CHECK(answered.error.code == "bad_request");
-        CHECK(answered.error.message == "expected an enroll message, got 'ping'");
-        CHECK(answered.close.detail == "bad_request: expected an enroll message, got 'ping'");
+        CHECK(answered.error.message == "expected an enroll or renew_expired message, got 'ping'");
+        CHECK(answered.close.detail ==
+              "bad_request: expected an enroll or renew_expired message, got 'ping'");
         CHECK(protocol::counts_against_peer(answered.close));
     }
 }
@@ -439,4 +442,72 @@ TEST_CASE("enroll client: nothing happens before start") {
     CHECK(client.deadline() == TimePoint::max());
     CHECK(client.on_message(wire::Ping{1}, t0).empty());
     CHECK(client.on_timer(t0 + 1h).empty());
+}
+
+TEST_CASE("enroll server machine: renew_expired goes to its own redeem step, and is answered enrolled") {
+    const wire::RenewExpired request{
+        "-----BEGIN CERTIFICATE-----\n", "-----BEGIN CERTIFICATE REQUEST-----\n", "c2ln"};
+    Server server = server_with(request);
+    const auto actions = server.on_rate_verdict(Verdict::allowed, t0 + 1s);
+    REQUIRE(actions.size() == 1);
+    const auto* redeem = std::get_if<Server::RenewExpiredRedeem>(&actions[0]);
+    REQUIRE(redeem != nullptr);
+    CHECK(redeem->request == request);
+    CHECK(server.state() == Server::State::awaiting_redeem);
+
+    protocol::EnrollGranted granted;
+    granted.response.host_id = 7;
+    granted.response.name = "kvm1";
+    granted.response.zone = "z1";
+    granted.renewed_serial = "ab12";
+    const auto answered = server.on_redeemed(granted, t0 + 2s);
+    REQUIRE(answered.size() == 2);
+    const auto* send = std::get_if<Server::Send>(&answered[0]);
+    REQUIRE(send != nullptr);
+    CHECK(std::holds_alternative<wire::EnrollResponse>(send->message));
+    const auto* close = std::get_if<Server::Close>(&answered[1]);
+    REQUIRE(close != nullptr);
+    CHECK(close->reason == Server::CloseReason::enrolled);
+    CHECK(close->detail == "host kvm1 (id 7, zone z1), expired certificate ab12 renewed");
+}
+
+TEST_CASE(
+    "enroll server machine: a renew_expired without certificate, CSR or signature is refused before redeem") {
+    struct Case {
+        wire::RenewExpired request;
+        ErrorCode code;
+        std::string text;
+    };
+    const std::vector<Case> cases = {
+        {{"", "csr", "sig"}, ErrorCode::bad_request, "certificate: missing"},
+        {{"cert", "", "sig"}, ErrorCode::bad_csr, "csr: missing"},
+        {{"cert", "csr", ""}, ErrorCode::bad_request, "signature: missing"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        Server server = server_with(c.request);
+        const auto answered = refusal_in(server.on_rate_verdict(Verdict::allowed, t0 + 1s));
+        CHECK(answered.error.code == wire::error_code_text(c.code));
+        CHECK_THAT(answered.error.message, Catch::StartsWith(c.text));
+        CHECK(answered.close.reason == Server::CloseReason::refused);
+        CHECK(server.state() == Server::State::closed);
+    }
+}
+
+TEST_CASE("enroll client machine: sends a renew_expired as given and takes enrolled as the answer") {
+    EnrollClientMachine client(5s);
+    const wire::RenewExpired request{"cert", "csr", "sig"};
+    const auto sent = client.start(request, t0);
+    REQUIRE(sent.size() == 1);
+    const auto* send = std::get_if<EnrollClientMachine::Send>(&sent[0]);
+    REQUIRE(send != nullptr);
+    CHECK(send->message == wire::Message(request));
+    const auto refused = client.on_message(
+        wire::make_error(ErrorCode::expired_beyond_grace, "certificate expired on ..."), t0 + 1s);
+    REQUIRE(refused.size() == 1);
+    const auto* close = std::get_if<EnrollClientMachine::Close>(&refused[0]);
+    REQUIRE(close != nullptr);
+    CHECK(close->reason == EnrollClientMachine::CloseReason::refused);
+    CHECK(close->code == ErrorCode::expired_beyond_grace);
+    CHECK(close->detail == "refused by the server: expired_beyond_grace: certificate expired on ...");
 }

@@ -112,6 +112,9 @@ public:
         write_signal_.cancel();
         stream_.close();
         const auto now = FakeSession::Clock::now();
+        if (owner_.options.on_close) {
+            owner_.options.on_close(index_);
+        }
         owner_.record(index_, [&](FakeSession& s) {
             s.closed = true;
             s.closed_at = now;

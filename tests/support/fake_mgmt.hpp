@@ -43,6 +43,10 @@ struct FakeMgmtOptions {
     // Answers `renew` (on the fake's thread): a `certificate` or an `error`
     // to send back. Unset, or no answer: the renewal is refused as `unavailable`.
     std::function<std::optional<wire::Message>(const wire::Renew&)> on_renew;
+    // Called on the fake's thread when a session ends, before it is recorded
+    // as closed: a test can look at the world at that instant (e.g. what the
+    // store names) instead of polling it and racing the close.
+    std::function<void(std::size_t session_index)> on_close;
 };
 
 // What the fake saw of one accepted connection.

@@ -61,6 +61,7 @@ std::vector<wire::Message> samples() {
         wire::Error{"identity_mismatch", "certificate names \"kvm-01\", hello names \"kvm-02\""},
         wire::EnrollRequest{"tok-123", "CSR PEM", "kvm-02", ""},
         wire::EnrollResponse{3, "kvm-02", "default", "CERT", "CA", {"ms1", "ms2"}, "static", 0},
+        wire::RenewExpired{"EXPIRED CERT PEM", "CSR PEM", "MEUCIQ=="},
     };
 }
 
@@ -336,7 +337,7 @@ TEST_CASE("Every required field is required, optional ones default") {
             }
         }
     }
-    CHECK(checked == 35);  // the second ping's seq too
+    CHECK(checked == 38);  // the second ping's seq too
 }
 
 TEST_CASE("Optional fields default when absent") {
