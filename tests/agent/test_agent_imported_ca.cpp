@@ -4,6 +4,7 @@
 
 #include "certs/ca_import.hpp"
 #include "certs/fingerprint.hpp"
+#include "certs/inspect.hpp"
 #include "certs/pem.hpp"
 #include "common/util/atomic_file.hpp"
 #include "common/util/clock.hpp"
@@ -153,4 +154,41 @@ TEST_CASE_METHOD(
                    ms1.log().find("unable to get") != std::string::npos;
         },
         5s));
+}
+
+TEST_CASE_METHOD(ImportedCa,
+                 "an expired agent of an imported CA renews within the grace and keeps the chain") {
+    fixture.set_config("agentlb.ca.expired.cert.grace.period", "7d");
+    ms1.start();
+    AgentProcess agent(root, "kvm-old");
+    const auto enrolled = fixture.enroll(agent.name());
+    const auto now = std::chrono::system_clock::now();
+    MintOptions dates;
+    dates.not_before = now - std::chrono::hours(24 * 30);
+    dates.not_after = now - 2h;
+    const AgentIdentity expired = fixture.mint(agent.name(), dates);
+    auto parsed = certs::parse_certificate_pem(expired.cert_pem);
+    REQUIRE(parsed.ok());
+    fixture.store().record_certificate(
+        enrolled.host_id,
+        store::IssuedCertificate{expired.cert_pem, expired.serial, certs::not_after_of(parsed->get())});
+    // What enrolment left: the leaf and its chain, the root as the CA file.
+    install_credentials(
+        agent, expired.key_pem, expired.cert_pem + fixture.ca().intermediates_pem(), pki.root.pem());
+    const auto enroll_port = ms1.enroll_address().substr(ms1.enroll_address().rfind(':') + 1);
+    REQUIRE(util::write_file_atomically(agent.properties_path(),
+                                        "name=kvm-old\nzone=default\nid=" + std::to_string(enrolled.host_id) +
+                                            "\nhost=" + ms1.address() +
+                                            "@static\nenroll.port=" + enroll_port + "\n")
+                .ok());
+    agent.start();
+    const bool connected = wait_until(
+        [&] { return connected_to(fixture, "kvm-old") == std::optional<std::string>("ms1"); }, 15s);
+    INFO(agent.log() << "\n--- ms1\n" << tail(ms1.log()));
+    REQUIRE(connected);
+    CHECK(fixture.store().is_revoked(expired.serial));
+    CHECK(certificates_in(agent.dir() / "agent.crt") == 3);
+    auto cert = certs::load_certificate_file(agent.dir() / "agent.crt");
+    REQUIRE(cert.ok());
+    CHECK(certs::not_after_of(cert->get()) > util::unix_now());
 }
