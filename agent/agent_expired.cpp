@@ -159,7 +159,8 @@ asio::awaitable<bool> Agent::adopt_renewed_expired(const wire::EnrollResponse& r
     }
     Credentials renewed;
     renewed.key_pem = key_pem;
-    renewed.cert_pem = response.certificate;
+    // The leaf, then (an imported CA) what links it to the root: one file, as at enrollment.
+    renewed.cert_pem = response.certificate + response.chain;
     renewed.ca_pem = credentials_.ca_pem;
     auto parsed = certs::parse_certificate_pem(renewed.cert_pem);
     if (!parsed) {

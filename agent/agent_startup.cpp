@@ -5,6 +5,7 @@
 #include "agent/agent_internal.hpp"
 #include "agent/enrollment.hpp"
 #include "agent/printable.hpp"
+#include "certs/ca_chain.hpp"
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
@@ -146,8 +147,14 @@ asio::awaitable<bool> Agent::load_credentials_and_context() {
 }
 
 Result<std::shared_ptr<SSL_CTX>> detail::client_context_for(const Credentials& credentials) {
-    auto context =
-        tls::make_agent_client_context({credentials.ca_pem, credentials.cert_pem, credentials.key_pem});
+    // The certificate file holds the leaf, then (an imported CA) the CAs
+    // that link it to the organisation's root: sent after the leaf.
+    auto chain = certs::pem_after_first(credentials.cert_pem);
+    if (!chain) {
+        return fail("certificate: " + chain.error());
+    }
+    auto context = tls::make_agent_client_context(
+        {credentials.ca_pem, credentials.cert_pem, credentials.key_pem, std::move(chain).value()});
     if (!context) {
         return fail(context.error());
     }

@@ -209,7 +209,9 @@ Status check_enrollment_response(const wire::EnrollResponse& response,
     if (!key || !certs::key_matches_certificate(key->get(), cert->get())) {
         return fail("the certificate the server sent is not for our key");
     }
-    if (auto verified = certs::verify_certificate(cert->get(), response.ca, util::unix_now()); !verified) {
+    if (auto verified =
+            certs::verify_certificate_chain(cert->get(), response.ca, response.chain, util::unix_now());
+        !verified) {
         return fail("the certificate the server sent does not verify: " + verified.error());
     }
     if (certs::common_name_of(cert->get()) != response.name) {
@@ -249,7 +251,8 @@ Status store_enrollment(AgentStateFile& state,
     if (auto saved = state.save_enrollment(record); !saved) {
         return saved;
     }
-    return store_enrolled_certificate(paths, response.certificate);
+    // The chain stays beside the leaf, in the same file: written together, never out of step.
+    return store_enrolled_certificate(paths, response.certificate + response.chain);
 }
 
 }  // namespace agentlb::agent

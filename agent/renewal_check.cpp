@@ -81,7 +81,8 @@ Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
         }
     }
     // Against the CA we keep: the pinned one, or its vouched successor.
-    if (auto verified = certs::verify_certificate(cert->get(), out.renewed.ca_pem, now); !verified) {
+    if (auto verified = certs::verify_certificate_chain(cert->get(), out.renewed.ca_pem, message.chain, now);
+        !verified) {
         return fail("the certificate does not verify against " +
                     std::string(out.new_ca ? "the CA our CA vouches for" : "our CA") + ": " +
                     verified.error());
@@ -91,7 +92,8 @@ Result<RenewalCheck> check_renewed_certificate(const std::string& pinned_ca_pem,
                     ", not " + util::peer_text(name, util::kShownTextBytes, util::Quoted::yes));
     }
     out.renewed.key_pem = pending_key_pem;
-    out.renewed.cert_pem = message.certificate;
+    // The leaf, then (an imported CA) what links it to the root: one file.
+    out.renewed.cert_pem = message.certificate + message.chain;
     out.renewed.certificate = std::move(*cert);
     return out;
 }

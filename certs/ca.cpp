@@ -1,10 +1,12 @@
 #include "certs/ca.hpp"
 
+#include "certs/ca_chain.hpp"
 #include "certs/fingerprint.hpp"
 #include "certs/keys.hpp"
 #include "certs/name.hpp"
 #include "certs/pem.hpp"
 #include "certs/x509_builder.hpp"
+#include "common/util/atomic_file.hpp"
 #include "common/util/clock.hpp"
 
 #include <openssl/err.h>
@@ -18,9 +20,7 @@
 #include <system_error>
 
 namespace agentlb::certs {
-namespace {
 
-// The CA's folder holds its private key: only the owner may list it.
 Status ensure_private_folder(const std::filesystem::path& dir) {
     std::error_code error;
     auto status = std::filesystem::status(dir, error);
@@ -44,6 +44,8 @@ Status ensure_private_folder(const std::filesystem::path& dir) {
     }
     return success();
 }
+
+namespace {
 
 Result<X509Ptr> make_self_signed(EVP_PKEY* key, std::string_view common_name) {
     auto name = make_subject_name(common_name);
@@ -120,15 +122,52 @@ Status create_ca(const std::filesystem::path& dir, std::string_view common_name)
     return success();
 }
 
-CertificateAuthority::CertificateAuthority(X509Ptr certificate, EvpPkeyPtr key)
+CertificateAuthority::CertificateAuthority(X509Ptr certificate, EvpPkeyPtr key, std::vector<X509Ptr> chain)
     : certificate_(std::move(certificate)),
       key_(std::move(key)),
       certificate_pem_(to_pem(certificate_.get())),
-      fingerprint_(fingerprint_of(certificate_.get())) {}
+      fingerprint_(fingerprint_of(certificate_.get())),
+      chain_pem_(to_pem_bundle(chain)) {
+    if (chain.empty()) {
+        anchor_pem_ = certificate_pem_;
+        anchor_fingerprint_ = fingerprint_;
+        return;
+    }
+    anchor_pem_ = to_pem(chain.back().get());
+    anchor_fingerprint_ = fingerprint_of(chain.back().get());
+    intermediates_pem_ = certificate_pem_;
+    for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+        intermediates_pem_ += to_pem(chain[i].get());
+    }
+}
+
+Result<CertificateAuthority> CertificateAuthority::from_parts(X509Ptr certificate,
+                                                              EvpPkeyPtr key,
+                                                              std::vector<X509Ptr> chain,
+                                                              std::int64_t now) {
+    ERR_clear_error();
+    if (X509_check_ca(certificate.get()) == 0) {
+        return fail("it is not a CA certificate");
+    }
+    if (!key_matches_certificate(key.get(), certificate.get())) {
+        return fail("the private key does not belong to the certificate");
+    }
+    if (!chain.empty()) {
+        if (auto checked = check_ca_chain(certificate.get(), chain, now); !checked) {
+            return fail(checked.error());
+        }
+    }
+    return CertificateAuthority(std::move(certificate), std::move(key), std::move(chain));
+}
 
 Result<CertificateAuthority> CertificateAuthority::load(const std::filesystem::path& dir) {
+    return load(dir, util::unix_now());
+}
+
+Result<CertificateAuthority> CertificateAuthority::load(const std::filesystem::path& dir, std::int64_t now) {
     const auto key_path = dir / kCaKeyFileName;
     const auto certificate_path = dir / kCaCertificateFileName;
+    const auto chain_path = dir / kCaChainFileName;
     auto certificate = load_certificate_file(certificate_path);
     if (!certificate) {
         return fail(certificate.error());
@@ -144,7 +183,23 @@ Result<CertificateAuthority> CertificateAuthority::load(const std::filesystem::p
     if (!key_matches_certificate(key->get(), certificate->get())) {
         return fail(key_path.string() + " is not the private key of " + certificate_path.string());
     }
-    return CertificateAuthority(std::move(certificate).value(), std::move(key).value());
+    std::vector<X509Ptr> chain;
+    std::error_code error;
+    if (std::filesystem::exists(chain_path, error)) {
+        auto text = util::read_file(chain_path);
+        if (!text) {
+            return fail(text.error());
+        }
+        auto parsed = parse_certificates_pem(*text);
+        if (!parsed) {
+            return fail(chain_path.string() + ": " + parsed.error());
+        }
+        chain = std::move(parsed).value();
+        if (auto checked = check_ca_chain(certificate->get(), chain, now); !checked) {
+            return fail(chain_path.string() + ": " + checked.error());
+        }
+    }
+    return CertificateAuthority(std::move(certificate).value(), std::move(key).value(), std::move(chain));
 }
 
 }  // namespace agentlb::certs

@@ -10,6 +10,7 @@
 #include "common/util/result.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -22,6 +23,10 @@ inline constexpr std::string_view kCaKeyFileName = "ca.key";
 inline constexpr std::string_view kCaCertificateFileName = "ca.crt";
 inline constexpr std::chrono::seconds kCaValidity = std::chrono::hours(24 * 3650);
 inline constexpr std::chrono::seconds kDefaultCertificateValidity = std::chrono::hours(24 * 365);
+
+// Makes DIR (mode 0700) when missing: the CA's folder holds its private key,
+// so only the owner may list it. Refuses a DIR that is not a folder.
+Status ensure_private_folder(const std::filesystem::path& dir);
 
 // Makes DIR (mode 0700) when missing, then DIR/ca.key (0600) and DIR/ca.crt:
 // self-signed for 10 years, basicConstraints critical CA:TRUE pathlen:0,
@@ -43,8 +48,17 @@ struct IssueOptions {
 class CertificateAuthority {
 public:
     // Reads DIR/ca.crt and DIR/ca.key and checks that they belong together
-    // and that the certificate is a CA.
+    // and that the certificate is a CA; with DIR/ca-chain.crt (an imported
+    // CA, see ca_chain.hpp), that the chain leads from it to a self-signed
+    // root valid at `now`.
     static Result<CertificateAuthority> load(const std::filesystem::path& dir);
+    static Result<CertificateAuthority> load(const std::filesystem::path& dir, std::int64_t now);
+    // The same checks on certificates already read (`ca import`); `chain`
+    // may be empty (a CA that is its own root).
+    static Result<CertificateAuthority> from_parts(X509Ptr certificate,
+                                                   EvpPkeyPtr key,
+                                                   std::vector<X509Ptr> chain,
+                                                   std::int64_t now);
 
     CertificateAuthority(CertificateAuthority&&) noexcept = default;
     CertificateAuthority& operator=(CertificateAuthority&&) noexcept = default;
@@ -53,6 +67,18 @@ public:
     X509* certificate() const { return certificate_.get(); }
     // "sha256:" + 64 lowercase hex digits over the DER certificate.
     std::string fingerprint() const { return fingerprint_; }
+
+    // The certificates above an imported CA (DIR/ca-chain.crt: nearest first,
+    // the root last) as PEM; "" when the CA is its own root.
+    const std::string& chain_pem() const { return chain_pem_; }
+    // What peers verify against: the chain's root, or the CA itself. Agents
+    // pin its fingerprint at enrollment.
+    const std::string& trust_anchor_pem() const { return anchor_pem_; }
+    const std::string& trust_anchor_fingerprint() const { return anchor_fingerprint_; }
+    // The certificates a peer sends after a leaf this CA issued: the CA and
+    // the chain without its root; "" when the CA is its own root (the peer
+    // trusts it directly).
+    const std::string& intermediates_pem() const { return intermediates_pem_; }
 
     // Checks the CSR (PEM, self-signature valid, key EC P-256, P-384 or RSA 2048..8192)
     // and issues a certificate: random 128-bit serial, notBefore 5 minutes in
@@ -63,12 +89,16 @@ public:
     Result<IssuedCertificate> issue(std::string_view csr_pem, const IssueOptions& options) const;
 
 private:
-    CertificateAuthority(X509Ptr certificate, EvpPkeyPtr key);
+    CertificateAuthority(X509Ptr certificate, EvpPkeyPtr key, std::vector<X509Ptr> chain);
 
     X509Ptr certificate_;
     EvpPkeyPtr key_;
     std::string certificate_pem_;
     std::string fingerprint_;
+    std::string chain_pem_;
+    std::string anchor_pem_;
+    std::string anchor_fingerprint_;
+    std::string intermediates_pem_;
 };
 
 }  // namespace agentlb::certs

@@ -165,4 +165,12 @@ Status save_private_key_file(const std::filesystem::path& path, EVP_PKEY* key, O
     return util::write_file_atomically(path, secret.text, 0600, overwrite);
 }
 
+std::string to_pem_bundle(const std::vector<X509Ptr>& certificates) {
+    std::string bundle;
+    for (const auto& certificate : certificates) {
+        bundle += to_pem(certificate.get());
+    }
+    return bundle;
+}
+
 }  // namespace agentlb::certs

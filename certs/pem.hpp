@@ -30,6 +30,8 @@ Result<std::vector<X509Ptr>> parse_certificates_pem(std::string_view pem);
 
 std::string to_pem(X509* certificate);
 std::string to_pem(X509_REQ* request);
+// The concatenated PEM of `certificates`, in order (parse_certificates_pem reads it back).
+std::string to_pem_bundle(const std::vector<X509Ptr>& certificates);
 // The returned string holds secret material: do not log it.
 std::string private_key_to_pem(EVP_PKEY* key);
 

@@ -198,14 +198,6 @@ Status remove_previous_ca_files(const fs::path& dir) {
     return success();
 }
 
-std::string to_pem_bundle(const std::vector<X509Ptr>& certificates) {
-    std::string out;
-    for (const auto& certificate : certificates) {
-        out += to_pem(certificate.get());
-    }
-    return out;
-}
-
 bool same_subject_and_key(X509* a, X509* b) {
     if (a == nullptr || b == nullptr) {
         return false;

@@ -73,9 +73,6 @@ std::optional<std::string> next_ca_fingerprint(const std::filesystem::path& dir)
 // Removes DIR/ca.previous.key and .crt (ca rotate --finish); missing files are fine.
 Status remove_previous_ca_files(const std::filesystem::path& dir);
 
-// The concatenated PEM of `certificates` (parse_certificates_pem reads it back).
-std::string to_pem_bundle(const std::vector<X509Ptr>& certificates);
-
 // True when both certificates hold the same subject name and public key
 // (a successor's self-signed certificate and its cross certificate).
 bool same_subject_and_key(X509* a, X509* b);

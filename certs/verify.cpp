@@ -122,17 +122,20 @@ LeafCheck check_leaf(X509* leaf, const RevocationList* revoked, CertificateKind 
     return {};
 }
 
-Status verify_certificate(X509* leaf,
-                          X509_STORE* ca_store,
-                          std::int64_t now,
-                          const RevocationList* revoked,
-                          CertificateKind expected) {
+namespace {
+
+Status verify_with_untrusted(X509* leaf,
+                             X509_STORE* ca_store,
+                             STACK_OF(X509) * untrusted,
+                             std::int64_t now,
+                             const RevocationList* revoked,
+                             CertificateKind expected) {
     if (leaf == nullptr) {
         return fail("no certificate");
     }
     ERR_clear_error();
     X509StoreCtxPtr context(X509_STORE_CTX_new());
-    if (!context || X509_STORE_CTX_init(context.get(), ca_store, leaf, nullptr) != 1) {
+    if (!context || X509_STORE_CTX_init(context.get(), ca_store, leaf, untrusted) != 1) {
         return fail(openssl_failure("cannot prepare certificate verification"));
     }
     X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()), static_cast<time_t>(now));
@@ -150,6 +153,47 @@ Status verify_certificate(X509* leaf,
         return fail(std::move(leaf_check.reason));
     }
     return success();
+}
+
+}  // namespace
+
+Status verify_certificate(X509* leaf,
+                          X509_STORE* ca_store,
+                          std::int64_t now,
+                          const RevocationList* revoked,
+                          CertificateKind expected) {
+    return verify_with_untrusted(leaf, ca_store, nullptr, now, revoked, expected);
+}
+
+Status verify_certificate_chain(X509* leaf,
+                                const std::string& ca_pem,
+                                const std::string& chain_pem,
+                                std::int64_t now,
+                                const RevocationList* revoked,
+                                CertificateKind expected) {
+    auto store = make_ca_store(ca_pem);
+    if (!store) {
+        return fail(store.error());
+    }
+    if (chain_pem.empty()) {
+        return verify_certificate(leaf, store->get(), now, revoked, expected);
+    }
+    auto chain = parse_certificates_pem(chain_pem);
+    if (!chain) {
+        return fail("chain: " + chain.error());
+    }
+    X509StackPtr untrusted(sk_X509_new_null());
+    if (!untrusted) {
+        return fail(openssl_failure("cannot prepare certificate verification"));
+    }
+    // The stack owns what it holds (X509StackPtr frees its certificates).
+    for (auto& certificate : chain.value()) {
+        if (sk_X509_push(untrusted.get(), certificate.get()) <= 0) {
+            return fail(openssl_failure("cannot prepare certificate verification"));
+        }
+        certificate.release();
+    }
+    return verify_with_untrusted(leaf, store->get(), untrusted.get(), now, revoked, expected);
 }
 
 Status verify_certificate(X509* leaf,

@@ -58,6 +58,16 @@ Status verify_certificate(X509* leaf,
                           const RevocationList* revoked = nullptr,
                           CertificateKind expected = CertificateKind::agent);
 
+// verify_certificate for a peer that sends certificates after its leaf (an
+// imported CA and the CAs between it and the root, PEM; "" for none): they
+// may link the leaf to `ca_pem` but are never trusted themselves.
+Status verify_certificate_chain(X509* leaf,
+                                const std::string& ca_pem,
+                                const std::string& chain_pem,
+                                std::int64_t now,
+                                const RevocationList* revoked = nullptr,
+                                CertificateKind expected = CertificateKind::agent);
+
 // Whether the CA certificate `trusted` vouches for the CA certificate
 // `candidate` (DESIGN.md "CA"): `candidate` names `trusted` as its issuer,
 // its signature verifies with `trusted`'s public key, it is a CA

@@ -51,7 +51,11 @@ protocol::Issued issue_renewal(store::Store& store,
     store.record_certificate(host_id, record);
     answer.outcome = protocol::Issued::Outcome::issued;
     answer.certificate = std::move(issued->pem);
-    answer.ca = cas->answer_ca_pem;
+    // An imported CA: the organisation's root the agent pins, and what links
+    // the leaf to it. Our own CA: the cross certificate during a rotation.
+    const bool imported = !cas->issuer->intermediates_pem().empty();
+    answer.ca = imported ? cas->issuer->trust_anchor_pem() : cas->answer_ca_pem;
+    answer.chain = cas->issuer->intermediates_pem();
     return answer;
 }
 

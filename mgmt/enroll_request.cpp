@@ -92,7 +92,9 @@ protocol::EnrollRedeemed redeem_enroll_request(const wire::EnrollRequest& reques
     response.name = enrollment.host.name;
     response.zone = enrollment.host.zone;
     response.certificate = enrollment.certificate.pem;
-    response.ca = ca.certificate_pem();
+    // An imported CA: the organisation's root the agent pins, and what links the leaf to it.
+    response.ca = ca.trust_anchor_pem();
+    response.chain = ca.intermediates_pem();
     response.list = assignment.list;
     response.algorithm = assignment.algorithm;
     response.interval = assignment.interval;

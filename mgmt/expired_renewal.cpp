@@ -219,7 +219,9 @@ protocol::EnrollRedeemed redeem_expired_certificate(const wire::RenewExpired& re
     response.name = host.name;
     response.zone = host.zone;
     response.certificate = recorded.pem;
-    response.ca = ca.certificate_pem();
+    // An imported CA: the organisation's root the agent pins, and what links the leaf to it.
+    response.ca = ca.trust_anchor_pem();
+    response.chain = ca.intermediates_pem();
     response.list = assignment.list;
     response.algorithm = assignment.algorithm;
     response.interval = assignment.interval;

@@ -40,6 +40,16 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Every server must send and pin the same chain as the store records.
+std::string ca_chain_mismatch(const std::string& ca_dir, bool dir_has_none) {
+    if (dir_has_none) {
+        return "the store's CA was imported with a chain up to the organisation's root, but --ca-dir " +
+               ca_dir + " has no ca-chain.crt: copy it there from the folder `agentlbctl ca import` wrote";
+    }
+    return "--ca-dir " + ca_dir + "/ca-chain.crt is not the chain the store holds for its CA: copy the " +
+           "files `agentlbctl ca import` wrote";
+}
+
 class Server {
 public:
     explicit Server(const Options& options)
@@ -68,8 +78,11 @@ public:
         const auto ca_fingerprint = ca.fingerprint();
         const auto trusted = store_.call_sync([&](store::Store& store) {
             const auto stored = store.ca_certificate();
+            // An imported CA (DIR/ca-chain.crt) is recorded with its chain up to the root agents pin.
             if (!stored) {
-                store.put_ca_certificate(ca_pem, ca_fingerprint);
+                store.put_ca_with_chain(ca_pem, ca_fingerprint, ca.chain_pem());
+            } else if (store.ca_chain() != ca.chain_pem()) {
+                throw StartError(ca_chain_mismatch(options_.ca_dir, ca.chain_pem().empty()));
             }
             return store.trusted_cas();
         });

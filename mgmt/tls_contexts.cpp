@@ -14,16 +14,23 @@ Result<std::shared_ptr<const ServerTls>> make_server_tls(
     const CaView& cas,
     std::shared_ptr<const certs::RevocationList> revoked) {
     auto tls = std::make_shared<ServerTls>();
+    // After the leaf: the cross certificate during a rotation, then an
+    // imported CA with its intermediates (both empty for our own root).
+    const std::string chain = cas.chain_pem + cas.issuer->intermediates_pem();
     tls::AgentPortServerConfig config{
         cas.trust_pem, credentials.certificate_pem, credentials.key_pem, std::move(revoked)};
-    config.chain_pem = cas.chain_pem;
+    config.chain_pem = chain;
     auto agent = tls::make_agent_port_server_context(config);
     if (!agent) {
         return fail("agent port TLS: " + agent.error());
     }
-    // The enrollment port sends the active CA (first in trust_pem), which new agents pin.
-    auto enroll = tls::make_enroll_server_context(
-        credentials.certificate_pem, credentials.key_pem, cas.trust_pem, cas.chain_pem);
+    // The enrollment port sends what new agents pin: an imported CA's root,
+    // else the active CA (first in trust_pem).
+    const bool imported = !cas.issuer->intermediates_pem().empty();
+    auto enroll = tls::make_enroll_server_context(credentials.certificate_pem,
+                                                  credentials.key_pem,
+                                                  imported ? cas.issuer->trust_anchor_pem() : cas.trust_pem,
+                                                  chain);
     if (!enroll) {
         return fail("enrollment port TLS: " + enroll.error());
     }

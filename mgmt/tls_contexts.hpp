@@ -6,6 +6,7 @@
 // the new one, while sessions keep the context they started with (each SSL
 // holds a reference to its SSL_CTX), so no session is dropped.
 
+#include "certs/ca.hpp"
 #include "certs/revocation.hpp"
 #include "common/tls/context.hpp"
 #include "common/util/result.hpp"
@@ -35,9 +36,11 @@ struct ServerTls {
 
 // Both contexts from one certificate and key, issued by `issuer_fingerprint`;
 // the trust anchors and the chain sent after the certificate come from `cas`
-// (every CA the cluster trusts; the cross certificate during a rotation).
-// `revoked` is shared with every agent-port context (refreshed in place with
-// each snapshot).
+// (every CA the cluster trusts; the cross certificate during a rotation; an
+// imported CA's intermediates). Client certificates are trusted as issued by
+// our CAs, even an imported one: the organisation's root vouches for far more
+// than our hosts. `revoked` is shared with every agent-port context
+// (refreshed in place with each snapshot).
 Result<std::shared_ptr<const ServerTls>> make_server_tls(
     const ServerCredentials& credentials,
     const std::string& issuer_fingerprint,

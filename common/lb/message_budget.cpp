@@ -31,12 +31,13 @@ LargestMessage largest_list_message(const std::vector<std::string>& hosts) {
     const std::string name(kNameAllowance, 'n');
     const std::string zone(kZoneAllowance, 'z');
     const std::string pem(kPemAllowance, 'p');
+    const std::string chain(kChainAllowance, 'c');
 
     // Every entry may be avoided at once (all servers down).
     const wire::MsList list{kLargestInteger, hosts, algorithm, kMaxCheckInterval, hosts};
     const wire::Welcome welcome{kLargestInteger, name, kLargestInteger, list};
     const wire::EnrollResponse enrolled{
-        kLargestInteger, name, zone, pem, pem, hosts, algorithm, kMaxCheckInterval};
+        kLargestInteger, name, zone, pem, pem, hosts, algorithm, kMaxCheckInterval, chain};
     const wire::Hello hello{name,
                             zone,
                             format_agent_host_value(AgentHostValue{hosts, algorithm}),

@@ -31,6 +31,9 @@ inline constexpr std::size_t kNameAllowance = 64;
 inline constexpr std::size_t kZoneAllowance = util::kMaxZoneLength;
 inline constexpr std::size_t kVersionAllowance = 256;
 inline constexpr std::size_t kPemAllowance = 4096;
+// An imported CA's chain travels beside the certificate: the CA and at most
+// two CAs above it (certs::kMaxCaChainLength less the root).
+inline constexpr std::size_t kChainAllowance = 3 * kPemAllowance;
 
 struct LargestMessage {
     std::string_view type;  // "welcome", "ms_list", "enrolled" or "hello"

@@ -304,7 +304,10 @@ Actions ServerMachine::on_issued(Issued issued, TimePoint now) {
     state_ = State::established;
     switch (issued.outcome) {
         case Issued::Outcome::issued:
-            send(wire::Certificate{std::move(issued.certificate), std::move(issued.ca)}, out);
+            send(
+                wire::Certificate{
+                    std::move(issued.certificate), std::move(issued.ca), std::move(issued.chain)},
+                out);
             break;
         case Issued::Outcome::refused:
             send(wire::make_error(wire::ErrorCode::renew_refused, std::move(issued.reason)), out);

@@ -99,6 +99,7 @@ struct Issued {
     std::string certificate;  // issued: PEM
     std::string ca;           // issued: PEM
     std::string reason;       // refused: for the agent and the log
+    std::string chain{};      // issued: between the leaf and ca (imported CA), PEM; "" for none
 };
 
 // Actions for the driver, in the order they must be carried out.

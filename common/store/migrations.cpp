@@ -1,5 +1,7 @@
 #include "common/store/migrations.hpp"
 
+#include "common/store/migration_ca_chain.hpp"
+
 namespace agentlb::store {
 
 // PostgreSQL: BIGINT for SQLite's 64-bit INTEGER; a seq identity column
@@ -272,6 +274,8 @@ const std::array<Migration, kSchemaVersion> kMigrations = {{
     );
     CREATE INDEX certificates_live_by_issuer ON certificates (issuer) WHERE NOT revoked;
     )sql"},
+    // v8: the chain of an imported CA (migration_ca_chain.hpp).
+    kCaChainMigration,
 }};
 
 }  // namespace agentlb::store

@@ -10,7 +10,7 @@
 namespace agentlb::store {
 
 // The schema version this build writes.
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 struct Migration {
     const char* sqlite;

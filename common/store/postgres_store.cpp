@@ -154,7 +154,9 @@ void PostgresStore::put_ca_certificate(std::string_view pem, std::string_view fi
     auto write = [&] {
         connection_.exec(
             "INSERT INTO ca (id, pem, fingerprint) VALUES (1, $1, $2) "
-            "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint",
+            // A CA put without a chain is its own root: an imported CA's chain goes with it.
+            "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint, "
+            "chain_pem = NULL",
             {pem, fingerprint},
             what);
         // It becomes the only trusted CA (schema v7).

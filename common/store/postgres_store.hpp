@@ -82,6 +82,10 @@ public:
     Result<std::int64_t> request_reissue(std::int64_t rate, std::int64_t now) override;
     std::vector<ReissueRequest> reissue_requests_after(std::int64_t id) override;
     std::int64_t last_reissue_id() override;
+    void put_ca_with_chain(std::string_view pem,
+                           std::string_view fingerprint,
+                           std::string_view chain_pem) override;
+    std::string ca_chain() override;
 
     void register_server(std::string_view name, std::string_view address, std::int64_t now) override;
     Rejoin rejoin_server(std::string_view name,

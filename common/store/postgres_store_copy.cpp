@@ -36,6 +36,7 @@ StoreContents PostgresStore::export_contents() {
             }
         }
         contents.ca = ca_certificate();
+        contents.ca_chain = ca_chain();
         contents.generation = generation();
         {
             auto found =
@@ -127,7 +128,7 @@ Status PostgresStore::import_contents(const StoreContents& contents) {
                 "copying join tokens");
         }
         if (contents.ca) {
-            put_ca_certificate(contents.ca->first, contents.ca->second);
+            put_ca_with_chain(contents.ca->first, contents.ca->second, contents.ca_chain);
         }
         // New hosts continue after the highest id either store ever gave.
         connection_.exec(

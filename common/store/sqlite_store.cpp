@@ -180,7 +180,9 @@ void SqliteStore::put_ca_certificate(std::string_view pem, std::string_view fing
     connection_
         .query(
             "INSERT INTO ca (id, pem, fingerprint) VALUES (1, ?1, ?2) "
-            "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint",
+            // A CA put without a chain is its own root: an imported CA's chain goes with it.
+            "ON CONFLICT (id) DO UPDATE SET pem = excluded.pem, fingerprint = excluded.fingerprint, "
+            "chain_pem = NULL",
             what)
         .bind(1, pem)
         .bind(2, fingerprint)

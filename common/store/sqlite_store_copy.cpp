@@ -34,6 +34,7 @@ StoreContents SqliteStore::export_contents() {
         }
     }
     contents.ca = ca_certificate();
+    contents.ca_chain = ca_chain();
     contents.generation = generation();
     {
         auto query = connection_.query("SELECT seq FROM sqlite_sequence WHERE name = 'hosts'",
@@ -136,7 +137,7 @@ Status SqliteStore::import_contents(const StoreContents& contents) {
             .run();
     }
     if (contents.ca) {
-        put_ca_certificate(contents.ca->first, contents.ca->second);
+        put_ca_with_chain(contents.ca->first, contents.ca->second, contents.ca_chain);
     }
     // AUTOINCREMENT's counter: explicit ids above raised it; removed hosts' ids need this.
     connection_

@@ -218,6 +218,7 @@ struct StoreContents {
     std::vector<CertificateRecord> certificates;                                  // in issue order
     std::vector<TokenRecord> tokens;                                              // by created_at, then hash
     std::optional<std::pair<std::string, std::string>> ca;                        // pem, fingerprint
+    std::string ca_chain{};                                                       // see ca_chain()
     std::int64_t generation = 0;
     std::int64_t last_host_id = 0;  // the highest id ever given, removed hosts' included
 };
@@ -362,6 +363,14 @@ public:
     virtual void put_ca_certificate(std::string_view pem, std::string_view fingerprint) = 0;
     // The active CA: the one that issues.
     virtual std::optional<std::pair<std::string, std::string>> ca_certificate() = 0;  // pem, fingerprint
+    // An imported CA (`agentlbctl ca import`): the certificate and the chain
+    // above it, written together (the row is replaced as by put_ca_certificate).
+    virtual void put_ca_with_chain(std::string_view pem,
+                                   std::string_view fingerprint,
+                                   std::string_view chain_pem) = 0;
+    // The imported CA's issuers as PEM, nearest first, the self-signed root
+    // (the agents' trust anchor) last; "" for a CA that is its own root or no CA.
+    virtual std::string ca_chain() = 0;
 
     // --- CA rotation (schema v7; sqlite_store_ca.cpp, postgres_store_ca.cpp) ---
     // Every CA the cluster trusts, the active one first.

@@ -82,6 +82,9 @@ void write(json& j, const Migrate& m) {
 void write(json& j, const Certificate& m) {
     j["certificate"] = m.certificate;
     j["ca"] = m.ca;
+    if (!m.chain.empty()) {
+        j["chain"] = m.chain;
+    }
 }
 void write(json& j, const Trust& m) {
     j["cas"] = m.cas;
@@ -103,6 +106,9 @@ void write(json& j, const EnrollResponse& m) {
     j["zone"] = m.zone;
     j["certificate"] = m.certificate;
     j["ca"] = m.ca;
+    if (!m.chain.empty()) {
+        j["chain"] = m.chain;
+    }
     j["list"] = m.list;
     j["algorithm"] = m.algorithm;
     j["interval"] = m.interval;
@@ -176,6 +182,7 @@ void read(FieldReader& f, Migrate& m) {
 void read(FieldReader& f, Certificate& m) {
     m.certificate = f.string("certificate");
     m.ca = f.string("ca");
+    m.chain = f.optional_string("chain");
 }
 void read(FieldReader& f, Trust& m) {
     m.cas = f.strings("cas");
@@ -197,6 +204,7 @@ void read(FieldReader& f, EnrollResponse& m) {
     m.zone = f.string("zone");
     m.certificate = f.string("certificate");
     m.ca = f.string("ca");
+    m.chain = f.optional_string("chain");
     m.list = f.strings("list");
     m.algorithm = f.string("algorithm");
     m.interval = f.non_negative("interval");

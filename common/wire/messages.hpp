@@ -127,6 +127,9 @@ struct Certificate {
     static constexpr std::string_view kType = "certificate";
     std::string certificate;
     std::string ca;
+    // Optional: the certificates between the leaf and `ca` (PEM, nearest
+    // first) when the CA was imported (`ca` is then the organisation's root).
+    std::string chain{};
     bool operator==(const Certificate&) const = default;
 };
 
@@ -170,10 +173,13 @@ struct EnrollResponse {
     std::string name;
     std::string zone;
     std::string certificate;  // PEM
-    std::string ca;           // PEM
+    std::string ca;           // PEM: the trust anchor the agent pins
     std::vector<std::string> list;
     std::string algorithm;
     std::int64_t interval = 0;
+    // Optional: the certificates between the leaf and `ca` (PEM, nearest
+    // first) when the CA was imported; "" when absent.
+    std::string chain{};
     bool operator==(const EnrollResponse&) const = default;
 };
 

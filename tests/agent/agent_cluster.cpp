@@ -99,7 +99,7 @@ void AgentProcess::start(const std::vector<std::string>& extra) {
 void AgentProcess::start_enrolling(CaFixture& fixture,
                                    const ManagedServer& server,
                                    const std::vector<std::string>& extra) {
-    auto args = enrolment_options(server, fixture.create_token(), fixture.ca_fingerprint());
+    auto args = enrolment_options(server, fixture.create_token(), fixture.anchor_fingerprint());
     args.insert(args.end(), {"--name", name_});
     args.insert(args.end(), extra.begin(), extra.end());
     start(args);

@@ -2,10 +2,12 @@
 // be before anything is written (agent/renewal_check.hpp).
 
 #include "agent/renewal_check.hpp"
+#include "certs/ca_import.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
 #include "common/util/clock.hpp"
 #include "tests/certs/certs_fixture.hpp"
+#include "tests/support/org_pki.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -131,6 +133,36 @@ TEST_CASE("a renewed certificate for another key or another name is refused") {
                                                 unix_now());
     REQUIRE_FALSE(wrong_name.ok());
     CHECK_THAT(wrong_name.error(), Catch::Contains("names \"kvm1\", not \"kvm2\""));
+}
+
+TEST_CASE(
+    "a renewed certificate from an imported CA verifies with the chain sent beside it, kept in the file") {
+    agentlb::test::TempDir dir;
+    const agentlb::test::OrgPki pki;
+    const auto in = pki.write(dir.path() / "in");
+    REQUIRE(certs::import_ca(
+        dir.path() / "ca", {in / "issuing.crt", in / "issuing.key", in / "chain.crt"}, unix_now()));
+    auto ca = certs::CertificateAuthority::load(dir.path() / "ca");
+    REQUIRE(ca.ok());
+    const auto renewal = issue_for_new_key(*ca);
+    const std::string root = ca->trust_anchor_pem();
+
+    auto without = check_renewed_certificate(
+        root, renewal.key_pem, "kvm1", wire::Certificate{renewal.cert_pem, root}, unix_now());
+    REQUIRE_FALSE(without.ok());
+    CHECK_THAT(without.error(), Catch::Contains("does not verify against our CA"));
+
+    auto checked =
+        check_renewed_certificate(root,
+                                  renewal.key_pem,
+                                  "kvm1",
+                                  wire::Certificate{renewal.cert_pem, root, ca->intermediates_pem()},
+                                  unix_now());
+    INFO((checked ? "" : checked.error()));
+    REQUIRE(checked.ok());
+    CHECK_FALSE(checked->new_ca);
+    CHECK(checked->renewed.ca_pem == root);
+    CHECK(checked->renewed.cert_pem == renewal.cert_pem + ca->intermediates_pem());
 }
 
 // decide_renewal: the `renewal` policy the servers send (issue 16).

@@ -61,6 +61,15 @@ CaFixture::CaFixture(std::string db) : db_(db.empty() ? (dir_ / "agentlb.db").st
     store_->put_ca_certificate(ca_->certificate_pem(), ca_->fingerprint());
 }
 
+CaFixture::CaFixture(std::string db, const CaDirMaker& make_ca_dir)
+    : db_(db.empty() ? (dir_ / "agentlb.db").string() : std::move(db)) {
+    make_ca_dir(ca_dir());
+    ca_ = std::make_unique<certs::CertificateAuthority>(
+        must(certs::CertificateAuthority::load(ca_dir()), "load CA"));
+    store_ = store::open_store(db_, store::OpenMode::create);
+    store_->put_ca_with_chain(ca_->certificate_pem(), ca_->fingerprint(), ca_->chain_pem());
+}
+
 void CaFixture::set_config(const std::string& key, const std::string& value) {
     auto result = store_->set_config(key, value);
     if (!result) {

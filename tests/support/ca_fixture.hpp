@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,11 @@ public:
     // The store is `db` (any --db value: a PostgreSQL URI from
     // PgTestDatabase), given the schema and the CA through store::open_store.
     explicit CaFixture(std::string db);
+    // The CA is written into ca_dir() by `make_ca_dir` (e.g. certs::import_ca:
+    // DIR/ca.key, ca.crt and maybe ca-chain.crt) instead of `ca init`, and
+    // recorded in the store with its chain.
+    using CaDirMaker = std::function<void(const std::filesystem::path& ca_dir)>;
+    CaFixture(std::string db, const CaDirMaker& make_ca_dir);
 
     const TempDir& dir() const { return dir_; }
     std::filesystem::path ca_dir() const { return dir_ / "ca"; }
@@ -56,6 +62,8 @@ public:
     const certs::CertificateAuthority& ca() const { return *ca_; }
     std::string ca_pem() const { return ca_->certificate_pem(); }
     std::string ca_fingerprint() const { return ca_->fingerprint(); }
+    // What agents pin: an imported CA's root, else the CA's own fingerprint.
+    std::string anchor_fingerprint() const { return ca_->trust_anchor_fingerprint(); }
     // This test thread's own store connection.
     store::Store& store() { return *store_; }
 

@@ -1,5 +1,6 @@
 #include "tests/support/test_agent.hpp"
 
+#include "certs/ca_chain.hpp"
 #include "certs/inspect.hpp"
 #include "common/protocol/agent_machine.hpp"
 #include "common/protocol/enroll_client_machine.hpp"
@@ -131,8 +132,13 @@ struct TestAgent::Impl {
 
 TestAgent::TestAgent(AgentIdentity identity, std::string ca_pem)
     : identity_(std::move(identity)), impl_(std::make_unique<Impl>()) {
-    auto context =
-        tls::make_agent_client_context(tls::AgentClientConfig{ca_pem, identity_.cert_pem, identity_.key_pem});
+    // As agentlb-agent does: what follows the leaf in cert_pem is sent after it.
+    auto chain = certs::pem_after_first(identity_.cert_pem);
+    if (!chain) {
+        throw std::runtime_error("agent certificate: " + chain.error());
+    }
+    auto context = tls::make_agent_client_context(
+        tls::AgentClientConfig{ca_pem, identity_.cert_pem, identity_.key_pem, std::move(chain).value()});
     if (!context) {
         throw std::runtime_error("agent client context: " + context.error());
     }

@@ -1,6 +1,6 @@
 #pragma once
 
-// `ca init` and `ca show`.
+// `ca init`, `ca import` and `ca show`.
 
 #include "tools/agentlbctl/command.hpp"
 

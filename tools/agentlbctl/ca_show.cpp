@@ -1,5 +1,6 @@
 #include "tools/agentlbctl/ca_show.hpp"
 
+#include "certs/fingerprint.hpp"
 #include "certs/handles.hpp"
 #include "certs/inspect.hpp"
 #include "certs/pem.hpp"
@@ -8,6 +9,8 @@
 
 #include <openssl/bio.h>
 #include <openssl/x509.h>
+
+#include <algorithm>
 
 namespace agentlb::ctl {
 namespace {
@@ -21,6 +24,28 @@ std::string subject_text(X509* certificate) {
     char* data = nullptr;
     const long size = BIO_get_mem_data(bio.get(), &data);
     return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+struct ImportedChain {
+    std::string root_fingerprint;  // "" for a CA that is its own root
+    std::int64_t not_after = 0;    // the first certificate of the chain to expire
+};
+
+Result<ImportedChain> imported_chain(const std::string& chain_pem) {
+    ImportedChain out;
+    if (chain_pem.empty()) {
+        return out;
+    }
+    auto chain = certs::parse_certificates_pem(chain_pem);
+    if (!chain) {
+        return fail("the CA chain cannot be read (" + chain.error() + ")");
+    }
+    out.root_fingerprint = certs::fingerprint_of(chain->back().get());
+    out.not_after = certs::not_after_of(chain->front().get());
+    for (const auto& certificate : *chain) {
+        out.not_after = std::min(out.not_after, certs::not_after_of(certificate.get()));
+    }
+    return out;
 }
 
 }  // namespace
@@ -47,20 +72,36 @@ int run_ca_show(Context& context, const CommandArgs&) {
     const std::string subject = subject_text(certificate->get());
     const std::int64_t not_before = certs::not_before_of(certificate->get());
     const std::int64_t not_after = certs::not_after_of(certificate->get());
+    // An imported CA: agents pin its chain's root, and the chain's first expiry ends their trust.
+    auto imported = imported_chain((*store)->ca_chain());
+    if (!imported) {
+        return context.fail(kExitFailure, store_phrase(context.db()) + ": " + imported.error());
+    }
+    const std::string& pin = imported->root_fingerprint.empty() ? fingerprint : imported->root_fingerprint;
     if (context.json()) {
-        print_json(context.out(),
-                   Json{{"ca_fingerprint", fingerprint},
-                        {"subject", subject},
-                        {"not_before", util::format_rfc3339(not_before)},
-                        {"not_after", util::format_rfc3339(not_after)},
-                        {"pem", pem}});
+        Json json{{"ca_fingerprint", pin}};
+        if (!imported->root_fingerprint.empty()) {
+            json["issuing_ca_fingerprint"] = fingerprint;
+            json["chain_not_after"] = util::format_rfc3339(imported->not_after);
+        }
+        json["subject"] = subject;
+        json["not_before"] = util::format_rfc3339(not_before);
+        json["not_after"] = util::format_rfc3339(not_after);
+        json["pem"] = pem;
+        print_json(context.out(), json);
         return kExitOk;
     }
-    context.out() << "ca_fingerprint " << fingerprint << "\n"
-                  << "subject " << display_text(subject) << "\n"
+    context.out() << "ca_fingerprint " << pin << "\n";
+    if (!imported->root_fingerprint.empty()) {
+        context.out() << "issuing_ca_fingerprint " << fingerprint << "\n";
+    }
+    context.out() << "subject " << display_text(subject) << "\n"
                   << "not_before " << util::format_rfc3339(not_before) << "\n"
-                  << "not_after " << util::format_rfc3339(not_after) << "\n"
-                  << pem;
+                  << "not_after " << util::format_rfc3339(not_after) << "\n";
+    if (!imported->root_fingerprint.empty()) {
+        context.out() << "chain_not_after " << util::format_rfc3339(imported->not_after) << "\n";
+    }
+    context.out() << pem;
     if (!pem.empty() && pem.back() != '\n') {
         context.out() << "\n";
     }

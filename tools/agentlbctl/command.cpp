@@ -1,5 +1,6 @@
 #include "tools/agentlbctl/command.hpp"
 
+#include "certs/ca_chain.hpp"
 #include "tools/agentlbctl/output.hpp"
 
 #include <filesystem>
@@ -63,7 +64,15 @@ Result<StoreWithCa> open_store_with_ca(const Context& context, std::string_view 
     if (!ca) {
         return agentlb::fail(store_phrase(context.db()) + " holds no CA; " + std::string(missing_ca_hint));
     }
-    return StoreWithCa{std::move(*store), std::move(ca->second)};
+    std::string pin = ca->second;
+    if (const std::string chain = (*store)->ca_chain(); !chain.empty()) {
+        auto root = certs::root_fingerprint_of_chain(chain);
+        if (!root) {
+            return agentlb::fail(store_phrase(context.db()) + ": " + root.error());
+        }
+        pin = std::move(root).value();
+    }
+    return StoreWithCa{std::move(*store), std::move(pin), std::move(ca->second)};
 }
 
 std::shared_ptr<boost::program_options::options_description> command_options() {

@@ -70,7 +70,10 @@ std::string store_phrase(const DbLocation& db);
 // An existing store and the CA recorded in it.
 struct StoreWithCa {
     std::unique_ptr<store::Store> store;
+    // What agents pin: the root of an imported CA's chain, else the CA itself.
     std::string ca_fingerprint;
+    // The CA that issues (`ca import`: differs from ca_fingerprint).
+    std::string issuing_ca_fingerprint;
 };
 
 // Opens the existing store and reads its CA. Both failures are exit 1; when

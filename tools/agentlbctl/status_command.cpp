@@ -1,5 +1,6 @@
 #include "tools/agentlbctl/status_command.hpp"
 
+#include "certs/ca_chain.hpp"
 #include "certs/inspect.hpp"
 #include "certs/pem.hpp"
 #include "common/lb/certificate_settings.hpp"
@@ -221,6 +222,12 @@ int run_status(Context& context, const CommandArgs&) {
     const std::int64_t now = util::unix_now();
     Snapshot snapshot;
     snapshot.ca = (*store)->ca_certificate();
+    // The fingerprint agents pin, as `ca show` prints it: an imported CA's root.
+    if (const std::string chain = (*store)->ca_chain(); snapshot.ca && !chain.empty()) {
+        if (auto root = certs::root_fingerprint_of_chain(chain)) {
+            snapshot.ca->second = std::move(root).value();
+        }
+    }
     snapshot.servers = (*store)->list_servers();
     snapshot.hosts = (*store)->list_hosts();
     snapshot.config = effective_config((*store)->list_config());

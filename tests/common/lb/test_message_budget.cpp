@@ -54,7 +54,8 @@ TEST_CASE("largest_list_message: enrolled for a short list, welcome for a long o
     CHECK(short_list.bytes > wire::encode_message(wire::Welcome{7, "ms1", 10, list}).size());
 
     std::vector<std::string> many;
-    for (std::size_t i = 0; i < 500; ++i) {
+    // Enough to outweigh an enrolled message's certificates and imported CA chain.
+    for (std::size_t i = 0; i < 900; ++i) {
         many.push_back(filler(i, 30));
     }
     const auto long_list = largest_list_message(many);

@@ -32,18 +32,20 @@ std::string raw_value(const std::string& path, const std::string& sql) {
     return value;
 }
 
-// What version 7 added, taken away (both dialects).
-constexpr const char* kUndoV7 =
-    "DROP TABLE trusted_cas; DROP TABLE reissues; DROP INDEX certificates_live_by_issuer; ";
+// What version 8 added, taken away (both dialects).
+constexpr const char* kUndoV8 = "ALTER TABLE ca DROP COLUMN chain_pem; ";
 
-// What versions 6 and 7 added, taken away (both dialects).
+// What versions 7 and 8 added, taken away (both dialects).
+const std::string kUndoV7 = std::string(kUndoV8) +
+                            "DROP TABLE trusted_cas; DROP TABLE reissues; DROP INDEX certificates_live_by_issuer; ";
+
+// What versions 6 to 8 added, taken away (both dialects).
 const std::string kUndoV6 =
-    std::string(kUndoV7) +
-    "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
+    kUndoV7 + "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
     "ALTER TABLE certificates DROP COLUMN subject; ALTER TABLE certificates DROP COLUMN issuer; "
     "ALTER TABLE certificates DROP COLUMN issued_at; ALTER TABLE tokens DROP COLUMN host_id; ";
 
-// What versions 5 to 7 added, taken away (both dialects).
+// What versions 5 to 8 added, taken away (both dialects).
 const std::string kUndoV5 = std::string(kUndoV6) +
                             "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
                             "ALTER TABLE tokens DROP COLUMN cluster; ";
@@ -219,7 +221,7 @@ TEST_CASE(
         REQUIRE(store->redeem_token(RedeemRequest{"hash-1", "kvm1", std::nullopt, 5}, issuer.fn()));
     }
     raw_exec(db,
-             std::string(kUndoV6) + (backend_of(db) == Backend::postgresql
+             kUndoV6 + (backend_of(db) == Backend::postgresql
                                          ? "UPDATE agentlb_schema SET version = 5"
                                          : "PRAGMA user_version = 5"));
     REQUIRE(read_schema_versions(db).stored == 5);
@@ -248,7 +250,7 @@ TEST_CASE("a version 6 store's CA becomes its one trusted CA, active") {
         store->put_ca_certificate("CA PEM", "sha256:ca6");
     }
     raw_exec(db,
-             std::string(kUndoV7) + (backend_of(db) == Backend::postgresql
+             kUndoV7 + (backend_of(db) == Backend::postgresql
                                          ? "UPDATE agentlb_schema SET version = 6"
                                          : "PRAGMA user_version = 6"));
     REQUIRE(read_schema_versions(db).stored == 6);

@@ -405,3 +405,20 @@ TEST_CASE("ping's round trip is optional both ways and checked when present") {
     auto text = decode(json{{"type", "ping"}, {"v", 1}, {"seq", 5}, {"rtt_us", "fast"}});
     CHECK(text.ec == wire::errc::wrong_type);
 }
+
+TEST_CASE("an imported CA's chain travels in enrolled and certificate only when there is one") {
+    wire::EnrollResponse enrolled{3, "kvm-02", "default", "CERT", "ROOT", {"ms1"}, "static", 0};
+    wire::Certificate renewed{"CERT", "ROOT"};
+    // No chain: the messages an older peer knows, field for field.
+    CHECK_FALSE(json::parse(wire::encode_message(enrolled)).contains("chain"));
+    CHECK_FALSE(json::parse(wire::encode_message(renewed)).contains("chain"));
+    check_round_trip(enrolled);
+    check_round_trip(renewed);
+
+    enrolled.chain = "ISSUING CA\nINTERMEDIATE\n";
+    renewed.chain = enrolled.chain;
+    CHECK(json::parse(wire::encode_message(enrolled))["chain"] == enrolled.chain);
+    CHECK(json::parse(wire::encode_message(renewed))["chain"] == renewed.chain);
+    check_round_trip(enrolled);
+    check_round_trip(renewed);
+}
