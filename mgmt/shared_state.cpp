@@ -19,7 +19,9 @@ SharedState::SharedState(Options options_in,
       hooks(options.hook.empty()
                 ? nullptr
                 : std::make_unique<HookRunner>(
-                      HookSettings{options.hook, options.hook_concurrency, options.hook_timeout, options.hook_queue}, metrics)),
+                      HookSettings{
+                          options.hook, options.hook_concurrency, options.hook_timeout, options.hook_queue},
+                      metrics)),
       agent_settings{options.name, options.handshake_timeout, options.heartbeat_interval},
       snapshot_(std::make_shared<const ClusterSnapshot>(empty_snapshot())) {}
 

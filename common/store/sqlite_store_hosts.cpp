@@ -222,8 +222,9 @@ std::vector<ConnectedCount> SqliteStore::connected_counts() {
     // B-tree, ten times the plain scan on 10,000 hosts (docs/BENCHMARKS.md).
     // NOT INDEXED: most hosts are connected, so hosts_by_server would only
     // add a lookup of each row.
-    auto query = connection_.query("SELECT zone, connected_to FROM hosts NOT INDEXED WHERE connected_to IS NOT NULL",
-                                   "counting connected hosts");
+    auto query =
+        connection_.query("SELECT zone, connected_to FROM hosts NOT INDEXED WHERE connected_to IS NOT NULL",
+                          "counting connected hosts");
     std::map<std::pair<std::string, std::string>, std::int64_t> counted;
     while (query.step()) {
         ++counted[{query.text(0), query.text(1)}];

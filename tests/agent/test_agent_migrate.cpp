@@ -21,9 +21,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-
 #include <mutex>
+#include <signal.h>
 #include <thread>
 
 using namespace agentlb;

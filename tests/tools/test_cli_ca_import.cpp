@@ -96,6 +96,19 @@ TEST_CASE("ca import refuses a store that already holds a CA, pointing at ca rot
     CHECK(f.open()->ca_certificate()->second == before);
 }
 
+TEST_CASE("ca rotate refuses an imported CA and changes nothing") {
+    ImportFixture f;
+    REQUIRE(f.ctl(f.import_args()).exit_code == 0);
+    const CommandResult refused = f.ctl({"ca", "rotate", "--ca-dir", f.ca_dir});
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Catch::Contains("was imported") && Catch::Contains("is not rotated"));
+    auto store = f.open();
+    CHECK(store->trusted_cas().size() == 1);
+    CHECK(store->ca_certificate()->second == f.issuing_fingerprint);
+    CHECK_FALSE(std::filesystem::exists(std::filesystem::path(f.ca_dir) / "ca.previous.key"));
+    CHECK_FALSE(std::filesystem::exists(std::filesystem::path(f.ca_dir) / "ca.next.key"));
+}
+
 TEST_CASE("ca import refusals name the file and leave no CA behind") {
     ImportFixture f;
     std::vector<std::string> args = f.import_args();

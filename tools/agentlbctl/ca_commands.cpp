@@ -93,10 +93,11 @@ int run_ca_import(Context& context, const CommandArgs& args) {
     }
     // Agents pin the CA in the store: moving to another one is a rotation.
     if (auto existing = (*store)->ca_certificate()) {
-        return context.fail(kExitFailure,
-                            store_phrase(context.db()) + " already holds a CA (" + existing->second +
-                                "); `ca import` is for a new cluster: to move to another CA use `agentlbctl "
-                                "ca rotate`");
+        return context.fail(
+            kExitFailure,
+            store_phrase(context.db()) + " already holds a CA (" + existing->second +
+                "); `ca import` is for a new cluster: an existing cluster keeps its CA and renews it "
+                "with `agentlbctl ca rotate`");
     }
     certs::CaImportFiles files{*cert, *key, std::nullopt};
     if (chain) {
@@ -170,7 +171,8 @@ std::vector<Command> ca_commands() {
          "and that the chain leads to a self-signed root (a certificate it issues must verify there);\n"
          "writes DIR/ca.key, DIR/ca.crt and DIR/ca-chain.crt and records the CA and chain in the store.\n"
          "Prints ca_fingerprint: the root's, which agents pin at enrollment. Refuses (exit 1) when DIR\n"
-         "already holds CA files or the store already holds a CA (use `ca rotate` for that).",
+         "already holds CA files or the store already holds a CA (an existing cluster's CA is renewed\n"
+         "with `ca rotate`; moving it to an imported CA is not supported).",
          ca_import_options(),
          {},
          run_ca_import},

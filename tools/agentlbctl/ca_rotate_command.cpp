@@ -79,6 +79,15 @@ int run_rotate(Context& context, const std::filesystem::path& dir) {
                                 ") is not the store's active CA (" + trusted.front().fingerprint +
                                 "): rotate from the folder that holds the active CA");
     }
+    if (!current->chain_pem().empty()) {
+        // Its successor would be a root of our own, which agents pinning the
+        // organisation's root do not trust; the organisation's PKI renews it.
+        return context.fail(
+            kExitUsage,
+            "the CA in " + quote(dir.string()) +
+                " was imported (it has ca-chain.crt): an imported CA is not rotated; ask the "
+                "organisation's PKI for a new one (docs/PRODUCTION.md, Bringing your own CA)");
+    }
     for (const auto& ca : trusted) {
         if (ca.state == store::kCaPrevious) {
             return context.fail(

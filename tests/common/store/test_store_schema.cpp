@@ -36,12 +36,14 @@ std::string raw_value(const std::string& path, const std::string& sql) {
 constexpr const char* kUndoV8 = "ALTER TABLE ca DROP COLUMN chain_pem; ";
 
 // What versions 7 and 8 added, taken away (both dialects).
-const std::string kUndoV7 = std::string(kUndoV8) +
-                            "DROP TABLE trusted_cas; DROP TABLE reissues; DROP INDEX certificates_live_by_issuer; ";
+const std::string kUndoV7 =
+    std::string(kUndoV8) +
+    "DROP TABLE trusted_cas; DROP TABLE reissues; DROP INDEX certificates_live_by_issuer; ";
 
 // What versions 6 to 8 added, taken away (both dialects).
 const std::string kUndoV6 =
-    kUndoV7 + "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
+    kUndoV7 +
+    "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
     "ALTER TABLE certificates DROP COLUMN subject; ALTER TABLE certificates DROP COLUMN issuer; "
     "ALTER TABLE certificates DROP COLUMN issued_at; ALTER TABLE tokens DROP COLUMN host_id; ";
 
@@ -221,9 +223,8 @@ TEST_CASE(
         REQUIRE(store->redeem_token(RedeemRequest{"hash-1", "kvm1", std::nullopt, 5}, issuer.fn()));
     }
     raw_exec(db,
-             kUndoV6 + (backend_of(db) == Backend::postgresql
-                                         ? "UPDATE agentlb_schema SET version = 5"
-                                         : "PRAGMA user_version = 5"));
+             kUndoV6 + (backend_of(db) == Backend::postgresql ? "UPDATE agentlb_schema SET version = 5"
+                                                              : "PRAGMA user_version = 5"));
     REQUIRE(read_schema_versions(db).stored == 5);
 
     auto store = open_store(db, OpenMode::existing);
@@ -250,9 +251,8 @@ TEST_CASE("a version 6 store's CA becomes its one trusted CA, active") {
         store->put_ca_certificate("CA PEM", "sha256:ca6");
     }
     raw_exec(db,
-             kUndoV7 + (backend_of(db) == Backend::postgresql
-                                         ? "UPDATE agentlb_schema SET version = 6"
-                                         : "PRAGMA user_version = 6"));
+             kUndoV7 + (backend_of(db) == Backend::postgresql ? "UPDATE agentlb_schema SET version = 6"
+                                                              : "PRAGMA user_version = 6"));
     REQUIRE(read_schema_versions(db).stored == 6);
 
     auto store = open_store(db, OpenMode::existing);
