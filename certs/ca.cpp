@@ -61,21 +61,8 @@ Result<X509Ptr> make_self_signed(EVP_PKEY* key, std::string_view common_name) {
         return fail(openssl_failure("cannot build the CA certificate"));
     }
     const std::int64_t now = util::unix_now();
-    if (auto serial = set_random_serial(certificate.get()); !serial) {
-        return fail(serial.error());
-    }
-    if (auto validity =
-            set_validity(certificate.get(), now - kNotBeforeBackdateSeconds, now + kCaValidity.count());
-        !validity) {
-        return fail(validity.error());
-    }
-    auto extensions = add_extensions(certificate.get(),
-                                     certificate.get(),
-                                     {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
-                                      {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                                      {NID_subject_key_identifier, "hash"}});
-    if (!extensions) {
-        return fail(extensions.error());
+    if (auto body = set_ca_body(certificate.get(), now, kCaValidity.count()); !body) {
+        return fail(body.error());
     }
     ERR_clear_error();
     if (X509_sign(certificate.get(), key, EVP_sha256()) <= 0) {

@@ -29,21 +29,8 @@ Result<X509Ptr> make_ca_certificate(
         X509_set_pubkey(certificate.get(), public_key) != 1) {
         return fail(openssl_failure("cannot build the new CA certificate"));
     }
-    if (auto serial = set_random_serial(certificate.get()); !serial) {
-        return fail(serial.error());
-    }
-    if (auto validity =
-            set_validity(certificate.get(), now - kNotBeforeBackdateSeconds, now + kCaValidity.count());
-        !validity) {
-        return fail(validity.error());
-    }
-    auto extensions = add_extensions(certificate.get(),
-                                     certificate.get(),
-                                     {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
-                                      {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                                      {NID_subject_key_identifier, "hash"}});
-    if (!extensions) {
-        return fail(extensions.error());
+    if (auto body = set_ca_body(certificate.get(), now, kCaValidity.count()); !body) {
+        return fail(body.error());
     }
     if (issuer != nullptr) {
         // Without it the cross certificate (subject = issuer) would read as self-signed.

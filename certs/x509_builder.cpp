@@ -67,4 +67,19 @@ Status add_extensions(X509* certificate, X509* issuer, std::initializer_list<Ext
     return success();
 }
 
+Status set_ca_body(X509* certificate, std::int64_t now, std::int64_t validity_seconds) {
+    if (auto serial = set_random_serial(certificate); !serial) {
+        return serial;
+    }
+    if (auto validity = set_validity(certificate, now - kNotBeforeBackdateSeconds, now + validity_seconds);
+        !validity) {
+        return validity;
+    }
+    return add_extensions(certificate,
+                          certificate,
+                          {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+                           {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                           {NID_subject_key_identifier, "hash"}});
+}
+
 }  // namespace agentlb::certs

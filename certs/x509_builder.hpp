@@ -36,6 +36,13 @@ Status set_random_serial(X509* certificate);
 
 Status set_validity(X509* certificate, std::int64_t not_before, std::int64_t not_after);
 
+// What every agentlb CA certificate carries, for `ca init` and a rotation's
+// successor alike: a random serial, notBefore backdated from `now`, notAfter
+// `validity_seconds` after `now`, basicConstraints critical CA:TRUE
+// pathlen:0, keyUsage critical keyCertSign+cRLSign and a
+// subjectKeyIdentifier. The subject and public key must be set already.
+Status set_ca_body(X509* certificate, std::int64_t now, std::int64_t validity_seconds);
+
 // Adds one extension from OpenSSL's config syntax ("critical,CA:TRUE").
 // `value` is always a constant of ours, never text from a request.
 // `issuer` is needed for authorityKeyIdentifier.
