@@ -215,14 +215,11 @@ OptionsPtr cert_list_options() {
 
 int run_cert_reissue(Context& context, const CommandArgs& args) {
     const std::string& name = args.positionals.at(0);
-    std::int64_t ttl = kDefaultTokenTtlSeconds;
-    if (auto text = args.value("ttl")) {
-        auto parsed = parse_positive_integer("--ttl", *text, kMaxTokenTtlSeconds);
-        if (!parsed) {
-            return context.fail(kExitUsage, parsed.error());
-        }
-        ttl = *parsed;
+    const auto ttl_or_refusal = token_ttl(args);
+    if (!ttl_or_refusal) {
+        return context.fail(kExitUsage, ttl_or_refusal.error());
     }
+    const std::int64_t ttl = *ttl_or_refusal;
     auto opened = open_store_with_ca(context, "run `agentlbctl ca init --ca-dir DIR` first");
     if (!opened) {
         return context.fail(kExitFailure, opened.error());

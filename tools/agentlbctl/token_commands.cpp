@@ -62,14 +62,11 @@ int run_token_create(Context& context, const CommandArgs& args) {
             return context.fail(kExitUsage, "--name: " + valid.error());
         }
     }
-    std::int64_t ttl = kDefaultTokenTtlSeconds;
-    if (auto text = args.value("ttl")) {
-        auto parsed = parse_positive_integer("--ttl", *text, kMaxTokenTtlSeconds);
-        if (!parsed) {
-            return context.fail(kExitUsage, parsed.error());
-        }
-        ttl = *parsed;
+    const auto ttl_or_refusal = token_ttl(args);
+    if (!ttl_or_refusal) {
+        return context.fail(kExitUsage, ttl_or_refusal.error());
     }
+    const std::int64_t ttl = *ttl_or_refusal;
     auto opened = open_store_with_ca(context, "run `agentlbctl ca init --ca-dir DIR` first");
     if (!opened) {
         return context.fail(kExitFailure, opened.error());
@@ -116,6 +113,13 @@ OptionsPtr token_create_options() {
 }
 
 }  // namespace
+
+Result<std::int64_t> token_ttl(const CommandArgs& args) {
+    if (auto text = args.value("ttl")) {
+        return parse_positive_integer("--ttl", *text, kMaxTokenTtlSeconds);
+    }
+    return kDefaultTokenTtlSeconds;
+}
 
 std::vector<Command> token_commands() {
     return {
