@@ -8,6 +8,7 @@
 #include "mgmt/admin_http.hpp"
 #include "mgmt/admin_routes.hpp"
 #include "mgmt/agent_session.hpp"
+#include "mgmt/ca_start.hpp"
 #include "mgmt/change_listener.hpp"
 #include "mgmt/cluster_watcher.hpp"
 #include "mgmt/drain.hpp"
@@ -40,16 +41,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Every server must send and pin the same chain as the store records.
-std::string ca_chain_mismatch(const std::string& ca_dir, bool dir_has_none) {
-    if (dir_has_none) {
-        return "the store's CA was imported with a chain up to the organisation's root, but --ca-dir " +
-               ca_dir + " has no ca-chain.crt: copy it there from the folder `agentlbctl ca import` wrote";
-    }
-    return "--ca-dir " + ca_dir + "/ca-chain.crt is not the chain the store holds for its CA: copy the " +
-           "files `agentlbctl ca import` wrote";
-}
-
 class Server {
 public:
     explicit Server(const Options& options)
@@ -74,37 +65,7 @@ public:
             start_value(certs::CertificateAuthority::load(options_.ca_dir), "--ca-dir " + options_.ca_dir);
 
         open_store();
-        const auto ca_pem = ca.certificate_pem();
-        const auto ca_fingerprint = ca.fingerprint();
-        const auto trusted = store_.call_sync([&](store::Store& store) {
-            const auto stored = store.ca_certificate();
-            // An imported CA (DIR/ca-chain.crt) is recorded with its chain up to the root agents pin.
-            if (!stored) {
-                store.put_ca_with_chain(ca_pem, ca_fingerprint, ca.chain_pem());
-            } else if (store.ca_chain() != ca.chain_pem()) {
-                throw StartError(ca_chain_mismatch(options_.ca_dir, ca.chain_pem().empty()));
-            }
-            return store.trusted_cas();
-        });
-        // --ca-dir must hold one of the CAs the cluster trusts: the active
-        // one, or during a rotation the previous one (then this server
-        // issues from it, with a warning, until the rotated files are copied).
-        auto issuer = std::make_shared<const certs::CertificateAuthority>(std::move(ca));
-        auto cas = make_ca_view(issuer, trusted);
-        if (!cas) {
-            throw StartError("--ca-dir " + options_.ca_dir + " holds CA " + ca_fingerprint +
-                             ", which the store does not trust (active CA: " +
-                             (trusted.empty() ? std::string("none") : trusted.front().fingerprint) +
-                             "): every server must use the store's CA");
-        }
-        if (cas->issuer_outdated) {
-            spdlog::warn(
-                "--ca-dir {} holds the previous CA {}: this server issues from it until the rotated CA "
-                "files (ca.key, ca.crt) are copied there",
-                options_.ca_dir,
-                ca_fingerprint);
-        }
-        auto ca_view = std::make_shared<const CaView>(std::move(cas).value());
+        auto ca_view = start_ca_view(store_, std::move(ca), options_.ca_dir);
 
         // Before binding: while a crashed predecessor's row goes stale,
         // agents dialling this address are refused and go elsewhere instead
@@ -113,8 +74,8 @@ public:
             throw StartError(*refusal);
         }
 
-        auto credentials =
-            start_server_certificate(store_, *issuer, options_.state_dir, options_.name, advertise.host);
+        auto credentials = start_server_certificate(
+            store_, *ca_view->issuer, options_.state_dir, options_.name, advertise.host);
 
         state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, ca_view);
         state_->tls.install(start_value(
