@@ -8,10 +8,26 @@
 #include "tools/agentlbctl/output.hpp"
 
 #include <filesystem>
+#include <initializer_list>
+#include <string_view>
 #include <system_error>
 
 namespace agentlb::ctl {
 namespace {
+
+// Refused before anything is created: neither a store file nor CA files are
+// left behind by a refused command, and an existing CA is never overwritten.
+Status check_no_ca_files(const std::filesystem::path& dir, std::initializer_list<std::string_view> files) {
+    for (std::string_view file : files) {
+        const std::filesystem::path path = dir / file;
+        std::error_code ec;
+        const auto type = std::filesystem::symlink_status(path, ec).type();
+        if (!ec && type != std::filesystem::file_type::not_found) {
+            return fail(path.string() + " already exists; refusing to overwrite an existing CA");
+        }
+    }
+    return success();
+}
 
 int run_ca_init(Context& context, const CommandArgs& args) {
     const auto dir = args.value("ca-dir");
@@ -20,14 +36,8 @@ int run_ca_init(Context& context, const CommandArgs& args) {
     }
     // Refusals come before anything is created: neither a store file nor CA
     // files are left behind by a refused `ca init`. create_ca checks again.
-    for (std::string_view file : {certs::kCaKeyFileName, certs::kCaCertificateFileName}) {
-        const std::filesystem::path path = std::filesystem::path(*dir) / file;
-        std::error_code ec;
-        const auto type = std::filesystem::symlink_status(path, ec).type();
-        if (!ec && type != std::filesystem::file_type::not_found) {
-            return context.fail(kExitFailure,
-                                path.string() + " already exists; refusing to overwrite an existing CA");
-        }
+    if (auto free = check_no_ca_files(*dir, {certs::kCaKeyFileName, certs::kCaCertificateFileName}); !free) {
+        return context.fail(kExitFailure, free.error());
     }
     auto store = context.open_store(StoreAccess::create_if_missing);
     if (!store) {
@@ -77,15 +87,10 @@ int run_ca_import(Context& context, const CommandArgs& args) {
                             "--chain needs a FILE (the CA's issuers, nearest first, the root last)");
     }
     // Refusals come before the store is touched, as for `ca init`; import_ca checks again.
-    for (std::string_view file :
-         {certs::kCaKeyFileName, certs::kCaCertificateFileName, certs::kCaChainFileName}) {
-        const std::filesystem::path path = std::filesystem::path(*dir) / file;
-        std::error_code ec;
-        const auto type = std::filesystem::symlink_status(path, ec).type();
-        if (!ec && type != std::filesystem::file_type::not_found) {
-            return context.fail(kExitFailure,
-                                path.string() + " already exists; refusing to overwrite an existing CA");
-        }
+    if (auto free = check_no_ca_files(
+            *dir, {certs::kCaKeyFileName, certs::kCaCertificateFileName, certs::kCaChainFileName});
+        !free) {
+        return context.fail(kExitFailure, free.error());
     }
     auto store = context.open_store(StoreAccess::create_if_missing);
     if (!store) {
