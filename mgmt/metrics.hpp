@@ -91,6 +91,9 @@ public:
     // and sessions it closed because their certificate was revoked.
     std::atomic<std::uint64_t> revocations_applied{0};
     std::atomic<std::uint64_t> revoked_sessions_closed{0};
+    // Times the TLS ticket key that encrypts this server's tickets changed
+    // (a rotation, by any server: the keys are shared through the store).
+    std::atomic<std::uint64_t> ticket_key_rotations{0};
 
     void count_renewal(RenewalKind kind, RenewalResult result) {
         renewals_[static_cast<std::size_t>(kind)][static_cast<std::size_t>(result)].fetch_add(1);
