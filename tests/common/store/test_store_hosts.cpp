@@ -183,7 +183,7 @@ TEST_CASE_METHOD(StoreFixture,
     CHECK(store->generation() == g0);
 }
 
-TEST_CASE_METHOD(StoreFixture, "reading_together runs the reads; a throw leaves the store usable") {
+TEST_CASE_METHOD(StoreFixture, "reading_together runs the reads, and a throw leaves the store usable") {
     HostRecord h1 = enroll("h1");
     std::optional<HostRecord> found;
     std::int64_t generation = -1;
