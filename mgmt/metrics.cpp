@@ -129,8 +129,9 @@ std::string Metrics::render() const {
                            migrations_[i].load());
     }
 
-    out += "# HELP agentlb_handshakes_total Agent connections by outcome (ok or the refusal reason) and "
-           "TLS handshake kind (full, or resumed from a session ticket).\n";
+    out +=
+        "# HELP agentlb_handshakes_total Agent connections by outcome (ok or the refusal reason) and "
+        "TLS handshake kind (full, or resumed from a session ticket).\n";
     out += "# TYPE agentlb_handshakes_total counter\n";
     {
         std::lock_guard lock(mutex_);
@@ -148,6 +149,10 @@ std::string Metrics::render() const {
             }
         }
     }
+
+    out += "# HELP agentlb_session_tickets_sent_total TLS session tickets sent to agents after welcome.\n";
+    out += "# TYPE agentlb_session_tickets_sent_total counter\n";
+    out += fmt::format("agentlb_session_tickets_sent_total {}\n", session_tickets_sent.load());
 
     out += "# HELP agentlb_pushes_sent_total ms_list messages sent to agents.\n";
     out += "# TYPE agentlb_pushes_sent_total counter\n";

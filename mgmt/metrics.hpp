@@ -97,6 +97,9 @@ public:
     // and sessions it closed because their certificate was revoked.
     std::atomic<std::uint64_t> revocations_applied{0};
     std::atomic<std::uint64_t> revoked_sessions_closed{0};
+    // TLS 1.3 session tickets written to agents (one per session after
+    // welcome; none while agentlb.tls.ticket.lifetime is 0).
+    std::atomic<std::uint64_t> session_tickets_sent{0};
 
     void count_renewal(RenewalKind kind, RenewalResult result) {
         renewals_[static_cast<std::size_t>(kind)][static_cast<std::size_t>(result)].fetch_add(1);

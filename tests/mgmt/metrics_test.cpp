@@ -38,6 +38,7 @@ TEST_CASE("metrics render in Prometheus text format with every documented family
     CHECK(metric_value(text, "agentlb_handshakes_total{kind=\"full\"}") == 2.0);
     CHECK(metric_value(text, "agentlb_handshakes_total{result=\"no_certificate\",kind=\"resumed\"}") == 0.0);
     CHECK(metric_value(text, "agentlb_pushes_sent_total") == 10.0);
+    CHECK(metric_value(text, "agentlb_session_tickets_sent_total") == 0.0);
     CHECK(metric_value(text, "agentlb_pushes_acked_total") == 7.0);
     CHECK(metric_value(text, "agentlb_pushes_unacked") == 2.0);
     CHECK(metric_value(text, "agentlb_pushes_unanswered_total") == 4.0);
