@@ -250,6 +250,11 @@ void Metrics::render_certificates(std::string& out) const {
         "certificate was revoked.\n";
     out += "# TYPE agentlb_revoked_sessions_closed_total counter\n";
     out += fmt::format("agentlb_revoked_sessions_closed_total {}\n", revoked_sessions_closed.load());
+    out +=
+        "# HELP agentlb_ticket_key_rotations_total Times the shared TLS ticket key that encrypts this "
+        "server's session tickets changed.\n";
+    out += "# TYPE agentlb_ticket_key_rotations_total counter\n";
+    out += fmt::format("agentlb_ticket_key_rotations_total {}\n", ticket_key_rotations.load());
 }
 
 // Always present (zero without --hook), so alerts can rate() them from the start.

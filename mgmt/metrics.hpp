@@ -100,6 +100,9 @@ public:
     // TLS 1.3 session tickets written to agents (one per session after
     // welcome; none while agentlb.tls.ticket.lifetime is 0).
     std::atomic<std::uint64_t> session_tickets_sent{0};
+    // Times the TLS ticket key that encrypts this server's tickets changed
+    // (a rotation, by any server: the keys are shared through the store).
+    std::atomic<std::uint64_t> ticket_key_rotations{0};
 
     void count_renewal(RenewalKind kind, RenewalResult result) {
         renewals_[static_cast<std::size_t>(kind)][static_cast<std::size_t>(result)].fetch_add(1);

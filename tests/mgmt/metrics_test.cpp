@@ -143,3 +143,11 @@ TEST_CASE("the server's state is one-hot over the four states, and migrations co
     metrics.set_server_state("nonsense");
     CHECK(metric_value(metrics.render(), "agentlb_server_state{state=\"down\"}") == 1.0);
 }
+
+TEST_CASE("ticket key rotations are counted from 0") {
+    Metrics metrics;
+    CHECK(metric_value(metrics.render(), "agentlb_ticket_key_rotations_total") == 0.0);
+    CHECK_THAT(metrics.render(), Catch::Contains("# TYPE agentlb_ticket_key_rotations_total counter"));
+    metrics.ticket_key_rotations.fetch_add(2);
+    CHECK(metric_value(metrics.render(), "agentlb_ticket_key_rotations_total") == 2.0);
+}
