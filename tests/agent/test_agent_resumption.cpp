@@ -178,8 +178,14 @@ TEST_CASE("a revoked certificate cannot resume: the ticket is refused and so is 
                        2;
             },
             10s));
+    // ms1 closed the session because it knew of the revocation: the ticket
+    // was refused there. ms2 may learn of it a poll later; until then it
+    // takes the ticket as it would take a full handshake, and its hello
+    // check refuses the agent: never an `ok` resumption.
     CHECK_LOGGED(cluster, cluster.resumed(cluster.ms1) == 0);
-    CHECK_LOGGED(cluster, cluster.resumed(cluster.ms2) == 0);
+    CHECK_LOGGED(
+        cluster,
+        cluster.metric(cluster.ms2, "agentlb_handshakes_total{result=\"ok\",kind=\"resumed\"}") == 0);
     CHECK_LOGGED(cluster, cluster.metric(cluster.ms1, "agentlb_handshakes_total{result=\"ok\"}") == 1);
     CHECK_LOGGED(cluster, cluster.metric(cluster.ms2, "agentlb_handshakes_total{result=\"ok\"}") == 0);
     CHECK_LOGGED(cluster, count_of(cluster.agent.log(), "resumed") == 0);
