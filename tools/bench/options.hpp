@@ -13,7 +13,7 @@ namespace agentlb::bench {
 // In the order they run, whatever order the command line names them.
 inline const std::vector<std::string>& scenario_names() {
     static const std::vector<std::string> names{
-        "ceiling", "floor", "connect", "propagate", "steady", "failover"};
+        "ceiling", "floor", "connect", "propagate", "steady", "failover", "storm"};
     return names;
 }
 
@@ -21,6 +21,9 @@ struct BenchOptions {
     std::vector<std::string> scenarios;  // canonical order
     std::size_t agents = 1000;
     int servers = 1;
+    // The servers' `indirect.agent.lb.algorithm`: roundrobin, or static for
+    // storm (every agent holds [A, B] and is on A).
+    std::string algorithm = "roundrobin";
     std::string work_dir = "/dev/shm/agentlb-bench";
     std::string ca_dir;    // default WORK/ca, created when missing
     std::string db;        // default WORK/agentlb.db; a PostgreSQL URI or key=value string works too

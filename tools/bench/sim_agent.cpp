@@ -4,6 +4,7 @@
 #include "common/tls/timeouts.hpp"
 #include "common/wire/frame.hpp"
 #include "tools/bench/fleet.hpp"
+#include "tools/bench/ticket_keeper.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -46,6 +47,23 @@ double unit_random() {
 
 protocol::TimePoint now() {
     return std::chrono::steady_clock::now();
+}
+
+// After a failed pass: the largest retry-after of the servers that pushed
+// back, +/-50 % (so that pushed-back agents do not return in step), else the
+// policy's exponential backoff.
+std::chrono::milliseconds pass_wait(protocol::ConnectionPolicy& policy,
+                                    std::optional<std::chrono::milliseconds> retry_after,
+                                    double r) {
+    if (retry_after) {
+        return protocol::apply_jitter(*retry_after, 0.5, r);
+    }
+    return policy.pass_failed(r);
+}
+
+// What the server said when it pushed the connection back, if it did.
+std::optional<std::chrono::milliseconds> push_back_of(const tls::TlsStream& /*stream*/) {
+    return std::nullopt;
 }
 
 }  // namespace
@@ -103,6 +121,18 @@ void SimAgent::apply_list(const wire::MsList& list) {
     interval_ = list.interval;
 }
 
+void SimAgent::keep_ticket(SSL_SESSION* session) {
+    // A copy: OpenSSL marks the session of an SSL freed without close_notify
+    // (a lost connection) as not resumable, and this one is that SSL's.
+    if (session != nullptr && SSL_SESSION_is_resumable(session) == 1) {
+        SslSessionPtr copy(SSL_SESSION_dup(session));
+        if (copy) {
+            ticket_ = std::move(copy);
+            fleet_.on_ticket();
+        }
+    }
+}
+
 void SimAgent::park() {
     parked_ = true;
     if (stream_) {
@@ -117,15 +147,21 @@ asio::awaitable<void> SimAgent::live(int target) {
     const int first_target = target;
     std::vector<std::string> pass;  // the candidates of the current pass
     std::size_t next = 0;
+    // The longest retry-after a server of this pass pushed back with.
+    std::optional<std::chrono::milliseconds> retry_after;
     while (!fleet_.stopping() && !parked_) {
         Attempt result = co_await attempt(target);
         result.initial = initial;
         fleet_.on_attempt(result);
+        if (result.pushed_back) {
+            retry_after = std::max(retry_after.value_or(std::chrono::milliseconds{0}), *result.pushed_back);
+        }
         if (result.established) {
             initial = false;
             policy_.connected();
             if (lost_ns != 0 && back_ns == 0) {
                 back_ns = result.welcomed_ns;
+                back_resumed = result.resumed;
             }
             auto stream = stream_;
             const error_code ended = co_await pump(*stream, Machine::State::established);
@@ -147,13 +183,14 @@ asio::awaitable<void> SimAgent::live(int target) {
         if (next >= pass.size()) {
             // A full pass failed (or there is no list): back off, then start over.
             if (!result.established) {
-                asio::steady_timer pause(fleet_.io(), policy_.pass_failed(unit_random()));
+                asio::steady_timer pause(fleet_.io(), pass_wait(policy_, retry_after, unit_random()));
                 error_code ignored;
                 auto token = asio::redirect_error(asio::use_awaitable, ignored);
                 co_await pause.async_wait(token);
             }
             pass = policy_.candidates();
             next = 0;
+            retry_after.reset();
         }
         target = next < pass.size() ? fleet_.server_index(pass[next++]) : first_target;
         if (target < 0) {
@@ -202,8 +239,11 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
         result.failure = "own certificate refused by OpenSSL";
         co_return result;
     }
-    if (ticket_ && ticket_server_ == target) {
+    // Tickets arrive after welcome (new-session callback): it finds its agent here.
+    attach_agent(ssl, this);
+    if (ticket_) {
         SSL_set_session(ssl, ticket_.get());
+        result.offered_ticket = true;
     }
     stream_ = stream;
     if (parked_) {
@@ -227,8 +267,13 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
 
     ec = co_await stream->handshake();
     if (ec) {
-        result.failure =
-            timed_out() ? "tls: timeout" : "tls: " + short_reason(ec, stream->last_error_detail());
+        result.pushed_back = push_back_of(*stream);
+        if (result.pushed_back) {
+            result.failure = "pushed back";
+        } else {
+            result.failure =
+                timed_out() ? "tls: timeout" : "tls: " + short_reason(ec, stream->last_error_detail());
+        }
         co_return result;
     }
     std::string hello;
@@ -257,14 +302,6 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
     result.resumed = stream->resumed();
     result.welcomed_ns = steady_ns();
     server_ = target;
-    // The ticket came before welcome (the server sends it right after the
-    // handshake). A copy: OpenSSL marks the session of an SSL freed without
-    // close_notify (a lost connection) as not resumable.
-    SslSessionPtr ticket(SSL_get1_session(ssl));
-    if (ticket && SSL_SESSION_is_resumable(ticket.get()) == 1) {
-        ticket_.reset(SSL_SESSION_dup(ticket.get()));
-        ticket_server_ = ticket_ ? target : -1;
-    }
     // What came with welcome (an ack of its correction, a pong) goes now.
     if (!out_.empty() && !writing_) {
         writing_ = true;
