@@ -49,23 +49,6 @@ protocol::TimePoint now() {
     return std::chrono::steady_clock::now();
 }
 
-// After a failed pass: the largest retry-after of the servers that pushed
-// back, +/-50 % (so that pushed-back agents do not return in step), else the
-// policy's exponential backoff.
-std::chrono::milliseconds pass_wait(protocol::ConnectionPolicy& policy,
-                                    std::optional<std::chrono::milliseconds> retry_after,
-                                    double r) {
-    if (retry_after) {
-        return protocol::apply_jitter(*retry_after, 0.5, r);
-    }
-    return policy.pass_failed(r);
-}
-
-// What the server said when it pushed the connection back, if it did.
-std::optional<std::chrono::milliseconds> push_back_of(const tls::TlsStream& /*stream*/) {
-    return std::nullopt;
-}
-
 }  // namespace
 
 SimAgent::SimAgent(
@@ -147,14 +130,13 @@ asio::awaitable<void> SimAgent::live(int target) {
     const int first_target = target;
     std::vector<std::string> pass;  // the candidates of the current pass
     std::size_t next = 0;
-    // The longest retry-after a server of this pass pushed back with.
-    std::optional<std::chrono::milliseconds> retry_after;
     while (!fleet_.stopping() && !parked_) {
         Attempt result = co_await attempt(target);
         result.initial = initial;
         fleet_.on_attempt(result);
         if (result.pushed_back) {
-            retry_after = std::max(retry_after.value_or(std::chrono::milliseconds{0}), *result.pushed_back);
+            // A failed candidate: the next one now; the pass's wait is the policy's.
+            policy_.pushed_back(*result.pushed_back);
         }
         if (result.established) {
             initial = false;
@@ -183,14 +165,13 @@ asio::awaitable<void> SimAgent::live(int target) {
         if (next >= pass.size()) {
             // A full pass failed (or there is no list): back off, then start over.
             if (!result.established) {
-                asio::steady_timer pause(fleet_.io(), pass_wait(policy_, retry_after, unit_random()));
+                asio::steady_timer pause(fleet_.io(), policy_.pass_failed(unit_random()));
                 error_code ignored;
                 auto token = asio::redirect_error(asio::use_awaitable, ignored);
                 co_await pause.async_wait(token);
             }
             pass = policy_.candidates();
             next = 0;
-            retry_after.reset();
         }
         target = next < pass.size() ? fleet_.server_index(pass[next++]) : first_target;
         if (target < 0) {
@@ -267,8 +248,8 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
 
     ec = co_await stream->handshake();
     if (ec) {
-        result.pushed_back = push_back_of(*stream);
-        if (result.pushed_back) {
+        if (const auto pushed = stream->push_back()) {
+            result.pushed_back = pushed->retry_after;
             result.failure = "pushed back";
         } else {
             result.failure =
