@@ -22,6 +22,7 @@ SharedState::SharedState(Options options_in,
                       HookSettings{
                           options.hook, options.hook_concurrency, options.hook_timeout, options.hook_queue},
                       metrics)),
+      admission(metrics, options.threads),
       agent_settings{options.name, options.handshake_timeout, options.heartbeat_interval},
       snapshot_(std::make_shared<const ClusterSnapshot>(empty_snapshot())) {}
 

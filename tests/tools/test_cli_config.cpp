@@ -84,11 +84,12 @@ TEST_CASE("config list shows every key, marking defaults") {
           "agentlb.ca.cert.renewal.fraction        0.67         default  global\n"
           "ca.framework.cert.automatic.renewal     true         default  global\n"
           "ca.framework.cert.expiry.alert.period   15d          default  global\n"
-          "agentlb.ca.expired.cert.grace.period    0            default  global\n");
+          "agentlb.ca.expired.cert.grace.period    0            default  global\n"
+          "agentlb.handshake.max.inflight          0            default  global\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
     REQUIRE(json.is_array());
-    REQUIRE(json.size() == 19);
+    REQUIRE(json.size() == 20);
     const nlohmann::json global{{"zone", nullptr}, {"cluster", nullptr}};
     auto entry = [&global](const std::string& name, const std::string& value, bool is_default) {
         nlohmann::json e{{"name", name}, {"value", value}, {"default", is_default}};

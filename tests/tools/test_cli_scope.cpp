@@ -45,11 +45,11 @@ TEST_CASE("config set --zone/--cluster stores a scoped value, and config list sh
           "host  ms4    set     zone z1\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
-    REQUIRE(json.size() == 21);
-    CHECK(json[19] ==
+    REQUIRE(json.size() == 22);
+    CHECK(json[20] ==
           nlohmann::json{
               {"name", "host"}, {"value", "ms4"}, {"default", false}, {"zone", "z1"}, {"cluster", nullptr}});
-    CHECK(json[20] == nlohmann::json{{"name", kAlgorithm},
+    CHECK(json[21] == nlohmann::json{{"name", kAlgorithm},
                                      {"value", "shuffle"},
                                      {"default", false},
                                      {"zone", "z1"},
@@ -93,7 +93,8 @@ TEST_CASE("config list --effective --host shows each key's value for the host an
           "agentlb.ca.cert.renewal.fraction        0.67         default\n"
           "ca.framework.cert.automatic.renewal     true         default\n"
           "ca.framework.cert.expiry.alert.period   15d          default\n"
-          "agentlb.ca.expired.cert.grace.period    0            default\n");
+          "agentlb.ca.expired.cert.grace.period    0            default\n"
+          "agentlb.handshake.max.inflight          0            default\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list", "--effective", "--host", "H1"});
     CHECK(
