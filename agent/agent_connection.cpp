@@ -25,6 +25,10 @@ namespace {
 // After a switch the old session stays this long (see ServerSession::retire).
 constexpr milliseconds kHandoverGrace{500};
 
+const char* handshake_text(const ServerSession& session) {
+    return session.resumed() ? "resumed" : "full handshake";
+}
+
 }  // namespace
 
 asio::awaitable<DialOutcome> Agent::dial(const std::string& entry) {
@@ -100,20 +104,22 @@ void Agent::adopt(const std::shared_ptr<ServerSession>& session, const std::stri
     policy_.connected();
     const auto& welcome = session->welcome();
     if (old) {
-        spdlog::info("switched from {} to {} (server {}){}",
+        spdlog::info("switched from {} to {} (server {}, {}){}",
                      old->entry(),
                      session->entry(),
                      util::peer_text(welcome.server),
+                     handshake_text(*session),
                      why.empty() ? "" : ": " + why);
         // Make-before-break: the new session is up before the old one goes.
         old->retire(kHandoverGrace, "switched to " + session->entry());
         std::erase_if(retiring_, [](const std::weak_ptr<ServerSession>& s) { return s.expired(); });
         retiring_.push_back(old);
     } else {
-        spdlog::info("connected to {} (server {}, host id {})",
+        spdlog::info("connected to {} (server {}, host id {}, {})",
                      session->entry(),
                      util::peer_text(welcome.server),
-                     welcome.host_id);
+                     welcome.host_id,
+                     handshake_text(*session));
     }
     session->start(*this);
     // The check interval counts from the connect.

@@ -9,6 +9,7 @@
 #include "certs/inspect.hpp"
 #include "certs/keys.hpp"
 #include "certs/pem.hpp"
+#include "common/tls/client_tickets.hpp"
 #include "common/tls/context.hpp"
 #include "common/util/rfc3339.hpp"
 #include "common/util/text.hpp"
@@ -157,6 +158,11 @@ Result<std::shared_ptr<SSL_CTX>> detail::client_context_for(const Credentials& c
         {credentials.ca_pem, credentials.cert_pem, credentials.key_pem, std::move(chain).value()});
     if (!context) {
         return fail(context.error());
+    }
+    // The ticket hangs on this context: new credentials (a new context)
+    // start without one.
+    if (auto kept = tls::keep_client_tickets(context->get()); !kept) {
+        return fail(kept.error());
     }
     return std::shared_ptr<SSL_CTX>(context->release(), tls::SslCtxDeleter{});
 }

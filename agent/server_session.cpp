@@ -1,6 +1,7 @@
 #include "agent/server_session.hpp"
 
 #include "common/lb/endpoint.hpp"
+#include "common/tls/client_tickets.hpp"
 #include "common/tls/context.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/frame_writer.hpp"
@@ -72,7 +73,10 @@ ServerSession::ServerSession(tcp::socket socket,
       machine_(Machine::Settings{entry_, timeouts.welcome, timeouts.heartbeat}),
       write_signal_(stream_.get_executor()),
       timer_(stream_.get_executor()),
-      retire_timer_(stream_.get_executor()) {}
+      retire_timer_(stream_.get_executor()) {
+    // Whichever server this is: they all decrypt each other's tickets.
+    tls::offer_client_ticket(stream_.native_handle());
+}
 
 ServerSession::~ServerSession() = default;
 

@@ -101,6 +101,8 @@ public:
 
     const std::string& entry() const { return entry_; }
     const wire::Welcome& welcome() const { return welcome_; }
+    // The TLS handshake resumed a session from the kept ticket.
+    bool resumed() const { return stream_.resumed(); }
     bool is_open() const { return !closing_; }
 
 private:

@@ -169,13 +169,16 @@ asio::awaitable<void> AgentSession::handshake() {
         }
         const auto reason =
             classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), false);
-        state_->metrics.count_handshake(reason);
+        state_->metrics.count_handshake(reason, HandshakeKind::full);
         spdlog::warn("refused {}: {}: {}", who(), reason, util::peer_text(detail, 256));
         feed([](protocol::ServerMachine& m) {
             return m.on_abort(CloseReason::handshake_failed, {}, protocol::Clock::now());
         });
         co_return;
     }
+    // A resumed session ran no verify callback: agent_certificate() checks
+    // the session's certificate (revocation, expiry) as for a full one.
+    resumed_ = stream_.resumed();
     auto certificate = tls::agent_certificate(stream_.native_handle(), state_->revoked.get());
     {
         X509* peer = SSL_get0_peer_certificate(stream_.native_handle());
@@ -267,7 +270,7 @@ void AgentSession::carry_out(protocol::Actions actions) {
             state_->registry.add(recording->host_id, self);
             registered_ = true;
             state_->metrics.agents_connected.fetch_add(1);
-            state_->metrics.count_handshake("ok");
+            state_->metrics.count_handshake("ok", handshake_kind());
             asio::co_spawn(
                 stream_.get_executor(),
                 [self, host_id = recording->host_id] { return self->record(host_id); },
@@ -278,11 +281,14 @@ void AgentSession::carry_out(protocol::Actions actions) {
                 std::lock_guard lock(status_mutex_);
                 connected_since_ = util::unix_now();
             }
-            spdlog::debug("{}: welcome (host id {}, zone {}{})",
+            spdlog::debug("{}: welcome (host id {}, zone {}, {}{})",
                           who(),
                           machine_.host_id(),
                           machine_.zone(),
+                          resumed_ ? "resumed" : "full handshake",
                           welcomed->corrected ? ", with a correction" : "");
+            // After what this handler writes (welcome, the first list).
+            asio::post(stream_.get_executor(), [self] { self->send_ticket(); });
             if (state_->hooks) {
                 hook_connected_ = true;
                 state_->post_hook(
@@ -396,6 +402,9 @@ void AgentSession::flush() {
     flushed.blocked = write_waiting_;
     if (!write_waiting_) {
         flushed = outbox_.flush(stream_);
+        if (!flushed.blocked && !flushed.error) {
+            flush_ticket(flushed);
+        }
     }
     // The machine decides on what waits (a reader too slow is dropped).
     feed([&flushed, queued = outbox_.size()](protocol::ServerMachine& m) {

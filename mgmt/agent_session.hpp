@@ -29,6 +29,7 @@
 #include "mgmt/ca_set.hpp"
 #include "mgmt/cluster_state.hpp"
 #include "mgmt/frame_outbox.hpp"
+#include "mgmt/metrics.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -98,6 +99,9 @@ public:
 private:
     // How far the session has come in ending (the machine says why).
     enum class Ending : std::uint8_t { no, flushing, done };
+    // The session ticket: none yet, due (asked for at the next flush),
+    // being written, or done with (sent, or none for this session).
+    enum class Ticket : std::uint8_t { none, due, writing, done };
 
     boost::asio::awaitable<void> handshake();
     boost::asio::awaitable<void> look_up(protocol::LookupHost request);
@@ -120,6 +124,16 @@ private:
     void apply_now(const std::shared_ptr<const ClusterSnapshot>& snapshot);
     void send(const wire::Message& message);
     void flush();
+    // TLS 1.3 resumption (agent_session_ticket.cpp): one session ticket,
+    // asked for once `welcome` and what came with it are written and sent
+    // through flush(), off the handshake's critical path.
+    void send_ticket();
+    // Within flush(), once every frame is out: writes the ticket (asking
+    // for it first when due); a full socket or an error lands in `flushed`.
+    void flush_ticket(FrameOutbox::Flushed& flushed);
+    HandshakeKind handshake_kind() const {
+        return resumed_ ? HandshakeKind::resumed : HandshakeKind::full;
+    }
     // The one close path.
     void close(const protocol::Close& close);
     void log_close(const protocol::Close& close) const;
@@ -150,6 +164,8 @@ private:
     std::int64_t connected_since_ = 0;  // for status(), under status_mutex_
     Ending ending_ = Ending::no;
     bool write_waiting_ = false;  // a wait for writability is armed
+    bool resumed_ = false;        // the TLS handshake resumed a session (a ticket)
+    Ticket ticket_ = Ticket::none;
     bool registered_ = false;     // in the registry and counted as connected
     // Welcomed from the snapshot: the record is written when the store is back.
     bool record_deferred_ = false;

@@ -33,7 +33,7 @@ void AgentSession::log_close(const protocol::Close& close) const {
     const auto reason = close.reason;
     if (protocol::is_refusal(reason) && !registered_) {
         const auto label = protocol::close_reason_text(reason);
-        state_->metrics.count_handshake(label);
+        state_->metrics.count_handshake(label, handshake_kind());
         // The machine escaped the peer's part of the detail already. A
         // drain refuses every hello by design: not a warning.
         spdlog::log(reason == CloseReason::draining ? spdlog::level::info : spdlog::level::warn,

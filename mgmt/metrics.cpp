@@ -32,13 +32,14 @@ void Histogram::render(std::string& out, std::string_view name) const {
     out += fmt::format("{}_count {}\n", name, total);
 }
 
-void Metrics::count_handshake(std::string_view result) {
+void Metrics::count_handshake(std::string_view result, HandshakeKind kind) {
     std::lock_guard lock(mutex_);
     auto it = handshakes_.find(result);
     if (it == handshakes_.end()) {
-        it = handshakes_.emplace(std::string(result), 0).first;
+        it = handshakes_.emplace(std::string(result), std::array<std::uint64_t, kHandshakeKindTexts.size()>{})
+                 .first;
     }
-    ++it->second;
+    ++it->second[static_cast<std::size_t>(kind)];
 }
 
 void Metrics::count_enrollment(std::string_view result) {
@@ -51,9 +52,13 @@ void Metrics::count_enrollment(std::string_view result) {
 }
 
 std::uint64_t Metrics::handshakes(std::string_view result) const {
+    return handshakes(result, HandshakeKind::full) + handshakes(result, HandshakeKind::resumed);
+}
+
+std::uint64_t Metrics::handshakes(std::string_view result, HandshakeKind kind) const {
     std::lock_guard lock(mutex_);
     auto it = handshakes_.find(result);
-    return it == handshakes_.end() ? 0 : it->second;
+    return it == handshakes_.end() ? 0 : it->second[static_cast<std::size_t>(kind)];
 }
 
 std::uint64_t Metrics::enrollments(std::string_view result) const {
@@ -124,16 +129,23 @@ std::string Metrics::render() const {
                            migrations_[i].load());
     }
 
-    out += "# HELP agentlb_handshakes_total Agent connections by outcome (ok or the refusal reason).\n";
+    out += "# HELP agentlb_handshakes_total Agent connections by outcome (ok or the refusal reason) and "
+           "TLS handshake kind (full, or resumed from a session ticket).\n";
     out += "# TYPE agentlb_handshakes_total counter\n";
     {
         std::lock_guard lock(mutex_);
         if (handshakes_.find("ok") == handshakes_.end()) {
-            out += "agentlb_handshakes_total{result=\"ok\"} 0\n";
+            for (const auto kind : kHandshakeKindTexts) {
+                out += fmt::format("agentlb_handshakes_total{{result=\"ok\",kind=\"{}\"}} 0\n", kind);
+            }
         }
-        for (const auto& [result, count] : handshakes_) {
-            out += fmt::format(
-                "agentlb_handshakes_total{{result=\"{}\"}} {}\n", escape_label_value(result), count);
+        for (const auto& [result, counts] : handshakes_) {
+            for (std::size_t i = 0; i < kHandshakeKindTexts.size(); ++i) {
+                out += fmt::format("agentlb_handshakes_total{{result=\"{}\",kind=\"{}\"}} {}\n",
+                                   escape_label_value(result),
+                                   kHandshakeKindTexts[i],
+                                   counts[i]);
+            }
         }
     }
 

@@ -44,6 +44,12 @@ enum class RenewalResult : std::uint8_t { ok, refused, failed };
 inline constexpr std::array<std::string_view, 2> kRenewalKindTexts{"agent", "server"};
 inline constexpr std::array<std::string_view, 3> kRenewalResultTexts{"ok", "refused", "failed"};
 
+// agentlb_handshakes_total's `kind`: a full TLS handshake or a resumed one
+// (a session ticket). A handshake that failed counts as full: a refused
+// ticket falls back to a full handshake.
+enum class HandshakeKind : std::uint8_t { full, resumed };
+inline constexpr std::array<std::string_view, 2> kHandshakeKindTexts{"full", "resumed"};
+
 // This server's state as the store holds it (agentlb_server_state).
 inline constexpr std::array<std::string_view, 4> kServerStateTexts{"up", "preparing", "maintenance", "down"};
 
@@ -115,10 +121,12 @@ public:
     void set_server_state(std::string_view state);
 
     // `result` is "ok" or a short refusal reason ("no_certificate", "timeout", ...).
-    void count_handshake(std::string_view result);
+    void count_handshake(std::string_view result, HandshakeKind kind);
     void count_enrollment(std::string_view result);
 
+    // Of both kinds.
     std::uint64_t handshakes(std::string_view result) const;
+    std::uint64_t handshakes(std::string_view result, HandshakeKind kind) const;
     std::uint64_t enrollments(std::string_view result) const;
 
     std::string render() const;
@@ -133,7 +141,8 @@ private:
 
     std::array<std::atomic<std::uint64_t>, kMigrationReasonTexts.size()> migrations_{};
     mutable std::mutex mutex_;
-    std::map<std::string, std::uint64_t, std::less<>> handshakes_;
+    // By result, then by kind (kHandshakeKindTexts' order).
+    std::map<std::string, std::array<std::uint64_t, kHandshakeKindTexts.size()>, std::less<>> handshakes_;
     std::map<std::string, std::uint64_t, std::less<>> enrollments_;
 };
 

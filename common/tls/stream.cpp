@@ -224,6 +224,28 @@ error_code TlsStream::write_now(const void* data, std::size_t n, tcp::socket::wa
     return on_failure(ssl_error, saved_errno);
 }
 
+error_code TlsStream::flush_now(tcp::socket::wait_type& want) {
+    if (closed_) {
+        return asio::error::operation_aborted;
+    }
+    if (SSL_in_init(ssl_.get()) == 0) {
+        return {};
+    }
+    ERR_clear_error();
+    errno = 0;
+    const int ret = SSL_do_handshake(ssl_.get());
+    if (ret == 1) {
+        return {};
+    }
+    const int saved_errno = errno;
+    const int ssl_error = SSL_get_error(ssl_.get(), ret);
+    if (ssl_error == SSL_ERROR_WANT_WRITE || ssl_error == SSL_ERROR_WANT_READ) {
+        want = ssl_error == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
+        return asio::error::would_block;
+    }
+    return on_failure(ssl_error, saved_errno);
+}
+
 bool TlsStream::has_pending() const noexcept {
     return !closed_ && SSL_has_pending(ssl_.get()) == 1;
 }

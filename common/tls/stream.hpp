@@ -95,6 +95,10 @@ public:
     bool has_pending() const noexcept;
     // Sends close_notify if the socket takes it at once; never waits.
     void shutdown_now() noexcept;
+    // Writes what OpenSSL queued outside a write (a session ticket asked
+    // for with request_session_ticket()): one attempt, as write_now(); no
+    // error when nothing was queued.
+    boost::system::error_code flush_now(boost::asio::ip::tcp::socket::wait_type& want);
 
     // Closes the socket, which ends pending operations with operation_aborted.
     // Idempotent; no SSL call touches the descriptor afterwards.

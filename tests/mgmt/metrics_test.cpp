@@ -23,15 +23,20 @@ TEST_CASE("metrics render in Prometheus text format with every documented family
     metrics.pushes_acked = 7;
     metrics.pushes_unacked = 2;
     metrics.pushes_unanswered = 4;
-    metrics.count_handshake("ok");
-    metrics.count_handshake("ok");
-    metrics.count_handshake("no_certificate");
+    metrics.count_handshake("ok", HandshakeKind::full);
+    metrics.count_handshake("ok", HandshakeKind::resumed);
+    metrics.count_handshake("no_certificate", HandshakeKind::full);
     metrics.count_enrollment("refused");
     const auto text = metrics.render();
 
     CHECK(metric_value(text, "agentlb_agents_connected") == 3.0);
     CHECK(metric_value(text, "agentlb_handshakes_total{result=\"ok\"}") == 2.0);
     CHECK(metric_value(text, "agentlb_handshakes_total{result=\"no_certificate\"}") == 1.0);
+    // Each result by TLS handshake kind; a refused one counts as full.
+    CHECK(metric_value(text, "agentlb_handshakes_total{result=\"ok\",kind=\"full\"}") == 1.0);
+    CHECK(metric_value(text, "agentlb_handshakes_total{result=\"ok\",kind=\"resumed\"}") == 1.0);
+    CHECK(metric_value(text, "agentlb_handshakes_total{kind=\"full\"}") == 2.0);
+    CHECK(metric_value(text, "agentlb_handshakes_total{result=\"no_certificate\",kind=\"resumed\"}") == 0.0);
     CHECK(metric_value(text, "agentlb_pushes_sent_total") == 10.0);
     CHECK(metric_value(text, "agentlb_pushes_acked_total") == 7.0);
     CHECK(metric_value(text, "agentlb_pushes_unacked") == 2.0);

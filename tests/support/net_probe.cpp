@@ -6,9 +6,11 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <netinet/in.h>
 #include <poll.h>
@@ -235,16 +237,76 @@ HttpResponse http_get(std::uint16_t port, const std::string& path, std::chrono::
     return response;
 }
 
+namespace {
+
+struct Sample {
+    std::string name;
+    std::map<std::string, std::string> labels;
+};
+
+// "name{a=\"x\",b=\"y\"}" (values with \\ \" \n escapes) -> its parts; nothing when malformed.
+std::optional<Sample> parse_sample(const std::string& text) {
+    Sample sample;
+    const auto brace = text.find('{');
+    sample.name = text.substr(0, brace);
+    if (brace == std::string::npos) {
+        return sample;
+    }
+    std::size_t i = brace + 1;
+    while (i < text.size() && text[i] != '}') {
+        const auto equals = text.find('=', i);
+        if (equals == std::string::npos || equals + 1 >= text.size() || text[equals + 1] != '"') {
+            return std::nullopt;
+        }
+        std::string key = text.substr(i, equals - i);
+        std::string value;
+        i = equals + 2;
+        for (; i < text.size() && text[i] != '"'; ++i) {
+            if (text[i] == '\\' && i + 1 < text.size()) {
+                ++i;
+            }
+            value += text[i];
+        }
+        if (i >= text.size()) {
+            return std::nullopt;
+        }
+        sample.labels[std::move(key)] = std::move(value);
+        ++i;  // the closing quote
+        if (i < text.size() && text[i] == ',') {
+            ++i;
+        }
+    }
+    return sample;
+}
+
+}  // namespace
+
 std::optional<double> metric_value(const std::string& metrics_text, const std::string& sample) {
+    const auto wanted = parse_sample(sample);
+    if (!wanted) {
+        return std::nullopt;
+    }
+    std::optional<double> sum;
     std::istringstream in(metrics_text);
     std::string line;
     while (std::getline(in, line)) {
-        if (line.size() > sample.size() && line.compare(0, sample.size(), sample) == 0 &&
-            line[sample.size()] == ' ') {
-            return std::stod(line.substr(sample.size() + 1));
+        const auto space = line.rfind(' ');
+        if (line.empty() || line[0] == '#' || space == std::string::npos) {
+            continue;
+        }
+        const auto found = parse_sample(line.substr(0, space));
+        if (!found || found->name != wanted->name) {
+            continue;
+        }
+        const bool matches = std::all_of(wanted->labels.begin(), wanted->labels.end(), [&](const auto& label) {
+            const auto it = found->labels.find(label.first);
+            return it != found->labels.end() && it->second == label.second;
+        });
+        if (matches) {
+            sum = sum.value_or(0.0) + std::stod(line.substr(space + 1));
         }
     }
-    return std::nullopt;
+    return sum;
 }
 
 }  // namespace agentlb::test

@@ -66,7 +66,9 @@ struct HttpResponse {
 HttpResponse http_get(std::uint16_t port, const std::string& path, std::chrono::milliseconds timeout = 3s);
 
 // The value of one Prometheus sample ("name" or "name{label=\"v\"}") in a
-// /metrics text; nothing when absent.
+// /metrics text; nothing when absent. Labels the request leaves out are
+// summed over, as PromQL's sum() would: "x{result=\"ok\"}" adds up
+// x{result="ok",kind="full"} and x{result="ok",kind="resumed"}.
 std::optional<double> metric_value(const std::string& metrics_text, const std::string& sample);
 
 }  // namespace agentlb::test

@@ -1,0 +1,32 @@
+#include "common/tls/server_tickets.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+
+namespace agentlb::tls {
+
+std::chrono::seconds ticket_lifetime(std::chrono::seconds configured,
+                                     std::int64_t certificate_not_after,
+                                     std::int64_t now) {
+    const std::chrono::seconds left{std::max<std::int64_t>(0, certificate_not_after - now)};
+    return std::max(std::chrono::seconds(0), std::min(configured, left));
+}
+
+bool request_session_ticket(SSL* ssl, std::chrono::seconds lifetime) {
+    SSL_SESSION* session = SSL_get_session(ssl);
+    if (session == nullptr || lifetime.count() <= 0) {
+        return false;
+    }
+    // The ticket carries the session's timeout: OpenSSL sends it as the
+    // lifetime hint and refuses the ticket once it has passed (tested in
+    // stream_ticket_test.cpp).
+    SSL_SESSION_set_timeout(session, static_cast<long>(lifetime.count()));
+    ERR_clear_error();
+    const bool queued = SSL_new_session_ticket(ssl) == 1;
+    ERR_clear_error();
+    return queued;
+}
+
+}  // namespace agentlb::tls
