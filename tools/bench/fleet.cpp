@@ -62,12 +62,17 @@ asio::ip::address_v4 Fleet::source_address(std::size_t global_index) const {
 
 void Fleet::on_attempt(const Attempt& attempt) {
     ConnectStats* stats = attempt.initial && phase_ != nullptr ? phase_ : &background_;
+    if (attempt.initial && attempt.pushed_back) {
+        // Not an outcome: the agent dials again after the retry-after, still in flight.
+        ++stats->pushed_back;
+        return;
+    }
     ++stats->attempts;
     if (attempt.offered_ticket) {
         ++stats->offered_ticket;
     }
     if (attempt.pushed_back) {
-        ++stats->pushed_back;
+        ++stats->pushed_back;  // also a failure, "pushed back"
     }
     if (attempt.established) {
         ++stats->established;

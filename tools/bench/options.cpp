@@ -69,7 +69,9 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("mgmt-arg", po::value<std::vector<std::string>>(), "extra argument for agentlb-mgmt (repeatable), "
                                                             "e.g. --mgmt-arg=--heartbeat-interval=5")
         ("rate", po::value<double>()->default_value(2000), "new sessions per second, 0 = no limit")
-        ("inflight", po::value<int>()->default_value(200), "sessions setting up at once")
+        ("inflight", po::value<int>()->default_value(100),
+            "sessions setting up at once (below a server's admission limit, 128 with 2 threads, so that "
+            "connect measures handshakes, not push-backs)")
         ("resume-sample", po::value<std::size_t>()->default_value(2000),
             "sessions closed and reopened with the ticket each was sent, to measure resumption (at "
             "most N; 0 = skip, except that storm needs one and then takes min(N, 2000))")

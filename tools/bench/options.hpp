@@ -31,7 +31,7 @@ struct BenchOptions {
     int mgmt_threads = 2;
     std::vector<std::string> mgmt_args;
     double rate = 2000;                // new sessions per second, all workers together; 0 = no limit
-    int inflight = 200;                // sessions setting up at once, all workers together
+    int inflight = 100;                // sessions setting up at once, all workers together
     std::size_t resume_sample = 2000;  // at most agents; 0 = skip
     std::size_t agents_per_worker = 15000;
     int steady_seconds = 30;

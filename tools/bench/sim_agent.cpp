@@ -159,6 +159,18 @@ asio::awaitable<void> SimAgent::live(int target) {
             }
             pass = policy_.candidates();
             next = 0;
+        } else if (initial && result.pushed_back) {
+            // The phase places each agent on its server: a push-back there
+            // means wait the retry-after (+/-50 %, as the policy would after a
+            // pass) and dial the same server again, not move to the next one.
+            asio::steady_timer pause(
+                fleet_.io(),
+                protocol::apply_jitter(*result.pushed_back, protocol::kPushBackJitter, unit_random()));
+            error_code ignored;
+            auto token = asio::redirect_error(asio::use_awaitable, ignored);
+            co_await pause.async_wait(token);
+            policy_.connected();  // forget the push-back: no pass is under way
+            continue;
         } else if (initial) {
             break;  // the phase counts the failure; an initial failure is not retried
         }
