@@ -9,6 +9,7 @@
 #include "certs/issued_certificate.hpp"
 #include "common/util/result.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -87,6 +88,12 @@ public:
     // server: keyUsage digitalSignature, extendedKeyUsage serverAuth+clientAuth.
     // Safe to call from several threads at once.
     Result<IssuedCertificate> issue(std::string_view csr_pem, const IssueOptions& options) const;
+
+    // 32 bytes derived with HKDF-SHA256 from this CA's private key (its DER)
+    // and `info` (ca_derive.cpp): a secret every holder of the key computes
+    // alike and nobody else can, without the key leaving this object (the
+    // wrapping key of the shared TLS ticket keys). Safe from several threads.
+    Result<std::array<unsigned char, 32>> derive_secret(std::string_view info) const;
 
 private:
     CertificateAuthority(X509Ptr certificate, EvpPkeyPtr key, std::vector<X509Ptr> chain);

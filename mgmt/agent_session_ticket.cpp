@@ -5,7 +5,7 @@
 // its `welcome`, when the session is idle.
 
 #include "certs/inspect.hpp"
-#include "common/lb/certificate_settings.hpp"
+#include "common/lb/ticket_settings.hpp"
 #include "common/tls/server_tickets.hpp"
 #include "common/util/clock.hpp"
 #include "mgmt/agent_session.hpp"
@@ -20,20 +20,11 @@ namespace agentlb::mgmt {
 
 namespace {
 
-constexpr std::string_view kTicketLifetimeKey = "agentlb.tls.ticket.lifetime";
-constexpr std::chrono::seconds kDefaultTicketLifetime = std::chrono::hours(1);
-
-// The global value (validated when written); one that does not parse gets the default.
+// The global value (validated when written); a stored value that does not
+// parse (written by hand into the store) gets the default.
 std::chrono::seconds configured_ticket_lifetime(const ClusterSnapshot& snapshot) {
-    const auto it = snapshot.scoped.global.find(std::string(kTicketLifetimeKey));
-    if (it == snapshot.scoped.global.end()) {
-        return kDefaultTicketLifetime;
-    }
-    if (it->second == "0") {
-        return std::chrono::seconds(0);
-    }
-    auto parsed = lb::parse_certificate_duration(it->second);
-    return parsed ? *parsed : kDefaultTicketLifetime;
+    auto settings = lb::ticket_settings_from_config(snapshot.scoped.global);
+    return settings ? settings->lifetime : lb::kDefaultTicketLifetime;
 }
 
 }  // namespace

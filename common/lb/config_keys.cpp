@@ -6,6 +6,7 @@
 #include "common/lb/message_budget.hpp"
 #include "common/lb/rebalance_settings.hpp"
 #include "common/lb/text.hpp"
+#include "common/lb/ticket_settings.hpp"
 
 #include <algorithm>
 #include <string>
@@ -120,6 +121,14 @@ const std::vector<ConfigKeyInfo>& config_keys() {
          "agent handshakes a management server runs at once (accept until welcome); a connection beyond "
          "that is told to try another server or to come back later; 0 = 64 per I/O thread (--threads), 0 "
          "to 100000 (global only)"},
+        {kTicketLifetimeKey,
+         "1h",
+         "how long a TLS session ticket lets an agent resume (on any server), never beyond its certificate, "
+         "0 to 7d; 0 = servers send no tickets (global only)"},
+        {kTicketRotationKey,
+         "12h",
+         "how often the servers' shared ticket key is replaced; the previous key still resumes for one more "
+         "period, older ones never; 10s to 30d, not below agentlb.tls.ticket.lifetime (global only)"},
     };
     return keys;
 }
@@ -167,6 +176,10 @@ Status validate_config(std::string_view key, std::string_view value) {
         auto valid = validate_certificate_value(key, value);
         return valid ? success() : with_key(key, valid.error());
     }
+    if (is_ticket_key(key)) {
+        auto valid = validate_ticket_value(key, value);
+        return valid ? success() : with_key(key, valid.error());
+    }
     std::string known;
     for (const ConfigKeyInfo& info : config_keys()) {
         known += known.empty() ? "" : ", ";
@@ -182,6 +195,10 @@ Status validate_config_with(std::string_view key,
         const auto it = stored.find(std::string(name));
         return it == stored.end() ? std::string() : it->second;
     };
+    if (is_ticket_key(key)) {
+        auto valid = validate_ticket_value_with(key, value, stored);
+        return valid ? success() : with_key(key, valid.error());
+    }
     if (key == kWeightsKey) {
         // An unset or corrupt stored `host` has no entries: every address is refused.
         auto hosts = parse_host_list(stored_value(kHostKey));

@@ -75,7 +75,8 @@ struct ConfigKeyInfo {
 };
 
 // In the order of the documentation: host, algorithm, check interval,
-// weights, the rebalancer's keys (rebalance_settings.hpp), then the kServerKeys.
+// weights, the rebalancer's keys (rebalance_settings.hpp), the kServerKeys, the
+// certificate keys, then the ticket keys (ticket_settings.hpp).
 const std::vector<ConfigKeyInfo>& config_keys();
 
 // Validates a value before it is stored. Every message starts with the key

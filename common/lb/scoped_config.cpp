@@ -3,6 +3,7 @@
 #include "common/lb/certificate_settings.hpp"
 #include "common/lb/config_keys.hpp"
 #include "common/lb/text.hpp"
+#include "common/lb/ticket_settings.hpp"
 #include "common/util/zone_name.hpp"
 
 namespace agentlb::lb {
@@ -37,7 +38,7 @@ Status check_scope(const ConfigScope& scope) {
 }
 
 bool is_server_only_key(std::string_view key) {
-    if (is_certificate_server_only_key(key)) {
+    if (is_certificate_server_only_key(key) || is_ticket_key(key)) {
         return true;
     }
     for (const ServerKey* server_key : kServerKeys) {

@@ -1,6 +1,7 @@
 #include "common/store/migrations.hpp"
 
 #include "common/store/migration_ca_chain.hpp"
+#include "common/store/migration_ticket_keys.hpp"
 
 namespace agentlb::store {
 
@@ -276,6 +277,8 @@ const std::array<Migration, kSchemaVersion> kMigrations = {{
     )sql"},
     // v8: the chain of an imported CA (migration_ca_chain.hpp).
     kCaChainMigration,
+    // v9: TLS session ticket keys shared by the servers (migration_ticket_keys.hpp).
+    kTicketKeysMigration,
 }};
 
 }  // namespace agentlb::store

@@ -171,5 +171,6 @@ private:
 inline constexpr std::int64_t kLockMigration = 0x6167656e746c6201;  // "agentlb" 1
 inline constexpr std::int64_t kLockEnrollment = 0x6167656e746c6202;
 inline constexpr std::int64_t kLockServers = 0x6167656e746c6203;
+inline constexpr std::int64_t kLockTicketKeys = 0x6167656e746c6204;
 
 }  // namespace agentlb::store

@@ -78,6 +78,23 @@ std::int64_t Query::int64(int column) const {
     return sqlite3_column_int64(statement_, column);
 }
 
+Query& Query::bind_blob(int index, std::string_view bytes) {
+    int rc = sqlite3_bind_blob64(statement_, index, non_null(bytes), bytes.size(), SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) {
+        connection_.throw_error(rc, what_);
+    }
+    return *this;
+}
+
+std::string Query::blob(int column) const {
+    const void* data = sqlite3_column_blob(statement_, column);
+    if (data == nullptr) {
+        return {};
+    }
+    return std::string(static_cast<const char*>(data),
+                       static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
+}
+
 std::string Query::text(int column) const {
     const unsigned char* data = sqlite3_column_text(statement_, column);
     if (data == nullptr) {

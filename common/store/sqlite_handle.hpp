@@ -38,6 +38,7 @@ public:
     Query& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
     Query& bind(int index, const std::optional<std::string>& value);   // nullopt binds NULL
     Query& bind(int index, const std::optional<std::int64_t>& value);  // nullopt binds NULL
+    Query& bind_blob(int index, std::string_view bytes);
 
     // True while there is a row to read; false once done.
     bool step();
@@ -49,6 +50,7 @@ public:
     std::string text(int column) const;
     std::optional<std::string> optional_text(int column) const;
     std::optional<std::int64_t> optional_int64(int column) const;
+    std::string blob(int column) const;
 
 private:
     Connection& connection_;

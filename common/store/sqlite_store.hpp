@@ -92,6 +92,11 @@ public:
     std::vector<RebalanceRequest> rebalance_requests_after(std::int64_t id) override;
     std::int64_t last_rebalance_id() override;
 
+    std::vector<TicketKeyRecord> ensure_ticket_keys(std::int64_t now,
+                                                    std::int64_t rotation_seconds,
+                                                    const TicketKeyMaker& maker) override;
+    std::vector<TicketKeyRecord> ticket_keys() override;
+
     StoreContents export_contents() override;
     Status import_contents(const StoreContents& contents) override;
 

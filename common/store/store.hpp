@@ -209,7 +209,8 @@ struct TokenRecord {
 // Everything `agentlbctl db copy` moves from one store to another. Not
 // copied: the management servers' rows (maintenance requests included), the
 // superseded sessions and rebalance requests (servers register again on the
-// new store), and hosts' connected_to (no session is
+// new store), the TLS ticket keys (the new store's servers make their own:
+// agents resume no session across the move), and hosts' connected_to (no session is
 // recorded in a store no server has used yet).
 struct StoreContents {
     std::map<std::string, std::string> config;
@@ -222,6 +223,29 @@ struct StoreContents {
     std::int64_t generation = 0;
     std::int64_t last_host_id = 0;  // the highest id ever given, removed hosts' included
 };
+
+// A TLS session ticket key shared by the management servers (schema v9,
+// sqlite_store_ticket_keys.cpp, postgres_store_ticket_keys.cpp). The store
+// holds it wrapped: only a holder of the CA's private key can read it
+// (common/tls/ticket_key_wrap.hpp), so the database alone gives nobody the
+// keys that let an agent resume with a server.
+struct TicketKeyRecord {
+    std::string name;     // 16 bytes, random; the key's name in every ticket
+    std::string wrapped;  // the key material, encrypted
+    std::int64_t created_at = 0;
+};
+
+// What ensure_ticket_keys asks of its caller, who alone can wrap and unwrap.
+struct TicketKeyMaker {
+    // A new key: name and wrapped (created_at is the store's `now`).
+    std::function<TicketKeyRecord()> make;
+    // False when the caller cannot unwrap a key (made under another CA key):
+    // a newest key it cannot use is replaced at once. Null: all usable.
+    std::function<bool(const TicketKeyRecord&)> usable{};
+};
+
+// Ticket keys kept: the current (newest) one and the previous one.
+inline constexpr std::size_t kTicketKeysKept = 2;
 
 // Issues the certificate for a host while its enrollment transaction is open.
 // A failure rolls the enrollment back (token unused, no host row).
@@ -454,6 +478,18 @@ public:
                                                    std::int64_t now) = 0;
     virtual std::vector<RebalanceRequest> rebalance_requests_after(std::int64_t id) = 0;  // ascending id
     virtual std::int64_t last_rebalance_id() = 0;                                         // 0 when none
+
+    // --- TLS session ticket keys (schema v9) ---
+    // One write transaction when a key is due (none yet, the newest was
+    // created rotation_seconds or more before now, or the newest is not
+    // maker.usable): inserts maker.make() and deletes all but the newest
+    // kTicketKeysKept. Returns the keys, newest first. Servers racing make
+    // one key. Nothing due: a read only (cheap enough every few seconds).
+    virtual std::vector<TicketKeyRecord> ensure_ticket_keys(std::int64_t now,
+                                                            std::int64_t rotation_seconds,
+                                                            const TicketKeyMaker& maker) = 0;
+    // The keys, newest first (read only).
+    virtual std::vector<TicketKeyRecord> ticket_keys() = 0;
 
     // --- copying a whole store (agentlbctl db copy) ---
     // One consistent read of everything StoreContents names.

@@ -151,7 +151,8 @@ Result<SslCtxPtr> make_agent_port_server_context(const AgentPortServerConfig& co
     if (auto status = trust_only(c, config.ca_pem); !status) {
         return fail("agent port: " + status.error());
     }
-    if (auto status = detail::attach_state(c, ContextState{config.revoked, {}}); !status) {
+    if (auto status = detail::attach_state(c, ContextState{config.revoked, {}, config.ticket_keys});
+        !status) {
         return fail("agent port: " + status.error());
     }
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, detail::verify_agent_client);
@@ -165,6 +166,9 @@ Result<SslCtxPtr> make_agent_port_server_context(const AgentPortServerConfig& co
     SSL_CTX_set_num_tickets(c, config.session_tickets);
     if (SSL_CTX_set_session_ticket_cb(c, nullptr, detail::decrypt_agent_ticket, nullptr) != 1) {
         return fail(certs::openssl_failure("agent port: cannot install the session ticket check"));
+    }
+    if (config.ticket_keys && SSL_CTX_set_tlsext_ticket_key_evp_cb(c, detail::ticket_key_callback) != 1) {
+        return fail(certs::openssl_failure("agent port: cannot install the shared session ticket keys"));
     }
     return ctx;
 }

@@ -27,6 +27,8 @@ class RevocationList;
 
 namespace agentlb::tls {
 
+class TicketKeyRing;
+
 struct SslCtxDeleter {
     void operator()(SSL_CTX* ctx) const noexcept;
 };
@@ -47,6 +49,12 @@ struct AgentPortServerConfig {
     // Certificates sent after the leaf (PEM, in order): an intermediate or a
     // cross-signed CA; empty: the leaf alone.
     std::string chain_pem{};
+    // The keys that encrypt and decrypt session tickets, shared by every
+    // context of a server and, through the store, by every server, so that
+    // a ticket from one resumes on another (common/tls/ticket_keys.hpp).
+    // Null: OpenSSL's own random keys of this context (no resumption
+    // elsewhere, nor after the context is rebuilt).
+    std::shared_ptr<TicketKeyRing> ticket_keys{};
 };
 
 // TLS 1.3 only; client certificate required, chained to ca_pem, and

@@ -14,6 +14,10 @@ namespace agentlb::certs {
 class RevocationList;
 }
 
+namespace agentlb::tls {
+class TicketKeyRing;
+}
+
 namespace agentlb::tls::detail {
 
 // Owned by the SSL_CTX (freed with it, which is after the last session using
@@ -21,6 +25,8 @@ namespace agentlb::tls::detail {
 struct ContextState {
     std::shared_ptr<const certs::RevocationList> revoked;
     std::string pinned_fingerprint;  // enrollment client only, normalized
+    // Agent port: the shared ticket keys; null: OpenSSL's own keys of this context.
+    std::shared_ptr<TicketKeyRing> ticket_keys{};
 };
 
 // Registers the ex_data index on first use; throws std::runtime_error when

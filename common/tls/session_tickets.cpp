@@ -3,6 +3,7 @@
 #include "certs/inspect.hpp"
 #include "certs/revocation.hpp"
 #include "common/tls/context_state.hpp"
+#include "common/tls/ticket_keys.hpp"
 
 #include <openssl/x509.h>
 
@@ -49,6 +50,19 @@ SSL_TICKET_RETURN decrypt_agent_ticket(SSL* ssl,
     } catch (...) {
         return SSL_TICKET_RETURN_IGNORE_RENEW;  // a full handshake checks everything
     }
+}
+
+int ticket_key_callback(SSL* ssl,
+                        unsigned char* key_name,
+                        unsigned char* iv,
+                        EVP_CIPHER_CTX* cipher_ctx,
+                        EVP_MAC_CTX* mac_ctx,
+                        int encrypt) noexcept {
+    const ContextState* state = context_state(SSL_get_SSL_CTX(ssl));
+    if (state == nullptr || !state->ticket_keys) {
+        return 0;  // not installed without a ring; no ticket rather than a bad one
+    }
+    return state->ticket_keys->process(key_name, iv, cipher_ctx, mac_ctx, encrypt != 0);
 }
 
 }  // namespace agentlb::tls::detail

@@ -20,4 +20,13 @@ SSL_TICKET_RETURN decrypt_agent_ticket(SSL* ssl,
                                        SSL_TICKET_STATUS status,
                                        void* arg) noexcept;
 
+// SSL_CTX_set_tlsext_ticket_key_evp_cb: the context's TicketKeyRing
+// (ContextState::ticket_keys) names, encrypts and decrypts tickets.
+int ticket_key_callback(SSL* ssl,
+                        unsigned char* key_name,
+                        unsigned char* iv,
+                        EVP_CIPHER_CTX* cipher_ctx,
+                        EVP_MAC_CTX* mac_ctx,
+                        int encrypt) noexcept;
+
 }  // namespace agentlb::tls::detail

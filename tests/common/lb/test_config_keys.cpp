@@ -29,7 +29,7 @@ std::string settings_refusal(const std::map<std::string, std::string>& stored) {
 
 TEST_CASE("config keys: names, order and defaults") {
     const auto& keys = config_keys();
-    REQUIRE(keys.size() == 20);
+    REQUIRE(keys.size() == 22);
     CHECK(keys[0].name == "host");
     CHECK(keys[0].default_value == "");
     CHECK(keys[1].name == "indirect.agent.lb.algorithm");
@@ -55,6 +55,10 @@ TEST_CASE("config keys: names, order and defaults") {
     CHECK(keys[18].name == "agentlb.ca.expired.cert.grace.period");
     CHECK(keys[19].name == "agentlb.handshake.max.inflight");
     CHECK(keys[19].default_value == "0");
+    CHECK(keys[20].name == "agentlb.tls.ticket.lifetime");
+    CHECK(keys[20].default_value == "1h");
+    CHECK(keys[21].name == "agentlb.tls.ticket.key.rotation.period");
+    CHECK(keys[21].default_value == "12h");
     for (const auto& key : keys) {
         CHECK_FALSE(key.meaning.empty());
     }
@@ -137,7 +141,8 @@ TEST_CASE("validate_config: unknown key lists the known ones") {
           "agentlb.maintenance.timeout, agentlb.shutdown.timeout, ca.framework.cert.validity.period, "
           "agentlb.ca.server.cert.validity.period, agentlb.ca.key.type, agentlb.ca.cert.renewal.fraction, "
           "ca.framework.cert.automatic.renewal, ca.framework.cert.expiry.alert.period, "
-          "agentlb.ca.expired.cert.grace.period, agentlb.handshake.max.inflight");
+          "agentlb.ca.expired.cert.grace.period, agentlb.handshake.max.inflight, "
+          "agentlb.tls.ticket.lifetime, agentlb.tls.ticket.key.rotation.period");
 }
 
 TEST_CASE("validate_config: host refusals start with the key") {

@@ -32,22 +32,24 @@ std::string raw_value(const std::string& path, const std::string& sql) {
     return value;
 }
 
-// What version 8 added, taken away (both dialects).
-constexpr const char* kUndoV8 = "ALTER TABLE ca DROP COLUMN chain_pem; ";
+// What version 9 added, taken away (both dialects).
+constexpr const char* kUndoV9 = "DROP TABLE ticket_keys; ";
 
-// What versions 7 and 8 added, taken away (both dialects).
+// What versions 8 and 9 added, taken away (both dialects).
+const std::string kUndoV8 = std::string(kUndoV9) + "ALTER TABLE ca DROP COLUMN chain_pem; ";
+
+// What versions 7 to 9 added, taken away (both dialects).
 const std::string kUndoV7 =
-    std::string(kUndoV8) +
-    "DROP TABLE trusted_cas; DROP TABLE reissues; DROP INDEX certificates_live_by_issuer; ";
+    kUndoV8 + "DROP TABLE trusted_cas; DROP TABLE reissues; DROP INDEX certificates_live_by_issuer; ";
 
-// What versions 6 to 8 added, taken away (both dialects).
+// What versions 6 to 9 added, taken away (both dialects).
 const std::string kUndoV6 =
     kUndoV7 +
     "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
     "ALTER TABLE certificates DROP COLUMN subject; ALTER TABLE certificates DROP COLUMN issuer; "
     "ALTER TABLE certificates DROP COLUMN issued_at; ALTER TABLE tokens DROP COLUMN host_id; ";
 
-// What versions 5 to 8 added, taken away (both dialects).
+// What versions 5 to 9 added, taken away (both dialects).
 const std::string kUndoV5 = std::string(kUndoV6) +
                             "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
                             "ALTER TABLE tokens DROP COLUMN cluster; ";
@@ -95,7 +97,8 @@ TEST_CASE("a new store file gets the schema, the current version and WAL mode", 
                                                   "rebalances",
                                                   "scoped_configuration",
                                                   "trusted_cas",
-                                                  "reissues"});
+                                                  "reissues",
+                                                  "ticket_keys"});
     CHECK(raw_value(db, "PRAGMA user_version") == std::to_string(kSchemaVersion));
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
