@@ -7,6 +7,7 @@ namespace agentlb::mgmt {
 void AgentRegistry::add(std::int64_t host_id, const std::shared_ptr<AgentSession>& session) {
     std::lock_guard lock(mutex_);
     by_host_[host_id].push_back(Entry{session.get(), session});
+    ++entries_;
 }
 
 std::size_t AgentRegistry::remove(std::int64_t host_id, const AgentSession* session) {
@@ -16,6 +17,7 @@ std::size_t AgentRegistry::remove(std::int64_t host_id, const AgentSession* sess
         return 0;
     }
     auto& list = it->second;
+    const auto before = list.size();
     // Never lock a weak_ptr here: the last owner could then be released under
     // the mutex. Expired entries are dropped on the way.
     list.erase(std::remove_if(list.begin(),
@@ -25,6 +27,7 @@ std::size_t AgentRegistry::remove(std::int64_t host_id, const AgentSession* sess
                               }),
                list.end());
     const auto remaining = list.size();
+    entries_ -= before - remaining;
     if (remaining == 0) {
         by_host_.erase(it);
     }
@@ -75,11 +78,7 @@ std::size_t AgentRegistry::host_count() const {
 
 std::size_t AgentRegistry::session_count() const {
     std::lock_guard lock(mutex_);
-    std::size_t count = 0;
-    for (const auto& [host_id, list] : by_host_) {
-        count += list.size();
-    }
-    return count;
+    return entries_;
 }
 
 std::size_t AgentRegistry::session_count_of(std::int64_t host_id) const {

@@ -42,6 +42,9 @@ private:
     };
     mutable std::mutex mutex_;
     std::map<std::int64_t, std::vector<Entry>> by_host_;
+    // Entries in by_host_: the drain reads the count every 100 ms, and a
+    // walk of 20,000 sessions each time showed in the connect profile.
+    std::size_t entries_ = 0;
 };
 
 }  // namespace agentlb::mgmt

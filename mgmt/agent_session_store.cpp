@@ -92,13 +92,11 @@ asio::awaitable<void> AgentSession::record(std::int64_t host_id) {
     if (record_deferred_) {
         state_->recheck_record_later(host_id, true);
     } else {
-        auto job = [state = state_, host_id](store::Store& store) {
-            if (!state->stopping.load()) {
-                store.set_connected(host_id, state->options.name, util::unix_now());
-            }
-        };
+        // Group-committed with the other sessions' records (ConnectionRecorder):
+        // still before `welcome`.
+        const store::ConnectionChange change{store::ConnectionChange::Kind::connect, host_id};
         try {
-            co_await state_->store.call(std::move(job));
+            co_await state_->connections.apply(change);
         } catch (const std::exception& e) {
             spdlog::log(store_failure_level(state_->store_health),
                         "{}: cannot record the connection in the store (tried again later): {}",
@@ -139,15 +137,11 @@ asio::awaitable<void> AgentSession::issue(std::string csr) {
 }
 
 asio::awaitable<void> AgentSession::forget_connection() {
-    // Decided on the store thread: a newer session of this host that
-    // registered meanwhile keeps "connected to".
-    auto job = [state = state_, host_id = machine_.host_id()](store::Store& store) {
-        if (!state->stopping.load() && state->registry.session_count_of(host_id) == 0) {
-            store.clear_connected_if(host_id, state->options.name);
-        }
-    };
+    // Decided on the store thread (ConnectionRecorder's still_wanted): a newer
+    // session of this host that registered meanwhile keeps "connected to".
+    const store::ConnectionChange change{store::ConnectionChange::Kind::clear, machine_.host_id()};
     try {
-        co_await state_->store.call(std::move(job));
+        co_await state_->connections.apply(change);
     } catch (const std::exception& e) {
         spdlog::log(store_failure_level(state_->store_health),
                     "{}: cannot clear the connection in the store (tried again later): {}",

@@ -23,6 +23,14 @@ SharedState::SharedState(Options options_in,
                           options.hook, options.hook_concurrency, options.hook_timeout, options.hook_queue},
                       metrics)),
       admission(metrics, options.threads),
+      connections(
+          store_in,
+          options.name,
+          [this](const store::ConnectionChange& change) {
+              return !stopping.load() && (change.kind == store::ConnectionChange::Kind::connect ||
+                                          registry.session_count_of(change.host_id) == 0);
+          },
+          [] { return util::unix_now(); }),
       agent_settings{options.name, options.handshake_timeout, options.heartbeat_interval},
       snapshot_(std::make_shared<const ClusterSnapshot>(empty_snapshot())) {}
 

@@ -13,6 +13,7 @@
 #include "mgmt/agent_registry.hpp"
 #include "mgmt/ca_set.hpp"
 #include "mgmt/cluster_state.hpp"
+#include "mgmt/connection_recorder.hpp"
 #include "mgmt/enroll_rate_limit.hpp"
 #include "mgmt/hook_runner.hpp"
 #include "mgmt/metrics.hpp"
@@ -73,6 +74,10 @@ public:
     StoreHealth store_health;
     // The cluster's agents per zone and server, while this server exports them.
     ZoneMetrics zone_metrics;
+    // The sessions' set_connected / clear_connected_if, group-committed on the
+    // store thread (nothing is written once `stopping`; a clear is dropped
+    // while the host has a session here again).
+    ConnectionRecorder connections;
 
     std::shared_ptr<const ClusterSnapshot> snapshot() const;
     void set_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot);

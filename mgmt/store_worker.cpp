@@ -49,17 +49,18 @@ void StoreWorker::require_open(const store::Store* store) {
     }
 }
 
-void StoreWorker::enqueue(std::unique_ptr<Job> job) {
+bool StoreWorker::enqueue(std::unique_ptr<Job> job) {
     {
         std::lock_guard lock(mutex_);
         if (finished_) {
             // The worker is gone: dropping the job destroys its completion
             // handler, which ends the waiting coroutine without resuming it.
-            return;
+            return false;
         }
         queue_.push_back(std::move(job));
     }
     wake_.notify_one();
+    return true;
 }
 
 void StoreWorker::run() {

@@ -106,6 +106,14 @@ public:
         }
     }
 
+    // Runs f(store) on the worker thread without waiting for it: f handles
+    // its own errors (store is null before open). False, and f dropped
+    // unrun, once the worker has finished (stop).
+    template <class F>
+    bool post(F f) {
+        return post_job(std::move(f));
+    }
+
 private:
     // A move-only type-erased job (std::function needs copyable callables,
     // and completion handlers are move-only).
@@ -121,10 +129,10 @@ private:
     };
 
     template <class Fn>
-    void post_job(Fn&& fn) {
-        enqueue(std::make_unique<JobImpl<std::decay_t<Fn>>>(std::forward<Fn>(fn)));
+    bool post_job(Fn&& fn) {
+        return enqueue(std::make_unique<JobImpl<std::decay_t<Fn>>>(std::forward<Fn>(fn)));
     }
-    void enqueue(std::unique_ptr<Job> job);
+    bool enqueue(std::unique_ptr<Job> job);
     static void require_open(const store::Store* store);
     void run();
 

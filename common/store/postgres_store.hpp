@@ -56,6 +56,9 @@ public:
                                                     std::int64_t now) override;
     std::vector<Supersession> take_superseded(std::string_view server) override;
     bool clear_connected_if(std::int64_t host_id, std::string_view server) override;
+    std::vector<bool> apply_connection_changes(std::string_view server,
+                                               const std::vector<ConnectionChange>& changes,
+                                               std::int64_t now) override;
     void clear_connected_for_server(std::string_view server) override;
     void touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) override;
     std::vector<ConnectedCount> connected_counts() override;
@@ -118,6 +121,9 @@ public:
     Status import_contents(const StoreContents& contents) override;
 
 private:
+    // The bodies of set_connected and clear_connected_if, inside the caller's transaction.
+    bool write_connected(std::int64_t host_id, std::string_view server, std::int64_t now);
+    bool write_cleared(std::int64_t host_id, std::string_view server);
     // First in every transaction that may bump the generation: the row lock
     // makes such transactions run one at a time, in generation order, so
     // they need no other lock and cannot deadlock among themselves; one that

@@ -4,6 +4,9 @@
 #include "common/store/postgres_store.hpp"
 #include "common/util/clock.hpp"
 
+#include <algorithm>
+#include <numeric>
+
 namespace agentlb::store {
 
 std::string pg_id_array(const std::vector<std::int64_t>& ids) {
@@ -124,29 +127,57 @@ Result<std::vector<std::string>> PostgresStore::remove_host(std::string_view nam
 
 void PostgresStore::set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) {
     connection_.retrying([&] {
-        constexpr std::string_view what = "recording a host's session";
-        PgTransaction transaction(connection_, what);
-        // The row lock orders sessions recorded at once on several servers:
-        // each sees the one before it, and supersedes it.
-        auto found =
-            connection_.exec("SELECT connected_to FROM hosts WHERE id = $1 FOR UPDATE", {host_id}, what);
-        if (found.rows() == 0) {
-            return;
-        }
-        const std::optional<std::string> before = found.optional_text(0, 0);
-        if (before && *before != server) {
-            // The server named so far may still hold an older session of this host.
-            connection_.exec(
-                "INSERT INTO superseded (host_id, server, by_server, at) VALUES ($1, $2, $3, $4)",
-                {host_id, *before, server, now},
-                what);
-        }
-        connection_.exec(
-            "UPDATE hosts SET connected_to = $2, last_seen = greatest(last_seen, $3) WHERE id = $1",
-            {host_id, server, now},
-            what);
+        PgTransaction transaction(connection_, "recording a host's session");
+        write_connected(host_id, server, now);
         transaction.commit();
     });
+}
+
+bool PostgresStore::write_connected(std::int64_t host_id, std::string_view server, std::int64_t now) {
+    constexpr std::string_view what = "recording a host's session";
+    // The row lock orders sessions recorded at once on several servers:
+    // each sees the one before it, and supersedes it.
+    auto found = connection_.exec("SELECT connected_to FROM hosts WHERE id = $1 FOR UPDATE", {host_id}, what);
+    if (found.rows() == 0) {
+        return false;
+    }
+    const std::optional<std::string> before = found.optional_text(0, 0);
+    if (before && *before != server) {
+        // The server named so far may still hold an older session of this host.
+        connection_.exec("INSERT INTO superseded (host_id, server, by_server, at) VALUES ($1, $2, $3, $4)",
+                         {host_id, *before, server, now},
+                         what);
+    }
+    connection_.exec("UPDATE hosts SET connected_to = $2, last_seen = greatest(last_seen, $3) WHERE id = $1",
+                     {host_id, server, now},
+                     what);
+    return true;
+}
+
+std::vector<bool> PostgresStore::apply_connection_changes(std::string_view server,
+                                                          const std::vector<ConnectionChange>& changes,
+                                                          std::int64_t now) {
+    std::vector<bool> changed(changes.size(), false);
+    if (changes.empty()) {
+        return changed;
+    }
+    // Rows are locked in host id order (a host's own changes keep theirs):
+    // two servers committing overlapping groups never wait on each other in a cycle.
+    std::vector<std::size_t> order(changes.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&changes](std::size_t a, std::size_t b) {
+        return changes[a].host_id < changes[b].host_id;
+    });
+    connection_.retrying([&] {
+        PgTransaction transaction(connection_, "recording hosts' sessions");
+        for (const std::size_t i : order) {
+            changed[i] = changes[i].kind == ConnectionChange::Kind::connect
+                             ? write_connected(changes[i].host_id, server, now)
+                             : write_cleared(changes[i].host_id, server);
+        }
+        transaction.commit();
+    });
+    return changed;
 }
 
 std::optional<std::string> PostgresStore::connected_server(std::int64_t host_id) {
@@ -197,6 +228,10 @@ void PostgresStore::forget_superseded(std::string_view server) {
 }
 
 bool PostgresStore::clear_connected_if(std::int64_t host_id, std::string_view server) {
+    return write_cleared(host_id, server);
+}
+
+bool PostgresStore::write_cleared(std::int64_t host_id, std::string_view server) {
     return connection_
                .exec("UPDATE hosts SET connected_to = NULL WHERE id = $1 AND connected_to = $2",
                      {host_id, server},

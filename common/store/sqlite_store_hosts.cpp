@@ -123,6 +123,11 @@ Result<std::vector<std::string>> SqliteStore::remove_host(std::string_view name)
 
 void SqliteStore::set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) {
     WriteTransaction transaction(connection_, "recording a host's session");
+    write_connected(host_id, server, now);
+    transaction.commit();
+}
+
+bool SqliteStore::write_connected(std::int64_t host_id, std::string_view server, std::int64_t now) {
     // The server named so far may still hold an older session of this host.
     connection_
         .query(
@@ -141,7 +146,25 @@ void SqliteStore::set_connected(std::int64_t host_id, std::string_view server, s
         .bind(2, server)
         .bind(3, now)
         .run();
+    return connection_.changes() > 0;
+}
+
+std::vector<bool> SqliteStore::apply_connection_changes(std::string_view server,
+                                                        const std::vector<ConnectionChange>& changes,
+                                                        std::int64_t now) {
+    std::vector<bool> changed;
+    changed.reserve(changes.size());
+    if (changes.empty()) {
+        return changed;
+    }
+    WriteTransaction transaction(connection_, "recording hosts' sessions");
+    for (const auto& change : changes) {
+        changed.push_back(change.kind == ConnectionChange::Kind::connect
+                              ? write_connected(change.host_id, server, now)
+                              : write_cleared(change.host_id, server));
+    }
     transaction.commit();
+    return changed;
 }
 
 std::optional<std::string> SqliteStore::connected_server(std::int64_t host_id) {
@@ -201,6 +224,10 @@ void SqliteStore::forget_superseded(std::string_view server) {
 }
 
 bool SqliteStore::clear_connected_if(std::int64_t host_id, std::string_view server) {
+    return write_cleared(host_id, server);
+}
+
+bool SqliteStore::write_cleared(std::int64_t host_id, std::string_view server) {
     connection_
         .query("UPDATE hosts SET connected_to = NULL WHERE id = ?1 AND connected_to = ?2",
                "clearing a host's session")

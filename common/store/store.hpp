@@ -128,6 +128,14 @@ struct Supersession {
     std::int64_t at = 0;
 };
 
+// One change of a host's session record on this server, for
+// apply_connection_changes: set_connected (connect) or clear_connected_if (clear).
+struct ConnectionChange {
+    enum class Kind { connect, clear };
+    Kind kind = Kind::connect;
+    std::int64_t host_id = 0;
+};
+
 // What a live server found when it put its row back (see rejoin_server).
 struct Rejoin {
     std::int64_t restored = 0;  // held hosts whose empty record names this server again
@@ -334,6 +342,14 @@ public:
     // Clears connected_to only if it still names this server (an old session
     // closing after make-before-break must not erase the new one). True if cleared.
     virtual bool clear_connected_if(std::int64_t host_id, std::string_view server) = 0;
+    // set_connected / clear_connected_if for `server`, every change in its
+    // order, all in ONE write transaction: the group commit of the session
+    // records a server queued meanwhile (one commit instead of one each).
+    // Returns per change whether it changed the record (connect: the host
+    // exists; clear: it was cleared). A failure throws and applies nothing.
+    virtual std::vector<bool> apply_connection_changes(std::string_view server,
+                                                       const std::vector<ConnectionChange>& changes,
+                                                       std::int64_t now) = 0;
     // A server going down or stopping: none of its hosts are connected to it.
     virtual void clear_connected_for_server(std::string_view server) = 0;
     // Sets last_seen for many hosts in one transaction; unknown ids are skipped.

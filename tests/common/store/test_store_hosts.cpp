@@ -151,6 +151,39 @@ TEST_CASE_METHOD(StoreFixture, "set_connected: the newest session wins, an old s
 }
 
 TEST_CASE_METHOD(StoreFixture,
+                 "apply_connection_changes: a group of set_connected and clear_connected_if, in order") {
+    HostRecord h1 = enroll("h1");
+    HostRecord h2 = enroll("h2");
+    HostRecord h3 = enroll("h3");
+    store->set_connected(h3.id, "ms2", 5);  // ms2 holds h3: ms1's clear must not erase it
+    const std::int64_t g0 = store->generation();
+    using Kind = ConnectionChange::Kind;
+
+    const std::vector<ConnectionChange> group{{Kind::connect, h1.id},
+                                              {Kind::connect, h2.id},
+                                              {Kind::clear, h2.id},  // h2 came and went: cleared
+                                              {Kind::clear, h3.id},
+                                              {Kind::connect, 999},  // no such host
+                                              {Kind::connect, h2.id}};
+    const auto changed = store->apply_connection_changes("ms1", group, 40);
+    CHECK(changed == std::vector<bool>{true, true, true, false, false, true});
+    CHECK(store->find_host("h1")->connected_to == std::optional<std::string>("ms1"));
+    CHECK(store->find_host("h1")->last_seen == 40);
+    CHECK(store->find_host("h2")->connected_to == std::optional<std::string>("ms1"));
+    CHECK(store->find_host("h3")->connected_to == std::optional<std::string>("ms2"));
+
+    // The same supersession record as set_connected: ms2 learns of h3's new session.
+    CHECK(store->apply_connection_changes("ms1", {{Kind::connect, h3.id}}, 41) == std::vector<bool>{true});
+    const auto superseded = store->take_superseded("ms2");
+    REQUIRE(superseded.size() == 1);
+    CHECK(superseded[0].host_id == h3.id);
+    CHECK(superseded[0].by == "ms1");
+
+    CHECK(store->apply_connection_changes("ms1", {}, 50).empty());
+    CHECK(store->generation() == g0);
+}
+
+TEST_CASE_METHOD(StoreFixture,
                  "touch_hosts updates last_seen of the listed hosts without a generation bump") {
     HostRecord h1 = enroll("h1");
     HostRecord h2 = enroll("h2");
