@@ -131,9 +131,7 @@ private:
     // Within flush(), once every frame is out: writes the ticket (asking
     // for it first when due); a full socket or an error lands in `flushed`.
     void flush_ticket(FrameOutbox::Flushed& flushed);
-    HandshakeKind handshake_kind() const {
-        return resumed_ ? HandshakeKind::resumed : HandshakeKind::full;
-    }
+    HandshakeKind handshake_kind() const { return resumed_ ? HandshakeKind::resumed : HandshakeKind::full; }
     // The one close path.
     void close(const protocol::Close& close);
     void log_close(const protocol::Close& close) const;
@@ -166,7 +164,7 @@ private:
     bool write_waiting_ = false;  // a wait for writability is armed
     bool resumed_ = false;        // the TLS handshake resumed a session (a ticket)
     Ticket ticket_ = Ticket::none;
-    bool registered_ = false;     // in the registry and counted as connected
+    bool registered_ = false;  // in the registry and counted as connected
     // Welcomed from the snapshot: the record is written when the store is back.
     bool record_deferred_ = false;
     // For the --hook events: agent.connected was posted (its end is posted

@@ -67,6 +67,7 @@ void AgentSession::flush_ticket(FrameOutbox::Flushed& flushed) {
         flushed.error = ec;
     } else {
         ticket_ = Ticket::done;
+        state_->metrics.session_tickets_sent.fetch_add(1);
     }
 }
 

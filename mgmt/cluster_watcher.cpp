@@ -294,7 +294,7 @@ void ClusterWatcher::apply_cas(const Loaded& loaded) {
         // New connections get the new trust set and chain; open sessions keep theirs.
         if (const auto tls = state_->tls.current()) {
             ServerCredentials credentials{tls->certificate_pem, tls->key_pem, {}, {}};
-            auto rebuilt = make_server_tls(credentials, tls->issuer_fingerprint, *cas, state_->revoked);
+            auto rebuilt = make_server_tls(credentials, tls->issuer_fingerprint, *cas, state_->revoked, state_->ticket_keys);
             if (rebuilt) {
                 state_->tls.install(*rebuilt);
             } else {

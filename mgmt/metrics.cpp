@@ -129,8 +129,9 @@ std::string Metrics::render() const {
                            migrations_[i].load());
     }
 
-    out += "# HELP agentlb_handshakes_total Agent connections by outcome (ok or the refusal reason) and "
-           "TLS handshake kind (full, or resumed from a session ticket).\n";
+    out +=
+        "# HELP agentlb_handshakes_total Agent connections by outcome (ok or the refusal reason) and "
+        "TLS handshake kind (full, or resumed from a session ticket).\n";
     out += "# TYPE agentlb_handshakes_total counter\n";
     {
         std::lock_guard lock(mutex_);
@@ -148,6 +149,10 @@ std::string Metrics::render() const {
             }
         }
     }
+
+    out += "# HELP agentlb_session_tickets_sent_total TLS session tickets sent to agents after welcome.\n";
+    out += "# TYPE agentlb_session_tickets_sent_total counter\n";
+    out += fmt::format("agentlb_session_tickets_sent_total {}\n", session_tickets_sent.load());
 
     out += "# HELP agentlb_pushes_sent_total ms_list messages sent to agents.\n";
     out += "# TYPE agentlb_pushes_sent_total counter\n";
@@ -262,6 +267,11 @@ void Metrics::render_certificates(std::string& out) const {
         "certificate was revoked.\n";
     out += "# TYPE agentlb_revoked_sessions_closed_total counter\n";
     out += fmt::format("agentlb_revoked_sessions_closed_total {}\n", revoked_sessions_closed.load());
+    out +=
+        "# HELP agentlb_ticket_key_rotations_total Times the shared TLS ticket key that encrypts this "
+        "server's session tickets changed.\n";
+    out += "# TYPE agentlb_ticket_key_rotations_total counter\n";
+    out += fmt::format("agentlb_ticket_key_rotations_total {}\n", ticket_key_rotations.load());
 }
 
 // Always present (zero without --hook), so alerts can rate() them from the start.

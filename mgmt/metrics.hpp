@@ -97,6 +97,12 @@ public:
     // and sessions it closed because their certificate was revoked.
     std::atomic<std::uint64_t> revocations_applied{0};
     std::atomic<std::uint64_t> revoked_sessions_closed{0};
+    // TLS 1.3 session tickets written to agents (one per session after
+    // welcome; none while agentlb.tls.ticket.lifetime is 0).
+    std::atomic<std::uint64_t> session_tickets_sent{0};
+    // Times the TLS ticket key that encrypts this server's tickets changed
+    // (a rotation, by any server: the keys are shared through the store).
+    std::atomic<std::uint64_t> ticket_key_rotations{0};
 
     // Admission control (admission.hpp): connections admitted to a handshake
     // or pushed back at accept, and handshakes in progress now.

@@ -236,6 +236,8 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
         ("handshake-timeout", po::value<std::string>(), "handshake and hello deadline in seconds (tests)")
         ("safety-poll-ms", po::value<std::string>(), "store generation poll while change notification "
                                                      "works, in milliseconds (tests)")
+        ("ticket-key-refresh-ms", po::value<std::string>(), "TLS ticket key refresh from the store, in "
+                                                            "milliseconds (tests)")
         ("hook-queue", po::value<std::string>(), "hook events waiting at most (tests)")
         ("rebalance-hold", po::value<std::string>(), "the rebalancer's hold time in seconds (tests)")
         ("schedule-offset", po::value<std::string>(), "seconds added to the time agentlb.mode.schedule "
@@ -394,6 +396,13 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
             return fail(value.error());
         }
         o.safety_poll = std::chrono::milliseconds(*value);
+    }
+    if (vm.count("ticket-key-refresh-ms") != 0U) {
+        auto value = parse_count(get("ticket-key-refresh-ms"), "--ticket-key-refresh-ms", 10, 3'600'000);
+        if (!value) {
+            return fail(value.error());
+        }
+        o.ticket_key_refresh = std::chrono::milliseconds(*value);
     }
     if (vm.count("rebalance-hold") != 0U) {
         auto value = parse_count(get("rebalance-hold"), "--rebalance-hold", 0, 3600);

@@ -55,6 +55,9 @@ struct Options {
     // works (default kSafetyPoll in cluster_watcher.hpp); a test that sets it
     // long proves a change came by notification.
     std::optional<std::chrono::milliseconds> safety_poll;
+    // Hidden, for tests: how often the TLS ticket keys are refreshed from
+    // the store (ticket_key_refresh.hpp), so a test sees a rotation at once.
+    std::chrono::milliseconds ticket_key_refresh{10000};
     // --hook: the membership hook program, run for each event (empty: none;
     // see hook_runner.hpp), with at most hook_concurrency runs at once, each
     // killed after hook_timeout.

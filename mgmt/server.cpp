@@ -26,6 +26,7 @@
 #include "mgmt/shared_state.hpp"
 #include "mgmt/store_outage.hpp"
 #include "mgmt/store_worker.hpp"
+#include "mgmt/ticket_key_refresh.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -80,8 +81,13 @@ public:
 
         state_ = std::make_shared<SharedState>(options_, lb::to_string(advertise), store_, ca_view);
         state_->tls.install(start_value(
-            make_server_tls(credentials, ca_view->issuer_fingerprint, *ca_view, state_->revoked), "TLS"));
+            make_server_tls(
+                credentials, ca_view->issuer_fingerprint, *ca_view, state_->revoked, state_->ticket_keys),
+            "TLS"));
         renewal_ = std::make_shared<ServerRenewal>(pool_.main(), state_, advertise.host);
+        // Before the listeners accept: the first agents get tickets every server reads.
+        ticket_keys_ = std::make_shared<TicketKeyRefresh>(pool_.main(), state_);
+        ticket_keys_->load_initial();
 
         // Bind everything before registering: a busy port must not leave a
         // row that says "up".
@@ -141,6 +147,7 @@ public:
         load_rebalancer_ = std::make_shared<LoadRebalancer>(pool_.main(), state_);
         load_rebalancer_->start();
         renewal_->start();
+        ticket_keys_->start();
         agent_listener_->start();
         enroll_listener_->start();
         admin_->start();
@@ -345,6 +352,9 @@ private:
         if (renewal_) {
             renewal_->stop();
         }
+        if (ticket_keys_) {
+            ticket_keys_->stop();
+        }
         const auto sessions = state_->registry.sessions();
         for (const auto& session : sessions) {
             session->stop();
@@ -394,6 +404,7 @@ private:
     std::shared_ptr<Rebalancer> rebalancer_;
     std::shared_ptr<LoadRebalancer> load_rebalancer_;
     std::shared_ptr<ServerRenewal> renewal_;
+    std::shared_ptr<TicketKeyRefresh> ticket_keys_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::signal_set> hangup_;
     std::optional<asio::steady_timer> refusal_summary_;

@@ -191,7 +191,7 @@ void ServerRenewal::renew(const char* why, std::int64_t now) {
                       kRetrySeconds);
         return;
     }
-    auto tls = make_server_tls(*credentials, cas->issuer_fingerprint, *cas, state_->revoked);
+    auto tls = make_server_tls(*credentials, cas->issuer_fingerprint, *cas, state_->revoked, state_->ticket_keys);
     if (!tls) {
         state_->metrics.count_renewal(RenewalKind::server, RenewalResult::failed);
         retry_at_ = now + kRetrySeconds;

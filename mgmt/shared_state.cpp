@@ -2,9 +2,22 @@
 
 #include "common/util/clock.hpp"
 
+#include <stdexcept>
 #include <utility>
 
 namespace agentlb::mgmt {
+
+namespace {
+
+std::shared_ptr<tls::TicketKeyRing> make_ticket_key_ring() {
+    auto ring = tls::TicketKeyRing::create();
+    if (!ring) {
+        throw std::runtime_error(ring.error());
+    }
+    return std::move(ring).value();
+}
+
+}  // namespace
 
 SharedState::SharedState(Options options_in,
                          std::string advertise_in,
@@ -16,6 +29,7 @@ SharedState::SharedState(Options options_in,
       store(store_in),
       ca(std::move(cas_in)),
       revoked(std::make_shared<certs::RevocationList>()),
+      ticket_keys(make_ticket_key_ring()),
       hooks(options.hook.empty()
                 ? nullptr
                 : std::make_unique<HookRunner>(

@@ -8,6 +8,7 @@
 #include "certs/revocation.hpp"
 #include "common/protocol/server_machine.hpp"
 #include "common/tls/context.hpp"
+#include "common/tls/ticket_keys.hpp"
 #include "common/util/clock.hpp"
 #include "mgmt/admission.hpp"
 #include "mgmt/agent_registry.hpp"
@@ -51,6 +52,10 @@ public:
     // Shared with the agent port's TLS context (checked at the handshake);
     // refreshed from the store with each snapshot.
     const std::shared_ptr<certs::RevocationList> revoked;
+    // The TLS session ticket keys, shared with every agent-port context
+    // (contexts are rebuilt on renewal; the ring stays) and, through the
+    // store, with the other servers. Filled by TicketKeyRefresh.
+    const std::shared_ptr<tls::TicketKeyRing> ticket_keys;
     Metrics metrics;
     // The --hook runner (null without --hook); declared after `metrics`, which it counts into.
     const std::unique_ptr<HookRunner> hooks;

@@ -8,11 +8,11 @@
 
 namespace agentlb::mgmt {
 
-Result<std::shared_ptr<const ServerTls>> make_server_tls(
-    const ServerCredentials& credentials,
-    const std::string& issuer_fingerprint,
-    const CaView& cas,
-    std::shared_ptr<const certs::RevocationList> revoked) {
+Result<std::shared_ptr<const ServerTls>> make_server_tls(const ServerCredentials& credentials,
+                                                         const std::string& issuer_fingerprint,
+                                                         const CaView& cas,
+                                                         std::shared_ptr<const certs::RevocationList> revoked,
+                                                         std::shared_ptr<tls::TicketKeyRing> ticket_keys) {
     auto tls = std::make_shared<ServerTls>();
     // After the leaf: the cross certificate during a rotation, then an
     // imported CA with its intermediates (both empty for our own root).
@@ -20,6 +20,7 @@ Result<std::shared_ptr<const ServerTls>> make_server_tls(
     tls::AgentPortServerConfig config{
         cas.trust_pem, credentials.certificate_pem, credentials.key_pem, std::move(revoked)};
     config.chain_pem = chain;
+    config.ticket_keys = std::move(ticket_keys);
     auto agent = tls::make_agent_port_server_context(config);
     if (!agent) {
         return fail("agent port TLS: " + agent.error());

@@ -40,12 +40,14 @@ struct ServerTls {
 // imported CA's intermediates). Client certificates are trusted as issued by
 // our CAs, even an imported one: the organisation's root vouches for far more
 // than our hosts. `revoked` is shared with every agent-port context
-// (refreshed in place with each snapshot).
-Result<std::shared_ptr<const ServerTls>> make_server_tls(
-    const ServerCredentials& credentials,
-    const std::string& issuer_fingerprint,
-    const CaView& cas,
-    std::shared_ptr<const certs::RevocationList> revoked);
+// (refreshed in place with each snapshot), and so is `ticket_keys` (the
+// session ticket keys, refreshed from the store: ticket_key_refresh.hpp), so
+// a ticket outlives the context that made it.
+Result<std::shared_ptr<const ServerTls>> make_server_tls(const ServerCredentials& credentials,
+                                                         const std::string& issuer_fingerprint,
+                                                         const CaView& cas,
+                                                         std::shared_ptr<const certs::RevocationList> revoked,
+                                                         std::shared_ptr<tls::TicketKeyRing> ticket_keys);
 
 // Thread-safe holder: any thread reads, the renewal installs.
 class TlsContexts {

@@ -53,17 +53,25 @@ bool usable(SSL_SESSION* session) {
     return std::time(nullptr) - issued < lifetime;
 }
 
-// OpenSSL calls this for every NewSessionTicket; returning 1 keeps the
-// reference it hands over.
+// OpenSSL calls this for every NewSessionTicket. A copy is kept: OpenSSL
+// marks the connection's own session not resumable when the connection ends
+// without close_notify, and a server that dies (the failover this ticket is
+// for) never sends one. TLS 1.3 does not ask for that rule (RFC 8446
+// dropped TLS 1.2's "forget the session after a fatal alert").
 int on_new_session(SSL* ssl, SSL_SESSION* session) {
     KeptTicket* kept = kept_ticket(SSL_get_SSL_CTX(ssl));
     if (kept == nullptr) {
         return 0;
     }
+    SSL_SESSION* copy = SSL_SESSION_dup(session);
+    if (copy == nullptr) {
+        ERR_clear_error();
+        return 0;
+    }
     std::lock_guard lock(kept->mutex);
     SSL_SESSION_free(kept->newest);
-    kept->newest = session;
-    return 1;
+    kept->newest = copy;
+    return 0;  // OpenSSL keeps (and frees) its own reference
 }
 
 }  // namespace
@@ -91,8 +99,11 @@ bool offer_client_ticket(SSL* ssl) {
         kept->newest = nullptr;
         return false;
     }
+    // A copy again: this connection failing must not spoil the kept one.
     ERR_clear_error();
-    const bool set = SSL_set_session(ssl, kept->newest) == 1;
+    SSL_SESSION* copy = SSL_SESSION_dup(kept->newest);
+    const bool set = copy != nullptr && SSL_set_session(ssl, copy) == 1;
+    SSL_SESSION_free(copy);
     ERR_clear_error();
     return set;
 }

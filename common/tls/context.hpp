@@ -41,10 +41,10 @@ struct AgentPortServerConfig {
     // Serials refused at the handshake; may be null. Consulted in memory only,
     // so its owner refreshes it from the store. Kept alive by the context.
     std::shared_ptr<const certs::RevocationList> revoked;
-    // TLS 1.3 tickets sent after each full handshake. agentlb-agent never
-    // resumes, and with OpenSSL 3.0 building a ticket costs about a fifth of
-    // the server's CPU per handshake (docs/BENCHMARKS.md), so the daemon
-    // sends none. Tests of resumption set 1.
+    // TLS 1.3 tickets sent within each full handshake. With OpenSSL 3.0
+    // building a ticket costs about a fifth of the server's CPU per
+    // handshake (docs/BENCHMARKS.md), so agentlb-mgmt sends none there: it
+    // sends one after `welcome` (server_tickets.hpp). Some tests set 1.
     std::size_t session_tickets = 0;
     // Certificates sent after the leaf (PEM, in order): an intermediate or a
     // cross-signed CA; empty: the leaf alone.

@@ -61,17 +61,14 @@ Result<std::string> TicketKeyWrapper::wrap(const TicketKey& key) const {
     CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
     int written = 0;
     int final_written = 0;
-    const bool ok = ctx && RAND_bytes(nonce, static_cast<int>(kNonceBytes)) == 1 &&
-                    EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key_.data(), nonce, nullptr) == 1 &&
-                    EVP_EncryptUpdate(ctx.get(), nullptr, &written, aad.data(), static_cast<int>(aad.size())) ==
-                        1 &&
-                    EVP_EncryptUpdate(ctx.get(),
-                                      ciphertext,
-                                      &written,
-                                      material.data(),
-                                      static_cast<int>(material.size())) == 1 &&
-                    EVP_EncryptFinal_ex(ctx.get(), ciphertext + written, &final_written) == 1 &&
-                    EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes), tag) == 1;
+    const bool ok =
+        ctx && RAND_bytes(nonce, static_cast<int>(kNonceBytes)) == 1 &&
+        EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key_.data(), nonce, nullptr) == 1 &&
+        EVP_EncryptUpdate(ctx.get(), nullptr, &written, aad.data(), static_cast<int>(aad.size())) == 1 &&
+        EVP_EncryptUpdate(
+            ctx.get(), ciphertext, &written, material.data(), static_cast<int>(material.size())) == 1 &&
+        EVP_EncryptFinal_ex(ctx.get(), ciphertext + written, &final_written) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes), tag) == 1;
     OPENSSL_cleanse(material.data(), material.size());
     if (!ok) {
         return fail(certs::openssl_failure("cannot wrap a session ticket key"));
@@ -97,8 +94,8 @@ std::optional<TicketKey> TicketKeyWrapper::unwrap(std::string_view name, std::st
     const bool ok =
         ctx && EVP_DecryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key_.data(), nonce, nullptr) == 1 &&
         EVP_DecryptUpdate(ctx.get(), nullptr, &written, aad.data(), static_cast<int>(aad.size())) == 1 &&
-        EVP_DecryptUpdate(ctx.get(), material.data(), &written, ciphertext, static_cast<int>(kMaterialBytes)) ==
-            1 &&
+        EVP_DecryptUpdate(
+            ctx.get(), material.data(), &written, ciphertext, static_cast<int>(kMaterialBytes)) == 1 &&
         EVP_CIPHER_CTX_ctrl(
             ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), expected_tag.data()) == 1 &&
         EVP_DecryptFinal_ex(ctx.get(), material.data() + written, &final_written) == 1;

@@ -38,6 +38,7 @@ TEST_CASE("metrics render in Prometheus text format with every documented family
     CHECK(metric_value(text, "agentlb_handshakes_total{kind=\"full\"}") == 2.0);
     CHECK(metric_value(text, "agentlb_handshakes_total{result=\"no_certificate\",kind=\"resumed\"}") == 0.0);
     CHECK(metric_value(text, "agentlb_pushes_sent_total") == 10.0);
+    CHECK(metric_value(text, "agentlb_session_tickets_sent_total") == 0.0);
     CHECK(metric_value(text, "agentlb_pushes_acked_total") == 7.0);
     CHECK(metric_value(text, "agentlb_pushes_unacked") == 2.0);
     CHECK(metric_value(text, "agentlb_pushes_unanswered_total") == 4.0);
@@ -141,4 +142,12 @@ TEST_CASE("the server's state is one-hot over the four states, and migrations co
     CHECK(metric_value(metrics.render(), "agentlb_server_state{state=\"maintenance\"}") == 1.0);
     metrics.set_server_state("nonsense");
     CHECK(metric_value(metrics.render(), "agentlb_server_state{state=\"down\"}") == 1.0);
+}
+
+TEST_CASE("ticket key rotations are counted from 0") {
+    Metrics metrics;
+    CHECK(metric_value(metrics.render(), "agentlb_ticket_key_rotations_total") == 0.0);
+    CHECK_THAT(metrics.render(), Catch::Contains("# TYPE agentlb_ticket_key_rotations_total counter"));
+    metrics.ticket_key_rotations.fetch_add(2);
+    CHECK(metric_value(metrics.render(), "agentlb_ticket_key_rotations_total") == 2.0);
 }

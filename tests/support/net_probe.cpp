@@ -298,10 +298,11 @@ std::optional<double> metric_value(const std::string& metrics_text, const std::s
         if (!found || found->name != wanted->name) {
             continue;
         }
-        const bool matches = std::all_of(wanted->labels.begin(), wanted->labels.end(), [&](const auto& label) {
-            const auto it = found->labels.find(label.first);
-            return it != found->labels.end() && it->second == label.second;
-        });
+        const bool matches =
+            std::all_of(wanted->labels.begin(), wanted->labels.end(), [&](const auto& label) {
+                const auto it = found->labels.find(label.first);
+                return it != found->labels.end() && it->second == label.second;
+            });
         if (matches) {
             sum = sum.value_or(0.0) + std::stod(line.substr(space + 1));
         }

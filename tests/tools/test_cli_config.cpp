@@ -85,11 +85,13 @@ TEST_CASE("config list shows every key, marking defaults") {
           "ca.framework.cert.automatic.renewal     true         default  global\n"
           "ca.framework.cert.expiry.alert.period   15d          default  global\n"
           "agentlb.ca.expired.cert.grace.period    0            default  global\n"
-          "agentlb.handshake.max.inflight          0            default  global\n");
+          "agentlb.handshake.max.inflight          0            default  global\n"
+          "agentlb.tls.ticket.lifetime             1h           default  global\n"
+          "agentlb.tls.ticket.key.rotation.period  12h          default  global\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
     REQUIRE(json.is_array());
-    REQUIRE(json.size() == 20);
+    REQUIRE(json.size() == 22);
     const nlohmann::json global{{"zone", nullptr}, {"cluster", nullptr}};
     auto entry = [&global](const std::string& name, const std::string& value, bool is_default) {
         nlohmann::json e{{"name", name}, {"value", value}, {"default", is_default}};
@@ -147,6 +149,9 @@ TEST_CASE("every refused value exits 2, names the key, and changes nothing") {
         {"agentlb.mode", "dense", "\"dense\""},
         {"agentlb.density.max.agents", "0", "\"0\" is too small"},
         {"agentlb.mode.schedule", "Mon-Fry density", "Fry"},
+        {"agentlb.tls.ticket.lifetime", "8d", "out of range"},
+        // Checked against the stored (default, 1h) lifetime.
+        {"agentlb.tls.ticket.key.rotation.period", "30m", "agentlb.tls.ticket.lifetime 1h"},
     };
     for (const auto& refusal : refusals) {
         INFO(refusal.key << " = \"" << refusal.value << "\"");

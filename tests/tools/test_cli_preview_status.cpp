@@ -250,7 +250,7 @@ TEST_CASE("status shows servers, agents, configuration, hosts not connected and 
     CHECK(json["servers_down"][0]["name"] == "ms2");
     CHECK_THAT(json["servers_down"][0]["reason"].get<std::string>(), Catch::Contains("no heartbeat"));
     // Every key, the servers' own (agentlb.store.unreachable.limit, the drain keys) included.
-    CHECK(json["config"].size() == 19);
+    CHECK(json["config"].size() == 21);
     CHECK(json["ca_fingerprint"].is_null());
 }
 

@@ -94,7 +94,9 @@ TEST_CASE("config list --effective --host shows each key's value for the host an
           "ca.framework.cert.automatic.renewal     true         default\n"
           "ca.framework.cert.expiry.alert.period   15d          default\n"
           "agentlb.ca.expired.cert.grace.period    0            default\n"
-          "agentlb.handshake.max.inflight          0            default\n");
+          "agentlb.handshake.max.inflight          0            default\n"
+          "agentlb.tls.ticket.lifetime             1h           default\n"
+          "agentlb.tls.ticket.key.rotation.period  12h          default\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list", "--effective", "--host", "H1"});
     CHECK(

@@ -7,6 +7,7 @@
 #include "common/tls/context.hpp"
 #include "common/tls/server_tickets.hpp"
 #include "common/tls/stream.hpp"
+#include "common/tls/ticket_keys.hpp"
 #include "stream_test_helpers.hpp"
 #include "tls_test_support.hpp"
 
@@ -165,6 +166,42 @@ TEST_CASE("the server refuses a ticket past its lifetime even when a client offe
             co_await stream.shutdown();
         });
     CHECK_FALSE(server_resumed);
+}
+
+TEST_CASE("with the shared key ring a kept ticket resumes after one rotation, not after two") {
+    PkiFixture f;
+    REQUIRE(keep_client_tickets(f.client_ctx.get()).ok());
+    auto ring = TicketKeyRing::create();
+    REQUIRE(ring.ok());
+    auto k1 = random_ticket_key();
+    auto k2 = random_ticket_key();
+    auto k3 = random_ticket_key();
+    REQUIRE((k1.ok() && k2.ok() && k3.ok()));
+    (*ring)->install({*k1});
+    AgentPortServerConfig config{f.pki.ca_pem(), {}, {}, nullptr};
+    const KeyPair server = f.pki.server();
+    config.cert_pem = server.cert_pem;
+    config.key_pem = server.key_pem;
+    config.ticket_keys = *ring;
+    auto made = make_agent_port_server_context(config);
+    REQUIRE(made.ok());
+    // As agentlb-mgmt rebuilds its context when its certificate is renewed.
+    auto rebuilt = make_agent_port_server_context(config);
+    REQUIRE(rebuilt.ok());
+
+    connect_once(made->get(), f.client_ctx.get(), 600s);
+    REQUIRE(has_client_ticket(f.client_ctx.get()));
+
+    (*ring)->install({*k2, *k1});  // one rotation: k1 is the previous key
+    // No new ticket from these connections: the kept one stays k1's.
+    const Round after_one = connect_once(rebuilt->get(), f.client_ctx.get(), 0s);
+    CHECK(after_one.offered);
+    CHECK(after_one.server_resumed);
+
+    (*ring)->install({*k3, *k2});  // two rotations: k1 is gone
+    const Round after_two = connect_once(rebuilt->get(), f.client_ctx.get(), 0s);
+    CHECK(after_two.offered);
+    CHECK_FALSE(after_two.server_resumed);
 }
 
 TEST_CASE("a ticket's lifetime is the configured one, never beyond the certificate's end") {
