@@ -36,4 +36,21 @@ std::optional<PushBack> parse_push_back(std::string_view bytes) {
     return PushBack{std::chrono::milliseconds(value)};
 }
 
+bool push_back_incomplete(std::string_view bytes) {
+    const std::size_t head = std::min(bytes.size(), kPushBackPrefix.size());
+    if (bytes.substr(0, head) != kPushBackPrefix.substr(0, head)) {
+        return false;
+    }
+    std::string_view rest = bytes.substr(head);
+    std::size_t digits = 0;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') {
+        ++digits;
+    }
+    if (digits > 5) {
+        return false;
+    }
+    rest.remove_prefix(digits);
+    return rest.empty() || rest == "\r";
+}
+
 }  // namespace agentlb::protocol

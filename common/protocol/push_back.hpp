@@ -37,4 +37,9 @@ std::string format_push_back(std::chrono::milliseconds retry_after);
 // of range).
 std::optional<PushBack> parse_push_back(std::string_view bytes);
 
+// `bytes` is the start of a push-back line that is not complete yet: a
+// reader should wait for more before deciding (a TLS record, garbage or a
+// whole line answer false).
+bool push_back_incomplete(std::string_view bytes);
+
 }  // namespace agentlb::protocol

@@ -1,5 +1,7 @@
 #include "common/tls/socket_bio.hpp"
 
+#include "common/protocol/push_back.hpp"
+
 #include <openssl/bio.h>
 
 #include <algorithm>
@@ -42,13 +44,6 @@ int fd_of(BIO* bio) {
         return capture->fd;
     }
     return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio)));
-}
-
-// A TLS record's first byte is its content type: change_cipher_spec (0x14)
-// to heartbeat (0x18).
-bool starts_tls_record(char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte >= 0x14 && byte <= 0x18;
 }
 
 bool would_block(int error) {
@@ -107,9 +102,10 @@ bool fill_capture(BIO* bio, Capture& capture) {
             ::recv(capture.fd, capture.bytes.data() + capture.size, capture.bytes.size() - capture.size, 0);
         if (n > 0) {
             capture.size += static_cast<std::size_t>(n);
-            const char* begin = capture.bytes.data();
-            capture.complete = starts_tls_record(capture.bytes[0]) || capture.size == capture.bytes.size() ||
-                               std::find(begin, begin + capture.size, '\n') != begin + capture.size;
+            // Only the start of a push-back line waits for more: a TLS record
+            // (or anything else) goes to OpenSSL at once.
+            capture.complete = capture.size == capture.bytes.size() ||
+                               !protocol::push_back_incomplete({capture.bytes.data(), capture.size});
             continue;
         }
         if (n == 0) {

@@ -11,9 +11,9 @@
 // A client's BIO also keeps the first bytes the server sent (at most
 // kCapturedBytes), so that a failed handshake can tell a push-back line
 // (common/protocol/push_back.hpp) from garbage: OpenSSL itself stops at the
-// first five bytes that are no TLS record header. When the first byte is no
-// TLS record type (0x14..0x18), the BIO waits for the line's end (a '\n', a
-// full capture, or EOF) before OpenSSL sees any of it; TLS bytes pass at once.
+// first five bytes that are no TLS record header. While the bytes received
+// are the start of a push-back line, the BIO waits for the rest (or EOF)
+// before OpenSSL sees any of it; TLS bytes, and anything else, pass at once.
 
 #include <openssl/types.h>
 

@@ -50,3 +50,18 @@ TEST_CASE("the push-back parser takes one spelling and nothing else") {
     const std::string with_nul("AGENTLB-BUSY retry-after-ms=2\0\r\n", 32);
     CHECK_FALSE(parse_push_back(with_nul).has_value());
 }
+
+TEST_CASE("the start of a push-back line is incomplete, anything else is decided") {
+    const std::string line = format_push_back(milliseconds(60000));
+    for (std::size_t n = 0; n < line.size(); ++n) {
+        CAPTURE(n);
+        CHECK(push_back_incomplete(line.substr(0, n)));
+    }
+    CHECK_FALSE(push_back_incomplete(line));
+    CHECK_FALSE(push_back_incomplete("\x16\x03\x03"));
+    CHECK_FALSE(push_back_incomplete("HTTP/1.1 400"));
+    CHECK_FALSE(push_back_incomplete("AGENTLB-BUSY retry-after-ms=123456"));
+    CHECK_FALSE(push_back_incomplete("AGENTLB-BUSY retry-after-ms=12x"));
+    CHECK_FALSE(push_back_incomplete("AGENTLB-BUSY retry-after-ms=12\n"));
+    CHECK_FALSE(push_back_incomplete("AGENTLB-BUSY retry-after-ms=12\r\r"));
+}
