@@ -9,17 +9,20 @@ HostRead read_host(store::Store& store,
                    const std::string& name,
                    const std::string& serial) {
     HostRead read;
-    read.host = store.find_host(name);
-    read.revoked = store.is_revoked(serial);
-    // The zone's host ids come from the snapshot, since reading them costs
-    // O(hosts in the zone) on the one store thread, which every hello of a
-    // reconnection storm queues behind.
-    read.snapshot = state.snapshot();
-    if (read.host && !contains_host(*read.snapshot, read.host->zone, read.host->id)) {
-        read.ids = store.host_ids_in_zone(read.host->zone);
-    }
-    // Read last: every snapshot at least this new has the host in it.
-    read.generation = store.generation();
+    // One read transaction (one lock of the SQLite file, not one per read).
+    store.reading_together([&] {
+        read.host = store.find_host(name);
+        read.revoked = store.is_revoked(serial);
+        // The zone's host ids come from the snapshot, since reading them costs
+        // O(hosts in the zone) on the one store thread, which every hello of a
+        // reconnection storm queues behind.
+        read.snapshot = state.snapshot();
+        if (read.host && !contains_host(*read.snapshot, read.host->zone, read.host->id)) {
+            read.ids = store.host_ids_in_zone(read.host->zone);
+        }
+        // Read last: every snapshot at least this new has the host in it.
+        read.generation = store.generation();
+    });
     return read;
 }
 

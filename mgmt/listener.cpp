@@ -56,7 +56,8 @@ asio::awaitable<void> Listener::accept_loop() {
             co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
         }
-        socket.set_option(tcp::no_delay(true), ec);
+        // TCP_NODELAY is set by the session's TlsStream (once: a second
+        // setsockopt per connection showed in the connect profile).
         try {
             factory_(std::move(socket));
         } catch (const std::exception& e) {

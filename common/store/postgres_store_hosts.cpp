@@ -154,6 +154,10 @@ bool PostgresStore::write_connected(std::int64_t host_id, std::string_view serve
     return true;
 }
 
+void PostgresStore::reading_together(const std::function<void()>& reads) {
+    reads();
+}
+
 std::vector<bool> PostgresStore::apply_connection_changes(std::string_view server,
                                                           const std::vector<ConnectionChange>& changes,
                                                           std::int64_t now) {

@@ -39,6 +39,7 @@ public:
                                                     std::int64_t now) override;
     std::vector<Supersession> take_superseded(std::string_view server) override;
     bool clear_connected_if(std::int64_t host_id, std::string_view server) override;
+    void reading_together(const std::function<void()>& reads) override;
     std::vector<bool> apply_connection_changes(std::string_view server,
                                                const std::vector<ConnectionChange>& changes,
                                                std::int64_t now) override;

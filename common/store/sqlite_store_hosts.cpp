@@ -4,6 +4,8 @@
 #include "common/store/sqlite_store.hpp"
 #include "common/util/clock.hpp"
 
+#include <sqlite3.h>
+
 namespace agentlb::store {
 
 HostRecord read_host(const Query& row) {
@@ -147,6 +149,23 @@ bool SqliteStore::write_connected(std::int64_t host_id, std::string_view server,
         .bind(3, now)
         .run();
     return connection_.changes() > 0;
+}
+
+void SqliteStore::reading_together(const std::function<void()>& reads) {
+    if (connection_.in_transaction()) {
+        reads();
+        return;
+    }
+    connection_.query("BEGIN", "reading the store").run();
+    try {
+        reads();
+    } catch (...) {
+        if (connection_.in_transaction()) {
+            sqlite3_exec(connection_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        throw;
+    }
+    connection_.query("COMMIT", "reading the store").run();
 }
 
 std::vector<bool> SqliteStore::apply_connection_changes(std::string_view server,

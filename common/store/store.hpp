@@ -315,6 +315,13 @@ public:
     // nothing (the server checks its own pages).
     virtual std::optional<std::string> quick_check() = 0;
 
+    // Runs `reads` (reads of this store only) as one read transaction where
+    // that is cheaper: SQLite then locks the file once instead of once per
+    // statement (a hello's three point reads), and they see one state.
+    // PostgreSQL runs them as they are (a BEGIN would add round trips).
+    // Inside an open transaction, `reads` just runs. Throws what `reads` throws.
+    virtual void reading_together(const std::function<void()>& reads) = 0;
+
     // --- hosts ---
     virtual std::vector<HostRecord> list_hosts() = 0;  // by id
     virtual std::optional<HostRecord> find_host(std::string_view name) = 0;

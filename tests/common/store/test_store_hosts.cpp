@@ -183,6 +183,28 @@ TEST_CASE_METHOD(StoreFixture,
     CHECK(store->generation() == g0);
 }
 
+TEST_CASE_METHOD(StoreFixture, "reading_together runs the reads, and a throw leaves the store usable") {
+    HostRecord h1 = enroll("h1");
+    std::optional<HostRecord> found;
+    std::int64_t generation = -1;
+    store->reading_together([&] {
+        found = store->find_host("h1");
+        generation = store->generation();
+    });
+    REQUIRE(found.has_value());
+    CHECK(found->id == h1.id);
+    CHECK(generation == store->generation());
+
+    CHECK_THROWS_WITH(store->reading_together([&] {
+        (void)store->find_host("h1");
+        throw std::runtime_error("stop here");
+    }),
+                      "stop here");
+    // No transaction left open: a write goes through and is seen.
+    store->set_connected(h1.id, "ms1", 20);
+    CHECK(store->find_host("h1")->connected_to == std::optional<std::string>("ms1"));
+}
+
 TEST_CASE_METHOD(StoreFixture,
                  "touch_hosts updates last_seen of the listed hosts without a generation bump") {
     HostRecord h1 = enroll("h1");
