@@ -109,6 +109,11 @@ TEST_CASE("bench connect establishes every session and reports memory per sessio
     CHECK(resumption.at("offered_ticket").get<int>() <= resumption.at("holding_ticket_before").get<int>());
     CHECK(resumption.at("resumed").get<int>() <= resumption.at("offered_ticket").get<int>());
     CHECK(resumption.at("holding_ticket_before").get<int>() <= connect.at("tickets_received").get<int>());
+    // Tickets are on by default (agentlb.tls.ticket.lifetime 1h): every agent
+    // got one after welcome, and every reopened session resumed with it.
+    CHECK(connect.at("tickets_received").get<int>() >= kAgents);
+    CHECK(resumption.at("holding_ticket_before") == kAgents);
+    CHECK(resumption.at("resumed") == resumption.at("sample"));
     const double full_per_cpu = connect.at("full_handshakes_per_server_cpu_s");
     const double resumed_per_cpu = connect.at("resumed_handshakes_per_server_cpu_s");
     CHECK(resumed_per_cpu == Approx(resumption.at("resumed_per_server_cpu_s").get<double>()));
@@ -176,6 +181,8 @@ TEST_CASE("bench failover moves the killed server's agents elsewhere and loses n
     // The share of returns that resumed, and what the returns cost in attempts.
     const int resumed = failover.at("resumed");
     CHECK(resumed <= held);
+    // The survivors share the ticket keys: every orphan resumed there.
+    CHECK(resumed == held);
     CHECK(failover.at("resumed_share").get<double>() == Approx(static_cast<double>(resumed) / held));
     CHECK(failover.at("reconnect_attempts").get<int>() >= held);
     CHECK(failover.at("handshake_timeouts") == 0);
@@ -205,6 +212,9 @@ TEST_CASE("bench storm moves every agent from the killed server to the survivor 
     const int resumed = storm.at("resumed");
     CHECK(full + resumed == kAgents);
     CHECK(resumed <= storm.at("holding_ticket_before").get<int>());
+    // B decrypts the tickets A sent (keys shared through the store).
+    CHECK(storm.at("holding_ticket_before") == kAgents);
+    CHECK(resumed == kAgents);
     CHECK(storm.at("resumed_share").get<double>() == Approx(static_cast<double>(resumed) / kAgents));
     // The time the run's own rates need for that mix, and the ratio to it.
     const auto& rates = storm.at("rates");

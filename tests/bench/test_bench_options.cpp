@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -45,4 +46,16 @@ TEST_CASE("bench options: storm refuses another server count and failover beside
     auto both = parse({"failover", "storm"});
     REQUIRE_FALSE(both);
     CHECK(both.error().find("failover and storm") != std::string::npos);
+}
+
+TEST_CASE("bench options: --set takes KEY=VALUE pairs and refuses anything else") {
+    auto parsed = parse({"--set", "agentlb.handshake.max.inflight=1000", "--set", "a=", "connect"});
+    REQUIRE(parsed);
+    REQUIRE(parsed->options.settings.size() == 2);
+    CHECK(parsed->options.settings[0] ==
+          std::pair<std::string, std::string>{"agentlb.handshake.max.inflight", "1000"});
+    CHECK(parsed->options.settings[1] == std::pair<std::string, std::string>{"a", ""});
+    auto bad = parse({"--set", "novalue", "connect"});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error() == "--set 'novalue': expected KEY=VALUE");
 }

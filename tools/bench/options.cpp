@@ -68,6 +68,9 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("mgmt-threads", po::value<int>()->default_value(2), "--threads of each agentlb-mgmt")
         ("mgmt-arg", po::value<std::vector<std::string>>(), "extra argument for agentlb-mgmt (repeatable), "
                                                             "e.g. --mgmt-arg=--heartbeat-interval=5")
+        ("set", po::value<std::vector<std::string>>(), "KEY=VALUE: a global configuration key stored before "
+                                                       "the servers start (repeatable), e.g. "
+                                                       "--set agentlb.handshake.max.inflight=1000")
         ("rate", po::value<double>()->default_value(2000), "new sessions per second, 0 = no limit")
         ("inflight", po::value<int>()->default_value(100),
             "sessions setting up at once (below a server's admission limit, 128 with 2 threads, so that "
@@ -177,6 +180,15 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     }
     if (vm.count("mgmt-arg") != 0U) {
         o.mgmt_args = vm["mgmt-arg"].as<std::vector<std::string>>();
+    }
+    if (vm.count("set") != 0U) {
+        for (const auto& entry : vm["set"].as<std::vector<std::string>>()) {
+            const auto eq = entry.find('=');
+            if (eq == std::string::npos || eq == 0) {
+                return fail("--set '" + entry + "': expected KEY=VALUE");
+            }
+            o.settings.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+        }
     }
     auto threads = positive<int>(vm, "mgmt-threads", 1, 64);
     auto inflight = positive<int>(vm, "inflight", 1, 100000);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace agentlb::bench {
@@ -30,6 +31,9 @@ struct BenchOptions {
     std::string mgmt_bin;  // default: agentlb-mgmt beside this binary
     int mgmt_threads = 2;
     std::vector<std::string> mgmt_args;
+    // Global configuration keys written to the store before the servers start
+    // (--set KEY=VALUE), e.g. agentlb.handshake.max.inflight.
+    std::vector<std::pair<std::string, std::string>> settings;
     double rate = 2000;                // new sessions per second, all workers together; 0 = no limit
     int inflight = 100;                // sessions setting up at once, all workers together
     std::size_t resume_sample = 2000;  // at most agents; 0 = skip

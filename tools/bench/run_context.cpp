@@ -186,6 +186,13 @@ Status RunContext::start_servers() {
             return fail("store: " + stored.error());
         }
     }
+    // --set: validated by the store as `agentlbctl config set` is.
+    for (const auto& [key, value] : options_.settings) {
+        auto stored = store_->set_config(key, value);
+        if (!stored) {
+            return fail("--set " + key + "=" + value + ": " + stored.error());
+        }
+    }
     for (const auto& spec : specs) {
         auto process = MgmtProcess::start(spec, std::chrono::seconds(30));
         if (!process) {
