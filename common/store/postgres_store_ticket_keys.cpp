@@ -72,7 +72,7 @@ std::vector<TicketKeyRecord> PostgresStore::ensure_ticket_keys(std::int64_t now,
             transaction.commit();
             return current;
         }
-        const TicketKeyRecord key = checked_new_ticket_key(maker, now);
+        const TicketKeyRecord key = checked_new_ticket_key(maker, now, current);
         connection_.exec(
             "INSERT INTO ticket_keys (name, wrapped, created_at) VALUES (decode($1, 'hex'), decode($2, "
             "'hex'), $3)",

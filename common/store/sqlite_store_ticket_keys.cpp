@@ -35,7 +35,7 @@ std::vector<TicketKeyRecord> SqliteStore::ensure_ticket_keys(std::int64_t now,
     if (!ticket_key_due(keys, now, rotation_seconds, maker)) {
         return keys;
     }
-    const TicketKeyRecord key = checked_new_ticket_key(maker, now);
+    const TicketKeyRecord key = checked_new_ticket_key(maker, now, keys);
     connection_.query("INSERT INTO ticket_keys (name, wrapped, created_at) VALUES (?1, ?2, ?3)", what)
         .bind_blob(1, key.name)
         .bind_blob(2, key.wrapped)

@@ -1,5 +1,6 @@
 #include "common/store/ticket_key_rules.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace agentlb::store {
@@ -24,12 +25,14 @@ bool ticket_key_due(const std::vector<TicketKeyRecord>& keys,
     return maker.usable && !maker.usable(newest);
 }
 
-TicketKeyRecord checked_new_ticket_key(const TicketKeyMaker& maker, std::int64_t now) {
+TicketKeyRecord checked_new_ticket_key(const TicketKeyMaker& maker,
+                                       std::int64_t now,
+                                       const std::vector<TicketKeyRecord>& keys) {
     TicketKeyRecord key = maker.make();
     if (key.name.size() != kNameBytes || key.wrapped.empty()) {
         throw std::invalid_argument("a ticket key needs a 16-byte name and its wrapped material");
     }
-    key.created_at = now;
+    key.created_at = keys.empty() ? now : std::max(now, keys.front().created_at + 1);
     return key;
 }
 

@@ -59,8 +59,7 @@ void TicketKeyRing::install(std::vector<TicketKey> keys) {
     auto next = std::make_shared<const Keys>(std::move(keys));
     std::lock_guard lock(mutex_);
     keys_.swap(next);
-    // The previous list is freed here, outside no reader's use: each reader
-    // holds its own reference.
+    // A handshake still using the previous list holds its own reference.
 }
 
 std::size_t TicketKeyRing::size() const {

@@ -264,3 +264,27 @@ TEST_CASE("a PostgreSQL store with a newer schema than this build knows is refus
     // Nothing was migrated back or registered.
     CHECK(store::read_schema_versions(db.uri()).stored == known + 1);
 }
+
+TEST_CASE("two servers on one PostgreSQL database share one ticket key and rotate it once when due") {
+    PgTestDatabase db;
+    CaFixture fixture(db.uri());
+    const std::vector<std::string> fast_refresh{"--ticket-key-refresh-ms", "100"};
+    MgmtServer ms1(fixture, "M1", fast_refresh);
+    MgmtServer ms2(fixture, "M2", fast_refresh);
+    const auto first = fixture.store().ticket_keys();
+    REQUIRE(first.size() == 1);
+
+    pg_exec(db.uri(), "UPDATE ticket_keys SET created_at = created_at - 2592000");
+    REQUIRE(wait_until(
+        [&] {
+            return ms1.metric("agentlb_ticket_key_rotations_total") == 1.0 &&
+                   ms2.metric("agentlb_ticket_key_rotations_total") == 1.0;
+        },
+        5s));
+    const auto second = fixture.store().ticket_keys();
+    REQUIRE(second.size() == 2);  // the servers raced: one key made
+    CHECK(second[1].name == first[0].name);
+    // Stored as bytes, and only wrapped: 93 bytes that are not the 64 of the material.
+    CHECK(pg_value(db.uri(), "SELECT min(length(wrapped)) || '/' || max(length(wrapped)) FROM ticket_keys") ==
+          "93/93");
+}

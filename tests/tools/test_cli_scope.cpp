@@ -45,11 +45,11 @@ TEST_CASE("config set --zone/--cluster stores a scoped value, and config list sh
           "host  ms4    set     zone z1\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
-    REQUIRE(json.size() == 22);
-    CHECK(json[20] ==
+    REQUIRE(json.size() == 24);  // the 22 global keys, then the 2 scoped values
+    CHECK(json[22] ==
           nlohmann::json{
               {"name", "host"}, {"value", "ms4"}, {"default", false}, {"zone", "z1"}, {"cluster", nullptr}});
-    CHECK(json[21] == nlohmann::json{{"name", kAlgorithm},
+    CHECK(json[23] == nlohmann::json{{"name", kAlgorithm},
                                      {"value", "shuffle"},
                                      {"default", false},
                                      {"zone", "z1"},

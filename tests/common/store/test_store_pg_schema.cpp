@@ -61,7 +61,7 @@ TEST_CASE("a new PostgreSQL store gets every table and the current schema versio
                    "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
                    "WHERE schemaname = current_schema()") ==
           "agentlb_schema,ca,certificates,configuration,generation,host_ids,hosts,rebalances,reissues,"
-          "scoped_configuration,servers,superseded,tokens,trusted_cas");
+          "scoped_configuration,servers,superseded,ticket_keys,tokens,trusted_cas");
     const SchemaVersions versions = read_schema_versions(database.uri());
     CHECK(versions.stored == kSchemaVersion);
     CHECK(versions.known == kSchemaVersion);
