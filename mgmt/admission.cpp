@@ -25,8 +25,20 @@ void RateWindow::roll(TimePoint now) {
 }
 
 void RateWindow::add(TimePoint now, std::uint64_t n) {
+    if (last_second(now) <= 0.0) {
+        started_ = now;
+    }
     roll(now);
     current_ += n;
+}
+
+double RateWindow::per_second(TimePoint now) const {
+    const double events = last_second(now);
+    if (events <= 0.0) {
+        return 0.0;
+    }
+    const double since = std::chrono::duration<double>(now - started_).count();
+    return events / std::clamp(since, 0.1, 1.0);
 }
 
 double RateWindow::last_second(TimePoint now) const {
@@ -92,7 +104,7 @@ void Admission::finished() noexcept {
 std::chrono::milliseconds Admission::retry_after(std::int64_t limit) const {
     std::lock_guard lock(mutex_);
     const auto now = clock_();
-    double rate = finished_.last_second(now);
+    double rate = finished_.per_second(now);
     if (rate < 1.0) {
         rate = static_cast<double>(std::max<std::int64_t>(1, limit));
     }

@@ -9,7 +9,9 @@
 // The retry-after told to a pushed-back agent comes from what this server
 // measures: handshakes finished in the last second (the rate) and the
 // connections pushed back in the last second, which will come back:
-// about (pushed back + in progress) / rate, within 50 ms .. 10 s. Without a
+// about (pushed back + in progress) / rate, within 50 ms .. 10 s. The rate
+// is measured over the part of the last second since handshakes began to
+// finish, so the start of a storm is not mistaken for a slow server. Without a
 // measurement (nothing finished in the last second: a server just started,
 // or every handshake stalls) the rate is taken to be the limit per second.
 //
@@ -33,6 +35,10 @@ public:
 
     void add(TimePoint now, std::uint64_t n = 1);
     double last_second(TimePoint now) const;
+    // Events a second: last_second() over the part of the last second since
+    // the events began (at least 100 ms), so that the first moments of a
+    // burst are not read as a tenth of its rate.
+    double per_second(TimePoint now) const;
 
 private:
     void roll(TimePoint now);
@@ -40,6 +46,7 @@ private:
     std::int64_t bucket_ = 0;  // seconds since the clock's epoch
     std::uint64_t current_ = 0;
     std::uint64_t previous_ = 0;
+    TimePoint started_{};  // the first event after a second without any
 };
 
 class Admission {

@@ -134,14 +134,15 @@ TEST_CASE("an agent pushed back by its only server waits the retry-after and con
     INFO(logs(agent, {&ms1}));
     REQUIRE(waits);
     // The wait is the server's retry-after +/-50 %, not the exponential
-    // backoff's 200 ms (the agent's --backoff-initial-ms here). At most one
-    // handshake finished in the last second: the server counts on 1 a second
-    // (its limit) for 1 pushed back + 1 in progress, about 2 s.
+    // backoff's (--backoff-initial-ms 200 here). At most one handshake
+    // finished lately: 1 pushed back + 1 in progress at 1 a second (the
+    // limit, nothing measured) is 2 s, less if the agent's earlier welcome
+    // still counts.
     const long wait_ms = std::stol(match[1].str());
     std::smatch asked;
     REQUIRE(std::regex_search(log, asked, std::regex("it asks to retry after ([0-9]+) ms")));
     const long retry_after = std::stol(asked[1].str());
-    CHECK(retry_after >= 1000);
+    CHECK(retry_after >= 50);
     CHECK(retry_after <= 2000);
     CHECK(wait_ms >= retry_after / 2);
     CHECK(wait_ms <= retry_after * 3 / 2);

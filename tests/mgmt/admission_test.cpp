@@ -148,3 +148,26 @@ TEST_CASE("rate window: events of the last second, the previous second fading ou
     CHECK(window.last_second(start + milliseconds(2500)) == Approx(4.0 * 0.5));
     CHECK(window.last_second(start + milliseconds(5000)) == Approx(0.0));
 }
+
+TEST_CASE("rate window: a burst that began a moment ago is measured over its own length") {
+    RateWindow window;
+    const RateWindow::TimePoint start{std::chrono::seconds(100) + milliseconds(500)};
+    CHECK(window.per_second(start) == Approx(0.0));
+    for (int i = 0; i < 200; ++i) {
+        window.add(start + milliseconds(i));
+    }
+    // 200 in the 200 ms since it began: 1000 a second, not 200.
+    CHECK(window.per_second(start + milliseconds(200)) == Approx(1000.0));
+    // At least 100 ms: 10 events at once are not 10,000 a second.
+    RateWindow quick;
+    quick.add(start, 10);
+    CHECK(quick.per_second(start + milliseconds(1)) == Approx(100.0));
+    // After a whole second the rate is the last second's count.
+    for (int i = 200; i < 1500; ++i) {
+        window.add(start + milliseconds(i));
+    }
+    CHECK(window.per_second(start + milliseconds(1500)) == Approx(1000.0).epsilon(0.01));
+    // A second without events starts the measure again.
+    window.add(start + milliseconds(4000), 5);
+    CHECK(window.per_second(start + milliseconds(4200)) == Approx(25.0));
+}
