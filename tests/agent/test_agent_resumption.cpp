@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <thread>
 
 using namespace agentlb;
 using namespace agentlb::test;
@@ -71,6 +72,14 @@ public:
     double metric(const ManagedServer& server, const std::string& sample) const {
         return metric_value(http_get(server.admin_port(), "/metrics", 1s).body, sample).value_or(0.0);
     }
+    // ms1 wrote h1 its ticket; a moment more for h1 to read it (a reset
+    // connection loses what was not read yet).
+    bool ticket_delivered() const {
+        const bool sent =
+            wait_until([&] { return metric(ms1, "agentlb_session_tickets_sent_total") == 1; }, 5s);
+        std::this_thread::sleep_for(200ms);
+        return sent;
+    }
     double resumed(const ManagedServer& server) const {
         return metric(server, "agentlb_handshakes_total{kind=\"resumed\"}");
     }
@@ -107,10 +116,7 @@ public:
 TEST_CASE("an agent resumes its TLS session when it reconnects, after a full handshake first") {
     TwoServers cluster;
     cluster.start_agent();
-    REQUIRE_LOGGED(
-        cluster,
-        wait_until([&] { return cluster.metric(cluster.ms1, "agentlb_session_tickets_sent_total") == 1; },
-                   5s));
+    REQUIRE_LOGGED(cluster, cluster.ticket_delivered());
     CHECK_THAT(cluster.agent.log(), Catch::Contains(cluster.connected_line(cluster.ms1, "full handshake")));
     CHECK_LOGGED(cluster,
                  cluster.metric(cluster.ms1, "agentlb_handshakes_total{result=\"ok\",kind=\"full\"}") == 1);
@@ -137,10 +143,7 @@ TEST_CASE("an agent resumes its TLS session when it reconnects, after a full han
 TEST_CASE("an agent resumes on the other server after its server is killed") {
     TwoServers cluster;
     cluster.start_agent();
-    REQUIRE_LOGGED(
-        cluster,
-        wait_until([&] { return cluster.metric(cluster.ms1, "agentlb_session_tickets_sent_total") == 1; },
-                   5s));
+    REQUIRE_LOGGED(cluster, cluster.ticket_delivered());
 
     cluster.ms1.kill();
     REQUIRE_LOGGED(
@@ -162,10 +165,7 @@ TEST_CASE("an agent resumes on the other server after its server is killed") {
 TEST_CASE("a revoked certificate cannot resume: the ticket is refused and so is the full handshake") {
     TwoServers cluster;
     cluster.start_agent();
-    REQUIRE_LOGGED(
-        cluster,
-        wait_until([&] { return cluster.metric(cluster.ms1, "agentlb_session_tickets_sent_total") == 1; },
-                   5s));
+    REQUIRE_LOGGED(cluster, cluster.ticket_delivered());
 
     REQUIRE(cluster.fixture.store().revoke_certificate(cluster.identity.serial, util::unix_now()).ok());
     // ms1 closes the session; the agent comes back with its ticket, to ms1 first.
@@ -178,8 +178,14 @@ TEST_CASE("a revoked certificate cannot resume: the ticket is refused and so is 
                        2;
             },
             10s));
+    // ms1 closed the session because it knew of the revocation: the ticket
+    // was refused there. ms2 may learn of it a poll later; until then it
+    // takes the ticket as it would take a full handshake, and its hello
+    // check refuses the agent: never an `ok` resumption.
     CHECK_LOGGED(cluster, cluster.resumed(cluster.ms1) == 0);
-    CHECK_LOGGED(cluster, cluster.resumed(cluster.ms2) == 0);
+    CHECK_LOGGED(
+        cluster,
+        cluster.metric(cluster.ms2, "agentlb_handshakes_total{result=\"ok\",kind=\"resumed\"}") == 0);
     CHECK_LOGGED(cluster, cluster.metric(cluster.ms1, "agentlb_handshakes_total{result=\"ok\"}") == 1);
     CHECK_LOGGED(cluster, cluster.metric(cluster.ms2, "agentlb_handshakes_total{result=\"ok\"}") == 0);
     CHECK_LOGGED(cluster, count_of(cluster.agent.log(), "resumed") == 0);
@@ -200,6 +206,12 @@ TEST_CASE("with agentlb.tls.ticket.lifetime 0 no ticket is sent and a reconnecti
                        10s));
     CHECK_LOGGED(cluster, cluster.metric(cluster.ms1, "agentlb_session_tickets_sent_total") == 0);
     CHECK_LOGGED(cluster, cluster.resumed(cluster.ms1) == 0);
+    // The server counts the connection before the agent has its welcome.
     CHECK_LOGGED(cluster,
-                 count_of(cluster.agent.log(), cluster.connected_line(cluster.ms1, "full handshake")) == 2);
+                 wait_until(
+                     [&] {
+                         return count_of(cluster.agent.log(),
+                                         cluster.connected_line(cluster.ms1, "full handshake")) == 2;
+                     },
+                     5s));
 }
