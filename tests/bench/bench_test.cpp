@@ -108,12 +108,14 @@ TEST_CASE("bench connect establishes every session and reports memory per sessio
     // An agent offers the ticket it holds; only an offered ticket can resume.
     CHECK(resumption.at("offered_ticket").get<int>() <= resumption.at("holding_ticket_before").get<int>());
     CHECK(resumption.at("resumed").get<int>() <= resumption.at("offered_ticket").get<int>());
-    CHECK(resumption.at("holding_ticket_before").get<int>() <= connect.at("tickets_received").get<int>());
-    // Tickets are on by default (agentlb.tls.ticket.lifetime 1h): every agent
-    // got one after welcome, and every reopened session resumed with it.
-    CHECK(connect.at("tickets_received").get<int>() >= kAgents);
-    CHECK(resumption.at("holding_ticket_before") == kAgents);
-    CHECK(resumption.at("resumed") == resumption.at("sample"));
+    // Read 2 s after the connect phase's own count: tickets may still arrive between.
+    CHECK(resumption.at("holding_ticket_before").get<int>() <= kAgents);
+    // Tickets are on by default (agentlb.tls.ticket.lifetime 1h): agents get
+    // one after welcome, and reopened sessions resume with it (the issue's
+    // bar, >= 90 %: a ticket can still be on its way when the sample starts).
+    CHECK(connect.at("tickets_received").get<int>() >= kAgents * 9 / 10);
+    CHECK(resumption.at("holding_ticket_before").get<int>() >= kAgents * 9 / 10);
+    CHECK(resumption.at("resumed").get<int>() >= resumption.at("sample").get<int>() * 9 / 10);
     const double full_per_cpu = connect.at("full_handshakes_per_server_cpu_s");
     const double resumed_per_cpu = connect.at("resumed_handshakes_per_server_cpu_s");
     CHECK(resumed_per_cpu == Approx(resumption.at("resumed_per_server_cpu_s").get<double>()));
@@ -181,8 +183,8 @@ TEST_CASE("bench failover moves the killed server's agents elsewhere and loses n
     // The share of returns that resumed, and what the returns cost in attempts.
     const int resumed = failover.at("resumed");
     CHECK(resumed <= held);
-    // The survivors share the ticket keys: every orphan resumed there.
-    CHECK(resumed == held);
+    // The survivors share the ticket keys: the orphans resume there (>= 90 %).
+    CHECK(resumed >= held * 9 / 10);
     CHECK(failover.at("resumed_share").get<double>() == Approx(static_cast<double>(resumed) / held));
     CHECK(failover.at("reconnect_attempts").get<int>() >= held);
     CHECK(failover.at("handshake_timeouts") == 0);
@@ -212,9 +214,9 @@ TEST_CASE("bench storm moves every agent from the killed server to the survivor 
     const int resumed = storm.at("resumed");
     CHECK(full + resumed == kAgents);
     CHECK(resumed <= storm.at("holding_ticket_before").get<int>());
-    // B decrypts the tickets A sent (keys shared through the store).
-    CHECK(storm.at("holding_ticket_before") == kAgents);
-    CHECK(resumed == kAgents);
+    // B decrypts the tickets A sent (keys shared through the store): >= 90 %.
+    CHECK(storm.at("holding_ticket_before").get<int>() >= kAgents * 9 / 10);
+    CHECK(resumed >= kAgents * 9 / 10);
     CHECK(storm.at("resumed_share").get<double>() == Approx(static_cast<double>(resumed) / kAgents));
     // The time the run's own rates need for that mix, and the ratio to it.
     const auto& rates = storm.at("rates");
