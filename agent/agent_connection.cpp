@@ -81,7 +81,15 @@ asio::awaitable<bool> Agent::connect_pass(std::vector<std::string> candidates, b
                   relocating ? "moving away from " + (current_ ? current_->entry() : "(none)") : "");
             co_return true;
         }
-        if (outcome.refused) {
+        if (outcome.push_back) {
+            // The server is saturated with handshakes: the next one is dialled at once.
+            policy_.pushed_back(outcome.push_back->retry_after);
+            spdlog::info(
+                "{} pushed back (too many handshakes in progress there; it asks to retry after {} "
+                "ms): trying the next server",
+                entry,
+                outcome.push_back->retry_after.count());
+        } else if (outcome.refused) {
             spdlog::debug("{}: {}", entry, outcome.reason);
         } else if (outcome.code == wire::ErrorCode::draining) {
             // Maintenance or a shutdown: expected, and the next entry is dialled at once.
@@ -140,8 +148,12 @@ asio::awaitable<void> Agent::connection_loop() {
             if (co_await connect_pass(candidates, false) || stopping_) {
                 continue;
             }
+            const bool pushed_back = policy_.pass_retry_after().has_value();
             const auto wait = policy_.pass_failed(random_());
-            if (candidates.empty()) {
+            if (pushed_back) {
+                spdlog::warn("retrying in {} ms, when the servers that pushed back expect room",
+                             wait.count());
+            } else if (candidates.empty()) {
                 spdlog::warn(
                     "no management server list in {} (host=); waiting {} ms (send SIGHUP after editing)",
                     printable_path(options_.config_path),

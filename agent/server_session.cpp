@@ -139,7 +139,10 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
 
     ec = co_await session->stream_.handshake();
     if (ec) {
-        out.reason = failed("TLS handshake: ");
+        out.push_back = session->stream_.push_back();
+        out.reason = out.push_back ? "busy: too many handshakes in progress, retry after " +
+                                         ms(out.push_back->retry_after)
+                                   : failed("TLS handshake: ");
         co_return out;
     }
     while (!session->outbox_.empty()) {

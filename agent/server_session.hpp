@@ -17,6 +17,7 @@
 // queue. on_closed() is called exactly once, after the reader has stopped.
 
 #include "common/protocol/agent_machine.hpp"
+#include "common/protocol/push_back.hpp"
 #include "common/tls/deadline.hpp"
 #include "common/tls/machine_timer.hpp"
 #include "common/tls/stream.hpp"
@@ -31,6 +32,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,9 @@ struct DialOutcome {
     bool refused = false;                    // TCP connection refused
     bool rejected = false;                   // the server answered with `error`
     std::optional<wire::ErrorCode> code;     // that error's code, when this build knows it
+    // The server answered with a push-back line instead of TLS (too many
+    // handshakes in progress there): try the next server now.
+    std::optional<protocol::PushBack> push_back;
 };
 
 class ServerSession : public std::enable_shared_from_this<ServerSession> {

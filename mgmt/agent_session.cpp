@@ -51,8 +51,11 @@ bool is_routine_close(const error_code& ec) {
 
 }  // namespace
 
-AgentSession::AgentSession(asio::ip::tcp::socket socket, std::shared_ptr<SharedState> state)
+AgentSession::AgentSession(asio::ip::tcp::socket socket,
+                           std::shared_ptr<SharedState> state,
+                           Admission::Slot admission)
     : state_(std::move(state)),
+      admission_(std::move(admission)),
       peer_(peer_address(socket)),
       stream_(std::move(socket), state_->tls.current()->agent.get(), tls::Role::server),
       watchdog_(stream_.get_executor()),
@@ -273,6 +276,7 @@ void AgentSession::carry_out(protocol::Actions actions) {
                 [self, host_id = recording->host_id] { return self->record(host_id); },
                 [](std::exception_ptr e) { log_exception(e, "agent hello"); });
         } else if (auto* welcomed = std::get_if<protocol::Welcomed>(&action)) {
+            admission_.release();  // the handshake is done: room for the next one
             {
                 std::lock_guard lock(status_mutex_);
                 connected_since_ = util::unix_now();

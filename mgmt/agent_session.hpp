@@ -24,6 +24,7 @@
 
 #include "common/protocol/server_machine.hpp"
 #include "common/tls/stream.hpp"
+#include "mgmt/admission.hpp"
 #include "mgmt/awaitable.hpp"
 #include "mgmt/ca_set.hpp"
 #include "mgmt/cluster_state.hpp"
@@ -58,8 +59,11 @@ struct AgentStatus {
 
 class AgentSession : public std::enable_shared_from_this<AgentSession> {
 public:
-    // `socket` is connected and bound to the io_context this session lives on.
-    AgentSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<SharedState> state);
+    // `socket` is connected and bound to the io_context this session lives on;
+    // `admission` is its handshake's slot (released at welcome or the end).
+    AgentSession(boost::asio::ip::tcp::socket socket,
+                 std::shared_ptr<SharedState> state,
+                 Admission::Slot admission = {});
     ~AgentSession();
 
     void start();
@@ -147,6 +151,8 @@ private:
     std::string who() const;  // log prefix
 
     std::shared_ptr<SharedState> state_;
+    // Held from accept until welcome is sent or the session ends (admission.hpp).
+    Admission::Slot admission_;
     std::string peer_;
     tls::TlsStream stream_;
     boost::asio::steady_timer watchdog_;

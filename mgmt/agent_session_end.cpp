@@ -15,6 +15,7 @@ namespace asio = boost::asio;
 using protocol::CloseReason;
 
 void AgentSession::close(const protocol::Close& close) {
+    admission_.release();  // ended before welcome: not when the last handler lets go
     if (ending_ == Ending::no) {
         log_close(close);
         end_session(close);

@@ -79,6 +79,8 @@ struct ClusterSnapshot {
     std::int64_t maintenance_timeout = lb::kMaintenanceTimeout.default_value;
     // agentlb.shutdown.timeout, seconds; 0 = no drain at SIGTERM.
     std::int64_t shutdown_timeout = lb::kShutdownTimeout.default_value;
+    // agentlb.handshake.max.inflight; 0 = auto (admission.hpp).
+    std::int64_t handshake_max_inflight = lb::kHandshakeMaxInflight.default_value;
     // The certificate settings' global values (what this server applies to
     // itself), and every stored value by scope (for a host's effective ones).
     lb::CertificateSettings certificates{};
@@ -103,6 +105,7 @@ inline constexpr ServerKeyField kServerKeyFields[] = {
     {&lb::kDrainRate, &ClusterSnapshot::drain_rate},
     {&lb::kMaintenanceTimeout, &ClusterSnapshot::maintenance_timeout},
     {&lb::kShutdownTimeout, &ClusterSnapshot::shutdown_timeout},
+    {&lb::kHandshakeMaxInflight, &ClusterSnapshot::handshake_max_inflight},
 };
 
 // The balancing rules for one agent live in common/lb/assignment.hpp.

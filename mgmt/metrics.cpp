@@ -206,7 +206,24 @@ std::string Metrics::render() const {
     }
     render_hooks(out);
     render_certificates(out);
+    render_admission(out);
     return out;
+}
+
+void Metrics::render_admission(std::string& out) const {
+    out +=
+        "# HELP agentlb_handshake_admissions_total Agent-port connections at accept: admitted to a "
+        "handshake, or pushed back (agentlb.handshake.max.inflight handshakes in progress).\n";
+    out += "# TYPE agentlb_handshake_admissions_total counter\n";
+    out += fmt::format("agentlb_handshake_admissions_total{{result=\"admitted\"}} {}\n",
+                       handshakes_admitted.load());
+    out += fmt::format("agentlb_handshake_admissions_total{{result=\"pushed_back\"}} {}\n",
+                       handshakes_pushed_back.load());
+    out +=
+        "# HELP agentlb_handshakes_inflight Agent handshakes in progress (accept until welcome is sent or "
+        "the connection ends).\n";
+    out += "# TYPE agentlb_handshakes_inflight gauge\n";
+    out += fmt::format("agentlb_handshakes_inflight {}\n", handshakes_inflight.load());
 }
 
 void Metrics::render_certificates(std::string& out) const {

@@ -104,6 +104,12 @@ public:
     // (a rotation, by any server: the keys are shared through the store).
     std::atomic<std::uint64_t> ticket_key_rotations{0};
 
+    // Admission control (admission.hpp): connections admitted to a handshake
+    // or pushed back at accept, and handshakes in progress now.
+    std::atomic<std::uint64_t> handshakes_admitted{0};
+    std::atomic<std::uint64_t> handshakes_pushed_back{0};
+    std::atomic<std::int64_t> handshakes_inflight{0};
+
     void count_renewal(RenewalKind kind, RenewalResult result) {
         renewals_[static_cast<std::size_t>(kind)][static_cast<std::size_t>(result)].fetch_add(1);
     }
@@ -134,6 +140,7 @@ public:
 private:
     void render_hooks(std::string& out) const;
     void render_certificates(std::string& out) const;
+    void render_admission(std::string& out) const;
 
     std::array<std::array<std::atomic<std::uint64_t>, kRenewalResultTexts.size()>, kRenewalKindTexts.size()>
         renewals_{};

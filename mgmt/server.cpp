@@ -7,6 +7,7 @@
 #include "common/util/text.hpp"
 #include "mgmt/admin_http.hpp"
 #include "mgmt/admin_routes.hpp"
+#include "mgmt/agent_accept.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/ca_start.hpp"
 #include "mgmt/change_listener.hpp"
@@ -94,7 +95,7 @@ public:
         try {
             agent_listener_ = std::make_shared<Listener>(
                 pool_, options_.listen, "agent port", [state](asio::ip::tcp::socket socket) {
-                    std::make_shared<AgentSession>(std::move(socket), state)->start();
+                    accept_agent(state, std::move(socket));
                 });
         } catch (const boost::system::system_error& e) {
             throw StartError("--listen " + endpoint_text(options_.listen) + ": " + e.code().message());

@@ -36,6 +36,7 @@ SharedState::SharedState(Options options_in,
                       HookSettings{
                           options.hook, options.hook_concurrency, options.hook_timeout, options.hook_queue},
                       metrics)),
+      admission(metrics, options.threads),
       connections(
           store_in,
           options.name,

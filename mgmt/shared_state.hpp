@@ -10,6 +10,7 @@
 #include "common/tls/context.hpp"
 #include "common/tls/ticket_keys.hpp"
 #include "common/util/clock.hpp"
+#include "mgmt/admission.hpp"
 #include "mgmt/agent_registry.hpp"
 #include "mgmt/ca_set.hpp"
 #include "mgmt/cluster_state.hpp"
@@ -58,6 +59,9 @@ public:
     Metrics metrics;
     // The --hook runner (null without --hook); declared after `metrics`, which it counts into.
     const std::unique_ptr<HookRunner> hooks;
+    // Handshakes in progress on the agent port and the push-backs beyond
+    // agentlb.handshake.max.inflight (counts into `metrics`).
+    Admission admission;
     AgentRegistry registry;
     // The agent-port and enrollment-port contexts of this server's current
     // certificate: a session takes them at accept (server_renewal.hpp swaps them).

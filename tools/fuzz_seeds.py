@@ -128,6 +128,15 @@ def agent_inputs():
     return out
 
 
+# The push-back line a busy server writes instead of TLS, and a TLS record.
+PUSH_BACKS = [
+    b"AGENTLB-BUSY retry-after-ms=0\r\n",
+    b"AGENTLB-BUSY retry-after-ms=250\r\n",
+    b"AGENTLB-BUSY retry-after-ms=60000\r\n",
+    bytes([0x16, 0x03, 0x03, 0x00, 0x7A, 0x02]),
+]
+
+
 def write(root, name, inputs):
     folder = os.path.join(root, name)
     os.makedirs(folder, exist_ok=True)
@@ -146,6 +155,7 @@ def main():
     write(root, "lb_config", LB_VALUES)
     write(root, "mgmt_hello", hello_inputs())
     write(root, "agent_server_message", agent_inputs())
+    write(root, "push_back", PUSH_BACKS)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,11 @@ const std::vector<ConfigKeyInfo>& config_keys() {
          "0",
          "an agent whose certificate expired less than this ago (not revoked) may renew on the enrollment "
          "port with its old key, 0 to 3650d; 0 = off"},
+        {kHandshakeMaxInflight.name,
+         "0",
+         "agent handshakes a management server runs at once (accept until welcome); a connection beyond "
+         "that is told to try another server or to come back later; 0 = 64 per I/O thread (--threads), 0 "
+         "to 100000 (global only)"},
         {kTicketLifetimeKey,
          "1h",
          "how long a TLS session ticket lets an agent resume (on any server), never beyond its certificate, "

@@ -58,8 +58,15 @@ inline constexpr ServerKey kMaintenanceTimeout{
 // units allow 90 s): 60 s move 12,000 agents at the default rate.
 inline constexpr ServerKey kShutdownTimeout{"agentlb.shutdown.timeout", 60, 0, 3600, "seconds"};
 
+// Handshakes (accept .. welcome) a management server runs at once; the
+// excess is pushed back (mgmt/admission.hpp). 0 = 64 per I/O thread: a full
+// handshake costs about 1.2 ms of CPU, so 64 of them queue under 100 ms of
+// one thread's work, far inside an agent's 10 s welcome timeout.
+inline constexpr ServerKey kHandshakeMaxInflight{
+    "agentlb.handshake.max.inflight", 0, 0, 100000, "handshakes"};
+
 inline constexpr const ServerKey* kServerKeys[] = {
-    &kStoreUnreachableLimit, &kDrainRate, &kMaintenanceTimeout, &kShutdownTimeout};
+    &kStoreUnreachableLimit, &kDrainRate, &kMaintenanceTimeout, &kShutdownTimeout, &kHandshakeMaxInflight};
 
 struct ConfigKeyInfo {
     std::string_view name;

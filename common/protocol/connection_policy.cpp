@@ -1,9 +1,11 @@
 #include "common/protocol/connection_policy.hpp"
 
 #include "common/lb/endpoint.hpp"
+#include "common/protocol/push_back.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace agentlb::protocol {
 
@@ -96,6 +98,24 @@ bool ConnectionPolicy::should_try_preferred(std::string_view current) const {
     }
     auto first = preferred();
     return first && !same_server(*first, current);
+}
+
+void ConnectionPolicy::pushed_back(std::chrono::milliseconds retry_after) {
+    retry_after = std::clamp(retry_after, std::chrono::milliseconds(0), kMaxRetryAfter);
+    pass_retry_after_ = std::max(pass_retry_after_.value_or(retry_after), retry_after);
+}
+
+std::chrono::milliseconds ConnectionPolicy::pass_failed(double r) {
+    const auto retry_after = std::exchange(pass_retry_after_, std::nullopt);
+    if (retry_after) {
+        return apply_jitter(*retry_after, kPushBackJitter, r);
+    }
+    return backoff_.next(r);
+}
+
+void ConnectionPolicy::connected() {
+    backoff_.reset();
+    pass_retry_after_.reset();
 }
 
 std::optional<std::chrono::milliseconds> ConnectionPolicy::preferred_check_delay(

@@ -9,6 +9,12 @@
 //   moved to the end, so they are used only when nothing else answers.
 // - After a full pass fails, wait with exponential backoff (1 s, x2, capped
 //   at 60 s) and +/-20 % jitter; a connect resets it.
+// - A server that pushes back (too many handshakes in progress there,
+//   push_back.hpp) is a failed candidate: the next one is tried at once. When
+//   a whole pass failed and at least one server pushed back, the wait is the
+//   largest retry-after the pass heard, +/-50 % jitter, instead of the
+//   backoff (which does not grow then): the servers said when they expect
+//   room, and the jitter spreads agents that were pushed back together.
 // - The preferred server is the first candidate; every check interval
 //   (+/-10 % jitter, 0 = off) the agent tries it when connected elsewhere.
 //   The check is off while the held list's algorithm is `shuffle`, as in
@@ -31,6 +37,7 @@ struct BackoffSettings {
 };
 
 inline constexpr double kPreferredCheckJitter = 0.1;
+inline constexpr double kPushBackJitter = 0.5;
 
 // base * (1 + fraction * (2r - 1)): r = 0 gives the lower bound, r -> 1 the upper.
 std::chrono::milliseconds apply_jitter(std::chrono::milliseconds base, double fraction, double r);
@@ -83,9 +90,17 @@ public:
     std::optional<std::chrono::milliseconds> preferred_check_delay(std::int64_t interval_seconds,
                                                                    double r) const;
 
-    // A full pass failed: the wait before the next one.
-    std::chrono::milliseconds pass_failed(double r) { return backoff_.next(r); }
-    void connected() { backoff_.reset(); }
+    // A server of this pass pushed back asking to wait `retry_after` (the
+    // caller goes on with the next candidate at once).
+    void pushed_back(std::chrono::milliseconds retry_after);
+    // The largest retry-after heard during this pass, if any server pushed back.
+    std::optional<std::chrono::milliseconds> pass_retry_after() const { return pass_retry_after_; }
+
+    // A full pass failed: the wait before the next one (jittered by `r` in
+    // [0, 1)): the pass's largest retry-after +/-50 % when a server pushed
+    // back, else the backoff's. Starts a new pass.
+    std::chrono::milliseconds pass_failed(double r);
+    void connected();
     const Backoff& backoff() const { return backoff_; }
 
 private:
@@ -95,6 +110,7 @@ private:
     std::vector<std::string> avoid_;
     std::string algorithm_;
     Backoff backoff_;
+    std::optional<std::chrono::milliseconds> pass_retry_after_;
 };
 
 }  // namespace agentlb::protocol

@@ -40,7 +40,8 @@ TlsStream::TlsStream(tcp::socket socket, SSL_CTX* ctx, Role role, std::string_vi
     // One frame is one SSL_write: Nagle would only delay the next small frame.
     socket_.set_option(tcp::no_delay(true), ignored);
     // Not SSL_set_fd: its BIO writes with write(2), which raises SIGPIPE.
-    BIO* bio = new_socket_bio(static_cast<int>(socket_.native_handle()));
+    // A client keeps the server's first bytes: they may be a push-back line.
+    BIO* bio = new_socket_bio(static_cast<int>(socket_.native_handle()), role == Role::client);
     if (bio == nullptr) {
         throw std::bad_alloc();
     }
@@ -265,6 +266,10 @@ void TlsStream::close() noexcept {
     closed_ = true;
     error_code ignored;
     socket_.close(ignored);
+}
+
+std::optional<protocol::PushBack> TlsStream::push_back() const {
+    return protocol::parse_push_back(captured_bytes(SSL_get_rbio(ssl_.get())));
 }
 
 bool TlsStream::resumed() const noexcept {

@@ -15,6 +15,7 @@
 // completes without suspending, so they never overlap. Timeouts are the
 // caller's: see deadline.hpp.
 
+#include "common/protocol/push_back.hpp"
 #include "common/tls/context.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -26,6 +27,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -107,6 +109,12 @@ public:
     // a certificate" or "certificate verify failed: client certificate revoked
     // (serial a1b)". Empty when nothing failed.
     const std::string& last_error_detail() const noexcept { return detail_; }
+
+    // A client's: the server answered with a push-back line instead of TLS
+    // (common/protocol/push_back.hpp: too many handshakes in progress there).
+    // Check it after a failed handshake; nullopt for a server's stream and
+    // for anything else the server sent.
+    std::optional<protocol::PushBack> push_back() const;
 
     // True when the handshake resumed an earlier session: certificate
     // callbacks did not run, so callers check the peer again (peer_certificate()).

@@ -159,3 +159,51 @@ TEST_CASE("apply_jitter clamps the random number") {
     CHECK(apply_jitter(milliseconds(1000), 0.2, 2.0) == milliseconds(1200));
     CHECK(apply_jitter(milliseconds(0), 0.2, 0.7) == milliseconds(0));
 }
+
+TEST_CASE("after a pass with a push-back the wait is the largest retry-after plus or minus 50 percent") {
+    ConnectionPolicy policy(BackoffSettings{});
+    CHECK_FALSE(policy.pass_retry_after().has_value());
+    policy.pushed_back(milliseconds(400));
+    policy.pushed_back(milliseconds(3000));
+    policy.pushed_back(milliseconds(1200));
+    CHECK(policy.pass_retry_after() == milliseconds(3000));
+    CHECK(policy.pass_failed(0.5) == milliseconds(3000));
+    // The pass's push-backs are used once; the backoff did not grow meanwhile.
+    CHECK_FALSE(policy.pass_retry_after().has_value());
+    CHECK(policy.pass_failed(0.5) == milliseconds(1000));
+
+    policy.pushed_back(milliseconds(2000));
+    CHECK(policy.pass_failed(0.0) == milliseconds(1000));
+    policy.pushed_back(milliseconds(2000));
+    CHECK(policy.pass_failed(0.999999) == milliseconds(3000));
+    for (int i = 0; i < 100; ++i) {
+        policy.pushed_back(milliseconds(1000));
+        const auto wait = policy.pass_failed(static_cast<double>(i) / 100.0);
+        CHECK(wait >= milliseconds(500));
+        CHECK(wait < milliseconds(1500));
+    }
+}
+
+TEST_CASE("a pass without a push-back keeps the exponential backoff") {
+    ConnectionPolicy policy(BackoffSettings{});
+    CHECK(policy.pass_failed(0.5) == milliseconds(1000));
+    policy.pushed_back(milliseconds(50));
+    CHECK(policy.pass_failed(0.5) == milliseconds(50));
+    CHECK(policy.pass_failed(0.5) == milliseconds(2000));
+}
+
+TEST_CASE("a connect forgets the push-backs heard") {
+    ConnectionPolicy policy(BackoffSettings{});
+    policy.pushed_back(milliseconds(9000));
+    policy.connected();
+    CHECK_FALSE(policy.pass_retry_after().has_value());
+    CHECK(policy.pass_failed(0.5) == milliseconds(1000));
+}
+
+TEST_CASE("a retry-after beyond 60 s counts as 60 s") {
+    ConnectionPolicy policy(BackoffSettings{});
+    policy.pushed_back(std::chrono::hours(1));
+    CHECK(policy.pass_retry_after() == milliseconds(60000));
+    policy.pushed_back(milliseconds(-5));
+    CHECK(policy.pass_failed(0.5) == milliseconds(60000));
+}

@@ -85,12 +85,13 @@ TEST_CASE("config list shows every key, marking defaults") {
           "ca.framework.cert.automatic.renewal     true         default  global\n"
           "ca.framework.cert.expiry.alert.period   15d          default  global\n"
           "agentlb.ca.expired.cert.grace.period    0            default  global\n"
+          "agentlb.handshake.max.inflight          0            default  global\n"
           "agentlb.tls.ticket.lifetime             1h           default  global\n"
           "agentlb.tls.ticket.key.rotation.period  12h          default  global\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
     REQUIRE(json.is_array());
-    REQUIRE(json.size() == 21);
+    REQUIRE(json.size() == 22);
     const nlohmann::json global{{"zone", nullptr}, {"cluster", nullptr}};
     auto entry = [&global](const std::string& name, const std::string& value, bool is_default) {
         nlohmann::json e{{"name", name}, {"value", value}, {"default", is_default}};

@@ -45,11 +45,11 @@ TEST_CASE("config set --zone/--cluster stores a scoped value, and config list sh
           "host  ms4    set     zone z1\n");
 
     const nlohmann::json json = f.ctl_json({"config", "list"});
-    REQUIRE(json.size() == 23);  // the 21 global keys, then the 2 scoped values
-    CHECK(json[21] ==
+    REQUIRE(json.size() == 24);  // the 22 global keys, then the 2 scoped values
+    CHECK(json[22] ==
           nlohmann::json{
               {"name", "host"}, {"value", "ms4"}, {"default", false}, {"zone", "z1"}, {"cluster", nullptr}});
-    CHECK(json[22] == nlohmann::json{{"name", kAlgorithm},
+    CHECK(json[23] == nlohmann::json{{"name", kAlgorithm},
                                      {"value", "shuffle"},
                                      {"default", false},
                                      {"zone", "z1"},
@@ -94,6 +94,7 @@ TEST_CASE("config list --effective --host shows each key's value for the host an
           "ca.framework.cert.automatic.renewal     true         default\n"
           "ca.framework.cert.expiry.alert.period   15d          default\n"
           "agentlb.ca.expired.cert.grace.period    0            default\n"
+          "agentlb.handshake.max.inflight          0            default\n"
           "agentlb.tls.ticket.lifetime             1h           default\n"
           "agentlb.tls.ticket.key.rotation.period  12h          default\n");
 

@@ -49,8 +49,8 @@ Status run_all(RunContext& run) {
             return status;
         }
     }
-    const bool needs_servers =
-        wants(o, "connect") || wants(o, "propagate") || wants(o, "steady") || wants(o, "failover");
+    const bool needs_servers = wants(o, "connect") || wants(o, "propagate") || wants(o, "steady") ||
+                               wants(o, "failover") || wants(o, "storm");
     if (!needs_servers) {
         return success();
     }
@@ -74,6 +74,11 @@ Status run_all(RunContext& run) {
     }
     if (wants(o, "failover")) {
         if (auto status = run_failover(run); !status) {
+            return status;
+        }
+    }
+    if (wants(o, "storm")) {
+        if (auto status = run_storm(run); !status) {
             return status;
         }
     }

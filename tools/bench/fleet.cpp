@@ -1,5 +1,7 @@
 #include "tools/bench/fleet.hpp"
 
+#include "tools/bench/ticket_keeper.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -35,7 +37,9 @@ std::int64_t steady_ns() {
 }
 
 Fleet::Fleet(asio::io_context& io, SSL_CTX* ctx, std::vector<ServerTarget> servers)
-    : io_(io), ctx_(ctx), servers_(std::move(servers)) {}
+    : io_(io), ctx_(ctx), servers_(std::move(servers)) {
+    install_ticket_keeper(ctx_);
+}
 
 void Fleet::add(std::unique_ptr<SimAgent> agent) {
     agents_.push_back(std::move(agent));
@@ -58,7 +62,18 @@ asio::ip::address_v4 Fleet::source_address(std::size_t global_index) const {
 
 void Fleet::on_attempt(const Attempt& attempt) {
     ConnectStats* stats = attempt.initial && phase_ != nullptr ? phase_ : &background_;
+    if (attempt.initial && attempt.pushed_back) {
+        // Not an outcome: the agent dials again after the retry-after, still in flight.
+        ++stats->pushed_back;
+        return;
+    }
     ++stats->attempts;
+    if (attempt.offered_ticket) {
+        ++stats->offered_ticket;
+    }
+    if (attempt.pushed_back) {
+        ++stats->pushed_back;  // also a failure, "pushed back"
+    }
     if (attempt.established) {
         ++stats->established;
         ++(attempt.resumed ? stats->resumed : stats->full);
@@ -144,7 +159,10 @@ void Fleet::reset_loss_tracking() {
     for (auto& agent : agents_) {
         agent->lost_ns = 0;
         agent->back_ns = 0;
+        agent->back_resumed = false;
     }
+    background_ = ConnectStats{};
+    background_.started_ns = steady_ns();
 }
 
 void Fleet::reset_steady() {

@@ -39,6 +39,8 @@ struct ConnectStats {
     std::size_t established = 0;
     std::size_t full = 0;
     std::size_t resumed = 0;
+    std::size_t offered_ticket = 0;  // attempts that offered a ticket
+    std::size_t pushed_back = 0;     // attempts a server pushed back (also a failure)
     std::map<std::string, std::size_t> failures;
     std::vector<std::int64_t> setup_us;  // connect() to welcome, per established agent
 };
@@ -74,7 +76,12 @@ public:
     bool stopping() const { return stopping_; }
 
     void reset_push_tracking();
+    // Also resets the counts of reconnections outside a phase.
     void reset_loss_tracking();
+    // Reconnection attempts outside a connect phase since the last reset.
+    const ConnectStats& background() const { return background_; }
+    // Tickets the servers sent since the worker started.
+    std::size_t tickets_received() const { return tickets_received_; }
     void reset_steady();
     const SteadyStats& steady() const { return steady_; }
     // Sessions lost since the worker started (reconnected or not).
@@ -88,6 +95,7 @@ public:
     boost::asio::ip::address_v4 source_address(std::size_t global_index) const;
     void on_attempt(const Attempt& attempt);
     void on_lost(SimAgent& agent);
+    void on_ticket() { ++tickets_received_; }
     void on_ping();
     void on_pong(std::int64_t rtt_us);
 
@@ -101,6 +109,7 @@ private:
     ConnectStats background_;  // reconnections outside a phase
     SteadyStats steady_;
     std::size_t losses_total_ = 0;
+    std::size_t tickets_received_ = 0;
     bool stopping_ = false;
 };
 

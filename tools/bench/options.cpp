@@ -26,8 +26,12 @@ constexpr const char* kUsage =
     "             (also measures ceiling and floor in the same run)\n"
     "  propagate  change a config key through the store; time until agents acked (first/p50/p99/max)\n"
     "  steady     N idle agents heartbeating; server CPU % and ping round trip\n"
-    "  failover   SIGKILL one of the servers; time until its agents are connected elsewhere\n"
-    "propagate, steady and failover connect the agents first.\n"
+    "  failover   SIGKILL one of the servers; time until its agents are connected elsewhere, and\n"
+    "             the share of them that resumed their TLS session\n"
+    "  storm      every agent on server A of 2 with the list [A, B]; SIGKILL A: time until all are\n"
+    "             on B against what B's measured handshake rates need, timeouts, push-backs,\n"
+    "             resumed share (not with failover)\n"
+    "propagate, steady, failover and storm connect the agents first.\n"
     "\n"
     "Each scenario prints one JSON line on stdout and a table on stderr. The run\n"
     "starts its own agentlb-mgmt processes on 127.0.0.1 and stops them at the end;\n"
@@ -52,7 +56,8 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     visible.add_options()
         ("help", "show this help and exit")
         ("agents", po::value<std::size_t>()->default_value(1000), "simulated agents (N)")
-        ("servers", po::value<int>(), "management servers to start (default 1; 3 with failover)")
+        ("servers", po::value<int>(), "management servers to start (default 1; 3 with failover; storm "
+                                      "needs 2)")
         ("work-dir", po::value<std::string>()->default_value("/dev/shm/agentlb-bench"),
             "folder for the CA, the store, the identity cache, server state and logs; reused across runs")
         ("ca-dir", po::value<std::string>(), "CA folder (ca.key, ca.crt) to mint agents from "
@@ -63,11 +68,16 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("mgmt-threads", po::value<int>()->default_value(2), "--threads of each agentlb-mgmt")
         ("mgmt-arg", po::value<std::vector<std::string>>(), "extra argument for agentlb-mgmt (repeatable), "
                                                             "e.g. --mgmt-arg=--heartbeat-interval=5")
+        ("set", po::value<std::vector<std::string>>(), "KEY=VALUE: a global configuration key stored before "
+                                                       "the servers start (repeatable), e.g. "
+                                                       "--set agentlb.handshake.max.inflight=1000")
         ("rate", po::value<double>()->default_value(2000), "new sessions per second, 0 = no limit")
-        ("inflight", po::value<int>()->default_value(200), "sessions setting up at once")
+        ("inflight", po::value<int>()->default_value(100),
+            "sessions setting up at once (below a server's admission limit, 128 with 2 threads, so that "
+            "connect measures handshakes, not push-backs)")
         ("resume-sample", po::value<std::size_t>()->default_value(2000),
-            "sessions closed and reopened with their TLS session to measure resumption (at most N; "
-            "0 = skip; agentlb-mgmt sends no tickets, so they reconnect with full handshakes)")
+            "sessions closed and reopened with the ticket each was sent, to measure resumption (at "
+            "most N; 0 = skip, except that storm needs one and then takes min(N, 2000))")
         ("agents-per-worker", po::value<std::size_t>()->default_value(15000),
             "agents per worker process (each is bound by the descriptor limit)")
         ("steady-seconds", po::value<int>()->default_value(30), "length of the steady scenario")
@@ -76,7 +86,8 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("connect-timeout", po::value<int>()->default_value(0),
             "seconds for connecting every agent (default 60 + N/100, at least twice what --rate needs)")
         ("propagate-timeout", po::value<int>()->default_value(30), "seconds to wait for every ack")
-        ("failover-timeout", po::value<int>()->default_value(60), "seconds to wait for every reconnection")
+        ("failover-timeout", po::value<int>()->default_value(60),
+            "seconds to wait for every reconnection (failover and storm)")
         ("timeout", po::value<int>()->default_value(900), "hard limit for the whole run, seconds");
     po::options_description hidden("Hidden");
     hidden.add_options()
@@ -127,15 +138,26 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         }
     }
     const bool failover = std::find(named.begin(), named.end(), "failover") != named.end();
+    const bool storm = std::find(named.begin(), named.end(), "storm") != named.end();
+    if (failover && storm) {
+        return fail("failover and storm each kill a server: run them separately");
+    }
 
     auto agents = positive<std::size_t>(vm, "agents", 1, 1000000);
     if (!agents) {
         return fail(agents.error());
     }
     o.agents = *agents;
-    o.servers = vm.count("servers") != 0U ? vm["servers"].as<int>() : (failover ? 3 : 1);
+    o.servers = vm.count("servers") != 0U ? vm["servers"].as<int>() : (failover ? 3 : storm ? 2 : 1);
     if (o.servers < 1 || o.servers > 32) {
         return fail(fmt::format("--servers {} is outside 1..32", o.servers));
+    }
+    if (storm && o.servers != 2) {
+        return fail(fmt::format("storm runs on exactly 2 servers (A and the survivor B), not --servers {}",
+                                o.servers));
+    }
+    if (storm) {
+        o.algorithm = "static";
     }
     if (failover && o.servers < 2) {
         return fail("failover needs --servers 2 or more (3 by default)");
@@ -158,6 +180,15 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     }
     if (vm.count("mgmt-arg") != 0U) {
         o.mgmt_args = vm["mgmt-arg"].as<std::vector<std::string>>();
+    }
+    if (vm.count("set") != 0U) {
+        for (const auto& entry : vm["set"].as<std::vector<std::string>>()) {
+            const auto eq = entry.find('=');
+            if (eq == std::string::npos || eq == 0) {
+                return fail("--set '" + entry + "': expected KEY=VALUE");
+            }
+            o.settings.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+        }
     }
     auto threads = positive<int>(vm, "mgmt-threads", 1, 64);
     auto inflight = positive<int>(vm, "inflight", 1, 100000);
@@ -198,6 +229,10 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         return fail("--rate must not be negative (0 = no limit)");
     }
     o.resume_sample = std::min(vm["resume-sample"].as<std::size_t>(), o.agents);
+    if (storm && o.resume_sample == 0) {
+        // Its expected time needs the resumed rate of the same run.
+        o.resume_sample = std::min<std::size_t>(o.agents, 2000);
+    }
     if (o.floor_sessions == 0) {
         o.floor_sessions = static_cast<int>(std::min<std::size_t>(o.agents, 2000));
     }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace agentlb::bench {
@@ -13,7 +14,7 @@ namespace agentlb::bench {
 // In the order they run, whatever order the command line names them.
 inline const std::vector<std::string>& scenario_names() {
     static const std::vector<std::string> names{
-        "ceiling", "floor", "connect", "propagate", "steady", "failover"};
+        "ceiling", "floor", "connect", "propagate", "steady", "failover", "storm"};
     return names;
 }
 
@@ -21,14 +22,20 @@ struct BenchOptions {
     std::vector<std::string> scenarios;  // canonical order
     std::size_t agents = 1000;
     int servers = 1;
+    // The servers' `indirect.agent.lb.algorithm`: roundrobin, or static for
+    // storm (every agent holds [A, B] and is on A).
+    std::string algorithm = "roundrobin";
     std::string work_dir = "/dev/shm/agentlb-bench";
     std::string ca_dir;    // default WORK/ca, created when missing
     std::string db;        // default WORK/agentlb.db; a PostgreSQL URI or key=value string works too
     std::string mgmt_bin;  // default: agentlb-mgmt beside this binary
     int mgmt_threads = 2;
     std::vector<std::string> mgmt_args;
+    // Global configuration keys written to the store before the servers start
+    // (--set KEY=VALUE), e.g. agentlb.handshake.max.inflight.
+    std::vector<std::pair<std::string, std::string>> settings;
     double rate = 2000;                // new sessions per second, all workers together; 0 = no limit
-    int inflight = 200;                // sessions setting up at once, all workers together
+    int inflight = 100;                // sessions setting up at once, all workers together
     std::size_t resume_sample = 2000;  // at most agents; 0 = skip
     std::size_t agents_per_worker = 15000;
     int steady_seconds = 30;

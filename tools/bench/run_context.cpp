@@ -119,7 +119,18 @@ Status RunContext::start_servers() {
     // One descriptor per session, and the hard limit cannot be raised here
     // without CAP_SYS_RESOURCE: say so before the run fails half-way.
     const std::uint64_t limit = descriptor_limit();
-    const std::size_t per_server = (options_.agents + options_.servers - 1) / options_.servers;
+    // Storm puts every agent on its first server.
+    const std::size_t per_server = options_.algorithm == "static"
+                                       ? options_.agents
+                                       : (options_.agents + options_.servers - 1) / options_.servers;
+    if (limit > 0 && options_.algorithm == "static" && per_server + kDescriptorReserve > limit) {
+        return fail(
+            fmt::format("storm puts all {} agents on one agentlb-mgmt, but a process may open only {} "
+                        "descriptors here (hard RLIMIT_NOFILE): use --agents {} or fewer",
+                        options_.agents,
+                        limit,
+                        limit - kDescriptorReserve));
+    }
     if (limit > 0 && per_server + kDescriptorReserve > limit) {
         return fail(
             fmt::format("{} agents on {} server(s) is {} sessions per agentlb-mgmt, but a process may open "
@@ -168,11 +179,18 @@ Status RunContext::start_servers() {
     // The servers read these at start; interval 0 so that propagate has a value to change.
     for (const auto& [key, value] :
          std::vector<std::pair<std::string_view, std::string>>{{lb::kHostKey, lb::join_host_list(addresses)},
-                                                               {lb::kAlgorithmKey, "roundrobin"},
+                                                               {lb::kAlgorithmKey, options_.algorithm},
                                                                {lb::kCheckIntervalKey, "0"}}) {
         auto stored = store_->set_config(key, value);
         if (!stored) {
             return fail("store: " + stored.error());
+        }
+    }
+    // --set: validated by the store as `agentlbctl config set` is.
+    for (const auto& [key, value] : options_.settings) {
+        auto stored = store_->set_config(key, value);
+        if (!stored) {
+            return fail("--set " + key + "=" + value + ": " + stored.error());
         }
     }
     for (const auto& spec : specs) {
@@ -229,7 +247,7 @@ Status RunContext::start_workers() {
                         {"ca_pem", ca_pem},
                         {"servers", servers},
                         {"host_ids", ids},
-                        {"algorithm", "roundrobin"},
+                        {"algorithm", options_.algorithm},
                         {"interval", 0}};
         },
         deadline_in(std::chrono::minutes(5)));

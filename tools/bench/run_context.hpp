@@ -34,6 +34,18 @@ struct WorkerHandle {
     std::size_t end = 0;
 };
 
+// Handshake rates measured earlier in the run (connect phase, resumption
+// sample), which storm compares its reconnection time with.
+struct MeasuredRates {
+    std::size_t full = 0;
+    double full_per_s = 0;  // wall
+    double full_per_cpu_s = 0;
+    bool resumption_measured = false;
+    std::size_t resumed = 0;
+    double resumed_per_s = 0;  // wall
+    double resumed_per_cpu_s = 0;
+};
+
 class RunContext {
 public:
     RunContext(BenchOptions options, std::string self_exe);
@@ -71,6 +83,19 @@ public:
     Result<CryptoCeiling> ceiling();
     Result<FloorResult> floor();
 
+    void set_connect_rates(std::size_t full, double per_s, double per_cpu_s) {
+        rates_.full = full;
+        rates_.full_per_s = per_s;
+        rates_.full_per_cpu_s = per_cpu_s;
+    }
+    void set_resumption(std::size_t resumed, double per_s, double per_cpu_s) {
+        rates_.resumption_measured = true;
+        rates_.resumed = resumed;
+        rates_.resumed_per_s = per_s;
+        rates_.resumed_per_cpu_s = per_cpu_s;
+    }
+    const MeasuredRates& rates() const { return rates_; }
+
     // The deadline of the whole run.
     std::chrono::steady_clock::time_point run_deadline() const { return run_deadline_; }
     // min(now + d, run deadline).
@@ -90,6 +115,7 @@ private:
     std::vector<WorkerHandle> workers_;
     std::optional<CryptoCeiling> ceiling_;
     std::optional<FloorResult> floor_;
+    MeasuredRates rates_;
     std::chrono::steady_clock::time_point run_deadline_;
 };
 

@@ -2,6 +2,7 @@
 // handshake rates against the crypto ceiling and the OpenSSL floor, and a
 // resumed-handshake sample.
 
+#include "tools/bench/phase_figures.hpp"
 #include "tools/bench/proc_stats.hpp"
 #include "tools/bench/report.hpp"
 #include "tools/bench/scenario_support.hpp"
@@ -21,47 +22,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr double kRssTarget = 1.15;
+// Issue 17's targets (the first benchmark's 1.15 and 0.60 of the crypto
+// ceiling are kept in the JSON as handshake_target for older scripts).
+constexpr double kRssTarget = 1.10;
 constexpr double kHandshakeTarget = 0.60;
-
-struct Merged {
-    std::int64_t started_ns = 0;
-    std::int64_t last_ns = 0;
-    std::size_t attempts = 0;
-    std::size_t established = 0;
-    std::size_t full = 0;
-    std::size_t resumed = 0;
-    std::map<std::string, std::size_t> failures;
-    std::vector<double> setup_ms;
-    std::size_t connected = 0;
-    std::vector<std::size_t> per_server;
-
-    double seconds() const {
-        return last_ns > started_ns ? static_cast<double>(last_ns - started_ns) / 1e9 : 0;
-    }
-};
-
-Merged merge(const std::vector<json>& replies, std::size_t servers) {
-    Merged m;
-    for (const auto& r : replies) {
-        const std::int64_t started = r.at("started_ns");
-        m.started_ns = m.started_ns == 0 ? started : std::min(m.started_ns, started);
-        m.last_ns = std::max<std::int64_t>(m.last_ns, r.at("last_ns"));
-        m.attempts += r.at("attempts").get<std::size_t>();
-        m.established += r.at("established").get<std::size_t>();
-        m.full += r.at("full").get<std::size_t>();
-        m.resumed += r.at("resumed").get<std::size_t>();
-        for (const auto& [reason, count] : r.at("failures").items()) {
-            m.failures[reason] += count.get<std::size_t>();
-        }
-        for (const auto& us : r.at("setup_us")) {
-            m.setup_ms.push_back(us.get<double>() / 1000.0);
-        }
-    }
-    m.connected = sum_of(replies, "connected");
-    m.per_server = per_server(replies, servers);
-    return m;
-}
+constexpr double kOpensslTarget = 0.9;  // full handshakes per server CPU-s against OpenSSL alone
+constexpr double kResumedTarget = 3.0;  // resumed against full, per server CPU-s
 
 }  // namespace
 
@@ -100,7 +66,14 @@ Status connect_agents(RunContext& run, bool report) {
     // Queued store writes (one per session) finish before the memory is read.
     std::this_thread::sleep_for(std::chrono::seconds(2));
     const auto rss_after = server_rss(run);
-    Merged m = merge(*replies, servers);
+    PhaseFigures m = merge_phase(*replies, servers);
+    double cpu_used = 0;
+    for (std::size_t i = 0; i < servers; ++i) {
+        cpu_used += cpu_after[i] - cpu_before[i];
+    }
+    const double full_rate = m.seconds() > 0 ? static_cast<double>(m.full) / m.seconds() : 0;
+    const double per_cpu = cpu_used > 0 ? static_cast<double>(m.full) / cpu_used : 0;
+    run.set_connect_rates(m.full, full_rate, per_cpu);
     if (!report) {
         if (m.connected < o.agents) {
             std::fprintf(stderr,
@@ -112,11 +85,9 @@ Status connect_agents(RunContext& run, bool report) {
         return success();
     }
 
-    double cpu_used = 0;
     json rss = json::array();
     std::int64_t rss_growth = 0;
     for (std::size_t i = 0; i < servers; ++i) {
-        cpu_used += cpu_after[i] - cpu_before[i];
         const auto growth = rss_after[i] - rss_before[i];
         rss_growth += growth;
         const std::size_t sessions = m.per_server[i];
@@ -128,31 +99,23 @@ Status connect_agents(RunContext& run, bool report) {
                        {"bytes_per_session", sessions > 0 ? static_cast<double>(growth) / sessions : 0.0}});
     }
     const double bytes_per_session = m.connected > 0 ? static_cast<double>(rss_growth) / m.connected : 0;
-    const double full_rate = m.seconds() > 0 ? static_cast<double>(m.full) / m.seconds() : 0;
-    const double per_cpu = cpu_used > 0 ? static_cast<double>(m.full) / cpu_used : 0;
     auto setup = distribution(m.setup_ms);
 
     // Resumed handshakes: close a sample and reopen it with the tickets.
-    Merged r;
-    double resume_cpu = 0;
+    ResumptionSample resumption;
     if (o.resume_sample > 0) {
-        const std::size_t sample_per_worker = (o.resume_sample + workers - 1) / workers;
-        const auto resume_cpu_before = server_cpu(run);
-        json resume_command = command;
-        resume_command["cmd"] = "reconnect";
-        resume_command["count"] = sample_per_worker;
-        auto resumed_replies = run.broadcast([&](std::size_t) { return resume_command; },
-                                             run.deadline_in(phase + std::chrono::seconds(30)));
-        if (!resumed_replies) {
-            return fail("connect (resumption): " + resumed_replies.error());
+        auto sample = measure_resumption(run, o.resume_sample, phase);
+        if (!sample) {
+            return fail("connect " + sample.error());
         }
-        const auto resume_cpu_after = server_cpu(run);
-        r = merge(*resumed_replies, servers);
-        for (std::size_t i = 0; i < servers; ++i) {
-            resume_cpu += resume_cpu_after[i] - resume_cpu_before[i];
-        }
+        resumption = std::move(sample).value();
+        run.set_resumption(
+            resumption.figures.resumed, resumption.resumed_per_s(), resumption.resumed_per_cpu_s());
     }
-    const double resumed_rate = r.seconds() > 0 ? static_cast<double>(r.resumed) / r.seconds() : 0;
+    const auto& r = resumption.figures;
+    const double resumed_rate = resumption.resumed_per_s();
+    const double resumed_per_cpu = resumption.resumed_per_cpu_s();
+    const double resumed_to_full = per_cpu > 0 ? resumed_per_cpu / per_cpu : 0;
 
     // One read of the zone's ids: part of every snapshot reload, and what a
     // hello costs the store thread when its host is newer than the snapshot.
@@ -198,15 +161,12 @@ Status connect_agents(RunContext& run, bool report) {
     summary["bench_client_cpu_s"] = client_cpu;
     summary["server_thread_cpu_s"] = threads;
     summary["full_handshakes_per_server_cpu_s"] = per_cpu;
-    summary["resumption"] = {{"sample", r.attempts},
-                             {"established", r.established},
-                             {"resumed", r.resumed},
-                             {"full", r.full},
-                             {"failures", failures_json(r.failures)},
-                             {"seconds", r.seconds()},
-                             {"resumed_per_s", resumed_rate},
-                             {"server_cpu_s", resume_cpu},
-                             {"resumed_per_server_cpu_s", resume_cpu > 0 ? r.resumed / resume_cpu : 0.0}};
+    summary["resumption"] = resumption_json(resumption);
+    summary["tickets_received"] = sum_of(*replies, "tickets_received");
+    summary["resumed_handshakes_per_server_cpu_s"] = resumed_per_cpu;
+    summary["resumed_to_full_per_cpu_s"] = resumed_to_full;
+    summary["resumed_target"] = kResumedTarget;
+    summary["resumed_target_met"] = resumed_to_full >= kResumedTarget;
     summary["per_server"] = per_server_json(run, m.per_server);
     summary["server_descriptor_limit"] = descriptor_limit();
     summary["store_zone_read_ms"] = zone_read_ms;
@@ -223,35 +183,43 @@ Status connect_agents(RunContext& run, bool report) {
     summary["handshake_efficiency"] = efficiency;
     const double tls_per_core = floor->server_handshake_us > 0 ? 1e6 / floor->server_handshake_us : 0;
     summary["openssl_tls_per_core"] = tls_per_core;
-    summary["efficiency_vs_openssl_tls"] = tls_per_core > 0 ? per_cpu / tls_per_core : 0;
+    const double vs_openssl = tls_per_core > 0 ? per_cpu / tls_per_core : 0;
+    summary["efficiency_vs_openssl_tls"] = vs_openssl;
+    summary["openssl_target"] = kOpensslTarget;
+    summary["openssl_target_met"] = vs_openssl >= kOpensslTarget;
     summary["handshake_target"] = kHandshakeTarget;
     summary["handshake_target_met"] = efficiency >= kHandshakeTarget;
 
-    Rows rows{
-        {"agents / sessions established", fmt::format("{} / {}", o.agents, m.established)},
-        {"failures", failures_text(m.failures)},
-        {"sessions lost meanwhile", std::to_string(sum_of(*replies, "losses_total"))},
-        {"connect time",
-         fixed(m.seconds(), 2) + " s (rate limit " +
-             (o.rate > 0 ? fixed(o.rate, 0) + "/s" : std::string("none")) + ", in flight " +
-             std::to_string(o.inflight) + ")"},
-        {"full handshakes/s (wall)", fixed(full_rate, 0)},
-        {"setup time p50 / p99 / max",
-         fmt::format("{:.1f} / {:.1f} / {:.1f} ms", setup.p50, setup.p99, setup.max)},
-        {"server CPU during connect",
-         fixed(cpu_used, 2) + " s (bench client: " + fixed(client_cpu, 2) + " s)"},
-        {"server CPU per thread (main, store, I/O...)", thread_delta_text(threads)},
-        {"full handshakes per server CPU-s", fixed(per_cpu, 0)},
-        {"crypto ceiling per core",
-         fixed(ceiling->per_core, 0) + "/s (" + fixed(ceiling->ceiling, 0) + "/s on " +
-             std::to_string(ceiling->cores) + " cores)"},
-        {"handshake efficiency (target >= 0.60)", fixed(efficiency, 2)},
-        {"OpenSSL TLS alone per core (floor run)",
-         fixed(tls_per_core, 0) + "/s, ours at " + fixed(tls_per_core > 0 ? per_cpu / tls_per_core : 0, 2) +
-             " of it"},
-        {"resumed sample", fmt::format("{} reopened, {} resumed, {} full", r.established, r.resumed, r.full)},
-        {"resumed handshakes/s (wall)", fixed(resumed_rate, 0)},
-        {"per server", per_server_text(run, m.per_server)}};
+    Rows rows{{"agents / sessions established", fmt::format("{} / {}", o.agents, m.established)},
+              {"failures", failures_text(m.failures)},
+              {"sessions lost meanwhile", std::to_string(sum_of(*replies, "losses_total"))},
+              {"connect time",
+               fixed(m.seconds(), 2) + " s (rate limit " +
+                   (o.rate > 0 ? fixed(o.rate, 0) + "/s" : std::string("none")) + ", in flight " +
+                   std::to_string(o.inflight) + ")"},
+              {"full handshakes/s (wall)", fixed(full_rate, 0)},
+              {"setup time p50 / p99 / max",
+               fmt::format("{:.1f} / {:.1f} / {:.1f} ms", setup.p50, setup.p99, setup.max)},
+              {"server CPU during connect",
+               fixed(cpu_used, 2) + " s (bench client: " + fixed(client_cpu, 2) + " s)"},
+              {"server CPU per thread (main, store, I/O...)", thread_delta_text(threads)},
+              {"full handshakes per server CPU-s", fixed(per_cpu, 0)},
+              {"crypto ceiling per core",
+               fixed(ceiling->per_core, 0) + "/s (" + fixed(ceiling->ceiling, 0) + "/s on " +
+                   std::to_string(ceiling->cores) + " cores)"},
+              {"handshake efficiency (target >= 0.60)", fixed(efficiency, 2)},
+              {"OpenSSL TLS alone per core (floor run)",
+               fixed(tls_per_core, 0) + "/s, ours at " + fixed(vs_openssl, 2) + " of it (target >= 0.90)"},
+              {"resumed sample",
+               fmt::format("{} reopened ({} offered a ticket), {} resumed, {} full",
+                           r.established,
+                           r.offered_ticket,
+                           r.resumed,
+                           r.full)},
+              {"resumed handshakes/s (wall)", fixed(resumed_rate, 0)},
+              {"resumed handshakes per server CPU-s (target >= 3 x full)",
+               fixed(resumed_per_cpu, 0) + " (" + fixed(resumed_to_full, 2) + " x full)"},
+              {"per server", per_server_text(run, m.per_server)}};
     for (const auto& entry : rss) {
         rows.emplace_back("RSS " + entry.at("server").get<std::string>(),
                           bytes_text(entry.at("rss_before").get<double>()) + " -> " +
@@ -261,7 +229,7 @@ Status connect_agents(RunContext& run, bool report) {
     rows.emplace_back("OpenSSL floor per session",
                       bytes_text(floor_bytes) + " (heap; " +
                           bytes_text(floor->kept_buffers.heap_per_session) + " without RELEASE_BUFFERS)");
-    rows.emplace_back("ratio (target <= 1.15)", fixed(rss_ratio, 2));
+    rows.emplace_back("ratio (target <= 1.10)", fixed(rss_ratio, 2));
     rows.emplace_back("store read of all the zone's host ids", fixed(zone_read_ms, 2) + " ms");
     rows.emplace_back("bench client RSS per agent",
                       bytes_text(m.connected > 0 ? static_cast<double>(client_rss) / m.connected : 0));

@@ -2,6 +2,7 @@
 // are back on the others, and what that costs the survivors.
 
 #include "tools/bench/fleet.hpp"
+#include "tools/bench/phase_figures.hpp"
 #include "tools/bench/proc_stats.hpp"
 #include "tools/bench/report.hpp"
 #include "tools/bench/scenario_support.hpp"
@@ -17,7 +18,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr double kFailoverTargetS = 5;
+// Issue 17's target (the first benchmark's was 5 s, without resumption).
+constexpr double kFailoverTargetS = 1.5;
+constexpr double kResumedShareTarget = 0.9;
 
 }  // namespace
 
@@ -78,6 +81,13 @@ Status run_failover(RunContext& run) {
         }
     }
     const std::size_t connected = sum_of(*replies, "connected");
+    const std::size_t resumed = sum_of(*replies, "back_resumed");
+    const double resumed_share = back > 0 ? static_cast<double>(resumed) / static_cast<double>(back) : 0;
+    std::vector<nlohmann::json> tries;
+    for (const auto& reply : *replies) {
+        tries.push_back(reply.at("reconnections"));
+    }
+    const PhaseFigures attempts = merge_phase(tries, run.servers().size());
     const auto d = distribution(back_s);
     const bool none_lost = back == lost && connected == o.agents;
     json summary = common_summary(run, "failover");
@@ -95,21 +105,37 @@ Status run_failover(RunContext& run) {
     summary["surviving_servers_cpu_s"] = server_cpu_s;
     summary["server_thread_cpu_s"] = threads;
     summary["bench_client_cpu_s"] = client_cpu_s;
+    summary["resumed"] = resumed;
+    summary["resumed_share"] = resumed_share;
+    summary["reconnect_attempts"] = attempts.attempts;
+    summary["reconnect_failures"] = failures_json(attempts.failures);
+    summary["handshake_timeouts"] = timeouts_of(attempts.failures);
+    summary["pushed_back"] = attempts.pushed_back;
     summary["target_s"] = kFailoverTargetS;
-    summary["target_met"] = none_lost && lost > 0 && d.max <= kFailoverTargetS;
-    emit(summary,
-         "failover",
-         {{"killed (SIGKILL)", process.spec().name + fmt::format(" holding {} agents", before[victim])},
-          {"sessions lost / reconnected", fmt::format("{} / {}", lost, back)},
-          {"reconnect p50 / p99", fmt::format("{:.3f} / {:.3f} s", d.p50, d.p99)},
-          {"all reconnected after (target <= 5 s)", fixed(d.max, 3) + " s"},
-          {"agents connected after", fmt::format("{} of {}", connected, o.agents)},
-          {"CPU of the surviving servers",
-           fixed(server_cpu_s, 2) + " s (bench client: " + fixed(client_cpu_s, 2) + " s)"},
-          {"CPU per thread (main, store, I/O...)", thread_delta_text(threads)},
-          {"per server before", per_server_text(run, before)},
-          {"per server after", per_server_text(run, after)},
-          {"load average", load_before + " -> " + load_average()}});
+    summary["resumed_share_target"] = kResumedShareTarget;
+    summary["target_met"] =
+        none_lost && lost > 0 && d.max <= kFailoverTargetS && resumed_share >= kResumedShareTarget;
+    emit(
+        summary,
+        "failover",
+        {{"killed (SIGKILL)", process.spec().name + fmt::format(" holding {} agents", before[victim])},
+         {"sessions lost / reconnected", fmt::format("{} / {}", lost, back)},
+         {"reconnect p50 / p99", fmt::format("{:.3f} / {:.3f} s", d.p50, d.p99)},
+         {"all reconnected after (target <= 1.5 s)", fixed(d.max, 3) + " s"},
+         {"resumed (target >= 90 %)", fmt::format("{} of {} ({:.1f} %)", resumed, back, resumed_share * 100)},
+         {"attempts / timeouts / pushed back",
+          fmt::format("{} / {} / {} ({})",
+                      attempts.attempts,
+                      timeouts_of(attempts.failures),
+                      attempts.pushed_back,
+                      failures_text(attempts.failures))},
+         {"agents connected after", fmt::format("{} of {}", connected, o.agents)},
+         {"CPU of the surviving servers",
+          fixed(server_cpu_s, 2) + " s (bench client: " + fixed(client_cpu_s, 2) + " s)"},
+         {"CPU per thread (main, store, I/O...)", thread_delta_text(threads)},
+         {"per server before", per_server_text(run, before)},
+         {"per server after", per_server_text(run, after)},
+         {"load average", load_before + " -> " + load_average()}});
     return success();
 }
 

@@ -18,5 +18,7 @@ Status connect_agents(RunContext& run, bool report);
 Status run_propagate(RunContext& run);
 Status run_steady(RunContext& run);
 Status run_failover(RunContext& run);
+// Needs 2 servers and the static algorithm (options: storm sets both).
+Status run_storm(RunContext& run);
 
 }  // namespace agentlb::bench

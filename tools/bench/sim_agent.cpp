@@ -4,6 +4,7 @@
 #include "common/tls/timeouts.hpp"
 #include "common/wire/frame.hpp"
 #include "tools/bench/fleet.hpp"
+#include "tools/bench/ticket_keeper.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -103,6 +104,18 @@ void SimAgent::apply_list(const wire::MsList& list) {
     interval_ = list.interval;
 }
 
+void SimAgent::keep_ticket(SSL_SESSION* session) {
+    // A copy: OpenSSL marks the session of an SSL freed without close_notify
+    // (a lost connection) as not resumable, and this one is that SSL's.
+    if (session != nullptr && SSL_SESSION_is_resumable(session) == 1) {
+        SslSessionPtr copy(SSL_SESSION_dup(session));
+        if (copy) {
+            ticket_ = std::move(copy);
+            fleet_.on_ticket();
+        }
+    }
+}
+
 void SimAgent::park() {
     parked_ = true;
     if (stream_) {
@@ -121,11 +134,16 @@ asio::awaitable<void> SimAgent::live(int target) {
         Attempt result = co_await attempt(target);
         result.initial = initial;
         fleet_.on_attempt(result);
+        if (result.pushed_back) {
+            // A failed candidate: the next one now; the pass's wait is the policy's.
+            policy_.pushed_back(*result.pushed_back);
+        }
         if (result.established) {
             initial = false;
             policy_.connected();
             if (lost_ns != 0 && back_ns == 0) {
                 back_ns = result.welcomed_ns;
+                back_resumed = result.resumed;
             }
             auto stream = stream_;
             const error_code ended = co_await pump(*stream, Machine::State::established);
@@ -141,6 +159,18 @@ asio::awaitable<void> SimAgent::live(int target) {
             }
             pass = policy_.candidates();
             next = 0;
+        } else if (initial && result.pushed_back) {
+            // The phase places each agent on its server: a push-back there
+            // means wait the retry-after (+/-50 %, as the policy would after a
+            // pass) and dial the same server again, not move to the next one.
+            asio::steady_timer pause(
+                fleet_.io(),
+                protocol::apply_jitter(*result.pushed_back, protocol::kPushBackJitter, unit_random()));
+            error_code ignored;
+            auto token = asio::redirect_error(asio::use_awaitable, ignored);
+            co_await pause.async_wait(token);
+            policy_.connected();  // forget the push-back: no pass is under way
+            continue;
         } else if (initial) {
             break;  // the phase counts the failure; an initial failure is not retried
         }
@@ -202,8 +232,11 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
         result.failure = "own certificate refused by OpenSSL";
         co_return result;
     }
-    if (ticket_ && ticket_server_ == target) {
+    // Tickets arrive after welcome (new-session callback): it finds its agent here.
+    attach_agent(ssl, this);
+    if (ticket_) {
         SSL_set_session(ssl, ticket_.get());
+        result.offered_ticket = true;
     }
     stream_ = stream;
     if (parked_) {
@@ -227,8 +260,13 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
 
     ec = co_await stream->handshake();
     if (ec) {
-        result.failure =
-            timed_out() ? "tls: timeout" : "tls: " + short_reason(ec, stream->last_error_detail());
+        if (const auto pushed = stream->push_back()) {
+            result.pushed_back = pushed->retry_after;
+            result.failure = "pushed back";
+        } else {
+            result.failure =
+                timed_out() ? "tls: timeout" : "tls: " + short_reason(ec, stream->last_error_detail());
+        }
         co_return result;
     }
     std::string hello;
@@ -257,14 +295,6 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
     result.resumed = stream->resumed();
     result.welcomed_ns = steady_ns();
     server_ = target;
-    // The ticket came before welcome (the server sends it right after the
-    // handshake). A copy: OpenSSL marks the session of an SSL freed without
-    // close_notify (a lost connection) as not resumable.
-    SslSessionPtr ticket(SSL_get1_session(ssl));
-    if (ticket && SSL_SESSION_is_resumable(ticket.get()) == 1) {
-        ticket_.reset(SSL_SESSION_dup(ticket.get()));
-        ticket_server_ = ticket_ ? target : -1;
-    }
     // What came with welcome (an ack of its correction, a pong) goes now.
     if (!out_.empty() && !writing_) {
         writing_ = true;

@@ -9,8 +9,9 @@
 // The lists it is pushed are kept in memory, so a Persist is answered at once.
 //
 // live() is the agent's one long-lived coroutine: connect to a server, TLS
-// handshake (resuming with the ticket of an earlier session to that server
-// when it has one), then the machine's session until the connection ends.
+// handshake (offering the newest ticket it was sent, to whichever server it
+// dials: all servers share the ticket keys), then the machine's session until
+// the connection ends. Tickets are kept in memory only, as the real agent does.
 // After a loss it goes through the policy's candidates in order, with the
 // policy's backoff between full passes.
 //
@@ -27,6 +28,7 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -52,7 +54,9 @@ struct Attempt {
     bool initial = false;  // the first attempt of a live(): counted by the phase that started it
     bool established = false;
     bool resumed = false;
-    std::string failure;  // a short reason, used as a counter key
+    bool offered_ticket = false;                           // a ticket was offered (resumed or not)
+    std::optional<std::chrono::milliseconds> pushed_back;  // the server's retry-after, when it pushed back
+    std::string failure;                                   // a short reason, used as a counter key
     std::int64_t started_ns = 0;
     std::int64_t welcomed_ns = 0;
 };
@@ -82,10 +86,16 @@ public:
     // The list it holds, as server indices, plus algorithm and interval.
     void set_held(std::vector<int> servers, std::string algorithm, std::int64_t interval);
 
+    // A ticket the server sent on the current session (OpenSSL's new-session
+    // callback): kept as the one to offer next.
+    void keep_ticket(SSL_SESSION* session);
+    bool holds_ticket() const { return ticket_ != nullptr; }
+
     // Trackers reset by the fleet at the start of a measurement.
-    std::int64_t push_ns = 0;  // first ms_list since the last reset
-    std::int64_t lost_ns = 0;  // connection lost since the last reset
-    std::int64_t back_ns = 0;  // welcomed again after lost_ns
+    std::int64_t push_ns = 0;   // first ms_list since the last reset
+    std::int64_t lost_ns = 0;   // connection lost since the last reset
+    std::int64_t back_ns = 0;   // welcomed again after lost_ns
+    bool back_resumed = false;  // that welcome came after a resumed handshake
 
 private:
     using Machine = protocol::AgentMachine;
@@ -108,7 +118,6 @@ private:
     X509Handle cert_;
     std::shared_ptr<tls::TlsStream> stream_;
     SslSessionPtr ticket_;
-    int ticket_server_ = -1;
     int server_ = -1;
     protocol::ConnectionPolicy policy_;  // hosts: the held list's addresses
     std::string algorithm_;

@@ -52,6 +52,8 @@ json stats_json(const ConnectStats& stats) {
             {"established", stats.established},
             {"full", stats.full},
             {"resumed", stats.resumed},
+            {"offered_ticket", stats.offered_ticket},
+            {"pushed_back", stats.pushed_back},
             {"failures", failures},
             {"setup_us", stats.setup_us}};
 }
@@ -307,21 +309,32 @@ private:
         json reply = status();
         std::vector<std::int64_t> lost;
         std::vector<std::int64_t> back;
+        std::size_t back_resumed = 0;
         for (const auto& agent : fleet_->agents()) {
             if (agent->lost_ns != 0) {
                 lost.push_back(agent->lost_ns);
                 back.push_back(agent->back_ns);  // 0: not back
+                if (agent->back_ns != 0 && agent->back_resumed) {
+                    ++back_resumed;
+                }
             }
         }
         reply["lost_ns"] = lost;
         reply["back_ns"] = back;
+        reply["back_resumed"] = back_resumed;
+        // Every reconnection attempt since arm_failover, failed ones included.
+        reply["reconnections"] = stats_json(fleet_->background());
         co_return reply;
     }
 
     json status() const {
         std::vector<std::size_t> per_server(fleet_->servers().size(), 0);
         std::size_t established = 0;
+        std::size_t holding = 0;
         for (const auto& agent : fleet_->agents()) {
+            if (agent->holds_ticket()) {
+                ++holding;
+            }
             if (agent->established()) {
                 ++established;
                 ++per_server[static_cast<std::size_t>(agent->server())];
@@ -330,7 +343,9 @@ private:
         return {{"agents", fleet_->agents().size()},
                 {"connected", established},
                 {"per_server", per_server},
-                {"losses_total", fleet_->losses_total()}};
+                {"losses_total", fleet_->losses_total()},
+                {"tickets_received", fleet_->tickets_received()},
+                {"holding_ticket", holding}};
     }
 
     // Polls `done` every 5 ms until it holds or `deadline` has passed.

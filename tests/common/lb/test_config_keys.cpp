@@ -29,7 +29,7 @@ std::string settings_refusal(const std::map<std::string, std::string>& stored) {
 
 TEST_CASE("config keys: names, order and defaults") {
     const auto& keys = config_keys();
-    REQUIRE(keys.size() == 21);
+    REQUIRE(keys.size() == 22);
     CHECK(keys[0].name == "host");
     CHECK(keys[0].default_value == "");
     CHECK(keys[1].name == "indirect.agent.lb.algorithm");
@@ -53,10 +53,12 @@ TEST_CASE("config keys: names, order and defaults") {
     CHECK(keys[11].name == "agentlb.shutdown.timeout");
     CHECK(keys[12].name == "ca.framework.cert.validity.period");
     CHECK(keys[18].name == "agentlb.ca.expired.cert.grace.period");
-    CHECK(keys[19].name == "agentlb.tls.ticket.lifetime");
-    CHECK(keys[19].default_value == "1h");
-    CHECK(keys[20].name == "agentlb.tls.ticket.key.rotation.period");
-    CHECK(keys[20].default_value == "12h");
+    CHECK(keys[19].name == "agentlb.handshake.max.inflight");
+    CHECK(keys[19].default_value == "0");
+    CHECK(keys[20].name == "agentlb.tls.ticket.lifetime");
+    CHECK(keys[20].default_value == "1h");
+    CHECK(keys[21].name == "agentlb.tls.ticket.key.rotation.period");
+    CHECK(keys[21].default_value == "12h");
     for (const auto& key : keys) {
         CHECK_FALSE(key.meaning.empty());
     }
@@ -108,6 +110,13 @@ TEST_CASE("drain keys: ranges, defaults, refusals naming the key") {
     CHECK(*server_key_from_config({}, kDrainRate) == 200);
     CHECK(*server_key_from_config({}, kMaintenanceTimeout) == 600);
     CHECK(*server_key_from_config({}, kShutdownTimeout) == 60);
+    CHECK(validate_config("agentlb.handshake.max.inflight", "0").ok());
+    CHECK(validate_config("agentlb.handshake.max.inflight", "100000").ok());
+    CHECK_THAT(refusal("agentlb.handshake.max.inflight", "100001"),
+               StartsWith("agentlb.handshake.max.inflight: \"100001\" is too large"));
+    CHECK_THAT(refusal("agentlb.handshake.max.inflight", "-1"),
+               StartsWith("agentlb.handshake.max.inflight: \"-1\" is negative"));
+    CHECK(*server_key_from_config({}, kHandshakeMaxInflight) == 0);
     CHECK(*server_key_from_config({{"agentlb.drain.rate", "7"}}, kDrainRate) == 7);
     const auto corrupt = server_key_from_config({{"agentlb.shutdown.timeout", "-1"}}, kShutdownTimeout);
     REQUIRE_FALSE(corrupt.ok());
@@ -132,8 +141,8 @@ TEST_CASE("validate_config: unknown key lists the known ones") {
           "agentlb.maintenance.timeout, agentlb.shutdown.timeout, ca.framework.cert.validity.period, "
           "agentlb.ca.server.cert.validity.period, agentlb.ca.key.type, agentlb.ca.cert.renewal.fraction, "
           "ca.framework.cert.automatic.renewal, ca.framework.cert.expiry.alert.period, "
-          "agentlb.ca.expired.cert.grace.period, agentlb.tls.ticket.lifetime, "
-          "agentlb.tls.ticket.key.rotation.period");
+          "agentlb.ca.expired.cert.grace.period, agentlb.handshake.max.inflight, "
+          "agentlb.tls.ticket.lifetime, agentlb.tls.ticket.key.rotation.period");
 }
 
 TEST_CASE("validate_config: host refusals start with the key") {

@@ -1,0 +1,114 @@
+#pragma once
+
+// Admission control on the agent port: at most `limit` handshakes (accept ..
+// `welcome` sent, or the session's end before it) run at once; a connection
+// beyond that is answered at once with a push-back line
+// (common/protocol/push_back.hpp, written by push_back_writer.hpp) instead
+// of joining a queue whose handshakes would time out in the agents.
+//
+// The retry-after told to a pushed-back agent comes from what this server
+// measures: handshakes finished in the last second (the rate) and the
+// connections pushed back in the last second, which will come back:
+// about (pushed back + in progress) / rate, within 50 ms .. 10 s. The rate
+// is measured over the part of the last second since handshakes began to
+// finish, so the start of a storm is not mistaken for a slow server. Without a
+// measurement (nothing finished in the last second: a server just started,
+// or every handshake stalls) the rate is taken to be the limit per second.
+//
+// Thread-safe: the acceptor admits, the sessions' I/O threads release.
+
+#include "mgmt/metrics.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+
+namespace agentlb::mgmt {
+
+// Events in the last second, counted in whole-second buckets: the count of
+// the current bucket plus the previous bucket's share of the last second.
+class RateWindow {
+public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    void add(TimePoint now, std::uint64_t n = 1);
+    double last_second(TimePoint now) const;
+    // Events a second: last_second() over the part of the last second since
+    // the events began (at least 100 ms), so that the first moments of a
+    // burst are not read as a tenth of its rate.
+    double per_second(TimePoint now) const;
+
+private:
+    void roll(TimePoint now);
+
+    std::int64_t bucket_ = 0;  // seconds since the clock's epoch
+    std::uint64_t current_ = 0;
+    std::uint64_t previous_ = 0;
+    TimePoint started_{};  // the first event after a second without any
+};
+
+class Admission {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    // agentlb.handshake.max.inflight = 0: this many per I/O thread.
+    static constexpr std::int64_t kAutoPerThread = 64;
+    static constexpr std::chrono::milliseconds kMinRetryAfter{50};
+    static constexpr std::chrono::milliseconds kMaxRetryAfter{10'000};
+
+    // One admitted handshake, released once: at `welcome`, or when the
+    // session ends before it (at the latest when the slot is destroyed).
+    class Slot {
+    public:
+        Slot() = default;
+        Slot(Slot&& other) noexcept;
+        Slot& operator=(Slot&& other) noexcept;
+        Slot(const Slot&) = delete;
+        Slot& operator=(const Slot&) = delete;
+        ~Slot() { release(); }
+
+        void release() noexcept;
+        bool held() const noexcept { return owner_ != nullptr; }
+
+    private:
+        friend class Admission;
+        explicit Slot(Admission* owner) : owner_(owner) {}
+        Admission* owner_ = nullptr;
+    };
+
+    // `metrics` receives the admission counters and the in-progress gauge;
+    // `clock` is for tests.
+    Admission(Metrics& metrics, int io_threads, std::function<Clock::time_point()> clock = Clock::now);
+
+    // The limit for a stored agentlb.handshake.max.inflight (0 = auto).
+    std::int64_t limit_for(std::int64_t configured) const;
+
+    // At accept: a held slot while fewer than `limit` handshakes are in
+    // progress; an empty one means push back (counted, see retry_after()).
+    Slot try_admit(std::int64_t limit);
+
+    // What to tell the connection just refused by try_admit().
+    std::chrono::milliseconds retry_after(std::int64_t limit) const;
+
+    // For the log: the connections pushed back since the last line, when the
+    // last line is a second old or more (at most one line a second); else 0.
+    std::uint64_t take_log_count();
+
+    std::int64_t inflight() const { return metrics_.handshakes_inflight.load(); }
+
+private:
+    void finished() noexcept;
+
+    Metrics& metrics_;
+    const int io_threads_;
+    const std::function<Clock::time_point()> clock_;
+    mutable std::mutex mutex_;
+    RateWindow finished_;
+    RateWindow pushed_back_;
+    std::uint64_t unlogged_ = 0;
+    std::optional<Clock::time_point> logged_at_;
+};
+
+}  // namespace agentlb::mgmt

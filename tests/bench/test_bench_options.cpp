@@ -1,0 +1,61 @@
+// agentlb-bench's command line: the storm scenario's rules.
+
+#include "tools/bench/options.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using agentlb::bench::parse_bench_options;
+
+auto parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "agentlb-bench");
+    std::vector<const char*> argv;
+    for (const auto& a : args) {
+        argv.push_back(a.c_str());
+    }
+    return parse_bench_options(static_cast<int>(argv.size()), argv.data());
+}
+
+}  // namespace
+
+TEST_CASE("bench options: storm runs on 2 servers with the static algorithm and a resumption sample") {
+    auto parsed = parse({"--resume-sample", "0", "storm"});
+    REQUIRE(parsed);
+    CHECK(parsed->options.servers == 2);
+    CHECK(parsed->options.algorithm == "static");
+    CHECK(parsed->options.resume_sample == 1000);  // min(N, 2000), N = 1000
+    CHECK(parsed->options.scenarios == std::vector<std::string>{"storm"});
+}
+
+TEST_CASE("bench options: other scenarios keep roundrobin") {
+    auto parsed = parse({"connect", "failover"});
+    REQUIRE(parsed);
+    CHECK(parsed->options.servers == 3);
+    CHECK(parsed->options.algorithm == "roundrobin");
+}
+
+TEST_CASE("bench options: storm refuses another server count and failover beside it") {
+    auto three = parse({"--servers", "3", "storm"});
+    REQUIRE_FALSE(three);
+    CHECK(three.error().find("storm runs on exactly 2 servers") != std::string::npos);
+    auto both = parse({"failover", "storm"});
+    REQUIRE_FALSE(both);
+    CHECK(both.error().find("failover and storm") != std::string::npos);
+}
+
+TEST_CASE("bench options: --set takes KEY=VALUE pairs and refuses anything else") {
+    auto parsed = parse({"--set", "agentlb.handshake.max.inflight=1000", "--set", "a=", "connect"});
+    REQUIRE(parsed);
+    REQUIRE(parsed->options.settings.size() == 2);
+    CHECK(parsed->options.settings[0] ==
+          std::pair<std::string, std::string>{"agentlb.handshake.max.inflight", "1000"});
+    CHECK(parsed->options.settings[1] == std::pair<std::string, std::string>{"a", ""});
+    auto bad = parse({"--set", "novalue", "connect"});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error() == "--set 'novalue': expected KEY=VALUE");
+}
