@@ -190,14 +190,7 @@ std::size_t TlsStream::read_now(void* buf, std::size_t n, error_code& ec, tcp::s
     if (ret == 1) {
         return got;
     }
-    const int saved_errno = errno;
-    const int ssl_error = SSL_get_error(ssl_.get(), ret);
-    if (ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE) {
-        want = ssl_error == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
-        ec = asio::error::would_block;
-        return 0;
-    }
-    ec = on_failure(ssl_error, saved_errno);
+    ec = unfinished(ret, want);
     return 0;
 }
 
@@ -215,13 +208,7 @@ error_code TlsStream::write_now(const void* data, std::size_t n, tcp::socket::wa
     if (ret == 1) {
         return {};
     }
-    const int saved_errno = errno;
-    const int ssl_error = SSL_get_error(ssl_.get(), ret);
-    if (ssl_error == SSL_ERROR_WANT_WRITE || ssl_error == SSL_ERROR_WANT_READ) {
-        want = ssl_error == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
-        return asio::error::would_block;
-    }
-    return on_failure(ssl_error, saved_errno);
+    return unfinished(ret, want);
 }
 
 error_code TlsStream::flush_now(tcp::socket::wait_type& want) {
@@ -237,13 +224,7 @@ error_code TlsStream::flush_now(tcp::socket::wait_type& want) {
     if (ret == 1) {
         return {};
     }
-    const int saved_errno = errno;
-    const int ssl_error = SSL_get_error(ssl_.get(), ret);
-    if (ssl_error == SSL_ERROR_WANT_WRITE || ssl_error == SSL_ERROR_WANT_READ) {
-        want = ssl_error == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
-        return asio::error::would_block;
-    }
-    return on_failure(ssl_error, saved_errno);
+    return unfinished(ret, want);
 }
 
 bool TlsStream::has_pending() const noexcept {
@@ -274,6 +255,16 @@ std::optional<protocol::PushBack> TlsStream::push_back() const {
 
 bool TlsStream::resumed() const noexcept {
     return SSL_session_reused(ssl_.get()) == 1;
+}
+
+error_code TlsStream::unfinished(int ret, tcp::socket::wait_type& want) {
+    const int saved_errno = errno;
+    const int ssl_error = SSL_get_error(ssl_.get(), ret);
+    if (ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE) {
+        want = ssl_error == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
+        return asio::error::would_block;
+    }
+    return on_failure(ssl_error, saved_errno);
 }
 
 error_code TlsStream::on_failure(int ssl_error, int saved_errno) {

@@ -130,6 +130,10 @@ private:
     // Turns the outcome of a failed SSL call into an error code and detail_.
     // Must run right after the call, before any suspension.
     boost::system::error_code on_failure(int ssl_error, int saved_errno);
+    // The outcome of a non-suspending SSL call that returned `ret` (not 1):
+    // would_block with what to wait for in `want`, or on_failure's error.
+    // Must run right after the call (it reads errno).
+    boost::system::error_code unfinished(int ret, boost::asio::ip::tcp::socket::wait_type& want);
 
     boost::asio::ip::tcp::socket socket_;
     SslPtr ssl_;

@@ -12,16 +12,16 @@
 #include <string>
 #include <variant>
 
-namespace agentlb::test {
+namespace agentlb::test::enroll {
 
-inline const protocol::TimePoint enroll_t0 = protocol::TimePoint{} + std::chrono::seconds(1000);
+inline const protocol::TimePoint t0 = protocol::TimePoint{} + std::chrono::seconds(1000);
 
 inline std::string frame_of(const wire::Message& message) {
     return wire::encode_frame(wire::encode_message(message)).value();
 }
 
 // A request every store-free check lets through.
-inline wire::EnrollRequest good_enroll_request() {
+inline wire::EnrollRequest good_request() {
     wire::EnrollRequest request;
     request.token = std::string(43, 'A');
     request.csr = "-----BEGIN CERTIFICATE REQUEST-----\n...\n-----END CERTIFICATE REQUEST-----\n";
@@ -32,7 +32,7 @@ inline wire::EnrollRequest good_enroll_request() {
 
 // The first action of type T, or null.
 template <class T, class Actions>
-const T* find_action(const Actions& actions) {
+const T* find(const Actions& actions) {
     for (const auto& action : actions) {
         if (const auto* found = std::get_if<T>(&action)) {
             return found;
@@ -41,4 +41,4 @@ const T* find_action(const Actions& actions) {
     return nullptr;
 }
 
-}  // namespace agentlb::test
+}  // namespace agentlb::test::enroll

@@ -14,21 +14,10 @@ using namespace std::chrono_literals;
 using protocol::EnrollClientMachine;
 using protocol::EnrollServerMachine;
 using protocol::TimePoint;
-using test::frame_of;
+using namespace agentlb::test::enroll;
 using wire::ErrorCode;
 
 namespace {
-
-const TimePoint t0 = test::enroll_t0;
-
-wire::EnrollRequest good_request() {
-    return test::good_enroll_request();
-}
-
-template <class T, class Actions>
-const T* find(const Actions& actions) {
-    return test::find_action<T>(actions);
-}
 
 using Server = EnrollServerMachine;
 using Verdict = Server::RateVerdict;
