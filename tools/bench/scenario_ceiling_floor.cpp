@@ -36,7 +36,11 @@ Rows floor_rows(const FloorResult& f) {
             {"heap per session, RELEASE_BUFFERS", bytes_text(f.release_buffers.heap_per_session)},
             {"RSS per session, RELEASE_BUFFERS", bytes_text(f.release_buffers.rss_per_session)},
             {"heap per session, buffers kept", bytes_text(f.kept_buffers.heap_per_session)},
-            {"RSS per session, buffers kept", bytes_text(f.kept_buffers.rss_per_session)}};
+            {"RSS per session, buffers kept", bytes_text(f.kept_buffers.rss_per_session)},
+            {"heap per session, a ticket sent after", bytes_text(f.ticket_after_handshake.heap_per_session)},
+            {"RSS per session, a ticket sent after", bytes_text(f.ticket_after_handshake.rss_per_session)},
+            {"heap, a ticket sent after, buffers kept",
+             bytes_text(f.ticket_after_handshake_buffers_kept.heap_per_session)}};
 }
 
 }  // namespace

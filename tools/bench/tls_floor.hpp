@@ -43,6 +43,13 @@ struct FloorResult {
     double server_handshake_us_with_ticket = 0;
     FloorFigures release_buffers;  // SSL_MODE_RELEASE_BUFFERS on (the daemon's setting)
     FloorFigures kept_buffers;     // the same with the mode cleared
+    // RELEASE_BUFFERS, and one ticket sent after the welcome-sized record as
+    // agentlb-mgmt sends it (num_tickets 0, SSL_new_session_ticket, flushed):
+    // the like-for-like floor of a server with tickets on. The record buffers
+    // OpenSSL sets up again to write the ticket are released afterwards
+    // (SSL_free_buffers), as agentlb does; the second figure keeps them.
+    FloorFigures ticket_after_handshake;
+    FloorFigures ticket_after_handshake_buffers_kept;
 };
 
 // Needs 1 descriptor per session plus a few. A failure names the step.
