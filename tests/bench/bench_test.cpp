@@ -88,6 +88,10 @@ TEST_CASE("bench ceiling and floor report OpenSSL's figures") {
           floor.at("heap_per_session").get<double>());
     // A ticket sent after the handshake is measured too (it costs OpenSSL some).
     CHECK(floor.at("heap_per_session_with_ticket").get<double>() > 4096);
+    // A resumption costs OpenSSL less than a full handshake.
+    CHECK(floor.at("server_resumed_handshake_us").get<double>() > 0);
+    CHECK(floor.at("server_resumed_handshake_us").get<double>() <
+          floor.at("server_handshake_us").get<double>());
 }
 
 TEST_CASE("bench connect establishes every session and reports memory per session") {

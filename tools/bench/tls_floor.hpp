@@ -41,6 +41,11 @@ struct FloorResult {
     // OpenSSL 3.0 decodes the session (the client certificate again) to
     // build each ticket.
     double server_handshake_us_with_ticket = 0;
+    // Server CPU of a resumed handshake (plus one small record each way)
+    // from a ticket sent after the handshake: OpenSSL's floor for resumption.
+    double server_resumed_handshake_us = 0;
+    // A full handshake with one ticket sent after it (as agentlb sends it).
+    double server_handshake_us_ticket_after = 0;
     FloorFigures release_buffers;  // SSL_MODE_RELEASE_BUFFERS on (the daemon's setting)
     FloorFigures kept_buffers;     // the same with the mode cleared
     // RELEASE_BUFFERS, and one ticket sent after the welcome-sized record as
