@@ -175,7 +175,8 @@ json floor_json(const FloorResult& f) {
             {"rss_per_session_without_release_buffers", f.kept_buffers.rss_per_session},
             {"heap_per_session_with_ticket", f.ticket_after_handshake.heap_per_session},
             {"rss_per_session_with_ticket", f.ticket_after_handshake.rss_per_session},
-            {"heap_per_session_with_ticket_buffers_kept", f.ticket_after_handshake_buffers_kept.heap_per_session}};
+            {"heap_per_session_with_ticket_buffers_kept",
+             f.ticket_after_handshake_buffers_kept.heap_per_session}};
 }
 
 }  // namespace agentlb::bench

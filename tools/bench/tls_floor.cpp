@@ -255,13 +255,15 @@ Result<FloorResult> measure_tls_floor(const FloorInputs& inputs) {
     FloorResult result;
     result.sessions = inputs.sessions < 1 ? 1 : inputs.sessions;
     double server_us = 0;
-    auto with = measure(server_ctx->get(), client_ctx->get(), result.sessions, true, TicketMode::none, server_us);
+    auto with =
+        measure(server_ctx->get(), client_ctx->get(), result.sessions, true, TicketMode::none, server_us);
     if (!with) {
         return fail("floor with SSL_MODE_RELEASE_BUFFERS: " + with.error());
     }
     result.server_handshake_us = server_us / result.sessions;
     double unused = 0;
-    auto without = measure(server_ctx->get(), client_ctx->get(), result.sessions, false, TicketMode::none, unused);
+    auto without =
+        measure(server_ctx->get(), client_ctx->get(), result.sessions, false, TicketMode::none, unused);
     if (!without) {
         return fail("floor without SSL_MODE_RELEASE_BUFFERS: " + without.error());
     }
@@ -274,8 +276,8 @@ Result<FloorResult> measure_tls_floor(const FloorInputs& inputs) {
     result.ticket_after_handshake = *ticketed;
     result.server_handshake_us_ticket_after = after_us / result.sessions;
     double kept_us = 0;
-    auto kept = measure(
-        server_ctx->get(), client_ctx->get(), result.sessions, true, TicketMode::after_kept, kept_us);
+    auto kept =
+        measure(server_ctx->get(), client_ctx->get(), result.sessions, true, TicketMode::after_kept, kept_us);
     if (!kept) {
         return fail("floor with a ticket after the handshake, buffers kept: " + kept.error());
     }
@@ -285,7 +287,8 @@ Result<FloorResult> measure_tls_floor(const FloorInputs& inputs) {
     SSL_CTX_set_num_tickets(server_ctx->get(), 1);
     double with_ticket_us = 0;
     const int timing_sessions = std::min(result.sessions, 500);
-    if (auto pass = measure(server_ctx->get(), client_ctx->get(), timing_sessions, true, TicketMode::none, with_ticket_us);
+    if (auto pass = measure(
+            server_ctx->get(), client_ctx->get(), timing_sessions, true, TicketMode::none, with_ticket_us);
         !pass) {
         return fail("floor with a session ticket: " + pass.error());
     }
@@ -298,8 +301,13 @@ Result<FloorResult> measure_tls_floor(const FloorInputs& inputs) {
     for (int i = 0; i < timing_sessions; ++i) {
         double ignored = 0;
         SSL_SESSION* ticket = nullptr;
-        auto first = open_session(
-            server_ctx->get(), client_ctx->get(), true, TicketMode::after_released, ignored, nullptr, &ticket);
+        auto first = open_session(server_ctx->get(),
+                                  client_ctx->get(),
+                                  true,
+                                  TicketMode::after_released,
+                                  ignored,
+                                  nullptr,
+                                  &ticket);
         std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)> kept(ticket, SSL_SESSION_free);
         if (!first || !kept) {
             return fail("floor resumption: no ticket" + (first ? std::string() : ": " + first.error()));

@@ -225,7 +225,8 @@ TEST_CASE("with the shared key ring a kept ticket resumes after one rotation, no
     CHECK_FALSE(after_two.server_resumed);
 }
 
-TEST_CASE("a resumed session keeps its ticket's issue time and lifetime, and a young ticket is offered again") {
+TEST_CASE(
+    "a resumed session keeps its ticket's issue time and lifetime, and a young ticket is offered again") {
     PkiFixture f;
     REQUIRE(keep_client_tickets(f.client_ctx.get()).ok());
     const long before = static_cast<long>(std::time(nullptr));
