@@ -43,8 +43,8 @@ void AgentSession::flush_ticket(FrameOutbox::Flushed& flushed) {
     if (ticket_ == Ticket::due && ending_ == Ending::no) {
         ticket_ = Ticket::done;
         X509* peer = SSL_get0_peer_certificate(stream_.native_handle());
-        if (peer == nullptr) {
-            return;
+        if (peer == nullptr || !tls::ticket_due(stream_.native_handle(), util::unix_now())) {
+            return;  // a resumed agent keeps the ticket it offered while it is young
         }
         const auto lifetime = tls::ticket_lifetime(
             configured_ticket_lifetime(*state_->snapshot()), certs::not_after_of(peer), util::unix_now());

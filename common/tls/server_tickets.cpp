@@ -14,6 +14,21 @@ std::chrono::seconds ticket_lifetime(std::chrono::seconds configured,
     return std::max(std::chrono::seconds(0), std::min(configured, left));
 }
 
+bool ticket_due(SSL* ssl, std::int64_t now) {
+    if (SSL_session_reused(ssl) != 1) {
+        return true;
+    }
+    const SSL_SESSION* session = SSL_get_session(ssl);
+    if (session == nullptr) {
+        return true;
+    }
+    return ticket_due(SSL_SESSION_get_time(session), SSL_SESSION_get_timeout(session), now);
+}
+
+bool ticket_due(std::int64_t issued, std::int64_t lifetime, std::int64_t now) {
+    return 2 * (now - issued) > lifetime;
+}
+
 bool request_session_ticket(SSL* ssl, std::chrono::seconds lifetime) {
     SSL_SESSION* session = SSL_get_session(ssl);
     if (session == nullptr || lifetime.count() <= 0) {

@@ -222,6 +222,11 @@ error_code TlsStream::flush_now(tcp::socket::wait_type& want) {
     errno = 0;
     const int ret = SSL_do_handshake(ssl_.get());
     if (ret == 1) {
+        // Writing a post-handshake message (a ticket) set up both record
+        // buffers again; the read buffer (about 17 KiB) would stay on an idle
+        // session until its next record. OpenSSL refuses (0) while either
+        // holds data, so nothing pending is lost.
+        SSL_free_buffers(ssl_.get());
         return {};
     }
     return unfinished(ret, want);

@@ -97,7 +97,8 @@ public:
     void shutdown_now() noexcept;
     // Writes what OpenSSL queued outside a write (a session ticket asked
     // for with request_session_ticket()): one attempt, as write_now(); no
-    // error when nothing was queued.
+    // error when nothing was queued. Once written, OpenSSL's record buffers
+    // are released (SSL_free_buffers): an idle session keeps none.
     boost::system::error_code flush_now(boost::asio::ip::tcp::socket::wait_type& want);
 
     // Closes the socket, which ends pending operations with operation_aborted.

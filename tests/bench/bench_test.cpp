@@ -86,6 +86,12 @@ TEST_CASE("bench ceiling and floor report OpenSSL's figures") {
     // Keeping the record buffers costs more than releasing them.
     CHECK(floor.at("heap_per_session_without_release_buffers").get<double>() >
           floor.at("heap_per_session").get<double>());
+    // A ticket sent after the handshake is measured too (it costs OpenSSL some).
+    CHECK(floor.at("heap_per_session_with_ticket").get<double>() > 4096);
+    // A resumption costs OpenSSL less than a full handshake.
+    CHECK(floor.at("server_resumed_handshake_us").get<double>() > 0);
+    CHECK(floor.at("server_resumed_handshake_us").get<double>() <
+          floor.at("server_handshake_us").get<double>());
 }
 
 TEST_CASE("bench connect establishes every session and reports memory per session") {
@@ -132,6 +138,11 @@ TEST_CASE("bench connect establishes every session and reports memory per sessio
     CHECK(connect.at("floor").at("heap_per_session").get<double>() > 0);
     CHECK(connect.at("ceiling").at("per_core").get<double>() > 0);
     CHECK(connect.contains("rss_ratio"));
+    // With tickets on, the target ratio is the one against the floor with a ticket.
+    CHECK(connect.at("rss_floor_with_tickets").get<bool>());
+    CHECK(connect.at("rss_ratio").get<double>() ==
+          Approx(connect.at("rss_ratio_vs_floor_with_ticket").get<double>()));
+    CHECK(connect.at("rss_ratio_vs_floor_without_tickets").get<double>() > 0);
     CHECK(connect.contains("handshake_efficiency"));
 }
 

@@ -33,10 +33,16 @@ Rows floor_rows(const FloorResult& f) {
                  fixed(f.server_handshake_us > 0 ? 1e6 / f.server_handshake_us : 0, 0) +
                  " handshakes/s per core)"},
             {"the same with one session ticket", fixed(f.server_handshake_us_with_ticket, 1) + " us"},
+            {"the same with one ticket after it", fixed(f.server_handshake_us_ticket_after, 1) + " us"},
+            {"server CPU per resumed handshake", fixed(f.server_resumed_handshake_us, 1) + " us"},
             {"heap per session, RELEASE_BUFFERS", bytes_text(f.release_buffers.heap_per_session)},
             {"RSS per session, RELEASE_BUFFERS", bytes_text(f.release_buffers.rss_per_session)},
             {"heap per session, buffers kept", bytes_text(f.kept_buffers.heap_per_session)},
-            {"RSS per session, buffers kept", bytes_text(f.kept_buffers.rss_per_session)}};
+            {"RSS per session, buffers kept", bytes_text(f.kept_buffers.rss_per_session)},
+            {"heap per session, a ticket sent after", bytes_text(f.ticket_after_handshake.heap_per_session)},
+            {"RSS per session, a ticket sent after", bytes_text(f.ticket_after_handshake.rss_per_session)},
+            {"heap, a ticket sent after, buffers kept",
+             bytes_text(f.ticket_after_handshake_buffers_kept.heap_per_session)}};
 }
 
 }  // namespace

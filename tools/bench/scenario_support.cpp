@@ -167,10 +167,16 @@ json floor_json(const FloorResult& f) {
             {"server_handshake_us", f.server_handshake_us},
             {"openssl_tls_per_core", f.server_handshake_us > 0 ? 1e6 / f.server_handshake_us : 0.0},
             {"server_handshake_us_with_ticket", f.server_handshake_us_with_ticket},
+            {"server_resumed_handshake_us", f.server_resumed_handshake_us},
+            {"server_handshake_us_ticket_after", f.server_handshake_us_ticket_after},
             {"heap_per_session", f.release_buffers.heap_per_session},
             {"rss_per_session", f.release_buffers.rss_per_session},
             {"heap_per_session_without_release_buffers", f.kept_buffers.heap_per_session},
-            {"rss_per_session_without_release_buffers", f.kept_buffers.rss_per_session}};
+            {"rss_per_session_without_release_buffers", f.kept_buffers.rss_per_session},
+            {"heap_per_session_with_ticket", f.ticket_after_handshake.heap_per_session},
+            {"rss_per_session_with_ticket", f.ticket_after_handshake.rss_per_session},
+            {"heap_per_session_with_ticket_buffers_kept",
+             f.ticket_after_handshake_buffers_kept.heap_per_session}};
 }
 
 }  // namespace agentlb::bench

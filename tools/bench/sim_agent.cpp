@@ -12,6 +12,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <array>
 #include <netinet/in.h>
@@ -235,8 +238,12 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
     // Tickets arrive after welcome (new-session callback): it finds its agent here.
     attach_agent(ssl, this);
     if (ticket_) {
-        SSL_set_session(ssl, ticket_.get());
-        result.offered_ticket = true;
+        // A copy: a resumed session ending without close_notify (a killed
+        // server) marks its session not resumable, and a resumed agent gets
+        // no new ticket while its own is young, so it offers this one again.
+        SslSessionPtr copy(SSL_SESSION_dup(ticket_.get()));
+        result.offered_ticket = copy && SSL_set_session(ssl, copy.get()) == 1;
+        ERR_clear_error();
     }
     stream_ = stream;
     if (parked_) {

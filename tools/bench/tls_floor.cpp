@@ -15,6 +15,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <malloc.h>
+#include <memory>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
@@ -51,6 +52,7 @@ struct Fd {
 struct ServerSide {
     Fd fd;
     tls::SslPtr ssl;
+    bool resumed = false;
 };
 
 std::int64_t heap_in_use() {
@@ -92,11 +94,16 @@ bool progressing(int ret, SSL* ssl) {
     return error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE;
 }
 
+enum class TicketMode { none, after_kept, after_released };
+
 // One session: handshake, hello-sized record in, welcome-sized record out.
 Result<ServerSide> open_session(SSL_CTX* server_ctx,
                                 SSL_CTX* client_ctx,
                                 bool release_buffers,
-                                double& server_us) {
+                                TicketMode ticket_mode,
+                                double& server_us,
+                                SSL_SESSION* offer = nullptr,
+                                SSL_SESSION** ticket_out = nullptr) {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
         return fail(std::string("socketpair: ") + std::strerror(errno));
@@ -123,6 +130,9 @@ Result<ServerSide> open_session(SSL_CTX* server_ctx,
     SSL_set_bio(client.get(), client_bio, client_bio);
     SSL_set_accept_state(server.ssl.get());
     SSL_set_connect_state(client.get());
+    if (offer != nullptr && SSL_set_session(client.get(), offer) != 1) {
+        return fail(certs::openssl_failure("client: offering the ticket"));
+    }
     if (auto status = tls::set_expected_server(client.get(), "127.0.0.1"); !status) {
         return fail(status.error());
     }
@@ -165,19 +175,44 @@ Result<ServerSide> open_session(SSL_CTX* server_ctx,
         1) {
         return fail(certs::openssl_failure("server write"));
     }
+    if (ticket_mode != TicketMode::none) {
+        SSL_SESSION_set_timeout(SSL_get_session(server.ssl.get()), 3600);
+        if (timed(server_us, [&] { return SSL_new_session_ticket(server.ssl.get()); }) != 1 ||
+            timed(server_us, [&] { return SSL_do_handshake(server.ssl.get()); }) != 1) {
+            return fail(certs::openssl_failure("server ticket"));
+        }
+        // Writing the ticket set up both record buffers again: release them
+        // as agentlb's TlsStream::flush_now() does (else the read buffer,
+        // about 17 KiB, stays until the next record arrives).
+        if (ticket_mode == TicketMode::after_released && SSL_free_buffers(server.ssl.get()) != 1) {
+            return fail("server: SSL_free_buffers refused after the ticket");
+        }
+    }
     // The client takes the ticket and the record; then its side goes away.
     if (SSL_read_ex(client.get(), buffer.data(), buffer.size(), &n) != 1) {
         return fail(certs::openssl_failure("client read"));
     }
+    server.resumed = SSL_session_reused(server.ssl.get()) == 1;
+    if (ticket_out != nullptr) {
+        // The ticket follows the record: one more read processes it.
+        SSL_read_ex(client.get(), buffer.data(), buffer.size(), &n);
+        ERR_clear_error();
+        // A copy: freeing the client without close_notify spoils its own.
+        *ticket_out = SSL_SESSION_dup(SSL_get_session(client.get()));
+    }
     return server;
 }
 
-Result<FloorFigures> measure(
-    SSL_CTX* server_ctx, SSL_CTX* client_ctx, int sessions, bool release_buffers, double& server_us) {
+Result<FloorFigures> measure(SSL_CTX* server_ctx,
+                             SSL_CTX* client_ctx,
+                             int sessions,
+                             bool release_buffers,
+                             TicketMode ticket_mode,
+                             double& server_us) {
     // Warm-up: OpenSSL allocates caches on first use (providers, methods).
     double ignored = 0;
     for (int i = 0; i < 8; ++i) {
-        auto warm = open_session(server_ctx, client_ctx, release_buffers, ignored);
+        auto warm = open_session(server_ctx, client_ctx, release_buffers, ticket_mode, ignored);
         if (!warm) {
             return fail(warm.error());
         }
@@ -188,7 +223,7 @@ Result<FloorFigures> measure(
     const std::int64_t heap_before = heap_in_use();
     const std::int64_t rss_before = own_rss();
     for (int i = 0; i < sessions; ++i) {
-        auto session = open_session(server_ctx, client_ctx, release_buffers, server_us);
+        auto session = open_session(server_ctx, client_ctx, release_buffers, ticket_mode, server_us);
         if (!session) {
             return fail("session " + std::to_string(i + 1) + ": " + session.error());
         }
@@ -220,26 +255,71 @@ Result<FloorResult> measure_tls_floor(const FloorInputs& inputs) {
     FloorResult result;
     result.sessions = inputs.sessions < 1 ? 1 : inputs.sessions;
     double server_us = 0;
-    auto with = measure(server_ctx->get(), client_ctx->get(), result.sessions, true, server_us);
+    auto with =
+        measure(server_ctx->get(), client_ctx->get(), result.sessions, true, TicketMode::none, server_us);
     if (!with) {
         return fail("floor with SSL_MODE_RELEASE_BUFFERS: " + with.error());
     }
     result.server_handshake_us = server_us / result.sessions;
     double unused = 0;
-    auto without = measure(server_ctx->get(), client_ctx->get(), result.sessions, false, unused);
+    auto without =
+        measure(server_ctx->get(), client_ctx->get(), result.sessions, false, TicketMode::none, unused);
     if (!without) {
         return fail("floor without SSL_MODE_RELEASE_BUFFERS: " + without.error());
     }
+    double after_us = 0;
+    auto ticketed = measure(
+        server_ctx->get(), client_ctx->get(), result.sessions, true, TicketMode::after_released, after_us);
+    if (!ticketed) {
+        return fail("floor with a ticket after the handshake: " + ticketed.error());
+    }
+    result.ticket_after_handshake = *ticketed;
+    result.server_handshake_us_ticket_after = after_us / result.sessions;
+    double kept_us = 0;
+    auto kept =
+        measure(server_ctx->get(), client_ctx->get(), result.sessions, true, TicketMode::after_kept, kept_us);
+    if (!kept) {
+        return fail("floor with a ticket after the handshake, buffers kept: " + kept.error());
+    }
+    result.ticket_after_handshake_buffers_kept = *kept;
     // One ticket per handshake, as a server that offers resumption would:
     // memory figures of this pass are not kept, only its CPU time.
     SSL_CTX_set_num_tickets(server_ctx->get(), 1);
     double with_ticket_us = 0;
     const int timing_sessions = std::min(result.sessions, 500);
-    if (auto pass = measure(server_ctx->get(), client_ctx->get(), timing_sessions, true, with_ticket_us);
+    if (auto pass = measure(
+            server_ctx->get(), client_ctx->get(), timing_sessions, true, TicketMode::none, with_ticket_us);
         !pass) {
         return fail("floor with a session ticket: " + pass.error());
     }
     result.server_handshake_us_with_ticket = with_ticket_us / timing_sessions;
+    // Resumed handshakes: each from the ticket of a session made just before
+    // (sent after the handshake, as agentlb sends it); only the resumed
+    // session's server CPU is counted.
+    SSL_CTX_set_num_tickets(server_ctx->get(), 0);
+    double resumed_us = 0;
+    for (int i = 0; i < timing_sessions; ++i) {
+        double ignored = 0;
+        SSL_SESSION* ticket = nullptr;
+        auto first = open_session(server_ctx->get(),
+                                  client_ctx->get(),
+                                  true,
+                                  TicketMode::after_released,
+                                  ignored,
+                                  nullptr,
+                                  &ticket);
+        std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)> kept(ticket, SSL_SESSION_free);
+        if (!first || !kept) {
+            return fail("floor resumption: no ticket" + (first ? std::string() : ": " + first.error()));
+        }
+        auto again = open_session(
+            server_ctx->get(), client_ctx->get(), true, TicketMode::none, resumed_us, kept.get());
+        if (!again || !again->resumed) {
+            return fail("floor resumption: the ticket did not resume" +
+                        (again ? std::string() : ": " + again.error()));
+        }
+    }
+    result.server_resumed_handshake_us = resumed_us / timing_sessions;
     result.release_buffers = *with;
     result.kept_buffers = *without;
     return result;

@@ -41,8 +41,20 @@ struct FloorResult {
     // OpenSSL 3.0 decodes the session (the client certificate again) to
     // build each ticket.
     double server_handshake_us_with_ticket = 0;
+    // Server CPU of a resumed handshake (plus one small record each way)
+    // from a ticket sent after the handshake: OpenSSL's floor for resumption.
+    double server_resumed_handshake_us = 0;
+    // A full handshake with one ticket sent after it (as agentlb sends it).
+    double server_handshake_us_ticket_after = 0;
     FloorFigures release_buffers;  // SSL_MODE_RELEASE_BUFFERS on (the daemon's setting)
     FloorFigures kept_buffers;     // the same with the mode cleared
+    // RELEASE_BUFFERS, and one ticket sent after the welcome-sized record as
+    // agentlb-mgmt sends it (num_tickets 0, SSL_new_session_ticket, flushed):
+    // the like-for-like floor of a server with tickets on. The record buffers
+    // OpenSSL sets up again to write the ticket are released afterwards
+    // (SSL_free_buffers), as agentlb does; the second figure keeps them.
+    FloorFigures ticket_after_handshake;
+    FloorFigures ticket_after_handshake_buffers_kept;
 };
 
 // Needs 1 descriptor per session plus a few. A failure names the step.

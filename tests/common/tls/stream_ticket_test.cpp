@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <malloc.h>
 #include <memory>
 #include <string>
 #include <thread>
@@ -33,11 +34,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// glibc's bytes in use (zero under AddressSanitizer, whose allocator it is not).
+long long heap_in_use() {
+    const struct mallinfo2 info = ::mallinfo2();
+    return static_cast<long long>(info.uordblks + info.hblkhd);
+}
+
 struct Round {
     bool offered = false;
     bool server_resumed = false;
     bool client_resumed = false;
     bool ticket_requested = false;
+    bool ticket_due = false;
+    long session_time = 0;  // the server's session after the handshake
+    long session_timeout = 0;
+    long long ticket_heap_growth = 0;  // heap in use after the ticket was written, less before
     std::string server_peer_cn;
 };
 
@@ -54,10 +65,15 @@ Round connect_once(SSL_CTX* server_ctx, SSL_CTX* client_ctx, std::chrono::second
             REQUIRE_FALSE(handshake);
             round.server_resumed = stream.resumed();
             round.server_peer_cn = peer_common_name(stream.native_handle());
+            round.session_time = SSL_SESSION_get_time(SSL_get_session(stream.native_handle()));
+            round.session_timeout = SSL_SESSION_get_timeout(SSL_get_session(stream.native_handle()));
+            round.ticket_due = ticket_due(stream.native_handle(), std::time(nullptr));
             // Awaited outside a macro: GCC 12 may run an awaited call inside one more than once.
             const error_code wrote = co_await stream.write_all("!", 1);
             REQUIRE_FALSE(wrote);
-            if (lifetime.count() > 0) {
+            // As agentlb-mgmt: a resumed agent keeps its ticket while it is young.
+            if (lifetime.count() > 0 && round.ticket_due) {
+                const long long heap_before = heap_in_use();
                 round.ticket_requested = request_session_ticket(stream.native_handle(), lifetime);
                 auto want = asio::ip::tcp::socket::wait_type::wait_write;
                 error_code ec = stream.flush_now(want);
@@ -65,6 +81,7 @@ Round connect_once(SSL_CTX* server_ctx, SSL_CTX* client_ctx, std::chrono::second
                     co_await stream.socket().async_wait(want, use_awaitable);
                     ec = stream.flush_now(want);
                 }
+                round.ticket_heap_growth = heap_in_use() - heap_before;
                 REQUIRE_FALSE(ec);
             }
             co_await stream.shutdown();
@@ -100,6 +117,10 @@ TEST_CASE("a ticket sent after the handshake is kept by the client context and r
     CHECK_FALSE(first.offered);
     CHECK_FALSE(first.server_resumed);
     CHECK(first.ticket_requested);
+    // Writing the ticket sets up OpenSSL's record buffers again (the read
+    // one is about 17 KiB); flush_now() releases them, so an idle session
+    // holds no more than before its ticket.
+    CHECK(first.ticket_heap_growth < 4096);
     REQUIRE(has_client_ticket(f.client_ctx.get()));
 
     const Round second = connect_once(f.server_ctx.get(), f.client_ctx.get(), 600s);
@@ -202,6 +223,45 @@ TEST_CASE("with the shared key ring a kept ticket resumes after one rotation, no
     const Round after_two = connect_once(rebuilt->get(), f.client_ctx.get(), 0s);
     CHECK(after_two.offered);
     CHECK_FALSE(after_two.server_resumed);
+}
+
+TEST_CASE(
+    "a resumed session keeps its ticket's issue time and lifetime, and a young ticket is offered again") {
+    PkiFixture f;
+    REQUIRE(keep_client_tickets(f.client_ctx.get()).ok());
+    const long before = static_cast<long>(std::time(nullptr));
+    const Round first = connect_once(f.server_ctx.get(), f.client_ctx.get(), 600s);
+    CHECK(first.ticket_due);  // a full handshake always gets one
+    REQUIRE(first.ticket_requested);
+    std::this_thread::sleep_for(2100ms);
+
+    const long later = static_cast<long>(std::time(nullptr));
+    const Round second = connect_once(f.server_ctx.get(), f.client_ctx.get(), 600s);
+    REQUIRE(second.server_resumed);
+    // OpenSSL 3.0 keeps what the ticket carried, not the time of this handshake.
+    CHECK(second.session_timeout == 600);
+    CHECK(second.session_time >= before);
+    CHECK(second.session_time < later);
+    CHECK_FALSE(second.ticket_due);
+    CHECK_FALSE(second.ticket_requested);
+
+    // The same ticket, offered a second and a third time, still resumes.
+    const Round third = connect_once(f.server_ctx.get(), f.client_ctx.get(), 600s);
+    CHECK(third.offered);
+    CHECK(third.server_resumed);
+    CHECK(third.session_time == second.session_time);
+    const Round fourth = connect_once(f.server_ctx.get(), f.client_ctx.get(), 600s);
+    CHECK(fourth.server_resumed);
+    CHECK(fourth.client_resumed);
+}
+
+TEST_CASE("a new ticket is due on resumption only past half the presented ticket's lifetime") {
+    CHECK_FALSE(ticket_due(1000, 3600, 1000));
+    CHECK_FALSE(ticket_due(1000, 3600, 2800));
+    CHECK(ticket_due(1000, 3600, 2801));
+    CHECK(ticket_due(1000, 3600, 5000));
+    CHECK_FALSE(ticket_due(1000, 0, 1000));
+    CHECK(ticket_due(1000, 1, 1001));
 }
 
 TEST_CASE("a ticket's lifetime is the configured one, never beyond the certificate's end") {
