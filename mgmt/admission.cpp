@@ -54,21 +54,19 @@ double RateWindow::last_second(TimePoint now) const {
     return static_cast<double>(current) + static_cast<double>(previous) * (1.0 - elapsed);
 }
 
-Admission::Slot::Slot(Slot&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)), admitted_(other.admitted_) {}
+Admission::Slot::Slot(Slot&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
 
 Admission::Slot& Admission::Slot::operator=(Slot&& other) noexcept {
     if (this != &other) {
         release();
         owner_ = std::exchange(other.owner_, nullptr);
-        admitted_ = other.admitted_;
     }
     return *this;
 }
 
 void Admission::Slot::release() noexcept {
     if (Admission* owner = std::exchange(owner_, nullptr)) {
-        owner->finished(admitted_);
+        owner->finished();
     }
 }
 
@@ -82,66 +80,36 @@ std::int64_t Admission::limit_for(std::int64_t configured) const {
 Admission::Slot Admission::try_admit(std::int64_t limit) {
     // Only the acceptor adds: the check and the add cannot race past the limit.
     if (metrics_.handshakes_inflight.load() < limit) {
-        const auto now = clock_();
-        if (metrics_.handshakes_inflight.fetch_add(1) + 1 >= limit) {
-            std::lock_guard lock(mutex_);
-            full_since_ = now;
-        }
+        metrics_.handshakes_inflight.fetch_add(1);
         metrics_.handshakes_admitted.fetch_add(1);
-        return Slot(this, now);
+        return Slot(this);
     }
     metrics_.handshakes_pushed_back.fetch_add(1);
     std::lock_guard lock(mutex_);
+    pushed_back_.add(clock_());
     ++unlogged_;
     return Slot();
 }
 
-void Admission::finished(Clock::time_point admitted) noexcept {
+void Admission::finished() noexcept {
     metrics_.handshakes_inflight.fetch_sub(1);
     try {
         std::lock_guard lock(mutex_);
-        const auto now = clock_();
-        finished_.add(now);
-        last_finished_ = now;
-        const double took = std::max(0.0, std::chrono::duration<double>(now - admitted).count());
-        mean_duration_ =
-            mean_duration_ <= 0.0 ? took : mean_duration_ + kDurationWeight * (took - mean_duration_);
+        finished_.add(clock_());
     } catch (...) {
         // A clock or mutex failure only costs one sample of the rate.
     }
 }
 
-double Admission::capacity_locked(std::int64_t limit, Clock::time_point now) const {
-    const double measured = finished_.per_second(now);
-    const double assumed = std::chrono::duration<double>(kAssumedDuration).count();
-    // A floor of 1 ms keeps handshakes that finish at once from meaning infinity.
-    const double stalled =
-        inflight() >= limit
-            ? std::chrono::duration<double>(now - std::max(last_finished_, full_since_)).count()
-            : 0.0;
-    const double duration = std::max({mean_duration_ > 0.0 ? mean_duration_ : assumed, stalled, 0.001});
-    const double by_duration = static_cast<double>(std::max<std::int64_t>(1, limit)) / duration;
-    // Never 0: a wait is bounded by kMaxRetryAfter anyway.
-    return std::max({measured, by_duration, 0.01});
-}
-
-double Admission::capacity(std::int64_t limit) const {
-    std::lock_guard lock(mutex_);
-    return capacity_locked(limit, clock_());
-}
-
-std::chrono::milliseconds Admission::retry_after(std::int64_t limit) {
+std::chrono::milliseconds Admission::retry_after(std::int64_t limit) const {
     std::lock_guard lock(mutex_);
     const auto now = clock_();
-    const double rate = capacity_locked(limit, now);
-    // The backlog drains at the capacity: those told to come back earlier
-    // are due by now.
-    const double elapsed = std::max(0.0, std::chrono::duration<double>(now - drained_at_).count());
-    backlog_ = std::max(0.0, backlog_ - elapsed * rate);
-    drained_at_ = now;
-    const double wait = backlog_ / rate;
-    backlog_ += 1.0;
-    const auto ms = static_cast<std::int64_t>(std::llround(std::min(wait, 3600.0) * 1000.0));
+    double rate = finished_.per_second(now);
+    if (rate < 1.0) {
+        rate = static_cast<double>(std::max<std::int64_t>(1, limit));
+    }
+    const double waiting = pushed_back_.last_second(now) + static_cast<double>(inflight());
+    const auto ms = static_cast<std::int64_t>(std::llround(waiting / rate * 1000.0));
     return std::clamp(std::chrono::milliseconds(ms), kMinRetryAfter, kMaxRetryAfter);
 }
 

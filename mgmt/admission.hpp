@@ -6,25 +6,14 @@
 // (common/protocol/push_back.hpp, written by push_back_writer.hpp) instead
 // of joining a queue whose handshakes would time out in the agents.
 //
-// The retry-after told to a pushed-back agent is its own slot in a stream:
-// the server keeps a backlog of the connections it told to come back, drained
-// at its capacity (handshakes it can finish a second); each push-back is told
-// backlog / capacity (at least 50 ms, at most 60 s, the wire's bound) and
-// adds one to the backlog. A burst of N push-backs thus gets N increasing
-// waits 1 / capacity apart, and the agents come back as a stream the server
-// can serve instead of all at once after one shared wait (which left the
-// server idle while they sat it out). The backlog is counted in connections,
-// not in time, so a better estimate of the capacity applies at once to the
-// connections still waiting.
-//
-// Capacity: the larger of the completion rate measured over the current
-// burst and limit / the recent handshake duration (Little's law: with
-// `limit` handshakes in progress, which is when anything is pushed back,
-// they finish at limit / duration a second). Before any handshake finished
-// the duration is taken to be kAssumedDuration. While the server is full and
-// nothing finishes (stalled handshakes), the time since it became full or
-// since the last one finished counts as the duration, so the waits grow
-// instead of calling agents back every 50 ms.
+// The retry-after told to a pushed-back agent comes from what this server
+// measures: handshakes finished in the last second (the rate) and the
+// connections pushed back in the last second, which will come back:
+// about (pushed back + in progress) / rate, within 50 ms .. 10 s. The rate
+// is measured over the part of the last second since handshakes began to
+// finish, so the start of a storm is not mistaken for a slow server. Without a
+// measurement (nothing finished in the last second: a server just started,
+// or every handshake stalls) the rate is taken to be the limit per second.
 //
 // Thread-safe: the acceptor admits, the sessions' I/O threads release.
 
@@ -67,10 +56,7 @@ public:
     // agentlb.handshake.max.inflight = 0: this many per I/O thread.
     static constexpr std::int64_t kAutoPerThread = 64;
     static constexpr std::chrono::milliseconds kMinRetryAfter{50};
-    static constexpr std::chrono::milliseconds kMaxRetryAfter{60'000};
-    static constexpr std::chrono::milliseconds kAssumedDuration{100};
-    // Weight of the newest sample in the mean handshake duration.
-    static constexpr double kDurationWeight = 1.0 / 64.0;
+    static constexpr std::chrono::milliseconds kMaxRetryAfter{10'000};
 
     // One admitted handshake, released once: at `welcome`, or when the
     // session ends before it (at the latest when the slot is destroyed).
@@ -88,9 +74,8 @@ public:
 
     private:
         friend class Admission;
-        Slot(Admission* owner, Clock::time_point admitted) : owner_(owner), admitted_(admitted) {}
+        explicit Slot(Admission* owner) : owner_(owner) {}
         Admission* owner_ = nullptr;
-        Clock::time_point admitted_{};
     };
 
     // `metrics` receives the admission counters and the in-progress gauge;
@@ -104,12 +89,8 @@ public:
     // progress; an empty one means push back (counted, see retry_after()).
     Slot try_admit(std::int64_t limit);
 
-    // What to tell the connection just refused by try_admit(): its slot in
-    // the stream of connections told to come back (reserves it).
-    std::chrono::milliseconds retry_after(std::int64_t limit);
-
-    // Handshakes a second this server is estimated to finish at its best.
-    double capacity(std::int64_t limit) const;
+    // What to tell the connection just refused by try_admit().
+    std::chrono::milliseconds retry_after(std::int64_t limit) const;
 
     // For the log: the connections pushed back since the last line, when the
     // last line is a second old or more (at most one line a second); else 0.
@@ -118,19 +99,14 @@ public:
     std::int64_t inflight() const { return metrics_.handshakes_inflight.load(); }
 
 private:
-    void finished(Clock::time_point admitted) noexcept;
-    double capacity_locked(std::int64_t limit, Clock::time_point now) const;
+    void finished() noexcept;
 
     Metrics& metrics_;
     const int io_threads_;
     const std::function<Clock::time_point()> clock_;
     mutable std::mutex mutex_;
     RateWindow finished_;
-    double mean_duration_ = 0.0;  // seconds; 0 = nothing finished yet
-    double backlog_ = 0.0;        // connections told to come back, not yet due
-    Clock::time_point last_finished_{};
-    Clock::time_point full_since_{};  // the admit that took the last free slot
-    Clock::time_point drained_at_{};
+    RateWindow pushed_back_;
     std::uint64_t unlogged_ = 0;
     std::optional<Clock::time_point> logged_at_;
 };

@@ -15,12 +15,6 @@ std::chrono::milliseconds apply_jitter(std::chrono::milliseconds base, double fr
     return std::chrono::milliseconds(std::max<std::int64_t>(0, std::llround(scaled)));
 }
 
-std::chrono::milliseconds push_back_wait(std::chrono::milliseconds retry_after, double r) {
-    const double stretched =
-        static_cast<double>(retry_after.count()) * (1.0 + kPushBackJitter * std::clamp(r, 0.0, 1.0));
-    return std::chrono::milliseconds(std::max<std::int64_t>(0, std::llround(stretched)));
-}
-
 Backoff::Backoff(BackoffSettings settings) : settings_(settings), base_(settings.initial) {}
 
 std::chrono::milliseconds Backoff::next(double r) {
@@ -114,7 +108,7 @@ void ConnectionPolicy::pushed_back(std::chrono::milliseconds retry_after) {
 std::chrono::milliseconds ConnectionPolicy::pass_failed(double r) {
     const auto retry_after = std::exchange(pass_retry_after_, std::nullopt);
     if (retry_after) {
-        return push_back_wait(*retry_after, r);
+        return apply_jitter(*retry_after, kPushBackJitter, r);
     }
     return backoff_.next(r);
 }

@@ -12,11 +12,9 @@
 // - A server that pushes back (too many handshakes in progress there,
 //   push_back.hpp) is a failed candidate: the next one is tried at once. When
 //   a whole pass failed and at least one server pushed back, the wait is the
-//   largest retry-after the pass heard, +0..+5 % jitter, instead of the
-//   backoff (which does not grow then): each pushed-back agent is told its
-//   own slot in a stream the server can serve (mgmt/admission.hpp), so the
-//   jitter only separates agents told the same wait; a wider one would undo
-//   the stream, and none is earlier than the slot the server reserved.
+//   largest retry-after the pass heard, +/-50 % jitter, instead of the
+//   backoff (which does not grow then): the servers said when they expect
+//   room, and the jitter spreads agents that were pushed back together.
 // - The preferred server is the first candidate; every check interval
 //   (+/-10 % jitter, 0 = off) the agent tries it when connected elsewhere.
 //   The check is off while the held list's algorithm is `shuffle`, as in
@@ -39,15 +37,10 @@ struct BackoffSettings {
 };
 
 inline constexpr double kPreferredCheckJitter = 0.1;
-// A push-back's wait is stretched by up to this fraction, never shortened.
-inline constexpr double kPushBackJitter = 0.05;
+inline constexpr double kPushBackJitter = 0.5;
 
 // base * (1 + fraction * (2r - 1)): r = 0 gives the lower bound, r -> 1 the upper.
 std::chrono::milliseconds apply_jitter(std::chrono::milliseconds base, double fraction, double r);
-
-// The wait for a push-back's retry-after: retry_after * (1 + kPushBackJitter * r),
-// never earlier than the slot the server reserved.
-std::chrono::milliseconds push_back_wait(std::chrono::milliseconds retry_after, double r);
 
 class Backoff {
 public:
@@ -104,7 +97,7 @@ public:
     std::optional<std::chrono::milliseconds> pass_retry_after() const { return pass_retry_after_; }
 
     // A full pass failed: the wait before the next one (jittered by `r` in
-    // [0, 1)): the pass's largest retry-after +0..+5 % when a server pushed
+    // [0, 1)): the pass's largest retry-after +/-50 % when a server pushed
     // back, else the backoff's. Starts a new pass.
     std::chrono::milliseconds pass_failed(double r);
     void connected();

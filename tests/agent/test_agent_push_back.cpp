@@ -133,18 +133,19 @@ TEST_CASE("an agent pushed back by its only server waits the retry-after and con
         5s);
     INFO(logs(agent, {&ms1}));
     REQUIRE(waits);
-    // The wait is the server's retry-after +0..+5 %, not the exponential
-    // backoff's (--backoff-initial-ms 200 here). Each push-back takes the
-    // next slot of the server's stream (at limit 1 / the recent handshake
-    // duration a second): a few slots of a fast handshake, at most 2 s.
+    // The wait is the server's retry-after +/-50 %, not the exponential
+    // backoff's (--backoff-initial-ms 200 here). At most one handshake
+    // finished lately: 1 pushed back + 1 in progress at 1 a second (the
+    // limit, nothing measured) is 2 s, less if the agent's earlier welcome
+    // still counts.
     const long wait_ms = std::stol(match[1].str());
     std::smatch asked;
     REQUIRE(std::regex_search(log, asked, std::regex("it asks to retry after ([0-9]+) ms")));
     const long retry_after = std::stol(asked[1].str());
     CHECK(retry_after >= 50);
     CHECK(retry_after <= 2000);
-    CHECK(wait_ms >= retry_after);
-    CHECK(wait_ms <= retry_after * 105 / 100 + 1);
+    CHECK(wait_ms >= retry_after / 2);
+    CHECK(wait_ms <= retry_after * 3 / 2);
     stall.end();
     REQUIRE(wait_until([&] { return server_metric(ms1, "agentlb_handshakes_inflight") == 0.0; }, 5s));
     const bool connected = wait_until([&] { return server_metric(ms1, "agentlb_agents_connected") == 1.0; },

@@ -161,10 +161,11 @@ asio::awaitable<void> SimAgent::live(int target) {
             next = 0;
         } else if (initial && result.pushed_back) {
             // The phase places each agent on its server: a push-back there
-            // means wait the retry-after (+0..+5 %, as the policy would after a
+            // means wait the retry-after (+/-50 %, as the policy would after a
             // pass) and dial the same server again, not move to the next one.
-            asio::steady_timer pause(fleet_.io(),
-                                     protocol::push_back_wait(*result.pushed_back, unit_random()));
+            asio::steady_timer pause(
+                fleet_.io(),
+                protocol::apply_jitter(*result.pushed_back, protocol::kPushBackJitter, unit_random()));
             error_code ignored;
             auto token = asio::redirect_error(asio::use_awaitable, ignored);
             co_await pause.async_wait(token);
