@@ -53,8 +53,9 @@ class Admission {
 public:
     using Clock = std::chrono::steady_clock;
 
-    // agentlb.handshake.max.inflight = 0: this many per I/O thread.
-    static constexpr std::int64_t kAutoPerThread = 64;
+    // agentlb.handshake.max.inflight = 0: this many per I/O thread (docs/DESIGN.md
+    // "Admission control" has the measurements behind the figure).
+    static constexpr std::int64_t kAutoPerThread = 512;
     static constexpr std::chrono::milliseconds kMinRetryAfter{50};
     static constexpr std::chrono::milliseconds kMaxRetryAfter{10'000};
 

@@ -119,7 +119,7 @@ const std::vector<ConfigKeyInfo>& config_keys() {
         {kHandshakeMaxInflight.name,
          "0",
          "agent handshakes a management server runs at once (accept until welcome); a connection beyond "
-         "that is told to try another server or to come back later; 0 = 64 per I/O thread (--threads), 0 "
+         "that is told to try another server or to come back later; 0 = 512 per I/O thread (--threads), 0 "
          "to 100000 (global only)"},
         {kTicketLifetimeKey,
          "1h",

@@ -59,9 +59,10 @@ inline constexpr ServerKey kMaintenanceTimeout{
 inline constexpr ServerKey kShutdownTimeout{"agentlb.shutdown.timeout", 60, 0, 3600, "seconds"};
 
 // Handshakes (accept .. welcome) a management server runs at once; the
-// excess is pushed back (mgmt/admission.hpp). 0 = 64 per I/O thread: a full
-// handshake costs about 1.2 ms of CPU, so 64 of them queue under 100 ms of
-// one thread's work, far inside an agent's 10 s welcome timeout.
+// excess is pushed back (mgmt/admission.hpp). 0 = 512 per I/O thread: a full
+// handshake costs about 1.2 ms of CPU, so 512 of them queue about 0.6 s of
+// one thread's work, far inside an agent's 10 s welcome timeout; a lower
+// figure pushed back so much of a failover that it took longer (DESIGN.md).
 inline constexpr ServerKey kHandshakeMaxInflight{
     "agentlb.handshake.max.inflight", 0, 0, 100000, "handshakes"};
 

@@ -24,13 +24,13 @@ struct Bench {
 
 }  // namespace
 
-TEST_CASE("admission: the auto limit is 64 per I/O thread, a stored value wins") {
+TEST_CASE("admission: the auto limit is 512 per I/O thread, a stored value wins") {
     Bench b;
-    CHECK(b.admission.limit_for(0) == 128);
+    CHECK(b.admission.limit_for(0) == 1024);
     CHECK(b.admission.limit_for(1) == 1);
     CHECK(b.admission.limit_for(5000) == 5000);
     Metrics metrics;
-    CHECK(Admission(metrics, 0).limit_for(0) == 64);
+    CHECK(Admission(metrics, 0).limit_for(0) == 512);
 }
 
 TEST_CASE("admission: beyond the limit connections are pushed back until a slot is released") {
