@@ -83,7 +83,7 @@ asio::awaitable<bool> Agent::connect_pass(std::vector<std::string> candidates, b
         }
         if (outcome.push_back) {
             // The server is saturated with handshakes: the next one is dialled at once.
-            policy_.pushed_back(outcome.push_back->retry_after);
+            policy_.pushed_back(entry, outcome.push_back->retry_after);
             spdlog::info(
                 "{} pushed back (too many handshakes in progress there; it asks to retry after {} "
                 "ms): trying the next server",
@@ -144,7 +144,7 @@ asio::awaitable<void> Agent::connection_loop() {
                 co_await renew_expired_certificate();
                 continue;
             }
-            auto candidates = policy_.candidates();
+            auto candidates = policy_.pass_candidates();
             if (co_await connect_pass(candidates, false) || stopping_) {
                 continue;
             }

@@ -41,6 +41,10 @@ double RateWindow::per_second(TimePoint now) const {
     return events / std::clamp(since, 0.1, 1.0);
 }
 
+bool RateWindow::whole_second(TimePoint now) const {
+    return last_second(now) > 0.0 && now - started_ >= std::chrono::seconds(1);
+}
+
 double RateWindow::last_second(TimePoint now) const {
     const std::int64_t bucket = seconds_of(now);
     std::uint64_t current = current_;
@@ -77,6 +81,23 @@ std::int64_t Admission::limit_for(std::int64_t configured) const {
     return configured > 0 ? configured : kAutoPerThread * io_threads_;
 }
 
+double Admission::peak_locked(Clock::time_point now) const {
+    const double age = std::chrono::duration<double>(now - peak_at_).count();
+    const double half_life = std::chrono::duration<double>(kPeakHalfLife).count();
+    return peak_ * std::exp2(-std::max(0.0, age) / half_life);
+}
+
+double Admission::capacity_locked(std::int64_t limit, Clock::time_point now) const {
+    // Past the auto limit, a stored limit says nothing of the speed.
+    const auto assumed = static_cast<double>(std::clamp<std::int64_t>(limit, 1, kAutoPerThread * io_threads_));
+    return std::max({finished_.per_second(now), peak_locked(now), assumed});
+}
+
+double Admission::capacity(std::int64_t limit) const {
+    std::lock_guard lock(mutex_);
+    return capacity_locked(limit, clock_());
+}
+
 Admission::Slot Admission::try_admit(std::int64_t limit) {
     // Only the acceptor adds: the check and the add cannot race past the limit.
     if (metrics_.handshakes_inflight.load() < limit) {
@@ -86,7 +107,6 @@ Admission::Slot Admission::try_admit(std::int64_t limit) {
     }
     metrics_.handshakes_pushed_back.fetch_add(1);
     std::lock_guard lock(mutex_);
-    pushed_back_.add(clock_());
     ++unlogged_;
     return Slot();
 }
@@ -95,21 +115,35 @@ void Admission::finished() noexcept {
     metrics_.handshakes_inflight.fetch_sub(1);
     try {
         std::lock_guard lock(mutex_);
-        finished_.add(clock_());
+        const auto now = clock_();
+        finished_.add(now);
+        if (finished_.whole_second(now)) {
+            const double rate = finished_.last_second(now);
+            if (rate >= peak_locked(now)) {
+                peak_ = rate;
+                peak_at_ = now;
+            }
+        }
     } catch (...) {
         // A clock or mutex failure only costs one sample of the rate.
     }
 }
 
-std::chrono::milliseconds Admission::retry_after(std::int64_t limit) const {
+std::chrono::milliseconds Admission::retry_after(std::int64_t limit) {
     std::lock_guard lock(mutex_);
     const auto now = clock_();
-    double rate = finished_.per_second(now);
-    if (rate < 1.0) {
-        rate = static_cast<double>(std::max<std::int64_t>(1, limit));
+    const double rate = capacity_locked(limit, now);
+    // Those told to come back earlier are due by now, at the capacity.
+    const double elapsed = std::max(0.0, std::chrono::duration<double>(now - queued_at_).count());
+    queued_ = std::max(0.0, queued_ - elapsed * rate);
+    queued_at_ = now;
+    const double horizon = std::chrono::duration<double>(kMaxRetryAfter).count();
+    const double wait = (queued_ + 1.0) / rate;
+    if (wait >= horizon) {
+        return kMaxRetryAfter;
     }
-    const double waiting = pushed_back_.last_second(now) + static_cast<double>(inflight());
-    const auto ms = static_cast<std::int64_t>(std::llround(waiting / rate * 1000.0));
+    queued_ += 1.0;
+    const auto ms = static_cast<std::int64_t>(std::llround(wait * 1000.0));
     return std::clamp(std::chrono::milliseconds(ms), kMinRetryAfter, kMaxRetryAfter);
 }
 

@@ -6,14 +6,21 @@
 // (common/protocol/push_back.hpp, written by push_back_writer.hpp) instead
 // of joining a queue whose handshakes would time out in the agents.
 //
-// The retry-after told to a pushed-back agent comes from what this server
-// measures: handshakes finished in the last second (the rate) and the
-// connections pushed back in the last second, which will come back:
-// about (pushed back + in progress) / rate, within 50 ms .. 10 s. The rate
-// is measured over the part of the last second since handshakes began to
-// finish, so the start of a storm is not mistaken for a slow server. Without a
-// measurement (nothing finished in the last second: a server just started,
-// or every handshake stalls) the rate is taken to be the limit per second.
+// The retry-after told to a pushed-back agent is its place in a queue that
+// drains at this server's capacity: the first connection pushed back in a
+// surge is told 1 / capacity, the next 2 / capacity, and so on; the queue
+// drains as time passes, so a connection pushed back later is told the end
+// of what is still queued (docs/DESIGN.md "Admission control"). Within
+// 50 ms .. 10 s: a connection beyond the 10 s horizon is told 10 s and not
+// queued, so an estimate that was too low cannot promise long idle waits.
+//
+// The capacity never reads below what the server is known to manage: the
+// largest of the completion rate over the last second, the peak rate of a
+// whole second (kept, halving every 5 minutes), and the limit per second
+// (the auto limit is about one second of full handshakes per thread). The
+// start of a surge, when few handshakes have finished yet, is therefore not
+// mistaken for a slow server; an estimate that is too high only costs a
+// connection that comes back too early another cheap push-back.
 //
 // Thread-safe: the acceptor admits, the sessions' I/O threads release.
 
@@ -39,6 +46,9 @@ public:
     // the events began (at least 100 ms), so that the first moments of a
     // burst are not read as a tenth of its rate.
     double per_second(TimePoint now) const;
+    // True once the events have gone on for a whole second: last_second() is
+    // then a rate measured over a full second.
+    bool whole_second(TimePoint now) const;
 
 private:
     void roll(TimePoint now);
@@ -55,9 +65,12 @@ public:
 
     // agentlb.handshake.max.inflight = 0: this many per I/O thread (docs/DESIGN.md
     // "Admission control" has the measurements behind the figure).
-    static constexpr std::int64_t kAutoPerThread = 512;
+    static constexpr std::int64_t kAutoPerThread = 1024;
     static constexpr std::chrono::milliseconds kMinRetryAfter{50};
     static constexpr std::chrono::milliseconds kMaxRetryAfter{10'000};
+    // The kept peak rate halves over this time, so a server that became
+    // slower (a busier host) is believed again within minutes.
+    static constexpr std::chrono::minutes kPeakHalfLife{5};
 
     // One admitted handshake, released once: at `welcome`, or when the
     // session ends before it (at the latest when the slot is destroyed).
@@ -90,8 +103,11 @@ public:
     // progress; an empty one means push back (counted, see retry_after()).
     Slot try_admit(std::int64_t limit);
 
-    // What to tell the connection just refused by try_admit().
-    std::chrono::milliseconds retry_after(std::int64_t limit) const;
+    // What to tell the connection just refused by try_admit(); queues it.
+    std::chrono::milliseconds retry_after(std::int64_t limit);
+
+    // Handshakes a second this server is taken to finish (see above).
+    double capacity(std::int64_t limit) const;
 
     // For the log: the connections pushed back since the last line, when the
     // last line is a second old or more (at most one line a second); else 0.
@@ -101,13 +117,18 @@ public:
 
 private:
     void finished() noexcept;
+    double capacity_locked(std::int64_t limit, Clock::time_point now) const;
+    double peak_locked(Clock::time_point now) const;
 
     Metrics& metrics_;
     const int io_threads_;
     const std::function<Clock::time_point()> clock_;
     mutable std::mutex mutex_;
     RateWindow finished_;
-    RateWindow pushed_back_;
+    double peak_ = 0.0;  // handshakes finished in a whole second, at peak_at_
+    Clock::time_point peak_at_{};
+    double queued_ = 0.0;  // connections told to come back and not yet due
+    Clock::time_point queued_at_{};
     std::uint64_t unlogged_ = 0;
     std::optional<Clock::time_point> logged_at_;
 };

@@ -15,6 +15,12 @@ std::chrono::milliseconds apply_jitter(std::chrono::milliseconds base, double fr
     return std::chrono::milliseconds(std::max<std::int64_t>(0, std::llround(scaled)));
 }
 
+std::chrono::milliseconds push_back_wait(std::chrono::milliseconds retry_after, double r) {
+    r = std::clamp(r, 0.0, 1.0);
+    const double scaled = static_cast<double>(retry_after.count()) * (1.0 + kPushBackSpread * r);
+    return std::chrono::milliseconds(std::max<std::int64_t>(0, std::llround(scaled)));
+}
+
 Backoff::Backoff(BackoffSettings settings) : settings_(settings), base_(settings.initial) {}
 
 std::chrono::milliseconds Backoff::next(double r) {
@@ -100,22 +106,41 @@ bool ConnectionPolicy::should_try_preferred(std::string_view current) const {
     return first && !same_server(*first, current);
 }
 
-void ConnectionPolicy::pushed_back(std::chrono::milliseconds retry_after) {
+void ConnectionPolicy::pushed_back(std::string_view entry, std::chrono::milliseconds retry_after) {
     retry_after = std::clamp(retry_after, std::chrono::milliseconds(0), kMaxRetryAfter);
-    pass_retry_after_ = std::max(pass_retry_after_.value_or(retry_after), retry_after);
+    if (!pass_retry_after_ || retry_after < *pass_retry_after_) {
+        pass_retry_after_ = retry_after;
+        soonest_ = std::string(entry);
+    }
 }
 
 std::chrono::milliseconds ConnectionPolicy::pass_failed(double r) {
     const auto retry_after = std::exchange(pass_retry_after_, std::nullopt);
+    retry_first_ = std::exchange(soonest_, {});
     if (retry_after) {
-        return apply_jitter(*retry_after, kPushBackJitter, r);
+        return push_back_wait(*retry_after, r);
     }
     return backoff_.next(r);
+}
+
+std::vector<std::string> ConnectionPolicy::pass_candidates() const {
+    auto result = candidates();
+    if (retry_first_.empty()) {
+        return result;
+    }
+    const auto first = std::find_if(
+        result.begin(), result.end(), [this](const std::string& h) { return same_server(h, retry_first_); });
+    if (first != result.end()) {
+        std::rotate(result.begin(), first, first + 1);
+    }
+    return result;
 }
 
 void ConnectionPolicy::connected() {
     backoff_.reset();
     pass_retry_after_.reset();
+    soonest_.clear();
+    retry_first_.clear();
 }
 
 std::optional<std::chrono::milliseconds> ConnectionPolicy::preferred_check_delay(

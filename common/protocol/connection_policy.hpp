@@ -12,9 +12,10 @@
 // - A server that pushes back (too many handshakes in progress there,
 //   push_back.hpp) is a failed candidate: the next one is tried at once. When
 //   a whole pass failed and at least one server pushed back, the wait is the
-//   largest retry-after the pass heard, +/-50 % jitter, instead of the
-//   backoff (which does not grow then): the servers said when they expect
-//   room, and the jitter spreads agents that were pushed back together.
+//   smallest retry-after the pass heard, +0..10 %, instead of the backoff
+//   (which does not grow then), and the next pass tries that server first:
+//   each server told the agent its place in its queue, and the soonest place
+//   is the one to keep.
 // - The preferred server is the first candidate; every check interval
 //   (+/-10 % jitter, 0 = off) the agent tries it when connected elsewhere.
 //   The check is off while the held list's algorithm is `shuffle`, as in
@@ -37,10 +38,16 @@ struct BackoffSettings {
 };
 
 inline constexpr double kPreferredCheckJitter = 0.1;
-inline constexpr double kPushBackJitter = 0.5;
+// A push-back's retry-after is already this agent's place in the server's
+// queue (mgmt/admission.hpp): the wait adds 0..10 % to it, enough to part
+// agents told the same time, never enough to reorder the queue much.
+inline constexpr double kPushBackSpread = 0.1;
 
 // base * (1 + fraction * (2r - 1)): r = 0 gives the lower bound, r -> 1 the upper.
 std::chrono::milliseconds apply_jitter(std::chrono::milliseconds base, double fraction, double r);
+
+// The wait for a push-back's `retry_after`: retry_after * (1 + kPushBackSpread * r), r in [0, 1).
+std::chrono::milliseconds push_back_wait(std::chrono::milliseconds retry_after, double r);
 
 class Backoff {
 public:
@@ -90,16 +97,20 @@ public:
     std::optional<std::chrono::milliseconds> preferred_check_delay(std::int64_t interval_seconds,
                                                                    double r) const;
 
-    // A server of this pass pushed back asking to wait `retry_after` (the
-    // caller goes on with the next candidate at once).
-    void pushed_back(std::chrono::milliseconds retry_after);
-    // The largest retry-after heard during this pass, if any server pushed back.
+    // Server `entry` of this pass pushed back asking to wait `retry_after`
+    // (the caller goes on with the next candidate at once).
+    void pushed_back(std::string_view entry, std::chrono::milliseconds retry_after);
+    // The smallest retry-after heard during this pass, if any server pushed back.
     std::optional<std::chrono::milliseconds> pass_retry_after() const { return pass_retry_after_; }
 
     // A full pass failed: the wait before the next one (jittered by `r` in
-    // [0, 1)): the pass's largest retry-after +/-50 % when a server pushed
-    // back, else the backoff's. Starts a new pass.
+    // [0, 1)): when servers pushed back, the smallest retry-after they asked
+    // for (push_back_wait), and the next pass tries that server first
+    // (pass_candidates); else the backoff's. Starts a new pass.
     std::chrono::milliseconds pass_failed(double r);
+    // The order of the next pass: candidates(), with the server that expects
+    // room soonest first after a pass that servers pushed back.
+    std::vector<std::string> pass_candidates() const;
     void connected();
     const Backoff& backoff() const { return backoff_; }
 
@@ -111,6 +122,8 @@ private:
     std::string algorithm_;
     Backoff backoff_;
     std::optional<std::chrono::milliseconds> pass_retry_after_;
+    std::string soonest_;      // the server that asked for pass_retry_after_
+    std::string retry_first_;  // tried first by the next pass ("" = none)
 };
 
 }  // namespace agentlb::protocol

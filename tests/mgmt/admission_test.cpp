@@ -24,13 +24,13 @@ struct Bench {
 
 }  // namespace
 
-TEST_CASE("admission: the auto limit is 512 per I/O thread, a stored value wins") {
+TEST_CASE("admission: the auto limit is 1024 per I/O thread, a stored value wins") {
     Bench b;
-    CHECK(b.admission.limit_for(0) == 1024);
+    CHECK(b.admission.limit_for(0) == 2048);
     CHECK(b.admission.limit_for(1) == 1);
     CHECK(b.admission.limit_for(5000) == 5000);
     Metrics metrics;
-    CHECK(Admission(metrics, 0).limit_for(0) == 512);
+    CHECK(Admission(metrics, 0).limit_for(0) == 1024);
 }
 
 TEST_CASE("admission: beyond the limit connections are pushed back until a slot is released") {
@@ -74,52 +74,100 @@ TEST_CASE("admission: a lower limit stored while handshakes run pushes back unti
     CHECK(b.admission.try_admit(3).held());
 }
 
-TEST_CASE("admission: retry-after is what is waiting over the handshakes finished in the last second") {
-    Bench b;
-    // 100 finished during the last second: the rate is 100/s.
-    for (int i = 0; i < 100; ++i) {
-        auto slot = b.admission.try_admit(1000);
+namespace {
+
+// `count` handshakes finished evenly over `span`.
+void finish_evenly(Bench& b, int count, std::chrono::milliseconds span) {
+    for (int i = 0; i < count; ++i) {
+        auto slot = b.admission.try_admit(100000);
+        b.now += span / count;
         slot.release();
-        b.now += milliseconds(10);
     }
+}
+
+}  // namespace
+
+TEST_CASE("admission: each push-back is told its place in a queue draining at the measured rate") {
+    Bench b;
+    finish_evenly(b, 150, milliseconds(1500));  // 100/s for a whole second and more
+    CHECK(b.admission.capacity(10) == Approx(100.0).margin(5.0));
     std::vector<Admission::Slot> running;
     for (int i = 0; i < 10; ++i) {
         running.push_back(b.admission.try_admit(10));
     }
-    // 10 in progress + 1 pushed back, at 100/s.
     CHECK_FALSE(b.admission.try_admit(10).held());
-    const auto one = b.admission.retry_after(10);
-    CHECK(one >= milliseconds(100));
-    CHECK(one <= milliseconds(120));
-    // 40 more pushed back: 10 + 41 waiting.
+    CHECK(b.admission.retry_after(10) == Admission::kMinRetryAfter);  // 10 ms, at least 50
+    std::vector<milliseconds> told;
     for (int i = 0; i < 40; ++i) {
         CHECK_FALSE(b.admission.try_admit(10).held());
+        told.push_back(b.admission.retry_after(10));
     }
-    const auto many = b.admission.retry_after(10);
-    CHECK(many >= milliseconds(480));
-    CHECK(many <= milliseconds(560));
+    // The 2nd .. 41st in the queue: 20 .. 410 ms, 10 ms apart.
+    CHECK(told.back() >= milliseconds(400));
+    CHECK(told.back() <= milliseconds(420));
+    for (std::size_t i = 10; i < told.size(); ++i) {
+        CHECK(told[i] - told[i - 1] >= milliseconds(9));
+        CHECK(told[i] - told[i - 1] <= milliseconds(11));
+    }
+    // 200 ms later, 20 of them are due: the next is told the end of what is left.
+    b.now += milliseconds(200);
+    const auto later = b.admission.retry_after(10);
+    CHECK(later >= milliseconds(200));
+    CHECK(later <= milliseconds(230));
 }
 
-TEST_CASE("admission: retry-after stays within 50 ms and 10 s, and assumes the limit per second unmeasured") {
+TEST_CASE("admission: unmeasured, the rate is taken to be the limit a second; the horizon is 10 s") {
     Bench b;
-    // Nothing finished yet: the rate is taken to be the limit (4/s); 4 in progress -> 1 s.
     std::vector<Admission::Slot> running;
     for (int i = 0; i < 4; ++i) {
         running.push_back(b.admission.try_admit(4));
     }
-    CHECK(b.admission.retry_after(4) == milliseconds(1000));
-    // Many pushed back: capped at 10 s.
-    for (int i = 0; i < 100; ++i) {
-        (void)b.admission.try_admit(4);
+    // Nothing finished yet: 4/s, so the queue's places are 250 ms apart.
+    CHECK(b.admission.retry_after(4) == milliseconds(250));
+    CHECK(b.admission.retry_after(4) == milliseconds(500));
+    for (int i = 0; i < 36; ++i) {
+        (void)b.admission.retry_after(4);
     }
+    CHECK(b.admission.retry_after(4) == milliseconds(9750));  // the 39th
+    // At the horizon: told 10 s and not queued (a later estimate decides).
     CHECK(b.admission.retry_after(4) == Admission::kMaxRetryAfter);
-    // A second later the push-backs are forgotten; fast handshakes: at least 50 ms.
-    b.now += std::chrono::seconds(2);
-    running.clear();
-    for (int i = 0; i < 5000; ++i) {
-        auto slot = b.admission.try_admit(100000);
+    CHECK(b.admission.retry_after(4) == Admission::kMaxRetryAfter);
+    b.now += milliseconds(250);  // one place is due
+    CHECK(b.admission.retry_after(4) == milliseconds(9750));
+    // A stored limit far beyond the auto one does not mean that many a second.
+    CHECK(b.admission.capacity(1'000'000) == Approx(2048.0));
+}
+
+TEST_CASE("admission: the peak rate of a whole second is kept, so a new surge is not read as slow") {
+    Bench b;
+    finish_evenly(b, 1500, milliseconds(1500));  // 1000/s over 1.5 s
+    CHECK(b.admission.capacity(10) == Approx(1000.0).margin(20.0));
+    // Quiet for a minute: nothing measured now, the peak is kept (a little less).
+    b.now += std::chrono::minutes(1);
+    const double kept = b.admission.capacity(10);
+    CHECK(kept > 850.0);
+    CHECK(kept < 1000.0);
+    // A surge: the first push-backs are told places at the kept rate, not at 10/s.
+    std::vector<Admission::Slot> running;
+    for (int i = 0; i < 10; ++i) {
+        running.push_back(b.admission.try_admit(10));
     }
-    CHECK(b.admission.retry_after(100000) == Admission::kMinRetryAfter);
+    for (int i = 0; i < 99; ++i) {
+        (void)b.admission.retry_after(10);
+    }
+    const auto hundredth = b.admission.retry_after(10);
+    CHECK(hundredth >= milliseconds(100));
+    CHECK(hundredth <= milliseconds(120));
+    // It halves every 5 minutes: after an hour it is the assumed rate again.
+    b.now += std::chrono::hours(1);
+    CHECK(b.admission.capacity(10) == Approx(10.0).margin(1.0));
+}
+
+TEST_CASE("admission: a short burst does not count as a peak") {
+    Bench b;
+    finish_evenly(b, 100, milliseconds(100));  // 1000/s, but for 0.1 s only
+    b.now += std::chrono::seconds(5);
+    CHECK(b.admission.capacity(10) == Approx(10.0));
 }
 
 TEST_CASE("admission: the push-back log line comes at most once a second with the count since the last") {

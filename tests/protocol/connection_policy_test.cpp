@@ -160,50 +160,81 @@ TEST_CASE("apply_jitter clamps the random number") {
     CHECK(apply_jitter(milliseconds(0), 0.2, 0.7) == milliseconds(0));
 }
 
-TEST_CASE("after a pass with a push-back the wait is the largest retry-after plus or minus 50 percent") {
+TEST_CASE("after a pass with push-backs the wait is the smallest retry-after plus 0 to 10 percent") {
     ConnectionPolicy policy(BackoffSettings{});
     CHECK_FALSE(policy.pass_retry_after().has_value());
-    policy.pushed_back(milliseconds(400));
-    policy.pushed_back(milliseconds(3000));
-    policy.pushed_back(milliseconds(1200));
-    CHECK(policy.pass_retry_after() == milliseconds(3000));
-    CHECK(policy.pass_failed(0.5) == milliseconds(3000));
+    policy.pushed_back("m1", milliseconds(3000));
+    policy.pushed_back("m2", milliseconds(400));
+    policy.pushed_back("m3", milliseconds(1200));
+    CHECK(policy.pass_retry_after() == milliseconds(400));
+    CHECK(policy.pass_failed(0.5) == milliseconds(420));
     // The pass's push-backs are used once; the backoff did not grow meanwhile.
     CHECK_FALSE(policy.pass_retry_after().has_value());
     CHECK(policy.pass_failed(0.5) == milliseconds(1000));
 
-    policy.pushed_back(milliseconds(2000));
-    CHECK(policy.pass_failed(0.0) == milliseconds(1000));
-    policy.pushed_back(milliseconds(2000));
-    CHECK(policy.pass_failed(0.999999) == milliseconds(3000));
+    policy.pushed_back("m1", milliseconds(2000));
+    CHECK(policy.pass_failed(0.0) == milliseconds(2000));
+    policy.pushed_back("m1", milliseconds(2000));
+    CHECK(policy.pass_failed(0.999999) == milliseconds(2200));
     for (int i = 0; i < 100; ++i) {
-        policy.pushed_back(milliseconds(1000));
+        policy.pushed_back("m1", milliseconds(1000));
         const auto wait = policy.pass_failed(static_cast<double>(i) / 100.0);
-        CHECK(wait >= milliseconds(500));
-        CHECK(wait < milliseconds(1500));
+        CHECK(wait >= milliseconds(1000));
+        CHECK(wait <= milliseconds(1100));
     }
+}
+
+TEST_CASE("after a pass with push-backs the next pass tries first the server that expects room soonest") {
+    ConnectionPolicy policy(BackoffSettings{});
+    policy.set_hosts({"m1", "m2", "m3"});
+    CHECK(policy.pass_candidates() == std::vector<std::string>{"m1", "m2", "m3"});
+    policy.pushed_back("m2:8250", milliseconds(3000));
+    policy.pushed_back("m3", milliseconds(800));
+    (void)policy.pass_failed(0.5);
+    CHECK(policy.pass_candidates() == std::vector<std::string>{"m3", "m1", "m2"});
+    // The list's own order for everything else, and the preferred server is unchanged.
+    CHECK(policy.candidates() == std::vector<std::string>{"m1", "m2", "m3"});
+    CHECK(policy.preferred() == "m1");
+    // Equal retry-afters: the first heard wins (the list's order).
+    policy.pushed_back("m2", milliseconds(500));
+    policy.pushed_back("m3", milliseconds(500));
+    (void)policy.pass_failed(0.5);
+    CHECK(policy.pass_candidates() == std::vector<std::string>{"m2", "m1", "m3"});
+    // A pass that nobody pushed back restores the order.
+    (void)policy.pass_failed(0.5);
+    CHECK(policy.pass_candidates() == std::vector<std::string>{"m1", "m2", "m3"});
+    // So does a connect.
+    policy.pushed_back("m3", milliseconds(500));
+    (void)policy.pass_failed(0.5);
+    policy.connected();
+    CHECK(policy.pass_candidates() == std::vector<std::string>{"m1", "m2", "m3"});
+    // A server no longer listed is not added.
+    policy.pushed_back("m9", milliseconds(500));
+    (void)policy.pass_failed(0.5);
+    CHECK(policy.pass_candidates() == std::vector<std::string>{"m1", "m2", "m3"});
 }
 
 TEST_CASE("a pass without a push-back keeps the exponential backoff") {
     ConnectionPolicy policy(BackoffSettings{});
     CHECK(policy.pass_failed(0.5) == milliseconds(1000));
-    policy.pushed_back(milliseconds(50));
-    CHECK(policy.pass_failed(0.5) == milliseconds(50));
+    policy.pushed_back("m1", milliseconds(50));
+    CHECK(policy.pass_failed(0.5) == milliseconds(53));
     CHECK(policy.pass_failed(0.5) == milliseconds(2000));
 }
 
 TEST_CASE("a connect forgets the push-backs heard") {
     ConnectionPolicy policy(BackoffSettings{});
-    policy.pushed_back(milliseconds(9000));
+    policy.pushed_back("m1", milliseconds(9000));
     policy.connected();
     CHECK_FALSE(policy.pass_retry_after().has_value());
     CHECK(policy.pass_failed(0.5) == milliseconds(1000));
 }
 
-TEST_CASE("a retry-after beyond 60 s counts as 60 s") {
+TEST_CASE("a retry-after beyond 60 s counts as 60 s, a negative one as 0") {
     ConnectionPolicy policy(BackoffSettings{});
-    policy.pushed_back(std::chrono::hours(1));
+    policy.pushed_back("m1", std::chrono::hours(1));
     CHECK(policy.pass_retry_after() == milliseconds(60000));
-    policy.pushed_back(milliseconds(-5));
-    CHECK(policy.pass_failed(0.5) == milliseconds(60000));
+    CHECK(policy.pass_failed(0.0) == milliseconds(60000));
+    policy.pushed_back("m1", milliseconds(-5));
+    CHECK(policy.pass_failed(0.5) == milliseconds(0));
 }

@@ -73,7 +73,7 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
                                                        "--set agentlb.handshake.max.inflight=1000")
         ("rate", po::value<double>()->default_value(2000), "new sessions per second, 0 = no limit")
         ("inflight", po::value<int>()->default_value(100),
-            "sessions setting up at once (below a server's admission limit, 1,024 with 2 threads, so that "
+            "sessions setting up at once (below a server's admission limit, 2,048 with 2 threads, so that "
             "connect measures handshakes, not push-backs)")
         ("resume-sample", po::value<std::size_t>()->default_value(2000),
             "sessions closed and reopened with the ticket each was sent, to measure resumption (at "

@@ -7,10 +7,10 @@
 #include "tools/bench/report.hpp"
 #include "tools/bench/scenario_support.hpp"
 #include "tools/bench/scenarios.hpp"
+#include "tools/bench/server_kill.hpp"
 
 #include <fmt/format.h>
 
-#include <csignal>
 
 namespace agentlb::bench {
 
@@ -40,54 +40,22 @@ Status run_failover(RunContext& run) {
         }
     }
     auto& process = *run.servers()[victim];
-    const auto cpu_before = server_cpu(run);
-    const auto threads_before = server_threads(run);
-    const double client_cpu_before = worker_cpu(run);
-    const std::int64_t t0 = steady_ns();
-    process.kill(SIGKILL);
-    const auto wait = std::chrono::seconds(o.failover_timeout_seconds);
-    auto replies = broadcast_all(
-        run,
-        "failover",
-        json{{"cmd", "collect_failover"},
-             {"timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()},
-             {"settle_ms", 500}},
-        wait + std::chrono::seconds(30));
-    if (!replies) {
-        return fail(replies.error());
+    auto killed = kill_and_collect(run, victim, "failover", std::chrono::seconds(o.failover_timeout_seconds));
+    if (!killed) {
+        return fail(killed.error());
     }
-    (void)process.wait(std::chrono::seconds(5));
-    auto cpu_after = server_cpu(run);
-    auto threads_after = server_threads(run);
-    threads_after[victim] = threads_before[victim];
-    const json threads = thread_delta_json(run, threads_before, threads_after);
-    cpu_after[victim] = cpu_before[victim];  // gone: /proc has nothing more to say
-    const double server_cpu_s = total_delta(cpu_before, cpu_after);
-    const double client_cpu_s = worker_cpu(run) - client_cpu_before;
-    const auto after = per_server(*replies, run.servers().size());
-    std::vector<double> back_s;
-    std::size_t lost = 0;
-    std::size_t back = 0;
-    for (const auto& reply : *replies) {
-        const auto& lost_ns = reply.at("lost_ns");
-        const auto& back_ns = reply.at("back_ns");
-        lost += lost_ns.size();
-        for (const auto& ns : back_ns) {
-            const std::int64_t value = ns.get<std::int64_t>();
-            if (value != 0) {
-                ++back;
-                back_s.push_back(static_cast<double>(value - t0) / 1e9);
-            }
-        }
-    }
-    const std::size_t connected = sum_of(*replies, "connected");
-    const std::size_t resumed = sum_of(*replies, "back_resumed");
+    const auto& k = *killed;
+    const double server_cpu_s = total_delta(k.cpu_before, k.cpu_after);
+    const double client_cpu_s = k.client_cpu_s;
+    const json& threads = k.threads;
+    const auto after = per_server(k.replies, run.servers().size());
+    std::vector<double> back_s = k.back_s;  // distribution() sorts it
+    const std::size_t lost = k.lost;
+    const std::size_t back = back_s.size();
+    const std::size_t connected = k.connected;
+    const std::size_t resumed = k.resumed;
     const double resumed_share = back > 0 ? static_cast<double>(resumed) / static_cast<double>(back) : 0;
-    std::vector<nlohmann::json> tries;
-    for (const auto& reply : *replies) {
-        tries.push_back(reply.at("reconnections"));
-    }
-    const PhaseFigures attempts = merge_phase(tries, run.servers().size());
+    const PhaseFigures& attempts = k.attempts;
     const auto d = distribution(back_s);
     const bool none_lost = back == lost && connected == o.agents;
     json summary = common_summary(run, "failover");

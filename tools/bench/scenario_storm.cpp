@@ -11,10 +11,10 @@
 #include "tools/bench/report.hpp"
 #include "tools/bench/scenario_support.hpp"
 #include "tools/bench/scenarios.hpp"
+#include "tools/bench/server_kill.hpp"
 
 #include <fmt/format.h>
 
-#include <csignal>
 #include <optional>
 #include <thread>
 
@@ -85,52 +85,23 @@ Status run_storm(RunContext& run) {
     auto& b = *run.servers()[1];
     const std::string pushed_metric = "agentlb_handshake_admissions_total{result=\"pushed_back\"}";
     const auto pushed_before = server_metric(b, pushed_metric);
-    const auto cpu_before = server_cpu(run);
-    const auto threads_before = server_threads(run);
-    const double client_cpu_before = worker_cpu(run);
-    const std::int64_t t0 = steady_ns();
-    a.kill(SIGKILL);
-    const auto wait = std::chrono::seconds(o.failover_timeout_seconds);
-    auto replies = broadcast_all(
-        run,
-        "storm",
-        json{{"cmd", "collect_failover"},
-             {"timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()},
-             {"settle_ms", 500}},
-        wait + std::chrono::seconds(30));
-    if (!replies) {
-        return fail(replies.error());
+    auto killed = kill_and_collect(run, 0, "storm", std::chrono::seconds(o.failover_timeout_seconds));
+    if (!killed) {
+        return fail(killed.error());
     }
-    (void)a.wait(std::chrono::seconds(5));
-    auto cpu_after = server_cpu(run);
-    auto threads_after = server_threads(run);
-    threads_after[0] = threads_before[0];
-    cpu_after[0] = cpu_before[0];
-    const double b_cpu_s = cpu_after[1] - cpu_before[1];
-    const json threads = thread_delta_json(run, threads_before, threads_after);
-    const double client_cpu_s = worker_cpu(run) - client_cpu_before;
+    const auto& k = *killed;
+    const double b_cpu_s = k.cpu_after[1] - k.cpu_before[1];
+    const json& threads = k.threads;
+    const double client_cpu_s = k.client_cpu_s;
     const auto pushed_after = server_metric(b, pushed_metric);
-
-    std::size_t lost = 0;
-    std::size_t back = 0;
-    std::vector<double> back_s;
-    std::vector<json> tries;
-    for (const auto& reply : *replies) {
-        lost += reply.at("lost_ns").size();
-        for (const auto& ns : reply.at("back_ns")) {
-            const std::int64_t value = ns.get<std::int64_t>();
-            if (value != 0) {
-                ++back;
-                back_s.push_back(static_cast<double>(value - t0) / 1e9);
-            }
-        }
-        tries.push_back(reply.at("reconnections"));
-    }
-    const PhaseFigures attempts = merge_phase(tries, run.servers().size());
-    const std::size_t resumed = sum_of(*replies, "back_resumed");
+    const std::size_t lost = k.lost;
+    std::vector<double> back_s = k.back_s;  // distribution() sorts it
+    const std::size_t back = back_s.size();
+    const PhaseFigures& attempts = k.attempts;
+    const std::size_t resumed = k.resumed;
     const std::size_t full = back - resumed;
-    const std::size_t connected = sum_of(*replies, "connected");
-    const auto after = per_server(*replies, run.servers().size());
+    const std::size_t connected = k.connected;
+    const auto after = per_server(k.replies, run.servers().size());
     const auto d = distribution(back_s);
     const std::size_t timeouts = timeouts_of(attempts.failures);
     const bool none_lost = back == lost && connected == o.agents;

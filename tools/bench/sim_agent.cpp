@@ -139,7 +139,7 @@ asio::awaitable<void> SimAgent::live(int target) {
         fleet_.on_attempt(result);
         if (result.pushed_back) {
             // A failed candidate: the next one now; the pass's wait is the policy's.
-            policy_.pushed_back(*result.pushed_back);
+            policy_.pushed_back(fleet_.servers()[static_cast<std::size_t>(target)].address, *result.pushed_back);
         }
         if (result.established) {
             initial = false;
@@ -164,11 +164,9 @@ asio::awaitable<void> SimAgent::live(int target) {
             next = 0;
         } else if (initial && result.pushed_back) {
             // The phase places each agent on its server: a push-back there
-            // means wait the retry-after (+/-50 %, as the policy would after a
-            // pass) and dial the same server again, not move to the next one.
-            asio::steady_timer pause(
-                fleet_.io(),
-                protocol::apply_jitter(*result.pushed_back, protocol::kPushBackJitter, unit_random()));
+            // means wait the retry-after (as the policy would after a pass)
+            // and dial the same server again, not move to the next one.
+            asio::steady_timer pause(fleet_.io(), protocol::push_back_wait(*result.pushed_back, unit_random()));
             error_code ignored;
             auto token = asio::redirect_error(asio::use_awaitable, ignored);
             co_await pause.async_wait(token);
@@ -185,7 +183,7 @@ asio::awaitable<void> SimAgent::live(int target) {
                 auto token = asio::redirect_error(asio::use_awaitable, ignored);
                 co_await pause.async_wait(token);
             }
-            pass = policy_.candidates();
+            pass = policy_.pass_candidates();
             next = 0;
         }
         target = next < pass.size() ? fleet_.server_index(pass[next++]) : first_target;
