@@ -43,7 +43,8 @@ void seed(const CtlFixture& f) {
 TEST_CASE("status --watch redraws every second and exits 0 on SIGINT") {
     CtlFixture f;
     seed(f);
-    Process watch({AGENTLBCTL_PATH, "status", "--watch", "--db", f.db}, f.dir / "watch.log", {{"AGENTLB_DB", ""}});
+    Process watch(
+        {AGENTLBCTL_PATH, "status", "--watch", "--db", f.db}, f.dir / "watch.log", {{"AGENTLB_DB", ""}});
     const std::string header = "agentlbctl status --watch, every 1 s";
     REQUIRE(wait_until([&] { return count_of(watch.log(), header) >= 2; }, std::chrono::seconds(10)));
     const std::string seen = watch.log();

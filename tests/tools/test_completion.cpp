@@ -2,6 +2,7 @@
 // the way bash-completion loads it (by the command's name from a completions
 // folder), completing command words, options and names from a store.
 
+#include "common/store/store.hpp"
 #include "common/util/clock.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -49,11 +50,12 @@ spec=$(complete -p "${COMP_WORDS[0]}") || exit 4
 function=${spec#*-F }
 function=${function%% *}
 "$function" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
-printf '%s\n' "${COMPREPLY[@]}" | sort
+((${#COMPREPLY[@]} == 0)) || printf '%s\n' "${COMPREPLY[@]}" | sort
 )";
-        const std::string path = std::filesystem::path(AGENTLBCTL_PATH).parent_path().string() + ":" +
-                                 std::string(std::getenv("PATH") != nullptr ? std::getenv("PATH") : "/usr/bin:/bin");
-        return run_command({"bash", "--norc", "--noprofile", "-c", script, "complete", line},
+        const std::string path =
+            std::filesystem::path(AGENTLBCTL_PATH).parent_path().string() + ":" +
+            std::string(std::getenv("PATH") != nullptr ? std::getenv("PATH") : "/usr/bin:/bin");
+        return run_command({"/bin/bash", "--norc", "--noprofile", "-c", script, "complete", line},
                            std::chrono::seconds(20),
                            {{"PATH", path},
                             {"AGENTLB_DB", ""},
@@ -82,7 +84,8 @@ TEST_CASE("agentlbctl completion: command words from its --help") {
     CHECK(shell.offered("agentlbctl --json ca r") == "rotate\n");
     CHECK(shell.offered("agentlbctl --db /x.db mgmt ") == "cancel-maintenance\nlist\nmaintenance\n");
     const std::string first = shell.offered("agentlbctl ");
-    for (const char* group : {"ca\n", "cert\n", "config\n", "db\n", "host\n", "mgmt\n", "preview\n", "status\n"}) {
+    for (const char* group :
+         {"ca\n", "cert\n", "config\n", "db\n", "host\n", "mgmt\n", "preview\n", "status\n"}) {
         CHECK_THAT(first, Catch::Contains(group));
     }
 }
@@ -103,12 +106,10 @@ TEST_CASE("agentlbctl completion: a command's own options plus the global ones")
 TEST_CASE("agentlbctl completion: host and server names from the store given with --db") {
     CompletionShell shell;
     const std::string db = (shell.dir / "agentlb.db").string();
-    {
-        auto store = store::open_sqlite_store(db, store::OpenMode::create);
-        store->register_server("ms1", "127.0.0.1:8250", util::unix_now());
-    }
     REQUIRE(run_command({AGENTLBCTL_PATH, "--db", db, "ca", "init", "--ca-dir", (shell.dir / "ca").string()})
                 .exit_code == 0);
+    store::open_sqlite_store(db, store::OpenMode::existing)
+        ->register_server("ms1", "127.0.0.1:8250", util::unix_now());
     CHECK(shell.offered("agentlbctl --db " + db + " mgmt maintenance ") == "ms1\n");
     CHECK(shell.offered("agentlbctl mgmt maintenance --db=" + db + " m") == "ms1\n");
     CHECK_THAT(shell.offered("agentlbctl --db " + db + " config get indirect.agent.lb.a"),

@@ -17,7 +17,8 @@ namespace {
 
 // "--name" at the start of a line of PROGRAM --help (after spaces): the options.
 std::set<std::string> options_in_help(const std::string& program) {
-    const CommandResult help = run_command({program, "--help"}, std::chrono::seconds(10), {{"AGENTLB_DB", ""}});
+    const CommandResult help =
+        run_command({program, "--help"}, std::chrono::seconds(10), {{"AGENTLB_DB", ""}});
     REQUIRE(help.exit_code == 0);
     std::set<std::string> options;
     const std::regex option(R"(^ +(--[a-z][a-z0-9-]*))");
@@ -46,9 +47,10 @@ TEST_CASE("man pages are built for the three programs and render with every opti
         const std::filesystem::path path = std::filesystem::path(AGENTLB_MAN_DIR) / page.file;
         REQUIRE(std::filesystem::exists(path));
         // man-db, not a terminal: plain text, no pager, no bold overstrikes.
-        const CommandResult rendered = run_command({"man", "-l", path.string()},
-                                                   std::chrono::seconds(20),
-                                                   {{"MANPAGER", "cat"}, {"PAGER", "cat"}, {"MANWIDTH", "200"}});
+        const CommandResult rendered =
+            run_command({"/usr/bin/man", "-l", path.string()},
+                        std::chrono::seconds(20),
+                        {{"MANPAGER", "cat"}, {"PAGER", "cat"}, {"MANWIDTH", "200"}});
         INFO(rendered.err);
         REQUIRE(rendered.exit_code == 0);
         CHECK(rendered.err.empty());
@@ -70,7 +72,7 @@ TEST_CASE("the man pages are gzip'd troff that groff reads without warnings") {
         const std::string path = (std::filesystem::path(AGENTLB_MAN_DIR) / file).string();
         // zcat | groff -ww: every warning on; -z: check only.
         const CommandResult checked =
-            run_command({"sh", "-c", "zcat \"$1\" | groff -man -Tutf8 -ww -z", "check", path});
+            run_command({"/bin/sh", "-c", "zcat \"$1\" | groff -man -Tutf8 -ww -z", "check", path});
         INFO(checked.err);
         CHECK(checked.exit_code == 0);
         CHECK(checked.err.empty());

@@ -13,14 +13,13 @@
 #include "tools/agentlbctl/status_watch.hpp"
 #include "tools/agentlbctl/time_format.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unistd.h>
 
 namespace agentlb::ctl {
 namespace {
@@ -291,8 +290,9 @@ int run_status(Context& context, const CommandArgs& args) {
     if (args.has_flag("watch")) {
         std::unique_ptr<store::Store> watched = std::move(store).value();
         const bool clear_screen = !context.json() && out_is_terminal(context);
-        watch_until_stopped(std::chrono::seconds(1),
-                            [&context, &watched, clear_screen] { draw_watched(context, watched, clear_screen); });
+        watch_until_stopped(std::chrono::seconds(1), [&context, &watched, clear_screen] {
+            draw_watched(context, watched, clear_screen);
+        });
         return kExitOk;
     }
     const std::int64_t now = util::unix_now();
