@@ -294,3 +294,22 @@ TEST_CASE("install: cmake install writes the units for the prefix it installs to
     const auto agent = read_text(prefix / "lib/systemd/system/agentlb-agent.service");
     CHECK(agent.find("\nExecStart=/opt/agentlb/bin/agentlb-agent ") != std::string::npos);
 }
+
+TEST_CASE("package: man pages and bash completion for the three programs", "[package]") {
+    Package package;
+    REQUIRE(package.debs().size() == 1);
+    for (const char* file : {"usr/share/man/man1/agentlbctl.1.gz",
+                             "usr/share/man/man8/agentlb-mgmt.8.gz",
+                             "usr/share/man/man8/agentlb-agent.8.gz"}) {
+        INFO(file);
+        CHECK(fs::is_regular_file(package.root() / file));
+    }
+    // One script under each name: bash-completion loads it by the command's name.
+    const auto completions = package.root() / "usr/share/bash-completion/completions";
+    const auto script = read_text(completions / "agentlbctl");
+    CHECK(script.find("complete -F _agentlbctl agentlbctl") != std::string::npos);
+    for (const char* program : {"agentlb-mgmt", "agentlb-agent"}) {
+        INFO(program);
+        CHECK(read_text(completions / program) == script);
+    }
+}

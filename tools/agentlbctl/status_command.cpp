@@ -10,12 +10,16 @@
 #include "tools/agentlbctl/mgmt_commands.hpp"
 #include "tools/agentlbctl/output.hpp"
 #include "tools/agentlbctl/server_liveness.hpp"
+#include "tools/agentlbctl/status_watch.hpp"
 #include "tools/agentlbctl/time_format.hpp"
 
 #include <chrono>
+#include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unistd.h>
 
 namespace agentlb::ctl {
 namespace {
@@ -214,23 +218,18 @@ std::string status_text(const Context& context, const Snapshot& snapshot) {
     return out;
 }
 
-int run_status(Context& context, const CommandArgs&) {
-    auto store = context.open_store(StoreAccess::existing_only);
-    if (!store) {
-        return context.fail(kExitFailure, store.error());
-    }
-    const std::int64_t now = util::unix_now();
+Snapshot read_snapshot(store::Store& store, std::int64_t now) {
     Snapshot snapshot;
-    snapshot.ca = (*store)->ca_certificate();
+    snapshot.ca = store.ca_certificate();
     // The fingerprint agents pin, as `ca show` prints it: an imported CA's root.
-    if (const std::string chain = (*store)->ca_chain(); snapshot.ca && !chain.empty()) {
+    if (const std::string chain = store.ca_chain(); snapshot.ca && !chain.empty()) {
         if (auto root = certs::root_fingerprint_of_chain(chain)) {
             snapshot.ca->second = std::move(root).value();
         }
     }
-    snapshot.servers = (*store)->list_servers();
-    snapshot.hosts = (*store)->list_hosts();
-    snapshot.config = effective_config((*store)->list_config());
+    snapshot.servers = store.list_servers();
+    snapshot.hosts = store.list_hosts();
+    snapshot.config = effective_config(store.list_config());
     for (const auto& server : snapshot.servers) {
         snapshot.liveness.emplace(server.name, judge_server(server, now));
     }
@@ -239,7 +238,65 @@ int run_status(Context& context, const CommandArgs&) {
             ++snapshot.hosts_per_server[*host.connected_to];
         }
     }
-    read_expiring(**store, snapshot, now);
+    read_expiring(store, snapshot, now);
+    return snapshot;
+}
+
+// Clear the screen before each redraw only on a terminal: piped into a file
+// or a program, every redraw follows the last one.
+bool out_is_terminal(const Context& context) {
+    return context.out().rdbuf() == std::cout.rdbuf() && isatty(STDOUT_FILENO) == 1;
+}
+
+constexpr std::string_view kClearScreen = "\x1b[H\x1b[2J";
+
+// One redraw: in JSON one compact object per line (JSON Lines, with the
+// time it was read as "time"), else a header line and the status text. A
+// store failure is reported on stderr and the store opened again next time,
+// so a PostgreSQL failover or a locked SQLite file does not end the watch.
+void draw_watched(Context& context, std::unique_ptr<store::Store>& store, bool clear_screen) {
+    const std::int64_t now = util::unix_now();
+    try {
+        if (!store) {
+            auto opened = context.open_store(StoreAccess::existing_only);
+            if (!opened) {
+                context.fail(kExitFailure, opened.error());
+                return;
+            }
+            store = std::move(opened).value();
+        }
+        const Snapshot snapshot = read_snapshot(*store, now);
+        if (context.json()) {
+            Json frame = Json{{"time", format_time_or_never(now)}};
+            frame.update(status_json(context, snapshot, now));
+            context.out() << frame.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
+        } else {
+            context.out() << (clear_screen ? kClearScreen : "") << "agentlbctl status --watch, every 1 s, "
+                          << format_time_or_never(now) << " (Ctrl-C stops)\n\n"
+                          << status_text(context, snapshot);
+        }
+    } catch (const std::exception& e) {
+        store.reset();
+        context.fail(kExitFailure, std::string(e.what()) + "; trying again in 1 s");
+    }
+    context.out() << std::flush;
+}
+
+int run_status(Context& context, const CommandArgs& args) {
+    auto store = context.open_store(StoreAccess::existing_only);
+    if (!store) {
+        return context.fail(kExitFailure, store.error());
+    }
+    if (args.has_flag("watch")) {
+        std::unique_ptr<store::Store> watched = std::move(store).value();
+        const bool clear_screen = !context.json() && out_is_terminal(context);
+        watch_until_stopped(std::chrono::seconds(1), [&context, &watched, clear_screen] {
+            draw_watched(context, watched, clear_screen);
+        });
+        return kExitOk;
+    }
+    const std::int64_t now = util::unix_now();
+    const Snapshot snapshot = read_snapshot(**store, now);
     if (context.json()) {
         print_json(context.out(), status_json(context, snapshot, now));
     } else {
@@ -248,16 +305,24 @@ int run_status(Context& context, const CommandArgs&) {
     return kExitOk;
 }
 
+OptionsPtr status_options() {
+    auto options = command_options();
+    options->add_options()("watch",
+                           "redraw every second until interrupted (Ctrl-C, SIGTERM), then exit 0; with "
+                           "--json, one JSON object per line and redraw");
+    return options;
+}
+
 }  // namespace
 
 std::vector<Command> status_commands() {
     return {
         {{"status"},
-         "",
+         "[--watch]",
          "one screen: servers and their agents, the configuration, hosts not connected, servers down, "
          "certificates expiring",
          "",
-         nullptr,
+         status_options(),
          {},
          run_status},
     };
