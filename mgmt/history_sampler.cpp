@@ -48,7 +48,12 @@ void HistorySampler::stop() {
 
 asio::awaitable<void> HistorySampler::loop() {
     tick();  // the page has a point at once
-    while (co_await next_tick(timer_, state_->options.history_sample_period, stopped_)) {
+    // Not `while (co_await ...)`: GCC 12 miscompiles a co_await in a loop condition.
+    for (;;) {
+        const bool go_on = co_await next_tick(timer_, state_->options.history_sample_period, stopped_);
+        if (!go_on) {
+            break;
+        }
         tick();
     }
 }
