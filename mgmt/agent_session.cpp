@@ -292,9 +292,10 @@ void AgentSession::carry_out(protocol::Actions actions) {
             asio::post(stream_.get_executor(), [self] { self->send_ticket(); });
             // Also without --hook: the status page's events are fed from these.
             hook_connected_ = true;
-            state_->post_hook(agent_hook_event(kHookAgentConnected,
-                                               state_->options.name,
-                                               HookHost{machine_.name(), machine_.host_id(), machine_.zone()}));
+            state_->post_hook(
+                agent_hook_event(kHookAgentConnected,
+                                 state_->options.name,
+                                 HookHost{machine_.name(), machine_.host_id(), machine_.zone()}));
             // A snapshot loaded while we were checking would otherwise be missed.
             apply_now(state_->snapshot());
             const auto cas = state_->ca.view();
