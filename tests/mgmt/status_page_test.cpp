@@ -101,6 +101,16 @@ TEST_CASE("the status page is one self-contained HTML page with its JSON beside 
             return !now["events"].empty() && now["events"].back()["kind"] == "server.up";
         },
         3s));
+
+    // A connection without a client certificate is refused: listed, newest first.
+    tls_probe(m1.port(), TlsProbeOptions{});
+    CHECK(wait_until(
+        [&] {
+            const auto now = nlohmann::json::parse(http_get(m1.admin_port(), "/v1/events").body);
+            return !now["events"].empty() && now["events"].front()["kind"] == "agent.refused" &&
+                   now["events"].front()["reason"] == "no_certificate";
+        },
+        3s));
 }
 
 TEST_CASE("headless Chromium renders the servers, a chart with data and the events") {
