@@ -5,6 +5,8 @@
 #include "mgmt/agent_session.hpp"
 #include "mgmt/drain_rule.hpp"
 #include "mgmt/shared_state.hpp"
+#include "mgmt/status_api.hpp"
+#include "mgmt/status_page.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -164,7 +166,28 @@ HttpReply admin_route(SharedState& state, std::string_view target) {
     if (target == "/v1/status") {
         return {200, "application/json", status_json(state)};
     }
-    return {404, "text/plain; charset=utf-8", "not found; try /healthz, /metrics or /v1/status\n"};
+    if (target == "/" || target == "/index.html") {
+        return {200, "text/html; charset=utf-8", std::string(status_page_html())};
+    }
+    if (target == "/v1/history") {
+        return {200,
+                "application/json",
+                history_json(state.history.samples(),
+                             state.options.history_sample_period.count(),
+                             state.history.capacity())};
+    }
+    if (target == "/v1/events") {
+        return {200,
+                "application/json",
+                events_json(state.events.recent(), state.events.capacity(), state.events.total())};
+    }
+    if (target == "/v1/config") {
+        return {200, "application/json", config_json(state)};
+    }
+    return {404,
+            "text/plain; charset=utf-8",
+            "not found; try / (the status page), /healthz, /metrics, /v1/status, /v1/history, /v1/events or "
+            "/v1/config\n"};
 }
 
 }  // namespace agentlb::mgmt

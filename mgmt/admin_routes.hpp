@@ -1,6 +1,7 @@
 #pragma once
 
-// What the admin endpoint answers: /healthz, /metrics, /v1/status.
+// What the admin endpoint answers: /healthz, /metrics, /v1/status, and the
+// status page with its JSON (status_page.hpp, status_api.hpp).
 
 #include "mgmt/admin_http.hpp"
 

@@ -171,6 +171,7 @@ asio::awaitable<void> AgentSession::handshake() {
             classify_handshake_failure(ec, SSL_get_verify_result(stream_.native_handle()), false);
         state_->metrics.count_handshake(reason, HandshakeKind::full);
         spdlog::warn("refused {}: {}: {}", who(), reason, util::peer_text(detail, 256));
+        state_->events.add(refusal_event(util::unix_now(), who(), reason, util::peer_text(detail, 256)));
         feed([](protocol::ServerMachine& m) {
             return m.on_abort(CloseReason::handshake_failed, {}, protocol::Clock::now());
         });
@@ -289,13 +290,12 @@ void AgentSession::carry_out(protocol::Actions actions) {
                           welcomed->corrected ? ", with a correction" : "");
             // After what this handler writes (welcome, the first list).
             asio::post(stream_.get_executor(), [self] { self->send_ticket(); });
-            if (state_->hooks) {
-                hook_connected_ = true;
-                state_->post_hook(
-                    agent_hook_event(kHookAgentConnected,
-                                     state_->options.name,
-                                     HookHost{machine_.name(), machine_.host_id(), machine_.zone()}));
-            }
+            // Also without --hook: the status page's events are fed from these.
+            hook_connected_ = true;
+            state_->post_hook(
+                agent_hook_event(kHookAgentConnected,
+                                 state_->options.name,
+                                 HookHost{machine_.name(), machine_.host_id(), machine_.zone()}));
             // A snapshot loaded while we were checking would otherwise be missed.
             apply_now(state_->snapshot());
             const auto cas = state_->ca.view();

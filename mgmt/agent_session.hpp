@@ -167,7 +167,7 @@ private:
     bool registered_ = false;  // in the registry and counted as connected
     // Welcomed from the snapshot: the record is written when the store is back.
     bool record_deferred_ = false;
-    // For the --hook events: agent.connected was posted (its end is posted
+    // For the membership events (--hook, the status page): agent.connected was posted (its end is posted
     // once), the reason of the last `migrate` this server sent, and the
     // server that superseded it.
     bool hook_connected_ = false;

@@ -1,6 +1,7 @@
 // AgentSession: how a session ends: the close and its log line (by reason),
 // leaving the registry, and clearing the store's record of it.
 
+#include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/shared_state.hpp"
@@ -41,6 +42,10 @@ void AgentSession::log_close(const protocol::Close& close) const {
                     who(),
                     label,
                     close.detail);
+        // A drain refuses every hello by design: the page's events would hold nothing else.
+        if (reason != CloseReason::draining) {
+            state_->events.add(refusal_event(util::unix_now(), who(), std::string(label), close.detail));
+        }
         return;
     }
     switch (reason) {

@@ -252,7 +252,7 @@ void ClusterWatcher::install(Loaded loaded) {
     generation_ = snapshot->generation;
     state_->set_snapshot(snapshot);
     AgentSession::apply_to_all(state_->registry.sessions(), snapshot);
-    if (state_->hooks) {
+    {  // also without --hook: the status page lists them
         const auto* own = find_server(*snapshot, state_->options.name);
         const std::string_view own_state = own != nullptr ? std::string_view(own->state) : std::string_view();
         if (auto event = own_state_hook_event(state_->options.name, hook_state_, own_state)) {

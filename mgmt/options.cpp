@@ -215,7 +215,8 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
         ("enroll-listen", po::value<std::string>(), "enrollment port, IP:PORT (default: the --listen address, "
                                                     "port 8251)")
         ("admin-listen", po::value<std::string>()->default_value("127.0.0.1:8252"),
-            "admin HTTP (/metrics, /healthz, /v1/status), IP:PORT; plain HTTP, keep it on loopback")
+            "admin HTTP (the status page at /, /metrics, /healthz, /v1/status), IP:PORT; plain HTTP, "
+            "keep it on loopback")
         ("advertise", po::value<std::string>(), "the address agents dial, NAME-OR-IP[:PORT] as written in the "
                                                 "`host` key (default: the --listen address, or this machine's "
                                                 "hostname when --listen is a wildcard)")
@@ -241,7 +242,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
         ("hook-queue", po::value<std::string>(), "hook events waiting at most (tests)")
         ("rebalance-hold", po::value<std::string>(), "the rebalancer's hold time in seconds (tests)")
         ("schedule-offset", po::value<std::string>(), "seconds added to the time agentlb.mode.schedule "
-                                                      "reads (tests)");
+                                                      "reads (tests)")
+        ("history-sample-ms", po::value<std::string>(), "the status page's agents-per-server sample period, "
+                                                        "in milliseconds (tests)");
     // clang-format on
     po::options_description all;
     all.add(visible).add(hidden);
@@ -417,6 +420,13 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
             return fail(value.error());
         }
         o.schedule_offset = std::chrono::seconds(*value);
+    }
+    if (vm.count("history-sample-ms") != 0U) {
+        auto value = parse_count(get("history-sample-ms"), "--history-sample-ms", 10, 3'600'000);
+        if (!value) {
+            return fail(value.error());
+        }
+        o.history_sample_period = std::chrono::milliseconds(*value);
     }
     return parsed;
 }

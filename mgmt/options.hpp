@@ -7,6 +7,7 @@
 
 #include "common/tls/timeouts.hpp"
 #include "common/util/result.hpp"
+#include "mgmt/agent_history.hpp"
 #include "mgmt/hook_event.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -70,6 +71,8 @@ struct Options {
     // the behaviour's, and seconds added to the clock its schedule reads.
     std::optional<std::chrono::seconds> rebalance_hold;
     std::chrono::seconds schedule_offset{0};
+    // Hidden, for tests: how often the status page's history takes a sample.
+    std::chrono::milliseconds history_sample_period = kHistorySamplePeriod;
 };
 
 // Values that come from the environment, passed in so tests control them.

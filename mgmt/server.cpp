@@ -14,6 +14,7 @@
 #include "mgmt/cluster_watcher.hpp"
 #include "mgmt/drain.hpp"
 #include "mgmt/enroll_session.hpp"
+#include "mgmt/history_sampler.hpp"
 #include "mgmt/io_pool.hpp"
 #include "mgmt/listener.hpp"
 #include "mgmt/liveness.hpp"
@@ -146,6 +147,8 @@ public:
         rebalancer_->start();
         load_rebalancer_ = std::make_shared<LoadRebalancer>(pool_.main(), state_);
         load_rebalancer_->start();
+        history_ = std::make_shared<HistorySampler>(pool_.main(), state_);
+        history_->start();
         renewal_->start();
         ticket_keys_->start();
         agent_listener_->start();
@@ -340,6 +343,9 @@ private:
             changes_->stop();
         }
         liveness_->stop();
+        if (history_) {
+            history_->stop();
+        }
         if (outage_) {
             outage_->stop();
         }
@@ -403,6 +409,7 @@ private:
     std::shared_ptr<Drain> drain_;
     std::shared_ptr<Rebalancer> rebalancer_;
     std::shared_ptr<LoadRebalancer> load_rebalancer_;
+    std::shared_ptr<HistorySampler> history_;
     std::shared_ptr<ServerRenewal> renewal_;
     std::shared_ptr<TicketKeyRefresh> ticket_keys_;
     std::optional<asio::signal_set> signals_;

@@ -59,6 +59,9 @@ void SharedState::set_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot) 
 }
 
 void SharedState::post_hook(HookEvent event) {
+    if (auto shown = status_event_of(event)) {
+        events.add(std::move(*shown));
+    }
     if (hooks) {
         hooks->post(std::move(event));
     }

@@ -11,11 +11,13 @@
 #include "common/tls/ticket_keys.hpp"
 #include "common/util/clock.hpp"
 #include "mgmt/admission.hpp"
+#include "mgmt/agent_history.hpp"
 #include "mgmt/agent_registry.hpp"
 #include "mgmt/ca_set.hpp"
 #include "mgmt/cluster_state.hpp"
 #include "mgmt/connection_recorder.hpp"
 #include "mgmt/enroll_rate_limit.hpp"
+#include "mgmt/event_log.hpp"
 #include "mgmt/hook_runner.hpp"
 #include "mgmt/metrics.hpp"
 #include "mgmt/options.hpp"
@@ -83,6 +85,10 @@ public:
     // store thread (nothing is written once `stopping`; a clear is dropped
     // while the host has a session here again).
     ConnectionRecorder connections;
+    // What the status page shows: recent events (fed by post_hook and the
+    // refusals) and agents per server over the last hour (HistorySampler).
+    EventLog events;
+    AgentHistory history;
 
     std::shared_ptr<const ClusterSnapshot> snapshot() const;
     void set_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot);
@@ -105,7 +111,8 @@ public:
     void recheck_record_later(std::int64_t host_id, bool write = false);
     std::vector<RecordRecheck> take_records_to_recheck();
 
-    // Hands a membership event to the --hook runner, if any. Any thread; never waits.
+    // Records a membership event for the status page and hands it to the
+    // --hook runner, if any. Any thread; never waits.
     void post_hook(HookEvent event);
 
     // False while this server has lacked its store for longer than

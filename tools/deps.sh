@@ -9,6 +9,7 @@ AGENTLB_BUILD_DEPS=(
     procps iproute2 curl dpkg-dev
     libpq-dev postgresql-15 postgresql-client-15
     help2man man-db groff-base bash-completion
+    chromium python3
 )
 
 agentlb_install_deps() {

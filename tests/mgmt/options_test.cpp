@@ -285,3 +285,19 @@ TEST_CASE("the rebalancer's hold and the schedule's clock offset are hidden test
     CHECK_THAT(help->text, !Catch::Contains("rebalance-hold"));
     CHECK_THAT(help->text, !Catch::Contains("schedule-offset"));
 }
+
+TEST_CASE("the status page's history sample period is a hidden test option with bounds") {
+    auto plain = parse({"--name", "ms1", "--ca-dir", "/ca"});
+    REQUIRE(plain.ok());
+    CHECK(plain->options.history_sample_period == std::chrono::milliseconds(10000));
+    auto fast = parse({"--name", "ms1", "--ca-dir", "/ca", "--history-sample-ms", "200"});
+    REQUIRE(fast.ok());
+    CHECK(fast->options.history_sample_period == std::chrono::milliseconds(200));
+    auto low = parse({"--name", "ms1", "--ca-dir", "/ca", "--history-sample-ms", "5"});
+    REQUIRE_FALSE(low.ok());
+    CHECK_THAT(low.error(), Catch::Contains("--history-sample-ms 5 is outside 10..3600000"));
+    auto help = parse({"--help"});
+    REQUIRE(help.ok());
+    CHECK_THAT(help->text, !Catch::Contains("history-sample"));
+    CHECK_THAT(help->text, Catch::Contains("status page"));
+}
