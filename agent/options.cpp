@@ -57,6 +57,7 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
     std::string enroll_server;
     std::string enroll_token;
     std::string fingerprint;
+    std::string metrics_file;
     std::int64_t heartbeat_ms = options.tuning.heartbeat_interval.count();
     std::int64_t connect_ms = options.tuning.connect_timeout.count();
     std::int64_t welcome_ms = options.tuning.welcome_timeout.count();
@@ -71,9 +72,13 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         ("config", po::value(&config)->default_value(kDefaultConfigPath), "agent properties file")  //
         ("log-level",
          po::value(&options.log_level)->default_value("info"),
-         "trace, debug, info, warn, error, critical or off")                                             //
-        ("name", po::value(&options.name), "host name to enrol as (default: this machine's host name)")  //
-        ("zone", po::value(&options.zone), "zone to enrol into (default: the token's zone, else default)");
+         "trace, debug, info, warn, error, critical or off")                                                //
+        ("name", po::value(&options.name), "host name to enrol as (default: this machine's host name)")     //
+        ("zone", po::value(&options.zone), "zone to enrol into (default: the token's zone, else default)")  //
+        ("metrics-file",
+         po::value(&metrics_file),
+         "write the agent's metrics to this file for node_exporter's textfile collector (a .prom file in its "
+         "--collector.textfile.directory)");
     po::options_description enrolment("Enrolment (used only while no certificate exists)");
     enrolment.add_options()                                                                                //
         ("enroll-server", po::value(&enroll_server), "enrollment port of a management server, HOST:PORT")  //
@@ -116,6 +121,12 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         return fail("--config: the path is empty");
     }
     options.config_path = config;
+    if (vm.count("metrics-file") != 0) {
+        if (metrics_file.empty()) {
+            return fail("--metrics-file: the path is empty");
+        }
+        options.metrics_file = metrics_file;
+    }
     if (std::find(kLogLevels.begin(), kLogLevels.end(), options.log_level) == kLogLevels.end()) {
         return fail("--log-level: '" + options.log_level +
                     "' is not one of trace, debug, info, warn, error, critical, off");

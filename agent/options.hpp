@@ -51,6 +51,8 @@ struct AgentOptions {
     std::string name;                     // defaults to the machine's host name
     std::string zone;                     // empty: the token's zone or the server's default
     std::optional<EnrollOptions> enroll;  // set when any enrolment flag was given
+    // --metrics-file: where to write the figures for node_exporter's textfile collector.
+    std::optional<std::filesystem::path> metrics_file;
     Tuning tuning;
 };
 
