@@ -21,8 +21,7 @@ asio::awaitable<void> Agent::metrics_loop() {
     metrics_list_ = settings_.held_list();
     while (!stopping_) {
         write_metrics(false);
-        co_await sleep(metrics_timer_,
-                       std::chrono::duration_cast<std::chrono::milliseconds>(kMetricsFileInterval));
+        co_await sleep(metrics_timer_, options_.tuning.metrics_file_interval);
     }
 }
 

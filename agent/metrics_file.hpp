@@ -20,17 +20,12 @@
 
 #include "common/util/result.hpp"
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 
 namespace agentlb::agent {
-
-// The file is rewritten at least this often, so its write time shows the agent
-// is alive (the AgentlbAgentMetricsStale alert waits several periods).
-inline constexpr std::chrono::seconds kMetricsFileInterval{10};
 
 struct AgentFigures {
     bool connected = false;

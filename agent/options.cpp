@@ -64,6 +64,7 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
     std::int64_t backoff_initial_ms = options.tuning.backoff_initial.count();
     std::int64_t backoff_cap_ms = options.tuning.backoff_cap.count();
     std::int64_t renewal_ms = options.tuning.renewal_check_interval.count();
+    std::int64_t metrics_ms = options.tuning.metrics_file_interval.count();
 
     po::options_description visible("Options");
     visible.add_options()                                                                           //
@@ -91,7 +92,8 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         ("welcome-timeout-ms", po::value(&welcome_ms))          //
         ("backoff-initial-ms", po::value(&backoff_initial_ms))  //
         ("backoff-cap-ms", po::value(&backoff_cap_ms))          //
-        ("renewal-check-interval-ms", po::value(&renewal_ms));
+        ("renewal-check-interval-ms", po::value(&renewal_ms))   //
+        ("metrics-interval-ms", po::value(&metrics_ms));
     po::options_description all;
     all.add(visible).add(enrolment).add(hidden);
 
@@ -176,13 +178,14 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         options.enroll = EnrollOptions{enroll_server, *endpoint, enroll_token, *pin};
     }
 
-    const std::array<std::pair<const char*, std::int64_t>, 6> durations{{
+    const std::array<std::pair<const char*, std::int64_t>, 7> durations{{
         {"heartbeat-interval-ms", heartbeat_ms},
         {"connect-timeout-ms", connect_ms},
         {"welcome-timeout-ms", welcome_ms},
         {"backoff-initial-ms", backoff_initial_ms},
         {"backoff-cap-ms", backoff_cap_ms},
         {"renewal-check-interval-ms", renewal_ms},
+        {"metrics-interval-ms", metrics_ms},
     }};
     for (const auto& [flag, ms] : durations) {
         if (auto ok = check_duration(flag, ms); !ok) {
@@ -198,6 +201,7 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
     options.tuning.backoff_initial = std::chrono::milliseconds(backoff_initial_ms);
     options.tuning.backoff_cap = std::chrono::milliseconds(backoff_cap_ms);
     options.tuning.renewal_check_interval = std::chrono::milliseconds(renewal_ms);
+    options.tuning.metrics_file_interval = std::chrono::milliseconds(metrics_ms);
     return ParsedCommandLine{std::move(options)};
 }
 

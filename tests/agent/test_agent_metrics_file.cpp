@@ -133,6 +133,27 @@ TEST_CASE("metrics file: names the server, passes promtool and follows a failove
     CHECK(has_line(text, "agentlb_agent_failovers_total 1"));
 }
 
+TEST_CASE("metrics file: rewritten periodically while nothing changes, so its age shows the agent lives") {
+    CaFixture fixture;
+    TempDir root;
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    ms1.start();
+    AgentProcess agent(root, "h1");
+    const auto file = agent.dir() / "agentlb-agent.prom";
+    agent.start_enrolling(fixture, ms1, {"--metrics-file", file.string(), "--metrics-interval-ms", "300"});
+    const auto written_at = [&] {
+        return sample(read_or_empty(file), "agentlb_agent_last_write_timestamp_seconds").value_or(0);
+    };
+    REQUIRE(wait_until([&] { return has_line(read_or_empty(file), "agentlb_agent_connected 1"); }, 15s));
+    const double first = written_at();
+    // Three periods later, without any change, the file was written again.
+    const bool rewritten = wait_until([&] { return written_at() > first + 0.5; }, 5s);
+    INFO(tail(agent.log()));
+    CHECK(rewritten);
+    CHECK(has_line(read_or_empty(file), "agentlb_agent_connected 1"));
+}
+
 TEST_CASE("metrics file: a path that cannot be written stops the agent at start") {
     TempDir root;
     AgentProcess agent(root, "h1");

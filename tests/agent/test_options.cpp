@@ -179,7 +179,7 @@ TEST_CASE("the agent's --zone follows the zone rule: at most 256 bytes, no space
     CHECK_THAT(blank.error(), Catch::Contains("--zone") && Catch::Contains("space or a control character"));
 }
 
-TEST_CASE("--metrics-file is optional and must not be empty") {
+TEST_CASE("the metrics file option is optional and its path must not be empty") {
     CHECK_FALSE(options_of(parse({})).metrics_file.has_value());
     auto o = options_of(parse({"--metrics-file", "/var/lib/node_exporter/agentlb.prom"}));
     REQUIRE(o.metrics_file.has_value());
