@@ -7,7 +7,6 @@
 #include "agent/printable.hpp"
 #include "certs/inspect.hpp"
 #include "common/protocol/connection_policy.hpp"
-#include "common/util/clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -30,12 +29,11 @@ void Agent::metrics_changed() {
 }
 
 void Agent::write_metrics(bool final_write) {
-    const auto now = std::chrono::system_clock::now();
+    AgentFigures figures = figures_now();
     if (const std::string held = settings_.held_list(); held != metrics_list_) {
         metrics_list_ = held;
-        list_changed_at_ = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+        list_changed_at_ = static_cast<std::int64_t>(figures.written_at);
     }
-    AgentFigures figures;
     figures.connected = current_ && !final_write;
     if (figures.connected) {
         figures.server = current_->entry();
@@ -50,9 +48,6 @@ void Agent::write_metrics(bool final_write) {
     if (credentials_.certificate) {
         figures.certificate_not_after = certs::not_after_of(credentials_.certificate.get());
     }
-    figures.version = AGENTLB_VERSION;
-    figures.openssl = openssl_version_text();
-    figures.written_at = std::chrono::duration<double>(now.time_since_epoch()).count();
 
     worker_.post(io_.get_executor(), [this, path = *options_.metrics_file, figures] {
         // Said once per distinct failure, and once when writing works again.

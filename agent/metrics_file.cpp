@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 
+#include <chrono>
 #include <cstdio>
 #include <sstream>
 #include <sys/stat.h>
@@ -89,8 +90,13 @@ Status write_agent_metrics(const std::filesystem::path& path, const AgentFigures
     return util::write_file_atomically(path, render_agent_metrics(figures), 0644);
 }
 
-std::string openssl_version_text() {
-    return OpenSSL_version(OPENSSL_VERSION_STRING);
+AgentFigures figures_now() {
+    AgentFigures figures;
+    figures.version = AGENTLB_VERSION;
+    figures.openssl = OpenSSL_version(OPENSSL_VERSION_STRING);
+    figures.written_at =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return figures;
 }
 
 std::int64_t modified_unix_seconds(const std::filesystem::path& path) {

@@ -46,8 +46,10 @@ std::string render_agent_metrics(const AgentFigures& figures);
 // the same folder, then rename), mode 0644. Errors name the path and the step.
 Status write_agent_metrics(const std::filesystem::path& path, const AgentFigures& figures);
 
-// The OpenSSL version the agent runs with, as in agentlb_agent_build_info.
-std::string openssl_version_text();
+// Figures with what does not depend on the agent's state filled in: the
+// versions (OpenSSL's as OPENSSL_VERSION_STRING, e.g. "3.0.11") and the write
+// time, now.
+AgentFigures figures_now();
 
 // When `path` was last modified, in unix seconds; 0 when it cannot be read.
 std::int64_t modified_unix_seconds(const std::filesystem::path& path);

@@ -9,7 +9,6 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <filesystem>
 
 namespace agentlb::agent {
@@ -39,12 +38,8 @@ Status start_metrics_file(AgentOptions& options) {
         spdlog::info(
             "removed {} temporary file(s) left by an interrupted write of {}", removed, printable_path(path));
     }
-    AgentFigures figures;
+    AgentFigures figures = figures_now();
     figures.list_changed_at = modified_unix_seconds(options.config_path);
-    figures.version = AGENTLB_VERSION;
-    figures.openssl = openssl_version_text();
-    figures.written_at =
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     if (auto written = write_agent_metrics(path, figures); !written) {
         return fail("--metrics-file: " + written.error());
     }

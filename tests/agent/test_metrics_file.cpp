@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <ctime>
 #include <sys/stat.h>
 
 using namespace agentlb;
@@ -116,4 +117,14 @@ TEST_CASE("metrics file: a missing folder is an error naming the path") {
     auto written = write_agent_metrics(file, {});
     REQUIRE_FALSE(written.ok());
     CHECK_THAT(written.error(), Catch::Matchers::Contains(file.string()));
+}
+
+TEST_CASE("metrics file: figures_now fills in the versions and the time") {
+    const auto before = static_cast<double>(std::time(nullptr));
+    const AgentFigures figures = figures_now();
+    CHECK_FALSE(figures.version.empty());
+    CHECK(figures.openssl.rfind("3.", 0) == 0);
+    CHECK(figures.written_at >= before);
+    CHECK(figures.written_at < before + 60);
+    CHECK_FALSE(figures.connected);
 }
