@@ -41,7 +41,8 @@ Agent::Agent(asio::io_context& io, FileWorker& worker, AgentOptions options, Age
       wake_(io),
       retry_timer_(io),
       preferred_timer_(io),
-      renewal_timer_(io) {
+      renewal_timer_(io),
+      metrics_timer_(io) {
     policy_from_settings();
 }
 
@@ -55,6 +56,10 @@ void Agent::policy_from_settings() {
 void Agent::start() {
     asio::co_spawn(
         io_, signal_loop(), [](std::exception_ptr ep) { detail::log_exception(ep, "signal handling"); });
+    if (options_.metrics_file) {
+        asio::co_spawn(
+            io_, metrics_loop(), [](std::exception_ptr ep) { detail::log_exception(ep, "metrics file"); });
+    }
     asio::co_spawn(io_, run(), [this](std::exception_ptr ep) {
         if (ep) {
             detail::log_exception(ep, "main loop");
@@ -84,6 +89,10 @@ asio::awaitable<void> Agent::shutdown() {
     retry_timer_.cancel();
     preferred_timer_.cancel();
     renewal_timer_.cancel();
+    metrics_timer_.cancel();
+    if (options_.metrics_file) {
+        write_metrics(true);
+    }
     if (current_) {
         current_->close("agent stopping");
     }

@@ -42,6 +42,7 @@
 #include <openssl/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,9 @@ public:
     // Spawns the daemon on the io_context; run it afterwards.
     void start();
     int exit_code() const { return exit_code_; }
+    // When the held list last changed before this run (the properties file's
+    // modification time), for the metrics file.
+    void set_list_changed_at(std::int64_t unix_seconds) { list_changed_at_ = unix_seconds; }
 
     // SessionEvents
     void on_list(const std::shared_ptr<ServerSession>& session, const wire::MsList& list) override;
@@ -87,6 +91,11 @@ private:
                                                        const std::string& ca_fingerprint,
                                                        const std::string& where);
     boost::asio::awaitable<void> signal_loop();
+    // --metrics-file (agent_metrics.cpp): written at every change and every
+    // kMetricsFileInterval; metrics_changed() wakes the loop.
+    boost::asio::awaitable<void> metrics_loop();
+    void metrics_changed();
+    void write_metrics(bool final_write);
     boost::asio::awaitable<void> shutdown();
 
     // One pass over `candidates`; true once a session is adopted.
@@ -145,11 +154,19 @@ private:
     bool warned_oversized_list_ = false;  // the held list does not fit in a hello (logged once)
     int exit_code_ = kExitOk;
 
+    // The metrics file's figures.
+    std::uint64_t failovers_ = 0;
+    std::optional<std::string> lost_entry_;  // the server whose connection was lost, until the next adopt
+    std::string metrics_list_;               // the held list last seen by write_metrics
+    std::int64_t list_changed_at_ = 0;
+    std::string metrics_error_;  // the last write failure; touched only by worker jobs
+
     boost::asio::signal_set signals_;
     boost::asio::steady_timer wake_;
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer preferred_timer_;
     boost::asio::steady_timer renewal_timer_;
+    boost::asio::steady_timer metrics_timer_;
 };
 
 // Loads the properties file, runs the agent until a signal or a final

@@ -129,6 +129,12 @@ void Agent::adopt(const std::shared_ptr<ServerSession>& session, const std::stri
                      welcome.host_id,
                      handshake_text(*session));
     }
+    // A failover: the connection to one server was lost and another took us.
+    if (!old && lost_entry_ && !protocol::same_server(*lost_entry_, session->entry())) {
+        ++failovers_;
+    }
+    lost_entry_.reset();
+    metrics_changed();
     session->start(*this);
     // The check interval counts from the connect.
     preferred_timer_.cancel();
@@ -216,6 +222,8 @@ void Agent::on_closed(const std::shared_ptr<ServerSession>& session, const std::
         return;
     }
     spdlog::warn("lost the connection to {}: {}", session->entry(), reason);
+    lost_entry_ = session->entry();
+    metrics_changed();
     wake_connection_loop();
 }
 

@@ -177,6 +177,7 @@ asio::awaitable<bool> Agent::adopt_renewed_expired(const wire::EnrollResponse& r
         co_return false;
     }
     credentials_ = std::move(renewed);
+    metrics_changed();
     if (auto built = rebuild_client_context(); !built) {
         spdlog::error("renewed certificate stored, but unusable: {}", built.error());
         co_return false;

@@ -90,6 +90,7 @@ void Agent::adopt_list(const ListPush& push) {
 
 void Agent::after_list_change() {
     preferred_timer_.cancel();
+    metrics_changed();
     if (current_ && !policy_.contains(current_->entry())) {
         spdlog::info("{} is no longer in the list: moving", current_->entry());
         relocate_ = true;

@@ -125,6 +125,7 @@ void Agent::on_certificate(const std::shared_ptr<ServerSession>& session, const 
                              return;
                          }
                          credentials_ = std::move(*renewed);
+                         metrics_changed();
                          if (auto built = rebuild_client_context(); !built) {
                              spdlog::error("renewed certificate stored, but unusable: {}", built.error());
                              return;

@@ -57,12 +57,14 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
     std::string enroll_server;
     std::string enroll_token;
     std::string fingerprint;
+    std::string metrics_file;
     std::int64_t heartbeat_ms = options.tuning.heartbeat_interval.count();
     std::int64_t connect_ms = options.tuning.connect_timeout.count();
     std::int64_t welcome_ms = options.tuning.welcome_timeout.count();
     std::int64_t backoff_initial_ms = options.tuning.backoff_initial.count();
     std::int64_t backoff_cap_ms = options.tuning.backoff_cap.count();
     std::int64_t renewal_ms = options.tuning.renewal_check_interval.count();
+    std::int64_t metrics_ms = options.tuning.metrics_file_interval.count();
 
     po::options_description visible("Options");
     visible.add_options()                                                                           //
@@ -71,9 +73,13 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         ("config", po::value(&config)->default_value(kDefaultConfigPath), "agent properties file")  //
         ("log-level",
          po::value(&options.log_level)->default_value("info"),
-         "trace, debug, info, warn, error, critical or off")                                             //
-        ("name", po::value(&options.name), "host name to enrol as (default: this machine's host name)")  //
-        ("zone", po::value(&options.zone), "zone to enrol into (default: the token's zone, else default)");
+         "trace, debug, info, warn, error, critical or off")                                                //
+        ("name", po::value(&options.name), "host name to enrol as (default: this machine's host name)")     //
+        ("zone", po::value(&options.zone), "zone to enrol into (default: the token's zone, else default)")  //
+        ("metrics-file",
+         po::value(&metrics_file),
+         "write the agent's metrics to this file for node_exporter's textfile collector (a .prom file in its "
+         "--collector.textfile.directory)");
     po::options_description enrolment("Enrolment (used only while no certificate exists)");
     enrolment.add_options()                                                                                //
         ("enroll-server", po::value(&enroll_server), "enrollment port of a management server, HOST:PORT")  //
@@ -86,7 +92,8 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         ("welcome-timeout-ms", po::value(&welcome_ms))          //
         ("backoff-initial-ms", po::value(&backoff_initial_ms))  //
         ("backoff-cap-ms", po::value(&backoff_cap_ms))          //
-        ("renewal-check-interval-ms", po::value(&renewal_ms));
+        ("renewal-check-interval-ms", po::value(&renewal_ms))   //
+        ("metrics-interval-ms", po::value(&metrics_ms));
     po::options_description all;
     all.add(visible).add(enrolment).add(hidden);
 
@@ -116,6 +123,12 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         return fail("--config: the path is empty");
     }
     options.config_path = config;
+    if (vm.count("metrics-file") != 0) {
+        if (metrics_file.empty()) {
+            return fail("--metrics-file: the path is empty");
+        }
+        options.metrics_file = metrics_file;
+    }
     if (std::find(kLogLevels.begin(), kLogLevels.end(), options.log_level) == kLogLevels.end()) {
         return fail("--log-level: '" + options.log_level +
                     "' is not one of trace, debug, info, warn, error, critical, off");
@@ -165,13 +178,14 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         options.enroll = EnrollOptions{enroll_server, *endpoint, enroll_token, *pin};
     }
 
-    const std::array<std::pair<const char*, std::int64_t>, 6> durations{{
+    const std::array<std::pair<const char*, std::int64_t>, 7> durations{{
         {"heartbeat-interval-ms", heartbeat_ms},
         {"connect-timeout-ms", connect_ms},
         {"welcome-timeout-ms", welcome_ms},
         {"backoff-initial-ms", backoff_initial_ms},
         {"backoff-cap-ms", backoff_cap_ms},
         {"renewal-check-interval-ms", renewal_ms},
+        {"metrics-interval-ms", metrics_ms},
     }};
     for (const auto& [flag, ms] : durations) {
         if (auto ok = check_duration(flag, ms); !ok) {
@@ -187,6 +201,7 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
     options.tuning.backoff_initial = std::chrono::milliseconds(backoff_initial_ms);
     options.tuning.backoff_cap = std::chrono::milliseconds(backoff_cap_ms);
     options.tuning.renewal_check_interval = std::chrono::milliseconds(renewal_ms);
+    options.tuning.metrics_file_interval = std::chrono::milliseconds(metrics_ms);
     return ParsedCommandLine{std::move(options)};
 }
 

@@ -34,6 +34,9 @@ inline constexpr std::chrono::seconds kConnectTimeout{5};
 inline constexpr std::chrono::seconds kBackoffInitial{1};
 inline constexpr std::chrono::seconds kBackoffCap{60};
 inline constexpr std::chrono::hours kRenewalCheckInterval{1};
+// The metrics file is rewritten at least this often, so its write time shows the
+// agent is alive (the AgentlbAgentMetricsStale alert waits two minutes).
+inline constexpr std::chrono::seconds kMetricsFileInterval{10};
 
 // Durations that only tests change (hidden flags); defaults are the product's.
 struct Tuning {
@@ -43,6 +46,7 @@ struct Tuning {
     std::chrono::milliseconds backoff_initial{kBackoffInitial};         // first wait after a failed pass
     std::chrono::milliseconds backoff_cap{kBackoffCap};
     std::chrono::milliseconds renewal_check_interval{kRenewalCheckInterval};
+    std::chrono::milliseconds metrics_file_interval{kMetricsFileInterval};  // --metrics-file rewrites
 };
 
 struct AgentOptions {
@@ -51,6 +55,8 @@ struct AgentOptions {
     std::string name;                     // defaults to the machine's host name
     std::string zone;                     // empty: the token's zone or the server's default
     std::optional<EnrollOptions> enroll;  // set when any enrolment flag was given
+    // --metrics-file: where to write the figures for node_exporter's textfile collector.
+    std::optional<std::filesystem::path> metrics_file;
     Tuning tuning;
 };
 

@@ -1,6 +1,7 @@
 // The agent process: logging, the properties file, and the I/O loop.
 
 #include "agent/agent.hpp"
+#include "agent/metrics_file.hpp"
 #include "agent/printable.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -14,6 +15,42 @@ namespace agentlb::agent {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
+
+namespace {
+
+// A bad --metrics-file stops the agent at start, with the reason, rather than
+// failing quietly at every write: the first file (not connected yet) is written
+// here, which also proves the folder is writable. The path is made absolute so
+// the log names it in full.
+Status start_metrics_file(AgentOptions& options) {
+    std::error_code ec;
+    const fs::path given = *options.metrics_file;
+    options.metrics_file = fs::absolute(given, ec);
+    if (ec) {
+        return fail("--metrics-file " + printable_path(given) + ": " + ec.message());
+    }
+    const fs::path& path = *options.metrics_file;
+    if (fs::is_directory(path, ec)) {
+        return fail("--metrics-file " + printable_path(path) + ": is a folder; give a file name such as " +
+                    printable_path(path / "agentlb-agent.prom"));
+    }
+    if (const int removed = remove_stale_temp_files(path); removed > 0) {
+        spdlog::info(
+            "removed {} temporary file(s) left by an interrupted write of {}", removed, printable_path(path));
+    }
+    AgentFigures figures = figures_now();
+    figures.list_changed_at = modified_unix_seconds(options.config_path);
+    if (auto written = write_agent_metrics(path, figures); !written) {
+        return fail("--metrics-file: " + written.error());
+    }
+    if (path.extension() != ".prom") {
+        spdlog::warn("--metrics-file {}: node_exporter's textfile collector reads only files ending in .prom",
+                     printable_path(path));
+    }
+    return success();
+}
+
+}  // namespace
 
 int run_agent(const AgentOptions& options) {
     auto logger = spdlog::stderr_logger_mt("agentlb-agent");
@@ -39,9 +76,18 @@ int run_agent(const AgentOptions& options) {
         return kExitUsage;
     }
 
+    if (resolved.metrics_file) {
+        if (auto checked = start_metrics_file(resolved); !checked) {
+            spdlog::error("{}", checked.error());
+            return kExitUsage;
+        }
+    }
+
     asio::io_context io(1);
     FileWorker worker;
+    const std::int64_t list_changed_at = modified_unix_seconds(resolved.config_path);
     Agent agent(io, worker, std::move(resolved), std::move(*state));
+    agent.set_list_changed_at(list_changed_at);
     agent.start();
     io.run();
     // Writes already handed to the worker finish before the process exits.

@@ -10,6 +10,7 @@ AGENTLB_BUILD_DEPS=(
     libpq-dev postgresql-15 postgresql-client-15
     help2man man-db groff-base bash-completion
     chromium python3
+    prometheus
 )
 
 agentlb_install_deps() {

@@ -178,3 +178,13 @@ TEST_CASE("the agent's --zone follows the zone rule: at most 256 bytes, no space
     REQUIRE_FALSE(blank.ok());
     CHECK_THAT(blank.error(), Catch::Contains("--zone") && Catch::Contains("space or a control character"));
 }
+
+TEST_CASE("the metrics file option is optional and its path must not be empty") {
+    CHECK_FALSE(options_of(parse({})).metrics_file.has_value());
+    auto o = options_of(parse({"--metrics-file", "/var/lib/node_exporter/agentlb.prom"}));
+    REQUIRE(o.metrics_file.has_value());
+    CHECK(*o.metrics_file == "/var/lib/node_exporter/agentlb.prom");
+    auto empty = parse({"--metrics-file", ""});
+    REQUIRE_FALSE(empty.ok());
+    CHECK(empty.error() == "--metrics-file: the path is empty");
+}

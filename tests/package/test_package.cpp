@@ -167,6 +167,10 @@ TEST_CASE(
                              "usr/lib/systemd/system/agentlb-agent.service",
                              "usr/share/agentlb/examples/mgmt.conf",
                              "usr/share/agentlb/examples/agent.env",
+                             "usr/share/agentlb/monitoring/agentlb.rules.yml",
+                             "usr/share/agentlb/monitoring/agentlb.rules.test.yml",
+                             "usr/share/agentlb/monitoring/grafana-dashboard.json",
+                             "usr/share/agentlb/monitoring/metric-names.txt",
                              "usr/share/doc/agentlb/README.md",
                              "usr/share/doc/agentlb/OPERATIONS.md",
                              "usr/share/doc/agentlb/PRODUCTION.md",
@@ -287,6 +291,8 @@ TEST_CASE("install: cmake install writes the units for the prefix it installs to
         CHECK(executable(prefix / "bin" / binary));
     }
     CHECK(fs::is_regular_file(prefix / "share/agentlb/examples/mgmt.conf"));
+    CHECK(fs::is_regular_file(prefix / "share/agentlb/monitoring/agentlb.rules.yml"));
+    CHECK(fs::is_regular_file(prefix / "share/agentlb/monitoring/grafana-dashboard.json"));
     const auto unit = read_text(prefix / "lib/systemd/system/agentlb-mgmt.service");
     CHECK(unit.find("\nExecStart=/opt/agentlb/bin/agentlb-mgmt --config /etc/agentlb/mgmt.conf\n") !=
           std::string::npos);
