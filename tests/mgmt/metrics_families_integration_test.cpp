@@ -53,7 +53,9 @@ TEST_CASE("a real server's /metrics holds every issue-18 family with sane values
         return;
     }
     // "static": every agent on ms1, the first of its list.
-    ThreeServers cluster({.agents = kAgents});
+    ThreeServersOptions options;
+    options.agents = kAgents;
+    ThreeServers cluster(options);
     REQUIRE(cluster.wait_all_connected(30s));
     auto& ms1 = cluster.server(0);
     auto& ms2 = cluster.server(1);

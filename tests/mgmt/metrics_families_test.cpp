@@ -184,7 +184,7 @@ TEST_CASE("the store's operations are timed by name, errors counted") {
     CHECK(timings.calls("missing") == 0);
 }
 
-TEST_CASE("every call through the StoreWorker is timed; a failed one counts as an error") {
+TEST_CASE("every call through the StoreWorker is timed and a failed one counts as an error") {
     test::TempDir dir;
     const auto path = (dir / "s.db").string();
     StoreWorker worker;
