@@ -237,7 +237,7 @@ void Metrics::render_sessions(std::string& out) const {
     }
     out +=
         "# HELP agentlb_failovers_observed_total Agents that arrived here while their connection record "
-        "named another server that was, or within 30 s was judged, down.\n";
+        "named another server that was down, or was judged down within 8 heartbeat intervals.\n";
     out += "# TYPE agentlb_failovers_observed_total counter\n";
     out += fmt::format("agentlb_failovers_observed_total {}\n", failovers_observed.load());
 }
