@@ -4,6 +4,7 @@
 #include "common/util/rfc3339.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/drain_rule.hpp"
+#include "mgmt/process_metrics.hpp"
 #include "mgmt/shared_state.hpp"
 #include "mgmt/status_api.hpp"
 #include "mgmt/status_page.hpp"
@@ -159,9 +160,14 @@ HttpReply admin_route(SharedState& state, std::string_view target) {
     }
     if (target == "/metrics") {
         // The zone series come from the cluster view, not this server's counters.
-        return {200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                state.metrics.render() + state.zone_metrics.render()};
+        std::string body = render_build_info();
+        if (const auto process = sample_this_process()) {
+            body += render_process_series(*process);
+        }
+        body += state.metrics.render();
+        body += state.store.timings().render();
+        body += state.zone_metrics.render();
+        return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
     }
     if (target == "/v1/status") {
         return {200, "application/json", status_json(state)};

@@ -180,6 +180,9 @@ asio::awaitable<void> AgentSession::handshake() {
     // A resumed session ran no verify callback: agent_certificate() checks
     // the session's certificate (revocation, expiry) as for a full one.
     resumed_ = stream_.resumed();
+    state_->metrics.observe_handshake(
+        handshake_kind(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - accepted_at_).count());
     auto certificate = tls::agent_certificate(stream_.native_handle(), state_->revoked.get());
     {
         X509* peer = SSL_get0_peer_certificate(stream_.native_handle());
@@ -272,6 +275,11 @@ void AgentSession::carry_out(protocol::Actions actions) {
             registered_ = true;
             state_->metrics.agents_connected.fetch_add(1);
             state_->metrics.count_handshake("ok", handshake_kind());
+            if (!previous_server_.empty() &&
+                state_->failovers.arrived(
+                    std::move(previous_server_), state_->servers(), FailoverWatch::Clock::now())) {
+                state_->metrics.failovers_observed.fetch_add(1);
+            }
             asio::co_spawn(
                 stream_.get_executor(),
                 [self, host_id = recording->host_id] { return self->record(host_id); },

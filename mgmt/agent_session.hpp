@@ -34,6 +34,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -163,6 +164,11 @@ private:
     Ending ending_ = Ending::no;
     bool write_waiting_ = false;  // a wait for writability is armed
     bool resumed_ = false;        // the TLS handshake resumed a session (a ticket)
+    // For agentlb_handshake_duration_seconds: the session is made at accept.
+    std::chrono::steady_clock::time_point accepted_at_ = std::chrono::steady_clock::now();
+    // The server the host's connection record named at hello, if another
+    // one (for agentlb_failovers_observed_total, once welcomed).
+    std::string previous_server_;
     Ticket ticket_ = Ticket::none;
     bool registered_ = false;  // in the registry and counted as connected
     // Welcomed from the snapshot: the record is written when the store is back.

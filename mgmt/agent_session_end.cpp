@@ -4,6 +4,7 @@
 #include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
+#include "mgmt/session_end_reason.hpp"
 #include "mgmt/shared_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -86,6 +87,9 @@ void AgentSession::end_session(const protocol::Close& close) {
         return;
     }
     registered_ = false;
+    if (const auto why = session_end_reason(close.reason, !migrate_reason_.empty())) {
+        state_->metrics.count_session_end(*why);
+    }
     state_->registry.remove(machine_.host_id(), this);
     state_->metrics.agents_connected.fetch_sub(1);
     state_->metrics.pushes_unacked.fetch_sub(static_cast<std::int64_t>(machine_.pending_acks()));

@@ -54,6 +54,9 @@ asio::awaitable<void> AgentSession::look_up(protocol::LookupHost request) {
                       util::peer_text(request.reported_zone),
                       read.host->zone);
     }
+    if (read.host && read.host->connected_to && *read.host->connected_to != state_->options.name) {
+        previous_server_ = *read.host->connected_to;
+    }
     auto lookup = host_lookup_from(read);
     feed([&lookup, this](protocol::ServerMachine& m) {
         return m.on_lookup(std::move(lookup), state_->seqs, protocol::Clock::now());

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace agentlb::mgmt {
 
 void Histogram::observe(double seconds) {
@@ -18,18 +20,22 @@ void Histogram::observe(double seconds) {
     sum_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6));
 }
 
-void Histogram::render(std::string& out, std::string_view name) const {
+void Histogram::render(std::string& out, std::string_view name, std::string_view labels) const {
+    const std::string before_le = labels.empty() ? std::string() : std::string(labels) + ",";
+    const std::string own = labels.empty() ? std::string() : "{" + std::string(labels) + "}";
     // Buckets are stored individually and summed here, so the rendered
-    // counts are cumulative as Prometheus requires.
+    // counts are cumulative as Prometheus requires. The count is read first:
+    // an observation landing meanwhile must not make +Inf smaller than a bucket.
+    const auto total = count_.load();
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < kBounds.size(); ++i) {
         cumulative += buckets_[i].load();
-        out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[i], cumulative);
+        out += fmt::format(
+            "{}_bucket{{{}le=\"{}\"}} {}\n", name, before_le, kBounds[i], std::min(cumulative, total));
     }
-    const auto total = count_.load();
-    out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, total);
-    out += fmt::format("{}_sum {}\n", name, static_cast<double>(sum_micros_.load()) / 1e6);
-    out += fmt::format("{}_count {}\n", name, total);
+    out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, before_le, total);
+    out += fmt::format("{}_sum{} {}\n", name, own, static_cast<double>(sum_micros_.load()) / 1e6);
+    out += fmt::format("{}_count{} {}\n", name, own, total);
 }
 
 void Metrics::count_handshake(std::string_view result, HandshakeKind kind) {
@@ -207,7 +213,33 @@ std::string Metrics::render() const {
     render_hooks(out);
     render_certificates(out);
     render_admission(out);
+    render_sessions(out);
     return out;
+}
+
+void Metrics::render_sessions(std::string& out) const {
+    out +=
+        "# HELP agentlb_handshake_duration_seconds Agent TLS handshakes that succeeded, from accept to "
+        "finished, by kind (full, or resumed from a session ticket).\n";
+    out += "# TYPE agentlb_handshake_duration_seconds histogram\n";
+    for (std::size_t i = 0; i < kHandshakeKindTexts.size(); ++i) {
+        handshake_duration[i].render(
+            out, "agentlb_handshake_duration_seconds", fmt::format("kind=\"{}\"", kHandshakeKindTexts[i]));
+    }
+    out +=
+        "# HELP agentlb_sessions_ended_total Welcomed agent sessions that ended on this server, by why "
+        "(see docs/OPERATIONS.md).\n";
+    out += "# TYPE agentlb_sessions_ended_total counter\n";
+    for (std::size_t i = 0; i < kSessionEndReasonTexts.size(); ++i) {
+        out += fmt::format("agentlb_sessions_ended_total{{reason=\"{}\"}} {}\n",
+                           kSessionEndReasonTexts[i],
+                           sessions_ended_[i].load());
+    }
+    out +=
+        "# HELP agentlb_failovers_observed_total Agents that arrived here while their connection record "
+        "named another server that was down, or was judged down within 8 heartbeat intervals.\n";
+    out += "# TYPE agentlb_failovers_observed_total counter\n";
+    out += fmt::format("agentlb_failovers_observed_total {}\n", failovers_observed.load());
 }
 
 void Metrics::render_admission(std::string& out) const {

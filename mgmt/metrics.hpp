@@ -6,6 +6,8 @@
 // counters, a mutex only for the labelled ones (handshake and enrollment
 // results), which change once per connection.
 
+#include "mgmt/session_end_reason.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -23,8 +25,9 @@ public:
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0};
 
     void observe(double seconds);
-    // Appends the _bucket, _sum and _count lines for `name`.
-    void render(std::string& out, std::string_view name) const;
+    // Appends the _bucket, _sum and _count lines for `name`; `labels`
+    // (`kind="full"`, already escaped) go before `le` on every line.
+    void render(std::string& out, std::string_view name, std::string_view labels = {}) const;
     std::uint64_t count() const { return count_.load(); }
 
 private:
@@ -110,6 +113,23 @@ public:
     std::atomic<std::uint64_t> handshakes_pushed_back{0};
     std::atomic<std::int64_t> handshakes_inflight{0};
 
+    // TLS handshakes that succeeded, accept to finished, by kind
+    // (kHandshakeKindTexts' order).
+    std::array<Histogram, kHandshakeKindTexts.size()> handshake_duration;
+    void observe_handshake(HandshakeKind kind, double seconds) {
+        handshake_duration[static_cast<std::size_t>(kind)].observe(seconds);
+    }
+    // Agents arriving here whose connection record named another server
+    // that turned out to be down (FailoverWatch).
+    std::atomic<std::uint64_t> failovers_observed{0};
+
+    void count_session_end(SessionEndReason reason) {
+        sessions_ended_[static_cast<std::size_t>(reason)].fetch_add(1);
+    }
+    std::uint64_t sessions_ended(SessionEndReason reason) const {
+        return sessions_ended_[static_cast<std::size_t>(reason)].load();
+    }
+
     void count_renewal(RenewalKind kind, RenewalResult result) {
         renewals_[static_cast<std::size_t>(kind)][static_cast<std::size_t>(result)].fetch_add(1);
     }
@@ -141,11 +161,13 @@ private:
     void render_hooks(std::string& out) const;
     void render_certificates(std::string& out) const;
     void render_admission(std::string& out) const;
+    void render_sessions(std::string& out) const;
 
     std::array<std::array<std::atomic<std::uint64_t>, kRenewalResultTexts.size()>, kRenewalKindTexts.size()>
         renewals_{};
 
     std::array<std::atomic<std::uint64_t>, kMigrationReasonTexts.size()> migrations_{};
+    std::array<std::atomic<std::uint64_t>, kSessionEndReasonTexts.size()> sessions_ended_{};
     mutable std::mutex mutex_;
     // By result, then by kind (kHandshakeKindTexts' order).
     std::map<std::string, std::array<std::uint64_t, kHandshakeKindTexts.size()>, std::less<>> handshakes_;

@@ -19,6 +19,7 @@
 #include "mgmt/enroll_rate_limit.hpp"
 #include "mgmt/event_log.hpp"
 #include "mgmt/hook_runner.hpp"
+#include "mgmt/failover_watch.hpp"
 #include "mgmt/metrics.hpp"
 #include "mgmt/options.hpp"
 #include "mgmt/store_health.hpp"
@@ -81,6 +82,8 @@ public:
     StoreHealth store_health;
     // The cluster's agents per zone and server, while this server exports them.
     ZoneMetrics zone_metrics;
+    // Arrivals from another server, until it is known whether that server died.
+    FailoverWatch failovers;
     // The sessions' set_connected / clear_connected_if, group-committed on the
     // store thread (nothing is written once `stopping`; a clear is dropped
     // while the host has a session here again).

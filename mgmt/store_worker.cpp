@@ -1,5 +1,7 @@
 #include "mgmt/store_worker.hpp"
 
+#include "mgmt/timed_store.hpp"
+
 #include <stdexcept>
 
 namespace agentlb::mgmt {
@@ -15,10 +17,11 @@ void StoreWorker::open(std::function<std::unique_ptr<store::Store>()> opener) {
     auto future = promise.get_future();
     post_job([this, &opener, &promise](store::Store*) {
         try {
-            store_ = opener();
-            if (!store_) {
+            auto opened = opener();
+            if (!opened) {
                 throw std::runtime_error("the store could not be opened");
             }
+            store_ = std::make_unique<store::TimedStore>(std::move(opened), timings_);
             promise.set_value();
         } catch (...) {
             promise.set_exception(std::current_exception());

@@ -9,6 +9,7 @@
 
 #include "common/store/store.hpp"
 #include "mgmt/awaitable.hpp"
+#include "mgmt/store_timings.hpp"
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -45,6 +46,9 @@ public:
     void stop();
 
     std::size_t queue_depth() const;
+
+    // Every call of the store this worker opened, timed (TimedStore).
+    const StoreTimings& timings() const { return timings_; }
 
     // Blocking call for start-up and shutdown code (never from an I/O thread).
     template <class F>
@@ -141,6 +145,7 @@ private:
     std::deque<std::unique_ptr<Job>> queue_;
     bool stopping_ = false;
     bool finished_ = false;
+    StoreTimings timings_;  // before store_, which counts into it
     std::unique_ptr<store::Store> store_;
     std::thread thread_;
 };

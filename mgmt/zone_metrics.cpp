@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
+#include <set>
 #include <utility>
 
 namespace agentlb::mgmt {
@@ -37,6 +40,49 @@ std::string render_zone_series(const std::map<std::string, ZoneBalance, std::les
         out += fmt::format(
             "agentlb_zone_imbalance{{zone=\"{}\"}} {}\n", escape_label_value(zone), balance.imbalance);
     }
+    return out;
+}
+
+std::string render_cluster_series(const std::vector<store::ServerRecord>& servers,
+                                  const std::vector<store::ConnectedCount>& counts,
+                                  std::size_t hosts_registered) {
+    std::array<std::size_t, kServerStateTexts.size()> by_state{};
+    std::set<std::string, std::less<>> down;
+    for (const auto& server : servers) {
+        const auto known = std::find(kServerStateTexts.begin(), kServerStateTexts.end(), server.state);
+        // An unknown state counts as down (the last one).
+        const auto index = known == kServerStateTexts.end()
+                               ? by_state.size() - 1
+                               : static_cast<std::size_t>(known - kServerStateTexts.begin());
+        ++by_state[index];
+        if (kServerStateTexts[index] == store::kServerDown) {
+            down.insert(server.name);
+        }
+    }
+    std::int64_t connected = 0;
+    for (const auto& count : counts) {
+        if (!down.contains(count.server)) {
+            connected += count.hosts;
+        }
+    }
+    std::string out;
+    out +=
+        "# HELP agentlb_cluster_servers Management servers by state in the store (up, preparing, "
+        "maintenance, down). Shown by one server only, as agentlb_zone_agents.\n";
+    out += "# TYPE agentlb_cluster_servers gauge\n";
+    for (std::size_t i = 0; i < kServerStateTexts.size(); ++i) {
+        out += fmt::format("agentlb_cluster_servers{{state=\"{}\"}} {}\n", kServerStateTexts[i], by_state[i]);
+    }
+    out +=
+        "# HELP agentlb_hosts_registered Hosts registered in the store. Shown by one server only, as "
+        "agentlb_zone_agents.\n";
+    out += "# TYPE agentlb_hosts_registered gauge\n";
+    out += fmt::format("agentlb_hosts_registered {}\n", hosts_registered);
+    out +=
+        "# HELP agentlb_hosts_connected Hosts whose connection record names a server that is not down. "
+        "Shown by one server only, as agentlb_zone_agents.\n";
+    out += "# TYPE agentlb_hosts_connected gauge\n";
+    out += fmt::format("agentlb_hosts_connected {}\n", connected);
     return out;
 }
 
@@ -78,11 +124,14 @@ void refresh_zone_metrics(store::Store& store,
     const auto snapshot = state.snapshot();
     std::vector<std::string> zones;
     zones.reserve(snapshot->host_ids_by_zone.size());
+    std::size_t hosts = 0;
     for (const auto& [zone, ids] : snapshot->host_ids_by_zone) {
         zones.push_back(zone);
+        hosts += ids.size();
     }
     const auto usable = usable_servers(servers, snapshot->settings.hosts);
-    state.zone_metrics.set(render_zone_series(zone_balances(counts, zones, usable)),
+    state.zone_metrics.set(render_zone_series(zone_balances(counts, zones, usable)) +
+                               render_cluster_series(servers, counts, hosts),
                            ZoneMetrics::Clock::now());
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 
-// agentlb_zone_agents{zone,server} and agentlb_zone_imbalance{zone} on
-// /metrics: the whole cluster's agents per server per zone, from the store's
+// agentlb_zone_agents{zone,server} and agentlb_zone_imbalance{zone} (and
+// the cluster series below) on /metrics: the whole cluster's agents per server per zone, from the store's
 // connection records. Only the exporter (zone_metrics_exporter: the
 // lowest-named server up in this server's view) reads and shows them, so a
 // sum over every server's /metrics counts each agent once; the others show
@@ -30,6 +30,14 @@ inline constexpr std::chrono::seconds kZoneMetricsStaleAfter{5};
 
 // The series' text for `balances` ("" when there is no zone).
 std::string render_zone_series(const std::map<std::string, ZoneBalance, std::less<>>& balances);
+
+// agentlb_cluster_servers{state}, agentlb_hosts_registered and
+// agentlb_hosts_connected, shown by the exporter with the zone series:
+// servers by state (kServerStateTexts; an unknown state counts as down),
+// the hosts in the store, and those whose record names a server not down.
+std::string render_cluster_series(const std::vector<store::ServerRecord>& servers,
+                                  const std::vector<store::ConnectedCount>& counts,
+                                  std::size_t hosts_registered);
 
 class ZoneMetrics {
 public:

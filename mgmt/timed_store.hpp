@@ -1,0 +1,131 @@
+#pragma once
+
+// A Store that times every call of the store it wraps into StoreTimings
+// (StoreWorker wraps the store it opens, so every call the server makes is
+// counted where it runs, on the store thread).
+
+#include "common/store/store.hpp"
+#include "mgmt/store_timings.hpp"
+
+#include <chrono>
+#include <memory>
+#include <type_traits>
+
+// In agentlb::store, where the interface's types are named.
+namespace agentlb::store {
+
+class TimedStore final : public Store {
+public:
+    TimedStore(std::unique_ptr<Store> inner, mgmt::StoreTimings& timings);
+
+    std::optional<std::string> get_config(std::string_view key) override;
+    std::map<std::string, std::string> list_config() override;
+    Result<std::optional<std::string>> set_config(std::string_view key, std::string_view value) override;
+    lb::ScopedConfig scoped_config() override;
+    Result<std::optional<std::string>> set_scoped_config(const lb::ConfigScope& scope,
+                                                         std::string_view key,
+                                                         std::string_view value) override;
+    Result<std::optional<std::string>> unset_scoped_config(const lb::ConfigScope& scope,
+                                                           std::string_view key) override;
+    std::int64_t generation() override;
+    std::optional<std::string> quick_check() override;
+    void reading_together(const std::function<void()>& reads) override;
+    std::vector<HostRecord> list_hosts() override;
+    std::optional<HostRecord> find_host(std::string_view name) override;
+    std::optional<HostRecord> find_host_by_id(std::int64_t id) override;
+    std::vector<std::int64_t> host_ids_in_zone(std::string_view zone) override;
+    Result<HostRecord> move_host(std::string_view name, const lb::ConfigScope& place) override;
+    Result<std::vector<std::string>> remove_host(std::string_view name) override;
+    void set_connected(std::int64_t host_id, std::string_view server, std::int64_t now) override;
+    std::optional<std::string> claim_if_unconnected(std::int64_t host_id,
+                                                    std::string_view server,
+                                                    std::int64_t now) override;
+    std::vector<Supersession> take_superseded(std::string_view server) override;
+    bool clear_connected_if(std::int64_t host_id, std::string_view server) override;
+    std::vector<bool> apply_connection_changes(std::string_view server,
+                                               const std::vector<ConnectionChange>& changes,
+                                               std::int64_t now) override;
+    void clear_connected_for_server(std::string_view server) override;
+    void touch_hosts(const std::vector<std::int64_t>& host_ids, std::int64_t now) override;
+    std::vector<ConnectedCount> connected_counts() override;
+    void create_token(const TokenSpec& token) override;
+    Result<Enrollment> redeem_token(const RedeemRequest& request, const IssueFn& issue) override;
+    void record_certificate(std::int64_t host_id, const IssuedCertificate& certificate) override;
+    std::vector<std::string> revoked_serials() override;
+    std::vector<CertificateRecord> certificates_of(std::string_view host_name) override;
+    bool is_revoked(std::string_view serial) override;
+    void record_server_certificate(std::string_view server, const IssuedCertificate& certificate) override;
+    std::vector<CertificateRecord> list_certificates(const CertificateFilter& filter) override;
+    Result<CertificateRecord> revoke_certificate(std::string_view serial, std::int64_t now) override;
+    std::int64_t count_certificates(std::string_view kind,
+                                    std::int64_t expiring_before,
+                                    std::int64_t now) override;
+    void put_ca_certificate(std::string_view pem, std::string_view fingerprint) override;
+    std::optional<std::pair<std::string, std::string>> ca_certificate() override;
+    void put_ca_with_chain(std::string_view pem,
+                           std::string_view fingerprint,
+                           std::string_view chain_pem) override;
+    std::string ca_chain() override;
+    std::vector<TrustedCa> trusted_cas() override;
+    Result<TrustedCa> begin_ca_rotation(const CaRotation& rotation) override;
+    Result<TrustedCa> finish_ca_rotation(std::int64_t now) override;
+    Result<std::int64_t> request_reissue(std::int64_t rate, std::int64_t now) override;
+    std::vector<ReissueRequest> reissue_requests_after(std::int64_t id) override;
+    std::int64_t last_reissue_id() override;
+    void register_server(std::string_view name, std::string_view address, std::int64_t now) override;
+    Rejoin rejoin_server(std::string_view name,
+                         std::string_view address,
+                         std::int64_t started_at,
+                         std::int64_t now,
+                         const std::vector<std::int64_t>& held_hosts) override;
+    bool mark_server_down(std::string_view name, std::int64_t judged_heartbeat) override;
+    void heartbeat_server(std::string_view name, std::int64_t now, std::int64_t agents) override;
+    void set_server_state(std::string_view name, std::string_view state) override;
+    bool compare_and_set_server_state(std::string_view name,
+                                      std::string_view expected,
+                                      std::string_view next) override;
+    std::vector<ServerRecord> list_servers() override;
+    Result<MaintenanceChange> begin_maintenance(std::string_view name,
+                                                std::int64_t now,
+                                                std::int64_t stale_after) override;
+    Result<MaintenanceChange> end_maintenance(std::string_view name) override;
+    Result<std::int64_t> request_rebalance(std::optional<std::string_view> target, std::int64_t now) override;
+    std::vector<RebalanceRequest> rebalance_requests_after(std::int64_t id) override;
+    std::int64_t last_rebalance_id() override;
+    std::vector<TicketKeyRecord> ensure_ticket_keys(std::int64_t now,
+                                                    std::int64_t rotation_seconds,
+                                                    const TicketKeyMaker& maker) override;
+    std::vector<TicketKeyRecord> ticket_keys() override;
+    StoreContents export_contents() override;
+    Status import_contents(const StoreContents& contents) override;
+
+private:
+    template <class F>
+    auto timed(std::string_view operation, F&& call) -> decltype(call()) {
+        const auto start = std::chrono::steady_clock::now();
+        auto seconds = [start] {
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        };
+        try {
+            if constexpr (std::is_void_v<decltype(call())>) {
+                call();
+                timings_.observe(operation, seconds(), false);
+            } else {
+                auto result = call();
+                timings_.observe(operation, seconds(), false);
+                return result;
+            }
+        } catch (const StoreError&) {
+            timings_.observe(operation, seconds(), true);
+            throw;
+        } catch (...) {
+            timings_.observe(operation, seconds(), false);
+            throw;
+        }
+    }
+
+    std::unique_ptr<Store> inner_;
+    mgmt::StoreTimings& timings_;
+};
+
+}  // namespace agentlb::store
