@@ -8,6 +8,7 @@ AGENTLB_BUILD_DEPS=(
     nlohmann-json3-dev libspdlog-dev catch2
     procps iproute2 curl dpkg-dev
     libpq-dev postgresql-15 postgresql-client-15
+    haproxy
 )
 
 agentlb_install_deps() {
