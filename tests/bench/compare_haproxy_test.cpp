@@ -87,7 +87,7 @@ void check_run(const json& s) {
 
 TEST_CASE("compare_haproxy.sh reports every figure through HAProxy and through agentlb's lists") {
     TempDir dir;
-    const auto result = run_command({"bash",
+    const auto result = run_command({"/bin/bash",
                                      AGENTLB_COMPARE_SCRIPT,
                                      "--agents",
                                      std::to_string(kAgents),
