@@ -12,11 +12,13 @@
 #     --bin-dir DIR         where agentlb-bench and agentlb-mgmt are (default build/bin)
 #     --work-dir DIR        bench work folder, reused across runs (default /dev/shm/agentlb-compare)
 #     --steady-seconds S    steady state measured before the kill (default 20)
-#     --return-seconds S    how long the killed server is back before the spread is read (default 40)
+#     --return-seconds S    how long the killed server is back before the spread is read (default 90)
 #     --timeout S           hard limit of each run (default 300)
-#     --runs LIST           comma-separated, in order: haproxy, agentlb (rebalancer off, the
-#                           default), agentlb-rebalance (agentlb.rebalance.behaviour=aggressive)
-#                           (default: all three)
+#     --runs LIST           comma-separated, in order (default: all four):
+#                             haproxy            through HAProxy; agentlb's rebalancer off
+#                             agentlb            agentlb's lists, roundrobin, rebalancer off (defaults)
+#                             agentlb-rebalance  roundrobin, agentlb.rebalance.behaviour=aggressive
+#                             agentlb-hash       the hash algorithm, rebalancer aggressive
 #
 # stdout: one JSON line per run (agentlb-bench's, "mode" says which); stderr:
 # each run's table. Exit 77 when HAProxy is missing and cannot be installed.
@@ -27,9 +29,9 @@ agents=300
 bin_dir="$root/build/bin"
 work_dir=/dev/shm/agentlb-compare
 steady_seconds=20
-return_seconds=40
+return_seconds=90
 timeout=300
-runs=haproxy,agentlb,agentlb-rebalance
+runs=haproxy,agentlb,agentlb-rebalance,agentlb-hash
 
 die() {
     printf 'compare_haproxy: %s\n' "$*" >&2
@@ -53,7 +55,7 @@ while (($# > 0)); do
         shift 2
         ;;
     -h | --help)
-        sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -106,6 +108,9 @@ for run in "${run_list[@]}"; do
     agentlb-rebalance)
         "$bench" "${common[@]}" --set agentlb.rebalance.behaviour=aggressive kill-return
         ;;
-    *) die "unknown run '$run' (haproxy, agentlb, agentlb-rebalance)" ;;
+    agentlb-hash)
+        "$bench" "${common[@]}" --algorithm hash --set agentlb.rebalance.behaviour=aggressive kill-return
+        ;;
+    *) die "unknown run '$run' (haproxy, agentlb, agentlb-rebalance, agentlb-hash)" ;;
     esac
 done

@@ -63,6 +63,12 @@ void check_run(const json& s) {
     CHECK(s.at("connected_after_failure").get<int>() == kAgents);
     check_distribution(s.at("reconnect_s"));
     CHECK(s.at("all_reconnected_s") == s.at("reconnect_s").at("max"));
+    // Every agent that came back took at least one attempt, and so did each failure (counted by reason).
+    std::size_t failed = 0;
+    for (const auto& [reason, count] : s.at("reconnect_failures").items()) {
+        failed += count.get<std::size_t>();
+    }
+    CHECK(s.at("reconnect_attempts").get<std::size_t>() >= s.at("reconnected").get<std::size_t>() + failed);
 
     const auto& after_failure = s.at("per_server_after_failure");
     CHECK(sum(after_failure) == kAgents);
@@ -102,7 +108,7 @@ TEST_CASE("compare_haproxy.sh reports every figure through HAProxy and through a
                                      "--timeout",
                                      "90",
                                      "--runs",
-                                     "haproxy,agentlb-rebalance"},
+                                     "haproxy,agentlb-hash"},
                                     std::chrono::seconds(240));
     if (result.exit_code == kNoHaproxy) {
         std::cout << "AGENTLB_TEST_SKIPPED: HAProxy cannot be installed here: " << result.err << '\n';
@@ -126,7 +132,9 @@ TEST_CASE("compare_haproxy.sh reports every figure through HAProxy and through a
     CHECK(runs[0].at("mode") == "haproxy");
     CHECK(runs[0].at("through").get<std::string>().rfind("127.0.0.1:", 0) == 0);
     CHECK(runs[0].at("settings").at("agentlb.rebalance.behaviour") == "off");
+    CHECK(runs[0].at("algorithm") == "roundrobin");
     CHECK(runs[1].at("mode") == "agentlb");
     CHECK(runs[1].at("through") == "agentlb lists");
     CHECK(runs[1].at("settings").at("agentlb.rebalance.behaviour") == "aggressive");
+    CHECK(runs[1].at("algorithm") == "hash");
 }

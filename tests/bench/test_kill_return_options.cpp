@@ -76,6 +76,18 @@ TEST_CASE("kill-return options: refused beside another kill, on one server, and 
     CHECK(zero.error().find("--return-seconds 0 is outside 1..3600") != std::string::npos);
 }
 
+TEST_CASE("bench options: --algorithm takes roundrobin or hash, never with storm") {
+    auto hash = parse({"--algorithm", "hash", "kill-return"});
+    REQUIRE(hash);
+    CHECK(hash->options.algorithm == "hash");
+    auto unknown = parse({"--algorithm", "static", "kill-return"});
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error() == "--algorithm static: roundrobin or hash, and not with storm");
+    auto storm = parse({"--algorithm", "hash", "storm"});
+    REQUIRE_FALSE(storm);
+    CHECK(storm.error() == "--algorithm hash: roundrobin or hash, and not with storm");
+}
+
 TEST_CASE("haproxy config: TCP passthrough on loopback, leastconn, a /healthz check per server") {
     HaproxySettings settings;
     settings.listen_port = 21000;

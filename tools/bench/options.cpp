@@ -92,6 +92,8 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("propagate-timeout", po::value<int>()->default_value(30), "seconds to wait for every ack")
         ("failover-timeout", po::value<int>()->default_value(60),
             "seconds to wait for every reconnection (failover and storm)")
+        ("algorithm", po::value<std::string>(), "the servers' indirect.agent.lb.algorithm: roundrobin (default) "
+                                                "or hash (storm always runs static)")
         ("haproxy", po::value<std::string>(), "kill-return: put this HAProxy binary in front of the servers "
                                               "(TCP passthrough, leastconn, health checks) and give the agents "
                                               "its one address as their only server")
@@ -181,6 +183,12 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     }
     if (storm) {
         o.algorithm = "static";
+    }
+    if (vm.count("algorithm") != 0U) {
+        o.algorithm = vm["algorithm"].as<std::string>();
+        if (storm || (o.algorithm != "roundrobin" && o.algorithm != "hash")) {
+            return fail("--algorithm " + o.algorithm + ": roundrobin or hash, and not with storm");
+        }
     }
     if ((failover || kill_return) && o.servers < 2) {
         return fail(fmt::format("{} needs --servers 2 or more (3 by default)",

@@ -9,6 +9,7 @@
 // server it reached.
 
 #include "tools/bench/fleet.hpp"
+#include "tools/bench/phase_figures.hpp"
 #include "tools/bench/proc_stats.hpp"
 #include "tools/bench/report.hpp"
 #include "tools/bench/scenario_support.hpp"
@@ -131,6 +132,11 @@ Status run_kill_return(RunContext& run) {
     const auto reconnect = distribution(back_s);
     const std::size_t connected_after_failure = sum_of(*replies, "connected");
     const auto after_failure = server_counts(run);
+    std::vector<json> tries;
+    for (const auto& reply : *replies) {
+        tries.push_back(reply.at("reconnections"));
+    }
+    const PhaseFigures attempts = merge_phase(tries, run.servers().size());
 
     // 3. Restart it (same name, ports and state) and watch the spread.
     auto restarted = MgmtProcess::start(spec, std::chrono::seconds(60));
@@ -164,6 +170,7 @@ Status run_kill_return(RunContext& run) {
 
     json summary = common_summary(run, "kill-return");
     summary["mode"] = mode;
+    summary["algorithm"] = o.algorithm;
     summary["through"] = run.proxy() != nullptr ? run.proxy()->address() : "agentlb lists";
     summary["load_before"] = load_before;
     json settings = json::object();
@@ -181,6 +188,8 @@ Status run_kill_return(RunContext& run) {
     summary["reconnect_s"] = to_json(reconnect);
     summary["all_reconnected_s"] = reconnect.max;
     summary["connected_after_failure"] = connected_after_failure;
+    summary["reconnect_attempts"] = attempts.attempts;
+    summary["reconnect_failures"] = failures_json(attempts.failures);
     summary["no_agent_lost"] = reconnected == lost && connected_after_failure == o.agents;
     summary["per_server_after_failure"] = per_server_json(run, after_failure);
     summary["imbalance_after_failure"] = imbalance(after_failure, victim);
@@ -202,6 +211,8 @@ Status run_kill_return(RunContext& run) {
           {"sessions lost / reconnected", fmt::format("{} / {}", lost, reconnected)},
           {"reconnect p50 / p99", fmt::format("{:.3f} / {:.3f} s", reconnect.p50, reconnect.p99)},
           {"all connected again after", fixed(reconnect.max, 3) + " s"},
+          {"reconnection attempts (failures)",
+           fmt::format("{} ({})", attempts.attempts, failures_text(attempts.failures))},
           {"per server after the failure",
            per_server_text(run, after_failure) + " (max/mean " + fixed(imbalance(after_failure, victim), 2) +
                ")"},
