@@ -11,6 +11,7 @@ AGENTLB_BUILD_DEPS=(
     help2man man-db groff-base bash-completion
     chromium python3
     prometheus
+    haproxy
 )
 
 agentlb_install_deps() {

@@ -50,7 +50,7 @@ Status run_all(RunContext& run) {
         }
     }
     const bool needs_servers = wants(o, "connect") || wants(o, "propagate") || wants(o, "steady") ||
-                               wants(o, "failover") || wants(o, "storm");
+                               wants(o, "failover") || wants(o, "storm") || wants(o, "kill-return");
     if (!needs_servers) {
         return success();
     }
@@ -79,6 +79,11 @@ Status run_all(RunContext& run) {
     }
     if (wants(o, "storm")) {
         if (auto status = run_storm(run); !status) {
+            return status;
+        }
+    }
+    if (wants(o, "kill-return")) {
+        if (auto status = run_kill_return(run); !status) {
             return status;
         }
     }

@@ -31,7 +31,11 @@ constexpr const char* kUsage =
     "  storm      every agent on server A of 2 with the list [A, B]; SIGKILL A: time until all are\n"
     "             on B against what B's measured handshake rates need, timeouts, push-backs,\n"
     "             resumed share (not with failover)\n"
-    "propagate, steady, failover and storm connect the agents first.\n"
+    "  kill-return  ping round trip in steady state; SIGKILL the server holding the most agents:\n"
+    "             time until all are connected again and the spread; restart it: the spread\n"
+    "             after --return-seconds (with --haproxy, through HAProxy instead of agentlb's\n"
+    "             lists; not with failover or storm)\n"
+    "propagate, steady, failover, storm and kill-return connect the agents first.\n"
     "\n"
     "Each scenario prints one JSON line on stdout and a table on stderr. The run\n"
     "starts its own agentlb-mgmt processes on 127.0.0.1 and stops them at the end;\n"
@@ -88,6 +92,13 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("propagate-timeout", po::value<int>()->default_value(30), "seconds to wait for every ack")
         ("failover-timeout", po::value<int>()->default_value(60),
             "seconds to wait for every reconnection (failover and storm)")
+        ("algorithm", po::value<std::string>(), "the servers' indirect.agent.lb.algorithm: roundrobin (default) "
+                                                "or hash (storm always runs static)")
+        ("haproxy", po::value<std::string>(), "kill-return: put this HAProxy binary in front of the servers "
+                                              "(TCP passthrough, leastconn, health checks) and give the agents "
+                                              "its one address as their only server")
+        ("return-seconds", po::value<int>()->default_value(30),
+            "kill-return: seconds the killed server is back before the spread is read")
         ("timeout", po::value<int>()->default_value(900), "hard limit for the whole run, seconds");
     po::options_description hidden("Hidden");
     hidden.add_options()
@@ -139,8 +150,19 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     }
     const bool failover = std::find(named.begin(), named.end(), "failover") != named.end();
     const bool storm = std::find(named.begin(), named.end(), "storm") != named.end();
+    const bool kill_return = std::find(named.begin(), named.end(), "kill-return") != named.end();
     if (failover && storm) {
         return fail("failover and storm each kill a server: run them separately");
+    }
+    if (kill_return && (failover || storm)) {
+        return fail(fmt::format("kill-return and {} each kill a server: run them separately",
+                                failover ? "failover" : "storm"));
+    }
+    if (vm.count("haproxy") != 0U) {
+        o.haproxy = vm["haproxy"].as<std::string>();
+        if (!kill_return || o.haproxy.empty()) {
+            return fail("--haproxy BINARY goes with the kill-return scenario only");
+        }
     }
 
     auto agents = positive<std::size_t>(vm, "agents", 1, 1000000);
@@ -148,7 +170,10 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         return fail(agents.error());
     }
     o.agents = *agents;
-    o.servers = vm.count("servers") != 0U ? vm["servers"].as<int>() : (failover ? 3 : storm ? 2 : 1);
+    o.servers = vm.count("servers") != 0U ? vm["servers"].as<int>()
+                                          : (failover || kill_return ? 3
+                                             : storm                 ? 2
+                                                                     : 1);
     if (o.servers < 1 || o.servers > 32) {
         return fail(fmt::format("--servers {} is outside 1..32", o.servers));
     }
@@ -159,8 +184,15 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     if (storm) {
         o.algorithm = "static";
     }
-    if (failover && o.servers < 2) {
-        return fail("failover needs --servers 2 or more (3 by default)");
+    if (vm.count("algorithm") != 0U) {
+        o.algorithm = vm["algorithm"].as<std::string>();
+        if (storm || (o.algorithm != "roundrobin" && o.algorithm != "hash")) {
+            return fail("--algorithm " + o.algorithm + ": roundrobin or hash, and not with storm");
+        }
+    }
+    if ((failover || kill_return) && o.servers < 2) {
+        return fail(fmt::format("{} needs --servers 2 or more (3 by default)",
+                                failover ? "failover" : "kill-return"));
     }
     o.work_dir = vm["work-dir"].as<std::string>();
     if (o.work_dir.empty()) {
@@ -200,6 +232,7 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     auto propagate = positive<int>(vm, "propagate-timeout", 1, 3600);
     auto connect_timeout = positive<int>(vm, "connect-timeout", 0, 86400);
     auto failover_timeout = positive<int>(vm, "failover-timeout", 1, 3600);
+    auto return_seconds = positive<int>(vm, "return-seconds", 1, 3600);
     for (const Status& s : {Status(threads ? success() : fail(threads.error())),
                             Status(inflight ? success() : fail(inflight.error())),
                             Status(per_worker ? success() : fail(per_worker.error())),
@@ -209,7 +242,8 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
                             Status(timeout ? success() : fail(timeout.error())),
                             Status(propagate ? success() : fail(propagate.error())),
                             Status(connect_timeout ? success() : fail(connect_timeout.error())),
-                            Status(failover_timeout ? success() : fail(failover_timeout.error()))}) {
+                            Status(failover_timeout ? success() : fail(failover_timeout.error())),
+                            Status(return_seconds ? success() : fail(return_seconds.error()))}) {
         if (!s) {
             return fail(s.error());
         }
@@ -224,6 +258,7 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     o.propagate_timeout_seconds = *propagate;
     o.connect_timeout_seconds = *connect_timeout;
     o.failover_timeout_seconds = *failover_timeout;
+    o.return_seconds = *return_seconds;
     o.rate = vm["rate"].as<double>();
     if (o.rate < 0) {
         return fail("--rate must not be negative (0 = no limit)");

@@ -14,7 +14,7 @@ namespace agentlb::bench {
 // In the order they run, whatever order the command line names them.
 inline const std::vector<std::string>& scenario_names() {
     static const std::vector<std::string> names{
-        "ceiling", "floor", "connect", "propagate", "steady", "failover", "storm"};
+        "ceiling", "floor", "connect", "propagate", "steady", "failover", "storm", "kill-return"};
     return names;
 }
 
@@ -45,6 +45,11 @@ struct BenchOptions {
     int connect_timeout_seconds = 0;  // 0 = 60 + N/100
     int propagate_timeout_seconds = 30;
     int failover_timeout_seconds = 60;
+    // kill-return: HAProxy binary to put in front of the servers (empty: the
+    // agents hold agentlb's own lists), and how long the killed server is
+    // back before the spread is read.
+    std::string haproxy;
+    int return_seconds = 30;
 };
 
 struct ParsedBench {

@@ -176,6 +176,16 @@ Status RunContext::start_servers() {
         addresses.push_back("127.0.0.1:" + std::to_string(spec.port));
         specs.push_back(std::move(spec));
     }
+    // Through HAProxy the agents are told only its address.
+    std::uint16_t proxy_port = 0;
+    if (!options_.haproxy.empty()) {
+        auto free = find_free_port(next_port);
+        if (!free) {
+            return fail(free.error());
+        }
+        proxy_port = *free;
+        addresses = {"127.0.0.1:" + std::to_string(proxy_port)};
+    }
     // The servers read these at start; interval 0 so that propagate has a value to change.
     for (const auto& [key, value] :
          std::vector<std::pair<std::string_view, std::string>>{{lb::kHostKey, lb::join_host_list(addresses)},
@@ -199,6 +209,21 @@ Status RunContext::start_servers() {
             return fail(process.error());
         }
         servers_.push_back(std::move(process).value());
+    }
+    if (proxy_port != 0) {
+        HaproxySettings proxy{proxy_port, {}, options_.agents + 100};
+        for (const auto& server : servers_) {
+            proxy.servers.push_back({server->spec().name, server->spec().port, server->spec().admin_port});
+        }
+        auto started = HaproxyProcess::start(options_.haproxy,
+                                             proxy,
+                                             work_ / "haproxy.cfg",
+                                             work_ / "logs" / "haproxy.log",
+                                             std::chrono::seconds(30));
+        if (!started) {
+            return fail(started.error());
+        }
+        proxy_ = std::move(started).value();
     }
     return success();
 }
@@ -229,6 +254,9 @@ Status RunContext::start_workers() {
     json servers = json::array();
     for (const auto& server : servers_) {
         servers.push_back({{"name", server->spec().name}, {"address", server->address()}});
+    }
+    if (proxy_) {
+        servers = json::array({json{{"name", "haproxy"}, {"address", proxy_->address()}}});
     }
     std::vector<std::int64_t> ids;
     try {

@@ -10,6 +10,7 @@
 #include "common/util/result.hpp"
 #include "tools/bench/control_channel.hpp"
 #include "tools/bench/crypto_ceiling.hpp"
+#include "tools/bench/haproxy_front.hpp"
 #include "tools/bench/identities.hpp"
 #include "tools/bench/mgmt_process.hpp"
 #include "tools/bench/options.hpp"
@@ -63,7 +64,8 @@ public:
     Status prepare();
     // Identities of the N agents (minted or from the cache).
     Status prepare_agents();
-    // `host`, algorithm and interval in the store, then the servers.
+    // `host`, algorithm and interval in the store, then the servers (and,
+    // with --haproxy, HAProxy in front of them: `host` is then its address).
     Status start_servers();
     // Worker processes, each given its slice of agents (they ping on their own).
     Status start_workers();
@@ -78,6 +80,8 @@ public:
     std::vector<std::unique_ptr<MgmtProcess>>& servers() { return servers_; }
     std::vector<WorkerHandle>& workers() { return workers_; }
     bool servers_started() const { return !servers_.empty(); }
+    // With --haproxy: the proxy, the agents' only server; otherwise null.
+    const HaproxyProcess* proxy() const { return proxy_.get(); }
 
     // Measured once per run, on first use.
     Result<CryptoCeiling> ceiling();
@@ -113,6 +117,7 @@ private:
     std::unique_ptr<store::Store> store_;
     std::vector<std::unique_ptr<MgmtProcess>> servers_;
     std::vector<WorkerHandle> workers_;
+    std::unique_ptr<HaproxyProcess> proxy_;
     std::optional<CryptoCeiling> ceiling_;
     std::optional<FloorResult> floor_;
     MeasuredRates rates_;

@@ -20,5 +20,7 @@ Status run_steady(RunContext& run);
 Status run_failover(RunContext& run);
 // Needs 2 servers and the static algorithm (options: storm sets both).
 Status run_storm(RunContext& run);
+// Needs 2 servers or more; through HAProxy when the run has one (--haproxy).
+Status run_kill_return(RunContext& run);
 
 }  // namespace agentlb::bench

@@ -162,6 +162,21 @@ asio::awaitable<void> SimAgent::live(int target) {
             }
             pass = policy_.candidates();
             next = 0;
+            if (!relocate_to_.empty()) {
+                // Moved towards named servers: only those (the real agent stays
+                // where it is when none takes it; here the next pass is the
+                // whole list again).
+                auto named = pass;
+                std::erase_if(named, [this](const std::string& entry) {
+                    return std::none_of(relocate_to_.begin(), relocate_to_.end(), [&](const std::string& to) {
+                        return protocol::same_server(entry, to);
+                    });
+                });
+                if (!named.empty()) {
+                    pass = std::move(named);
+                }
+                relocate_to_.clear();
+            }
         } else if (initial && result.pushed_back) {
             // The phase places each agent on its server: a push-back there
             // means wait the retry-after (as the policy would after a pass)
@@ -343,6 +358,7 @@ void SimAgent::run(Machine::Actions actions) {
             run(machine_->on_persisted(persist->list.seq, true, now()));
         } else if (auto* migrate = std::get_if<Machine::Migrate>(&action)) {
             policy_.set_avoid(std::move(migrate->avoid));
+            relocate_to_ = std::move(migrate->to);
             run(machine_->close("migrate", false));
         } else if (auto* refused = std::get_if<Machine::Refused>(&action)) {
             refused_ = true;

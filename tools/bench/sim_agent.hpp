@@ -126,6 +126,8 @@ private:
     tls::MachineTimer timer_;                 // at machine_->deadline()
     bool refused_ = false;                    // the session ended with Refused
     std::optional<wire::ErrorCode> refusal_;  // its code, when known
+    // A migrate's `to`: the next pass tries only these, as the real agent does.
+    std::vector<std::string> relocate_to_;
     std::optional<Machine::CloseReason> closed_by_;
     std::string close_detail_;
     std::int64_t ping_sent_ns_ = 0;
