@@ -275,10 +275,13 @@ void AgentSession::carry_out(protocol::Actions actions) {
             registered_ = true;
             state_->metrics.agents_connected.fetch_add(1);
             state_->metrics.count_handshake("ok", handshake_kind());
-            if (!previous_server_.empty() &&
-                state_->failovers.arrived(
-                    std::move(previous_server_), state_->servers(), FailoverWatch::Clock::now())) {
-                state_->metrics.failovers_observed.fetch_add(1);
+            if (!previous_server_.empty()) {
+                const std::string from = previous_server_;
+                if (state_->failovers.arrived(
+                        machine_.name(), std::move(previous_server_), state_->servers(), FailoverWatch::Clock::now())) {
+                    state_->metrics.failovers_observed.fetch_add(1);
+                    state_->events.add(failover_event(util::unix_now(), machine_.name(), from));
+                }
             }
             asio::co_spawn(
                 stream_.get_executor(),

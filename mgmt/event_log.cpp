@@ -38,6 +38,17 @@ StatusEvent refusal_event(std::int64_t time, std::string who, std::string reason
     return out;
 }
 
+StatusEvent failover_event(std::int64_t time, std::string host, std::string from) {
+    StatusEvent event;
+    event.time = time;
+    event.kind = std::string(kEventAgentFailover);
+    event.detail = "arrived here from " + from + ", which is down";
+    event.host = std::move(host);
+    event.peer = std::move(from);
+    event.reason = "server_down";
+    return event;
+}
+
 void EventLog::add(StatusEvent event) {
     if (capacity_ == 0) {
         return;

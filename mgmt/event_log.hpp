@@ -1,7 +1,8 @@
 #pragma once
 
 // The recent events the status page lists (GET /v1/events): agents moved
-// away or lost, connections refused, servers up, down or in maintenance.
+// away, lost or failed over to here, connections refused, servers up, down
+// or in maintenance.
 // A bounded ring in memory: the newest kEventLogCapacity events, the oldest
 // dropped first. Fed where the membership hook events and the handshake
 // refusals are made; any thread.
@@ -42,6 +43,9 @@ struct StatusEvent {
 std::optional<StatusEvent> status_event_of(const HookEvent& event);
 
 StatusEvent refusal_event(std::int64_t time, std::string who, std::string reason, std::string detail);
+// An agent that arrived here from a server found down (FailoverWatch).
+inline constexpr std::string_view kEventAgentFailover = "agent.failover";
+StatusEvent failover_event(std::int64_t time, std::string host, std::string from);
 
 class EventLog {
 public:

@@ -22,7 +22,8 @@ Verdict judge(const std::string& previous, const std::vector<store::ServerRecord
 
 }  // namespace
 
-bool FailoverWatch::arrived(std::string previous,
+bool FailoverWatch::arrived(std::string host,
+                            std::string previous,
                             const std::vector<store::ServerRecord>& servers,
                             Clock::time_point now) {
     const auto verdict = judge(previous, servers);
@@ -33,20 +34,20 @@ bool FailoverWatch::arrived(std::string previous,
     if (waiting_.size() >= kMaxWaiting) {
         waiting_.pop_front();
     }
-    waiting_.push_back({std::move(previous), now});
+    waiting_.push_back({{std::move(host), std::move(previous)}, now});
     return false;
 }
 
-std::uint64_t FailoverWatch::settle(const std::vector<store::ServerRecord>& servers,
-                                    Clock::time_point now,
-                                    Clock::duration window) {
+std::vector<ObservedFailover> FailoverWatch::settle(const std::vector<store::ServerRecord>& servers,
+                                                    Clock::time_point now,
+                                                    Clock::duration window) {
     std::lock_guard lock(mutex_);
-    std::uint64_t failovers = 0;
+    std::vector<ObservedFailover> failovers;
     std::deque<Arrival> still;
     for (auto& arrival : waiting_) {
-        const auto verdict = judge(arrival.previous, servers);
+        const auto verdict = judge(arrival.failover.previous, servers);
         if (verdict == Verdict::failover) {
-            ++failovers;
+            failovers.push_back(std::move(arrival.failover));
         } else if (verdict == Verdict::undecided && now - arrival.at <= window) {
             still.push_back(std::move(arrival));
         }

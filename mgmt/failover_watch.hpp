@@ -19,29 +19,37 @@
 
 namespace agentlb::mgmt {
 
+// One failover observed: `host` arrived here from `previous`, found down.
+struct ObservedFailover {
+    std::string host;
+    std::string previous;
+};
+
 class FailoverWatch {
 public:
     using Clock = std::chrono::steady_clock;
     // Arrivals waiting for a verdict beyond this are forgotten (never counted).
     static constexpr std::size_t kMaxWaiting = 65536;
 
-    // A welcomed agent whose record named `previous` (another server), with
-    // the servers as this server last read them. True when it counts now.
-    bool arrived(std::string previous,
+    // Welcomed agent `host`, whose record named `previous` (another
+    // server), with the servers as this server last read them. True when it
+    // counts now.
+    bool arrived(std::string host,
+                 std::string previous,
                  const std::vector<store::ServerRecord>& servers,
                  Clock::time_point now);
 
-    // With the servers just read: how many waiting arrivals became
-    // failovers (their server is down now); forgets those older than `window`.
-    std::uint64_t settle(const std::vector<store::ServerRecord>& servers,
-                         Clock::time_point now,
-                         Clock::duration window);
+    // With the servers just read: the waiting arrivals that became failovers
+    // (their server is down now); forgets those older than `window`.
+    std::vector<ObservedFailover> settle(const std::vector<store::ServerRecord>& servers,
+                                         Clock::time_point now,
+                                         Clock::duration window);
 
     std::size_t waiting() const;
 
 private:
     struct Arrival {
-        std::string previous;
+        ObservedFailover failover;
         Clock::time_point at;
     };
     mutable std::mutex mutex_;

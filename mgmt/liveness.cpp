@@ -194,10 +194,12 @@ Liveness::CheckOutcome Liveness::check(store::Store& store) {
         servers = store.list_servers();
     }
     refresh_zone_metrics(store, *state_, servers);
-    state_->metrics.failovers_observed.fetch_add(state_->failovers.settle(
-        servers,
-        FailoverWatch::Clock::now(),
-        (kMissedHeartbeatsBeforeDead + 5) * state_->options.server_heartbeat_interval));
+    const auto failovers = state_->failovers.settle(
+        servers, FailoverWatch::Clock::now(), (kMissedHeartbeatsBeforeDead + 5) * state_->options.server_heartbeat_interval);
+    state_->metrics.failovers_observed.fetch_add(failovers.size());
+    for (const auto& failover : failovers) {
+        state_->events.add(failover_event(util::unix_now(), failover.host, failover.previous));
+    }
     state_->set_servers(std::move(servers));
     // Last: its rows are deleted as they are read.
     for (auto& superseded : store.take_superseded(name)) {

@@ -1,5 +1,8 @@
-# Debian packages agentlb needs to build and test; sourced by test.sh and
-# quickstart.sh. Installs only what is missing, with sudo when not root.
+# Debian packages agentlb needs to build, and those its tests need too;
+# sourced by test.sh, fuzz.sh and quickstart.sh. `agentlb_install_deps`
+# installs what building needs, `agentlb_install_deps test` that and what the
+# tests run (Chromium, promtool, HAProxy...). Installs only what is missing,
+# with sudo when not root.
 
 AGENTLB_BUILD_DEPS=(
     cmake ninja-build g++ pkg-config
@@ -8,8 +11,12 @@ AGENTLB_BUILD_DEPS=(
     nlohmann-json3-dev libspdlog-dev catch2
     procps iproute2 curl dpkg-dev
     libpq-dev postgresql-15 postgresql-client-15
-    help2man man-db groff-base bash-completion
-    chromium python3
+    help2man
+)
+
+AGENTLB_TEST_DEPS=(
+    man-db groff-base bash-completion
+    chromium fonts-liberation python3
     prometheus
     haproxy
 )
@@ -17,7 +24,11 @@ AGENTLB_BUILD_DEPS=(
 agentlb_install_deps() {
     local missing=()
     local pkg
-    for pkg in "${AGENTLB_BUILD_DEPS[@]}"; do
+    local wanted=("${AGENTLB_BUILD_DEPS[@]}")
+    if [[ "${1:-}" == test ]]; then
+        wanted+=("${AGENTLB_TEST_DEPS[@]}")
+    fi
+    for pkg in "${wanted[@]}"; do
         if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
             missing+=("$pkg")
         fi

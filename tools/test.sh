@@ -15,7 +15,7 @@ cd "$root"
 
 # shellcheck source=tools/deps.sh
 source "$root/tools/deps.sh"
-agentlb_install_deps
+agentlb_install_deps test
 
 jobs="$(nproc 2>/dev/null || echo 2)"
 status=0

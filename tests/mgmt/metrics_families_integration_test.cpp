@@ -11,6 +11,7 @@
 #include "tests/support/wait.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <ctime>
@@ -149,4 +150,18 @@ TEST_CASE("a real server's /metrics holds every issue-18 family with sane values
     CHECK(value_of(text, "agentlb_cluster_servers{state=\"up\"}") == 2);
     CHECK(value_of(text, "agentlb_hosts_connected") == kAgents - 1);
     CHECK(promtool_check(text) == "");
+
+    // The status page's events list each failover with the host and where it came from.
+    const auto events = nlohmann::json::parse(http_get(ms2.admin_port(), "/v1/events").body);
+    std::size_t failovers = 0;
+    for (const auto& event : events.at("events")) {
+        if (event.at("kind") == "agent.failover") {
+            ++failovers;
+            CHECK(event.at("peer") == "ms1");
+            CHECK(event.at("reason") == "server_down");
+            CHECK_FALSE(event.at("host").get<std::string>().empty());
+        }
+    }
+    INFO(events.dump(2));
+    CHECK(failovers == kAgents - 1);
 }

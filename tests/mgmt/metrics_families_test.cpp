@@ -5,6 +5,7 @@
 
 #include "common/store/store.hpp"
 #include "common/util/atomic_file.hpp"
+#include "mgmt/event_log.hpp"
 #include "mgmt/failover_watch.hpp"
 #include "mgmt/metrics.hpp"
 #include "mgmt/process_metrics.hpp"
@@ -142,26 +143,40 @@ TEST_CASE("failovers: an arrival from a down server counts at once, from an up o
     FailoverWatch watch;
     const std::vector<store::ServerRecord> all_up{server("ms1", store::kServerUp),
                                                   server("ms2", store::kServerUp)};
-    CHECK(watch.arrived("ms9", all_up, t0));  // no row: removed after it died
-    CHECK(watch.arrived("ms1", {server("ms1", store::kServerDown)}, t0));
-    CHECK_FALSE(watch.arrived("ms1", {server("ms1", store::kServerMaintenance)}, t0));  // a drain: a move
+    CHECK(watch.arrived("h1", "ms9", all_up, t0));  // no row: removed after it died
+    CHECK(watch.arrived("h2", "ms1", {server("ms1", store::kServerDown)}, t0));
+    CHECK_FALSE(watch.arrived("h3", "ms1", {server("ms1", store::kServerMaintenance)}, t0));  // a drain: a move
     CHECK(watch.waiting() == 0);
 
-    CHECK_FALSE(watch.arrived("ms1", all_up, t0));
-    CHECK_FALSE(watch.arrived("ms1", all_up, t0));
-    CHECK_FALSE(watch.arrived("ms2", all_up, t0));
+    CHECK_FALSE(watch.arrived("h4", "ms1", all_up, t0));
+    CHECK_FALSE(watch.arrived("h5", "ms1", all_up, t0));
+    CHECK_FALSE(watch.arrived("h6", "ms2", all_up, t0));
     CHECK(watch.waiting() == 3);
-    CHECK(watch.settle(all_up, t0 + 1s, 10s) == 0);
+    CHECK(watch.settle(all_up, t0 + 1s, 10s).empty());
     CHECK(watch.waiting() == 3);
     // ms1 crashed and is judged down: its two agents failed over.
     const std::vector<store::ServerRecord> ms1_down{server("ms1", store::kServerDown),
                                                     server("ms2", store::kServerUp)};
-    CHECK(watch.settle(ms1_down, t0 + 5s, 10s) == 2);
+    const auto settled = watch.settle(ms1_down, t0 + 5s, 10s);
+    REQUIRE(settled.size() == 2);
+    CHECK(settled[0].host == "h4");
+    CHECK(settled[0].previous == "ms1");
+    CHECK(settled[1].host == "h5");
     CHECK(watch.waiting() == 1);
     // ms2 stayed up past the window: that agent moved; never counted.
-    CHECK(watch.settle(ms1_down, t0 + 11s, 10s) == 0);
+    CHECK(watch.settle(ms1_down, t0 + 11s, 10s).empty());
     CHECK(watch.waiting() == 0);
-    CHECK(watch.settle({server("ms2", store::kServerDown)}, t0 + 12s, 10s) == 0);
+    CHECK(watch.settle({server("ms2", store::kServerDown)}, t0 + 12s, 10s).empty());
+}
+
+TEST_CASE("failovers: the status page's event names the host and the server it came from") {
+    const auto event = failover_event(1700000000, "kvm1", "ms1");
+    CHECK(event.kind == "agent.failover");
+    CHECK(event.host == "kvm1");
+    CHECK(event.peer == "ms1");
+    CHECK(event.reason == "server_down");
+    CHECK(event.detail == "arrived here from ms1, which is down");
+    CHECK(event.time == 1700000000);
 }
 
 TEST_CASE("the store's operations are timed by name, errors counted") {
