@@ -14,11 +14,11 @@
 #include "tools/bench/report.hpp"
 #include "tools/bench/scenario_support.hpp"
 #include "tools/bench/scenarios.hpp"
+#include "tools/bench/server_kill.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <csignal>
 #include <optional>
 #include <thread>
 
@@ -104,39 +104,17 @@ Status run_kill_return(RunContext& run) {
         !armed) {
         return fail(armed.error());
     }
-    const std::int64_t t0 = steady_ns();
-    run.servers()[victim]->kill(SIGKILL);
-    const auto wait = std::chrono::seconds(o.failover_timeout_seconds);
-    auto replies = broadcast_all(
-        run,
-        "kill-return",
-        json{{"cmd", "collect_failover"},
-             {"timeout_ms", std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()},
-             {"settle_ms", 500}},
-        wait + std::chrono::seconds(30));
-    if (!replies) {
-        return fail(replies.error());
+    auto killed = kill_and_collect(run, victim, "kill-return", std::chrono::seconds(o.failover_timeout_seconds));
+    if (!killed) {
+        return fail(killed.error());
     }
-    (void)run.servers()[victim]->wait(std::chrono::seconds(5));
-    std::vector<double> back_s;
-    std::size_t lost = 0;
-    for (const auto& reply : *replies) {
-        lost += reply.at("lost_ns").size();
-        for (const auto& ns : reply.at("back_ns")) {
-            if (ns.get<std::int64_t>() != 0) {
-                back_s.push_back(static_cast<double>(ns.get<std::int64_t>() - t0) / 1e9);
-            }
-        }
-    }
+    const std::size_t lost = killed->lost;
+    std::vector<double> back_s = killed->back_s;  // distribution() sorts it
     const std::size_t reconnected = back_s.size();
     const auto reconnect = distribution(back_s);
-    const std::size_t connected_after_failure = sum_of(*replies, "connected");
+    const std::size_t connected_after_failure = killed->connected;
     const auto after_failure = server_counts(run);
-    std::vector<json> tries;
-    for (const auto& reply : *replies) {
-        tries.push_back(reply.at("reconnections"));
-    }
-    const PhaseFigures attempts = merge_phase(tries, run.servers().size());
+    const PhaseFigures& attempts = killed->attempts;
 
     // 3. Restart it (same name, ports and state) and watch the spread.
     auto restarted = MgmtProcess::start(spec, std::chrono::seconds(60));
