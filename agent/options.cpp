@@ -78,8 +78,8 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         ("zone", po::value(&options.zone), "zone to enrol into (default: the token's zone, else default)")  //
         ("metrics-file",
          po::value(&metrics_file),
-         "write the agent's metrics to this file for node_exporter's textfile collector (a .prom file in its "
-         "--collector.textfile.directory)");
+         "write the agent's metrics to this file for node_exporter's textfile collector (a .prom file in "
+         "the folder its collector.textfile.directory flag names)");
     po::options_description enrolment("Enrolment (used only while no certificate exists)");
     enrolment.add_options()                                                                                //
         ("enroll-server", po::value(&enroll_server), "enrollment port of a management server, HOST:PORT")  //

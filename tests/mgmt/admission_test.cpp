@@ -116,7 +116,7 @@ TEST_CASE("admission: each push-back is told its place in a queue draining at th
     CHECK(later <= milliseconds(230));
 }
 
-TEST_CASE("admission: unmeasured, the rate is taken to be the limit a second; the horizon is 10 s") {
+TEST_CASE("admission: unmeasured, the rate is taken to be the limit a second, and the horizon is 10 s") {
     Bench b;
     std::vector<Admission::Slot> running;
     for (int i = 0; i < 4; ++i) {
