@@ -15,6 +15,7 @@
 #include "common/tls/deadline.hpp"
 #include "common/tls/stream.hpp"
 #include "common/util/clock.hpp"
+#include "common/util/duration_text.hpp"
 #include "common/util/text.hpp"
 #include "common/wire/frame.hpp"
 
@@ -35,14 +36,6 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using boost::system::error_code;
 using tcp = asio::ip::tcp;
-
-namespace {
-
-std::string ms(std::chrono::milliseconds d) {
-    return std::to_string(d.count()) + " ms";
-}
-
-}  // namespace
 
 asio::awaitable<EnrollmentAttempt> attempt_enrollment(asio::any_io_executor executor,
                                                       SSL_CTX* context,
@@ -105,8 +98,9 @@ asio::awaitable<EnrollmentAttempt> attempt_enroll_exchange(asio::any_io_executor
         auto token = asio::redirect_error(asio::use_awaitable, ec);
         co_await asio::async_connect(socket, addresses, token);
         if (ec) {
-            out.reason = deadline.expired() ? "TCP connect timed out after " + ms(connect_timeout)
-                                            : "TCP connect: " + ec.message();
+            out.reason = deadline.expired()
+                             ? "TCP connect timed out after " + util::milliseconds_text(connect_timeout)
+                             : "TCP connect: " + ec.message();
             co_return out;
         }
     }
@@ -138,7 +132,7 @@ asio::awaitable<EnrollmentAttempt> attempt_enroll_exchange(asio::any_io_executor
             out.reason = "the enrollment server is not trusted: " + verify;
             co_return out;
         }
-        out.reason = deadline.expired() ? "no answer within " + ms(exchange_timeout)
+        out.reason = deadline.expired() ? "no answer within " + util::milliseconds_text(exchange_timeout)
                                         : "TLS handshake: " + stream_error(ec);
         stream.close();
         co_return out;

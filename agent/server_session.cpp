@@ -6,6 +6,7 @@
 #include "common/tls/deadline.hpp"
 #include "common/tls/frame_writer.hpp"
 #include "common/tls/timeouts.hpp"
+#include "common/util/duration_text.hpp"
 #include "common/util/exception_text.hpp"
 #include "common/wire/frame.hpp"
 
@@ -31,10 +32,6 @@ namespace {
 
 // A server that does not read while we keep queueing is not a live server.
 constexpr std::size_t kMaxOutbox = 256;
-
-std::string ms(std::chrono::milliseconds d) {
-    return std::to_string(d.count()) + " ms";
-}
 
 // One read's worth; the frame intake keeps what a read cut in half.
 constexpr std::size_t kReadChunk = 4096;
@@ -102,7 +99,8 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
         addresses = co_await resolver.async_resolve(endpoint->host, std::to_string(endpoint->port), token);
         if (ec) {
             out.reason = "cannot resolve " + endpoint->host + ": " +
-                         (deadline.expired() ? "timed out after " + ms(timeouts.connect) : ec.message());
+                         (deadline.expired() ? "timed out after " + util::milliseconds_text(timeouts.connect)
+                                             : ec.message());
             co_return out;
         }
     }
@@ -115,8 +113,9 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
         co_await asio::async_connect(socket, addresses, token);
         if (ec) {
             out.refused = ec == asio::error::connection_refused;
-            out.reason = deadline.expired() ? "TCP connect timed out after " + ms(timeouts.connect)
-                                            : "TCP connect: " + ec.message();
+            out.reason = deadline.expired()
+                             ? "TCP connect timed out after " + util::milliseconds_text(timeouts.connect)
+                             : "TCP connect: " + ec.message();
             co_return out;
         }
     }
@@ -141,7 +140,7 @@ asio::awaitable<DialOutcome> ServerSession::dial(asio::any_io_executor executor,
     if (ec) {
         out.push_back = session->stream_.push_back();
         out.reason = out.push_back ? "busy: too many handshakes in progress, retry after " +
-                                         ms(out.push_back->retry_after)
+                                         util::milliseconds_text(out.push_back->retry_after)
                                    : failed("TLS handshake: ");
         co_return out;
     }

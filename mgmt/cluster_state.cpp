@@ -209,6 +209,11 @@ const store::ServerRecord* find_server(const ClusterSnapshot& snapshot, std::str
     return nullptr;
 }
 
+bool takes_agents(const ClusterSnapshot& snapshot, std::string_view name) {
+    const auto* own = find_server(snapshot, name);
+    return own != nullptr && own->state == store::kServerUp && !own->maintenance;
+}
+
 bool heartbeat_expired(std::int64_t last_heartbeat,
                        std::int64_t now,
                        std::int64_t interval_seconds,

@@ -176,6 +176,10 @@ Assignment compute_assignment(const ClusterSnapshot& snapshot,
 // The snapshot's server record for `name`, if any.
 const store::ServerRecord* find_server(const ClusterSnapshot& snapshot, std::string_view name);
 
+// This server's own row says it takes agents: up and not in maintenance. By
+// name, since a stale row of another name may share the address.
+bool takes_agents(const ClusterSnapshot& snapshot, std::string_view name);
+
 // Whether a peer's heartbeat is too old: more than `missed` intervals.
 bool heartbeat_expired(std::int64_t last_heartbeat,
                        std::int64_t now,

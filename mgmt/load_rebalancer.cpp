@@ -29,11 +29,6 @@ struct Read {
     bool acting = false;
 };
 
-bool taking_agents(const ClusterSnapshot& snapshot, const std::string& name) {
-    const auto* own = find_server(snapshot, name);
-    return own != nullptr && own->state == store::kServerUp && !own->maintenance;
-}
-
 }  // namespace
 
 LoadRebalancer::LoadRebalancer(asio::io_context& context, std::shared_ptr<SharedState> state)
@@ -109,7 +104,7 @@ asio::awaitable<void> LoadRebalancer::judge(Clock::time_point now) {
         config_generation_ = generation;
     }
     const auto snapshot = state_->snapshot();
-    if (!config_acting_ || !taking_agents(*snapshot, state_->options.name)) {
+    if (!config_acting_ || !takes_agents(*snapshot, state_->options.name)) {
         trackers_.clear();
         pending_.clear();
         co_return;
@@ -192,7 +187,7 @@ void LoadRebalancer::send_some(Clock::time_point now) {
         return;
     }
     const auto snapshot = state_->snapshot();
-    if (!taking_agents(*snapshot, state_->options.name)) {
+    if (!takes_agents(*snapshot, state_->options.name)) {
         pending_.clear();
         return;
     }

@@ -32,13 +32,6 @@ std::vector<lb::ServerView> server_views(const ClusterSnapshot& snapshot) {
     return views;
 }
 
-// This server's own row says it takes agents (by name: a stale row of another
-// name may share the address).
-bool taking_agents(const ClusterSnapshot& snapshot, const std::string& name) {
-    const auto* own = find_server(snapshot, name);
-    return own != nullptr && own->state == store::kServerUp && !own->maintenance;
-}
-
 std::string describe(const store::RebalanceRequest& request) {
     return "rebalance " + std::to_string(request.id) +
            (request.target
@@ -146,7 +139,7 @@ void Rebalancer::recheck(Clock::time_point now) {
 
 void Rebalancer::queue(const store::RebalanceRequest& request, const ClusterSnapshot& snapshot, bool again) {
     const auto views = server_views(snapshot);
-    if (!taking_agents(snapshot, state_->options.name)) {
+    if (!takes_agents(snapshot, state_->options.name)) {
         if (again) {
             return;
         }
@@ -221,7 +214,7 @@ void Rebalancer::send_some() {
     }
     const auto snapshot = state_->snapshot();
     const auto views = server_views(*snapshot);
-    if (!taking_agents(*snapshot, state_->options.name)) {
+    if (!takes_agents(*snapshot, state_->options.name)) {
         // Draining now: the drain moves every agent.
         pending_.clear();
         return;

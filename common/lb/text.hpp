@@ -13,9 +13,7 @@ using util::trim;
 
 // Operator input is echoed back in messages: quoted, with control bytes
 // visible so a stray tab or newline in a config value can be seen.
-inline std::string quoted(std::string_view text) {
-    return util::peer_text(text, util::kShownTextBytes, util::Quoted::yes);
-}
+using util::quoted;
 
 inline bool is_digit(char c) {
     return c >= '0' && c <= '9';

@@ -2,19 +2,12 @@
 
 #include "common/lb/config_keys.hpp"
 #include "common/protocol/connection_policy.hpp"
+#include "common/util/duration_text.hpp"
 #include "common/util/text.hpp"
 
 #include <algorithm>
 
 namespace agentlb::protocol {
-
-namespace {
-
-std::string ms(std::chrono::milliseconds d) {
-    return std::to_string(d.count()) + " ms";
-}
-
-}  // namespace
 
 std::string out_of_range(const wire::MsList& list) {
     if (list.interval > lb::kMaxCheckInterval) {
@@ -241,8 +234,10 @@ AgentMachine::Actions AgentMachine::on_persisted(std::int64_t seq, bool ok, Time
 AgentMachine::Actions AgentMachine::on_timer(TimePoint now) {
     Actions out;
     if (state_ == State::awaiting_welcome && now >= welcome_deadline_) {
-        finish(
-            CloseReason::welcome_timeout, "no welcome within " + ms(settings_.welcome_timeout), false, out);
+        finish(CloseReason::welcome_timeout,
+               "no welcome within " + util::milliseconds_text(settings_.welcome_timeout),
+               false,
+               out);
     } else if (state_ == State::established && now >= next_ping_) {
         if (pings_sent_ - last_pong_ >= tls::kMissedHeartbeatsBeforeDead) {
             finish(CloseReason::heartbeat_missed,

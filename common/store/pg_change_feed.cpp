@@ -17,9 +17,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kFirstBackoff = std::chrono::milliseconds(500);
-constexpr auto kMaxBackoff = std::chrono::milliseconds(10000);
-
 class PgChangeFeed final : public ChangeFeed {
 public:
     explicit PgChangeFeed(const std::string& db)
@@ -130,13 +127,13 @@ private:
             PQclear(listen);
             if (listening) {
                 conn_ = std::move(conn);
-                backoff_ = kFirstBackoff;
+                backoff_ = kPgFirstBackoff;
                 return;
             }
             reason = "LISTEN failed: " + pg_one_line(PQerrorMessage(conn.get()), options_.password);
         }
         next_attempt_ = Clock::now() + backoff_;
-        backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+        backoff_ = std::min(backoff_ * 2, kPgMaxBackoff);
         throw StoreError("PostgreSQL store " + shown_ + ": change feed: " + failure + " (" + reason + ")");
     }
 
@@ -151,7 +148,7 @@ private:
     std::unique_ptr<pg_conn, void (*)(pg_conn*)> conn_;
     int wake_ = -1;
     Clock::time_point next_attempt_{};
-    std::chrono::milliseconds backoff_ = kFirstBackoff;
+    std::chrono::milliseconds backoff_ = kPgFirstBackoff;
 };
 
 }  // namespace

@@ -16,9 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kFirstBackoff = std::chrono::milliseconds(500);
-constexpr auto kMaxBackoff = std::chrono::milliseconds(10000);
-
 std::string seconds_text(std::chrono::steady_clock::duration left) {
     const double seconds = std::chrono::duration<double>(left).count();
     char text[32];
@@ -88,7 +85,7 @@ std::optional<std::int64_t> PgResult::optional_int64(int row, int column) const 
 // ---- PgConnection ----
 
 PgConnection::PgConnection(const std::string& db)
-    : options_(pg_options(db)), shown_(shown_location(db)), backoff_(kFirstBackoff) {
+    : options_(pg_options(db)), shown_(shown_location(db)), backoff_(kPgFirstBackoff) {
     std::string reason;
     auto conn = pg_connect(options_, reason);
     if (!conn) {
@@ -125,13 +122,13 @@ void PgConnection::ensure_connected() {
         last_reason_ = reason;
         next_attempt_ = std::chrono::steady_clock::now() + backoff_;
         const auto waited = backoff_;
-        backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+        backoff_ = std::min(backoff_ * 2, kPgMaxBackoff);
         throw PgError("PostgreSQL store " + shown_ + ": unreachable (" + reason + "); next attempt in " +
                           seconds_text(waited),
                       "");
     }
     conn_ = conn.release();
-    backoff_ = kFirstBackoff;
+    backoff_ = kPgFirstBackoff;
 }
 
 PgResult PgConnection::exec(std::string_view sql,

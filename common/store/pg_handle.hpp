@@ -23,6 +23,11 @@ struct pg_result;
 
 namespace agentlb::store {
 
+// Reconnecting to PostgreSQL (a query's connection and the change feed's)
+// waits this long after the first failure, doubling up to the most.
+inline constexpr std::chrono::milliseconds kPgFirstBackoff{500};
+inline constexpr std::chrono::milliseconds kPgMaxBackoff{10000};
+
 // A StoreError that carries PostgreSQL's SQLSTATE ("" when the connection failed).
 class PgError : public StoreError {
 public:

@@ -7,10 +7,7 @@ namespace agentlb::store {
 
 namespace {
 
-// Names and zones come from peers: the refusal goes back to the agent and into logs.
-std::string quoted(std::string_view text) {
-    return util::peer_text(text, util::kShownTextBytes, util::Quoted::yes);
-}
+using util::quoted;
 
 }  // namespace
 

@@ -10,10 +10,7 @@ namespace agentlb::store {
 
 namespace {
 
-// Names come from operators' command lines and servers' settings: shown escaped.
-std::string quoted(std::string_view text) {
-    return util::peer_text(text, util::kShownTextBytes, util::Quoted::yes);
-}
+using util::quoted;
 
 const ServerRecord* find(const std::vector<ServerRecord>& servers, std::string_view name) {
     auto it = std::find_if(

@@ -51,6 +51,11 @@ std::string peer_text(std::string_view text,
                       std::size_t max_bytes = kShownTextBytes,
                       Quoted quoted = Quoted::no);
 
+// peer_text quoted, at the usual length: a name or value echoed in a message.
+inline std::string quoted(std::string_view text) {
+    return peer_text(text, kShownTextBytes, Quoted::yes);
+}
+
 // True when `text` holds nothing peer_text would show as \xNN: valid UTF-8
 // without control bytes or invisible characters. What every message that
 // echoes peer text must satisfy (the fuzz targets check it).
