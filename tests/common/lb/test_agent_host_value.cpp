@@ -11,7 +11,7 @@ using Hosts = std::vector<std::string>;
 
 namespace {
 
-std::string refusal(std::string_view value) {
+std::string host_value_refusal(std::string_view value) {
     auto result = parse_agent_host_value(value);
     INFO(value);
     REQUIRE_FALSE(result.ok());
@@ -43,7 +43,7 @@ TEST_CASE("agent host value: a value without '@' holds no algorithm") {
     CHECK(back->algorithm.empty());
 
     // The hosts are still checked.
-    CHECK_THAT(refusal("ms1,,ms2"), Contains("entry 2 is empty"));
+    CHECK_THAT(host_value_refusal("ms1,,ms2"), Contains("entry 2 is empty"));
 }
 
 TEST_CASE("agent host value: format and parse round trip") {
@@ -57,16 +57,16 @@ TEST_CASE("agent host value: format and parse round trip") {
 }
 
 TEST_CASE("agent host value: refusals") {
-    CHECK_THAT(refusal("@"), Contains("no hosts and no algorithm"));
-    CHECK_THAT(refusal("ms1,ms2@"), Contains("no algorithm after '@'"));
-    CHECK_THAT(refusal("@static"), Contains("no hosts"));
-    CHECK_THAT(refusal(""), Contains("no hosts"));
-    CHECK_THAT(refusal("ms1@fo o"), Contains("algorithm \"fo o\" is not a name"));
-    CHECK_THAT(refusal("ms1@st\x1b[2Jatic"), Contains("\"st\\x1b[2Jatic\" is not a name"));
-    CHECK_THAT(refusal("ms1@" + std::string(65, 'a')), Contains("is not a name"));
-    CHECK_THAT(refusal("ms1,,ms2@static"), Contains("entry 2 is empty"));
+    CHECK_THAT(host_value_refusal("@"), Contains("no hosts and no algorithm"));
+    CHECK_THAT(host_value_refusal("ms1,ms2@"), Contains("no algorithm after '@'"));
+    CHECK_THAT(host_value_refusal("@static"), Contains("no hosts"));
+    CHECK_THAT(host_value_refusal(""), Contains("no hosts"));
+    CHECK_THAT(host_value_refusal("ms1@fo o"), Contains("algorithm \"fo o\" is not a name"));
+    CHECK_THAT(host_value_refusal("ms1@st\x1b[2Jatic"), Contains("\"st\\x1b[2Jatic\" is not a name"));
+    CHECK_THAT(host_value_refusal("ms1@" + std::string(65, 'a')), Contains("is not a name"));
+    CHECK_THAT(host_value_refusal("ms1,,ms2@static"), Contains("entry 2 is empty"));
     // Split at the last '@': the first one lands in the host list and is refused there.
-    CHECK_THAT(refusal("ms1@static@static"), Contains("\"ms1@static\""));
+    CHECK_THAT(host_value_refusal("ms1@static@static"), Contains("\"ms1@static\""));
 }
 
 TEST_CASE(

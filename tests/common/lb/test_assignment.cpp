@@ -10,14 +10,14 @@ using namespace agentlb::lb;
 
 namespace {
 
-const Algorithm& algorithm(std::string_view name) {
+const Algorithm& assignment_algorithm(std::string_view name) {
     return *find_algorithm(name).value();
 }
 
 }  // namespace
 
 TEST_CASE("needs_update: an agent is told only when something it holds is wrong") {
-    const auto& rr = algorithm("roundrobin");
+    const auto& rr = assignment_algorithm("roundrobin");
     const Assignment next{{"a", "b", "c"}, "roundrobin", 30, {}};
 
     CHECK_FALSE(needs_update(next, next, rr));
@@ -44,11 +44,11 @@ TEST_CASE("needs_update: an agent is told only when something it holds is wrong"
     CHECK_FALSE(needs_update(with_avoid, with_avoid, rr));
 
     // Nothing to say while `host` is unset.
-    CHECK_FALSE(needs_update(Assignment{}, Assignment{{}, "static", 0, {}}, algorithm("static")));
+    CHECK_FALSE(needs_update(Assignment{}, Assignment{{}, "static", 0, {}}, assignment_algorithm("static")));
 }
 
 TEST_CASE("shuffle: a same-set list is kept even when the avoid list changes") {
-    const auto& shuffle = algorithm("shuffle");
+    const auto& shuffle = assignment_algorithm("shuffle");
     const Assignment held{{"c", "a", "b"}, "shuffle", 0, {}};
     Assignment next{{"a", "b", "c"}, "shuffle", 0, {}};
     CHECK_FALSE(needs_update(held, next, shuffle));
@@ -87,7 +87,7 @@ TEST_CASE("a list held without an algorithm is corrected even when it equals the
     // CloudStack: compareManagementServerListAndLBAlgorithm returns false when
     // the agent's algorithm differs from the configured one, a missing one
     // included, and the ReadyCommand carries the list and the algorithm.
-    const auto& static_algorithm = algorithm("static");
+    const auto& static_algorithm = assignment_algorithm("static");
     const Assignment next{{"a", "b", "c"}, "static", 30, {}};
     const auto held = held_from_hello("a,b,c", 30);
     REQUIRE(held.list == next.list);
@@ -95,7 +95,7 @@ TEST_CASE("a list held without an algorithm is corrected even when it equals the
     CHECK(assignment_to_send(held, next, static_algorithm) == next);
 
     // Under shuffle the same-set list is replaced too: no algorithm is not shuffle.
-    const auto& shuffle = algorithm("shuffle");
+    const auto& shuffle = assignment_algorithm("shuffle");
     const Assignment shuffled{{"c", "a", "b"}, "shuffle", 30, {}};
     CHECK(needs_update(held, shuffled, shuffle));
     CHECK(assignment_to_send(held, shuffled, shuffle).algorithm == "shuffle");

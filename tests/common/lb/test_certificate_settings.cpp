@@ -17,7 +17,7 @@ using agentlb::certs::KeyType;
 
 namespace {
 
-std::string refusal(std::string_view key, std::string_view value) {
+std::string certificate_refusal(std::string_view key, std::string_view value) {
     auto status = validate_config(key, value);
     INFO(key << " = " << value);
     REQUIRE_FALSE(status.ok());
@@ -48,11 +48,13 @@ TEST_CASE("validity keys: 60s to 3650d, each refusal naming the key") {
         CHECK(validate_config(key, "60s").ok());
         CHECK(validate_config(key, "3650d").ok());
         CHECK(validate_config(key, "365").ok());
-        CHECK_THAT(refusal(key, "59s"),
+        CHECK_THAT(certificate_refusal(key, "59s"),
                    StartsWith(std::string(key) + ": \"59s\" is out of range; expected 1m to 3650d"));
-        CHECK_THAT(refusal(key, "3651d"), StartsWith(std::string(key) + ": \"3651d\" is out of range"));
-        CHECK_THAT(refusal(key, "0"), StartsWith(std::string(key) + ": \"0\" is out of range"));
-        CHECK_THAT(refusal(key, "soon"), StartsWith(std::string(key) + ": \"soon\" is not a duration"));
+        CHECK_THAT(certificate_refusal(key, "3651d"),
+                   StartsWith(std::string(key) + ": \"3651d\" is out of range"));
+        CHECK_THAT(certificate_refusal(key, "0"), StartsWith(std::string(key) + ": \"0\" is out of range"));
+        CHECK_THAT(certificate_refusal(key, "soon"),
+                   StartsWith(std::string(key) + ": \"soon\" is not a duration"));
     }
 }
 
@@ -61,9 +63,10 @@ TEST_CASE("alert and grace periods: 0 to 3650d") {
         CHECK(validate_config(key, "0").ok());
         CHECK(validate_config(key, "0s").ok());
         CHECK(validate_config(key, "15d").ok());
-        CHECK_THAT(refusal(key, "3651d"),
+        CHECK_THAT(certificate_refusal(key, "3651d"),
                    StartsWith(std::string(key) + ": \"3651d\" is out of range; expected 0s to 3650d"));
-        CHECK_THAT(refusal(key, "-1"), StartsWith(std::string(key) + ": \"-1\" is not a duration"));
+        CHECK_THAT(certificate_refusal(key, "-1"),
+                   StartsWith(std::string(key) + ": \"-1\" is not a duration"));
     }
 }
 
@@ -71,7 +74,7 @@ TEST_CASE("key type, renewal fraction and automatic renewal") {
     CHECK(validate_config(kKeyTypeKey, "p256").ok());
     CHECK(validate_config(kKeyTypeKey, "p384").ok());
     CHECK(validate_config(kKeyTypeKey, "rsa3072").ok());
-    CHECK(refusal(kKeyTypeKey, "rsa2048") ==
+    CHECK(certificate_refusal(kKeyTypeKey, "rsa2048") ==
           "agentlb.ca.key.type: \"rsa2048\" is not a key type; expected p256, p384 or rsa3072");
     CHECK_FALSE(validate_config(kKeyTypeKey, "P256").ok());
 
@@ -79,23 +82,24 @@ TEST_CASE("key type, renewal fraction and automatic renewal") {
     CHECK(*parse_renewal_fraction("0.1") == 100);
     CHECK(*parse_renewal_fraction("0.95") == 950);
     CHECK(*parse_renewal_fraction("0.675") == 675);
-    CHECK_THAT(refusal(kRenewalFractionKey, "0.09"),
+    CHECK_THAT(certificate_refusal(kRenewalFractionKey, "0.09"),
                StartsWith("agentlb.ca.cert.renewal.fraction: \"0.09\" is out of range; expected a fraction "
                           "from 0.10 to 0.95"));
-    CHECK_THAT(refusal(kRenewalFractionKey, "0.96"),
+    CHECK_THAT(certificate_refusal(kRenewalFractionKey, "0.96"),
                StartsWith("agentlb.ca.cert.renewal.fraction: \"0.96\" is out of range"));
-    CHECK_THAT(refusal(kRenewalFractionKey, "1"),
+    CHECK_THAT(certificate_refusal(kRenewalFractionKey, "1"),
                StartsWith("agentlb.ca.cert.renewal.fraction: \"1\" is out of range"));
-    CHECK_THAT(refusal(kRenewalFractionKey, "0.6666"),
+    CHECK_THAT(certificate_refusal(kRenewalFractionKey, "0.6666"),
                StartsWith("agentlb.ca.cert.renewal.fraction: \"0.6666\" has more than three decimals"));
     for (const char* bad : {"", ".", ".5", "67%", "2/3", "-0.5", "0,67", "0.6.7"}) {
         INFO(bad);
-        CHECK_THAT(refusal(kRenewalFractionKey, bad), StartsWith("agentlb.ca.cert.renewal.fraction: "));
+        CHECK_THAT(certificate_refusal(kRenewalFractionKey, bad),
+                   StartsWith("agentlb.ca.cert.renewal.fraction: "));
     }
 
     CHECK(validate_config(kAutomaticRenewalKey, "true").ok());
     CHECK(validate_config(kAutomaticRenewalKey, "FALSE").ok());
-    CHECK(refusal(kAutomaticRenewalKey, "yes") ==
+    CHECK(certificate_refusal(kAutomaticRenewalKey, "yes") ==
           "ca.framework.cert.automatic.renewal: \"yes\" is not a boolean; expected true or false");
 }
 

@@ -12,7 +12,7 @@ using namespace agentlb::lb;
 
 namespace {
 
-std::string refusal(std::string_view key, std::string_view value) {
+std::string config_refusal(std::string_view key, std::string_view value) {
     auto status = validate_config(key, value);
     INFO(key << " = " << value);
     REQUIRE_FALSE(status.ok());
@@ -74,12 +74,12 @@ TEST_CASE("validate_config: accepted values") {
 }
 
 TEST_CASE("agentlb.store.unreachable.limit: refusals name the key, stored values read with a default") {
-    CHECK(refusal("agentlb.store.unreachable.limit", "-1") ==
+    CHECK(config_refusal("agentlb.store.unreachable.limit", "-1") ==
           "agentlb.store.unreachable.limit: \"-1\" is negative; expected seconds, a whole number from 0 to "
           "31536000");
-    CHECK_THAT(refusal("agentlb.store.unreachable.limit", "2m"),
+    CHECK_THAT(config_refusal("agentlb.store.unreachable.limit", "2m"),
                StartsWith("agentlb.store.unreachable.limit: \"2m\" is not a whole number"));
-    CHECK_THAT(refusal("agentlb.store.unreachable.limit", ""),
+    CHECK_THAT(config_refusal("agentlb.store.unreachable.limit", ""),
                StartsWith("agentlb.store.unreachable.limit: the value is empty"));
     CHECK(*server_key_from_config({}, kStoreUnreachableLimit) == kDefaultStoreUnreachableLimit);
     CHECK(*server_key_from_config({{"agentlb.store.unreachable.limit", "0"}}, kStoreUnreachableLimit) == 0);
@@ -94,27 +94,27 @@ TEST_CASE("agentlb.store.unreachable.limit: refusals name the key, stored values
 TEST_CASE("drain keys: ranges, defaults, refusals naming the key") {
     CHECK(validate_config("agentlb.drain.rate", "1").ok());
     CHECK(validate_config("agentlb.drain.rate", "100000").ok());
-    CHECK(refusal("agentlb.drain.rate", "0") ==
+    CHECK(config_refusal("agentlb.drain.rate", "0") ==
           "agentlb.drain.rate: \"0\" is too small; expected agents per second, a whole number from 1 to "
           "100000");
-    CHECK_THAT(refusal("agentlb.drain.rate", "100001"),
+    CHECK_THAT(config_refusal("agentlb.drain.rate", "100001"),
                StartsWith("agentlb.drain.rate: \"100001\" is too large"));
-    CHECK_THAT(refusal("agentlb.drain.rate", "99999999999999999999999"),
+    CHECK_THAT(config_refusal("agentlb.drain.rate", "99999999999999999999999"),
                StartsWith("agentlb.drain.rate: \"99999999999999999999999\" is too large"));
     CHECK(validate_config("agentlb.maintenance.timeout", "0").ok());
-    CHECK_THAT(refusal("agentlb.maintenance.timeout", "5m"),
+    CHECK_THAT(config_refusal("agentlb.maintenance.timeout", "5m"),
                StartsWith("agentlb.maintenance.timeout: \"5m\" is not a whole number"));
     CHECK(validate_config("agentlb.shutdown.timeout", "3600").ok());
-    CHECK_THAT(refusal("agentlb.shutdown.timeout", "3601"),
+    CHECK_THAT(config_refusal("agentlb.shutdown.timeout", "3601"),
                StartsWith("agentlb.shutdown.timeout: \"3601\" is too large"));
     CHECK(*server_key_from_config({}, kDrainRate) == 200);
     CHECK(*server_key_from_config({}, kMaintenanceTimeout) == 600);
     CHECK(*server_key_from_config({}, kShutdownTimeout) == 60);
     CHECK(validate_config("agentlb.handshake.max.inflight", "0").ok());
     CHECK(validate_config("agentlb.handshake.max.inflight", "100000").ok());
-    CHECK_THAT(refusal("agentlb.handshake.max.inflight", "100001"),
+    CHECK_THAT(config_refusal("agentlb.handshake.max.inflight", "100001"),
                StartsWith("agentlb.handshake.max.inflight: \"100001\" is too large"));
-    CHECK_THAT(refusal("agentlb.handshake.max.inflight", "-1"),
+    CHECK_THAT(config_refusal("agentlb.handshake.max.inflight", "-1"),
                StartsWith("agentlb.handshake.max.inflight: \"-1\" is negative"));
     CHECK(*server_key_from_config({}, kHandshakeMaxInflight) == 0);
     CHECK(*server_key_from_config({{"agentlb.drain.rate", "7"}}, kDrainRate) == 7);
@@ -132,7 +132,7 @@ TEST_CASE("drain keys: ranges, defaults, refusals naming the key") {
 }
 
 TEST_CASE("validate_config: unknown key lists the known ones") {
-    CHECK(refusal("x", "1") ==
+    CHECK(config_refusal("x", "1") ==
           "unknown configuration key \"x\"; known keys: host, indirect.agent.lb.algorithm, "
           "indirect.agent.lb.check.interval, agentlb.server.weights, agentlb.rebalance.behaviour, "
           "agentlb.mode, agentlb.density.max.agents, agentlb.mode.schedule, "
@@ -146,35 +146,35 @@ TEST_CASE("validate_config: unknown key lists the known ones") {
 }
 
 TEST_CASE("validate_config: host refusals start with the key") {
-    CHECK(refusal("host", "a,,b") ==
+    CHECK(config_refusal("host", "a,,b") ==
           "host: entry 2 is empty (two commas in a row, or a comma at the start or end)");
-    CHECK_THAT(refusal("host", ""), StartsWith("host: ") && Contains("empty"));
-    CHECK_THAT(refusal("host", "a,b_"), StartsWith("host: entry 2 \"b_\""));
-    CHECK_THAT(refusal("host", "a:0"), StartsWith("host: ") && Contains("out of range"));
-    CHECK_THAT(refusal("host", "a,a:8250"),
+    CHECK_THAT(config_refusal("host", ""), StartsWith("host: ") && Contains("empty"));
+    CHECK_THAT(config_refusal("host", "a,b_"), StartsWith("host: entry 2 \"b_\""));
+    CHECK_THAT(config_refusal("host", "a:0"), StartsWith("host: ") && Contains("out of range"));
+    CHECK_THAT(config_refusal("host", "a,a:8250"),
                StartsWith("host: ") && Contains("\"a\"") && Contains("\"a:8250\""));
 }
 
 TEST_CASE("validate_config: algorithm refusals start with the key") {
-    CHECK(refusal(kAlgorithmKey, "foo") ==
+    CHECK(config_refusal(kAlgorithmKey, "foo") ==
           "indirect.agent.lb.algorithm: unknown algorithm \"foo\"; expected one of: static, roundrobin, "
           "shuffle, hash");
-    CHECK_THAT(refusal(kAlgorithmKey, ""), StartsWith("indirect.agent.lb.algorithm: "));
+    CHECK_THAT(config_refusal(kAlgorithmKey, ""), StartsWith("indirect.agent.lb.algorithm: "));
 }
 
 TEST_CASE("validate_config: check interval refusals start with the key") {
-    CHECK(refusal(kCheckIntervalKey, "-5") ==
+    CHECK(config_refusal(kCheckIntervalKey, "-5") ==
           "indirect.agent.lb.check.interval: \"-5\" is negative; expected whole seconds, 0 or more");
     CHECK(
-        refusal(kCheckIntervalKey, "abc") ==
+        config_refusal(kCheckIntervalKey, "abc") ==
         "indirect.agent.lb.check.interval: \"abc\" is not a whole number; expected whole seconds, 0 or more");
-    CHECK_THAT(refusal(kCheckIntervalKey, ""),
+    CHECK_THAT(config_refusal(kCheckIntervalKey, ""),
                StartsWith("indirect.agent.lb.check.interval: ") && Contains("empty"));
     for (std::string_view bad : {"1e3", "+5", " 5", "5 ", "1.5", "0x10", "-", "--5"}) {
-        CHECK_THAT(refusal(kCheckIntervalKey, bad), Contains("is not a whole number"));
+        CHECK_THAT(config_refusal(kCheckIntervalKey, bad), Contains("is not a whole number"));
     }
-    CHECK_THAT(refusal(kCheckIntervalKey, "31536001"), Contains("too large") && Contains("31536000"));
-    CHECK_THAT(refusal(kCheckIntervalKey, "99999999999999999999999"), Contains("too large"));
+    CHECK_THAT(config_refusal(kCheckIntervalKey, "31536001"), Contains("too large") && Contains("31536000"));
+    CHECK_THAT(config_refusal(kCheckIntervalKey, "99999999999999999999999"), Contains("too large"));
 }
 
 TEST_CASE("parse_check_interval: values") {

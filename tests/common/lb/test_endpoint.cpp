@@ -16,7 +16,7 @@ Endpoint parsed(std::string_view entry) {
     return *result;
 }
 
-std::string refusal(std::string_view entry) {
+std::string endpoint_refusal(std::string_view entry) {
     auto result = parse_endpoint(entry);
     INFO(entry);
     REQUIRE_FALSE(result.ok());
@@ -64,54 +64,56 @@ TEST_CASE("endpoint: to_string always carries the port and brackets IPv6") {
 }
 
 TEST_CASE("endpoint: port refusals") {
-    CHECK_THAT(refusal("ms1:0"), Contains("\"ms1:0\"") && Contains("port 0 is out of range 1-65535"));
-    CHECK_THAT(refusal("ms1:65536"), Contains("port 65536 is out of range 1-65535"));
-    CHECK_THAT(refusal("ms1:99999999999999999999"), Contains("is out of range 1-65535"));
-    CHECK_THAT(refusal("ms1:"), Contains("empty port"));
-    CHECK_THAT(refusal("ms1:+80"), Contains("port \"+80\" is not a number"));
-    CHECK_THAT(refusal("ms1:-80"), Contains("is not a number"));
-    CHECK_THAT(refusal("ms1:8o"), Contains("is not a number"));
-    CHECK_THAT(refusal("[::1]:0"), Contains("out of range"));
-    CHECK_THAT(refusal("[::1]:"), Contains("empty port"));
+    CHECK_THAT(endpoint_refusal("ms1:0"),
+               Contains("\"ms1:0\"") && Contains("port 0 is out of range 1-65535"));
+    CHECK_THAT(endpoint_refusal("ms1:65536"), Contains("port 65536 is out of range 1-65535"));
+    CHECK_THAT(endpoint_refusal("ms1:99999999999999999999"), Contains("is out of range 1-65535"));
+    CHECK_THAT(endpoint_refusal("ms1:"), Contains("empty port"));
+    CHECK_THAT(endpoint_refusal("ms1:+80"), Contains("port \"+80\" is not a number"));
+    CHECK_THAT(endpoint_refusal("ms1:-80"), Contains("is not a number"));
+    CHECK_THAT(endpoint_refusal("ms1:8o"), Contains("is not a number"));
+    CHECK_THAT(endpoint_refusal("[::1]:0"), Contains("out of range"));
+    CHECK_THAT(endpoint_refusal("[::1]:"), Contains("empty port"));
 }
 
 TEST_CASE("endpoint: host name refusals") {
-    CHECK_THAT(refusal("ms_1"), Contains("not a valid host name") && Contains("\"_\" is not allowed"));
-    CHECK_THAT(refusal("-ms"), Contains("starts or ends with '-'"));
-    CHECK_THAT(refusal("ms-.example"), Contains("label \"ms-\" starts or ends with '-'"));
-    CHECK_THAT(refusal("a..b"), Contains("empty label"));
-    CHECK_THAT(refusal("a.b."), Contains("empty label"));
-    CHECK_THAT(refusal(std::string(64, 'a')), Contains("longer than 63"));
+    CHECK_THAT(endpoint_refusal("ms_1"),
+               Contains("not a valid host name") && Contains("\"_\" is not allowed"));
+    CHECK_THAT(endpoint_refusal("-ms"), Contains("starts or ends with '-'"));
+    CHECK_THAT(endpoint_refusal("ms-.example"), Contains("label \"ms-\" starts or ends with '-'"));
+    CHECK_THAT(endpoint_refusal("a..b"), Contains("empty label"));
+    CHECK_THAT(endpoint_refusal("a.b."), Contains("empty label"));
+    CHECK_THAT(endpoint_refusal(std::string(64, 'a')), Contains("longer than 63"));
     std::string long_name;
     for (int i = 0; i < 64; ++i) {
         long_name += "abc.";
     }
     long_name += "de";
-    CHECK_THAT(refusal(long_name), Contains("longer than 253"));
-    CHECK_THAT(refusal("ms 1"), Contains("\" \" is not allowed"));
-    CHECK_THAT(refusal(":8250"), Contains("no host name"));
-    CHECK_THAT(refusal(""), Contains("empty"));
-    CHECK_THAT(refusal("ms\t1"), Contains("\\x09"));
+    CHECK_THAT(endpoint_refusal(long_name), Contains("longer than 253"));
+    CHECK_THAT(endpoint_refusal("ms 1"), Contains("\" \" is not allowed"));
+    CHECK_THAT(endpoint_refusal(":8250"), Contains("no host name"));
+    CHECK_THAT(endpoint_refusal(""), Contains("empty"));
+    CHECK_THAT(endpoint_refusal("ms\t1"), Contains("\\x09"));
 }
 
 TEST_CASE("endpoint: IPv4 refusals") {
-    CHECK_THAT(refusal("10.0.0.256"), Contains("256 is more than 255"));
-    CHECK_THAT(refusal("10.0.0"), Contains("not a valid IPv4 address"));
-    CHECK_THAT(refusal("10.0.0.1.2"), Contains("not a valid IPv4 address"));
-    CHECK_THAT(refusal("10.0.0.01"), Contains("leading zero"));
-    CHECK_THAT(refusal("1234.0.0.1"), Contains("not a valid IPv4 address"));
-    CHECK_THAT(refusal("10..0.1"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("10.0.0.256"), Contains("256 is more than 255"));
+    CHECK_THAT(endpoint_refusal("10.0.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("10.0.0.1.2"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("10.0.0.01"), Contains("leading zero"));
+    CHECK_THAT(endpoint_refusal("1234.0.0.1"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("10..0.1"), Contains("not a valid IPv4 address"));
 }
 
 // Found by tests/fuzz (lb_config): a part that is not all digits reached
 // std::stoi, which threw on "/" and read "-1", "+1" and " 1" as numbers.
 TEST_CASE("endpoint: IPv4 parts are decimal digits only") {
-    CHECK_THAT(refusal("/.0"), Contains("not a valid IPv4 address"));
-    CHECK_THAT(refusal("a-.0"), Contains("not a valid IPv4 address"));
-    CHECK_THAT(refusal("-1.-1.-1.0"), Contains("not a valid IPv4 address"));
-    CHECK_THAT(refusal("+1.2.3.4"), Contains("not a valid IPv4 address"));
-    CHECK_THAT(refusal("1.\t2.3.4"), Contains("not a valid IPv4 address"));
-    CHECK_THAT(refusal("1. 2.3.4:8250"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("/.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("a-.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("-1.-1.-1.0"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("+1.2.3.4"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("1.\t2.3.4"), Contains("not a valid IPv4 address"));
+    CHECK_THAT(endpoint_refusal("1. 2.3.4:8250"), Contains("not a valid IPv4 address"));
 }
 
 // Found by tests/fuzz (lb_config): inet_pton read the address only up to a
@@ -125,12 +127,12 @@ TEST_CASE("endpoint: a NUL byte is refused, not a place where the address ends")
 }
 
 TEST_CASE("endpoint: IPv6 refusals") {
-    CHECK_THAT(refusal("[::1"), Contains("without a closing ']'"));
-    CHECK_THAT(refusal("[]"), Contains("not a valid IPv6 address"));
-    CHECK_THAT(refusal("[10.0.0.1]:80"), Contains("not a valid IPv6 address"));
-    CHECK_THAT(refusal("[::1]8250"), Contains("expected ':port' after ']'"));
-    CHECK_THAT(refusal("::g"), Contains("not a valid IPv6 address") && Contains("[address]:port"));
-    CHECK_THAT(refusal("fe80::1%eth0"), Contains("not a valid IPv6 address"));
+    CHECK_THAT(endpoint_refusal("[::1"), Contains("without a closing ']'"));
+    CHECK_THAT(endpoint_refusal("[]"), Contains("not a valid IPv6 address"));
+    CHECK_THAT(endpoint_refusal("[10.0.0.1]:80"), Contains("not a valid IPv6 address"));
+    CHECK_THAT(endpoint_refusal("[::1]8250"), Contains("expected ':port' after ']'"));
+    CHECK_THAT(endpoint_refusal("::g"), Contains("not a valid IPv6 address") && Contains("[address]:port"));
+    CHECK_THAT(endpoint_refusal("fe80::1%eth0"), Contains("not a valid IPv6 address"));
 }
 
 TEST_CASE("same_endpoint applies the default port and ignores the case of names") {

@@ -17,7 +17,7 @@ using List = std::vector<std::string>;
 
 namespace {
 
-constexpr std::int64_t kHosts = 10000;
+constexpr std::int64_t kHashHosts = 10000;
 
 const Algorithm& hash() {
     auto found = find_algorithm("hash");
@@ -32,7 +32,7 @@ List list_for(const List& servers, const Weights& weights, std::int64_t id) {
 
 std::vector<List> all_lists(const List& servers, const Weights& weights) {
     std::vector<List> lists;
-    for (std::int64_t id = 1; id <= kHosts; ++id) {
+    for (std::int64_t id = 1; id <= kHashHosts; ++id) {
         lists.push_back(list_for(servers, weights, id));
     }
     return lists;
@@ -91,7 +91,7 @@ TEST_CASE("hash: each server is first for its weighted share, within 5%") {
         for (const List& list : all_lists(setup.servers, setup.weights)) {
             ++firsts[list.front()];
         }
-        for (const auto& [server, ratio] : share_ratios(firsts, setup.servers, setup.weights, kHosts)) {
+        for (const auto& [server, ratio] : share_ratios(firsts, setup.servers, setup.weights, kHashHosts)) {
             INFO(server << " first for " << firsts[server] << ", ratio to its share " << ratio);
             CHECK(ratio >= 0.95);
             CHECK(ratio <= 1.05);
@@ -108,7 +108,7 @@ TEST_CASE("hash: a removed server's agents spread over the others by weight, and
             const List survivors = without(setup.servers, removed);
             std::map<std::string, std::int64_t> moved_to;
             std::int64_t moved = 0;
-            for (std::int64_t id = 1; id <= kHosts; ++id) {
+            for (std::int64_t id = 1; id <= kHashHosts; ++id) {
                 const List& old_list = before[static_cast<std::size_t>(id - 1)];
                 const List new_list = list_for(survivors, setup.weights, id);
                 // The whole order of the others is kept, not only the first.
@@ -155,7 +155,7 @@ TEST_CASE("hash: an added server takes about its share, and no agent moves betwe
             Weights weights = setup.weights;
             weights["new.example:8250"] = new_weight;
             std::int64_t changed = 0;
-            for (std::int64_t id = 1; id <= kHosts; ++id) {
+            for (std::int64_t id = 1; id <= kHashHosts; ++id) {
                 const List& old_list = before[static_cast<std::size_t>(id - 1)];
                 const List new_list = list_for(grown, weights, id);
                 REQUIRE(without(new_list, "new.example:8250") == old_list);
@@ -164,8 +164,8 @@ TEST_CASE("hash: an added server takes about its share, and no agent moves betwe
                     ++changed;
                 }
             }
-            const double ideal =
-                static_cast<double>(kHosts) * static_cast<double>(new_weight) / total_weight(grown, weights);
+            const double ideal = static_cast<double>(kHashHosts) * static_cast<double>(new_weight) /
+                                 total_weight(grown, weights);
             INFO(changed << " first entries changed; ideal " << ideal);
             CHECK(static_cast<double>(changed) <= 1.1 * ideal);
             CHECK(static_cast<double>(changed) >= 0.9 * ideal);
@@ -177,7 +177,7 @@ TEST_CASE("hash: a weight 0 server is last, first only when nothing else is left
     const List servers{"ms1", "ms2", "ms3", "ms4"};
     const Weights one_zero{{"ms2", 0}};
     const Weights two_zero{{"ms2", 0}, {"ms4", 0}};
-    for (std::int64_t id = 1; id <= kHosts; ++id) {
+    for (std::int64_t id = 1; id <= kHashHosts; ++id) {
         CHECK(list_for(servers, one_zero, id).back() == "ms2");
         const List list = list_for(servers, two_zero, id);
         // The weighted ones first, then the weight 0 ones by their unweighted order.

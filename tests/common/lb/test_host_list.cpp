@@ -11,7 +11,7 @@ using Hosts = std::vector<std::string>;
 
 namespace {
 
-std::string refusal(std::string_view value) {
+std::string host_list_refusal(std::string_view value) {
     auto result = parse_host_list(value);
     INFO(value);
     REQUIRE_FALSE(result.ok());
@@ -45,35 +45,39 @@ TEST_CASE("host list: join is the inverse of parse") {
 }
 
 TEST_CASE("host list: empty value refused") {
-    CHECK_THAT(refusal(""), Contains("host list is empty"));
-    CHECK_THAT(refusal("   "), Contains("host list is empty"));
+    CHECK_THAT(host_list_refusal(""), Contains("host list is empty"));
+    CHECK_THAT(host_list_refusal("   "), Contains("host list is empty"));
 }
 
 TEST_CASE("host list: empty entry refused with its position") {
-    CHECK_THAT(refusal("ms1,,ms2"), Contains("entry 2 is empty"));
-    CHECK_THAT(refusal("ms1, ,ms2"), Contains("entry 2 is empty"));
-    CHECK_THAT(refusal(",ms1"), Contains("entry 1 is empty"));
-    CHECK_THAT(refusal("ms1,ms2,"), Contains("entry 3 is empty"));
+    CHECK_THAT(host_list_refusal("ms1,,ms2"), Contains("entry 2 is empty"));
+    CHECK_THAT(host_list_refusal("ms1, ,ms2"), Contains("entry 2 is empty"));
+    CHECK_THAT(host_list_refusal(",ms1"), Contains("entry 1 is empty"));
+    CHECK_THAT(host_list_refusal("ms1,ms2,"), Contains("entry 3 is empty"));
 }
 
 TEST_CASE("host list: malformed entry refused, quoted with its position") {
-    CHECK_THAT(refusal("ms1,ms_2"), Contains("entry 2 \"ms_2\"") && Contains("not a valid host name"));
-    CHECK_THAT(refusal("ms1, 10.0.0.300"), Contains("entry 2 \"10.0.0.300\"") && Contains("more than 255"));
-    CHECK_THAT(refusal("ms1 ms2"), Contains("entry 1 \"ms1 ms2\""));
+    CHECK_THAT(host_list_refusal("ms1,ms_2"),
+               Contains("entry 2 \"ms_2\"") && Contains("not a valid host name"));
+    CHECK_THAT(host_list_refusal("ms1, 10.0.0.300"),
+               Contains("entry 2 \"10.0.0.300\"") && Contains("more than 255"));
+    CHECK_THAT(host_list_refusal("ms1 ms2"), Contains("entry 1 \"ms1 ms2\""));
 }
 
 TEST_CASE("host list: port out of range refused") {
-    CHECK_THAT(refusal("ms1:70000"), Contains("entry 1 \"ms1:70000\"") && Contains("out of range 1-65535"));
-    CHECK_THAT(refusal("ms1,ms2:0"), Contains("entry 2 \"ms2:0\"") && Contains("out of range"));
+    CHECK_THAT(host_list_refusal("ms1:70000"),
+               Contains("entry 1 \"ms1:70000\"") && Contains("out of range 1-65535"));
+    CHECK_THAT(host_list_refusal("ms1,ms2:0"), Contains("entry 2 \"ms2:0\"") && Contains("out of range"));
 }
 
 TEST_CASE("host list: duplicates refused after normalising the default port") {
-    CHECK_THAT(refusal("a,b,a:8250"),
+    CHECK_THAT(host_list_refusal("a,b,a:8250"),
                Contains("entries 1 \"a\" and 3 \"a:8250\"") && Contains("same server"));
-    CHECK_THAT(refusal("ms1,ms1"), Contains("entries 1 \"ms1\" and 2 \"ms1\""));
-    CHECK_THAT(refusal("MS1.example,ms1.EXAMPLE"), Contains("same server"));
-    CHECK_THAT(refusal("[::1],[0:0::1]:8250"), Contains("\"[::1]\"") && Contains("\"[0:0::1]:8250\""));
-    CHECK_THAT(refusal("::1,[::1]"), Contains("same server"));
+    CHECK_THAT(host_list_refusal("ms1,ms1"), Contains("entries 1 \"ms1\" and 2 \"ms1\""));
+    CHECK_THAT(host_list_refusal("MS1.example,ms1.EXAMPLE"), Contains("same server"));
+    CHECK_THAT(host_list_refusal("[::1],[0:0::1]:8250"),
+               Contains("\"[::1]\"") && Contains("\"[0:0::1]:8250\""));
+    CHECK_THAT(host_list_refusal("::1,[::1]"), Contains("same server"));
     auto distinct_ports = parse_host_list("a:8250,a:8251");
     REQUIRE(distinct_ports.ok());
     CHECK(distinct_ports->size() == 2);

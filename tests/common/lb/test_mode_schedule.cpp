@@ -30,7 +30,7 @@ std::optional<Mode> mode_at(const Schedule& schedule, system_clock::time_point w
     return found ? std::optional<Mode>(found->mode) : std::nullopt;
 }
 
-std::string refusal(std::string_view text) {
+std::string schedule_refusal(std::string_view text) {
     auto schedule = parse_schedule(text);
     INFO(text);
     REQUIRE_FALSE(schedule.ok());
@@ -141,36 +141,39 @@ TEST_CASE("schedule: dates before 1970 and far ahead fall on the right weekday")
 }
 
 TEST_CASE("schedule: bad parts are refused, naming the rule and the part") {
-    CHECK_THAT(refusal("mon-fri 08:00-20:00 performance"),
+    CHECK_THAT(schedule_refusal("mon-fri 08:00-20:00 performance"),
                StartsWith("rule 1 \"mon-fri 08:00-20:00 performance\": \"mon\" is not a day"));
-    CHECK_THAT(refusal("Mon-Fri 08:00-20:00 performance; Sat, Sunday density; density"),
+    CHECK_THAT(schedule_refusal("Mon-Fri 08:00-20:00 performance; Sat, Sunday density; density"),
                StartsWith("rule 2 \"Sat, Sunday density\": \"Sunday\" is not a day; expected Mon, Tue"));
-    CHECK_THAT(refusal("Mon-Fri 25:00-26:00 performance"),
+    CHECK_THAT(schedule_refusal("Mon-Fri 25:00-26:00 performance"),
                Contains("\"25:00\" is not a time of day; expected HH:MM from 00:00 to 23:59"));
-    CHECK_THAT(refusal("Mon-Fri 08:00-24:01 performance"),
+    CHECK_THAT(schedule_refusal("Mon-Fri 08:00-24:01 performance"),
                Contains("\"24:01\" is not a time of day; expected HH:MM from 00:01 to 24:00"));
-    CHECK_THAT(refusal("24:00-06:00 density"), Contains("\"24:00\" is not a time of day"));
-    CHECK_THAT(refusal("8:00-20:00 performance"), Contains("\"8:00\" is not a time of day"));
-    CHECK_THAT(refusal("08:60-20:00 performance"), Contains("\"08:60\" is not a time of day"));
-    CHECK_THAT(refusal("08:00 performance"), Contains("\"08:00\" is not a time range; expected HH:MM-HH:MM"));
-    CHECK_THAT(refusal("08:00-12:00-14:00 density"), Contains("is not a time range"));
-    CHECK_THAT(refusal("08:00-08:00 density"), Contains("covers nothing (it ends where it starts)"));
-    CHECK_THAT(refusal("Sat 00:00-24:00 density"), Contains("covers the whole day; leave the times out"));
-    CHECK_THAT(refusal("Mon-Fri 08:00-20:00 fast"),
+    CHECK_THAT(schedule_refusal("24:00-06:00 density"), Contains("\"24:00\" is not a time of day"));
+    CHECK_THAT(schedule_refusal("8:00-20:00 performance"), Contains("\"8:00\" is not a time of day"));
+    CHECK_THAT(schedule_refusal("08:60-20:00 performance"), Contains("\"08:60\" is not a time of day"));
+    CHECK_THAT(schedule_refusal("08:00 performance"),
+               Contains("\"08:00\" is not a time range; expected HH:MM-HH:MM"));
+    CHECK_THAT(schedule_refusal("08:00-12:00-14:00 density"), Contains("is not a time range"));
+    CHECK_THAT(schedule_refusal("08:00-08:00 density"), Contains("covers nothing (it ends where it starts)"));
+    CHECK_THAT(schedule_refusal("Sat 00:00-24:00 density"),
+               Contains("covers the whole day; leave the times out"));
+    CHECK_THAT(schedule_refusal("Mon-Fri 08:00-20:00 fast"),
                Contains("rule 1 \"Mon-Fri 08:00-20:00 fast\": unknown mode \"fast\""));
-    CHECK_THAT(refusal("Mon-Fri 08:00-20:00"), Contains("unknown mode \"08:00-20:00\""));
-    CHECK_THAT(refusal("Mon-Fri 08:00-20:00 performance density"), Contains("more than one mode"));
-    CHECK_THAT(refusal("08:00-20:00 Mon-Fri performance"), Contains("days after the times"));
-    CHECK_THAT(refusal("Mon 08:00-10:00 12:00-14:00 density"), Contains("more than one time range"));
-    CHECK_THAT(refusal("Mon Tue density"), Contains("more than one list of days (\"Tue\")"));
-    CHECK_THAT(refusal("Mon,,Tue density"), Contains("the days \"Mon,,Tue\" hold an empty item"));
-    CHECK_THAT(refusal("Mon-Tue-Wed density"), Contains("\"Mon-Tue-Wed\" is not a day or a range of days"));
-    CHECK_THAT(refusal("Mon-Fri 08:00-20:00 performance;"), StartsWith("rule 2: the rule is empty"));
-    CHECK_THAT(refusal("; density"), StartsWith("rule 1: the rule is empty"));
+    CHECK_THAT(schedule_refusal("Mon-Fri 08:00-20:00"), Contains("unknown mode \"08:00-20:00\""));
+    CHECK_THAT(schedule_refusal("Mon-Fri 08:00-20:00 performance density"), Contains("more than one mode"));
+    CHECK_THAT(schedule_refusal("08:00-20:00 Mon-Fri performance"), Contains("days after the times"));
+    CHECK_THAT(schedule_refusal("Mon 08:00-10:00 12:00-14:00 density"), Contains("more than one time range"));
+    CHECK_THAT(schedule_refusal("Mon Tue density"), Contains("more than one list of days (\"Tue\")"));
+    CHECK_THAT(schedule_refusal("Mon,,Tue density"), Contains("the days \"Mon,,Tue\" hold an empty item"));
+    CHECK_THAT(schedule_refusal("Mon-Tue-Wed density"),
+               Contains("\"Mon-Tue-Wed\" is not a day or a range of days"));
+    CHECK_THAT(schedule_refusal("Mon-Fri 08:00-20:00 performance;"), StartsWith("rule 2: the rule is empty"));
+    CHECK_THAT(schedule_refusal("; density"), StartsWith("rule 1: the rule is empty"));
     CHECK_THAT(
-        refusal("density; Mon-Fri 08:00-20:00 performance"),
+        schedule_refusal("density; Mon-Fri 08:00-20:00 performance"),
         StartsWith("rule 1 \"density\": it applies at all times, so the rules after it would never apply"));
-    CHECK_THAT(refusal("Mon-Sun performance; density"), Contains("it applies at all times"));
+    CHECK_THAT(schedule_refusal("Mon-Sun performance; density"), Contains("it applies at all times"));
     // What the operator typed is shown safely.
-    CHECK_THAT(refusal("Mon\x1b[31m density"), Contains("\\x1b"));
+    CHECK_THAT(schedule_refusal("Mon\x1b[31m density"), Contains("\\x1b"));
 }

@@ -11,7 +11,7 @@ using namespace agentlb::lb;
 
 namespace {
 
-std::string refusal(std::string_view key, std::string_view value) {
+std::string rebalance_refusal(std::string_view key, std::string_view value) {
     const auto status = validate_config(key, value);
     REQUIRE_FALSE(status.ok());
     return status.error();
@@ -38,20 +38,21 @@ TEST_CASE("rebalance keys: accepted values") {
 }
 
 TEST_CASE("rebalance keys: refusals start with the key and say what was wrong") {
-    CHECK_THAT(refusal(kBehaviourKey, "fast"),
+    CHECK_THAT(rebalance_refusal(kBehaviourKey, "fast"),
                Catch::StartsWith("agentlb.rebalance.behaviour: unknown behaviour \"fast\"") &&
                    Catch::Contains("off, low, normal, aggressive"));
-    CHECK_THAT(refusal(kModeKey, "Density"),
+    CHECK_THAT(rebalance_refusal(kModeKey, "Density"),
                Catch::StartsWith("agentlb.mode: ") && Catch::Contains("density"));
-    CHECK_THAT(refusal(kDensityMaxAgentsKey, "0"),
+    CHECK_THAT(rebalance_refusal(kDensityMaxAgentsKey, "0"),
                Catch::StartsWith("agentlb.density.max.agents: \"0\" is too small"));
-    CHECK_THAT(refusal(kDensityMaxAgentsKey, "-3"),
+    CHECK_THAT(rebalance_refusal(kDensityMaxAgentsKey, "-3"),
                Catch::StartsWith("agentlb.density.max.agents: \"-3\" is not a whole number"));
-    CHECK_THAT(refusal(kDensityMaxAgentsKey, "10000001"),
+    CHECK_THAT(rebalance_refusal(kDensityMaxAgentsKey, "10000001"),
                Catch::StartsWith("agentlb.density.max.agents: \"10000001\" is too large"));
-    CHECK_THAT(refusal(kDensityMaxAgentsKey, ""),
+    CHECK_THAT(rebalance_refusal(kDensityMaxAgentsKey, ""),
                Catch::StartsWith("agentlb.density.max.agents: the value is empty"));
-    CHECK_THAT(refusal(kModeScheduleKey, "Mon-Fry density"), Catch::StartsWith("agentlb.mode.schedule: "));
+    CHECK_THAT(rebalance_refusal(kModeScheduleKey, "Mon-Fry density"),
+               Catch::StartsWith("agentlb.mode.schedule: "));
 }
 
 TEST_CASE("rebalance settings: defaults, stored values, and corrupt stored values name the key") {

@@ -19,9 +19,9 @@ using namespace std::chrono_literals;
 namespace {
 
 // What storing `value` under `key` on top of `global` says ("" when accepted).
-std::string refusal(std::string_view key,
-                    std::string_view value,
-                    std::map<std::string, std::string> global = {}) {
+std::string ticket_refusal(std::string_view key,
+                           std::string_view value,
+                           std::map<std::string, std::string> global = {}) {
     ScopedConfig config;
     config.global = std::move(global);
     auto status = check_scoped_change(config, {}, key, std::string(value));
@@ -33,43 +33,44 @@ std::string refusal(std::string_view key,
 TEST_CASE("ticket lifetime: 0 to 7 days, with the CA keys' units") {
     // A rotation period long enough for any lifetime in range.
     const std::map<std::string, std::string> long_rotation{{std::string(kTicketRotationKey), "30d"}};
-    CHECK(refusal(kTicketLifetimeKey, "0").empty());
-    CHECK(refusal(kTicketLifetimeKey, "90s").empty());
-    CHECK(refusal(kTicketLifetimeKey, "7d", long_rotation).empty());
-    CHECK(refusal(kTicketLifetimeKey, "7", long_rotation)
+    CHECK(ticket_refusal(kTicketLifetimeKey, "0").empty());
+    CHECK(ticket_refusal(kTicketLifetimeKey, "90s").empty());
+    CHECK(ticket_refusal(kTicketLifetimeKey, "7d", long_rotation).empty());
+    CHECK(ticket_refusal(kTicketLifetimeKey, "7", long_rotation)
               .empty());  // a bare number means days, as for the CA keys
-    CHECK_THAT(refusal(kTicketLifetimeKey, "8d", long_rotation),
+    CHECK_THAT(ticket_refusal(kTicketLifetimeKey, "8d", long_rotation),
                StartsWith("agentlb.tls.ticket.lifetime: \"8d\" is out of range; expected 0s to 7d"));
-    CHECK_THAT(refusal(kTicketLifetimeKey, "1w"),
+    CHECK_THAT(ticket_refusal(kTicketLifetimeKey, "1w"),
                StartsWith("agentlb.tls.ticket.lifetime: \"1w\" is not a duration"));
-    CHECK_THAT(refusal(kTicketLifetimeKey, ""),
+    CHECK_THAT(ticket_refusal(kTicketLifetimeKey, ""),
                StartsWith("agentlb.tls.ticket.lifetime: the value is empty"));
 }
 
 TEST_CASE("ticket key rotation: 10 seconds to 30 days") {
     // The lifetime 0 sends no tickets: any rotation period in range goes.
     const std::map<std::string, std::string> no_tickets{{std::string(kTicketLifetimeKey), "0"}};
-    CHECK(refusal(kTicketRotationKey, "10s", no_tickets).empty());
-    CHECK(refusal(kTicketRotationKey, "30d", no_tickets).empty());
+    CHECK(ticket_refusal(kTicketRotationKey, "10s", no_tickets).empty());
+    CHECK(ticket_refusal(kTicketRotationKey, "30d", no_tickets).empty());
     CHECK_THAT(
-        refusal(kTicketRotationKey, "9s", no_tickets),
+        ticket_refusal(kTicketRotationKey, "9s", no_tickets),
         StartsWith("agentlb.tls.ticket.key.rotation.period: \"9s\" is out of range; expected 10s to 30d"));
-    CHECK_THAT(refusal(kTicketRotationKey, "31d", no_tickets), Contains("is out of range"));
+    CHECK_THAT(ticket_refusal(kTicketRotationKey, "31d", no_tickets), Contains("is out of range"));
 }
 
 TEST_CASE("the rotation period is never below the ticket lifetime, whichever is set, naming both values") {
     // Defaults: lifetime 1h, rotation 12h.
-    const std::string shorter = refusal(kTicketRotationKey, "30m");
+    const std::string shorter = ticket_refusal(kTicketRotationKey, "30m");
     CHECK_THAT(shorter, StartsWith("agentlb.tls.ticket.key.rotation.period: the key rotation period"));
     CHECK_THAT(shorter, Contains("agentlb.tls.ticket.key.rotation.period 30m"));
     CHECK_THAT(shorter, Contains("agentlb.tls.ticket.lifetime 1h"));
-    CHECK(refusal(kTicketRotationKey, "1h").empty());
+    CHECK(ticket_refusal(kTicketRotationKey, "1h").empty());
 
-    const std::string longer = refusal(kTicketLifetimeKey, "1d", {{std::string(kTicketRotationKey), "2h"}});
+    const std::string longer =
+        ticket_refusal(kTicketLifetimeKey, "1d", {{std::string(kTicketRotationKey), "2h"}});
     CHECK_THAT(longer, StartsWith("agentlb.tls.ticket.lifetime: the key rotation period"));
     CHECK_THAT(longer, Contains("agentlb.tls.ticket.key.rotation.period 2h"));
     CHECK_THAT(longer, Contains("agentlb.tls.ticket.lifetime 1d"));
-    CHECK(refusal(kTicketLifetimeKey, "2h", {{std::string(kTicketRotationKey), "2h"}}).empty());
+    CHECK(ticket_refusal(kTicketLifetimeKey, "2h", {{std::string(kTicketRotationKey), "2h"}}).empty());
 }
 
 TEST_CASE("ticket settings are global only") {

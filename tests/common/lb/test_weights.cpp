@@ -13,7 +13,7 @@ namespace {
 
 const std::vector<std::string> kHosts{"ms1", "ms2:9000", "10.0.0.3"};
 
-std::string refusal(std::string_view value) {
+std::string weights_refusal(std::string_view value) {
     auto weights = parse_weights(value, kHosts);
     REQUIRE_FALSE(weights.ok());
     return weights.error();
@@ -33,17 +33,17 @@ TEST_CASE("parse_weights: accepted values") {
 }
 
 TEST_CASE("parse_weights: refusals name the entry or the address") {
-    CHECK(refusal("ms9=2") == "\"ms9\" is not in `host`; weights name its entries as written there");
-    CHECK_THAT(refusal("MS1:8250=2"), Contains("\"MS1:8250\" is written \"ms1\" in `host`"));
-    CHECK(refusal("ms1=2,ms1=3") == "\"ms1\" is given twice");
-    CHECK_THAT(refusal("ms1=2,,ms2:9000=1"), Contains("entry 2 is empty"));
-    CHECK_THAT(refusal("ms1"), Contains("entry 1 \"ms1\" has no '='"));
-    CHECK_THAT(refusal("=4"), Contains("has no address"));
-    CHECK_THAT(refusal("ms1=1001"), Contains("too large; at most 1000"));
-    CHECK_THAT(refusal("ms1=-1"), Contains("not a whole number from 0 to 1000"));
-    CHECK_THAT(refusal("ms1=1.5"), Contains("not a whole number"));
-    CHECK_THAT(refusal("ms1="), Contains("not a whole number"));
-    CHECK_THAT(refusal("ms1=99999999999999999999"), Contains("not a whole number"));
+    CHECK(weights_refusal("ms9=2") == "\"ms9\" is not in `host`; weights name its entries as written there");
+    CHECK_THAT(weights_refusal("MS1:8250=2"), Contains("\"MS1:8250\" is written \"ms1\" in `host`"));
+    CHECK(weights_refusal("ms1=2,ms1=3") == "\"ms1\" is given twice");
+    CHECK_THAT(weights_refusal("ms1=2,,ms2:9000=1"), Contains("entry 2 is empty"));
+    CHECK_THAT(weights_refusal("ms1"), Contains("entry 1 \"ms1\" has no '='"));
+    CHECK_THAT(weights_refusal("=4"), Contains("has no address"));
+    CHECK_THAT(weights_refusal("ms1=1001"), Contains("too large; at most 1000"));
+    CHECK_THAT(weights_refusal("ms1=-1"), Contains("not a whole number from 0 to 1000"));
+    CHECK_THAT(weights_refusal("ms1=1.5"), Contains("not a whole number"));
+    CHECK_THAT(weights_refusal("ms1="), Contains("not a whole number"));
+    CHECK_THAT(weights_refusal("ms1=99999999999999999999"), Contains("not a whole number"));
 }
 
 TEST_CASE("format_weights: the parser's input form") {

@@ -10,14 +10,14 @@ using namespace agentlb::store::test;
 
 namespace {
 
-std::optional<std::string> opt(const char* text) {
+std::optional<std::string> optional_text(const char* text) {
     return std::string(text);
 }
 
 }  // namespace
 
 TEST_CASE_METHOD(StoreFixture, "redeeming a token creates the host, records its serial and uses the token") {
-    store->create_token(TokenSpec{"t1", opt("z1"), std::nullopt, 100, 1});
+    store->create_token(TokenSpec{"t1", optional_text("z1"), std::nullopt, 100, 1});
     const std::int64_t g0 = store->generation();
 
     auto result = store->redeem_token(RedeemRequest{"t1", "h1", std::nullopt, 10}, issuer.fn());
@@ -40,15 +40,16 @@ TEST_CASE_METHOD(StoreFixture, "redeeming a token creates the host, records its 
 }
 
 TEST_CASE_METHOD(StoreFixture, "the zone comes from the token, else the request, else default") {
-    store->create_token(TokenSpec{"token-zone", opt("z1"), std::nullopt, 100, 1});
+    store->create_token(TokenSpec{"token-zone", optional_text("z1"), std::nullopt, 100, 1});
     store->create_token(TokenSpec{"request-zone", std::nullopt, std::nullopt, 100, 1});
     store->create_token(TokenSpec{"no-zone", std::nullopt, std::nullopt, 100, 1});
-    store->create_token(TokenSpec{"same-zone", opt("z3"), std::nullopt, 100, 1});
+    store->create_token(TokenSpec{"same-zone", optional_text("z3"), std::nullopt, 100, 1});
 
-    CHECK(store->redeem_token({"token-zone", "a", opt(""), 10}, issuer.fn())->host.zone == "z1");
-    CHECK(store->redeem_token({"request-zone", "b", opt("z2"), 10}, issuer.fn())->host.zone == "z2");
+    CHECK(store->redeem_token({"token-zone", "a", optional_text(""), 10}, issuer.fn())->host.zone == "z1");
+    CHECK(store->redeem_token({"request-zone", "b", optional_text("z2"), 10}, issuer.fn())->host.zone ==
+          "z2");
     CHECK(store->redeem_token({"no-zone", "c", std::nullopt, 10}, issuer.fn())->host.zone == "default");
-    CHECK(store->redeem_token({"same-zone", "d", opt("z3"), 10}, issuer.fn())->host.zone == "z3");
+    CHECK(store->redeem_token({"same-zone", "d", optional_text("z3"), 10}, issuer.fn())->host.zone == "z3");
 }
 
 TEST_CASE_METHOD(StoreFixture, "every refused redemption leaves no host row and the token as it was") {
@@ -56,8 +57,8 @@ TEST_CASE_METHOD(StoreFixture, "every refused redemption leaves no host row and 
     store->create_token(TokenSpec{"used", std::nullopt, std::nullopt, 100, 1});
     REQUIRE(store->redeem_token({"used", "first", std::nullopt, 10}, issuer.fn()));
     store->create_token(TokenSpec{"plain", std::nullopt, std::nullopt, 100, 1});
-    store->create_token(TokenSpec{"zoned", opt("z1"), std::nullopt, 100, 1});
-    store->create_token(TokenSpec{"named", std::nullopt, opt("h5"), 100, 1});
+    store->create_token(TokenSpec{"zoned", optional_text("z1"), std::nullopt, 100, 1});
+    store->create_token(TokenSpec{"named", std::nullopt, optional_text("h5"), 100, 1});
 
     const std::int64_t g0 = store->generation();
     const int calls0 = issuer.calls;
@@ -72,7 +73,7 @@ TEST_CASE_METHOD(StoreFixture, "every refused redemption leaves no host row and 
         {{"used", "second", std::nullopt, 10}, "join token already used"},
         {{"plain", "new", std::nullopt, 100}, "join token expired"},
         {{"plain", "new", std::nullopt, 500}, "join token expired"},
-        {{"zoned", "new", opt("z2"), 10},
+        {{"zoned", "new", optional_text("z2"), 10},
          "join token is for zone \"z1\", but the agent asked for zone \"z2\""},
         {{"plain", "taken", std::nullopt, 10},
          "host \"taken\" is already registered; enrolling it again needs a token created with --name taken"},
@@ -100,7 +101,7 @@ TEST_CASE_METHOD(StoreFixture, "every refused redemption leaves no host row and 
 
     // The unused tokens still work; the used one is still used.
     CHECK(store->redeem_token({"plain", "p", std::nullopt, 99}, issuer.fn()));
-    CHECK(store->redeem_token({"zoned", "z", opt("z1"), 10}, issuer.fn()));
+    CHECK(store->redeem_token({"zoned", "z", optional_text("z1"), 10}, issuer.fn()));
     CHECK(store->redeem_token({"named", "h5", std::nullopt, 10}, issuer.fn()));
     CHECK(store->redeem_token({"used", "third", std::nullopt, 10}, issuer.fn()).error() ==
           "join token already used");
@@ -139,7 +140,7 @@ TEST_CASE_METHOD(StoreFixture, "re-enrolling with a token created for the name k
     const std::int64_t g0 = store->generation();
 
     SECTION("without a zone the host keeps its zone") {
-        store->create_token(TokenSpec{"again", std::nullopt, opt("h1"), 100, 20});
+        store->create_token(TokenSpec{"again", std::nullopt, optional_text("h1"), 100, 20});
         auto result = store->redeem_token({"again", "h1", std::nullopt, 30}, issuer.fn());
         REQUIRE(result);
         CHECK(result->re_enrolled);
@@ -148,8 +149,8 @@ TEST_CASE_METHOD(StoreFixture, "re-enrolling with a token created for the name k
         CHECK(result->host.created_at == h1.created_at);
     }
     SECTION("a zone given moves the host") {
-        store->create_token(TokenSpec{"again", std::nullopt, opt("h1"), 100, 20});
-        auto result = store->redeem_token({"again", "h1", opt("z9"), 30}, issuer.fn());
+        store->create_token(TokenSpec{"again", std::nullopt, optional_text("h1"), 100, 20});
+        auto result = store->redeem_token({"again", "h1", optional_text("z9"), 30}, issuer.fn());
         REQUIRE(result);
         CHECK(result->host.id == h1.id);
         CHECK(result->host.zone == "z9");
@@ -165,7 +166,7 @@ TEST_CASE_METHOD(StoreFixture, "re-enrolling with a token created for the name k
 }
 
 TEST_CASE_METHOD(StoreFixture, "a name token for a new name enrols a new host") {
-    store->create_token(TokenSpec{"named", std::nullopt, opt("fresh"), 100, 1});
+    store->create_token(TokenSpec{"named", std::nullopt, optional_text("fresh"), 100, 1});
     auto result = store->redeem_token({"named", "fresh", std::nullopt, 10}, issuer.fn());
     REQUIRE(result);
     CHECK_FALSE(result->re_enrolled);
@@ -173,19 +174,19 @@ TEST_CASE_METHOD(StoreFixture, "a name token for a new name enrols a new host") 
 }
 
 TEST_CASE_METHOD(StoreFixture, "a failed issue during re-enrolment keeps the host's zone and certificates") {
-    HostRecord h1 = enroll("h1", opt("z1"));
-    store->create_token(TokenSpec{"again", std::nullopt, opt("h1"), 100, 20});
+    HostRecord h1 = enroll("h1", optional_text("z1"));
+    store->create_token(TokenSpec{"again", std::nullopt, optional_text("h1"), 100, 20});
     auto failing = [](const HostRecord& host) -> agentlb::Result<IssuedCertificate> {
         CHECK(host.zone == "z2");
         return agentlb::fail("CSR refused");
     };
-    auto result = store->redeem_token({"again", "h1", opt("z2"), 30}, failing);
+    auto result = store->redeem_token({"again", "h1", optional_text("z2"), 30}, failing);
     REQUIRE_FALSE(result);
     CHECK(store->find_host("h1")->zone == "z1");
     CHECK_FALSE(store->is_revoked("h1-1"));
     CHECK(store->revoked_serials().empty());
 
-    auto retried = store->redeem_token({"again", "h1", opt("z2"), 31}, issuer.fn());
+    auto retried = store->redeem_token({"again", "h1", optional_text("z2"), 31}, issuer.fn());
     REQUIRE(retried);
     CHECK(retried->host.id == h1.id);
     CHECK(store->is_revoked("h1-1"));

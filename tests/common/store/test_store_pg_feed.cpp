@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string password() {
+std::string feed_password() {
     std::ifstream in(pg_cluster_dir() + "/password");
     std::string line;
     std::getline(in, line);
@@ -117,7 +117,7 @@ TEST_CASE("a feed whose backend was killed throws, then listens again") {
     const std::string message = error_of([&] { feed->wait(5s); });
     INFO(message);
     CHECK_THAT(message, Catch::Contains("change feed: connection lost"));
-    CHECK(message.find(password()) == std::string::npos);
+    CHECK(message.find(feed_password()) == std::string::npos);
 
     // The next wait connects and listens again; a change made after that wakes it.
     CHECK_FALSE(feed->wait(50ms));
@@ -155,7 +155,7 @@ TEST_CASE("a store that lost its database fails fast during the backoff, then re
     CHECK(since(start) < 50ms);
     CHECK_THAT(fast, Catch::Contains("unreachable (") && Catch::Contains("next attempt in"));
     for (const auto& message : {lost, refused, fast}) {
-        CHECK(message.find(password()) == std::string::npos);
+        CHECK(message.find(feed_password()) == std::string::npos);
     }
 
     pg_exec(database.admin_uri(), "ALTER DATABASE " + database.name() + " ALLOW_CONNECTIONS true");

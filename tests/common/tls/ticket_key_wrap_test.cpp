@@ -34,7 +34,7 @@ std::array<unsigned char, 32> secret_of(const certs::CertificateAuthority& ca) {
     return secret.value();
 }
 
-TicketKey make_key() {
+TicketKey wrapped_test_key() {
     auto key = random_ticket_key();
     REQUIRE(key.ok());
     return key.value();
@@ -65,7 +65,7 @@ TEST_CASE("a wrapped ticket key unwraps with the same CA key and name, and with 
     const TicketKeyWrapper wrapper(secret_of(ca));
     const TicketKeyWrapper other_server(secret_of(same_files));
     const TicketKeyWrapper other_ca(secret_of(new_ca(dir.path(), "other")));
-    const TicketKey key = make_key();
+    const TicketKey key = wrapped_test_key();
     const std::string name = text(key.name.data(), key.name.size());
 
     auto wrapped = wrapper.wrap(key);
@@ -92,7 +92,7 @@ TEST_CASE("a wrapped ticket key unwraps with the same CA key and name, and with 
 TEST_CASE("the wrapped form holds neither key in the clear, and two wraps of one key differ") {
     TempDir dir;
     const TicketKeyWrapper wrapper(secret_of(new_ca(dir.path(), "main")));
-    const TicketKey key = make_key();
+    const TicketKey key = wrapped_test_key();
     auto first = wrapper.wrap(key);
     auto second = wrapper.wrap(key);
     REQUIRE(first.ok());
