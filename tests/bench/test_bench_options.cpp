@@ -1,6 +1,6 @@
 // agentlb-bench's command line: the storm scenario's rules.
 
-#include "tools/bench/options.hpp"
+#include "tests/bench/bench_args.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,23 +8,10 @@
 #include <utility>
 #include <vector>
 
-namespace {
-
-using agentlb::bench::parse_bench_options;
-
-auto parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "agentlb-bench");
-    std::vector<const char*> argv;
-    for (const auto& a : args) {
-        argv.push_back(a.c_str());
-    }
-    return parse_bench_options(static_cast<int>(argv.size()), argv.data());
-}
-
-}  // namespace
+using agentlb::test::parse_bench_args;
 
 TEST_CASE("bench options: storm runs on 2 servers with the static algorithm and a resumption sample") {
-    auto parsed = parse({"--resume-sample", "0", "storm"});
+    auto parsed = parse_bench_args({"--resume-sample", "0", "storm"});
     REQUIRE(parsed);
     CHECK(parsed->options.servers == 2);
     CHECK(parsed->options.algorithm == "static");
@@ -33,29 +20,30 @@ TEST_CASE("bench options: storm runs on 2 servers with the static algorithm and 
 }
 
 TEST_CASE("bench options: other scenarios keep roundrobin") {
-    auto parsed = parse({"connect", "failover"});
+    auto parsed = parse_bench_args({"connect", "failover"});
     REQUIRE(parsed);
     CHECK(parsed->options.servers == 3);
     CHECK(parsed->options.algorithm == "roundrobin");
 }
 
 TEST_CASE("bench options: storm refuses another server count and failover beside it") {
-    auto three = parse({"--servers", "3", "storm"});
+    auto three = parse_bench_args({"--servers", "3", "storm"});
     REQUIRE_FALSE(three);
     CHECK(three.error().find("storm runs on exactly 2 servers") != std::string::npos);
-    auto both = parse({"failover", "storm"});
+    auto both = parse_bench_args({"failover", "storm"});
     REQUIRE_FALSE(both);
     CHECK(both.error().find("failover and storm") != std::string::npos);
 }
 
 TEST_CASE("bench options: --set takes KEY=VALUE pairs and refuses anything else") {
-    auto parsed = parse({"--set", "agentlb.handshake.max.inflight=1000", "--set", "a=", "connect"});
+    auto parsed =
+        parse_bench_args({"--set", "agentlb.handshake.max.inflight=1000", "--set", "a=", "connect"});
     REQUIRE(parsed);
     REQUIRE(parsed->options.settings.size() == 2);
     CHECK(parsed->options.settings[0] ==
           std::pair<std::string, std::string>{"agentlb.handshake.max.inflight", "1000"});
     CHECK(parsed->options.settings[1] == std::pair<std::string, std::string>{"a", ""});
-    auto bad = parse({"--set", "novalue", "connect"});
+    auto bad = parse_bench_args({"--set", "novalue", "connect"});
     REQUIRE_FALSE(bad);
     CHECK(bad.error() == "--set 'novalue': expected KEY=VALUE");
 }

@@ -1,8 +1,8 @@
 // agentlb-bench's kill-return scenario (issue 18): its options and the
 // HAProxy configuration it writes. No sockets, no processes.
 
+#include "tests/bench/bench_args.hpp"
 #include "tools/bench/haproxy_front.hpp"
-#include "tools/bench/options.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,16 +14,7 @@ namespace {
 
 using agentlb::bench::haproxy_config;
 using agentlb::bench::HaproxySettings;
-using agentlb::bench::parse_bench_options;
-
-auto parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "agentlb-bench");
-    std::vector<const char*> argv;
-    for (const auto& a : args) {
-        argv.push_back(a.c_str());
-    }
-    return parse_bench_options(static_cast<int>(argv.size()), argv.data());
-}
+using agentlb::test::parse_bench_args;
 
 // The config's lines, trimmed of their indentation.
 std::vector<std::string> lines_of(const std::string& text) {
@@ -49,41 +40,42 @@ bool has_line(const std::vector<std::string>& lines, const std::string& wanted) 
 }  // namespace
 
 TEST_CASE("kill-return options: 3 servers by default, --haproxy and --return-seconds taken") {
-    auto parsed = parse({"--haproxy", "/usr/sbin/haproxy", "--return-seconds", "7", "kill-return"});
+    auto parsed =
+        parse_bench_args({"--haproxy", "/usr/sbin/haproxy", "--return-seconds", "7", "kill-return"});
     REQUIRE(parsed);
     CHECK(parsed->options.servers == 3);
     CHECK(parsed->options.haproxy == "/usr/sbin/haproxy");
     CHECK(parsed->options.return_seconds == 7);
     CHECK(parsed->options.scenarios == std::vector<std::string>{"kill-return"});
-    auto plain = parse({"kill-return"});
+    auto plain = parse_bench_args({"kill-return"});
     REQUIRE(plain);
     CHECK(plain->options.haproxy.empty());
     CHECK(plain->options.return_seconds == 30);
 }
 
 TEST_CASE("kill-return options: refused beside another kill, on one server, and --haproxy alone") {
-    auto with_failover = parse({"failover", "kill-return"});
+    auto with_failover = parse_bench_args({"failover", "kill-return"});
     REQUIRE_FALSE(with_failover);
     CHECK(with_failover.error() == "kill-return and failover each kill a server: run them separately");
-    auto one = parse({"--servers", "1", "kill-return"});
+    auto one = parse_bench_args({"--servers", "1", "kill-return"});
     REQUIRE_FALSE(one);
     CHECK(one.error() == "kill-return needs --servers 2 or more (3 by default)");
-    auto stray = parse({"--haproxy", "/usr/sbin/haproxy", "steady"});
+    auto stray = parse_bench_args({"--haproxy", "/usr/sbin/haproxy", "steady"});
     REQUIRE_FALSE(stray);
     CHECK(stray.error() == "--haproxy BINARY goes with the kill-return scenario only");
-    auto zero = parse({"--return-seconds", "0", "kill-return"});
+    auto zero = parse_bench_args({"--return-seconds", "0", "kill-return"});
     REQUIRE_FALSE(zero);
     CHECK(zero.error().find("--return-seconds 0 is outside 1..3600") != std::string::npos);
 }
 
 TEST_CASE("bench options: --algorithm takes roundrobin or hash, never with storm") {
-    auto hash = parse({"--algorithm", "hash", "kill-return"});
+    auto hash = parse_bench_args({"--algorithm", "hash", "kill-return"});
     REQUIRE(hash);
     CHECK(hash->options.algorithm == "hash");
-    auto unknown = parse({"--algorithm", "static", "kill-return"});
+    auto unknown = parse_bench_args({"--algorithm", "static", "kill-return"});
     REQUIRE_FALSE(unknown);
     CHECK(unknown.error() == "--algorithm static: roundrobin or hash, and not with storm");
-    auto storm = parse({"--algorithm", "hash", "storm"});
+    auto storm = parse_bench_args({"--algorithm", "hash", "storm"});
     REQUIRE_FALSE(storm);
     CHECK(storm.error() == "--algorithm hash: roundrobin or hash, and not with storm");
 }
