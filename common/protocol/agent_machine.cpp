@@ -75,6 +75,7 @@ AgentMachine::Actions AgentMachine::start(wire::Hello hello, TimePoint now) {
     }
     state_ = State::awaiting_welcome;
     welcome_deadline_ = now + settings_.welcome_timeout;
+    takes_app_ = hello.app;
     out.emplace_back(Send{std::move(hello)});
     return out;
 }
@@ -195,6 +196,8 @@ void AgentMachine::on_established_message(const wire::Message& message, TimePoin
         out.emplace_back(ServerError{wire::error_code_from_text(error->code), describe_server_error(*error)});
     } else if (std::holds_alternative<wire::Welcome>(message)) {
         out.emplace_back(Ignored{"a second welcome"});
+    } else if (const auto* app = std::get_if<wire::App>(&message); app != nullptr && takes_app_) {
+        out.emplace_back(AppReceived{*app});
     } else {
         // A message only an agent sends: the server is broken.
         finish(CloseReason::protocol_error,
@@ -269,6 +272,14 @@ AgentMachine::Actions AgentMachine::renew(std::string csr) {
     Actions out;
     if (state_ == State::established) {
         out.emplace_back(Send{wire::Renew{std::move(csr)}});
+    }
+    return out;
+}
+
+AgentMachine::Actions AgentMachine::send_app(wire::App app) {
+    Actions out;
+    if (state_ == State::established && takes_app_) {
+        out.emplace_back(Send{std::move(app)});
     }
     return out;
 }

@@ -145,6 +145,11 @@ public:
         std::optional<wire::ErrorCode> code;
         std::string detail;
     };
+    // An `app` message from the server (issue 19): hand it to the local
+    // client. Only when hello announced an app socket.
+    struct AppReceived {
+        wire::App app;
+    };
     // Nothing to do; for a debug log.
     struct Ignored {
         std::string detail;
@@ -167,7 +172,8 @@ public:
                                 Ignored,
                                 Close,
                                 TrustReceived,
-                                ReissueRequested>;
+                                ReissueRequested,
+                                AppReceived>;
     using Actions = std::vector<Action>;
 
     explicit AgentMachine(Settings settings);
@@ -190,6 +196,10 @@ public:
     // Asks for a fresh certificate (`csr` in PEM); only on an established
     // session (the answer comes as CertificateReceived).
     Actions renew(std::string csr);
+    // Sends an `app` message from the local client (issue 19): a Send on an
+    // established session whose hello announced an app socket; nothing
+    // otherwise (the client sends it again on a later session).
+    Actions send_app(wire::App app);
 
     State state() const { return state_; }
     // When on_timer is due: the welcome deadline, then the next ping;
@@ -227,6 +237,7 @@ private:
     // Lists handed out by Persist and not acknowledged yet, in arrival order
     // (released when empty: idle sessions hold no capacity).
     std::vector<PendingPush> pushes_;
+    bool takes_app_ = false;  // hello announced an app socket
 };
 
 }  // namespace agentlb::protocol

@@ -179,6 +179,22 @@ void ServerMachine::handle(const wire::Message& message, TimePoint now, Actions&
         on_ack(ack->seq, now, out);
         return;
     }
+    if (const auto* app = std::get_if<wire::App>(&message)) {
+        if (!takes_app_) {
+            close(
+                CloseReason::unexpected_message, "app message, but hello announced no app socket", now, out);
+            return;
+        }
+        if (app->kind == "undeliverable") {
+            close(CloseReason::unexpected_message,
+                  "app message of kind 'undeliverable' from an agent",
+                  now,
+                  out);
+            return;
+        }
+        out.push_back(AppFromHost{*app});
+        return;
+    }
     if (const auto* renew = std::get_if<wire::Renew>(&message)) {
         state_ = State::renewing;
         out.push_back(IssueCertificate{renew->csr});
@@ -213,6 +229,7 @@ void ServerMachine::accept_hello(const wire::Hello& hello, TimePoint now, Action
     }
     name_ = certificate->common_name;
     trusts_ = hello.trusts;
+    takes_app_ = hello.app;
     // Resumed sessions skipped the handshake's certificate checks.
     if (certificate->check == CertificateCheck::revoked) {
         refuse(wire::ErrorCode::revoked,
@@ -434,6 +451,14 @@ Actions ServerMachine::on_migrate(std::string reason,
     Actions out;
     if (welcomed()) {
         send(wire::Migrate{std::move(reason), std::move(avoid), std::move(to)}, out);
+    }
+    return out;
+}
+
+Actions ServerMachine::send_app(wire::App app) {
+    Actions out;
+    if (takes_app_ && (state_ == State::established || state_ == State::renewing)) {
+        send(std::move(app), out);
     }
     return out;
 }

@@ -149,6 +149,12 @@ struct Close {
     bool flush_first = false;
 };
 
+// The host sent an `app` message ("message" or "ack"; issue 19): route it.
+// Its host is this session's (name()), whatever the message says.
+struct AppFromHost {
+    wire::App app;
+};
+
 using Action = std::variant<Send,
                             LookupHost,
                             RecordConnection,
@@ -157,7 +163,8 @@ using Action = std::variant<Send,
                             Pushed,
                             PushAcked,
                             PushGivenUp,
-                            Close>;
+                            Close,
+                            AppFromHost>;
 using Actions = std::vector<Action>;
 
 class ServerMachine {
@@ -195,6 +202,8 @@ public:
     // hello's `trusts`: the CA fingerprints the agent trusts; empty for an
     // agent that sends none (it understands neither `trust` nor `reissue`).
     const std::vector<std::string>& trusts() const noexcept { return trusts_; }
+    // The agent announced an app socket in hello (issue 19).
+    bool takes_app() const noexcept { return takes_app_; }
     // What the agent holds: reported in hello, then as corrected or pushed.
     const lb::Assignment& held() const noexcept { return held_; }
     // The ping round trip the agent last reported (microseconds); nothing
@@ -244,6 +253,10 @@ public:
                        std::vector<std::string> to = {});
     // The driver ends the session itself (shutdown, a failed handshake or write).
     Actions on_abort(CloseReason reason, std::string detail, TimePoint now);
+    // An `app` message for the host (issue 19): a Send once welcomed, to an
+    // agent that announced an app socket; nothing otherwise (the driver
+    // answers `undeliverable`).
+    Actions send_app(wire::App app);
 
 private:
     using Pending = std::pair<std::int64_t, TimePoint>;  // seq, queued at
@@ -276,6 +289,7 @@ private:
     std::string serial_;
     std::string zone_;
     std::vector<std::string> trusts_;
+    bool takes_app_ = false;
     std::int64_t host_id_ = 0;
     std::optional<std::int64_t> rtt_us_;
     std::int64_t hello_generation_ = 0;

@@ -151,6 +151,26 @@ void FieldReader::report(boost::system::error_code ec, const char* name, const s
     problem_.detail = "field \"" + prefix_ + name + "\" of \"" + std::string(type_) + "\": " + what;
 }
 
+bool FieldReader::optional_boolean(const char* name) {
+    const auto* value = find(name, false);
+    if (value == nullptr || value->is_null()) {
+        return false;
+    }
+    return boolean(name);
+}
+
+void FieldReader::invalid(const char* name, const std::string& what) {
+    report(errc::invalid_value, name, what);
+}
+
+void FieldReader::invalid_message(const std::string& what) {
+    if (!ok()) {
+        return;
+    }
+    problem_.ec = errc::invalid_value;
+    problem_.detail = "\"" + std::string(type_) + "\": " + what;
+}
+
 std::string describe_json_type(const nlohmann::json& value) {
     switch (value.type()) {
         case nlohmann::json::value_t::null:

@@ -43,6 +43,13 @@ public:
     // nullptr when absent or null (or after a problem); a reader for it is nested(..).
     const nlohmann::json* optional_object(const char* name);
     FieldReader nested(const nlohmann::json& object, const char* name) const;
+    bool optional_boolean(const char* name);  // false when absent or null
+    // Records that field `name` holds a value the message cannot take
+    // (errc::invalid_value); `what` says why, e.g. "is not base64".
+    void invalid(const char* name, const std::string& what);
+    // Records that the fields together make no valid message
+    // (errc::invalid_value): `"type": what`.
+    void invalid_message(const std::string& what);
 
 private:
     // nullptr when absent (recording missing_field if `required`) or after a problem.

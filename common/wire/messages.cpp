@@ -1,5 +1,7 @@
 #include "common/wire/messages.hpp"
 
+#include "client/agentlb_client.hpp"
+#include "common/util/base64.hpp"
 #include "common/util/text.hpp"
 #include "common/wire/error.hpp"
 #include "common/wire/field_reader.hpp"
@@ -7,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <exception>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -28,6 +31,9 @@ void write(json& j, const Hello& m) {
     j["version"] = m.version;
     if (!m.trusts.empty()) {
         j["trusts"] = m.trusts;
+    }
+    if (m.app) {
+        j["app"] = true;
     }
 }
 void write(json& j, const Ping& m) {
@@ -119,6 +125,25 @@ void write(json& j, const RenewExpired& m) {
     j["signature"] = m.signature;
 }
 
+void write(json& j, const App& m) {
+    j["kind"] = m.kind;
+    j["app"] = m.app;
+    j["epoch"] = m.epoch;
+    j["sequence"] = m.sequence;
+    if (m.floor != 0) {
+        j["floor"] = m.floor;
+    }
+    if (m.reply_to != 0) {
+        j["reply_to"] = m.reply_to;
+    }
+    if (!m.content_type.empty()) {
+        j["content_type"] = m.content_type;
+    }
+    if (!m.payload.empty()) {
+        j["payload"] = util::base64_encode(m.payload);
+    }
+}
+
 // --- decoding: one read() per message; FieldReader records the first problem ---
 
 void read(FieldReader& f, Hello& m) {
@@ -128,6 +153,7 @@ void read(FieldReader& f, Hello& m) {
     m.interval = f.non_negative("interval");
     m.version = f.optional_string("version");
     m.trusts = f.optional_strings("trusts");
+    m.app = f.optional_boolean("app");
 }
 void read(FieldReader& f, Ping& m) {
     m.seq = f.non_negative("seq");
@@ -215,6 +241,36 @@ void read(FieldReader& f, RenewExpired& m) {
     m.signature = f.string("signature");
 }
 
+void read(FieldReader& f, App& m) {
+    m.kind = f.string("kind");
+    m.app = f.string("app");
+    m.epoch = f.non_negative("epoch");
+    m.sequence = f.non_negative("sequence");
+    m.floor = f.optional_non_negative("floor").value_or(0);
+    m.reply_to = f.optional_non_negative("reply_to").value_or(0);
+    m.content_type = f.optional_string("content_type");
+    const std::string payload = f.optional_string("payload");
+    if (!f.ok()) {
+        return;
+    }
+    // The base64 text of the largest payload, before decoding anything longer.
+    if (payload.size() > (client::kMaxPayload + 2) / 3 * 4) {
+        f.invalid("payload",
+                  "of " + std::to_string(payload.size()) + " base64 characters: at most " +
+                      std::to_string(client::kMaxPayload) + " bytes once decoded");
+        return;
+    }
+    auto bytes = util::base64_decode(payload);
+    if (!bytes) {
+        f.invalid("payload", "is not base64 (RFC 4648, padded)");
+        return;
+    }
+    m.payload = std::move(*bytes);
+    if (const auto problem = app_problem(m); !problem.empty()) {
+        f.invalid_message(problem);
+    }
+}
+
 // Tries each alternative of Message whose kType equals `type`; false when none does.
 template <class T>
 bool decode_if(std::string_view type, FieldReader& f, Message& out) {
@@ -289,6 +345,65 @@ boost::system::error_code decode_object(const json& j, Message& out, std::string
 }
 
 }  // namespace
+
+std::optional<client::Frame> app_frame(const App& app) {
+    client::Frame frame;
+    if (app.kind == "message") {
+        frame.kind = client::FrameKind::message;
+    } else if (app.kind == "ack") {
+        frame.kind = client::FrameKind::ack;
+    } else if (app.kind == "undeliverable") {
+        frame.kind = client::FrameKind::undeliverable;
+    } else {
+        return std::nullopt;
+    }
+    frame.epoch = static_cast<std::uint64_t>(app.epoch);
+    frame.sequence = static_cast<std::uint64_t>(app.sequence);
+    frame.floor = static_cast<std::uint64_t>(app.floor);
+    frame.reply_to = static_cast<std::uint64_t>(app.reply_to);
+    frame.peer = app.app;
+    frame.content_type = app.content_type;
+    frame.payload = app.payload;
+    return frame;
+}
+
+std::optional<App> app_message(const client::Frame& frame) {
+    App app;
+    switch (frame.kind) {
+        case client::FrameKind::message:
+            app.kind = "message";
+            break;
+        case client::FrameKind::ack:
+            app.kind = "ack";
+            break;
+        case client::FrameKind::undeliverable:
+            app.kind = "undeliverable";
+            break;
+        default:
+            return std::nullopt;
+    }
+    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (frame.epoch > kMax || frame.sequence > kMax || frame.floor > kMax || frame.reply_to > kMax) {
+        return std::nullopt;
+    }
+    app.epoch = static_cast<std::int64_t>(frame.epoch);
+    app.sequence = static_cast<std::int64_t>(frame.sequence);
+    app.floor = static_cast<std::int64_t>(frame.floor);
+    app.reply_to = static_cast<std::int64_t>(frame.reply_to);
+    app.app = frame.peer;
+    app.content_type = frame.content_type;
+    app.payload = frame.payload;
+    return app;
+}
+
+std::string app_problem(const App& app) {
+    const auto frame = app_frame(app);
+    if (!frame) {
+        return "kind " + util::peer_text(app.kind, 32, util::Quoted::yes) +
+               " is not one of \"message\", \"ack\", \"undeliverable\"";
+    }
+    return client::frame_problem(*frame);
+}
 
 std::string_view message_type(const Message& message) noexcept {
     return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::kType; }, message);

@@ -9,6 +9,8 @@
 // decode, so a newer peer may add fields without bumping "v". Removing or
 // retyping a field needs "v": 2, which this build refuses.
 
+#include "client/agentlb_client.hpp"
+
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
@@ -36,6 +38,9 @@ struct Hello {
     // `reissue`; the server sends those to no other agent (an older agent
     // closes on a message type it does not know). Empty when absent.
     std::vector<std::string> trusts{};
+    // Optional (issue 19): the agent has an app socket and takes `app`
+    // messages; the server sends them to no other agent. False when absent.
+    bool app = false;
     bool operator==(const Hello&) const = default;
 };
 
@@ -198,6 +203,33 @@ struct RenewExpired {
     bool operator==(const RenewExpired&) const = default;
 };
 
+// Either direction (issue 19): one frame of the platform's own messages, as
+// the local protocol (client/agentlb_client.hpp) carries it between the host
+// and the management application named `app`. The host is always the
+// session's own: an agent cannot speak for another host.
+// - "message": agent -> server, the host's stream to `app`; server -> agent,
+//   `app`'s stream to the host. epoch, sequence, floor >= 1; reply_to optional.
+// - "ack": every message of the other side's stream `epoch` up to `sequence`
+//   was handed on (agent -> server: of `app`'s stream; server -> agent: of
+//   the host's stream, acknowledged by `app`).
+// - "undeliverable" (server -> agent): the host's message (epoch, sequence)
+//   to `app` cannot be delivered; the payload says why.
+// The payload is opaque bytes, base64 in the JSON, at most
+// client::kMaxPayload bytes once decoded; what a kind does not use is absent
+// or zero (checked as the local protocol checks it).
+struct App {
+    static constexpr std::string_view kType = "app";
+    std::string kind;
+    std::string app;
+    std::int64_t epoch = 0;
+    std::int64_t sequence = 0;
+    std::int64_t floor = 0;
+    std::int64_t reply_to = 0;
+    std::string content_type{};
+    std::string payload{};
+    bool operator==(const App&) const = default;
+};
+
 // SSL_export_keying_material's label and length for RenewExpired's binding.
 inline constexpr std::string_view kRenewExpiredExporterLabel = "EXPORTER-agentlb-renew-expired";
 inline constexpr std::size_t kRenewExpiredExporterLength = 32;
@@ -216,7 +248,17 @@ using Message = std::variant<Hello,
                              EnrollResponse,
                              RenewExpired,
                              Trust,
-                             Reissue>;
+                             Reissue,
+                             App>;
+
+// The local protocol's frame for an `app` message (peer = `app`), or nothing
+// for a kind other than "message", "ack", "undeliverable".
+std::optional<client::Frame> app_frame(const App& app);
+// The `app` message for a local frame (app = its peer); nothing for a kind
+// that does not cross the agent port, or a number beyond int64.
+std::optional<App> app_message(const client::Frame& frame);
+// What makes `app` invalid (the local protocol's rules for its kind), or "".
+std::string app_problem(const App& app);
 
 // The "type" value of a message: "hello", "ms_list", "enroll", "enrolled", ...
 std::string_view message_type(const Message& message) noexcept;
