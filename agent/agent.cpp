@@ -93,6 +93,9 @@ asio::awaitable<void> Agent::shutdown() {
     if (options_.metrics_file) {
         write_metrics(true);
     }
+    if (app_link_) {
+        app_link_->stop();
+    }
     if (current_) {
         current_->close("agent stopping");
     }

@@ -21,12 +21,15 @@
 //   an expired certificate is renewed on the enrollment ports
 //   (renew_expired, agent_expired.cpp) while the servers' grace allows;
 // - `trust`: the CA bundle changes only as agent/trust_update.hpp allows;
+// - --app-socket: the host's own software's messages, forwarded both ways
+//   over the current session (agent/app_link.hpp);
 // - SIGTERM/SIGINT: close and exit 0; SIGHUP: reload the properties file.
 //
 // Implemented in agent.cpp (construction, start, stop) and agent_*.cpp, one
 // concern each; run_agent() in run_agent.cpp.
 
 #include "agent/agent_state.hpp"
+#include "agent/app_link.hpp"
 #include "agent/connection_policy.hpp"
 #include "agent/credentials.hpp"
 #include "agent/file_worker.hpp"
@@ -74,6 +77,8 @@ public:
     void on_trust(const std::shared_ptr<ServerSession>& session, const wire::Trust& trust) override;
     void on_reissue(const std::shared_ptr<ServerSession>& session) override;
     void on_closed(const std::shared_ptr<ServerSession>& session, const std::string& reason) override;
+    void on_app(const std::shared_ptr<ServerSession>& session, const wire::App& app) override;
+    void on_app_room(const std::shared_ptr<ServerSession>& session) override;
 
 private:
     boost::asio::awaitable<void> run();
@@ -160,6 +165,8 @@ private:
     std::string metrics_list_;               // the held list last seen by write_metrics
     std::int64_t list_changed_at_ = 0;
     std::string metrics_error_;  // the last write failure; touched only by worker jobs
+
+    std::unique_ptr<AppLink> app_link_;  // --app-socket (agent_app.cpp)
 
     boost::asio::signal_set signals_;
     boost::asio::steady_timer wake_;

@@ -41,6 +41,7 @@ asio::awaitable<DialOutcome> Agent::dial(const std::string& entry) {
     hello.interval = settings_.check_interval;
     hello.version = AGENTLB_VERSION;
     hello.trusts = bundle_fingerprints(credentials_.ca_pem);
+    hello.app = app_link_ != nullptr;
     if (!hello.list.empty() && wire::encode_message(hello).size() > wire::kMaxPayload) {
         // An empty list disagrees with any list, so the server answers with a
         // correction, which replaces the oversized one in the file.
@@ -136,6 +137,9 @@ void Agent::adopt(const std::shared_ptr<ServerSession>& session, const std::stri
     lost_entry_.reset();
     metrics_changed();
     session->start(*this);
+    if (app_link_) {
+        app_link_->on_session(session);
+    }
     // The check interval counts from the connect.
     preferred_timer_.cancel();
     renewal_policy_ = welcome.renewal;
@@ -217,6 +221,9 @@ void Agent::on_closed(const std::shared_ptr<ServerSession>& session, const std::
         return;
     }
     current_.reset();
+    if (app_link_) {
+        app_link_->on_session(nullptr);
+    }
     relocate_ = false;
     if (stopping_) {
         return;

@@ -24,6 +24,14 @@ namespace agentlb::agent {
 namespace asio = boost::asio;
 
 asio::awaitable<void> Agent::run() {
+    // First: a bad path is the operator's to fix before anything else happens.
+    if (options_.app_socket) {
+        app_link_ = std::make_unique<AppLink>(io_.get_executor(), [this] { return identity_name(); });
+        if (auto opened = app_link_->open(*options_.app_socket, options_.app_socket_group); !opened) {
+            stop(kExitUsage, opened.error());
+            co_return;
+        }
+    }
     if (!certificate_exists(settings_)) {
         if (!options_.enroll) {
             stop(kExitUsage,

@@ -58,6 +58,7 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
     std::string enroll_token;
     std::string fingerprint;
     std::string metrics_file;
+    std::string app_socket;
     std::int64_t heartbeat_ms = options.tuning.heartbeat_interval.count();
     std::int64_t connect_ms = options.tuning.connect_timeout.count();
     std::int64_t welcome_ms = options.tuning.welcome_timeout.count();
@@ -79,7 +80,14 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
         ("metrics-file",
          po::value(&metrics_file),
          "write the agent's metrics to this file for node_exporter's textfile collector (a .prom file in "
-         "the folder its collector.textfile.directory flag names)");
+         "the folder its collector.textfile.directory flag names)")  //
+        ("app-socket",
+         po::value(&app_socket),
+         "listen on this Unix socket for the host's own agent software (its messages to and from the "
+         "management application; e.g. /run/agentlb/app.sock)")  //
+        ("app-socket-group",
+         po::value(&options.app_socket_group),
+         "the group allowed to use --app-socket (mode 0660; default: the agent's own group)");
     po::options_description enrolment("Enrolment (used only while no certificate exists)");
     enrolment.add_options()                                                                                //
         ("enroll-server", po::value(&enroll_server), "enrollment port of a management server, HOST:PORT")  //
@@ -128,6 +136,14 @@ Result<ParsedCommandLine> parse_options(int argc, const char* const* argv, const
             return fail("--metrics-file: the path is empty");
         }
         options.metrics_file = metrics_file;
+    }
+    if (vm.count("app-socket") != 0) {
+        if (app_socket.empty()) {
+            return fail("--app-socket: the path is empty");
+        }
+        options.app_socket = app_socket;
+    } else if (vm.count("app-socket-group") != 0) {
+        return fail("--app-socket-group: only with --app-socket");
     }
     if (std::find(kLogLevels.begin(), kLogLevels.end(), options.log_level) == kLogLevels.end()) {
         return fail("--log-level: '" + options.log_level +

@@ -57,6 +57,9 @@ struct AgentOptions {
     std::optional<EnrollOptions> enroll;  // set when any enrolment flag was given
     // --metrics-file: where to write the figures for node_exporter's textfile collector.
     std::optional<std::filesystem::path> metrics_file;
+    // --app-socket, --app-socket-group (issue 19): the host's own software's socket.
+    std::optional<std::filesystem::path> app_socket;
+    std::string app_socket_group;
     Tuning tuning;
 };
 

@@ -33,6 +33,10 @@ namespace {
 // A server that does not read while we keep queueing is not a live server.
 constexpr std::size_t kMaxOutbox = 256;
 
+// App messages stop being queued here, well before kMaxOutbox: a burst from
+// the local client waits on its socket instead of closing the session.
+constexpr std::size_t kAppOutboxRoom = kMaxOutbox / 2;
+
 // One read's worth; the frame intake keeps what a read cut in half.
 constexpr std::size_t kReadChunk = 4096;
 
@@ -225,6 +229,8 @@ void ServerSession::run_one(Machine::Action& action) {
         events_->on_trust(shared_from_this(), trust->trust);
     } else if (std::holds_alternative<Machine::ReissueRequested>(action)) {
         events_->on_reissue(shared_from_this());
+    } else if (auto* app = std::get_if<Machine::AppReceived>(&action)) {
+        events_->on_app(shared_from_this(), app->app);
     }
 }
 
@@ -242,6 +248,17 @@ void ServerSession::on_persisted(std::int64_t seq, bool stored) {
 
 void ServerSession::renew(std::string csr) {
     run(machine_.renew(std::move(csr)));
+}
+
+bool ServerSession::app_ready() const {
+    return !closing_ && started_ && machine_.state() == Machine::State::established && machine_.takes_app() &&
+           outbox_.size() < kAppOutboxRoom;
+}
+
+void ServerSession::send_app(wire::App app) {
+    if (app_ready()) {
+        run(machine_.send_app(std::move(app)));
+    }
 }
 
 void ServerSession::queue(const wire::Message& message) {
@@ -336,7 +353,14 @@ asio::awaitable<void> ServerSession::read_loop() {
 
 asio::awaitable<void> ServerSession::write_loop() {
     auto self = shared_from_this();
-    const error_code ec = co_await tls::write_queued_frames(stream_, outbox_, write_signal_, closing_);
+    // Room again for app messages: the local client may send more.
+    const auto after_write = [this] {
+        if (outbox_.size() < kAppOutboxRoom && events_ != nullptr && machine_.takes_app()) {
+            events_->on_app_room(shared_from_this());
+        }
+    };
+    const error_code ec =
+        co_await tls::write_queued_frames(stream_, outbox_, write_signal_, closing_, after_write);
     if (ec && !closing_) {
         run(machine_.close("write failed: " + tls_reason(stream_, ec), false));
     }

@@ -61,6 +61,10 @@ public:
     // The server asks for a renewal now.
     virtual void on_reissue(const std::shared_ptr<ServerSession>& session) = 0;
     virtual void on_closed(const std::shared_ptr<ServerSession>& session, const std::string& reason) = 0;
+    // An `app` message from the server (issue 19; only when hello announced one).
+    virtual void on_app(const std::shared_ptr<ServerSession>& /*session*/, const wire::App& /*app*/) {}
+    // The send queue has room for app messages again (see app_ready()).
+    virtual void on_app_room(const std::shared_ptr<ServerSession>& /*session*/) {}
 };
 
 struct DialOutcome {
@@ -103,6 +107,12 @@ public:
     // make-before-break switch stays a moment, so that an answer in flight
     // on it (an ack) is not lost and the servers see the new session first.
     void retire(std::chrono::milliseconds grace, const std::string& reason);
+
+    // An app message can be queued now: the session is established, its
+    // hello announced an app socket, and the send queue has room.
+    bool app_ready() const;
+    // Queues an app message (issue 19); dropped when !app_ready().
+    void send_app(wire::App app);
 
     const std::string& entry() const { return entry_; }
     const wire::Welcome& welcome() const { return welcome_; }

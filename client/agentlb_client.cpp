@@ -1,5 +1,13 @@
 #include "client/agentlb_client.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <utility>
+
 namespace agentlb::client {
 
 namespace {
@@ -243,6 +251,135 @@ std::optional<Frame> FrameReader::next() {
         consumed_ = 0;
     }
     return frame;
+}
+
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what) {
+    throw ConnectionError(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Connection Connection::open(const std::string& path,
+                            const std::string& name,
+                            std::uint64_t epoch,
+                            std::chrono::milliseconds timeout) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(address.sun_path)) {
+        throw ConnectionError("app socket path too long: " + path);
+    }
+    std::memcpy(address.sun_path, path.data(), path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        throw_errno("socket");
+    }
+    Connection connection(fd);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+        throw_errno("cannot connect to " + path);
+    }
+    Frame hello;
+    hello.kind = FrameKind::hello;
+    hello.peer = name;
+    hello.epoch = epoch;
+    connection.send(hello);
+    auto welcome = connection.receive(timeout);
+    if (!welcome) {
+        throw ConnectionError("no welcome from " + path + " within " + std::to_string(timeout.count()) +
+                              " ms");
+    }
+    if (welcome->kind == FrameKind::error) {
+        throw ConnectionError("refused by " + path + ": " + welcome->payload);
+    }
+    if (welcome->kind != FrameKind::welcome) {
+        throw ConnectionError("expected welcome from " + path + ", got " +
+                              std::string(kind_name(welcome->kind)));
+    }
+    connection.welcomed_by_ = welcome->peer;
+    return connection;
+}
+
+Connection::Connection(Connection&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      reader_(std::move(other.reader_)),
+      welcomed_by_(std::move(other.welcomed_by_)) {}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        fd_ = std::exchange(other.fd_, -1);
+        reader_ = std::move(other.reader_);
+        welcomed_by_ = std::move(other.welcomed_by_);
+    }
+    return *this;
+}
+
+Connection::~Connection() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+}
+
+void Connection::send(const Frame& frame) {
+    std::string bytes;
+    std::string error;
+    if (!encode_frame(frame, bytes, error)) {
+        throw ConnectionError("not sent: " + error);
+    }
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw_errno("send");
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+}
+
+std::optional<Frame> Connection::receive(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (auto frame = reader_.next()) {
+            return frame;
+        }
+        if (reader_.failed()) {
+            throw ConnectionError("protocol error from agentlb: " + reader_.error());
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return std::nullopt;
+        }
+        pollfd p{fd_, POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (ready < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw_errno("poll");
+        }
+        if (ready == 0) {
+            return std::nullopt;
+        }
+        char buffer[65536];
+        const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw_errno("recv");
+        }
+        if (n == 0) {
+            throw ConnectionError("agentlb closed the connection");
+        }
+        reader_.feed(buffer, static_cast<std::size_t>(n));
+    }
 }
 
 }  // namespace agentlb::client

@@ -25,9 +25,11 @@
 // management side the host a message goes to or came from, on the host side
 // the application. Payloads are opaque: agentlb never reads or logs them.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -122,5 +124,53 @@ private:
 // Parses one body (without its length). Returns the frame, or nothing with
 // `error` saying what was wrong.
 std::optional<Frame> decode_body(std::string_view body, std::string& error);
+
+// What went wrong on a Connection: the socket could not be reached, agentlb
+// refused the client (an `error` frame: what() is its reason), the
+// connection ended, or a frame broke the protocol.
+class ConnectionError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// One connection to an --app-socket, blocking (POSIX sockets). open()
+// connects and says hello; send() and receive() then exchange frames. Not
+// thread-safe: one thread sends and receives, or the caller locks.
+class Connection {
+public:
+    // Connects to the Unix socket at `path` as `name` (hello) with `epoch`
+    // (larger at each start of the client, e.g. microseconds since the
+    // epoch), and waits up to `timeout` for welcome. Throws ConnectionError.
+    static Connection open(const std::string& path,
+                           const std::string& name,
+                           std::uint64_t epoch,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+    Connection(Connection&& other) noexcept;
+    Connection& operator=(Connection&& other) noexcept;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();
+
+    // Writes one frame (blocking until the socket took it: agentlb's
+    // back-pressure). Throws ConnectionError for an invalid frame or a
+    // broken connection.
+    void send(const Frame& frame);
+    // The next frame, or nothing when none came within `timeout`. An `error`
+    // frame is returned like any other (the connection ends after it).
+    // Throws ConnectionError when the connection ended or broke the protocol.
+    std::optional<Frame> receive(std::chrono::milliseconds timeout);
+
+    // welcome's peer: the host (agentlb-agent) or server (agentlb-mgmt).
+    const std::string& welcomed_by() const noexcept { return welcomed_by_; }
+    int native_handle() const noexcept { return fd_; }
+
+private:
+    explicit Connection(int fd) : fd_(fd) {}
+
+    int fd_ = -1;
+    FrameReader reader_;
+    std::string welcomed_by_;
+};
 
 }  // namespace agentlb::client

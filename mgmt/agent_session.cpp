@@ -277,8 +277,10 @@ void AgentSession::carry_out(protocol::Actions actions) {
             state_->metrics.count_handshake("ok", handshake_kind());
             if (!previous_server_.empty()) {
                 const std::string from = previous_server_;
-                if (state_->failovers.arrived(
-                        machine_.name(), std::move(previous_server_), state_->servers(), FailoverWatch::Clock::now())) {
+                if (state_->failovers.arrived(machine_.name(),
+                                              std::move(previous_server_),
+                                              state_->servers(),
+                                              FailoverWatch::Clock::now())) {
                     state_->metrics.failovers_observed.fetch_add(1);
                     state_->events.add(failover_event(util::unix_now(), machine_.name(), from));
                 }
@@ -289,6 +291,7 @@ void AgentSession::carry_out(protocol::Actions actions) {
                 [](std::exception_ptr e) { log_exception(e, "agent hello"); });
         } else if (auto* welcomed = std::get_if<protocol::Welcomed>(&action)) {
             admission_.release();  // the handshake is done: room for the next one
+            attach_app();
             {
                 std::lock_guard lock(status_mutex_);
                 connected_since_ = util::unix_now();
@@ -355,6 +358,8 @@ void AgentSession::carry_out(protocol::Actions actions) {
             state_->metrics.pushes_unacked.fetch_sub(1);
         } else if (auto* closing = std::get_if<protocol::Close>(&action)) {
             close(*closing);
+        } else if (auto* app = std::get_if<protocol::AppFromHost>(&action)) {
+            route_app(std::move(app->app));
         }
     }
 }

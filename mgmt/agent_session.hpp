@@ -97,6 +97,10 @@ public:
     // subjectKeyIdentifier (hex): its authorityKeyIdentifier matches. Any thread.
     bool certificate_from(const std::string& ca_key_id) const;
 
+    // An app message for the agent (issue 19, from the AppRouter; see
+    // agent_session_app.cpp). Any thread.
+    void send_app(wire::App app);
+
 private:
     // How far the session has come in ending (the machine says why).
     enum class Ending : std::uint8_t { no, flushing, done };
@@ -141,6 +145,9 @@ private:
     void end_session(const protocol::Close& close);
     // The --hook event of a welcomed session's end: agent.moved or agent.disconnected.
     void post_end_hook(const protocol::Close& close);
+    // The machine's AppFromHost, and the router's attach at welcome.
+    void route_app(wire::App app);
+    void attach_app();
 
     void arm_watchdog();
     void tighten_watchdog();

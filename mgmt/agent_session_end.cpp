@@ -4,6 +4,7 @@
 #include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
+#include "mgmt/app_router.hpp"
 #include "mgmt/session_end_reason.hpp"
 #include "mgmt/shared_state.hpp"
 
@@ -91,6 +92,9 @@ void AgentSession::end_session(const protocol::Close& close) {
         state_->metrics.count_session_end(*why);
     }
     state_->registry.remove(machine_.host_id(), this);
+    if (state_->apps && machine_.takes_app()) {
+        state_->apps->detach(machine_.name(), this);
+    }
     state_->metrics.agents_connected.fetch_sub(1);
     state_->metrics.pushes_unacked.fetch_sub(static_cast<std::int64_t>(machine_.pending_acks()));
     spdlog::debug("{}: disconnected", who());

@@ -175,6 +175,23 @@ std::string Metrics::render() const {
     out += "# TYPE agentlb_pushes_unanswered_total counter\n";
     out += fmt::format("agentlb_pushes_unanswered_total {}\n", pushes_unanswered.load());
 
+    out +=
+        "# HELP agentlb_app_frames_total Frames of the platform's own messages (--app-socket) routed by this "
+        "server, by direction.\n";
+    out += "# TYPE agentlb_app_frames_total counter\n";
+    out += fmt::format("agentlb_app_frames_total{{direction=\"to_host\"}} {}\n", app_to_hosts.load());
+    out += fmt::format("agentlb_app_frames_total{{direction=\"from_host\"}} {}\n", app_from_hosts.load());
+    out +=
+        "# HELP agentlb_app_undeliverable_total App messages answered undeliverable (no session or "
+        "application to take them here).\n";
+    out += "# TYPE agentlb_app_undeliverable_total counter\n";
+    out += fmt::format("agentlb_app_undeliverable_total {}\n", app_undeliverable.load());
+    out +=
+        "# HELP agentlb_app_frames_dropped_total App frames dropped for a full queue; their sender sends "
+        "them again.\n";
+    out += "# TYPE agentlb_app_frames_dropped_total counter\n";
+    out += fmt::format("agentlb_app_frames_dropped_total {}\n", app_messages_dropped.load());
+
     out += "# HELP agentlb_push_latency_seconds Time from sending ms_list to receiving its ack.\n";
     out += "# TYPE agentlb_push_latency_seconds histogram\n";
     push_latency.render(out, "agentlb_push_latency_seconds");

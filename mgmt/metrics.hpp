@@ -68,6 +68,13 @@ public:
     // acknowledged instead, none came within 3 heartbeat intervals, or too
     // many were waiting. Usually an agent that could not store its list.
     std::atomic<std::uint64_t> pushes_unanswered{0};
+    // The platform's own messages (issue 19): frames routed each way, those
+    // answered `undeliverable`, and those dropped for a full queue (their
+    // sender sends them again).
+    std::atomic<std::uint64_t> app_to_hosts{0};
+    std::atomic<std::uint64_t> app_from_hosts{0};
+    std::atomic<std::uint64_t> app_undeliverable{0};
+    std::atomic<std::uint64_t> app_messages_dropped{0};
     // For the last generation change: seconds from reading the new generation
     // to handing the new snapshot to every session (the poll period, up to
     // kGenerationPoll on SQLite, or the notification's delivery on

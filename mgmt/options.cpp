@@ -227,6 +227,11 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
                                            "(agent.connected, agent.disconnected, agent.moved, server.up, "
                                            "server.down, server.maintenance): argv PROGRAM EVENT, the event "
                                            "as JSON on stdin (see docs/OPERATIONS.md)")
+        ("app-socket", po::value<std::string>(), "listen on this Unix socket for the platform's management "
+                                                 "application: its messages to and from the hosts' own agent "
+                                                 "software (e.g. /run/agentlb/mgmt-app.sock)")
+        ("app-socket-group", po::value<std::string>(), "the group allowed to use --app-socket (mode 0660; "
+                                                       "default: the server's own group)")
         ("hook-concurrency", po::value<std::string>(), "hook processes at most at once, 1..64 (default 4)")
         ("hook-timeout", po::value<std::string>(), "seconds before a hook process is killed, 1..3600 "
                                                    "(default 10)");
@@ -392,6 +397,17 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
     }
     if (auto hook = parse_hook(vm, o); !hook) {
         return fail(hook.error());
+    }
+    if (vm.count("app-socket") != 0U) {
+        o.app_socket = get("app-socket");
+        if (o.app_socket.empty()) {
+            return fail("--app-socket: the path is empty");
+        }
+        if (vm.count("app-socket-group") != 0U) {
+            o.app_socket_group = get("app-socket-group");
+        }
+    } else if (vm.count("app-socket-group") != 0U) {
+        return fail("--app-socket-group: only with --app-socket");
     }
     if (vm.count("safety-poll-ms") != 0U) {
         auto value = parse_count(get("safety-poll-ms"), "--safety-poll-ms", 10, 3'600'000);

@@ -63,6 +63,10 @@ struct Options {
     // see hook_runner.hpp), with at most hook_concurrency runs at once, each
     // killed after hook_timeout.
     std::string hook;
+    // --app-socket, --app-socket-group (issue 19): where the platform's
+    // management application connects (empty: no socket).
+    std::string app_socket;
+    std::string app_socket_group;
     int hook_concurrency = kDefaultHookConcurrency;
     std::chrono::seconds hook_timeout = kDefaultHookTimeout;
     // Hidden, for tests: events waiting for a hook process at most (kHookQueueLimit).

@@ -9,6 +9,7 @@
 #include "mgmt/admin_routes.hpp"
 #include "mgmt/agent_accept.hpp"
 #include "mgmt/agent_session.hpp"
+#include "mgmt/app_router.hpp"
 #include "mgmt/ca_start.hpp"
 #include "mgmt/change_listener.hpp"
 #include "mgmt/cluster_watcher.hpp"
@@ -93,6 +94,13 @@ public:
         // Bind everything before registering: a busy port must not leave a
         // row that says "up".
         auto state = state_;
+        if (!options_.app_socket.empty()) {
+            state_->apps =
+                std::make_shared<AppRouter>(pool_.main().get_executor(), options_.name, state_->metrics);
+            if (auto opened = state_->apps->open(options_.app_socket, options_.app_socket_group); !opened) {
+                throw StartError("--" + opened.error());
+            }
+        }
         try {
             agent_listener_ = std::make_shared<Listener>(
                 pool_, options_.listen, "agent port", [state](asio::ip::tcp::socket socket) {
@@ -337,6 +345,9 @@ private:
         }
         agent_listener_->stop();
         enroll_listener_->stop();
+        if (state_->apps) {
+            state_->apps->stop();
+        }
         admin_->stop();
         watcher_->stop();
         if (changes_) {

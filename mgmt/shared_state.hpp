@@ -18,8 +18,8 @@
 #include "mgmt/connection_recorder.hpp"
 #include "mgmt/enroll_rate_limit.hpp"
 #include "mgmt/event_log.hpp"
-#include "mgmt/hook_runner.hpp"
 #include "mgmt/failover_watch.hpp"
+#include "mgmt/hook_runner.hpp"
 #include "mgmt/metrics.hpp"
 #include "mgmt/options.hpp"
 #include "mgmt/store_health.hpp"
@@ -36,6 +36,8 @@
 #include <vector>
 
 namespace agentlb::mgmt {
+
+class AppRouter;
 
 class SharedState {
 public:
@@ -92,6 +94,9 @@ public:
     // refusals) and agents per server over the last hour (HistorySampler).
     EventLog events;
     AgentHistory history;
+    // --app-socket's router (issue 19); null without one. Set before the
+    // agent port accepts, never changed after.
+    std::shared_ptr<AppRouter> apps;
 
     std::shared_ptr<const ClusterSnapshot> snapshot() const;
     void set_snapshot(std::shared_ptr<const ClusterSnapshot> snapshot);

@@ -207,6 +207,8 @@ public:
     TimePoint deadline() const;
     std::chrono::milliseconds heartbeat() const { return heartbeat_; }
     std::int64_t pings_sent() const { return pings_sent_; }
+    // hello announced an app socket (issue 19).
+    bool takes_app() const { return takes_app_; }
     std::int64_t pings_answered() const { return last_pong_; }
     // The round trip of the last ping answered before the next was sent;
     // nothing until one was. Sent to the server with the next ping.

@@ -8,10 +8,12 @@
 
 namespace agentlb::tls {
 
-boost::asio::awaitable<boost::system::error_code> write_queued_frames(TlsStream& stream,
-                                                                      std::deque<std::string>& outbox,
-                                                                      boost::asio::steady_timer& signal,
-                                                                      const bool& stop) {
+boost::asio::awaitable<boost::system::error_code> write_queued_frames(
+    TlsStream& stream,
+    std::deque<std::string>& outbox,
+    boost::asio::steady_timer& signal,
+    const bool& stop,
+    const std::function<void()>& after_write) {
     while (!stop) {
         if (outbox.empty()) {
             boost::system::error_code ignored;
@@ -24,6 +26,9 @@ boost::asio::awaitable<boost::system::error_code> write_queued_frames(TlsStream&
         const boost::system::error_code ec = co_await stream.write_all(frame.data(), frame.size());
         if (ec) {
             co_return ec;
+        }
+        if (after_write) {
+            after_write();
         }
     }
     co_return boost::system::error_code{};

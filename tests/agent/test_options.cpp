@@ -188,3 +188,19 @@ TEST_CASE("the metrics file option is optional and its path must not be empty") 
     REQUIRE_FALSE(empty.ok());
     CHECK(empty.error() == "--metrics-file: the path is empty");
 }
+
+TEST_CASE("the app socket options: a path that is not empty, and a group only with it") {
+    const auto o = options_of(parse({}));
+    CHECK_FALSE(o.app_socket.has_value());
+    CHECK(o.app_socket_group.empty());
+    const auto set = options_of(parse({"--app-socket", "/run/agentlb/app.sock", "--app-socket-group", "cloud"}));
+    REQUIRE(set.app_socket.has_value());
+    CHECK(*set.app_socket == "/run/agentlb/app.sock");
+    CHECK(set.app_socket_group == "cloud");
+    auto empty = parse({"--app-socket", ""});
+    REQUIRE_FALSE(empty.ok());
+    CHECK(empty.error() == "--app-socket: the path is empty");
+    auto alone = parse({"--app-socket-group", "cloud"});
+    REQUIRE_FALSE(alone.ok());
+    CHECK(alone.error() == "--app-socket-group: only with --app-socket");
+}

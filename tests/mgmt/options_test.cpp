@@ -301,3 +301,25 @@ TEST_CASE("the status page's history sample period is a hidden test option with 
     CHECK_THAT(help->text, !Catch::Contains("history-sample"));
     CHECK_THAT(help->text, Catch::Contains("status page"));
 }
+
+TEST_CASE("the management app socket: a path that is not empty, and a group only with it") {
+    const std::vector<std::string> base{"--name", "ms1", "--ca-dir", "/ca"};
+    auto app_socket_args = [&base](std::vector<std::string> extra) {
+        auto args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return parse(args);
+    };
+    auto none = app_socket_args({});
+    REQUIRE(none.ok());
+    CHECK(none->options.app_socket.empty());
+    auto set = app_socket_args({"--app-socket", "/run/agentlb/mgmt-app.sock", "--app-socket-group", "cloud"});
+    REQUIRE(set.ok());
+    CHECK(set->options.app_socket == "/run/agentlb/mgmt-app.sock");
+    CHECK(set->options.app_socket_group == "cloud");
+    auto empty = app_socket_args({"--app-socket", ""});
+    REQUIRE_FALSE(empty.ok());
+    CHECK(empty.error() == "--app-socket: the path is empty");
+    auto alone = app_socket_args({"--app-socket-group", "cloud"});
+    REQUIRE_FALSE(alone.ok());
+    CHECK(alone.error() == "--app-socket-group: only with --app-socket");
+}
