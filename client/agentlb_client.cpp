@@ -1,10 +1,13 @@
 #include "client/agentlb_client.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 
@@ -380,6 +383,410 @@ std::optional<Frame> Connection::receive(std::chrono::milliseconds timeout) {
         }
         reader_.feed(buffer, static_cast<std::size_t>(n));
     }
+}
+
+// ---- Delivery streams
+
+StreamSender::StreamSender(std::uint64_t epoch, StreamSenderSettings settings)
+    : epoch_(epoch), settings_(settings) {}
+
+std::optional<std::uint64_t> StreamSender::offer(std::string body, TimePoint now) {
+    if (full()) {
+        return std::nullopt;
+    }
+    const std::uint64_t sequence = next_sequence_++;
+    held_.push_back(Held{sequence, now, std::move(body), std::nullopt, false});
+    return sequence;
+}
+
+std::uint64_t StreamSender::floor() const {
+    return held_.empty() ? next_sequence_ : held_.front().sequence;
+}
+
+std::vector<StreamMessage> StreamSender::take_unsent(TimePoint now) {
+    if (const auto due = next_resend(); due && now >= *due) {
+        on_link_reset();
+    }
+    std::vector<StreamMessage> out;
+    const std::uint64_t held_floor = floor();
+    for (auto& held : held_) {
+        if (!held.sent) {
+            held.sent = now;
+            held.ever_sent = true;
+            out.push_back(StreamMessage{epoch_, held.sequence, held_floor, held.body});
+        }
+    }
+    return out;
+}
+
+std::size_t StreamSender::on_ack(std::uint64_t sequence) {
+    // Only what went out can be acknowledged: a larger number is a confused
+    // or forged peer, and releasing unsent messages on its word would lose them.
+    std::size_t released = 0;
+    while (!held_.empty() && held_.front().sequence <= sequence && held_.front().ever_sent) {
+        held_.pop_front();
+        ++released;
+    }
+    return released;
+}
+
+void StreamSender::on_link_reset() {
+    for (auto& held : held_) {
+        held.sent.reset();
+    }
+}
+
+std::vector<ExpiredMessage> StreamSender::expire(TimePoint now) {
+    std::vector<ExpiredMessage> out;
+    // Offers are in time order, so what expired is always the oldest part.
+    while (!held_.empty() && now - held_.front().offered >= settings_.ttl) {
+        out.push_back(ExpiredMessage{held_.front().sequence, std::move(held_.front().body)});
+        held_.pop_front();
+    }
+    return out;
+}
+
+std::optional<TimePoint> StreamSender::next_expiry() const {
+    if (held_.empty()) {
+        return std::nullopt;
+    }
+    return held_.front().offered + settings_.ttl;
+}
+
+std::optional<TimePoint> StreamSender::next_resend() const {
+    // The oldest held message was sent first: it is the one that waited longest.
+    if (held_.empty() || !held_.front().sent) {
+        return std::nullopt;
+    }
+    return *held_.front().sent + settings_.resend_after;
+}
+
+StreamReceiver::StreamReceiver(StreamReceiverSettings settings) : settings_(settings) {}
+
+void StreamReceiver::skip_to(std::uint64_t floor) {
+    if (floor <= expected_) {
+        return;
+    }
+    expected_ = floor;
+    early_.erase(early_.begin(), early_.lower_bound(floor));
+}
+
+void StreamReceiver::drain_early(std::vector<std::string>& deliver) {
+    for (auto it = early_.find(expected_); it != early_.end(); it = early_.find(expected_)) {
+        deliver.push_back(std::move(it->second));
+        early_.erase(it);
+        ++expected_;
+    }
+}
+
+StreamReceiver::Outcome StreamReceiver::on_message(StreamMessage message) {
+    Outcome outcome;
+    if (message.epoch < epoch_) {
+        // A sender that has since restarted: what it held died with it.
+        return outcome;
+    }
+    if (message.epoch > epoch_) {
+        epoch_ = message.epoch;
+        expected_ = 1;
+        early_.clear();
+    }
+    outcome.ack_epoch = epoch_;
+    skip_to(message.floor);
+    if (message.sequence < expected_) {
+        outcome.duplicate = true;
+    } else if (message.sequence == expected_) {
+        outcome.deliver.push_back(std::move(message.body));
+        ++expected_;
+    } else if (message.sequence - expected_ <= settings_.window) {
+        early_.emplace(message.sequence, std::move(message.body));
+    }
+    drain_early(outcome.deliver);
+    outcome.ack = expected_ - 1;
+    return outcome;
+}
+
+// ---- Client
+
+namespace {
+
+// What a sender holds per message: reply_to, the content type and the payload.
+std::string pack_outgoing(std::uint64_t reply_to,
+                          const std::string& content_type,
+                          const std::string& payload) {
+    std::string body;
+    put_u64(body, reply_to);
+    body.push_back(static_cast<char>(content_type.size()));
+    body += content_type;
+    body += payload;
+    return body;
+}
+
+struct Outgoing {
+    std::uint64_t reply_to;
+    std::string content_type;
+    std::string payload;
+};
+
+Outgoing unpack_outgoing(std::string_view body) {
+    const std::size_t type_length = static_cast<unsigned char>(body[8]);
+    return Outgoing{
+        get_u64(body), std::string(body.substr(9, type_length)), std::string(body.substr(9 + type_length))};
+}
+
+std::uint64_t epoch_now() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+}  // namespace
+
+Client::Client(std::string socket_path, std::string name, ClientSettings settings, std::uint64_t epoch)
+    : socket_path_(std::move(socket_path)),
+      name_(std::move(name)),
+      settings_(settings),
+      epoch_(epoch != 0 ? epoch : epoch_now()) {}
+
+std::optional<std::uint64_t> Client::send(const std::string& peer,
+                                          std::string payload,
+                                          std::string content_type,
+                                          std::uint64_t reply_to) {
+    Frame check{FrameKind::message, epoch_, 1, 1, reply_to, peer, content_type, payload};
+    if (auto problem = frame_problem(check); !problem.empty()) {
+        throw ConnectionError("not sent: " + problem);
+    }
+    auto [sender, inserted] = senders_.try_emplace(
+        peer, epoch_, StreamSenderSettings{settings_.capacity, settings_.ttl, settings_.resend_after});
+    return sender->second.offer(pack_outgoing(reply_to, content_type, payload),
+                                std::chrono::steady_clock::now());
+}
+
+std::size_t Client::unacknowledged() const {
+    std::size_t held = 0;
+    for (const auto& [peer, sender] : senders_) {
+        held += sender.held();
+    }
+    return held;
+}
+
+void Client::connect_if_due(TimePoint now) {
+    if (connection_ || now < next_connect_) {
+        return;
+    }
+    try {
+        connection_.emplace(Connection::open(socket_path_, name_, epoch_, std::chrono::seconds(5)));
+        last_error_.clear();
+        for (auto& [peer, sender] : senders_) {
+            sender.on_link_reset();
+        }
+    } catch (const ConnectionError& e) {
+        last_error_ = e.what();
+        next_connect_ = now + settings_.reconnect_after;
+    }
+}
+
+void Client::drop_connection(const std::string& why, TimePoint now) {
+    connection_.reset();
+    last_error_ = why;
+    next_connect_ = now + settings_.reconnect_after;
+}
+
+void Client::send_frame(const Frame& frame, TimePoint now) {
+    if (!connection_) {
+        return;
+    }
+    try {
+        connection_->send(frame);
+    } catch (const ConnectionError& e) {
+        drop_connection(e.what(), now);
+    }
+}
+
+void Client::send_due(TimePoint now) {
+    for (auto& [peer, sender] : senders_) {
+        if (!connection_) {
+            return;
+        }
+        for (auto& message : sender.take_unsent(now)) {
+            const Outgoing out = unpack_outgoing(message.body);
+            send_frame(Frame{FrameKind::message,
+                             message.epoch,
+                             message.sequence,
+                             message.floor,
+                             out.reply_to,
+                             peer,
+                             out.content_type,
+                             out.payload},
+                       now);
+        }
+    }
+}
+
+void Client::expire(TimePoint now) {
+    for (auto& [peer, sender] : senders_) {
+        for (auto& expired : sender.expire(now)) {
+            Event event;
+            event.kind = Event::Kind::given_up;
+            event.peer = peer;
+            event.sequence = expired.sequence;
+            event.payload = "not acknowledged within " + std::to_string(settings_.ttl.count()) + " ms";
+            if (auto refusal = last_refusal_.find(peer); refusal != last_refusal_.end()) {
+                event.payload += " (last answer: " + refusal->second + ")";
+            }
+            events_.push_back(std::move(event));
+        }
+    }
+}
+
+void Client::handle(const Frame& frame, TimePoint now) {
+    switch (frame.kind) {
+        case FrameKind::message: {
+            auto& receiver = receivers_[frame.peer];
+            // The receiver keeps bodies only: the sequence goes in front.
+            std::string body;
+            put_u64(body, frame.sequence);
+            body += pack_outgoing(frame.reply_to, frame.content_type, frame.payload);
+            auto outcome =
+                receiver.on_message(StreamMessage{frame.epoch, frame.sequence, frame.floor, std::move(body)});
+            for (const auto& delivered : outcome.deliver) {
+                const Outgoing in = unpack_outgoing(std::string_view(delivered).substr(8));
+                events_.push_back(Event{Event::Kind::message,
+                                        frame.peer,
+                                        get_u64(delivered),
+                                        in.reply_to,
+                                        in.content_type,
+                                        in.payload});
+            }
+            if (outcome.ack) {
+                send_frame(Frame{FrameKind::ack, outcome.ack_epoch, *outcome.ack, 0, 0, frame.peer, "", ""},
+                           now);
+            }
+            break;
+        }
+        case FrameKind::ack: {
+            auto sender = senders_.find(frame.peer);
+            if (frame.epoch == epoch_ && sender != senders_.end() &&
+                sender->second.on_ack(frame.sequence) > 0) {
+                events_.push_back(Event{Event::Kind::delivered, frame.peer, frame.sequence, 0, "", ""});
+            }
+            break;
+        }
+        case FrameKind::undeliverable:
+            // Often passing (a host between two servers): the message goes
+            // again until its time to live; the reason is kept for then.
+            if (frame.epoch == epoch_) {
+                last_refusal_[frame.peer] = frame.payload;
+            }
+            break;
+        case FrameKind::error:
+            drop_connection("refused by " + socket_path_ + ": " + frame.payload, now);
+            break;
+        case FrameKind::hello:
+        case FrameKind::welcome:
+            break;
+    }
+}
+
+TimePoint Client::next_wake(TimePoint deadline) const {
+    TimePoint wake = deadline;
+    if (!connection_) {
+        wake = std::min(wake, next_connect_);
+    }
+    for (const auto& [peer, sender] : senders_) {
+        if (auto resend = sender.next_resend()) {
+            wake = std::min(wake, *resend);
+        }
+        if (auto expiry = sender.next_expiry()) {
+            wake = std::min(wake, *expiry);
+        }
+    }
+    return wake;
+}
+
+std::vector<Event> Client::poll(std::chrono::milliseconds timeout) {
+    const TimePoint deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const TimePoint now = std::chrono::steady_clock::now();
+        connect_if_due(now);
+        send_due(now);
+        expire(now);
+        if (!events_.empty() || now >= deadline) {
+            std::vector<Event> out(std::make_move_iterator(events_.begin()),
+                                   std::make_move_iterator(events_.end()));
+            events_.clear();
+            return out;
+        }
+        const TimePoint wake = next_wake(deadline);
+        const auto wait =
+            std::chrono::ceil<std::chrono::milliseconds>(std::max(wake - now, TimePoint::duration{}));
+        if (!connection_) {
+            std::this_thread::sleep_for(wait);
+            continue;
+        }
+        try {
+            if (auto frame = connection_->receive(wait)) {
+                handle(*frame, std::chrono::steady_clock::now());
+                // Take whatever else already arrived before waking the caller.
+                while (connection_) {
+                    auto more = connection_->receive(std::chrono::milliseconds(0));
+                    if (!more) {
+                        break;
+                    }
+                    handle(*more, std::chrono::steady_clock::now());
+                }
+            }
+        } catch (const ConnectionError& e) {
+            drop_connection(e.what(), std::chrono::steady_clock::now());
+        }
+    }
+}
+
+std::optional<Event> Client::request(const std::string& peer,
+                                     std::string payload,
+                                     std::string content_type,
+                                     std::chrono::milliseconds timeout,
+                                     std::string* why) {
+    const TimePoint deadline = std::chrono::steady_clock::now() + timeout;
+    std::optional<std::uint64_t> sequence;
+    std::deque<Event> kept;
+    std::optional<Event> answer;
+    std::string reason = "no answer within " + std::to_string(timeout.count()) + " ms";
+    while (!answer) {
+        const TimePoint now = std::chrono::steady_clock::now();
+        if (now >= deadline) {
+            break;
+        }
+        if (!sequence) {
+            sequence = send(peer, payload, content_type);
+            if (!sequence) {
+                reason = "too many messages to " + peer + " unacknowledged";
+            }
+        }
+        bool given_up = false;
+        for (auto& event : poll(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now))) {
+            if (sequence && !answer && event.peer == peer && event.kind == Event::Kind::message &&
+                event.reply_to == *sequence) {
+                answer = std::move(event);
+            } else if (sequence && event.peer == peer && event.kind == Event::Kind::given_up &&
+                       event.sequence == *sequence) {
+                reason = event.payload;
+                given_up = true;
+                kept.push_back(std::move(event));
+            } else {
+                kept.push_back(std::move(event));
+            }
+        }
+        if (given_up) {
+            break;
+        }
+    }
+    for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
+        events_.push_front(std::move(*it));
+    }
+    if (!answer && why != nullptr) {
+        *why = reason;
+    }
+    return answer;
 }
 
 }  // namespace agentlb::client

@@ -28,10 +28,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace agentlb::client {
 
@@ -171,6 +174,243 @@ private:
     int fd_ = -1;
     FrameReader reader_;
     std::string welcomed_by_;
+};
+
+// ---- Delivery streams
+//
+// Acknowledged, ordered delivery of the platform's own messages (issue 19):
+// one sender's messages to one peer, as two sans-I/O halves (Client below
+// drives them). The sender
+// numbers what it is given and holds it until the far end acknowledges it;
+// the receiver hands each message on once, in order, whatever the links in
+// between did (a failover, a killed server, a drain: the sender sends again
+// what was not acknowledged, the receiver drops what it already has).
+//
+// - A stream is (epoch, sequence): the sender takes a new, larger epoch each
+//   time it starts (its held messages died with it); sequences count from 1.
+//   A receiver follows a larger epoch and ignores a smaller one.
+// - Acknowledgements are cumulative: "every message up to N has been handed
+//   on". Only the receiver's side makes them, after handing a message on.
+// - The sender holds at most `capacity` messages: offer() refuses more, and
+//   the application waits until an acknowledgement frees room
+//   (back-pressure instead of growth).
+// - A message not acknowledged within `ttl` of its offer is expired: it comes
+//   back to the driver, to be answered to its author with a reason ("not
+//   acknowledged in time": it was not handed on, or its acknowledgement was
+//   lost). Every message carries the sender's floor (its oldest held
+//   sequence): once one with a floor past an expired message arrives, the
+//   receiver never hands that one on, and does not wait for it.
+// - The receiver keeps a bounded window of messages that came early (beyond
+//   the next expected one) and drops the rest. A message can be lost between
+//   two live links (it was on a server that died while the next one went
+//   through another): when the oldest held message has waited `resend_after`
+//   since it was sent, the sender sends everything held again (go-back-N).
+//
+// No clock and no socket: times come in as values, and Client does the I/O.
+
+using TimePoint = std::chrono::steady_clock::time_point;
+
+// One message as it crosses a link.
+struct StreamMessage {
+    std::uint64_t epoch = 0;
+    std::uint64_t sequence = 0;
+    // The sender's oldest held sequence when this was sent: everything below
+    // it was acknowledged or expired.
+    std::uint64_t floor = 0;
+    std::string body;
+    bool operator==(const StreamMessage&) const = default;
+};
+
+struct StreamSenderSettings {
+    std::size_t capacity = 1024;
+    std::chrono::milliseconds ttl{60'000};
+    std::chrono::milliseconds resend_after{1'000};
+};
+
+// A message given up on: not acknowledged within the time to live.
+struct ExpiredMessage {
+    std::uint64_t sequence = 0;
+    std::string body;
+};
+
+class StreamSender {
+public:
+    StreamSender(std::uint64_t epoch, StreamSenderSettings settings);
+
+    // Queues `body` and returns its sequence; nullopt when `capacity`
+    // messages are held already.
+    std::optional<std::uint64_t> offer(std::string body, TimePoint now);
+
+    // What to write on the current link now, oldest first: each held message
+    // once per link, and again once resend_after has passed unacknowledged.
+    std::vector<StreamMessage> take_unsent(TimePoint now);
+
+    // The receiver has handed on every message up to `sequence`. Returns how
+    // many held messages that released; an acknowledgement of something never
+    // sent is ignored (0).
+    std::size_t on_ack(std::uint64_t sequence);
+
+    // The link is gone: every held message goes again on the next one.
+    void on_link_reset();
+
+    // Gives up on the held messages offered more than `ttl` before `now`.
+    std::vector<ExpiredMessage> expire(TimePoint now);
+
+    // When the oldest held message expires; nullopt when nothing is held.
+    std::optional<TimePoint> next_expiry() const;
+
+    // When take_unsent() next has something to send again; nullopt when
+    // nothing sent is waiting for its acknowledgement.
+    std::optional<TimePoint> next_resend() const;
+
+    std::uint64_t epoch() const { return epoch_; }
+    std::size_t held() const { return held_.size(); }
+    bool full() const { return held_.size() >= settings_.capacity; }
+
+private:
+    struct Held {
+        std::uint64_t sequence;
+        TimePoint offered;
+        std::string body;
+        std::optional<TimePoint> sent;  // on the current link, when
+        bool ever_sent;
+    };
+
+    std::uint64_t floor() const;
+
+    std::uint64_t epoch_;
+    StreamSenderSettings settings_;
+    std::uint64_t next_sequence_ = 1;
+    std::deque<Held> held_;
+};
+
+struct StreamReceiverSettings {
+    // How far beyond the next expected sequence an early message is kept.
+    std::size_t window = 256;
+};
+
+class StreamReceiver {
+public:
+    explicit StreamReceiver(StreamReceiverSettings settings = {});
+
+    struct Outcome {
+        // Hand these on, in this order (possibly none, possibly several).
+        std::vector<std::string> deliver;
+        // Acknowledge up to this sequence of `ack_epoch` (also when nothing
+        // new was handed on: the sender may have missed the last ack);
+        // nullopt when the message was ignored (an older epoch).
+        std::optional<std::uint64_t> ack;
+        std::uint64_t ack_epoch = 0;
+        // Already handed on (or given up by the sender): dropped.
+        bool duplicate = false;
+    };
+
+    Outcome on_message(StreamMessage message);
+
+    std::uint64_t epoch() const { return epoch_; }
+    // The next sequence to hand on.
+    std::uint64_t expected() const { return expected_; }
+    std::size_t early() const { return early_.size(); }
+
+private:
+    void skip_to(std::uint64_t floor);
+    void drain_early(std::vector<std::string>& deliver);
+
+    StreamReceiverSettings settings_;
+    std::uint64_t epoch_ = 0;
+    std::uint64_t expected_ = 1;
+    std::map<std::uint64_t, std::string> early_;
+};
+
+// ---- Client: the streams over a Connection
+
+struct ClientSettings {
+    // Messages to one peer not acknowledged yet, at most: send() refuses more.
+    std::size_t capacity = 1024;
+    // A message not acknowledged this long after send() is given up.
+    std::chrono::milliseconds ttl{60'000};
+    // Everything unacknowledged goes again after this long without an ack.
+    std::chrono::milliseconds resend_after{1'000};
+    // Between attempts to connect while the socket does not answer.
+    std::chrono::milliseconds reconnect_after{200};
+};
+
+struct Event {
+    enum class Kind {
+        message,    // from `peer`: its `sequence` in that peer's stream, reply_to, type, payload
+        delivered,  // `peer` handed on every message of ours up to `sequence`
+        given_up,   // our message `sequence` to `peer` was not acknowledged in time; payload: why
+    };
+    Kind kind = Kind::message;
+    std::string peer;
+    std::uint64_t sequence = 0;
+    std::uint64_t reply_to = 0;
+    std::string content_type;
+    std::string payload;
+};
+
+// One end of the platform's messages: a stream to each peer it sends to, a
+// receiver for each peer it hears from, over one app socket that it
+// connects to again whenever the connection breaks (the daemon restarted).
+// What was not acknowledged is sent again, what came twice is dropped, so
+// the application sees each message once and in order. Blocking, not
+// thread-safe: one thread calls send(), poll() and request().
+class Client {
+public:
+    // `epoch` 0: microseconds since 1970, larger at each start.
+    Client(std::string socket_path, std::string name, ClientSettings settings = {}, std::uint64_t epoch = 0);
+
+    // Queues a message for `peer` and returns its sequence; nothing when
+    // `capacity` messages to it are unacknowledged (poll() until one is).
+    // Throws ConnectionError for a message that can never go (a payload over
+    // kMaxPayload, a peer or type that is not printable ASCII).
+    std::optional<std::uint64_t> send(const std::string& peer,
+                                      std::string payload,
+                                      std::string content_type = {},
+                                      std::uint64_t reply_to = 0);
+
+    // The I/O for up to `timeout`, returning early once there are events:
+    // connects (again), sends what is due, reads, acknowledges what it hands
+    // on, gives up what outlived the time to live.
+    std::vector<Event> poll(std::chrono::milliseconds timeout);
+
+    // send(), then poll() until `peer` answers it (a message whose reply_to
+    // is its sequence): that message, or nothing after `timeout` or when
+    // the message was given up (`why` says which). Other events meanwhile
+    // wait for the next poll().
+    std::optional<Event> request(const std::string& peer,
+                                 std::string payload,
+                                 std::string content_type,
+                                 std::chrono::milliseconds timeout,
+                                 std::string* why = nullptr);
+
+    std::uint64_t epoch() const noexcept { return epoch_; }
+    bool connected() const noexcept { return connection_.has_value(); }
+    // Why the last attempt to connect failed, or why the connection ended.
+    const std::string& last_error() const noexcept { return last_error_; }
+    // Messages not acknowledged yet, to every peer.
+    std::size_t unacknowledged() const;
+
+private:
+    void connect_if_due(TimePoint now);
+    void drop_connection(const std::string& why, TimePoint now);
+    void send_due(TimePoint now);
+    void expire(TimePoint now);
+    void handle(const Frame& frame, TimePoint now);
+    void send_frame(const Frame& frame, TimePoint now);
+    TimePoint next_wake(TimePoint deadline) const;
+
+    std::string socket_path_;
+    std::string name_;
+    ClientSettings settings_;
+    std::uint64_t epoch_;
+    std::optional<Connection> connection_;
+    TimePoint next_connect_{};
+    std::string last_error_;
+    std::map<std::string, StreamSender> senders_;
+    std::map<std::string, StreamReceiver> receivers_;
+    std::map<std::string, std::string> last_refusal_;  // the last `undeliverable` reason per peer
+    std::deque<Event> events_;
 };
 
 }  // namespace agentlb::client

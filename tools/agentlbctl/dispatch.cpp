@@ -10,6 +10,7 @@
 #include "tools/agentlbctl/output.hpp"
 #include "tools/agentlbctl/preview_command.hpp"
 #include "tools/agentlbctl/rebalance_command.hpp"
+#include "tools/agentlbctl/send_command.hpp"
 #include "tools/agentlbctl/status_command.hpp"
 #include "tools/agentlbctl/token_commands.hpp"
 #include "tools/agentlbctl/usage.hpp"
@@ -87,6 +88,7 @@ std::vector<Command> all_commands() {
                        host_commands,
                        mgmt_commands,
                        rebalance_commands,
+                       send_commands,
                        token_commands,
                        cert_commands,
                        ca_commands,

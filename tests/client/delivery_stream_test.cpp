@@ -1,7 +1,7 @@
 // The delivery streams' rules, scripted: what is sent, sent again, handed on,
 // dropped and given up, with links that lose, repeat and reorder messages.
 
-#include "common/protocol/delivery_stream.hpp"
+#include "client/agentlb_client.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-using namespace agentlb::protocol;
+using namespace agentlb::client;
 using namespace std::chrono_literals;
 
 namespace {
