@@ -457,3 +457,35 @@ TEST_CASE("agentlbctl send delivers to a host, waits for its answer, and says wh
     REQUIRE(heard.size() == 3);
     CHECK_THAT(heard[0], Catch::Matches("agentlbctl-[0-9]+: hello"));
 }
+
+TEST_CASE("the Python example answers the application's commands, across a restart of its agent") {
+    CaFixture fixture;
+    TempDir root;
+    const auto ms1_socket = root.path() / "ms1-app.sock";
+    const auto h1_socket = root.path() / "h1-app.sock";
+    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
+    fixture.set_config("host", ms1.address());
+    ms1.start({"--app-socket", ms1_socket.string()});
+    AgentProcess agent(root, "h1");
+    agent.start_enrolling(fixture, ms1, {"--app-socket", h1_socket.string()});
+    REQUIRE(wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("ms1"); }, 15s));
+
+    Process responder({"/usr/bin/python3", AGENTLB_PYTHON_EXAMPLE, "--socket", h1_socket.string()},
+                      root.path() / "responder.log");
+    client::Client app(ms1_socket.string(), "cloudstack");
+    std::string why;
+    for (const char* command : {"StartCommand", "StopCommand"}) {
+        const auto answer = app.request("h1", command, "text/plain", 15s, &why);
+        INFO(why << "\n" << responder.log());
+        REQUIRE(answer);
+        CHECK(answer->payload == std::string("done: ") + command);
+    }
+    agent.kill(SIGKILL);
+    agent.wait(5s);
+    agent.start({"--app-socket", h1_socket.string()});
+    const auto after = app.request("h1", "MigrateCommand", "text/plain", 20s, &why);
+    INFO(why << "\n" << responder.log());
+    REQUIRE(after);
+    CHECK(after->payload == "done: MigrateCommand");
+    CHECK(after->reply_to == 3);
+}
