@@ -26,7 +26,12 @@ Result<bool> AppLink::open(const std::filesystem::path& path, const std::string&
     }
     path_ = path;
     acceptor_.emplace(std::move(*acceptor));
-    asio::co_spawn(executor_, accept_loop(), [](std::exception_ptr ep) {
+    auto on_client = [this](appsock::Socket socket) {
+        auto connection = std::make_shared<appsock::AppConnection>(std::move(socket), *this, next_id_++);
+        waiting_.push_back(connection);
+        connection->start();
+    };
+    asio::co_spawn(executor_, appsock::accept_clients(*acceptor_, path_, stopped_, on_client), [](std::exception_ptr ep) {
         if (auto text = util::exception_text(ep)) {
             spdlog::error("app socket: accepting ended by an exception: {}", *text);
         }
@@ -51,24 +56,6 @@ void AppLink::stop() {
     }
     for (auto& waiting : waiting_) {
         waiting->close("the agent stops");
-    }
-}
-
-asio::awaitable<void> AppLink::accept_loop() {
-    while (!stopped_) {
-        error_code ec;
-        appsock::Socket socket =
-            co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            if (stopped_) {
-                break;
-            }
-            spdlog::warn("app socket {}: accept failed: {}", path_.string(), ec.message());
-            continue;
-        }
-        auto connection = std::make_shared<appsock::AppConnection>(std::move(socket), *this, next_id_++);
-        waiting_.push_back(connection);
-        connection->start();
     }
 }
 
@@ -107,31 +94,19 @@ bool AppLink::ready(appsock::AppConnection& connection) {
 
 void AppLink::on_frame(appsock::AppConnection& connection, client::Frame frame) {
     if (!connection.greeted) {
-        if (frame.kind != client::FrameKind::hello) {
-            connection.refuse("the first frame must be hello, not " +
-                              std::string(client::kind_name(frame.kind)));
-            return;
-        }
         if (client_) {
             connection.refuse("another client ('" + client_->name +
                               "') holds this host's app socket: one client per host");
             return;
         }
-        std::erase_if(waiting_, [&](const auto& c) { return c.get() == &connection; });
-        connection.greeted = true;
-        connection.name = frame.peer;
-        connection.epoch = frame.epoch;
-        client_ = connection.shared_from_this();
-        client::Frame welcome;
-        welcome.kind = client::FrameKind::welcome;
-        welcome.peer = host_name_();
-        connection.send(welcome);
-        spdlog::info("app socket: client '{}' connected", frame.peer);
+        if (appsock::greet(connection, frame, host_name_())) {
+            std::erase_if(waiting_, [&](const auto& c) { return c.get() == &connection; });
+            client_ = connection.shared_from_this();
+            spdlog::info("app socket: client '{}' connected", frame.peer);
+        }
         return;
     }
-    if (frame.kind != client::FrameKind::message && frame.kind != client::FrameKind::ack) {
-        connection.refuse("after hello a client sends message and ack frames only, not " +
-                          std::string(client::kind_name(frame.kind)));
+    if (!appsock::takes_stream_frame(connection, frame)) {
         return;
     }
     auto app = wire::app_message(frame);

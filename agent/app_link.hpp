@@ -57,7 +57,6 @@ public:
     void on_closed(appsock::AppConnection& connection, const std::string& reason) override;
 
 private:
-    boost::asio::awaitable<void> accept_loop();
     void resume_client();
 
     boost::asio::any_io_executor executor_;

@@ -44,9 +44,19 @@ Result<bool> AppRouter::open(const std::filesystem::path& path, const std::strin
     }
     path_ = path;
     acceptor_.emplace(std::move(*acceptor));
+    auto self = shared_from_this();
+    auto on_client = [self](appsock::Socket socket) {
+        const std::uint64_t id = self->next_id_++;
+        auto connection = std::make_shared<appsock::AppConnection>(std::move(socket), *self, id);
+        self->connections_.emplace(id, connection);
+        connection->start();
+    };
+    // The lambda, kept by co_spawn until the loop ends, keeps the router alive.
     asio::co_spawn(
         executor_,
-        [self = shared_from_this()] { return self->accept_loop(); },
+        [self, on_client] {
+            return appsock::accept_clients(*self->acceptor_, self->path_, self->stopped_, on_client);
+        },
         [](std::exception_ptr ep) {
             if (auto text = util::exception_text(ep)) {
                 spdlog::error("app socket: accepting ended by an exception: {}", *text);
@@ -73,25 +83,6 @@ void AppRouter::stop() {
             connection->close("the server stops");
         }
     });
-}
-
-asio::awaitable<void> AppRouter::accept_loop() {
-    while (!stopped_) {
-        error_code ec;
-        appsock::Socket socket =
-            co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            if (stopped_) {
-                break;
-            }
-            spdlog::warn("app socket {}: accept failed: {}", path_.string(), ec.message());
-            continue;
-        }
-        const std::uint64_t id = next_id_++;
-        auto connection = std::make_shared<appsock::AppConnection>(std::move(socket), *this, id);
-        connections_.emplace(id, connection);
-        connection->start();
-    }
 }
 
 void AppRouter::attach(const std::string& host, const std::shared_ptr<AgentSession>& session) {
@@ -173,24 +164,12 @@ bool AppRouter::ready(appsock::AppConnection& /*connection*/) {
 
 void AppRouter::on_frame(appsock::AppConnection& connection, client::Frame frame) {
     if (!connection.greeted) {
-        if (frame.kind != client::FrameKind::hello) {
-            connection.refuse("the first frame must be hello, not " +
-                              std::string(client::kind_name(frame.kind)));
-            return;
+        if (appsock::greet(connection, frame, server_name_)) {
+            spdlog::info("app socket: application '{}' connected", frame.peer);
         }
-        connection.greeted = true;
-        connection.name = frame.peer;
-        connection.epoch = frame.epoch;
-        client::Frame welcome;
-        welcome.kind = client::FrameKind::welcome;
-        welcome.peer = server_name_;
-        connection.send(welcome);
-        spdlog::info("app socket: application '{}' connected", frame.peer);
         return;
     }
-    if (frame.kind != client::FrameKind::message && frame.kind != client::FrameKind::ack) {
-        connection.refuse("after hello a client sends message and ack frames only, not " +
-                          std::string(client::kind_name(frame.kind)));
+    if (!appsock::takes_stream_frame(connection, frame)) {
         return;
     }
     const std::string host = frame.peer;

@@ -66,7 +66,6 @@ public:
     std::size_t applications() const;
 
 private:
-    boost::asio::awaitable<void> accept_loop();
     void deliver_from_host(const std::shared_ptr<AgentSession>& session,
                            const std::string& host,
                            wire::App app);

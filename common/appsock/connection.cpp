@@ -181,4 +181,46 @@ asio::awaitable<void> AppConnection::write_loop() {
     socket_.close(ignored);
 }
 
+bool greet(AppConnection& connection, const client::Frame& frame, const std::string& own_name) {
+    if (frame.kind != client::FrameKind::hello) {
+        connection.refuse("the first frame must be hello, not " + std::string(client::kind_name(frame.kind)));
+        return false;
+    }
+    connection.greeted = true;
+    connection.name = frame.peer;
+    connection.epoch = frame.epoch;
+    client::Frame welcome;
+    welcome.kind = client::FrameKind::welcome;
+    welcome.peer = own_name;
+    connection.send(welcome);
+    return true;
+}
+
+bool takes_stream_frame(AppConnection& connection, const client::Frame& frame) {
+    if (frame.kind == client::FrameKind::message || frame.kind == client::FrameKind::ack) {
+        return true;
+    }
+    connection.refuse("after hello a client sends message and ack frames only, not " +
+                      std::string(client::kind_name(frame.kind)));
+    return false;
+}
+
+asio::awaitable<void> accept_clients(Acceptor& acceptor,
+                                     const std::filesystem::path& path,
+                                     const bool& stopped,
+                                     std::function<void(Socket)> on_client) {
+    while (!stopped) {
+        error_code ec;
+        Socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            if (stopped) {
+                break;
+            }
+            spdlog::warn("app socket {}: accept failed: {}", path.string(), ec.message());
+            continue;
+        }
+        on_client(std::move(socket));
+    }
+}
+
 }  // namespace agentlb::appsock

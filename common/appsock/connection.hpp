@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -84,5 +86,21 @@ private:
     bool closed_reported_ = false;
     std::string reason_;
 };
+
+// The rules both daemons apply to a client's frames:
+// - before hello, greet(): hello names the client and is answered with
+//   welcome naming `own_name`; any other frame refuses the connection.
+//   True when the client is greeted now.
+// - after it, takes_stream_frame(): message and ack only; anything else
+//   refuses the connection. True when the frame is one of those.
+bool greet(AppConnection& connection, const client::Frame& frame, const std::string& own_name);
+bool takes_stream_frame(AppConnection& connection, const client::Frame& frame);
+
+// Accepts clients on `acceptor` until `stopped`, handing each socket to
+// `on_client`; a failed accept is logged and the loop goes on.
+boost::asio::awaitable<void> accept_clients(Acceptor& acceptor,
+                                            const std::filesystem::path& path,
+                                            const bool& stopped,
+                                            std::function<void(Socket)> on_client);
 
 }  // namespace agentlb::appsock

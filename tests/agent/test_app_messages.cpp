@@ -101,22 +101,30 @@ std::string read_all_until_closed(int fd) {
     }
 }
 
-}  // namespace
-
-TEST_CASE("an application and a host's own software exchange messages through agentlb") {
+// One server and one enrolled agent, each with its app socket, the agent
+// connected.
+struct AppCluster {
     CaFixture fixture;
     TempDir root;
-    const auto ms1_socket = root.path() / "ms1-app.sock";
-    const auto h1_socket = root.path() / "h1-app.sock";
-    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
-    fixture.set_config("host", ms1.address());
-    ms1.start({"--app-socket", ms1_socket.string()});
-    AgentProcess agent(root, "h1");
-    agent.start_enrolling(fixture, ms1, {"--app-socket", h1_socket.string()});
-    const auto logs = [&] { return "--- agent\n" + tail(agent.log()) + "--- ms1\n" + tail(ms1.log()); };
-    REQUIRE(
-        wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("ms1"); }, 15s));
+    const std::filesystem::path ms1_socket = root.path() / "ms1-app.sock";
+    const std::filesystem::path h1_socket = root.path() / "h1-app.sock";
+    ManagedServer ms1{fixture, "ms1", "127.0.0.1"};
+    AgentProcess agent{root, "h1"};
 
+    AppCluster() {
+        fixture.set_config("host", ms1.address());
+        ms1.start({"--app-socket", ms1_socket.string()});
+        agent.start_enrolling(fixture, ms1, {"--app-socket", h1_socket.string()});
+        REQUIRE(wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("ms1"); },
+                           15s));
+    }
+
+    std::string logs() { return "--- agent\n" + tail(agent.log()) + "--- ms1\n" + tail(ms1.log()); }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(AppCluster, "an application and a host's own software exchange messages through agentlb") {
     CHECK(socket_mode(ms1_socket) == 0660);
     CHECK(socket_mode(h1_socket) == 0660);
 
@@ -270,20 +278,8 @@ bool all_delivered(const std::vector<client::Event>& events, std::uint64_t up_to
 
 }  // namespace
 
-TEST_CASE("nothing is lost or repeated through a server's SIGKILL and an agent's, both ways") {
-    CaFixture fixture;
-    TempDir root;
-    const auto ms1_socket = root.path() / "ms1-app.sock";
-    const auto h1_socket = root.path() / "h1-app.sock";
-    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
-    fixture.set_config("host", ms1.address());
-    ms1.start({"--app-socket", ms1_socket.string()});
-    AgentProcess agent(root, "h1");
-    agent.start_enrolling(fixture, ms1, {"--app-socket", h1_socket.string()});
-    const auto logs = [&] { return "--- agent\n" + tail(agent.log()) + "--- ms1\n" + tail(ms1.log()); };
-    REQUIRE(
-        wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("ms1"); }, 15s));
-
+TEST_CASE_METHOD(AppCluster,
+                 "nothing is lost or repeated through a server's SIGKILL and an agent's, both ways") {
     client::ClientSettings settings;
     settings.resend_after = 300ms;
     client::Client app(ms1_socket.string(), "cloudstack", settings);
@@ -341,19 +337,7 @@ TEST_CASE("nothing is lost or repeated through a server's SIGKILL and an agent's
     }
 }
 
-TEST_CASE("request waits for the answer to its own message") {
-    CaFixture fixture;
-    TempDir root;
-    const auto ms1_socket = root.path() / "ms1-app.sock";
-    const auto h1_socket = root.path() / "h1-app.sock";
-    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
-    fixture.set_config("host", ms1.address());
-    ms1.start({"--app-socket", ms1_socket.string()});
-    AgentProcess agent(root, "h1");
-    agent.start_enrolling(fixture, ms1, {"--app-socket", h1_socket.string()});
-    REQUIRE(
-        wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("ms1"); }, 15s));
-
+TEST_CASE_METHOD(AppCluster, "request waits for the answer to its own message") {
     // The host's software answers every command on its own thread.
     std::atomic<bool> stop{false};
     std::thread host_thread([&] {
@@ -391,19 +375,8 @@ TEST_CASE("request waits for the answer to its own message") {
     host_thread.join();
 }
 
-TEST_CASE("agentlbctl send delivers to a host, waits for its answer, and says why when it cannot") {
-    CaFixture fixture;
-    TempDir root;
-    const auto ms1_socket = root.path() / "ms1-app.sock";
-    const auto h1_socket = root.path() / "h1-app.sock";
-    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
-    fixture.set_config("host", ms1.address());
-    ms1.start({"--app-socket", ms1_socket.string()});
-    AgentProcess agent(root, "h1");
-    agent.start_enrolling(fixture, ms1, {"--app-socket", h1_socket.string()});
-    REQUIRE(
-        wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("ms1"); }, 15s));
-
+TEST_CASE_METHOD(AppCluster,
+                 "agentlbctl send delivers to a host, waits for its answer, and says why when it cannot") {
     std::atomic<bool> stop{false};
     std::vector<std::string> heard;
     std::mutex heard_mutex;
@@ -458,18 +431,8 @@ TEST_CASE("agentlbctl send delivers to a host, waits for its answer, and says wh
     CHECK_THAT(heard[0], Catch::Matches("agentlbctl-[0-9]+: hello"));
 }
 
-TEST_CASE("the Python example answers the application's commands, across a restart of its agent") {
-    CaFixture fixture;
-    TempDir root;
-    const auto ms1_socket = root.path() / "ms1-app.sock";
-    const auto h1_socket = root.path() / "h1-app.sock";
-    ManagedServer ms1(fixture, "ms1", "127.0.0.1");
-    fixture.set_config("host", ms1.address());
-    ms1.start({"--app-socket", ms1_socket.string()});
-    AgentProcess agent(root, "h1");
-    agent.start_enrolling(fixture, ms1, {"--app-socket", h1_socket.string()});
-    REQUIRE(wait_until([&] { return connected_to(fixture, "h1") == std::optional<std::string>("ms1"); }, 15s));
-
+TEST_CASE_METHOD(AppCluster,
+                 "the Python example answers the application's commands, across a restart of its agent") {
     Process responder({"/usr/bin/python3", AGENTLB_PYTHON_EXAMPLE, "--socket", h1_socket.string()},
                       root.path() / "responder.log");
     client::Client app(ms1_socket.string(), "cloudstack");

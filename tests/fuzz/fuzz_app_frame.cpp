@@ -37,23 +37,13 @@ WholeReading read_at_once(std::string_view stream) {
     return reading;
 }
 
-struct ChunkSeed {
-    std::uint32_t state;
-    std::uint32_t next() {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        return state;
-    }
-};
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 2) {
         return 0;
     }
-    ChunkSeed seed{(std::uint32_t{data[0]} << 8 | data[1]) * 2654435761u | 1u};
+    agentlb::fuzz::Chunker seed{(std::uint32_t{data[0]} << 8 | data[1]) * 2654435761u | 1u};
     const std::string_view stream(reinterpret_cast<const char*>(data + 2), size - 2);
     const WholeReading whole = read_at_once(stream);
 

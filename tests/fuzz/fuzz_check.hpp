@@ -3,6 +3,7 @@
 // What the fuzz targets share: a property check that crashes loudly (so
 // libFuzzer saves the input), and a log-safety test for messages.
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
@@ -18,6 +19,18 @@
     } while (false)
 
 namespace agentlb::fuzz {
+
+// xorshift: cheap, deterministic cuts of a byte stream, seeded from the
+// input, so a target sees the same stream in chunks of every size.
+struct Chunker {
+    std::uint32_t state;
+    std::uint32_t next() {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        return state;
+    }
+};
 
 // A message that echoes input is safe for a terminal or a log: no control
 // bytes (escaped as \xNN by the project's helpers).

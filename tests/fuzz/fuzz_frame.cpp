@@ -53,24 +53,13 @@ Reference read_whole(std::string_view stream) {
     return ref;
 }
 
-// xorshift: cheap, deterministic chunking from the 2-byte seed.
-struct Chunker {
-    std::uint32_t state;
-    std::uint32_t next() {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        return state;
-    }
-};
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 2) {
         return 0;
     }
-    Chunker chunker{(std::uint32_t{data[0]} << 8 | data[1]) * 2654435761u | 1u};
+    agentlb::fuzz::Chunker chunker{(std::uint32_t{data[0]} << 8 | data[1]) * 2654435761u | 1u};
     const std::string_view stream(reinterpret_cast<const char*>(data + 2), size - 2);
     const Reference ref = read_whole(stream);
 
