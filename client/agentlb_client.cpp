@@ -37,7 +37,7 @@ std::size_t get_length(std::string_view bytes) {
 
 // Printable ASCII; a space too when `space_allowed`. Names go into agentlb's
 // logs, so they carry nothing a terminal would act on.
-std::string name_problem(std::string_view what, std::string_view name, bool space_allowed) {
+std::string text_problem(std::string_view what, std::string_view name, bool space_allowed) {
     if (name.size() > kMaxNameLength) {
         return std::string(what) + " of " + std::to_string(name.size()) + " bytes: at most " +
                std::to_string(kMaxNameLength);
@@ -100,16 +100,23 @@ std::string_view kind_name(FrameKind kind) noexcept {
     return "unknown";
 }
 
+std::string name_problem(std::string_view what, std::string_view name) {
+    if (name.empty()) {
+        return std::string(what) + " is missing";
+    }
+    return text_problem(what, name, false);
+}
+
 std::string frame_problem(const Frame& frame) {
     const auto uses = uses_of(frame.kind);
     if (!uses) {
         return "unknown frame kind " + std::to_string(static_cast<unsigned>(frame.kind));
     }
     const std::string kind(kind_name(frame.kind));
-    if (auto problem = name_problem("peer", frame.peer, false); !problem.empty()) {
+    if (auto problem = text_problem("peer", frame.peer, false); !problem.empty()) {
         return kind + ": " + problem;
     }
-    if (auto problem = name_problem("content type", frame.content_type, true); !problem.empty()) {
+    if (auto problem = text_problem("content type", frame.content_type, true); !problem.empty()) {
         return kind + ": " + problem;
     }
     if (frame.payload.size() > kMaxPayload) {

@@ -87,6 +87,11 @@ struct Frame {
     bool operator==(const Frame&) const = default;
 };
 
+// What is wrong with `name` as a peer's name (a host's or an application's):
+// empty, longer than kMaxNameLength, or a byte that is not printable ASCII
+// or is a space; "" when nothing is. `what` names it in the text.
+std::string name_problem(std::string_view what, std::string_view name);
+
 // What is wrong with `frame` for its kind, or "" when nothing is:
 // - hello: peer and epoch set; nothing else;
 // - welcome: peer set; nothing else;

@@ -53,6 +53,12 @@ MESSAGES = [
     msg("enroll", token="tok", csr="csr", name="agent-1", zone=""),
     msg("enrolled", host_id=7, name="agent-1", zone="zone-a", certificate="c", ca="a", list=["a"],
         algorithm="static", interval=0),
+    msg("app", kind="message", app="cloudstack", epoch=5, sequence=9, floor=7, reply_to=3,
+        content_type="text/plain", payload="aGkgdGhlcmU="),
+    msg("relay", to="host", host="kvm-01", kind="message", app="cloudstack", epoch=5, sequence=9, floor=7,
+        payload="aGk="),
+    msg("relay", to="app", host="kvm-01", kind="undeliverable", app="x", epoch=5, sequence=9,
+        payload="bm8gaG9zdA=="),
 ]
 BAD_PAYLOADS = [
     b"not json",

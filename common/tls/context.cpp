@@ -250,6 +250,60 @@ Result<SslCtxPtr> make_enroll_client_context(std::string pinned_ca_fingerprint) 
     return ctx;
 }
 
+namespace {
+
+// What both ends of the peer link share: this server's certificate, sent
+// with its chain, and only our CAs trusted.
+Result<SslCtxPtr> new_peer_context(const SSL_METHOD* method, const PeerLinkConfig& config) {
+    auto ctx = new_context(method);
+    if (!ctx) {
+        return ctx;
+    }
+    SSL_CTX* c = ctx->get();
+    if (auto status = use_certificate_and_key(c, config.cert_pem, config.key_pem); !status) {
+        return fail("peer link: " + status.error());
+    }
+    if (auto status = check_own_purpose(c, X509_PURPOSE_SSL_SERVER, "server"); !status) {
+        return fail("peer link: " + status.error());
+    }
+    if (auto status = check_own_purpose(c, X509_PURPOSE_SSL_CLIENT, "client"); !status) {
+        return fail("peer link: " + status.error());
+    }
+    if (auto status = send_chain(c, config.chain_pem); !status) {
+        return fail("peer link: " + status.error());
+    }
+    if (auto status = trust_only(c, config.ca_pem); !status) {
+        return fail("peer link: " + status.error());
+    }
+    if (auto status = detail::attach_state(c, ContextState{config.revoked, {}}); !status) {
+        return fail("peer link: " + status.error());
+    }
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(c, 0);
+    return ctx;
+}
+
+}  // namespace
+
+Result<SslCtxPtr> make_peer_server_context(const PeerLinkConfig& config) {
+    auto ctx = new_peer_context(TLS_server_method(), config);
+    if (ctx) {
+        SSL_CTX_set_verify(
+            ctx->get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, detail::verify_server_peer);
+    }
+    return ctx;
+}
+
+Result<SslCtxPtr> make_peer_client_context(const PeerLinkConfig& config) {
+    auto ctx = new_peer_context(TLS_client_method(), config);
+    if (ctx) {
+        // OpenSSL's default purpose for a client checks serverAuth on the
+        // leaf, which an agent's certificate lacks; check_leaf says why.
+        SSL_CTX_set_verify(ctx->get(), SSL_VERIFY_PEER, detail::verify_server_peer);
+    }
+    return ctx;
+}
+
 certs::X509Ptr peer_certificate(const SSL* ssl) {
     return certs::X509Ptr(SSL_get1_peer_certificate(ssl));
 }

@@ -92,6 +92,27 @@ Result<SslCtxPtr> make_enroll_server_context(const std::string& cert_pem,
 // fails with "certificate verify failed" and describe_verify_failure() says why.
 Result<SslCtxPtr> make_enroll_client_context(std::string pinned_ca_fingerprint);
 
+// The peer link between management servers (issue 19: app messages for a
+// host or an application on another server). Both ends present their server
+// certificate (serverAuth + clientAuth) and accept only a server certificate
+// chained to ca_pem: an agent's is refused at the handshake, whichever end it
+// is at. No resumption: a server holds one link per peer, for hours.
+struct PeerLinkConfig {
+    std::string ca_pem;    // the cluster's trust anchor(s)
+    std::string cert_pem;  // this server's certificate
+    std::string key_pem;
+    std::string chain_pem{};  // sent after the leaf
+    // Serials refused at the handshake; may be null.
+    std::shared_ptr<const certs::RevocationList> revoked{};
+};
+
+// The accepting end: TLS 1.3 only; a client certificate is required and
+// must be a server certificate (certs::check_leaf), not revoked.
+Result<SslCtxPtr> make_peer_server_context(const PeerLinkConfig& config);
+// The dialling end: TLS 1.3 only; the other server's certificate must
+// verify for serverAuth and carry the dialled address (set_expected_server()).
+Result<SslCtxPtr> make_peer_client_context(const PeerLinkConfig& config);
+
 // Which name or address the server's certificate must carry: "host",
 // "host:port", "10.0.0.1", "10.0.0.1:8250", "[::1]:8250" or "::1" (the port is
 // ignored). Addresses are matched against IP subjectAltNames, names against DNS

@@ -27,7 +27,7 @@ SSL* ssl_of(X509_STORE_CTX* store_ctx) {
 
 // Runs after OpenSSL's own check of each certificate of the chain (CA first,
 // leaf last). Never does I/O: the revocation list is in memory.
-int check_agent_client(int preverify_ok, X509_STORE_CTX* store_ctx) {
+int check_peer_leaf(int preverify_ok, X509_STORE_CTX* store_ctx, certs::CertificateKind expected) {
     if (preverify_ok != 1) {
         return 0;
     }
@@ -40,11 +40,11 @@ int check_agent_client(int preverify_ok, X509_STORE_CTX* store_ctx) {
         return 0;
     }
     // OpenSSL's purpose check lets through a certificate without
-    // extendedKeyUsage, and a server's certificate (serverAuth+clientAuth):
-    // neither is an agent's.
-    if (auto usage = certs::check_leaf(cert, nullptr, certs::CertificateKind::agent); !usage) {
+    // extendedKeyUsage, and a server's certificate (serverAuth+clientAuth)
+    // as a client's: neither is an agent's, and an agent's is no server's.
+    if (auto usage = certs::check_leaf(cert, nullptr, expected); !usage) {
         X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_INVALID_PURPOSE);
-        set_verify_detail(ssl, "client " + usage.error());
+        set_verify_detail(ssl, (SSL_is_server(ssl) != 0 ? "client " : "server ") + usage.error());
         return 0;
     }
     const ContextState* state = context_state(SSL_get_SSL_CTX(ssl));
@@ -52,7 +52,9 @@ int check_agent_client(int preverify_ok, X509_STORE_CTX* store_ctx) {
         const std::string serial = certs::serial_of(cert);
         if (state->revoked->is_revoked(serial)) {
             X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_CERT_REVOKED);
-            set_verify_detail(ssl, "client certificate revoked (serial " + serial + ")");
+            set_verify_detail(ssl,
+                              std::string(SSL_is_server(ssl) != 0 ? "client" : "server") +
+                                  " certificate revoked (serial " + serial + ")");
             return 0;
         }
     }
@@ -125,7 +127,16 @@ int check_pinned_server(X509_STORE_CTX* store_ctx) {
 // (our checks allocate strings). A failure to allocate refuses the peer.
 int verify_agent_client(int preverify_ok, X509_STORE_CTX* store_ctx) noexcept {
     try {
-        return check_agent_client(preverify_ok, store_ctx);
+        return check_peer_leaf(preverify_ok, store_ctx, certs::CertificateKind::agent);
+    } catch (...) {
+        X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_OUT_OF_MEM);
+        return 0;
+    }
+}
+
+int verify_server_peer(int preverify_ok, X509_STORE_CTX* store_ctx) noexcept {
+    try {
+        return check_peer_leaf(preverify_ok, store_ctx, certs::CertificateKind::server);
     } catch (...) {
         X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_OUT_OF_MEM);
         return 0;

@@ -271,6 +271,29 @@ void read(FieldReader& f, App& m) {
     }
 }
 
+void write(json& j, const Relay& m) {
+    write(j, m.app);
+    j["to"] = m.to;
+    j["host"] = m.host;
+}
+
+void read(FieldReader& f, Relay& m) {
+    m.to = f.string("to");
+    m.host = f.string("host");
+    if (!f.ok()) {
+        return;
+    }
+    if (m.to != Relay::kToHost && m.to != Relay::kToApp) {
+        f.invalid("to", "must be \"host\" or \"app\"");
+        return;
+    }
+    if (const auto problem = client::name_problem("the name", m.host); !problem.empty()) {
+        f.invalid("host", problem);
+        return;
+    }
+    read(f, m.app);
+}
+
 // Tries each alternative of Message whose kType equals `type`; false when none does.
 template <class T>
 bool decode_if(std::string_view type, FieldReader& f, Message& out) {

@@ -230,6 +230,21 @@ struct App {
     bool operator==(const App&) const = default;
 };
 
+// Between two servers, on the peer link only (issue 19): an app message
+// forwarded to the server that holds its host's session (`to` "host") or its
+// application's connection (`to` "app"), or sent back to the server it came
+// from (an `undeliverable`). `host` names the host, `app.app` the
+// application; the agent port never carries it.
+struct Relay {
+    static constexpr std::string_view kType = "relay";
+    static constexpr std::string_view kToHost = "host";
+    static constexpr std::string_view kToApp = "app";
+    std::string to;
+    std::string host;
+    App app;
+    bool operator==(const Relay&) const = default;
+};
+
 // SSL_export_keying_material's label and length for RenewExpired's binding.
 inline constexpr std::string_view kRenewExpiredExporterLabel = "EXPORTER-agentlb-renew-expired";
 inline constexpr std::size_t kRenewExpiredExporterLength = 32;
@@ -249,7 +264,8 @@ using Message = std::variant<Hello,
                              RenewExpired,
                              Trust,
                              Reissue,
-                             App>;
+                             App,
+                             Relay>;
 
 // The local protocol's frame for an `app` message (peer = `app`), or nothing
 // for a kind other than "message", "ack", "undeliverable".

@@ -109,6 +109,43 @@ TEST_CASE("agent port contexts trust a bundle of CAs: agents and servers of each
     CHECK_FALSE(refused.server_ok);
 }
 
+TEST_CASE("the peer link takes server certificates at both ends and refuses an agent's or a revoked one") {
+    TempDir dir;
+    TestPki pki(dir.path(), "main");
+    const KeyPair ms1 = pki.server();
+    const KeyPair ms2 = pki.issue(certs::CertificateKind::server, "ms2", {}, {"127.0.0.1"});
+    auto revoked = std::make_shared<certs::RevocationList>();
+    auto listening = make_peer_server_context({pki.ca_pem(), ms1.cert_pem, ms1.key_pem, {}, revoked});
+    REQUIRE(listening.ok());
+    auto dialling = make_peer_client_context({pki.ca_pem(), ms2.cert_pem, ms2.key_pem});
+    REQUIRE(dialling.ok());
+    MemoryHandshake done = handshake_in_memory(listening->get(), dialling->get());
+    CHECK(done.client_ok);
+    CHECK(done.server_ok);
+
+    // An agent dialling the peer link with its own certificate.
+    const KeyPair agent = pki.agent();
+    auto agent_ctx = make_agent_client_context({pki.ca_pem(), agent.cert_pem, agent.key_pem});
+    REQUIRE(agent_ctx.ok());
+    MemoryHandshake intruder = handshake_in_memory(listening->get(), agent_ctx->get());
+    CHECK_FALSE(intruder.server_ok);
+    CHECK(describe_verify_failure(intruder.server.get()) ==
+          "client certificate is not valid for server authentication");
+
+    // An agent's certificate cannot be either end of it.
+    auto as_server = make_peer_server_context({pki.ca_pem(), agent.cert_pem, agent.key_pem});
+    REQUIRE_FALSE(as_server.ok());
+    CHECK(as_server.error().rfind("peer link: ", 0) == 0);
+    REQUIRE_FALSE(make_peer_client_context({pki.ca_pem(), agent.cert_pem, agent.key_pem}).ok());
+
+    // A server whose certificate was revoked.
+    revoked->add(ms2.serial);
+    MemoryHandshake refused = handshake_in_memory(listening->get(), dialling->get());
+    CHECK_FALSE(refused.server_ok);
+    CHECK(describe_verify_failure(refused.server.get()) ==
+          "client certificate revoked (serial " + ms2.serial + ")");
+}
+
 TEST_CASE("chain_pem is sent after the leaf by the agent port server, the agent and the enrollment port") {
     TempDir dir;
     TestPki pki(dir.path(), "main");

@@ -120,3 +120,31 @@ TEST_CASE("hello announces an app socket only when it has one") {
     REQUIRE_FALSE(wire::decode_message(wire::encode_message(hello), decoded, detail));
     CHECK(std::get<wire::Hello>(decoded).app);
 }
+
+TEST_CASE("relay: the app message's fields, with where it goes and the host, checked the same way") {
+    const wire::Relay relay{"app", "kvm-01", wire::App{"ack", "cloudstack", 5, 9, 0, 0, "", ""}};
+    auto j = json::parse(wire::encode_message(relay));
+    CHECK(j == json::parse(R"({"type":"relay","v":1,"to":"app","host":"kvm-01","kind":"ack",
+        "app":"cloudstack","epoch":5,"sequence":9})"));
+    const auto decoded = decode_app(j);
+    REQUIRE_FALSE(decoded.ec);
+    CHECK(std::get<wire::Relay>(decoded.message) == relay);
+
+    const auto refused = [&j](const char* field, json value) {
+        auto changed = j;
+        changed[field] = std::move(value);
+        const auto d = decode_app(changed);
+        CHECK(d.ec == wire::errc::invalid_value);
+        CHECK(std::holds_alternative<wire::Reissue>(d.message));
+        return d.detail;
+    };
+    CHECK(refused("to", "agent") == "field \"to\" of \"relay\": must be \"host\" or \"app\"");
+    CHECK(refused("host", "") == "field \"host\" of \"relay\": the name is missing");
+    CHECK(refused("host", "kvm 01") ==
+          "field \"host\" of \"relay\": the name has a byte that is not printable ASCII (or is a space)");
+    CHECK(refused("host", std::string(256, 'h')) ==
+          "field \"host\" of \"relay\": the name of 256 bytes: at most 255");
+    CHECK(refused("kind", "error") ==
+          "\"relay\": kind \"error\" is not one of \"message\", \"ack\", \"undeliverable\"");
+    CHECK(refused("floor", 1) == "\"relay\": ack: has a floor, which it does not use");
+}

@@ -66,6 +66,8 @@ std::vector<wire::Message> samples() {
         wire::Trust{{"CA 1 PEM", "CA 2 PEM"}},
         wire::Reissue{},
         wire::App{"message", "cloudstack", 5, 9, 7, 3, "application/json", std::string("{}\0\xff", 4)},
+        wire::Relay{
+            "host", "kvm-01", wire::App{"message", "cloudstack", 5, 9, 7, 3, "text/plain", "start vm-1"}},
     };
 }
 
@@ -330,7 +332,10 @@ TEST_CASE("Every required field is required, optional ones default") {
                                                                     {"ping", "rtt_us"},
                                                                     {"app", "reply_to"},
                                                                     {"app", "content_type"},
-                                                                    {"app", "payload"}};
+                                                                    {"app", "payload"},
+                                                                    {"relay", "reply_to"},
+                                                                    {"relay", "content_type"},
+                                                                    {"relay", "payload"}};
     int checked = 0;
     for (const auto& m : samples()) {
         const auto full = json::parse(wire::encode_message(m));
@@ -343,10 +348,10 @@ TEST_CASE("Every required field is required, optional ones default") {
             without.erase(key);
             auto d = decode(without);
             INFO(type << " without " << key);
-            if (type == "app" && key == "floor") {
+            if ((type == "app" || type == "relay") && key == "floor") {
                 // Optional in the JSON (acks have none), required of a message.
                 CHECK(d.ec == wire::errc::invalid_value);
-                CHECK(d.detail == "\"app\": message: floor is missing");
+                CHECK(d.detail == "\"" + type + "\": message: floor is missing");
             } else if (optional.count({type, key}) != 0) {
                 REQUIRE_FALSE(d.ec);
                 CHECK(wire::message_type(d.message) == type);
@@ -358,8 +363,9 @@ TEST_CASE("Every required field is required, optional ones default") {
         }
     }
     // The second ping's seq and hello's fields too, trust's cas, renew_expired's
-    // three, app's kind, app, epoch and sequence.
-    CHECK(checked == 47);
+    // three, app's kind, app, epoch and sequence, relay's to and host and the
+    // same four.
+    CHECK(checked == 53);
 }
 
 TEST_CASE("Optional fields default when absent") {
