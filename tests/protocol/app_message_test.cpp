@@ -74,6 +74,19 @@ TEST_CASE("server: an agent cannot send what only a server sends, and nothing go
         s.machine.on_message(wire::App{"undeliverable", "cloudstack", 5, 1, 0, 0, "", "no host"}, t0 + 4s));
     CHECK(close.reason == CloseReason::unexpected_message);
     CHECK(close.detail == "app message of kind 'undeliverable' from an agent");
+
+    // The peer link's message is not the agent port's, whoever sends it.
+    Session relaying;
+    welcome_announcing(relaying, true);
+    const auto relayed =
+        only<Close>(relaying.machine.on_message(wire::Relay{"host", "agent-2", app_message(1)}, t0 + 4s));
+    CHECK(relayed.reason == CloseReason::unexpected_message);
+    CHECK(relayed.detail == "unexpected message 'relay'");
+    AgentMachine agent = started_agent(true);
+    agent.on_message(wire::Welcome{7, "ms1", 15, std::nullopt}, t0 + 1s);
+    const auto actions = agent.on_message(wire::Relay{"host", "agent-1", app_message(1)}, t0 + 2s);
+    REQUIRE(actions.size() == 1);
+    CHECK(std::get<AgentMachine::Close>(actions[0]).detail == "unexpected relay from the server");
 }
 
 TEST_CASE("agent: app messages pass both ways only after welcome, and only when hello announced them") {
