@@ -228,6 +228,10 @@ std::vector<ServerRecord> TimedStore::list_servers() {
     return timed("list_servers", [&] { return inner_->list_servers(); });
 }
 
+void TimedStore::set_peer_address(std::string_view server, std::string_view address) {
+    timed("set_peer_address", [&] { inner_->set_peer_address(server, address); });
+}
+
 Result<MaintenanceChange> TimedStore::begin_maintenance(std::string_view name,
                                                         std::int64_t now,
                                                         std::int64_t stale_after) {
@@ -259,6 +263,22 @@ std::vector<TicketKeyRecord> TimedStore::ensure_ticket_keys(std::int64_t now,
 
 std::vector<TicketKeyRecord> TimedStore::ticket_keys() {
     return timed("ticket_keys", [&] { return inner_->ticket_keys(); });
+}
+
+void TimedStore::add_application(const ApplicationRecord& application) {
+    timed("add_application", [&] { inner_->add_application(application); });
+}
+
+void TimedStore::remove_application(std::string_view server, std::string_view name, std::int64_t epoch) {
+    timed("remove_application", [&] { inner_->remove_application(server, name, epoch); });
+}
+
+void TimedStore::clear_applications(std::string_view server) {
+    timed("clear_applications", [&] { inner_->clear_applications(server); });
+}
+
+std::vector<ApplicationRecord> TimedStore::applications_named(std::string_view name) {
+    return timed("applications_named", [&] { return inner_->applications_named(name); });
 }
 
 StoreContents TimedStore::export_contents() {

@@ -1,5 +1,6 @@
 #include "common/store/migrations.hpp"
 
+#include "common/store/migration_applications.hpp"
 #include "common/store/migration_ca_chain.hpp"
 #include "common/store/migration_ticket_keys.hpp"
 
@@ -279,6 +280,9 @@ const std::array<Migration, kSchemaVersion> kMigrations = {{
     kCaChainMigration,
     // v9: TLS session ticket keys shared by the servers (migration_ticket_keys.hpp).
     kTicketKeysMigration,
+    // v10: servers' peer link addresses and the applications each server holds
+    // (migration_applications.hpp).
+    kApplicationsMigration,
 }};
 
 }  // namespace agentlb::store

@@ -10,7 +10,7 @@
 namespace agentlb::store {
 
 // The schema version this build writes.
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 struct Migration {
     const char* sqlite;

@@ -307,8 +307,8 @@ bool PostgresStore::compare_and_set_server_state(std::string_view name,
 
 std::vector<ServerRecord> PostgresStore::list_servers() {
     auto found = connection_.exec(
-        "SELECT name, address, state, last_heartbeat, agents, started_at, maintenance FROM servers "
-        "ORDER BY name COLLATE \"C\"",
+        "SELECT name, address, state, last_heartbeat, agents, started_at, maintenance, peer_address "
+        "FROM servers ORDER BY name COLLATE \"C\"",
         "listing management servers");
     std::vector<ServerRecord> servers;
     for (int row = 0; row < found.rows(); ++row) {
@@ -318,9 +318,25 @@ std::vector<ServerRecord> PostgresStore::list_servers() {
                                        found.int64(row, 3),
                                        found.int64(row, 4),
                                        found.int64(row, 5),
-                                       found.boolean(row, 6)});
+                                       found.boolean(row, 6),
+                                       found.text(row, 7)});
     }
     return servers;
+}
+
+void PostgresStore::set_peer_address(std::string_view server, std::string_view address) {
+    connection_.retrying([&] {
+        constexpr std::string_view what = "recording a server's peer link address";
+        PgTransaction transaction(connection_, what);
+        bump_generation(what);
+        auto changed =
+            connection_.exec("UPDATE servers SET peer_address = $2 WHERE name = $1 AND peer_address <> $2",
+                             {server, address},
+                             what);
+        if (changed.affected() > 0) {
+            transaction.commit();
+        }
+    });
 }
 
 }  // namespace agentlb::store

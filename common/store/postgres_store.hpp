@@ -104,6 +104,7 @@ public:
                                       std::string_view expected,
                                       std::string_view next) override;
     std::vector<ServerRecord> list_servers() override;
+    void set_peer_address(std::string_view server, std::string_view address) override;
     Result<MaintenanceChange> begin_maintenance(std::string_view name,
                                                 std::int64_t now,
                                                 std::int64_t stale_after) override;
@@ -117,6 +118,11 @@ public:
                                                     std::int64_t rotation_seconds,
                                                     const TicketKeyMaker& maker) override;
     std::vector<TicketKeyRecord> ticket_keys() override;
+
+    void add_application(const ApplicationRecord& application) override;
+    void remove_application(std::string_view server, std::string_view name, std::int64_t epoch) override;
+    void clear_applications(std::string_view server) override;
+    std::vector<ApplicationRecord> applications_named(std::string_view name) override;
 
     StoreContents export_contents() override;
     Status import_contents(const StoreContents& contents) override;

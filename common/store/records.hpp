@@ -45,6 +45,21 @@ struct ServerRecord {
     // The operator asked for maintenance (agentlbctl mgmt maintenance); only
     // end_maintenance clears it: it survives restarts and being marked down.
     bool maintenance = false;
+    // host:port of the server's peer link (schema v10, set_peer_address); ''
+    // = it has none.
+    std::string peer_address{};
+};
+
+// An application connected to a server's app socket (issue 19): `epoch` is
+// the one its client named in its hello (microseconds since 1970 when the
+// client started), so the longest-running instance of an application has
+// the smallest.
+struct ApplicationRecord {
+    std::string server;
+    std::string name;
+    std::int64_t epoch = 0;
+    std::int64_t connected_at = 0;
+    bool operator==(const ApplicationRecord&) const = default;
 };
 
 // How many hosts' records name `server`, among the hosts of `zone` (connected_counts).
@@ -196,11 +211,13 @@ struct TokenRecord {
 };
 
 // Everything `agentlbctl db copy` moves from one store to another. Not
-// copied: the management servers' rows (maintenance requests included), the
-// superseded sessions and rebalance requests (servers register again on the
-// new store), the TLS ticket keys (the new store's servers make their own:
-// agents resume no session across the move), and hosts' connected_to (no session is
-// recorded in a store no server has used yet).
+// copied: the management servers' rows (maintenance requests and peer link
+// addresses included), the superseded sessions, rebalance requests and the
+// applications the servers hold (servers register again on the new store,
+// and each records its own applications afresh), the TLS ticket keys (the new
+// store's servers make their own: agents resume no session across the move),
+// and hosts' connected_to (no session is recorded in a store no server has
+// used yet).
 struct StoreContents {
     std::map<std::string, std::string> config;
     std::map<lb::ConfigScope, std::map<std::string, std::string>> scoped_config;  // the overrides

@@ -346,8 +346,8 @@ bool SqliteStore::compare_and_set_server_state(std::string_view name,
 
 std::vector<ServerRecord> SqliteStore::list_servers() {
     auto query = connection_.query(
-        "SELECT name, address, state, last_heartbeat, agents, started_at, maintenance FROM servers "
-        "ORDER BY name",
+        "SELECT name, address, state, last_heartbeat, agents, started_at, maintenance, peer_address "
+        "FROM servers ORDER BY name",
         "listing management servers");
     std::vector<ServerRecord> servers;
     while (query.step()) {
@@ -357,9 +357,23 @@ std::vector<ServerRecord> SqliteStore::list_servers() {
                                        query.int64(3),
                                        query.int64(4),
                                        query.int64(5),
-                                       query.int64(6) != 0});
+                                       query.int64(6) != 0,
+                                       query.text(7)});
     }
     return servers;
+}
+
+void SqliteStore::set_peer_address(std::string_view server, std::string_view address) {
+    constexpr std::string_view what = "recording a server's peer link address";
+    WriteTransaction transaction(connection_, what);
+    connection_.query("UPDATE servers SET peer_address = ?2 WHERE name = ?1 AND peer_address <> ?2", what)
+        .bind(1, server)
+        .bind(2, address)
+        .run();
+    if (connection_.changes() > 0) {
+        bump_generation();
+    }
+    transaction.commit();
 }
 
 }  // namespace agentlb::store

@@ -66,8 +66,9 @@ public:
                                                                    std::string_view key) = 0;
 
     // Bumped by config writes, host enrolment/removal, server registration,
-    // server state changes, maintenance requests and cancels, and rebalance
-    // requests; never by heartbeats, touch_hosts or set_connected.
+    // server state changes, peer link address changes, maintenance requests
+    // and cancels, and rebalance requests; never by heartbeats, touch_hosts,
+    // set_connected or the applications' rows.
     // One indexed read: cheap enough to poll every second.
     virtual std::int64_t generation() = 0;
 
@@ -237,6 +238,12 @@ public:
                                               std::string_view expected,
                                               std::string_view next) = 0;
     virtual std::vector<ServerRecord> list_servers() = 0;  // by name
+    // The host:port of the server's peer link ('' = none; schema v10). A
+    // server sets it after register_server at every start (register_server
+    // and rejoin_server keep the row's value). Bumps the generation only if
+    // the address changed, so peers read it with their next server list.
+    // Unknown name: nothing happens.
+    virtual void set_peer_address(std::string_view server, std::string_view address) = 0;
 
     // The operator's maintenance request, in one write transaction (the
     // store's write lock: two operators draining two servers at once cannot
@@ -275,6 +282,21 @@ public:
                                                             const TicketKeyMaker& maker) = 0;
     // The keys, newest first (read only).
     virtual std::vector<TicketKeyRecord> ticket_keys() = 0;
+
+    // --- applications on the servers' app sockets (schema v10, issue 19) ---
+    // Each server writes only its own rows. None of these bumps the
+    // generation: readers ask applications_named when they need to. Rows of a
+    // server that stopped or was marked down stay until it starts again
+    // (readers check the server's state in list_servers).
+    // A row with the same (server, name, epoch) is kept as it is.
+    virtual void add_application(const ApplicationRecord& application) = 0;
+    // No such row: nothing happens.
+    virtual void remove_application(std::string_view server, std::string_view name, std::int64_t epoch) = 0;
+    // Every row of `server`: a server clears its own when it starts.
+    virtual void clear_applications(std::string_view server) = 0;
+    // The instances of an application on every server, by epoch (the
+    // longest-running first), then server (byte order). One indexed read.
+    virtual std::vector<ApplicationRecord> applications_named(std::string_view name) = 0;
 
     // --- copying a whole store (agentlbctl db copy) ---
     // One consistent read of everything StoreContents names.

@@ -40,7 +40,8 @@ int user_version(const std::string& db) {
     return version;
 }
 
-// What schema versions 3 to 9 (v8: the CA chain, v9: ticket keys) added (see common/store/migrations.cpp):
+// What schema versions 3 to 10 (v8: the CA chain, v9: ticket keys, v10: peer link addresses and
+// applications) added (see common/store/migrations.cpp):
 // taking it away leaves the store version 2 wrote.
 void make_version_2(const std::string& db) {
     raw_exec(db,
@@ -51,7 +52,9 @@ void make_version_2(const std::string& db) {
              "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
              "ALTER TABLE tokens DROP COLUMN cluster; "
              "DROP TABLE rebalances; ALTER TABLE servers DROP COLUMN maintenance; DROP TABLE superseded; "
-             "ALTER TABLE ca DROP COLUMN chain_pem; DROP TABLE ticket_keys; PRAGMA user_version = 2");
+             "ALTER TABLE ca DROP COLUMN chain_pem; DROP TABLE ticket_keys; "
+             "DROP TABLE applications; ALTER TABLE servers DROP COLUMN peer_address; "
+             "PRAGMA user_version = 2");
 }
 
 std::string describe(const CommandResult& result) {

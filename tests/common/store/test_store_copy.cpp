@@ -26,6 +26,8 @@ TEST_CASE("export_contents and import_contents copy everything, ids, revocations
     REQUIRE(source.store->begin_maintenance("ms2", 20, 30));
     REQUIRE(source.store->request_rebalance(std::nullopt, 20));
     source.store->set_connected(kept.id, "ms1", 21);
+    source.store->set_peer_address("ms1", "127.0.0.1:8260");
+    source.store->add_application(ApplicationRecord{"ms1", "cloudstack", 1, 21});
 
     const StoreContents contents = source.store->export_contents();
     CHECK(contents.last_host_id >= last.id);
@@ -65,10 +67,12 @@ TEST_CASE("export_contents and import_contents copy everything, ids, revocations
     CHECK(copied.back().issued_at == 15);
     CHECK(copied.front().issuer == "AB:CD");
     CHECK(copied.front().issued_at == 10);
-    // Servers register again on the new store; their maintenance requests and
-    // rebalance requests stay behind with their rows.
+    // Servers register again on the new store; their maintenance requests,
+    // peer link addresses, rebalance requests and the applications they hold
+    // stay behind with their rows.
     CHECK(target.store->list_servers().empty());
     CHECK(target.store->last_rebalance_id() == 0);
+    CHECK(target.store->applications_named("cloudstack").empty());
 
     // Used tokens stay used, unused ones keep working, and a new host never gets a copied id.
     const auto used = target.store->redeem_token(

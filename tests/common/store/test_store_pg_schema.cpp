@@ -60,7 +60,8 @@ TEST_CASE("a new PostgreSQL store gets every table and the current schema versio
     CHECK(pg_value(database.uri(),
                    "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
                    "WHERE schemaname = current_schema()") ==
-          "agentlb_schema,ca,certificates,configuration,generation,host_ids,hosts,rebalances,reissues,"
+          "agentlb_schema,applications,ca,certificates,configuration,generation,host_ids,hosts,rebalances,"
+          "reissues,"
           "scoped_configuration,servers,superseded,ticket_keys,tokens,trusted_cas");
     const SchemaVersions versions = read_schema_versions(database.uri());
     CHECK(versions.stored == kSchemaVersion);

@@ -32,24 +32,27 @@ std::string raw_value(const std::string& path, const std::string& sql) {
     return value;
 }
 
-// What version 9 added, taken away (both dialects).
-constexpr const char* kUndoV9 = "DROP TABLE ticket_keys; ";
+// What version 10 added, taken away (both dialects).
+const std::string kUndoV10 = "DROP TABLE applications; ALTER TABLE servers DROP COLUMN peer_address; ";
 
-// What versions 8 and 9 added, taken away (both dialects).
-const std::string kUndoV8 = std::string(kUndoV9) + "ALTER TABLE ca DROP COLUMN chain_pem; ";
+// What versions 9 and 10 added, taken away (both dialects).
+const std::string kUndoV9 = kUndoV10 + "DROP TABLE ticket_keys; ";
 
-// What versions 7 to 9 added, taken away (both dialects).
+// What versions 8 to 10 added, taken away (both dialects).
+const std::string kUndoV8 = kUndoV9 + "ALTER TABLE ca DROP COLUMN chain_pem; ";
+
+// What versions 7 to 10 added, taken away (both dialects).
 const std::string kUndoV7 =
     kUndoV8 + "DROP TABLE trusted_cas; DROP TABLE reissues; DROP INDEX certificates_live_by_issuer; ";
 
-// What versions 6 to 9 added, taken away (both dialects).
+// What versions 6 to 10 added, taken away (both dialects).
 const std::string kUndoV6 =
     kUndoV7 +
     "DROP INDEX certificates_live_by_not_after; ALTER TABLE certificates DROP COLUMN kind; "
     "ALTER TABLE certificates DROP COLUMN subject; ALTER TABLE certificates DROP COLUMN issuer; "
     "ALTER TABLE certificates DROP COLUMN issued_at; ALTER TABLE tokens DROP COLUMN host_id; ";
 
-// What versions 5 to 9 added, taken away (both dialects).
+// What versions 5 to 10 added, taken away (both dialects).
 const std::string kUndoV5 = std::string(kUndoV6) +
                             "DROP TABLE scoped_configuration; ALTER TABLE hosts DROP COLUMN cluster; "
                             "ALTER TABLE tokens DROP COLUMN cluster; ";
@@ -98,7 +101,8 @@ TEST_CASE("a new store file gets the schema, the current version and WAL mode", 
                                                   "scoped_configuration",
                                                   "trusted_cas",
                                                   "reissues",
-                                                  "ticket_keys"});
+                                                  "ticket_keys",
+                                                  "applications"});
     CHECK(raw_value(db, "PRAGMA user_version") == std::to_string(kSchemaVersion));
     CHECK(raw_value(db, "PRAGMA journal_mode") == "wal");
 }
@@ -266,6 +270,38 @@ TEST_CASE("a version 6 store's CA becomes its one trusted CA, active") {
     CHECK(trusted[0].pem == "CA PEM");
     CHECK(trusted[0].state == "active");
     CHECK(store->last_reissue_id() == 0);
+}
+
+TEST_CASE("a version 9 store gets peer link addresses and applications, keeping its servers") {
+    TestLocation location;
+    const std::string& db = location.db();
+    {
+        auto store = open_store(db, OpenMode::create);
+        store->register_server("ms1", "10.0.0.1:8250", 100);
+        store->register_server("ms2", "10.0.0.2:8250", 101);
+        REQUIRE(store->begin_maintenance("ms2", 101, 30));
+    }
+    raw_exec(db,
+             kUndoV10 + (backend_of(db) == Backend::postgresql ? "UPDATE agentlb_schema SET version = 9"
+                                                               : "PRAGMA user_version = 9"));
+    REQUIRE(read_schema_versions(db).stored == 9);
+
+    auto store = open_store(db, OpenMode::existing);
+    CHECK(read_schema_versions(db).stored == kSchemaVersion);
+    auto servers = store->list_servers();
+    REQUIRE(servers.size() == 2);
+    CHECK(servers[0].address == "10.0.0.1:8250");
+    CHECK(servers[0].peer_address.empty());
+    CHECK(servers[1].peer_address.empty());
+    CHECK(servers[1].maintenance);
+    CHECK(servers[1].state == "preparing");
+    CHECK(store->applications_named("cloudstack").empty());
+
+    store->set_peer_address("ms2", "10.0.0.2:8260");
+    CHECK(store->list_servers()[1].peer_address == "10.0.0.2:8260");
+    store->add_application(ApplicationRecord{"ms2", "cloudstack", 7, 110});
+    CHECK(store->applications_named("cloudstack") ==
+          std::vector<ApplicationRecord>{ApplicationRecord{"ms2", "cloudstack", 7, 110}});
 }
 
 TEST_CASE("reopening a store keeps its data") {

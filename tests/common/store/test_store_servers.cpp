@@ -170,3 +170,45 @@ TEST_CASE_METHOD(StoreFixture, "a session recorded on another server is handed t
     store->register_server("ms1", "10.0.0.1:8250", 32);
     CHECK(store->take_superseded("ms1").empty());
 }
+
+TEST_CASE_METHOD(StoreFixture,
+                 "set_peer_address records a server's peer link, bumping the generation on a change") {
+    store->register_server("ms1", "10.0.0.1:8250", 100);
+    store->register_server("ms2", "10.0.0.2:8250", 100);
+    for (const auto& server : store->list_servers()) {
+        CHECK(server.peer_address.empty());  // none until the server names one
+    }
+    const std::int64_t g0 = store->generation();
+
+    store->set_peer_address("ms1", "10.0.0.1:8260");
+    auto servers = store->list_servers();
+    REQUIRE(servers.size() == 2);
+    CHECK(servers[0].peer_address == "10.0.0.1:8260");
+    CHECK(servers[1].peer_address.empty());
+    CHECK(store->generation() == g0 + 1);
+
+    // The same address again, or an unknown server: nothing written, no bump.
+    store->set_peer_address("ms1", "10.0.0.1:8260");
+    store->set_peer_address("nobody", "10.0.0.9:8260");
+    CHECK(store->generation() == g0 + 1);
+    servers = store->list_servers();
+    REQUIRE(servers.size() == 2);
+    CHECK(servers[0].name == "ms1");
+    CHECK(servers[1].name == "ms2");
+    CHECK(servers[1].peer_address.empty());
+
+    // Heartbeats, a restart, being marked down and rejoining keep it.
+    store->heartbeat_server("ms1", 110, 3);
+    store->register_server("ms1", "10.0.0.1:8250", 120);
+    REQUIRE(store->mark_server_down("ms1", 120));
+    store->rejoin_server("ms1", "10.0.0.1:8250", 120, 130, {});
+    CHECK(store->list_servers()[0].peer_address == "10.0.0.1:8260");
+
+    // '' says the server has no peer link (any more).
+    const std::int64_t g1 = store->generation();
+    store->set_peer_address("ms1", "");
+    CHECK(store->list_servers()[0].peer_address.empty());
+    CHECK(store->generation() == g1 + 1);
+    store->set_peer_address("ms2", "[fd00::2]:8260");
+    CHECK(store->list_servers()[1].peer_address == "[fd00::2]:8260");
+}
