@@ -34,6 +34,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -100,6 +101,14 @@ public:
     // An app message for the agent (issue 19, from the AppRouter; see
     // agent_session_app.cpp). Any thread.
     void send_app(wire::App app);
+    // Whether the router may hand the session another app frame now: its
+    // queue, with what is on its way there, is under kAppRoom. When not,
+    // want_app_room() asks for AppRouter::on_room() once the queue has
+    // drained to half, and returns whether there is room already (then no
+    // call comes). Any thread.
+    static constexpr std::uint32_t kAppRoom = 24;
+    bool app_room() const;
+    bool want_app_room();
 
 private:
     // How far the session has come in ending (the machine says why).
@@ -145,6 +154,9 @@ private:
     void end_session(const protocol::Close& close);
     // The --hook event of a welcomed session's end: agent.moved or agent.disconnected.
     void post_end_hook(const protocol::Close& close);
+    // After the outbox changed: app_room()'s view of it, and the router's
+    // call when it waits for room (agent_session_app.cpp).
+    void note_outbox_depth();
     // The machine's AppFromHost, and the router's attach at welcome.
     void route_app(wire::App app);
     void attach_app();
@@ -170,7 +182,12 @@ private:
     std::int64_t connected_since_ = 0;  // for status(), under status_mutex_
     Ending ending_ = Ending::no;
     bool write_waiting_ = false;  // a wait for writability is armed
-    bool resumed_ = false;        // the TLS handshake resumed a session (a ticket)
+    // For app_room(): the outbox's frames, as of the last flush or app
+    // frame queued, and the app frames posted here and not yet queued.
+    std::atomic<std::uint32_t> outbox_depth_{0};
+    std::atomic<std::uint32_t> app_posted_{0};
+    std::atomic<bool> app_room_wanted_{false};
+    bool resumed_ = false;  // the TLS handshake resumed a session (a ticket)
     // For agentlb_handshake_duration_seconds: the session is made at accept.
     std::chrono::steady_clock::time_point accepted_at_ = std::chrono::steady_clock::now();
     // The server the host's connection record named at hello, if another

@@ -1,7 +1,9 @@
 // An agent session's part in carrying the platform's own messages (issue
 // 19): what the host sends goes to the AppRouter, what the router sends goes
-// to the host. Nothing is held here: a message the session cannot take now
-// is dropped, and its sender's stream sends it again.
+// to the host. Nothing is held here: the router hands a frame only while
+// app_room() says there is room (and holds the application's next frames
+// meanwhile: push-back); one that finds the queue full anyway is dropped,
+// and its sender's stream sends it again.
 
 #include "mgmt/agent_session.hpp"
 #include "mgmt/app_router.hpp"
@@ -20,18 +22,43 @@ constexpr std::size_t kAppQueueRoom = protocol::ServerMachine::kMaxQueuedFrames 
 }  // namespace
 
 void AgentSession::send_app(wire::App app) {
+    app_posted_.fetch_add(1);
     boost::asio::post(stream_.get_executor(), [self = shared_from_this(), app = std::move(app)]() mutable {
+        self->app_posted_.fetch_sub(1);
         if (self->outbox_.size() >= kAppQueueRoom) {
             self->state_->metrics.app_messages_dropped.fetch_add(1);
             return;
         }
         self->feed([&app](protocol::ServerMachine& m) { return m.send_app(std::move(app)); });
+        self->note_outbox_depth();
     });
+}
+
+bool AgentSession::app_room() const {
+    return outbox_depth_.load() + app_posted_.load() < kAppRoom;
+}
+
+bool AgentSession::want_app_room() {
+    app_room_wanted_.store(true);
+    // Drained since the caller looked: no flush may come to say so.
+    if (app_room()) {
+        app_room_wanted_.store(false);
+        return true;
+    }
+    return false;
+}
+
+void AgentSession::note_outbox_depth() {
+    outbox_depth_.store(static_cast<std::uint32_t>(outbox_.size()));
+    if (app_room_wanted_.load() && outbox_depth_.load() + app_posted_.load() <= kAppRoom / 2 &&
+        app_room_wanted_.exchange(false) && state_->apps) {
+        state_->apps->on_room();
+    }
 }
 
 void AgentSession::route_app(wire::App app) {
     if (state_->apps) {
-        state_->apps->from_host(shared_from_this(), machine_.name(), std::move(app));
+        state_->apps->from_host(machine_.name(), std::move(app));
     }
 }
 

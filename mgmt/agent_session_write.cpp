@@ -41,6 +41,7 @@ void AgentSession::flush() {
             flush_ticket(flushed);
         }
     }
+    note_outbox_depth();
     // The machine decides on what waits (a reader too slow is dropped).
     feed([&flushed, queued = outbox_.size()](protocol::ServerMachine& m) {
         return m.on_flushed(queued, flushed.blocked, protocol::Clock::now());

@@ -1,7 +1,10 @@
 #include "mgmt/app_router.hpp"
 
+#include "common/util/clock.hpp"
 #include "common/util/exception_text.hpp"
 #include "mgmt/agent_session.hpp"
+#include "mgmt/peer_links.hpp"
+#include "mgmt/shared_state.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -34,8 +37,32 @@ client::Frame undeliverable_frame(const std::string& peer,
 
 }  // namespace
 
-AppRouter::AppRouter(asio::any_io_executor executor, std::string server_name, Metrics& metrics)
-    : executor_(std::move(executor)), server_name_(std::move(server_name)), metrics_(metrics) {}
+AppRouter::AppRouter(asio::any_io_executor executor, SharedState& state)
+    : executor_(std::move(executor)),
+      state_(state),
+      server_name_(state.options.name),
+      metrics_(state.metrics) {}
+
+void AppRouter::use_peer_links(std::shared_ptr<PeerLinks> links) {
+    links_ = std::move(links);
+    std::weak_ptr<AppRouter> weak = shared_from_this();
+    links_->set_handlers(
+        [weak](const std::shared_ptr<PeerLink>& link, wire::Relay relay) {
+            if (auto self = weak.lock()) {
+                self->on_relay(link, std::move(relay));
+            }
+        },
+        [weak](const std::string& server) {
+            if (auto self = weak.lock()) {
+                self->on_dialled_closed(server);
+            }
+        },
+        [weak] {
+            if (auto self = weak.lock()) {
+                self->retry_held();
+            }
+        });
+}
 
 Result<bool> AppRouter::open(const std::filesystem::path& path, const std::string& group) {
     auto acceptor = appsock::open_app_socket(executor_, path, group);
@@ -82,6 +109,9 @@ void AppRouter::stop() {
         for (auto& [id, connection] : connections) {
             connection->close("the server stops");
         }
+        if (self->links_) {
+            self->links_->stop();
+        }
     });
 }
 
@@ -100,6 +130,7 @@ void AppRouter::detach(const std::string& host, const AgentSession* session) {
     if (it->second.empty()) {
         sessions_.erase(it);
     }
+    on_room();  // frames held for it go elsewhere now, or back undeliverable
 }
 
 std::shared_ptr<AgentSession> AppRouter::session_of(const std::string& host) const {
@@ -116,56 +147,110 @@ std::shared_ptr<AgentSession> AppRouter::session_of(const std::string& host) con
     return nullptr;
 }
 
-void AppRouter::from_host(std::shared_ptr<AgentSession> session, std::string host, wire::App app) {
+void AppRouter::from_host(std::string host, wire::App app) {
     asio::post(executor_,
-               [self = shared_from_this(),
-                session = std::move(session),
-                host = std::move(host),
-                app = std::move(app)]() mutable { self->deliver_from_host(session, host, std::move(app)); });
+               [self = shared_from_this(), host = std::move(host), app = std::move(app)]() mutable {
+                   self->to_app(host, std::move(app));
+               });
 }
 
-void AppRouter::deliver_from_host(const std::shared_ptr<AgentSession>& session,
-                                  const std::string& host,
-                                  wire::App app) {
-    for (auto& [id, connection] : connections_) {
-        if (!connection->greeted || connection->closing() || connection->name != app.app) {
+std::shared_ptr<appsock::AppConnection> AppRouter::connection_named(const std::string& name,
+                                                                    std::uint64_t epoch) const {
+    std::shared_ptr<appsock::AppConnection> found;
+    for (const auto& [id, connection] : connections_) {
+        if (!connection->greeted || connection->closing() || connection->name != name) {
             continue;
         }
-        auto frame = wire::app_frame(app);
-        if (!frame) {
-            return;
+        if (epoch != 0 ? connection->epoch == epoch : (!found || connection->epoch < found->epoch)) {
+            found = connection;
         }
-        frame->peer = host;
-        // A message a slow application cannot take now is dropped: the
-        // host's client sends it again until acknowledged.
-        if (connection->send(*frame)) {
-            metrics_.app_from_hosts.fetch_add(1);
-        } else {
-            metrics_.app_messages_dropped.fetch_add(1);
-        }
+    }
+    return found;
+}
+
+void AppRouter::deliver_to_connection(const std::shared_ptr<appsock::AppConnection>& connection,
+                                      const std::string& host,
+                                      const wire::App& app) {
+    auto frame = wire::app_frame(app);
+    if (!frame) {
         return;
     }
+    frame->peer = host;
+    // A message a slow application cannot take now is dropped: the host's
+    // client sends it again until acknowledged.
+    if (connection->send(*frame)) {
+        metrics_.app_from_hosts.fetch_add(1);
+    } else {
+        metrics_.app_messages_dropped.fetch_add(1);
+    }
+}
+
+void AppRouter::undeliverable_to_app(const std::string& host, const wire::App& app, std::string reason) {
+    if (app.kind != "message") {
+        return;  // an ack with nowhere to go: the host's stream repeats its message
+    }
+    metrics_.app_undeliverable.fetch_add(1);
+    if (auto connection = connection_named(app.app, static_cast<std::uint64_t>(app.epoch))) {
+        connection->send(undeliverable_frame(host,
+                                             static_cast<std::uint64_t>(app.epoch),
+                                             static_cast<std::uint64_t>(app.sequence),
+                                             std::move(reason)));
+    }
+}
+
+void AppRouter::undeliverable_to_host(const std::string& host, const wire::App& app, std::string reason) {
     if (app.kind != "message") {
         return;  // an ack with nowhere to go: the application's stream repeats its message
+    }
+    auto session = session_of(host);
+    if (!session) {
+        return;  // the host left too: its client sends the message again wherever it is
     }
     wire::App answer;
     answer.kind = "undeliverable";
     answer.app = app.app;
     answer.epoch = app.epoch;
     answer.sequence = app.sequence;
-    answer.payload = "no application '" + app.app + "' is connected to server " + server_name_;
+    answer.payload = std::move(reason);
     metrics_.app_undeliverable.fetch_add(1);
     session->send_app(std::move(answer));
 }
 
-bool AppRouter::ready(appsock::AppConnection& /*connection*/) {
-    return true;
+bool AppRouter::ready(appsock::AppConnection& connection) {
+    return held_.find(connection.id()) == held_.end();
+}
+
+void AppRouter::hold(std::uint64_t from, const std::string& host, wire::App app) {
+    held_[from].push_back(Held{host, std::move(app)});
+}
+
+void AppRouter::on_room() {
+    asio::post(executor_, [self = shared_from_this()] { self->retry_held(); });
+}
+
+void AppRouter::retry_held() {
+    for (auto it = held_.begin(); it != held_.end();) {
+        const std::uint64_t id = it->first;
+        auto& frames = it->second;
+        while (!frames.empty() && to_host(id, frames.front().host, frames.front().app)) {
+            frames.pop_front();
+        }
+        if (!frames.empty()) {
+            ++it;
+            continue;
+        }
+        it = held_.erase(it);
+        if (auto connection = connections_.find(id); connection != connections_.end()) {
+            connection->second->resume();
+        }
+    }
 }
 
 void AppRouter::on_frame(appsock::AppConnection& connection, client::Frame frame) {
     if (!connection.greeted) {
         if (appsock::greet(connection, frame, server_name_)) {
             spdlog::info("app socket: application '{}' connected", frame.peer);
+            record_application(connection, true);
         }
         return;
     }
@@ -179,28 +264,46 @@ void AppRouter::on_frame(appsock::AppConnection& connection, client::Frame frame
         connection.refuse("epoch, sequence, floor and reply_to must be below 2^63");
         return;
     }
-    auto session = session_of(host);
-    if (!session) {
-        if (frame.kind == client::FrameKind::message) {
-            metrics_.app_undeliverable.fetch_add(1);
-            connection.send(
-                undeliverable_frame(host,
-                                    frame.epoch,
-                                    frame.sequence,
-                                    "host '" + host + "' has no session with an app socket on server " +
-                                        server_name_ + " (forwarding between servers is not built yet)"));
-        }
-        return;
+    const auto id = connection.id();
+    if (held_.find(id) != held_.end() || !to_host(id, host, *app)) {
+        hold(id, host, std::move(*app));  // behind what waits already: in order
     }
-    metrics_.app_to_hosts.fetch_add(1);
-    session->send_app(std::move(*app));
 }
 
 void AppRouter::on_closed(appsock::AppConnection& connection, const std::string& reason) {
     if (connection.greeted) {
         spdlog::info("app socket: application '{}' disconnected: {}", connection.name, reason);
+        record_application(connection, false);
     }
+    held_.erase(connection.id());
     connections_.erase(connection.id());
+}
+
+void AppRouter::record_application(const appsock::AppConnection& connection, bool connected) {
+    if (!links_) {
+        return;  // no other server can send here
+    }
+    store::ApplicationRecord record{
+        server_name_, connection.name, static_cast<std::int64_t>(connection.epoch), util::unix_now()};
+    // Written in order on the store's one thread; a failure leaves the
+    // application unknown to the other servers until it reconnects, so say so.
+    state_.store.post([record = std::move(record), connected](store::Store* store) {
+        if (store == nullptr) {
+            return;
+        }
+        try {
+            if (connected) {
+                store->add_application(record);
+            } else {
+                store->remove_application(record.server, record.name, record.epoch);
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("app socket: cannot record application '{}' {} in the store: {}",
+                         record.name,
+                         connected ? "connected" : "disconnected",
+                         e.what());
+        }
+    });
 }
 
 std::size_t AppRouter::applications() const {

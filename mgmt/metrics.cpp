@@ -191,6 +191,16 @@ std::string Metrics::render() const {
         "them again.\n";
     out += "# TYPE agentlb_app_frames_dropped_total counter\n";
     out += fmt::format("agentlb_app_frames_dropped_total {}\n", app_messages_dropped.load());
+    out +=
+        "# HELP agentlb_peer_relays_total App frames relayed over the peer link between servers "
+        "(--peer-listen)\n";
+    out += "# TYPE agentlb_peer_relays_total counter\n";
+    out += fmt::format("agentlb_peer_relays_total{{direction=\"sent\"}} {}\n", peer_relays_sent.load());
+    out +=
+        fmt::format("agentlb_peer_relays_total{{direction=\"received\"}} {}\n", peer_relays_received.load());
+    out += "# HELP agentlb_peer_links Links of the peer link this server holds now, dialled and accepted\n";
+    out += "# TYPE agentlb_peer_links gauge\n";
+    out += fmt::format("agentlb_peer_links {}\n", peer_links.load());
 
     out += "# HELP agentlb_push_latency_seconds Time from sending ms_list to receiving its ack.\n";
     out += "# TYPE agentlb_push_latency_seconds histogram\n";

@@ -75,6 +75,11 @@ public:
     std::atomic<std::uint64_t> app_from_hosts{0};
     std::atomic<std::uint64_t> app_undeliverable{0};
     std::atomic<std::uint64_t> app_messages_dropped{0};
+    // The peer link between servers (issue 19): relays sent and received,
+    // and the links this server holds now (dialled and accepted).
+    std::atomic<std::uint64_t> peer_relays_sent{0};
+    std::atomic<std::uint64_t> peer_relays_received{0};
+    std::atomic<std::int64_t> peer_links{0};
     // For the last generation change: seconds from reading the new generation
     // to handing the new snapshot to every session (the poll period, up to
     // kGenerationPoll on SQLite, or the notification's delivery on

@@ -232,6 +232,10 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
                                                  "software (e.g. /run/agentlb/mgmt-app.sock)")
         ("app-socket-group", po::value<std::string>(), "the group allowed to use --app-socket (mode 0660; "
                                                        "default: the server's own group)")
+        ("peer-listen", po::value<std::string>(), "the peer link, IP:PORT (e.g. 0.0.0.0:8260): app messages for "
+                                                  "hosts and applications on other servers go over it, mutual "
+                                                  "TLS with server certificates only; the others dial the "
+                                                  "--advertise host at this port")
         ("hook-concurrency", po::value<std::string>(), "hook processes at most at once, 1..64 (default 4)")
         ("hook-timeout", po::value<std::string>(), "seconds before a hook process is killed, 1..3600 "
                                                    "(default 10)");
@@ -347,6 +351,16 @@ Result<ParsedOptions> parse_options(int argc, const char* const argv[], const Op
     if (clash(o.listen, o.enroll_listen) || clash(o.listen, o.admin_listen) ||
         clash(o.enroll_listen, o.admin_listen)) {
         return fail("--listen, --enroll-listen and --admin-listen must be three different addresses");
+    }
+    if (vm.count("peer-listen") != 0U) {
+        auto peer = parse_bind_address(get("peer-listen"), "--peer-listen");
+        if (!peer) {
+            return fail(peer.error());
+        }
+        if (clash(*peer, o.listen) || clash(*peer, o.enroll_listen) || clash(*peer, o.admin_listen)) {
+            return fail("--peer-listen must differ from --listen, --enroll-listen and --admin-listen");
+        }
+        o.peer_listen = *peer;
     }
 
     if (vm.count("advertise") != 0U) {

@@ -67,6 +67,9 @@ struct Options {
     // management application connects (empty: no socket).
     std::string app_socket;
     std::string app_socket_group;
+    // --peer-listen (issue 19): the peer link between servers; none: app
+    // messages reach only hosts and applications on this server.
+    std::optional<boost::asio::ip::tcp::endpoint> peer_listen;
     int hook_concurrency = kDefaultHookConcurrency;
     std::chrono::seconds hook_timeout = kDefaultHookTimeout;
     // Hidden, for tests: events waiting for a hook process at most (kHookQueueLimit).

@@ -10,6 +10,8 @@
 #include "mgmt/agent_accept.hpp"
 #include "mgmt/agent_session.hpp"
 #include "mgmt/app_router.hpp"
+#include "mgmt/app_start.hpp"
+#include "mgmt/peer_links.hpp"
 #include "mgmt/ca_start.hpp"
 #include "mgmt/change_listener.hpp"
 #include "mgmt/cluster_watcher.hpp"
@@ -94,13 +96,7 @@ public:
         // Bind everything before registering: a busy port must not leave a
         // row that says "up".
         auto state = state_;
-        if (!options_.app_socket.empty()) {
-            state_->apps =
-                std::make_shared<AppRouter>(pool_.main().get_executor(), options_.name, state_->metrics);
-            if (auto opened = state_->apps->open(options_.app_socket, options_.app_socket_group); !opened) {
-                throw StartError("--" + opened.error());
-            }
-        }
+        apps_ = start_app_routing(*state_, pool_.main().get_executor(), advertise);
         try {
             agent_listener_ = std::make_shared<Listener>(
                 pool_, options_.listen, "agent port", [state](asio::ip::tcp::socket socket) {
@@ -130,6 +126,9 @@ public:
 
         store_.call_sync([&](store::Store& store) {
             store.register_server(options_.name, state_->advertise, util::unix_now());
+            // A restart forgets the applications its predecessor held.
+            store.set_peer_address(options_.name, apps_.peer_address);
+            store.clear_applications(options_.name);
             state_->set_servers(store.list_servers());
         });
         // With change notification the poll is only the safety net.
@@ -161,6 +160,9 @@ public:
         ticket_keys_->start();
         agent_listener_->start();
         enroll_listener_->start();
+        if (apps_.links) {
+            apps_.links->start();
+        }
         admin_->start();
 
         if (state_->hooks) {
@@ -188,6 +190,11 @@ public:
             shown_db_,
             changes_ ? "changes notified, safety poll every " + std::to_string(poll.count()) + " ms"
                      : "polled every " + std::to_string(poll.count()) + " ms");
+        if (apps_.links) {
+            spdlog::info("peer link on {}, dialled by the other servers as {}",
+                         endpoint_text(*apps_.links->local_endpoint()),
+                         apps_.peer_address);
+        }
     }
 
     // The first SIGTERM/SIGINT drains (see on_first_signal); the second, or
@@ -411,6 +418,7 @@ private:
     std::unique_ptr<store::ChangeFeed> feed_;  // until changes_ takes it
     std::unique_ptr<ChangeListener> changes_;
     std::shared_ptr<SharedState> state_;
+    AppStart apps_;
     std::shared_ptr<Listener> agent_listener_;
     std::shared_ptr<Listener> enroll_listener_;
     std::shared_ptr<AdminHttpServer> admin_;

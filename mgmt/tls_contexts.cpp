@@ -35,12 +35,24 @@ Result<std::shared_ptr<const ServerTls>> make_server_tls(const ServerCredentials
     if (!enroll) {
         return fail("enrollment port TLS: " + enroll.error());
     }
+    const tls::PeerLinkConfig peer{
+        cas.trust_pem, credentials.certificate_pem, credentials.key_pem, chain, config.revoked};
+    auto peer_server = tls::make_peer_server_context(peer);
+    if (!peer_server) {
+        return fail(peer_server.error());
+    }
+    auto peer_client = tls::make_peer_client_context(peer);
+    if (!peer_client) {
+        return fail(peer_client.error());
+    }
     auto cert = certs::parse_certificate_pem(credentials.certificate_pem);
     if (!cert) {
         return fail("server certificate: " + cert.error());
     }
     tls->agent = std::move(agent).value();
     tls->enroll = std::move(enroll).value();
+    tls->peer_server = std::move(peer_server).value();
+    tls->peer_client = std::move(peer_client).value();
     tls->serial = certs::serial_of(cert->get());
     tls->not_before = certs::not_before_of(cert->get());
     tls->not_after = certs::not_after_of(cert->get());

@@ -25,6 +25,9 @@ struct ServerCredentials;
 struct ServerTls {
     tls::SslCtxPtr agent;
     tls::SslCtxPtr enroll;
+    // Both ends of the peer link between servers (issue 19).
+    tls::SslCtxPtr peer_server;
+    tls::SslCtxPtr peer_client;
     std::string serial;  // of this server's certificate, lowercase hex
     std::int64_t not_before = 0;
     std::int64_t not_after = 0;

@@ -3,10 +3,12 @@
 // The records the shared config store reads and writes (store.hpp), and the
 // names of the states they hold.
 
+#include "common/lb/scoped_config.hpp"
 #include "common/util/result.hpp"
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>

@@ -323,3 +323,29 @@ TEST_CASE("the management app socket: a path that is not empty, and a group only
     REQUIRE_FALSE(alone.ok());
     CHECK(alone.error() == "--app-socket-group: only with --app-socket");
 }
+
+TEST_CASE("the peer link: an address of its own, none by default") {
+    const std::vector<std::string> base{"--name", "ms1", "--ca-dir", "/ca"};
+    auto with = [&base](std::vector<std::string> extra) {
+        auto args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return parse(args);
+    };
+    auto none = with({});
+    REQUIRE(none.ok());
+    CHECK_FALSE(none->options.peer_listen);
+    auto set = with({"--peer-listen", "0.0.0.0:8260"});
+    REQUIRE(set.ok());
+    REQUIRE(set->options.peer_listen);
+    CHECK(set->options.peer_listen->port() == 8260);
+    // Port 0 (any free port, as tests start servers) never clashes.
+    auto any_port = with({"--peer-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"});
+    REQUIRE(any_port.ok());
+    CHECK(any_port->options.peer_listen->port() == 0);
+    auto clash = with({"--peer-listen", "0.0.0.0:8250"});
+    REQUIRE_FALSE(clash.ok());
+    CHECK(clash.error() == "--peer-listen must differ from --listen, --enroll-listen and --admin-listen");
+    auto bad = with({"--peer-listen", "ms1:8260"});
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error() == "--peer-listen 'ms1:8260': 'ms1' is not an IP address");
+}

@@ -1,0 +1,302 @@
+// The platform's own messages across servers (issue 19): the application on
+// ms1, hosts on ms2 and ms3, every message forwarded over the peer link.
+// Both ways with acks, what cannot be delivered coming back with a reason,
+// an agent's certificate refused on the peer link, and nothing lost or
+// repeated through a server's SIGKILL and a drain in the middle of a stream.
+
+#include "client/agentlb_client.hpp"
+#include "common/util/clock.hpp"
+#include "tests/agent/agent_cluster.hpp"
+#include "tests/agent/app_streams.hpp"
+#include "tests/support/net_probe.hpp"
+#include "tests/support/wait.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <optional>
+#include <thread>
+
+using namespace agentlb;
+using namespace agentlb::test;
+using namespace std::chrono_literals;
+using client::Connection;
+using client::Frame;
+using client::FrameKind;
+
+namespace {
+
+constexpr std::uint64_t kRelayHostEpoch = 300;
+constexpr std::uint64_t kRelayAppEpoch = 400;
+
+Frame relay_test_frame(
+    FrameKind kind, std::string peer, std::uint64_t epoch, std::uint64_t sequence, std::string payload = "") {
+    Frame frame;
+    frame.kind = kind;
+    frame.peer = std::move(peer);
+    frame.epoch = epoch;
+    frame.sequence = sequence;
+    if (kind == FrameKind::message) {
+        frame.floor = sequence;
+    }
+    frame.payload = std::move(payload);
+    return frame;
+}
+
+const std::vector<std::string> kPeerListen{"--peer-listen", "127.0.0.1:0"};
+
+std::vector<std::string> with_peer_link(std::vector<std::string> args) {
+    args.insert(args.end(), kPeerListen.begin(), kPeerListen.end());
+    return args;
+}
+
+double peer_relays(const ManagedServer& server, const std::string& direction) {
+    const auto response = http_get(server.admin_port(), "/metrics");
+    return metric_value(response.body, "agentlb_peer_relays_total{direction=\"" + direction + "\"}")
+        .value_or(-1);
+}
+
+// Three servers with the peer link; the application's socket on ms1; h2
+// (zone b: ms2, then ms3) and h3 (zone c: ms3, then ms2) with theirs.
+struct RelayCluster {
+    CaFixture fixture;
+    TempDir root;
+    const std::filesystem::path ms1_socket = root.path() / "ms1-app.sock";
+    const std::filesystem::path h2_socket = root.path() / "h2-app.sock";
+    const std::filesystem::path h3_socket = root.path() / "h3-app.sock";
+    ManagedServer ms1{fixture, "ms1", "127.0.0.1"};
+    ManagedServer ms2{fixture, "ms2", "127.0.0.1"};
+    ManagedServer ms3{fixture, "ms3", "127.0.0.1"};
+    AgentProcess h2{root, "h2"};
+    AgentProcess h3{root, "h3"};
+
+    RelayCluster() {
+        fixture.set_config("host", ms1.address());
+        REQUIRE(fixture.store().set_scoped_config({"b", ""}, "host", ms2.address() + "," + ms3.address()));
+        REQUIRE(fixture.store().set_scoped_config({"c", ""}, "host", ms3.address() + "," + ms2.address()));
+        ms1.start(with_peer_link({"--app-socket", ms1_socket.string()}));
+        ms2.start(kPeerListen);
+        ms3.start(kPeerListen);
+        start_host(h2, "b", ms2, h2_socket);
+        start_host(h3, "c", ms3, h3_socket);
+        REQUIRE(wait_until([&] { return connected_to(fixture, "h2") == std::optional<std::string>("ms2"); },
+                           15s));
+        REQUIRE(wait_until([&] { return connected_to(fixture, "h3") == std::optional<std::string>("ms3"); },
+                           15s));
+    }
+
+    void start_host(AgentProcess& agent,
+                    const std::string& zone,
+                    const ManagedServer& server,
+                    const std::filesystem::path& socket) {
+        auto args = enrolment_options(server, fixture.create_token(zone), fixture.anchor_fingerprint());
+        args.insert(args.end(), {"--name", agent.name(), "--app-socket", socket.string()});
+        agent.start(args);
+    }
+
+    std::string logs() const {
+        std::string out;
+        for (const ManagedServer* server : {&ms1, &ms2, &ms3}) {
+            out += "--- " + server->name() + "\n" + tail(server->log(), 2500);
+        }
+        return out + "--- h2\n" + tail(h2.log(), 2500) + "--- h3\n" + tail(h3.log(), 2500);
+    }
+};
+
+Frame next_relayed(Connection& connection, const std::string& logs) {
+    auto frame = connection.receive(10s);
+    INFO(logs);
+    REQUIRE(frame);
+    return *frame;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(RelayCluster, "an application on one server and hosts on two others exchange messages") {
+    Connection app = Connection::open(ms1_socket.string(), "cloudstack", kRelayAppEpoch);
+    Connection on_h2 = Connection::open(h2_socket.string(), "kvm-agent", kRelayHostEpoch);
+    Connection on_h3 = Connection::open(h3_socket.string(), "kvm-agent", kRelayHostEpoch);
+
+    for (auto [host, connection] : {std::pair<std::string, Connection*>{"h2", &on_h2}, {"h3", &on_h3}}) {
+        INFO(host);
+        // A command to the host and its acknowledgement back to the application.
+        app.send(
+            relay_test_frame(FrameKind::message, host, kRelayAppEpoch, 1, std::string("start vm-1\0", 11)));
+        CHECK(next_relayed(*connection, logs()) ==
+              relay_test_frame(
+                  FrameKind::message, "cloudstack", kRelayAppEpoch, 1, std::string("start vm-1\0", 11)));
+        connection->send(relay_test_frame(FrameKind::ack, "cloudstack", kRelayAppEpoch, 1));
+        CHECK(next_relayed(app, logs()) == relay_test_frame(FrameKind::ack, host, kRelayAppEpoch, 1));
+        // The answer and its acknowledgement back to the host.
+        connection->send(relay_test_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 1, "started"));
+        CHECK(next_relayed(app, logs()) ==
+              relay_test_frame(FrameKind::message, host, kRelayHostEpoch, 1, "started"));
+        app.send(relay_test_frame(FrameKind::ack, host, kRelayHostEpoch, 1));
+        CHECK(next_relayed(*connection, logs()) ==
+              relay_test_frame(FrameKind::ack, "cloudstack", kRelayHostEpoch, 1));
+    }
+    CHECK(peer_relays(ms1, "sent") >= 4);
+    CHECK(peer_relays(ms2, "received") >= 2);
+    CHECK(peer_relays(ms3, "received") >= 2);
+
+    // A message for no host, for a host that is removed, for no application.
+    app.send(relay_test_frame(FrameKind::message, "nope", kRelayAppEpoch, 2, "x"));
+    auto unknown = next_relayed(app, logs());
+    CHECK(unknown.kind == FrameKind::undeliverable);
+    CHECK(unknown.payload == "host 'nope' is unknown");
+
+    on_h2.send(relay_test_frame(FrameKind::message, "nobody", kRelayHostEpoch, 2, "x"));
+    auto no_application = next_relayed(on_h2, logs());
+    CHECK(no_application == relay_test_frame(FrameKind::undeliverable,
+                                             "nobody",
+                                             kRelayHostEpoch,
+                                             2,
+                                             "no application 'nobody' is connected to any server"));
+
+    REQUIRE(fixture.store().remove_host("h3"));
+    REQUIRE(wait_until(
+        [&] {
+            const auto metrics = http_get(ms3.admin_port(), "/metrics").body;
+            return metric_value(metrics, "agentlb_revoked_sessions_closed_total").value_or(0) >= 1;
+        },
+        15s));
+    app.send(relay_test_frame(FrameKind::message, "h3", kRelayAppEpoch, 3, "x"));
+    auto removed = next_relayed(app, logs());
+    CHECK(removed.kind == FrameKind::undeliverable);
+    CHECK(removed.sequence == 3);
+    CHECK_THAT(removed.payload,
+               Catch::Matches("host 'h3' (is unknown|has no session with an app socket on server ms3)"));
+}
+
+TEST_CASE_METHOD(RelayCluster, "the peer link refuses an agent's certificate and says so") {
+    std::string peer_address;
+    for (const auto& server : fixture.store().list_servers()) {
+        if (server.name == "ms2") {
+            peer_address = server.peer_address;
+        }
+    }
+    REQUIRE_THAT(peer_address, Catch::StartsWith("127.0.0.1:"));
+    const auto intruder = fixture.enroll("intruder");
+    const auto key = root.path() / "intruder.key";
+    const auto cert = root.path() / "intruder.crt";
+    const auto ca = root.path() / "ca.crt";
+    std::ofstream(key) << intruder.key_pem;
+    std::ofstream(cert) << intruder.cert_pem;
+    std::ofstream(ca) << fixture.ca_pem();
+    run_command({"/usr/bin/openssl",
+                 "s_client",
+                 "-connect",
+                 peer_address,
+                 "-tls1_3",
+                 "-cert",
+                 cert.string(),
+                 "-key",
+                 key.string(),
+                 "-CAfile",
+                 ca.string()},
+                10s);
+    REQUIRE(wait_until(
+        [&] {
+            return ms2.log().find(
+                       "peer link from an unidentified server closed: TLS handshake: client certificate "
+                       "is not valid for server authentication") != std::string::npos;
+        },
+        10s));
+    // The link still carries messages for the servers.
+    Connection app = Connection::open(ms1_socket.string(), "cloudstack", kRelayAppEpoch);
+    Connection on_h2 = Connection::open(h2_socket.string(), "kvm-agent", kRelayHostEpoch);
+    app.send(relay_test_frame(FrameKind::message, "h2", kRelayAppEpoch, 1, "still here"));
+    CHECK(next_relayed(on_h2, logs()).payload == "still here");
+}
+
+TEST_CASE_METHOD(RelayCluster,
+                 "nothing is lost or repeated across servers through a SIGKILL and a drain, both ways") {
+    client::ClientSettings settings;
+    settings.resend_after = 300ms;
+    client::Client app(ms1_socket.string(), "cloudstack", settings);
+    client::Client host(h2_socket.string(), "kvm-agent", settings);
+    std::vector<client::Event> app_events;
+    std::vector<client::Event> host_events;
+
+    constexpr int kPerPhase = 100;
+    std::vector<std::string> to_host;
+    std::vector<std::string> to_app;
+    const auto send_phase = [&](int phase) {
+        for (int i = 0; i < kPerPhase; ++i) {
+            to_host.push_back("command " + std::to_string(phase) + "." + std::to_string(i));
+            to_app.push_back("answer " + std::to_string(phase) + "." + std::to_string(i));
+            REQUIRE(app.send("h2", to_host.back(), "text/plain"));
+            REQUIRE(host.send("cloudstack", to_app.back(), "text/plain"));
+        }
+    };
+    const auto everything_through = [&] {
+        return payloads_of(host_events, "cloudstack").size() >= to_host.size() &&
+               payloads_of(app_events, "h2").size() >= to_app.size() &&
+               all_delivered(app_events, to_host.size()) && all_delivered(host_events, to_app.size());
+    };
+    const auto never = [] { return false; };
+
+    send_phase(0);
+    REQUIRE(pump(app, app_events, host, host_events, everything_through, 20s));
+
+    // ms2, holding h2, killed in the middle of a burst: h2 fails over to ms3.
+    send_phase(1);
+    pump(app, app_events, host, host_events, never, 30ms);
+    ms2.kill();
+    INFO(logs());
+    REQUIRE(pump(app, app_events, host, host_events, everything_through, 30s));
+    CHECK(connected_to(fixture, "h2") == std::optional<std::string>("ms3"));
+
+    // ms2 back, then ms3 drained in the middle of a burst: h2 moves to ms2.
+    ms2.start(kPeerListen);
+    send_phase(2);
+    pump(app, app_events, host, host_events, never, 30ms);
+    REQUIRE(fixture.store().begin_maintenance("ms3", util::unix_now(), 30));
+    REQUIRE(pump(app, app_events, host, host_events, everything_through, 30s));
+    REQUIRE(pump(
+        app,
+        app_events,
+        host,
+        host_events,
+        [&] { return connected_to(fixture, "h2") == std::optional<std::string>("ms2"); },
+        15s));
+    send_phase(3);
+    REQUIRE(pump(app, app_events, host, host_events, everything_through, 30s));
+
+    // Each message once, in order, each way.
+    CHECK(payloads_of(host_events, "cloudstack") == to_host);
+    CHECK(payloads_of(app_events, "h2") == to_app);
+    CHECK(app.unacknowledged() == 0);
+    CHECK(host.unacknowledged() == 0);
+    CHECK_FALSE(any_given_up(app_events));
+    CHECK_FALSE(any_given_up(host_events));
+}
+
+TEST_CASE_METHOD(
+    RelayCluster,
+    "with an application on two servers, hosts' messages go to the instance that started first") {
+    // A second instance on ms2 (its own --app-socket), started after the first.
+    const auto ms2_socket = root.path() / "ms2-app.sock";
+    ms2.kill();
+    ms2.start(with_peer_link({"--app-socket", ms2_socket.string()}));
+    std::optional<Connection> first = Connection::open(ms1_socket.string(), "cloudstack", kRelayAppEpoch);
+    Connection second = Connection::open(ms2_socket.string(), "cloudstack", kRelayAppEpoch + 1);
+    Connection on_h3 = Connection::open(h3_socket.string(), "kvm-agent", kRelayHostEpoch);
+
+    // h3's messages (h3 is on ms3) go to the first instance, on ms1.
+    on_h3.send(relay_test_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 1, "to the first"));
+    CHECK(next_relayed(*first, logs()).payload == "to the first");
+    // The second instance's own command is answered back to it.
+    second.send(relay_test_frame(FrameKind::message, "h3", kRelayAppEpoch + 1, 1, "from the second"));
+    CHECK(next_relayed(on_h3, logs()).payload == "from the second");
+    on_h3.send(relay_test_frame(FrameKind::ack, "cloudstack", kRelayAppEpoch + 1, 1));
+    CHECK(next_relayed(second, logs()) == relay_test_frame(FrameKind::ack, "h3", kRelayAppEpoch + 1, 1));
+
+    // The first instance leaves: once the servers have seen it go (their
+    // view of where applications are lasts a second), the next message goes
+    // to the second.
+    first.reset();
+    std::this_thread::sleep_for(2500ms);
+    on_h3.send(relay_test_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 2, "to the second"));
+    CHECK(next_relayed(second, logs()).payload == "to the second");
+}
