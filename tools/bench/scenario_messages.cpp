@@ -200,6 +200,13 @@ Status run_messages(RunContext& run) {
     auto paced_rtt = distribution(round_trip.rtt_ms);
     auto saturated_rtt = distribution(pipeline.rtt_ms);
     const double server_cpu_s = total_delta(cpu_before, cpu_after);
+    const double hosts_cpu_s = workers_after - workers_before;
+    const double app_cpu_s = app_after - app_before;
+    // CPU per message does not depend on what else the machine runs, as the rates do.
+    const double messages_measured = messages_per_s * measured;
+    const auto us_per_message = [&](double cpu_s) {
+        return messages_measured > 0 ? cpu_s / messages_measured * 1e6 : 0.0;
+    };
     const bool ok = lost == 0 && duplicated == 0 && reordered == 0 && wrong == 0 && given_up == 0 &&
                     unsettled == 0 && to_hosts_per_s > 0 && to_app_per_s > 0 && round_trip.answers > 0;
 
@@ -223,8 +230,12 @@ Status run_messages(RunContext& run) {
                              {"rtt_ms", to_json(saturated_rtt)},
                              {"server_cpu_percent", server_cpu_s / measured * 100.0},
                              {"server_threads", thread_delta_json(run, threads_before, threads_after)},
-                             {"workers_cpu_percent", (workers_after - workers_before) / measured * 100.0},
-                             {"app_cpu_percent", (app_after - app_before) / measured * 100.0}};
+                             {"workers_cpu_percent", hosts_cpu_s / measured * 100.0},
+                             {"app_cpu_percent", app_cpu_s / measured * 100.0},
+                             {"cpu_us_per_message",
+                              {{"server", us_per_message(server_cpu_s)},
+                               {"hosts", us_per_message(hosts_cpu_s)},
+                               {"app", us_per_message(app_cpu_s)}}}};
     summary["commands"] = app.commands;
     summary["answers"] = app.answers;
     summary["lost"] = lost;
@@ -268,6 +279,11 @@ Status run_messages(RunContext& run) {
                                   summary["saturation"]["server_cpu_percent"].get<double>(),
                                   summary["saturation"]["workers_cpu_percent"].get<double>(),
                                   summary["saturation"]["app_cpu_percent"].get<double>()));
+    rows.emplace_back("CPU per message server / hosts / app",
+                      fmt::format("{:.1f} / {:.1f} / {:.1f} us",
+                                  us_per_message(server_cpu_s),
+                                  us_per_message(hosts_cpu_s),
+                                  us_per_message(app_cpu_s)));
     rows.emplace_back("server threads", thread_delta_text(summary["saturation"]["server_threads"]));
     rows.emplace_back("commands / answers", fmt::format("{} / {}", app.commands, app.answers));
     rows.emplace_back("lost / duplicated / reordered",
