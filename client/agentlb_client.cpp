@@ -361,8 +361,10 @@ std::optional<Frame> Connection::receive(std::chrono::milliseconds timeout) {
         if (reader_.failed()) {
             throw ConnectionError("protocol error from agentlb: " + reader_.error());
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
+        // Rounded up: truncated, a 1 ms timeout was 0 ms left by the time it
+        // was read, and a poll(1 ms) loop never read the socket at all.
+        const auto left =
+            std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             return std::nullopt;
         }

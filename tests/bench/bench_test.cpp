@@ -32,14 +32,14 @@ struct BenchRun {
 };
 
 // Runs agentlb-bench with a fresh work folder; every JSON line of stdout is a summary.
-BenchRun run_bench(const TempDir& dir, std::vector<std::string> args) {
+BenchRun run_bench(const TempDir& dir, std::vector<std::string> args, int agents = kAgents) {
     std::vector<std::string> argv{AGENTLB_BENCH_BIN,
                                   "--work-dir",
                                   (dir / "work").string(),
                                   "--mgmt-bin",
                                   AGENTLB_BENCH_MGMT_BIN,
                                   "--agents",
-                                  std::to_string(kAgents),
+                                  std::to_string(agents),
                                   "--floor-sessions",
                                   "50",
                                   "--ceiling-ms",
@@ -171,6 +171,39 @@ TEST_CASE("bench steady keeps every agent connected and answered") {
     CHECK(steady.at("pongs").get<int>() >= steady.at("pings").get<int>() - kAgents / 10);
     CHECK(steady.at("rtt_ms").at("count") == steady.at("pongs"));
     CHECK(steady.at("server_cpu_percent").contains("bench-ms1"));
+}
+
+TEST_CASE("bench messages carries every command and answer once, in order, both ways") {
+    TempDir dir;
+    constexpr int kHosts = 20;
+    auto run = run_bench(dir, {"--messages-seconds", "1", "--messages-rate", "200", "messages"}, kHosts);
+    REQUIRE(run.summaries.count("messages") == 1);
+    const auto& messages = run.summaries["messages"];
+    CHECK(messages.at("hosts") == kHosts);
+    CHECK(messages.at("ok") == true);
+    CHECK(messages.at("lost") == 0);
+    CHECK(messages.at("duplicated") == 0);
+    CHECK(messages.at("reordered") == 0);
+    CHECK(messages.at("wrong") == 0);
+    CHECK(messages.at("given_up") == 0);
+    CHECK(messages.at("unsettled") == 0);
+    // Every command was answered, and the answers add up.
+    CHECK(messages.at("commands").get<int>() > 0);
+    CHECK(messages.at("answers") == messages.at("commands"));
+    const auto& round_trip = messages.at("round_trip");
+    CHECK(round_trip.at("answers").get<int>() > 0);
+    CHECK(round_trip.at("rtt_ms").at("count") == round_trip.at("answers"));
+    CHECK(round_trip.at("rtt_ms").at("p50").get<double>() > 0);
+    const auto& saturation = messages.at("saturation");
+    CHECK(saturation.at("app_to_hosts_per_s").get<double>() > 0);
+    CHECK(saturation.at("hosts_to_app_per_s").get<double>() > 0);
+    CHECK(saturation.at("messages_per_s").get<double>() ==
+          Approx(saturation.at("app_to_hosts_per_s").get<double>() +
+                 saturation.at("hosts_to_app_per_s").get<double>()));
+    // The server routed them: frames each way, nothing undeliverable.
+    CHECK(messages.at("server_frames").at("to_hosts").get<double>() > 0);
+    CHECK(messages.at("server_frames").at("from_hosts").get<double>() > 0);
+    CHECK(messages.at("server_frames").at("undeliverable") == 0);
 }
 
 TEST_CASE("bench failover moves the killed server's agents elsewhere and loses none") {

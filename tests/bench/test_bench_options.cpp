@@ -47,3 +47,26 @@ TEST_CASE("bench options: --set takes KEY=VALUE pairs and refuses anything else"
     REQUIRE_FALSE(bad);
     CHECK(bad.error() == "--set 'novalue': expected KEY=VALUE");
 }
+
+TEST_CASE("bench options: messages runs on one server with its defaults, and refuses more for now") {
+    auto parsed = parse_bench_args({"messages"});
+    REQUIRE(parsed);
+    CHECK(parsed->options.servers == 1);
+    CHECK(parsed->options.scenarios == std::vector<std::string>{"messages"});
+    CHECK(parsed->options.messages_seconds == 10);
+    CHECK(parsed->options.messages_window == 8);
+    CHECK(parsed->options.messages_inflight == 400);
+    CHECK(parsed->options.app_clients == 1);
+    auto three = parse_bench_args({"--servers", "3", "messages"});
+    REQUIRE_FALSE(three);
+    CHECK(three.error().find("forwarding messages between servers is not built yet") != std::string::npos);
+    auto beside_failover = parse_bench_args({"messages", "failover"});
+    REQUIRE_FALSE(beside_failover);
+    CHECK(beside_failover.error().find("run it apart from failover") != std::string::npos);
+    auto small = parse_bench_args({"--messages-payload", "8", "messages"});
+    REQUIRE_FALSE(small);
+    CHECK(small.error() == "--messages-payload 8 is outside 32..32768");
+    auto clients = parse_bench_args({"--agents", "2", "--app-clients", "3", "messages"});
+    REQUIRE_FALSE(clients);
+    CHECK(clients.error() == "--app-clients 3 is more than the 2 hosts they command");
+}

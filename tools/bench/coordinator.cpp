@@ -50,7 +50,8 @@ Status run_all(RunContext& run) {
         }
     }
     const bool needs_servers = wants(o, "connect") || wants(o, "propagate") || wants(o, "steady") ||
-                               wants(o, "failover") || wants(o, "storm") || wants(o, "kill-return");
+                               wants(o, "messages") || wants(o, "failover") || wants(o, "storm") ||
+                               wants(o, "kill-return");
     if (!needs_servers) {
         return success();
     }
@@ -69,6 +70,11 @@ Status run_all(RunContext& run) {
     }
     if (wants(o, "steady")) {
         if (auto status = run_steady(run); !status) {
+            return status;
+        }
+    }
+    if (wants(o, "messages")) {
+        if (auto status = run_messages(run); !status) {
             return status;
         }
     }

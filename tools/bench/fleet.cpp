@@ -17,6 +17,11 @@ using boost::system::error_code;
 
 namespace {
 
+// How often the hosts' streams look for resends due (after 1 s without an
+// ack) and expired answers: one pass over the fleet, instead of a timer per
+// host re-armed at every message.
+constexpr auto kAppTick = std::chrono::milliseconds(50);
+
 // Agents per source address: well under the ~28,000 ephemeral ports of one
 // (source, destination) pair, with room for reconnections in TIME_WAIT.
 constexpr std::size_t kAgentsPerSourceAddress = 8000;
@@ -39,6 +44,41 @@ std::int64_t steady_ns() {
 Fleet::Fleet(asio::io_context& io, SSL_CTX* ctx, std::vector<ServerTarget> servers)
     : io_(io), ctx_(ctx), servers_(std::move(servers)) {
     install_ticket_keeper(ctx_);
+}
+
+void Fleet::enable_app(HostAppSettings settings) {
+    app_ = std::move(settings);
+    asio::co_spawn(io_, app_ticker(), asio::detached);
+}
+
+asio::awaitable<void> Fleet::app_ticker() {
+    while (!stopping_) {
+        co_await sleep_for(io_, kAppTick);
+        const auto now = std::chrono::steady_clock::now();
+        for (auto& agent : agents_) {
+            agent->app_tick(now);
+        }
+    }
+}
+
+HostAppCounts Fleet::app_counts() const {
+    HostAppCounts sum;
+    for (const auto& agent : agents_) {
+        if (const auto* app = agent->app()) {
+            sum.add(app->counts());
+        }
+    }
+    return sum;
+}
+
+std::size_t Fleet::app_held() const {
+    std::size_t held = 0;
+    for (const auto& agent : agents_) {
+        if (const auto* app = agent->app()) {
+            held += app->held();
+        }
+    }
+    return held;
 }
 
 void Fleet::add(std::unique_ptr<SimAgent> agent) {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,14 @@ std::int64_t steady_ns();
 class Fleet {
 public:
     Fleet(boost::asio::io_context& io, SSL_CTX* ctx, std::vector<ServerTarget> servers);
+
+    // The agents added from now on are hosts of the platform's own messages
+    // (messages scenario), and a ticker drives their resends until stop().
+    void enable_app(HostAppSettings settings);
+    const HostAppSettings* app_settings() const { return app_ ? &*app_ : nullptr; }
+    // Summed over the agents, and answers they still hold.
+    HostAppCounts app_counts() const;
+    std::size_t app_held() const;
 
     // Takes ownership; agents keep their index for their source address.
     void add(std::unique_ptr<SimAgent> agent);
@@ -100,6 +109,8 @@ public:
     void on_pong(std::int64_t rtt_us);
 
 private:
+    boost::asio::awaitable<void> app_ticker();
+
     boost::asio::io_context& io_;
     SSL_CTX* ctx_;
     std::vector<ServerTarget> servers_;
@@ -111,6 +122,7 @@ private:
     std::size_t losses_total_ = 0;
     std::size_t tickets_received_ = 0;
     bool stopping_ = false;
+    std::optional<HostAppSettings> app_;
 };
 
 }  // namespace agentlb::bench

@@ -93,6 +93,9 @@ Result<std::unique_ptr<MgmtProcess>> MgmtProcess::start(const MgmtSpec& spec, st
                                   port(spec.port),
                                   "--threads",
                                   std::to_string(spec.threads)};
+    if (!spec.app_socket.empty()) {
+        argv.insert(argv.end(), {"--app-socket", spec.app_socket});
+    }
     argv.insert(argv.end(), spec.extra_args.begin(), spec.extra_args.end());
     std::error_code ignored;
     std::filesystem::create_directories(spec.state_dir, ignored);

@@ -30,6 +30,8 @@ struct MgmtSpec {
     int threads = 2;
     std::vector<std::string> extra_args;
     std::filesystem::path log_file;
+    // --app-socket (messages scenario); empty: none.
+    std::string app_socket;
 };
 
 class MgmtProcess {

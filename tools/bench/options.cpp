@@ -1,5 +1,8 @@
 #include "tools/bench/options.hpp"
 
+#include "client/agentlb_client.hpp"
+#include "tools/bench/message_check.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <fmt/format.h>
@@ -26,6 +29,11 @@ constexpr const char* kUsage =
     "             (also measures ceiling and floor in the same run)\n"
     "  propagate  change a config key through the store; time until agents acked (first/p50/p99/max)\n"
     "  steady     N idle agents heartbeating; server CPU % and ping round trip\n"
+    "  messages   the platform's own messages: an application (client::Client on the server's\n"
+    "             --app-socket) sends commands to N hosts, each answers every command; command ->\n"
+    "             answer round trip at --messages-rate, then messages/s each way at saturation\n"
+    "             (--messages-window per host); exits non-zero if any is lost, duplicated or\n"
+    "             reordered (one server only until the servers forward messages to each other)\n"
     "  failover   SIGKILL one of the servers; time until its agents are connected elsewhere, and\n"
     "             the share of them that resumed their TLS session\n"
     "  storm      every agent on server A of 2 with the list [A, B]; SIGKILL A: time until all are\n"
@@ -35,7 +43,7 @@ constexpr const char* kUsage =
     "             time until all are connected again and the spread; restart it: the spread\n"
     "             after --return-seconds (with --haproxy, through HAProxy instead of agentlb's\n"
     "             lists; not with failover or storm)\n"
-    "propagate, steady, failover, storm and kill-return connect the agents first.\n"
+    "propagate, steady, messages, failover, storm and kill-return connect the agents first.\n"
     "\n"
     "Each scenario prints one JSON line on stdout and a table on stderr. The run\n"
     "starts its own agentlb-mgmt processes on 127.0.0.1 and stops them at the end;\n"
@@ -99,6 +107,22 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
                                               "its one address as their only server")
         ("return-seconds", po::value<int>()->default_value(30),
             "kill-return: seconds the killed server is back before the spread is read")
+        ("messages-seconds", po::value<int>()->default_value(10),
+            "messages: length of each phase (round trip, then saturation after 1 s of warm-up)")
+        ("messages-rate", po::value<double>()->default_value(1000),
+            "messages: commands per second, all hosts together, in the round-trip phase")
+        ("messages-window", po::value<std::size_t>()->default_value(8),
+            "messages: commands in flight per host at saturation (a server drops app frames for a "
+            "session with 32 queued: above 16, resends)")
+        ("messages-inflight", po::value<std::size_t>()->default_value(400),
+            "messages: commands in flight over all hosts at saturation, per application connection "
+            "(a server closes an application with 1,024 frames queued to it, and each command may "
+            "queue 2: its ack and its answer)")
+        ("messages-payload", po::value<std::size_t>()->default_value(256),
+            "messages: bytes of each command and answer")
+        ("app-clients", po::value<int>()->default_value(1),
+            "messages: the application's connections to the app socket, one thread each; "
+            "host i is commanded by connection i % N")
         ("timeout", po::value<int>()->default_value(900), "hard limit for the whole run, seconds");
     po::options_description hidden("Hidden");
     hidden.add_options()
@@ -151,6 +175,7 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     const bool failover = std::find(named.begin(), named.end(), "failover") != named.end();
     const bool storm = std::find(named.begin(), named.end(), "storm") != named.end();
     const bool kill_return = std::find(named.begin(), named.end(), "kill-return") != named.end();
+    const bool messages = std::find(named.begin(), named.end(), "messages") != named.end();
     if (failover && storm) {
         return fail("failover and storm each kill a server: run them separately");
     }
@@ -180,6 +205,14 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     if (storm && o.servers != 2) {
         return fail(fmt::format("storm runs on exactly 2 servers (A and the survivor B), not --servers {}",
                                 o.servers));
+    }
+    if (messages && o.servers != 1) {
+        // The application would reach only the hosts of its own server.
+        return fail(fmt::format(
+            "messages runs on one server for now: forwarding messages between servers is not built yet, "
+            "so the application and every host must share it (not {} servers{})",
+            o.servers,
+            vm.count("servers") != 0U ? "" : "; run it apart from failover, storm and kill-return"));
     }
     if (storm) {
         o.algorithm = "static";
@@ -233,6 +266,12 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     auto connect_timeout = positive<int>(vm, "connect-timeout", 0, 86400);
     auto failover_timeout = positive<int>(vm, "failover-timeout", 1, 3600);
     auto return_seconds = positive<int>(vm, "return-seconds", 1, 3600);
+    auto messages_seconds = positive<int>(vm, "messages-seconds", 1, 3600);
+    // A host's stream holds at most the Client's 1,024 unacknowledged messages.
+    auto window = positive<std::size_t>(vm, "messages-window", 1, 1024);
+    auto messages_inflight = positive<std::size_t>(vm, "messages-inflight", 1, 10000000);
+    auto payload = positive<std::size_t>(vm, "messages-payload", kMinMessagePayload, client::kMaxPayload);
+    auto app_clients = positive<int>(vm, "app-clients", 1, 64);
     for (const Status& s : {Status(threads ? success() : fail(threads.error())),
                             Status(inflight ? success() : fail(inflight.error())),
                             Status(per_worker ? success() : fail(per_worker.error())),
@@ -243,7 +282,12 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
                             Status(propagate ? success() : fail(propagate.error())),
                             Status(connect_timeout ? success() : fail(connect_timeout.error())),
                             Status(failover_timeout ? success() : fail(failover_timeout.error())),
-                            Status(return_seconds ? success() : fail(return_seconds.error()))}) {
+                            Status(return_seconds ? success() : fail(return_seconds.error())),
+                            Status(messages_seconds ? success() : fail(messages_seconds.error())),
+                            Status(window ? success() : fail(window.error())),
+                            Status(messages_inflight ? success() : fail(messages_inflight.error())),
+                            Status(payload ? success() : fail(payload.error())),
+                            Status(app_clients ? success() : fail(app_clients.error()))}) {
         if (!s) {
             return fail(s.error());
         }
@@ -259,6 +303,19 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     o.connect_timeout_seconds = *connect_timeout;
     o.failover_timeout_seconds = *failover_timeout;
     o.return_seconds = *return_seconds;
+    o.messages_seconds = *messages_seconds;
+    o.messages_window = *window;
+    o.messages_inflight = *messages_inflight;
+    o.messages_payload = *payload;
+    o.app_clients = *app_clients;
+    o.messages_rate = vm["messages-rate"].as<double>();
+    if (!(o.messages_rate > 0) || o.messages_rate > 1e7) {
+        return fail(fmt::format("--messages-rate {} is outside (0, 10000000]", o.messages_rate));
+    }
+    if (static_cast<std::size_t>(o.app_clients) > o.agents) {
+        return fail(
+            fmt::format("--app-clients {} is more than the {} hosts they command", o.app_clients, o.agents));
+    }
     o.rate = vm["rate"].as<double>();
     if (o.rate < 0) {
         return fail("--rate must not be negative (0 = no limit)");

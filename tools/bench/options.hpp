@@ -14,7 +14,7 @@ namespace agentlb::bench {
 // In the order they run, whatever order the command line names them.
 inline const std::vector<std::string>& scenario_names() {
     static const std::vector<std::string> names{
-        "ceiling", "floor", "connect", "propagate", "steady", "failover", "storm", "kill-return"};
+        "ceiling", "floor", "connect", "propagate", "steady", "messages", "failover", "storm", "kill-return"};
     return names;
 }
 
@@ -50,6 +50,14 @@ struct BenchOptions {
     // back before the spread is read.
     std::string haproxy;
     int return_seconds = 30;
+    // messages: the application's commands to the hosts and their answers.
+    // Each phase (round trip at --messages-rate, then saturation) runs this long.
+    int messages_seconds = 10;
+    double messages_rate = 1000;          // commands per second in the round-trip phase
+    std::size_t messages_window = 8;      // commands in flight per host at saturation
+    std::size_t messages_inflight = 400;  // and over all hosts, per application connection
+    std::size_t messages_payload = 256;   // bytes of each command and answer
+    int app_clients = 1;                  // client::Client connections (threads) of the application
 };
 
 struct ParsedBench {

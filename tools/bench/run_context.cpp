@@ -29,6 +29,11 @@ constexpr std::string_view kZone = "default";
 // store files, epoll, logs), with room for reconnections.
 constexpr std::uint64_t kDescriptorReserve = 100;
 
+bool wants_messages(const BenchOptions& options) {
+    return std::find(options.scenarios.begin(), options.scenarios.end(), "messages") !=
+           options.scenarios.end();
+}
+
 std::string progress_line(std::size_t done, std::size_t count) {
     return fmt::format("agentlb-bench: minted {}/{} agents\n", done, count);
 }
@@ -173,6 +178,11 @@ Status RunContext::start_servers() {
             spec.extra_args.push_back("--log-level=warn");
         }
         spec.log_file = work_ / "logs" / (spec.name + ".log");
+        if (wants_messages(options_)) {
+            // Every server gets one, so that an application may later reach
+            // hosts spread over several (once the servers forward messages).
+            spec.app_socket = (work_ / (spec.name + "-app.sock")).string();
+        }
         addresses.push_back("127.0.0.1:" + std::to_string(spec.port));
         specs.push_back(std::move(spec));
     }
@@ -276,7 +286,9 @@ Status RunContext::start_workers() {
                         {"servers", servers},
                         {"host_ids", ids},
                         {"algorithm", options_.algorithm},
-                        {"interval", 0}};
+                        {"interval", 0},
+                        {"app", wants_messages(options_)},
+                        {"app_payload", options_.messages_payload}};
         },
         deadline_in(std::chrono::minutes(5)));
     if (!replies) {

@@ -3,7 +3,7 @@
 // The scenarios: each measures, then prints its JSON line and table
 // (report.hpp). Those that need servers expect start_servers() and
 // start_workers() to have run; connect_agents() must precede propagate,
-// steady and failover.
+// steady, messages and failover.
 
 #include "common/util/result.hpp"
 #include "tools/bench/run_context.hpp"
@@ -17,6 +17,9 @@ Status run_floor(RunContext& run);
 Status connect_agents(RunContext& run, bool report);
 Status run_propagate(RunContext& run);
 Status run_steady(RunContext& run);
+// Needs one server started with its app socket (start_servers() gives it
+// one when the run names messages) and hosts whose hello announced theirs.
+Status run_messages(RunContext& run);
 Status run_failover(RunContext& run);
 // Needs 2 servers and the static algorithm (options: storm sets both).
 Status run_storm(RunContext& run);

@@ -62,7 +62,11 @@ SimAgent::SimAgent(
       host_id_(host_id),
       cert_(std::move(cert)),
       policy_(protocol::BackoffSettings{}),
-      timer_(fleet.io().get_executor()) {}
+      timer_(fleet.io().get_executor()) {
+    if (const auto* settings = fleet.app_settings()) {
+        app_ = std::make_unique<HostStreams>(*settings);
+    }
+}
 
 void SimAgent::set_held(std::vector<int> servers, std::string algorithm, std::int64_t interval) {
     std::vector<std::string> hosts;
@@ -139,7 +143,8 @@ asio::awaitable<void> SimAgent::live(int target) {
         fleet_.on_attempt(result);
         if (result.pushed_back) {
             // A failed candidate: the next one now; the pass's wait is the policy's.
-            policy_.pushed_back(fleet_.servers()[static_cast<std::size_t>(target)].address, *result.pushed_back);
+            policy_.pushed_back(fleet_.servers()[static_cast<std::size_t>(target)].address,
+                                *result.pushed_back);
         }
         if (result.established) {
             initial = false;
@@ -181,7 +186,8 @@ asio::awaitable<void> SimAgent::live(int target) {
             // The phase places each agent on its server: a push-back there
             // means wait the retry-after (as the policy would after a pass)
             // and dial the same server again, not move to the next one.
-            asio::steady_timer pause(fleet_.io(), protocol::push_back_wait(*result.pushed_back, unit_random()));
+            asio::steady_timer pause(fleet_.io(),
+                                     protocol::push_back_wait(*result.pushed_back, unit_random()));
             error_code ignored;
             auto token = asio::redirect_error(asio::use_awaitable, ignored);
             co_await pause.async_wait(token);
@@ -275,7 +281,9 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
     // A random first ping: agents that connect together ping spread over the interval.
     machine_.emplace(
         Machine::Settings{server.address, tls::kHandshakeTimeout, tls::kHeartbeatInterval, unit_random()});
-    run(machine_->start(wire::Hello{name_, "default", held_text(), interval_, "bench"}, now()));
+    wire::Hello greeting{name_, "default", held_text(), interval_, "bench"};
+    greeting.app = app_ != nullptr;
+    run(machine_->start(std::move(greeting), now()));
     const auto timed_out = [this] { return closed_by_ == Machine::CloseReason::welcome_timeout; };
 
     ec = co_await stream->handshake();
@@ -315,6 +323,10 @@ asio::awaitable<Attempt> SimAgent::attempt(int target) {
     result.resumed = stream->resumed();
     result.welcomed_ns = steady_ns();
     server_ = target;
+    if (app_) {
+        // As the Client on a new connection: what was not acknowledged goes again.
+        send_app(app_->on_link_reset(now()));
+    }
     // What came with welcome (an ack of its correction, a pong) goes now.
     if (!out_.empty() && !writing_) {
         writing_ = true;
@@ -360,6 +372,10 @@ void SimAgent::run(Machine::Actions actions) {
             policy_.set_avoid(std::move(migrate->avoid));
             relocate_to_ = std::move(migrate->to);
             run(machine_->close("migrate", false));
+        } else if (auto* received = std::get_if<Machine::AppReceived>(&action)) {
+            if (app_) {
+                send_app(app_->on_app(received->app, now()));
+            }
         } else if (auto* refused = std::get_if<Machine::Refused>(&action)) {
             refused_ = true;
             refusal_ = refused->code;
@@ -394,6 +410,18 @@ void SimAgent::queue(const wire::Message& message) {
     if (server_ >= 0 && !writing_) {
         writing_ = true;
         asio::co_spawn(fleet_.io(), writer(stream_, session_), asio::detached);
+    }
+}
+
+void SimAgent::send_app(std::vector<wire::App> messages) {
+    for (auto& message : messages) {
+        run(machine_->send_app(std::move(message)));
+    }
+}
+
+void SimAgent::app_tick(protocol::TimePoint at) {
+    if (app_ && server_ >= 0 && machine_ && machine_->state() == Machine::State::established) {
+        send_app(app_->on_tick(at));
     }
 }
 

@@ -22,6 +22,7 @@
 #include "common/tls/machine_timer.hpp"
 #include "common/tls/stream.hpp"
 #include "common/wire/messages.hpp"
+#include "tools/bench/host_streams.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -91,6 +92,13 @@ public:
     void keep_ticket(SSL_SESSION* session);
     bool holds_ticket() const { return ticket_ != nullptr; }
 
+    // The host side of the platform's own messages (messages scenario): made
+    // when the fleet takes them, announced in hello (`app`), fed what the
+    // server sends; null otherwise.
+    const HostStreams* app() const { return app_.get(); }
+    // Resends due and answers expired (the fleet's ticker calls it).
+    void app_tick(protocol::TimePoint now);
+
     // Trackers reset by the fleet at the start of a measurement.
     std::int64_t push_ns = 0;   // first ms_list since the last reset
     std::int64_t lost_ns = 0;   // connection lost since the last reset
@@ -108,6 +116,8 @@ private:
     void run(Machine::Actions actions);
     void arm_timer();
     void queue(const wire::Message& message);
+    // Sends each through the machine (which drops them unless established).
+    void send_app(std::vector<wire::App> messages);
     std::string held_text() const;
     void apply_list(const wire::MsList& list);
 
@@ -136,6 +146,7 @@ private:
     bool parked_ = false;
     bool running_ = false;
     std::uint64_t session_ = 0;
+    std::unique_ptr<HostStreams> app_;
 };
 
 }  // namespace agentlb::bench

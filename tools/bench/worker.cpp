@@ -156,6 +156,9 @@ private:
             reply["rtt_us"] = steady.rtt_us;
             co_return reply;
         }
+        if (name == "collect_messages") {
+            co_return co_await collect_messages(command);
+        }
         if (name == "stop") {
             fleet_->stop();
             co_return json::object();
@@ -194,6 +197,14 @@ private:
             servers.push_back(std::move(target));
         }
         fleet_ = std::make_unique<Fleet>(io_, ctx_.get(), std::move(servers));
+        if (command.value("app", false)) {
+            HostAppSettings app;
+            app.answer_bytes = command.at("app_payload").get<std::size_t>();
+            app.epoch = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                       std::chrono::system_clock::now().time_since_epoch())
+                                                       .count());
+            fleet_->enable_app(app);
+        }
         // Each agent starts out holding the list its server would compute, so
         // it dials its preferred server and needs no correction.
         const std::string algorithm_name = command.at("algorithm");
@@ -324,6 +335,25 @@ private:
         reply["back_resumed"] = back_resumed;
         // Every reconnection attempt since arm_failover, failed ones included.
         reply["reconnections"] = stats_json(fleet_->background());
+        co_return reply;
+    }
+
+    // The hosts' counts, once every answer was acknowledged (or at the deadline).
+    asio::awaitable<json> collect_messages(const json& command) {
+        const auto deadline = Clock::now() + std::chrono::milliseconds(command.at("timeout_ms").get<long>());
+        co_await poll_until([&] { return fleet_->app_held() == 0; }, deadline);
+        const HostAppCounts counts = fleet_->app_counts();
+        json reply = status();
+        reply["commands"] = counts.commands;
+        reply["duplicated"] = counts.duplicated;
+        reply["reordered"] = counts.reordered;
+        reply["invalid"] = counts.invalid;
+        reply["repeats"] = counts.repeats;
+        reply["answers"] = counts.answers;
+        reply["answers_acknowledged"] = counts.answers_acknowledged;
+        reply["answers_held"] = fleet_->app_held();
+        reply["given_up"] = counts.given_up;
+        reply["undeliverable"] = counts.undeliverable;
         co_return reply;
     }
 

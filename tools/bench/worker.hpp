@@ -6,7 +6,8 @@
 //
 // Commands: init, connect, reconnect, status, arm_push,
 // collect_push, arm_failover, collect_failover, arm_steady, collect_steady,
-// stop. Every wait inside a command has the deadline the command gives.
+// collect_messages, stop. Every wait inside a command has the deadline the
+// command gives.
 
 namespace agentlb::bench {
 
