@@ -510,7 +510,9 @@ StreamReceiver::Outcome StreamReceiver::on_message(StreamMessage message) {
         early_.emplace(message.sequence, std::move(message.body));
     }
     drain_early(outcome.deliver);
-    outcome.ack = expected_ - 1;
+    if (expected_ > 1) {
+        outcome.ack = expected_ - 1;
+    }
     return outcome;
 }
 

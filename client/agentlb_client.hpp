@@ -303,7 +303,8 @@ public:
         std::vector<std::string> deliver;
         // Acknowledge up to this sequence of `ack_epoch` (also when nothing
         // new was handed on: the sender may have missed the last ack);
-        // nullopt when the message was ignored (an older epoch).
+        // nullopt when the message was ignored (an older epoch), or when
+        // nothing of this epoch has been handed on yet.
         std::optional<std::uint64_t> ack;
         std::uint64_t ack_epoch = 0;
         // Already handed on (or given up by the sender): dropped.

@@ -50,7 +50,10 @@ bool AppConnection::send(const client::Frame& frame) {
         return false;
     }
     if (outbox_.size() >= kMaxQueuedFrames) {
-        if (frame.kind == client::FrameKind::message) {
+        // Whoever sent these sends them again (a message until acknowledged,
+        // an ack and an undeliverable with its repeat): dropped, the caller counts.
+        if (frame.kind == client::FrameKind::message || frame.kind == client::FrameKind::ack ||
+            frame.kind == client::FrameKind::undeliverable) {
             return false;
         }
         close("the client does not read (" + std::to_string(kMaxQueuedFrames) + " frames queued)");

@@ -26,9 +26,10 @@
 
 namespace agentlb::appsock {
 
-// Frames queued for a client that does not read: beyond this, messages are
-// dropped (their sender sends them again, it holds them until acknowledged)
-// and other kinds close the connection.
+// Frames queued for a client that does not read: beyond this, messages,
+// acks and undeliverables are dropped (their sender sends them again: it
+// holds a message until it is acknowledged) and other kinds close the
+// connection.
 inline constexpr std::size_t kMaxQueuedFrames = 1024;
 
 class AppConnection;
@@ -52,7 +53,8 @@ public:
     // Starts the reader and the writer.
     void start();
     // Queues a frame. Returns false when it was not queued: the connection
-    // is closing, or a message found kMaxQueuedFrames already queued.
+    // is closing, or a message, ack or undeliverable found kMaxQueuedFrames
+    // already queued.
     bool send(const client::Frame& frame);
     // Sends an `error` frame with `reason`, then closes.
     void refuse(const std::string& reason);
