@@ -19,6 +19,9 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <utility>
 
 namespace agentlb::mgmt {
@@ -27,6 +30,26 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
+
+// A server that vanished (powered off, cut off) must not keep a link that
+// swallows relays until TCP gives up after many minutes: data left
+// unacknowledged fails the link after kUnacknowledgedLimitMs, and an idle
+// link is probed (TCP keepalive). Best effort: where an option is missing,
+// TCP's default stays.
+constexpr int kUnacknowledgedLimitMs = 10'000;
+constexpr int kIdleBeforeProbeSeconds = 10;
+constexpr int kProbeIntervalSeconds = 5;
+constexpr int kProbes = 3;
+
+void watch_for_a_dead_peer(asio::ip::tcp::socket& socket) {
+    const int fd = socket.native_handle();
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kIdleBeforeProbeSeconds, sizeof kIdleBeforeProbeSeconds);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kProbeIntervalSeconds, sizeof kProbeIntervalSeconds);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kProbes, sizeof kProbes);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &kUnacknowledgedLimitMs, sizeof kUnacknowledgedLimitMs);
+}
 
 tls::SslCtxPtr hold(SSL_CTX* context) {
     SSL_CTX_up_ref(context);
@@ -127,6 +150,7 @@ asio::awaitable<std::string> PeerLink::connect() {
         co_return "cannot connect to " + address_ + ": " + ec.message();
     }
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    watch_for_a_dead_peer(socket);
     stream_ =
         std::make_unique<tls::TlsStream>(std::move(socket), context_.get(), tls::Role::client, address_);
     co_return "";
@@ -162,6 +186,7 @@ asio::awaitable<void> PeerLink::run() {
     } else {
         error_code ignored;
         accepted_->set_option(asio::ip::tcp::no_delay(true), ignored);
+        watch_for_a_dead_peer(*accepted_);
         stream_ = std::make_unique<tls::TlsStream>(std::move(*accepted_), context_.get(), tls::Role::server);
         accepted_.reset();
     }

@@ -6,14 +6,14 @@ the management application with "done: <the message>", as a hypervisor
 agent answers a command. Standard library only. The streams are kept as the
 protocol asks: each message numbered and held until acknowledged, everything
 held sent again after a reconnect or a second without an acknowledgement;
-what comes in is handed on once, in order, and acknowledged. (This example
-drops a message that arrives early and waits for it to come again in order;
-the C++ library keeps a window of them instead.)
+what comes in is handed on once, in order, and acknowledged, keeping a window
+of messages that came early (as the C++ library does).
 
     host_responder.py --socket /run/agentlb/app.sock [--name kvm-agent]
 """
 
 import argparse
+import collections
 import socket
 import struct
 import sys
@@ -23,6 +23,7 @@ HELLO, WELCOME, MESSAGE, ACK, UNDELIVERABLE, ERROR = range(1, 7)
 FIXED = struct.Struct(">BQQQQ")  # kind, epoch, sequence, floor, reply_to
 MAX_PAYLOAD = 32768
 RESEND_AFTER = 1.0
+WINDOW = 256  # early messages kept past the expected one
 
 
 def encode(kind, epoch=0, sequence=0, floor=0, reply_to=0, peer=b"", content_type=b"", payload=b""):
@@ -53,6 +54,8 @@ class Client:
         self.next_sequence = {}  # peer -> next sequence to use
         self.held = {}  # peer -> {sequence: (reply_to, content_type, payload)}
         self.expected = {}  # peer -> (epoch, next sequence to hand on)
+        self.early = {}  # peer -> {sequence: frame}, at most WINDOW past the expected one
+        self.ready = collections.deque()  # handed on, not yet returned by receive()
         self.last_sent = 0.0
 
     def connect(self):
@@ -102,6 +105,8 @@ class Client:
 
     def receive(self, timeout):
         """The next message handed on, in order and once; None after `timeout`."""
+        if self.ready:
+            return self.ready.popleft()
         frame = self.read_frame(timeout)
         if frame is None:
             if any(self.held.values()) and time.monotonic() - self.last_sent > RESEND_AFTER:
@@ -117,13 +122,21 @@ class Client:
                 return None  # an earlier run of that sender
             if frame["epoch"] > epoch:
                 epoch, expected = frame["epoch"], 1
-            expected = max(expected, frame["floor"])  # what the sender gave up on
-            deliver = frame["sequence"] == expected
-            if deliver:
+                self.early[peer] = {}
+            early = self.early.setdefault(peer, {})
+            if frame["floor"] > expected:  # what the sender gave up on
+                expected = frame["floor"]
+                for sequence in [s for s in early if s < expected]:
+                    del early[sequence]
+            if expected <= frame["sequence"] <= expected + WINDOW:
+                early.setdefault(frame["sequence"], frame)
+            while expected in early:
+                self.ready.append(early.pop(expected))
                 expected += 1
             self.expected[peer] = (epoch, expected)
-            self.sock.sendall(encode(ACK, epoch, expected - 1, peer=peer))
-            return frame if deliver else None
+            if expected > 1:  # nothing handed on yet: nothing to acknowledge
+                self.sock.sendall(encode(ACK, epoch, expected - 1, peer=peer))
+            return self.ready.popleft() if self.ready else None
         elif frame["kind"] == ERROR:
             raise ConnectionError(frame["payload"].decode(errors="replace"))
         return None
