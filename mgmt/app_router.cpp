@@ -198,6 +198,16 @@ void AppRouter::undeliverable_to_app(const std::string& host, const wire::App& a
     }
 }
 
+wire::App AppRouter::undeliverable_answer(const wire::App& message, std::string reason) {
+    wire::App answer;
+    answer.kind = "undeliverable";
+    answer.app = message.app;
+    answer.epoch = message.epoch;
+    answer.sequence = message.sequence;
+    answer.payload = std::move(reason);
+    return answer;
+}
+
 void AppRouter::undeliverable_to_host(const std::string& host, const wire::App& app, std::string reason) {
     if (app.kind != "message") {
         return;  // an ack with nowhere to go: the application's stream repeats its message
@@ -206,12 +216,7 @@ void AppRouter::undeliverable_to_host(const std::string& host, const wire::App& 
     if (!session) {
         return;  // the host left too: its client sends the message again wherever it is
     }
-    wire::App answer;
-    answer.kind = "undeliverable";
-    answer.app = app.app;
-    answer.epoch = app.epoch;
-    answer.sequence = app.sequence;
-    answer.payload = std::move(reason);
+    auto answer = undeliverable_answer(app, std::move(reason));
     metrics_.app_undeliverable.fetch_add(1);
     session->send_app(std::move(answer));
 }

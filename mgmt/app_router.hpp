@@ -91,6 +91,8 @@ private:
     // trusted before it is read again.
     static constexpr std::chrono::seconds kHostPlaceTtl{5};
     static constexpr std::chrono::seconds kAppPlacesTtl{1};
+    // Nowhere to go in a view older than this: it is read again, once.
+    static constexpr std::chrono::milliseconds kAppPlacesFresh{50};
     // Frames waiting for one lookup of the store; beyond, they are dropped
     // (their sender sends them again).
     static constexpr std::size_t kMaxWaiting = 4096;
@@ -122,6 +124,7 @@ private:
     bool to_host(std::uint64_t from, const std::string& host, wire::App& app);
     bool to_host_elsewhere(const std::string& host, wire::App& app, const HostPlace& place);
     void to_app(const std::string& host, wire::App app);
+    void to_app_elsewhere(const std::string& host, wire::App app, bool read_again);
     std::optional<AppTarget> app_target(const std::string& name, const wire::App& app) const;
     void on_relay(const std::shared_ptr<PeerLink>& link, wire::Relay relay);
     void on_dialled_closed(const std::string& server);
@@ -141,6 +144,8 @@ private:
                                const wire::App& app);
     void undeliverable_to_app(const std::string& host, const wire::App& app, std::string reason);
     void undeliverable_to_host(const std::string& host, const wire::App& app, std::string reason);
+    // The `undeliverable` that answers `message` (its stream's epoch and sequence).
+    static wire::App undeliverable_answer(const wire::App& message, std::string reason);
     // The greeted connection named `name`: with this stream epoch, or (0) the one whose client started first.
     std::shared_ptr<appsock::AppConnection> connection_named(const std::string& name,
                                                              std::uint64_t epoch) const;

@@ -28,16 +28,6 @@ std::string in_quotes(const std::string& name) {
     return "'" + name + "'";
 }
 
-wire::App undeliverable_answer(const wire::App& message, std::string reason) {
-    wire::App answer;
-    answer.kind = "undeliverable";
-    answer.app = message.app;
-    answer.epoch = message.epoch;
-    answer.sequence = message.sequence;
-    answer.payload = std::move(reason);
-    return answer;
-}
-
 // The peer link of `server` among `servers`, or "" with why not.
 std::string peer_address_in(const std::vector<store::ServerRecord>& servers,
                             const std::string& server,
@@ -138,8 +128,23 @@ void AppRouter::to_app(const std::string& host, wire::App app) {
         }
         return;
     }
-    with_app_places(name, [self = shared_from_this(), host, app = std::move(app)] {
+    to_app_elsewhere(host, std::move(app), false);
+}
+
+void AppRouter::to_app_elsewhere(const std::string& host, wire::App app, bool read_again) {
+    const std::string name = app.app;
+    with_app_places(name, [self = shared_from_this(), host, app = std::move(app), read_again] {
         auto target = self->app_target(app.app, app);
+        if (!target && !read_again) {
+            // The view may predate that application's arrival (a connection
+            // a moment old, its record just written): read it again, once.
+            auto places = self->app_places_.find(app.app);
+            if (places != self->app_places_.end() && Clock::now() - places->second.at > kAppPlacesFresh) {
+                self->app_places_.erase(places);
+                self->to_app_elsewhere(host, app, true);
+                return;
+            }
+        }
         if (!target) {
             self->undeliverable_to_host(
                 host, app, "no application " + in_quotes(app.app) + " is connected to any server");

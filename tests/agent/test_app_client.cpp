@@ -23,58 +23,32 @@ using namespace std::chrono_literals;
 
 TEST_CASE_METHOD(AppCluster,
                  "nothing is lost or repeated through a server's SIGKILL and an agent's, both ways") {
-    client::ClientSettings settings;
-    settings.resend_after = 300ms;
-    client::Client app(ms1_socket.string(), "cloudstack", settings);
-    client::Client host(h1_socket.string(), "kvm-agent", settings);
-    std::vector<client::Event> app_events;
-    std::vector<client::Event> host_events;
-
-    constexpr int kPerPhase = 100;
-    std::vector<std::string> to_host;
-    std::vector<std::string> to_app;
-    const auto send_phase = [&](int phase) {
-        for (int i = 0; i < kPerPhase; ++i) {
-            to_host.push_back("command " + std::to_string(phase) + "." + std::to_string(i));
-            to_app.push_back("answer " + std::to_string(phase) + "." + std::to_string(i));
-            REQUIRE(app.send("h1", to_host.back(), "text/plain"));
-            REQUIRE(host.send("cloudstack", to_app.back(), "text/plain"));
-        }
-    };
-    const auto everything_through = [&] {
-        return payloads_of(host_events, "cloudstack").size() >= to_host.size() &&
-               payloads_of(app_events, "h1").size() >= to_app.size() &&
-               all_delivered(app_events, to_host.size()) && all_delivered(host_events, to_app.size());
-    };
-
-    send_phase(0);
-    REQUIRE(pump(app, app_events, host, host_events, everything_through, 20s));
+    TwoWayStreams streams(ms1_socket.string(), h1_socket.string(), "h1");
+    streams.send_phase(0);
+    REQUIRE(streams.through(20s));
 
     // Sent while the server is gone, and as it comes back (its socket file
     // is left behind by the SIGKILL and replaced at the restart).
     ms1.kill();
-    send_phase(1);
-    const auto never = [] { return false; };
-    pump(app, app_events, host, host_events, never, 400ms);
+    streams.send_phase(1);
+    streams.pump_for(400ms);
     ms1.start({"--app-socket", ms1_socket.string()});
     INFO(logs());
-    REQUIRE(pump(app, app_events, host, host_events, everything_through, 30s));
+    REQUIRE(streams.through(30s));
 
     // The agent killed in the middle of a burst, then started again.
-    send_phase(2);
-    pump(app, app_events, host, host_events, never, 30ms);
+    streams.send_phase(2);
+    streams.pump_for(30ms);
     agent.kill(SIGKILL);
     agent.wait(5s);
     agent.start({"--app-socket", h1_socket.string()});
-    REQUIRE(pump(app, app_events, host, host_events, everything_through, 30s));
+    REQUIRE(streams.through(30s));
 
     // Each message once, in order, each way.
-    CHECK(payloads_of(host_events, "cloudstack") == to_host);
-    CHECK(payloads_of(app_events, "h1") == to_app);
-    CHECK(app.unacknowledged() == 0);
-    CHECK(host.unacknowledged() == 0);
-    CHECK_FALSE(any_given_up(app_events));
-    CHECK_FALSE(any_given_up(host_events));
+    CHECK(streams.at_host() == streams.sent_to_host());
+    CHECK(streams.at_app() == streams.sent_to_app());
+    CHECK(streams.unacknowledged() == 0);
+    CHECK_FALSE(streams.any_given_up());
 }
 
 TEST_CASE_METHOD(AppCluster, "request waits for the answer to its own message") {

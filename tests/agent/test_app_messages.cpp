@@ -9,6 +9,7 @@
 #include "client/agentlb_client.hpp"
 #include "tests/agent/agent_cluster.hpp"
 #include "tests/agent/app_cluster.hpp"
+#include "tests/agent/app_streams.hpp"
 #include "tests/support/net_probe.hpp"
 #include "tests/support/wait.hpp"
 
@@ -38,26 +39,6 @@ namespace {
 
 constexpr std::uint64_t kHostEpoch = 100;
 constexpr std::uint64_t kAppEpoch = 200;
-
-Frame app_frame(FrameKind kind,
-                std::string peer,
-                std::uint64_t epoch,
-                std::uint64_t sequence,
-                std::string payload = "",
-                std::uint64_t reply_to = 0) {
-    Frame frame;
-    frame.kind = kind;
-    frame.peer = std::move(peer);
-    frame.epoch = epoch;
-    frame.sequence = sequence;
-    if (kind == FrameKind::message) {
-        frame.floor = sequence;
-        frame.content_type = "application/json";
-        frame.reply_to = reply_to;
-    }
-    frame.payload = std::move(payload);
-    return frame;
-}
 
 Frame next_frame(Connection& connection, const std::string& logs) {
     auto frame = connection.receive(5s);
@@ -115,24 +96,24 @@ TEST_CASE_METHOD(AppCluster, "an application and a host's own software exchange 
 
     // A command to the host, its acknowledgement, its answer, and that one's.
     const std::string command = std::string("{\"cmd\":\"StartCommand\",\"bytes\":\"\0\xff\"}", 36);
-    app.send(app_frame(FrameKind::message, "h1", kAppEpoch, 1, command));
+    app.send(local_frame(FrameKind::message, "h1", kAppEpoch, 1, command));
     const Frame got = next_frame(host, logs());
-    CHECK(got == app_frame(FrameKind::message, "cloudstack", kAppEpoch, 1, command));
+    CHECK(got == local_frame(FrameKind::message, "cloudstack", kAppEpoch, 1, command));
 
-    host.send(app_frame(FrameKind::ack, "cloudstack", kAppEpoch, 1));
-    CHECK(next_frame(app, logs()) == app_frame(FrameKind::ack, "h1", kAppEpoch, 1));
+    host.send(local_frame(FrameKind::ack, "cloudstack", kAppEpoch, 1));
+    CHECK(next_frame(app, logs()) == local_frame(FrameKind::ack, "h1", kAppEpoch, 1));
 
-    host.send(app_frame(FrameKind::message, "cloudstack", kHostEpoch, 1, "{\"result\":true}", 1));
+    host.send(local_frame(FrameKind::message, "cloudstack", kHostEpoch, 1, "{\"result\":true}", 1));
     const Frame answer = next_frame(app, logs());
-    CHECK(answer == app_frame(FrameKind::message, "h1", kHostEpoch, 1, "{\"result\":true}", 1));
-    app.send(app_frame(FrameKind::ack, "h1", kHostEpoch, 1));
-    CHECK(next_frame(host, logs()) == app_frame(FrameKind::ack, "cloudstack", kHostEpoch, 1));
+    CHECK(answer == local_frame(FrameKind::message, "h1", kHostEpoch, 1, "{\"result\":true}", 1));
+    app.send(local_frame(FrameKind::ack, "h1", kHostEpoch, 1));
+    CHECK(next_frame(host, logs()) == local_frame(FrameKind::ack, "cloudstack", kHostEpoch, 1));
 
     CHECK(app_frames(ms1, "to_host") == 2);
     CHECK(app_frames(ms1, "from_host") == 2);
 
     SECTION("what cannot be delivered comes back to its sender with a reason") {
-        app.send(app_frame(FrameKind::message, "nobody", kAppEpoch, 2, "x"));
+        app.send(local_frame(FrameKind::message, "nobody", kAppEpoch, 2, "x"));
         const Frame refused = next_frame(app, logs());
         CHECK(refused.kind == FrameKind::undeliverable);
         CHECK(refused.peer == "nobody");
@@ -140,7 +121,7 @@ TEST_CASE_METHOD(AppCluster, "an application and a host's own software exchange 
         CHECK_THAT(refused.payload,
                    Catch::StartsWith("host 'nobody' has no session with an app socket on server ms1"));
 
-        host.send(app_frame(FrameKind::message, "monitoring", kHostEpoch, 2, "x"));
+        host.send(local_frame(FrameKind::message, "monitoring", kHostEpoch, 2, "x"));
         const Frame back = next_frame(host, logs());
         CHECK(back.kind == FrameKind::undeliverable);
         CHECK(back.peer == "monitoring");
@@ -150,7 +131,7 @@ TEST_CASE_METHOD(AppCluster, "an application and a host's own software exchange 
     }
 
     SECTION("a 10 MiB frame is refused with what was wrong, and nobody else notices") {
-        Frame huge = app_frame(FrameKind::message, "h1", kAppEpoch, 2, std::string(10 * 1024 * 1024, 'x'));
+        Frame huge = local_frame(FrameKind::message, "h1", kAppEpoch, 2, std::string(10 * 1024 * 1024, 'x'));
         CHECK_THROWS_WITH(app.send(huge), "not sent: message: payload of 10485760 bytes: at most 32768");
 
         const int raw = raw_connect(ms1_socket);
@@ -175,7 +156,7 @@ TEST_CASE_METHOD(AppCluster, "an application and a host's own software exchange 
         CHECK(refusal->kind == FrameKind::error);
         CHECK(refusal->payload == "frame of 10485795 bytes: at most 33313 (a payload of at most 32768)");
 
-        app.send(app_frame(FrameKind::message, "h1", kAppEpoch, 2, "still here"));
+        app.send(local_frame(FrameKind::message, "h1", kAppEpoch, 2, "still here"));
         CHECK(next_frame(host, logs()).payload == "still here");
     }
 
@@ -185,7 +166,7 @@ TEST_CASE_METHOD(AppCluster, "an application and a host's own software exchange 
             "refused by " + h1_socket.string() +
                 ": another client ('kvm-agent') holds this host's app socket: one client per host");
         // The first client's streams go on.
-        app.send(app_frame(FrameKind::message, "h1", kAppEpoch, 2, "after"));
+        app.send(local_frame(FrameKind::message, "h1", kAppEpoch, 2, "after"));
         CHECK(next_frame(host, logs()).payload == "after");
     }
 }
@@ -228,7 +209,7 @@ TEST_CASE_METHOD(AppCluster,
     agent.kill(SIGSTOP);
     std::thread sender([&] {
         for (std::uint64_t sequence = 1; sequence <= kBurst; ++sequence) {
-            Frame frame = app_frame(FrameKind::message, "h1", kAppEpoch, sequence, payload);
+            Frame frame = local_frame(FrameKind::message, "h1", kAppEpoch, sequence, payload);
             frame.floor = 1;
             app.send(frame);
         }

@@ -29,20 +29,6 @@ namespace {
 constexpr std::uint64_t kRelayHostEpoch = 300;
 constexpr std::uint64_t kRelayAppEpoch = 400;
 
-Frame relay_test_frame(
-    FrameKind kind, std::string peer, std::uint64_t epoch, std::uint64_t sequence, std::string payload = "") {
-    Frame frame;
-    frame.kind = kind;
-    frame.peer = std::move(peer);
-    frame.epoch = epoch;
-    frame.sequence = sequence;
-    if (kind == FrameKind::message) {
-        frame.floor = sequence;
-    }
-    frame.payload = std::move(payload);
-    return frame;
-}
-
 const std::vector<std::string> kPeerListen{"--peer-listen", "127.0.0.1:0"};
 
 std::vector<std::string> with_peer_link(std::vector<std::string> args) {
@@ -120,38 +106,37 @@ TEST_CASE_METHOD(RelayCluster, "an application on one server and hosts on two ot
     for (auto [host, connection] : {std::pair<std::string, Connection*>{"h2", &on_h2}, {"h3", &on_h3}}) {
         INFO(host);
         // A command to the host and its acknowledgement back to the application.
-        app.send(
-            relay_test_frame(FrameKind::message, host, kRelayAppEpoch, 1, std::string("start vm-1\0", 11)));
+        app.send(local_frame(FrameKind::message, host, kRelayAppEpoch, 1, std::string("start vm-1\0", 11)));
         CHECK(next_relayed(*connection, logs()) ==
-              relay_test_frame(
+              local_frame(
                   FrameKind::message, "cloudstack", kRelayAppEpoch, 1, std::string("start vm-1\0", 11)));
-        connection->send(relay_test_frame(FrameKind::ack, "cloudstack", kRelayAppEpoch, 1));
-        CHECK(next_relayed(app, logs()) == relay_test_frame(FrameKind::ack, host, kRelayAppEpoch, 1));
+        connection->send(local_frame(FrameKind::ack, "cloudstack", kRelayAppEpoch, 1));
+        CHECK(next_relayed(app, logs()) == local_frame(FrameKind::ack, host, kRelayAppEpoch, 1));
         // The answer and its acknowledgement back to the host.
-        connection->send(relay_test_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 1, "started"));
+        connection->send(local_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 1, "started"));
         CHECK(next_relayed(app, logs()) ==
-              relay_test_frame(FrameKind::message, host, kRelayHostEpoch, 1, "started"));
-        app.send(relay_test_frame(FrameKind::ack, host, kRelayHostEpoch, 1));
+              local_frame(FrameKind::message, host, kRelayHostEpoch, 1, "started"));
+        app.send(local_frame(FrameKind::ack, host, kRelayHostEpoch, 1));
         CHECK(next_relayed(*connection, logs()) ==
-              relay_test_frame(FrameKind::ack, "cloudstack", kRelayHostEpoch, 1));
+              local_frame(FrameKind::ack, "cloudstack", kRelayHostEpoch, 1));
     }
     CHECK(peer_relays(ms1, "sent") >= 4);
     CHECK(peer_relays(ms2, "received") >= 2);
     CHECK(peer_relays(ms3, "received") >= 2);
 
     // A message for no host, for a host that is removed, for no application.
-    app.send(relay_test_frame(FrameKind::message, "nope", kRelayAppEpoch, 2, "x"));
+    app.send(local_frame(FrameKind::message, "nope", kRelayAppEpoch, 2, "x"));
     auto unknown = next_relayed(app, logs());
     CHECK(unknown.kind == FrameKind::undeliverable);
     CHECK(unknown.payload == "host 'nope' is unknown");
 
-    on_h2.send(relay_test_frame(FrameKind::message, "nobody", kRelayHostEpoch, 2, "x"));
+    on_h2.send(local_frame(FrameKind::message, "nobody", kRelayHostEpoch, 2, "x"));
     auto no_application = next_relayed(on_h2, logs());
-    CHECK(no_application == relay_test_frame(FrameKind::undeliverable,
-                                             "nobody",
-                                             kRelayHostEpoch,
-                                             2,
-                                             "no application 'nobody' is connected to any server"));
+    CHECK(no_application == local_frame(FrameKind::undeliverable,
+                                        "nobody",
+                                        kRelayHostEpoch,
+                                        2,
+                                        "no application 'nobody' is connected to any server"));
 
     REQUIRE(fixture.store().remove_host("h3"));
     REQUIRE(wait_until(
@@ -160,7 +145,7 @@ TEST_CASE_METHOD(RelayCluster, "an application on one server and hosts on two ot
             return metric_value(metrics, "agentlb_revoked_sessions_closed_total").value_or(0) >= 1;
         },
         15s));
-    app.send(relay_test_frame(FrameKind::message, "h3", kRelayAppEpoch, 3, "x"));
+    app.send(local_frame(FrameKind::message, "h3", kRelayAppEpoch, 3, "x"));
     auto removed = next_relayed(app, logs());
     CHECK(removed.kind == FrameKind::undeliverable);
     CHECK(removed.sequence == 3);
@@ -205,71 +190,40 @@ TEST_CASE_METHOD(RelayCluster, "the peer link refuses an agent's certificate and
     // The link still carries messages for the servers.
     Connection app = Connection::open(ms1_socket.string(), "cloudstack", kRelayAppEpoch);
     Connection on_h2 = Connection::open(h2_socket.string(), "kvm-agent", kRelayHostEpoch);
-    app.send(relay_test_frame(FrameKind::message, "h2", kRelayAppEpoch, 1, "still here"));
+    app.send(local_frame(FrameKind::message, "h2", kRelayAppEpoch, 1, "still here"));
     CHECK(next_relayed(on_h2, logs()).payload == "still here");
 }
 
 TEST_CASE_METHOD(RelayCluster,
                  "nothing is lost or repeated across servers through a SIGKILL and a drain, both ways") {
-    client::ClientSettings settings;
-    settings.resend_after = 300ms;
-    client::Client app(ms1_socket.string(), "cloudstack", settings);
-    client::Client host(h2_socket.string(), "kvm-agent", settings);
-    std::vector<client::Event> app_events;
-    std::vector<client::Event> host_events;
-
-    constexpr int kPerPhase = 100;
-    std::vector<std::string> to_host;
-    std::vector<std::string> to_app;
-    const auto send_phase = [&](int phase) {
-        for (int i = 0; i < kPerPhase; ++i) {
-            to_host.push_back("command " + std::to_string(phase) + "." + std::to_string(i));
-            to_app.push_back("answer " + std::to_string(phase) + "." + std::to_string(i));
-            REQUIRE(app.send("h2", to_host.back(), "text/plain"));
-            REQUIRE(host.send("cloudstack", to_app.back(), "text/plain"));
-        }
-    };
-    const auto everything_through = [&] {
-        return payloads_of(host_events, "cloudstack").size() >= to_host.size() &&
-               payloads_of(app_events, "h2").size() >= to_app.size() &&
-               all_delivered(app_events, to_host.size()) && all_delivered(host_events, to_app.size());
-    };
-    const auto never = [] { return false; };
-
-    send_phase(0);
-    REQUIRE(pump(app, app_events, host, host_events, everything_through, 20s));
+    TwoWayStreams streams(ms1_socket.string(), h2_socket.string(), "h2");
+    streams.send_phase(0);
+    REQUIRE(streams.through(20s));
 
     // ms2, holding h2, killed in the middle of a burst: h2 fails over to ms3.
-    send_phase(1);
-    pump(app, app_events, host, host_events, never, 30ms);
+    streams.send_phase(1);
+    streams.pump_for(30ms);
     ms2.kill();
     INFO(logs());
-    REQUIRE(pump(app, app_events, host, host_events, everything_through, 30s));
+    REQUIRE(streams.through(30s));
     CHECK(connected_to(fixture, "h2") == std::optional<std::string>("ms3"));
 
     // ms2 back, then ms3 drained in the middle of a burst: h2 moves to ms2.
     ms2.start(kPeerListen);
-    send_phase(2);
-    pump(app, app_events, host, host_events, never, 30ms);
+    streams.send_phase(2);
+    streams.pump_for(30ms);
     REQUIRE(fixture.store().begin_maintenance("ms3", util::unix_now(), 30));
-    REQUIRE(pump(app, app_events, host, host_events, everything_through, 30s));
-    REQUIRE(pump(
-        app,
-        app_events,
-        host,
-        host_events,
-        [&] { return connected_to(fixture, "h2") == std::optional<std::string>("ms2"); },
-        15s));
-    send_phase(3);
-    REQUIRE(pump(app, app_events, host, host_events, everything_through, 30s));
+    REQUIRE(streams.through(30s));
+    REQUIRE(streams.pump_until(
+        [&] { return connected_to(fixture, "h2") == std::optional<std::string>("ms2"); }, 15s));
+    streams.send_phase(3);
+    REQUIRE(streams.through(30s));
 
     // Each message once, in order, each way.
-    CHECK(payloads_of(host_events, "cloudstack") == to_host);
-    CHECK(payloads_of(app_events, "h2") == to_app);
-    CHECK(app.unacknowledged() == 0);
-    CHECK(host.unacknowledged() == 0);
-    CHECK_FALSE(any_given_up(app_events));
-    CHECK_FALSE(any_given_up(host_events));
+    CHECK(streams.at_host() == streams.sent_to_host());
+    CHECK(streams.at_app() == streams.sent_to_app());
+    CHECK(streams.unacknowledged() == 0);
+    CHECK_FALSE(streams.any_given_up());
 }
 
 TEST_CASE_METHOD(
@@ -284,19 +238,19 @@ TEST_CASE_METHOD(
     Connection on_h3 = Connection::open(h3_socket.string(), "kvm-agent", kRelayHostEpoch);
 
     // h3's messages (h3 is on ms3) go to the first instance, on ms1.
-    on_h3.send(relay_test_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 1, "to the first"));
+    on_h3.send(local_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 1, "to the first"));
     CHECK(next_relayed(*first, logs()).payload == "to the first");
     // The second instance's own command is answered back to it.
-    second.send(relay_test_frame(FrameKind::message, "h3", kRelayAppEpoch + 1, 1, "from the second"));
+    second.send(local_frame(FrameKind::message, "h3", kRelayAppEpoch + 1, 1, "from the second"));
     CHECK(next_relayed(on_h3, logs()).payload == "from the second");
-    on_h3.send(relay_test_frame(FrameKind::ack, "cloudstack", kRelayAppEpoch + 1, 1));
-    CHECK(next_relayed(second, logs()) == relay_test_frame(FrameKind::ack, "h3", kRelayAppEpoch + 1, 1));
+    on_h3.send(local_frame(FrameKind::ack, "cloudstack", kRelayAppEpoch + 1, 1));
+    CHECK(next_relayed(second, logs()) == local_frame(FrameKind::ack, "h3", kRelayAppEpoch + 1, 1));
 
     // The first instance leaves: once the servers have seen it go (their
     // view of where applications are lasts a second), the next message goes
     // to the second.
     first.reset();
     std::this_thread::sleep_for(2500ms);
-    on_h3.send(relay_test_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 2, "to the second"));
+    on_h3.send(local_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 2, "to the second"));
     CHECK(next_relayed(second, logs()).payload == "to the second");
 }
