@@ -91,8 +91,6 @@ private:
     // trusted before it is read again.
     static constexpr std::chrono::seconds kHostPlaceTtl{5};
     static constexpr std::chrono::seconds kAppPlacesTtl{1};
-    // Nowhere to go in a view older than this: it is read again, once.
-    static constexpr std::chrono::milliseconds kAppPlacesFresh{50};
     // Frames waiting for one lookup of the store; beyond, they are dropped
     // (their sender sends them again).
     static constexpr std::size_t kMaxWaiting = 4096;

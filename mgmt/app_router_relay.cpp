@@ -138,12 +138,9 @@ void AppRouter::to_app_elsewhere(const std::string& host, wire::App app, bool re
         if (!target && !read_again) {
             // The view may predate that application's arrival (a connection
             // a moment old, its record just written): read it again, once.
-            auto places = self->app_places_.find(app.app);
-            if (places != self->app_places_.end() && Clock::now() - places->second.at > kAppPlacesFresh) {
-                self->app_places_.erase(places);
-                self->to_app_elsewhere(host, app, true);
-                return;
-            }
+            self->app_places_.erase(app.app);
+            self->to_app_elsewhere(host, app, true);
+            return;
         }
         if (!target) {
             self->undeliverable_to_host(

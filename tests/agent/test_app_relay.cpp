@@ -236,6 +236,8 @@ TEST_CASE_METHOD(
     std::optional<Connection> first = Connection::open(ms1_socket.string(), "cloudstack", kRelayAppEpoch);
     Connection second = Connection::open(ms2_socket.string(), "cloudstack", kRelayAppEpoch + 1);
     Connection on_h3 = Connection::open(h3_socket.string(), "kvm-agent", kRelayHostEpoch);
+    // Both instances are recorded where every server reads them.
+    REQUIRE(wait_until([&] { return fixture.store().applications_named("cloudstack").size() == 2; }, 10s));
 
     // h3's messages (h3 is on ms3) go to the first instance, on ms1.
     on_h3.send(local_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 1, "to the first"));
