@@ -9,12 +9,14 @@
 // With several servers the hosts are spread over all of them as any agents
 // are (the `host` list and the algorithm, roundrobin by default), and every
 // server listens on the peer link: a command for a host on ms2 goes
-// application -> ms1 -> ms2 -> host, its answer back the same way. The
-// hosts of connection c are agents c, c + k, c + 2k, ... whatever server
-// they are on.
+// application -> ms1 -> ms2 -> host, its answer back the same way. Then a
+// third phase: commands at the paced rate while servers holding hosts are
+// SIGKILLed and restarted (messages_kills.hpp). The hosts of connection c
+// are agents c, c + k, c + 2k, ... whatever server they are on.
 
 #include "tools/bench/app_driver.hpp"
 #include "tools/bench/identities.hpp"
+#include "tools/bench/messages_kills.hpp"
 #include "tools/bench/proc_stats.hpp"
 #include "tools/bench/report.hpp"
 #include "tools/bench/scenario_support.hpp"
@@ -25,6 +27,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -68,17 +71,6 @@ ServerAppCounters read_app_counters(RunContext& run) {
         sum.relays_sent += metric_value(*text, "agentlb_peer_relays_total{direction=\"sent\"}").value_or(0);
     }
     return sum;
-}
-
-// Runs `body(c)` for every connection on a thread of its own, and waits.
-void on_each(std::size_t count, const std::function<void(std::size_t)>& body) {
-    std::vector<std::thread> threads;
-    for (std::size_t c = 0; c < count; ++c) {
-        threads.emplace_back(body, c);
-    }
-    for (auto& thread : threads) {
-        thread.join();
-    }
 }
 
 double per_second(std::size_t count, double seconds) {
@@ -164,14 +156,21 @@ Status run_messages(RunContext& run) {
     });
     measure.join();
     const double measured = std::chrono::duration<double>(end - from).count();
+    // Before any kill: a restarted server counts from 0 again.
+    const ServerAppCounters counters_after = read_app_counters(run);
+
+    // Through server kills, with commands streaming (several servers).
+    std::optional<KillPhase> kills;
+    if (o.messages_kills > 0) {
+        kills = run_message_kills(run, drivers);
+    }
 
     // The hosts' side, once their answers are acknowledged.
     auto hosts = broadcast_all(
-        run, "messages", json{{"cmd", "collect_messages"}, {"timeout_ms", 5000}}, std::chrono::seconds(30));
+        run, "messages", json{{"cmd", "collect_messages"}, {"timeout_ms", 15000}}, std::chrono::seconds(40));
     if (!hosts) {
         return fail(hosts.error());
     }
-    const ServerAppCounters counters_after = read_app_counters(run);
 
     AppPhase round_trip;
     AppPhase pipeline;
@@ -210,8 +209,11 @@ Status run_messages(RunContext& run) {
     const auto us_per_message = [&](double cpu_s) {
         return messages_measured > 0 ? cpu_s / messages_measured * 1e6 : 0.0;
     };
+    const bool kills_ok =
+        !kills || (kills->error.empty() && kills->cycles.size() == kills->asked && kills->stream.answers > 0);
     const bool ok = lost == 0 && duplicated == 0 && reordered == 0 && wrong == 0 && given_up == 0 &&
-                    unsettled == 0 && to_hosts_per_s > 0 && to_app_per_s > 0 && round_trip.answers > 0;
+                    unsettled == 0 && to_hosts_per_s > 0 && to_app_per_s > 0 && round_trip.answers > 0 &&
+                    kills_ok;
 
     json summary = common_summary(run, "messages");
     summary["load_before"] = load_before;
@@ -241,6 +243,7 @@ Status run_messages(RunContext& run) {
                               {{"server", us_per_message(server_cpu_s)},
                                {"hosts", us_per_message(hosts_cpu_s)},
                                {"app", us_per_message(app_cpu_s)}}}};
+    summary["kills"] = kills ? kill_phase_json(run, *kills) : json(nullptr);
     summary["commands"] = app.commands;
     summary["answers"] = app.answers;
     summary["lost"] = lost;
@@ -298,6 +301,9 @@ Status run_messages(RunContext& run) {
                                   us_per_message(hosts_cpu_s),
                                   us_per_message(app_cpu_s)));
     rows.emplace_back("server threads", thread_delta_text(summary["saturation"]["server_threads"]));
+    if (kills) {
+        add_kill_rows(run, *kills, rows);
+    }
     rows.emplace_back("commands / answers", fmt::format("{} / {}", app.commands, app.answers));
     rows.emplace_back("lost / duplicated / reordered",
                       fmt::format("{} / {} / {}", lost, duplicated, reordered));
@@ -318,7 +324,7 @@ Status run_messages(RunContext& run) {
     if (!ok) {
         return fail(
             fmt::format("messages: {} lost, {} duplicated, {} reordered, {} wrong, {} given up, {} unsettled "
-                        "(app -> hosts {:.0f}/s, hosts -> app {:.0f}/s, {} answers at the paced rate)",
+                        "(app -> hosts {:.0f}/s, hosts -> app {:.0f}/s, {} answers at the paced rate){}",
                         lost,
                         duplicated,
                         reordered,
@@ -327,7 +333,12 @@ Status run_messages(RunContext& run) {
                         unsettled,
                         to_hosts_per_s,
                         to_app_per_s,
-                        round_trip.answers));
+                        round_trip.answers,
+                        kills_ok ? std::string()
+                                 : fmt::format("; {} of {} server kills done{}",
+                                               kills->cycles.size(),
+                                               kills->asked,
+                                               kills->error.empty() ? "" : ": " + kills->error)));
     }
     return success();
 }
