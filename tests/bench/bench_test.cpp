@@ -206,6 +206,61 @@ TEST_CASE("bench messages carries every command and answer once, in order, both 
     CHECK(messages.at("server_frames").at("undeliverable") == 0);
 }
 
+TEST_CASE("bench messages on three servers: relayed both ways, and through a server's SIGKILL") {
+    TempDir dir;
+    constexpr int kHosts = 15;
+    auto run = run_bench(dir,
+                         {"--servers",
+                          "3",
+                          "--messages-seconds",
+                          "1",
+                          "--messages-rate",
+                          "150",
+                          "--messages-kills",
+                          "1",
+                          "--messages-kill-interval",
+                          "1",
+                          "messages"},
+                         kHosts);
+    REQUIRE(run.summaries.count("messages") == 1);
+    const auto& messages = run.summaries["messages"];
+    CHECK(messages.at("servers") == 3);
+    CHECK(messages.at("app_server") == "bench-ms1");
+    // Spread as any agents are: roundrobin, a third on each.
+    for (const auto& [name, hosts] : messages.at("hosts_per_server").items()) {
+        CHECK(hosts.get<int>() == kHosts / 3);
+    }
+    CHECK(messages.at("ok") == true);
+    CHECK(messages.at("lost") == 0);
+    CHECK(messages.at("duplicated") == 0);
+    CHECK(messages.at("reordered") == 0);
+    CHECK(messages.at("wrong") == 0);
+    CHECK(messages.at("given_up") == 0);
+    CHECK(messages.at("unsettled") == 0);
+    CHECK(messages.at("app_disconnects") == 0);
+    CHECK(messages.at("commands").get<int>() > 0);
+    CHECK(messages.at("answers") == messages.at("commands"));
+    CHECK(messages.at("round_trip").at("answers").get<int>() > 0);
+    CHECK(messages.at("saturation").at("app_to_hosts_per_s").get<double>() > 0);
+    CHECK(messages.at("saturation").at("hosts_to_app_per_s").get<double>() > 0);
+    // Two thirds of the hosts are on ms2 and ms3: their messages went over the peer link.
+    CHECK(messages.at("server_frames").at("relayed").get<double>() > 0);
+    // The kill: one server holding hosts, never ms1; every host back; every command answered.
+    const auto& kills = messages.at("kills");
+    CHECK(kills.at("asked") == 1);
+    CHECK(kills.at("done") == 1);
+    CHECK(kills.at("error") == "");
+    REQUIRE(kills.at("cycles").size() == 1);
+    const auto& cycle = kills.at("cycles")[0];
+    CHECK(cycle.at("victim") != "bench-ms1");
+    CHECK(cycle.at("hosts").get<int>() > 0);
+    CHECK(cycle.at("back") == cycle.at("hosts"));
+    CHECK(kills.at("commands").get<int>() > 0);
+    CHECK(kills.at("answers") == kills.at("commands"));
+    CHECK(kills.at("commands_per_s").get<double>() > 0);
+    CHECK(kills.at("rtt_ms").at("count") == kills.at("answers"));
+}
+
 TEST_CASE("bench failover moves the killed server's agents elsewhere and loses none") {
     TempDir dir;
     auto run = run_bench(dir, {"failover"});

@@ -48,7 +48,7 @@ TEST_CASE("bench options: --set takes KEY=VALUE pairs and refuses anything else"
     CHECK(bad.error() == "--set 'novalue': expected KEY=VALUE");
 }
 
-TEST_CASE("bench options: messages runs on one server with its defaults, and refuses more for now") {
+TEST_CASE("bench options: messages runs on one server by default, on more when asked, alone") {
     auto parsed = parse_bench_args({"messages"});
     REQUIRE(parsed);
     CHECK(parsed->options.servers == 1);
@@ -57,16 +57,56 @@ TEST_CASE("bench options: messages runs on one server with its defaults, and ref
     CHECK(parsed->options.messages_window == 8);
     CHECK(parsed->options.messages_inflight == 400);
     CHECK(parsed->options.app_clients == 1);
+    // The servers relay messages to each other: hosts may be on any of them.
     auto three = parse_bench_args({"--servers", "3", "messages"});
-    REQUIRE_FALSE(three);
-    CHECK(three.error().find("forwarding messages between servers is not built yet") != std::string::npos);
-    auto beside_failover = parse_bench_args({"messages", "failover"});
-    REQUIRE_FALSE(beside_failover);
-    CHECK(beside_failover.error().find("run it apart from failover") != std::string::npos);
+    REQUIRE(three);
+    CHECK(three->options.servers == 3);
+    for (const char* other : {"failover", "storm", "kill-return"}) {
+        auto beside = parse_bench_args({"messages", other});
+        REQUIRE_FALSE(beside);
+        CHECK(beside.error() == std::string("run messages apart from ") + other + ": each kills servers");
+    }
     auto small = parse_bench_args({"--messages-payload", "8", "messages"});
     REQUIRE_FALSE(small);
     CHECK(small.error() == "--messages-payload 8 is outside 32..32768");
     auto clients = parse_bench_args({"--agents", "2", "--app-clients", "3", "messages"});
     REQUIRE_FALSE(clients);
     CHECK(clients.error() == "--app-clients 3 is more than the 2 hosts they command");
+}
+
+TEST_CASE(
+    "bench options: messages kills one server on several by default, none on one, and more when asked") {
+    auto one = parse_bench_args({"messages"});
+    REQUIRE(one);
+    CHECK(one->options.messages_kills == 0);
+    CHECK(one->options.messages_kill_interval == 2);
+    auto three = parse_bench_args({"--servers", "3", "messages"});
+    REQUIRE(three);
+    CHECK(three->options.messages_kills == 1);
+    auto soak = parse_bench_args(
+        {"--servers", "3", "--messages-kills", "100", "--messages-kill-interval", "5", "messages"});
+    REQUIRE(soak);
+    CHECK(soak->options.messages_kills == 100);
+    CHECK(soak->options.messages_kill_interval == 5);
+    auto none = parse_bench_args({"--servers", "2", "--messages-kills", "0", "messages"});
+    REQUIRE(none);
+    CHECK(none->options.messages_kills == 0);
+}
+
+TEST_CASE("bench options: --messages-kills and --messages-kill-interval refuse what cannot run") {
+    // ms1 holds the application and is never killed.
+    auto alone = parse_bench_args({"--messages-kills", "1", "messages"});
+    REQUIRE_FALSE(alone);
+    CHECK(alone.error() ==
+          "--messages-kills 1 needs --servers 2 or more: ms1 holds the application and is never killed");
+    CHECK(parse_bench_args({"--messages-kills", "0", "messages"}));
+    auto other = parse_bench_args({"--servers", "3", "--messages-kills", "2", "connect"});
+    REQUIRE_FALSE(other);
+    CHECK(other.error() == "--messages-kills goes with the messages scenario only");
+    auto negative = parse_bench_args({"--servers", "3", "--messages-kills", "-1", "messages"});
+    REQUIRE_FALSE(negative);
+    CHECK(negative.error() == "--messages-kills -1 is outside 0..100000");
+    auto interval = parse_bench_args({"--servers", "3", "--messages-kill-interval", "0", "messages"});
+    REQUIRE_FALSE(interval);
+    CHECK(interval.error() == "--messages-kill-interval 0 is outside 1..3600");
 }

@@ -126,3 +126,49 @@ TEST_CASE("unacknowledged answers go again after resend_after, and on a new sess
     host.on_app(ack_of_answer(76, 1), kStart + 1200ms);
     CHECK(host.held() == 1);
 }
+
+TEST_CASE("across a failover: what was acknowledged stays settled, the rest goes again once, in order") {
+    const auto s = settings();
+    HostStreams host(s);
+    // Three commands answered on the first session; only the first answer acknowledged.
+    for (std::int64_t i = 1; i <= 3; ++i) {
+        host.on_app(command(i, static_cast<std::uint64_t>(i)), kStart);
+    }
+    host.on_app(ack_of_answer(77, 1), kStart + 10ms);
+    CHECK(host.held() == 2);
+    // The server dies: nothing is sent until a new session, and nothing expires in a second.
+    host.on_tick_without_session(kStart + 1s);
+    CHECK(host.held() == 2);
+    // The new session: answers 2 and 3 go again, in order, each once.
+    const auto reset = host.on_link_reset(kStart + 1500ms);
+    REQUIRE(reset.size() == 2);
+    CHECK(reset[0].sequence == 2);
+    CHECK(reset[0].reply_to == 2);
+    CHECK(reset[1].sequence == 3);
+    CHECK(reset[1].reply_to == 3);
+    // The application resends command 3 (its ack died with the server): acknowledged again, not answered.
+    const auto again = host.on_app(command(3, 3, 2), kStart + 1600ms);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].kind == "ack");
+    CHECK(again[0].sequence == 3);
+    host.on_app(ack_of_answer(77, 3), kStart + 1700ms);
+    CHECK(host.held() == 0);
+    CHECK(host.counts().commands == 3);
+    CHECK(host.counts().answers == 3);
+    CHECK(host.counts().duplicated == 0);
+    CHECK(host.counts().repeats == 1);
+    CHECK(host.counts().given_up == 0);
+}
+
+TEST_CASE("answers held while no session is established expire at their time to live") {
+    auto s = settings();
+    s.sender.ttl = std::chrono::milliseconds(2000);
+    HostStreams host(s);
+    host.on_app(command(1, 1), kStart);
+    host.on_tick_without_session(kStart + 1999ms);
+    CHECK(host.held() == 1);
+    host.on_tick_without_session(kStart + 2000ms);
+    CHECK(host.held() == 0);
+    CHECK(host.counts().given_up == 1);
+    CHECK(host.on_link_reset(kStart + 2100ms).empty());
+}

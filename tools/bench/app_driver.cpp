@@ -1,6 +1,7 @@
 #include "tools/bench/app_driver.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace agentlb::bench {
 
@@ -17,6 +18,16 @@ double ms_between(Clock::time_point from, Clock::time_point to) {
 }
 
 }  // namespace
+
+void on_each(std::size_t count, const std::function<void(std::size_t)>& body) {
+    std::vector<std::thread> threads;
+    for (std::size_t c = 0; c < count; ++c) {
+        threads.emplace_back(body, c);
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+}
 
 void AppPhase::add(const AppPhase& other) {
     commands += other.commands;
@@ -162,7 +173,7 @@ void AppDriver::on_answer(
     }
 }
 
-AppPhase AppDriver::paced(double rate, Clock::time_point end) {
+AppPhase AppDriver::paced(double rate, Clock::time_point end, const std::atomic<bool>* stop) {
     AppPhase phase;
     if (hosts_.empty()) {
         return phase;
@@ -171,7 +182,8 @@ AppPhase AppDriver::paced(double rate, Clock::time_point end) {
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
     auto next = Clock::now();
     std::size_t cursor = 0;
-    for (auto now = Clock::now(); now < end; now = Clock::now()) {
+    const auto stopped = [stop] { return stop != nullptr && stop->load(std::memory_order_relaxed); };
+    for (auto now = Clock::now(); now < end && !stopped(); now = Clock::now()) {
         while (next <= now) {
             send_command(cursor, &phase);
             cursor = (cursor + 1) % hosts_.size();
@@ -217,9 +229,9 @@ AppPhase AppDriver::saturate(std::size_t window,
     return phase;
 }
 
-void AppDriver::drain(Clock::time_point deadline) {
+void AppDriver::drain(Clock::time_point deadline, AppPhase* phase) {
     while ((waiting_ > 0 || client_.unacknowledged() > 0) && Clock::now() < deadline) {
-        poll_once(kMaxPoll, nullptr, false);
+        poll_once(kMaxPoll, phase, phase != nullptr);
     }
 }
 

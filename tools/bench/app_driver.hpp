@@ -12,10 +12,12 @@
 #include "client/agentlb_client.hpp"
 #include "tools/bench/message_check.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -57,6 +59,10 @@ struct AppTotals {
     void add(const AppTotals& other);
 };
 
+// Runs `body(c)` for c in 0..count-1, each on a thread of its own, and
+// waits for all: one thread per AppDriver.
+void on_each(std::size_t count, const std::function<void(std::size_t)>& body);
+
 class AppDriver {
 public:
     using Clock = std::chrono::steady_clock;
@@ -65,8 +71,9 @@ public:
 
     // Polls until the Client is connected; false at `deadline` (last_error() says why).
     bool connect(Clock::time_point deadline);
-    // Commands at `rate` per second, round-robin over the hosts, until `end`.
-    AppPhase paced(double rate, Clock::time_point end);
+    // Commands at `rate` per second, round-robin over the hosts, until `end`
+    // or until `stop` (when given) is set by another thread.
+    AppPhase paced(double rate, Clock::time_point end, const std::atomic<bool>* stop = nullptr);
     // Keeps up to `window` commands per host and `inflight` in all waiting
     // for their answers, round-robin, until `end`; counts from `from` on.
     AppPhase saturate(std::size_t window,
@@ -74,8 +81,8 @@ public:
                       Clock::time_point from,
                       Clock::time_point end);
     // Sends nothing new; polls until every command is answered and
-    // acknowledged, or `deadline`.
-    void drain(Clock::time_point deadline);
+    // acknowledged, or `deadline`. Answers are counted into `phase` when given.
+    void drain(Clock::time_point deadline, AppPhase* phase = nullptr);
 
     AppTotals totals() const;
     const std::string& last_error() const { return client_.last_error(); }

@@ -151,15 +151,19 @@ std::vector<wire::App> HostStreams::on_link_reset(client::TimePoint now) {
 }
 
 std::vector<wire::App> HostStreams::on_tick(client::TimePoint now) {
+    on_tick_without_session(now);
+    std::vector<wire::App> out;
+    take_due(now, out);
+    return out;
+}
+
+void HostStreams::on_tick_without_session(client::TimePoint now) {
     for (auto& [name, peer] : peers_) {
         if (peer.sender) {
             counts_.given_up += peer.sender->expire(now).size();
             offer_waiting(peer, now);
         }
     }
-    std::vector<wire::App> out;
-    take_due(now, out);
-    return out;
 }
 
 void HostStreams::take_due(client::TimePoint now, std::vector<wire::App>& out) {

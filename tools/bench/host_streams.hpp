@@ -15,7 +15,8 @@
 //   1,024, time to live 60 s, resend after 1 s): an ack counts only for the
 //   sender's own epoch; what offer() refuses waits, in order, for room;
 // - a new session is a link reset: everything held goes again, as the
-//   Client does when it connects again.
+//   Client does when it connects again; between sessions nothing is sent
+//   and what outlives its time to live expires.
 // Each command handed on is answered at once with a message whose reply_to
 // is the command's sequence and whose payload repeats its counter.
 
@@ -69,6 +70,9 @@ public:
     std::vector<wire::App> on_link_reset(client::TimePoint now);
     // Now and then: resends due, answers expired.
     std::vector<wire::App> on_tick(client::TimePoint now);
+    // Now and then while no session is established: answers expire (the
+    // Client expires while its connection is away, and sends nothing).
+    void on_tick_without_session(client::TimePoint now);
 
     // Answers not acknowledged yet, or not offered yet for want of room.
     std::size_t held() const;

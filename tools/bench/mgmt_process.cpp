@@ -96,6 +96,9 @@ Result<std::unique_ptr<MgmtProcess>> MgmtProcess::start(const MgmtSpec& spec, st
     if (!spec.app_socket.empty()) {
         argv.insert(argv.end(), {"--app-socket", spec.app_socket});
     }
+    if (!spec.peer_listen.empty()) {
+        argv.insert(argv.end(), {"--peer-listen", spec.peer_listen});
+    }
     argv.insert(argv.end(), spec.extra_args.begin(), spec.extra_args.end());
     std::error_code ignored;
     std::filesystem::create_directories(spec.state_dir, ignored);

@@ -32,6 +32,9 @@ struct MgmtSpec {
     std::filesystem::path log_file;
     // --app-socket (messages scenario); empty: none.
     std::string app_socket;
+    // --peer-listen IP:PORT (messages on several servers: the servers relay
+    // app messages to each other); empty: none.
+    std::string peer_listen;
 };
 
 class MgmtProcess {

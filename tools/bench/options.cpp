@@ -29,11 +29,13 @@ constexpr const char* kUsage =
     "             (also measures ceiling and floor in the same run)\n"
     "  propagate  change a config key through the store; time until agents acked (first/p50/p99/max)\n"
     "  steady     N idle agents heartbeating; server CPU % and ping round trip\n"
-    "  messages   the platform's own messages: an application (client::Client on the server's\n"
+    "  messages   the platform's own messages: an application (client::Client on ms1's\n"
     "             --app-socket) sends commands to N hosts, each answers every command; command ->\n"
     "             answer round trip at --messages-rate, then messages/s each way at saturation\n"
-    "             (--messages-window per host); exits non-zero if any is lost, duplicated or\n"
-    "             reordered (one server only until the servers forward messages to each other)\n"
+    "             (--messages-window per host); with --servers 2 or more the hosts are spread over\n"
+    "             all of them (the servers relay over --peer-listen), then a server holding hosts\n"
+    "             (never ms1) is SIGKILLed and restarted --messages-kills times while commands\n"
+    "             stream; exits non-zero if any is lost, duplicated or reordered\n"
     "  failover   SIGKILL one of the servers; time until its agents are connected elsewhere, and\n"
     "             the share of them that resumed their TLS session\n"
     "  storm      every agent on server A of 2 with the list [A, B]; SIGKILL A: time until all are\n"
@@ -123,6 +125,12 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("app-clients", po::value<int>()->default_value(1),
             "messages: the application's connections to the app socket, one thread each; "
             "host i is commanded by connection i % N")
+        ("messages-kills", po::value<int>(),
+            "messages: times a server holding hosts (ms2, ms3, ... in turn; never ms1, the "
+            "application's) is SIGKILLed mid-stream, its hosts fail over, and it is restarted; "
+            "default 1 with --servers 2 or more, 0 (none) with one; a soak: 100")
+        ("messages-kill-interval", po::value<int>()->default_value(2),
+            "messages: seconds the command stream runs before each kill and after the last restart")
         ("timeout", po::value<int>()->default_value(900), "hard limit for the whole run, seconds");
     po::options_description hidden("Hidden");
     hidden.add_options()
@@ -206,13 +214,27 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         return fail(fmt::format("storm runs on exactly 2 servers (A and the survivor B), not --servers {}",
                                 o.servers));
     }
-    if (messages && o.servers != 1) {
-        // The application would reach only the hosts of its own server.
-        return fail(fmt::format(
-            "messages runs on one server for now: forwarding messages between servers is not built yet, "
-            "so the application and every host must share it (not {} servers{})",
-            o.servers,
-            vm.count("servers") != 0U ? "" : "; run it apart from failover, storm and kill-return"));
+    if (messages && (failover || storm || kill_return)) {
+        // Each kills servers its own way, and measures what it sees of it.
+        return fail(fmt::format("run messages apart from {}: each kills servers",
+                                failover ? "failover" : (storm ? "storm" : "kill-return")));
+    }
+    if (vm.count("messages-kills") != 0U) {
+        o.messages_kills = vm["messages-kills"].as<int>();
+        if (!messages) {
+            return fail("--messages-kills goes with the messages scenario only");
+        }
+        if (o.messages_kills < 0 || o.messages_kills > 100000) {
+            return fail(fmt::format("--messages-kills {} is outside 0..100000", o.messages_kills));
+        }
+        if (o.messages_kills > 0 && o.servers < 2) {
+            return fail(fmt::format(
+                "--messages-kills {} needs --servers 2 or more: ms1 holds the application and is never "
+                "killed",
+                o.messages_kills));
+        }
+    } else if (messages && o.servers >= 2) {
+        o.messages_kills = 1;
     }
     if (storm) {
         o.algorithm = "static";
@@ -272,6 +294,7 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     auto messages_inflight = positive<std::size_t>(vm, "messages-inflight", 1, 10000000);
     auto payload = positive<std::size_t>(vm, "messages-payload", kMinMessagePayload, client::kMaxPayload);
     auto app_clients = positive<int>(vm, "app-clients", 1, 64);
+    auto kill_interval = positive<int>(vm, "messages-kill-interval", 1, 3600);
     for (const Status& s : {Status(threads ? success() : fail(threads.error())),
                             Status(inflight ? success() : fail(inflight.error())),
                             Status(per_worker ? success() : fail(per_worker.error())),
@@ -287,7 +310,8 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
                             Status(window ? success() : fail(window.error())),
                             Status(messages_inflight ? success() : fail(messages_inflight.error())),
                             Status(payload ? success() : fail(payload.error())),
-                            Status(app_clients ? success() : fail(app_clients.error()))}) {
+                            Status(app_clients ? success() : fail(app_clients.error())),
+                            Status(kill_interval ? success() : fail(kill_interval.error()))}) {
         if (!s) {
             return fail(s.error());
         }
@@ -308,6 +332,7 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
     o.messages_inflight = *messages_inflight;
     o.messages_payload = *payload;
     o.app_clients = *app_clients;
+    o.messages_kill_interval = *kill_interval;
     o.messages_rate = vm["messages-rate"].as<double>();
     if (!(o.messages_rate > 0) || o.messages_rate > 1e7) {
         return fail(fmt::format("--messages-rate {} is outside (0, 10000000]", o.messages_rate));

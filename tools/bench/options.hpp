@@ -58,6 +58,12 @@ struct BenchOptions {
     std::size_t messages_inflight = 400;  // and over all hosts, per application connection
     std::size_t messages_payload = 256;   // bytes of each command and answer
     int app_clients = 1;                  // client::Client connections (threads) of the application
+    // messages on 2 servers or more: times a server holding hosts (never the
+    // application's, ms1) is SIGKILLed and restarted while commands stream,
+    // and the seconds the stream runs before each kill and after the last
+    // restart. Default 1 with 2 servers or more, 0 with one.
+    int messages_kills = 0;
+    int messages_kill_interval = 2;
 };
 
 struct ParsedBench {

@@ -179,9 +179,15 @@ Status RunContext::start_servers() {
         }
         spec.log_file = work_ / "logs" / (spec.name + ".log");
         if (wants_messages(options_)) {
-            // Every server gets one, so that an application may later reach
-            // hosts spread over several (once the servers forward messages).
-            spec.app_socket = (work_ / (spec.name + "-app.sock")).string();
+            // The application connects to ms1 only; the others carry their
+            // hosts' messages over the peer link (port 0: the one bound is
+            // registered in the store, again at a restart).
+            if (i == 0) {
+                spec.app_socket = (work_ / (spec.name + "-app.sock")).string();
+            }
+            if (options_.servers > 1) {
+                spec.peer_listen = "127.0.0.1:0";
+            }
         }
         addresses.push_back("127.0.0.1:" + std::to_string(spec.port));
         specs.push_back(std::move(spec));

@@ -420,8 +420,13 @@ void SimAgent::send_app(std::vector<wire::App> messages) {
 }
 
 void SimAgent::app_tick(protocol::TimePoint at) {
-    if (app_ && server_ >= 0 && machine_ && machine_->state() == Machine::State::established) {
+    if (!app_) {
+        return;
+    }
+    if (server_ >= 0 && machine_ && machine_->state() == Machine::State::established) {
         send_app(app_->on_tick(at));
+    } else {
+        app_->on_tick_without_session(at);
     }
 }
 
