@@ -112,7 +112,8 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("messages-seconds", po::value<int>()->default_value(10),
             "messages: length of each phase (round trip, then saturation after 1 s of warm-up)")
         ("messages-rate", po::value<double>()->default_value(1000),
-            "messages: commands per second, all hosts together, in the round-trip phase")
+            "messages: commands per second, all hosts together, in the round-trip phase and through "
+            "the server kills")
         ("messages-window", po::value<std::size_t>()->default_value(8),
             "messages: commands in flight per host at saturation (a server drops app frames for a "
             "session with 32 queued: above 16, resends)")

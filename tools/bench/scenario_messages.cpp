@@ -309,6 +309,10 @@ Status run_messages(RunContext& run) {
                       fmt::format("{} / {} / {}", lost, duplicated, reordered));
     rows.emplace_back("wrong / given up / unsettled",
                       fmt::format("{} / {} / {}", wrong, given_up, unsettled));
+    // Resends of what a host had handed on but whose ack was lost (a kill),
+    // or that went again with the messages before it (go-back-N): not errors.
+    rows.emplace_back("repeats the hosts dropped / undeliverable to them",
+                      fmt::format("{} / {}", sum_of(*hosts, "repeats"), sum_of(*hosts, "undeliverable")));
     rows.emplace_back("server frames dropped (resent)",
                       fmt::format("{:.0f}", counters_after.dropped - counters_before.dropped));
     if (!one_server) {

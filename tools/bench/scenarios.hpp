@@ -17,8 +17,9 @@ Status run_floor(RunContext& run);
 Status connect_agents(RunContext& run, bool report);
 Status run_propagate(RunContext& run);
 Status run_steady(RunContext& run);
-// Needs one server started with its app socket (start_servers() gives it
-// one when the run names messages) and hosts whose hello announced theirs.
+// Needs ms1 started with its app socket, every server on the peer link when
+// there are several (start_servers() does both when the run names messages),
+// and hosts whose hello announced theirs.
 Status run_messages(RunContext& run);
 Status run_failover(RunContext& run);
 // Needs 2 servers and the static algorithm (options: storm sets both).
