@@ -143,13 +143,17 @@ json kill_phase_json(RunContext& run, const KillPhase& phase) {
     std::vector<double> back_s;
     std::vector<double> restart_s;
     std::size_t hosts_moved = 0;
+    std::size_t empty = 0;
     for (const auto& c : phase.cycles) {
+        empty += c.hosts == 0 ? 1 : 0;
         cycles.push_back({{"victim", c.victim},
                           {"hosts", c.hosts},
                           {"back", c.back},
                           {"all_back_s", c.all_back_s},
                           {"restart_s", c.restart_s}});
-        back_s.push_back(c.all_back_s);
+        if (c.hosts > 0) {
+            back_s.push_back(c.all_back_s);
+        }
         restart_s.push_back(c.restart_s);
         hosts_moved += c.back;
     }
@@ -166,6 +170,7 @@ json kill_phase_json(RunContext& run, const KillPhase& phase) {
              phase.seconds > 0 ? static_cast<double>(phase.stream.commands) / phase.seconds : 0},
             {"rtt_ms", to_json(distribution(rtt))},
             {"hosts_moved", hosts_moved},
+            {"kills_of_empty_servers", empty},
             {"all_back_s", to_json(distribution(back_s))},
             {"restart_s", to_json(distribution(restart_s))},
             {"hosts_per_server_after",
@@ -188,6 +193,14 @@ void add_kill_rows(RunContext& run, const KillPhase& phase, Rows& rows) {
                                   figures.at("hosts_moved").get<std::size_t>(),
                                   back.at("p50").get<double>(),
                                   back.at("max").get<double>()));
+    if (const auto empty = figures.at("kills_of_empty_servers").get<std::size_t>(); empty > 0) {
+        // Hosts do not go back to a restarted server unless the rebalancer moves them.
+        rows.emplace_back(
+            "kills of a server holding no host",
+            fmt::format("{} (none came back to it: --set agentlb.rebalance.behaviour=aggressive "
+                        "brings them back)",
+                        empty));
+    }
     rows.emplace_back("restart to /healthz p50 / max",
                       fmt::format("{:.2f} / {:.2f} s",
                                   figures.at("restart_s").at("p50").get<double>(),
