@@ -259,6 +259,9 @@ TEST_CASE("bench messages on three servers: relayed both ways, and through a ser
     CHECK(kills.at("answers") == kills.at("commands"));
     CHECK(kills.at("commands_per_s").get<double>() > 0);
     CHECK(kills.at("rtt_ms").at("count") == kills.at("answers"));
+    // ms1 is never killed: what it saw during the kills is read from its counters.
+    CHECK(kills.at("app_server_frames").at("server") == "bench-ms1");
+    CHECK(kills.at("app_server_frames").at("dropped").get<double>() >= 0);
 }
 
 TEST_CASE("bench failover moves the killed server's agents elsewhere and loses none") {

@@ -38,6 +38,10 @@ std::size_t pick_victim(std::size_t turn, const std::vector<std::size_t>& hosts)
     return victim;
 }
 
+// Longer than one resend (the Client's 1 s) after the failover: a message
+// that missed its host more than once.
+constexpr double kSlowAnswerMs = 2000;
+
 // One kill: SIGKILL, every host connected again, restart. Empty when it went well.
 std::string kill_cycle(RunContext& run, std::size_t turn, KillCycle& cycle) {
     const auto& o = run.options();
@@ -86,6 +90,8 @@ KillPhase run_message_kills(RunContext& run, std::vector<std::unique_ptr<AppDriv
     const auto interval = std::chrono::seconds(o.messages_kill_interval);
     const auto clients = drivers.size();
 
+    const std::uint16_t app_admin = run.servers().front()->spec().admin_port;
+    const ServerAppCounters app_before = read_app_counters(app_admin);
     std::atomic<bool> stop{false};
     std::vector<AppPhase> streams(clients);
     const auto started = Clock::now();
@@ -132,6 +138,7 @@ KillPhase run_message_kills(RunContext& run, std::vector<std::unique_ptr<AppDriv
     for (const auto& s : streams) {
         phase.stream.add(s);
     }
+    phase.app_server = read_app_counters(app_admin).minus(app_before);
     if (auto status = broadcast_all(run, "messages", json{{"cmd", "status"}}, std::chrono::seconds(30))) {
         phase.hosts_after = per_server(*status, run.servers().size());
     }
@@ -143,17 +150,23 @@ json kill_phase_json(RunContext& run, const KillPhase& phase) {
     std::vector<double> back_s;
     std::vector<double> restart_s;
     std::size_t hosts_moved = 0;
+    std::size_t empty = 0;
     for (const auto& c : phase.cycles) {
+        empty += c.hosts == 0 ? 1 : 0;
         cycles.push_back({{"victim", c.victim},
                           {"hosts", c.hosts},
                           {"back", c.back},
                           {"all_back_s", c.all_back_s},
                           {"restart_s", c.restart_s}});
-        back_s.push_back(c.all_back_s);
+        if (c.hosts > 0) {
+            back_s.push_back(c.all_back_s);
+        }
         restart_s.push_back(c.restart_s);
         hosts_moved += c.back;
     }
     auto rtt = phase.stream.rtt_ms;
+    const auto slow = static_cast<std::size_t>(
+        std::count_if(rtt.begin(), rtt.end(), [](double ms) { return ms > kSlowAnswerMs; }));
     return {{"asked", phase.asked},
             {"done", phase.cycles.size()},
             {"error", phase.error},
@@ -165,7 +178,14 @@ json kill_phase_json(RunContext& run, const KillPhase& phase) {
             {"commands_per_s",
              phase.seconds > 0 ? static_cast<double>(phase.stream.commands) / phase.seconds : 0},
             {"rtt_ms", to_json(distribution(rtt))},
+            {"answers_over_2s", slow},
+            {"app_server_frames",
+             {{"server", run.servers().front()->spec().name},
+              {"undeliverable", phase.app_server.undeliverable},
+              {"dropped", phase.app_server.dropped},
+              {"relayed", phase.app_server.relays_sent}}},
             {"hosts_moved", hosts_moved},
+            {"kills_of_empty_servers", empty},
             {"all_back_s", to_json(distribution(back_s))},
             {"restart_s", to_json(distribution(restart_s))},
             {"hosts_per_server_after",
@@ -188,6 +208,14 @@ void add_kill_rows(RunContext& run, const KillPhase& phase, Rows& rows) {
                                   figures.at("hosts_moved").get<std::size_t>(),
                                   back.at("p50").get<double>(),
                                   back.at("max").get<double>()));
+    if (const auto empty = figures.at("kills_of_empty_servers").get<std::size_t>(); empty > 0) {
+        // Hosts do not go back to a restarted server unless the rebalancer moves them.
+        rows.emplace_back(
+            "kills of a server holding no host",
+            fmt::format("{} (none came back to it: --set agentlb.rebalance.behaviour=aggressive "
+                        "brings them back)",
+                        empty));
+    }
     rows.emplace_back("restart to /healthz p50 / max",
                       fmt::format("{:.2f} / {:.2f} s",
                                   figures.at("restart_s").at("p50").get<double>(),
@@ -199,6 +227,11 @@ void add_kill_rows(RunContext& run, const KillPhase& phase, Rows& rows) {
                                   rtt.at("max").get<double>(),
                                   phase.stream.answers,
                                   phase.stream.commands));
+    rows.emplace_back("answers after more than one resend (> 2 s)",
+                      std::to_string(figures.at("answers_over_2s").get<std::size_t>()));
+    rows.emplace_back(
+        fmt::format("{} during the kills: undeliverable / dropped", run.servers().front()->spec().name),
+        fmt::format("{:.0f} / {:.0f}", phase.app_server.undeliverable, phase.app_server.dropped));
     if (!phase.hosts_after.empty()) {
         rows.emplace_back("hosts per server after the kills", per_server_text(run, phase.hosts_after));
     }

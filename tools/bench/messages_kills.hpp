@@ -12,6 +12,7 @@
 // checked by the scenario at the end of the run, over every phase.
 
 #include "common/util/result.hpp"
+#include "tools/bench/app_counters.hpp"
 #include "tools/bench/app_driver.hpp"
 #include "tools/bench/run_context.hpp"
 #include "tools/bench/scenario_support.hpp"
@@ -39,7 +40,10 @@ struct KillPhase {
     AppPhase stream;                       // commands sent and answers received during the phase
     double seconds = 0;                    // the stream's length
     std::vector<std::size_t> hosts_after;  // per server, at the end
-    std::string error;                     // why the kills stopped before `asked`, if they did
+    // What ms1, the application's server (never killed, so its counters
+    // run on), saw during the phase: undeliverable answers, drops.
+    ServerAppCounters app_server;
+    std::string error;  // why the kills stopped before `asked`, if they did
 };
 
 // Runs the phase with the scenario's connected `drivers`, then drains them

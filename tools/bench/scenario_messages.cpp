@@ -14,6 +14,7 @@
 // SIGKILLed and restarted (messages_kills.hpp). The hosts of connection c
 // are agents c, c + k, c + 2k, ... whatever server they are on.
 
+#include "tools/bench/app_counters.hpp"
 #include "tools/bench/app_driver.hpp"
 #include "tools/bench/identities.hpp"
 #include "tools/bench/messages_kills.hpp"
@@ -46,32 +47,6 @@ constexpr double kRttP99TargetMs = 5;      // command -> answer, not saturated
 // past the Client's 1 s resend, several times.
 constexpr auto kDrain = std::chrono::seconds(10);
 constexpr auto kWarmUp = std::chrono::seconds(1);
-
-// The server's counters of app frames, from its /metrics.
-struct ServerAppCounters {
-    double to_hosts = 0;
-    double from_hosts = 0;
-    double dropped = 0;
-    double undeliverable = 0;
-    double relays_sent = 0;  // over the peer link
-};
-
-ServerAppCounters read_app_counters(RunContext& run) {
-    ServerAppCounters sum;
-    for (auto& server : run.servers()) {
-        auto text = http_get(server->spec().admin_port, "/metrics", std::chrono::seconds(2));
-        if (!text) {
-            continue;
-        }
-        sum.to_hosts += metric_value(*text, "agentlb_app_frames_total{direction=\"to_host\"}").value_or(0);
-        sum.from_hosts +=
-            metric_value(*text, "agentlb_app_frames_total{direction=\"from_host\"}").value_or(0);
-        sum.dropped += metric_value(*text, "agentlb_app_frames_dropped_total").value_or(0);
-        sum.undeliverable += metric_value(*text, "agentlb_app_undeliverable_total").value_or(0);
-        sum.relays_sent += metric_value(*text, "agentlb_peer_relays_total{direction=\"sent\"}").value_or(0);
-    }
-    return sum;
-}
 
 double per_second(std::size_t count, double seconds) {
     return seconds > 0 ? static_cast<double>(count) / seconds : 0;
