@@ -273,7 +273,10 @@ asio::awaitable<void> AppRouter::look_up_host(std::string host) {
         keep = false;
     }
     place.at = Clock::now();
-    if (keep) {
+    // Only a server to relay to is remembered: "nowhere", "here" or "not
+    // reachable" may change at the host's next connection (a host between
+    // two servers, an agent restarting), so the next message reads again.
+    if (keep && !place.address.empty()) {
         if (host_places_.size() >= kMaxCachedPlaces) {
             host_places_.clear();
         }

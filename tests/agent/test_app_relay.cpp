@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -255,4 +256,28 @@ TEST_CASE_METHOD(
     std::this_thread::sleep_for(2500ms);
     on_h3.send(local_frame(FrameKind::message, "cloudstack", kRelayHostEpoch, 2, "to the second"));
     CHECK(next_relayed(second, logs()).payload == "to the second");
+}
+
+TEST_CASE_METHOD(RelayCluster, "a host that was connected nowhere gets its messages as soon as it is back") {
+    Connection app = Connection::open(ms1_socket.string(), "cloudstack", kRelayAppEpoch);
+    // h2 stops cleanly: its record goes, and a message for it comes back.
+    h2.kill(SIGTERM);
+    REQUIRE(h2.wait(10s));
+    REQUIRE(wait_until([&] { return !connected_to(fixture, "h2"); }, 10s));
+    app.send(local_frame(FrameKind::message, "h2", kRelayAppEpoch, 1, "while away"));
+    const auto away = next_relayed(app, logs());
+    CHECK(away.kind == FrameKind::undeliverable);
+    CHECK(away.payload == "host 'h2' is not connected to any server");
+
+    // Back within a second: the next try reaches it (nothing of "away" is
+    // remembered for the seconds a place is cached).
+    h2.start({"--app-socket", h2_socket.string()});
+    REQUIRE(
+        wait_until([&] { return connected_to(fixture, "h2") == std::optional<std::string>("ms2"); }, 15s));
+    REQUIRE(wait_until([&] { return std::filesystem::exists(h2_socket); }, 5s));
+    Connection on_h2 = Connection::open(h2_socket.string(), "kvm-agent", kRelayHostEpoch);
+    app.send(local_frame(FrameKind::message, "h2", kRelayAppEpoch, 1, "while away"));
+    const auto arrived = on_h2.receive(3s);  // well within the 5 s a place is cached
+    REQUIRE(arrived);
+    CHECK(arrived->payload == "while away");
 }

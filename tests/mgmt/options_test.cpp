@@ -23,6 +23,13 @@ Result<ParsedOptions> parse(std::vector<std::string> args,
     return parse_options(static_cast<int>(argv.size()), argv.data(), defaults);
 }
 
+// The least a server needs (--name ms1, --ca-dir /ca), then `extra`.
+Result<ParsedOptions> parse_ms1_with(const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"--name", "ms1", "--ca-dir", "/ca"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return parse(args);
+}
+
 }  // namespace
 
 TEST_CASE("defaults follow the design") {
@@ -218,12 +225,7 @@ TEST_CASE(
         out << "not a program\n";
     }
     std::filesystem::permissions(script, std::filesystem::perms::owner_all);
-    const std::vector<std::string> base{"--name", "ms1", "--ca-dir", "/ca"};
-    auto with = [&base](std::vector<std::string> extra) {
-        auto args = base;
-        args.insert(args.end(), extra.begin(), extra.end());
-        return parse(args);
-    };
+    const auto with = parse_ms1_with;
 
     auto none = with({});
     REQUIRE(none.ok());
@@ -303,12 +305,7 @@ TEST_CASE("the status page's history sample period is a hidden test option with 
 }
 
 TEST_CASE("the management app socket: a path that is not empty, and a group only with it") {
-    const std::vector<std::string> base{"--name", "ms1", "--ca-dir", "/ca"};
-    auto app_socket_args = [&base](std::vector<std::string> extra) {
-        auto args = base;
-        args.insert(args.end(), extra.begin(), extra.end());
-        return parse(args);
-    };
+    const auto app_socket_args = parse_ms1_with;
     auto none = app_socket_args({});
     REQUIRE(none.ok());
     CHECK(none->options.app_socket.empty());
@@ -325,12 +322,7 @@ TEST_CASE("the management app socket: a path that is not empty, and a group only
 }
 
 TEST_CASE("the peer link: an address of its own, none by default") {
-    const std::vector<std::string> base{"--name", "ms1", "--ca-dir", "/ca"};
-    auto with = [&base](std::vector<std::string> extra) {
-        auto args = base;
-        args.insert(args.end(), extra.begin(), extra.end());
-        return parse(args);
-    };
+    const auto with = parse_ms1_with;
     auto none = with({});
     REQUIRE(none.ok());
     CHECK_FALSE(none->options.peer_listen);
