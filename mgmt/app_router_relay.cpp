@@ -118,10 +118,9 @@ bool AppRouter::to_host_elsewhere(const std::string& host, wire::App& app, const
 void AppRouter::to_app(const std::string& host, wire::App app) {
     const std::string name = app.app;
     if (!links_) {
-        auto connection =
-            connection_named(name, app.kind == "ack" ? static_cast<std::uint64_t>(app.epoch) : 0);
-        if (connection) {
-            deliver_to_connection(connection, host, app);
+        // No other server's applications are known: only one here can be the target.
+        if (auto target = app_target(name, app)) {
+            deliver_to_connection(target->here, host, app);
         } else {
             undeliverable_to_host(
                 host, app, "no application " + in_quotes(name) + " is connected to server " + server_name_);
