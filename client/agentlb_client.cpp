@@ -313,7 +313,8 @@ Connection Connection::open(const std::string& path,
 Connection::Connection(Connection&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       reader_(std::move(other.reader_)),
-      welcomed_by_(std::move(other.welcomed_by_)) {}
+      welcomed_by_(std::move(other.welcomed_by_)),
+      queued_(std::move(other.queued_)) {}
 
 Connection& Connection::operator=(Connection&& other) noexcept {
     if (this != &other) {
@@ -323,6 +324,7 @@ Connection& Connection::operator=(Connection&& other) noexcept {
         fd_ = std::exchange(other.fd_, -1);
         reader_ = std::move(other.reader_);
         welcomed_by_ = std::move(other.welcomed_by_);
+        queued_ = std::move(other.queued_);
     }
     return *this;
 }
@@ -334,22 +336,31 @@ Connection::~Connection() {
 }
 
 void Connection::send(const Frame& frame) {
-    std::string bytes;
+    queue(frame);
+    flush();
+}
+
+void Connection::queue(const Frame& frame) {
     std::string error;
-    if (!encode_frame(frame, bytes, error)) {
+    if (!encode_frame(frame, queued_, error)) {
         throw ConnectionError("not sent: " + error);
     }
+}
+
+void Connection::flush() {
     std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    while (sent < queued_.size()) {
+        const ssize_t n = ::send(fd_, queued_.data() + sent, queued_.size() - sent, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
             }
+            queued_.clear();
             throw_errno("send");
         }
         sent += static_cast<std::size_t>(n);
     }
+    queued_.clear();
 }
 
 std::optional<Frame> Connection::receive(std::chrono::milliseconds timeout) {
@@ -568,8 +579,12 @@ std::optional<std::uint64_t> Client::send(const std::string& peer,
     }
     auto [sender, inserted] = senders_.try_emplace(
         peer, epoch_, StreamSenderSettings{settings_.capacity, settings_.ttl, settings_.resend_after});
-    return sender->second.offer(pack_outgoing(reply_to, content_type, payload),
-                                std::chrono::steady_clock::now());
+    auto sequence = sender->second.offer(pack_outgoing(reply_to, content_type, payload),
+                                         std::chrono::steady_clock::now());
+    if (sequence) {
+        offered_to_.insert(peer);
+    }
+    return sequence;
 }
 
 std::size_t Client::unacknowledged() const {
@@ -590,6 +605,7 @@ void Client::connect_if_due(TimePoint now) {
         for (auto& [peer, sender] : senders_) {
             sender.on_link_reset();
         }
+        scan_at_ = TimePoint::min();  // everything held goes again
     } catch (const ConnectionError& e) {
         last_error_ = e.what();
         next_connect_ = now + settings_.reconnect_after;
@@ -598,6 +614,7 @@ void Client::connect_if_due(TimePoint now) {
 
 void Client::drop_connection(const std::string& why, TimePoint now) {
     connection_.reset();
+    pending_acks_.clear();  // the next connection acknowledges again what comes again
     last_error_ = why;
     next_connect_ = now + settings_.reconnect_after;
 }
@@ -607,34 +624,83 @@ void Client::send_frame(const Frame& frame, TimePoint now) {
         return;
     }
     try {
-        connection_->send(frame);
+        connection_->queue(frame);
     } catch (const ConnectionError& e) {
         drop_connection(e.what(), now);
     }
 }
 
-void Client::send_due(TimePoint now) {
-    for (auto& [peer, sender] : senders_) {
-        if (!connection_) {
-            return;
-        }
-        for (auto& message : sender.take_unsent(now)) {
-            const Outgoing out = unpack_outgoing(message.body);
-            send_frame(Frame{FrameKind::message,
-                             message.epoch,
-                             message.sequence,
-                             message.floor,
-                             out.reply_to,
-                             peer,
-                             out.content_type,
-                             out.payload},
-                       now);
-        }
+void Client::send_acks(TimePoint now) {
+    for (const auto& [peer, ack] : pending_acks_) {
+        send_frame(Frame{FrameKind::ack, ack.epoch, ack.sequence, 0, 0, peer, "", ""}, now);
+    }
+    pending_acks_.clear();
+}
+
+void Client::flush(TimePoint now) {
+    send_acks(now);
+    if (!connection_) {
+        return;
+    }
+    try {
+        connection_->flush();
+    } catch (const ConnectionError& e) {
+        drop_connection(e.what(), now);
     }
 }
 
+void Client::note_deadlines(const StreamSender& sender) {
+    if (auto resend = sender.next_resend()) {
+        scan_at_ = std::min(scan_at_, *resend);
+    }
+    if (auto expiry = sender.next_expiry()) {
+        scan_at_ = std::min(scan_at_, *expiry);
+    }
+}
+
+void Client::take_unsent(const std::string& peer, StreamSender& sender, TimePoint now) {
+    for (auto& message : sender.take_unsent(now)) {
+        const Outgoing out = unpack_outgoing(message.body);
+        send_frame(Frame{FrameKind::message,
+                         message.epoch,
+                         message.sequence,
+                         message.floor,
+                         out.reply_to,
+                         peer,
+                         out.content_type,
+                         out.payload},
+                   now);
+    }
+}
+
+void Client::send_due(TimePoint now) {
+    if (!connection_) {
+        return;  // offered_to_ waits: connecting sends everything held anyway
+    }
+    if (now >= scan_at_) {
+        return;  // expire() passes over every stream and sends what is due
+    }
+    for (const auto& peer : offered_to_) {
+        if (!connection_) {
+            return;
+        }
+        auto& sender = senders_.at(peer);
+        take_unsent(peer, sender, now);
+        note_deadlines(sender);
+    }
+    offered_to_.clear();
+}
+
 void Client::expire(TimePoint now) {
+    if (now < scan_at_) {
+        return;
+    }
+    scan_at_ = TimePoint::max();
+    offered_to_.clear();
     for (auto& [peer, sender] : senders_) {
+        if (connection_) {
+            take_unsent(peer, sender, now);
+        }
         for (auto& expired : sender.expire(now)) {
             Event event;
             event.kind = Event::Kind::given_up;
@@ -646,6 +712,7 @@ void Client::expire(TimePoint now) {
             }
             events_.push_back(std::move(event));
         }
+        note_deadlines(sender);
     }
 }
 
@@ -669,8 +736,7 @@ void Client::handle(const Frame& frame, TimePoint now) {
                                         in.payload});
             }
             if (outcome.ack) {
-                send_frame(Frame{FrameKind::ack, outcome.ack_epoch, *outcome.ack, 0, 0, frame.peer, "", ""},
-                           now);
+                pending_acks_[frame.peer] = PendingAck{outcome.ack_epoch, *outcome.ack};
             }
             break;
         }
@@ -703,15 +769,7 @@ TimePoint Client::next_wake(TimePoint deadline) const {
     if (!connection_) {
         wake = std::min(wake, next_connect_);
     }
-    for (const auto& [peer, sender] : senders_) {
-        if (auto resend = sender.next_resend()) {
-            wake = std::min(wake, *resend);
-        }
-        if (auto expiry = sender.next_expiry()) {
-            wake = std::min(wake, *expiry);
-        }
-    }
-    return wake;
+    return std::min(wake, scan_at_);
 }
 
 std::vector<Event> Client::poll(std::chrono::milliseconds timeout) {
@@ -721,6 +779,8 @@ std::vector<Event> Client::poll(std::chrono::milliseconds timeout) {
         connect_if_due(now);
         send_due(now);
         expire(now);
+        // Acknowledgements and messages of this pass, in one write.
+        flush(now);
         if (!events_.empty() || now >= deadline) {
             std::vector<Event> out(std::make_move_iterator(events_.begin()),
                                    std::make_move_iterator(events_.end()));

@@ -31,6 +31,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -161,9 +162,15 @@ public:
     ~Connection();
 
     // Writes one frame (blocking until the socket took it: agentlb's
-    // back-pressure). Throws ConnectionError for an invalid frame or a
-    // broken connection.
+    // back-pressure), after anything queue()d before it. Throws
+    // ConnectionError for an invalid frame or a broken connection.
     void send(const Frame& frame);
+    // Adds a frame to what the next flush() or send() writes, so that a
+    // burst of frames costs one system call. Throws ConnectionError for an
+    // invalid frame (nothing is queued then).
+    void queue(const Frame& frame);
+    // Writes what queue() gathered, blocking as send() does.
+    void flush();
     // The next frame, or nothing when none came within `timeout`. An `error`
     // frame is returned like any other (the connection ends after it).
     // Throws ConnectionError when the connection ended or broke the protocol.
@@ -179,6 +186,7 @@ private:
     int fd_ = -1;
     FrameReader reader_;
     std::string welcomed_by_;
+    std::string queued_;
 };
 
 // ---- Delivery streams
@@ -404,6 +412,10 @@ private:
     void expire(TimePoint now);
     void handle(const Frame& frame, TimePoint now);
     void send_frame(const Frame& frame, TimePoint now);
+    void send_acks(TimePoint now);
+    void flush(TimePoint now);
+    void take_unsent(const std::string& peer, StreamSender& sender, TimePoint now);
+    void note_deadlines(const StreamSender& sender);
     TimePoint next_wake(TimePoint deadline) const;
 
     std::string socket_path_;
@@ -417,6 +429,18 @@ private:
     std::map<std::string, StreamReceiver> receivers_;
     std::map<std::string, std::string> last_refusal_;  // the last `undeliverable` reason per peer
     std::deque<Event> events_;
+    // Acknowledgements are cumulative: of the messages from one peer handled
+    // in a burst, only the last one's goes, once the burst is read.
+    struct PendingAck {
+        std::uint64_t epoch;
+        std::uint64_t sequence;
+    };
+    std::map<std::string, PendingAck> pending_acks_;
+    // With thousands of peers, a pass over every stream at each wake costs
+    // more than the messages: only the peers given something since go,
+    // until `scan_at_` (no stream's resend or expiry is due before it).
+    std::set<std::string> offered_to_;
+    TimePoint scan_at_ = TimePoint::min();
 };
 
 }  // namespace agentlb::client

@@ -21,6 +21,7 @@ using boost::system::error_code;
 namespace {
 
 constexpr std::size_t kAppReadChunk = 64 * 1024;
+constexpr std::size_t kWriteBatchBytes = 64 * 1024;
 
 void log_app_exception(std::exception_ptr ep) {
     if (auto text = util::exception_text(ep)) {
@@ -169,8 +170,14 @@ asio::awaitable<void> AppConnection::write_loop() {
         if (closing_ && !flush_then_close_) {
             break;
         }
-        const std::string bytes = std::move(outbox_.front());
+        // Everything queued goes in one write: one system call for a burst
+        // of frames instead of one each.
+        std::string bytes = std::move(outbox_.front());
         outbox_.pop_front();
+        while (!outbox_.empty() && bytes.size() + outbox_.front().size() <= kWriteBatchBytes) {
+            bytes += outbox_.front();
+            outbox_.pop_front();
+        }
         error_code ec;
         co_await asio::async_write(
             socket_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
