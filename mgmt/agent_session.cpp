@@ -262,6 +262,8 @@ void AgentSession::wait_readable(wait_type want) {
 
 void AgentSession::carry_out(protocol::Actions actions) {
     auto self = shared_from_this();
+    ++flush_deferred_;
+    std::vector<wire::App> from_host;
     for (auto& action : actions) {
         if (auto* send_action = std::get_if<protocol::Send>(&action)) {
             send(send_action->message);
@@ -359,8 +361,14 @@ void AgentSession::carry_out(protocol::Actions actions) {
         } else if (auto* closing = std::get_if<protocol::Close>(&action)) {
             close(*closing);
         } else if (auto* app = std::get_if<protocol::AppFromHost>(&action)) {
-            route_app(std::move(app->app));
+            from_host.push_back(std::move(app->app));
         }
+    }
+    if (!from_host.empty()) {
+        route_apps(std::move(from_host));
+    }
+    if (--flush_deferred_ == 0 && flush_due_) {
+        flush();
     }
 }
 

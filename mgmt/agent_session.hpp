@@ -157,9 +157,12 @@ private:
     // After the outbox changed: app_room()'s view of it, and the router's
     // call when it waits for room (agent_session_app.cpp).
     void note_outbox_depth();
-    // The machine's AppFromHost, and the router's attach at welcome.
-    void route_app(wire::App app);
+    // The machine's AppFromHost (all of one input at once), and the
+    // router's attach at welcome.
+    void route_apps(std::vector<wire::App> apps);
     void attach_app();
+    // On the session's thread: what send_app() gathered since the last time.
+    void take_app_inbox();
 
     void arm_watchdog();
     void tighten_watchdog();
@@ -182,6 +185,15 @@ private:
     std::int64_t connected_since_ = 0;  // for status(), under status_mutex_
     Ending ending_ = Ending::no;
     bool write_waiting_ = false;  // a wait for writability is armed
+    // While the actions of one input are carried out, frames are queued and
+    // written together at the end (one TLS record and one system call for
+    // an ack and a message that came in one read).
+    int flush_deferred_ = 0;
+    bool flush_due_ = false;
+    // App frames from the router, taken by one handler on the session's
+    // thread however many came meanwhile (under app_inbox_mutex_).
+    std::mutex app_inbox_mutex_;
+    std::vector<wire::App> app_inbox_;
     // For app_room(): the outbox's frames, as of the last flush or app
     // frame queued, and the app frames posted here and not yet queued.
     std::atomic<std::uint32_t> outbox_depth_{0};

@@ -23,15 +23,36 @@ constexpr std::size_t kAppQueueRoom = protocol::ServerMachine::kMaxQueuedFrames 
 
 void AgentSession::send_app(wire::App app) {
     app_posted_.fetch_add(1);
-    boost::asio::post(stream_.get_executor(), [self = shared_from_this(), app = std::move(app)]() mutable {
-        self->app_posted_.fetch_sub(1);
-        if (self->outbox_.size() >= kAppQueueRoom) {
-            self->state_->metrics.app_messages_dropped.fetch_add(1);
-            return;
+    bool first = false;
+    {
+        std::lock_guard lock(app_inbox_mutex_);
+        first = app_inbox_.empty();
+        app_inbox_.push_back(std::move(app));
+    }
+    if (first) {
+        boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->take_app_inbox(); });
+    }
+}
+
+void AgentSession::take_app_inbox() {
+    std::vector<wire::App> apps;
+    {
+        std::lock_guard lock(app_inbox_mutex_);
+        apps.swap(app_inbox_);
+    }
+    app_posted_.fetch_sub(static_cast<std::uint32_t>(apps.size()));
+    ++flush_deferred_;
+    for (auto& app : apps) {
+        if (outbox_.size() >= kAppQueueRoom) {
+            state_->metrics.app_messages_dropped.fetch_add(1);
+            continue;
         }
-        self->feed([&app](protocol::ServerMachine& m) { return m.send_app(std::move(app)); });
-        self->note_outbox_depth();
-    });
+        feed([&app](protocol::ServerMachine& m) { return m.send_app(std::move(app)); });
+    }
+    if (--flush_deferred_ == 0 && flush_due_) {
+        flush();
+    }
+    note_outbox_depth();
 }
 
 bool AgentSession::app_room() const {
@@ -56,9 +77,9 @@ void AgentSession::note_outbox_depth() {
     }
 }
 
-void AgentSession::route_app(wire::App app) {
+void AgentSession::route_apps(std::vector<wire::App> apps) {
     if (state_->apps) {
-        state_->apps->from_host(machine_.name(), std::move(app));
+        state_->apps->from_host(machine_.name(), std::move(apps));
     }
 }
 

@@ -26,10 +26,15 @@ void AgentSession::send(const wire::Message& message) {
         return;
     }
     outbox_.push(std::move(frame).value());
+    if (flush_deferred_ > 0) {
+        flush_due_ = true;  // carry_out() flushes once it is done
+        return;
+    }
     flush();
 }
 
 void AgentSession::flush() {
+    flush_due_ = false;
     if (!stream_.is_open()) {
         return;
     }

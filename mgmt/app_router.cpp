@@ -147,10 +147,12 @@ std::shared_ptr<AgentSession> AppRouter::session_of(const std::string& host) con
     return nullptr;
 }
 
-void AppRouter::from_host(std::string host, wire::App app) {
+void AppRouter::from_host(std::string host, std::vector<wire::App> apps) {
     asio::post(executor_,
-               [self = shared_from_this(), host = std::move(host), app = std::move(app)]() mutable {
-                   self->to_app(host, std::move(app));
+               [self = shared_from_this(), host = std::move(host), apps = std::move(apps)]() mutable {
+                   for (auto& app : apps) {
+                       self->to_app(host, std::move(app));
+                   }
                });
 }
 

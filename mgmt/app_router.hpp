@@ -70,8 +70,8 @@ public:
     // A host's session that takes app messages was welcomed / ended. Any thread.
     void attach(const std::string& host, const std::shared_ptr<AgentSession>& session);
     void detach(const std::string& host, const AgentSession* session);
-    // An app message from `host`'s session. Any thread.
-    void from_host(std::string host, wire::App app);
+    // App messages from `host`'s session, in order. Any thread.
+    void from_host(std::string host, std::vector<wire::App> apps);
 
     // A session or a link that was full has room again, or a session ended:
     // the frames held for it go on. Any thread.

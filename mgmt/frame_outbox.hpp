@@ -23,14 +23,29 @@ public:
         boost::system::error_code error;  // the write failed (not would_block)
     };
 
-    void push(std::string frame) { frames_.push_back(std::move(frame)); }
+    void push(std::string frame) {
+        frames_.push_back(std::move(frame));
+        ++count_;
+    }
     bool empty() const noexcept { return frames_.empty(); }
-    std::size_t size() const noexcept { return frames_.size(); }
+    // Frames queued (some may already be joined for one write).
+    std::size_t size() const noexcept { return count_; }
 
+    // Writes what is queued: the frames behind the first are joined to it,
+    // up to one TLS record, so that frames queued together cost one record
+    // and one system call.
     Flushed flush(tls::TlsStream& stream);
 
 private:
+    // One full TLS 1.3 record's plaintext.
+    static constexpr std::size_t kJoinBytes = 16 * 1024;
+
     std::list<std::string> frames_;  // a list: an empty std::deque still allocates
+    std::size_t count_ = 0;
+    // Frames joined in frames_.front(); once a write of it would block it
+    // stays as it is: OpenSSL wants the same bytes again.
+    std::size_t front_frames_ = 1;
+    bool front_tried_ = false;
 };
 
 }  // namespace agentlb::mgmt
