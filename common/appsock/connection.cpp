@@ -50,22 +50,23 @@ bool AppConnection::send(const client::Frame& frame) {
     if (closing_) {
         return false;
     }
-    if (outbox_.size() >= kMaxQueuedFrames) {
-        // Whoever sent these sends them again (a message until acknowledged,
-        // an ack and an undeliverable with its repeat): dropped, the caller counts.
-        if (frame.kind == client::FrameKind::message || frame.kind == client::FrameKind::ack ||
-            frame.kind == client::FrameKind::undeliverable) {
-            return false;
-        }
-        close("the client does not read (" + std::to_string(kMaxQueuedFrames) + " frames queued)");
-        return false;
-    }
     std::string bytes;
     std::string error;
     if (!client::encode_frame(frame, bytes, error)) {
         spdlog::error("app socket: not sending a {} frame: {}", client::kind_name(frame.kind), error);
         return false;
     }
+    if (queued_bytes_ + bytes.size() > kMaxQueuedBytes) {
+        // Whoever sent these sends them again (a message until acknowledged,
+        // an ack and an undeliverable with its repeat): dropped, the caller counts.
+        if (frame.kind == client::FrameKind::message || frame.kind == client::FrameKind::ack ||
+            frame.kind == client::FrameKind::undeliverable) {
+            return false;
+        }
+        close("the client does not read (" + std::to_string(queued_bytes_) + " bytes queued)");
+        return false;
+    }
+    queued_bytes_ += bytes.size();
     outbox_.push_back(std::move(bytes));
     write_signal_.cancel_one();
     return true;
@@ -81,6 +82,7 @@ void AppConnection::refuse(const std::string& reason) {
     frame.kind = client::FrameKind::error;
     frame.payload = reason.substr(0, client::kMaxPayload);
     if (client::encode_frame(frame, bytes, error)) {
+        queued_bytes_ += bytes.size();
         outbox_.push_back(std::move(bytes));
     }
     flush_then_close_ = true;
@@ -178,6 +180,7 @@ asio::awaitable<void> AppConnection::write_loop() {
             bytes += outbox_.front();
             outbox_.pop_front();
         }
+        queued_bytes_ -= bytes.size();
         error_code ec;
         co_await asio::async_write(
             socket_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));

@@ -26,11 +26,14 @@
 
 namespace agentlb::appsock {
 
-// Frames queued for a client that does not read: beyond this, messages,
+// Bytes queued for a client that does not read: beyond this, messages,
 // acks and undeliverables are dropped (their sender sends them again: it
 // holds a message until it is acknowledged) and other kinds close the
-// connection.
-inline constexpr std::size_t kMaxQueuedFrames = 1024;
+// connection. Counted in bytes, because memory is what it protects: 8 MiB
+// holds about 25,000 frames of 256-byte messages, so that an application
+// with thousands of commands in flight takes their answers in bursts
+// without losing any.
+inline constexpr std::size_t kMaxQueuedBytes = 8 * 1024 * 1024;
 
 class AppConnection;
 
@@ -53,8 +56,8 @@ public:
     // Starts the reader and the writer.
     void start();
     // Queues a frame. Returns false when it was not queued: the connection
-    // is closing, or a message, ack or undeliverable found kMaxQueuedFrames
-    // already queued.
+    // is closing, or a message, ack or undeliverable would take the queue
+    // past kMaxQueuedBytes.
     bool send(const client::Frame& frame);
     // Sends an `error` frame with `reason`, then closes.
     void refuse(const std::string& reason);
@@ -69,6 +72,7 @@ public:
     std::uint64_t epoch = 0;
     bool greeted = false;
     std::size_t queued() const { return outbox_.size(); }
+    std::size_t queued_bytes() const { return queued_bytes_; }
     bool closing() const { return closing_; }
 
 private:
@@ -81,6 +85,7 @@ private:
     std::uint64_t id_;
     client::FrameReader reader_;
     std::deque<std::string> outbox_;
+    std::size_t queued_bytes_ = 0;
     boost::asio::steady_timer write_signal_;
     boost::asio::steady_timer resume_signal_;
     bool closing_ = false;

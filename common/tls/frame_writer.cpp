@@ -4,9 +4,17 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <utility>
 
 namespace agentlb::tls {
+
+namespace {
+
+// One full TLS 1.3 record's plaintext.
+constexpr std::size_t kJoinBytes = 16 * 1024;
+
+}  // namespace
 
 boost::asio::awaitable<boost::system::error_code> write_queued_frames(
     TlsStream& stream,
@@ -21,9 +29,15 @@ boost::asio::awaitable<boost::system::error_code> write_queued_frames(
             co_await signal.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
             continue;
         }
-        const std::string frame = std::move(outbox.front());
+        // The frames queued behind the first go in the same write, up to one
+        // TLS record: one record and one system call for a burst.
+        std::string frames = std::move(outbox.front());
         outbox.pop_front();
-        const boost::system::error_code ec = co_await stream.write_all(frame.data(), frame.size());
+        while (!outbox.empty() && frames.size() + outbox.front().size() <= kJoinBytes) {
+            frames += outbox.front();
+            outbox.pop_front();
+        }
+        const boost::system::error_code ec = co_await stream.write_all(frames.data(), frames.size());
         if (ec) {
             co_return ec;
         }

@@ -17,10 +17,11 @@
 namespace agentlb::tls {
 
 // Writes the frames queued in `outbox` to `stream`, oldest first, until
-// `stop` is true or a write fails. While the queue is empty it waits on
-// `signal`, set here to "forever": whoever queues a frame or sets `stop`
-// cancels it. `after_write`, when set, runs after each frame written (room
-// in the queue again). Returns the failed write's error; none once stopped.
+// `stop` is true or a write fails; frames queued together go in one write.
+// While the queue is empty it waits on `signal`, set here to "forever":
+// whoever queues a frame or sets `stop` cancels it. `after_write`, when
+// set, runs after each write (room in the queue again). Returns the failed
+// write's error; none once stopped.
 boost::asio::awaitable<boost::system::error_code> write_queued_frames(
     TlsStream& stream,
     std::deque<std::string>& outbox,

@@ -55,7 +55,7 @@ TEST_CASE("bench options: messages runs on one server by default, on more when a
     CHECK(parsed->options.scenarios == std::vector<std::string>{"messages"});
     CHECK(parsed->options.messages_seconds == 10);
     CHECK(parsed->options.messages_window == 8);
-    CHECK(parsed->options.messages_inflight == 400);
+    CHECK(parsed->options.messages_inflight == 2000);
     CHECK(parsed->options.app_clients == 1);
     // The servers relay messages to each other: hosts may be on any of them.
     auto three = parse_bench_args({"--servers", "3", "messages"});

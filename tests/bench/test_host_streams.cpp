@@ -99,6 +99,29 @@ TEST_CASE("an early command waits for the one before it, and nothing is acknowle
     CHECK(host.counts().reordered == 0);
 }
 
+TEST_CASE("the commands of one read are acknowledged once, cumulatively, and each answered") {
+    const auto s = settings();
+    HostStreams host(s);
+    const auto out = host.on_apps({command(1, 1), command(2, 2), command(3, 3)}, kStart);
+    REQUIRE(out.size() == 4);
+    CHECK(out[0].kind == "ack");
+    CHECK(out[0].epoch == 5);
+    CHECK(out[0].sequence == 3);
+    for (std::size_t i = 1; i < out.size(); ++i) {
+        CHECK(out[i].kind == "message");
+        CHECK(out[i].sequence == static_cast<std::int64_t>(i));
+        CHECK(out[i].reply_to == static_cast<std::int64_t>(i));
+    }
+    // A repeat in a read with a new command: still one ack, of the newest.
+    const auto next = host.on_apps({command(3, 3), command(4, 4)}, kStart);
+    REQUIRE(next.size() == 2);
+    CHECK(next[0].kind == "ack");
+    CHECK(next[0].sequence == 4);
+    CHECK(next[1].reply_to == 4);
+    CHECK(host.counts().repeats == 1);
+    CHECK(host.counts().answers == 4);
+}
+
 TEST_CASE("the host's checks count a counter out of order or handed on twice") {
     const auto s = settings();
     HostStreams host(s);

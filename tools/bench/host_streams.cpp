@@ -49,9 +49,27 @@ void HostAppCounts::add(const HostAppCounts& other) {
 HostStreams::HostStreams(const HostAppSettings& settings) : settings_(settings) {}
 
 std::vector<wire::App> HostStreams::on_app(const wire::App& app, client::TimePoint now) {
+    return on_apps({app}, now);
+}
+
+std::vector<wire::App> HostStreams::on_apps(const std::vector<wire::App>& apps, client::TimePoint now) {
+    std::map<std::string, wire::App> acks;  // the last one per application
+    for (const auto& app : apps) {
+        handle(app, now, acks);
+    }
     std::vector<wire::App> out;
+    for (auto& [name, ack] : acks) {
+        out.push_back(std::move(ack));
+    }
+    take_due(now, out);
+    return out;
+}
+
+void HostStreams::handle(const wire::App& app,
+                         client::TimePoint now,
+                         std::map<std::string, wire::App>& acks) {
     if (app.epoch < 1 || app.sequence < 1) {
-        return out;  // the machine checked the rules; nothing of ours has these
+        return;  // the machine checked the rules; nothing of ours has these
     }
     auto& peer = peers_[app.app];
     if (app.kind == "message") {
@@ -75,7 +93,7 @@ std::vector<wire::App> HostStreams::on_app(const wire::App& app, client::TimePoi
             // An ack of 0 (nothing handed on yet in this epoch) is not a
             // valid frame: the Client would have it refused; it sends none.
             if (ack.sequence > 0) {
-                out.push_back(std::move(ack));
+                acks[app.app] = std::move(ack);
             }
         }
     } else if (app.kind == "ack") {
@@ -90,8 +108,6 @@ std::vector<wire::App> HostStreams::on_app(const wire::App& app, client::TimePoi
             ++counts_.undeliverable;
         }
     }
-    take_due(now, out);
-    return out;
 }
 
 void HostStreams::on_command(Peer& peer,

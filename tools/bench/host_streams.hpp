@@ -62,9 +62,12 @@ class HostStreams {
 public:
     explicit HostStreams(const HostAppSettings& settings);
 
-    // An `app` message from the server; returns what to send: the ack first,
-    // then the answers due (the Client acks as it reads, and sends what its
-    // application offered on its next pass).
+    // The `app` messages of one read from the server; returns what to send,
+    // as the Client's next pass would write it: one cumulative ack per
+    // application whose messages were handed on (or repeated), then the
+    // answers due.
+    std::vector<wire::App> on_apps(const std::vector<wire::App>& apps, client::TimePoint now);
+    // One message alone: on_apps({app}).
     std::vector<wire::App> on_app(const wire::App& app, client::TimePoint now);
     // A new session: what is held goes again.
     std::vector<wire::App> on_link_reset(client::TimePoint now);
@@ -90,6 +93,7 @@ private:
         CounterCheck commands;
     };
 
+    void handle(const wire::App& app, client::TimePoint now, std::map<std::string, wire::App>& acks);
     void on_command(Peer& peer, std::uint64_t sequence, std::string_view payload, client::TimePoint now);
     void offer_waiting(Peer& peer, client::TimePoint now);
     void take_due(client::TimePoint now, std::vector<wire::App>& out);

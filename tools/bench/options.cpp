@@ -117,10 +117,10 @@ Result<ParsedBench> parse_bench_options(int argc, const char* const argv[]) {
         ("messages-window", po::value<std::size_t>()->default_value(8),
             "messages: commands in flight per host at saturation (a server drops app frames for a "
             "session with 32 queued: above 16, resends)")
-        ("messages-inflight", po::value<std::size_t>()->default_value(400),
+        ("messages-inflight", po::value<std::size_t>()->default_value(2000),
             "messages: commands in flight over all hosts at saturation, per application connection "
-            "(a server closes an application with 1,024 frames queued to it, and each command may "
-            "queue 2: its ack and its answer)")
+            "(what waits for a slow application queues in the server, up to 8 MiB per connection: "
+            "beyond, frames are dropped and sent again)")
         ("messages-payload", po::value<std::size_t>()->default_value(256),
             "messages: bytes of each command and answer")
         ("app-clients", po::value<int>()->default_value(1),

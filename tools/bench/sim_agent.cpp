@@ -354,6 +354,7 @@ asio::awaitable<error_code> SimAgent::pump(tls::TlsStream& stream, Machine::Stat
 }
 
 void SimAgent::run(Machine::Actions actions) {
+    std::vector<wire::App> apps;  // of this input (one read): answered as one pass
     for (auto& action : actions) {
         if (auto* send = std::get_if<Machine::Send>(&action)) {
             if (std::holds_alternative<wire::Ping>(send->message)) {
@@ -374,7 +375,7 @@ void SimAgent::run(Machine::Actions actions) {
             run(machine_->close("migrate", false));
         } else if (auto* received = std::get_if<Machine::AppReceived>(&action)) {
             if (app_) {
-                send_app(app_->on_app(received->app, now()));
+                apps.push_back(std::move(received->app));
             }
         } else if (auto* refused = std::get_if<Machine::Refused>(&action)) {
             refused_ = true;
@@ -387,6 +388,9 @@ void SimAgent::run(Machine::Actions actions) {
             }
         }
         // Welcomed: attempt() sees the state; certificate, server error, ignored: nothing to do.
+    }
+    if (!apps.empty()) {
+        send_app(app_->on_apps(apps, now()));
     }
     arm_timer();
 }

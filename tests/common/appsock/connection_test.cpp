@@ -46,15 +46,30 @@ TEST_CASE("a client that does not read loses repeatable frames beyond the queue,
     NoHandler handler;
     auto connection = std::make_shared<appsock::AppConnection>(std::move(ours), handler, 1);
 
-    for (std::uint64_t i = 1; i <= appsock::kMaxQueuedFrames; ++i) {
-        REQUIRE(connection->send(frame_of(client::FrameKind::ack, i)));
+    // Full payloads until the next one would not fit.
+    client::Frame big = frame_of(client::FrameKind::message, 1);
+    big.payload.assign(client::kMaxPayload, 'x');
+    std::uint64_t sent = 1;
+    REQUIRE(connection->send(big));
+    const std::size_t one = connection->queued_bytes();
+    while (connection->queued_bytes() + one <= appsock::kMaxQueuedBytes) {
+        big.sequence = big.floor = ++sent;
+        REQUIRE(connection->send(big));
     }
+    const std::size_t full = connection->queued_bytes();
+    CHECK(full <= appsock::kMaxQueuedBytes);
+    CHECK(full > appsock::kMaxQueuedBytes - 2 * client::kMaxPayload);
     // Each of these is sent again by whoever sent it: dropped, and counted by the caller.
+    big.sequence = big.floor = ++sent;
+    CHECK_FALSE(connection->send(big));
+    // Small frames still fit in what is left, up to the bound.
+    while (connection->send(frame_of(client::FrameKind::ack, ++sent))) {
+    }
+    CHECK(connection->queued_bytes() <= appsock::kMaxQueuedBytes);
     CHECK_FALSE(connection->send(frame_of(client::FrameKind::message, 1)));
     CHECK_FALSE(connection->send(frame_of(client::FrameKind::ack, 2000)));
     CHECK_FALSE(connection->send(frame_of(client::FrameKind::undeliverable, 3)));
     CHECK_FALSE(connection->closing());
-    CHECK(connection->queued() == appsock::kMaxQueuedFrames);
 
     // What cannot be repeated (an error) cannot wait either: the connection ends.
     client::Frame error;
